@@ -1,0 +1,231 @@
+"""The chip: a systolic MAC array, a vector unit, on-chip SRAM buffers, a DRAM channel and a clock.
+
+A `ChipConfig` is everything the simulator knows about the hardware. It is a frozen pydantic model
+that forbids unknown fields, so a typo in a YAML file is an error instead of a silently ignored
+setting. Every field carries its unit in its name or description. `ChipConfig()` is the embedded
+default chip (`configs/default.yaml`): a 32×32 int8 weight-stationary edge NPU at 1 GHz with
+64 KiB ifmap + 64 KiB weight + 32 KiB ofmap SRAM and 16 bytes/cycle of DRAM bandwidth.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from accel.errors import InputError
+from accel.io.yaml_errors import format_validation_error, load_yaml_mapping
+
+Dataflow = Literal["os", "ws", "is"]
+Operand = Literal["ifmap", "weight", "ofmap"]
+OPERANDS: tuple[Operand, ...] = ("ifmap", "weight", "ofmap")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ArrayConfig(_Model):
+    """The systolic MAC array."""
+
+    rows: int = Field(32, gt=0, description="PE rows of the array (Ar)")
+    cols: int = Field(32, gt=0, description="PE columns of the array (Ac)")
+    dataflow: Dataflow = Field(
+        "ws", description="what stays in the PEs: os = outputs, ws = weights, is = inputs"
+    )
+    precision: Literal["int8"] = Field(
+        "int8", description="MAC operand precision (only int8 is modelled so far)"
+    )
+    accumulator_bits: int = Field(32, ge=8, le=64, description="accumulator register width in bits")
+    accumulator_overflow: Literal["wrap", "saturate"] = Field(
+        "wrap", description="what an accumulator does when a sum leaves its range"
+    )
+    fold_overlap: bool = Field(
+        False,
+        description="overlap each fold's fill / weight preload with the previous fold's drain "
+        "(double-buffered PE registers, as in TPU v1); false reproduces SCALE-Sim",
+    )
+    depthwise_unit: Literal["array", "vector"] = Field(
+        "array",
+        description="where depthwise convolutions run: per-channel GEMMs on the array, "
+        "or the vector unit",
+    )
+    requantization: Literal["onnx", "tflite"] = Field(
+        "onnx",
+        description="requantizer arithmetic: onnxruntime float32 scaling or TFLite "
+        "fixed-point multiplier and shift",
+    )
+
+    @property
+    def pe_count(self) -> int:
+        return self.rows * self.cols
+
+
+class VectorUnitConfig(_Model):
+    """The SIMD unit beside the array: pooling, elementwise, activations, requantization."""
+
+    lanes: int = Field(32, gt=0, description="parallel lanes (elements per cycle per op)")
+    ops_per_lane_per_cycle: int = Field(1, gt=0, description="operations per lane per cycle")
+    pipeline_latency_cycles: int = Field(
+        4, ge=0, description="cycles from the first input to the first output of a vector op"
+    )
+
+    @property
+    def ops_per_cycle(self) -> int:
+        return self.lanes * self.ops_per_lane_per_cycle
+
+
+class BufferConfig(_Model):
+    """One on-chip SRAM buffer."""
+
+    size_kib: float = Field(gt=0, description="capacity in KiB (1 KiB = 1024 bytes)")
+    banks: int = Field(1, gt=0, description="independent banks")
+    word_bytes: int = Field(8, gt=0, description="bytes per bank access")
+    read_ports: int = Field(1, gt=0, description="read ports per bank")
+    write_ports: int = Field(1, gt=0, description="write ports per bank")
+    double_buffered: bool = Field(
+        True, description="split into two halves: compute on one while DMA fills the other"
+    )
+
+    @property
+    def size_bytes(self) -> int:
+        return int(self.size_kib * 1024)
+
+    @property
+    def tile_bytes(self) -> int:
+        """Bytes available to one tile (half the buffer when double buffered)."""
+        return self.size_bytes // 2 if self.double_buffered else self.size_bytes
+
+
+class SramConfig(_Model):
+    """On-chip buffers: separate ifmap / weight / ofmap buffers, a unified buffer, or a mix.
+
+    An operand without its own buffer lives in `unified`.
+    """
+
+    ifmap: BufferConfig | None = Field(
+        default_factory=lambda: BufferConfig(size_kib=64), description="input activations"
+    )
+    weight: BufferConfig | None = Field(
+        default_factory=lambda: BufferConfig(size_kib=64), description="weights"
+    )
+    ofmap: BufferConfig | None = Field(
+        default_factory=lambda: BufferConfig(size_kib=32),
+        description="output activations and partial sums",
+    )
+    unified: BufferConfig | None = Field(
+        None, description="shared buffer for every operand that has no buffer of its own"
+    )
+
+    @model_validator(mode="after")
+    def _every_operand_has_a_home(self) -> SramConfig:
+        homeless = [op for op in OPERANDS if getattr(self, op) is None]
+        if homeless and self.unified is None:
+            raise ValueError(
+                f"{homeless[0]} needs a buffer: set sram.{homeless[0]} or sram.unified"
+            )
+        return self
+
+    def buffer_for(self, operand: Operand) -> BufferConfig:
+        own: BufferConfig | None = getattr(self, operand)
+        if own is not None:
+            return own
+        assert self.unified is not None
+        return self.unified
+
+    def is_shared(self, operand: Operand) -> bool:
+        return getattr(self, operand) is None
+
+    @property
+    def total_bytes(self) -> int:
+        buffers = [getattr(self, op) for op in OPERANDS] + [self.unified]
+        return sum(b.size_bytes for b in buffers if b is not None)
+
+
+class DramConfig(_Model):
+    """The off-chip memory channel."""
+
+    bandwidth_bytes_per_cycle: float = Field(
+        16.0, gt=0, description="sustained bandwidth in bytes per array clock cycle"
+    )
+    latency_cycles: int = Field(100, ge=0, description="cycles from request to first byte")
+    burst_bytes: int = Field(64, gt=0, description="transfer granularity in bytes")
+    prefetch_next_layer_weights: bool = Field(
+        True, description="load the next layer's first weight tile during the current layer"
+    )
+
+
+class EnergyConfig(_Model):
+    """Energy per event. Defaults: Horowitz, ISSCC 2014, 45 nm (see README)."""
+
+    mac_pj: float = Field(0.3, ge=0, description="one int8 multiply (0.2) + 32-bit add (0.1), pJ")
+    vector_op_pj: float = Field(0.1, ge=0, description="one vector-unit operation, pJ")
+    sram_read_pj_per_byte: float | None = Field(
+        None, ge=0, description="SRAM read energy per byte, pJ; unset = scaled from buffer size"
+    )
+    sram_write_pj_per_byte: float | None = Field(
+        None, ge=0, description="SRAM write energy per byte, pJ; unset = scaled from buffer size"
+    )
+    dram_pj_per_byte: float = Field(
+        250.0, ge=0, description="DRAM access energy per byte, pJ (2 nJ per 64-bit word)"
+    )
+    leakage_pj_per_cycle: float = Field(
+        10.0, ge=0, description="static energy of the whole chip per cycle, pJ"
+    )
+
+
+class ChipConfig(_Model):
+    """A whole accelerator. `ChipConfig()` is the embedded default chip."""
+
+    name: str = Field("default", description="short name used in reports")
+    description: str = Field(
+        "32x32 int8 WS edge NPU, 64+64+32 KiB SRAM, 16 B/cycle DRAM, 1 GHz",
+        description="free text",
+    )
+    clock_mhz: float = Field(1000.0, gt=0, description="array clock in MHz")
+    array: ArrayConfig = Field(default_factory=ArrayConfig)
+    vector_unit: VectorUnitConfig = Field(default_factory=VectorUnitConfig)
+    sram: SramConfig = Field(default_factory=SramConfig)
+    dram: DramConfig = Field(default_factory=DramConfig)
+    energy: EnergyConfig = Field(default_factory=EnergyConfig)
+
+    @property
+    def dram_bandwidth_gb_per_s(self) -> float:
+        return self.dram.bandwidth_bytes_per_cycle * self.clock_mhz / 1000.0
+
+    @property
+    def peak_macs_per_cycle(self) -> int:
+        return self.array.pe_count
+
+    @property
+    def ridge_point_macs_per_byte(self) -> float:
+        """Arithmetic intensity above which a layer is compute-bound (roofline)."""
+        return self.peak_macs_per_cycle / self.dram.bandwidth_bytes_per_cycle
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], source: str = "chip") -> ChipConfig:
+        try:
+            return cls.model_validate(data)
+        except ValidationError as err:
+            raise InputError(format_validation_error(err, source, cls)) from None
+
+    @classmethod
+    def from_yaml(cls, path: str | Path) -> ChipConfig:
+        """Load a chip YAML file; raise `InputError` with a one-line message on any problem."""
+        return cls.from_dict(load_yaml_mapping(path, "chip config"), str(path))
+
+    def with_values(self, updates: dict[str, Any]) -> ChipConfig:
+        """A copy with fields changed by dotted path (`{"array.rows": 64}`), validated again."""
+        data = self.model_dump()
+        for dotted, value in updates.items():
+            node = data
+            parts = dotted.split(".")
+            for part in parts[:-1]:
+                if not isinstance(node.get(part), dict):
+                    raise InputError(f"chip field {dotted!r} does not exist")
+                node = node[part]
+            if parts[-1] not in node:
+                raise InputError(f"chip field {dotted!r} does not exist")
+            node[parts[-1]] = value
+        return ChipConfig.from_dict(data, "chip")

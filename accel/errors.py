@@ -1,0 +1,22 @@
+"""Errors a user can fix.
+
+`InputError` is the single exception type for bad input: a malformed chip config, a workload
+that does not fit together, an unknown network, an unsupported model operator. The CLI prints its
+message as one line on stderr and exits with code 2; anything else that escapes is an internal
+error (exit code 1).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class InputError(ValueError):
+    """Bad user input; the message is one line naming the place, the rule and the value."""
+
+
+def closest(name: str, choices: Iterable[str]) -> str:
+    """Return a ` (did you mean 'x'?)` hint for a misspelt name, or an empty string."""
+    matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {matches[0]!r}?)" if matches else ""

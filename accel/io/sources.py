@@ -1,0 +1,94 @@
+"""Where chips and networks come from: a built-in name, a YAML file, or another tool's format.
+
+`load_network("mobilenet_v1?alpha=0.5&resolution=160")` reads a built-in workload with parameters;
+`load_network("net.yaml" | "topology.csv")` reads a file. `load_chip(None)` is the embedded
+default chip; `load_chip("x.yaml" | "x.cfg")` reads an accel YAML or a SCALE-Sim config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from accel.config import ChipConfig
+from accel.errors import InputError, closest
+from accel.io.expressions import Number
+from accel.io.workload_yaml import load_workload
+from accel.model.network import Network
+
+_PACKAGE_DATA = Path(__file__).resolve().parent.parent / "_data"
+_REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def data_dir(kind: str) -> Path:
+    """`configs` or `workloads`: the repo folder in a checkout, package data in a wheel."""
+    for candidate in (_REPO_ROOT / kind, _PACKAGE_DATA / kind):
+        if candidate.is_dir():
+            return candidate
+    raise FileNotFoundError(f"accel's {kind} folder is missing from the installation")
+
+
+def zoo_names() -> list[str]:
+    """Names of the built-in networks (the YAML files in `workloads/`)."""
+    return sorted(path.stem for path in data_dir("workloads").glob("*.yaml"))
+
+
+def parse_params(pairs: list[str]) -> dict[str, Number]:
+    """`["alpha=0.5", "resolution=160"]` → `{"alpha": 0.5, "resolution": 160}`."""
+    params: dict[str, Number] = {}
+    for pair in pairs:
+        key, sep, text = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"parameter must be written name=value, not {pair!r}")
+        try:
+            params[key.strip()] = int(text) if text.strip().lstrip("-").isdigit() else float(text)
+        except ValueError:
+            raise InputError(f"parameter {key} must be a number, not {text!r}") from None
+    return params
+
+
+def load_network(source: str, params: Mapping[str, Number] | None = None) -> Network:
+    """A network from a built-in name (optionally `name?key=value&...`) or a file."""
+    name, _, query = source.partition("?")
+    merged = {**parse_params([f"{k}={v}" for k, v in parse_qsl(query)]), **(params or {})}
+    path = Path(name)
+    suffix = path.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        return load_workload(path, merged)
+    if suffix == ".csv":
+        from accel.io.scalesim import load_topology
+
+        _no_params(merged, source)
+        return load_topology(path)
+    if suffix in (".onnx", ".tflite"):
+        raise InputError(
+            f"{source}: {suffix} import is not implemented yet (issue 6); "
+            "use a built-in name, a workload YAML or a SCALE-Sim topology CSV"
+        )
+    names = zoo_names()
+    if name not in names:
+        hint = closest(name, names)
+        raise InputError(f"network must be a file or one of {', '.join(names)}, not {name!r}{hint}")
+    return load_workload(data_dir("workloads") / f"{name}.yaml", merged)
+
+
+def load_chip(source: str | Path | None) -> ChipConfig:
+    """The embedded default chip, a chip YAML, a built-in config name, or a SCALE-Sim `.cfg`."""
+    if source is None:
+        return ChipConfig()
+    path = Path(source)
+    if path.suffix.lower() == ".cfg":
+        from accel.io.scalesim import load_scalesim_config
+
+        return load_scalesim_config(path)
+    if not path.exists() and path.suffix == "":
+        builtin = data_dir("configs") / f"{path.name}.yaml"
+        if builtin.is_file():
+            return ChipConfig.from_yaml(builtin)
+    return ChipConfig.from_yaml(path)
+
+
+def _no_params(params: Mapping[str, Number], source: str) -> None:
+    if params:
+        raise InputError(f"{source}: a topology file takes no parameters, not {dict(params)!r}")

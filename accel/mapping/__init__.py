@@ -1,0 +1,1 @@
+"""Placing layers on the chip: the array mapping of each GEMM, or the vector unit."""

@@ -1,0 +1,41 @@
+"""Deciding where each layer runs: conv and fc on the MAC array, everything else on the vector unit.
+
+Depthwise convolutions go to the unit the chip config names: per-channel GEMMs on the array
+(`array.depthwise_unit: array`, SCALE-Sim's view, which leaves most PEs idle) or the vector unit.
+Layers that only reinterpret memory (flatten, concat) run nowhere and cost no compute cycles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from accel.config import ChipConfig
+from accel.errors import InputError
+from accel.mapping.array import ArrayMapping
+from accel.model.network import Layer
+
+Unit = Literal["array", "vector", "none"]
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Where and how one layer runs for a given batch."""
+
+    layer: Layer
+    batch: int
+    unit: Unit
+    array: ArrayMapping | None  # set when unit == "array"
+    vector_ops: int  # operations on the vector unit (all images), 0 when unit == "array"
+
+
+def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
+    """Place one layer on the chip."""
+    if batch <= 0:
+        raise InputError(f"batch must be > 0, not {batch!r}")
+    gemm = layer.gemm
+    if gemm is not None and not (layer.is_depthwise and chip.array.depthwise_unit == "vector"):
+        return Mapping(layer, batch, "array", ArrayMapping.place(gemm, batch, chip.array), 0)
+    ops = layer.macs if gemm is not None else layer.vector_ops
+    unit: Unit = "vector" if ops else "none"
+    return Mapping(layer, batch, unit, None, ops * batch)

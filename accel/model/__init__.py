@@ -1,0 +1,1 @@
+"""The workload model: operators, layers and the network DAG."""

@@ -1,0 +1,1 @@
+"""Performance models: compute timing, memory traffic and stalls, energy."""

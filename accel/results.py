@@ -1,0 +1,200 @@
+"""Results of a simulation: a record per layer, network totals, and the output contract's files.
+
+`layers.csv` has one row per layer with at least the contract's columns (DESIGN.md section 7),
+access counts in elements, traffic in bytes and utilization as a fraction; `summary.json` holds the
+totals. The column order is stable: contract columns first, then the extra detail.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from accel.config import ChipConfig
+from accel.mapping.mapper import Mapping
+from accel.perf.energy import EnergyBreakdown
+from accel.perf.memory import MemoryTraffic
+from accel.perf.timing import ComputeTiming
+
+CONTRACT_COLUMNS = (
+    "layer",
+    "kind",
+    "M",
+    "K",
+    "N",
+    "macs",
+    "compute_cycles",
+    "stall_cycles",
+    "total_cycles",
+    "utilization",
+    "mapping_efficiency",
+    "sram_ifmap_reads",
+    "sram_weight_reads",
+    "sram_ofmap_writes",
+    "sram_ofmap_reads",
+    "dram_ifmap_bytes",
+    "dram_weight_bytes",
+    "dram_ofmap_write_bytes",
+    "dram_ofmap_read_bytes",
+    "energy_pj",
+)
+
+
+@dataclass(frozen=True)
+class LayerResult:
+    """Everything the simulator found out about one layer."""
+
+    mapping: Mapping
+    timing: ComputeTiming
+    memory: MemoryTraffic
+    energy: EnergyBreakdown
+    pe_count: int
+
+    @property
+    def name(self) -> str:
+        return self.mapping.layer.name
+
+    @property
+    def macs(self) -> int:
+        return self.mapping.layer.macs * self.mapping.batch
+
+    @property
+    def total_cycles(self) -> int:
+        return self.timing.compute_cycles + self.memory.stall_cycles
+
+    @property
+    def utilization(self) -> float:
+        """MACs over the MACs the whole array could have done in this layer's cycles."""
+        cycles = self.total_cycles
+        return self.macs / (cycles * self.pe_count) if cycles else 0.0
+
+    def row(self) -> dict[str, Any]:
+        """The layers.csv row: contract columns first."""
+        layer, array = self.mapping.layer, self.mapping.array
+        timing, memory = self.timing, self.memory
+        return {
+            "layer": layer.name,
+            "kind": layer.label,
+            "M": array.m if array else 0,
+            "K": array.k if array else 0,
+            "N": array.n if array else 0,
+            "macs": self.macs,
+            "compute_cycles": timing.compute_cycles,
+            "stall_cycles": memory.stall_cycles,
+            "total_cycles": self.total_cycles,
+            "utilization": round(self.utilization, 6),
+            "mapping_efficiency": round(timing.mapping_efficiency, 6),
+            "sram_ifmap_reads": timing.sram_ifmap_reads,
+            "sram_weight_reads": timing.sram_weight_reads,
+            "sram_ofmap_writes": timing.sram_ofmap_writes,
+            "sram_ofmap_reads": timing.sram_ofmap_reads,
+            "dram_ifmap_bytes": memory.dram_ifmap_bytes,
+            "dram_weight_bytes": memory.dram_weight_bytes,
+            "dram_ofmap_write_bytes": memory.dram_ofmap_write_bytes,
+            "dram_ofmap_read_bytes": memory.dram_ofmap_read_bytes,
+            "energy_pj": round(self.energy.total_pj, 3),
+            "unit": self.mapping.unit,
+            "groups": array.groups if array else 0,
+            "dataflow": array.dataflow if array else "",
+            "row_folds": array.row_folds if array else 0,
+            "col_folds": array.col_folds if array else 0,
+            "cycles_per_fold": timing.cycles_per_fold,
+            "ifmap_shape": " ".join(str(s) for s in layer.input_shapes),
+            "ofmap_shape": str(layer.output_shape),
+            "params": layer.params,
+            "compulsory_dram_bytes": memory.compulsory_dram_bytes,
+            "energy_mac_pj": round(self.energy.mac_pj, 3),
+            "energy_vector_pj": round(self.energy.vector_pj, 3),
+            "energy_sram_ifmap_pj": round(self.energy.sram_ifmap_pj, 3),
+            "energy_sram_weight_pj": round(self.energy.sram_weight_pj, 3),
+            "energy_sram_ofmap_pj": round(self.energy.sram_ofmap_pj, 3),
+            "energy_dram_pj": round(self.energy.dram_pj, 3),
+            "energy_leakage_pj": round(self.energy.leakage_pj, 3),
+        }
+
+
+@dataclass(frozen=True)
+class NetworkResult:
+    """A whole network on a chip: per-layer results and totals."""
+
+    network: str
+    chip: ChipConfig
+    batch: int
+    params: int
+    layers: tuple[LayerResult, ...]
+    functional: dict[str, Any] | None = None
+
+    @property
+    def total_cycles(self) -> int:
+        return sum(layer.total_cycles for layer in self.layers)
+
+    @property
+    def latency_ms(self) -> float:
+        return self.total_cycles / (self.chip.clock_mhz * 1000.0)
+
+    @property
+    def energy_pj(self) -> float:
+        return sum(layer.energy.total_pj for layer in self.layers)
+
+    def summary(self) -> dict[str, Any]:
+        """The summary.json mapping."""
+        layers = self.layers
+        macs = sum(layer.macs for layer in layers)
+        cycles = self.total_cycles
+        latency_s = self.latency_ms / 1000.0
+        energy_j = self.energy_pj * 1e-12
+        summary: dict[str, Any] = {
+            "network": self.network,
+            "chip": self.chip.name,
+            "batch": self.batch,
+            "layers": len(layers),
+            "params": self.params,
+            "macs": macs,
+            "total_cycles": cycles,
+            "compute_cycles": sum(layer.timing.compute_cycles for layer in layers),
+            "stall_cycles": sum(layer.memory.stall_cycles for layer in layers),
+            "utilization": round(macs / (cycles * self.chip.array.pe_count), 6) if cycles else 0.0,
+            "latency_ms": round(self.latency_ms, 6),
+            "fps": round(self.batch / latency_s, 3) if cycles else 0.0,
+            "energy_uj": round(self.energy_pj * 1e-6, 3),
+            "dram_read_bytes": sum(layer.memory.dram_read_bytes for layer in layers),
+            "dram_write_bytes": sum(layer.memory.dram_write_bytes for layer in layers),
+            "compulsory_dram_bytes": sum(layer.memory.compulsory_dram_bytes for layer in layers),
+            "tops_per_w": round(2 * macs / energy_j / 1e12, 4) if energy_j else 0.0,
+            "clock_mhz": self.chip.clock_mhz,
+            "array": f"{self.chip.array.rows}x{self.chip.array.cols} {self.chip.array.dataflow}",
+        }
+        if self.functional is not None:
+            summary["functional"] = self.functional
+        return summary
+
+    def rows(self) -> list[dict[str, Any]]:
+        return [layer.row() for layer in self.layers]
+
+
+def write_results(result: NetworkResult, out_dir: Path) -> None:
+    """Write layers.csv and summary.json into `out_dir` (created if needed).
+
+    Each file is written beside its final name and renamed into place, so an interrupted run
+    never leaves a half-written file over an earlier result.
+    """
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = result.rows()
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else CONTRACT_COLUMNS)
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomically(out_dir / "layers.csv", buffer.getvalue())
+    write_atomically(out_dir / "summary.json", json.dumps(result.summary(), indent=2) + "\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one rename."""
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)

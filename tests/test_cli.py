@@ -1,0 +1,142 @@
+"""The command line as a user runs it: output contract, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_accel
+
+from accel.results import CONTRACT_COLUMNS
+
+SUMMARY_KEYS = (
+    "network",
+    "chip",
+    "batch",
+    "layers",
+    "params",
+    "macs",
+    "total_cycles",
+    "compute_cycles",
+    "stall_cycles",
+    "utilization",
+    "latency_ms",
+    "fps",
+    "energy_uj",
+    "dram_read_bytes",
+    "dram_write_bytes",
+)
+
+
+def test_simulate_network_writes_the_contract(tmp_path: Path) -> None:
+    result = run_accel(
+        "simulate-network", "--network", "lenet5", "--batch", "2", "--out", str(tmp_path)
+    )
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "layers.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert tuple(rows[0])[: len(CONTRACT_COLUMNS)] == CONTRACT_COLUMNS
+    assert [row["layer"] for row in rows] == [
+        "conv1",
+        "pool1",
+        "conv2",
+        "pool2",
+        "conv3",
+        "fc4",
+        "fc5",
+    ]
+    assert rows[0]["M"] == str(28 * 28 * 2)  # output pixels × batch
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert all(key in summary for key in SUMMARY_KEYS)
+    assert (summary["params"], summary["macs"], summary["batch"]) == (61706, 2 * 416520, 2)
+    assert summary["total_cycles"] == summary["compute_cycles"] + summary["stall_cycles"]
+    assert 0 < summary["utilization"] <= 1
+
+
+def test_chip_by_file_and_builtin_name(tmp_path: Path) -> None:
+    by_file = run_accel(
+        "simulate-network",
+        "-n",
+        "lenet5",
+        "--chip",
+        str(REPO / "configs" / "edge_16x16_os.yaml"),
+        "--out",
+        str(tmp_path / "a"),
+        "-q",
+    )
+    by_name = run_accel(
+        "simulate-network",
+        "-n",
+        "lenet5",
+        "--chip",
+        "edge_16x16_os",
+        "--out",
+        str(tmp_path / "b"),
+        "-q",
+    )
+    assert by_file.returncode == by_name.returncode == 0
+    a = json.loads((tmp_path / "a" / "summary.json").read_text())
+    b = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert a == b and a["chip"] == "edge_16x16_os"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("simulate-network", "-n", "vgg61"), "error: network must be a file or one of"),
+        (
+            ("simulate-network", "-n", "lenet5", "--chip", "missing.yaml"),
+            "error: chip config file 'missing.yaml' does not exist",
+        ),
+        (
+            ("simulate-network", "-n", "lenet5", "--param", "alpha=2"),
+            "error: .*parameter 'alpha' does not exist",
+        ),
+        (
+            ("simulate-network", "-n", "lenet5", "--param", "resolution"),
+            "error: parameter must be written name=value",
+        ),
+        (
+            ("simulate-network", "-n", "lenet5", "--param", "resolution=4"),
+            "error: .*layer 'conv1' cannot take its input from 'input' \\(1x4x4\\)",
+        ),
+        (("validate", "missing.yaml"), "error: config file 'missing.yaml' does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
+    result = run_accel(*args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    assert __import__("re").match(message, lines[0]), lines[0]
+
+
+def test_bad_input_keeps_earlier_results(tmp_path: Path) -> None:
+    assert (
+        run_accel("simulate-network", "-n", "lenet5", "--out", str(tmp_path), "-q").returncode == 0
+    )
+    before = (tmp_path / "summary.json").read_text()
+    assert run_accel("simulate-network", "-n", "nope", "--out", str(tmp_path)).returncode == 2
+    assert (tmp_path / "summary.json").read_text() == before
+
+
+def test_validate_reports_ok_and_errors(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    ok = run_accel("validate", str(REPO / "configs" / "tpu_v1_like.yaml"))
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    bad = run_accel("validate", str(write_yaml("clock_mhz: -1\n")))
+    assert bad.returncode == 2
+    assert "clock_mhz must be > 0, not -1" in bad.stderr
+
+
+def test_schema_is_json() -> None:
+    result = run_accel("schema")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["title"] == "ChipConfig"
+
+
+def test_networks_lists_the_zoo() -> None:
+    result = run_accel("networks")
+    assert result.returncode == 0
+    assert "lenet5" in result.stdout and "61,706" in result.stdout

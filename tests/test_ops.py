@@ -1,0 +1,92 @@
+"""Operators: output sizes, MACs and parameter counts by hand."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accel.model.ops import AvgPool, Conv, FullyConnected, MaxPool, Mul, Shape, ShapeError
+
+
+def test_conv_output_size_uses_floor() -> None:
+    conv = Conv(out_channels=64, kernel=11, stride=4, padding=2)
+    assert conv.output_shape((Shape(3, 224, 224),)) == Shape(64, 55, 55)
+
+
+def test_ceil_mode_keeps_scalesim_convention() -> None:
+    # 224 with an 11x11 kernel at stride 4 and no padding: floor gives 54, ceil (SCALE-Sim) 55.
+    floor = Conv(out_channels=96, kernel=11, stride=4)
+    ceil = Conv(out_channels=96, kernel=11, stride=4, ceil_mode=True)
+    assert floor.output_shape((Shape(3, 224, 224),)).height == 54
+    assert ceil.output_shape((Shape(3, 224, 224),)).height == 55
+
+
+def test_same_padding_matches_tensorflow() -> None:
+    conv = Conv(out_channels=8, kernel=3, stride=2, padding="same")
+    assert conv.pads(224, 224) == (0, 1, 0, 1)  # TF puts the odd pixel at the end
+    assert conv.output_shape((Shape(3, 224, 224),)) == Shape(8, 112, 112)
+    lower = Conv(out_channels=8, kernel=3, stride=2, padding="same_lower")
+    assert lower.pads(224, 224) == (1, 0, 1, 0)
+
+
+def test_asymmetric_padding_and_dilation() -> None:
+    conv = Conv(out_channels=4, kernel=3, padding=[0, 2, 1, 0], dilation=2)
+    # height: 10 + 0 + 2 - 2*(3-1) - 1 = 7 -> 8; width: 10 + 1 + 0 - 5 = 6 -> 7
+    assert conv.output_shape((Shape(2, 10, 10),)) == Shape(4, 8, 7)
+
+
+def test_depthwise_macs_and_params() -> None:
+    conv = Conv(out_channels=32, kernel=3, padding=1, groups=32, bias=False, batchnorm=True)
+    inputs = (Shape(32, 112, 112),)
+    out = conv.output_shape(inputs)
+    assert conv.macs(inputs, out) == 112 * 112 * 32 * 9
+    assert conv.params(inputs) == 32 * 9 + 2 * 32
+
+
+def test_groups_must_divide_channels() -> None:
+    with pytest.raises(ShapeError, match="groups must divide in_channels 30"):
+        Conv(out_channels=32, kernel=1, groups=4).output_shape((Shape(30, 8, 8),))
+
+
+def test_kernel_larger_than_padded_input() -> None:
+    with pytest.raises(ShapeError, match="kernel extent 7 must fit the padded input size 5"):
+        Conv(out_channels=1, kernel=7).output_shape((Shape(1, 5, 5),))
+
+
+def test_fc_flattens_its_input() -> None:
+    fc = FullyConnected(out_features=4096)
+    inputs = (Shape(512, 7, 7),)
+    assert fc.params(inputs) == 25088 * 4096 + 4096
+    assert fc.macs(inputs, fc.output_shape(inputs)) == 25088 * 4096
+
+
+def test_pooling_with_ceil_mode() -> None:
+    pool = MaxPool(kernel=3, stride=2, ceil_mode=True)
+    assert pool.output_shape((Shape(64, 112, 112),)) == Shape(64, 56, 56)
+    assert AvgPool(kernel=2, stride=2).output_shape((Shape(6, 28, 28),)) == Shape(6, 14, 14)
+
+
+def test_mul_accepts_a_per_channel_scale() -> None:
+    mul = Mul()
+    assert mul.output_shape((Shape(16, 8, 8), Shape(16, 1, 1))) == Shape(16, 8, 8)
+    with pytest.raises(ShapeError, match="mul inputs must be equal or 16x1x1"):
+        mul.output_shape((Shape(16, 8, 8), Shape(8, 1, 1)))
+
+
+@given(
+    size=st.integers(1, 64),
+    kernel=st.integers(1, 7),
+    stride=st.integers(1, 4),
+    pad=st.integers(0, 3),
+    dilation=st.integers(1, 3),
+)
+def test_output_size_formula(size: int, kernel: int, stride: int, pad: int, dilation: int) -> None:
+    conv = Conv(out_channels=1, kernel=kernel, stride=stride, padding=pad, dilation=dilation)
+    extent = dilation * (kernel - 1) + 1
+    if extent > size + 2 * pad:
+        with pytest.raises(ShapeError):
+            conv.output_shape((Shape(1, size, size),))
+        return
+    expected = (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
+    assert conv.output_shape((Shape(1, size, size),)).height == expected
