@@ -1,0 +1,92 @@
+"""The numbers a chip runs on: float weights, and the int8 model the hardware executes.
+
+A `Network` holds only shapes and hyper-parameters. To compute outputs, a layer also needs its
+parameters. `FloatWeights` are a conv/fc layer's trained (or seeded random) parameters with
+BatchNorm already folded in. A `QuantizedNetwork` is what the accelerator actually stores:
+int8 weights with a float32 scale per output channel (symmetric, zero point 0), int32 biases in
+units of ifmap scale × weight scale, and for every activation tensor (each graph input and each
+layer's output) a float32 scale and an integer zero point. Importers of quantized models build a
+`QuantizedNetwork` directly; built-in and float models get one from calibration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from accel.model.network import Network
+
+ActivationDtype = Literal["int8", "uint8"]
+QMIN_QMAX: dict[ActivationDtype, tuple[int, int]] = {"int8": (-128, 127), "uint8": (0, 255)}
+
+
+@dataclass(frozen=True, eq=False)
+class FloatWeights:
+    """Float parameters of one conv or fc layer, BatchNorm folded in.
+
+    `weight` is (out_channels, in_channels / groups, kernel_height, kernel_width) for a conv and
+    (out_features, in_features) for an fc layer (in_features in (C, H, W) flattening order);
+    `bias` is (out_channels,).
+    """
+
+    weight: npt.NDArray[np.float32]
+    bias: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class QuantParams:
+    """Per-tensor affine quantization: real = scale · (q − zero_point)."""
+
+    scale: float  # exactly representable as float32
+    zero_point: int
+    dtype: ActivationDtype = "int8"
+
+    def __post_init__(self) -> None:
+        if not (self.scale > 0 and np.isfinite(self.scale)):
+            raise ValueError(f"scale must be a positive finite number, not {self.scale!r}")
+        low, high = QMIN_QMAX[self.dtype]
+        if not low <= self.zero_point <= high:
+            raise ValueError(f"zero_point must be in [{low}, {high}], not {self.zero_point!r}")
+        object.__setattr__(self, "scale", float(np.float32(self.scale)))
+
+    @property
+    def qmin(self) -> int:
+        return QMIN_QMAX[self.dtype][0]
+
+    @property
+    def qmax(self) -> int:
+        return QMIN_QMAX[self.dtype][1]
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedWeights:
+    """int8 parameters of one conv or fc layer, as the chip stores them.
+
+    `weight` has the shape of `FloatWeights.weight` (int8); `weight_scales` one float32 per output
+    channel (a single value for per-tensor quantization); `weight_zero_points` is 0 everywhere for
+    symmetric weights; `bias` is int32 in units of ifmap_scale · weight_scale[o].
+    """
+
+    weight: npt.NDArray[np.int8]
+    weight_scales: npt.NDArray[np.float32]
+    bias: npt.NDArray[np.int32]
+    weight_zero_points: npt.NDArray[np.int32] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class QuantizedNetwork:
+    """A network with everything the int8 datapath needs.
+
+    `activations` maps every graph input name and every layer name (its output) to its
+    quantization; `weights` maps every conv and fc layer to its int8 parameters; `attributes`
+    holds per-layer extras an importer carries over (e.g. a lookup table of a quantized sigmoid).
+    """
+
+    network: Network
+    activations: Mapping[str, QuantParams]
+    weights: Mapping[str, QuantizedWeights]
+    attributes: Mapping[str, Mapping[str, object]] = field(default_factory=dict)

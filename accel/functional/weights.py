@@ -1,0 +1,47 @@
+"""Seeded random float weights for networks that come without trained ones (the built-in zoo).
+
+He-style initialisation (normal, std = sqrt(2 / fan_in)) keeps activations in a stable range
+through ReLU networks, so calibration and int8 quantization see realistic value distributions.
+Biases stand for folded BatchNorm shifts: small and random. The same seed gives the same weights
+on every machine (numpy's PCG64 stream is platform-independent).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from accel.functional.qmodel import FloatWeights
+from accel.model.network import Layer, Network
+from accel.model.ops import Conv, FullyConnected
+
+
+def weight_shape(layer: Layer) -> tuple[int, ...]:
+    """The weight tensor shape of a conv or fc layer."""
+    op = layer.op
+    if isinstance(op, Conv):
+        in_channels = layer.input_shapes[0].channels // op.groups
+        return (op.out_channels, in_channels, op.kernel[0], op.kernel[1])
+    if isinstance(op, FullyConnected):
+        return (op.out_features, layer.input_shapes[0].elements)
+    raise ValueError(f"layer must be conv or fc to have weights, not {layer.kind!r}")
+
+
+def random_weights(network: Network, seed: int = 0) -> dict[str, FloatWeights]:
+    """He-initialised float weights and small biases for every conv and fc layer.
+
+    Each layer draws from its own stream (seeded by the network seed and the layer's name), so
+    a layer's weights do not change when an unrelated layer is added or removed.
+    """
+    weights = {}
+    for layer in network.layers:
+        if not layer.uses_array:
+            continue
+        rng = np.random.default_rng([seed, zlib.crc32(layer.name.encode())])
+        shape = weight_shape(layer)
+        fan_in = int(np.prod(shape[1:]))
+        weight = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape).astype(np.float32)
+        bias = rng.normal(0.0, 0.1, size=shape[0]).astype(np.float32)
+        weights[layer.name] = FloatWeights(weight, bias)
+    return weights
