@@ -1,0 +1,145 @@
+"""SCALE-Sim 3.0.0 interop: its `.cfg` as a chip, its topology CSV as a network, and back.
+
+A SCALE-Sim config describes a systolic array (ArrayHeight × ArrayWidth, Dataflow), three SRAM
+buffers in KiB and an interface bandwidth in words per cycle; accel reads it as a `ChipConfig`
+with one-byte words, SCALE-Sim's fold schedule (no fold overlap) and accel's defaults for what
+SCALE-Sim does not describe (clock, DRAM latency, energy, vector unit).
+
+A topology CSV lists layers that SCALE-Sim simulates independently, so each becomes a conv layer
+reading its own graph input. The conv format is
+`Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides`;
+the GEMM format `Layer, M, N, K` becomes SCALE-Sim's equivalent conv (an M × K ifmap, a 1 × K
+filter, N filters). SCALE-Sim has no padding and sizes the ofmap as `ceil((H − R) / stride) + 1`,
+so these layers use `ceil_mode` to keep strided layers such as AlexNet conv1 at 55×55.
+"""
+
+from __future__ import annotations
+
+import configparser
+import csv
+from pathlib import Path
+
+from accel.config import ChipConfig
+from accel.errors import InputError
+from accel.model.network import LayerEntry, Network
+from accel.model.ops import Conv, Shape
+
+_ARCH = "architecture_presets"
+CONV_COLUMNS = (
+    "Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels",
+    "Num Filter", "Strides",
+)
+GEMM_COLUMNS = ("Layer", "M", "N", "K")
+
+
+def load_scalesim_config(path: str | Path) -> ChipConfig:
+    """Read a SCALE-Sim `.cfg` file as a chip config."""
+    parser = _read_cfg(Path(path))
+    where = f"{path}: [{_ARCH}]"
+
+    def number(key: str) -> int:
+        text = _get(parser, key, where)
+        try:
+            value = int(text)
+        except ValueError:
+            raise InputError(f"{where} {key} must be an integer, not {text!r}") from None
+        if value <= 0:
+            raise InputError(f"{where} {key} must be > 0, not {value}")
+        return value
+
+    dataflow = _get(parser, "Dataflow", where).lower()
+    if dataflow not in ("os", "ws", "is"):
+        raise InputError(f"{where} Dataflow must be one of os, ws, is, not {dataflow!r}")
+    banks = number("MemoryBanks") if parser.has_option(_ARCH, "MemoryBanks") else 1
+    name = parser.get("general", "run_name", fallback=Path(path).stem).strip()
+    data = {
+        "name": name,
+        "description": f"SCALE-Sim config {Path(path).name}",
+        "array": {"rows": number("ArrayHeight"), "cols": number("ArrayWidth"),
+                  "dataflow": dataflow, "fold_overlap": False},
+        "sram": {
+            operand: {"size_kib": number(key), "banks": banks}
+            for operand, key in (("ifmap", "IfmapSramSzkB"), ("weight", "FilterSramSzkB"),
+                                 ("ofmap", "OfmapSramSzkB"))
+        },
+        "dram": {"bandwidth_bytes_per_cycle": number("Bandwidth")},
+    }
+    return ChipConfig.from_dict(data, str(path))
+
+
+def _read_cfg(path: Path) -> configparser.ConfigParser:
+    if not path.is_file():
+        raise InputError(f"SCALE-Sim config file {str(path)!r} does not exist")
+    parser = configparser.ConfigParser()
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are CamelCase
+    try:
+        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
+    except (configparser.Error, UnicodeDecodeError) as err:
+        message = str(err).splitlines()[0]
+        raise InputError(f"{path}: not a valid SCALE-Sim config ({message})") from None
+    if not parser.has_section(_ARCH):
+        raise InputError(f"{path}: a SCALE-Sim config must have an [{_ARCH}] section")
+    return parser
+
+
+def _get(parser: configparser.ConfigParser, key: str, where: str) -> str:
+    if not parser.has_option(_ARCH, key):
+        raise InputError(f"{where} {key} is required")
+    return parser.get(_ARCH, key).strip()
+
+
+def load_topology(path: str | Path) -> Network:
+    """Read a SCALE-Sim topology CSV (conv or GEMM format) as a network of independent layers."""
+    file = Path(path)
+    if not file.is_file():
+        raise InputError(f"topology file {str(path)!r} does not exist")
+    rows = [
+        [cell.strip() for cell in row if cell.strip()]
+        for row in csv.reader(file.read_text(encoding="utf-8").splitlines())
+    ]
+    rows = [row for row in rows if row]
+    if len(rows) < 2:
+        raise InputError(f"{path}: a topology needs a header line and at least one layer")
+    gemm = [cell.upper() for cell in rows[0][1:4]] == ["M", "N", "K"]
+    inputs: dict[str, Shape] = {}
+    entries = []
+    for line, row in enumerate(rows[1:], start=2):
+        name, shape, conv = _gemm_row(row, f"{path}:{line}") if gemm else _conv_row(
+            row, f"{path}:{line}"
+        )
+        inputs[f"{name}.ifmap"] = shape
+        entries.append(LayerEntry(name, conv, (f"{name}.ifmap",)))
+    try:
+        return Network.build(file.stem, inputs, entries)
+    except InputError as err:
+        raise InputError(f"{path}: {err}") from None
+
+
+def _integers(row: list[str], count: int, columns: tuple[str, ...], where: str) -> list[int]:
+    if len(row) < count + 1:
+        raise InputError(f"{where}: a row must have {count + 1} fields ({', '.join(columns)})")
+    values = []
+    for column, text in zip(columns[1:], row[1 : count + 1], strict=True):
+        try:
+            value = int(text)
+        except ValueError:
+            raise InputError(f"{where}: {column} must be an integer, not {text!r}") from None
+        if value <= 0:
+            raise InputError(f"{where}: {column} must be > 0, not {value}")
+        values.append(value)
+    return values
+
+
+def _conv_row(row: list[str], where: str) -> tuple[str, Shape, Conv]:
+    height, width, filter_h, filter_w, channels, filters, stride = _integers(
+        row, 7, CONV_COLUMNS, where
+    )
+    conv = Conv(out_channels=filters, kernel=(filter_h, filter_w), stride=stride,
+                ceil_mode=True, bias=False)
+    return row[0], Shape(channels, height, width), conv
+
+
+def _gemm_row(row: list[str], where: str) -> tuple[str, Shape, Conv]:
+    m, n, k = _integers(row, 3, GEMM_COLUMNS, where)
+    conv = Conv(out_channels=n, kernel=(1, k), ceil_mode=True, bias=False)
+    return row[0], Shape(1, m, k), conv

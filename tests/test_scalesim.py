@@ -1,0 +1,98 @@
+"""SCALE-Sim interop: its .cfg as a chip, its topology CSV (conv and GEMM) as a network."""
+
+from __future__ import annotations
+
+import pytest
+
+from accel.errors import InputError
+from accel.io.scalesim import load_scalesim_config, load_topology
+from accel.model.ops import Shape
+
+CFG = """[general]
+run_name = tall_is
+
+[architecture_presets]
+ArrayHeight:    32
+ArrayWidth:     8
+IfmapSramSzkB:  128
+FilterSramSzkB: 64
+OfmapSramSzkB:  32
+IfmapOffset:    0
+FilterOffset:   10000000
+OfmapOffset:    20000000
+Bandwidth : 10
+Dataflow : is
+MemoryBanks:   2
+"""
+
+CONV = """Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,
+Conv1, 224, 224, 11, 11, 3, 96, 4,
+Conv2, 27, 27, 5, 5, 96, 256, 1,
+"""
+
+
+def test_cfg_becomes_a_chip(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    chip = load_scalesim_config(write_yaml(CFG, "tall.cfg"))
+    assert chip.name == "tall_is"
+    assert (chip.array.rows, chip.array.cols, chip.array.dataflow) == (32, 8, "is")
+    assert chip.array.fold_overlap is False
+    assert chip.sram.buffer_for("ifmap").size_kib == 128
+    assert chip.sram.buffer_for("weight").size_kib == 64
+    assert chip.sram.buffer_for("ofmap").size_kib == 32
+    assert chip.sram.buffer_for("ofmap").banks == 2
+    assert chip.dram.bandwidth_bytes_per_cycle == 10
+
+
+def test_conv_topology_keeps_scalesim_ceil_sizes(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    net = load_topology(write_yaml(CONV, "alexnet.csv"))
+    conv1 = net.layer("Conv1")
+    assert conv1.input_shapes == (Shape(3, 224, 224),)
+    assert conv1.output_shape == Shape(96, 55, 55)  # ceil((224 - 11) / 4) + 1
+    assert net.layer("Conv2").inputs == ("Conv2.ifmap",)  # layers are independent
+    gemm = conv1.gemm
+    assert gemm is not None and (gemm.m, gemm.k, gemm.n) == (3025, 363, 96)
+
+
+def test_gemm_topology_is_scalesims_equivalent_conv(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    net = load_topology(write_yaml("Layer, M, N, K,\ng1, 300, 7, 45,\n", "g.csv"))
+    gemm = net.layer("g1").gemm
+    assert gemm is not None and (gemm.m, gemm.k, gemm.n) == (300, 45, 7)
+
+
+def test_cfg_missing_key_is_named(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    text = CFG.replace("ArrayWidth:     8\n", "")
+    with pytest.raises(InputError, match=r"\[architecture_presets\] ArrayWidth is required"):
+        load_scalesim_config(write_yaml(text, "a.cfg"))
+
+
+def test_cfg_bad_number_is_named(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    text = CFG.replace("ArrayHeight:    32", "ArrayHeight: thirty")
+    with pytest.raises(InputError, match=r"ArrayHeight must be an integer, not 'thirty'"):
+        load_scalesim_config(write_yaml(text, "a.cfg"))
+
+
+def test_cfg_bad_dataflow(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=r"Dataflow must be one of os, ws, is, not 'rs'"):
+        load_scalesim_config(write_yaml(CFG.replace("Dataflow : is", "Dataflow : rs"), "a.cfg"))
+
+
+def test_cfg_that_is_not_a_cfg(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=r"not a valid SCALE-Sim config"):
+        load_scalesim_config(write_yaml("just text\n", "a.cfg"))
+
+
+def test_topology_negative_size(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    text = CONV.replace("27, 27, 5", "27, -27, 5")
+    with pytest.raises(InputError, match=r"alexnet\.csv:3: IFMAP Width must be > 0, not -27"):
+        load_topology(write_yaml(text, "alexnet.csv"))
+
+
+def test_topology_short_row(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=r"x\.csv:2: a row must have 8 fields"):
+        load_topology(write_yaml(CONV.splitlines()[0] + "\nConv1, 224, 224,\n", "x.csv"))
+
+
+def test_topology_filter_larger_than_ifmap(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    text = CONV.splitlines()[0] + "\nbig, 5, 5, 7, 7, 1, 1, 1,\n"
+    with pytest.raises(InputError, match=r"layer 'big' cannot take its input .* kernel extent 7"):
+        load_topology(write_yaml(text, "x.csv"))
