@@ -17,9 +17,24 @@ def test_conv_output_size_uses_floor() -> None:
 def test_ceil_mode_keeps_scalesim_convention() -> None:
     # 224 with an 11x11 kernel at stride 4 and no padding: floor gives 54, ceil (SCALE-Sim) 55.
     floor = Conv(out_channels=96, kernel=11, stride=4)
-    ceil = Conv(out_channels=96, kernel=11, stride=4, ceil_mode=True)
+    ceil = Conv(out_channels=96, kernel=11, stride=4, ceil_mode="scalesim")
     assert floor.output_shape((Shape(3, 224, 224),)).height == 54
     assert ceil.output_shape((Shape(3, 224, 224),)).height == 55
+
+
+def test_ceil_mode_drops_a_window_that_starts_in_padding() -> None:
+    # ONNX Runtime / PyTorch: H=4, k=3, s=2, pads 0/2: ceil gives 3 windows, the last starts at
+    # row 4 (all padding) and is dropped; SCALE-Sim's rule keeps it.
+    pool = MaxPool(kernel=3, stride=2, padding=[0, 2, 0, 2], ceil_mode=True)
+    assert pool.output_shape((Shape(1, 4, 4),)) == Shape(1, 2, 2)
+    scalesim = Conv(out_channels=1, kernel=1, stride=2, ceil_mode="scalesim")
+    assert scalesim.output_shape((Shape(1, 56, 56),)).height == 29
+    assert (
+        Conv(out_channels=1, kernel=1, stride=2, ceil_mode=True)
+        .output_shape((Shape(1, 56, 56),))
+        .height
+        == 28
+    )
 
 
 def test_same_padding_matches_tensorflow() -> None:

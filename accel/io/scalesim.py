@@ -10,7 +10,8 @@ reading its own graph input. The conv format is
 `Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides`;
 the GEMM format `Layer, M, N, K` becomes SCALE-Sim's equivalent conv (an M × K ifmap, a 1 × K
 filter, N filters). SCALE-Sim has no padding and sizes the ofmap as `ceil((H − R) / stride) + 1`,
-so these layers use `ceil_mode` to keep strided layers such as AlexNet conv1 at 55×55.
+so these layers use `ceil_mode: scalesim` to keep strided layers such as AlexNet conv1 at 55×55
+(and a 1×1 stride-2 layer on 56×56 at SCALE-Sim's 29×29, where a real conv gives 28×28).
 """
 
 from __future__ import annotations
@@ -26,8 +27,14 @@ from accel.model.ops import Conv, Shape
 
 _ARCH = "architecture_presets"
 CONV_COLUMNS = (
-    "Layer name", "IFMAP Height", "IFMAP Width", "Filter Height", "Filter Width", "Channels",
-    "Num Filter", "Strides",
+    "Layer name",
+    "IFMAP Height",
+    "IFMAP Width",
+    "Filter Height",
+    "Filter Width",
+    "Channels",
+    "Num Filter",
+    "Strides",
 )
 GEMM_COLUMNS = ("Layer", "M", "N", "K")
 
@@ -55,12 +62,19 @@ def load_scalesim_config(path: str | Path) -> ChipConfig:
     data = {
         "name": name,
         "description": f"SCALE-Sim config {Path(path).name}",
-        "array": {"rows": number("ArrayHeight"), "cols": number("ArrayWidth"),
-                  "dataflow": dataflow, "fold_overlap": False},
+        "array": {
+            "rows": number("ArrayHeight"),
+            "cols": number("ArrayWidth"),
+            "dataflow": dataflow,
+            "fold_overlap": False,
+        },
         "sram": {
             operand: {"size_kib": number(key), "banks": banks}
-            for operand, key in (("ifmap", "IfmapSramSzkB"), ("weight", "FilterSramSzkB"),
-                                 ("ofmap", "OfmapSramSzkB"))
+            for operand, key in (
+                ("ifmap", "IfmapSramSzkB"),
+                ("weight", "FilterSramSzkB"),
+                ("ofmap", "OfmapSramSzkB"),
+            )
         },
         "dram": {"bandwidth_bytes_per_cycle": number("Bandwidth")},
     }
@@ -104,8 +118,8 @@ def load_topology(path: str | Path) -> Network:
     inputs: dict[str, Shape] = {}
     entries = []
     for line, row in enumerate(rows[1:], start=2):
-        name, shape, conv = _gemm_row(row, f"{path}:{line}") if gemm else _conv_row(
-            row, f"{path}:{line}"
+        name, shape, conv = (
+            _gemm_row(row, f"{path}:{line}") if gemm else _conv_row(row, f"{path}:{line}")
         )
         inputs[f"{name}.ifmap"] = shape
         entries.append(LayerEntry(name, conv, (f"{name}.ifmap",)))
@@ -134,12 +148,17 @@ def _conv_row(row: list[str], where: str) -> tuple[str, Shape, Conv]:
     height, width, filter_h, filter_w, channels, filters, stride = _integers(
         row, 7, CONV_COLUMNS, where
     )
-    conv = Conv(out_channels=filters, kernel=(filter_h, filter_w), stride=stride,
-                ceil_mode=True, bias=False)
+    conv = Conv(
+        out_channels=filters,
+        kernel=(filter_h, filter_w),
+        stride=stride,
+        ceil_mode="scalesim",
+        bias=False,
+    )
     return row[0], Shape(channels, height, width), conv
 
 
 def _gemm_row(row: list[str], where: str) -> tuple[str, Shape, Conv]:
     m, n, k = _integers(row, 3, GEMM_COLUMNS, where)
-    conv = Conv(out_channels=n, kernel=(1, k), ceil_mode=True, bias=False)
+    conv = Conv(out_channels=n, kernel=(1, k), ceil_mode="scalesim", bias=False)
     return row[0], Shape(1, m, k), conv

@@ -87,7 +87,12 @@ class _Window(_Op):
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int, int, int] | PaddingMode = (0, 0, 0, 0)
     dilation: tuple[int, int] = (1, 1)
-    ceil_mode: bool = Field(False, description="round the output size up (ONNX ceil_mode)")
+    ceil_mode: bool | Literal["scalesim"] = Field(
+        False,
+        description="round the output size up: true as ONNX Runtime and PyTorch do (a last "
+        "window starting in the end padding is dropped); scalesim as SCALE-Sim does, "
+        "ceil((in - kernel) / stride) + 1 with no window dropped",
+    )
 
     @field_validator("kernel", "stride", "dilation", mode="before")
     @classmethod
@@ -134,11 +139,12 @@ class _Window(_Op):
     def window_output(self, shape: Shape) -> tuple[int, int]:
         top, bottom, left, right = self.pads(shape.height, shape.width)
         return (
-            self._axis_output(shape.height + top + bottom, 0),
-            self._axis_output(shape.width + left + right, 1),
+            self._axis_output(shape.height, top, bottom, 0),
+            self._axis_output(shape.width, left, right, 1),
         )
 
-    def _axis_output(self, padded: int, axis: int) -> int:
+    def _axis_output(self, size: int, pad_begin: int, pad_end: int, axis: int) -> int:
+        padded = size + pad_begin + pad_end
         span = self.dilation[axis] * (self.kernel[axis] - 1) + 1
         if span > padded:
             raise ShapeError(
@@ -146,7 +152,12 @@ class _Window(_Op):
             )
         steps = padded - span
         stride = self.stride[axis]
-        return (-(-steps // stride) if self.ceil_mode else steps // stride) + 1
+        if not self.ceil_mode:
+            return steps // stride + 1
+        out = -(-steps // stride) + 1
+        if self.ceil_mode is True and (out - 1) * stride >= size + pad_begin:
+            out -= 1  # that window would see only padding
+        return out
 
 
 class Conv(_Window):
