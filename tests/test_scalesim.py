@@ -96,3 +96,26 @@ def test_topology_filter_larger_than_ifmap(write_yaml) -> None:  # type: ignore[
     text = CONV.splitlines()[0] + "\nbig, 5, 5, 7, 7, 1, 1, 1,\n"
     with pytest.raises(InputError, match=r"layer 'big' cannot take its input .* kernel extent 7"):
         load_topology(write_yaml(text, "x.csv"))
+
+
+def test_dp_layers_expand_per_channel_like_scalesim(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    text = CONV.splitlines()[0] + "\nCONV_DP1, 16, 16, 3, 3, 4, 8, 1,\n"
+    net = load_topology(write_yaml(text, "dp.csv"))
+    assert [layer.name for layer in net] == [f"CONV_DP1Channel_{i}" for i in range(4)]
+    assert all(layer.input_shapes == (Shape(1, 16, 16),) for layer in net)
+    assert all(layer.output_shape == Shape(8, 14, 14) for layer in net)
+
+
+def test_scalesim_repo_quirks_are_tolerated(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    # SCALE-Sim's own mobilnet_paper.csv has blank lines, tab-indented names, a "#dw" comment
+    # after the trailing comma, and one row without a trailing comma.
+    text = (CONV.splitlines()[0] + "\n\nConv2_dw, 112, 112, 3, 3, 1, 1, 1,#dw\n"
+            "\tConv14_dw_0,14,14,3,3,1,1,1,\nConv11,28,28,1,1,256,256,1\n")
+    net = load_topology(write_yaml(text, "m.csv"))
+    assert [layer.name for layer in net] == ["Conv2_dw", "Conv14_dw_0", "Conv11"]
+    assert net.layer("Conv11").output_shape == Shape(256, 28, 28)
+
+
+def test_bandwidth_may_be_a_list(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    chip = load_scalesim_config(write_yaml(CFG.replace("Bandwidth : 10", "Bandwidth : 20,30"), "b.cfg"))
+    assert chip.dram.bandwidth_bytes_per_cycle == 20

@@ -6,7 +6,10 @@ with one-byte words, SCALE-Sim's fold schedule (no fold overlap) and accel's def
 SCALE-Sim does not describe (clock, DRAM latency, energy, vector unit).
 
 A topology CSV lists layers that SCALE-Sim simulates independently, so each becomes a conv layer
-reading its own graph input. The conv format is
+reading its own graph input. As in SCALE-Sim, a layer whose name contains `DP` is a depthwise
+layer expanded into one single-channel layer per input channel (`<name>Channel_<i>`), each with
+the row's Num Filter, and fields after Strides (sparsity ratios, comments) are ignored.
+The conv format is
 `Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides`;
 the GEMM format `Layer, M, N, K` becomes SCALE-Sim's equivalent conv (an M × K ifmap, a 1 × K
 filter, N filters). SCALE-Sim has no padding and sizes the ofmap as `ceil((H − R) / stride) + 1`,
@@ -45,7 +48,7 @@ def load_scalesim_config(path: str | Path) -> ChipConfig:
     where = f"{path}: [{_ARCH}]"
 
     def number(key: str) -> int:
-        text = _get(parser, key, where)
+        text = _get(parser, key, where).split(",")[0].strip()  # Bandwidth may be a list
         try:
             value = int(text)
         except ValueError:
@@ -118,15 +121,23 @@ def load_topology(path: str | Path) -> Network:
     inputs: dict[str, Shape] = {}
     entries = []
     for line, row in enumerate(rows[1:], start=2):
-        name, shape, conv = (
-            _gemm_row(row, f"{path}:{line}") if gemm else _conv_row(row, f"{path}:{line}")
-        )
-        inputs[f"{name}.ifmap"] = shape
-        entries.append(LayerEntry(name, conv, (f"{name}.ifmap",)))
+        where = f"{path}:{line}"
+        name, shape, conv = _gemm_row(row, where) if gemm else _conv_row(row, where)
+        for layer_name, layer_shape in _expand_depthwise(name, shape, gemm):
+            inputs[f"{layer_name}.ifmap"] = layer_shape
+            entries.append(LayerEntry(layer_name, conv, (f"{layer_name}.ifmap",)))
     try:
         return Network.build(file.stem, inputs, entries)
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
+
+
+def _expand_depthwise(name: str, shape: Shape, gemm: bool) -> list[tuple[str, Shape]]:
+    """SCALE-Sim's rule: a conv layer named with `DP` runs once per input channel."""
+    if gemm or "DP" not in name:
+        return [(name, shape)]
+    single = Shape(1, shape.height, shape.width)
+    return [(f"{name}Channel_{i}", single) for i in range(shape.channels)]
 
 
 def _integers(row: list[str], count: int, columns: tuple[str, ...], where: str) -> list[int]:
