@@ -41,6 +41,13 @@ ChipOption = Annotated[
 ParamOption = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="network parameter, e.g. alpha=0.5")
 ]
+InputShapeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input-shape",
+        help="fix a model input's dims, e.g. 1x3x224x224 or data=1x3x224x224 (.onnx/.tflite)",
+    ),
+]
 
 
 @app.command("simulate-network")
@@ -51,15 +58,22 @@ def simulate_network_command(
     param: ParamOption = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default reports/NET)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no per-layer table")] = False,
+    input_shape: InputShapeOption = None,
+    allow_unsupported: Annotated[
+        bool,
+        typer.Option(help="cost unsupported model operators as zero and list them in the report"),
+    ] = False,
 ) -> None:
     """Simulate every layer of a network on a chip; write layers.csv and summary.json.
 
-    Example:
+    Examples:
 
         accel simulate-network -n mobilenet_v1 --param alpha=0.5 --chip eyeriss_like
+
+        accel simulate-network -n resnet50.onnx --input-shape data=1x3x224x224
     """
     chip_config = load_chip(chip)
-    net = load_network(network, parse_params(param or []))
+    net = load_network(network, parse_params(param or []), input_shape or [], allow_unsupported)
     result = simulate_network(net, chip_config, batch)
     out_dir = out or Path("reports") / net.name
     write_results(result, out_dir)
@@ -161,6 +175,9 @@ def _print_summary(result: NetworkResult, out_dir: Path) -> None:
         f"{s['dram_write_bytes'] / 2**20:,.2f} MiB\n"
         f"  wrote {out_dir / 'layers.csv'} and {out_dir / 'summary.json'}"
     )
+    if s.get("unsupported_ops"):
+        listed = ", ".join(f"{u['layer']} ({u['op']})" for u in s["unsupported_ops"])
+        console.print(f"  [bold]unsupported, costed as zero:[/bold] {listed}")
 
 
 def main() -> None:

@@ -39,7 +39,10 @@ from accel.io.onnx_graph import (
 from accel.model.network import LayerEntry
 from accel.model.ops import Op, Shape, ShapeError, Unsupported
 
-ONNX_DOMAIN = ""
+# Nodes allowed on the 5-D tensor between a channel shuffle's reshapes (QDQ models quantize it).
+_SHUFFLE_STEPS = frozenset(
+    ("Transpose", "Reshape", "QuantizeLinear", "DequantizeLinear", "Identity", "Cast")
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -285,7 +288,7 @@ class OnnxImporter:
         value = self.value(node.input[index], node) if index < len(node.input) else None
         if not isinstance(value, Tensor):
             raise self.error(node, f"input {index} must be an activation tensor")
-        if value.shuffle_stage and node.op_type not in ("Transpose", "Reshape"):
+        if value.shuffle_stage and node.op_type not in _SHUFFLE_STEPS:
             raise self.error(node, "reads a 5-D tensor; 5-D tensors are supported only inside "
                              "a reshape-transpose-reshape channel shuffle")
         return value
