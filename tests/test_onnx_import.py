@@ -46,7 +46,7 @@ def test_family_imports_with_independent_mac_count(family: str, tmp_path: Path) 
     network = imported.network
     assert network.macs == count_macs(model, {"data": [1, 3, 64, 64]})
     assert FAMILY_KINDS[family] <= {layer.kind for layer in network.layers}
-    assert set(imported.float_weights) == {l.name for l in network.layers if l.uses_array}
+    assert set(imported.float_weights) == {layer.name for layer in network.layers if layer.uses_array}
     assert imported.quantized is None and imported.unsupported == ()
 
 
@@ -99,7 +99,7 @@ def test_nhwc_input_with_leading_transpose_becomes_nchw(tmp_path: Path) -> None:
 def test_clip_as_attributes_or_inputs_is_relu6(opset: int, tmp_path: Path) -> None:
     network = import_onnx(save(FAMILIES[f"mobilenet_v2_opset{opset}"](), tmp_path)).network
     activations = [layer.op.activation for layer in network.layers if isinstance(layer.op, Conv)]
-    assert activations.count("relu6") == 8 and "activation" not in {l.kind for l in network}
+    assert activations.count("relu6") == 8 and "activation" not in {layer.kind for layer in network}
 
 
 def test_gemm_weights_are_out_by_in_whatever_trans_b(tmp_path: Path) -> None:

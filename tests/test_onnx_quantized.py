@@ -61,7 +61,7 @@ def test_quantized_model_has_the_float_models_macs(family: str, form: str,
     assert imported.network.macs == count_macs(float_model)
     quantized = imported.quantized
     assert quantized is not None
-    assert set(quantized.weights) == {l.name for l in imported.network if l.uses_array}
+    assert set(quantized.weights) == {layer.name for layer in imported.network if layer.uses_array}
     assert "input" in quantized.activations
 
 

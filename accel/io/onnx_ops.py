@@ -23,6 +23,7 @@ from accel.model.ops import (
     AvgPool,
     BatchNorm,
     ChannelShuffle,
+    ChannelSlice,
     Clip,
     Concat,
     Conv,
@@ -428,6 +429,61 @@ def reshape_to(imp: OnnxImporter, node: Any, index: int, x: Tensor, dims: tuple[
     imp.alias(node, replace(out, dims=dims))
 
 
+def _channel_slice(imp: OnnxImporter, node: Any, index: int, x: Tensor, start: int, end: int,
+                   output: int) -> None:
+    channels = imp.parts.shapes[x.source].channels
+    start, end = max(start + channels if start < 0 else start, 0), min(
+        end + channels if end < 0 else end, channels)
+    if (start, end) == (0, channels):
+        imp.alias(node, x, output)
+        return
+    layer_node = node if output == 0 else _with_output(node, output)
+    imp.add_layer(layer_node, index, ChannelSlice(start=start, end=end), [x], quant=x.quant)
+    imp.values[node.output[output]] = imp.values[layer_node.output[0]]
+
+
+def _with_output(node: Any, output: int) -> Any:
+    from onnx import helper
+
+    return helper.make_node(node.op_type, list(node.input), [node.output[output]],
+                            name=f"{node.name or node.op_type.lower()}_{output}")
+
+
+def _slice(imp: OnnxImporter, node: Any, index: int) -> None:
+    x = imp.tensor(node)
+    if len(node.input) > 1:
+        starts, ends = (imp.const_array(node, i).tolist() for i in (1, 2))
+        axes = imp.const_array(node, 3).tolist() if len(node.input) > 3 and node.input[3] else None
+        steps = imp.const_array(node, 4).tolist() if len(node.input) > 4 and node.input[4] else None
+    else:  # opset < 10: attributes
+        starts, ends = attr(node, "starts", []), attr(node, "ends", [])
+        axes, steps = attr(node, "axes", None), None
+    axes = list(range(len(starts))) if axes is None else axes
+    if [a % len(x.dims) for a in axes] != [1] or (steps and steps != [1]):
+        return imp.unsupported(node, index, "only a contiguous range of channels (axis 1)")
+    end = min(int(ends[0]), 2**31)
+    _channel_slice(imp, node, index, x, int(starts[0]), end, 0)
+    return None
+
+
+def _split(imp: OnnxImporter, node: Any, index: int) -> None:
+    x = imp.tensor(node)
+    if attr(node, "axis", 0) % len(x.dims) != 1:
+        return imp.unsupported(node, index, "only a split of the channels (axis 1)")
+    sizes = attr(node, "split", None)
+    if sizes is None and len(node.input) > 1 and node.input[1]:
+        sizes = imp.const_array(node, 1).tolist()
+    channels = imp.parts.shapes[x.source].channels
+    count = len(node.output)
+    sizes = sizes or [-(-channels // count)] * (count - 1) + [channels - -(-channels // count)
+                                                             * (count - 1)]
+    start = 0
+    for output, size in enumerate(sizes):
+        _channel_slice(imp, node, index, x, start, start + int(size), output)
+        start += int(size)
+    return None
+
+
 def _pad(imp: OnnxImporter, node: Any, index: int) -> None:
     x = imp.tensor(node)
     rank = len(x.dims)
@@ -498,6 +554,8 @@ FLOAT_OPS: dict[tuple[str, str], Converter] = {
     ("", "Unsqueeze"): _unsqueeze,
     ("", "Transpose"): _transpose,
     ("", "Pad"): _pad,
+    ("", "Slice"): _slice,
+    ("", "Split"): _split,
     ("", "QuantizeLinear"): _quantize,
     ("", "DequantizeLinear"): _quantize,
     ("com.microsoft", "QuantizeLinear"): _quantize,

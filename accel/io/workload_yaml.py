@@ -48,6 +48,7 @@ OP_CLASSES: dict[str, type[BaseModel]] = {
     "reshape": ops.Reshape,
     "transpose": ops.Transpose,
     "channel_shuffle": ops.ChannelShuffle,
+    "channel_slice": ops.ChannelSlice,
     "unsupported": ops.Unsupported,
 }
 _TOP_LEVEL = ("name", "description", "source", "parameters", "input", "inputs", "layers")

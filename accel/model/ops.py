@@ -18,6 +18,7 @@ from accel.model.op_base import OpBase, Shape, ShapeError, as_pair
 from accel.model.tensor_ops import (
     BatchNorm,
     ChannelShuffle,
+    ChannelSlice,
     Clip,
     LocalResponseNorm,
     Pad,
@@ -306,6 +307,7 @@ Op = Annotated[
     | Reshape
     | Transpose
     | ChannelShuffle
+    | ChannelSlice
     | Unsupported,
     Field(discriminator="kind"),
 ]
@@ -328,6 +330,7 @@ OP_KINDS: tuple[str, ...] = (
     "reshape",
     "transpose",
     "channel_shuffle",
+    "channel_slice",
     "unsupported",
 )
 
@@ -339,6 +342,7 @@ __all__ = [
     "AvgPool",
     "BatchNorm",
     "ChannelShuffle",
+    "ChannelSlice",
     "Clip",
     "Concat",
     "Conv",

@@ -6,10 +6,10 @@
 - `clip`: clamp to [minimum, maximum] (a Clip that is neither ReLU nor ReLU6).
 - `pad`: explicit padding copied into a larger buffer (a zero spatial pad in front of a conv is
   folded into the conv's padding by the importers instead, as the hardware would).
-- `reshape` and `channel_shuffle` change only how a buffer is addressed and cost nothing:
-  activations are stored channel-planar, so a reshape re-reads the same bytes with other
-  dimensions, and permuting whole channel planes (ShuffleNet) is an address choice of the
-  producer, as a concat is.
+- `reshape`, `channel_shuffle` and `channel_slice` change only how a buffer is addressed and
+  cost nothing: activations are stored channel-planar, so a reshape re-reads the same bytes with
+  other dimensions, taking a range of channels is an offset, and permuting whole channel planes
+  (ShuffleNet) is an address choice of the producer, as a concat is.
 - `transpose` moves data between dimensions (e.g. HWC → CHW) and is a copy on the vector unit.
 - `unsupported`: a placeholder for an operator accel cannot cost; zero cost, kept so the graph
   stays connected and the report lists it.
@@ -147,6 +147,25 @@ class ChannelShuffle(OpBase):
                 f"groups must divide the {inputs[0].channels} channels, not {self.groups}"
             )
         return inputs[0]
+
+    def vector_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return 0
+
+
+class ChannelSlice(OpBase):
+    """Channels [start, end) of the input (ShuffleNetV2's channel split); free, an offset."""
+
+    kind: Literal["channel_slice"] = "channel_slice"
+    start: int = Field(ge=0)
+    end: int = Field(gt=0)
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        if not self.start < self.end <= inputs[0].channels:
+            raise ShapeError(
+                f"channel range must lie within the {inputs[0].channels} channels, "
+                f"not [{self.start}, {self.end})"
+            )
+        return Shape(self.end - self.start, inputs[0].height, inputs[0].width)
 
     def vector_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
         return 0
