@@ -16,6 +16,7 @@ from rich.table import Table
 
 from accel.config import ChipConfig
 from accel.errors import InputError
+from accel.io.export import export_network
 from accel.io.sources import load_chip, load_network, parse_params, zoo_names
 from accel.io.workload_yaml import parse_workload
 from accel.io.yaml_errors import load_yaml_mapping
@@ -80,6 +81,32 @@ def simulate_network_command(
     if not quiet:
         console.print(_layer_table(result))
     _print_summary(result, out_dir)
+
+
+@app.command("export")
+def export_command(
+    network: NetworkOption,
+    format: Annotated[str, typer.Option("--format", "-f", help="onnx, scalesim-csv or yaml")],
+    out: Annotated[Path | None, typer.Option(help="output file (default NET.onnx / stdout)")] = None,
+    param: ParamOption = None,
+    seed: Annotated[int, typer.Option(help="seed of the random float weights (onnx)")] = 0,
+    quantized: Annotated[bool, typer.Option(help="QOperator int8 model (not yet)")] = False,
+) -> None:
+    """Write a network as an ONNX model, a SCALE-Sim topology CSV or a workload YAML.
+
+    Example:
+
+        accel export -n resnet18 --format scalesim-csv --out resnet18.csv
+    """
+    net = load_network(network, parse_params(param or []))
+    data = export_network(net, format, seed, quantized)
+    if out is None and format == "onnx":
+        out = Path(f"{net.name}.onnx")
+    if out is None:
+        sys.stdout.write(data.decode())
+        return
+    out.write_bytes(data)
+    console.print(f"wrote {out} ({format}, {len(net)} layers)")
 
 
 @app.command("networks")

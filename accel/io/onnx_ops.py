@@ -310,6 +310,14 @@ def _per_channel(dims: tuple[int, ...], constant: tuple[int, ...]) -> bool:
     )
 
 
+def _sum(imp: OnnxImporter, node: Any, index: int) -> None:
+    tensors = [imp.tensor(node, i) for i in range(len(node.input))]
+    if len(tensors) == 1:
+        imp.alias(node, tensors[0])
+    else:
+        imp.add_layer(node, index, Add(), tensors)
+
+
 def _concat(imp: OnnxImporter, node: Any, index: int) -> None:
     values = [imp.value(name, node) for name in node.input]
     if not all(isinstance(v, Tensor) for v in values):
@@ -543,6 +551,7 @@ FLOAT_OPS: dict[tuple[str, str], Converter] = {
     ("", "Sub"): _binary("Sub"),
     ("", "Mul"): _binary("Mul"),
     ("", "Div"): _binary("Div"),
+    ("", "Sum"): _sum,
     ("", "Concat"): _concat,
     ("", "Dropout"): _alias,
     ("", "Identity"): _alias,
