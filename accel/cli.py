@@ -87,7 +87,7 @@ def simulate_network_command(
 def export_command(
     network: NetworkOption,
     format: Annotated[str, typer.Option("--format", "-f", help="onnx, scalesim-csv or yaml")],
-    out: Annotated[Path | None, typer.Option(help="output file (default NET.onnx / stdout)")] = None,
+    out: Annotated[Path | None, typer.Option(help="output file (default NET.onnx/stdout)")] = None,
     param: ParamOption = None,
     seed: Annotated[int, typer.Option(help="seed of the random float weights (onnx)")] = 0,
     quantized: Annotated[bool, typer.Option(help="QOperator int8 model (not yet)")] = False,

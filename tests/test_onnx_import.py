@@ -269,3 +269,45 @@ def test_initializer_listed_as_input_is_not_a_graph_input(tmp_path: Path) -> Non
                                                            list(first.dims)))
     network = import_onnx(save(model, tmp_path)).network
     assert [name for name, _ in network.inputs] == ["input"]
+
+
+def test_cli_simulates_an_onnx_model_and_fails_cleanly(tmp_path: Path) -> None:
+    import csv
+    import json
+
+    from conftest import run_accel
+
+    path = save(resnet(), tmp_path)
+    ok = run_accel("simulate-network", "-n", str(path), "--input-shape", "data=1x3x64x64",
+                   "--out", str(tmp_path / "out"), "-q")
+    assert ok.returncode == 0, ok.stderr
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["macs"] == count_macs(resnet(), {"data": [1, 3, 64, 64]})
+    assert "unsupported_ops" not in summary
+    dynamic = run_accel("simulate-network", "-n", str(path), "-q", "--out", str(tmp_path / "x"))
+    assert dynamic.returncode == 2
+    assert dynamic.stderr.startswith("error: ") and dynamic.stderr.count("\n") == 1
+    assert "give --input-shape data=1x3x64x64" in dynamic.stderr
+    tanh = save(tanh_model(), tmp_path, "tanh.onnx")
+    refused = run_accel("simulate-network", "-n", str(tanh), "-q", "--out", str(tmp_path / "y"))
+    assert refused.returncode == 2 and "(op Tanh) is not supported" in refused.stderr
+    allowed = run_accel("simulate-network", "-n", str(tanh), "-q", "--allow-unsupported",
+                        "--out", str(tmp_path / "z"))
+    assert allowed.returncode == 0, allowed.stderr
+    summary = json.loads((tmp_path / "z" / "summary.json").read_text())
+    assert summary["unsupported_ops"] == [{"layer": "tanh4", "op": "Tanh"}]
+    with (tmp_path / "z" / "layers.csv").open() as handle:
+        kinds = {row["layer"]: row["kind"] for row in csv.DictReader(handle)}
+    assert kinds["tanh4"] == "unsupported"
+    corrupt = tmp_path / "corrupt.onnx"
+    corrupt.write_bytes(b"\xff\xfe not protobuf")
+    bad = run_accel("simulate-network", "-n", str(corrupt), "-q", "--out", str(tmp_path / "w"))
+    assert bad.returncode == 2 and "not a valid ONNX model" in bad.stderr
+
+
+def test_input_shape_is_only_for_model_files() -> None:
+    from accel.io.sources import load_network
+
+    with pytest.raises(InputError, match=r"--input-shape applies to .onnx and .tflite models, "
+                       r"not to 'lenet5'"):
+        load_network("lenet5", input_shapes=["1x1x32x32"])

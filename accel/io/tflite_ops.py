@@ -29,7 +29,7 @@ from accel.model.ops import (
 )
 
 if TYPE_CHECKING:
-    from accel.io.tflite_import import Activation, TfliteImporter
+    from accel.io.tflite_import import TfliteImporter
 
 Converter = Callable[["TfliteImporter", Any, list[int]], None]
 _PADDING = {0: "same", 1: "valid"}
