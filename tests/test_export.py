@@ -31,9 +31,9 @@ def test_onnx_export_round_trips(name: str, tmp_path: Path) -> None:
     back = imported.network
     assert (back.macs, back.params) == (network.macs, network.params)
     # a flatten of a (C, 1, 1) tensor is a no-op that the importer does not keep
-    kept = [(l.name, l.kind) for l in network if not (l.kind == "flatten" and
-                                                      l.input_shapes[0].height == 1)]
-    assert [(l.name, l.kind) for l in back] == kept
+    kept = [(layer.name, layer.kind) for layer in network
+            if not (layer.kind == "flatten" and layer.input_shapes[0].height == 1)]
+    assert [(layer.name, layer.kind) for layer in back] == kept
     expected = random_weights(network, seed=3)
     assert set(imported.float_weights) == set(expected)
     for layer, weights in expected.items():

@@ -87,6 +87,8 @@ class TfliteImporter:
             name = tensor.Name().decode()
             self.parts.inputs[name] = self.parts.shapes[name] = nhwc_shape(dims)
             self.values[index] = Activation(name, dims, self.quant(index))
+            if (quant := self.quant(index)) is not None:
+                self.parts.quant[name] = quant
 
     def check_input_shapes(self, texts: Sequence[str]) -> None:
         shown = {name: "x".join(map(str, self.dims(int(self.graph.Inputs(i)))))
