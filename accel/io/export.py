@@ -143,5 +143,6 @@ def auto_pad(padding: object) -> dict[str, Any]:
     """ONNX padding attributes for an IR padding."""
     if isinstance(padding, str):
         return {"auto_pad": _AUTO_PAD[padding]}
-    top, bottom, left, right = padding  # type: ignore[misc]
+    assert isinstance(padding, tuple)
+    top, bottom, left, right = padding
     return {"pads": [top, left, bottom, right]}

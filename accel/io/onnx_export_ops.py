@@ -108,10 +108,13 @@ def _elementwise(w: _OnnxWriter, layer: Layer) -> int:
     return 4
 
 
-def _single(op_type: str, rank: int | None = None, **attrs: object) -> Callable[..., int]:
+def _single(op_type: str, rank: int | None = None, axis: int | None = None) -> Callable[..., int]:
     def write(w: _OnnxWriter, layer: Layer) -> int:
         source = layer.inputs[0] if rank is None else w.as_rank4(layer, 0)
-        w.node(op_type, [source], layer.name, **attrs)
+        if axis is None:
+            w.node(op_type, [source], layer.name)
+        else:
+            w.node(op_type, [source], layer.name, axis=axis)
         return rank or w.rank[layer.inputs[0]]
 
     return write

@@ -131,7 +131,7 @@ class TfliteImporter:
         if number == BuiltinOperator.CUSTOM:
             return f"CUSTOM:{(code.CustomCode() or b'').decode()}"
         names = {v: k for k, v in vars(BuiltinOperator).items() if not k.startswith("_")}
-        return names.get(number, str(number))
+        return str(names.get(number, number))
 
     def dims(self, index: int) -> tuple[int, ...]:
         return tuple(int(d) for d in self.graph.Tensors(index).ShapeAsNumpy())
@@ -160,8 +160,9 @@ class TfliteImporter:
         tensor_type = self.graph.Tensors(index).Type()
         if params is None or params.ScaleLength() != 1 or tensor_type not in (3, 9):
             return None
-        dtype = "int8" if tensor_type == 9 else "uint8"
-        return QuantParams(float(params.Scale(0)), int(params.ZeroPoint(0)), dtype)
+        scale, zero = float(params.Scale(0)), int(params.ZeroPoint(0))
+        return QuantParams(scale, zero, "int8") if tensor_type == 9 else QuantParams(
+            scale, zero, "uint8")
 
     def scales(self, index: int) -> tuple[np.ndarray, np.ndarray] | None:
         params = self.graph.Tensors(index).Quantization()
@@ -178,7 +179,8 @@ class TfliteImporter:
         axis = self.graph.Tensors(index).Quantization().QuantizedDimension()
         shape = [1] * array.ndim
         shape[axis] = scales[0].size
-        real = (array.astype(np.float32) - scales[1].reshape(shape)) * scales[0].reshape(shape)
+        real: np.ndarray = (array.astype(np.float32) - scales[1].reshape(shape)) * scales[
+            0].reshape(shape)
         return real.astype(np.float32)
 
     def add_layer(self, op: Any, layer: Op, inputs: Sequence[Activation],
