@@ -16,6 +16,7 @@ from rich.table import Table
 
 from accel.config import ChipConfig
 from accel.errors import InputError
+from accel.io.export import export_network
 from accel.io.sources import load_chip, load_network, parse_params, zoo_names
 from accel.io.workload_yaml import parse_workload
 from accel.io.yaml_errors import load_yaml_mapping
@@ -41,6 +42,13 @@ ChipOption = Annotated[
 ParamOption = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="network parameter, e.g. alpha=0.5")
 ]
+InputShapeOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input-shape",
+        help="fix a model input's dims, e.g. 1x3x224x224 or data=1x3x224x224 (.onnx/.tflite)",
+    ),
+]
 
 
 @app.command("simulate-network")
@@ -51,21 +59,54 @@ def simulate_network_command(
     param: ParamOption = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default reports/NET)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no per-layer table")] = False,
+    input_shape: InputShapeOption = None,
+    allow_unsupported: Annotated[
+        bool,
+        typer.Option(help="cost unsupported model operators as zero and list them in the report"),
+    ] = False,
 ) -> None:
     """Simulate every layer of a network on a chip; write layers.csv and summary.json.
 
-    Example:
+    Examples:
 
         accel simulate-network -n mobilenet_v1 --param alpha=0.5 --chip eyeriss_like
+
+        accel simulate-network -n resnet50.onnx --input-shape data=1x3x224x224
     """
     chip_config = load_chip(chip)
-    net = load_network(network, parse_params(param or []))
+    net = load_network(network, parse_params(param or []), input_shape or [], allow_unsupported)
     result = simulate_network(net, chip_config, batch)
     out_dir = out or Path("reports") / net.name
     write_results(result, out_dir)
     if not quiet:
         console.print(_layer_table(result))
     _print_summary(result, out_dir)
+
+
+@app.command("export")
+def export_command(
+    network: NetworkOption,
+    format: Annotated[str, typer.Option("--format", "-f", help="onnx, scalesim-csv or yaml")],
+    out: Annotated[Path | None, typer.Option(help="output file (default NET.onnx/stdout)")] = None,
+    param: ParamOption = None,
+    seed: Annotated[int, typer.Option(help="seed of the random float weights (onnx)")] = 0,
+    quantized: Annotated[bool, typer.Option(help="QOperator int8 model (not yet)")] = False,
+) -> None:
+    """Write a network as an ONNX model, a SCALE-Sim topology CSV or a workload YAML.
+
+    Example:
+
+        accel export -n resnet18 --format scalesim-csv --out resnet18.csv
+    """
+    net = load_network(network, parse_params(param or []))
+    data = export_network(net, format, seed, quantized)
+    if out is None and format == "onnx":
+        out = Path(f"{net.name}.onnx")
+    if out is None:
+        sys.stdout.write(data.decode())
+        return
+    out.write_bytes(data)
+    console.print(f"wrote {out} ({format}, {len(net)} layers)")
 
 
 @app.command("networks")
@@ -161,6 +202,9 @@ def _print_summary(result: NetworkResult, out_dir: Path) -> None:
         f"{s['dram_write_bytes'] / 2**20:,.2f} MiB\n"
         f"  wrote {out_dir / 'layers.csv'} and {out_dir / 'summary.json'}"
     )
+    if s.get("unsupported_ops"):
+        listed = ", ".join(f"{u['layer']} ({u['op']})" for u in s["unsupported_ops"])
+        console.print(f"  [bold]unsupported, costed as zero:[/bold] {listed}")
 
 
 def main() -> None:

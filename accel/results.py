@@ -17,6 +17,7 @@ from typing import Any
 
 from accel.config import ChipConfig
 from accel.mapping.mapper import Mapping
+from accel.model.ops import Unsupported
 from accel.perf.energy import EnergyBreakdown
 from accel.perf.memory import MemoryTraffic
 from accel.perf.timing import ComputeTiming
@@ -169,6 +170,13 @@ class NetworkResult:
             "clock_mhz": self.chip.clock_mhz,
             "array": f"{self.chip.array.rows}x{self.chip.array.cols} {self.chip.array.dataflow}",
         }
+        unsupported = [
+            {"layer": layer.name, "op": layer.mapping.layer.op.op_type}
+            for layer in layers
+            if isinstance(layer.mapping.layer.op, Unsupported)
+        ]
+        if unsupported:
+            summary["unsupported_ops"] = unsupported  # placeholders from --allow-unsupported
         if self.functional is not None:
             summary["functional"] = self.functional
         return summary

@@ -105,3 +105,45 @@ def test_output_size_formula(size: int, kernel: int, stride: int, pad: int, dila
         return
     expected = (size + 2 * pad - dilation * (kernel - 1) - 1) // stride + 1
     assert conv.output_shape((Shape(1, size, size),)).height == expected
+
+
+def test_tensor_ops_shapes_and_costs() -> None:
+    from accel.model.ops import (
+        BatchNorm,
+        ChannelShuffle,
+        ChannelSlice,
+        LocalResponseNorm,
+        Pad,
+        Reshape,
+        Transpose,
+        Unsupported,
+    )
+
+    shape = Shape(8, 4, 6)
+    assert BatchNorm().params((shape,)) == 16 and BatchNorm().vector_ops((shape,), shape) == 192
+    lrn = LocalResponseNorm(size=5)
+    assert lrn.vector_ops((shape,), shape) == 192 * 8
+    pad = Pad(padding=(1, 2, 0, 1), channel_padding=(0, 4))
+    assert pad.output_shape((shape,)) == Shape(12, 7, 7)
+    assert Reshape(shape=(48, 4, 1)).output_shape((shape,)) == Shape(48, 4, 1)
+    assert Reshape(shape=(48, 4, 1)).vector_ops((shape,), Shape(48, 4, 1)) == 0
+    assert Transpose(perm=(1, 2, 0)).output_shape((shape,)) == Shape(4, 6, 8)
+    assert ChannelShuffle(groups=4).output_shape((shape,)) == shape
+    assert ChannelSlice(start=2, end=6).output_shape((shape,)) == Shape(4, 4, 6)
+    placeholder = Unsupported(op_type="Tanh", shape=(8, 4, 6))
+    assert placeholder.vector_ops((shape,), shape) == 0 and placeholder.macs((shape,), shape) == 0
+
+
+def test_tensor_op_rules() -> None:
+    from accel.model.ops import ChannelShuffle, ChannelSlice, Pad, Reshape, Transpose
+
+    with pytest.raises(ShapeError, match=r"reshape must keep 192 elements, not 10x1x1"):
+        Reshape(shape=(10, 1, 1)).output_shape((Shape(8, 4, 6),))
+    with pytest.raises(ShapeError, match=r"groups must divide the 8 channels, not 3"):
+        ChannelShuffle(groups=3).output_shape((Shape(8, 4, 6),))
+    with pytest.raises(ShapeError, match=r"channel range must lie within the 8 channels"):
+        ChannelSlice(start=4, end=9).output_shape((Shape(8, 4, 6),))
+    with pytest.raises(ValueError, match=r"perm must be a permutation of 0, 1, 2"):
+        Transpose(perm=(0, 0, 1))
+    with pytest.raises(ValueError, match=r"padding must be >= 0 \(cropping is not supported\)"):
+        Pad(padding=(-1, 0, 0, 0))

@@ -1,19 +1,22 @@
 """Where chips and networks come from: a built-in name, a YAML file, or another tool's format.
 
 `load_network("mobilenet_v1?alpha=0.5&resolution=160")` reads a built-in workload with parameters;
-`load_network("net.yaml" | "topology.csv")` reads a file. `load_chip(None)` is the embedded
-default chip; `load_chip("x.yaml" | "x.cfg")` reads an accel YAML or a SCALE-Sim config.
+`load_network("net.yaml" | "topology.csv" | "model.onnx" | "model.tflite")` reads a file
+(`load_model` also returns the weights and quantization a model file carries).
+`load_chip(None)` is the embedded default chip; `load_chip("x.yaml" | "x.cfg")` reads an accel
+YAML or a SCALE-Sim config.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 from accel.config import ChipConfig
 from accel.errors import InputError, closest
 from accel.io.expressions import Number
+from accel.io.imported import ImportedModel
 from accel.io.workload_yaml import load_workload
 from accel.model.network import Network
 
@@ -48,12 +51,44 @@ def parse_params(pairs: list[str]) -> dict[str, Number]:
     return params
 
 
-def load_network(source: str, params: Mapping[str, Number] | None = None) -> Network:
+def load_model(
+    source: str, input_shapes: Sequence[str] = (), allow_unsupported: bool = False
+) -> ImportedModel:
+    """A model file (.onnx or .tflite) with the weights and quantization it carries.
+
+    `input_shapes` fixes dynamic input dimensions (`1x3x224x224` or `name=1x3x224x224`);
+    `allow_unsupported` keeps operators accel cannot cost as zero-cost placeholder layers.
+    """
+    suffix = Path(source).suffix.lower()
+    if suffix == ".onnx":
+        from accel.io.onnx_import import import_onnx
+
+        return import_onnx(source, input_shapes, allow_unsupported)
+    if suffix == ".tflite":
+        from accel.io.tflite_import import import_tflite
+
+        return import_tflite(source, input_shapes, allow_unsupported)
+    raise InputError(f"model file must end in .onnx or .tflite, not {source!r}")
+
+
+def load_network(
+    source: str,
+    params: Mapping[str, Number] | None = None,
+    input_shapes: Sequence[str] = (),
+    allow_unsupported: bool = False,
+) -> Network:
     """A network from a built-in name (optionally `name?key=value&...`) or a file."""
     name, _, query = source.partition("?")
     merged = {**parse_params([f"{k}={v}" for k, v in parse_qsl(query)]), **(params or {})}
     path = Path(name)
     suffix = path.suffix.lower()
+    if suffix in (".onnx", ".tflite"):
+        _no_params(merged, source)
+        return load_model(name, input_shapes, allow_unsupported).network
+    if input_shapes:
+        raise InputError(
+            f"--input-shape applies to .onnx and .tflite models, not to {source!r}"
+        )
     if suffix in (".yaml", ".yml"):
         return load_workload(path, merged)
     if suffix == ".csv":
@@ -61,11 +96,6 @@ def load_network(source: str, params: Mapping[str, Number] | None = None) -> Net
 
         _no_params(merged, source)
         return load_topology(path)
-    if suffix in (".onnx", ".tflite"):
-        raise InputError(
-            f"{source}: {suffix} import is not implemented yet (issue 6); "
-            "use a built-in name, a workload YAML or a SCALE-Sim topology CSV"
-        )
     names = zoo_names()
     if name not in names:
         hint = closest(name, names)
@@ -91,4 +121,4 @@ def load_chip(source: str | Path | None) -> ChipConfig:
 
 def _no_params(params: Mapping[str, Number], source: str) -> None:
     if params:
-        raise InputError(f"{source}: a topology file takes no parameters, not {dict(params)!r}")
+        raise InputError(f"{source}: a model file takes no parameters, not {dict(params)!r}")

@@ -41,6 +41,15 @@ OP_CLASSES: dict[str, type[BaseModel]] = {
     "activation": ops.Activation,
     "flatten": ops.Flatten,
     "softmax": ops.Softmax,
+    "batchnorm": ops.BatchNorm,
+    "lrn": ops.LocalResponseNorm,
+    "clip": ops.Clip,
+    "pad": ops.Pad,
+    "reshape": ops.Reshape,
+    "transpose": ops.Transpose,
+    "channel_shuffle": ops.ChannelShuffle,
+    "channel_slice": ops.ChannelSlice,
+    "unsupported": ops.Unsupported,
 }
 _TOP_LEVEL = ("name", "description", "source", "parameters", "input", "inputs", "layers")
 

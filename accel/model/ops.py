@@ -10,77 +10,29 @@ parameter, not part of the model.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator
+
+from accel.model.op_base import OpBase, Shape, ShapeError, as_pair
+from accel.model.tensor_ops import (
+    BatchNorm,
+    ChannelShuffle,
+    ChannelSlice,
+    Clip,
+    LocalResponseNorm,
+    Pad,
+    Reshape,
+    Transpose,
+    Unsupported,
+)
 
 ActivationFunction = Literal["relu", "relu6", "hswish", "hsigmoid", "sigmoid", "leaky_relu"]
 FusedActivation = Literal["relu", "relu6"]
 PaddingMode = Literal["same", "same_upper", "same_lower", "valid"]
 
 
-@dataclass(frozen=True)
-class Shape:
-    """A per-image activation tensor: channels × height × width."""
-
-    channels: int
-    height: int
-    width: int
-
-    @property
-    def elements(self) -> int:
-        return self.channels * self.height * self.width
-
-    def __str__(self) -> str:
-        return f"{self.channels}x{self.height}x{self.width}"
-
-
-class ShapeError(ValueError):
-    """An operator cannot be applied to the shapes it receives."""
-
-
-def _pair(value: int | tuple[int, int] | list[int], what: str) -> tuple[int, int]:
-    if isinstance(value, int):
-        pair = (value, value)
-    elif len(value) == 2:
-        pair = (int(value[0]), int(value[1]))
-    else:
-        raise ValueError(f"{what} must be an integer or [height, width], not {value!r}")
-    if min(pair) <= 0:
-        raise ValueError(f"{what} must be > 0, not {value!r}")
-    return pair
-
-
-class _Op(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        raise NotImplementedError
-
-    def macs(self, inputs: tuple[Shape, ...], output: Shape) -> int:
-        return 0
-
-    def weight_elements(self, inputs: tuple[Shape, ...]) -> int:
-        return 0
-
-    def bias_elements(self, inputs: tuple[Shape, ...]) -> int:
-        return 0
-
-    def params(self, inputs: tuple[Shape, ...]) -> int:
-        return self.weight_elements(inputs) + self.bias_elements(inputs)
-
-    def vector_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
-        """Elementwise operations the vector unit performs for this op (per image)."""
-        return output.elements
-
-    @property
-    def arity(self) -> tuple[int, int | None]:
-        """Minimum and maximum number of inputs (None = unbounded)."""
-        return (1, 1)
-
-
-class _Window(_Op):
+class _Window(OpBase):
     """Shared geometry of sliding-window operators (convolution and pooling)."""
 
     kernel: tuple[int, int]
@@ -97,7 +49,7 @@ class _Window(_Op):
     @field_validator("kernel", "stride", "dilation", mode="before")
     @classmethod
     def _as_pair(cls, value: int | list[int], info: ValidationInfo) -> tuple[int, int]:
-        return _pair(value, info.field_name or "value")
+        return as_pair(value, info.field_name or "value")
 
     @field_validator("padding", mode="before")
     @classmethod
@@ -197,7 +149,7 @@ class Conv(_Window):
         return output.elements  # requantization of each output
 
 
-class FullyConnected(_Op):
+class FullyConnected(OpBase):
     """A matrix-vector product over the flattened input (GEMM with M = batch)."""
 
     kind: Literal["fc"] = "fc"
@@ -241,7 +193,7 @@ class AvgPool(_Pool):
     count_include_pad: bool = Field(False, description="divide by the full window at the edges")
 
 
-class GlobalAvgPool(_Op):
+class GlobalAvgPool(OpBase):
     """Mean over the whole spatial plane of each channel."""
 
     kind: Literal["global_avgpool"] = "global_avgpool"
@@ -253,7 +205,7 @@ class GlobalAvgPool(_Op):
         return inputs[0].elements
 
 
-class Add(_Op):
+class Add(OpBase):
     """Elementwise sum of equal-shaped tensors (residual connections)."""
 
     kind: Literal["add"] = "add"
@@ -272,7 +224,7 @@ class Add(_Op):
         return output.elements * (len(inputs) - 1)
 
 
-class Mul(_Op):
+class Mul(OpBase):
     """Elementwise product; the second input may be a per-channel vector (SE scale)."""
 
     kind: Literal["mul"] = "mul"
@@ -291,7 +243,7 @@ class Mul(_Op):
         return data
 
 
-class Concat(_Op):
+class Concat(OpBase):
     """Concatenation along channels (inception branches)."""
 
     kind: Literal["concat"] = "concat"
@@ -312,7 +264,7 @@ class Concat(_Op):
         return 0  # a concat is an addressing choice: branches write into one buffer
 
 
-class Activation(_Op):
+class Activation(OpBase):
     """A standalone elementwise nonlinearity."""
 
     kind: Literal["activation"] = "activation"
@@ -323,7 +275,7 @@ class Activation(_Op):
         return inputs[0]
 
 
-class Flatten(_Op):
+class Flatten(OpBase):
     """(C, H, W) → (C·H·W, 1, 1); free in hardware."""
 
     kind: Literal["flatten"] = "flatten"
@@ -335,7 +287,7 @@ class Flatten(_Op):
         return 0
 
 
-class Softmax(_Op):
+class Softmax(OpBase):
     """Softmax over channels (classifier head), on the vector unit."""
 
     kind: Literal["softmax"] = "softmax"
@@ -358,7 +310,16 @@ Op = Annotated[
     | Concat
     | Activation
     | Flatten
-    | Softmax,
+    | Softmax
+    | BatchNorm
+    | LocalResponseNorm
+    | Clip
+    | Pad
+    | Reshape
+    | Transpose
+    | ChannelShuffle
+    | ChannelSlice
+    | Unsupported,
     Field(discriminator="kind"),
 ]
 OP_KINDS: tuple[str, ...] = (
@@ -373,4 +334,43 @@ OP_KINDS: tuple[str, ...] = (
     "activation",
     "flatten",
     "softmax",
+    "batchnorm",
+    "lrn",
+    "clip",
+    "pad",
+    "reshape",
+    "transpose",
+    "channel_shuffle",
+    "channel_slice",
+    "unsupported",
 )
+
+__all__ = [
+    "OP_KINDS",
+    "Activation",
+    "ActivationFunction",
+    "Add",
+    "AvgPool",
+    "BatchNorm",
+    "ChannelShuffle",
+    "ChannelSlice",
+    "Clip",
+    "Concat",
+    "Conv",
+    "Flatten",
+    "FullyConnected",
+    "FusedActivation",
+    "GlobalAvgPool",
+    "LocalResponseNorm",
+    "MaxPool",
+    "Mul",
+    "Op",
+    "Pad",
+    "PaddingMode",
+    "Reshape",
+    "Shape",
+    "ShapeError",
+    "Softmax",
+    "Transpose",
+    "Unsupported",
+]

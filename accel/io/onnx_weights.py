@@ -1,0 +1,78 @@
+"""The int8 numbers of a quantized ONNX model, in the form the chip stores them.
+
+QOperator nodes (QLinearConv, QLinearMatMul, QGemm) carry int8 weights, their scales and zero
+points, and an int32 bias as inputs. In QDQ form the weights are int8 initializers feeding a
+DequantizeLinear and the bias an int32 initializer (scale = ifmap scale × weight scale) feeding
+another; a float bias is quantized here the way onnxruntime's quantizer does
+(`round(bias / (ifmap_scale · weight_scale))`, half to even). Conv weights keep ONNX's
+(out, in / groups, kh, kw) layout; fc weights are stored (out_features, in_features), so a
+MatMul's (K, N) matrix is transposed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from accel.functional.qmodel import QuantizedWeights, QuantParams
+
+if TYPE_CHECKING:
+    from accel.io.onnx_import import Const, OnnxImporter, Tensor
+
+
+def quantized_weights(
+    values: np.ndarray,
+    scales: np.ndarray,
+    zero_points: np.ndarray | None,
+    bias: np.ndarray | None,
+    transpose: bool,
+) -> QuantizedWeights | None:
+    """int8 weights with per-channel (or one) scale, or None for other integer types."""
+    if values.dtype != np.int8:
+        return None  # uint8 or 4-bit weights: not what the int8 datapath stores
+    weight = np.ascontiguousarray(values.T if transpose else values)
+    channels = weight.shape[0]
+    scale = np.asarray(scales, np.float32).reshape(-1)
+    zero = np.zeros(scale.shape, np.int32) if zero_points is None else zero_points
+    int_bias = np.zeros(channels, np.int32) if bias is None else np.asarray(bias).reshape(-1)
+    return QuantizedWeights(
+        weight.astype(np.int8),
+        scale,
+        np.broadcast_to(int_bias.astype(np.int32), (channels,)).copy(),
+        np.asarray(zero, np.int32).reshape(-1),
+    )
+
+
+def keep_qdq_weights(
+    imp: OnnxImporter,
+    name: str,
+    x: Tensor,
+    weight: Const,
+    bias: Const | None,
+    transpose: bool = False,
+) -> None:
+    """Record a QDQ layer's int8 weights (those behind its weight's DequantizeLinear)."""
+    q = weight.quantized
+    if q is None:
+        return
+    int_bias = _qdq_bias(bias, x.quant, q.scale)
+    if bias is not None and int_bias is None:
+        return  # a float bias with an unknown ifmap scale cannot be put in int32 units
+    weights = quantized_weights(q.values, q.scale, q.zero_point, int_bias, transpose)
+    if weights is not None:
+        imp.parts.qweights[name] = weights
+
+
+def _qdq_bias(
+    bias: Const | None, ifmap: QuantParams | None, weight_scale: np.ndarray
+) -> np.ndarray | None:
+    if bias is None:
+        return None
+    if bias.quantized is not None:
+        return bias.quantized.values.astype(np.int32)
+    if bias.array is None or ifmap is None:
+        return None
+    scale = np.float32(ifmap.scale) * np.asarray(weight_scale, np.float32).reshape(-1)
+    quantized: np.ndarray = np.rint(bias.array.reshape(-1) / scale).astype(np.int32)
+    return quantized

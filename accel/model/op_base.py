@@ -1,0 +1,71 @@
+"""The common ground of all operators: the per-image tensor shape and the operator base class.
+
+An operator is a frozen pydantic model holding only hyper-parameters; every derived quantity
+(output shape, MACs, parameters, vector-unit work) is a method of its input shapes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel, ConfigDict
+
+
+@dataclass(frozen=True)
+class Shape:
+    """A per-image activation tensor: channels × height × width."""
+
+    channels: int
+    height: int
+    width: int
+
+    @property
+    def elements(self) -> int:
+        return self.channels * self.height * self.width
+
+    def __str__(self) -> str:
+        return f"{self.channels}x{self.height}x{self.width}"
+
+
+class ShapeError(ValueError):
+    """An operator cannot be applied to the shapes it receives."""
+
+
+def as_pair(value: int | tuple[int, int] | list[int], what: str) -> tuple[int, int]:
+    if isinstance(value, int):
+        pair = (value, value)
+    elif len(value) == 2:
+        pair = (int(value[0]), int(value[1]))
+    else:
+        raise ValueError(f"{what} must be an integer or [height, width], not {value!r}")
+    if min(pair) <= 0:
+        raise ValueError(f"{what} must be > 0, not {value!r}")
+    return pair
+
+
+class OpBase(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
+        raise NotImplementedError
+
+    def macs(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        return 0
+
+    def weight_elements(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+    def bias_elements(self, inputs: tuple[Shape, ...]) -> int:
+        return 0
+
+    def params(self, inputs: tuple[Shape, ...]) -> int:
+        return self.weight_elements(inputs) + self.bias_elements(inputs)
+
+    def vector_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
+        """Elementwise operations the vector unit performs for this op (per image)."""
+        return output.elements
+
+    @property
+    def arity(self) -> tuple[int, int | None]:
+        """Minimum and maximum number of inputs (None = unbounded)."""
+        return (1, 1)
