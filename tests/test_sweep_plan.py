@@ -89,3 +89,20 @@ def test_plan_errors_name_the_file_and_field(write_yaml, text: str, message: str
 def test_unknown_network_names_the_sweep(write_yaml) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match=r"file.yaml: network 'lenet': network must be a file or one of .* \(did you mean 'lenet5'\?\)$"):
         load_plan(write_yaml("name: e\nnetworks: [lenet]\n"))
+
+
+def test_the_readme_example_plans(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Sweeps")[1].split("```yaml\n")[1].split("```")[0]
+    sweep = tmp_path / "readme.yaml"
+    sweep.write_text(block.replace("  - {file: ../workloads/my_net.yaml}\n", ""))
+    plan = load_plan(sweep)
+    assert len(plan.networks) == 4
+    # 4 variants × 2 batches × (4 rows × 2 dataflows × 3 zip rows × 20 samples), less os at 128 rows
+    assert (len(plan.points), plan.excluded) == (4 * 2 * (480 - 60), 4 * 2 * 60)
+
+
+def test_a_metric_named_like_a_column_is_not_repeated(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    plan = load_plan(write_yaml("name: c\nnetworks: [lenet5]\ngrid: {clock_mhz: [500, 1000]}\n"))
+    assert "clock_mhz" in plan.axes and "clock_mhz" not in plan.metrics
+    assert "clock_mhz" in load_plan(write_yaml("name: c\nnetworks: [lenet5]\n")).metrics

@@ -179,3 +179,23 @@ def test_unreachable_scheduler_is_an_input_error() -> None:
 
     with pytest.raises(InputError, match=r"^scheduler must be a reachable Dask scheduler address, not 'tcp://127.0.0.1:9' \("):
         DaskExecutor("tcp://127.0.0.1:9", timeout_s=0.5)
+
+
+def test_workers_exit_when_the_sweep_process_is_killed(reference: tuple[Path, Path], tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil", reason="psutil (installed with distributed) is missing")
+    command = [sys.executable, "-c", "from accel.cli import main; main()", "sweep",
+               str(reference[0]), "--out", str(tmp_path), "--workers", "2"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = tmp_path / "points.jsonl"
+    deadline = time.monotonic() + 120
+    while not (journal.is_file() and journal.read_text().count("\n") >= 1):
+        assert process.poll() is None and time.monotonic() < deadline, "sweep ended before a kill"
+        time.sleep(0.002)
+    helpers = psutil.Process(process.pid).children(recursive=True)
+    assert helpers, "the sweep started no worker processes"
+    process.kill()  # only the sweep itself: its workers must notice and go
+    process.wait()
+    _, alive = psutil.wait_procs(helpers, timeout=10)
+    for leftover in alive:
+        leftover.kill()
+    assert alive == []

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -79,11 +82,24 @@ class SerialExecutor:
 
 
 _WORKER_CONTEXT: SweepContext | None = None
+_PARENT_POLL_S = 1.0
 
 
-def _init_worker(context: SweepContext) -> None:
+def _init_worker(context: SweepContext, parent_pid: int) -> None:
     global _WORKER_CONTEXT
     _WORKER_CONTEXT = context
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A worker whose sweep process was killed (SIGKILL cannot be caught) exits too, instead of
+    waiting forever on a queue no one will fill."""
+    while True:
+        time.sleep(_PARENT_POLL_S)
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
 
 
 def _simulate_in_worker(points: Sequence[Point]) -> list[dict[str, Any]]:
@@ -107,12 +123,14 @@ class LocalExecutor:
         self, context: SweepContext, chunks: Sequence[Sequence[Point]]
     ) -> Iterator[list[dict[str, Any]]]:
         # forkserver, not fork: the CLI's progress bar runs a thread, and forking a threaded
-        # process can deadlock the child.
+        # process can deadlock the child. The server imports accel once; workers fork from it.
+        context_for_workers = multiprocessing.get_context("forkserver")
+        context_for_workers.set_forkserver_preload(["accel.sweep.executors"])
         pool = concurrent.futures.ProcessPoolExecutor(
             max_workers=self.workers,
-            mp_context=multiprocessing.get_context("forkserver"),
+            mp_context=context_for_workers,
             initializer=_init_worker,
-            initargs=(context,),
+            initargs=(context, os.getpid()),
         )
         try:
             futures = [pool.submit(_simulate_in_worker, chunk) for chunk in chunks]

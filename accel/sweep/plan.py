@@ -24,6 +24,13 @@ from accel.simulate import simulate_network
 from accel.sweep.points import Values, check_axis_paths, expand_values, flatten_fields, satisfies
 from accel.sweep.spec import NetworkEntry, SweepSpec
 
+# Columns of the results table that are not metrics; a summary key of the same name (or a
+# swept chip field, such as clock_mhz) is not repeated as a metric.
+RESERVED_COLUMNS = (
+    "point", "point_id", "network", "batch", "pe_count", "sram_bytes", "area_proxy", "status",
+    "error",
+)  # fmt: skip
+
 
 @dataclass(frozen=True)
 class Point:
@@ -63,6 +70,7 @@ def plan_sweep(spec: SweepSpec, base_dir: Path, source: str = "sweep") -> SweepP
     check_axis_paths(spec, chip_fields, source)
     networks = _networks(spec.networks, base_dir, source)
     metrics = _metrics(spec.metrics, next(iter(networks.values())), chip, source)
+    metrics = tuple(m for m in metrics if m not in (*RESERVED_COLUMNS, *spec.axis_paths))
     chip_key = json.dumps(chip.model_dump(), sort_keys=True)
     fingerprints = {label: _fingerprint(net) for label, net in networks.items()}
     points: list[Point] = []

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.sweep.executors import Executor, SweepContext
-from accel.sweep.plan import Point, SweepPlan
+from accel.sweep.plan import RESERVED_COLUMNS, Point, SweepPlan
 from accel.sweep.store import Journal, write_table
 
 ProgressCallback = Callable[[int, int, int], None]  # (points finished, total, failed)
@@ -74,19 +74,8 @@ def _chunks(points: Sequence[Point], parallelism: int) -> list[Sequence[Point]]:
 
 
 def table_columns(plan: SweepPlan) -> list[str]:
-    return [
-        "point",
-        "point_id",
-        "network",
-        "batch",
-        *plan.axes,
-        "pe_count",
-        "sram_bytes",
-        "area_proxy",
-        *plan.metrics,
-        "status",
-        "error",
-    ]
+    head, sizes, tail = RESERVED_COLUMNS[:4], RESERVED_COLUMNS[4:7], RESERVED_COLUMNS[7:]
+    return [*head, *plan.axes, *sizes, *plan.metrics, *tail]
 
 
 def table_row(plan: SweepPlan, point: Point, record: dict[str, Any]) -> dict[str, Any]:
