@@ -30,7 +30,7 @@ h2{font-size:17px;margin:0 0 4px}
 .card .label{color:var(--muted);font-size:12px;text-transform:uppercase;letter-spacing:.04em}
 .card .value{font-size:24px;font-weight:600;margin-top:2px}
 .card .unit{font-size:13px;color:var(--muted);font-weight:400;margin-left:3px}
-.card .detail{font-size:12px;color:var(--muted)}
+.card .detail{font-size:12px;color:var(--muted);overflow-wrap:anywhere}
 .card.pass{border-color:#009e73;background:#effaf5}.card.fail{border-color:#d55e00;background:#fdf1ea}
 .grid2{display:grid;grid-template-columns:repeat(auto-fit,minmax(440px,1fr));gap:16px}
 .grid3{display:grid;grid-template-columns:repeat(auto-fill,minmax(380px,1fr));gap:12px}

@@ -20,7 +20,7 @@ from accel.results import write_atomically
 from accel.sweep.store import read_table
 
 _HIGHER_IS_BETTER = {"utilization", "fps", "tops_per_w"}
-_UNITS = {"ms": "ms", "uj": "µJ", "bytes": "bytes", "cycles": "cycles", "fps": "fps"}
+_UNITS = {"ms": "ms", "uj": "µJ", "mhz": "MHz"}  # name suffixes that are unit abbreviations
 _MAX_TABLE_ROWS = 5000
 _MAX_CATEGORIES = 16
 
@@ -78,15 +78,16 @@ def _between(columns: Sequence[str], first: str, last: str) -> list[str]:
 
 
 def _label(metric: str) -> str:
-    unit = _UNITS.get(metric.rsplit("_", 1)[-1])
-    name = metric.replace("_", " ")
-    if metric == "tops_per_w":
-        return "TOPS/W"
-    if metric == "fps":
-        return "throughput (fps)"
-    if metric == "utilization":
-        return "utilization (fraction)"
-    return f"{name.rsplit(' ', 1)[0]} ({unit})" if unit else name
+    special = {
+        "tops_per_w": "TOPS/W",
+        "fps": "throughput (fps)",
+        "utilization": "utilization (fraction)",
+    }
+    if metric in special:
+        return special[metric]
+    stem, _, suffix = metric.rpartition("_")
+    unit = _UNITS.get(suffix)
+    return f"{stem.replace('_', ' ')} ({unit})" if unit and stem else metric.replace("_", " ")
 
 
 def describe(row: dict[str, Any], axes: Sequence[str]) -> str:
