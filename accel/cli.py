@@ -20,8 +20,11 @@ from accel.io.export import export_network
 from accel.io.sources import load_chip, load_network, parse_params, zoo_names
 from accel.io.workload_yaml import parse_workload
 from accel.io.yaml_errors import load_yaml_mapping
+from accel.report.command import report_command
+from accel.report.run_report import write_run_report
 from accel.results import NetworkResult, write_results
 from accel.simulate import simulate_network
+from accel.sweep.command import sweep_command
 
 app = typer.Typer(
     add_completion=False,
@@ -64,6 +67,7 @@ def simulate_network_command(
         bool,
         typer.Option(help="cost unsupported model operators as zero and list them in the report"),
     ] = False,
+    report: Annotated[bool, typer.Option(help="also write report.html (opens offline)")] = False,
 ) -> None:
     """Simulate every layer of a network on a chip; write layers.csv and summary.json.
 
@@ -81,6 +85,12 @@ def simulate_network_command(
     if not quiet:
         console.print(_layer_table(result))
     _print_summary(result, out_dir)
+    if report:
+        console.print(f"  wrote {write_run_report(out_dir)}")
+
+
+app.command("sweep")(sweep_command)
+app.command("report")(report_command)
 
 
 @app.command("export")
@@ -214,3 +224,7 @@ def main() -> None:
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

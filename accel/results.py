@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from accel.config import ChipConfig
 from accel.mapping.mapper import Mapping
 from accel.model.ops import Unsupported
@@ -186,7 +188,9 @@ class NetworkResult:
 
 
 def write_results(result: NetworkResult, out_dir: Path) -> None:
-    """Write layers.csv and summary.json into `out_dir` (created if needed).
+    """Write layers.csv, summary.json and chip.yaml into `out_dir` (created if needed).
+
+    chip.yaml is the chip exactly as simulated (every field), reusable as `--chip`.
 
     Each file is written beside its final name and renamed into place, so an interrupted run
     never leaves a half-written file over an earlier result.
@@ -199,6 +203,8 @@ def write_results(result: NetworkResult, out_dir: Path) -> None:
     writer.writerows(rows)
     write_atomically(out_dir / "layers.csv", buffer.getvalue())
     write_atomically(out_dir / "summary.json", json.dumps(result.summary(), indent=2) + "\n")
+    chip_yaml = yaml.safe_dump(result.chip.model_dump(), sort_keys=False)
+    write_atomically(out_dir / "chip.yaml", chip_yaml)
 
 
 def write_atomically(path: Path, text: str) -> None:

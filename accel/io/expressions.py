@@ -1,8 +1,9 @@
-"""Arithmetic in workload files: `"${int(64 * alpha)}"` evaluated over the network's parameters.
+"""Small expressions in user files, evaluated safely.
 
-Parameterised networks (MobileNet's width multiplier α and input resolution) write sizes as small
-expressions. They are evaluated by walking the Python AST with a closed set of operators and
-functions, so a workload file can never run code.
+Parameterised networks (MobileNet's width multiplier α and input resolution) write sizes as
+`"${int(64 * alpha)}"`; sweep files write constraints such as `array.rows * array.cols <= 16384`
+over dotted chip fields. Both are evaluated by walking the Python AST with a closed set of
+operators and functions, so a user file can never run code.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 from accel.errors import InputError, closest
 
 Number = int | float
+Value = int | float | str | bool | None
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -38,6 +40,14 @@ _FUNCTIONS: dict[str, Callable[..., Number]] = {
     "floor": math.floor,
     "make_divisible": make_divisible,
 }
+_COMPARE: dict[type[ast.cmpop], Callable[[Any, Any], bool]] = {
+    ast.Lt: operator.lt,
+    ast.LtE: operator.le,
+    ast.Gt: operator.gt,
+    ast.GtE: operator.ge,
+    ast.Eq: operator.eq,
+    ast.NotEq: operator.ne,
+}
 _BINARY: dict[type[ast.operator], Callable[[Any, Any], Number]] = {
     ast.Add: operator.add,
     ast.Sub: operator.sub,
@@ -49,41 +59,104 @@ _BINARY: dict[type[ast.operator], Callable[[Any, Any], Number]] = {
 }
 
 
-def evaluate(text: str, names: Mapping[str, Number], where: str) -> Number:
-    """Evaluate one expression (without the `${ }`)."""
+def evaluate(
+    text: str,
+    names: Mapping[str, Value],
+    where: str,
+    unknown: str = "a parameter of this network",
+) -> Any:
+    """Evaluate one expression (without the `${ }`); `unknown` says what a name should be."""
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError:
         raise InputError(f"{where}: expression must be valid arithmetic, not {text!r}") from None
-    return _eval(tree.body, names, where, text)
+    return _Evaluator(names, where, text, unknown).eval(tree.body)
 
 
-def _eval(node: ast.AST, names: Mapping[str, Number], where: str, text: str) -> Number:
-    if isinstance(node, ast.Constant) and isinstance(node.value, int | float):
-        return node.value
-    if isinstance(node, ast.Name):
-        if node.id not in names:
-            hint = closest(node.id, names)
-            raise InputError(f"{where}: {node.id!r} is not a parameter of this network{hint}")
-        return names[node.id]
-    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left = _eval(node.left, names, where, text)
-        right = _eval(node.right, names, where, text)
-        return _BINARY[type(node.op)](left, right)
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
-        return -_eval(node.operand, names, where, text)
-    if (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Name)
-        and node.func.id in _FUNCTIONS
-        and not node.keywords
-    ):
-        args = [_eval(arg, names, where, text) for arg in node.args]
-        return _FUNCTIONS[node.func.id](*args)
-    raise InputError(
-        f"{where}: expression may use numbers, parameters, + - * / // % ** and "
-        f"{', '.join(_FUNCTIONS)}, not {text!r}"
-    )
+def evaluate_condition(text: str, names: Mapping[str, Value], where: str, unknown: str) -> bool:
+    """Evaluate a comparison such as `array.rows * array.cols <= 16384` to True or False."""
+    result = evaluate(text, names, where, unknown)
+    if not isinstance(result, bool):
+        raise InputError(f"{where}: condition must compare values (<, <=, ==, ...), not {text!r}")
+    return result
+
+
+class _Evaluator:
+    """Walks an expression's AST; anything outside the allowed node kinds is an error."""
+
+    def __init__(self, names: Mapping[str, Value], where: str, text: str, unknown: str) -> None:
+        self.names, self.where, self.text, self.unknown = names, where, text, unknown
+
+    def eval(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str | None):
+            return node.value
+        if isinstance(node, ast.Name | ast.Attribute):
+            return self._lookup(node)
+        if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+            left, right = self._number(node.left), self._number(node.right)
+            return _BINARY[type(node.op)](left, right)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            return -self._number(node.operand)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return not self.eval(node.operand)
+        if isinstance(node, ast.Compare) and all(type(op) in _COMPARE for op in node.ops):
+            return self._compare(node)
+        if isinstance(node, ast.BoolOp):
+            values = (bool(self.eval(value)) for value in node.values)
+            return all(values) if isinstance(node.op, ast.And) else any(values)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in _FUNCTIONS
+            and not node.keywords
+        ):
+            args = [self._number(arg) for arg in node.args]
+            return _FUNCTIONS[node.func.id](*args)
+        raise self._error()
+
+    def _lookup(self, node: ast.Name | ast.Attribute) -> Value:
+        parts: list[str] = []
+        current: ast.AST = node
+        while isinstance(current, ast.Attribute):
+            parts.append(current.attr)
+            current = current.value
+        if not isinstance(current, ast.Name):
+            raise self._error()
+        name = ".".join([current.id, *reversed(parts)])
+        if name not in self.names:
+            hint = closest(name, self.names)
+            raise InputError(f"{self.where}: {name!r} is not {self.unknown}{hint}")
+        return self.names[name]
+
+    def _number(self, node: ast.AST) -> Number:
+        value = self.eval(node)
+        # Strings and None never enter arithmetic: "x" * 10**9 must not build a huge string.
+        if not isinstance(value, int | float):
+            raise InputError(
+                f"{self.where}: arithmetic needs numbers, not {value!r} in {self.text!r}"
+            )
+        return value
+
+    def _compare(self, node: ast.Compare) -> bool:
+        left = self.eval(node.left)
+        for op, comparator in zip(node.ops, node.comparators, strict=True):
+            right = self.eval(comparator)
+            try:
+                holds = _COMPARE[type(op)](left, right)
+            except TypeError:
+                raise InputError(
+                    f"{self.where}: cannot compare {left!r} with {right!r} in {self.text!r}"
+                ) from None
+            if not holds:
+                return False
+            left = right
+        return True
+
+    def _error(self) -> InputError:
+        return InputError(
+            f"{self.where}: expression may use numbers, parameters, + - * / // % **, comparisons, "
+            f"and/or/not and {', '.join(_FUNCTIONS)}, not {self.text!r}"
+        )
 
 
 def substitute(value: Any, names: Mapping[str, Number], where: str) -> Any:

@@ -80,6 +80,7 @@ def _rule(error: Any) -> str:
         "model_type": "a mapping",
         "dict_type": "a mapping",
         "list_type": "a list",
+        "too_short": "a list of at least {min_length} item(s)",
     }
     template = rules.get(error["type"])
     if template is None:

@@ -1,0 +1,221 @@
+"""The charts of the reports: stacked bars per layer, scatter plots (roofline, Pareto), range
+plots of a metric against a swept axis, and horizontal bars for an energy breakdown.
+
+Each function takes plain numbers and returns one inline SVG string; every mark carries a hover
+`<title>`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from accel.report.svg import (
+    Frame,
+    Scale,
+    attr,
+    format_number,
+    legend,
+    svg,
+    wants_log,
+    x_axis,
+    x_label,
+    y_axis,
+)
+
+
+@dataclass(frozen=True)
+class Series:
+    """One stacked component of a bar chart (one value per category) and its colour."""
+
+    name: str
+    values: Sequence[float]
+    color: str
+
+
+def bar_chart(
+    categories: Sequence[str],
+    series: Sequence[Series],
+    title: str,
+    y_label: str,
+    tooltips: Sequence[str],
+    percent: bool = False,
+) -> str:
+    """Stacked vertical bars, one per category (layer); labels thin out when there are many."""
+    count = max(1, len(categories))
+    frame = Frame(width=max(720, min(1400, 14 * count + 90)), height=340, bottom=96)
+    totals = [sum(s.values[i] for s in series) for i in range(len(categories))]
+    y = Scale.fit([*totals, 0.0], frame.y_pixels, log=False, zero=True)
+    if percent:
+        y = Scale(0.0, 1.0, False, *frame.y_pixels)
+    slot = (frame.width - frame.left - frame.right) / count
+    body = [*y_axis(frame, y, y_label, percent), legend(frame, [(s.name, s.color) for s in series])]
+    every = math.ceil(count / 70)  # at most ~70 readable labels
+    for index, category in enumerate(categories):
+        x, base = frame.left + index * slot, y(0.0)
+        rects = []
+        for item in series:
+            top = y(_stack_top(series, item, index))
+            height = base - top
+            if height > 0:
+                rects.append(
+                    f'<rect x="{x + slot * 0.12:.1f}" y="{top:.1f}" width="{slot * 0.76:.1f}" '
+                    f'height="{height:.1f}" fill="{item.color}"/>'
+                )
+            base = top
+        body.append(f"<g><title>{attr(tooltips[index])}</title>{''.join(rects)}</g>")
+        if index % every == 0:
+            label_y = frame.height - frame.bottom + 8
+            body.append(
+                f'<text class="tick" text-anchor="end" transform="translate('
+                f'{x + slot / 2 + 3:.1f} {label_y}) rotate(-60)">{attr(category[:18])}</text>'
+            )
+    return svg(frame, title, body)
+
+
+def _stack_top(series: Sequence[Series], item: Series, index: int) -> float:
+    """Cumulative value up to and including `item` for one category."""
+    total = 0.0
+    for current in series:
+        total += current.values[index]
+        if current is item:
+            break
+    return total
+
+
+def hbar_chart(items: Sequence[tuple[str, float, str]], title: str, unit: str) -> str:
+    """Horizontal bars (label, value, colour), with each bar's share of the total."""
+    frame = Frame(width=720, height=40 + 30 * len(items), left=150, right=150, top=10, bottom=10)
+    total = sum(value for _, value, _ in items) or 1.0
+    largest = max((value for _, value, _ in items), default=1.0) or 1.0
+    span = frame.width - frame.left - frame.right
+    body = []
+    for row, (name, value, fill) in enumerate(items):
+        y = frame.top + 30 * row
+        width = span * value / largest
+        share = f"{format_number(value)} {unit} ({value / total:.1%})"
+        body.append(
+            f"<g><title>{attr(name)}: {share}</title>"
+            f'<text x="{frame.left - 8}" y="{y + 17}" class="tick" text-anchor="end">'
+            f"{attr(name)}</text>"
+            f'<rect x="{frame.left}" y="{y + 4}" width="{max(width, 1):.1f}" height="18" rx="2" '
+            f'fill="{fill}"/><text x="{frame.left + width + 6:.1f}" y="{y + 17}" class="tick">'
+            f"{share}</text></g>"
+        )
+    return svg(frame, title, body)
+
+
+@dataclass(frozen=True)
+class PointGroup:
+    """Scatter points of one colour: (x, y, hover text) each; `frontier` ones are highlighted."""
+
+    name: str
+    color: str
+    points: Sequence[tuple[float, float, str]]
+    frontier: Sequence[tuple[float, float, str]] = field(default_factory=tuple)
+
+
+def scatter_chart(
+    groups: Sequence[PointGroup],
+    title: str,
+    x_label_text: str,
+    y_label_text: str,
+    lines: Sequence[tuple[Sequence[tuple[float, float]], str, str]] = (),
+    width: float = 720,
+) -> str:
+    """Points per group, log axes when values span decades, optional lines (roofs) and frontiers."""
+    frame = Frame(width=width, height=420, bottom=50)
+    xs = [p[0] for g in groups for p in g.points] + [x for ln in lines for x, _ in ln[0]]
+    ys = [p[1] for g in groups for p in g.points] + [y for ln in lines for _, y in ln[0]]
+    x = Scale.fit(xs, frame.x_pixels, wants_log(xs))
+    y = Scale.fit(ys, frame.y_pixels, wants_log(ys))
+    body = [
+        *y_axis(frame, y, y_label_text + (" (log scale)" if y.log else "")),
+        *x_axis(frame, x, x_label_text + (" (log scale)" if x.log else "")),
+        legend(frame, [(g.name, g.color) for g in groups]),
+    ]
+    for points, stroke, label in lines:
+        coords = " ".join(f"{x(px):.1f},{y(py):.1f}" for px, py in points)
+        body.append(
+            f'<polyline points="{coords}" fill="none" stroke="{stroke}" stroke-width="2" '
+            f'stroke-dasharray="6 4"><title>{attr(label)}</title></polyline>'
+        )
+    for group in groups:
+        body.extend(
+            f'<circle cx="{x(px):.1f}" cy="{y(py):.1f}" r="3.5" fill="{group.color}" '
+            f'fill-opacity="0.55"><title>{attr(text)}</title></circle>'
+            for px, py, text in group.points
+        )
+    for group in groups:
+        body.append(_frontier(group, x, y))
+    return svg(frame, title, body)
+
+
+def _frontier(group: PointGroup, x: Scale, y: Scale) -> str:
+    if not group.frontier:
+        return ""
+    ordered = sorted(group.frontier)
+    coords = " ".join(f"{x(px):.1f},{y(py):.1f}" for px, py, _ in ordered)
+    marks = "".join(
+        f'<circle cx="{x(px):.1f}" cy="{y(py):.1f}" r="5.5" fill="{group.color}" '
+        f'stroke="#111" stroke-width="1.5" class="frontier"><title>Pareto-optimal: '
+        f"{attr(text)}</title></circle>"
+        for px, py, text in ordered
+    )
+    return (
+        f'<polyline points="{coords}" fill="none" stroke="{group.color}" stroke-width="2"/>' + marks
+    )
+
+
+@dataclass(frozen=True)
+class RangeSeries:
+    """Per x category: (min, median, max, hover text) of a metric for one network."""
+
+    name: str
+    color: str
+    stats: Sequence[tuple[float, float, float, str] | None]
+
+
+def range_chart(
+    categories: Sequence[str], series: Sequence[RangeSeries], x_label_text: str, y_label_text: str
+) -> str:
+    """A metric against a swept axis: a min–max bar and a median dot per value and network."""
+    frame = Frame(width=460, height=300, left=64, bottom=52, top=40)
+    values = [v for s in series for st in s.stats if st for v in st[:3]]
+    y = Scale.fit(values, frame.y_pixels, wants_log(values), zero=not wants_log(values))
+    slot = (frame.width - frame.left - frame.right) / max(1, len(categories))
+    body = [
+        *y_axis(frame, y, y_label_text + (" (log)" if y.log else "")),
+        legend(frame, [(s.name, s.color) for s in series]) if len(series) > 1 else "",
+    ]
+    for index, category in enumerate(categories):
+        cx = frame.left + slot * (index + 0.5)
+        body.append(
+            f'<text x="{cx:.1f}" y="{frame.height - frame.bottom + 16}" class="tick" '
+            f'text-anchor="middle">{attr(category[:10])}</text>'
+        )
+    offset = min(10.0, slot / (len(series) + 1))
+    for number, item in enumerate(series):
+        shift = (number - (len(series) - 1) / 2) * offset
+        medians = []
+        for index, stat in enumerate(item.stats):
+            if stat is None:
+                continue
+            low, median, high, text = stat
+            cx = frame.left + slot * (index + 0.5) + shift
+            medians.append(f"{cx:.1f},{y(median):.1f}")
+            body.append(
+                f"<g><title>{attr(text)}</title>"
+                f'<line x1="{cx:.1f}" x2="{cx:.1f}" y1="{y(low):.1f}" y2="{y(high):.1f}" '
+                f'stroke="{item.color}" stroke-width="5" stroke-opacity="0.35" '
+                f'stroke-linecap="round"/><circle cx="{cx:.1f}" cy="{y(median):.1f}" r="4" '
+                f'fill="{item.color}"/></g>'
+            )
+        body.insert(
+            2,
+            f'<polyline points="{" ".join(medians)}" fill="none" stroke="{item.color}" '
+            'stroke-width="1.5"/>',
+        )
+    body.append(x_label(frame, x_label_text))
+    return svg(frame, f"{y_label_text} against {x_label_text}", body)

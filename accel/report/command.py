@@ -1,0 +1,55 @@
+"""`accel report PATH`: the HTML report of a simulation folder or of a sweep's results.
+
+Registered on the `accel` app by `accel/cli.py`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from accel.errors import InputError
+from accel.report.run_report import write_run_report
+from accel.report.sweep_report import write_sweep_report
+from accel.sweep.store import TABLE_CSV, TABLE_PARQUET
+
+
+def report_command(
+    path: Annotated[
+        Path,
+        typer.Argument(help="simulate-network output folder, sweep folder, or results table"),
+    ],
+    out: Annotated[
+        Path | None, typer.Option(help="HTML file (default: report.html beside)")
+    ] = None,
+) -> None:
+    """Write a self-contained HTML report (opens offline) of a run or a sweep.
+
+    Example:
+
+        accel report reports/mobilenet_v2
+
+        accel report reports/sweeps/array_shapes
+    """
+    written = write_report(path, out)
+    Console().print(f"wrote {written}")
+
+
+def write_report(path: Path, out: Path | None = None) -> Path:
+    """Decide from the files present whether `path` is one run or a sweep, and report it."""
+    if path.is_dir() and (path / "summary.json").is_file():
+        report = write_run_report(path)
+        if out is not None:
+            report.replace(out)
+            return out
+        return report
+    is_table = path.is_file() and path.suffix in (".csv", ".parquet")
+    if is_table or (path / TABLE_CSV).is_file() or (path / TABLE_PARQUET).is_file():
+        return write_sweep_report(path, out)
+    raise InputError(
+        f"report path must be a folder with summary.json, a sweep folder or a results table, "
+        f"not {str(path)!r}"
+    )

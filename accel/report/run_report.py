@@ -1,0 +1,254 @@
+"""The report of one simulation: an HTML page built from the output folder's files.
+
+It reads `summary.json`, `layers.csv` and, when present, `chip.yaml`, generically: unknown
+columns are shown in the full table, and a chart whose columns are missing is replaced by a
+note. Energy components are the `energy_*_pj` columns, DRAM operands the `dram_*_bytes` columns;
+the roofline takes `arithmetic_intensity` when a column gives it, else MACs per DRAM byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from accel.errors import InputError
+from accel.io.tables import read_csv
+from accel.report.charts import PointGroup, Series, bar_chart, hbar_chart, scatter_chart
+from accel.report.page import Card, cards, page, params_grid, section, table
+from accel.report.svg import attr, color, format_number
+from accel.results import write_atomically
+from accel.sweep.points import flatten_fields
+
+_KEY_COLUMNS = (
+    "layer", "kind", "unit", "M", "K", "N", "macs", "compute_cycles", "stall_cycles",
+    "total_cycles", "utilization", "mapping_efficiency", "dram_bytes", "energy_uj",
+    "arithmetic_intensity", "bound",
+)  # fmt: skip
+_ENERGY = re.compile(r"^energy_(.+)_pj$")
+_DRAM = re.compile(r"^dram_(.+)_bytes$")
+
+
+def write_run_report(out_dir: Path) -> Path:
+    """Write `report.html` into a simulate-network output folder and return its path."""
+    path = out_dir / "report.html"
+    write_atomically(path, build_run_report(out_dir))
+    return path
+
+
+def build_run_report(out_dir: Path) -> str:
+    summary_file, layers_file = out_dir / "summary.json", out_dir / "layers.csv"
+    for required in (summary_file, layers_file):
+        if not required.is_file():
+            raise InputError(
+                f"report folder must hold {required.name} (from accel simulate-network), "
+                f"not {str(out_dir)!r}"
+            )
+    summary: dict[str, Any] = json.loads(summary_file.read_text(encoding="utf-8"))
+    columns, rows = read_csv(layers_file)
+    chip_file = out_dir / "chip.yaml"
+    chip = yaml.safe_load(chip_file.read_text(encoding="utf-8")) if chip_file.is_file() else {}
+    for row in rows:
+        row["dram_bytes"] = sum(row.get(c) or 0 for c in columns if _DRAM.match(c))
+        row["energy_uj"] = (row.get("energy_pj") or 0) / 1e6
+    title = f"{summary.get('network', '?')} on {summary.get('chip', '?')}"
+    subtitle = (
+        f"array {summary.get('array', '?')}, {summary.get('clock_mhz', 0):g} MHz, "
+        f"batch {summary.get('batch', '?')}, {summary.get('layers', len(rows))} layers"
+    )
+    sections = [
+        section("Summary", cards(_cards(summary))),
+        section("Chip", _chip_params(chip, summary), anchor="chip"),
+        _cycles_chart(rows),
+        _utilization_chart(rows),
+        _dram_chart(rows, columns),
+        _energy_section(rows, columns),
+        _roofline(rows, chip, summary),
+        _layer_tables(rows, columns),
+    ]
+    return page(title, subtitle, sections)
+
+
+def _cards(s: dict[str, Any]) -> list[Card]:
+    read, write = s.get("dram_read_bytes", 0), s.get("dram_write_bytes", 0)
+    compulsory = s.get("compulsory_dram_bytes")
+    energy_j = s.get("energy_uj", 0) * 1e-6
+    tops_w = s.get("tops_per_w") or (2 * s.get("macs", 0) / energy_j / 1e12 if energy_j else 0)
+    items = [
+        Card(
+            "latency", f"{s.get('latency_ms', 0):.4g}", "ms",
+            f"{s.get('total_cycles', 0):,} cycles",
+        ),
+        Card("throughput", format_number(s.get("fps", 0)), "fps", f"batch {s.get('batch', 1)}"),
+        Card(
+            "utilization", f"{s.get('utilization', 0) * 100:.1f}", "%",
+            f"stall {s.get('stall_cycles', 0):,} of {s.get('total_cycles', 0):,} cycles",
+        ),
+        Card("energy", format_number(s.get("energy_uj", 0)), "µJ", "per batch"),
+        Card(
+            "DRAM traffic", f"{(read + write) / 2**20:.3g}", "MiB",
+            f"read {read / 2**20:.3g}, write {write / 2**20:.3g}"
+            + (f", compulsory {compulsory / 2**20:.3g}" if compulsory else ""),
+        ),
+        Card("efficiency", f"{tops_w:.3g}", "TOPS/W", "2 ops per MAC"),
+        Card("work", format_number(s.get("macs", 0)), "MACs", f"{s.get('params', 0):,} params"),
+    ]  # fmt: skip
+    functional = s.get("functional")
+    if isinstance(functional, dict):
+        mismatches = functional.get("mismatches", 0)
+        ok = not mismatches
+        items.append(
+            Card(
+                "functional check", "PASS" if ok else "FAIL", "",
+                f"{functional.get('layers_checked', '?')} layers vs "
+                f"{functional.get('reference', '?')} ({functional.get('mode', '?')}), "
+                f"{mismatches} mismatches",
+                "pass" if ok else "fail",
+            )
+        )  # fmt: skip
+    return items
+
+
+def _chip_params(chip: dict[str, Any], summary: dict[str, Any]) -> str:
+    if not chip:
+        known = [(k, summary[k]) for k in ("chip", "array", "clock_mhz") if k in summary]
+        return params_grid(known) + '<p class="note">chip.yaml is missing from this folder.</p>'
+    described = f"{chip.get('name', '')}: {chip.get('description', '')}"
+    pairs: list[tuple[str, Any]] = [
+        (key, "—" if value is None else value)
+        for key, value in flatten_fields(chip)
+        if key not in ("name", "description")
+    ]
+    return f'<p class="note">{attr(described)}</p>' + params_grid(pairs)
+
+
+def _names(rows: list[dict[str, Any]]) -> list[str]:
+    return [str(row.get("layer", i)) for i, row in enumerate(rows)]
+
+
+def _cycles_chart(rows: list[dict[str, Any]]) -> str:
+    compute = [float(r.get("compute_cycles") or 0) for r in rows]
+    stall = [float(r.get("stall_cycles") or 0) for r in rows]
+    tips = [
+        f"{r.get('layer')} ({r.get('kind')}): compute {c:,.0f} + stall {s:,.0f} cycles"
+        for r, c, s in zip(rows, compute, stall, strict=True)
+    ]
+    chart = bar_chart(
+        _names(rows),
+        [Series("compute", compute, color(0)), Series("stall", stall, color(3))],
+        "cycles per layer", "cycles", tips,
+    )  # fmt: skip
+    return section("Cycles per layer", chart, "compute cycles and DRAM stall cycles, stacked")
+
+
+def _utilization_chart(rows: list[dict[str, Any]]) -> str:
+    util = [float(r.get("utilization") or 0) for r in rows]
+    tips = [
+        f"{r.get('layer')} on {r.get('unit', '?')}: utilization {u:.1%}, "
+        f"mapping efficiency {float(r.get('mapping_efficiency') or 0):.1%}"
+        for r, u in zip(rows, util, strict=True)
+    ]
+    chart = bar_chart(
+        _names(rows), [Series("utilization", util, color(2))], "utilization per layer",
+        "utilization (MACs / cycles·PEs)", tips, percent=True,
+    )  # fmt: skip
+    return section("Utilization per layer", chart, "layers off the array have no MACs")
+
+
+def _dram_chart(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    operands = [c for c in columns if _DRAM.match(c)]
+    if not operands:
+        return section("DRAM traffic per layer", '<p class="note">no dram_*_bytes columns</p>')
+    series = [
+        Series(_DRAM.sub(r"\1", c), [float(r.get(c) or 0) / 1024 for r in rows], color(i))
+        for i, c in enumerate(operands)
+    ]
+    tips = [
+        f"{r.get('layer')}: " + ", ".join(f"{s.name} {s.values[i]:,.1f} KiB" for s in series)
+        for i, r in enumerate(rows)
+    ]
+    chart = bar_chart(_names(rows), series, "DRAM traffic per layer", "DRAM traffic (KiB)", tips)
+    return section("DRAM traffic per operand", chart, "bytes moved between DRAM and SRAM")
+
+
+def _energy_section(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    parts = [c for c in columns if _ENERGY.match(c)]
+    if not parts:
+        return section(
+            "Energy", '<p class="note">no energy_*_pj columns in layers.csv: breakdown skipped</p>'
+        )
+    totals = [
+        (_ENERGY.sub(r"\1", c), sum(float(r.get(c) or 0) for r in rows) / 1e6, color(i))
+        for i, c in enumerate(parts)
+    ]
+    overall = hbar_chart(totals, "energy by component", "µJ")
+    series = [
+        Series(name, [float(r.get(c) or 0) / 1e6 for r in rows], fill)
+        for c, (name, _, fill) in zip(parts, totals, strict=True)
+    ]
+    tips = [f"{r.get('layer')}: {float(r.get('energy_pj') or 0) / 1e6:,.3f} µJ" for r in rows]
+    per_layer = bar_chart(_names(rows), series, "energy per layer", "energy (µJ)", tips)
+    return section(
+        "Energy breakdown", overall + per_layer, "whole network by component, then per layer"
+    )
+
+
+def _roofline(rows: list[dict[str, Any]], chip: dict[str, Any], summary: dict[str, Any]) -> str:
+    peak, bandwidth = _peak_and_bandwidth(chip, summary)
+    groups: dict[str, list[tuple[float, float, str]]] = {}
+    for row in rows:
+        macs, cycles, dram = row.get("macs") or 0, row.get("total_cycles") or 0, row["dram_bytes"]
+        intensity = row.get("arithmetic_intensity") or (macs / dram if dram else 0)
+        if not (macs and cycles and intensity):
+            continue
+        achieved = macs / cycles
+        bound = row.get("bound") or _bound(intensity, peak, bandwidth)
+        text = f"{row.get('layer')}: {intensity:,.1f} MACs/byte, {achieved:,.1f} MACs/cycle"
+        groups.setdefault(str(bound), []).append((intensity, achieved, text))
+    if not groups:
+        return section("Roofline", '<p class="note">no layer with MACs and DRAM traffic</p>')
+    lines = []
+    if peak and bandwidth:
+        xs = [p[0] for g in groups.values() for p in g]
+        low, high = min(xs) / 2, max(xs) * 2
+        ridge = peak / bandwidth
+        roof = [(low, min(peak, bandwidth * low))]
+        roof += [(ridge, peak)] if low < ridge < high else []
+        roof += [(high, min(peak, bandwidth * high))]
+        lines.append((roof, "#111", f"roof: {peak} MACs/cycle, {bandwidth:g} B/cycle"))
+    chart = scatter_chart(
+        [PointGroup(name, color(i), pts) for i, (name, pts) in enumerate(sorted(groups.items()))],
+        "roofline", "arithmetic intensity (MACs per DRAM byte)", "achieved MACs per cycle", lines,
+        width=960,
+    )  # fmt: skip
+    note = "each array layer as a point; the dashed roof is min(PEs, bandwidth × intensity)"
+    return section("Roofline", chart, note)
+
+
+def _peak_and_bandwidth(chip: dict[str, Any], summary: dict[str, Any]) -> tuple[int, float]:
+    array, dram = chip.get("array") or {}, chip.get("dram") or {}
+    peak = int(array.get("rows", 0)) * int(array.get("cols", 0))
+    if not peak:
+        shape = re.match(r"(\d+)x(\d+)", str(summary.get("array", "")))
+        peak = int(shape[1]) * int(shape[2]) if shape else 0
+    return peak, float(dram.get("bandwidth_bytes_per_cycle", 0))
+
+
+def _bound(intensity: float, peak: int, bandwidth: float) -> str:
+    if not (peak and bandwidth):
+        return "layers"
+    return "memory-bound" if intensity < peak / bandwidth else "compute-bound"
+
+
+def _layer_tables(rows: list[dict[str, Any]], columns: list[str]) -> str:
+    key = [c for c in _KEY_COLUMNS if any(c in row for row in rows[:1])]
+    full = table("layers-all", columns, rows, filter_box=True)
+    return section(
+        "Layers",
+        table("layers", key, rows, filter_box=True)
+        + f"<details><summary>all {len(columns)} columns of layers.csv</summary>{full}</details>",
+        "click a column header to sort; dram_bytes and energy_uj are derived here",
+    )

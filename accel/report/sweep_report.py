@@ -1,0 +1,237 @@
+"""The report of a sweep: Pareto plots, each metric against each swept axis, and the points.
+
+It reads the results table (Parquet or CSV) and `sweep.json` beside it, which names the swept
+axes and the metrics; without it the columns between `batch` and `pe_count` are taken as axes.
+Pareto frontiers minimise both latency and the other cost, per network (designs are compared on
+the same workload). Hovering any mark shows the point's parameters.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from accel.report.charts import PointGroup, RangeSeries, range_chart, scatter_chart
+from accel.report.page import Card, cards, page, section, table
+from accel.report.svg import attr, color, format_number
+from accel.results import write_atomically
+from accel.sweep.store import read_table
+
+_HIGHER_IS_BETTER = {"utilization", "fps", "tops_per_w"}
+_UNITS = {"ms": "ms", "uj": "µJ", "mhz": "MHz"}  # name suffixes that are unit abbreviations
+_MAX_TABLE_ROWS = 5000
+_MAX_CATEGORIES = 16
+
+
+def write_sweep_report(results: Path, out: Path | None = None) -> Path:
+    """Write the report of a sweep folder (or table file) to `out` (default: report.html beside)."""
+    path = out or (results if results.is_dir() else results.parent) / "report.html"
+    write_atomically(path, build_sweep_report(results))
+    return path
+
+
+def build_sweep_report(results: Path) -> str:
+    columns, rows, meta = read_table(results)
+    axes = meta.get("axes") or _between(columns, "batch", "pe_count")
+    if len({row.get("batch") for row in rows}) > 1:
+        axes = [*axes, "batch"]
+    metrics = meta.get("metrics") or _between(columns, "area_proxy", "status")
+    ok = [row for row in rows if row.get("status") == "ok"]
+    networks = list(dict.fromkeys(str(row.get("network")) for row in rows))
+    colors = {name: color(i) for i, name in enumerate(networks)}
+    failed = len(rows) - len(ok)
+    subtitle = (
+        f"{len(rows):,} points ({failed:,} failed) · networks: {', '.join(networks)} · "
+        f"axes: {', '.join(axes) or 'none'}"
+    )
+    varying = [m for m in metrics if _varies(ok, m)]
+    sections = [
+        section("Summary", cards(_cards(ok, rows, axes))),
+        _pareto(ok, axes, colors),
+        *(_axis_section(ok, axis, varying, axes, colors) for axis in axes),
+        _failures(rows, axes),
+        _points_table(columns, rows),
+    ]
+    constant = [m for m in metrics if m not in varying]
+    if constant:
+        note = "the same at every point of a network, so not plotted against the axes"
+        sections.insert(
+            -1, section("Constant metrics", f"<p>{attr(', '.join(constant))}</p>", note)
+        )
+    return page(f"sweep {meta.get('name', results.stem)}", subtitle, sections)
+
+
+def _varies(ok: list[dict[str, Any]], metric: str) -> bool:
+    """True when the metric changes between points of at least one network."""
+    seen: dict[Any, set[Any]] = {}
+    for row in ok:
+        seen.setdefault(row.get("network"), set()).add(row.get(metric))
+    return any(len(values) > 1 for values in seen.values())
+
+
+def _between(columns: Sequence[str], first: str, last: str) -> list[str]:
+    if first in columns and last in columns:
+        return list(columns[columns.index(first) + 1 : columns.index(last)])
+    return []
+
+
+def _label(metric: str) -> str:
+    special = {
+        "tops_per_w": "TOPS/W",
+        "fps": "throughput (fps)",
+        "utilization": "utilization (fraction)",
+    }
+    if metric in special:
+        return special[metric]
+    stem, _, suffix = metric.rpartition("_")
+    unit = _UNITS.get(suffix)
+    return f"{stem.replace('_', ' ')} ({unit})" if unit and stem else metric.replace("_", " ")
+
+
+def describe(row: dict[str, Any], axes: Sequence[str]) -> str:
+    """A point's parameters, for hover text and cards."""
+    values = ", ".join(f"{axis}={row.get(axis)}" for axis in axes)
+    return f"#{row.get('point')} {row.get('network')} · {values}"
+
+
+def _cards(ok: list[dict[str, Any]], rows: list[dict[str, Any]], axes: list[str]) -> list[Card]:
+    items = [
+        Card("points", f"{len(rows):,}", "", f"{len(rows) - len(ok):,} failed",
+             "fail" if len(ok) < len(rows) else ""),
+    ]  # fmt: skip
+    for metric, label, unit in (
+        ("latency_ms", "lowest latency", "ms"),
+        ("energy_uj", "lowest energy", "µJ"),
+        ("tops_per_w", "best efficiency", "TOPS/W"),
+        ("utilization", "best utilization", ""),
+    ):
+        candidates = [row for row in ok if isinstance(row.get(metric), int | float)]
+        if not candidates:
+            continue
+        pick = max if metric in _HIGHER_IS_BETTER else min
+        best = pick(candidates, key=lambda row: row[metric])
+        value = (
+            f"{best[metric] * 100:.1f}" if metric == "utilization" else format_number(best[metric])
+        )
+        unit = "%" if metric == "utilization" else unit
+        items.append(Card(label, value, unit, describe(best, axes)))
+    return items
+
+
+def pareto_front(points: Sequence[tuple[float, float, str]]) -> list[tuple[float, float, str]]:
+    """Points no other point beats on both coordinates (both minimised)."""
+    front: list[tuple[float, float, str]] = []
+    for point in sorted(points, key=lambda p: (p[0], p[1])):
+        if not front or point[1] < front[-1][1]:
+            front.append(point)
+    return front
+
+
+def _pareto(ok: list[dict[str, Any]], axes: list[str], colors: dict[str, str]) -> str:
+    charts = []
+    for other, label in (
+        ("energy_uj", "energy (µJ)"),
+        ("area_proxy", "area proxy (PEs + SRAM bytes)"),
+    ):
+        groups = []
+        for network, fill in colors.items():
+            points = [
+                (row["latency_ms"], row[other],
+                 f"{describe(row, axes)} · latency {row['latency_ms']:.4g} ms, "
+                 f"{label} {format_number(row[other])}")
+                for row in ok
+                if row.get("network") == network
+                and isinstance(row.get("latency_ms"), int | float)
+                and isinstance(row.get(other), int | float)
+            ]  # fmt: skip
+            if points:
+                groups.append(PointGroup(network, fill, points, pareto_front(points)))
+        if groups:
+            charts.append(scatter_chart(groups, f"latency vs {label}", "latency (ms)", label))
+    if not charts:
+        return section("Pareto", '<p class="note">needs latency_ms and energy_uj metrics</p>')
+    note = "outlined points joined by a line are the Pareto frontier of each network"
+    return section("Pareto frontiers", f'<div class="grid2">{"".join(charts)}</div>', note)
+
+
+def _axis_section(
+    ok: list[dict[str, Any]],
+    axis: str,
+    metrics: list[str],
+    axes: list[str],
+    colors: dict[str, str],
+) -> str:
+    categories, key = _categories([row.get(axis) for row in ok])
+    charts = []
+    for metric in metrics:
+        series = []
+        for network, fill in colors.items():
+            stats = []
+            for category in categories:
+                group = [
+                    row for row in ok
+                    if row.get("network") == network and key(row.get(axis)) == category
+                    and isinstance(row.get(metric), int | float)
+                ]  # fmt: skip
+                stats.append(_stats(group, metric, axis, category, axes) if group else None)
+            series.append(RangeSeries(network, fill, stats))
+        charts.append(range_chart(categories, series, axis, _label(metric)))
+    note = "per value: median (dot, joined by a line) and min–max range (bar) over the other axes"
+    return section(f"Metrics against {axis}", f'<div class="grid3">{"".join(charts)}</div>', note)
+
+
+def _categories(values: list[Any]) -> tuple[list[str], Any]:
+    """Distinct values as labels, or bins when a numeric axis has many values (random sweeps)."""
+    distinct = list(dict.fromkeys(values))
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in distinct)
+    if numeric:
+        distinct.sort()
+    if len(distinct) <= _MAX_CATEGORIES or not numeric:
+        labels = [str(v) for v in distinct]
+        return labels, str
+    low, high = distinct[0], distinct[-1]
+    width = (high - low) / 8
+    edges = [low + width * i for i in range(9)]
+    labels = [f"{format_number(edges[i])}–{format_number(edges[i + 1])}" for i in range(8)]
+
+    def bin_of(value: Any) -> str:
+        return labels[min(7, int((value - low) / width))]
+
+    return labels, bin_of
+
+
+def _stats(
+    group: list[dict[str, Any]], metric: str, axis: str, category: str, axes: list[str]
+) -> tuple[float, float, float, str]:
+    values = [row[metric] for row in group]
+    pick = max if metric in _HIGHER_IS_BETTER else min
+    best = pick(group, key=lambda row: row[metric])
+    median = statistics.median(values)
+    text = (
+        f"{group[0].get('network')}, {axis}={category}: {metric} median {format_number(median)} "
+        f"(min {format_number(min(values))}, max {format_number(max(values))}) over "
+        f"{len(values)} points; best {format_number(best[metric])} at {describe(best, axes)}"
+    )
+    return min(values), median, max(values), text
+
+
+def _failures(rows: list[dict[str, Any]], axes: list[str]) -> str:
+    failed = [row for row in rows if row.get("status") != "ok"]
+    if not failed:
+        return section("Failed points", '<p class="note">none: every point simulated</p>')
+    return section(
+        "Failed points",
+        table("failures", ["point", "network", *axes, "error"], failed),
+        f"{len(failed):,} points failed; the sweep went on without them",
+    )
+
+
+def _points_table(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    shown = rows[:_MAX_TABLE_ROWS]
+    note = "click a header to sort, type to filter"
+    if len(rows) > len(shown):
+        note += f"; the first {len(shown):,} of {len(rows):,} points (all are in the table file)"
+    flags = [row.get("status") != "ok" for row in shown]
+    return section("Points", table("points", columns, shown, flags, filter_box=True), note)

@@ -1,0 +1,119 @@
+"""`accel sweep SWEEP.yaml`: plan the sweep, run it with a progress bar, write the table.
+
+Registered on the `accel` app by `accel/cli.py`; like the rest of the CLI it only parses options,
+calls the library and prints what was written.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from accel.errors import InputError
+from accel.sweep.executors import DaskExecutor, Executor, LocalExecutor, SerialExecutor
+from accel.sweep.plan import load_plan
+from accel.sweep.runner import SweepOutcome, run_sweep
+
+
+def sweep_command(
+    sweep: Annotated[Path, typer.Argument(help="sweep YAML (see configs/sweeps/)")],
+    out: Annotated[
+        Path | None, typer.Option(help="output folder (default reports/sweeps/NAME)")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="local worker processes (default: all cores)")
+    ] = os.cpu_count() or 1,
+    executor: Annotated[
+        Literal["local", "dask"], typer.Option(help="local processes or a Dask cluster")
+    ] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option(help="forget finished points and simulate all again")
+    ] = False,
+    report: Annotated[bool, typer.Option(help="also write report.html")] = False,
+) -> None:
+    """Simulate every point of a design-space sweep; resumable after any interruption.
+
+    Example:
+
+        accel sweep configs/sweeps/array_shapes.yaml --workers 2 --report
+    """
+    plan = load_plan(sweep)
+    out_dir = out or Path("reports") / "sweeps" / plan.name
+    console = Console(stderr=True)
+    console.print(
+        f"[bold]{plan.name}[/bold]: {len(plan.points):,} points over {len(plan.networks)} "
+        f"network(s), axes {', '.join(plan.axes) or '(none)'}"
+        + (f"; {plan.excluded:,} excluded by constraints" if plan.excluded else "")
+        + (f"; {plan.duplicates:,} duplicates dropped" if plan.duplicates else "")
+    )
+    runner = _executor(executor, scheduler, workers)
+    started = time.perf_counter()
+    try:
+        with _progress(console) as bar:
+            task = bar.add_task("simulating", total=len(plan.points))
+
+            def advance(finished: int, total: int, failed: int) -> None:
+                label = f"simulating ({failed:,} failed)" if failed else "simulating"
+                bar.update(task, completed=finished, total=total, description=label)
+
+            outcome = run_sweep(plan, out_dir, runner, advance, restart)
+    finally:
+        if isinstance(runner, DaskExecutor):
+            runner.close()
+    _print_outcome(console, outcome, time.perf_counter() - started)
+    if report:
+        from accel.report.sweep_report import write_sweep_report
+
+        console.print(f"  wrote {write_sweep_report(out_dir)}")
+
+
+def _executor(kind: str, scheduler: str | None, workers: int) -> Executor:
+    if kind == "dask":
+        if not scheduler:
+            raise InputError("--scheduler must give the Dask scheduler address for --executor dask")
+        return DaskExecutor(scheduler)
+    if scheduler:
+        raise InputError(f"--scheduler needs --executor dask, not {kind!r}")
+    return SerialExecutor() if workers == 1 else LocalExecutor(workers)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("elapsed"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+def _print_outcome(console: Console, outcome: SweepOutcome, seconds: float) -> None:
+    rate = outcome.simulated / seconds if seconds > 0 else 0.0
+    console.print(
+        f"{outcome.points:,} points: {outcome.reused:,} from an earlier run, "
+        f"{outcome.simulated:,} simulated in {seconds:.1f} s ({rate:,.1f} points/s), "
+        f"{outcome.failed:,} failed"
+    )
+    for path in outcome.tables:
+        console.print(f"  wrote {path}")

@@ -1,0 +1,184 @@
+"""Where the points of a sweep are simulated: in this process, in local worker processes, or on a
+Dask distributed cluster.
+
+Each executor receives the sweep's context (base chip and loaded networks) once per worker, not
+once per point, and then chunks of points; it yields each chunk's results as soon as the chunk is
+done, in any order. The runner journals and orders them, so the table is the same whichever
+executor ran it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from accel.config import ChipConfig
+from accel.errors import InputError
+from accel.model.network import Network
+from accel.simulate import simulate_network
+from accel.sweep.plan import Point
+
+
+@dataclass(frozen=True)
+class SweepContext:
+    """What every worker needs before its first point: the base chip and the networks."""
+
+    chip: ChipConfig
+    networks: Mapping[str, Network]
+
+
+def simulate_point(context: SweepContext, point: Point) -> dict[str, Any]:
+    """One journal record; a point that fails becomes a record with its error, never a raise."""
+    record: dict[str, Any] = {"id": point.point_id, "status": "ok", "error": ""}
+    try:
+        chip = context.chip.with_values(dict(point.values)) if point.values else context.chip
+        record["pe_count"] = chip.array.pe_count
+        record["sram_bytes"] = chip.sram.total_bytes
+        summary = simulate_network(context.networks[point.network], chip, point.batch).summary()
+    except InputError as err:
+        return {**record, "status": "error", "error": str(err)}
+    except Exception as err:  # a model bug on one point must not stop thousands of others
+        message = f"internal error: {type(err).__name__}: {err}"
+        return {**record, "status": "error", "error": message}
+    numeric = {
+        key: value
+        for key, value in summary.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
+    return {**record, "metrics": numeric}
+
+
+def simulate_chunk(context: SweepContext, points: Sequence[Point]) -> list[dict[str, Any]]:
+    return [simulate_point(context, point) for point in points]
+
+
+class Executor(Protocol):
+    """Runs chunks of points and yields each chunk's records when it finishes."""
+
+    @property
+    def parallelism(self) -> int: ...
+
+    def run(
+        self, context: SweepContext, chunks: Sequence[Sequence[Point]]
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+
+class SerialExecutor:
+    """Every point in this process, one after the other (`--workers 1`)."""
+
+    parallelism = 1
+
+    def run(
+        self, context: SweepContext, chunks: Sequence[Sequence[Point]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        for chunk in chunks:
+            yield simulate_chunk(context, chunk)
+
+
+_WORKER_CONTEXT: SweepContext | None = None
+_PARENT_POLL_S = 1.0
+
+
+def _init_worker(context: SweepContext, parent_pid: int) -> None:
+    global _WORKER_CONTEXT
+    _WORKER_CONTEXT = context
+    threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """A worker whose sweep process was killed (SIGKILL cannot be caught) exits too, instead of
+    waiting forever on a queue no one will fill."""
+    while True:
+        time.sleep(_PARENT_POLL_S)
+        try:
+            os.kill(parent_pid, 0)
+        except ProcessLookupError:
+            os._exit(1)
+
+
+def _simulate_in_worker(points: Sequence[Point]) -> list[dict[str, Any]]:
+    assert _WORKER_CONTEXT is not None, "worker started without a sweep context"
+    return simulate_chunk(_WORKER_CONTEXT, points)
+
+
+class LocalExecutor:
+    """A pool of worker processes on this machine; each receives the context once, at start."""
+
+    def __init__(self, workers: int) -> None:
+        if workers < 1:
+            raise InputError(f"workers must be >= 1, not {workers!r}")
+        self.workers = workers
+
+    @property
+    def parallelism(self) -> int:
+        return self.workers
+
+    def run(
+        self, context: SweepContext, chunks: Sequence[Sequence[Point]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        # forkserver, not fork: the CLI's progress bar runs a thread, and forking a threaded
+        # process can deadlock the child. The server imports accel once; workers fork from it.
+        context_for_workers = multiprocessing.get_context("forkserver")
+        context_for_workers.set_forkserver_preload(["accel.sweep.executors"])
+        pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=context_for_workers,
+            initializer=_init_worker,
+            initargs=(context, os.getpid()),
+        )
+        try:
+            futures = [pool.submit(_simulate_in_worker, chunk) for chunk in chunks]
+            for future in concurrent.futures.as_completed(futures):
+                yield future.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """An existing Dask distributed cluster; the context is scattered to every worker once.
+
+    The workers must import the same version of accel as this process.
+    """
+
+    def __init__(self, scheduler: str, timeout_s: float = 10.0) -> None:
+        try:
+            from distributed import Client
+        except ImportError:
+            raise InputError(
+                "executor dask needs the dask extra: pip install 'accel[dask]'"
+            ) from None
+        try:
+            self.client = Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            raise InputError(
+                f"scheduler must be a reachable Dask scheduler address, not {scheduler!r} ({err})"
+            ) from None
+
+    @property
+    def parallelism(self) -> int:
+        threads: dict[str, int] = self.client.nthreads()
+        return max(1, sum(threads.values()))
+
+    def run(
+        self, context: SweepContext, chunks: Sequence[Sequence[Point]]
+    ) -> Iterator[list[dict[str, Any]]]:
+        from distributed import as_completed
+
+        shared = self.client.scatter(context, broadcast=True)
+        futures = [
+            self.client.submit(simulate_chunk, shared, list(chunk), pure=False) for chunk in chunks
+        ]
+        try:
+            for future in as_completed(futures, loop=self.client.loop):
+                yield future.result()
+        finally:
+            self.client.cancel(futures)
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,79 @@
+"""How fast does a sweep run? A 1000-point MobileNetV2 sweep, serial and with local workers.
+
+    python benchmarks/sweep_speed.py            # from the repo root
+    python benchmarks/sweep_speed.py --workers 4
+
+Prints the time of one simulate_network call (the floor for a point), then points per second
+for the whole sweep (planning excluded; worker start-up, journaling and the table included) in
+this process and with a pool of local worker processes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from accel.simulate import simulate_network
+from accel.sweep.executors import Executor, LocalExecutor, SerialExecutor
+from accel.sweep.plan import SweepPlan, load_plan
+from accel.sweep.runner import run_sweep
+
+# 5 rows × 5 cols × 2 dataflows × 4 bandwidths × 5 SRAM sizes (zipped) = 1000 points
+SWEEP = """
+name: speed
+networks: [mobilenet_v2]
+grid:
+  array.rows: [8, 16, 32, 64, 128]
+  array.cols: [8, 16, 32, 64, 128]
+  array.dataflow: [os, ws]
+  dram.bandwidth_bytes_per_cycle: [4, 8, 16, 32]
+zip:
+  sram.ifmap.size_kib: [16, 32, 64, 128, 256]
+  sram.weight.size_kib: [16, 32, 64, 128, 256]
+"""
+
+
+def per_point_ms(plan: SweepPlan, samples: int = 50) -> float:
+    network = plan.networks["mobilenet_v2"]
+    times = []
+    for point in plan.points[:samples]:
+        chip = plan.chip.with_values(dict(point.values))
+        start = time.perf_counter()
+        simulate_network(network, chip, point.batch).summary()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def points_per_second(plan: SweepPlan, executor: Executor, folder: Path) -> float:
+    start = time.perf_counter()
+    outcome = run_sweep(plan, folder, executor, restart=True)
+    elapsed = time.perf_counter() - start
+    assert outcome.simulated == len(plan.points) and outcome.failed == 0
+    return outcome.simulated / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    workers = parser.parse_args().workers
+    with tempfile.TemporaryDirectory() as scratch:
+        sweep = Path(scratch) / "speed.yaml"
+        sweep.write_text(SWEEP)
+        plan = load_plan(sweep)
+        print(f"sweep: {len(plan.points)} points of mobilenet_v2 ({os.cpu_count()} cores here)")
+        print(f"one simulate_network call: {per_point_ms(plan):.2f} ms (median of 50)")
+        serial = points_per_second(plan, SerialExecutor(), Path(scratch) / "serial")
+        print(f"serial (--workers 1): {serial:,.0f} points/s")
+        local = points_per_second(plan, LocalExecutor(workers), Path(scratch) / "local")
+        print(f"local (--workers {workers}): {local:,.0f} points/s ({local / serial:.2f}x serial)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Running sweeps: failures recorded, resume after SIGKILL, the same table from every executor."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_accel
+
+from accel.sweep.executors import LocalExecutor, SerialExecutor
+from accel.sweep.plan import SweepPlan, load_plan
+from accel.sweep.runner import run_sweep
+from accel.sweep.store import parquet_available
+
+# Several axes in every section, two networks, two batch sizes, and 192 of the 528 points failing
+# (array.cols = 0 is not a valid chip): a few seconds of work.
+SWEEP = """
+name: resume
+networks: [mobilenet_v2, resnet18]
+batch: [1, 2]
+grid:
+  array.rows: [8, 16, 32, 64]
+  array.dataflow: [os, ws, is]
+  array.fold_overlap: [false, true]
+zip:
+  array.cols: [8, 64, 0]
+  dram.bandwidth_bytes_per_cycle: [4, 32, 16]
+random:
+  samples: 2
+  seed: 5
+  axes: {clock_mhz: {min: 200, max: 1000}}
+constraints: ["array.rows * array.cols <= 2048"]
+metrics: [latency_ms, energy_uj, utilization, stall_cycles, dram_read_bytes]
+"""
+TOTAL = 528
+FAILED = 192  # 4 rows × 3 dataflows × 2 overlaps × 2 samples × 2 batches × 2 networks
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The sweep file and its table from one uninterrupted serial run in this process."""
+    folder = tmp_path_factory.mktemp("reference")
+    sweep = folder / "sweep.yaml"
+    sweep.write_text(SWEEP)
+    outcome = run_sweep(load_plan(sweep), folder / "out", SerialExecutor())
+    assert (outcome.points, outcome.simulated, outcome.reused) == (TOTAL, TOTAL, 0)
+    assert outcome.failed == FAILED
+    return sweep, folder / "out"
+
+
+def assert_same_tables(got: Path, want: Path) -> None:
+    assert (got / "results.csv").read_bytes() == (want / "results.csv").read_bytes()
+    assert (got / "sweep.json").read_text() == (want / "sweep.json").read_text()
+    if parquet_available():
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(got / "results.parquet").equals(pq.read_table(want / "results.parquet"))
+
+
+def journal_ids(folder: Path) -> list[str]:
+    text = (folder / "points.jsonl").read_text()
+    return [json.loads(line)["id"] for line in text.splitlines()]
+
+
+def test_table_rows_and_failures(reference: tuple[Path, Path]) -> None:
+    lines = (reference[1] / "results.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    assert header[:4] == ["point", "point_id", "network", "batch"]
+    assert header[4:11] == [
+        "array.rows", "array.dataflow", "array.fold_overlap", "array.cols",
+        "dram.bandwidth_bytes_per_cycle", "clock_mhz", "pe_count",
+    ]
+    assert header[-2:] == ["status", "error"]
+    rows = [dict(zip(header, line.split(",", len(header) - 1), strict=True)) for line in lines[1:]]
+    assert [int(row["point"]) for row in rows] == list(range(TOTAL))
+    failed = [row for row in rows if row["status"] == "error"]
+    assert {row["array.cols"] for row in failed} == {"0"}
+    assert all("array.cols must be > 0, not 0" in row["error"] for row in failed)
+    assert all(row["latency_ms"] == "" for row in failed)
+    ok = [row for row in rows if row["status"] == "ok"]
+    assert all(float(row["latency_ms"]) > 0 and row["error"] == "" for row in ok)
+    assert all(int(row["pe_count"]) == int(row["array.rows"]) * int(row["array.cols"]) for row in ok)
+
+
+def test_workers_give_the_same_table(reference: tuple[Path, Path], tmp_path: Path) -> None:
+    run_sweep(load_plan(reference[0]), tmp_path, LocalExecutor(2))
+    assert_same_tables(tmp_path, reference[1])
+
+
+def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(
+    reference: tuple[Path, Path], tmp_path: Path
+) -> None:
+    command = [sys.executable, "-c", "from accel.cli import main; main()", "sweep",
+               str(reference[0]), "--out", str(tmp_path), "--workers", "2"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    journal = tmp_path / "points.jsonl"
+    deadline = time.monotonic() + 120
+    while not (journal.is_file() and journal.read_text().count("\n") >= 1):
+        assert process.poll() is None and time.monotonic() < deadline, "sweep ended before a kill"
+        time.sleep(0.002)
+    os.killpg(process.pid, signal.SIGKILL)  # the CLI and its worker processes, at once
+    process.wait()
+    killed_at = len(journal_ids(tmp_path))
+    assert 0 < killed_at < TOTAL and not (tmp_path / "results.csv").exists()
+
+    resumed = run_accel("sweep", str(reference[0]), "--out", str(tmp_path), "--workers", "2", cwd=REPO)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"{TOTAL} points: {killed_at} from an earlier run, {TOTAL - killed_at} simulated" in (
+        " ".join(resumed.stderr.split())
+    )
+    ids = journal_ids(tmp_path)
+    assert len(ids) == len(set(ids)) == TOTAL
+    assert_same_tables(tmp_path, reference[1])
+
+
+def test_rerun_of_a_finished_sweep_simulates_nothing(reference: tuple[Path, Path], tmp_path: Path) -> None:
+    plan = load_plan(reference[0])
+    run_sweep(plan, tmp_path, SerialExecutor())
+    again = run_sweep(plan, tmp_path, SerialExecutor())
+    assert (again.reused, again.simulated, again.failed) == (TOTAL, 0, FAILED)
+    restarted = run_sweep(plan, tmp_path, SerialExecutor(), restart=True)
+    assert (restarted.reused, restarted.simulated) == (0, TOTAL)
+    assert len(journal_ids(tmp_path)) == TOTAL
+
+
+def test_a_changed_sweep_reuses_only_matching_points(write_yaml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    small: SweepPlan = load_plan(write_yaml("name: a\nnetworks: [lenet5]\ngrid: {array.rows: [8, 16]}\n"))
+    run_sweep(small, tmp_path, SerialExecutor())
+    larger = load_plan(write_yaml("name: a\nnetworks: [lenet5]\ngrid: {array.rows: [8, 16, 32]}\n"))
+    outcome = run_sweep(larger, tmp_path, SerialExecutor())
+    assert (outcome.reused, outcome.simulated) == (2, 1)
+    assert (tmp_path / "results.csv").read_text().count("\n") == 1 + 3
+
+
+def test_dask_cluster_gives_the_same_table(reference: tuple[Path, Path], tmp_path: Path) -> None:
+    distributed = pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    ) as cluster:  # fmt: skip
+        with distributed.Client(cluster) as client:
+            where = client.run(lambda: __import__("accel").__file__)
+            assert all(path.startswith(str(REPO)) for path in where.values()), where
+        result = run_accel(
+            "sweep", str(reference[0]), "--out", str(tmp_path),
+            "--executor", "dask", "--scheduler", cluster.scheduler_address, cwd=REPO,
+        )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert_same_tables(tmp_path, reference[1])
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--executor", "dask"), r"error: --scheduler must give the Dask scheduler address"),
+        (("--scheduler", "tcp://127.0.0.1:1"), r"error: --scheduler needs --executor dask"),
+    ],
+)
+def test_executor_option_errors(write_yaml, args: tuple[str, ...], message: str) -> None:  # type: ignore[no-untyped-def]
+    sweep = write_yaml("name: e\nnetworks: [lenet5]\n")
+    result = run_accel("sweep", str(sweep), *args, cwd=REPO)
+    assert result.returncode == 2
+    assert __import__("re").match(message, result.stderr.strip().splitlines()[-1]), result.stderr
+
+
+def test_unreachable_scheduler_is_an_input_error() -> None:
+    pytest.importorskip("distributed", reason="dask[distributed] is not installed")
+    from accel.errors import InputError
+    from accel.sweep.executors import DaskExecutor
+
+    with pytest.raises(InputError, match=r"^scheduler must be a reachable Dask scheduler address, not 'tcp://127.0.0.1:9' \("):
+        DaskExecutor("tcp://127.0.0.1:9", timeout_s=0.5)
+
+
+def test_workers_exit_when_the_sweep_process_is_killed(reference: tuple[Path, Path], tmp_path: Path) -> None:
+    psutil = pytest.importorskip("psutil", reason="psutil (installed with distributed) is missing")
+    command = [sys.executable, "-c", "from accel.cli import main; main()", "sweep",
+               str(reference[0]), "--out", str(tmp_path), "--workers", "2"]  # fmt: skip
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    journal = tmp_path / "points.jsonl"
+    deadline = time.monotonic() + 120
+    while not (journal.is_file() and journal.read_text().count("\n") >= 1):
+        assert process.poll() is None and time.monotonic() < deadline, "sweep ended before a kill"
+        time.sleep(0.002)
+    helpers = psutil.Process(process.pid).children(recursive=True)
+    assert helpers, "the sweep started no worker processes"
+    process.kill()  # only the sweep itself: its workers must notice and go
+    process.wait()
+    _, alive = psutil.wait_procs(helpers, timeout=10)
+    for leftover in alive:
+        leftover.kill()
+    assert alive == []
