@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accel.functional import kernels as kn
+from accel.functional import conv, elementwise, pooling
 from accel.functional import requant as rq
 
 schema = pytest.importorskip(
@@ -184,7 +184,7 @@ def _conv_like(p: dict[str, object], depthwise: bool, mult: int = 1) -> None:
     ]  # type: ignore[arg-type]
     ref = _run_both(_model(op, opt_type, opts, tensors, {1: w_nhwc, 2: bias}, 1), [x])
 
-    acc = kn.conv2d_accumulate(
+    acc = conv.conv2d_accumulate(
         x.transpose(0, 3, 1, 2),
         p["xz"],
         w_oihw,
@@ -252,7 +252,7 @@ def test_tflite_fully_connected(
         1,
     )
     ref = _run_both(model, [x])
-    acc = kn.matmul_accumulate(x, xz, w.T, bias=bias)
+    acc = conv.matmul_accumulate(x, xz, w.T, bias=bias)
     mq, sh = rq.tflite_conv_multipliers(xs, ws, ys)
     lo, hi = rq.activation_bounds(act, ys, yz, np.int8, "tflite")  # type: ignore[arg-type]
     got = rq.requantize_tflite(acc, mq, sh, yz, np.int8, axis=-1, act_min=lo, act_max=hi)
@@ -297,7 +297,7 @@ def test_tflite_average_pool(
     )
     ref = _run_both(model, [x])
     lo, hi = rq.activation_bounds(act, scale, zp, np.int8, "tflite")  # type: ignore[arg-type]
-    got = kn.avgpool2d_tflite(
+    got = pooling.avgpool2d_tflite(
         x.transpose(0, 3, 1, 2), (kh, kw), strides=(sh, sw), pads=pads, act_min=lo, act_max=hi
     )
     np.testing.assert_array_equal(got.transpose(0, 2, 3, 1), ref)
@@ -331,6 +331,6 @@ def test_tflite_add_mul_exhaustive(
     opt_type = schema.BuiltinOptions.AddOptions if op == "ADD" else schema.BuiltinOptions.MulOptions
     ref = _run_both(_model(code, opt_type, opts, tensors, {}, 2), [a, b])
     lo, hi = rq.activation_bounds(act, sy, zps[2], np.int8, "tflite")  # type: ignore[arg-type]
-    fn = kn.add_tflite if op == "ADD" else kn.mul_tflite
+    fn = elementwise.add_tflite if op == "ADD" else elementwise.mul_tflite
     got = fn(a, sa, zps[0], b, sb, zps[1], sy, zps[2], act_min=lo, act_max=hi)
     np.testing.assert_array_equal(got, ref)

@@ -99,6 +99,14 @@ def requantize_onnx(
     return out
 
 
+def convert_f32_to_i32(f: F32) -> I64:
+    """float32 -> int32 as x86 cvtps2dq does it (MXCSR default rounding)."""
+    # x86 cvtps2dq: round half to even; NaN and out-of-range give INT32_MIN ("integer indefinite").
+    f64 = np.asarray(f, dtype=np.float64)
+    bad = ~np.isfinite(f64) | (np.abs(f64) >= 2.0**31)
+    return np.where(bad, -(2**31), np.rint(np.where(bad, 0.0, f64))).astype(np.int64)
+
+
 def quantize_linear(
     x: npt.ArrayLike, scale: float, zero_point: int, dtype: npt.DTypeLike
 ) -> IntArray:
