@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from ort_helpers import MS_DOMAIN, Node, make_model, run_model, run_node, scalar
-from qstrategies import DTYPES, F32, scales, zero_points
+from qstrategies import DTYPES, F32, codes, rng_for, scales, zero_points
 
 from accel.functional import lookup as kn
 
@@ -90,3 +90,35 @@ def test_float_activations_bit_exact(op: str, fn: object) -> None:
     ref = run_node(op, [x], F32, attrs=attrs)
     got = fn(x)  # type: ignore[operator]
     np.testing.assert_array_equal(got.view(np.uint32), ref.view(np.uint32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    dtype=st.sampled_from(DTYPES),
+    channels=st.integers(1, 1100),
+    positions=st.integers(1, 3),
+    narrow=st.booleans(),
+    xs=scales(-8, 0),
+    ys=st.sampled_from([1 / 256, 1 / 255]) | scales(-9, -4),
+    data=st.data(),
+)
+def test_qlinear_softmax_bit_exact(
+    dtype: type,
+    channels: int,
+    positions: int,
+    narrow: bool,
+    xs: float,
+    ys: float,
+    data: st.DataObject,
+) -> None:
+    """Softmax over channels; a narrow input range leaves many near-equal exponentials."""
+    rng = rng_for(data)
+    x = codes(rng, dtype, (2, channels, positions, 1))
+    if narrow:
+        x = (x // 8).astype(dtype)
+    yz = data.draw(zero_points(dtype))
+    inputs = [x, scalar(xs, F32), scalar(0, dtype), scalar(ys, F32), scalar(yz, dtype)]
+    ref = run_node(
+        "QLinearSoftmax", inputs, dtype, attrs={"axis": 1, "opset": 13}, domain=MS_DOMAIN
+    )
+    np.testing.assert_array_equal(kn.softmax_onnx(x, xs, ys, yz, axis=1), ref)

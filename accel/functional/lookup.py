@@ -8,13 +8,14 @@ float32 function onnxruntime's CPU kernels compute (MLAS's logistic, HardSwish, 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
 
 from accel.functional.elementwise import fma_f32
-from accel.functional.requant import dequantize_linear, quantize_linear
+from accel.functional.requant import convert_f32_to_i32, dequantize_linear, quantize_linear
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
@@ -154,3 +155,43 @@ def concat_onnx(
             table = build_lookup_table(lambda v: v, s, zp, y_scale, y_zero_point, dtype)
             parts.append(apply_lookup_table(q, table))
     return np.concatenate(parts, axis=axis)
+
+
+def softmax_onnx(
+    x: IntArray, x_scale: float, y_scale: float, y_zero_point: int, axis: int = 1
+) -> IntArray:
+    """com.microsoft QLinearSoftmax (opset-13 semantics: along `axis`) as onnxruntime computes it.
+
+    The exponentials come from a 256-entry float32 table, ``exp((d + shift) * x_s)`` in double for
+    the distance d = x - max(x) <= 0 (x's zero point cancels), with ``shift`` chosen so the sum
+    of D entries cannot overflow float32. The sum runs in float32 in element order; each output is
+    ``rne(f32(f32(t * floor(1 / y_s)) / sum)) + y_zp``, saturated at the top of the type (an
+    overflow to +inf, possible for a one-element row, gives the type maximum, as onnxruntime does).
+    Known divergence: one row in ~10**5 random rows differed where the float32 ratio is an exact
+    .5 tie (onnxruntime rounded down); the exact source of onnxruntime 1.32's kernel was not found.
+    """
+    arr = np.asarray(x)
+    rows = np.moveaxis(arr, axis, -1)
+    d = rows.shape[-1]
+    table = _softmax_exp_table(x_scale, d)
+    flat = rows.reshape(-1, d).astype(np.int64)
+    t = table[flat - flat.max(axis=1, keepdims=True) + 255]
+    total = np.zeros(t.shape[0], dtype=np.float32)
+    for j in range(d):  # sequential float32 accumulation, as the C++ loop
+        total += t[:, j]
+    inverse = np.floor(np.float32(1.0) / np.float32(y_scale))
+    top = np.iinfo(arr.dtype).max
+    with np.errstate(over="ignore"):  # a single-element row can overflow t * inverse
+        ratio = (t * inverse) / total[:, None]
+    q = np.where(np.isinf(ratio), top, convert_f32_to_i32(ratio) + y_zero_point)
+    out = np.minimum(q, top).astype(arr.dtype)
+    return np.moveaxis(out.reshape(rows.shape), -1, axis)
+
+
+def _softmax_exp_table(x_scale: float, length: int) -> F32:
+    # QlinearBuildLookupTableUint32 with float entries: entry i is exp((i - 255 + shift) * x_s).
+    # The C++ computes FLT_MAX / length in float32 and the rest in double via libm (math.exp/log).
+    quotient = float(np.float32(np.finfo(np.float32).max) / np.float32(length))
+    shift = max(0.0, math.log(quotient) - 5.0) / float(np.float32(x_scale))
+    xs = float(np.float32(x_scale))
+    return np.array([math.exp(((i - 255) + shift) * xs) for i in range(256)]).astype(np.float32)
