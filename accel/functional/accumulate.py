@@ -49,11 +49,18 @@ class Accumulator:
 class GroupedOperands(Protocol):
     """A layer's centred operands (zero points subtracted), G independent GEMMs (M×K)·(K×N)."""
 
-    m: int
-    k: int
-    n: int
-    groups: int
-    product_bound: float  # max |ifmap| · max |weight| over all elements
+    @property
+    def m(self) -> int: ...
+    @property
+    def k(self) -> int: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def groups(self) -> int: ...
+    @property
+    def product_bound(self) -> float:
+        """max |ifmap| · max |weight| over all elements."""
+        ...
 
     def partial(self, m: Range, k: Range, n: Range) -> F32:
         """Exact partial sums (m, groups, n) over a K slice short enough for float32."""

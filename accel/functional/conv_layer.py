@@ -19,6 +19,7 @@ from accel.functional.geometry import Pads
 from accel.functional.operands import GemmOperands, TapOperands, centred_nhwc, window_view
 from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.functional.requant import (
+    Activation,
     QuantMode,
     activation_bounds,
     onnx_requant_scale,
@@ -28,7 +29,7 @@ from accel.functional.requant import (
 )
 from accel.functional.schedule import Schedule
 from accel.model.network import Layer
-from accel.model.ops import Conv, FullyConnected
+from accel.model.ops import Add, Conv, FullyConnected
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
@@ -64,6 +65,14 @@ def conv_pads(layer: Layer) -> Pads:
     bottom += max(0, span_h - (shape.height + top + bottom))
     right += max(0, span_w - (shape.width + left + right))
     return top, bottom, left, right
+
+
+def fused_activation(layer: Layer) -> Activation:
+    """The ReLU/ReLU6 folded into a conv, fc or add layer's requantization ("none" if absent)."""
+    op = layer.op
+    if isinstance(op, Conv | FullyConnected | Add) and op.activation is not None:
+        return op.activation
+    return "none"
 
 
 def is_depthwise(layer: Layer) -> bool:
@@ -112,8 +121,7 @@ def prepare_array_layer(layer: Layer, qnet: QuantizedNetwork, mode: QuantMode) -
     )
     out_channels = centred.shape[0]
     w_scale = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (out_channels,))
-    activation = getattr(layer.op, "activation", None) or "none"
-    low, high = activation_bounds(activation, y.scale, y.zero_point, y.dtype, mode)
+    low, high = activation_bounds(fused_activation(layer), y.scale, y.zero_point, y.dtype, mode)
     multiplier, shift = tflite_conv_multipliers(x.scale, w_scale, y.scale)
     return ArrayLayer(
         layer=layer,

@@ -66,12 +66,14 @@ def run(
     prepared: PreparedNetwork,
     inputs: Mapping[str, IntArray],
     schedules: Mapping[str, Schedule],
-    accumulator: Accumulator = Accumulator(),
+    accumulator: Accumulator | None = None,
 ) -> FunctionalRun:
     """Execute every layer on quantized `inputs` (one NCHW array per graph input).
 
     `schedules` gives each array layer's fold order; a layer without one runs as a single pass.
+    The accumulator defaults to 32-bit wrap-around.
     """
+    accumulator = accumulator or Accumulator()
     qnet = prepared.qnet
     tensors: dict[str, IntArray] = dict(_checked_inputs(qnet, inputs))
     overflowed: dict[str, int] = {}

@@ -102,18 +102,21 @@ class GemmOperands:
         if self.groups == 1:
             out: F32 = (a[0] @ b[0])[:, None, :]
             return out
-        return np.matmul(a, b).transpose(1, 0, 2)
+        stacked: F32 = np.matmul(a, b).transpose(1, 0, 2)
+        return stacked
 
     def products(self, rows: I64, groups: I64, cols: I64, k: Range) -> F64:
         taps = np.arange(k[0], k[1])
         a = self.cols[groups[:, None], rows[:, None], taps[None, :]]
         b = self.weight[groups[:, None], taps[None, :], cols[:, None]]
-        return a.astype(np.float64) * b
+        products: F64 = a.astype(np.float64) * b
+        return products
 
     def abs_bound(self, m: Range, k: Range, n: Range) -> F64:
         a = np.abs(self.cols[:, m[0] : m[1], k[0] : k[1]]).astype(np.float64)
         b = np.abs(self.weight[:, k[0] : k[1], n[0] : n[1]]).astype(np.float64)
-        return np.matmul(a, b).transpose(1, 0, 2)
+        bound: F64 = np.matmul(a, b).transpose(1, 0, 2)
+        return bound
 
 
 @dataclass(frozen=True, eq=False)
@@ -165,7 +168,8 @@ class TapOperands:
             groups[:, None],
         ]
         b = self.weight[taps[None, :], groups[:, None], cols[:, None]]
-        return a.astype(np.float64) * b
+        products: F64 = a.astype(np.float64) * b
+        return products
 
     def abs_bound(self, m: Range, k: Range, n: Range) -> F64:
         out = np.zeros((m[1] - m[0], self.groups, n[1] - n[0]), dtype=np.float64)

@@ -55,7 +55,8 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
     if isinstance(op, MaxPool | AvgPool):
         return _pool(layer, x[0])
     if isinstance(op, GlobalAvgPool):
-        return x[0].mean(axis=(2, 3), keepdims=True, dtype=np.float32)
+        mean: F32 = x[0].mean(axis=(2, 3), keepdims=True, dtype=np.float32)
+        return mean
     if isinstance(op, Add):
         return _activate(np.sum(x, axis=0, dtype=np.float32), op.activation)
     if isinstance(op, Mul):
@@ -66,7 +67,8 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
         return x[0].reshape(x[0].shape[0], -1, 1, 1)
     if isinstance(op, Softmax):
         e = np.exp(x[0] - x[0].max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        probabilities: F32 = e / e.sum(axis=1, keepdims=True)
+        return probabilities
     assert isinstance(op, Activation)
     return _activate(x[0], op.function, op.alpha)
 
@@ -74,16 +76,20 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
 def _activate(y: F32, function: str | None, alpha: float = 0.01) -> F32:
     if function is None:
         return y
-    relu6 = np.clip(y + np.float32(3.0), 0.0, 6.0) / np.float32(6.0)
-    results = {
-        "relu": lambda: np.maximum(y, 0.0),
-        "relu6": lambda: np.clip(y, 0.0, 6.0),
-        "hswish": lambda: y * relu6,
-        "hsigmoid": lambda: relu6,
-        "sigmoid": lambda: 1.0 / (1.0 + np.exp(-y)),
-        "leaky_relu": lambda: np.where(y >= 0, y, np.float32(alpha) * y),
-    }
-    return np.asarray(results[function](), dtype=np.float32)
+    if function == "relu":
+        return np.maximum(y, np.float32(0.0))
+    if function == "relu6":
+        return np.clip(y, np.float32(0.0), np.float32(6.0))
+    gate = np.clip(y + np.float32(3.0), 0.0, 6.0) / np.float32(6.0)  # h-sigmoid
+    if function == "hswish":
+        return np.asarray(y * gate, dtype=np.float32)
+    if function == "hsigmoid":
+        return np.asarray(gate, dtype=np.float32)
+    if function == "sigmoid":
+        return np.asarray(1.0 / (1.0 + np.exp(-y)), dtype=np.float32)
+    if function == "leaky_relu":
+        return np.where(y >= 0, y, np.float32(alpha) * y).astype(np.float32)
+    raise InputError(f"activation must be a known function, not {function!r}")
 
 
 def _conv(layer: Layer, x: F32, weights: FloatWeights) -> F32:

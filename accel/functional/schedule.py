@@ -76,7 +76,11 @@ class Schedule:
         ws and is place K on the array rows, so K is split into row folds of `array_rows`;
         os keeps all of K in each PE's accumulator.
         """
-        sizes = {"m": (mapping.m,), "k": (mapping.k,), "n": (mapping.n,)}
+        sizes: dict[str, tuple[int, ...]] = {
+            "m": (mapping.m,),
+            "k": (mapping.k,),
+            "n": (mapping.n,),
+        }
         sizes[mapping.rows_dim] = fold_sizes(mapping.rows_needed, mapping.array_rows)
         sizes[mapping.cols_dim] = fold_sizes(mapping.cols_needed, mapping.array_cols)
         return cls(

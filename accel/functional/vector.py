@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from accel.errors import InputError
 from accel.functional import elementwise, lookup, pooling
+from accel.functional.conv_layer import fused_activation
 from accel.functional.qmodel import QuantParams
 from accel.functional.requant import QuantMode, activation_bounds
 from accel.model.network import Layer
@@ -137,8 +138,7 @@ def _avgpool(
 
 
 def _bounds(layer: Layer, y: QuantParams, mode: QuantMode) -> tuple[int, int]:
-    activation = getattr(layer.op, "activation", None) or "none"
-    return activation_bounds(activation, y.scale, y.zero_point, y.dtype, mode)
+    return activation_bounds(fused_activation(layer), y.scale, y.zero_point, y.dtype, mode)
 
 
 def _add(
