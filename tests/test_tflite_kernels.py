@@ -1,8 +1,8 @@
 """accel's `tflite` mode against TFLite's reference integer kernels, bit for bit.
 
-One-op .tflite flatbuffers are built offline with the schema bindings that ship in ai-edge-litert
-and run twice: in LiteRT with the reference op resolver (BUILTIN_REF) and in tflite-micro, whose
-kernels are the reference ones. TFLite is NHWC with OHWI filters; accel is NCHW/OIHW, so inputs
+One-op .tflite flatbuffers are built offline (accel.io.tflite_flatbuffer, on the schema bindings
+that ship in ai-edge-litert) and run twice: in LiteRT with the reference op resolver (BUILTIN_REF)
+and in tflite-micro, whose kernels are the reference ones. TFLite is NHWC with OHWI filters; accel is NCHW/OIHW, so inputs
 and outputs are transposed at the boundary. Skipped when the packages are not installed.
 """
 
@@ -17,12 +17,12 @@ from hypothesis import strategies as st
 
 from accel.functional import conv, elementwise, pooling
 from accel.functional import requant as rq
+from accel.io.tflite_flatbuffer import TfliteBuilder
 
 schema = pytest.importorskip(
     "ai_edge_litert.schema_py_generated",
     reason="ai-edge-litert (TFLite reference kernels) is not installed",
 )
-flatbuffers = pytest.importorskip("flatbuffers", reason="flatbuffers is not installed")
 litert = pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert is not installed")
 
 F32 = np.float32
@@ -36,50 +36,28 @@ def _tensor(
     scale: Sequence[float] | float,
     zp: Sequence[int] | int,
     qdim: int = 0,
-) -> object:
-    t = schema.TensorT()
-    t.name, t.shape, t.type = name, list(shape), ttype
-    q = schema.QuantizationParametersT()
-    q.scale = [float(v) for v in np.atleast_1d(scale)]
-    q.zeroPoint = [int(v) for v in np.atleast_1d(zp)]
-    q.quantizedDimension = qdim
-    t.quantization = q
-    return t
+) -> dict[str, object]:
+    """A tensor description for `_model` (TensorType code, quantization on axis `qdim`)."""
+    dtype = {schema.TensorType.INT8: "int8", schema.TensorType.INT32: "int32"}[ttype]
+    return {"name": name, "shape": shape, "dtype": dtype, "scale": scale, "zero_point": zp,
+            "axis": qdim}  # fmt: skip
 
 
 def _model(
     op: int,
     options_type: int,
     options: object,
-    tensors: list[object],
+    tensors: list[dict[str, object]],
     consts: dict[int, np.ndarray],
     n_inputs: int,
 ) -> bytes:
     """One-operator model: tensors[:n_inputs] are fed, the last tensor is the output."""
-    model = schema.ModelT()
-    model.version = 3
-    code = schema.OperatorCodeT()
-    code.builtinCode, code.deprecatedBuiltinCode, code.version = op, min(op, 127), 1
-    model.operatorCodes = [code]
-    buffers = [schema.BufferT()]  # buffer 0 is the conventional empty buffer
-    for i, t in enumerate(tensors):
-        buf = schema.BufferT()
-        if i in consts:
-            buf.data = np.frombuffer(np.ascontiguousarray(consts[i]).tobytes(), np.uint8)
-        t.buffer = len(buffers)  # type: ignore[attr-defined]
-        buffers.append(buf)
-    model.buffers = buffers
-    out = len(tensors) - 1
-    operator = schema.OperatorT()
-    operator.opcodeIndex, operator.inputs, operator.outputs = 0, list(range(out)), [out]
-    operator.builtinOptionsType, operator.builtinOptions = options_type, options
-    graph = schema.SubGraphT()
-    graph.tensors, graph.inputs, graph.outputs = tensors, list(range(n_inputs)), [out]
-    graph.operators = [operator]
-    model.subgraphs = [graph]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    del options_type  # TfliteBuilder derives it from the options object
+    builder = TfliteBuilder()
+    ids = [builder.tensor(**spec, data=consts.get(i)) for i, spec in enumerate(tensors)]  # type: ignore[arg-type]
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    builder.operator(names[op], ids[:-1], ids[-1:], options)
+    return builder.finish(ids[:n_inputs], ids[-1:])
 
 
 def _run_both(model: bytes, feeds: Sequence[np.ndarray]) -> np.ndarray:

@@ -105,8 +105,14 @@ def build_quantized_onnx(qnet: QuantizedNetwork, batch: int = 1) -> Any:
         for node_args in _layer_nodes(graph, layer, sources):
             graph.node(*node_args[:3], **node_args[3])
     elem = {np.dtype(np.int8): onnx.TensorProto.INT8, np.dtype(np.uint8): onnx.TensorProto.UINT8}
+    # Symbolic output dims: ONNX shape inference sizes ceil_mode pools differently from
+    # onnxruntime (which drops a window that starts in the padding); the rank is still declared.
     outputs = [
-        helper.make_tensor_value_info(onnx_name, elem[np.dtype(qnet.activations[name].dtype)], None)
+        helper.make_tensor_value_info(
+            onnx_name,
+            elem[np.dtype(qnet.activations[name].dtype)],
+            [batch, *(f"{onnx_name}.{axis}" for axis in ("channels", "height", "width"))],
+        )
         for name, onnx_name in names.items()
     ]
     inits = [numpy_helper.from_array(value, key) for key, value in graph.initializers.items()]
