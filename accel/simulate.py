@@ -19,13 +19,11 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.config import ChipConfig
-from accel.functional.accumulate import Accumulator
 from accel.functional.calibrate import quantize_network
 from accel.functional.check import CheckReport, check_onnxruntime
-from accel.functional.engine import FunctionalRun, prepare, run
+from accel.functional.engine import FunctionalRun, execute
 from accel.functional.inputs import prepare_inputs, random_images
 from accel.functional.qmodel import QuantizedNetwork
-from accel.functional.schedule import Schedule
 from accel.functional.tflite_check import check_tflite
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, Network
@@ -89,17 +87,10 @@ def run_functional(
     qnet = quantize_network(network, seed=seed)
     images = inputs if inputs is not None else random_images(network, batch, seed)
     network_inputs = prepare_inputs(qnet, images, batch)
-    # The array layers run in the fold order the mapper chose for this chip and batch.
-    schedules = {
-        layer.name: Schedule.from_array_mapping(mapping.array)
-        for layer in network.layers
-        if (mapping := map_layer(layer, chip, batch)).array is not None
-    }
-    mode = chip.array.requantization
-    accumulator = Accumulator(chip.array.accumulator_bits, chip.array.accumulator_overflow)
-    result = run(prepare(qnet, mode), network_inputs.quantized, schedules, accumulator)
+    # Array layers run in the fold order the mapper chooses for this chip and batch.
+    result = execute(qnet, network_inputs.quantized, chip)
     report = None
-    if check and mode == "onnx":
+    if check and chip.array.requantization == "onnx":
         report = check_onnxruntime(qnet, result.outputs, network_inputs.real)
     elif check:
         report = check_tflite(qnet, result.outputs)

@@ -18,7 +18,7 @@ from accel.errors import InputError
 from accel.functional import conv, requant
 from accel.functional.accumulate import Accumulator
 from accel.functional.calibrate import quantize_network
-from accel.functional.engine import prepare, run
+from accel.functional.engine import execute, prepare, run
 from accel.functional.qmodel import QuantizedNetwork, QuantParams
 from accel.functional.schedule import Schedule
 from accel.io.sources import load_network
@@ -159,3 +159,20 @@ def test_tflite_mode_refuses_functions_it_does_not_implement() -> None:
     )
     with pytest.raises(InputError, match=r"layer 'layer': tflite mode implements only ReLU/ReLU6"):
         prepare(qnet, "tflite")
+
+
+def test_execute_uses_the_chips_mode_accumulator_and_folds() -> None:
+    network = load_network("lenet5")
+    qnet = quantize_network(network, images=1)
+    x = input_codes(np.random.default_rng(4), qnet, 1)
+    narrow = ChipConfig().with_values(
+        {"array.accumulator_bits": 14, "array.accumulator_overflow": "saturate"}
+    )
+    result = execute(qnet, x, narrow)
+    assert (result.mode, result.accumulator) == ("onnx", Accumulator(14, "saturate"))
+    assert result.overflowed["conv2"] > 0 and set(result.overflowed) == {
+        "conv1", "conv2", "conv3", "fc4", "fc5"
+    }  # fmt: skip
+    wide = execute(qnet, x)
+    assert sum(wide.overflowed.values()) == 0
+    np.testing.assert_array_equal(wide.outputs["conv2"], run(prepare(qnet), x, {}).outputs["conv2"])

@@ -19,13 +19,11 @@ from qnets import input_codes, one_layer, quant_params, weights_for
 from accel.config import ArrayConfig, ChipConfig
 from accel.functional.calibrate import quantize_network
 from accel.functional.check import CheckReport, check_onnxruntime
-from accel.functional.engine import prepare, run
+from accel.functional.engine import execute
 from accel.functional.inputs import prepare_inputs, random_images
 from accel.functional.qmodel import QuantizedNetwork, QuantParams
-from accel.functional.schedule import Schedule
 from accel.io.onnx_export import export_quantized_onnx
 from accel.io.sources import load_network, zoo_names
-from accel.mapping.mapper import map_layer
 from accel.model.ops import (
     Activation,
     Add,
@@ -52,13 +50,7 @@ def engine_vs_onnxruntime(
 ) -> CheckReport:
     batch = next(iter(arrays.values())).shape[0]
     inputs = prepare_inputs(qnet, arrays, batch)
-    schedules = {}
-    if chip is not None:
-        for layer in qnet.network.layers:
-            mapping = map_layer(layer, chip, batch).array
-            if mapping is not None:
-                schedules[layer.name] = Schedule.from_array_mapping(mapping)
-    outputs = run(prepare(qnet, "onnx"), inputs.quantized, schedules).outputs
+    outputs = execute(qnet, inputs.quantized, chip).outputs
     return check_onnxruntime(qnet, outputs, inputs.real)
 
 

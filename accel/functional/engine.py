@@ -1,11 +1,12 @@
 """The functional engine: the int8 numbers a chip computes for every layer of a network.
 
-`prepare` turns a `QuantizedNetwork` into what the datapath holds once per model (centred
-float32 weight matrices in the array's K order, requantization scales or fixed-point multipliers,
-activation tables); `run` executes one batch of quantized inputs layer by layer: conv and fc on
-the MAC array along the layer's `Schedule` (see `accel.functional.accumulate`), followed by the
-requantization unit; everything else on the vector unit (`accel.functional.vector`).
-Tensors are NCHW int8/uint8 arrays; `run` returns every graph input and every layer output.
+`execute(qnet, inputs, chip)` is the one-call form. `prepare` turns a `QuantizedNetwork` into
+what the datapath holds once per model (centred float32 weight matrices in the array's K order,
+requantization scales or fixed-point multipliers, activation tables); `run` executes one batch
+of quantized inputs layer by layer: conv and fc on the MAC array along the layer's `Schedule`
+(see `accel.functional.accumulate`), followed by the requantization unit; everything else on
+the vector unit (`accel.functional.vector`). Tensors are NCHW int8/uint8 arrays; `run` returns
+every graph input and every layer output.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.accumulate import Accumulator, accumulate
 from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_array_layer
@@ -23,11 +25,21 @@ from accel.functional.qmodel import QuantizedNetwork
 from accel.functional.requant import QuantMode
 from accel.functional.schedule import Schedule
 from accel.functional.vector import activation_table, run_vector_layer
+from accel.mapping.mapper import map_layer
 from accel.model.ops import Activation
 
 IntArray = npt.NDArray[np.integer]
 
-__all__ = ["Accumulator", "FunctionalRun", "PreparedNetwork", "accumulate", "prepare", "run"]
+__all__ = [
+    "Accumulator",
+    "FunctionalRun",
+    "PreparedNetwork",
+    "accumulate",
+    "execute",
+    "prepare",
+    "run",
+    "schedules_for",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +111,28 @@ def run(
             )
         tensors[layer.name] = out
     return FunctionalRun(tensors, overflowed, prepared.mode, accumulator)
+
+
+def schedules_for(qnet: QuantizedNetwork, chip: ChipConfig, batch: int) -> dict[str, Schedule]:
+    """The fold schedule of every layer the mapper puts on the MAC array of `chip`."""
+    schedules = {}
+    for layer in qnet.network.layers:
+        mapping = map_layer(layer, chip, batch).array
+        if mapping is not None:
+            schedules[layer.name] = Schedule.from_array_mapping(mapping)
+    return schedules
+
+
+def execute(
+    qnet: QuantizedNetwork, inputs: Mapping[str, IntArray], chip: ChipConfig | None = None
+) -> FunctionalRun:
+    """Run `qnet` on `chip` (default: the embedded chip): its requantization mode, its
+    accumulator, and each array layer in the fold order the mapper chooses for it."""
+    chip = chip or ChipConfig()
+    batch = int(np.asarray(next(iter(inputs.values()))).shape[0]) if inputs else 1
+    accumulator = Accumulator(chip.array.accumulator_bits, chip.array.accumulator_overflow)
+    prepared = prepare(qnet, chip.array.requantization)
+    return run(prepared, inputs, schedules_for(qnet, chip, batch), accumulator)
 
 
 def _checked_inputs(qnet: QuantizedNetwork, inputs: Mapping[str, IntArray]) -> dict[str, IntArray]:
