@@ -44,6 +44,14 @@ ParamOption = Annotated[
     list[str] | None, typer.Option("--param", "-p", help="network parameter, e.g. alpha=0.5")
 ]
 
+CheckOption = Annotated[
+    bool, typer.Option(help="compute the int8 outputs and check every layer bit for bit")
+]
+InputsOption = Annotated[
+    Path | None, typer.Option(help="input images (.npy NCHW float32 or int8 codes; .npz)")
+]
+DumpOption = Annotated[Path | None, typer.Option(help="write every layer's int8 output here")]
+
 
 @app.command("simulate-network")
 def simulate_network_command(
@@ -53,13 +61,9 @@ def simulate_network_command(
     param: ParamOption = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default reports/NET)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no per-layer table")] = False,
-    check: Annotated[
-        bool, typer.Option(help="compute the int8 outputs and check every layer bit for bit")
-    ] = False,
-    inputs: Annotated[
-        Path | None, typer.Option(help="input images (.npy NCHW float32 or int8 codes; .npz)")
-    ] = None,
-    dump: Annotated[Path | None, typer.Option(help="write every layer's int8 output here")] = None,
+    check: CheckOption = False,
+    inputs: InputsOption = None,
+    dump: DumpOption = None,
 ) -> None:
     """Simulate every layer of a network on a chip; write layers.csv and summary.json.
 
@@ -67,9 +71,11 @@ def simulate_network_command(
     calibrated); --check compares every layer with onnxruntime (or TFLite's reference kernels
     when the chip's requantization is tflite) and exits 1 on any mismatch.
 
-    Example:
+    Examples:
 
-        accel simulate-network -n mobilenet_v1 --param alpha=0.5 --chip eyeriss_like --check
+        accel simulate-network -n mobilenet_v1 --param alpha=0.5 --chip eyeriss_like
+
+        accel simulate-network -n vgg16 --check
     """
     chip_config = load_chip(chip)
     net = load_network(network, parse_params(param or []))

@@ -165,7 +165,7 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
     else:
         raise InputError(f"layer {y!r}: {layer.kind} cannot be exported to ONNX")
     if activation:
-        yield from _float_chain(graph, activation, y, pre, y, 0.01)
+        yield from _float_chain(graph, activation, y, pre, y)
 
 
 def _hw(layer: Layer) -> tuple[int, int]:
@@ -235,14 +235,11 @@ def _activation_nodes(
     elif op.function == "leaky_relu":
         yield "QLinearLeakyRelu", [x, *x_q, *y_q], [y], {"alpha": op.alpha}
     else:
-        yield from _float_chain(graph, op.function, source, x, y, op.alpha)
+        yield from _float_chain(graph, op.function, source, x, y)
 
 
-def _float_chain(
-    graph: _Graph, function: str, source: str, x: str, y: str, alpha: float
-) -> Iterator[NodeArgs]:
+def _float_chain(graph: _Graph, function: str, source: str, x: str, y: str) -> Iterator[NodeArgs]:
     """DequantizeLinear → float function → QuantizeLinear (at y's quantization)."""
-    del alpha  # leaky_relu has its own integer operator
     real, result = f"{y}.real", f"{y}.real_out"
     yield "DequantizeLinear", [x, *graph.quant(source)], [real], {}
     inputs, attrs = [real], {}

@@ -3,9 +3,10 @@
 TFLite is NHWC with OHWI filters (depthwise: [1, KH, KW, C·multiplier]) and knows only SAME
 and VALID padding. A layer whose padding is neither becomes an explicit PAD (zero point fill,
 for convolutions) or PADV2 (type-minimum fill, for max pooling) followed by a VALID operator,
-which is what TFLite converters emit too. Layers TFLite cannot express with its integer reference
-kernels (grouped non-depthwise conv, dilated pooling, average pooling with custom padding, and
-the functions accel's tflite mode does not implement) give None and stay unchecked.
+which is what TFLite converters emit too. Layers TFLite cannot express with its int8 reference
+kernels (grouped non-depthwise conv, dilated pooling, average pooling with custom padding, uint8
+activations, asymmetric weights, and the functions accel's tflite mode does not implement) give
+None and stay unchecked.
 """
 
 from __future__ import annotations
@@ -99,6 +100,8 @@ class _Model:
 def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel | None:
     """`layer` as a .tflite model, or None if TFLite's reference kernels cannot express it."""
     op = layer.op
+    if not _int8_symmetric(qnet, layer):
+        return None
     m = _Model(qnet, batch)
     s = layer.input_shapes[0]
     out = layer.output_shape
@@ -127,6 +130,16 @@ def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel 
     else:
         return None
     return LayerModel(m.b.finish(inputs, [y]), flat_input=False, flat_output=False)
+
+
+def _int8_symmetric(qnet: QuantizedNetwork, layer: Layer) -> bool:
+    # TFLite's per-channel integer kernels take int8 activations and zero-point-0 weights.
+    tensors = [*layer.inputs, layer.name]
+    if any(qnet.activations[name].dtype != "int8" for name in tensors):
+        return False
+    weights = qnet.weights.get(layer.name)
+    zero_points = None if weights is None else weights.weight_zero_points
+    return zero_points is None or not np.any(np.asarray(zero_points))
 
 
 def _conv(m: _Model, layer: Layer, x: int) -> LayerModel:
