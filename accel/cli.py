@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,12 +19,13 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.export import export_network
 from accel.io.sources import load_chip, load_network, parse_params, zoo_names
+from accel.io.tensors import load_inputs, write_dump
 from accel.io.workload_yaml import parse_workload
 from accel.io.yaml_errors import load_yaml_mapping
 from accel.report.command import report_command
 from accel.report.run_report import write_run_report
 from accel.results import NetworkResult, write_results
-from accel.simulate import simulate_network
+from accel.simulate import run_functional, simulate_network
 from accel.sweep.command import sweep_command
 
 app = typer.Typer(
@@ -53,6 +55,14 @@ InputShapeOption = Annotated[
     ),
 ]
 
+CheckOption = Annotated[
+    bool, typer.Option(help="compute the int8 outputs and check every layer bit for bit")
+]
+InputsOption = Annotated[
+    Path | None, typer.Option(help="input images (.npy NCHW float32 or int8 codes; .npz)")
+]
+DumpOption = Annotated[Path | None, typer.Option(help="write every layer's int8 output here")]
+
 
 @app.command("simulate-network")
 def simulate_network_command(
@@ -68,25 +78,45 @@ def simulate_network_command(
         typer.Option(help="cost unsupported model operators as zero and list them in the report"),
     ] = False,
     report: Annotated[bool, typer.Option(help="also write report.html (opens offline)")] = False,
+    check: CheckOption = False,
+    inputs: InputsOption = None,
+    dump: DumpOption = None,
 ) -> None:
     """Simulate every layer of a network on a chip; write layers.csv and summary.json.
+
+    With --check, --inputs or --dump the int8 outputs are computed too (seeded weights,
+    calibrated); --check compares every layer with onnxruntime (or TFLite's reference kernels
+    when the chip's requantization is tflite) and exits 1 on any mismatch.
 
     Examples:
 
         accel simulate-network -n mobilenet_v1 --param alpha=0.5 --chip eyeriss_like
 
         accel simulate-network -n resnet50.onnx --input-shape data=1x3x224x224
+
+        accel simulate-network -n vgg16 --check
     """
     chip_config = load_chip(chip)
     net = load_network(network, parse_params(param or []), input_shape or [], allow_unsupported)
     result = simulate_network(net, chip_config, batch)
+    functional = None
+    if check or inputs is not None or dump is not None:
+        arrays = load_inputs(inputs, net) if inputs is not None else None
+        functional = run_functional(net, chip_config, batch, arrays, check)
+        result = replace(result, functional=functional.summary())
+        if dump is not None:
+            write_dump(functional.run.outputs, functional.qnet, dump)
     out_dir = out or Path("reports") / net.name
     write_results(result, out_dir)
     if not quiet:
         console.print(_layer_table(result))
     _print_summary(result, out_dir)
+    if functional is not None:
+        _print_functional(functional.summary(), dump)
     if report:
         console.print(f"  wrote {write_run_report(out_dir)}")
+    if functional is not None and functional.check is not None and functional.check.mismatches:
+        raise typer.Exit(1)
 
 
 app.command("sweep")(sweep_command)
@@ -100,7 +130,7 @@ def export_command(
     out: Annotated[Path | None, typer.Option(help="output file (default NET.onnx/stdout)")] = None,
     param: ParamOption = None,
     seed: Annotated[int, typer.Option(help="seed of the random float weights (onnx)")] = 0,
-    quantized: Annotated[bool, typer.Option(help="QOperator int8 model (not yet)")] = False,
+    quantized: Annotated[bool, typer.Option(help="calibrated int8 QOperator model")] = False,
 ) -> None:
     """Write a network as an ONNX model, a SCALE-Sim topology CSV or a workload YAML.
 
@@ -215,6 +245,27 @@ def _print_summary(result: NetworkResult, out_dir: Path) -> None:
     if s.get("unsupported_ops"):
         listed = ", ".join(f"{u['layer']} ({u['op']})" for u in s["unsupported_ops"])
         console.print(f"  [bold]unsupported, costed as zero:[/bold] {listed}")
+
+
+def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
+    overflowed = section["overflowed_layers"]
+    line = f"  functional ({section['mode']} requantization"
+    line += f", {section['accumulator_bits']}-bit {section['accumulator_overflow']} accumulators)"
+    if overflowed:
+        line += f": accumulator overflow in {len(overflowed)} layers ({', '.join(overflowed)})"
+    console.print(line)
+    if "reference" in section:
+        verdict = (
+            "all bit-exact"
+            if not section["mismatches"]
+            else (f"{section['mismatches']} MISMATCHED: {', '.join(section['mismatched_layers'])}")
+        )
+        console.print(
+            f"  checked {section['layers_checked']} layers against {section['reference']}: "
+            f"{verdict}"
+        )
+    if dump is not None:
+        console.print(f"  wrote every tensor to {dump} (manifest.json lists scales)")
 
 
 def main() -> None:

@@ -4,11 +4,27 @@ map_layer  → where the layer runs and how it folds onto the array
 time_layer → stall-free compute cycles and SRAM accesses
 model_memory → DRAM traffic and the stalls it causes
 layer_energy → energy per component
+
+run_functional chains the int8 path: quantize_network → prepare → run along each layer's
+fold schedule → (optionally) the bit-exact check against onnxruntime or TFLite.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
 from accel.config import ChipConfig
+from accel.functional.calibrate import quantize_network
+from accel.functional.check import CheckReport, check_onnxruntime
+from accel.functional.engine import FunctionalRun, execute
+from accel.functional.inputs import prepare_inputs, random_images
+from accel.functional.qmodel import QuantizedNetwork
+from accel.functional.tflite_check import check_tflite
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, Network
 from accel.perf.energy import layer_energy
@@ -31,3 +47,51 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
     """Simulate every layer of `network` on `chip` for `batch` images."""
     layers = tuple(simulate_layer(layer, chip, batch) for layer in network.layers)
     return NetworkResult(network.name, chip, batch, network.params, layers)
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionalResult:
+    """The int8 numbers of one functional run, the model that produced them, and the check."""
+
+    qnet: QuantizedNetwork
+    run: FunctionalRun
+    check: CheckReport | None
+
+    def summary(self) -> dict[str, Any]:
+        """The summary.json `functional` section."""
+        accumulator = self.run.accumulator
+        section: dict[str, Any] = {"mode": self.run.mode}
+        if self.check is not None:
+            section.update(self.check.as_dict())
+        section.update(
+            accumulator_bits=accumulator.bits,
+            accumulator_overflow=accumulator.overflow,
+            overflowed_layers={k: v for k, v in self.run.overflowed.items() if v},
+        )
+        return section
+
+
+def run_functional(
+    network: Network,
+    chip: ChipConfig,
+    batch: int = 1,
+    inputs: Mapping[str, npt.NDArray[np.generic]] | None = None,
+    check: bool = False,
+    seed: int = 0,
+) -> FunctionalResult:
+    """Quantize `network`, execute it on `chip` fold by fold, optionally check every layer.
+
+    Without `inputs`, the batch is seeded random images. The reference is onnxruntime in the
+    chip's `onnx` requantization mode and TFLite's reference kernels in `tflite` mode.
+    """
+    qnet = quantize_network(network, seed=seed)
+    images = inputs if inputs is not None else random_images(network, batch, seed)
+    network_inputs = prepare_inputs(qnet, images, batch)
+    # Array layers run in the fold order the mapper chooses for this chip and batch.
+    result = execute(qnet, network_inputs.quantized, chip)
+    report = None
+    if check and chip.array.requantization == "onnx":
+        report = check_onnxruntime(qnet, result.outputs, network_inputs.real)
+    elif check:
+        report = check_tflite(qnet, result.outputs)
+    return FunctionalResult(qnet, result, report)

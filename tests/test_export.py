@@ -93,10 +93,27 @@ def test_yaml_export_loads_back() -> None:
     assert (back.macs, back.params, len(back)) == (network.macs, network.params, len(network))
 
 
-def test_quantized_export_says_it_comes_with_the_int8_engine() -> None:
-    with pytest.raises(InputError, match=r"--quantized ONNX export \(QOperator\) is not "
-                       r"available yet: it comes with the int8 engine \(issue 5\)"):
-        export_network(load_network("lenet5"), "onnx", quantized=True)
+def test_quantized_export_is_a_qoperator_model_that_onnxruntime_runs(tmp_path: Path) -> None:
+    import numpy as np
+    import onnx
+    import onnxruntime as ort
+
+    network = load_network("lenet5")
+    data = export_network(network, "onnx", quantized=True)
+    model = onnx.load_from_string(data)
+    ops = {node.op_type for node in model.graph.node}
+    assert {"QuantizeLinear", "QLinearConv"} <= ops and "Conv" not in ops
+    session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    feed = {session.get_inputs()[0].name: np.zeros((1, 1, 32, 32), np.float32)}
+    outputs = dict(zip([o.name for o in session.get_outputs()], session.run(None, feed), strict=True))
+    assert outputs["fc5"].dtype == np.int8 and outputs["fc5"].size == 10
+    (tmp_path / "q.onnx").write_bytes(data)
+    assert import_onnx(tmp_path / "q.onnx").network.macs == network.macs
+
+
+def test_quantized_applies_only_to_onnx() -> None:
+    with pytest.raises(InputError, match=r"--quantized applies to the onnx format, not 'yaml'"):
+        export_network(load_network("lenet5"), "yaml", quantized=True)
 
 
 def test_unknown_format_is_rejected() -> None:
@@ -112,5 +129,5 @@ def test_cli_export_writes_files(tmp_path: Path) -> None:
     assert import_onnx(tmp_path / "lenet5.onnx").network.macs == load_network("lenet5").macs
     csv_text = run_accel("export", "-n", "lenet5", "--format", "scalesim-csv")
     assert csv_text.stdout.splitlines()[1] == "conv1, 32, 32, 5, 5, 1, 6, 1,"
-    bad = run_accel("export", "-n", "lenet5", "--format", "onnx", "--quantized")
+    bad = run_accel("export", "-n", "lenet5", "--format", "yaml", "--quantized")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1

@@ -1,8 +1,8 @@
 """accel's `tflite` mode against TFLite's reference integer kernels, bit for bit.
 
-One-op .tflite flatbuffers are built offline with the schema bindings that ship in ai-edge-litert
-and run twice: in LiteRT with the reference op resolver (BUILTIN_REF) and in tflite-micro, whose
-kernels are the reference ones. TFLite is NHWC with OHWI filters; accel is NCHW/OIHW, so inputs
+One-op .tflite flatbuffers are built offline (accel.io.tflite_flatbuffer, on the schema bindings
+that ship in ai-edge-litert) and run twice: in LiteRT with the reference op resolver (BUILTIN_REF)
+and in tflite-micro, whose kernels are the reference ones. TFLite is NHWC with OHWI filters; accel is NCHW/OIHW, so inputs
 and outputs are transposed at the boundary. Skipped when the packages are not installed.
 """
 
@@ -15,14 +15,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accel.functional import kernels as kn
+from accel.functional import conv, elementwise, pooling
 from accel.functional import requant as rq
+from accel.io.tflite_flatbuffer import TfliteBuilder
 
 schema = pytest.importorskip(
     "ai_edge_litert.schema_py_generated",
     reason="ai-edge-litert (TFLite reference kernels) is not installed",
 )
-flatbuffers = pytest.importorskip("flatbuffers", reason="flatbuffers is not installed")
 litert = pytest.importorskip("ai_edge_litert.interpreter", reason="ai-edge-litert is not installed")
 
 F32 = np.float32
@@ -36,50 +36,28 @@ def _tensor(
     scale: Sequence[float] | float,
     zp: Sequence[int] | int,
     qdim: int = 0,
-) -> object:
-    t = schema.TensorT()
-    t.name, t.shape, t.type = name, list(shape), ttype
-    q = schema.QuantizationParametersT()
-    q.scale = [float(v) for v in np.atleast_1d(scale)]
-    q.zeroPoint = [int(v) for v in np.atleast_1d(zp)]
-    q.quantizedDimension = qdim
-    t.quantization = q
-    return t
+) -> dict[str, object]:
+    """A tensor description for `_model` (TensorType code, quantization on axis `qdim`)."""
+    dtype = {schema.TensorType.INT8: "int8", schema.TensorType.INT32: "int32"}[ttype]
+    return {"name": name, "shape": shape, "dtype": dtype, "scale": scale, "zero_point": zp,
+            "axis": qdim}  # fmt: skip
 
 
 def _model(
     op: int,
     options_type: int,
     options: object,
-    tensors: list[object],
+    tensors: list[dict[str, object]],
     consts: dict[int, np.ndarray],
     n_inputs: int,
 ) -> bytes:
     """One-operator model: tensors[:n_inputs] are fed, the last tensor is the output."""
-    model = schema.ModelT()
-    model.version = 3
-    code = schema.OperatorCodeT()
-    code.builtinCode, code.deprecatedBuiltinCode, code.version = op, min(op, 127), 1
-    model.operatorCodes = [code]
-    buffers = [schema.BufferT()]  # buffer 0 is the conventional empty buffer
-    for i, t in enumerate(tensors):
-        buf = schema.BufferT()
-        if i in consts:
-            buf.data = np.frombuffer(np.ascontiguousarray(consts[i]).tobytes(), np.uint8)
-        t.buffer = len(buffers)  # type: ignore[attr-defined]
-        buffers.append(buf)
-    model.buffers = buffers
-    out = len(tensors) - 1
-    operator = schema.OperatorT()
-    operator.opcodeIndex, operator.inputs, operator.outputs = 0, list(range(out)), [out]
-    operator.builtinOptionsType, operator.builtinOptions = options_type, options
-    graph = schema.SubGraphT()
-    graph.tensors, graph.inputs, graph.outputs = tensors, list(range(n_inputs)), [out]
-    graph.operators = [operator]
-    model.subgraphs = [graph]
-    builder = flatbuffers.Builder(1024)
-    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
-    return bytes(builder.Output())
+    del options_type  # TfliteBuilder derives it from the options object
+    builder = TfliteBuilder()
+    ids = [builder.tensor(**spec, data=consts.get(i)) for i, spec in enumerate(tensors)]  # type: ignore[arg-type]
+    names = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
+    builder.operator(names[op], ids[:-1], ids[-1:], options)
+    return builder.finish(ids[:n_inputs], ids[-1:])
 
 
 def _run_both(model: bytes, feeds: Sequence[np.ndarray]) -> np.ndarray:
@@ -184,7 +162,7 @@ def _conv_like(p: dict[str, object], depthwise: bool, mult: int = 1) -> None:
     ]  # type: ignore[arg-type]
     ref = _run_both(_model(op, opt_type, opts, tensors, {1: w_nhwc, 2: bias}, 1), [x])
 
-    acc = kn.conv2d_accumulate(
+    acc = conv.conv2d_accumulate(
         x.transpose(0, 3, 1, 2),
         p["xz"],
         w_oihw,
@@ -252,7 +230,7 @@ def test_tflite_fully_connected(
         1,
     )
     ref = _run_both(model, [x])
-    acc = kn.matmul_accumulate(x, xz, w.T, bias=bias)
+    acc = conv.matmul_accumulate(x, xz, w.T, bias=bias)
     mq, sh = rq.tflite_conv_multipliers(xs, ws, ys)
     lo, hi = rq.activation_bounds(act, ys, yz, np.int8, "tflite")  # type: ignore[arg-type]
     got = rq.requantize_tflite(acc, mq, sh, yz, np.int8, axis=-1, act_min=lo, act_max=hi)
@@ -297,7 +275,7 @@ def test_tflite_average_pool(
     )
     ref = _run_both(model, [x])
     lo, hi = rq.activation_bounds(act, scale, zp, np.int8, "tflite")  # type: ignore[arg-type]
-    got = kn.avgpool2d_tflite(
+    got = pooling.avgpool2d_tflite(
         x.transpose(0, 3, 1, 2), (kh, kw), strides=(sh, sw), pads=pads, act_min=lo, act_max=hi
     )
     np.testing.assert_array_equal(got.transpose(0, 2, 3, 1), ref)
@@ -331,6 +309,6 @@ def test_tflite_add_mul_exhaustive(
     opt_type = schema.BuiltinOptions.AddOptions if op == "ADD" else schema.BuiltinOptions.MulOptions
     ref = _run_both(_model(code, opt_type, opts, tensors, {}, 2), [a, b])
     lo, hi = rq.activation_bounds(act, sy, zps[2], np.int8, "tflite")  # type: ignore[arg-type]
-    fn = kn.add_tflite if op == "ADD" else kn.mul_tflite
+    fn = elementwise.add_tflite if op == "ADD" else elementwise.mul_tflite
     got = fn(a, sa, zps[0], b, sb, zps[1], sy, zps[2], act_min=lo, act_max=hi)
     np.testing.assert_array_equal(got, ref)

@@ -1,9 +1,9 @@
-"""Bit-exact integer arithmetic of the accelerator's datapath, independent of the layer IR.
+"""Bit-exact integer arithmetic of the accelerator's datapath.
 
-Among its modules, `accel.functional.requant` holds the post-processing unit (requantization in
-`onnx` float32 or `tflite` fixed-point flavour, accumulator narrowing, QuantizeLinear and
-DequantizeLinear), and `accel.functional.kernels` the compute units (conv/matmul accumulation,
-pooling, element-wise add/mul, lookup-table activations, concat). Both are pure numpy and verified
-bit for bit against onnxruntime's CPU kernels and TFLite's reference kernels (see
-tests/test_kernels.py and tests/test_tflite_kernels.py).
+The kernel library is pure numpy on quantized arrays, independent of the layer IR:
+`requant` (the post-processing unit: requantization in `onnx` float32 or `tflite` fixed-point
+flavour, accumulator narrowing, QuantizeLinear / DequantizeLinear), `geometry` (sliding
+windows), `conv` (the MAC array's exact accumulators), `pooling`, `elementwise` (residual add,
+SE multiply) and `lookup` (table activations, concat). Each is verified bit for bit against
+onnxruntime's CPU kernels and TFLite's reference kernels (tests/test_conv.py and siblings).
 """

@@ -75,7 +75,7 @@ def onnx_requant_scale(x_scale: float, w_scale: npt.ArrayLike, y_scale: float) -
 
 
 def requantize_onnx(
-    acc: IntArray,
+    acc: IntArray | npt.NDArray[np.float64],
     scale: npt.ArrayLike,
     zero_point: int,
     dtype: npt.DTypeLike,
@@ -86,8 +86,9 @@ def requantize_onnx(
 ) -> IntArray:
     """MlasRequantizeOutput: ``clamp(rne(f32(acc) * scale), qmin - zp, qmax - zp) + zp``.
 
-    `acc` already includes the bias. `scale` is per-tensor or per-channel along `axis`.
-    `act_min`/`act_max` are a fused activation's bounds in the quantized domain.
+    `acc` already includes the bias (an integer array, or float64 holding exact integers:
+    float64 -> float32 rounds to nearest even like int32 -> float32). `scale` is per-tensor or
+    per-channel along `axis`. `act_min`/`act_max` are a fused activation's bounds.
     """
     lo, hi = _bounds(dtype, act_min, act_max)
     s = _per_axis(np.asarray(scale, dtype=np.float32), np.ndim(acc), axis)
@@ -97,6 +98,14 @@ def requantize_onnx(
     f = np.clip(f, np.float32(lo - zero_point), np.float32(hi - zero_point))
     out: IntArray = (np.rint(f).astype(np.int32) + zero_point).astype(dtype)
     return out
+
+
+def convert_f32_to_i32(f: F32) -> I64:
+    """float32 -> int32 as x86 cvtps2dq does it (MXCSR default rounding)."""
+    # x86 cvtps2dq: round half to even; NaN and out-of-range give INT32_MIN ("integer indefinite").
+    f64 = np.asarray(f, dtype=np.float64)
+    bad = ~np.isfinite(f64) | (np.abs(f64) >= 2.0**31)
+    return np.where(bad, -(2**31), np.rint(np.where(bad, 0.0, f64))).astype(np.int64)
 
 
 def quantize_linear(

@@ -3,8 +3,9 @@
 - ONNX (float): every layer as standard ONNX operators (opset 14), weights from
   `random_weights(network, seed)`. A conv/fc with `batchnorm` gets an identity BatchNormalization
   (scale 1, mean 0, variance 1, epsilon 0) after it so that importing the file gives back the
-  same layers, parameters and weights. The quantized (QOperator) export comes with the int8
-  engine.
+  same layers, parameters and weights. With `quantized`, the network is calibrated and
+  quantized as `--check` does (`quantize_network(network, seed=seed)`) and written in QOperator
+  form (QLinearConv, com.microsoft QLinearAdd, ...), every layer's int8 output a graph output.
 - SCALE-Sim topology CSV: one row per conv/fc layer. SCALE-Sim has no padding, groups or
   dilation and sizes the ofmap as `ceil((H − R) / stride) + 1`, so each row gives the ifmap
   extent the layer actually reads, `(out − 1) · stride + kernel` (the ofmap and MACs are then
@@ -122,12 +123,13 @@ def onnx_model(network: Network, seed: int = 0) -> Any:
 
 def export_network(network: Network, fmt: str, seed: int = 0, quantized: bool = False) -> bytes:
     """The bytes of `network` in format `onnx`, `scalesim-csv` or `yaml`."""
+    if quantized and fmt != "onnx":
+        raise InputError(f"--quantized applies to the onnx format, not {fmt!r}")
     if quantized:
-        raise InputError(
-            "--quantized ONNX export (QOperator) is not available yet: it comes with the int8 "
-            "engine (issue 5); export the float model and quantize it with onnxruntime's "
-            "quantize_static meanwhile"
-        )
+        from accel.functional.calibrate import quantize_network
+        from accel.io.onnx_export import build_quantized_onnx
+
+        return bytes(build_quantized_onnx(quantize_network(network, seed=seed)).SerializeToString())
     if fmt == "onnx":
         return bytes(onnx_model(network, seed).SerializeToString())
     if fmt == "scalesim-csv":

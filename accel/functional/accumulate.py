@@ -1,0 +1,173 @@
+"""The MAC array running one layer's schedule: exact int accumulators, fold by fold.
+
+Hardware model (what `Accumulator` describes). Every adder on the accumulation path is
+`bits` wide. The output accumulator is preloaded with the bias. Each K chunk of the schedule
+(a row fold for ws / is; all of K for os) is summed by a chain of PEs, one product after the
+other in K order, starting from 0; the chunk's partial sum is then added to the output
+accumulator. `wrap` is two's-complement wrap-around, so the result is the exact sum modulo
+2**bits whatever the order; `saturate` clamps after every single addition, so the result
+depends on the chunking and the K order, and is computed exactly that way.
+
+Fast path. int8×int8 products are at most 2**16 in magnitude, so a float32 GEMM over at most
+~2**24 / (max|x − x_zp| · max|w|) (≥ 258) reduction elements is exact, whatever order BLAS
+sums in; longer K runs are split into such slices and accumulated in float64 (exact below
+2**53). When a cheap bound shows that no partial sum can leave the accumulator's range, no
+narrowing is needed and consecutive K chunks are merged into one run (integer addition is
+associative). Missing or duplicated chunks are executed as written, so a broken schedule
+shows up as wrong outputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from accel.functional.schedule import Range, Schedule
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+FLOAT32_EXACT = float(2**24 - 1)  # largest partial-sum magnitude a float32 GEMM keeps exact
+
+
+@dataclass(frozen=True)
+class Accumulator:
+    """Width and overflow behaviour of the array's accumulators (chip `array` section)."""
+
+    bits: int = 32
+    overflow: Literal["wrap", "saturate"] = "wrap"
+
+    @property
+    def limit(self) -> int:
+        """Largest magnitude that always fits (2**(bits-1) − 1)."""
+        return (1 << (self.bits - 1)) - 1
+
+
+class GroupedOperands(Protocol):
+    """A layer's centred operands (zero points subtracted), G independent GEMMs (M×K)·(K×N)."""
+
+    @property
+    def m(self) -> int: ...
+    @property
+    def k(self) -> int: ...
+    @property
+    def n(self) -> int: ...
+    @property
+    def groups(self) -> int: ...
+    @property
+    def product_bound(self) -> float:
+        """max |ifmap| · max |weight| over all elements."""
+        ...
+
+    def partial(self, m: Range, k: Range, n: Range) -> F32:
+        """Exact partial sums (m, groups, n) over a K slice short enough for float32."""
+        ...
+
+    def products(self, rows: I64, groups: I64, cols: I64, k: Range) -> F64:
+        """Products (F, k) of the listed (row, group, col) outputs, one per reduction index."""
+        ...
+
+    def abs_bound(self, m: Range, k: Range, n: Range) -> F64:
+        """Σ |ifmap · weight| over the K slice for each output (m, groups, n) — float64, exact."""
+        ...
+
+
+@dataclass(frozen=True)
+class Accumulated:
+    """The accumulators of one layer and how many of them the narrow width changed."""
+
+    values: F64  # (M, groups · N): bias + Σ products, narrowed as the hardware does
+    overflowed: int  # outputs whose accumulator differs from the exact sum
+
+
+def accumulate(
+    operands: GroupedOperands,
+    bias: F64,
+    schedule: Schedule,
+    accumulator: Accumulator,
+    weight_l1: F64,
+    ifmap_abs_max: float,
+) -> Accumulated:
+    """Run `schedule` on `operands`; `bias` and `weight_l1` (Σ|w| per output) are (groups·N,)."""
+    groups, n = operands.groups, operands.n
+    acc = np.empty((operands.m, groups, n), dtype=np.float64)
+    acc[:] = bias.reshape(groups, n)  # unexecuted tiles keep the preloaded bias
+    bound = float(np.max(np.abs(bias) + ifmap_abs_max * weight_l1, initial=0.0))
+    if bound <= accumulator.limit:  # no partial sum can overflow: merge chunks, skip narrowing
+        _add_runs(acc, operands, schedule.m_runs, schedule.k_runs, schedule.n_runs)
+        return Accumulated(acc.reshape(operands.m, groups * n), 0)
+    exact = acc.copy()
+    _add_runs(exact, operands, schedule.m_runs, schedule.k_runs, schedule.n_runs)
+    if accumulator.overflow == "wrap":
+        narrowed = _wrap(exact, accumulator.bits)
+    else:
+        narrowed = _saturating_run(acc, operands, schedule, accumulator)
+    overflowed = int(np.count_nonzero(narrowed != exact))
+    return Accumulated(narrowed.reshape(operands.m, groups * n), overflowed)
+
+
+def _slices(k: Range, length: int) -> list[Range]:
+    return [(start, min(start + length, k[1])) for start in range(k[0], k[1], length)]
+
+
+def _float32_length(operands: GroupedOperands) -> int:
+    return max(1, int(FLOAT32_EXACT // max(operands.product_bound, 1.0)))
+
+
+def _add_runs(
+    acc: F64,
+    operands: GroupedOperands,
+    m_runs: tuple[Range, ...],
+    k_runs: tuple[Range, ...],
+    n_runs: tuple[Range, ...],
+) -> None:
+    length = _float32_length(operands)
+    for m0, m1 in m_runs:
+        for n0, n1 in n_runs:
+            for run in k_runs:
+                for k in _slices(run, length):
+                    acc[m0:m1, :, n0:n1] += operands.partial((m0, m1), k, (n0, n1))
+
+
+def _wrap(values: F64, bits: int) -> F64:
+    span = 1 << bits
+    low = -(1 << (bits - 1))
+    wrapped: F64 = (np.mod(values - low, span) + low).astype(np.float64)
+    return wrapped
+
+
+def _saturating_run(
+    acc: F64, operands: GroupedOperands, schedule: Schedule, accumulator: Accumulator
+) -> F64:
+    """Saturate after every addition: chunk chains from 0, then into the bias-preloaded acc."""
+    out = acc.copy()
+    limit = float(accumulator.limit)
+    for m0, m1 in schedule.m_runs:
+        for n0, n1 in schedule.n_runs:
+            block = out[m0:m1, :, n0:n1]
+            for chunk in schedule.k_chunks:
+                psum = _chunk_psum(operands, (m0, m1), chunk, (n0, n1), limit)
+                np.clip(block + psum, -limit - 1, limit, out=block)
+    return out
+
+
+def _chunk_psum(operands: GroupedOperands, m: Range, k: Range, n: Range, limit: float) -> F64:
+    # Exact chunk sums, except where the chain could saturate part-way: those are replayed
+    # product by product.
+    psum = np.zeros((m[1] - m[0], operands.groups, n[1] - n[0]), dtype=np.float64)
+    for piece in _slices(k, _float32_length(operands)):
+        psum += operands.partial(m, piece, n)
+    risky = np.argwhere(operands.abs_bound(m, k, n) > limit)
+    for block in np.array_split(risky, max(1, len(risky) // 65536)):
+        if len(block) == 0:
+            continue
+        rows, groups, cols = block[:, 0], block[:, 1], block[:, 2]
+        products = operands.products(rows + m[0], groups, cols + n[0], k)
+        chain = np.zeros(len(block), dtype=np.float64)
+        for column in products.T:
+            np.clip(chain + column, -limit - 1, limit, out=chain)
+        psum[rows, groups, cols] = chain
+    return psum

@@ -1,0 +1,153 @@
+"""The functional engine: the int8 numbers a chip computes for every layer of a network.
+
+`execute(qnet, inputs, chip)` is the one-call form. `prepare` turns a `QuantizedNetwork` into
+what the datapath holds once per model (centred float32 weight matrices in the array's K order,
+requantization scales or fixed-point multipliers, activation tables); `run` executes one batch
+of quantized inputs layer by layer: conv and fc on the MAC array along the layer's `Schedule`
+(see `accel.functional.accumulate`), followed by the requantization unit; everything else on
+the vector unit (`accel.functional.vector`). Tensors are NCHW int8/uint8 arrays; `run` returns
+every graph input and every layer output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from accel.config import ChipConfig
+from accel.errors import InputError
+from accel.functional.accumulate import Accumulator, accumulate
+from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_array_layer
+from accel.functional.qmodel import QuantizedNetwork
+from accel.functional.requant import QuantMode
+from accel.functional.schedule import Schedule
+from accel.functional.vector import activation_table, run_vector_layer
+from accel.mapping.mapper import map_layer
+from accel.model.ops import Activation
+
+IntArray = npt.NDArray[np.integer]
+
+__all__ = [
+    "Accumulator",
+    "FunctionalRun",
+    "PreparedNetwork",
+    "accumulate",
+    "execute",
+    "prepare",
+    "run",
+    "schedules_for",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class PreparedNetwork:
+    """A quantized network as the chip stores it, for one requantization mode."""
+
+    qnet: QuantizedNetwork
+    mode: QuantMode
+    array_layers: Mapping[str, ArrayLayer]
+    tables: Mapping[str, IntArray]
+
+
+@dataclass(frozen=True, eq=False)
+class FunctionalRun:
+    """Every tensor of one inference: graph inputs (quantized) and layer outputs, NCHW."""
+
+    outputs: Mapping[str, IntArray]
+    overflowed: Mapping[str, int]  # array layers: outputs the narrow accumulator changed
+    mode: QuantMode
+    accumulator: Accumulator
+
+
+def prepare(qnet: QuantizedNetwork, mode: QuantMode = "onnx") -> PreparedNetwork:
+    """Weights, requantization constants and tables of every layer, computed once."""
+    array_layers, tables = {}, {}
+    for layer in qnet.network.layers:
+        if layer.uses_array:
+            array_layers[layer.name] = prepare_array_layer(layer, qnet, mode)
+        elif isinstance(layer.op, Activation):
+            x, y = qnet.activations[layer.inputs[0]], qnet.activations[layer.name]
+            tables[layer.name] = activation_table(layer, x, y, mode)
+    return PreparedNetwork(qnet, mode, array_layers, tables)
+
+
+def run(
+    prepared: PreparedNetwork,
+    inputs: Mapping[str, IntArray],
+    schedules: Mapping[str, Schedule],
+    accumulator: Accumulator | None = None,
+) -> FunctionalRun:
+    """Execute every layer on quantized `inputs` (one NCHW array per graph input).
+
+    `schedules` gives each array layer's fold order; a layer without one runs as a single pass.
+    The accumulator defaults to 32-bit wrap-around.
+    """
+    accumulator = accumulator or Accumulator()
+    qnet = prepared.qnet
+    tensors: dict[str, IntArray] = dict(_checked_inputs(qnet, inputs))
+    overflowed: dict[str, int] = {}
+    for layer in qnet.network.layers:
+        sources = [tensors[name] for name in layer.inputs]
+        params = [qnet.activations[name] for name in layer.inputs]
+        if layer.name in prepared.array_layers:
+            out, overflowed[layer.name] = run_array_layer(
+                prepared.array_layers[layer.name],
+                sources[0],
+                params[0],
+                schedules.get(layer.name),
+                accumulator,
+            )
+        else:
+            out = run_vector_layer(
+                layer,
+                sources,
+                params,
+                qnet.activations[layer.name],
+                prepared.mode,
+                prepared.tables.get(layer.name),
+            )
+        tensors[layer.name] = out
+    return FunctionalRun(tensors, overflowed, prepared.mode, accumulator)
+
+
+def schedules_for(qnet: QuantizedNetwork, chip: ChipConfig, batch: int) -> dict[str, Schedule]:
+    """The fold schedule of every layer the mapper puts on the MAC array of `chip`."""
+    schedules = {}
+    for layer in qnet.network.layers:
+        mapping = map_layer(layer, chip, batch).array
+        if mapping is not None:
+            schedules[layer.name] = Schedule.from_array_mapping(mapping)
+    return schedules
+
+
+def execute(
+    qnet: QuantizedNetwork, inputs: Mapping[str, IntArray], chip: ChipConfig | None = None
+) -> FunctionalRun:
+    """Run `qnet` on `chip` (default: the embedded chip): its requantization mode, its
+    accumulator, and each array layer in the fold order the mapper chooses for it."""
+    chip = chip or ChipConfig()
+    batch = int(np.asarray(next(iter(inputs.values()))).shape[0]) if inputs else 1
+    accumulator = Accumulator(chip.array.accumulator_bits, chip.array.accumulator_overflow)
+    prepared = prepare(qnet, chip.array.requantization)
+    return run(prepared, inputs, schedules_for(qnet, chip, batch), accumulator)
+
+
+def _checked_inputs(qnet: QuantizedNetwork, inputs: Mapping[str, IntArray]) -> dict[str, IntArray]:
+    checked = {}
+    for name, shape in qnet.network.inputs:
+        if name not in inputs:
+            raise InputError(f"input {name!r} must be given, not only {sorted(inputs)!r}")
+        x = np.asarray(inputs[name])
+        dtype = np.dtype(qnet.activations[name].dtype)
+        if x.ndim != 4 or x.shape[1:] != (shape.channels, shape.height, shape.width):
+            raise InputError(
+                f"input {name!r} must have shape (N, {shape.channels}, {shape.height}, "
+                f"{shape.width}), not {x.shape!r}"
+            )
+        if x.dtype != dtype:
+            raise InputError(f"input {name!r} must be {dtype.name}, not {x.dtype.name}")
+        checked[name] = x
+    return checked

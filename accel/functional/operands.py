@@ -1,0 +1,179 @@
+"""Operand matrices of the MAC array: how a conv or fc layer's ifmap and weights feed the GEMM.
+
+The ifmap is centred (x − x_zp, so padding taps are exactly 0) and laid out as the array reads
+it. `GemmOperands` holds an im2col matrix per group, rows ordered (image, output row, output
+column), K ordered (kernel row, kernel column, input channel), as SCALE-Sim's ifmap operand
+matrix. `TapOperands` serves depthwise convolutions (one input channel per group) straight from a
+strided window view, one kernel tap at a time, without building the mostly-idle im2col matrix.
+Both compute exact partial sums in float32 over K slices short enough to stay below 2**24.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from numpy.lib.stride_tricks import as_strided
+
+from accel.functional.geometry import Pads
+from accel.functional.schedule import Range
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+def centred_nhwc(x_nchw: npt.NDArray[np.integer], zero_point: int, pads: Pads) -> F32:
+    """(N, H+pads, W+pads, C) float32 of x − x_zp, zero in the padding."""
+    n, c, h, w = x_nchw.shape
+    top, bottom, left, right = pads
+    out = np.zeros((n, h + top + bottom, w + left + right, c), dtype=np.float32)
+    np.subtract(
+        x_nchw.transpose(0, 2, 3, 1),
+        np.float32(zero_point),
+        out=out[:, top : top + h, left : left + w],
+    )
+    return out
+
+
+def window_view(
+    xp: F32,
+    kernel: tuple[int, int],
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    out_hw: tuple[int, int],
+) -> F32:
+    """A copy-free (N, OH, OW, KH, KW, C) view of every window of a padded NHWC array."""
+    s = xp.strides
+    shape = (xp.shape[0], out_hw[0], out_hw[1], kernel[0], kernel[1], xp.shape[3])
+    strides = (
+        s[0],
+        s[1] * stride[0],
+        s[2] * stride[1],
+        s[1] * dilation[0],
+        s[2] * dilation[1],
+        s[3],
+    )
+    view: F32 = as_strided(xp, shape=shape, strides=strides, writeable=False)
+    return view
+
+
+@dataclass(frozen=True, eq=False)
+class GemmOperands:
+    """Per-group im2col matrices `cols` (G, M, K) and weights (G, K, N), centred, float32."""
+
+    cols: F32
+    weight: F32
+    product_bound: float
+
+    @classmethod
+    def from_windows(
+        cls, windows: F32, groups: int, weight: F32, product_bound: float
+    ) -> GemmOperands:
+        n, oh, ow, kh, kw, c = windows.shape
+        m = n * oh * ow
+        if groups == 1:
+            cols = windows.reshape(1, m, kh * kw * c)
+        else:
+            per_group = windows.reshape(m, kh * kw, groups, c // groups).transpose(2, 0, 1, 3)
+            cols = per_group.reshape(groups, m, kh * kw * (c // groups))
+        return cls(np.asarray(cols), weight, product_bound)
+
+    @property
+    def groups(self) -> int:
+        return int(self.cols.shape[0])
+
+    @property
+    def m(self) -> int:
+        return int(self.cols.shape[1])
+
+    @property
+    def k(self) -> int:
+        return int(self.cols.shape[2])
+
+    @property
+    def n(self) -> int:
+        return int(self.weight.shape[2])
+
+    def partial(self, m: Range, k: Range, n: Range) -> F32:
+        a = self.cols[:, m[0] : m[1], k[0] : k[1]]
+        b = self.weight[:, k[0] : k[1], n[0] : n[1]]
+        if self.groups == 1:
+            out: F32 = (a[0] @ b[0])[:, None, :]
+            return out
+        stacked: F32 = np.matmul(a, b).transpose(1, 0, 2)
+        return stacked
+
+    def products(self, rows: I64, groups: I64, cols: I64, k: Range) -> F64:
+        taps = np.arange(k[0], k[1])
+        a = self.cols[groups[:, None], rows[:, None], taps[None, :]]
+        b = self.weight[groups[:, None], taps[None, :], cols[:, None]]
+        products: F64 = a.astype(np.float64) * b
+        return products
+
+    def abs_bound(self, m: Range, k: Range, n: Range) -> F64:
+        a = np.abs(self.cols[:, m[0] : m[1], k[0] : k[1]]).astype(np.float64)
+        b = np.abs(self.weight[:, k[0] : k[1], n[0] : n[1]]).astype(np.float64)
+        bound: F64 = np.matmul(a, b).transpose(1, 0, 2)
+        return bound
+
+
+@dataclass(frozen=True, eq=False)
+class TapOperands:
+    """Depthwise operands: window view (N, OH, OW, KH, KW, C), weights (KH·KW, C, multiplier)."""
+
+    windows: F32
+    weight: F32
+    product_bound: float
+
+    @property
+    def groups(self) -> int:
+        return int(self.windows.shape[5])
+
+    @property
+    def m(self) -> int:
+        n, oh, ow = self.windows.shape[:3]
+        return int(n * oh * ow)
+
+    @property
+    def k(self) -> int:
+        return int(self.windows.shape[3] * self.windows.shape[4])
+
+    @property
+    def n(self) -> int:
+        return int(self.weight.shape[2])
+
+    def _tap(self, tap: int, m: Range) -> F32:
+        kw = self.windows.shape[4]
+        plane = self.windows[:, :, :, tap // kw, tap % kw, :].reshape(self.m, self.groups)
+        return plane if m == (0, self.m) else plane[m[0] : m[1]]
+
+    def partial(self, m: Range, k: Range, n: Range) -> F32:
+        out = np.zeros((m[1] - m[0], self.groups, n[1] - n[0]), dtype=np.float32)
+        for tap in range(k[0], k[1]):
+            out += self._tap(tap, m)[:, :, None] * self.weight[tap, :, n[0] : n[1]]
+        return out
+
+    def products(self, rows: I64, groups: I64, cols: I64, k: Range) -> F64:
+        shape = self.windows.shape
+        image, row, col = np.unravel_index(rows, shape[:3])
+        taps = np.arange(k[0], k[1])
+        a = self.windows[
+            image[:, None],
+            row[:, None],
+            col[:, None],
+            taps // shape[4],
+            taps % shape[4],
+            groups[:, None],
+        ]
+        b = self.weight[taps[None, :], groups[:, None], cols[:, None]]
+        products: F64 = a.astype(np.float64) * b
+        return products
+
+    def abs_bound(self, m: Range, k: Range, n: Range) -> F64:
+        out = np.zeros((m[1] - m[0], self.groups, n[1] - n[0]), dtype=np.float64)
+        for tap in range(k[0], k[1]):
+            weight = np.abs(self.weight[tap, :, n[0] : n[1]]).astype(np.float64)
+            out += np.abs(self._tap(tap, m)).astype(np.float64)[:, :, None] * weight
+        return out

@@ -1,0 +1,135 @@
+"""The float32 model a quantized network approximates: a plain forward pass of every layer kind.
+
+Calibration runs it on sample inputs to see each tensor's range. It follows the same
+conventions as the integer engine (ONNX Runtime's ceil_mode rule, padding never wins a max pool,
+average pooling divides by the in-image taps unless count_include_pad), so the ranges it measures
+are those of the tensors the engine quantizes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from accel.errors import InputError
+from accel.functional.geometry import pad_to_windows, windows
+from accel.functional.qmodel import FloatWeights
+from accel.model.network import Layer, Network
+from accel.model.ops import (
+    Activation,
+    Add,
+    AvgPool,
+    Concat,
+    Conv,
+    Flatten,
+    FullyConnected,
+    GlobalAvgPool,
+    MaxPool,
+    Mul,
+    Softmax,
+)
+
+F32 = npt.NDArray[np.float32]
+
+
+def forward(
+    network: Network, weights: Mapping[str, FloatWeights], inputs: Mapping[str, F32]
+) -> dict[str, F32]:
+    """Every graph input and layer output (NCHW float32) for a batch of `inputs`."""
+    tensors = {name: np.asarray(inputs[name], np.float32) for name, _ in network.inputs}
+    for layer in network.layers:
+        sources = [tensors[name] for name in layer.inputs]
+        tensors[layer.name] = _layer(layer, sources, weights.get(layer.name))
+    return tensors
+
+
+def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
+    op = layer.op
+    if isinstance(op, Conv | FullyConnected):
+        if weights is None:
+            raise InputError(f"layer {layer.name!r} must have float weights")
+        y = _conv(layer, x[0], weights) if isinstance(op, Conv) else _fc(x[0], weights)
+        return _activate(y, op.activation)
+    if isinstance(op, MaxPool | AvgPool):
+        return _pool(layer, x[0])
+    if isinstance(op, GlobalAvgPool):
+        mean: F32 = x[0].mean(axis=(2, 3), keepdims=True, dtype=np.float32)
+        return mean
+    if isinstance(op, Add):
+        return _activate(np.sum(x, axis=0, dtype=np.float32), op.activation)
+    if isinstance(op, Mul):
+        return x[0] * x[1]
+    if isinstance(op, Concat):
+        return np.concatenate(x, axis=1)
+    if isinstance(op, Flatten):
+        return x[0].reshape(x[0].shape[0], -1, 1, 1)
+    if isinstance(op, Softmax):
+        e = np.exp(x[0] - x[0].max(axis=1, keepdims=True))
+        probabilities: F32 = e / e.sum(axis=1, keepdims=True)
+        return probabilities
+    assert isinstance(op, Activation)
+    return _activate(x[0], op.function, op.alpha)
+
+
+def _activate(y: F32, function: str | None, alpha: float = 0.01) -> F32:
+    if function is None:
+        return y
+    if function == "relu":
+        return np.maximum(y, np.float32(0.0))
+    if function == "relu6":
+        return np.clip(y, np.float32(0.0), np.float32(6.0))
+    gate = np.clip(y + np.float32(3.0), 0.0, 6.0) / np.float32(6.0)  # h-sigmoid
+    if function == "hswish":
+        return np.asarray(y * gate, dtype=np.float32)
+    if function == "hsigmoid":
+        return np.asarray(gate, dtype=np.float32)
+    if function == "sigmoid":
+        return np.asarray(1.0 / (1.0 + np.exp(-y)), dtype=np.float32)
+    if function == "leaky_relu":
+        return np.where(y >= 0, y, np.float32(alpha) * y).astype(np.float32)
+    raise InputError(f"activation must be a known function, not {function!r}")
+
+
+def _conv(layer: Layer, x: F32, weights: FloatWeights) -> F32:
+    from accel.functional.conv_layer import conv_pads  # the engine's padding, incl. ceil mode
+
+    op = layer.op
+    assert isinstance(op, Conv)
+    out = layer.output_shape
+    top, bottom, left, right = conv_pads(layer)
+    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+    win = windows(xp, op.kernel, op.stride, op.dilation, (out.height, out.width))
+    n, c, kh, kw, oh, ow = win.shape
+    g = op.groups
+    cols = win.reshape(n, g, c // g, kh, kw, oh, ow).transpose(1, 0, 5, 6, 2, 3, 4)
+    cols = cols.reshape(g, n * oh * ow, -1)
+    w = weights.weight.reshape(g, out.channels // g, -1).transpose(0, 2, 1)
+    y = np.matmul(cols, w).reshape(g, n, oh, ow, -1).transpose(1, 0, 4, 2, 3)
+    y = y.reshape(n, out.channels, oh, ow) + weights.bias.reshape(1, -1, 1, 1)
+    return np.asarray(y, dtype=np.float32)
+
+
+def _fc(x: F32, weights: FloatWeights) -> F32:
+    y = x.reshape(x.shape[0], -1) @ weights.weight.T + weights.bias
+    return np.asarray(y, dtype=np.float32).reshape(x.shape[0], -1, 1, 1)
+
+
+def _pool(layer: Layer, x: F32) -> F32:
+    op = layer.op
+    assert isinstance(op, MaxPool | AvgPool)
+    out = layer.output_shape
+    pads = op.pads(x.shape[2], x.shape[3])
+    out_hw = (out.height, out.width)
+    if isinstance(op, MaxPool):
+        xp = pad_to_windows(x, pads, op.kernel, op.stride, op.dilation, out_hw, -np.inf)
+        return np.asarray(windows(xp, op.kernel, op.stride, op.dilation, out_hw).max(axis=(2, 3)))
+    ones = np.ones((1, 1, x.shape[2], x.shape[3]), np.float32)
+    total, taps = (
+        windows(pad_to_windows(t, pads, op.kernel, op.stride, (1, 1), out_hw, 0.0),
+                op.kernel, op.stride, (1, 1), out_hw).sum(axis=(2, 3))
+        for t in (x, ones)
+    )  # fmt: skip
+    count = op.kernel[0] * op.kernel[1] if op.count_include_pad else taps
+    return np.asarray(total / count, dtype=np.float32)

@@ -1,0 +1,191 @@
+"""The vector unit's layers on quantized tensors: pooling, residual add, SE multiply, concat,
+table activations, flatten and softmax, each in the chip's requantization mode.
+
+`onnx` mode reproduces onnxruntime's QOperator kernels (com.microsoft QLinearAveragePool,
+QLinearAdd, QLinearMul, QLinearConcat, QLinearSigmoid, QLinearSoftmax, and
+DequantizeLinear → float op → QuantizeLinear chains as 256-entry tables); `tflite` mode the
+TFLite reference kernels, which exist here for max/avg pooling, ADD, MUL, equal-scale concat and
+ReLU/ReLU6 clamps. Anything else in tflite mode is an `InputError` naming the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from accel.errors import InputError
+from accel.functional import elementwise, lookup, pooling
+from accel.functional.conv_layer import fused_activation
+from accel.functional.qmodel import QuantParams
+from accel.functional.requant import QuantMode, activation_bounds
+from accel.model.network import Layer
+from accel.model.ops import (
+    Activation,
+    Add,
+    AvgPool,
+    Concat,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool,
+    Mul,
+    Softmax,
+)
+
+IntArray = npt.NDArray[np.integer]
+F32 = npt.NDArray[np.float32]
+
+
+def _float_function(op: Activation) -> Callable[[F32], F32]:
+    alpha = np.float32(op.alpha)
+    functions: dict[str, Callable[[F32], F32]] = {
+        "relu": lambda v: np.maximum(v, np.float32(0.0)),
+        "relu6": lambda v: np.clip(v, np.float32(0.0), np.float32(6.0)),
+        "hswish": lookup.hard_swish_f32,
+        "hsigmoid": lookup.hard_sigmoid_f32,
+        "sigmoid": lookup.mlas_logistic,
+        "leaky_relu": lambda v: np.where(v >= 0, v, alpha * v).astype(np.float32),
+    }
+    return functions[op.function]
+
+
+def activation_table(layer: Layer, x: QuantParams, y: QuantParams, mode: QuantMode) -> IntArray:
+    """The 256-entry table an activation layer is evaluated with (raw byte → output code)."""
+    op = layer.op
+    assert isinstance(op, Activation)
+    if mode == "tflite":
+        if op.function not in ("relu", "relu6") or x != y:
+            raise InputError(
+                f"layer {layer.name!r}: tflite mode implements only ReLU/ReLU6 with equal input "
+                f"and output quantization, not {op.function} from {x} to {y}"
+            )
+        lo, hi = activation_bounds(op.function, y.scale, y.zero_point, y.dtype, "tflite")
+        codes = np.arange(256, dtype=np.uint8).view(np.dtype(x.dtype))
+        return np.clip(codes, lo, hi).astype(x.dtype)
+    return lookup.build_lookup_table(
+        _float_function(op), x.scale, x.zero_point, y.scale, y.zero_point, y.dtype
+    )
+
+
+def run_vector_layer(
+    layer: Layer,
+    inputs: Sequence[IntArray],
+    input_params: Sequence[QuantParams],
+    output_params: QuantParams,
+    mode: QuantMode,
+    table: IntArray | None,
+) -> IntArray:
+    """One non-array layer on NCHW int8/uint8 tensors."""
+    op = layer.op
+    x, xq, y = inputs[0], input_params[0], output_params
+    if isinstance(op, MaxPool):
+        return _maxpool(layer, x)
+    if isinstance(op, AvgPool | GlobalAvgPool):
+        return _avgpool(layer, x, xq, y, mode)
+    if isinstance(op, Add):
+        return _add(layer, inputs, input_params, y, mode)
+    if isinstance(op, Mul):
+        return _mul(layer, inputs, input_params, y, mode)
+    if isinstance(op, Concat):
+        return _concat(layer, inputs, input_params, y, mode)
+    if isinstance(op, Activation):
+        assert table is not None
+        return lookup.apply_lookup_table(x, table)
+    if isinstance(op, Flatten):
+        return np.asarray(x).reshape(x.shape[0], -1, 1, 1)
+    if isinstance(op, Softmax):
+        if mode == "tflite":
+            raise InputError(f"layer {layer.name!r}: tflite mode does not implement softmax yet")
+        return lookup.softmax_onnx(x, xq.scale, y.scale, y.zero_point, axis=1)
+    raise InputError(f"layer {layer.name!r}: {layer.kind} has no functional model")
+
+
+def _maxpool(layer: Layer, x: IntArray) -> IntArray:
+    op = layer.op
+    assert isinstance(op, MaxPool)
+    if op.ceil_mode == "scalesim":
+        raise InputError(f"layer {layer.name!r}: ceil_mode scalesim pooling has no int8 model")
+    pads = op.pads(x.shape[2], x.shape[3])
+    return pooling.maxpool2d(
+        x, op.kernel, strides=op.stride, pads=pads, dilations=op.dilation, ceil_mode=op.ceil_mode
+    )
+
+
+def _avgpool(
+    layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams, mode: QuantMode
+) -> IntArray:
+    op = layer.op
+    if isinstance(op, GlobalAvgPool):
+        kernel, stride, pads, ceil, include = x.shape[2:], (1, 1), (0, 0, 0, 0), False, False
+    else:
+        assert isinstance(op, AvgPool)
+        if op.dilation != (1, 1) or op.ceil_mode == "scalesim":
+            raise InputError(f"layer {layer.name!r}: average pooling must be undilated")
+        kernel, stride, ceil = op.kernel, op.stride, bool(op.ceil_mode)
+        pads, include = op.pads(x.shape[2], x.shape[3]), op.count_include_pad
+    if mode == "onnx":
+        return pooling.avgpool2d_onnx(
+            x, xq.scale, xq.zero_point, y.scale, y.zero_point, kernel,
+            strides=stride, pads=pads, ceil_mode=ceil, count_include_pad=include,
+        )  # fmt: skip
+    if xq != y or include or ceil:
+        raise InputError(
+            f"layer {layer.name!r}: tflite average pooling needs equal input and output "
+            f"quantization, no count_include_pad and no ceil_mode, not {xq} -> {y}"
+        )
+    return pooling.avgpool2d_tflite(x, kernel, strides=stride, pads=pads)
+
+
+def _bounds(layer: Layer, y: QuantParams, mode: QuantMode) -> tuple[int, int]:
+    return activation_bounds(fused_activation(layer), y.scale, y.zero_point, y.dtype, mode)
+
+
+def _add(
+    layer: Layer,
+    inputs: Sequence[IntArray],
+    params: Sequence[QuantParams],
+    y: QuantParams,
+    mode: QuantMode,
+) -> IntArray:
+    # More than two inputs add pairwise, each partial sum requantized to the output's scale.
+    total, tq = inputs[0], params[0]
+    lo, hi = _bounds(layer, y, mode)
+    for b, bq in zip(inputs[1:], params[1:], strict=True):
+        args = (total, tq.scale, tq.zero_point, b, bq.scale, bq.zero_point, y.scale, y.zero_point)
+        if mode == "onnx":
+            total = elementwise.qlinear_add_onnx(*args)
+        else:
+            total = elementwise.add_tflite(*args, act_min=lo, act_max=hi)
+        tq = y
+    return np.clip(total, lo, hi).astype(total.dtype)
+
+
+def _mul(
+    layer: Layer,
+    inputs: Sequence[IntArray],
+    params: Sequence[QuantParams],
+    y: QuantParams,
+    mode: QuantMode,
+) -> IntArray:
+    (a, b), (aq, bq) = inputs, params
+    b = np.broadcast_to(b, a.shape)  # an SE scale (N, C, 1, 1) applies to every pixel
+    args = (a, aq.scale, aq.zero_point, b, bq.scale, bq.zero_point, y.scale, y.zero_point)
+    if mode == "onnx":
+        return elementwise.qlinear_mul_onnx(*args)
+    return elementwise.mul_tflite(*args)
+
+
+def _concat(
+    layer: Layer,
+    inputs: Sequence[IntArray],
+    params: Sequence[QuantParams],
+    y: QuantParams,
+    mode: QuantMode,
+) -> IntArray:
+    if mode == "tflite" and any(p != y for p in params):
+        raise InputError(
+            f"layer {layer.name!r}: tflite concat needs every input quantized like the output"
+        )
+    parts = [(x, p.scale, p.zero_point) for x, p in zip(inputs, params, strict=True)]
+    return lookup.concat_onnx(parts, y.scale, y.zero_point, axis=1)

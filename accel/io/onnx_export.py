@@ -1,0 +1,252 @@
+"""Export a quantized network as an ONNX model in QOperator form, for onnxruntime to check.
+
+The model takes float32 NCHW images, quantizes them with QuantizeLinear, and computes every layer
+with onnxruntime's integer operators: QLinearConv (fc layers as 1×1 QLinearConv on a reshaped
+(N, K, 1, 1) ifmap, because QLinearMatMul has no bias input), MaxPool, and the com.microsoft
+contrib ops QLinearAveragePool, QLinearGlobalAveragePool, QLinearAdd, QLinearMul,
+QLinearConcat, QLinearSigmoid, QLinearLeakyRelu and QLinearSoftmax. Functions without an integer
+operator (fused ReLU/ReLU6, h-swish, h-sigmoid) are DequantizeLinear → float op →
+QuantizeLinear, which onnxruntime evaluates exactly as accel's lookup tables do. Every layer's
+int8/uint8 output (and each quantized graph input) is a graph output, so each can be compared.
+
+Requires the `onnx` package (`pip install "accel[check]"`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from accel.errors import InputError
+from accel.functional.conv_layer import conv_pads
+from accel.functional.qmodel import QuantizedNetwork
+from accel.model.network import Layer
+from accel.model.ops import (
+    Activation,
+    Add,
+    AvgPool,
+    Concat,
+    Conv,
+    Flatten,
+    FullyConnected,
+    GlobalAvgPool,
+    MaxPool,
+    Mul,
+    Softmax,
+)
+
+ONNX_OPSET = 21
+MS_DOMAIN = "com.microsoft"
+_FLOAT_OP = {"relu": "Relu", "relu6": "Clip", "hswish": "HardSwish", "hsigmoid": "HardSigmoid"}
+
+
+def quantized_input_name(name: str) -> str:
+    """The ONNX tensor holding graph input `name` after QuantizeLinear."""
+    return f"{name}.quantized"
+
+
+def output_names(qnet: QuantizedNetwork) -> dict[str, str]:
+    """accel tensor name (graph input or layer) → ONNX graph output name."""
+    names = {name: quantized_input_name(name) for name, _ in qnet.network.inputs}
+    names.update({layer.name: layer.name for layer in qnet.network.layers})
+    return names
+
+
+@dataclass
+class _Graph:
+    """Nodes and initializers collected while walking the network."""
+
+    qnet: QuantizedNetwork
+    nodes: list[Any] = field(default_factory=list)
+    initializers: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.initializers[name] = value
+        return name
+
+    def quant(self, tensor: str) -> tuple[str, str]:
+        """Initializers of a tensor's scale (float32 scalar) and zero point (its type)."""
+        p = self.qnet.activations[tensor]
+        scale = self.const(f"{tensor}.scale", np.array(p.scale, np.float32))
+        return scale, self.const(f"{tensor}.zero_point", np.array(p.zero_point, p.dtype))
+
+    def node(self, op: str, inputs: list[str], outputs: list[str], **attrs: Any) -> None:
+        from onnx import helper
+
+        domain = MS_DOMAIN if op.startswith("QLinear") and op not in _STANDARD else None
+        self.nodes.append(helper.make_node(op, inputs, outputs, domain=domain, **attrs))
+
+
+_STANDARD = {"QLinearConv", "QLinearMatMul"}
+
+
+def build_quantized_onnx(qnet: QuantizedNetwork, batch: int = 1) -> Any:
+    """The ONNX ModelProto of `qnet` for a fixed batch size."""
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise InputError('ONNX export needs the onnx package: pip install "accel[check]"') from None
+    graph = _Graph(qnet)
+    names = output_names(qnet)
+    if len(set(names.values())) != len(names):
+        raise InputError("layer names must not end in '.quantized' (reserved for graph inputs)")
+    inputs = []
+    for name, shape in qnet.network.inputs:
+        dims = [batch, shape.channels, shape.height, shape.width]
+        inputs.append(helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, dims))
+        graph.node("QuantizeLinear", [name, *graph.quant(name)], [quantized_input_name(name)])
+    for layer in qnet.network.layers:
+        sources = [names[source] for source in layer.inputs]
+        for node_args in _layer_nodes(graph, layer, sources):
+            graph.node(*node_args[:3], **node_args[3])
+    elem = {np.dtype(np.int8): onnx.TensorProto.INT8, np.dtype(np.uint8): onnx.TensorProto.UINT8}
+    # Symbolic output dims: ONNX shape inference sizes ceil_mode pools differently from
+    # onnxruntime (which drops a window that starts in the padding); the rank is still declared.
+    outputs = [
+        helper.make_tensor_value_info(
+            onnx_name,
+            elem[np.dtype(qnet.activations[name].dtype)],
+            [batch, *(f"{onnx_name}.{axis}" for axis in ("channels", "height", "width"))],
+        )
+        for name, onnx_name in names.items()
+    ]
+    inits = [numpy_helper.from_array(value, key) for key, value in graph.initializers.items()]
+    body = helper.make_graph(graph.nodes, qnet.network.name, inputs, outputs, inits)
+    opsets = [helper.make_opsetid("", ONNX_OPSET), helper.make_opsetid(MS_DOMAIN, 1)]
+    model = helper.make_model(body, opset_imports=opsets, producer_name="accel")
+    model.ir_version = 10  # what onnxruntime 1.18+ reads; onnx 1.17+ writes newer by default
+    return model
+
+
+def export_quantized_onnx(qnet: QuantizedNetwork, path: str | Path, batch: int = 1) -> None:
+    """Write `qnet` as a QOperator ONNX model to `path`."""
+    Path(path).write_bytes(build_quantized_onnx(qnet, batch).SerializeToString())
+
+
+NodeArgs = tuple[str, list[str], list[str], dict[str, Any]]
+
+
+def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs]:
+    op, y = layer.op, layer.name
+    x_q, y_q = graph.quant(layer.inputs[0]), graph.quant(y)
+    activation = getattr(op, "activation", None)
+    pre = f"{y}.preactivation" if activation else y
+    if isinstance(op, Conv | FullyConnected):
+        yield from _array_nodes(graph, layer, x[0], pre)
+    elif isinstance(op, MaxPool):
+        pads = op.pads(*_hw(layer))
+        attrs = _window_attrs(op.kernel, op.stride, pads, ceil_mode=int(bool(op.ceil_mode)))
+        yield "MaxPool", [x[0]], [y], {**attrs, "dilations": list(op.dilation)}
+    elif isinstance(op, AvgPool):
+        pads = op.pads(*_hw(layer))
+        attrs = _window_attrs(op.kernel, op.stride, pads, ceil_mode=int(bool(op.ceil_mode)))
+        attrs.update(count_include_pad=int(op.count_include_pad), channels_last=0)
+        yield "QLinearAveragePool", [x[0], *x_q, *y_q], [y], attrs
+    elif isinstance(op, GlobalAvgPool):
+        yield "QLinearGlobalAveragePool", [x[0], *x_q, *y_q], [y], {"channels_last": 0}
+    elif isinstance(op, Add | Mul):
+        yield from _binary_nodes(graph, layer, x, pre)
+    elif isinstance(op, Concat):
+        args = [a for name, source in zip(x, layer.inputs, strict=True)
+                for a in (name, *graph.quant(source))]  # fmt: skip
+        yield "QLinearConcat", [*y_q, *args], [y], {"axis": 1}
+    elif isinstance(op, Flatten):
+        shape = graph.const(f"{y}.shape", np.array([0, -1, 1, 1], np.int64))
+        yield "Reshape", [x[0], shape], [y], {}
+    elif isinstance(op, Softmax):
+        yield "QLinearSoftmax", [x[0], *x_q, *y_q], [y], {"axis": 1, "opset": 13}
+    elif isinstance(op, Activation):
+        yield from _activation_nodes(graph, op, layer.inputs[0], x[0], y)
+    else:
+        raise InputError(f"layer {y!r}: {layer.kind} cannot be exported to ONNX")
+    if activation:
+        yield from _float_chain(graph, activation, y, pre, y)
+
+
+def _hw(layer: Layer) -> tuple[int, int]:
+    return layer.input_shapes[0].height, layer.input_shapes[0].width
+
+
+def _window_attrs(
+    kernel: tuple[int, int], stride: tuple[int, int], pads: tuple[int, int, int, int], **extra: int
+) -> dict[str, Any]:
+    top, bottom, left, right = pads  # ONNX orders pads [top, left, bottom, right]
+    return {
+        "kernel_shape": list(kernel),
+        "strides": list(stride),
+        "pads": [top, left, bottom, right],
+        **extra,
+    }
+
+
+def _array_nodes(graph: _Graph, layer: Layer, x: str, y: str) -> Iterator[NodeArgs]:
+    weights = graph.qnet.weights[layer.name]
+    w = weights.weight
+    out_channels = w.shape[0]
+    zero_points = weights.weight_zero_points
+    w_zp = np.zeros(out_channels, np.int8) if zero_points is None else np.asarray(zero_points)
+    scales = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (out_channels,))
+    op = layer.op
+    if isinstance(op, FullyConnected):
+        shape = graph.const(f"{layer.name}.ifmap_shape", np.array([0, -1, 1, 1], np.int64))
+        yield "Reshape", [x, shape], [f"{layer.name}.ifmap"], {}
+        x, w = f"{layer.name}.ifmap", w.reshape(out_channels, -1, 1, 1)
+        attrs = _window_attrs((1, 1), (1, 1), (0, 0, 0, 0), group=1)
+    else:
+        assert isinstance(op, Conv)
+        attrs = _window_attrs(op.kernel, op.stride, conv_pads(layer), group=op.groups)
+        attrs["dilations"] = list(op.dilation)
+    name = layer.name
+    inputs = [
+        x,
+        *graph.quant(layer.inputs[0]),
+        graph.const(f"{name}.weight", np.ascontiguousarray(w)),
+        graph.const(f"{name}.weight_scale", np.ascontiguousarray(scales)),
+        graph.const(f"{name}.weight_zero_point", w_zp.astype(w.dtype)),
+        *graph.quant(name),
+        graph.const(f"{name}.bias", np.asarray(weights.bias, np.int32)),
+    ]
+    yield "QLinearConv", inputs, [y], attrs
+
+
+def _binary_nodes(graph: _Graph, layer: Layer, x: list[str], y: str) -> Iterator[NodeArgs]:
+    # An n-ary add is a chain of QLinearAdds, each partial sum at the output's quantization.
+    op_type = "QLinearAdd" if isinstance(layer.op, Add) else "QLinearMul"
+    y_q = graph.quant(layer.name)
+    left, left_q = x[0], graph.quant(layer.inputs[0])
+    last = len(x) - 1
+    for i, (right, source) in enumerate(zip(x[1:], layer.inputs[1:], strict=True), start=1):
+        out = y if i == last else f"{layer.name}.partial{i}"
+        yield op_type, [left, *left_q, right, *graph.quant(source), *y_q], [out], {}
+        left, left_q = out, y_q
+
+
+def _activation_nodes(
+    graph: _Graph, op: Activation, source: str, x: str, y: str
+) -> Iterator[NodeArgs]:
+    x_q, y_q = graph.quant(source), graph.quant(y)
+    if op.function == "sigmoid":
+        yield "QLinearSigmoid", [x, *x_q, *y_q], [y], {}
+    elif op.function == "leaky_relu":
+        yield "QLinearLeakyRelu", [x, *x_q, *y_q], [y], {"alpha": op.alpha}
+    else:
+        yield from _float_chain(graph, op.function, source, x, y)
+
+
+def _float_chain(graph: _Graph, function: str, source: str, x: str, y: str) -> Iterator[NodeArgs]:
+    """DequantizeLinear → float function → QuantizeLinear (at y's quantization)."""
+    real, result = f"{y}.real", f"{y}.real_out"
+    yield "DequantizeLinear", [x, *graph.quant(source)], [real], {}
+    inputs, attrs = [real], {}
+    if function == "relu6":
+        inputs += [graph.const("relu6.min", np.array(0.0, np.float32)),
+                   graph.const("relu6.max", np.array(6.0, np.float32))]  # fmt: skip
+    if function == "hsigmoid":
+        attrs = {"alpha": 1.0 / 6.0, "beta": 0.5}
+    yield _FLOAT_OP[function], inputs, [result], attrs
+    yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}

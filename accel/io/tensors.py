@@ -1,0 +1,68 @@
+"""Tensors on disk: user inputs for a functional run (.npy / .npz) and per-layer output dumps.
+
+`--inputs x.npy` holds the single graph input of a network as an NCHW array (float32 images or
+already-quantized int8/uint8 codes); a network with several graph inputs takes an .npz archive
+with one array per input name. `--dump DIR` writes one .npy per tensor (graph inputs and layer
+outputs, NCHW, int8/uint8) and `manifest.json` listing each file with its shape, dtype, scale and
+zero point, so real values are `scale · (code − zero_point)`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from accel.errors import InputError
+from accel.functional.qmodel import QuantizedNetwork
+from accel.model.network import Network
+
+
+def load_inputs(path: Path, network: Network) -> dict[str, npt.NDArray[np.generic]]:
+    """Arrays for every graph input from an .npy (one input) or .npz (by input name) file."""
+    if not path.is_file():
+        raise InputError(f"inputs file must exist, not {str(path)!r}")
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as err:
+        raise InputError(f"inputs file {str(path)!r} must be a numpy .npy or .npz: {err}") from None
+    if isinstance(loaded, np.ndarray):
+        if len(network.inputs) != 1:
+            names = [name for name, _ in network.inputs]
+            raise InputError(f"inputs for {network.name} must be an .npz with arrays {names!r}")
+        return {network.inputs[0][0]: loaded}
+    with loaded as archive:
+        return {name: archive[name] for name in archive.files}
+
+
+def _file_name(tensor: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", tensor) + ".npy"
+
+
+def write_dump(
+    outputs: Mapping[str, npt.NDArray[np.integer]], qnet: QuantizedNetwork, out_dir: Path
+) -> None:
+    """One .npy per tensor and a manifest.json with shapes and quantization."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest: dict[str, dict[str, object]] = {}
+    used: set[str] = set()
+    for name, array in outputs.items():
+        params = qnet.activations[name]
+        file_name = _file_name(name)
+        while file_name in used:  # two names that differ only in replaced characters
+            file_name = "_" + file_name
+        used.add(file_name)
+        np.save(out_dir / file_name, np.ascontiguousarray(array))
+        manifest[name] = {
+            "file": file_name,
+            "shape": list(array.shape),
+            "dtype": str(array.dtype),
+            "scale": params.scale,
+            "zero_point": params.zero_point,
+        }
+    text = json.dumps({"layout": "NCHW", "tensors": manifest}, indent=2) + "\n"
+    (out_dir / "manifest.json").write_text(text, encoding="utf-8")

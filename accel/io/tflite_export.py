@@ -1,0 +1,224 @@
+"""One layer of a quantized network as a .tflite model, for TFLite's reference kernels.
+
+TFLite is NHWC with OHWI filters (depthwise: [1, KH, KW, C·multiplier]) and knows only SAME
+and VALID padding. A layer whose padding is neither becomes an explicit PAD (zero point fill,
+for convolutions) or PADV2 (type-minimum fill, for max pooling) followed by a VALID operator,
+which is what TFLite converters emit too. Layers TFLite cannot express with its int8 reference
+kernels (grouped non-depthwise conv, dilated pooling, average pooling with custom padding, uint8
+activations, asymmetric weights, and the functions accel's tflite mode does not implement) give
+None and stay unchecked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from accel.functional.conv_layer import conv_pads, is_depthwise
+from accel.functional.geometry import Pads
+from accel.functional.qmodel import QuantizedNetwork, QuantParams
+from accel.io.tflite_flatbuffer import TfliteBuilder, schema
+from accel.model.network import Layer
+from accel.model.ops import Add, AvgPool, Concat, Conv, FullyConnected, GlobalAvgPool, MaxPool, Mul
+
+FUSED = {None: 0, "relu": 1, "relu6": 3}  # TFLite ActivationFunctionType codes
+
+
+@dataclass(frozen=True)
+class LayerModel:
+    """A one-layer model: fed with the layer's input tensors, returning its output."""
+
+    model: bytes
+    flat_input: bool  # the input is fed as (N, C·H·W) in NCHW flattening order (fc)
+    flat_output: bool  # the output comes back as (N, channels)
+
+
+def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
+    out = math.ceil(size / stride)
+    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def _padding(layer: Layer, pads: Pads) -> str | None:
+    """SAME or VALID if one of them is exactly `pads`, else None (an explicit pad is needed)."""
+    op, shape = layer.op, layer.input_shapes[0]
+    assert isinstance(op, Conv | MaxPool | AvgPool)
+    if pads == (0, 0, 0, 0):
+        return "VALID"
+    same = _same_pads(shape.height, op.kernel[0], op.stride[0], op.dilation[0]) + _same_pads(
+        shape.width, op.kernel[1], op.stride[1], op.dilation[1]
+    )
+    return "SAME" if pads == same else None
+
+
+def _pool_pads(layer: Layer) -> Pads:
+    # Declared padding widened at the end so that ceil-mode windows fit.
+    op, shape, out = layer.op, layer.input_shapes[0], layer.output_shape
+    assert isinstance(op, MaxPool | AvgPool)
+    top, bottom, left, right = op.pads(shape.height, shape.width)
+    bottom += max(0, (out.height - 1) * op.stride[0] + op.kernel[0] - shape.height - top - bottom)
+    right += max(0, (out.width - 1) * op.stride[1] + op.kernel[1] - shape.width - left - right)
+    return top, bottom, left, right
+
+
+class _Model:
+    """Builder state for one layer: activations in NHWC, with the network's quantization."""
+
+    def __init__(self, qnet: QuantizedNetwork, batch: int) -> None:
+        self.qnet, self.batch, self.b = qnet, batch, TfliteBuilder()
+
+    def activation(
+        self, name: str, shape: tuple[int, ...], params: QuantParams | None = None
+    ) -> int:
+        p = params or self.qnet.activations[name]
+        return self.b.tensor(name, shape, p.dtype, p.scale, p.zero_point)
+
+    def nhwc(self, name: str, c: int, h: int, w: int) -> int:
+        return self.activation(name, (self.batch, h, w, c))
+
+    def pad(self, x: int, source: str, shape: tuple[int, int, int, int], pads: Pads,
+            fill: int | None) -> int:  # fmt: skip
+        """PAD (fill = zero point) or PADV2 (fill given) of tensor `source` before a VALID op."""
+        top, bottom, left, right = pads
+        amounts = np.array([[0, 0], [top, bottom], [left, right], [0, 0]], np.int32)
+        paddings = self.b.tensor(f"{source}.paddings", (4, 2), "int32", data=amounts)
+        n, h, w, c = shape
+        p = self.qnet.activations[source]
+        out = self.activation(f"{source}.padded", (n, h + top + bottom, w + left + right, c), p)
+        if fill is None:
+            self.b.operator("PAD", [x, paddings], [out], schema().PadOptionsT())
+        else:
+            value = self.b.tensor(f"{source}.fill", (1,), p.dtype, p.scale, p.zero_point,
+                                  data=np.array([fill], p.dtype))  # fmt: skip
+            self.b.operator("PADV2", [x, paddings, value], [out], schema().PadV2OptionsT())
+        return out
+
+
+def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel | None:
+    """`layer` as a .tflite model, or None if TFLite's reference kernels cannot express it."""
+    op = layer.op
+    if not _int8_symmetric(qnet, layer):
+        return None
+    m = _Model(qnet, batch)
+    s = layer.input_shapes[0]
+    out = layer.output_shape
+    if isinstance(op, FullyConnected):
+        return _fully_connected(m, layer)
+    if isinstance(op, Conv):
+        if op.groups > 1 and not is_depthwise(layer):
+            return None
+        x = m.nhwc(layer.inputs[0], s.channels, s.height, s.width)
+        return _conv(m, layer, x)
+    inputs = [m.nhwc(name, sh.channels, sh.height, sh.width)
+              for name, sh in zip(layer.inputs, layer.input_shapes, strict=True)]  # fmt: skip
+    y = m.nhwc(layer.name, out.channels, out.height, out.width)
+    if isinstance(op, MaxPool | AvgPool | GlobalAvgPool):
+        built = _pool(m, layer, inputs[0], y)
+        if not built:
+            return None
+    elif isinstance(op, Add | Mul) and len(inputs) == 2:
+        options = schema().AddOptionsT() if isinstance(op, Add) else schema().MulOptionsT()
+        options.fusedActivationFunction = FUSED[getattr(op, "activation", None)]
+        m.b.operator("ADD" if isinstance(op, Add) else "MUL", inputs, [y], options)
+    elif isinstance(op, Concat):
+        options = schema().ConcatenationOptionsT()
+        options.axis = 3
+        m.b.operator("CONCATENATION", inputs, [y], options)
+    else:
+        return None
+    return LayerModel(m.b.finish(inputs, [y]), flat_input=False, flat_output=False)
+
+
+def _int8_symmetric(qnet: QuantizedNetwork, layer: Layer) -> bool:
+    # TFLite's per-channel integer kernels take int8 activations and zero-point-0 weights.
+    tensors = [*layer.inputs, layer.name]
+    if any(qnet.activations[name].dtype != "int8" for name in tensors):
+        return False
+    weights = qnet.weights.get(layer.name)
+    zero_points = None if weights is None else weights.weight_zero_points
+    return zero_points is None or not np.any(np.asarray(zero_points))
+
+
+def _conv(m: _Model, layer: Layer, x: int) -> LayerModel:
+    op, s, out = layer.op, layer.input_shapes[0], layer.output_shape
+    assert isinstance(op, Conv)
+    source = x
+    pads = conv_pads(layer)
+    padding = _padding(layer, pads)
+    if padding is None:
+        x = m.pad(x, layer.inputs[0], (m.batch, s.height, s.width, s.channels), pads, None)
+        padding = "VALID"
+    weights = m.qnet.weights[layer.name]
+    w_scale = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (out.channels,))
+    x_scale = m.qnet.activations[layer.inputs[0]].scale
+    sc = schema()
+    if is_depthwise(layer):
+        w = weights.weight.transpose(1, 2, 3, 0)  # [1, KH, KW, C·mult]
+        filt = m.b.tensor(f"{layer.name}.weight", w.shape, "int8", w_scale, None, axis=3, data=w)
+        options, code = sc.DepthwiseConv2DOptionsT(), "DEPTHWISE_CONV_2D"
+        options.depthMultiplier = out.channels // s.channels
+    else:
+        w = weights.weight.transpose(0, 2, 3, 1)  # OHWI
+        filt = m.b.tensor(f"{layer.name}.weight", w.shape, "int8", w_scale, None, axis=0, data=w)
+        options, code = sc.Conv2DOptionsT(), "CONV_2D"
+    options.padding = getattr(sc.Padding, padding)
+    options.strideH, options.strideW = op.stride
+    options.dilationHFactor, options.dilationWFactor = op.dilation
+    options.fusedActivationFunction = FUSED[op.activation]
+    bias = _bias(m, layer, x_scale, w_scale)
+    y = m.nhwc(layer.name, out.channels, out.height, out.width)
+    m.b.operator(code, [x, filt, bias], [y], options)
+    return LayerModel(m.b.finish([source], [y]), flat_input=False, flat_output=False)
+
+
+def _bias(m: _Model, layer: Layer, x_scale: float, w_scale: np.ndarray) -> int:
+    # TFLite checks that the bias scale is the product of the input and weight scales.
+    scale = (np.float64(x_scale) * w_scale.astype(np.float64)).astype(np.float32)
+    bias = np.asarray(m.qnet.weights[layer.name].bias, np.int32)
+    return m.b.tensor(f"{layer.name}.bias", bias.shape, "int32", scale, None, data=bias)
+
+
+def _fully_connected(m: _Model, layer: Layer) -> LayerModel:
+    op = layer.op
+    assert isinstance(op, FullyConnected)
+    weights = m.qnet.weights[layer.name]
+    w = weights.weight.reshape(op.out_features, -1)
+    w_scale = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (op.out_features,))
+    x = m.activation(layer.inputs[0], (m.batch, w.shape[1]))
+    filt = m.b.tensor(f"{layer.name}.weight", w.shape, "int8", w_scale, None, axis=0, data=w)
+    bias = _bias(m, layer, m.qnet.activations[layer.inputs[0]].scale, w_scale)
+    y = m.activation(layer.name, (m.batch, op.out_features))
+    options = schema().FullyConnectedOptionsT()
+    options.fusedActivationFunction = FUSED[op.activation]
+    m.b.operator("FULLY_CONNECTED", [x, filt, bias], [y], options)
+    return LayerModel(m.b.finish([x], [y]), flat_input=True, flat_output=True)
+
+
+def _pool(m: _Model, layer: Layer, x: int, y: int) -> bool:
+    op, s = layer.op, layer.input_shapes[0]
+    sc = schema()
+    options: Any = sc.Pool2DOptionsT()
+    if isinstance(op, GlobalAvgPool):
+        kernel, stride, padding = (s.height, s.width), (1, 1), "VALID"
+    else:
+        assert isinstance(op, MaxPool | AvgPool)
+        if op.dilation != (1, 1):
+            return False
+        kernel, stride, pads = op.kernel, op.stride, _pool_pads(layer)
+        explicit = _padding(layer, pads)
+        padding = explicit or "VALID"
+        if explicit is None:
+            if isinstance(op, AvgPool):
+                return False  # TFLite averages over in-image taps only with SAME padding
+            fill = m.qnet.activations[layer.inputs[0]].qmin
+            shape = (m.batch, s.height, s.width, s.channels)
+            x = m.pad(x, layer.inputs[0], shape, pads, fill)
+    options.padding = getattr(sc.Padding, padding)
+    options.strideH, options.strideW = stride
+    options.filterHeight, options.filterWidth = kernel
+    code = "MAX_POOL_2D" if isinstance(op, MaxPool) else "AVERAGE_POOL_2D"
+    m.b.operator(code, [x], [y], options)
+    return True

@@ -1,0 +1,83 @@
+"""`simulate-network --check / --inputs / --dump`: the int8 path of the CLI as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_accel
+
+from accel.functional.check import CheckReport
+
+pytest.importorskip("onnxruntime")
+
+
+def test_check_writes_the_functional_section(tmp_path: Path) -> None:
+    result = run_accel("simulate-network", "-n", "lenet5", "--check", "--out", str(tmp_path), "-q")
+    assert result.returncode == 0, result.stderr
+    section = json.loads((tmp_path / "summary.json").read_text())["functional"]
+    assert section["reference"] == "onnxruntime" and section["mode"] == "onnx"
+    assert (section["layers_checked"], section["mismatches"]) == (7, 0)
+    assert (section["accumulator_bits"], section["accumulator_overflow"]) == (32, "wrap")
+    assert "checked 7 layers against onnxruntime: all bit-exact" in result.stdout
+
+
+def test_dump_and_inputs_round_trip(tmp_path: Path) -> None:
+    images = np.random.default_rng(0).standard_normal((2, 1, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", images)
+    args = ("simulate-network", "-n", "lenet5", "--batch", "2", "-q", "--out", str(tmp_path))
+    first = run_accel(*args, "--inputs", str(tmp_path / "x.npy"), "--dump", str(tmp_path / "d"))
+    assert first.returncode == 0, first.stderr
+    manifest = json.loads((tmp_path / "d" / "manifest.json").read_text())["tensors"]
+    assert list(manifest) == ["input", "conv1", "pool1", "conv2", "pool2", "conv3", "fc4", "fc5"]
+    fc5 = np.load(tmp_path / "d" / manifest["fc5"]["file"])
+    assert fc5.shape == (2, 10, 1, 1) and fc5.dtype == np.int8
+    # The dumped int8 input fed back as codes gives the same outputs, and checks clean.
+    np.save(tmp_path / "q.npy", np.load(tmp_path / "d" / manifest["input"]["file"]))
+    again = run_accel(*args, "--inputs", str(tmp_path / "q.npy"), "--check", "--dump",
+                      str(tmp_path / "e"))  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "e" / manifest["fc5"]["file"]), fc5)
+
+
+@pytest.mark.parametrize(
+    ("array", "message"),
+    [
+        (np.zeros((1, 1, 28, 28), np.float32), r"input 'input' must have shape \(1, 1, 32, 32\)"),
+        (np.zeros((1, 1, 32, 32), np.int16), r"input 'input' must be float32 images or int8 codes"),
+    ],
+)
+def test_bad_inputs_exit_2(tmp_path: Path, array: np.ndarray, message: str) -> None:
+    np.save(tmp_path / "x.npy", array)
+    result = run_accel("simulate-network", "-n", "lenet5", "--inputs", str(tmp_path / "x.npy"))
+    assert result.returncode == 2
+    assert __import__("re").match("error: " + message, result.stderr.strip()), result.stderr
+
+
+def test_tflite_chip_refuses_functions_it_lacks(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    chip = write_yaml("array: {requantization: tflite}\n", "tflite.yaml")
+    args = ("simulate-network", "-n", "mobilenet_v3_small", "-p", "resolution=32", "-c", str(chip))
+    result = run_accel(*args, "--check")
+    assert result.returncode == 2
+    assert "tflite mode implements only ReLU/ReLU6" in result.stderr
+
+
+def test_a_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from accel import cli, simulate
+
+    real = simulate.run_functional
+
+    def broken(*args: object, **kwargs: object) -> simulate.FunctionalResult:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        report = CheckReport("onnxruntime", "onnx", 7, ("conv2",), 3, 1)
+        return simulate.FunctionalResult(result.qnet, result.run, report)
+
+    monkeypatch.setattr(cli, "run_functional", broken)
+    monkeypatch.setattr("sys.argv", ["accel", "simulate-network", "-n", "lenet5", "--check",
+                                     "-q", "--out", str(tmp_path)])  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main()
+    assert exit_info.value.code == 1
+    assert json.loads((tmp_path / "summary.json").read_text())["functional"]["mismatches"] == 1

@@ -1,0 +1,106 @@
+"""tflite mode end to end: the engine against TFLite's reference kernels, layer by layer.
+
+Networks in tflite requantization mode, and random single conv / depthwise / fc / pooling / add
+layers, are exported one layer at a time to .tflite and run in tflite-micro and LiteRT's reference
+resolver; the engine's int8 outputs must agree with each. Skipped without ai-edge-litert.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from qnets import input_codes, one_layer, quant_params, weights_for
+
+from accel.config import ChipConfig
+from accel.functional.engine import prepare, run
+from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
+from accel.functional.tflite_check import check_tflite
+from accel.io.sources import load_network
+from accel.model.ops import Add, AvgPool, Conv, FullyConnected, GlobalAvgPool, MaxPool, Mul, Shape
+from accel.simulate import run_functional
+
+pytest.importorskip("ai_edge_litert")
+TFLITE_CHIP = ChipConfig().with_values({"array.requantization": "tflite"})
+
+
+@pytest.mark.parametrize(
+    "name", ["lenet5", "alexnet?resolution=64", "resnet18", "mobilenet_v2", "googlenet"]
+)
+def test_networks_match_tflite_reference_kernels(name: str) -> None:
+    network = load_network(name, {} if "?" in name or name == "lenet5" else {"resolution": 32})
+    result = run_functional(network, TFLITE_CHIP, batch=2, check=True)
+    assert result.check is not None
+    section = result.summary()
+    assert section["reference"] in ("litert-reference+tflite-micro", "tflite-micro")
+    assert (section["mismatches"], section["mismatched_elements"]) == (0, 0)
+    unchecked = set(section["unchecked_layers"])
+    assert unchecked <= {"flatten"}
+    assert section["layers_checked"] == len(network.layers) - len(unchecked)
+
+
+def _check(qnet: QuantizedNetwork, arrays: dict[str, np.ndarray]) -> dict[str, object]:
+    outputs = run(prepare(qnet, "tflite"), arrays, {}).outputs
+    report = check_tflite(qnet, outputs)
+    assert report.layers_checked == 1, report
+    return report.as_dict()
+
+
+@st.composite
+def layers(draw: st.DrawFn) -> tuple[QuantizedNetwork, dict[str, np.ndarray]]:
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    kind = draw(
+        st.sampled_from(["conv", "depthwise", "fc", "maxpool", "avgpool", "global", "add", "mul"])
+    )
+    c, h, w = draw(st.integers(1, 5)), draw(st.integers(3, 9)), draw(st.integers(3, 9))
+    x = quant_params(draw, np.int8)
+    weights = None
+    act = draw(st.sampled_from([None, "relu", "relu6"]))
+    k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
+    stride = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    pads = draw(st.sampled_from(["same", "valid", (1, 1, 1, 1), (0, 1, 1, 0)]))
+    inputs = {"input": Shape(c, h, w)}
+    y = quant_params(draw, np.int8, -6, 1)
+    if kind in ("conv", "depthwise"):
+        mult = draw(st.integers(1, 2))
+        groups = c if kind == "depthwise" else 1
+        out = c * mult if kind == "depthwise" else draw(st.integers(1, 6))
+        op = Conv(out_channels=out, kernel=k, stride=stride, padding=pads, groups=groups,
+                  dilation=(draw(st.integers(1, 2)), 1), activation=act)  # fmt: skip
+        weights = weights_for(draw, rng, (out, c // groups, *k), full_range=False)
+    elif kind == "fc":
+        op = FullyConnected(out_features=draw(st.integers(1, 8)), activation=act)
+        weights = weights_for(draw, rng, (op.out_features, c * h * w), full_range=False)
+    elif kind in ("maxpool", "avgpool"):
+        pool = MaxPool if kind == "maxpool" else AvgPool
+        op = pool(kernel=k, stride=stride, padding=pads if kind == "maxpool" else "same")
+        y = x
+    elif kind == "global":
+        op, y = GlobalAvgPool(), x
+    else:
+        op = Add(activation=act) if kind == "add" else Mul()
+        inputs["b"] = Shape(c, 1, 1) if kind == "mul" and draw(st.booleans()) else Shape(c, h, w)
+    params = {name: quant_params(draw, np.int8) for name in inputs} | {"input": x, "layer": y}
+    qnet = one_layer(op, inputs, params, weights)
+    return qnet, input_codes(rng, qnet, draw(st.integers(1, 2)))
+
+
+@settings(max_examples=80, deadline=None)
+@given(layers())
+def test_random_layers_match_tflite_reference_kernels(
+    case: tuple[QuantizedNetwork, dict[str, np.ndarray]],
+) -> None:
+    report = _check(*case)
+    assert report["mismatches"] == 0, report
+
+
+def test_layers_tflite_cannot_express_stay_unchecked() -> None:
+    x = QuantParams(0.1, 0)
+    weights = QuantizedWeights(np.ones((4, 2, 1, 1), np.int8), np.full(4, 0.01, np.float32),
+                               np.zeros(4, np.int32))  # fmt: skip
+    qnet = one_layer(Conv(out_channels=4, kernel=1, groups=2), {"input": Shape(4, 2, 2)},
+                     {"input": x, "layer": x}, weights)  # fmt: skip
+    outputs = run(prepare(qnet, "tflite"), {"input": np.zeros((1, 4, 2, 2), np.int8)}, {}).outputs
+    report = check_tflite(qnet, outputs)
+    assert (report.layers_checked, report.as_dict()["unchecked_layers"]) == (0, ["layer"])
