@@ -11,6 +11,7 @@ import pytest
 
 from accel.config import ArrayConfig, ChipConfig, VectorUnitConfig
 from accel.io.scalesim import load_scalesim_config, load_topology
+from accel.io.sources import load_chip, load_network, zoo_names
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
 from accel.model.network import LayerEntry, Network
@@ -135,3 +136,21 @@ def test_add_of_three_inputs_is_two_ops_per_output() -> None:
     layer = Network.build("add", shapes, entries).layers[0]
     chip = ChipConfig(vector_unit=unit)
     assert time_layer(map_layer(layer, chip), chip).compute_cycles == 6
+
+
+@pytest.mark.parametrize("chip_name", ["default", "default_dw_vector", "edge_16x16_os"])
+@pytest.mark.parametrize("network_name", zoo_names())
+def test_every_zoo_layer_gets_cycles_on_a_unit(network_name: str, chip_name: str) -> None:
+    """Pooling, add, mul and activations cost vector cycles; only concat and flatten are free."""
+    chip = load_chip(chip_name)
+    for layer in load_network(network_name):
+        mapping = map_layer(layer, chip)
+        cycles = time_layer(mapping, chip).compute_cycles
+        if mapping.unit == "none":
+            assert layer.kind in ("concat", "flatten") and cycles == 0
+        else:
+            assert cycles > 0
+            on_vector = not layer.uses_array or (
+                layer.is_depthwise and chip.array.depthwise_unit == "vector"
+            )
+            assert mapping.unit == ("vector" if on_vector else "array")

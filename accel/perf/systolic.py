@@ -98,6 +98,8 @@ def simulate_gemm(
         stream, stationary = w.transpose(0, 2, 1), a.transpose(0, 2, 1)  # rows = K, cols = M
     plane = (a.shape[1], w.shape[2]) if dataflow == "os" else stationary.shape[1:]
     folds = _fold_list(a.shape[0], plane[0], plane[1], rows, cols)
+    if len(folds) * max(a.shape[1:] + w.shape[2:]) >= 2**31:
+        raise ValueError("the PE-level model is for small layers: its int32 tokens would overflow")
     run: engines.Engine
     if dataflow == "os":
         steps = a.shape[2]

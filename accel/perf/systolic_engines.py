@@ -57,7 +57,7 @@ class Engine:
             raise HazardError(f"a fold must start at or after cycle {self.clock}")
         return max(feed_ends) + 1 - self.clock
 
-    def _finish(self, cycles: int, log_tag: I64, log_index: I64, log_value: I32) -> int:
+    def _finish(self, cycles: int, log_tag: I32, log_index: I32, log_value: I32) -> int:
         """Advance the clock and turn the per-cycle (cycle, column) exit log into events.
 
         `log_tag` is non-zero where a word left the array (os: fold id + 1; ws / is: the
@@ -74,7 +74,7 @@ class Engine:
         self.cycles_simulated += cycles
         return self.last_output_cycle
 
-    def _decode(self, tag: I64, index: I64, column: I64, value: I32) -> I64:
+    def _decode(self, tag: I32, index: I32, column: I64, value: I32) -> I64:
         raise NotImplementedError
 
     def collect_outputs(self) -> tuple[I32, int, int]:
@@ -85,8 +85,11 @@ class Engine:
         """
         out = np.zeros((self.stream.shape[0], *self._output_shape()), dtype=np.int64)
         events = np.concatenate(self._events) if self._events else np.zeros((0, 4), np.int64)
-        np.add.at(out, (events[:, 0], events[:, 1], events[:, 2]), events[:, 3])
-        unique = len(np.unique(events[:, :3], axis=0))
+        where = np.ravel_multi_index((events[:, 0], events[:, 1], events[:, 2]), out.shape)
+        np.add.at(out.reshape(-1), where, events[:, 3])
+        written = np.zeros(out.size, dtype=bool)
+        written[where] = True
+        unique = int(np.count_nonzero(written))
         wrapped = ((out + 2**31) % 2**32 - 2**31).astype(np.int32)
         return wrapped, len(events), len(events) - unique
 
@@ -125,36 +128,33 @@ class OutputStationary(Engine):
 
     def _step(self, length: int, left: I32, left_fold: I64, left_last: Bools, top: I32) -> int:
         shape, cols = (self.rows, self.cols), np.arange(self.cols)
-        a, w, acc = (np.zeros(shape, np.int32) for _ in range(3))
-        a_fold, a_last = np.zeros(shape, np.int64), np.zeros(shape, bool)
-        log_size = length + self.rows + self.cols + 1
-        log_fold = np.zeros((log_size, self.cols), np.int64)
-        log_row = np.zeros((log_size, self.cols), np.int64)
-        log_value = np.zeros((log_size, self.cols), np.int32)
+        a = np.zeros((3, *shape), np.int32)  # ifmap word, its fold id + 1, its last flag
+        w, acc = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
+        edge = np.stack([left, left_fold.astype(np.int32), left_last.astype(np.int32)], axis=1)
+        log = np.zeros((length + self.rows + self.cols + 1, 3, self.cols), np.int32)
         cycle = 0
-        while cycle < length or a_fold[:, :-1].any():
-            a[:, 1:], a_fold[:, 1:], a_last[:, 1:] = a[:, :-1], a_fold[:, :-1], a_last[:, :-1]
-            w[1:] = w[:-1]
+        while cycle < length or a[1, :, :-1].any():
             feeding = cycle < length
-            a[:, 0], w[0] = (left[cycle], top[cycle]) if feeding else (0, 0)
-            a_fold[:, 0], a_last[:, 0] = (left_fold[cycle], left_last[cycle]) if feeding else (0, 0)
-            product = a * w
-            acc += product
+            a[:, :, 1:] = a[:, :, :-1]
+            w[1:] = w[:-1]
+            a[:, :, 0], w[0] = (edge[cycle], top[cycle]) if feeding else (0, 0)
+            acc += a[0] * w  # int32: wraps like the hardware adder
             if self.trace:
-                self.active_trace.append(self._real_macs(a_fold))
-            if a_last.any():  # finishing PEs put their sums on the column buses
-                if a_last.sum(axis=0).max() > 1:
+                self.active_trace.append(self._real_macs(a[1]))
+            if a[2].any():  # finishing PEs put their sums on the column buses
+                last = a[2].astype(bool)
+                if last.sum(axis=0).max() > 1:
                     raise HazardError(
                         f"two sums meet on an output bus in cycle {self.clock + cycle}"
                     )
-                rows = a_last.argmax(axis=0)
-                log_fold[cycle] = np.where(a_last[rows, cols], a_fold[rows, cols], 0)
-                log_row[cycle], log_value[cycle] = rows, acc[rows, cols]
-                acc[a_last] = 0
+                rows = last.argmax(axis=0)
+                log[cycle, 0] = np.where(last[rows, cols], a[1, rows, cols], 0)
+                log[cycle, 1], log[cycle, 2] = rows, acc[rows, cols]
+                acc[last] = 0
             cycle += 1
-        return self._finish(cycle, log_fold, log_row, log_value)
+        return self._finish(cycle, log[:, 0], log[:, 1], log[:, 2])
 
-    def _real_macs(self, a_fold: I64) -> int:
+    def _real_macs(self, a_fold: I32) -> int:
         """PEs whose current operands belong to the used rows and columns of their fold."""
         fold = a_fold - 1
         table = self.fold_table[np.maximum(fold, 0)]
@@ -162,7 +162,7 @@ class OutputStationary(Engine):
         real = (fold >= 0) & (rows < table[..., 2]) & (cols < table[..., 4])
         return int(np.count_nonzero(real))
 
-    def _decode(self, tag: I64, index: I64, column: I64, value: I32) -> I64:
+    def _decode(self, tag: I32, index: I32, column: I64, value: I32) -> I64:
         group, row0, rows_used, col0, cols_used = self.fold_table[tag - 1].T
         keep = (index < rows_used) & (column < cols_used)  # padded lanes are dropped
         events: I64 = np.stack([group, row0 + index, col0 + column, value.astype(np.int64)], 1)
@@ -213,45 +213,44 @@ class Stationary(Engine):
         self, length: int, left: I32, left_token: I64, top: I32, load_offset: I64, steps: int
     ) -> int:
         shape = (self.rows, self.cols)
-        x, shadow, active, psum = (np.zeros(shape, np.int32) for _ in range(4))
-        x_token, p_token = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
+        x = np.zeros((2, *shape), np.int32)  # streamed word and its token hop right together
+        p = np.zeros((2, *shape), np.int32)  # partial sum and its token hop down together
+        shadow, active = np.zeros(shape, np.int32), np.zeros(shape, np.int32)
+        swap = np.zeros(shape, bool)
+        edge = np.stack([left, left_token.astype(np.int32)], axis=1)
+        # the first streamed word of a fold carries the swap flag
+        edge_swap: Bools = (left_token > 0) & ((left_token - 1) % steps == 0)
+        loading: Bools = np.any(load_offset >= 0, axis=1)
         row_index = np.arange(self.rows)[:, None]
-        log_size = length + self.rows + self.cols + 1
-        log_token = np.zeros((log_size, self.cols), np.int64)
-        log_value = np.zeros((log_size, self.cols), np.int32)
+        log = np.zeros((length + self.rows + self.cols + 1, 2, self.cols), np.int32)
         cycle = 0
-        while cycle < length or x_token[:, :-1].any() or p_token[:-1].any():
+        while cycle < length or x[1, :, :-1].any() or p[1, :-1].any():
             feeding = cycle < length
-            x[:, 1:], x_token[:, 1:] = x[:, :-1], x_token[:, :-1]
-            x[:, 0], x_token[:, 0] = (left[cycle], left_token[cycle]) if feeding else (0, 0)
-            # the first streamed word of a fold carries the swap: shadow -> active, then use it
-            swap = (x_token > 0) & ((x_token - 1) % steps == 0)
-            np.copyto(active, shadow, where=swap)
-            product = x * active
-            psum[1:] = psum[:-1] + product[1:]
-            psum[0] = product[0]
-            p_token[1:] = p_token[:-1]
-            p_token[0] = x_token[0]
-            log_token[cycle], log_value[cycle] = p_token[-1], psum[-1]
+            x[:, :, 1:], swap[:, 1:] = x[:, :, :-1], swap[:, :-1]
+            x[:, :, 0], swap[:, 0] = (edge[cycle], edge_swap[cycle]) if feeding else (0, False)
+            np.copyto(active, shadow, where=swap)  # latch the new stationary word, then use it
+            p[:, 1:] = p[:, :-1]
+            p[0, 0], p[1, 0] = 0, x[1, 0]
+            p[0] += x[0] * active  # int32: wraps like the hardware adder
+            log[cycle] = p[:, -1]
             if self.trace:
-                self.active_trace.append(self._real_macs(x_token, active, steps))
-            if feeding and (load_offset[cycle] >= 0).any():
+                self.active_trace.append(self._real_macs(x[1], active, steps))
+            if feeding and loading[cycle]:
                 # shadow chain: rows at or above the column's load offset shift down one row
                 enable = row_index <= load_offset[cycle]
-                shifted = np.vstack([top[cycle], shadow[:-1]])
-                np.copyto(shadow, shifted, where=enable)
+                np.copyto(shadow, np.vstack([top[cycle], shadow[:-1]]), where=enable)
             cycle += 1
         self._steps = steps
-        return self._finish(cycle, log_token, log_token, log_value)
+        return self._finish(cycle, log[:, 1], log[:, 1], log[:, 0])
 
-    def _real_macs(self, x_token: I64, active: I32, steps: int) -> int:
+    def _real_macs(self, x_token: I32, active: I32, steps: int) -> int:
         fold = (x_token - 1) // steps
         table = self.fold_table[np.maximum(fold, 0)]
         rows, cols = np.indices(x_token.shape)
         real = (x_token > 0) & (rows < table[..., 2]) & (cols < table[..., 4])
         return int(np.count_nonzero(real))
 
-    def _decode(self, tag: I64, index: I64, column: I64, value: I32) -> I64:
+    def _decode(self, tag: I32, index: I32, column: I64, value: I32) -> I64:
         fold = (tag - 1) // self._steps  # a partial sum's token names its fold and position
         position = (tag - 1) % self._steps
         group, _, _, col0, cols_used = self.fold_table[fold].T
