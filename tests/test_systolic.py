@@ -228,3 +228,10 @@ def test_fc_is_a_gemm_with_m_equal_batch() -> None:
 def test_operands_must_be_gemm_shaped() -> None:
     with pytest.raises(ValueError, match=r"GEMM operands must be \(G, M, K\) and \(G, K, N\)"):
         simulate_gemm(np.ones((2, 3)), np.ones((4, 2)), 2, 2, "os")
+
+
+def test_large_layers_are_refused() -> None:
+    with pytest.raises(
+        ValueError, match=r"the PE-level model is for small layers, not 4900000000 folds"
+    ):
+        simulate_gemm(np.zeros((70000, 1)), np.zeros((1, 70000)), 1, 1, "os")

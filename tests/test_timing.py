@@ -23,6 +23,7 @@ from accel.perf.timing import (
     time_layer,
     vector_cycles,
 )
+from accel.simulate import simulate_network
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN = DATA / "scalesim_golden.csv"
@@ -154,3 +155,18 @@ def test_every_zoo_layer_gets_cycles_on_a_unit(network_name: str, chip_name: str
                 layer.is_depthwise and chip.array.depthwise_unit == "vector"
             )
             assert mapping.unit == ("vector" if on_vector else "array")
+
+
+def test_fold_timing_reaches_layers_csv() -> None:
+    chip = load_chip("tpu_v1_like")  # 256x256 ws with fold overlap
+    network = load_network("lenet5")
+    rows = {row["layer"]: row for row in simulate_network(network, chip).rows()}
+    fc = network.layers[-1]
+    assert fc.uses_array
+    row = rows[fc.name]
+    assert (row["unit"], row["fold_overlap"], row["folds"]) == ("array", True, 1)
+    assert row["fold_period_cycles"] == max(row["M"], 256)
+    assert row["cycles_per_fold"] == row["M"] + 2 * 256 + 256 - 2
+    assert 0 < row["used_pe_fraction_min"] <= row["mapping_efficiency"]
+    pools = [row for row in rows.values() if row["kind"] == "avgpool"]
+    assert pools and all(row["unit"] == "vector" and row["folds"] == 0 for row in pools)

@@ -97,9 +97,10 @@ def simulate_gemm(
     else:
         stream, stationary = w.transpose(0, 2, 1), a.transpose(0, 2, 1)  # rows = K, cols = M
     plane = (a.shape[1], w.shape[2]) if dataflow == "os" else stationary.shape[1:]
+    fold_count = a.shape[0] * ceil_div(plane[0], rows) * ceil_div(plane[1], cols)
+    if fold_count * max(a.shape[1:] + w.shape[2:]) >= 2**31:
+        raise ValueError(f"the PE-level model is for small layers, not {fold_count} folds")
     folds = _fold_list(a.shape[0], plane[0], plane[1], rows, cols)
-    if len(folds) * max(a.shape[1:] + w.shape[2:]) >= 2**31:
-        raise ValueError("the PE-level model is for small layers: its int32 tokens would overflow")
     run: engines.Engine
     if dataflow == "os":
         steps = a.shape[2]
