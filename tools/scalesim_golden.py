@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import dataclasses
 import io
 import math
 import multiprocessing
@@ -120,7 +121,19 @@ class Topology:
         return "\n".join([header, *(layer.csv_row() for layer in self.layers)]) + "\n"
 
     def conv_layers(self) -> list[ConvLayer]:
-        return [lay.as_conv() if isinstance(lay, GemmLayer) else lay for lay in self.layers]
+        """The layers SCALE-Sim simulates, in report order (GEMMs converted, DP rows expanded)."""
+        convs = [lay.as_conv() if isinstance(lay, GemmLayer) else lay for lay in self.layers]
+        return [part for layer in convs for part in expand_depthwise(layer)]
+
+
+def expand_depthwise(layer: ConvLayer) -> list[ConvLayer]:
+    """SCALE-Sim runs a layer whose name contains `DP` once per channel, with Channels = 1."""
+    if "DP" not in layer.name:
+        return [layer]
+    return [
+        dataclasses.replace(layer, name=f"{layer.name}Channel_{i}", channels=1)
+        for i in range(layer.channels)
+    ]
 
 
 @dataclass(frozen=True)
@@ -232,6 +245,34 @@ GEMM = Topology(
     ),
 )
 
+MOBILENET_QUARTER = Topology(
+    "mbpaper56",
+    "conv",
+    (  # SCALE-Sim's mobilnet_paper.csv layer kinds at a 56x56 input, cut to a few thousand folds
+        ConvLayer("Conv1", 56, 56, 3, 3, 3, 32, 2),  # ceil: 28x28
+        ConvLayer("Conv2_dw", 28, 28, 3, 3, 1, 1, 1),
+        ConvLayer("Conv3", 28, 28, 1, 1, 32, 64, 1),
+        ConvLayer("Conv4_dw", 28, 28, 3, 3, 1, 1, 2),  # ceil: 14x14 (floor would be 13x13)
+        ConvLayer("Conv5", 14, 14, 1, 1, 64, 128, 1),
+        ConvLayer("Conv6_DP", 8, 8, 3, 3, 3, 1, 1),  # DP: expanded into 3 one-channel layers
+        ConvLayer("Conv13", 7, 7, 1, 1, 128, 128, 1),
+        ConvLayer("FC", 1, 1, 1, 1, 256, 100, 1),  # M = 1
+    ),
+)
+
+ODD = Topology(
+    "odd",
+    "conv",
+    (  # shapes that leave every fold partial on a 7x5 array
+        ConvLayer("s2_rect", 9, 11, 2, 3, 3, 5, 2),  # ceil: 5x5
+        ConvLayer("tall_filter", 6, 6, 6, 1, 5, 13, 1),  # E = 1
+        ConvLayer("wide_filter", 15, 4, 3, 4, 2, 3, 1),  # F = 1
+        ConvLayer("k1_n1", 10, 10, 1, 1, 1, 1, 1),  # K = 1, N = 1
+        ConvLayer("s4", 12, 9, 5, 3, 1, 7, 4),  # ceil: 3x3
+        ConvLayer("odd_DP", 6, 6, 3, 3, 3, 2, 1),  # DP with 2 filters per channel
+    ),
+)
+
 ARRAYS: tuple[tuple[int, int], ...] = ((8, 8), (16, 16), (32, 8), (12, 14), (4, 32))
 DATAFLOWS: tuple[str, ...] = ("os", "ws", "is")
 
@@ -250,6 +291,8 @@ def build_cases() -> list[Case]:
         Case(f"mixed_user_bw4_8x8_{df}", 8, 8, df, MIXED, 1, 1, 1, 4, "USER") for df in DATAFLOWS
     ]
     cases.append(Case("gemm_user_bw16_16x16_ws", 16, 16, "ws", GEMM, 2, 2, 1, 16, "USER"))
+    cases += [Case(f"mbpaper56_16x8_{df}", 16, 8, df, MOBILENET_QUARTER) for df in DATAFLOWS]
+    cases += [Case(f"odd_7x5_{df}", 7, 5, df, ODD) for df in DATAFLOWS]
     return cases
 
 
@@ -540,7 +583,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         for case in cases:
             print(
-                f"{case.name:32s} {len(case.topology.layers):3d} layers "
+                f"{case.name:32s} {len(case.topology.conv_layers()):3d} layers "
                 f"{estimated_lines(case):10d} demand lines"
             )
         return 0

@@ -117,6 +117,12 @@ class ArrayMapping:
         return [r * c / pes for r in self.row_fold_sizes for c in self.col_fold_sizes]
 
     @property
+    def used_pe_fraction_min(self) -> float:
+        """The used-PE fraction of the emptiest fold (the corner fold, partial on both axes)."""
+        smallest = self.row_fold_sizes[-1] * self.col_fold_sizes[-1]  # remainders come last
+        return smallest / (self.array_rows * self.array_cols)
+
+    @property
     def mapping_efficiency(self) -> float:
         """Mean used-PE fraction over folds (identical for every group)."""
         used = self.rows_needed * self.cols_needed

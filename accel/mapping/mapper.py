@@ -3,6 +3,8 @@
 Depthwise convolutions go to the unit the chip config names: per-channel GEMMs on the array
 (`array.depthwise_unit: array`, SCALE-Sim's view, which leaves most PEs idle) or the vector unit.
 Layers that only reinterpret memory (flatten, concat) run nowhere and cost no compute cycles.
+On the vector unit a layer is `vector_outputs` results (its ofmap elements) needing
+`vector_ops` operations in all: MACs for depthwise, window taps for pooling, inputs for add.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Mapping:
     unit: Unit
     array: ArrayMapping | None  # set when unit == "array"
     vector_ops: int  # operations on the vector unit (all images), 0 when unit == "array"
+    vector_outputs: int = 0  # results the vector unit produces (all images); ops spread over them
 
 
 def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
@@ -38,4 +41,5 @@ def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
         return Mapping(layer, batch, "array", ArrayMapping.place(gemm, batch, chip.array), 0)
     ops = layer.macs if gemm is not None else layer.vector_ops
     unit: Unit = "vector" if ops else "none"
-    return Mapping(layer, batch, unit, None, ops * batch)
+    outputs = layer.ofmap_elements if ops else 0
+    return Mapping(layer, batch, unit, None, ops * batch, outputs * batch)

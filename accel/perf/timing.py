@@ -1,19 +1,28 @@
 """Compute cycles and SRAM accesses of one layer, assuming operands are always on chip.
 
-Array layers follow SCALE-Sim 3.0.0's conventions (see README, "Agreement with SCALE-Sim"):
-each fold costs `T + Ar + Ac − 2` cycles in os (operands skew in over Ar + Ac − 2 cycles while T
-wavefronts stream) and `2·Ar + Ac + T − 2` in ws / is (Ar more to preload the stationary operand),
-and a layer costs `folds · per_fold − 1`. With `array.fold_overlap`, a fold's preload and fill
-overlap the previous fold's stream and drain, as double-buffered PE registers allow; the skew and
-drain are then paid once per layer. Vector-unit layers take `ceil(ops / ops_per_cycle)` cycles plus
-the unit's pipeline latency.
+Array layers follow SCALE-Sim 3.0.0's conventions (README, "Agreement with SCALE-Sim"). One fold
+lasts `L = T + Ar + Ac − 2` cycles in os (operands skew in over Ar + Ac − 2 cycles while T
+wavefronts stream) and `L = T + 2·Ar + Ac − 2` in ws / is (Ar more to preload the stationary
+operand). Cycles are counted from 0, so a layer of F folds issued every `P` cycles reports
+`(F − 1)·P + L − 1`: the index of the cycle in which its last output leaves the array.
+Without fold overlap `P = L` (SCALE-Sim: `F·L − 1`). With `array.fold_overlap` the next fold
+enters right behind the current one, `P = max(T, Ar)`: in ws / is the double-buffered stationary
+registers load the next fold (Ar cycles) while the current one streams; in os each column's
+output bus drains a fold's Ar sums on consecutive cycles. `accel.perf.systolic` models the
+registers cycle by cycle and its counts equal these formulas exactly (tests/test_systolic.py).
+
+Vector-unit layers run on `lanes` SIMD lanes in lockstep: each lane owns one output at a time and
+does `ops_per_lane_per_cycle` of its operations per cycle (window taps, inputs to add, ...), so a
+layer of `outputs` results of `ops` operations each takes
+`ceil(outputs / lanes) · ceil(ops / ops_per_lane_per_cycle) + pipeline_latency_cycles` cycles
+(checked against `accel.perf.vector_lanes`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accel.config import ChipConfig
+from accel.config import ChipConfig, VectorUnitConfig
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.mapping.mapper import Mapping
 
@@ -23,12 +32,14 @@ class ComputeTiming:
     """Stall-free cycles and SRAM accesses (in elements) of one layer."""
 
     compute_cycles: int
-    cycles_per_fold: int  # 0 off the array
+    cycles_per_fold: int  # L, one fold on its own; 0 off the array
     sram_ifmap_reads: int
     sram_weight_reads: int
     sram_ofmap_writes: int
     sram_ofmap_reads: int  # partial sums read back to accumulate across row folds
     mapping_efficiency: float  # mean used-PE fraction over folds; 0 off the array
+    fold_period_cycles: int = 0  # P, cycles between fold starts; 0 off the array
+    fold_overlap: bool = False  # folds overlapped (double-buffered PE registers)
 
 
 def time_layer(mapping: Mapping, chip: ChipConfig) -> ComputeTiming:
@@ -38,10 +49,8 @@ def time_layer(mapping: Mapping, chip: ChipConfig) -> ComputeTiming:
     layer = mapping.layer
     if mapping.unit == "none":
         return ComputeTiming(0, 0, 0, 0, 0, 0, 0.0)
-    unit = chip.vector_unit
-    cycles = ceil_div(mapping.vector_ops, unit.ops_per_cycle) + unit.pipeline_latency_cycles
     return ComputeTiming(
-        compute_cycles=cycles,
+        compute_cycles=vector_cycles(mapping.vector_outputs, mapping.vector_ops, chip.vector_unit),
         cycles_per_fold=0,
         sram_ifmap_reads=layer.ifmap_elements * mapping.batch,
         sram_weight_reads=layer.weight_elements,
@@ -51,26 +60,33 @@ def time_layer(mapping: Mapping, chip: ChipConfig) -> ComputeTiming:
     )
 
 
+def vector_cycles(outputs: int, ops: int, unit: VectorUnitConfig) -> int:
+    """Cycles of `outputs` results that need `ops` operations in all, on SIMD lanes."""
+    if outputs == 0:
+        return 0
+    rounds = ceil_div(outputs, unit.lanes)
+    cycles_per_output = ceil_div(ceil_div(ops, outputs), unit.ops_per_lane_per_cycle)
+    return rounds * cycles_per_output + unit.pipeline_latency_cycles
+
+
 def fold_cycles(array: ArrayMapping) -> int:
-    """Cycles of one fold without overlap (SCALE-Sim's per-fold count)."""
+    """L: cycles of one fold on its own, first operand in to last output out (SCALE-Sim's)."""
     rows, cols, steps = array.array_rows, array.array_cols, array.time_steps
     if array.dataflow == "os":
         return steps + rows + cols - 2
     return 2 * rows + cols + steps - 2
 
 
-def array_compute_cycles(array: ArrayMapping, fold_overlap: bool) -> int:
-    """Stall-free cycles of all folds of all groups."""
-    folds = array.folds
+def fold_period(array: ArrayMapping, fold_overlap: bool) -> int:
+    """P: cycles from one fold's first operand entering the array to the next fold's."""
     if not fold_overlap:
-        return folds * fold_cycles(array) - 1
-    rows, cols, steps = array.array_rows, array.array_cols, array.time_steps
-    skew_and_drain = rows + cols - 2
-    if array.dataflow == "os":
-        return folds * steps + skew_and_drain - 1
-    # ws / is: the first preload is exposed; later ones hide behind the previous fold's stream
-    # unless the stream is shorter than a preload.
-    return rows + folds * max(steps, rows) + skew_and_drain - 1
+        return fold_cycles(array)
+    return max(array.time_steps, array.array_rows)
+
+
+def array_compute_cycles(array: ArrayMapping, fold_overlap: bool) -> int:
+    """Stall-free cycles of all folds of all groups, counted from 0 (SCALE-Sim's convention)."""
+    return (array.folds - 1) * fold_period(array, fold_overlap) + fold_cycles(array) - 1
 
 
 def _time_array(array: ArrayMapping, fold_overlap: bool) -> ComputeTiming:
@@ -92,4 +108,6 @@ def _time_array(array: ArrayMapping, fold_overlap: bool) -> ComputeTiming:
         sram_ofmap_writes=ofmap_writes * groups,
         sram_ofmap_reads=ofmap_reads * groups,
         mapping_efficiency=array.mapping_efficiency,
+        fold_period_cycles=fold_period(array, fold_overlap),
+        fold_overlap=fold_overlap,
     )
