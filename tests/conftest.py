@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from accel.config import ChipConfig
+from accel.model.network import Layer, LayerEntry, Network
+from accel.model.ops import Op, Shape
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,3 +41,14 @@ def run_accel(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
         cwd=cwd,
         check=False,
     )
+
+
+def single_layer(op: Op, channels: int, height: int, width: int | None = None) -> Layer:
+    """A network of one layer on a (channels, height, width) input; returns that layer."""
+    shape = Shape(channels, height, height if width is None else width)
+    return Network.build("one", shape, [LayerEntry("layer", op)]).layers[0]
+
+
+def chip_with(**values: object) -> ChipConfig:
+    """The default chip with fields changed by dotted path (`"array.rows": 4` as array__rows)."""
+    return ChipConfig().with_values({key.replace("__", "."): v for key, v in values.items()})

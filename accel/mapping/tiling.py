@@ -153,13 +153,21 @@ def _sizes(dim: str, array: ArrayMapping, geometry: LayerGeometry) -> IntArray:
 
 
 def tile_bytes(
-    grid: Candidates, geometry: LayerGeometry, chip: ChipConfig, has_bias: bool
+    grid: Candidates, geometry: LayerGeometry, array: ArrayMapping, chip: ChipConfig,
+    has_bias: bool,
 ) -> dict[Operand, IntArray]:
-    """Largest tile of each operand for every (m, k, n) candidate, as broadcastable arrays."""
+    """Largest tile of each operand for every (m, k, n) candidate, as broadcastable arrays.
+
+    An ofmap tile holds int32 accumulators while its reduction is spread over several passes
+    through the array; when each pass finishes the whole `K` (os with the whole `K` per tile;
+    ws / is when `K` fits one fold of rows) it holds requantized int8 outputs instead.
+    """
     m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
     ifmap = grid.box_max[:, None, None] * grid.channels_max[None, :, None]
     weight = k * n + (BIAS_BYTES * n if has_bias else 0)
-    ofmap = m * n * accumulator_bytes(chip)
+    in_array = array.k <= array.array_rows or array.dataflow == "os"
+    complete = (k == array.k) & in_array
+    ofmap = m * n * np.where(complete, 1, accumulator_bytes(chip))
     return {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
 
 

@@ -10,9 +10,10 @@ SRAM bytes per buffer:
 
 - ifmap / weight: the array's reads (timing model, one byte per int8 element) and the DMA's
   fills (the DRAM bytes loaded into the buffer);
-- ofmap: the array's accumulator writes and partial-sum reads at `accumulator_bits / 8` bytes
-  each (int32: 4), the DMA's partial-sum fills, and the DMA's drain of everything written back;
-  a vector-unit layer writes int8 outputs (one byte each).
+- ofmap: the array's writes and partial-sum reads, at `accumulator_bits / 8` bytes each (int32:
+  4) when partial sums accumulate in the buffer (the timing model reads some back) and one byte
+  each when outputs leave the array complete (os, or `K` within one fold, or the vector unit);
+  plus the DMA's partial-sum fills and its drain of everything written back.
 
 Leakage is charged per cycle of the layer's share of the end-to-end timeline.
 """
@@ -92,7 +93,8 @@ def layer_energy(
     energy = chip.energy
     on_array = mapping.unit == "array"
     macs = mapping.layer.macs * mapping.batch if on_array else 0
-    ofmap_bytes = accumulator_bytes(chip) if on_array else 1
+    # Partial sums read back mean accumulators live in the buffer; otherwise int8 outputs.
+    ofmap_bytes = accumulator_bytes(chip) if timing.sram_ofmap_reads else 1
 
     def sram(operand: Operand, reads: int, writes: int) -> float:
         read, write = sram_access_pj(chip, operand)

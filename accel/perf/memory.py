@@ -1,19 +1,15 @@
 """DRAM traffic and stall cycles of one layer: tiles under SRAM capacity, real reuse, a replay.
 
-For an array layer every legal tiling (`mapping/tiling.py`: tile sizes × loop order) gets its
-DRAM traffic in closed form:
+For an array layer, every tiling that fits the buffers (`mapping/tiling.py`: tile sizes × loop
+order) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic is each tensor
+once (the ifmap: each input element some window reads). The chooser keeps the tilings that are
+Pareto-efficient in (array cycles incl. refills, bytes on the bus), replays each in the
+DMA / compute pipeline (`replay.py`, exact) and keeps the one with the fewest total cycles,
+ties broken by DRAM bytes. Neither criterion of the shortlist depends on the DRAM bandwidth or
+latency, so the chosen latency can only fall when the channel gets faster.
 
-- ifmap: each tile's input box (halo rows included, im2col copies not) once per pass; passes =
-  trips of the one loop that does not index the ifmap (`n`), if it runs outside a moving ifmap loop;
-- weights (and int32 biases): once per pass over them (loop `m`);
-- ofmap: outputs written once as int8; when `K` is split across visits of an output tile, each
-  extra visit spills the int32 partial sums and reads them back.
-
-Compulsory traffic is each tensor once (the ifmap: each input element some window reads). The
-chooser ranks tilings by a roofline estimate, replays the best few in the DMA / compute pipeline
-(`replay.py`) and keeps the one with the fewest cycles, ties broken by DRAM bytes. A layer whose
-whole GEMM fits on chip is only tiled in ways that fetch nothing twice, so its traffic equals the
-compulsory traffic. Vector-unit layers stream their tensors once in slices.
+A layer whose whole GEMM fits on chip is only tiled in ways that fetch nothing twice: its
+traffic equals the compulsory traffic. Vector-unit layers stream their tensors once, in slices.
 """
 
 from __future__ import annotations
@@ -27,16 +23,18 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping import tiling as tiles
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.mapping.geometry import IntArray, LayerGeometry
+from accel.mapping.geometry import LayerGeometry
 from accel.mapping.mapper import Mapping
 from accel.model.network import Layer
 from accel.model.ops import Op, Shape
-from accel.perf.loop_nest import array_schedule, fold_run_cycles
+from accel.perf.loop_nest import array_schedule
 from accel.perf.replay import replay_layer
 from accel.perf.schedule import Schedule, stream_schedule
 from accel.perf.timing import ComputeTiming
+from accel.perf.traffic import TRAFFIC, GridTraffic, grid_traffic
 
-_REPLAYED = 3  # tilings replayed after ranking by the roofline estimate
+_PIPELINED_STEPS = 8  # a second shortlist pick per point: the fewest steps at least this many
+_MAX_REPLAYED = 10
 
 
 @dataclass(frozen=True)
@@ -93,6 +91,15 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
         raise InputError(f"layer {layer.name!r}: {err}") from None
 
 
+def compulsory_traffic(layer: Layer, batch: int) -> tuple[int, int, int]:
+    """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once."""
+    if layer.gemm is None:
+        return layer.ifmap_bytes * batch, layer.weight_bytes, layer.ofmap_bytes * batch
+    geometry = LayerGeometry.of(layer, batch)
+    ifmap = geometry.image_box * geometry.channels_per_group * layer.gemm.groups * batch
+    return ifmap, layer.weight_bytes, layer.ofmap_bytes * batch
+
+
 @lru_cache(maxsize=4096)
 def _array_memory(
     op: Op,
@@ -107,32 +114,26 @@ def _array_memory(
     geometry = LayerGeometry.of(layer, batch)
     grid = tiles.candidates(array, geometry)
     has_bias = layer.bias_elements > 0
-    sizes = tiles.tile_bytes(grid, geometry, chip, has_bias)
+    sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
     fit = tiles.fits(sizes, chip)
     if not fit.any():
         try:
             tiles.raise_no_fit("layer", sizes, chip, grid)
         except InputError as err:
             raise _NoFit(str(err).split(": ", 1)[1]) from None
-    compulsory = (
-        geometry.image_box * geometry.channels_per_group * array.groups * batch,
-        layer.weight_bytes,
-        layer.ofmap_bytes * batch,
-    )
-    ranked = _rank(grid, sizes, fit, geometry, array, chip, has_bias, compute_cycles, compulsory)
-    best: tuple[int, int, tiles.Tiling, Schedule, dict[str, int]] | None = None
-    for tiling, traffic in ranked:
+    compulsory = compulsory_traffic(layer, batch)
+    runs = []
+    for tiling, traffic in _shortlist(grid, sizes, fit, array, chip, compulsory, compute_cycles):
         schedule = array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
-        total = replay_layer(schedule, chip)
-        candidate = (total, _moved(traffic), tiling, schedule, traffic)
-        if best is None or candidate[:2] < best[:2]:
-            best = candidate
-    assert best is not None
-    total, moved, tiling, schedule, traffic = best
+        moved = sum(traffic[kind] for kind in TRAFFIC)
+        runs.append((replay_layer(schedule, chip), moved, tiling, schedule, traffic))
+    total, moved, tiling, schedule, traffic = min(runs, key=lambda run: run[:2])
     intensity = layer.macs * batch / moved
     return MemoryTraffic(
-        traffic["ifmap"], traffic["weight"], traffic["ofmap_write"], traffic["ofmap_read"],
-        sum(compulsory), total - compute_cycles, *compulsory,
+        *(traffic[kind] for kind in TRAFFIC),
+        sum(compulsory),
+        total - compute_cycles,
+        *compulsory,
         refill_cycles=traffic["refill"],
         arithmetic_intensity=intensity,
         bound="memory" if intensity < chip.ridge_point_macs_per_byte else "compute",
@@ -142,136 +143,79 @@ def _array_memory(
     )
 
 
-def _moved(traffic: dict[str, int]) -> int:
-    return sum(traffic[key] for key in ("ifmap", "weight", "ofmap_write", "ofmap_read"))
-
-
-def _rank(
+def _shortlist(
     grid: tiles.Candidates,
-    sizes: dict[str, IntArray],
-    fit: IntArray,
-    geometry: LayerGeometry,
+    sizes: dict[str, np.ndarray],
+    fit: np.ndarray,
     array: ArrayMapping,
     chip: ChipConfig,
-    has_bias: bool,
-    compute_cycles: int,
     compulsory: tuple[int, int, int],
+    compute_cycles: int,
 ) -> list[tuple[tiles.Tiling, dict[str, int]]]:
-    """The most promising legal tilings, best first, with their traffic and refill cycles."""
-    dims = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
-    totals = {"m": array.m, "k": array.k, "n": array.n}
-    trips = {d: np.broadcast_to(-(-totals[d] // dims[d]), fit.shape) for d in "mkn"}
-    outputs = array.groups * array.m * array.n
-    ifmap_pass = array.groups * grid.box_sum[:, None, None] * grid.channels_sum[None, :, None]
-    bandwidth, latency = chip.dram.bandwidth_bytes_per_cycle, chip.dram.latency_cycles
-    edges = (sizes["ifmap"] + sizes["weight"] + dims["m"] * dims["n"]) / bandwidth + latency
-    edges = edges + 2 * chip.dram.burst_bytes / bandwidth
-    everything_fits = bool(fit[-1, -1, -1])
-    steps = array.groups * trips["m"] * trips["k"] * trips["n"]
-    evaluated = []
-    for order in tiles.LOOP_ORDERS:
-        passes = {op: tiles.refetches(order, trips, op) for op in ("ifmap", "weight", "ofmap")}
-        spill = (passes["ofmap"] - 1) * outputs * tiles.accumulator_bytes(chip)
-        traffic = {
-            "ifmap": ifmap_pass * passes["ifmap"],
-            "weight": np.broadcast_to(compulsory[1] * passes["weight"], fit.shape),
-            "ofmap_write": outputs + spill,
-            "ofmap_read": spill,
-            "refill": _refill_cycles(order, trips, dims, array, chip),
-        }
-        moved = traffic["ifmap"] + traffic["weight"] + traffic["ofmap_write"] + spill
-        per_group = {
-            "ifmap": trips["m"] * trips["k"] * passes["ifmap"],
-            "weight": trips["k"] * trips["n"] * passes["weight"],
-            "ofmap_write": trips["m"] * trips["n"] * passes["ofmap"],
-            "ofmap_read": trips["m"] * trips["n"] * (passes["ofmap"] - 1),
-        }
-        transfers = {op: array.groups * count for op, count in per_group.items()}
-        busy = compute_cycles + traffic["refill"]
-        estimate = np.maximum(busy, _channel_bound(traffic, transfers, busy, steps, chip)) + edges
-        valid = fit.copy()
-        if everything_fits:  # nothing may be fetched twice when nothing has to be
-            valid &= (traffic["ifmap"] == compulsory[0]) & (traffic["weight"] == compulsory[1])
-            valid &= spill == 0
-        evaluated.append((order, traffic, np.where(valid, estimate, np.inf), moved))
-    scores = np.stack([e[2] for e in evaluated])
-    moved_all = np.stack([np.broadcast_to(e[3], fit.shape) for e in evaluated])
-    flat = np.lexsort((moved_all.ravel(), scores.ravel()))[:_REPLAYED]
-    chosen = []
-    for index in flat:
-        if not np.isfinite(scores.ravel()[index]):
-            break
-        o, i, j, l = np.unravel_index(index, scores.shape)
-        order, traffic = evaluated[o][0], evaluated[o][1]
-        tiling = tiles.Tiling(
-            array.dataflow, order, int(grid.m[i]), int(grid.k[j]), int(grid.n[l]),
-            int(trips["m"][i, j, l]), int(trips["k"][i, j, l]), int(trips["n"][i, j, l]),
-            array.groups, int(sizes["ifmap"][i, j, 0]), int(sizes["weight"][0, j, l]),
-            int(sizes["ofmap"][i, 0, l]),
-        )
-        picked = {key: int(np.broadcast_to(v, fit.shape)[i, j, l]) for key, v in traffic.items()}
-        chosen.append((tiling, picked))
-    return chosen
+    """Tilings worth replaying: Pareto-efficient in (array cycles, bus bytes), two per point.
 
-
-def _channel_bound(
-    traffic: dict[str, IntArray],
-    transfers: dict[str, IntArray],
-    busy: IntArray,
-    steps: IntArray,
-    chip: ChipConfig,
-) -> IntArray:
-    """A lower bound on the cycles the DRAM side needs: bus time, and latency per tile.
-
-    With two halves per buffer, the load of a tile cannot start before the tile two back is
-    released, so a tile used for one step costs at least half of (compute + transfer + latency);
-    a tile that lasts `P` steps has `P − 1` steps to hide its successor's transfer and latency.
+    Of the tilings at one Pareto point, the one with the fewest steps (least per-tile overhead)
+    and the one with the fewest steps among those with at least `_PIPELINED_STEPS` (enough tiles
+    for loads to overlap compute) are kept.
     """
-    bandwidth, burst = chip.dram.bandwidth_bytes_per_cycle, chip.dram.burst_bytes
-    bus = np.zeros_like(busy, dtype=np.float64)
-    bound = np.zeros_like(busy, dtype=np.float64)
-    per_step = busy / steps
-    for operand, moves in transfers.items():
-        cycles = _bursts(traffic[operand], moves, burst) / bandwidth
-        bus = bus + cycles
-        latency = chip.dram.latency_cycles if operand != "ofmap_write" else 0
-        period = steps / np.maximum(moves, 1)
-        each = cycles / np.maximum(moves, 1)
-        hidden = np.where(period > 1, 1, 2)  # halves overlap two one-step tiles
-        per_tile = np.maximum(period * per_step, (per_step + each + latency) / hidden)
-        bound = np.maximum(bound, np.where(moves > 0, moves * per_tile, 0))
-    return np.maximum(bus, bound)
+    orders = [grid_traffic(order, grid, array, chip, compulsory[1]) for order in tiles.LOOP_ORDERS]
+    steps = array.groups * np.prod([t for t in _trips(orders, grid, array)], axis=0)
+    valid = np.stack([_valid(t, fit, compulsory) for t in orders]).ravel()
+    cycles = np.stack([compute_cycles + t.refill for t in orders]).ravel()[valid]
+    bus = np.stack([t.bus for t in orders]).ravel()[valid]
+    many = np.broadcast_to(steps, (len(orders), *fit.shape)).ravel()[valid]
+    index = np.flatnonzero(valid)
+    order = np.lexsort((many, bus, cycles))
+    best_bus = np.minimum.accumulate(bus[order])
+    front = order[np.concatenate(([True], bus[order][1:] < best_bus[:-1]))]
+    picks: list[int] = []
+    for point in front:
+        same = (cycles == cycles[point]) & (bus == bus[point])
+        pipelined = same & (many >= _PIPELINED_STEPS)
+        picks.append(int(index[point]))
+        if pipelined.any():
+            candidates = np.flatnonzero(pipelined)
+            picks.append(int(index[candidates[np.argmin(many[candidates])]]))
+    if len(picks) > _MAX_REPLAYED:  # keep both ends of the front and spread the rest
+        keep = np.unique(np.linspace(0, len(picks) - 1, _MAX_REPLAYED).round().astype(int))
+        picks = [picks[i] for i in keep]
+    return [_tiling(orders, pick, grid, sizes, array) for pick in dict.fromkeys(picks)]
 
 
-def _bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
-    """Bytes on the bus when `size` bytes move in `transfers` equal transfers of whole bursts."""
-    each = -(-size // np.maximum(transfers, 1))
-    return np.where(transfers > 0, transfers * -(-each // burst) * burst, 0)
+def _trips(orders: list[GridTraffic], grid: tiles.Candidates, array: ArrayMapping) -> list[np.ndarray]:
+    from accel.perf.traffic import trips
+
+    table = trips(grid, array)
+    return [table["m"], table["k"], table["n"]]
 
 
-def _refill_cycles(
-    order: str, trips: dict[str, IntArray], dims: dict[str, IntArray], array: ArrayMapping,
-    chip: ChipConfig,
-) -> IntArray:
-    """Extra array cycles from cutting the streamed dimension (see `loop_nest.py`)."""
-    time = array.time_dim
-    chunks = trips[time]
-    single = (dims[array.rows_dim] <= array.array_rows) & (dims[array.cols_dim] <= array.array_cols)
-    innermost = np.ones_like(chunks, dtype=bool)
-    for dim in order[order.index(time) + 1 :]:
-        innermost &= trips[dim] == 1
-    cut = (chunks > 1) & ~(single & innermost)
-    folds = array.folds_per_group * array.groups
-    if not chip.array.fold_overlap:
-        overhead = fold_run_cycles(array, False, 0, 1, "whole")
-        return np.where(cut, folds * (chunks - 1) * overhead, 0)
-    if array.dataflow == "os":
-        return np.zeros_like(chunks)
-    rows, steps = array.array_rows, array.time_steps
-    chunk = dims[time]
-    last = steps - (chunks - 1) * chunk
-    tiled = (chunks - 1) * np.maximum(chunk, rows) + np.maximum(last, rows)
-    return np.where(cut, folds * (tiled - max(steps, rows)), 0)
+def _valid(traffic: GridTraffic, fit: np.ndarray, compulsory: tuple[int, int, int]) -> np.ndarray:
+    if not fit[-1, -1, -1]:
+        return fit
+    # The whole layer fits: nothing may be fetched twice when nothing has to be.
+    exact = (traffic.bytes["ifmap"] == compulsory[0]) & (traffic.bytes["weight"] == compulsory[1])
+    return fit & exact & (traffic.bytes["ofmap_read"] == 0)
+
+
+def _tiling(
+    orders: list[GridTraffic],
+    flat: int,
+    grid: tiles.Candidates,
+    sizes: dict[str, np.ndarray],
+    array: ArrayMapping,
+) -> tuple[tiles.Tiling, dict[str, int]]:
+    shape = (len(grid.m), len(grid.k), len(grid.n))
+    o, i, j, l = np.unravel_index(flat, (len(orders), *shape))
+    traffic = orders[o]
+    tiling = tiles.Tiling(
+        array.dataflow, traffic.order, int(grid.m[i]), int(grid.k[j]), int(grid.n[l]),
+        -(-array.m // int(grid.m[i])), -(-array.k // int(grid.k[j])),
+        -(-array.n // int(grid.n[l])), array.groups, int(sizes["ifmap"][i, j, 0]),
+        int(sizes["weight"][0, j, l]), int(sizes["ofmap"][i, 0, l]),
+    )
+    picked = {kind: int(traffic.bytes[kind][i, j, l]) for kind in TRAFFIC}
+    picked["refill"] = int(traffic.refill[i, j, l])
+    return tiling, picked
 
 
 def _vector_memory(
@@ -281,10 +225,10 @@ def _vector_memory(
     sizes = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
     fewest = _fewest_slices(sizes, chip)
     options = [fewest * 4**i for i in range(4) if fewest * 4**i <= min(ifmap, ofmap)] or [1]
-    drain = chip.vector_unit.pipeline_latency_cycles
+    drain = min(chip.vector_unit.pipeline_latency_cycles, compute_cycles)
     runs = []
     for chunks in options:
-        schedule = stream_schedule(sizes, compute_cycles, min(drain, compute_cycles), chunks)
+        schedule = stream_schedule(sizes, compute_cycles, drain, chunks)
         runs.append((replay_layer(schedule, chip), chunks, schedule))
     total, _, schedule = min(runs, key=lambda run: run[:2])
     moved = ifmap + weight + ofmap
@@ -303,10 +247,13 @@ def _fewest_slices(sizes: dict[str, int], chip: ChipConfig) -> int:
     """The fewest equal slices whose every piece fits its buffer half."""
     sram = chip.sram
     chunks = 1
+    shared = 0
     for operand, size in sizes.items():
-        if not sram.is_shared(operand):  # type: ignore[arg-type]
-            chunks = max(chunks, ceil_div(size, sram.buffer_for(operand).tile_bytes))  # type: ignore[arg-type]
+        if sram.is_shared(operand):  # type: ignore[arg-type]
+            shared += size + 1  # +1: equal slices round up by at most a byte
+        else:
+            half = sram.buffer_for(operand).tile_bytes  # type: ignore[arg-type]
+            chunks = max(chunks, ceil_div(size, half))
     if sram.unified is not None:
-        shared = sum(size for op, size in sizes.items() if sram.is_shared(op))  # type: ignore[arg-type]
-        chunks = max(chunks, ceil_div(shared + len(sizes), sram.unified.tile_bytes))
+        chunks = max(chunks, ceil_div(shared, sram.unified.tile_bytes))
     return chunks
