@@ -133,14 +133,10 @@ class LayerResult:
             "energy_sram_ofmap_pj": round(self.energy.sram_ofmap_pj, 3),
             "energy_dram_pj": round(self.energy.dram_pj, 3),
             "energy_leakage_pj": round(self.energy.leakage_pj, 3),
-            "footprint_bytes": self.footprint.total_bytes if self.footprint else "",
-            "live_activation_bytes": (
-                self.footprint.live_activation_bytes if self.footprint else ""
-            ),
         }
 
     def _memory_columns(self) -> dict[str, Any]:
-        """Tiling, reuse and roofline detail of the memory model."""
+        """Tiling, reuse, roofline and footprint detail of the memory model."""
         memory, tiling = self.memory, self.memory.tiling
         return {
             "isolated_cycles": self.isolated_cycles,
@@ -159,6 +155,10 @@ class LayerResult:
             "compulsory_ofmap_bytes": memory.compulsory_ofmap_bytes,
             "arithmetic_intensity": round(memory.arithmetic_intensity, 4),
             "bound": memory.bound,
+            "footprint_bytes": self.footprint.total_bytes if self.footprint else "",
+            "live_activation_bytes": (
+                self.footprint.live_activation_bytes if self.footprint else ""
+            ),
         }
 
 

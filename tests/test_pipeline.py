@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 from conftest import chip_with, single_layer
@@ -91,7 +92,7 @@ def test_unlimited_bandwidth_leaves_only_compute() -> None:
     run = replay_pipeline(memory.schedule, chip)
     assert run.total_cycles == timing.compute_cycles
     computes = [entry for entry in run.log if entry[2] == "compute"]
-    assert all(a[1] == b[0] for a, b in zip(computes, computes[1:], strict=False))  # no gaps
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(computes))  # no gaps
 
 
 def test_a_weight_stream_keeps_the_channel_busy() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -25,7 +26,7 @@ def test_latency_falls_with_bandwidth_and_flattens_at_the_compute_bound(name: st
     )
     bound = simulate_network(network, unlimited)
     assert bound.total_cycles == sum(layer.timing.compute_cycles for layer in bound.layers)
-    assert all(a >= b for a, b in zip(cycles, cycles[1:], strict=False)), cycles
+    assert all(a >= b for a, b in itertools.pairwise(cycles)), cycles
     assert cycles[0] > 5 * bound.total_cycles  # starved at 1 byte per cycle
     assert cycles[-1] == pytest.approx(bound.total_cycles, rel=0.02)  # flat at the top
     assert cycles[-2] == pytest.approx(cycles[-1], rel=0.05)

@@ -44,9 +44,10 @@ class _Axis:
         if self.dilation == 1 and self.stride <= reach:
             low = np.maximum(first * self.stride - self.pad_before, 0)
             high = np.minimum(last * self.stride - self.pad_before + reach - 1, self.size - 1)
-            return np.maximum(high - low + 1, 0)
+            count: IntArray = np.maximum(high - low + 1, 0)
+            return count
         if self.dilation == 1:  # windows never overlap: add each window's clipped length
-            return self._disjoint_prefix[last + 1] - self._disjoint_prefix[first]
+            return np.asarray(self._disjoint_prefix[last + 1] - self._disjoint_prefix[first])
         return np.array([self._union(int(a), int(b)) for a, b in zip(first, last, strict=True)])
 
     @cached_property

@@ -78,63 +78,60 @@ def untiled_cycles(array: ArrayMapping, fold_overlap: bool) -> int:
     return first + array.folds * whole + last
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Nest:
-    tiling: Tiling
-    geometry: LayerGeometry
+    """The loops that iterate (outer → inner) with each index's tile class, and the chip."""
+
+    levels: tuple[tuple[str, tuple[Any, ...]], ...]  # (dim, class of each index)
+    constant: dict[str, Any]  # the single class of each dim that does not iterate
     array: ArrayMapping
     chip: ChipConfig
     has_bias: bool
+    single_fold: bool  # every tile is one fold of the array
     tail_adjust: int
-    levels: list[tuple[str, list[Any]]] = field(default_factory=list)
-    constant: dict[str, Any] = field(default_factory=dict)
     memo: dict[tuple[int, tuple[_Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
-    level: dict[str, int] = field(default_factory=dict)  # operand → innermost moving loop level
-    k_level: int | None = None
-    doubled: dict[str, bool] = field(default_factory=dict)
 
-    def classes(self) -> None:
-        tiling, geometry = self.tiling, self.geometry
-        sizes = {"m": (geometry.m, tiling.m_tile), "k": (geometry.k, tiling.k_tile)}
-        sizes["n"] = (self.array.n, tiling.n_tile)
-        per_dim: dict[str, list[Any]] = {"g": [None] * tiling.groups}
-        boxes = geometry.box_pixels(tiling.m_tile).tolist()
-        channels = geometry.channels(tiling.k_tile).tolist()
-        for dim, (total, tile) in sizes.items():
-            extents = [min(tile, total - start) for start in range(0, total, tile)]
-            extra = boxes if dim == "m" else channels if dim == "k" else extents
-            per_dim[dim] = list(zip(extents, extra, strict=True))
-        for dim in "g" + tiling.loop_order:
-            if len(per_dim[dim]) > 1:
-                self.levels.append((dim, per_dim[dim]))
-            else:
-                self.constant[dim] = per_dim[dim][0]
+    @cached_property
+    def level(self) -> dict[str, int]:
+        """Each operand's innermost iterating loop level (−1: one tile for the whole layer)."""
+        found = {}
         for operand in ("ifmap", "weight", "ofmap"):
-            dims = "g" + OPERAND_DIMS[operand]  # type: ignore[index]
-            found = [i for i, (dim, _) in enumerate(self.levels) if dim in dims]
-            self.level[operand] = found[-1] if found else -1  # −1: one tile for the whole layer
-            self.doubled[operand] = self.chip.sram.buffer_for(operand).double_buffered  # type: ignore[arg-type]
-        self.level["psum"] = self.level["ofmap"]
-        self.k_level = next((i for i, (d, _) in enumerate(self.levels) if d == "k"), None)
+            dims = "g" + OPERAND_DIMS[operand]
+            levels = [i for i, (dim, _) in enumerate(self.levels) if dim in dims]
+            found[operand] = levels[-1] if levels else -1
+        found["psum"] = found["ofmap"]
+        return found
 
-    def level_of(self, operand: str) -> int:
-        """The innermost loop level that moves `operand` (−1: one tile for the whole layer)."""
-        return self.level[operand]
+    @cached_property
+    def k_level(self) -> int | None:
+        return next((i for i, (dim, _) in enumerate(self.levels) if dim == "k"), None)
 
-    def build(self) -> Schedule:
-        self.classes()
-        origin: Coords = {dim: (c[0], True) for dim, c in self.levels}
-        prologue = tuple(Load(op, self.bytes(op, origin)) for op in _INPUTS)
-        weight_level = self.level_of("weight")
-        at_start = weight_level < 0 and self.double("weight")
-        return Schedule(prologue, self.subtree(0, ()), at_start, prologue[1].bytes)
+    @cached_property
+    def reduces_across_visits(self) -> bool:
+        """The `k` loop runs outside the ofmap's loops: outputs are revisited per K-tile."""
+        return self.k_level is not None and self.k_level < self.level["ofmap"]
 
     def double(self, buffer: str) -> bool:
-        return self.doubled[buffer]
+        return self.chip.sram.buffer_for(buffer).double_buffered  # type: ignore[arg-type]
+
+    @cached_property
+    def runs(self) -> list[list[tuple[int, tuple[_Key, ...]]]]:
+        """Each level's indices as compressed runs of keys (the same under every parent)."""
+        result = []
+        for _, classes in self.levels:
+            count = len(classes)
+            keys = [
+                _Key(classes[i], classes[i + 1] if i + 1 < count else None,
+                     i == 0, i == count - 1, i == count - 2)
+                for i in range(count)
+            ]
+            result.append(compress(keys))
+        return result  # type: ignore[return-value]
 
     def subtree(self, level: int, context: tuple[_Key, ...]) -> tuple[Node, ...]:
+        """The steps under loop `level`, given the indices of the loops outside it."""
         if level == len(self.levels):
-            return (self.leaf(context),)
+            return (_Position(self, context).step(),)
         memo_key = (level, context)
         if memo_key not in self.memo:
             nodes: list[Node] = []
@@ -146,45 +143,14 @@ class _Nest:
             self.memo[memo_key] = tuple(nodes)
         return self.memo[memo_key]
 
-    @cached_property
-    def runs(self) -> list[list[tuple[int, tuple[_Key, ...]]]]:
-        """Each loop level's indices as compressed runs of keys (the same under every parent)."""
-        result = []
-        for _, classes in self.levels:
-            count = len(classes)
-            keys = [
-                _Key(classes[i], classes[i + 1] if i + 1 < count else None,
-                     i == 0, i == count - 1, i == count - 2)
-                for i in range(count)
-            ]
-            result.append(compress(keys))  # type: ignore[arg-type]
-        return result
-
-    def coords(self, context: tuple[_Key, ...], advance: int | None) -> Coords | None:
-        """Tile classes now (advance None) or after advancing the loop at level `advance`."""
-        if advance is None:
-            return {self.levels[i][0]: (key.now, key.first) for i, key in enumerate(context)}
-        moving = [i for i in range(advance + 1) if not context[i].last]
-        if not moving:
-            return None
-        level = moving[-1]
-        result: Coords = {}
-        for i, key in enumerate(context):
-            dim, classes = self.levels[i]
-            result[dim] = (
-                (key.now, key.first) if i < level
-                else (key.after, False) if i == level
-                else (classes[0], True)
-            )
-        return result
-
     def size(self, coords: Coords, dim: str) -> Any:
         return coords[dim][0] if dim in coords else self.constant[dim]
 
     def bytes(self, kind: str, coords: Coords) -> int:
+        """Bytes of the `kind` tile at `coords` (psum: int32 partial sums of an ofmap tile)."""
         m, k, n = (self.size(coords, d) for d in "mkn")
         if kind == "ifmap":
-            return int(m[1] * k[1])
+            return int(m[1] * k[1])  # input box pixels × channels touched
         if kind == "weight":
             k_first = coords.get("k", (None, True))[1]
             bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
@@ -193,105 +159,138 @@ class _Nest:
 
     def has_psum(self, coords: Coords) -> bool:
         """True when this ofmap visit continues a reduction begun in an earlier visit."""
-        k_level = self.k_level
-        return k_level is not None and k_level < self.level["psum"] and not coords["k"][1]
+        return self.reduces_across_visits and not coords["k"][1]
 
-    def leaf(self, context: tuple[_Key, ...]) -> Step:
-        now = self.coords(context, None)
+
+@dataclass(frozen=True)
+class _Position:
+    """One step of the nest, given every loop's index key."""
+
+    nest: _Nest
+    context: tuple[_Key, ...]
+
+    def starts(self, level: int) -> bool:
+        """Every loop inside `level` is at its first index: a new tile of that level begins."""
+        return all(key.first for key in self.context[level + 1 :])
+
+    def ends(self, level: int) -> bool:
+        return all(key.last for key in self.context[level + 1 :])
+
+    @cached_property
+    def carry(self) -> int:
+        """The loop that advances after this step (−1: this is the last step)."""
+        return max((i for i, key in enumerate(self.context) if not key.last), default=-1)
+
+    def coords(self, advance: int | None = None) -> Coords | None:
+        """Tile classes now, or after the loop at level `advance` (with carries) moves on."""
+        nest, context = self.nest, self.context
+        if advance is None:
+            return {nest.levels[i][0]: (key.now, key.first) for i, key in enumerate(context)}
+        moving = [i for i in range(advance + 1) if not context[i].last]
+        if not moving:
+            return None
+        level = moving[-1]
+        return {
+            nest.levels[i][0]: (
+                (key.now, key.first) if i < level
+                else (key.after, False) if i == level
+                else (nest.levels[i][1][0], True)
+            )
+            for i, key in enumerate(context)
+        }
+
+    def step(self) -> Step:
+        nest = self.nest
+        now = self.coords()
         assert now is not None
-        deepest = len(context) - 1
-        nxt = self.coords(context, deepest) if context else None
-        carry = max((i for i, key in enumerate(context) if not key.last), default=-1)
-
-        def starts(level: int) -> bool:
-            return all(key.first for key in context[level + 1 :])
-
-        def ends(level: int) -> bool:
-            return all(key.last for key in context[level + 1 :])
-
-        psum_level = self.level_of("psum")
-        takes = tuple(op for op in _INPUTS if starts(self.level_of(op)))
-        visit = starts(psum_level)
-        psum_now = visit and self.has_psum(now)
-        loads = [ld for op in _INPUTS for ld in self.input_load(op, context, nxt, carry, starts)]
-        post: list[Load] = []
-        if nxt is not None:
-            ofmap_next = self.psum_load(context, nxt, carry, starts)
-            (loads if self.double("ofmap") else post).extend(ofmap_next)
+        visit = self.starts(nest.level["psum"])
+        psum_now = visit and nest.has_psum(now)
+        loads = [load for op in _INPUTS for load in self.fetch(op)]
+        late: list[Load] = []
+        (loads if nest.double("ofmap") else late).extend(self.fetch("psum"))
         return Step(
-            compute_cycles=self.cycles(context, now),
-            takes=takes + (("psum",) if psum_now else ()),
+            compute_cycles=self.cycles(now),
+            takes=tuple(op for op in _INPUTS if self.starts(nest.level[op]))
+            + (("psum",) if psum_now else ()),
             claims_ofmap=visit and not psum_now,
-            releases=tuple(op for op in _INPUTS if ends(self.level_of(op))),
+            releases=tuple(op for op in _INPUTS if self.ends(nest.level[op])),
             loads=tuple(loads),
-            writeback_bytes=self.writeback(context, now) if ends(psum_level) else 0,
-            post_loads=tuple(post),
-            prefetch_point=self.prefetch_point(context, carry),
+            writeback_bytes=self.writeback(now) if self.ends(nest.level["psum"]) else 0,
+            post_loads=tuple(late),
+            prefetch_point=self.prefetch_point(),
         )
 
-    def input_load(self, op: str, context: tuple[_Key, ...], nxt: Coords | None,
-                   carry: int, starts: Any) -> list[Load]:
-        level = self.level_of(op)
-        if level < 0:
-            return []
-        if level == len(context) - 1 or not self.double(op):  # load when the next step needs it
-            return [Load(op, self.bytes(op, nxt))] if nxt is not None and carry <= level else []
-        if not starts(level):
-            return []
-        ahead = self.coords(context, level)  # double-buffered: fetch the following tile now
-        return [] if ahead is None else [Load(op, self.bytes(op, ahead))]
+    def fetch(self, kind: str) -> list[Load]:
+        """The `kind` tile the DMA queues behind this step, if any.
 
-    def psum_load(self, context: tuple[_Key, ...], nxt: Coords, carry: int,
-                  starts: Any) -> list[Load]:
-        level = self.level_of("psum")
-        if level == len(context) - 1 or not self.double("ofmap"):
-            due = carry <= level and self.has_psum(nxt)
-            return [Load("psum", self.bytes("psum", nxt))] if due else []
-        if not starts(level):
+        A tile that lasts one step, or sits in a single-buffered buffer, loads for the step that
+        needs it next; a double-buffered tile that lasts several steps loads its successor now,
+        during the second step of its own life.
+        """
+        nest, level = self.nest, self.nest.level[kind]
+        buffer = "ofmap" if kind == "psum" else kind
+        if level < 0 or self.carry < 0:
             return []
-        ahead = self.coords(context, level)
-        ok = ahead is not None and self.has_psum(ahead)
-        return [Load("psum", self.bytes("psum", ahead))] if ok and ahead else []
+        if level == len(self.context) - 1 or not nest.double(buffer):
+            target = self.coords(len(self.context) - 1) if self.carry <= level else None
+        else:
+            target = self.coords(level) if self.starts(level) else None
+        if target is None or (kind == "psum" and not nest.has_psum(target)):
+            return []
+        return [Load(kind, nest.bytes(kind, target))]
 
-    def writeback(self, context: tuple[_Key, ...], coords: Coords) -> int:
+    def writeback(self, coords: Coords) -> int:
         """Final int8 outputs, or int32 partial sums when later visits still add to them."""
-        m, _, n = (self.size(coords, d) for d in "mkn")
-        k_level = self.k_level
-        partial = k_level is not None and k_level < self.level["psum"]
-        final = not partial or context[k_level].last  # type: ignore[index]
-        return int(m[0] * n[0] * (1 if final else accumulator_bytes(self.chip)))
+        nest = self.nest
+        m, _, n = (nest.size(coords, d) for d in "mkn")
+        unfinished = nest.reduces_across_visits and not self.context[nest.k_level].last  # type: ignore[index]
+        return int(m[0] * n[0] * (accumulator_bytes(nest.chip) if unfinished else 1))
 
-    def prefetch_point(self, context: tuple[_Key, ...], carry: int) -> bool:
-        """True at the step after which the last weight tile's predecessor has been released."""
-        level = self.level_of("weight")
-        if level < 0 and self.double("weight"):
+    def prefetch_point(self) -> bool:
+        """True at the step whose ring slot follows the release of the last weight tile's
+        predecessor: the next layer's first weight tile can take that half."""
+        nest, level = self.nest, self.nest.level["weight"]
+        if level < 0 and nest.double("weight"):
             return False  # the schedule prefetches right after its prologue
-        if level < 0 or not self.double("weight"):
-            return all(key.last for key in context)
-        return carry == level and context[level].penultimate and all(
-            key.last for key in context[:level]
+        if level < 0 or not nest.double("weight"):
+            return self.carry < 0
+        previous = self.context[:level]
+        return self.carry == level and self.context[level].penultimate and all(
+            key.last for key in previous
         )
 
-    def cycles(self, context: tuple[_Key, ...], now: Coords) -> int:
-        array, tiling = self.array, self.tiling
-        overlap = self.chip.array.fold_overlap
-        extents = {dim: self.size(now, dim)[0] for dim in "mkn"}
+    def cycles(self, now: Coords) -> int:
+        nest, array = self.nest, self.nest.array
+        overlap = nest.chip.array.fold_overlap
+        extents = {dim: nest.size(now, dim)[0] for dim in "mkn"}
         folds = ceil_div(extents[array.rows_dim], array.array_rows) * ceil_div(
             extents[array.cols_dim], array.array_cols
         )
-        single = all(
-            getattr(tiling, f"{dim}_tile") <= size
-            for dim, size in ((array.rows_dim, array.array_rows), (array.cols_dim, array.array_cols))
-        )
-        merged = single and bool(self.levels) and self.levels[-1][0] == array.time_dim
-        chunk = "whole" if not merged else "head" if context[-1].first else "tail"
+        merged = nest.single_fold and bool(nest.levels) and nest.levels[-1][0] == array.time_dim
+        chunk = "whole" if not merged else "head" if self.context[-1].first else "tail"
         cycles = fold_run_cycles(array, overlap, extents[array.time_dim], folds, chunk)
         first, last = layer_edges(array, overlap)
-        if all(key.first for key in context):
+        if self.starts(-1):
             cycles += first
-        if all(key.last for key in context):
-            cycles += last + self.tail_adjust
+        if self.carry < 0:
+            cycles += last + nest.tail_adjust
         return cycles
+
+
+def _tile_classes(
+    tiling: Tiling, geometry: LayerGeometry, array: ArrayMapping
+) -> dict[str, list[Any]]:
+    """Per dim, each tile index's class: (extent, input box pixels | channels touched | extent)."""
+    extras = {
+        "m": geometry.box_pixels(tiling.m_tile).tolist(),
+        "k": geometry.channels(tiling.k_tile).tolist(),
+    }
+    classes: dict[str, list[Any]] = {"g": [None] * tiling.groups}
+    for dim, total, tile in (("m", array.m, tiling.m_tile), ("k", array.k, tiling.k_tile),
+                             ("n", array.n, tiling.n_tile)):
+        extents = [min(tile, total - start) for start in range(0, total, tile)]
+        classes[dim] = list(zip(extents, extras.get(dim, extents), strict=True))
+    return classes
 
 
 def array_schedule(
@@ -307,5 +306,21 @@ def array_schedule(
     `compute_cycles` is the timing model's figure for the untiled layer; any difference from
     the fold-run rebuild (none today, tested) is added to the last step so the two agree.
     """
+    classes = _tile_classes(tiling, geometry, array)
+    order = "g" + tiling.loop_order
+    levels = tuple((dim, tuple(classes[dim])) for dim in order if len(classes[dim]) > 1)
+    constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
+    single_fold = (
+        _tile_of(tiling, array.rows_dim) <= array.array_rows
+        and _tile_of(tiling, array.cols_dim) <= array.array_cols
+    )
     tail_adjust = compute_cycles - untiled_cycles(array, chip.array.fold_overlap)
-    return _Nest(tiling, geometry, array, chip, has_bias, tail_adjust).build()
+    nest = _Nest(levels, constant, array, chip, has_bias, single_fold, tail_adjust)
+    origin: Coords = {dim: (c[0], True) for dim, c in levels}
+    prologue = tuple(Load(op, nest.bytes(op, origin)) for op in _INPUTS)
+    at_start = nest.level["weight"] < 0 and nest.double("weight")
+    return Schedule(prologue, nest.subtree(0, ()), at_start, prologue[1].bytes)
+
+
+def _tile_of(tiling: Tiling, dim: str) -> int:
+    return {"m": tiling.m_tile, "k": tiling.k_tile, "n": tiling.n_tile}[dim]

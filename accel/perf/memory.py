@@ -19,11 +19,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from accel.config import ChipConfig
+from accel.config import ChipConfig, Operand
 from accel.errors import InputError
 from accel.mapping import tiling as tiles
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.mapping.geometry import LayerGeometry
+from accel.mapping.geometry import IntArray, LayerGeometry
 from accel.mapping.mapper import Mapping
 from accel.model.network import Layer
 from accel.model.ops import Op, Shape
@@ -31,7 +31,7 @@ from accel.perf.loop_nest import array_schedule
 from accel.perf.replay import replay_layer
 from accel.perf.schedule import Schedule, stream_schedule
 from accel.perf.timing import ComputeTiming
-from accel.perf.traffic import TRAFFIC, GridTraffic, grid_traffic
+from accel.perf.traffic import TRAFFIC, GridTraffic, grid_traffic, trips
 
 _PIPELINED_STEPS = 8  # a second shortlist pick per point: the fewest steps at least this many
 _MAX_REPLAYED = 10
@@ -91,6 +91,11 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
         raise InputError(f"layer {layer.name!r}: {err}") from None
 
 
+def clear_cache() -> None:
+    """Forget the memoized tilings (identical layers on one chip are chosen once per process)."""
+    _array_memory.cache_clear()
+
+
 def compulsory_traffic(layer: Layer, batch: int) -> tuple[int, int, int]:
     """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once."""
     if layer.gemm is None:
@@ -127,13 +132,33 @@ def _array_memory(
         schedule = array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
         moved = sum(traffic[kind] for kind in TRAFFIC)
         runs.append((replay_layer(schedule, chip), moved, tiling, schedule, traffic))
-    total, moved, tiling, schedule, traffic = min(runs, key=lambda run: run[:2])
-    intensity = layer.macs * batch / moved
+    # Fewest cycles, then fewest DRAM bytes.
+    total, _, tiling, schedule, traffic = min(runs, key=lambda run: run[:2])
+    macs = layer.macs * batch
+    return _record(total, traffic, compulsory, macs, tiling, schedule, chip, compute_cycles)
+
+
+def _record(
+    total: int,
+    traffic: dict[str, int],
+    compulsory: tuple[int, int, int],
+    macs: int,
+    tiling: tiles.Tiling,
+    schedule: Schedule,
+    chip: ChipConfig,
+    compute_cycles: int,
+) -> MemoryTraffic:
+    intensity = macs / sum(traffic[kind] for kind in TRAFFIC)
     return MemoryTraffic(
-        *(traffic[kind] for kind in TRAFFIC),
-        sum(compulsory),
-        total - compute_cycles,
-        *compulsory,
+        dram_ifmap_bytes=traffic["ifmap"],
+        dram_weight_bytes=traffic["weight"],
+        dram_ofmap_write_bytes=traffic["ofmap_write"],
+        dram_ofmap_read_bytes=traffic["ofmap_read"],
+        compulsory_dram_bytes=sum(compulsory),
+        stall_cycles=total - compute_cycles,
+        compulsory_ifmap_bytes=compulsory[0],
+        compulsory_weight_bytes=compulsory[1],
+        compulsory_ofmap_bytes=compulsory[2],
         refill_cycles=traffic["refill"],
         arithmetic_intensity=intensity,
         bound="memory" if intensity < chip.ridge_point_macs_per_byte else "compute",
@@ -145,8 +170,8 @@ def _array_memory(
 
 def _shortlist(
     grid: tiles.Candidates,
-    sizes: dict[str, np.ndarray],
-    fit: np.ndarray,
+    sizes: dict[Operand, IntArray],
+    fit: IntArray,
     array: ArrayMapping,
     chip: ChipConfig,
     compulsory: tuple[int, int, int],
@@ -159,7 +184,8 @@ def _shortlist(
     for loads to overlap compute) are kept.
     """
     orders = [grid_traffic(order, grid, array, chip, compulsory[1]) for order in tiles.LOOP_ORDERS]
-    steps = array.groups * np.prod([t for t in _trips(orders, grid, array)], axis=0)
+    table = trips(grid, array)
+    steps = array.groups * table["m"] * table["k"] * table["n"]
     valid = np.stack([_valid(t, fit, compulsory) for t in orders]).ravel()
     cycles = np.stack([compute_cycles + t.refill for t in orders]).ravel()[valid]
     bus = np.stack([t.bus for t in orders]).ravel()[valid]
@@ -171,50 +197,43 @@ def _shortlist(
     picks: list[int] = []
     for point in front:
         same = (cycles == cycles[point]) & (bus == bus[point])
-        pipelined = same & (many >= _PIPELINED_STEPS)
+        pipelined = np.flatnonzero(same & (many >= _PIPELINED_STEPS))
         picks.append(int(index[point]))
-        if pipelined.any():
-            candidates = np.flatnonzero(pipelined)
-            picks.append(int(index[candidates[np.argmin(many[candidates])]]))
+        if len(pipelined):
+            picks.append(int(index[pipelined[np.argmin(many[pipelined])]]))
     if len(picks) > _MAX_REPLAYED:  # keep both ends of the front and spread the rest
         keep = np.unique(np.linspace(0, len(picks) - 1, _MAX_REPLAYED).round().astype(int))
         picks = [picks[i] for i in keep]
     return [_tiling(orders, pick, grid, sizes, array) for pick in dict.fromkeys(picks)]
 
 
-def _trips(orders: list[GridTraffic], grid: tiles.Candidates, array: ArrayMapping) -> list[np.ndarray]:
-    from accel.perf.traffic import trips
-
-    table = trips(grid, array)
-    return [table["m"], table["k"], table["n"]]
-
-
-def _valid(traffic: GridTraffic, fit: np.ndarray, compulsory: tuple[int, int, int]) -> np.ndarray:
+def _valid(traffic: GridTraffic, fit: IntArray, compulsory: tuple[int, int, int]) -> IntArray:
     if not fit[-1, -1, -1]:
         return fit
     # The whole layer fits: nothing may be fetched twice when nothing has to be.
     exact = (traffic.bytes["ifmap"] == compulsory[0]) & (traffic.bytes["weight"] == compulsory[1])
-    return fit & exact & (traffic.bytes["ofmap_read"] == 0)
+    return np.asarray(fit & exact & (traffic.bytes["ofmap_read"] == 0))
 
 
 def _tiling(
     orders: list[GridTraffic],
     flat: int,
     grid: tiles.Candidates,
-    sizes: dict[str, np.ndarray],
+    sizes: dict[Operand, IntArray],
     array: ArrayMapping,
 ) -> tuple[tiles.Tiling, dict[str, int]]:
-    shape = (len(grid.m), len(grid.k), len(grid.n))
-    o, i, j, l = np.unravel_index(flat, (len(orders), *shape))
+    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
+    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
     traffic = orders[o]
+    m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
     tiling = tiles.Tiling(
-        array.dataflow, traffic.order, int(grid.m[i]), int(grid.k[j]), int(grid.n[l]),
-        -(-array.m // int(grid.m[i])), -(-array.k // int(grid.k[j])),
-        -(-array.n // int(grid.n[l])), array.groups, int(sizes["ifmap"][i, j, 0]),
-        int(sizes["weight"][0, j, l]), int(sizes["ofmap"][i, 0, l]),
+        array.dataflow, traffic.order, m_tile, k_tile, n_tile,
+        ceil_div(array.m, m_tile), ceil_div(array.k, k_tile), ceil_div(array.n, n_tile),
+        array.groups, int(sizes["ifmap"][i, j, 0]), int(sizes["weight"][0, j, n]),
+        int(sizes["ofmap"][i, 0, n]),
     )
-    picked = {kind: int(traffic.bytes[kind][i, j, l]) for kind in TRAFFIC}
-    picked["refill"] = int(traffic.refill[i, j, l])
+    picked = {kind: int(traffic.bytes[kind][i, j, n]) for kind in TRAFFIC}
+    picked["refill"] = int(traffic.refill[i, j, n])
     return tiling, picked
 
 

@@ -17,13 +17,13 @@ repeated steady-state runs. Tests check the two agree event for event.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
 
 import simpy
 
-from accel.config import ChipConfig
+from accel.config import OPERANDS, ChipConfig
 from accel.perf.replay import LogEntry, transfer_cycles
 from accel.perf.schedule import Load, Schedule, Step
 
@@ -77,8 +77,8 @@ class _Chip:
         channel = simpy.FilterStore(env)
         channel.put(0)
         halves: dict[str, list[simpy.Store]] = {}
-        for buffer in ("ifmap", "weight", "ofmap"):
-            count = 2 if chip.sram.buffer_for(buffer).double_buffered else 1  # type: ignore[arg-type]
+        for buffer in OPERANDS:
+            count = 2 if chip.sram.buffer_for(buffer).double_buffered else 1
             halves[buffer] = [simpy.Store(env) for _ in range(count)]
             for store in halves[buffer]:
                 store.put("free")
@@ -95,7 +95,7 @@ def dma_load(hw: _Chip, loads: list[tuple[int, Load]]) -> Process:
     counts = {"ifmap": 0, "weight": 0, "psum": 0}
     visits = iter(hw.psum_visits)
     for position, load in loads:
-        yield hw.channel.get(lambda token, position=position: token == position)
+        yield hw.channel.get(_turn(position))
         if load.kind == "psum":
             yield hw.half("ofmap", next(visits)).get()
         else:
@@ -104,8 +104,13 @@ def dma_load(hw: _Chip, loads: list[tuple[int, Load]]) -> Process:
         start = hw.env.now
         yield hw.env.timeout(transfer_cycles(load.bytes, hw.chip.dram))
         yield hw.channel.put(position + 1)
-        hw.log.append((start, int(hw.env.now), "dma_load", load.kind))
+        hw.log.append((int(start), int(hw.env.now), "dma_load", load.kind))
         hw.env.process(_arrive(hw, load.kind))
+
+
+def _turn(position: int) -> Callable[[Any], bool]:
+    """The ring's gate: the channel token must show this transfer's position."""
+    return lambda token: bool(token == position)
 
 
 def _arrive(hw: _Chip, kind: str) -> Process:
@@ -126,7 +131,7 @@ def compute(hw: _Chip, steps: list[Step]) -> Process:
             yield hw.half("ofmap", visit).get()
         start = hw.env.now
         yield hw.env.timeout(step.compute_cycles)
-        hw.log.append((start, int(hw.env.now), "compute", ""))
+        hw.log.append((int(start), int(hw.env.now), "compute", ""))
         for buffer in step.releases:
             yield hw.half(buffer, counts[buffer]).put("free")
             counts[buffer] += 1
@@ -138,11 +143,11 @@ def writeback(hw: _Chip, writebacks: list[tuple[int, int]]) -> Process:
     """Write each finished ofmap tile to DRAM when the ring reaches it; then free its half."""
     for position, size in writebacks:
         visit = yield hw.finished.get()
-        yield hw.channel.get(lambda token, position=position: token == position)
+        yield hw.channel.get(_turn(position))
         start = hw.env.now
         yield hw.env.timeout(transfer_cycles(size, hw.chip.dram))
         yield hw.channel.put(position + 1)
-        hw.log.append((start, int(hw.env.now), "writeback", "ofmap"))
+        hw.log.append((int(start), int(hw.env.now), "writeback", "ofmap"))
         yield hw.half("ofmap", visit).put("free")
 
 

@@ -19,6 +19,7 @@ the skip exact, not an approximation; `tests/test_replay.py` checks it against t
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import deque
 from collections.abc import Sequence
@@ -165,7 +166,7 @@ def replay_layer(schedule: Schedule, chip: ChipConfig) -> int:
 
 
 def replay_network(schedules: Sequence[Schedule | None], chip: ChipConfig) -> list[int]:
-    """Each layer's share of the end-to-end timeline: cycles from the previous layer's end to its own.
+    """Each layer's share of the end-to-end timeline: from the previous layer's end to its own.
 
     Layers run one after another on one channel and one set of buffers, so a layer's loads queue
     behind the previous layer's write-backs. With `dram.prefetch_next_layer_weights`, a layer's
@@ -175,14 +176,15 @@ def replay_network(schedules: Sequence[Schedule | None], chip: ChipConfig) -> li
     timeline = Timeline(chip)
     prefetch = chip.dram.prefetch_next_layer_weights
     present = [i for i, schedule in enumerate(schedules) if schedule is not None]
-    following = dict(zip(present, present[1:], strict=False))
+    following = dict(itertools.pairwise(present))
     shares = [0] * len(schedules)
     previous_end = 0
     for index in present:
         schedule = schedules[index]
         assert schedule is not None
         after = following.get(index)
-        next_bytes = schedules[after].first_weight_bytes if prefetch and after else 0  # type: ignore[union-attr]
+        upcoming = schedules[after] if after is not None else None
+        next_bytes = upcoming.first_weight_bytes if prefetch and upcoming else 0
         end = timeline.run_layer(schedule, next_bytes)
         shares[index] = end - previous_end
         previous_end = end

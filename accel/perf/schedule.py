@@ -15,6 +15,7 @@ nest, so a layer of 10^5 tiles is a tree of a few dozen nodes; `replay.py` plays
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -173,7 +174,7 @@ def stream_schedule(
     # alike, and only the last slice of a run looks ahead to a different next slice.
     cuts = sorted({0, chunks, chunks - 1} | {t % chunks for t in (*sizes.values(), busy)})
     body: list[Node] = []
-    for begin, end in zip(cuts, cuts[1:], strict=False):
+    for begin, end in itertools.pairwise(cuts):
         if end - begin > 1:
             body.append(Repeat(end - begin - 1, (leaf(begin),)) if end - begin > 2 else leaf(begin))
         body.append(leaf(end - 1))

@@ -130,11 +130,13 @@ def tiling_traffic(
     weight_bytes: int,
 ) -> dict[str, int]:
     """Bytes per TRAFFIC kind (and `refill` cycles) of one tiling drawn from `grid`."""
-    i = int(np.searchsorted(grid.m, tiling.m_tile))
-    j = int(np.searchsorted(grid.k, tiling.k_tile))
-    l = int(np.searchsorted(grid.n, tiling.n_tile))
+    at = (
+        int(np.searchsorted(grid.m, tiling.m_tile)),
+        int(np.searchsorted(grid.k, tiling.k_tile)),
+        int(np.searchsorted(grid.n, tiling.n_tile)),
+    )
     traffic = grid_traffic(tiling.loop_order, grid, array, chip, weight_bytes)
-    result = {kind: int(traffic.bytes[kind][i, j, l]) for kind in TRAFFIC}
-    result["refill"] = int(traffic.refill[i, j, l])
+    result = {kind: int(traffic.bytes[kind][at]) for kind in TRAFFIC}
+    result["refill"] = int(traffic.refill[at])
     return result
 
