@@ -60,7 +60,7 @@ def test_replay_matches_simpy_event_for_event(
     assert memory.schedule is not None
     if memory.schedule.step_count > 3000:
         return  # keep simpy runs short
-    timeline = Timeline(chip, compress=False, log=[])
+    timeline = Timeline.empty(chip, compress=False, log=[])
     end = timeline.run_layer(memory.schedule)
     simpy_run = replay_pipeline(memory.schedule, chip)
     assert timeline.log is not None
@@ -75,7 +75,7 @@ def test_skipping_repeated_runs_is_exact_on_whole_networks() -> None:
             schedule = _memory(layer, chip).schedule
             if schedule is None:
                 continue
-            full = Timeline(chip, compress=False).run_layer(schedule)
+            full = Timeline.empty(chip, compress=False).run_layer(schedule)
             assert replay_layer(schedule, chip) == full, layer.name
 
 

@@ -11,7 +11,9 @@ Tiles respect the array's folds: along a dimension mapped onto array rows or col
 whole number of folds or the whole dimension, so each tile's compute time follows from the timing
 model. The dimension streamed in time can be cut anywhere: output rows for `M` (neighbouring
 tiles then re-read halo rows), whole channels' taps for `K`. Groups (depthwise) run one after
-another, outermost. The ofmap buffer holds int32 accumulators (`accumulator_bits` wide).
+another, outermost. The ofmap buffer holds int32 accumulators (`accumulator_bits` wide) while
+a reduction spans several passes through the array, and int8 outputs once each pass completes
+the whole reduction.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ repeated steady-state runs. Tests check the two agree event for event.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,7 @@ class _Ring:
 def _ring(schedule: Schedule, steps: list[Step]) -> _Ring:
     loads: list[tuple[int, Load]] = []
     writebacks: list[tuple[int, int]] = []
-    position = iter(range(10**12))
+    position = itertools.count()
     loads.extend((next(position), load) for load in schedule.prologue)
     for step in steps:
         loads.extend((next(position), load) for load in step.loads)

@@ -25,11 +25,10 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from accel.config import ChipConfig, DramConfig
+from accel.config import OPERANDS, ChipConfig, DramConfig
 from accel.perf.schedule import Load, Node, Repeat, Schedule, Step
 
 LogEntry = tuple[int, int, str, str]  # (start, end, actor, what)
-_BUFFERS = ("ifmap", "weight", "ofmap")
 _KINDS = ("ifmap", "weight", "psum")
 
 
@@ -54,12 +53,17 @@ class Timeline:
     prefetch_bytes: int = 0  # the next layer's first weight tile, still to fetch
     prefetched: bool = False  # this layer's first weight tile is already on chip
 
-    def __post_init__(self) -> None:
-        for kind in _KINDS:
-            self.ready[kind] = deque()
-        for buffer in _BUFFERS:
-            halves = 2 if self.chip.sram.buffer_for(buffer).double_buffered else 1  # type: ignore[arg-type]
-            self.free_halves[buffer] = deque([0] * halves)
+    @classmethod
+    def empty(
+        cls, chip: ChipConfig, compress: bool = True, log: list[LogEntry] | None = None
+    ) -> Timeline:
+        """Idle channel, empty buffers: every half free at time 0."""
+        halves: dict[str, deque[int]] = {
+            buffer: deque([0] * (2 if chip.sram.buffer_for(buffer).double_buffered else 1))
+            for buffer in OPERANDS
+        }
+        ready: dict[str, deque[int]] = {kind: deque() for kind in _KINDS}
+        return cls(chip, compress, log, ready=ready, free_halves=halves)
 
     @property
     def end(self) -> int:
@@ -162,7 +166,7 @@ class Timeline:
 
 def replay_layer(schedule: Schedule, chip: ChipConfig) -> int:
     """Cycles of one layer alone, from empty buffers and an idle channel to its last event."""
-    return Timeline(chip).run_layer(schedule)
+    return Timeline.empty(chip).run_layer(schedule)
 
 
 def replay_network(schedules: Sequence[Schedule | None], chip: ChipConfig) -> list[int]:
@@ -173,7 +177,7 @@ def replay_network(schedules: Sequence[Schedule | None], chip: ChipConfig) -> li
     first weight tile is fetched during the previous layer, as soon as a weight half is free.
     `None` (a layer that moves no data and computes nothing) takes zero cycles.
     """
-    timeline = Timeline(chip)
+    timeline = Timeline.empty(chip)
     prefetch = chip.dram.prefetch_next_layer_weights
     present = [i for i, schedule in enumerate(schedules) if schedule is not None]
     following = dict(itertools.pairwise(present))
