@@ -223,3 +223,21 @@ def test_layers_that_move_nothing_cost_nothing() -> None:
     assert (memory.dram_bytes, memory.stall_cycles, memory.bound, memory.schedule) == (
         0, 0, "", None,
     )
+
+
+def test_output_stationary_partial_sums_may_stay_in_the_pes() -> None:
+    # os, 12×14 array, 1 KiB ofmap buffer (512 B halves): a 12 × 14 tile of int32 partial sums
+    # (672 B) does not fit, but a single-fold tile that streams its whole K before moving on
+    # keeps the sums in the PEs and only sends 168 int8 outputs to the buffer.
+    chip = chip_with(
+        array__rows=12, array__cols=14, array__dataflow="os", sram__ifmap__size_kib=1,
+        sram__weight__size_kib=1, sram__ofmap__size_kib=1,
+    )
+    layer = single_layer(Conv(kernel=3, out_channels=64, bias=False), 32, 14)
+    memory = memory_of(layer, chip)
+    tiling = memory.tiling
+    assert tiling is not None
+    moving = [dim for dim in tiling.loop_order if tiling.trips(dim) > 1]
+    assert moving[-1] == "k" and tiling.m_tile <= 12 and tiling.n_tile <= 14
+    assert tiling.ofmap_tile_bytes <= 512 < tiling.m_tile * tiling.n_tile * 4
+    assert memory.dram_ofmap_read_bytes == 0

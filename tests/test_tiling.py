@@ -97,12 +97,13 @@ def test_a_weight_tile_too_big_for_its_buffer_is_an_error() -> None:
 
 
 def test_an_ifmap_tile_too_big_for_its_buffer_is_an_error() -> None:
-    # The smallest tile: one output pixel (3 × 3 input pixels inside the image) × the 32 K
-    # elements of one fold of rows, which touch up to 5 channels' taps (e.g. K 32..63: 3..7).
+    # The smallest tile: one output pixel × the 32 K elements of one fold of rows. At worst
+    # they cover 4 channels' whole 3 × 3 windows (36 pixels); e.g. K 36..67 is channels 4..6
+    # whole (27) and taps 0..4 of channel 7 (kernel rows 0..1: 6 pixels).
     with pytest.raises(
         InputError,
         match=r"^layer 'layer': ifmap buffer \(32 bytes per half\) must hold at least one ifmap "
-        r"tile of 45 bytes \(m_tile 1, k_tile 32, n_tile 8\), not 32$",
+        r"tile of 36 bytes \(m_tile 1, k_tile 32, n_tile 8\), not 32$",
     ):
         _memory(Conv(kernel=3, padding=1, out_channels=8), (64, 6), sram__ifmap__size_kib=0.0625)
 

@@ -105,8 +105,8 @@ def _walk(
     tiling: tiles.Tiling, geometry: LayerGeometry, array: ArrayMapping, weight_bytes: int
 ) -> dict[str, int]:
     """Play the loops; fetch a tile whenever its index changes; spill outputs left unfinished."""
-    boxes = geometry.box_pixels(tiling.m_tile).tolist()
-    channels = geometry.channels(tiling.k_tile).tolist()
+    parts = geometry.k_parts(tiling.k_tile)
+    boxes = {taps: geometry.box_pixels(tiling.m_tile, taps).tolist() for part in parts for _, taps in part}
     bias = weight_bytes - array.groups * array.k * array.n  # int32 biases, with K-tile 0
     sizes = {"m": (array.m, tiling.m_tile), "k": (array.k, tiling.k_tile), "n": (array.n, tiling.n_tile)}
 
@@ -123,7 +123,7 @@ def _walk(
             at = dict(zip(tiling.loop_order, indices, strict=True))
             m, k, n = at["m"], at["k"], at["n"]
             if held["ifmap"] != (group, m, k):
-                counts["ifmap"] += boxes[m] * channels[k]
+                counts["ifmap"] += sum(count * boxes[taps][m] for count, taps in parts[k])
                 held["ifmap"] = (group, m, k)
             if held["weight"] != (group, k, n):
                 per_group_bias = bias // array.groups if k == 0 else 0

@@ -13,7 +13,8 @@ model. The dimension streamed in time can be cut anywhere: output rows for `M` (
 tiles then re-read halo rows), whole channels' taps for `K`. Groups (depthwise) run one after
 another, outermost. The ofmap buffer holds int32 accumulators (`accumulator_bits` wide) while
 a reduction spans several passes through the array, and int8 outputs once each pass completes
-the whole reduction.
+the whole reduction, or when an output-stationary tile of one fold keeps its partial sums in
+the PEs while its K-tiles stream past.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from accel.config import ChipConfig, Dataflow, Operand
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.mapping.geometry import IntArray, LayerGeometry
+from accel.mapping.geometry import IntArray, LayerGeometry, Taps
 
 LOOP_ORDERS: tuple[str, ...] = tuple("".join(p) for p in itertools.permutations("mkn"))
 OPERAND_DIMS: dict[Operand, str] = {"ifmap": "mk", "weight": "kn", "ofmap": "mn"}
@@ -101,30 +102,33 @@ class Tiling:
 
 @dataclass(frozen=True)
 class Candidates:
-    """Every legal tile size along each GEMM dimension, with the ifmap box each implies."""
+    """Every legal tile size along each GEMM dimension, with the ifmap bytes each implies."""
 
     m: IntArray
     k: IntArray
     n: IntArray
-    box_sum: IntArray  # per m candidate: input pixels over all M-tiles of one K-channel slice
-    box_max: IntArray
-    channels_sum: IntArray  # per k candidate: input channels over all K-tiles
-    channels_max: IntArray
+    ifmap_sum: IntArray  # [m, k] candidate: ifmap bytes over all tiles of one group (one pass)
+    ifmap_max: IntArray  # [m, k]: an upper bound of the largest ifmap tile
 
 
 def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
     sizes = {dim: _sizes(dim, array, geometry) for dim in "mkn"}
-    boxes = [geometry.box_pixels(int(size)) for size in sizes["m"]]
-    channels = [geometry.channels(int(size)) for size in sizes["k"]]
-    return Candidates(
-        sizes["m"],
-        sizes["k"],
-        sizes["n"],
-        np.array([int(box.sum()) for box in boxes]),
-        np.array([int(box.max()) for box in boxes]),
-        np.array([int(c.sum()) for c in channels]),
-        np.array([int(c.max()) for c in channels]),
-    )
+    boxes: dict[Taps, tuple[IntArray, IntArray]] = {}  # taps → (sum, max) per m candidate
+
+    def box(taps: Taps) -> tuple[IntArray, IntArray]:
+        if taps not in boxes:
+            stats = np.array([geometry.box_stats(int(m), taps) for m in sizes["m"]])
+            boxes[taps] = (stats[:, 0], stats[:, 1])
+        return boxes[taps]
+
+    shape = (len(sizes["m"]), len(sizes["k"]))
+    ifmap_sum, ifmap_max = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    for j, k_tile in enumerate(sizes["k"]):
+        for part, repeats in geometry.k_patterns(int(k_tile)).items():
+            ifmap_sum[:, j] += repeats * sum(count * box(taps)[0] for count, taps in part)
+            largest = sum(count * box(taps)[1] for count, taps in part)
+            ifmap_max[:, j] = np.maximum(ifmap_max[:, j], largest)
+    return Candidates(sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max)
 
 
 def _sizes(dim: str, array: ArrayMapping, geometry: LayerGeometry) -> IntArray:
@@ -165,12 +169,23 @@ def tile_bytes(
     ws / is when `K` fits one fold of rows) it holds requantized int8 outputs instead.
     """
     m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
-    ifmap = grid.box_max[:, None, None] * grid.channels_max[None, :, None]
+    ifmap = grid.ifmap_max[:, :, None]
     weight = k * n + (BIAS_BYTES * n if has_bias else 0)
     in_array = array.k <= array.array_rows or array.dataflow == "os"
     complete = (k == array.k) & in_array
     ofmap = m * n * np.where(complete, 1, accumulator_bytes(chip))
     return {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
+
+
+def with_outputs_in_pes(
+    sizes: dict[Operand, IntArray], grid: Candidates, array: ArrayMapping, in_place: IntArray
+) -> dict[Operand, IntArray]:
+    """Tile bytes when an os tile keeps its partial sums in the PEs (`in_place`): only int8
+    outputs reach the ofmap buffer."""
+    if array.dataflow != "os":
+        return sizes
+    outputs = grid.m[:, None, None] * grid.n[None, None, :]
+    return {**sizes, "ofmap": np.where(in_place, outputs, sizes["ofmap"])}
 
 
 def fits(tiles: dict[Operand, IntArray], chip: ChipConfig) -> IntArray:

@@ -149,8 +149,8 @@ class _Nest:
     def bytes(self, kind: str, coords: Coords) -> int:
         """Bytes of the `kind` tile at `coords` (psum: int32 partial sums of an ofmap tile)."""
         m, k, n = (self.size(coords, d) for d in "mkn")
-        if kind == "ifmap":
-            return int(m[1] * k[1])  # input box pixels × channels touched
+        if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
+            return int(sum(count * m[1][box] for count, box in k[1]))
         if kind == "weight":
             k_first = coords.get("k", (None, True))[1]
             bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
@@ -280,10 +280,15 @@ class _Position:
 def _tile_classes(
     tiling: Tiling, geometry: LayerGeometry, array: ArrayMapping
 ) -> dict[str, list[Any]]:
-    """Per dim, each tile index's class: (extent, input box pixels | channels touched | extent)."""
+    """Per dim, each tile index's class: its extent, and for M the input pixels it reads through
+    each tap box the K-tiles use, for K its (channels, tap box index) pieces."""
+    parts = geometry.k_parts(tiling.k_tile)
+    boxes = sorted({taps for part in parts for _, taps in part})
+    index = {taps: i for i, taps in enumerate(boxes)}
+    pixels = [geometry.box_pixels(tiling.m_tile, taps).tolist() for taps in boxes]
     extras = {
-        "m": geometry.box_pixels(tiling.m_tile).tolist(),
-        "k": geometry.channels(tiling.k_tile).tolist(),
+        "m": list(zip(*pixels, strict=True)),
+        "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
     }
     classes: dict[str, list[Any]] = {"g": [None] * tiling.groups}
     for dim, total, tile in (("m", array.m, tiling.m_tile), ("k", array.k, tiling.k_tile),

@@ -120,15 +120,19 @@ def _array_memory(
     grid = tiles.candidates(array, geometry)
     has_bias = layer.bias_elements > 0
     sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
-    fit = tiles.fits(sizes, chip)
-    if not fit.any():
+    compulsory = compulsory_traffic(layer, batch)
+    orders = [grid_traffic(order, grid, array, chip, compulsory[1]) for order in tiles.LOOP_ORDERS]
+    per_order = [tiles.with_outputs_in_pes(sizes, grid, array, t.in_place) for t in orders]
+    fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
+    if not any(f.any() for f in fit):
+        single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]))
         try:
-            tiles.raise_no_fit("layer", sizes, chip, grid)
+            tiles.raise_no_fit("layer", single, chip, grid)
         except InputError as err:
             raise _NoFit(str(err).split(": ", 1)[1]) from None
-    compulsory = compulsory_traffic(layer, batch)
     runs = []
-    for tiling, traffic in _shortlist(grid, sizes, fit, array, chip, compulsory, compute_cycles):
+    shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
+    for tiling, traffic in shortlist:
         schedule = array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
         moved = sum(traffic[kind] for kind in TRAFFIC)
         runs.append((replay_layer(schedule, chip), moved, tiling, schedule, traffic))
@@ -170,10 +174,10 @@ def _record(
 
 def _shortlist(
     grid: tiles.Candidates,
-    sizes: dict[Operand, IntArray],
-    fit: IntArray,
+    orders: list[GridTraffic],
+    sizes: list[dict[Operand, IntArray]],
+    fit: list[IntArray],
     array: ArrayMapping,
-    chip: ChipConfig,
     compulsory: tuple[int, int, int],
     compute_cycles: int,
 ) -> list[tuple[tiles.Tiling, dict[str, int]]]:
@@ -183,13 +187,12 @@ def _shortlist(
     and the one with the fewest steps among those with at least `_PIPELINED_STEPS` (enough tiles
     for loads to overlap compute) are kept.
     """
-    orders = [grid_traffic(order, grid, array, chip, compulsory[1]) for order in tiles.LOOP_ORDERS]
     table = trips(grid, array)
     steps = array.groups * table["m"] * table["k"] * table["n"]
-    valid = np.stack([_valid(t, fit, compulsory) for t in orders]).ravel()
+    valid = np.stack([_valid(t, f, compulsory) for t, f in zip(orders, fit, strict=True)]).ravel()
     cycles = np.stack([compute_cycles + t.refill for t in orders]).ravel()[valid]
     bus = np.stack([t.bus for t in orders]).ravel()[valid]
-    many = np.broadcast_to(steps, (len(orders), *fit.shape)).ravel()[valid]
+    many = np.broadcast_to(steps, (len(orders), *steps.shape)).ravel()[valid]
     index = np.flatnonzero(valid)
     order = np.lexsort((many, bus, cycles))
     best_bus = np.minimum.accumulate(bus[order])
@@ -219,12 +222,12 @@ def _tiling(
     orders: list[GridTraffic],
     flat: int,
     grid: tiles.Candidates,
-    sizes: dict[Operand, IntArray],
+    per_order: list[dict[Operand, IntArray]],
     array: ArrayMapping,
 ) -> tuple[tiles.Tiling, dict[str, int]]:
     shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
     o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
-    traffic = orders[o]
+    traffic, sizes = orders[o], per_order[o]
     m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
     tiling = tiles.Tiling(
         array.dataflow, traffic.order, m_tile, k_tile, n_tile,

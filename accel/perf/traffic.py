@@ -39,6 +39,7 @@ class GridTraffic:
     transfers: dict[str, IntArray]  # DMA transfers per TRAFFIC kind, all groups
     refill: IntArray
     bus: IntArray
+    in_place: IntArray  # single-fold tiles streaming on: the stationary operand never leaves
 
     @property
     def moved(self) -> IntArray:
@@ -64,7 +65,7 @@ def grid_traffic(
     shape = trip["m"].shape
     groups, outputs = array.groups, array.groups * array.m * array.n
     passes = {op: tiles.refetches(order, trip, op) for op in ("ifmap", "weight", "ofmap")}
-    ifmap_pass = groups * grid.box_sum[:, None, None] * grid.channels_sum[None, :, None]
+    ifmap_pass = groups * grid.ifmap_sum[:, :, None]
     spill = (passes["ofmap"] - 1) * outputs * tiles.accumulator_bytes(chip)
     size = {
         "ifmap": np.broadcast_to(ifmap_pass * passes["ifmap"], shape),
@@ -81,8 +82,9 @@ def grid_traffic(
     transfers = {kind: groups * count for kind, count in per_group.items()}
     burst = chip.dram.burst_bytes
     bus = sum(bursts(size[kind], transfers[kind], burst) for kind in TRAFFIC)
-    refill = refill_cycles(order, trip, grid, array, chip)
-    return GridTraffic(order, size, transfers, refill, np.asarray(bus))
+    in_place = streams_in_place(order, trip, grid, array)
+    refill = refill_cycles(order, trip, grid, array, chip, in_place)
+    return GridTraffic(order, size, transfers, refill, np.asarray(bus), in_place)
 
 
 def bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
@@ -91,24 +93,35 @@ def bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
     return np.where(transfers > 0, transfers * -(-each // burst) * burst, 0)
 
 
+def streams_in_place(
+    order: str, trip: dict[str, IntArray], grid: tiles.Candidates, array: ArrayMapping
+) -> IntArray:
+    """Tiles of one fold whose streamed loop is the innermost that moves: consecutive chunks
+    continue the same fold, so its stationary operand (os: the partial sums) stays in the PEs."""
+    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
+    single = (sizes[array.rows_dim] <= array.array_rows) & (
+        sizes[array.cols_dim] <= array.array_cols
+    )
+    innermost = np.ones_like(trip[array.time_dim], dtype=bool)
+    for dim in order[order.index(array.time_dim) + 1 :]:
+        innermost &= trip[dim] == 1
+    result: IntArray = single & innermost
+    return result
+
+
 def refill_cycles(
     order: str,
     trip: dict[str, IntArray],
     grid: tiles.Candidates,
     array: ArrayMapping,
     chip: ChipConfig,
+    in_place: IntArray,
 ) -> IntArray:
     """Array cycles added by cutting the streamed dimension into several chunks per fold."""
     sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
     time = array.time_dim
     chunks = trip[time]
-    single = (sizes[array.rows_dim] <= array.array_rows) & (
-        sizes[array.cols_dim] <= array.array_cols
-    )
-    innermost = np.ones_like(chunks, dtype=bool)
-    for dim in order[order.index(time) + 1 :]:
-        innermost &= trip[dim] == 1
-    cut = (chunks > 1) & ~(single & innermost)
+    cut = (chunks > 1) & ~in_place
     folds = array.folds_per_group * array.groups
     if not chip.array.fold_overlap:
         overhead = fold_run_cycles(array, False, 0, 1, "whole")
