@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conftest import chip_with
+from conftest import chip_with, chips, layers, single_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_memory import chips, layers
 
 from accel.config import ArrayConfig, ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
 from accel.model.network import GemmView, Layer
+from accel.model.ops import Conv
 from accel.perf.loop_nest import untiled_cycles
 from accel.perf.memory import model_memory
 from accel.perf.schedule import Schedule
@@ -82,10 +82,6 @@ def test_schedules_move_exactly_the_closed_form_traffic(
 
 
 def test_a_fully_resident_layer_is_one_step_with_one_load_per_operand() -> None:
-    from conftest import single_layer
-
-    from accel.model.ops import Conv
-
     chip = chip_with(sram__ofmap__size_kib=256)
     layer = single_layer(Conv(kernel=3, padding=1, out_channels=16), 8, 8)
     mapping = map_layer(layer, chip)

@@ -5,15 +5,15 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import chip_with, single_layer
+from conftest import chip_with, chips, layers, single_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
-from accel.model.network import Layer
-from accel.model.ops import Conv, FullyConnected, MaxPool
+from accel.model.network import Layer, LayerEntry, Network
+from accel.model.ops import Conv, Flatten, FullyConnected, MaxPool, Shape
 from accel.perf.memory import MemoryTraffic, compulsory_traffic, model_memory
 from accel.perf.timing import time_layer
 
@@ -104,54 +104,6 @@ def test_compulsory_ifmap_is_what_the_windows_read() -> None:
     assert compulsory_traffic(pool, 1) == (192, 0, 48)
 
 
-layers = st.builds(
-    lambda kind, kernel, stride, channels, size, out, depthwise: (
-        single_layer(FullyConnected(out_features=out), channels, size)
-        if kind == "fc"
-        else single_layer(
-            Conv(
-                kernel=kernel,
-                stride=stride,
-                padding=kernel // 2,
-                out_channels=channels if depthwise else out,
-                groups=channels if depthwise else 1,
-            ),
-            channels,
-            size,
-        )
-    ),
-    kind=st.sampled_from(["conv", "conv", "fc"]),
-    kernel=st.sampled_from([1, 3, 5]),
-    stride=st.integers(1, 2),
-    channels=st.integers(1, 24),
-    size=st.integers(5, 14),
-    out=st.integers(1, 40),
-    depthwise=st.booleans(),
-)
-chips = st.builds(
-    lambda rows, cols, dataflow, overlap, ifmap, weight, ofmap, bandwidth, single: chip_with(
-        array__rows=rows,
-        array__cols=cols,
-        array__dataflow=dataflow,
-        array__fold_overlap=overlap,
-        sram__ifmap__size_kib=ifmap,
-        sram__weight__size_kib=weight,
-        sram__ofmap__size_kib=ofmap,
-        sram__ofmap__double_buffered=not single,
-        dram__bandwidth_bytes_per_cycle=bandwidth,
-    ),
-    rows=st.sampled_from([2, 4, 8, 16]),
-    cols=st.sampled_from([2, 4, 8, 16]),
-    dataflow=st.sampled_from(["os", "ws", "is"]),
-    overlap=st.booleans(),
-    ifmap=st.sampled_from([0.5, 1, 4, 64]),
-    weight=st.sampled_from([0.5, 1, 4, 64]),
-    ofmap=st.sampled_from([0.5, 1, 4, 64]),
-    bandwidth=st.sampled_from([1, 4, 16]),
-    single=st.booleans(),
-)
-
-
 @settings(max_examples=80, deadline=None)
 @given(layer=layers, chip=chips, batch=st.integers(1, 3))
 def test_actual_traffic_is_at_least_compulsory(layer: Layer, chip: ChipConfig, batch: int) -> None:
@@ -215,9 +167,6 @@ def test_roofline_classifies_reuse_heavy_convs_as_compute_bound() -> None:
 
 
 def test_layers_that_move_nothing_cost_nothing() -> None:
-    from accel.model.network import LayerEntry, Network
-    from accel.model.ops import Flatten, Shape
-
     network = Network.build("flat", Shape(4, 2, 2), [LayerEntry("flat", Flatten())])
     memory = memory_of(network.layers[0], ChipConfig())
     assert (memory.dram_bytes, memory.stall_cycles, memory.bound, memory.schedule) == (

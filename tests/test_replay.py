@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import math
 
-from conftest import chip_with, single_layer
+from conftest import chip_with, chips, layers, single_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_memory import chips, layers
 
 from accel.config import ChipConfig
 from accel.errors import InputError
