@@ -14,6 +14,7 @@ from accel.io.sources import load_chip, load_network, zoo_names
 from accel.mapping.mapper import Mapping, map_layer
 from accel.model.network import Layer, Network
 from accel.model.ops import Shape
+from accel.perf.memory import model_memory
 from accel.perf.timing import time_layer
 from accel.results import LayerResult, NetworkResult, write_results
 from accel.simulate import FunctionalResult, run_functional, simulate_layer, simulate_network
@@ -34,6 +35,7 @@ __all__ = [
     "load_chip",
     "load_network",
     "map_layer",
+    "model_memory",
     "quantize_network",
     "run_functional",
     "simulate_layer",

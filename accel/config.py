@@ -87,6 +87,18 @@ class BufferConfig(_Model):
     double_buffered: bool = Field(
         True, description="split into two halves: compute on one while DMA fills the other"
     )
+    read_pj_per_byte: float | None = Field(
+        None,
+        ge=0,
+        description="read energy of this buffer per byte, pJ; unset = energy.sram_read_pj_per_byte"
+        " or scaled from the buffer's size (Horowitz, see README)",
+    )
+    write_pj_per_byte: float | None = Field(
+        None,
+        ge=0,
+        description="write energy of this buffer per byte, pJ; unset = "
+        "energy.sram_write_pj_per_byte or the size-scaled read energy",
+    )
 
     @property
     def size_bytes(self) -> int:
@@ -147,12 +159,23 @@ class DramConfig(_Model):
     """The off-chip memory channel."""
 
     bandwidth_bytes_per_cycle: float = Field(
-        16.0, gt=0, description="sustained bandwidth in bytes per array clock cycle"
+        16.0,
+        gt=0,
+        description="sustained bandwidth in bytes per array clock cycle (.inf: unlimited)",
     )
-    latency_cycles: int = Field(100, ge=0, description="cycles from request to first byte")
-    burst_bytes: int = Field(64, gt=0, description="transfer granularity in bytes")
+    latency_cycles: int = Field(
+        100,
+        ge=0,
+        description="cycles from the end of a read transfer until its data is in SRAM "
+        "(requests are pipelined: latency does not hold the channel)",
+    )
+    burst_bytes: int = Field(
+        64, gt=0, description="transfer granularity in bytes: each tile transfer is whole bursts"
+    )
     prefetch_next_layer_weights: bool = Field(
-        True, description="load the next layer's first weight tile during the current layer"
+        True,
+        description="fetch the next layer's first weight tile during the current layer, as soon "
+        "as a weight buffer half is free",
     )
 
 
@@ -171,7 +194,10 @@ class EnergyConfig(_Model):
         250.0, ge=0, description="DRAM access energy per byte, pJ (2 nJ per 64-bit word)"
     )
     leakage_pj_per_cycle: float = Field(
-        10.0, ge=0, description="static energy of the whole chip per cycle, pJ"
+        10.0,
+        ge=0,
+        description="static energy of the whole chip per cycle, pJ (an assumption, not from "
+        "Horowitz; charged over the end-to-end cycles)",
     )
 
 

@@ -21,6 +21,7 @@ from accel.config import ChipConfig
 from accel.mapping.mapper import Mapping
 from accel.model.ops import Unsupported
 from accel.perf.energy import EnergyBreakdown
+from accel.perf.footprint import LayerFootprint, NetworkFootprint
 from accel.perf.memory import MemoryTraffic
 from accel.perf.timing import ComputeTiming
 
@@ -50,13 +51,19 @@ CONTRACT_COLUMNS = (
 
 @dataclass(frozen=True)
 class LayerResult:
-    """Everything the simulator found out about one layer."""
+    """Everything the simulator found out about one layer.
+
+    `cycles`, when set, is the layer's share of the network's end-to-end timeline (from the
+    previous layer's end to its own); otherwise the layer counts as run alone from a cold start.
+    """
 
     mapping: Mapping
     timing: ComputeTiming
     memory: MemoryTraffic
     energy: EnergyBreakdown
     pe_count: int
+    cycles: int | None = None
+    footprint: LayerFootprint | None = None
 
     @property
     def name(self) -> str:
@@ -67,8 +74,18 @@ class LayerResult:
         return self.mapping.layer.macs * self.mapping.batch
 
     @property
-    def total_cycles(self) -> int:
+    def isolated_cycles(self) -> int:
+        """Cycles of this layer alone: empty buffers, idle channel, nothing prefetched."""
         return self.timing.compute_cycles + self.memory.stall_cycles
+
+    @property
+    def total_cycles(self) -> int:
+        return self.isolated_cycles if self.cycles is None else self.cycles
+
+    @property
+    def stall_cycles(self) -> int:
+        """Cycles beyond the stall-free compute: waits for DRAM and buffers, refills, drain."""
+        return self.total_cycles - self.timing.compute_cycles
 
     @property
     def utilization(self) -> float:
@@ -88,7 +105,7 @@ class LayerResult:
             "N": array.n if array else 0,
             "macs": self.macs,
             "compute_cycles": timing.compute_cycles,
-            "stall_cycles": memory.stall_cycles,
+            "stall_cycles": self.stall_cycles,
             "total_cycles": self.total_cycles,
             "utilization": round(self.utilization, 6),
             "mapping_efficiency": round(timing.mapping_efficiency, 6),
@@ -115,6 +132,7 @@ class LayerResult:
             "ofmap_shape": str(layer.output_shape),
             "params": layer.params,
             "compulsory_dram_bytes": memory.compulsory_dram_bytes,
+            **self._memory_columns(),
             "energy_mac_pj": round(self.energy.mac_pj, 3),
             "energy_vector_pj": round(self.energy.vector_pj, 3),
             "energy_sram_ifmap_pj": round(self.energy.sram_ifmap_pj, 3),
@@ -124,10 +142,43 @@ class LayerResult:
             "energy_leakage_pj": round(self.energy.leakage_pj, 3),
         }
 
+    def _memory_columns(self) -> dict[str, Any]:
+        """Tiling, reuse, roofline and footprint detail of the memory model."""
+        memory, tiling = self.memory, self.memory.tiling
+        return {
+            "isolated_cycles": self.isolated_cycles,
+            "refill_cycles": memory.refill_cycles,
+            "tile_m": tiling.m_tile if tiling else "",
+            "tile_k": tiling.k_tile if tiling else "",
+            "tile_n": tiling.n_tile if tiling else "",
+            "loop_order": tiling.loop_order if tiling else "",
+            "resident": tiling.resident if tiling else "",
+            "ifmap_passes": tiling.passes("ifmap") if tiling else "",
+            "weight_passes": tiling.passes("weight") if tiling else "",
+            "ofmap_visits": tiling.passes("ofmap") if tiling else "",
+            "tile_steps": memory.tile_steps,
+            "compulsory_ifmap_bytes": memory.compulsory_ifmap_bytes,
+            "compulsory_weight_bytes": memory.compulsory_weight_bytes,
+            "compulsory_ofmap_bytes": memory.compulsory_ofmap_bytes,
+            "arithmetic_intensity": round(memory.arithmetic_intensity, 4),
+            "bound": memory.bound,
+            "footprint_bytes": self.footprint.total_bytes if self.footprint else "",
+            "live_activation_bytes": (
+                self.footprint.live_activation_bytes if self.footprint else ""
+            ),
+        }
+
 
 @dataclass(frozen=True)
 class NetworkResult:
-    """A whole network on a chip: per-layer results and totals."""
+    """A whole network on a chip: per-layer results and totals.
+
+    `total_cycles` is the end-to-end latency: layers run one after another on one DRAM channel,
+    and with `dram.prefetch_next_layer_weights` a layer's first weight tile loads during the
+    previous layer. Each layer's `total_cycles` is its share of that timeline (from the previous
+    layer's end to its own), so the per-layer column sums exactly to the network figure; the
+    layers' `isolated_cycles` (each alone, cold start) sum to `isolated_total_cycles` >= it.
+    """
 
     network: str
     chip: ChipConfig
@@ -135,6 +186,7 @@ class NetworkResult:
     params: int
     layers: tuple[LayerResult, ...]
     functional: dict[str, Any] | None = None
+    footprint: NetworkFootprint | None = None
 
     @property
     def total_cycles(self) -> int:
@@ -164,7 +216,7 @@ class NetworkResult:
             "macs": macs,
             "total_cycles": cycles,
             "compute_cycles": sum(layer.timing.compute_cycles for layer in layers),
-            "stall_cycles": sum(layer.memory.stall_cycles for layer in layers),
+            "stall_cycles": sum(layer.stall_cycles for layer in layers),
             "utilization": round(macs / (cycles * self.chip.array.pe_count), 6) if cycles else 0.0,
             "latency_ms": round(self.latency_ms, 6),
             "fps": round(self.batch / latency_s, 3) if cycles else 0.0,
@@ -175,6 +227,9 @@ class NetworkResult:
             "tops_per_w": round(2 * macs / energy_j / 1e12, 4) if energy_j else 0.0,
             "clock_mhz": self.chip.clock_mhz,
             "array": f"{self.chip.array.rows}x{self.chip.array.cols} {self.chip.array.dataflow}",
+            **self._memory_summary(),
+            **self._energy_summary(),
+            **self._footprint_summary(),
         }
         unsupported = [
             {"layer": layer.name, "op": layer.mapping.layer.op.op_type}
@@ -186,6 +241,40 @@ class NetworkResult:
         if self.functional is not None:
             summary["functional"] = self.functional
         return summary
+
+    def _memory_summary(self) -> dict[str, Any]:
+        isolated = sum(layer.isolated_cycles for layer in self.layers)
+        return {
+            "isolated_total_cycles": isolated,
+            "overlap_saved_cycles": isolated - self.total_cycles,
+            "prefetch_next_layer_weights": self.chip.dram.prefetch_next_layer_weights,
+            "refill_cycles": sum(layer.memory.refill_cycles for layer in self.layers),
+            "memory_bound_layers": sum(layer.memory.bound == "memory" for layer in self.layers),
+            "ridge_point_macs_per_byte": round(self.chip.ridge_point_macs_per_byte, 4),
+        }
+
+    def _energy_summary(self) -> dict[str, Any]:
+        parts = ("mac", "vector", "sram_ifmap", "sram_weight", "sram_ofmap", "dram", "leakage")
+        return {
+            f"energy_{part}_uj": round(
+                sum(getattr(layer.energy, f"{part}_pj") for layer in self.layers) * 1e-6, 3
+            )
+            for part in parts
+        }
+
+    def _footprint_summary(self) -> dict[str, Any]:
+        footprint, sram = self.footprint, self.chip.sram.total_bytes
+        if footprint is None:
+            return {}
+        return {
+            "weight_bytes": footprint.total_weight_bytes,
+            "peak_activation_bytes": footprint.peak_activation_bytes,
+            "peak_footprint_bytes": footprint.peak_bytes,
+            "sram_bytes": sram,
+            "weights_fit_on_chip": footprint.total_weight_bytes <= sram,
+            "network_fits_on_chip": footprint.fits(sram),
+            "max_batch_on_chip": footprint.max_batch(sram),
+        }
 
     def rows(self) -> list[dict[str, Any]]:
         return [layer.row() for layer in self.layers]

@@ -7,8 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import strategies as st
 
 from accel.config import ChipConfig
+from accel.model.network import Layer, LayerEntry, Network
+from accel.model.ops import Conv, FullyConnected, Op, Shape
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -39,3 +42,63 @@ def run_accel(*args: str, cwd: Path | None = None) -> subprocess.CompletedProces
         cwd=cwd,
         check=False,
     )
+
+
+def single_layer(op: Op, channels: int, height: int, width: int | None = None) -> Layer:
+    """A network of one layer on a (channels, height, width) input; returns that layer."""
+    shape = Shape(channels, height, height if width is None else width)
+    return Network.build("one", shape, [LayerEntry("layer", op)]).layers[0]
+
+
+def chip_with(**values: object) -> ChipConfig:
+    """The default chip with fields changed by dotted path (`"array.rows": 4` as array__rows)."""
+    return ChipConfig().with_values({key.replace("__", "."): v for key, v in values.items()})
+
+
+# Random conv / depthwise / fc layers and small chips for property tests of the memory model.
+layers = st.builds(
+    lambda kind, kernel, stride, channels, size, out, depthwise: (
+        single_layer(FullyConnected(out_features=out), channels, size)
+        if kind == "fc"
+        else single_layer(
+            Conv(
+                kernel=kernel,
+                stride=stride,
+                padding=kernel // 2,
+                out_channels=channels if depthwise else out,
+                groups=channels if depthwise else 1,
+            ),
+            channels,
+            size,
+        )
+    ),
+    kind=st.sampled_from(["conv", "conv", "fc"]),
+    kernel=st.sampled_from([1, 3, 5]),
+    stride=st.integers(1, 2),
+    channels=st.integers(1, 24),
+    size=st.integers(5, 14),
+    out=st.integers(1, 40),
+    depthwise=st.booleans(),
+)
+chips = st.builds(
+    lambda rows, cols, dataflow, overlap, ifmap, weight, ofmap, bandwidth, single: chip_with(
+        array__rows=rows,
+        array__cols=cols,
+        array__dataflow=dataflow,
+        array__fold_overlap=overlap,
+        sram__ifmap__size_kib=ifmap,
+        sram__weight__size_kib=weight,
+        sram__ofmap__size_kib=ofmap,
+        sram__ofmap__double_buffered=not single,
+        dram__bandwidth_bytes_per_cycle=bandwidth,
+    ),
+    rows=st.sampled_from([2, 4, 8, 16]),
+    cols=st.sampled_from([2, 4, 8, 16]),
+    dataflow=st.sampled_from(["os", "ws", "is"]),
+    overlap=st.booleans(),
+    ifmap=st.sampled_from([0.5, 1, 4, 64]),
+    weight=st.sampled_from([0.5, 1, 4, 64]),
+    ofmap=st.sampled_from([0.5, 1, 4, 64]),
+    bandwidth=st.sampled_from([1, 4, 16]),
+    single=st.booleans(),
+)

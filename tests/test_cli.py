@@ -140,3 +140,27 @@ def test_networks_lists_the_zoo() -> None:
     result = run_accel("networks")
     assert result.returncode == 0
     assert "lenet5" in result.stdout and "61,706" in result.stdout
+
+
+def test_layers_csv_and_summary_carry_the_memory_model(tmp_path: Path) -> None:
+    result = run_accel("simulate-network", "-n", "lenet5", "--out", str(tmp_path), "-q")
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "layers.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    extra = (
+        "tile_m", "tile_k", "tile_n", "loop_order", "ifmap_passes", "weight_passes",
+        "ofmap_visits", "compulsory_ifmap_bytes", "arithmetic_intensity", "bound",
+        "footprint_bytes", "isolated_cycles", "refill_cycles",
+    )
+    assert all(column in rows[0] for column in extra)
+    conv1 = rows[0]
+    assert conv1["bound"] in ("compute", "memory") and int(conv1["tile_m"]) > 0
+    assert sum(int(row["total_cycles"]) for row in rows) == json.loads(
+        (tmp_path / "summary.json").read_text()
+    )["total_cycles"]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    for key in (
+        "peak_footprint_bytes", "weights_fit_on_chip", "max_batch_on_chip", "tops_per_w",
+        "energy_dram_uj", "energy_leakage_uj", "isolated_total_cycles", "memory_bound_layers",
+    ):
+        assert key in summary

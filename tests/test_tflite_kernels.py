@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from accel.functional import conv, elementwise, pooling
@@ -60,8 +60,13 @@ def _model(
     return builder.finish(ids[:n_inputs], ids[-1:])
 
 
-def _run_both(model: bytes, feeds: Sequence[np.ndarray]) -> np.ndarray:
-    """Run in LiteRT's reference kernels and, if installed, tflite-micro; they must agree."""
+def _run_both(model: bytes, feeds: Sequence[np.ndarray], litert_too: bool = True) -> np.ndarray:
+    """Run in LiteRT's reference kernels and, if installed, tflite-micro; they must agree.
+
+    With `litert_too` false, tflite-micro alone is the reference (LiteRT 2.3's MUL computes its
+    multiplier s_a·s_b/s_y in float32, tflite-micro in double; they differ by one step of the
+    int32 multiplier and so, rarely, by one in the output).
+    """
     interp = litert.Interpreter(
         model_content=model, experimental_op_resolver_type=litert.OpResolverType.BUILTIN_REF
     )
@@ -79,8 +84,9 @@ def _run_both(model: bytes, feeds: Sequence[np.ndarray]) -> np.ndarray:
     for i, x in enumerate(feeds):
         micro.set_input(x, i)
     micro.invoke()
-    np.testing.assert_array_equal(micro.get_output(0), out)
-    return out
+    if litert_too:
+        np.testing.assert_array_equal(micro.get_output(0), out)
+    return np.asarray(micro.get_output(0))
 
 
 def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int, int]:
@@ -290,6 +296,8 @@ def test_tflite_average_pool(
     zps=st.tuples(st.integers(-128, 127), st.integers(-128, 127), st.integers(-128, 127)),
     act=st.sampled_from(list(ACTIVATIONS)),
 )
+@example(sa=0.13527546755136655, sb=0.008532410607101488, sy=0.5, zps=(0, 25, 0),
+         act="none")  # LiteRT and tflite-micro disagree here; accel follows tflite-micro
 def test_tflite_add_mul_exhaustive(
     op: str, sa: float, sb: float, sy: float, zps: tuple[int, int, int], act: str
 ) -> None:
@@ -307,7 +315,7 @@ def test_tflite_add_mul_exhaustive(
     ]
     code = getattr(schema.BuiltinOperator, op)
     opt_type = schema.BuiltinOptions.AddOptions if op == "ADD" else schema.BuiltinOptions.MulOptions
-    ref = _run_both(_model(code, opt_type, opts, tensors, {}, 2), [a, b])
+    ref = _run_both(_model(code, opt_type, opts, tensors, {}, 2), [a, b], litert_too=op == "ADD")
     lo, hi = rq.activation_bounds(act, sy, zps[2], np.int8, "tflite")  # type: ignore[arg-type]
     fn = elementwise.add_tflite if op == "ADD" else elementwise.mul_tflite
     got = fn(a, sa, zps[0], b, sb, zps[1], sy, zps[2], act_min=lo, act_max=hi)

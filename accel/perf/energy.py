@@ -1,9 +1,21 @@
 """Energy of one layer from event counts: MACs, vector ops, SRAM bytes, DRAM bytes and leakage.
 
-Defaults follow Horowitz (ISSCC 2014, 45 nm): an 8-bit multiply costs 0.2 pJ and a 32-bit add
-0.1 pJ; a 64-bit SRAM read costs 10 pJ at 8 KiB, 20 pJ at 32 KiB and 100 pJ at 1 MiB, so SRAM
-energy per byte grows with the buffer's size (interpolated in log-log space between those
-points); DRAM costs 1.3–2.6 nJ per 64-bit access (250 pJ per byte by default).
+Defaults follow Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm): an 8-bit multiply
+costs 0.2 pJ and a 32-bit add 0.1 pJ (a MAC: 0.3 pJ); a 64-bit SRAM read costs 10 pJ at 8 KiB,
+20 pJ at 32 KiB and 100 pJ at 1 MiB, so SRAM energy per byte grows with the buffer (log-log
+interpolation through those points, extended along the nearest segment outside them); DRAM costs
+1.3–2.6 nJ per 64-bit access (default 250 pJ per byte). Writes cost what reads cost unless set.
+
+SRAM bytes per buffer:
+
+- ifmap / weight: the array's reads (timing model, one byte per int8 element) and the DMA's
+  fills (the DRAM bytes loaded into the buffer);
+- ofmap: the array's writes and partial-sum reads, at `accumulator_bits / 8` bytes each (int32:
+  4) when partial sums accumulate in the buffer (the timing model reads some back) and one byte
+  each when outputs leave the array complete (os, or `K` within one fold, or the vector unit);
+  plus the DMA's partial-sum fills and its drain of everything written back.
+
+Leakage is charged per cycle of the layer's share of the end-to-end timeline.
 """
 
 from __future__ import annotations
@@ -13,11 +25,12 @@ from dataclasses import dataclass
 
 from accel.config import BufferConfig, ChipConfig, Operand
 from accel.mapping.mapper import Mapping
+from accel.mapping.tiling import accumulator_bytes
 from accel.perf.memory import MemoryTraffic
 from accel.perf.timing import ComputeTiming
 
 # (buffer bytes, pJ per byte read): Horowitz's 64-bit reads divided by 8 bytes.
-_SRAM_READ_PJ_PER_BYTE = [(8 * 1024, 10 / 8), (32 * 1024, 20 / 8), (1024 * 1024, 100 / 8)]
+SRAM_READ_PJ_PER_BYTE = ((8 * 1024, 10 / 8), (32 * 1024, 20 / 8), (1024 * 1024, 100 / 8))
 
 
 @dataclass(frozen=True)
@@ -47,12 +60,26 @@ class EnergyBreakdown:
 
 def sram_pj_per_byte(buffer: BufferConfig) -> float:
     """Read energy per byte of a buffer of this size (Horowitz, log-log interpolation)."""
-    points = _SRAM_READ_PJ_PER_BYTE
+    points = SRAM_READ_PJ_PER_BYTE
     size = buffer.size_bytes
     index = 1 if size <= points[1][0] else 2
     (x0, y0), (x1, y1) = points[index - 1], points[index]
     slope = (math.log(y1) - math.log(y0)) / (math.log(x1) - math.log(x0))
     return math.exp(math.log(y0) + slope * (math.log(size) - math.log(x0)))
+
+
+def sram_access_pj(chip: ChipConfig, operand: Operand) -> tuple[float, float]:
+    """(read, write) energy per byte of the buffer holding `operand`."""
+    buffer = chip.sram.buffer_for(operand)
+    scaled = sram_pj_per_byte(buffer)
+    energy = chip.energy
+    read = _first(buffer.read_pj_per_byte, energy.sram_read_pj_per_byte, scaled)
+    write = _first(buffer.write_pj_per_byte, energy.sram_write_pj_per_byte, read)
+    return read, write
+
+
+def _first(*values: float | None) -> float:
+    return next(value for value in values if value is not None)
 
 
 def layer_energy(
@@ -62,17 +89,15 @@ def layer_energy(
     total_cycles: int,
     chip: ChipConfig,
 ) -> EnergyBreakdown:
+    """Energy of one layer that took `total_cycles` (its share of the end-to-end timeline)."""
     energy = chip.energy
-    macs = mapping.layer.macs * mapping.batch if mapping.unit == "array" else 0
+    on_array = mapping.unit == "array"
+    macs = mapping.layer.macs * mapping.batch if on_array else 0
+    # Partial sums read back mean accumulators live in the buffer; otherwise int8 outputs.
+    ofmap_bytes = accumulator_bytes(chip) if timing.sram_ofmap_reads else 1
 
     def sram(operand: Operand, reads: int, writes: int) -> float:
-        per_byte = sram_pj_per_byte(chip.sram.buffer_for(operand))
-        read = (
-            energy.sram_read_pj_per_byte if energy.sram_read_pj_per_byte is not None else per_byte
-        )
-        write = (
-            energy.sram_write_pj_per_byte if energy.sram_write_pj_per_byte is not None else per_byte
-        )
+        read, write = sram_access_pj(chip, operand)
         return reads * read + writes * write
 
     return EnergyBreakdown(
@@ -80,7 +105,11 @@ def layer_energy(
         vector_pj=mapping.vector_ops * energy.vector_op_pj,
         sram_ifmap_pj=sram("ifmap", timing.sram_ifmap_reads, memory.dram_ifmap_bytes),
         sram_weight_pj=sram("weight", timing.sram_weight_reads, memory.dram_weight_bytes),
-        sram_ofmap_pj=sram("ofmap", timing.sram_ofmap_reads, timing.sram_ofmap_writes),
+        sram_ofmap_pj=sram(
+            "ofmap",
+            timing.sram_ofmap_reads * ofmap_bytes + memory.dram_ofmap_write_bytes,
+            timing.sram_ofmap_writes * ofmap_bytes + memory.dram_ofmap_read_bytes,
+        ),
         dram_pj=memory.dram_bytes * energy.dram_pj_per_byte,
         leakage_pj=total_cycles * energy.leakage_pj_per_cycle,
     )

@@ -1,30 +1,61 @@
-"""DRAM traffic and stall cycles of one layer (first version: compulsory traffic, roofline stall).
+"""DRAM traffic and stall cycles of one layer: tiles under SRAM capacity, real reuse, a replay.
 
-Every operand crosses the DRAM channel once: the layer's ifmap, its weights and biases, and its
-ofmap. A layer stalls for the cycles by which moving those bytes at the configured bandwidth, plus
-one DRAM latency, exceeds its compute cycles. Tiling under SRAM capacity, re-fetches and a simpy
-replay of the tile sequence refine this (issue 4).
+For an array layer, every tiling that fits the buffers (`mapping/tiling.py`: tile sizes × loop
+order) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic is each tensor
+once (the ifmap: each input element some window reads). The chooser keeps the tilings that are
+Pareto-efficient in (array cycles incl. refills, bytes on the bus), replays each in the
+DMA / compute pipeline (`replay.py`, exact) and keeps the one with the fewest total cycles,
+ties broken by DRAM bytes. Neither criterion of the shortlist depends on the DRAM bandwidth or
+latency, so the chosen latency can only fall when the channel gets faster.
+
+A layer whose whole GEMM fits on chip is only tiled in ways that fetch nothing twice: its
+traffic equals the compulsory traffic. Vector-unit layers stream their tensors once, in slices.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 
-from accel.config import ChipConfig
+import numpy as np
+
+from accel.config import ChipConfig, Operand
+from accel.errors import InputError
+from accel.mapping import tiling as tiles
+from accel.mapping.array import ArrayMapping, ceil_div
+from accel.mapping.geometry import IntArray, LayerGeometry
 from accel.mapping.mapper import Mapping
+from accel.model.network import Layer
+from accel.model.ops import Op, Shape
+from accel.perf.loop_nest import array_schedule
+from accel.perf.replay import replay_layer
+from accel.perf.tile_schedule import Schedule, stream_schedule
 from accel.perf.timing import ComputeTiming
+from accel.perf.traffic import TRAFFIC, GridTraffic, grid_traffic, trips
+
+_PIPELINED_STEPS = 8  # a second shortlist pick per point: the fewest steps at least this many
+_MAX_REPLAYED = 10
 
 
 @dataclass(frozen=True)
 class MemoryTraffic:
-    """DRAM bytes per operand and the stall cycles they cause."""
+    """DRAM bytes per operand, the tiling behind them, and the stalls of the layer alone."""
 
     dram_ifmap_bytes: int
     dram_weight_bytes: int
-    dram_ofmap_write_bytes: int
-    dram_ofmap_read_bytes: int  # partial sums spilled and read back
+    dram_ofmap_write_bytes: int  # final outputs plus spilled partial sums
+    dram_ofmap_read_bytes: int  # partial sums read back
     compulsory_dram_bytes: int  # each tensor once: the lower bound
-    stall_cycles: int
+    stall_cycles: int  # alone from a cold start: total − compute cycles
+    compulsory_ifmap_bytes: int = 0
+    compulsory_weight_bytes: int = 0
+    compulsory_ofmap_bytes: int = 0
+    refill_cycles: int = 0  # array refills forced by cutting the streamed dimension
+    arithmetic_intensity: float = 0.0  # MACs (vector layers: ops) per DRAM byte
+    bound: str = ""  # "compute" | "memory" by the roofline; "" for layers that move nothing
+    tiling: tiles.Tiling | None = None
+    tile_steps: int = 0
+    schedule: Schedule | None = field(default=None, compare=False, repr=False)
 
     @property
     def dram_read_bytes(self) -> int:
@@ -39,15 +70,212 @@ class MemoryTraffic:
         return self.dram_read_bytes + self.dram_write_bytes
 
 
+class _NoFit(Exception):
+    """No tile fits; the message lacks the layer name (the cache is shared across names)."""
+
+
 def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> MemoryTraffic:
-    """DRAM traffic and stalls of one layer."""
+    """Tiling, DRAM traffic and stall cycles of one layer (the layer alone, cold start)."""
     layer, batch = mapping.layer, mapping.batch
     if mapping.unit == "none":
         return MemoryTraffic(0, 0, 0, 0, 0, 0)
-    ifmap = layer.ifmap_bytes * batch
-    weight = layer.weight_bytes
-    ofmap = layer.ofmap_bytes * batch
-    total = ifmap + weight + ofmap
-    transfer = total / chip.dram.bandwidth_bytes_per_cycle + chip.dram.latency_cycles
-    stall = max(0, int(-(-transfer // 1)) - timing.compute_cycles)
-    return MemoryTraffic(ifmap, weight, ofmap, 0, total, stall)
+    if mapping.array is None:
+        sizes = (layer.ifmap_bytes * batch, layer.weight_bytes, layer.ofmap_bytes * batch)
+        return _vector_memory(*sizes, mapping.vector_ops, timing.compute_cycles, chip)
+    try:
+        return _array_memory(
+            layer.op, layer.input_shapes, layer.output_shape, batch, mapping.array,
+            timing.compute_cycles, chip,
+        )
+    except _NoFit as err:
+        raise InputError(f"layer {layer.name!r}: {err}") from None
+
+
+def clear_cache() -> None:
+    """Forget the memoized tilings (identical layers on one chip are chosen once per process)."""
+    _array_memory.cache_clear()
+
+
+def compulsory_traffic(layer: Layer, batch: int) -> tuple[int, int, int]:
+    """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once."""
+    if layer.gemm is None:
+        return layer.ifmap_bytes * batch, layer.weight_bytes, layer.ofmap_bytes * batch
+    geometry = LayerGeometry.of(layer, batch)
+    ifmap = geometry.image_box * geometry.channels_per_group * layer.gemm.groups * batch
+    return ifmap, layer.weight_bytes, layer.ofmap_bytes * batch
+
+
+@lru_cache(maxsize=4096)
+def _array_memory(
+    op: Op,
+    input_shapes: tuple[Shape, ...],
+    output_shape: Shape,
+    batch: int,
+    array: ArrayMapping,
+    compute_cycles: int,
+    chip: ChipConfig,
+) -> MemoryTraffic:
+    layer = Layer("layer", op, ("input",), input_shapes, output_shape)
+    geometry = LayerGeometry.of(layer, batch)
+    grid = tiles.candidates(array, geometry)
+    has_bias = layer.bias_elements > 0
+    sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
+    compulsory = compulsory_traffic(layer, batch)
+    orders = [grid_traffic(order, grid, array, chip, compulsory[1]) for order in tiles.LOOP_ORDERS]
+    per_order = [tiles.with_outputs_in_pes(sizes, grid, array, t.in_place) for t in orders]
+    fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
+    if not any(f.any() for f in fit):
+        single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]))
+        try:
+            tiles.raise_no_fit("layer", single, chip, grid)
+        except InputError as err:
+            raise _NoFit(str(err).split(": ", 1)[1]) from None
+    runs = []
+    shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
+    for tiling, traffic in shortlist:
+        schedule = array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
+        moved = sum(traffic[kind] for kind in TRAFFIC)
+        runs.append((replay_layer(schedule, chip), moved, tiling, schedule, traffic))
+    # Fewest cycles, then fewest DRAM bytes.
+    total, _, tiling, schedule, traffic = min(runs, key=lambda run: run[:2])
+    macs = layer.macs * batch
+    return _record(total, traffic, compulsory, macs, tiling, schedule, chip, compute_cycles)
+
+
+def _record(
+    total: int,
+    traffic: dict[str, int],
+    compulsory: tuple[int, int, int],
+    macs: int,
+    tiling: tiles.Tiling,
+    schedule: Schedule,
+    chip: ChipConfig,
+    compute_cycles: int,
+) -> MemoryTraffic:
+    intensity = macs / sum(traffic[kind] for kind in TRAFFIC)
+    return MemoryTraffic(
+        dram_ifmap_bytes=traffic["ifmap"],
+        dram_weight_bytes=traffic["weight"],
+        dram_ofmap_write_bytes=traffic["ofmap_write"],
+        dram_ofmap_read_bytes=traffic["ofmap_read"],
+        compulsory_dram_bytes=sum(compulsory),
+        stall_cycles=total - compute_cycles,
+        compulsory_ifmap_bytes=compulsory[0],
+        compulsory_weight_bytes=compulsory[1],
+        compulsory_ofmap_bytes=compulsory[2],
+        refill_cycles=traffic["refill"],
+        arithmetic_intensity=intensity,
+        bound="memory" if intensity < chip.ridge_point_macs_per_byte else "compute",
+        tiling=tiling,
+        tile_steps=schedule.step_count,
+        schedule=schedule,
+    )
+
+
+def _shortlist(
+    grid: tiles.Candidates,
+    orders: list[GridTraffic],
+    sizes: list[dict[Operand, IntArray]],
+    fit: list[IntArray],
+    array: ArrayMapping,
+    compulsory: tuple[int, int, int],
+    compute_cycles: int,
+) -> list[tuple[tiles.Tiling, dict[str, int]]]:
+    """Tilings worth replaying: Pareto-efficient in (array cycles, bus bytes), two per point.
+
+    Of the tilings at one Pareto point, the one with the fewest steps (least per-tile overhead)
+    and the one with the fewest steps among those with at least `_PIPELINED_STEPS` (enough tiles
+    for loads to overlap compute) are kept.
+    """
+    table = trips(grid, array)
+    steps = array.groups * table["m"] * table["k"] * table["n"]
+    valid = np.stack([_valid(t, f, compulsory) for t, f in zip(orders, fit, strict=True)]).ravel()
+    cycles = np.stack([compute_cycles + t.refill for t in orders]).ravel()[valid]
+    bus = np.stack([t.bus for t in orders]).ravel()[valid]
+    many = np.broadcast_to(steps, (len(orders), *steps.shape)).ravel()[valid]
+    index = np.flatnonzero(valid)
+    order = np.lexsort((many, bus, cycles))
+    best_bus = np.minimum.accumulate(bus[order])
+    front = order[np.concatenate(([True], bus[order][1:] < best_bus[:-1]))]
+    picks: list[int] = []
+    for point in front:
+        same = (cycles == cycles[point]) & (bus == bus[point])
+        pipelined = np.flatnonzero(same & (many >= _PIPELINED_STEPS))
+        picks.append(int(index[point]))
+        if len(pipelined):
+            picks.append(int(index[pipelined[np.argmin(many[pipelined])]]))
+    if len(picks) > _MAX_REPLAYED:  # keep both ends of the front and spread the rest
+        keep = np.unique(np.linspace(0, len(picks) - 1, _MAX_REPLAYED).round().astype(int))
+        picks = [picks[i] for i in keep]
+    return [_tiling(orders, pick, grid, sizes, array) for pick in dict.fromkeys(picks)]
+
+
+def _valid(traffic: GridTraffic, fit: IntArray, compulsory: tuple[int, int, int]) -> IntArray:
+    if not fit[-1, -1, -1]:
+        return fit
+    # The whole layer fits: nothing may be fetched twice when nothing has to be.
+    exact = (traffic.bytes["ifmap"] == compulsory[0]) & (traffic.bytes["weight"] == compulsory[1])
+    return np.asarray(fit & exact & (traffic.bytes["ofmap_read"] == 0))
+
+
+def _tiling(
+    orders: list[GridTraffic],
+    flat: int,
+    grid: tiles.Candidates,
+    per_order: list[dict[Operand, IntArray]],
+    array: ArrayMapping,
+) -> tuple[tiles.Tiling, dict[str, int]]:
+    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
+    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
+    traffic, sizes = orders[o], per_order[o]
+    m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
+    tiling = tiles.Tiling(
+        array.dataflow, traffic.order, m_tile, k_tile, n_tile,
+        ceil_div(array.m, m_tile), ceil_div(array.k, k_tile), ceil_div(array.n, n_tile),
+        array.groups, int(sizes["ifmap"][i, j, 0]), int(sizes["weight"][0, j, n]),
+        int(sizes["ofmap"][i, 0, n]),
+    )
+    picked = {kind: int(traffic.bytes[kind][i, j, n]) for kind in TRAFFIC}
+    picked["refill"] = int(traffic.refill[i, j, n])
+    return tiling, picked
+
+
+def _vector_memory(
+    ifmap: int, weight: int, ofmap: int, ops: int, compute_cycles: int, chip: ChipConfig
+) -> MemoryTraffic:
+    """A vector-unit layer: tensors streamed once, in the slice count that replays fastest."""
+    sizes = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
+    fewest = _fewest_slices(sizes, chip)
+    options = [fewest * 4**i for i in range(4) if fewest * 4**i <= min(ifmap, ofmap)] or [1]
+    drain = min(chip.vector_unit.pipeline_latency_cycles, compute_cycles)
+    runs = []
+    for chunks in options:
+        schedule = stream_schedule(sizes, compute_cycles, drain, chunks)
+        runs.append((replay_layer(schedule, chip), chunks, schedule))
+    total, _, schedule = min(runs, key=lambda run: run[:2])
+    moved = ifmap + weight + ofmap
+    intensity = ops / moved if moved else 0.0
+    ridge = chip.vector_unit.ops_per_cycle / chip.dram.bandwidth_bytes_per_cycle
+    return MemoryTraffic(
+        ifmap, weight, ofmap, 0, moved, total - compute_cycles, ifmap, weight, ofmap,
+        arithmetic_intensity=intensity,
+        bound="memory" if intensity < ridge else "compute",
+        tile_steps=schedule.step_count,
+        schedule=schedule,
+    )
+
+
+def _fewest_slices(sizes: dict[str, int], chip: ChipConfig) -> int:
+    """The fewest equal slices whose every piece fits its buffer half."""
+    sram = chip.sram
+    chunks = 1
+    shared = 0
+    for operand, size in sizes.items():
+        if sram.is_shared(operand):  # type: ignore[arg-type]
+            shared += size + 1  # +1: equal slices round up by at most a byte
+        else:
+            half = sram.buffer_for(operand).tile_bytes  # type: ignore[arg-type]
+            chunks = max(chunks, ceil_div(size, half))
+    if sram.unified is not None:
+        chunks = max(chunks, ceil_div(shared, sram.unified.tile_bytes))
+    return chunks

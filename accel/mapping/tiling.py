@@ -1,0 +1,227 @@
+"""Tiling a layer's GEMM under SRAM capacity: tile sizes, loop order, and what fits.
+
+The chip's SRAM cannot hold a whole layer, so the GEMM (per group `M × K × N`) is cut into tiles
+`m_tile × k_tile × n_tile` visited by three nested loops. The loop order (outer → inner, e.g.
+`nkm`) decides which operand stays resident: the one the innermost loop does not index (`nkm`
+keeps each weight tile while ifmap tiles stream past it). A tile must fit its buffer's half when
+the buffer is double-buffered (the other half is being filled), so tile bytes are checked against
+`BufferConfig.tile_bytes`; operands without a buffer of their own share the unified one.
+
+Tiles respect the array's folds: along a dimension mapped onto array rows or columns a tile is a
+whole number of folds or the whole dimension, so each tile's compute time follows from the timing
+model. The dimension streamed in time can be cut anywhere: output rows for `M` (neighbouring
+tiles then re-read halo rows), whole channels' taps for `K`. Groups (depthwise) run one after
+another, outermost. The ofmap buffer holds int32 accumulators (`accumulator_bits` wide) while
+a reduction spans several passes through the array, and int8 outputs once each pass completes
+the whole reduction, or when an output-stationary tile of one fold keeps its partial sums in
+the PEs while its K-tiles stream past.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.config import ChipConfig, Dataflow, Operand
+from accel.errors import InputError
+from accel.mapping.array import ArrayMapping, ceil_div
+from accel.mapping.geometry import IntArray, LayerGeometry, Taps
+
+LOOP_ORDERS: tuple[str, ...] = tuple("".join(p) for p in itertools.permutations("mkn"))
+OPERAND_DIMS: dict[Operand, str] = {"ifmap": "mk", "weight": "kn", "ofmap": "mn"}
+_IDLE_DIM: dict[Operand, str] = {"ifmap": "n", "weight": "m", "ofmap": "k"}
+BIAS_BYTES = 4
+
+
+def accumulator_bytes(chip: ChipConfig) -> int:
+    return ceil_div(chip.array.accumulator_bits, 8)
+
+
+def refetches(order: str, trips: dict[str, IntArray], operand: Operand) -> IntArray:
+    """How many times each tile of `operand` is brought on chip (ofmap: visits per tile).
+
+    A tile stays on chip while the loops inside its innermost indexing loop run; the one loop
+    that does not index the operand repeats it only if some indexing loop sits deeper and
+    actually iterates (a loop of one trip changes nothing).
+    """
+    idle = _IDLE_DIM[operand]
+    deeper = order[order.index(idle) + 1 :]
+    moves = np.zeros_like(trips[idle], dtype=bool)
+    for dim in deeper:
+        moves |= trips[dim] > 1
+    return np.where(moves, trips[idle], 1)
+
+
+@dataclass(frozen=True)
+class Tiling:
+    """One layer's chosen tiles: sizes, loop order, trip counts and the largest tile bytes."""
+
+    dataflow: Dataflow
+    loop_order: str  # outer → inner over m, k, n
+    m_tile: int
+    k_tile: int
+    n_tile: int
+    m_tiles: int
+    k_tiles: int
+    n_tiles: int
+    groups: int
+    ifmap_tile_bytes: int
+    weight_tile_bytes: int
+    ofmap_tile_bytes: int
+
+    def trips(self, dim: str) -> int:
+        return {"m": self.m_tiles, "k": self.k_tiles, "n": self.n_tiles}[dim]
+
+    def passes(self, operand: Operand) -> int:
+        """Passes over `operand` (ofmap: visits of each output tile; > 1 spills partial sums)."""
+        trips = {dim: np.array([self.trips(dim)]) for dim in "mkn"}
+        return int(refetches(self.loop_order, trips, operand)[0])
+
+    @property
+    def steps(self) -> int:
+        """Tiles computed, over all groups."""
+        return self.groups * self.m_tiles * self.k_tiles * self.n_tiles
+
+    @property
+    def resident(self) -> str:
+        """The operand whose tile stays on chip across the innermost loop."""
+        moving = [dim for dim in self.loop_order if self.trips(dim) > 1]
+        if not moving:
+            return "all"
+        return next(op for op, dims in OPERAND_DIMS.items() if moving[-1] not in dims)
+
+    def describe(self) -> str:
+        return (
+            f"M{self.m_tile} K{self.k_tile} N{self.n_tile} {self.loop_order} "
+            f"({self.resident} resident)"
+        )
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Every legal tile size along each GEMM dimension, with the ifmap bytes each implies."""
+
+    m: IntArray
+    k: IntArray
+    n: IntArray
+    ifmap_sum: IntArray  # [m, k] candidate: ifmap bytes over all tiles of one group (one pass)
+    ifmap_max: IntArray  # [m, k]: an upper bound of the largest ifmap tile
+
+
+def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
+    sizes = {dim: _sizes(dim, array, geometry) for dim in "mkn"}
+    boxes: dict[Taps, tuple[IntArray, IntArray]] = {}  # taps → (sum, max) per m candidate
+
+    def box(taps: Taps) -> tuple[IntArray, IntArray]:
+        if taps not in boxes:
+            stats = np.array([geometry.box_stats(int(m), taps) for m in sizes["m"]])
+            boxes[taps] = (stats[:, 0], stats[:, 1])
+        return boxes[taps]
+
+    shape = (len(sizes["m"]), len(sizes["k"]))
+    ifmap_sum, ifmap_max = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
+    for j, k_tile in enumerate(sizes["k"]):
+        for part, repeats in geometry.k_patterns(int(k_tile)).items():
+            ifmap_sum[:, j] += repeats * sum(count * box(taps)[0] for count, taps in part)
+            largest = sum(count * box(taps)[1] for count, taps in part)
+            ifmap_max[:, j] = np.maximum(ifmap_max[:, j], largest)
+    return Candidates(sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max)
+
+
+def _sizes(dim: str, array: ArrayMapping, geometry: LayerGeometry) -> IntArray:
+    """Tile sizes along `dim`: the smallest legal one, then aligned ones doubling up to the dim.
+
+    Aligned sizes keep every interior tile alike (whole output rows, whole channels' taps), so
+    schedules compress well; the smallest legal tile keeps tight buffers usable.
+    """
+    total = {"m": array.m, "k": array.k, "n": array.n}[dim]
+    width, plane, taps = geometry.cols.outputs, geometry.plane, geometry.taps
+    if dim in (array.rows_dim, array.cols_dim):
+        fold = array.array_rows if dim == array.rows_dim else array.array_cols
+        align = {"m": width, "k": taps, "n": 1}[dim]
+        smallest, starts = fold, [math.lcm(fold, align)]
+    elif dim == "m":
+        smallest = 1
+        starts = [width, plane] + [width // 2**i for i in range(1, 8) if width % 2**i == 0]
+    elif dim == "k":
+        smallest, starts = 1, [taps]
+    else:
+        smallest, starts = 1, [1]
+    found = {total, min(smallest, total)}
+    for size in starts:
+        while size < total:
+            found.add(size)
+            size *= 2
+    return np.array(sorted(found), dtype=np.int64)
+
+
+def tile_bytes(
+    grid: Candidates, geometry: LayerGeometry, array: ArrayMapping, chip: ChipConfig,
+    has_bias: bool,
+) -> dict[Operand, IntArray]:
+    """Largest tile of each operand for every (m, k, n) candidate, as broadcastable arrays.
+
+    An ofmap tile holds int32 accumulators while its reduction is spread over several passes
+    through the array; when each pass finishes the whole `K` (os with the whole `K` per tile;
+    ws / is when `K` fits one fold of rows) it holds requantized int8 outputs instead.
+    """
+    m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
+    ifmap = grid.ifmap_max[:, :, None]
+    weight = k * n + (BIAS_BYTES * n if has_bias else 0)
+    in_array = array.k <= array.array_rows or array.dataflow == "os"
+    complete = (k == array.k) & in_array
+    ofmap = m * n * np.where(complete, 1, accumulator_bytes(chip))
+    return {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
+
+
+def with_outputs_in_pes(
+    sizes: dict[Operand, IntArray], grid: Candidates, array: ArrayMapping, in_place: IntArray
+) -> dict[Operand, IntArray]:
+    """Tile bytes when an os tile keeps its partial sums in the PEs (`in_place`): only int8
+    outputs reach the ofmap buffer."""
+    if array.dataflow != "os":
+        return sizes
+    outputs = grid.m[:, None, None] * grid.n[None, None, :]
+    return {**sizes, "ofmap": np.where(in_place, outputs, sizes["ofmap"])}
+
+
+def fits(tiles: dict[Operand, IntArray], chip: ChipConfig) -> IntArray:
+    """Boolean grid: which candidates fit every buffer half (shared ones by their sum)."""
+    sram = chip.sram
+    ok = np.ones(np.broadcast_shapes(*(t.shape for t in tiles.values())), dtype=bool)
+    shared = np.zeros_like(ok, dtype=np.int64)
+    for operand, size in tiles.items():
+        if sram.is_shared(operand):
+            shared = shared + size
+        else:
+            ok &= size <= sram.buffer_for(operand).tile_bytes
+    if sram.unified is not None:
+        ok &= shared <= sram.unified.tile_bytes
+    return ok
+
+
+def raise_no_fit(
+    layer_name: str, tiles: dict[Operand, IntArray], chip: ChipConfig, grid: Candidates
+) -> None:
+    """Name the buffer that cannot hold even the smallest legal tile, and the bytes it needs."""
+    smallest: dict[Operand, int] = {op: int(size.flat[0]) for op, size in tiles.items()}
+    detail = f"m_tile {grid.m[0]}, k_tile {grid.k[0]}, n_tile {grid.n[0]}"
+    sram = chip.sram
+    for operand, need in smallest.items():
+        if not sram.is_shared(operand) and need > sram.buffer_for(operand).tile_bytes:
+            half = sram.buffer_for(operand).tile_bytes
+            raise InputError(
+                f"layer {layer_name!r}: {operand} buffer ({half} bytes per half) must hold at "
+                f"least one {operand} tile of {need} bytes ({detail}), not {half}"
+            )
+    shared = [op for op in smallest if sram.is_shared(op)]
+    assert sram.unified is not None
+    need = sum(smallest[op] for op in shared)
+    half = sram.unified.tile_bytes
+    raise InputError(
+        f"layer {layer_name!r}: unified buffer ({half} bytes per half) must hold at least one "
+        f"{' + '.join(shared)} tile of {need} bytes ({detail}), not {half}"
+    )

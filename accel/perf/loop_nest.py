@@ -1,0 +1,331 @@
+"""From a tiling to its schedule: the loop nest over tiles, written as compressed steps.
+
+The loops are groups (outermost) then the tiling's loop order; loops of one trip are dropped.
+Each operand changes tile when a loop that indexes it advances, so its tile lives through the
+loops inside its innermost indexing loop. The steps of one loop level depend only on the tile
+size class of the index (edge tiles are partial, halos differ at the image border) and on whether
+the index is the first, second-to-last or last, so a level's indices compress to a few runs and
+the schedule is built once per distinct run, not once per tile.
+
+Compute cycles per step follow the timing model's per-fold convention: a fold streams `τ`
+wavefronts plus its fill/drain (`Ar + Ac − 2` in os, `2·Ar + Ac − 2` in ws / is), or with
+`fold_overlap` a period of `max(τ, Ar)` per fold (see `accel.perf.timing.fold_period`).
+Cutting the streamed dimension into tiles repeats that overhead once per fold per chunk (a
+*refill*), except when the tile is a single fold and the time loop is innermost: the stationary
+operand then stays in the PEs and the chunks stream back to back, exactly as the untiled fold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, NamedTuple
+
+from accel.config import ChipConfig
+from accel.mapping.array import ArrayMapping, ceil_div
+from accel.mapping.geometry import LayerGeometry
+from accel.mapping.tiling import BIAS_BYTES, OPERAND_DIMS, Tiling, accumulator_bytes
+from accel.perf.tile_schedule import Load, Node, Repeat, Schedule, Step, compress
+
+_INPUTS = ("ifmap", "weight")
+Coords = dict[str, tuple[Any, bool]]  # dim → (size class, is the first index)
+
+
+class _Key(NamedTuple):
+    """What a loop index contributes to the steps below it (a tuple: cheap to hash)."""
+
+    now: Any
+    after: Any  # class of the next index (None at the last)
+    first: bool
+    last: bool
+    penultimate: bool
+
+
+def fold_run_cycles(
+    array: ArrayMapping, fold_overlap: bool, steps: int, folds: int, chunk: str
+) -> int:
+    """Cycles of `folds` folds streaming `steps` wavefronts each.
+
+    `chunk` is "whole" (each fold starts afresh), "head" (the first chunk of a fold whose
+    stream continues in later steps) or "tail" (a continuation: the fold is already loaded).
+    """
+    rows, cols = array.array_rows, array.array_cols
+    overhead = rows + cols - 2 if array.dataflow == "os" else 2 * rows + cols - 2
+    if chunk == "tail":
+        return steps
+    if not fold_overlap:
+        return folds * (overhead + steps)
+    if chunk == "head":
+        return steps + max(0, rows - array.time_steps)
+    return folds * max(steps, rows)
+
+
+def layer_edges(array: ArrayMapping, fold_overlap: bool) -> tuple[int, int]:
+    """Cycles paid once per layer: before the first fold and after the last."""
+    rows, cols = array.array_rows, array.array_cols
+    if not fold_overlap:
+        return 0, -1  # SCALE-Sim counts `folds · per_fold − 1`
+    # With overlap a fold occupies the array for max(T, Ar) cycles (the stationary preload in
+    # ws / is, the output bus drain in os), except the last, which only streams its T.
+    first = rows if array.dataflow != "os" else 0
+    return first, rows + cols - 3 - max(0, rows - array.time_steps)
+
+
+def untiled_cycles(array: ArrayMapping, fold_overlap: bool) -> int:
+    """The timing model's compute cycles, rebuilt from fold runs (one chunk per fold)."""
+    first, last = layer_edges(array, fold_overlap)
+    whole = fold_run_cycles(array, fold_overlap, array.time_steps, 1, "whole")
+    return first + array.folds * whole + last
+
+
+@dataclass(frozen=True)
+class _Nest:
+    """The loops that iterate (outer → inner) with each index's tile class, and the chip."""
+
+    levels: tuple[tuple[str, tuple[Any, ...]], ...]  # (dim, class of each index)
+    constant: dict[str, Any]  # the single class of each dim that does not iterate
+    array: ArrayMapping
+    chip: ChipConfig
+    has_bias: bool
+    single_fold: bool  # every tile is one fold of the array
+    tail_adjust: int
+    memo: dict[tuple[int, tuple[_Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
+
+    @cached_property
+    def level(self) -> dict[str, int]:
+        """Each operand's innermost iterating loop level (−1: one tile for the whole layer)."""
+        found = {}
+        for operand in ("ifmap", "weight", "ofmap"):
+            dims = "g" + OPERAND_DIMS[operand]
+            levels = [i for i, (dim, _) in enumerate(self.levels) if dim in dims]
+            found[operand] = levels[-1] if levels else -1
+        found["psum"] = found["ofmap"]
+        return found
+
+    @cached_property
+    def k_level(self) -> int | None:
+        return next((i for i, (dim, _) in enumerate(self.levels) if dim == "k"), None)
+
+    @cached_property
+    def reduces_across_visits(self) -> bool:
+        """The `k` loop runs outside the ofmap's loops: outputs are revisited per K-tile."""
+        return self.k_level is not None and self.k_level < self.level["ofmap"]
+
+    def double(self, buffer: str) -> bool:
+        return self.chip.sram.buffer_for(buffer).double_buffered  # type: ignore[arg-type]
+
+    @cached_property
+    def runs(self) -> list[list[tuple[int, tuple[_Key, ...]]]]:
+        """Each level's indices as compressed runs of keys (the same under every parent)."""
+        result = []
+        for _, classes in self.levels:
+            count = len(classes)
+            keys = [
+                _Key(classes[i], classes[i + 1] if i + 1 < count else None,
+                     i == 0, i == count - 1, i == count - 2)
+                for i in range(count)
+            ]
+            result.append(compress(keys))
+        return result  # type: ignore[return-value]
+
+    def subtree(self, level: int, context: tuple[_Key, ...]) -> tuple[Node, ...]:
+        """The steps under loop `level`, given the indices of the loops outside it."""
+        if level == len(self.levels):
+            return (_Position(self, context).step(),)
+        memo_key = (level, context)
+        if memo_key not in self.memo:
+            nodes: list[Node] = []
+            for repeats, period in self.runs[level]:
+                body = tuple(
+                    node for key in period for node in self.subtree(level + 1, (*context, key))
+                )
+                nodes.extend(body if repeats == 1 else (Repeat(repeats, body),))
+            self.memo[memo_key] = tuple(nodes)
+        return self.memo[memo_key]
+
+    def size(self, coords: Coords, dim: str) -> Any:
+        return coords[dim][0] if dim in coords else self.constant[dim]
+
+    def bytes(self, kind: str, coords: Coords) -> int:
+        """Bytes of the `kind` tile at `coords` (psum: int32 partial sums of an ofmap tile)."""
+        m, k, n = (self.size(coords, d) for d in "mkn")
+        if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
+            return int(sum(count * m[1][box] for count, box in k[1]))
+        if kind == "weight":
+            k_first = coords.get("k", (None, True))[1]
+            bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
+            return int(k[0] * n[0] + bias)
+        return int(m[0] * n[0] * accumulator_bytes(self.chip))
+
+    def has_psum(self, coords: Coords) -> bool:
+        """True when this ofmap visit continues a reduction begun in an earlier visit."""
+        return self.reduces_across_visits and not coords["k"][1]
+
+
+@dataclass(frozen=True)
+class _Position:
+    """One step of the nest, given every loop's index key."""
+
+    nest: _Nest
+    context: tuple[_Key, ...]
+
+    def starts(self, level: int) -> bool:
+        """Every loop inside `level` is at its first index: a new tile of that level begins."""
+        return all(key.first for key in self.context[level + 1 :])
+
+    def ends(self, level: int) -> bool:
+        return all(key.last for key in self.context[level + 1 :])
+
+    @cached_property
+    def carry(self) -> int:
+        """The loop that advances after this step (−1: this is the last step)."""
+        return max((i for i, key in enumerate(self.context) if not key.last), default=-1)
+
+    def coords(self, advance: int | None = None) -> Coords | None:
+        """Tile classes now, or after the loop at level `advance` (with carries) moves on."""
+        nest, context = self.nest, self.context
+        if advance is None:
+            return {nest.levels[i][0]: (key.now, key.first) for i, key in enumerate(context)}
+        moving = [i for i in range(advance + 1) if not context[i].last]
+        if not moving:
+            return None
+        level = moving[-1]
+        return {
+            nest.levels[i][0]: (
+                (key.now, key.first) if i < level
+                else (key.after, False) if i == level
+                else (nest.levels[i][1][0], True)
+            )
+            for i, key in enumerate(context)
+        }
+
+    def step(self) -> Step:
+        nest = self.nest
+        now = self.coords()
+        assert now is not None
+        visit = self.starts(nest.level["psum"])
+        psum_now = visit and nest.has_psum(now)
+        loads = [load for op in _INPUTS for load in self.fetch(op)]
+        late: list[Load] = []
+        (loads if nest.double("ofmap") else late).extend(self.fetch("psum"))
+        return Step(
+            compute_cycles=self.cycles(now),
+            takes=tuple(op for op in _INPUTS if self.starts(nest.level[op]))
+            + (("psum",) if psum_now else ()),
+            claims_ofmap=visit and not psum_now,
+            releases=tuple(op for op in _INPUTS if self.ends(nest.level[op])),
+            loads=tuple(loads),
+            writeback_bytes=self.writeback(now) if self.ends(nest.level["psum"]) else 0,
+            post_loads=tuple(late),
+            prefetch_point=self.prefetch_point(),
+        )
+
+    def fetch(self, kind: str) -> list[Load]:
+        """The `kind` tile the DMA queues behind this step, if any.
+
+        A tile that lasts one step, or sits in a single-buffered buffer, loads for the step that
+        needs it next; a double-buffered tile that lasts several steps loads its successor now,
+        during the second step of its own life.
+        """
+        nest, level = self.nest, self.nest.level[kind]
+        buffer = "ofmap" if kind == "psum" else kind
+        if level < 0 or self.carry < 0:
+            return []
+        if level == len(self.context) - 1 or not nest.double(buffer):
+            target = self.coords(len(self.context) - 1) if self.carry <= level else None
+        else:
+            target = self.coords(level) if self.starts(level) else None
+        if target is None or (kind == "psum" and not nest.has_psum(target)):
+            return []
+        return [Load(kind, nest.bytes(kind, target))]
+
+    def writeback(self, coords: Coords) -> int:
+        """Final int8 outputs, or int32 partial sums when later visits still add to them."""
+        nest = self.nest
+        m, _, n = (nest.size(coords, d) for d in "mkn")
+        unfinished = nest.reduces_across_visits and not self.context[nest.k_level].last  # type: ignore[index]
+        return int(m[0] * n[0] * (accumulator_bytes(nest.chip) if unfinished else 1))
+
+    def prefetch_point(self) -> bool:
+        """True at the step whose ring slot follows the release of the last weight tile's
+        predecessor: the next layer's first weight tile can take that half."""
+        nest, level = self.nest, self.nest.level["weight"]
+        if level < 0 and nest.double("weight"):
+            return False  # the schedule prefetches right after its prologue
+        if level < 0 or not nest.double("weight"):
+            return self.carry < 0
+        previous = self.context[:level]
+        return self.carry == level and self.context[level].penultimate and all(
+            key.last for key in previous
+        )
+
+    def cycles(self, now: Coords) -> int:
+        nest, array = self.nest, self.nest.array
+        overlap = nest.chip.array.fold_overlap
+        extents = {dim: nest.size(now, dim)[0] for dim in "mkn"}
+        folds = ceil_div(extents[array.rows_dim], array.array_rows) * ceil_div(
+            extents[array.cols_dim], array.array_cols
+        )
+        merged = nest.single_fold and bool(nest.levels) and nest.levels[-1][0] == array.time_dim
+        chunk = "whole" if not merged else "head" if self.context[-1].first else "tail"
+        cycles = fold_run_cycles(array, overlap, extents[array.time_dim], folds, chunk)
+        first, last = layer_edges(array, overlap)
+        if self.starts(-1):
+            cycles += first
+        if self.carry < 0:
+            cycles += last + nest.tail_adjust
+        return cycles
+
+
+def _tile_classes(
+    tiling: Tiling, geometry: LayerGeometry, array: ArrayMapping
+) -> dict[str, list[Any]]:
+    """Per dim, each tile index's class: its extent, and for M the input pixels it reads through
+    each tap box the K-tiles use, for K its (channels, tap box index) pieces."""
+    parts = geometry.k_parts(tiling.k_tile)
+    boxes = sorted({taps for part in parts for _, taps in part})
+    index = {taps: i for i, taps in enumerate(boxes)}
+    pixels = [geometry.box_pixels(tiling.m_tile, taps).tolist() for taps in boxes]
+    extras = {
+        "m": list(zip(*pixels, strict=True)),
+        "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
+    }
+    classes: dict[str, list[Any]] = {"g": [None] * tiling.groups}
+    for dim, total, tile in (("m", array.m, tiling.m_tile), ("k", array.k, tiling.k_tile),
+                             ("n", array.n, tiling.n_tile)):
+        extents = [min(tile, total - start) for start in range(0, total, tile)]
+        classes[dim] = list(zip(extents, extras.get(dim, extents), strict=True))
+    return classes
+
+
+def array_schedule(
+    tiling: Tiling,
+    geometry: LayerGeometry,
+    array: ArrayMapping,
+    chip: ChipConfig,
+    has_bias: bool,
+    compute_cycles: int,
+) -> Schedule:
+    """The compressed step schedule of an array layer under `tiling`.
+
+    `compute_cycles` is the timing model's figure for the untiled layer; any difference from
+    the fold-run rebuild (none today, tested) is added to the last step so the two agree.
+    """
+    classes = _tile_classes(tiling, geometry, array)
+    order = "g" + tiling.loop_order
+    levels = tuple((dim, tuple(classes[dim])) for dim in order if len(classes[dim]) > 1)
+    constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
+    single_fold = (
+        _tile_of(tiling, array.rows_dim) <= array.array_rows
+        and _tile_of(tiling, array.cols_dim) <= array.array_cols
+    )
+    tail_adjust = compute_cycles - untiled_cycles(array, chip.array.fold_overlap)
+    nest = _Nest(levels, constant, array, chip, has_bias, single_fold, tail_adjust)
+    origin: Coords = {dim: (c[0], True) for dim, c in levels}
+    prologue = tuple(Load(op, nest.bytes(op, origin)) for op in _INPUTS)
+    at_start = nest.level["weight"] < 0 and nest.double("weight")
+    return Schedule(prologue, nest.subtree(0, ()), at_start, prologue[1].bytes)
+
+
+def _tile_of(tiling: Tiling, dim: str) -> int:
+    return {"m": tiling.m_tile, "k": tiling.k_tile, "n": tiling.n_tile}[dim]

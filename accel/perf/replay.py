@@ -1,0 +1,195 @@
+"""The DMA / compute / write-back pipeline in closed form: the fast twin of `pipeline.py`.
+
+Same hardware, same rules as the simpy model, written as a recurrence on event times:
+
+- one DRAM channel works through an in-order ring of transfers; a transfer of `b` bytes occupies
+  it for `round(ceil(b / burst) · burst / bandwidth)` cycles, and read data lands `latency`
+  cycles after its transfer ends (requests are pipelined, so latency does not hold the channel);
+- every operand buffer has two halves (one when not double-buffered); a load waits for a free
+  half, a tile frees its half when its last step has computed (ofmap: when written back);
+- compute runs steps in order, each waiting for its tiles and, for a fresh ofmap tile, a half.
+
+Repeated runs of steps are where the speed comes from. The system is time-invariant: if the
+pipeline's state at the start of an iteration equals its state some iterations earlier shifted
+by Δ cycles, every later iteration repeats with the same shift, so the remaining whole periods
+are skipped by adding Δ per period. The state is compared relative to the earliest time any
+future event can start (earlier times can no longer delay anything and are clamped), which makes
+the skip exact, not an approximation; `tests/test_replay.py` checks it against the full simpy run.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from accel.config import OPERANDS, ChipConfig, DramConfig
+from accel.perf.tile_schedule import Load, Node, Repeat, Schedule, Step
+
+LogEntry = tuple[int, int, str, str]  # (start, end, actor, what)
+_KINDS = ("ifmap", "weight", "psum")
+
+
+def transfer_cycles(size_bytes: int, dram: DramConfig) -> int:
+    """Channel cycles for one transfer: whole bursts at the configured bandwidth, rounded."""
+    on_bus = math.ceil(size_bytes / dram.burst_bytes) * dram.burst_bytes
+    return math.floor(on_bus / dram.bandwidth_bytes_per_cycle + 0.5)
+
+
+@dataclass
+class Timeline:
+    """Event times of the pipeline so far; `run_layer` advances it through one schedule."""
+
+    chip: ChipConfig
+    compress: bool = True
+    log: list[LogEntry] | None = None
+    channel_free: int = 0
+    compute_end: int = 0
+    last_write_end: int = 0
+    ready: dict[str, deque[int]] = field(default_factory=dict)
+    free_halves: dict[str, deque[int]] = field(default_factory=dict)
+    prefetch_bytes: int = 0  # the next layer's first weight tile, still to fetch
+    prefetched: bool = False  # this layer's first weight tile is already on chip
+
+    @classmethod
+    def empty(
+        cls, chip: ChipConfig, compress: bool = True, log: list[LogEntry] | None = None
+    ) -> Timeline:
+        """Idle channel, empty buffers: every half free at time 0."""
+        halves: dict[str, deque[int]] = {
+            buffer: deque([0] * (2 if chip.sram.buffer_for(buffer).double_buffered else 1))
+            for buffer in OPERANDS
+        }
+        ready: dict[str, deque[int]] = {kind: deque() for kind in _KINDS}
+        return cls(chip, compress, log, ready=ready, free_halves=halves)
+
+    @property
+    def end(self) -> int:
+        return max(self.compute_end, self.last_write_end)
+
+    def run_layer(self, schedule: Schedule, prefetch_next_bytes: int = 0) -> int:
+        """Play one layer's schedule; return the time its last compute or write-back ends."""
+        self.prefetch_bytes = prefetch_next_bytes
+        for load in schedule.prologue:
+            if load.kind == "weight" and self.prefetched:
+                self.prefetched = False
+                continue
+            self.load(load)
+        if schedule.prefetch_at_start:
+            self.prefetch()
+        self.run(schedule.body)
+        return self.end
+
+    def run(self, nodes: Sequence[Node]) -> None:
+        for node in nodes:
+            if isinstance(node, Step):
+                self.step(node)
+            else:
+                self.repeat(node)
+
+    def repeat(self, node: Repeat) -> None:
+        seen: dict[tuple[int, ...], tuple[int, int]] = {}
+        done = 0
+        while done < node.count:
+            if self.compress:
+                state, origin = self.snapshot()
+                if state in seen:
+                    earlier, earlier_origin = seen.pop(state)
+                    period = done - earlier
+                    periods = (node.count - done) // period
+                    self.shift(periods * (origin - earlier_origin))
+                    done += periods * period
+                    seen.clear()
+                    continue
+                seen[state] = (done, origin)
+            self.run(node.body)
+            done += 1
+
+    def snapshot(self) -> tuple[tuple[int, ...], int]:
+        """The state relative to the earliest time a future event can start, and that time."""
+        floor = min(self.channel_free, self.compute_end)
+        values = [self.channel_free, self.compute_end, self.last_write_end]
+        shape = [int(self.prefetched), self.prefetch_bytes]
+        for queue in (*self.ready.values(), *self.free_halves.values()):
+            shape.append(len(queue))
+            values.extend(queue)
+        return tuple(shape + [max(v - floor, 0) for v in values]), floor
+
+    def shift(self, cycles: int) -> None:
+        self.channel_free += cycles
+        self.compute_end += cycles
+        self.last_write_end += cycles
+        for queue in (*self.ready.values(), *self.free_halves.values()):
+            for i in range(len(queue)):
+                queue[i] += cycles
+
+    def load(self, load: Load) -> None:
+        start = max(self.channel_free, self.free_halves[load.buffer].popleft())
+        self.channel_free = start + transfer_cycles(load.bytes, self.chip.dram)
+        self.ready[load.kind].append(self.channel_free + self.chip.dram.latency_cycles)
+        if self.log is not None:
+            self.log.append((start, self.channel_free, "dma_load", load.kind))
+
+    def prefetch(self) -> None:
+        if self.prefetch_bytes:
+            self.load(Load("weight", self.prefetch_bytes))
+            self.prefetch_bytes = 0
+            self.prefetched = True
+
+    def step(self, step: Step) -> None:
+        start = self.compute_end
+        for kind in step.takes:
+            start = max(start, self.ready[kind].popleft())
+        if step.claims_ofmap:
+            start = max(start, self.free_halves["ofmap"].popleft())
+        self.compute_end = start + step.compute_cycles
+        if self.log is not None:
+            self.log.append((start, self.compute_end, "compute", ""))
+        for buffer in step.releases:
+            self.free_halves[buffer].append(self.compute_end)
+        for load in step.loads:
+            self.load(load)
+        if step.prefetch_point:
+            self.prefetch()
+        if step.writeback_bytes:
+            start = max(self.channel_free, self.compute_end)
+            self.channel_free = start + transfer_cycles(step.writeback_bytes, self.chip.dram)
+            self.free_halves["ofmap"].append(self.channel_free)
+            self.last_write_end = self.channel_free
+            if self.log is not None:
+                self.log.append((start, self.channel_free, "writeback", "ofmap"))
+        for load in step.post_loads:
+            self.load(load)
+
+
+def replay_layer(schedule: Schedule, chip: ChipConfig) -> int:
+    """Cycles of one layer alone, from empty buffers and an idle channel to its last event."""
+    return Timeline.empty(chip).run_layer(schedule)
+
+
+def replay_network(schedules: Sequence[Schedule | None], chip: ChipConfig) -> list[int]:
+    """Each layer's share of the end-to-end timeline: from the previous layer's end to its own.
+
+    Layers run one after another on one channel and one set of buffers, so a layer's loads queue
+    behind the previous layer's write-backs. With `dram.prefetch_next_layer_weights`, a layer's
+    first weight tile is fetched during the previous layer, as soon as a weight half is free.
+    `None` (a layer that moves no data and computes nothing) takes zero cycles.
+    """
+    timeline = Timeline.empty(chip)
+    prefetch = chip.dram.prefetch_next_layer_weights
+    present = [i for i, schedule in enumerate(schedules) if schedule is not None]
+    following = dict(itertools.pairwise(present))
+    shares = [0] * len(schedules)
+    previous_end = 0
+    for index in present:
+        schedule = schedules[index]
+        assert schedule is not None
+        after = following.get(index)
+        upcoming = schedules[after] if after is not None else None
+        next_bytes = upcoming.first_weight_bytes if prefetch and upcoming else 0
+        end = timeline.run_layer(schedule, next_bytes)
+        shares[index] = end - previous_end
+        previous_end = end
+    return shares

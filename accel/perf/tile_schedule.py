@@ -1,0 +1,183 @@
+"""The tile schedule of one layer: what the DMA engine and the compute unit do, step by step.
+
+A step computes one tile (a block of folds on the array, or a chunk on the vector unit). Around it
+the DMA engine works through one in-order descriptor ring shared by loads and write-backs: before
+the run it loads the first tile of each operand (the prologue), and after step `j`'s compute is
+issued it queues the loads that step `j + 1` or later needs (`loads`), then the write-back of the
+ofmap tile step `j` finished (`writeback_bytes`), then any partial-sum read that had to wait for
+that write-back (`post_loads`, single-buffered ofmap only). A double-buffered operand whose tile
+lasts several steps loads its next tile early, during the second step of the current one; a tile
+used for one step, or a single-buffered one, loads as soon as the step before it is issued.
+
+Consecutive identical steps are stored once with a repeat count (`Repeat`), nested like the loop
+nest, so a layer of 10^5 tiles is a tree of a few dozen nodes; `replay.py` plays it in closed form.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Hashable, Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+Buffer = str  # "ifmap" | "weight" | "ofmap"
+LoadKind = str  # "ifmap" | "weight" | "psum" (partial sums read back into the ofmap buffer)
+
+
+@dataclass(frozen=True)
+class Load:
+    """One DMA read: `bytes` of `kind` into its buffer's next free half."""
+
+    kind: LoadKind
+    bytes: int
+
+    @property
+    def buffer(self) -> Buffer:
+        return "ofmap" if self.kind == "psum" else self.kind
+
+
+@dataclass(frozen=True)
+class Step:
+    """One tile: compute, then the ring entries queued behind it."""
+
+    compute_cycles: int
+    takes: tuple[LoadKind, ...]  # tiles compute starts using here (waits until they arrived)
+    claims_ofmap: bool  # a fresh ofmap tile starts here: take a free ofmap half
+    releases: tuple[Buffer, ...]  # input tiles no longer needed after this step
+    loads: tuple[Load, ...] = ()
+    writeback_bytes: int = 0
+    post_loads: tuple[Load, ...] = ()
+    prefetch_point: bool = False  # the next layer's first weight tile may follow `loads`
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """`body` played `count` times in a row."""
+
+    count: int
+    body: tuple[Node, ...]
+
+
+Node = Step | Repeat
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A layer's whole tile sequence: prologue loads, then the (compressed) steps."""
+
+    prologue: tuple[Load, ...]
+    body: tuple[Node, ...]
+    prefetch_at_start: bool = False  # no weight tile to wait for: prefetch right after prologue
+    first_weight_bytes: int = 0  # what the previous layer may prefetch for this one
+
+    def steps(self) -> Iterator[Step]:
+        """Every step in order, repeats expanded (for the simpy replay and tests)."""
+        yield from _expand(self.body)
+
+    @property
+    def step_count(self) -> int:
+        return _count(self.body)
+
+    @property
+    def node_count(self) -> int:
+        return _nodes(self.body)
+
+
+def _expand(nodes: Sequence[Node]) -> Iterator[Step]:
+    for node in nodes:
+        if isinstance(node, Step):
+            yield node
+        else:
+            for _ in range(node.count):
+                yield from _expand(node.body)
+
+
+def _count(nodes: Sequence[Node]) -> int:
+    return sum(1 if isinstance(n, Step) else n.count * _count(n.body) for n in nodes)
+
+
+def _nodes(nodes: Sequence[Node]) -> int:
+    return sum(1 if isinstance(n, Step) else 1 + _nodes(n.body) for n in nodes)
+
+
+_MAX_PERIOD = 32
+
+
+def compress(keys: Sequence[Hashable]) -> list[tuple[int, tuple[Hashable, ...]]]:
+    """Cut a sequence into runs `(count, period)` of a repeated period, greedily, longest first."""
+    ids: dict[Hashable, int] = {}
+    codes = np.array([ids.setdefault(key, len(ids)) for key in keys], dtype=np.int64)
+    size = len(codes)
+    streaks = {p: _streaks(codes, p) for p in range(1, min(_MAX_PERIOD, size // 2) + 1)}
+    runs: list[tuple[int, tuple[Hashable, ...]]] = []
+    start = 0
+    while start < size:
+        best_period, best_count = 1, 1
+        for period, streak in streaks.items():
+            if start + 2 * period > size:
+                break
+            count = 1 + int(streak[start]) // period
+            if count > 1 and count * period > best_count * best_period:
+                best_period, best_count = period, count
+        runs.append((best_count, tuple(keys[start : start + best_period])))
+        start += best_count * best_period
+    return runs
+
+
+def _streaks(codes: np.ndarray, period: int) -> np.ndarray:
+    """For each position i: how many j >= i in a row have codes[j] == codes[j + period]."""
+    equal = codes[period:] == codes[:-period]
+    streak = np.zeros(len(codes) + 1, dtype=np.int64)
+    # A backwards running count that resets at every mismatch.
+    positions = np.arange(len(equal))
+    breaks = np.where(~equal, positions, len(equal))
+    next_break = np.minimum.accumulate(breaks[::-1])[::-1]
+    streak[: len(equal)] = next_break - positions
+    return streak
+
+
+def _share(total: int, parts: int, index: int) -> int:
+    """The `index`-th of `parts` near-equal integer shares of `total`."""
+    return total // parts + (1 if index < total % parts else 0)
+
+
+def stream_schedule(
+    sizes: dict[str, int], compute_cycles: int, drain_cycles: int, chunks: int
+) -> Schedule:
+    """A vector-unit layer streamed in `chunks` equal slices (ifmap in, weights, ofmap out).
+
+    The vector unit works through its input row by row with line buffers, so a slice needs no
+    halo from its neighbour and every byte crosses the channel once. `drain_cycles` (the unit's
+    pipeline latency) is paid after the last slice.
+    """
+    inputs = tuple(kind for kind in ("ifmap", "weight") if sizes.get(kind, 0))
+    busy = compute_cycles - drain_cycles
+
+    def part(kind: str, index: int) -> int:
+        return _share(sizes.get(kind, 0), chunks, index)
+
+    def leaf(index: int) -> Step:
+        last = index == chunks - 1
+        loads = () if last else tuple(Load(kind, part(kind, index + 1)) for kind in inputs)
+        return Step(
+            compute_cycles=_share(busy, chunks, index) + (drain_cycles if last else 0),
+            takes=inputs,
+            claims_ofmap=True,
+            releases=inputs,
+            loads=loads,
+            writeback_bytes=part("ofmap", index),
+            prefetch_point=last and "weight" in inputs,
+        )
+
+    # Shares change size only where a remainder runs out: between those cuts all slices are
+    # alike, and only the last slice of a run looks ahead to a different next slice.
+    cuts = sorted({0, chunks, chunks - 1} | {t % chunks for t in (*sizes.values(), busy)})
+    body: list[Node] = []
+    for begin, end in itertools.pairwise(cuts):
+        if end - begin > 1:
+            body.append(Repeat(end - begin - 1, (leaf(begin),)) if end - begin > 2 else leaf(begin))
+        body.append(leaf(end - 1))
+    prologue = tuple(Load(kind, part(kind, 0)) for kind in inputs)
+    return Schedule(prologue, tuple(body), "weight" not in inputs, part("weight", 0))
+

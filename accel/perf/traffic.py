@@ -1,0 +1,155 @@
+"""DRAM traffic per operand of a tiling, in closed form, for every candidate tiling at once.
+
+With tile sizes `(m_tile, k_tile, n_tile)`, trips `(m_tiles, k_tiles, n_tiles)` and a loop order:
+
+- ifmap: every M-tile × K-tile box (input rows × columns its windows read, × the channels its
+  taps belong to: halo rows between M-tiles counted, im2col copies not), once per pass; passes =
+  `n_tiles` when the `n` loop runs outside a moving ifmap loop, else 1;
+- weights (with int32 biases, loaded with the first K-tile): once per pass; passes = `m_tiles`
+  when `m` runs outside a moving weight loop;
+- ofmap: final outputs written once as int8; an output tile visited once per `k` iteration
+  outside its own loops spills int32 partial sums after each visit but the last, and reads them
+  back before each visit but the first.
+
+`refill` counts the array cycles lost to cutting the streamed dimension (see `loop_nest.py`);
+`bus` the bytes the channel actually carries (each transfer is whole bursts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.config import ChipConfig
+from accel.mapping import tiling as tiles
+from accel.mapping.array import ArrayMapping
+from accel.mapping.geometry import IntArray
+from accel.perf.loop_nest import fold_run_cycles
+
+TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
+
+
+@dataclass(frozen=True)
+class GridTraffic:
+    """Traffic of one loop order for every (m, k, n) tile-size candidate (arrays on the grid)."""
+
+    order: str
+    bytes: dict[str, IntArray]  # per TRAFFIC kind
+    transfers: dict[str, IntArray]  # DMA transfers per TRAFFIC kind, all groups
+    refill: IntArray
+    bus: IntArray
+    in_place: IntArray  # single-fold tiles streaming on: the stationary operand never leaves
+
+    @property
+    def moved(self) -> IntArray:
+        return sum((self.bytes[kind] for kind in TRAFFIC), np.zeros_like(self.refill))
+
+
+def trips(grid: tiles.Candidates, array: ArrayMapping) -> dict[str, IntArray]:
+    shape = (len(grid.m), len(grid.k), len(grid.n))
+    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
+    totals = {"m": array.m, "k": array.k, "n": array.n}
+    return {dim: np.broadcast_to(-(-totals[dim] // sizes[dim]), shape) for dim in "mkn"}
+
+
+def grid_traffic(
+    order: str,
+    grid: tiles.Candidates,
+    array: ArrayMapping,
+    chip: ChipConfig,
+    weight_bytes: int,
+) -> GridTraffic:
+    """Traffic of every candidate tile size under loop `order` (outer → inner)."""
+    trip = trips(grid, array)
+    shape = trip["m"].shape
+    groups, outputs = array.groups, array.groups * array.m * array.n
+    passes = {op: tiles.refetches(order, trip, op) for op in ("ifmap", "weight", "ofmap")}
+    ifmap_pass = groups * grid.ifmap_sum[:, :, None]
+    spill = (passes["ofmap"] - 1) * outputs * tiles.accumulator_bytes(chip)
+    size = {
+        "ifmap": np.broadcast_to(ifmap_pass * passes["ifmap"], shape),
+        "weight": np.broadcast_to(weight_bytes * passes["weight"], shape),
+        "ofmap_write": outputs + spill,
+        "ofmap_read": spill,
+    }
+    per_group = {
+        "ifmap": trip["m"] * trip["k"] * passes["ifmap"],
+        "weight": trip["k"] * trip["n"] * passes["weight"],
+        "ofmap_write": trip["m"] * trip["n"] * passes["ofmap"],
+        "ofmap_read": trip["m"] * trip["n"] * (passes["ofmap"] - 1),
+    }
+    transfers = {kind: groups * count for kind, count in per_group.items()}
+    burst = chip.dram.burst_bytes
+    bus = sum(bursts(size[kind], transfers[kind], burst) for kind in TRAFFIC)
+    in_place = streams_in_place(order, trip, grid, array)
+    refill = refill_cycles(order, trip, grid, array, chip, in_place)
+    return GridTraffic(order, size, transfers, refill, np.asarray(bus), in_place)
+
+
+def bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
+    """Bytes on the bus when `size` bytes move in `transfers` equal transfers of whole bursts."""
+    each = -(-size // np.maximum(transfers, 1))
+    return np.where(transfers > 0, transfers * -(-each // burst) * burst, 0)
+
+
+def streams_in_place(
+    order: str, trip: dict[str, IntArray], grid: tiles.Candidates, array: ArrayMapping
+) -> IntArray:
+    """Tiles of one fold whose streamed loop is the innermost that moves: consecutive chunks
+    continue the same fold, so its stationary operand (os: the partial sums) stays in the PEs."""
+    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
+    single = (sizes[array.rows_dim] <= array.array_rows) & (
+        sizes[array.cols_dim] <= array.array_cols
+    )
+    innermost = np.ones_like(trip[array.time_dim], dtype=bool)
+    for dim in order[order.index(array.time_dim) + 1 :]:
+        innermost &= trip[dim] == 1
+    result: IntArray = single & innermost
+    return result
+
+
+def refill_cycles(
+    order: str,
+    trip: dict[str, IntArray],
+    grid: tiles.Candidates,
+    array: ArrayMapping,
+    chip: ChipConfig,
+    in_place: IntArray,
+) -> IntArray:
+    """Array cycles added by cutting the streamed dimension into several chunks per fold."""
+    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
+    time = array.time_dim
+    chunks = trip[time]
+    cut = (chunks > 1) & ~in_place
+    folds = array.folds_per_group * array.groups
+    if not chip.array.fold_overlap:
+        overhead = fold_run_cycles(array, False, 0, 1, "whole")
+        return np.where(cut, folds * (chunks - 1) * overhead, 0)
+    # Each chunk occupies the array for at least Ar cycles (ws / is: the stationary preload,
+    # os: the output bus drain), where the uncut fold paid that once.
+    rows, steps = array.array_rows, array.time_steps
+    chunk = sizes[time]
+    last = steps - (chunks - 1) * chunk
+    tiled = (chunks - 1) * np.maximum(chunk, rows) + np.maximum(last, rows)
+    return np.where(cut, folds * (tiled - max(steps, rows)), 0)
+
+
+def tiling_traffic(
+    tiling: tiles.Tiling,
+    grid: tiles.Candidates,
+    array: ArrayMapping,
+    chip: ChipConfig,
+    weight_bytes: int,
+) -> dict[str, int]:
+    """Bytes per TRAFFIC kind (and `refill` cycles) of one tiling drawn from `grid`."""
+    at = (
+        int(np.searchsorted(grid.m, tiling.m_tile)),
+        int(np.searchsorted(grid.k, tiling.k_tile)),
+        int(np.searchsorted(grid.n, tiling.n_tile)),
+    )
+    traffic = grid_traffic(tiling.loop_order, grid, array, chip, weight_bytes)
+    result = {kind: int(traffic.bytes[kind][at]) for kind in TRAFFIC}
+    result["refill"] = int(traffic.refill[at])
+    return result
+

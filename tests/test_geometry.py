@@ -1,0 +1,146 @@
+"""Input boxes of GEMM tiles: halo rows, strided skips, dilation, channels per K-tile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conftest import single_layer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accel.mapping.geometry import LayerGeometry
+from accel.model.ops import Conv, FullyConnected
+
+
+def geometry(op: Conv | FullyConnected, channels: int, size: int, batch: int = 1) -> LayerGeometry:
+    return LayerGeometry.of(single_layer(op, channels, size), batch)
+
+
+def test_row_tiles_of_a_padded_3x3_conv_read_halo_rows() -> None:
+    g = geometry(Conv(kernel=3, padding=1, out_channels=4), 2, 8)
+    assert (g.m, g.k, g.plane, g.image_box) == (64, 18, 64, 64)
+    # One output row reads 3 input rows, 2 at the padded top and bottom edges.
+    assert g.box_pixels(8).tolist() == [16] + [24] * 6 + [16]
+    # Half a row reads its 4 columns plus one halo column (the padding side has none).
+    assert g.box_pixels(4).tolist()[:2] == [2 * 5, 2 * 5]
+    assert g.box_pixels(64).tolist() == [64]
+
+
+def test_tiles_spanning_rows_read_the_union_of_their_rows_boxes() -> None:
+    g = geometry(Conv(kernel=3, padding=1, out_channels=4), 1, 8)
+    # Pixels 0..11: output row 0 (input rows 0..1, all 8 columns) and the first 4 pixels of
+    # row 1 (input rows 0..2, columns 0..4): 16 + one more row of 5 columns.
+    assert g.box_pixels(12).tolist()[0] == 16 + 5
+    # Pixels 12..23: the end of row 1 (input rows 0..2, columns 3..7) and all of row 2 (input
+    # rows 1..3): rows 1..3 whole, plus columns 3..7 of row 0.
+    assert g.box_pixels(12).tolist()[1] == 4 * 8 - 3
+
+
+def test_k_tiles_inside_a_channel_read_only_their_taps() -> None:
+    g = geometry(Conv(kernel=3, padding=1, out_channels=4), 2, 8)
+    # K = 2 channels × 9 taps in tiles of 4: taps 0..3 (kernel rows 0..1), 4..7 (rows 1..2),
+    # 8 of channel 0 and 0..2 of channel 1, 3..6, 7..8.
+    assert g.k_parts(4) == [
+        ((1, (0, 1, 0, 2)),),
+        ((1, (1, 2, 0, 2)),),
+        ((1, (0, 0, 0, 2)), (1, (2, 2, 2, 2))),
+        ((1, (1, 2, 0, 2)),),
+        ((1, (2, 2, 1, 2)),),
+    ]
+    assert g.k_parts(18) == [((2, g.all_taps),)]
+    # The last tap (bottom right) of every output pixel: an 8×8 input shifted by one.
+    assert g.box_pixels(64, (2, 2, 2, 2)).tolist() == [7 * 7]
+    assert sum(g.k_patterns(4).values()) == 5
+
+
+def test_stride_larger_than_kernel_skips_unread_rows() -> None:
+    g = geometry(Conv(kernel=1, stride=2, out_channels=4), 3, 8)
+    assert g.image_box == 16  # rows and columns 0, 2, 4, 6
+    assert g.box_pixels(4).tolist() == [4, 4, 4, 4]
+
+
+def test_valid_window_leaves_the_last_rows_unread() -> None:
+    g = geometry(Conv(kernel=11, stride=4, out_channels=4), 3, 224)
+    assert g.rows.outputs == 54
+    assert g.image_box == 223 * 223  # the last window ends at row 53·4 + 10 = 222
+
+
+def test_dilated_windows_read_only_their_taps() -> None:
+    g = geometry(Conv(kernel=3, dilation=2, padding=2, out_channels=4), 1, 7)
+    # One output pixel at (0, 0) reads rows {0, 2} and columns {0, 2} (−2 is padding).
+    assert g.box_pixels(1).tolist()[0] == 4
+    assert g.image_box == 49
+
+
+def test_fully_connected_tiles_read_one_vector_per_image() -> None:
+    g = geometry(FullyConnected(out_features=10), 16, 2, batch=5)
+    assert (g.m, g.k, g.taps) == (5, 64, 1)
+    assert g.box_pixels(2).tolist() == [2, 2, 1]
+    assert g.channels(32).tolist() == [32, 32]
+
+
+def test_k_tiles_touch_channels_whole_or_split() -> None:
+    g = geometry(Conv(kernel=3, padding=1, out_channels=4), 2, 8)  # K = 2 channels × 9 taps
+    assert g.channels(4).tolist() == [1, 1, 2, 1, 1]
+    assert g.channels(9).tolist() == [1, 1]
+    assert g.channels(18).tolist() == [2]
+
+
+def test_tiles_across_images_add_whole_images() -> None:
+    g = geometry(Conv(kernel=3, padding=1, out_channels=4), 1, 4, batch=3)
+    assert g.box_pixels(48).tolist() == [3 * 16]
+    # Tile 0: image 0 whole + image 1's first row (input rows 0..1); tile 1: image 1's rows
+    # 1..3 (input rows 0..3) + image 2's rows 0..1 (input rows 0..2); tile 2: rows 2..3.
+    assert g.box_pixels(20).tolist() == [16 + 2 * 4, 4 * 4 + 3 * 4, 3 * 4]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    size=st.integers(3, 12),
+    kernel=st.sampled_from([1, 2, 3, 5]),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+    pad=st.integers(0, 2),
+    tile=st.integers(1, 40),
+    taps=st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4), st.integers(0, 4)),
+)
+def test_boxes_match_a_brute_force_count(
+    size: int, kernel: int, stride: int, dilation: int, pad: int, tile: int,
+    taps: tuple[int, int, int, int],
+) -> None:
+    op = Conv(kernel=kernel, stride=stride, dilation=dilation, padding=pad, out_channels=1)
+    try:
+        g = geometry(op, 1, size, batch=2)
+    except Exception:  # the kernel does not fit this input
+        return
+    r0, r1 = sorted(t % kernel for t in taps[:2])
+    s0, s1 = sorted(t % kernel for t in taps[2:])
+    expected = [
+        _brute_box(g, start, min(start + tile, g.m), (r0, r1, s0, s1))
+        for start in range(0, g.m, tile)
+    ]
+    assert g.box_pixels(tile, (r0, r1, s0, s1)).tolist() == expected
+
+
+def _brute_box(g: LayerGeometry, start: int, end: int, taps: tuple[int, int, int, int]) -> int:
+    """The input pixels read by the tile's output pixels through taps in the box, per image."""
+    total = 0
+    for image in range(g.batch):
+        read = set()
+        for p in range(start, end):
+            if p // g.plane != image:
+                continue
+            oh, ow = divmod(p % g.plane, g.cols.outputs)
+            rows = _positions(g.rows, oh, taps[0], taps[1])
+            cols = _positions(g.cols, ow, taps[2], taps[3])
+            read |= {(y, x) for y in rows for x in cols}
+        total += len(read)
+    return total
+
+
+def _positions(axis: Any, output: int, first_tap: int, last_tap: int) -> set[int]:
+    positions = {
+        output * axis.stride - axis.pad_before + tap * axis.dilation
+        for tap in range(first_tap, last_tap + 1)
+    }
+    return {p for p in positions if 0 <= p < axis.size}

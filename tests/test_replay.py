@@ -1,0 +1,122 @@
+"""The closed-form replay against the simpy model, its exact skip of repeated runs, and chaining."""
+
+from __future__ import annotations
+
+import math
+
+from conftest import chip_with, chips, layers, single_layer
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from accel.config import ChipConfig
+from accel.errors import InputError
+from accel.io.sources import load_network
+from accel.mapping.mapper import map_layer
+from accel.model.network import Layer, LayerEntry, Network
+from accel.model.ops import FullyConnected, Shape
+from accel.perf.memory import MemoryTraffic, model_memory
+from accel.perf.pipeline import replay_pipeline
+from accel.perf.replay import Timeline, replay_layer, replay_network, transfer_cycles
+from accel.perf.tile_schedule import Repeat
+from accel.perf.timing import time_layer
+
+
+def _memory(layer: Layer, chip: ChipConfig, batch: int = 1) -> MemoryTraffic:
+    mapping = map_layer(layer, chip, batch)
+    return model_memory(mapping, time_layer(mapping, chip), chip)
+
+
+def test_transfers_take_whole_bursts_at_the_bandwidth() -> None:
+    dram = chip_with(dram__bandwidth_bytes_per_cycle=48.6, dram__burst_bytes=64).dram
+    assert transfer_cycles(1, dram) == 1  # one 64-byte burst: 1.32 cycles, rounded
+    assert transfer_cycles(6400, dram) == 132  # 131.7
+    unlimited = chip_with(dram__bandwidth_bytes_per_cycle=math.inf).dram
+    assert transfer_cycles(10**9, unlimited) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    layer=layers,
+    chip=chips,
+    latency=st.sampled_from([0, 7, 100]),
+    burst=st.sampled_from([1, 16, 64]),
+    single_weight=st.booleans(),
+)
+def test_replay_matches_simpy_event_for_event(
+    layer: Layer, chip: ChipConfig, latency: int, burst: int, single_weight: bool
+) -> None:
+    chip = chip.with_values(
+        {
+            "dram.latency_cycles": latency,
+            "dram.burst_bytes": burst,
+            "sram.weight.double_buffered": not single_weight,
+        }
+    )
+    try:
+        memory = _memory(layer, chip)
+    except InputError:
+        return
+    assert memory.schedule is not None
+    if memory.schedule.step_count > 3000:
+        return  # keep simpy runs short
+    timeline = Timeline.empty(chip, compress=False, log=[])
+    end = timeline.run_layer(memory.schedule)
+    simpy_run = replay_pipeline(memory.schedule, chip)
+    assert timeline.log is not None
+    assert sorted(timeline.log) == simpy_run.log
+    assert end == simpy_run.total_cycles == replay_layer(memory.schedule, chip)
+
+
+def test_skipping_repeated_runs_is_exact_on_whole_networks() -> None:
+    chip = chip_with(array__dataflow="is", array__fold_overlap=True, dram__bandwidth_bytes_per_cycle=6)
+    for name in ("mobilenet_v2", "resnet18"):
+        for layer in load_network(name).layers:
+            schedule = _memory(layer, chip).schedule
+            if schedule is None:
+                continue
+            full = Timeline.empty(chip, compress=False).run_layer(schedule)
+            assert replay_layer(schedule, chip) == full, layer.name
+
+
+def test_repeats_compress_thousands_of_tiles_into_a_small_tree() -> None:
+    chip = chip_with(sram__ofmap__size_kib=4)
+    layer = load_network("vgg16").layer("conv1_2")
+    schedule = _memory(layer, chip).schedule
+    assert schedule is not None
+    assert schedule.step_count > 5000
+    assert schedule.node_count < 100
+    assert any(isinstance(node, Repeat) and node.count > 100 for node in schedule.body)
+
+
+def _two_fc(prefetch: bool) -> tuple[list[int], list[MemoryTraffic], ChipConfig]:
+    chip = chip_with(dram__prefetch_next_layer_weights=prefetch)
+    network = Network.build(
+        "two",
+        Shape(64, 1, 1),
+        [LayerEntry("fc1", FullyConnected(out_features=64)),
+         LayerEntry("fc2", FullyConnected(out_features=64))],
+    )
+    memories = [_memory(layer, chip) for layer in network.layers]
+    return replay_network([m.schedule for m in memories], chip), memories, chip
+
+
+def test_without_prefetch_layers_run_as_if_alone() -> None:
+    shares, memories, chip = _two_fc(prefetch=False)
+    alone = [replay_layer(m.schedule, chip) for m in memories if m.schedule is not None]
+    assert shares == alone
+
+
+def test_prefetching_the_next_weights_hides_their_transfer() -> None:
+    shares, memories, chip = _two_fc(prefetch=True)
+    without, _, _ = _two_fc(prefetch=False)
+    # fc2's 64·64 + 64·4 = 4352 weight bytes (272 cycles at 16 B/cycle) load during fc1.
+    weight_cycles = transfer_cycles(memories[1].dram_weight_bytes, chip.dram)
+    assert weight_cycles == 272
+    assert sum(without) - sum(shares) == weight_cycles
+    assert shares[0] == without[0]  # fc1 had idle channel time to spare
+
+
+def test_layers_that_move_nothing_take_no_share() -> None:
+    chip = ChipConfig()
+    fc = _memory(single_layer(FullyConnected(out_features=8), 8, 1), chip)
+    assert replay_network([fc.schedule, None, fc.schedule], chip)[1] == 0

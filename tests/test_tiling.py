@@ -1,0 +1,124 @@
+"""Tile sizes that respect the array's folds, loop orders and passes, buffer fit and its errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import chip_with, single_layer
+
+from accel.errors import InputError
+from accel.mapping import tiling as tiles
+from accel.mapping.geometry import LayerGeometry
+from accel.mapping.mapper import map_layer
+from accel.model.ops import Conv, FullyConnected
+from accel.perf.memory import model_memory
+from accel.perf.timing import time_layer
+
+
+def _trips(m: int, k: int, n: int) -> dict[str, np.ndarray]:
+    return {"m": np.array([m]), "k": np.array([k]), "n": np.array([n])}
+
+
+@pytest.mark.parametrize(
+    ("order", "trips", "passes"),
+    [
+        # n outermost repeats the ifmap; m innermost keeps each weight tile; k in the middle
+        # revisits each output tile once per K-tile.
+        ("nkm", (3, 2, 4), {"ifmap": 4, "weight": 1, "ofmap": 2}),
+        ("mkn", (3, 2, 4), {"ifmap": 1, "weight": 3, "ofmap": 2}),
+        ("kmn", (3, 2, 4), {"ifmap": 1, "weight": 3, "ofmap": 2}),
+        # A loop of one trip changes nothing: m and n single tiles keep the output resident.
+        ("kmn", (1, 2, 1), {"ifmap": 1, "weight": 1, "ofmap": 1}),
+        ("nmk", (2, 1, 3), {"ifmap": 3, "weight": 1, "ofmap": 1}),
+    ],
+)
+def test_refetches_follow_the_loop_order(
+    order: str, trips: tuple[int, int, int], passes: dict[str, int]
+) -> None:
+    table = _trips(*trips)
+    found = {op: int(tiles.refetches(order, table, op)[0]) for op in passes}  # type: ignore[arg-type]
+    assert found == passes
+
+
+def _tiling(order: str, m: int, k: int, n: int) -> tiles.Tiling:
+    return tiles.Tiling("ws", order, 1, 1, 1, m, k, n, 1, 0, 0, 0)
+
+
+def test_resident_operand_is_the_one_the_innermost_moving_loop_skips() -> None:
+    assert _tiling("nkm", 3, 2, 4).resident == "weight"
+    assert _tiling("mnk", 3, 2, 4).resident == "ofmap"
+    assert _tiling("kmn", 3, 2, 4).resident == "ifmap"
+    assert _tiling("nkm", 1, 2, 1).resident == "ofmap"  # only k moves
+    assert _tiling("nkm", 1, 1, 1).resident == "all"
+    assert _tiling("nkm", 3, 2, 4).passes("ifmap") == 4
+    assert _tiling("nkm", 3, 2, 4).steps == 24
+
+
+def test_mapped_dimensions_are_cut_in_whole_folds() -> None:
+    layer = single_layer(Conv(kernel=3, padding=1, out_channels=100), 20, 14)
+    chip = chip_with(array__rows=16, array__cols=8)
+    array = map_layer(layer, chip).array
+    assert array is not None and (array.k, array.n) == (180, 100)
+    grid = tiles.candidates(array, LayerGeometry.of(layer, 1))
+    assert all(size % 16 == 0 or size == 180 for size in grid.k)  # K on rows (ws)
+    assert all(size % 8 == 0 or size == 100 for size in grid.n)  # N on cols
+    assert 144 in grid.k  # lcm(16, 9 taps): whole channels per K-tile
+    # M streams in time: whole output rows, images, and the smallest legal tile (1 pixel).
+    assert {1, 7, 14, 28, 196}.issubset(set(grid.m.tolist()))
+
+
+def test_ofmap_tiles_hold_accumulators_only_while_reducing() -> None:
+    layer = single_layer(Conv(kernel=1, out_channels=8), 64, 4)
+    for dataflow, expected in (("ws", 4), ("os", 1)):
+        chip = chip_with(array__dataflow=dataflow)
+        array = map_layer(layer, chip).array
+        assert array is not None
+        geometry = LayerGeometry.of(layer, 1)
+        grid = tiles.candidates(array, geometry)
+        sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias=True)
+        whole = sizes["ofmap"][-1, -1, -1]
+        assert whole == 16 * 8 * expected  # ws: K = 64 > 32 rows, accumulate; os: in the PEs
+
+
+def _memory(layer_op: Conv | FullyConnected, shape: tuple[int, int], **chip: object) -> None:
+    layer = single_layer(layer_op, *shape)
+    config = chip_with(**chip)
+    mapping = map_layer(layer, config)
+    model_memory(mapping, time_layer(mapping, config), config)
+
+
+def test_a_weight_tile_too_big_for_its_buffer_is_an_error() -> None:
+    with pytest.raises(
+        InputError,
+        match=r"^layer 'layer': weight buffer \(512 bytes per half\) must hold at least one "
+        r"weight tile of 1152 bytes \(m_tile 1, k_tile 32, n_tile 32\), not 512$",
+    ):
+        _memory(FullyConnected(out_features=64), (64, 1), sram__weight__size_kib=1)
+
+
+def test_an_ifmap_tile_too_big_for_its_buffer_is_an_error() -> None:
+    # The smallest tile: one output pixel × the 32 K elements of one fold of rows. At worst
+    # they cover 4 channels' whole 3 × 3 windows (36 pixels); e.g. K 36..67 is channels 4..6
+    # whole (27) and taps 0..4 of channel 7 (kernel rows 0..1: 6 pixels).
+    with pytest.raises(
+        InputError,
+        match=r"^layer 'layer': ifmap buffer \(32 bytes per half\) must hold at least one ifmap "
+        r"tile of 36 bytes \(m_tile 1, k_tile 32, n_tile 8\), not 32$",
+    ):
+        _memory(Conv(kernel=3, padding=1, out_channels=8), (64, 6), sram__ifmap__size_kib=0.0625)
+
+
+def test_a_unified_buffer_must_hold_the_sum_of_its_tiles() -> None:
+    with pytest.raises(
+        InputError,
+        match=r"^layer 'layer': unified buffer \(256 bytes per half\) must hold at least one "
+        r"ifmap \+ weight \+ ofmap tile of 1312 bytes \(m_tile 1, k_tile 32, n_tile 32\)",
+    ):
+        _memory(
+            FullyConnected(out_features=64),
+            (64, 1),
+            sram__ifmap=None,
+            sram__weight=None,
+            sram__ofmap=None,
+            sram__unified={"size_kib": 0.5},
+        )
