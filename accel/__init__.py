@@ -1,7 +1,8 @@
 """accel: a fast simulator of CNN accelerators.
 
 Chip config → network → per-layer mapping, timing, memory traffic and energy → results;
-and the int8 path: quantize_network → execute (fold by fold) → check against onnxruntime/TFLite.
+and the int8 path: quantize_network → execute (tile by tile, along the memory model's tiling)
+→ check against onnxruntime/TFLite.
 """
 
 from accel.config import ChipConfig

@@ -7,7 +7,8 @@ replay_network → the end-to-end timeline: layers back to back, next weights pr
 layer_energy  → energy per component over each layer's share of that timeline
 
 run_functional chains the int8 path: quantize_network → prepare → run along each layer's
-fold schedule → (optionally) the bit-exact check against onnxruntime or TFLite.
+tile schedule (the tiling model_memory chose, `engine.schedules_for`) → (optionally) the
+bit-exact check against onnxruntime or TFLite.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 For VGG16 and MobileNetV2 at 224×224, batch 1, this quantizes the network (seeded weights,
 calibrated), then times in one process:
-  * accel: `run` of the prepared network along the default chip's fold schedules (32×32 ws);
+  * accel: `run` of the prepared network along the default chip's tile schedules (32×32 ws,
+    the tiling the memory model chose: `schedules_for`);
   * onnxruntime: the exported QOperator model, CPU provider, default graph optimizations,
     the same number of threads as BLAS.
 Both exclude one-time preparation (accel's weight layout, onnxruntime's session creation) and
@@ -32,23 +33,17 @@ def measure(network_name: str, threads: int, repeats: int) -> dict[str, float]:
 
     from accel.config import ChipConfig
     from accel.functional.calibrate import quantize_network
-    from accel.functional.engine import prepare, run
+    from accel.functional.engine import prepare, run, schedules_for
     from accel.functional.inputs import prepare_inputs, random_images
-    from accel.functional.schedule import Schedule
     from accel.io.onnx_export import build_quantized_onnx
     from accel.io.sources import load_network
-    from accel.mapping.mapper import map_layer
 
     network = load_network(network_name)
     qnet = quantize_network(network, images=2)
     images = random_images(network, 1, seed=1)
     inputs = prepare_inputs(qnet, images, 1)
     chip = ChipConfig()
-    schedules = {
-        layer.name: Schedule.from_array_mapping(m.array)
-        for layer in network.layers
-        if (m := map_layer(layer, chip, 1)).array is not None
-    }
+    schedules = schedules_for(network, chip, 1)
     prepared = prepare(qnet)
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads

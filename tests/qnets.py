@@ -14,7 +14,11 @@ import numpy as np
 from hypothesis import strategies as st
 from qstrategies import codes, scales, zero_points
 
+from accel.functional.accumulate import Accumulator
+from accel.functional.conv_layer import layer_accumulators, prepare_array_layer
 from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
+from accel.functional.schedule import Schedule
+from accel.mapping.im2col import gemm_operands
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import Op, Shape
 
@@ -59,3 +63,26 @@ def input_codes(
         dtype = np.dtype(qnet.activations[name].dtype).type
         out[name] = codes(rng, dtype, (batch, s.channels, s.height, s.width))
     return out
+
+
+def centred_gemm(qnet: QuantizedNetwork, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The im2col operands (groups, M, K) and (groups, K, N) of the array layer `layer`, zero
+    points subtracted as the array sees them (int64, `accel.mapping.im2col` order)."""
+    layer = qnet.network.layer("layer")
+    weights, xq = qnet.weights["layer"], qnet.activations[layer.inputs[0]]
+    w_zero_point = 0 if weights.weight_zero_points is None else int(weights.weight_zero_points[0])
+    centred_x = x.astype(np.int64) - xq.zero_point
+    return gemm_operands(layer, centred_x, weights.weight.astype(np.int64) - w_zero_point)
+
+
+def engine_accumulators(
+    qnet: QuantizedNetwork, x: np.ndarray, schedule: Schedule | None, accumulator: Accumulator
+) -> tuple[np.ndarray, int]:
+    """The engine's (groups, M, N) accumulators of the array layer `layer` (bias included) and
+    how many of them the narrow width changed."""
+    layer = qnet.network.layer("layer")
+    prepared = prepare_array_layer(layer, qnet, "onnx")
+    acc = layer_accumulators(prepared, x, qnet.activations[layer.inputs[0]], schedule, accumulator)
+    m, groups = acc.values.shape[0], layer.gemm.groups if layer.gemm else 1
+    values = acc.values.astype(np.int64).reshape(m, groups, -1).transpose(1, 0, 2)
+    return values, acc.overflowed

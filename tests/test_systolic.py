@@ -106,6 +106,10 @@ def test_a_shorter_fold_period_breaks_the_hardware(
     array = ArrayMapping(dataflow, m, k, n, 1, rows, cols)
     if array.folds < 2:
         return
+    if dataflow != "os" and array.time_steps < rows and array.rows_needed < rows:
+        # P = Ar comes from the shadow chain's load; its first word is the bottom row's, which
+        # is padding (0) in every fold here, so a shorter load only loses zeros: invisible.
+        return
     rng = np.random.default_rng(seed)
     a, w = _int8(rng, (m, k)) | 1, _int8(rng, (k, n)) | 1  # odd: no product is zero
     period = fold_period(array, True) - 1

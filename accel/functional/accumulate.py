@@ -1,12 +1,16 @@
-"""The MAC array running one layer's schedule: exact int accumulators, fold by fold.
+"""The MAC array running one layer's schedule: exact int accumulators, tile by tile.
 
 Hardware model (what `Accumulator` describes). Every adder on the accumulation path is
-`bits` wide. The output accumulator is preloaded with the bias. Each K chunk of the schedule
-(a row fold for ws / is; all of K for os) is summed by a chain of PEs, one product after the
-other in K order, starting from 0; the chunk's partial sum is then added to the output
-accumulator. `wrap` is two's-complement wrap-around, so the result is the exact sum modulo
-2**bits whatever the order; `saturate` clamps after every single addition, so the result
-depends on the chunking and the K order, and is computed exactly that way.
+`bits` wide. An output's accumulator is preloaded with the bias (the bias travels with the
+first K tile's weights). The schedule's passes run in its loop order; in each pass the array
+sums chains of products (`Schedule.k_chains`: a row fold in ws / is, a K tile in os, all of K
+when os keeps its partial sums in the PEs), each chain one product after the other in K order
+starting from 0, and adds each chain's sum to the output accumulator, which stays in the ofmap
+buffer (or is spilled to DRAM at `bits` width) between passes. An output therefore receives its
+chains in K order whatever the loop order, which only interleaves different outputs.
+`wrap` is two's-complement wrap-around, so the result is the exact sum modulo 2**bits whatever
+the order; `saturate` clamps after every single addition, so the result depends on the chains
+and the K order, and is computed exactly that way.
 
 Fast path. int8×int8 products are at most 2**16 in magnitude, so a float32 GEMM over at most
 ~2**24 / (max|x − x_zp| · max|w|) (≥ 258) reduction elements is exact, whatever order BLAS
@@ -25,7 +29,7 @@ from typing import Literal, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from accel.functional.schedule import Range, Schedule
+from accel.functional.schedule import Chain, Range, Schedule, in_loop_order
 
 F32 = npt.NDArray[np.float32]
 F64 = npt.NDArray[np.float64]
@@ -97,10 +101,10 @@ def accumulate(
     acc[:] = bias.reshape(groups, n)  # unexecuted tiles keep the preloaded bias
     bound = float(np.max(np.abs(bias) + ifmap_abs_max * weight_l1, initial=0.0))
     if bound <= accumulator.limit:  # no partial sum can overflow: merge chunks, skip narrowing
-        _add_runs(acc, operands, schedule.m_runs, schedule.k_runs, schedule.n_runs)
+        _add_runs(acc, operands, schedule)
         return Accumulated(acc.reshape(operands.m, groups * n), 0)
     exact = acc.copy()
-    _add_runs(exact, operands, schedule.m_runs, schedule.k_runs, schedule.n_runs)
+    _add_runs(exact, operands, schedule)
     if accumulator.overflow == "wrap":
         narrowed = _wrap(exact, accumulator.bits)
     else:
@@ -117,19 +121,12 @@ def _float32_length(operands: GroupedOperands) -> int:
     return max(1, int(FLOAT32_EXACT // max(operands.product_bound, 1.0)))
 
 
-def _add_runs(
-    acc: F64,
-    operands: GroupedOperands,
-    m_runs: tuple[Range, ...],
-    k_runs: tuple[Range, ...],
-    n_runs: tuple[Range, ...],
-) -> None:
+def _add_runs(acc: F64, operands: GroupedOperands, schedule: Schedule) -> None:
     length = _float32_length(operands)
-    for m0, m1 in m_runs:
-        for n0, n1 in n_runs:
-            for run in k_runs:
-                for k in _slices(run, length):
-                    acc[m0:m1, :, n0:n1] += operands.partial((m0, m1), k, (n0, n1))
+    runs = in_loop_order(schedule.loop_order, schedule.m_runs, schedule.k_runs, schedule.n_runs)
+    for (m0, m1), run, (n0, n1) in runs:
+        for k in _slices(run, length):
+            acc[m0:m1, :, n0:n1] += operands.partial((m0, m1), k, (n0, n1))
 
 
 def _wrap(values: F64, bits: int) -> F64:
@@ -142,32 +139,38 @@ def _wrap(values: F64, bits: int) -> F64:
 def _saturating_run(
     acc: F64, operands: GroupedOperands, schedule: Schedule, accumulator: Accumulator
 ) -> F64:
-    """Saturate after every addition: chunk chains from 0, then into the bias-preloaded acc."""
+    """Saturate after every addition: chains from 0, then into the bias-preloaded acc."""
     out = acc.copy()
     limit = float(accumulator.limit)
-    for m0, m1 in schedule.m_runs:
-        for n0, n1 in schedule.n_runs:
-            block = out[m0:m1, :, n0:n1]
-            for chunk in schedule.k_chunks:
-                psum = _chunk_psum(operands, (m0, m1), chunk, (n0, n1), limit)
-                np.clip(block + psum, -limit - 1, limit, out=block)
+    blocks = in_loop_order(
+        schedule.loop_order, schedule.m_runs, schedule.k_chains, schedule.n_runs
+    )
+    for (m0, m1), chain, (n0, n1) in blocks:
+        block = out[m0:m1, :, n0:n1]
+        psum = _chain_psum(operands, (m0, m1), chain, (n0, n1), limit)
+        np.clip(block + psum, -limit - 1, limit, out=block)
     return out
 
 
-def _chunk_psum(operands: GroupedOperands, m: Range, k: Range, n: Range, limit: float) -> F64:
-    # Exact chunk sums, except where the chain could saturate part-way: those are replayed
+def _chain_psum(operands: GroupedOperands, m: Range, chain: Chain, n: Range, limit: float) -> F64:
+    # Exact chain sums, except where the chain could saturate part-way: those are replayed
     # product by product.
     psum = np.zeros((m[1] - m[0], operands.groups, n[1] - n[0]), dtype=np.float64)
-    for piece in _slices(k, _float32_length(operands)):
-        psum += operands.partial(m, piece, n)
-    risky = np.argwhere(operands.abs_bound(m, k, n) > limit)
+    bound = np.zeros_like(psum)
+    for k in chain:
+        for piece in _slices(k, _float32_length(operands)):
+            psum += operands.partial(m, piece, n)
+        bound += operands.abs_bound(m, k, n)
+    risky = np.argwhere(bound > limit)
     for block in np.array_split(risky, max(1, len(risky) // 65536)):
         if len(block) == 0:
             continue
         rows, groups, cols = block[:, 0], block[:, 1], block[:, 2]
-        products = operands.products(rows + m[0], groups, cols + n[0], k)
-        chain = np.zeros(len(block), dtype=np.float64)
+        products = np.concatenate(
+            [operands.products(rows + m[0], groups, cols + n[0], k) for k in chain], axis=1
+        )
+        running = np.zeros(len(block), dtype=np.float64)
         for column in products.T:
-            np.clip(chain + column, -limit - 1, limit, out=chain)
-        psum[rows, groups, cols] = chain
+            np.clip(running + column, -limit - 1, limit, out=running)
+        psum[rows, groups, cols] = running
     return psum

@@ -1,9 +1,10 @@
 """A conv or fc layer on the MAC array followed by the requantization unit.
 
 `prepare_array_layer` lays the int8 weights out as the array consumes them (centred float32,
-K ordered (kernel row, kernel column, input channel) per group; depthwise as (tap, channel,
-multiplier)) and precomputes the per-channel requantization constants of the chip's mode;
-`run_array_layer` executes one batch along a `Schedule` and requantizes the accumulators.
+K ordered (input channel, kernel row, kernel column) per group, as `accel.mapping.im2col` and
+the memory model's K-tiles; depthwise as (tap, channel, multiplier)) and precomputes the
+per-channel requantization constants of the chip's mode; `layer_accumulators` executes one batch
+along a `Schedule` (the int32 values the array hands over) and `run_array_layer` requantizes them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
-from accel.functional.accumulate import Accumulator, accumulate
+from accel.functional.accumulate import Accumulated, Accumulator, accumulate
 from accel.functional.geometry import Pads
 from accel.functional.operands import GemmOperands, TapOperands, centred_nhwc, window_view
 from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
@@ -106,7 +107,7 @@ def _layout(layer: Layer, centred: F32) -> F32:
     if is_depthwise(layer):
         taps = per_group.transpose(3, 4, 0, 1, 2).reshape(kh * kw, groups, out_channels // groups)
         return np.ascontiguousarray(taps)
-    gemm = per_group.transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, -1)
+    gemm = per_group.reshape(groups, out_channels // groups, cg * kh * kw).transpose(0, 2, 1)
     return np.ascontiguousarray(gemm)
 
 
@@ -155,14 +156,15 @@ def _operands(prepared: ArrayLayer, x: IntArray, xq: QuantParams) -> GemmOperand
     return GemmOperands.from_windows(windows, op.groups, prepared.weight, bound)
 
 
-def run_array_layer(
+def layer_accumulators(
     prepared: ArrayLayer,
     x: IntArray,
     xq: QuantParams,
     schedule: Schedule | None,
     accumulator: Accumulator,
-) -> tuple[IntArray, int]:
-    """The layer's NCHW output and how many accumulators the narrow width changed."""
+) -> Accumulated:
+    """The accumulators the requantization unit reads: (M, groups · N), bias + Σ products
+    narrowed as the hardware does, M ordered (image, output row, output column)."""
     operands = _operands(prepared, x, xq)
     m, k, n = operands.m, operands.k, operands.n
     schedule = schedule or Schedule.whole(m, k, n)
@@ -172,7 +174,18 @@ def run_array_layer(
             f"not {schedule.m}×{schedule.k}×{schedule.n}"
         )
     abs_max = max(xq.zero_point - xq.qmin, xq.qmax - xq.zero_point)
-    acc = accumulate(operands, prepared.bias, schedule, accumulator, prepared.weight_l1, abs_max)
+    return accumulate(operands, prepared.bias, schedule, accumulator, prepared.weight_l1, abs_max)
+
+
+def run_array_layer(
+    prepared: ArrayLayer,
+    x: IntArray,
+    xq: QuantParams,
+    schedule: Schedule | None,
+    accumulator: Accumulator,
+) -> tuple[IntArray, int]:
+    """The layer's NCHW output and how many accumulators the narrow width changed."""
+    acc = layer_accumulators(prepared, x, xq, schedule, accumulator)
     y, bounds = prepared.output, (prepared.activation_min, prepared.activation_max)
     if prepared.mode == "onnx":
         q = requantize_onnx(

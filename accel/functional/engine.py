@@ -7,6 +7,11 @@ of quantized inputs layer by layer: conv and fc on the MAC array along the layer
 (see `accel.functional.accumulate`), followed by the requantization unit; everything else on
 the vector unit (`accel.functional.vector`). Tensors are NCHW int8/uint8 arrays; `run` returns
 every graph input and every layer output.
+
+Each array layer runs the tiles the memory model chose for it (`schedules_for`: the same
+map_layer → time_layer → model_memory calls as `accel.simulate.simulate_network`, and
+model_memory is memoized), so the numbers come from the tile sequence whose traffic and cycles
+are reported.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ from accel.functional.requant import QuantMode
 from accel.functional.schedule import Schedule
 from accel.functional.vector import activation_table, run_vector_layer
 from accel.mapping.mapper import map_layer
+from accel.model.network import Network
 from accel.model.ops import Activation
+from accel.perf.memory import model_memory
+from accel.perf.timing import time_layer
 
 IntArray = npt.NDArray[np.integer]
 
@@ -113,26 +121,35 @@ def run(
     return FunctionalRun(tensors, overflowed, prepared.mode, accumulator)
 
 
-def schedules_for(qnet: QuantizedNetwork, chip: ChipConfig, batch: int) -> dict[str, Schedule]:
-    """The fold schedule of every layer the mapper puts on the MAC array of `chip`."""
+def schedules_for(network: Network, chip: ChipConfig, batch: int) -> dict[str, Schedule]:
+    """The tile schedule of every layer the mapper puts on the MAC array of `chip`: the tiling
+    model_memory chose for the report, as `Schedule.from_tiling`."""
     schedules = {}
-    for layer in qnet.network.layers:
-        mapping = map_layer(layer, chip, batch).array
-        if mapping is not None:
-            schedules[layer.name] = Schedule.from_array_mapping(mapping)
+    for layer in network.layers:
+        mapping = map_layer(layer, chip, batch)
+        if mapping.array is not None:
+            memory = model_memory(mapping, time_layer(mapping, chip), chip)
+            assert memory.tiling is not None  # every array layer is tiled
+            schedules[layer.name] = Schedule.from_tiling(mapping.array, memory.tiling)
     return schedules
 
 
 def execute(
-    qnet: QuantizedNetwork, inputs: Mapping[str, IntArray], chip: ChipConfig | None = None
+    qnet: QuantizedNetwork,
+    inputs: Mapping[str, IntArray],
+    chip: ChipConfig | None = None,
+    schedules: Mapping[str, Schedule] | None = None,
 ) -> FunctionalRun:
-    """Run `qnet` on `chip` (default: the embedded chip): its requantization mode, its
-    accumulator, and each array layer in the fold order the mapper chooses for it."""
+    """Run `qnet` on `chip` (default: the embedded chip) with its requantization mode and
+    accumulator, each array layer along `schedules` (default: `schedules_for` the batch of
+    `inputs`, the tiles the report shows)."""
     chip = chip or ChipConfig()
     batch = int(np.asarray(next(iter(inputs.values()))).shape[0]) if inputs else 1
     accumulator = Accumulator(chip.array.accumulator_bits, chip.array.accumulator_overflow)
     prepared = prepare(qnet, chip.array.requantization)
-    return run(prepared, inputs, schedules_for(qnet, chip, batch), accumulator)
+    if schedules is None:
+        schedules = schedules_for(qnet.network, chip, batch)
+    return run(prepared, inputs, schedules, accumulator)
 
 
 def _checked_inputs(qnet: QuantizedNetwork, inputs: Mapping[str, IntArray]) -> dict[str, IntArray]:

@@ -2,11 +2,12 @@
 
 The ifmap is centred (x − x_zp, so padding taps are exactly 0) and laid out as the array reads
 it. `GemmOperands` holds an im2col matrix per group, rows ordered (image, output row, output
-column), K ordered (kernel row, kernel column, input channel), as SCALE-Sim's ifmap operand
-matrix. `TapOperands` serves depthwise convolutions (one input channel per group) straight from a
-strided window view, one kernel tap at a time, without building the mostly-idle im2col matrix.
-Both compute exact partial sums in float32 over K slices short enough to stay below 2**24.
-"""
+column), K ordered (input channel, kernel row, kernel column): the order of
+`accel.mapping.im2col`, whose contiguous K ranges are the memory model's K-tiles (whole
+channels' taps), so the engine's K chunks are the slices the tiling moves. `TapOperands` serves
+depthwise convolutions (one input channel per group) straight from a strided window view, one
+kernel tap at a time, without building the mostly-idle im2col matrix. Both compute exact partial
+sums in float32 over K slices short enough to stay below 2**24."""
 
 from __future__ import annotations
 
@@ -73,11 +74,9 @@ class GemmOperands:
     ) -> GemmOperands:
         n, oh, ow, kh, kw, c = windows.shape
         m = n * oh * ow
-        if groups == 1:
-            cols = windows.reshape(1, m, kh * kw * c)
-        else:
-            per_group = windows.reshape(m, kh * kw, groups, c // groups).transpose(2, 0, 1, 3)
-            cols = per_group.reshape(groups, m, kh * kw * (c // groups))
+        # (group, pixel, channel of the group, kernel row, kernel column): channel slowest in K.
+        per_group = windows.reshape(m, kh, kw, groups, c // groups).transpose(3, 0, 4, 1, 2)
+        cols = per_group.reshape(groups, m, (c // groups) * kh * kw)
         return cls(np.asarray(cols), weight, product_bound)
 
     @property
