@@ -7,11 +7,19 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from accel.config import ChipConfig
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import Conv, FullyConnected, Op, Shape
+
+# The suite is deterministic: hypothesis draws the same examples on every run, so CI passes or
+# fails for a reason in the code, never by luck. `pytest --hypothesis-profile=explore` draws new
+# examples (more of them) to hunt for counterexamples; add what it finds as an @example.
+settings.register_profile("default", derandomize=True, print_blob=True)
+settings.register_profile("explore", derandomize=False, max_examples=500)
+settings.load_profile("default")
 
 REPO = Path(__file__).resolve().parent.parent
 
