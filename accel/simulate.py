@@ -19,12 +19,22 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.config import ChipConfig
+from accel.errors import InputError
 from accel.functional.calibrate import quantize_network
 from accel.functional.check import CheckReport, check_onnxruntime
 from accel.functional.engine import FunctionalRun, execute
 from accel.functional.inputs import prepare_inputs, random_images
+from accel.functional.model_check import check_model, model_feeds
+from accel.functional.model_files import (
+    file_float_weights,
+    optimized_graph,
+    require_quantized,
+    with_float_ops,
+)
+from accel.functional.ort_graph import locate
 from accel.functional.qmodel import QuantizedNetwork
 from accel.functional.tflite_check import check_tflite
+from accel.io.imported import ImportedModel
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, Network
 from accel.perf.energy import layer_energy
@@ -56,11 +66,12 @@ class FunctionalResult:
     qnet: QuantizedNetwork
     run: FunctionalRun
     check: CheckReport | None
+    weights: str = "seeded random float weights, calibrated"
 
     def summary(self) -> dict[str, Any]:
         """The summary.json `functional` section."""
         accumulator = self.run.accumulator
-        section: dict[str, Any] = {"mode": self.run.mode}
+        section: dict[str, Any] = {"mode": self.run.mode, "weights": self.weights}
         if self.check is not None:
             section.update(self.check.as_dict())
         section.update(
@@ -78,13 +89,21 @@ def run_functional(
     inputs: Mapping[str, npt.NDArray[np.generic]] | None = None,
     check: bool = False,
     seed: int = 0,
+    model: ImportedModel | None = None,
 ) -> FunctionalResult:
     """Quantize `network`, execute it on `chip` fold by fold, optionally check every layer.
 
-    Without `inputs`, the batch is seeded random images. The reference is onnxruntime in the
-    chip's `onnx` requantization mode and TFLite's reference kernels in `tflite` mode.
+    Without `inputs`, the batch is seeded random images. `model` is the imported model file
+    `network` came from: a quantized model runs its own int8 weights and scales and is checked
+    against onnxruntime running the file (`run_model_file`); a float model's weights are
+    calibrated. Otherwise the weights are seeded. The reference of a calibrated network is
+    onnxruntime in the chip's `onnx` requantization mode and TFLite's reference kernels in
+    `tflite` mode.
     """
-    qnet = quantize_network(network, seed=seed)
+    if model is not None and model.quantized is not None:
+        return run_model_file(model, chip, batch, inputs, check, seed)
+    weights = None if model is None else file_float_weights(model)
+    qnet = quantize_network(network, weights=weights, seed=seed)
     images = inputs if inputs is not None else random_images(network, batch, seed)
     network_inputs = prepare_inputs(qnet, images, batch)
     # Array layers run in the fold order the mapper chooses for this chip and batch.
@@ -94,4 +113,43 @@ def run_functional(
         report = check_onnxruntime(qnet, result.outputs, network_inputs.real)
     elif check:
         report = check_tflite(qnet, result.outputs)
-    return FunctionalResult(qnet, result, report)
+    origin = "seeded random float weights" if model is None else "the model file's float weights"
+    return FunctionalResult(qnet, result, report, f"{origin}, calibrated")
+
+
+def run_model_file(
+    model: ImportedModel,
+    chip: ChipConfig,
+    batch: int = 1,
+    inputs: Mapping[str, npt.NDArray[np.generic]] | None = None,
+    check: bool = False,
+    seed: int = 0,
+) -> FunctionalResult:
+    """Run a quantized ONNX model's own int8 weights and scales, as onnxruntime would.
+
+    ORT's optimized graph decides the arithmetic (which QDQ groups it fuses into integer
+    kernels and which it leaves in float32), so it is read first when onnxruntime is installed;
+    the check then compares with onnxruntime running the file with default session options.
+    """
+    if model.dynamic_quantization:
+        raise InputError(
+            f"{model.source}: functional execution of dynamically quantized models "
+            "(DynamicQuantizeLinear, ConvInteger, MatMulInteger) is not supported; simulate "
+            "without --check/--inputs/--dump"
+        )
+    qnet = require_quantized(model)
+    graph = optimized_graph(model.source, required=check)
+    locations = locate(graph, model.tensor_names) if graph is not None else {}
+    qnet = with_float_ops(qnet, locations)
+    images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
+    network_inputs = prepare_inputs(qnet, images, batch)
+    # The file's arithmetic is onnxruntime's whatever the chip's requantizer would do.
+    onnx_chip = chip.model_copy(
+        update={"array": chip.array.model_copy(update={"requantization": "onnx"})}
+    )
+    result = execute(qnet, network_inputs.quantized, onnx_chip)
+    report = None
+    if check and graph is not None:
+        feeds = model_feeds(graph, network_inputs.real, network_inputs.quantized)
+        report = check_model(graph, qnet, model.tensor_names, locations, result.outputs, feeds)
+    return FunctionalResult(qnet, result, report, "the model file's int8 weights and scales")

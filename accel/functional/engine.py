@@ -21,11 +21,13 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.accumulate import Accumulator, accumulate
 from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_array_layer
+from accel.functional.float_layers import FLOAT_OP, FloatLayer, float_function
 from accel.functional.qmodel import QuantizedNetwork
 from accel.functional.requant import QuantMode
 from accel.functional.schedule import Schedule
 from accel.functional.vector import activation_table, run_vector_layer
 from accel.mapping.mapper import map_layer
+from accel.model.network import Layer
 from accel.model.ops import Activation
 
 IntArray = npt.NDArray[np.integer]
@@ -92,7 +94,11 @@ def run(
     for layer in qnet.network.layers:
         sources = [tensors[name] for name in layer.inputs]
         params = [qnet.activations[name] for name in layer.inputs]
-        if layer.name in prepared.array_layers:
+        attributes = qnet.attributes.get(layer.name, {})
+        function = _float_function(layer, attributes, prepared.mode)
+        if function is not None:
+            out = function(sources, params, qnet.activations[layer.name])
+        elif layer.name in prepared.array_layers:
             out, overflowed[layer.name] = run_array_layer(
                 prepared.array_layers[layer.name],
                 sources[0],
@@ -108,9 +114,19 @@ def run(
                 qnet.activations[layer.name],
                 prepared.mode,
                 prepared.tables.get(layer.name),
+                attributes,
             )
         tensors[layer.name] = out
     return FunctionalRun(tensors, overflowed, prepared.mode, accumulator)
+
+
+def _float_function(
+    layer: Layer, attributes: Mapping[str, object], mode: QuantMode
+) -> FloatLayer | None:
+    # onnxruntime left this layer in float32 (an unfused QDQ group): reproduce that if we can.
+    if mode != "onnx" or FLOAT_OP not in attributes:
+        return None
+    return float_function(layer, attributes)
 
 
 def schedules_for(qnet: QuantizedNetwork, chip: ChipConfig, batch: int) -> dict[str, Schedule]:

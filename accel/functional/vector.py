@@ -10,7 +10,7 @@ ReLU/ReLU6 clamps. Anything else in tflite mode is an `InputError` naming the la
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,7 @@ from accel.functional import elementwise, lookup, pooling
 from accel.functional.conv_layer import fused_activation
 from accel.functional.qmodel import QuantParams
 from accel.functional.requant import QuantMode, activation_bounds
+from accel.functional.tensor_layers import KINDS, run_tensor_layer
 from accel.model.network import Layer
 from accel.model.ops import (
     Activation,
@@ -75,10 +76,13 @@ def run_vector_layer(
     output_params: QuantParams,
     mode: QuantMode,
     table: IntArray | None,
+    attributes: Mapping[str, object] | None = None,
 ) -> IntArray:
     """One non-array layer on NCHW int8/uint8 tensors."""
     op = layer.op
     x, xq, y = inputs[0], input_params[0], output_params
+    if layer.kind in KINDS:
+        return run_tensor_layer(layer, x, xq, y, mode, attributes or {})
     if isinstance(op, MaxPool):
         return _maxpool(layer, x)
     if isinstance(op, AvgPool | GlobalAvgPool):

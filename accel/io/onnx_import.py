@@ -17,7 +17,7 @@ Activations are NCHW: an IR shape (C, H, W) is the ONNX tensor without its batch
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +146,13 @@ class OnnxImporter:
             self.parts.inputs[name] = ir_shape(dims)
             self.parts.shapes[name] = ir_shape(dims)
             self.values[name] = Tensor(name, dims)
+            if name in self._integer_inputs():
+                self.parts.tensor_names[name] = name  # fed as int8/uint8 codes
+
+    def _integer_inputs(self) -> set[str]:
+        codes = {2, 3}  # TensorProto.UINT8, INT8
+        return {value.name for value in graph_inputs(self.model)
+                if value.type.tensor_type.elem_type in codes}
 
     def _convert(self, node: Any, index: int, convert_node: Any) -> None:
         values = [self.value(name, node) if name else None for name in node.input]
@@ -222,6 +229,7 @@ class OnnxImporter:
         self.parts.shapes[name] = shape
         if quant is not None:
             self.parts.quant[name] = quant
+            self.parts.tensor_names[name] = node.output[0]
         out_rank = rank or len(inputs[0].dims)
         dims = (inputs[0].dims[0], shape.channels, shape.height, shape.width)[:out_rank]
         tensor = Tensor(name, dims, quant)
@@ -283,6 +291,16 @@ class OnnxImporter:
         if not isinstance(value, Const):
             raise self.error(node, f"input {index} must be a constant (weights), not an activation")
         return value
+
+    def quantized_tensor(self, node: Any, index: int, scale_index: int) -> Tensor:
+        """An int8/uint8 input of a QOperator node, whose (scale, zero point) inputs also
+        record the tensor's quantization (a graph input fed as codes has no other record)."""
+        tensor = self.tensor(node, index)
+        quant = self.quant_of(node, scale_index)
+        if quant is not None:
+            self.parts.quant.setdefault(tensor.source, quant)
+        return tensor if tensor.quant is not None or quant is None else replace(tensor,
+                                                                                quant=quant)
 
     def tensor(self, node: Any, index: int = 0) -> Tensor:
         value = self.value(node.input[index], node) if index < len(node.input) else None

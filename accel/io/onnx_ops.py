@@ -297,6 +297,18 @@ def _affine(imp: OnnxImporter, node: Any, index: int, kind: str, x: Tensor,
             scale = (np.float32(1) / value).astype(np.float32) if kind == "Div" else value
     out = imp.add_layer(node, index, BatchNorm(), [x])
     imp.parts.affines[out.source] = Affine(scale, shift, origin)
+    quantized = other.quantized if isinstance(other, Const) else None
+    if (kind in ("Add", "Mul") and quantized is not None and quantized.scale.size == 1
+            and quantized.values.dtype.name in ("int8", "uint8")):
+        # A QDQ constant operand: onnxruntime runs DQ(x) op DQ(c) → Q as QLinearAdd/QLinearMul.
+        zero = quantized.zero_point.reshape(-1)
+        imp.parts.attributes[out.source] = {
+            "operation": kind.lower(),
+            "constant": quantized.values,
+            "constant_quant": QuantParams(float(quantized.scale.reshape(-1)[0]), int(zero[0]),
+                                          quantized.values.dtype.name),  # type: ignore[arg-type]
+            "constant_first": constant_first,
+        }
 
 
 def _per_channel(dims: tuple[int, ...], constant: tuple[int, ...]) -> bool:
@@ -520,10 +532,15 @@ def _quantize(imp: OnnxImporter, node: Any, index: int) -> None:
     quant = imp.quant_of(node, 1) or x.quant
     if quant is not None:
         imp.parts.quant.setdefault(x.source, quant)
+    if node.op_type == "QuantizeLinear" and x.source not in imp.parts.quantize_outputs:
+        # The first QuantizeLinear of a tensor holds its codes (over a float op's output).
+        imp.parts.quantize_outputs.add(x.source)
+        imp.parts.tensor_names[x.source] = node.output[0]
     imp.alias(node, replace(x, quant=quant))
 
 
 def _dynamic_quantize(imp: OnnxImporter, node: Any, index: int) -> None:
+    imp.parts.dynamic_quantization = True
     imp.alias(node, imp.tensor(node))
     for output in node.output[1:]:
         imp.values[output] = Scalar()
