@@ -33,7 +33,13 @@ from accel.functional.model_files import (
 )
 from accel.functional.ort_graph import locate
 from accel.functional.qmodel import QuantizedNetwork
+from accel.functional.requant import QuantMode
 from accel.functional.tflite_check import check_tflite
+from accel.functional.tflite_model_check import (
+    check_tflite_model,
+    quantize_tflite,
+    tflite_feeds,
+)
 from accel.io.imported import ImportedModel
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, Network
@@ -57,6 +63,9 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
     """Simulate every layer of `network` on `chip` for `batch` images."""
     layers = tuple(simulate_layer(layer, chip, batch) for layer in network.layers)
     return NetworkResult(network.name, chip, batch, network.params, layers)
+
+
+FILE_INT8 = "the model file's int8 weights and scales"
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,12 +134,9 @@ def run_model_file(
     check: bool = False,
     seed: int = 0,
 ) -> FunctionalResult:
-    """Run a quantized ONNX model's own int8 weights and scales, as onnxruntime would.
-
-    ORT's optimized graph decides the arithmetic (which QDQ groups it fuses into integer
-    kernels and which it leaves in float32), so it is read first when onnxruntime is installed;
-    the check then compares with onnxruntime running the file with default session options.
-    """
+    """Run a quantized model file's own int8 weights and scales with its runtime's arithmetic
+    (onnxruntime for .onnx, TFLite's reference kernels for .tflite), whatever the chip's
+    requantizer is set to, and optionally check against that runtime running the file."""
     if model.dynamic_quantization:
         raise InputError(
             f"{model.source}: functional execution of dynamically quantized models "
@@ -138,18 +144,46 @@ def run_model_file(
             "without --check/--inputs/--dump"
         )
     qnet = require_quantized(model)
+    images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
+    if model.source.lower().endswith(".tflite"):
+        return _run_tflite_file(model, qnet, chip, images, batch, check)
+    # ORT's optimized graph decides which layers it fuses into integer kernels and which it
+    # leaves in float32; the engine follows it (without onnxruntime: all fused).
     graph = optimized_graph(model.source, required=check)
     locations = locate(graph, model.tensor_names) if graph is not None else {}
     qnet = with_float_ops(qnet, locations)
-    images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
     network_inputs = prepare_inputs(qnet, images, batch)
-    # The file's arithmetic is onnxruntime's whatever the chip's requantizer would do.
-    onnx_chip = chip.model_copy(
-        update={"array": chip.array.model_copy(update={"requantization": "onnx"})}
-    )
-    result = execute(qnet, network_inputs.quantized, onnx_chip)
+    result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "onnx"))
     report = None
     if check and graph is not None:
         feeds = model_feeds(graph, network_inputs.real, network_inputs.quantized)
         report = check_model(graph, qnet, model.tensor_names, locations, result.outputs, feeds)
-    return FunctionalResult(qnet, result, report, "the model file's int8 weights and scales")
+    return FunctionalResult(qnet, result, report, FILE_INT8)
+
+
+def _run_tflite_file(
+    model: ImportedModel,
+    qnet: QuantizedNetwork,
+    chip: ChipConfig,
+    images: Mapping[str, npt.NDArray[np.generic]],
+    batch: int,
+    check: bool,
+) -> FunctionalResult:
+    # Float images are quantized as TFLite's QUANTIZE op does (ties away from zero).
+    codes = {
+        name: quantize_tflite(np.asarray(x, np.float32), qnet.activations[name])
+        if np.issubdtype(np.asarray(x).dtype, np.floating) else x
+        for name, x in images.items()
+    }  # fmt: skip
+    network_inputs = prepare_inputs(qnet, codes, batch)
+    result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "tflite"))
+    report = None
+    if check:
+        real = {name: np.asarray(x, np.float32) for name, x in images.items()}
+        feeds = tflite_feeds(model.source, qnet, real, network_inputs.quantized)
+        report = check_tflite_model(model.source, qnet, model.tensor_names, result.outputs, feeds)
+    return FunctionalResult(qnet, result, report, FILE_INT8)
+
+
+def _with_requantization(chip: ChipConfig, mode: QuantMode) -> ChipConfig:
+    return chip.model_copy(update={"array": chip.array.model_copy(update={"requantization": mode})})

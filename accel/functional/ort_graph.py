@@ -72,10 +72,13 @@ def import_onnxruntime() -> tuple[Any, Any]:
 
 
 def optimize(path: str) -> OrtGraph:
-    """Open `path` with ORT's default session options and keep the graph ORT optimized it to."""
+    """Open `path` with ORT's default graph optimizations and keep the graph it optimized to."""
     onnx, ort = import_onnxruntime()
     with tempfile.TemporaryDirectory() as folder:
         options = ort.SessionOptions()
+        # One intra-op thread: MLAS splits float32 GEMMs and convolutions by thread count, which
+        # changes their summation order; integer kernels give the same codes on any count.
+        options.intra_op_num_threads = 1
         options.optimized_model_filepath = str(Path(folder) / "optimized.onnx")
         options.log_severity_level = 3  # ORT warns that the saved graph is machine-specific
         try:

@@ -79,7 +79,8 @@ class ImportedModel:
     folded); `quantized` is set for quantized models; `unsupported` lists (layer, operator)
     placeholders that `--allow-unsupported` let through at zero cost. `tensor_names` maps each
     graph input and layer to the file's tensor that holds its int8/uint8 codes (ONNX: the
-    QLinear node's output or the QuantizeLinear that quantizes it; TFLite: the output tensor),
+    QLinear node's output or the QuantizeLinear that quantizes it; TFLite: the index of the
+    int8/uint8 tensor, as a decimal string),
     so a reference runtime's tensors can be compared with accel's. `dynamic_quantization` is
     set for models whose activation scales are computed at run time (DynamicQuantizeLinear).
     """
