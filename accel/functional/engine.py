@@ -22,7 +22,7 @@ from accel.errors import InputError
 from accel.functional.accumulate import Accumulator, accumulate
 from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_array_layer
 from accel.functional.float_layers import FLOAT_OP, FloatLayer, float_function
-from accel.functional.qmodel import QuantizedNetwork
+from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights
 from accel.functional.requant import QuantMode
 from accel.functional.schedule import Schedule
 from accel.functional.vector import activation_table, run_vector_layer
@@ -95,7 +95,7 @@ def run(
         sources = [tensors[name] for name in layer.inputs]
         params = [qnet.activations[name] for name in layer.inputs]
         attributes = qnet.attributes.get(layer.name, {})
-        function = _float_function(layer, attributes, prepared.mode)
+        function = _float_function(layer, attributes, prepared.mode, qnet.weights.get(layer.name))
         if function is not None:
             out = function(sources, params, qnet.activations[layer.name])
         elif layer.name in prepared.array_layers:
@@ -121,12 +121,13 @@ def run(
 
 
 def _float_function(
-    layer: Layer, attributes: Mapping[str, object], mode: QuantMode
+    layer: Layer, attributes: Mapping[str, object], mode: QuantMode,
+    weights: QuantizedWeights | None,
 ) -> FloatLayer | None:
     # onnxruntime left this layer in float32 (an unfused QDQ group): reproduce that if we can.
     if mode != "onnx" or FLOAT_OP not in attributes:
         return None
-    return float_function(layer, attributes)
+    return float_function(layer, attributes, weights)
 
 
 def schedules_for(qnet: QuantizedNetwork, chip: ChipConfig, batch: int) -> dict[str, Schedule]:

@@ -7,10 +7,10 @@ float32 add or multiply per element (numpy rounds each to nearest even, as SSE/A
 fused multiply-add to merge roundings), with the usual broadcasting. Max pooling and the ops that
 only move codes (flatten, reshape, transpose, channel shuffle and slice) commute with
 dequantization, and activations and concat already are tables of Q(f(DQ(code))), so the integer
-engine's result is exactly theirs. Convolutions, fully connected layers, average
-pools and softmax computed in float32 depend on MLAS's summation order and are not reproduced:
-`float_function` returns None for them, the engine computes them with the integer kernel, and
-the check reports where the two differ.
+engine's result is exactly theirs. Convolutions, fully connected layers and average pools
+depend on MLAS's summation order, which `accel.functional.float_windows` reproduces. Anything
+else (a float softmax, a Gemm with alpha or beta, a MatMul) is not: `float_function` returns
+None, the engine computes the integer kernel, and the check reports where the two differ.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import numpy.typing as npt
 
-from accel.functional.qmodel import QuantParams
+from accel.functional.float_windows import array_layer, pool_layer
+from accel.functional.qmodel import QuantizedWeights, QuantParams
 from accel.functional.requant import dequantize_linear, quantize_linear
 from accel.model.network import Layer
 from accel.model.ops import Add, BatchNorm, Mul
@@ -79,10 +80,17 @@ def _per_channel(values: F32, ndim: int) -> F32:
     return flat.reshape((1, flat.size) + (1,) * (ndim - 2)) if flat.size > 1 else flat.reshape(())
 
 
-def float_function(layer: Layer, attributes: Mapping[str, object]) -> FloatLayer | None:
+def float_function(
+    layer: Layer, attributes: Mapping[str, object], weights: QuantizedWeights | None = None
+) -> FloatLayer | None:
     """The exact float32 form of `layer` when ORT runs it unfused, or None if accel does not
     reproduce that float op (the engine then uses the integer kernel)."""
     op = layer.op
+    op_name = str(attributes.get(FLOAT_OP, ""))
+    if layer.uses_array:
+        return array_layer(layer, op_name, attributes, weights)
+    if layer.kind in ("avgpool", "global_avgpool"):
+        return pool_layer(layer, op_name)
     if isinstance(op, Add):
         return _binary(np.add)
     if isinstance(op, Mul):
@@ -93,6 +101,9 @@ def float_function(layer: Layer, attributes: Mapping[str, object]) -> FloatLayer
 
 
 
-def reproduced(layer: Layer, attributes: Mapping[str, object]) -> bool:
+def reproduced(
+    layer: Layer, attributes: Mapping[str, object], weights: QuantizedWeights | None = None
+) -> bool:
     """Whether the engine gives exactly ORT's float32 result for `layer` left unfused."""
-    return layer.kind in EXACT_IN_INTEGER or float_function(layer, attributes) is not None
+    exact = layer.kind in EXACT_IN_INTEGER
+    return exact or float_function(layer, attributes, weights) is not None

@@ -29,6 +29,7 @@ from accel.functional.ort_graph import (
     element_types,
     import_onnxruntime,
     producers_of,
+    read_as_nhwc,
 )
 from accel.functional.qmodel import QuantizedNetwork
 from accel.functional.requant import dequantize_linear
@@ -49,19 +50,10 @@ def model_feeds(
             continue
         floating = value.type.tensor_type.elem_type == FLOAT
         array = np.asarray(real[value.name] if floating else codes[value.name])
-        if _read_as_nhwc(graph.user.graph, value.name):
+        if read_as_nhwc(graph.user.graph, value.name):
             array = array.transpose(0, 2, 3, 1)
         feeds[value.name] = np.ascontiguousarray(array)
     return feeds
-
-
-def _read_as_nhwc(graph: Any, name: str) -> bool:
-    readers = [node for node in graph.node if name in node.input]
-    return bool(readers) and all(
-        node.op_type == "Transpose"
-        and [a.ints for a in node.attribute if a.name == "perm"] == [[0, 3, 1, 2]]
-        for node in readers
-    )
 
 
 def replay(

@@ -126,9 +126,19 @@ def element_types(graph: Any) -> dict[str, int]:
     return types
 
 
-def _nhwc_tensors(graph: Any) -> set[str]:
+def read_as_nhwc(graph: Any, name: str) -> bool:
+    """Whether graph input `name` is NHWC: read only through Transpose(0, 3, 1, 2), which the
+    importer absorbs (accel sees the input as NCHW)."""
+    readers = [node for node in graph.node if name in node.input]
+    return bool(readers) and all(
+        node.op_type == "Transpose" and _attribute(node, "perm", []) == [0, 3, 1, 2]
+        for node in readers
+    )
+
+
+def _nhwc_tensors(graph: Any, nhwc_inputs: set[str]) -> set[str]:
     """Tensors ORT holds channels-last: outputs of its NHWC kernels and what follows them."""
-    nhwc: set[str] = set()
+    nhwc = set(nhwc_inputs)
     for node in graph.node:
         channels_last = node.domain == "com.microsoft" and (
             node.op_type in ("QLinearConv", "NhwcMaxPool", "NhwcConv", "NhwcFusedConv")
@@ -196,7 +206,8 @@ def locate(graph: OrtGraph, tensor_names: Mapping[str, str]) -> dict[str, Locati
     producers = producers_of(optimized)
     types = element_types(optimized)
     user_types = element_types(graph.user.graph)
-    nhwc = _nhwc_tensors(optimized)
+    user_inputs = {value.name for value in graph.user.graph.input}
+    nhwc = _nhwc_tensors(optimized, {n for n in user_inputs if read_as_nhwc(graph.user.graph, n)})
     locations = {}
     for name, tensor in tensor_names.items():
         found = _find(graph, tensor)

@@ -67,7 +67,7 @@ class ImportedParts:
     attributes: dict[str, dict[str, object]] = field(default_factory=dict)
     unsupported: list[tuple[str, str]] = field(default_factory=list)
     tensor_names: dict[str, str] = field(default_factory=dict)
-    quantize_outputs: set[str] = field(default_factory=set)
+    named_codes: set[str] = field(default_factory=set)
     dynamic_quantization: bool = False
 
 

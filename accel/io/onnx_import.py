@@ -230,6 +230,8 @@ class OnnxImporter:
         if quant is not None:
             self.parts.quant[name] = quant
             self.parts.tensor_names[name] = node.output[0]
+            if node.op_type.startswith("QLinear") or node.op_type == "QGemm":
+                self.parts.named_codes.add(name)  # int8 codes; a later QuantizeLinear is not
         out_rank = rank or len(inputs[0].dims)
         dims = (inputs[0].dims[0], shape.channels, shape.height, shape.width)[:out_rank]
         tensor = Tensor(name, dims, quant)

@@ -136,6 +136,9 @@ def _gemm(imp: OnnxImporter, node: Any, index: int) -> None:
         bias, array=None if bias.array is None else bias.array * beta)
     _keep_float_weights(imp, out.source, scaled_w, scaled_b, transpose=not trans_b)
     keep_qdq_weights(imp, out.source, imp.tensor(node), weight, bias, transpose=not trans_b)
+    if out.source in imp.parts.qweights:  # how onnxruntime would run it in float32
+        imp.parts.attributes.setdefault(out.source, {})["gemm"] = {
+            "trans_b": trans_b, "alpha": float(alpha), "beta": float(beta)}
 
 
 def _matmul(imp: OnnxImporter, node: Any, index: int) -> None:
@@ -532,9 +535,9 @@ def _quantize(imp: OnnxImporter, node: Any, index: int) -> None:
     quant = imp.quant_of(node, 1) or x.quant
     if quant is not None:
         imp.parts.quant.setdefault(x.source, quant)
-    if node.op_type == "QuantizeLinear" and x.source not in imp.parts.quantize_outputs:
-        # The first QuantizeLinear of a tensor holds its codes (over a float op's output).
-        imp.parts.quantize_outputs.add(x.source)
+    if node.op_type == "QuantizeLinear" and x.source not in imp.parts.named_codes:
+        # The first QuantizeLinear of a float op's output holds its codes.
+        imp.parts.named_codes.add(x.source)
         imp.parts.tensor_names[x.source] = node.output[0]
     imp.alias(node, replace(x, quant=quant))
 
