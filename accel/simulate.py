@@ -150,7 +150,8 @@ def run_model_file(
     # ORT's optimized graph decides which layers it fuses into integer kernels and which it
     # leaves in float32; the engine follows it (without onnxruntime: all fused).
     graph = optimized_graph(model.source, required=check)
-    locations = locate(graph, model.tensor_names) if graph is not None else {}
+    names = [layer.name for layer in qnet.network.layers]
+    locations = locate(graph, model.tensor_names, names) if graph is not None else {}
     qnet = with_float_ops(qnet, locations)
     network_inputs = prepare_inputs(qnet, images, batch)
     result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "onnx"))

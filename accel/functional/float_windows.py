@@ -12,33 +12,51 @@ attributes. Each builder returns None where accel does not reproduce the float o
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from accel.functional.conv_layer import conv_pads, fused_activation
+from accel.functional.geometry import pad_to_windows, windows
 from accel.functional.mlas_float import conv2d, gemm
 from accel.functional.mlas_pool import average_pool, mean_eigen
 from accel.functional.qmodel import QuantizedWeights, QuantParams
 from accel.functional.requant import activation_bounds, dequantize_linear, quantize_linear
 from accel.model.network import Layer
-from accel.model.ops import AvgPool, Conv, FullyConnected, GlobalAvgPool
+from accel.model.ops import AvgPool, Conv, FullyConnected, GlobalAvgPool, MaxPool
 
-IntArray = npt.NDArray[np.integer]
+Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
-FloatLayer = Callable[[Sequence[IntArray], Sequence[QuantParams], QuantParams], IntArray]
+FloatLayer = Callable[[Sequence[Array], Sequence[QuantParams | None], QuantParams | None], Array]
 CONV_OPS = frozenset(("Conv", "com.microsoft.FusedConv"))
 
 
-def _dequantize(x: IntArray, params: QuantParams) -> F32:
+def dequantize(x: Array, params: QuantParams | None) -> F32:
+    """DequantizeLinear of codes; a float32 tensor (no quantization) as it is."""
+    if params is None:
+        return np.asarray(x, np.float32)
     return dequantize_linear(x, params.scale, params.zero_point)
 
 
-def _requantize(layer: Layer, y: F32, params: QuantParams) -> IntArray:
-    codes = quantize_linear(y, params.scale, params.zero_point, params.dtype)
-    low, high = activation_bounds(fused_activation(layer), params.scale, params.zero_point,
-                                  params.dtype, "onnx")  # fmt: skip
-    return np.clip(codes, low, high).astype(codes.dtype)
+def quantize(y: F32, params: QuantParams | None) -> Array:
+    """QuantizeLinear to `params`; float32 unchanged when the output has no quantization."""
+    if params is None:
+        return np.asarray(y, np.float32)
+    return quantize_linear(y, params.scale, params.zero_point, params.dtype)
+
+
+def _requantize(layer: Layer, y: F32, params: QuantParams | None) -> Array:
+    # A fused ReLU/ReLU6 clamps; on codes that is the same as on the float result (quantization
+    # is monotonic), and a float32 output gets the float clamp.
+    activation = fused_activation(layer)
+    if params is None:
+        high = np.float32(6.0) if activation == "relu6" else np.float32(np.inf)
+        return y if activation == "none" else np.clip(y, np.float32(0.0), high)
+    codes = quantize(y, params)
+    low, high_code = activation_bounds(activation, params.scale, params.zero_point,
+                                       params.dtype, "onnx")  # fmt: skip
+    return np.clip(codes, low, high_code).astype(codes.dtype)
 
 
 def real_weights(weights: QuantizedWeights) -> F32:
@@ -66,9 +84,9 @@ def array_layer(
         out = layer.output_shape
         pads = conv_pads(layer)
 
-        def run_conv(inputs: Sequence[IntArray], params: Sequence[QuantParams],
-                     y: QuantParams) -> IntArray:
-            x = _dequantize(inputs[0], params[0])
+        def run_conv(inputs: Sequence[Array], params: Sequence[QuantParams | None],
+                     y: QuantParams | None) -> Array:
+            x = dequantize(inputs[0], params[0])
             result = conv2d(x, w, b, op.stride, pads, op.dilation, op.groups,
                             (out.height, out.width))  # fmt: skip
             return _requantize(layer, result, y)
@@ -81,9 +99,9 @@ def array_layer(
         return None
     trans_b = bool(gemm_attributes["trans_b"])
 
-    def run_fc(inputs: Sequence[IntArray], params: Sequence[QuantParams],
-               y: QuantParams) -> IntArray:
-        x = _dequantize(inputs[0], params[0]).reshape(inputs[0].shape[0], -1)
+    def run_fc(inputs: Sequence[Array], params: Sequence[QuantParams | None],
+               y: QuantParams | None) -> Array:
+        x = dequantize(inputs[0], params[0]).reshape(inputs[0].shape[0], -1)
         result = gemm(x, w, b, trans_b)
         return _requantize(layer, result, y).reshape(*result.shape, 1, 1)
 
@@ -115,9 +133,20 @@ def pool_layer(layer: Layer, op_name: str) -> FloatLayer | None:
     else:
         return None
 
-    def run_pool(inputs: Sequence[IntArray], params: Sequence[QuantParams],
-                 y: QuantParams) -> IntArray:
-        result = pool(_dequantize(inputs[0], params[0]))
-        return quantize_linear(result, y.scale, y.zero_point, y.dtype)
+    def run_pool(inputs: Sequence[Array], params: Sequence[QuantParams | None],
+                 y: QuantParams | None) -> Array:
+        return quantize(pool(dequantize(inputs[0], params[0])), y)
 
     return run_pool
+
+
+def maxpool_float(layer: Layer, x: F32) -> F32:
+    """Max pooling of a float32 tensor (padding never wins)."""
+    op = layer.op
+    assert isinstance(op, MaxPool)
+    out = layer.output_shape
+    pads = op.pads(x.shape[2], x.shape[3])
+    padded = pad_to_windows(x, pads, op.kernel, op.stride, op.dilation, (out.height, out.width),
+                            -np.inf)  # fmt: skip
+    views = windows(padded, op.kernel, op.stride, op.dilation, (out.height, out.width))
+    return np.asarray(views.max(axis=(2, 3)), np.float32)

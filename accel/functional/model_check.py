@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from accel.errors import InputError
 from accel.functional.check import CheckReport, compare
 from accel.functional.ort_graph import (
     FLOAT,
@@ -50,10 +51,21 @@ def model_feeds(
             continue
         floating = value.type.tensor_type.elem_type == FLOAT
         array = np.asarray(real[value.name] if floating else codes[value.name])
+        _check_static_dims(value, array.shape)
         if read_as_nhwc(graph.user.graph, value.name):
             array = array.transpose(0, 2, 3, 1)
         feeds[value.name] = np.ascontiguousarray(array)
     return feeds
+
+
+def _check_static_dims(value: Any, nchw: tuple[int, ...]) -> None:
+    dims = [d.dim_value if d.HasField("dim_value") else None
+            for d in value.type.tensor_type.shape.dim]  # fmt: skip
+    if dims and dims[0] is not None and dims[0] != nchw[0]:
+        raise InputError(
+            f"--batch must be {dims[0]} for this model: its input {value.name!r} has a fixed "
+            f"batch of {dims[0]}, not {nchw[0]}"
+        )
 
 
 def replay(
@@ -63,7 +75,7 @@ def replay(
     the replay reproduced them bit for bit)."""
     onnx, ort = import_onnxruntime()
     final_names = [output.name for output in graph.session.get_outputs()]
-    finals = dict(zip(final_names, graph.session.run(final_names, dict(feeds)), strict=True))
+    finals = dict(zip(final_names, _run(graph.session, final_names, feeds), strict=True))
     model = onnx.ModelProto()
     model.CopyFrom(graph.optimized)
     types = element_types(model.graph)
@@ -79,9 +91,17 @@ def replay(
         model.SerializeToString(), options, providers=["CPUExecutionProvider"]
     )
     names = list(dict.fromkeys([*final_names, *tensors]))
-    results = dict(zip(names, session.run(names, dict(feeds)), strict=True))
+    results = dict(zip(names, _run(session, names, feeds), strict=True))
     faithful = all(_identical(results[name], finals[name]) for name in final_names)
     return {name: results[name] for name in tensors}, finals, faithful
+
+
+def _run(session: Any, names: list[str], feeds: Mapping[str, npt.NDArray[Any]]) -> list[Any]:
+    try:
+        return list(session.run(names, dict(feeds)))
+    except Exception as err:  # onnxruntime raises its own exception types
+        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        raise InputError(f"onnxruntime cannot run the model on these inputs ({reason})") from None
 
 
 def _identical(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> bool:
@@ -89,10 +109,13 @@ def _identical(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> bool:
 
 
 def to_accel(array: npt.NDArray[Any], location: Location, like: IntArray) -> IntArray | None:
-    """ORT's codes in accel's layout and type (None if they cannot be the same tensor)."""
+    """ORT's codes in accel's layout and type (None if they cannot be the same tensor); a
+    float32 tensor as the int32 view of its bits."""
     codes = array.transpose(0, 3, 1, 2) if location.nhwc and array.ndim == 4 else array
-    if codes.size != like.size:
+    if codes.size != like.size or (codes.dtype == np.float32) != (like.dtype == np.float32):
         return None
+    if codes.dtype == np.float32:
+        return np.ascontiguousarray(codes.reshape(like.shape)).view(np.int32)
     shifted = codes.astype(np.int16) + location.offset
     return np.ascontiguousarray(shifted.reshape(like.shape).astype(like.dtype))
 
@@ -113,7 +136,8 @@ def check_model(
         if faithful and codes is not None:
             reference[name] = codes
     outputs = _final_outputs(graph, qnet, tensor_names, ours, finals)
-    report = compare({**ours, **outputs[0]}, {**reference, **outputs[1]}, "onnxruntime", "onnx")
+    engine = {name: _bits(np.asarray(array)) for name, array in ours.items()}
+    report = compare({**engine, **outputs[0]}, {**reference, **outputs[1]}, "onnxruntime", "onnx")
     layers = {layer.name for layer in qnet.network.layers}
     checked = sorted(layers & set(reference))
     floats = {name: loc.float_op for name, loc in locations.items() if loc.float_op}
@@ -144,17 +168,24 @@ def _final_outputs(
         dequantized = node is not None and node.op_type == "DequantizeLinear"
         source = str(node.input[0]) if node is not None and dequantized else output
         name = tensor_of.get(source)
+        if name is None and node is not None and node.name in ours:
+            name, dequantized = str(node.name), False  # a layer left in float32
         if name is None or name not in ours:
             continue
         codes = np.asarray(ours[name])
-        params = qnet.activations[name]
-        mine = dequantize_linear(codes, params.scale, params.zero_point) if dequantized else codes
+        params = qnet.activations.get(name)
+        mine = dequantize_linear(codes, params.scale, params.zero_point) if (
+            dequantized and params is not None) else codes  # fmt: skip
         if mine.size != value.size:
             continue
         key = f"output:{output}"
         engine[key] = np.ascontiguousarray(mine.reshape(value.shape)).view(_int_view(value))
         reference[key] = np.ascontiguousarray(value).view(_int_view(value))
     return engine, reference
+
+
+def _bits(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    return np.ascontiguousarray(array).view(np.int32) if array.dtype == np.float32 else array
 
 
 def _int_view(value: npt.NDArray[Any]) -> Any:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from accel.errors import InputError
-from accel.functional.float_layers import FLOAT_OP
+from accel.functional.float_layers import FLOAT_OP, ORT_UINT8
 from accel.functional.ort_graph import Location, OrtGraph, optimize
 from accel.functional.qmodel import FloatWeights, QuantizedNetwork
 from accel.io.imported import ImportedModel
@@ -32,7 +32,8 @@ def file_float_weights(model: ImportedModel) -> dict[str, FloatWeights]:
 
 
 def require_quantized(model: ImportedModel) -> QuantizedNetwork:
-    """The file's int8 model, with int8 weights for every conv and fc layer."""
+    """The file's int8 model, with int8 weights for every conv and fc layer. Layers whose
+    output the file leaves in float32 are allowed: the engine runs them as float ops."""
     qnet = model.quantized
     assert qnet is not None
     for layer in qnet.network.layers:
@@ -42,11 +43,10 @@ def require_quantized(model: ImportedModel) -> QuantizedNetwork:
                 "per-channel, int8) for a functional run of a quantized model"
             )
     missing = [name for name, _ in qnet.network.inputs if name not in qnet.activations]
-    missing += [layer.name for layer in qnet.network.layers if layer.name not in qnet.activations]
     if missing:
         raise InputError(
-            f"{model.source}: tensor {missing[0]!r} must have a per-tensor int8/uint8 "
-            "quantization in the file for a functional run (float islands are not supported)"
+            f"{model.source}: graph input {missing[0]!r} must be quantized (a QuantizeLinear or "
+            "an int8/uint8 input) for a functional run"
         )
     return qnet
 
@@ -62,10 +62,15 @@ def optimized_graph(path: str, required: bool) -> OrtGraph | None:
 
 
 def with_float_ops(qnet: QuantizedNetwork, locations: Mapping[str, Location]) -> QuantizedNetwork:
-    """`qnet` with each layer ORT computes in float32 marked by its float op."""
+    """`qnet` with each layer ORT computes in float32 marked by its float op, and each fused
+    layer ORT runs on uint8 codes (int8 + 128) marked as such."""
     attributes = {name: dict(values) for name, values in qnet.attributes.items()}
     layers = {layer.name for layer in qnet.network.layers}
     for name, location in locations.items():
-        if location.float_op is not None and name in layers:
+        if name not in layers:
+            continue
+        if location.float_op is not None:
             attributes.setdefault(name, {})[FLOAT_OP] = location.float_op
+        elif location.offset:  # a fused kernel on int8 tensors that ORT made uint8
+            attributes.setdefault(name, {})[ORT_UINT8] = True
     return replace(qnet, attributes=attributes)

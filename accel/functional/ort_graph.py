@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ _OUTPUT_ZERO_POINT = {
     "QLinearSigmoid": 4, "QLinearLeakyRelu": 4, "QLinearSoftmax": 4, "QLinearConcat": 1,
 }  # fmt: skip
 _FLOAT_RESULT = frozenset(("DequantizeLinear", "DynamicQuantizeLinear"))
+_QDQ = frozenset(("QuantizeLinear", "DequantizeLinear"))
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def _float_op(node: Any, producers: Mapping[str, Any]) -> str | None:
     return f"{domain}{source.op_type}"
 
 
-def _find(graph: OrtGraph, tensor: str) -> str | None:
+def _find(graph: OrtGraph, tensor: str, types: Mapping[str, int]) -> str | None:
     """The optimized graph's name for the user's tensor `tensor`, or None if it vanished."""
     optimized = graph.optimized.graph
     present = set(producers_of(optimized)) | {value.name for value in optimized.input}
@@ -194,14 +195,19 @@ def _find(graph: OrtGraph, tensor: str) -> str | None:
         producer = producers_of(graph.user.graph).get(producer.input[0])  # the fused float op
         if producer is None:
             return None
+    # The fused integer kernel, or the op itself running on codes once its Q/DQ were dropped.
     for node in candidates.get(producer.name, []):
-        if node.op_type.startswith("QLinear") or node.op_type in ("QGemm", "NhwcMaxPool"):
+        if node.op_type not in _QDQ and types.get(node.output[0]) in (INT8, UINT8):
             return str(node.output[0])
     return None
 
 
-def locate(graph: OrtGraph, tensor_names: Mapping[str, str]) -> dict[str, Location]:
-    """Each accel tensor's codes in the optimized graph (tensors ORT removed are left out)."""
+def locate(
+    graph: OrtGraph, tensor_names: Mapping[str, str], layers: Iterable[str] = ()
+) -> dict[str, Location]:
+    """Each accel tensor's codes in the optimized graph (tensors ORT removed are left out), and
+    the float32 output of each of `layers` that has no codes (the file leaves it unquantized),
+    found by the layer's node name."""
     optimized = graph.optimized.graph
     producers = producers_of(optimized)
     types = element_types(optimized)
@@ -210,7 +216,7 @@ def locate(graph: OrtGraph, tensor_names: Mapping[str, str]) -> dict[str, Locati
     nhwc = _nhwc_tensors(optimized, {n for n in user_inputs if read_as_nhwc(graph.user.graph, n)})
     locations = {}
     for name, tensor in tensor_names.items():
-        found = _find(graph, tensor)
+        found = _find(graph, tensor, types)
         if found is None or types.get(found) not in (INT8, UINT8):
             continue
         user_type = user_types.get(tensor, types[found])
@@ -218,4 +224,26 @@ def locate(graph: OrtGraph, tensor_names: Mapping[str, str]) -> dict[str, Locati
         producer = producers.get(found)
         float_op = _float_op(producer, producers) if producer is not None else None
         locations[name] = Location(found, found in nhwc, offset, float_op)
+    for name in layers:
+        if name not in tensor_names and (location := _float_output(graph, name, nhwc)):
+            locations[name] = location
     return locations
+
+
+def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None:
+    """The float32 output of the node named `name` (through its NCHWc ReorderOutput)."""
+    optimized = graph.optimized.graph
+    nodes = [n for n in _token_nodes(optimized).get(name, []) if n.op_type not in _QDQ]
+    if not nodes:
+        return None
+    node = nodes[0]
+    domain = "" if node.domain in ("", "ai.onnx") else f"{node.domain}."
+    tensor, channels_last = str(node.output[0]), node.output[0] in nhwc
+    if node.domain == "com.microsoft.nchwc":  # blocked layout: read it after ReorderOutput
+        reorder = [n for n in optimized.node if n.op_type == "ReorderOutput"
+                   and n.input[0] == tensor]  # fmt: skip
+        if not reorder:
+            return None
+        tensor = str(reorder[0].output[0])
+        channels_last = _attribute(reorder[0], "channels_last", 0) == 1
+    return Location(tensor, channels_last, 0, f"{domain}{node.op_type}")

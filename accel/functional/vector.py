@@ -38,7 +38,8 @@ IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
 
 
-def _float_function(op: Activation) -> Callable[[F32], F32]:
+def float_activation(op: Activation) -> Callable[[F32], F32]:
+    """The float32 function of an activation, as onnxruntime's float kernels compute it."""
     alpha = np.float32(op.alpha)
     functions: dict[str, Callable[[F32], F32]] = {
         "relu": lambda v: np.maximum(v, np.float32(0.0)),
@@ -65,7 +66,7 @@ def activation_table(layer: Layer, x: QuantParams, y: QuantParams, mode: QuantMo
         codes = np.arange(256, dtype=np.uint8).view(np.dtype(x.dtype))
         return np.clip(codes, lo, hi).astype(x.dtype)
     return lookup.build_lookup_table(
-        _float_function(op), x.scale, x.zero_point, y.scale, y.zero_point, y.dtype
+        float_activation(op), x.scale, x.zero_point, y.scale, y.zero_point, y.dtype
     )
 
 

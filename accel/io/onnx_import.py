@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -45,6 +45,9 @@ _SHUFFLE_STEPS = frozenset(
 )
 
 
+TensorHolds = Literal["codes", "dequantized", "raw"]
+
+
 @dataclass(frozen=True, eq=False)
 class QuantizedConst:
     """A constant stored as integers with an affine scale (QDQ weights and biases)."""
@@ -64,6 +67,9 @@ class Tensor:
     quant: QuantParams | None = None
     shuffle_groups: int = 0  # > 0 inside a reshape-transpose-reshape channel shuffle
     shuffle_stage: int = 0  # 1 after the split reshape, 2 after the transpose
+    # What the ONNX tensor holds: int8/uint8 codes, their DequantizeLinear, or a float op's
+    # raw result (which a layer reading it must take in float32, not from the codes).
+    holds: TensorHolds = "raw"
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +87,8 @@ class Scalar:
 
 
 Value = Tensor | Const | Scalar
+# Operators that move values without computing: their output holds what their input holds.
+_MOVES = ("MaxPool", "Flatten", "Reshape", "Transpose", "ChannelShuffle", "ChannelSlice", "Pad")
 
 
 def import_onnx(
@@ -142,12 +150,15 @@ class OnnxImporter:
                 dims = (dims[0], dims[3], dims[1], dims[2])
                 for index, node in readers:
                     self.absorbed.add(index)
-                    self.values[node.output[0]] = Tensor(name, dims)
+                    self.values[node.output[0]] = Tensor(name, dims, holds=self._holds(name))
             self.parts.inputs[name] = ir_shape(dims)
             self.parts.shapes[name] = ir_shape(dims)
-            self.values[name] = Tensor(name, dims)
+            self.values[name] = Tensor(name, dims, holds=self._holds(name))
             if name in self._integer_inputs():
                 self.parts.tensor_names[name] = name  # fed as int8/uint8 codes
+
+    def _holds(self, name: str) -> TensorHolds:
+        return "codes" if name in self._integer_inputs() else "raw"
 
     def _integer_inputs(self) -> set[str]:
         codes = {2, 3}  # TensorProto.UINT8, INT8
@@ -234,9 +245,20 @@ class OnnxImporter:
                 self.parts.named_codes.add(name)  # int8 codes; a later QuantizeLinear is not
         out_rank = rank or len(inputs[0].dims)
         dims = (inputs[0].dims[0], shape.channels, shape.height, shape.width)[:out_rank]
-        tensor = Tensor(name, dims, quant)
+        tensor = Tensor(name, dims, quant, holds=self._output_holds(node, op, inputs))
+        raw = tuple(i for i, t in enumerate(inputs) if t.holds == "raw")
+        if raw:  # a float op reading a float op's result directly, not through codes
+            self.parts.attributes.setdefault(name, {})["float_inputs"] = raw
         self.values[node.output[0]] = tensor
         return tensor
+
+    @staticmethod
+    def _output_holds(node: Any, op: Op, inputs: Sequence[Tensor]) -> TensorHolds:
+        if node.op_type.startswith("QLinear") or node.op_type == "QGemm":
+            return "codes"
+        if type(op).__name__ in _MOVES and inputs:
+            return inputs[0].holds
+        return "raw"
 
     def alias(self, node: Any, tensor: Tensor, output: int = 0) -> None:
         self.values[node.output[output]] = tensor

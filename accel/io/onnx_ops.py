@@ -15,7 +15,7 @@ import numpy as np
 
 from accel.functional.qmodel import FloatWeights, QuantParams
 from accel.io.imported import Affine, AffineOrigin
-from accel.io.onnx_import import Const, OnnxImporter, Scalar, Tensor, attr, ir_shape
+from accel.io.onnx_import import Const, OnnxImporter, Scalar, Tensor, TensorHolds, attr, ir_shape
 from accel.io.onnx_weights import keep_qdq_weights
 from accel.model.ops import (
     Activation,
@@ -539,7 +539,8 @@ def _quantize(imp: OnnxImporter, node: Any, index: int) -> None:
         # The first QuantizeLinear of a float op's output holds its codes.
         imp.parts.named_codes.add(x.source)
         imp.parts.tensor_names[x.source] = node.output[0]
-    imp.alias(node, replace(x, quant=quant))
+    holds: TensorHolds = "codes" if node.op_type == "QuantizeLinear" else "dequantized"
+    imp.alias(node, replace(x, quant=quant, holds=holds))
 
 
 def _dynamic_quantize(imp: OnnxImporter, node: Any, index: int) -> None:

@@ -1,0 +1,101 @@
+"""Small float CNNs built with onnx.helper and quantized by onnxruntime's quantize_static.
+
+`random_cnn(seed)` draws a stem conv, then blocks among conv+ReLU, depthwise+ReLU6, a residual
+add, a concat of two branches, average and max pooling, a squeeze-excitation multiply (global
+pool, 1×1 conv, sigmoid) and h-swish, then global pooling, flatten and a Gemm. `quantize` runs
+quantize_static with a seeded calibration reader in QOperator or QDQ form, per-channel or
+per-tensor, with int8 or uint8 activations (int8 weights).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+from onnx_builders import GraphBuilder
+
+
+@dataclass(frozen=True)
+class QuantConfig:
+    """One quantize_static setting."""
+
+    form: str  # "qoperator" or "qdq"
+    activations: str  # "uint8" or "int8"
+    per_channel: bool
+
+    @property
+    def label(self) -> str:
+        return f"{self.form}-{self.activations}-{'pc' if self.per_channel else 'pt'}"
+
+
+CONFIGS = [QuantConfig(form, act, pc) for form in ("qoperator", "qdq")
+           for act in ("uint8", "int8") for pc in (True, False)]  # fmt: skip
+
+BLOCKS = ("conv", "depthwise", "residual", "concat", "avgpool", "maxpool", "se", "hswish")
+
+
+def random_cnn(seed: int, size: int = 12, blocks: int = 5, width: int = 8) -> Any:
+    """A float ONNX CNN on a 1×3×size×size input; the blocks are drawn from `BLOCKS`."""
+    rng = np.random.default_rng(seed)
+    g = GraphBuilder(f"random{seed}", [1, 3, size, size], opset=14, seed=seed)
+    x, channels = g.relu(g.conv(g.input, 3, width, 3)), width
+    for kind in rng.choice(BLOCKS, blocks):
+        x, channels = _block(g, str(kind), x, channels, rng)
+    pooled = g.node("Flatten", [g.node("GlobalAveragePool", [x])])
+    return g.model([g.gemm(pooled, channels, 10)])
+
+
+def _block(g: GraphBuilder, kind: str, x: str, channels: int,
+           rng: np.random.Generator) -> tuple[str, int]:
+    if kind == "conv":
+        out = int(rng.choice([8, 16, 24]))
+        return g.relu(g.conv(x, channels, out, 3)), out
+    if kind == "depthwise":
+        return g.relu6(g.conv(x, channels, channels, 3, group=channels)), channels
+    if kind == "residual":
+        y = g.conv(g.relu(g.conv(x, channels, channels, 1, pad=0)), channels, channels, 3)
+        return g.relu(g.node("Add", [y, x])), channels
+    if kind == "concat":
+        left = g.relu(g.conv(x, channels, 8, 1, pad=0))
+        return g.node("Concat", [left, g.maxpool(x, 3, 1, pad=1)], axis=1), channels + 8
+    if kind == "avgpool":
+        return g.avgpool(x, 3, 1, pad=1, include=int(rng.integers(0, 2))), channels
+    if kind == "maxpool":
+        return g.maxpool(x, 2, 1), channels
+    if kind == "se":
+        squeeze = g.relu(g.conv(g.node("GlobalAveragePool", [x]), channels, 4, 1, pad=0))
+        scale = g.node("Sigmoid", [g.conv(squeeze, 4, channels, 1, pad=0)])
+        return g.node("Mul", [x, scale]), channels
+    return g.node("HardSwish", [g.conv(x, channels, channels, 1, pad=0)]), channels
+
+
+def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0) -> Path:
+    """quantize_static of `float_model` (four seeded standard-normal calibration images)."""
+    from onnxruntime import quantization
+
+    class Calibration(quantization.CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            rng = np.random.default_rng([seed, 7])
+            name = float_model.graph.input[0].name
+            dims = [d.dim_value for d in float_model.graph.input[0].type.tensor_type.shape.dim]
+            self.batches = iter([{name: rng.standard_normal(dims).astype(np.float32)}
+                                 for _ in range(4)])  # fmt: skip
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.batches, None)
+
+    source, target = folder / "float.onnx", folder / f"{config.label}.onnx"
+    onnx.save(float_model, str(source))
+    types = {"uint8": quantization.QuantType.QUInt8, "int8": quantization.QuantType.QInt8}
+    quantization.quantize_static(
+        str(source), str(target), Calibration(),
+        quant_format=quantization.QuantFormat.QOperator if config.form == "qoperator"
+        else quantization.QuantFormat.QDQ,
+        per_channel=config.per_channel,
+        activation_type=types[config.activations],
+        weight_type=quantization.QuantType.QInt8,
+    )  # fmt: skip
+    return target
