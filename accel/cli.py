@@ -256,7 +256,8 @@ def _print_summary(result: NetworkResult, out_dir: Path) -> None:
 def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
     overflowed = section["overflowed_layers"]
     line = f"  functional ({section['mode']} requantization"
-    line += f", {section['accumulator_bits']}-bit {section['accumulator_overflow']} accumulators)"
+    line += f", {section['accumulator_bits']}-bit {section['accumulator_overflow']} accumulators"
+    line += f", {section['weights']})"
     if overflowed:
         line += f": accumulator overflow in {len(overflowed)} layers ({', '.join(overflowed)})"
     console.print(line)
@@ -270,6 +271,9 @@ def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
             f"  checked {section['layers_checked']} layers against {section['reference']}: "
             f"{verdict}"
         )
+        if section.get("layers_not_compared"):
+            console.print(f"  not compared (the reference holds no such tensor): "
+                          f"{', '.join(section['layers_not_compared'])}")
     if dump is not None:
         console.print(f"  wrote every tensor to {dump} (manifest.json lists scales)")
 

@@ -109,6 +109,12 @@ def run_functional(
     onnxruntime in the chip's `onnx` requantization mode and TFLite's reference kernels in
     `tflite` mode.
     """
+    if model is not None and model.dynamic_quantization:
+        raise InputError(
+            f"{model.source}: functional execution of dynamically quantized models "
+            "(DynamicQuantizeLinear, ConvInteger, MatMulInteger) is not supported; simulate "
+            "without --check/--inputs/--dump"
+        )
     if model is not None and model.quantized is not None:
         return run_model_file(model, chip, batch, inputs, check, seed)
     weights = None if model is None else file_float_weights(model)
@@ -137,12 +143,6 @@ def run_model_file(
     """Run a quantized model file's own int8 weights and scales with its runtime's arithmetic
     (onnxruntime for .onnx, TFLite's reference kernels for .tflite), whatever the chip's
     requantizer is set to, and optionally check against that runtime running the file."""
-    if model.dynamic_quantization:
-        raise InputError(
-            f"{model.source}: functional execution of dynamically quantized models "
-            "(DynamicQuantizeLinear, ConvInteger, MatMulInteger) is not supported; simulate "
-            "without --check/--inputs/--dump"
-        )
     qnet = require_quantized(model)
     images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
     if model.source.lower().endswith(".tflite"):

@@ -48,6 +48,41 @@ def random_cnn(seed: int, size: int = 12, blocks: int = 5, width: int = 8) -> An
     return g.model([g.gemm(pooled, channels, 10)])
 
 
+def every_block_cnn(seed: int = 0) -> Any:
+    """One of each block on a 1×3×12×12 input, every tensor between them quantizable: conv +
+    ReLU, depthwise + ReLU6, residual add, concat with a max-pool branch, average pool with
+    count_include_pad, squeeze-excitation (global pool, 1×1 convs, sigmoid, mul), h-swish
+    feeding a conv, max pool, global pool, flatten, Gemm."""
+    g = GraphBuilder(f"every_block{seed}", [1, 3, 12, 12], opset=14, seed=seed)
+    x = g.relu(g.conv(g.input, 3, 16, 3))
+    x = g.relu6(g.conv(x, 16, 16, 3, group=16))
+    y = g.conv(g.relu(g.conv(x, 16, 16, 1, pad=0)), 16, 16, 3)
+    x = g.relu(g.node("Add", [y, x]))
+    x = g.node("Concat", [g.relu(g.conv(x, 16, 8, 1, pad=0)), g.maxpool(x, 3, 1, pad=1)],
+               axis=1)  # fmt: skip
+    x = g.avgpool(x, 3, 2, pad=1, include=1)
+    squeeze = g.relu(g.conv(g.node("GlobalAveragePool", [x]), 24, 8, 1, pad=0))
+    x = g.node("Mul", [x, g.node("Sigmoid", [g.conv(squeeze, 8, 24, 1, pad=0)])])
+    x = g.conv(g.node("HardSwish", [g.conv(x, 24, 24, 1, pad=0)]), 24, 32, 3)
+    x = g.maxpool(g.relu(x), 2, 2)
+    return g.model([g.gemm(g.node("Flatten", [g.node("GlobalAveragePool", [x])]), 32, 10)])
+
+
+def pool_island_cnn(seed: int = 0) -> Any:
+    """A residual add and a max-pool branch concatenated, then a 2×2 average pool: with int8
+    QDQ, onnxruntime leaves the add, the pool and the SE multiply in float32 (their inputs keep
+    int8 codes because other layers read them too), and a 2×2 mean hits exact .5 ties."""
+    g = GraphBuilder(f"pool_island{seed}", [1, 3, 16, 16], opset=13, seed=seed)
+    x = g.relu(g.conv(g.input, 3, 8, 3))
+    d = g.relu(g.conv(x, 8, 8, 3, group=8))
+    r = g.node("Add", [g.conv(d, 8, 8, 1, pad=0), x])
+    c = g.node("Concat", [r, g.maxpool(x, 3, 1, pad=1)], axis=1)
+    a = g.avgpool(c, 2, 2)
+    se = g.node("Sigmoid", [g.conv(g.node("GlobalAveragePool", [a]), 16, 16, 1, pad=0)])
+    h = g.relu6(g.conv(g.node("Mul", [a, se]), 16, 16, 3))
+    return g.model([g.gemm(g.node("Flatten", [g.node("GlobalAveragePool", [h])]), 16, 10)])
+
+
 def _block(g: GraphBuilder, kind: str, x: str, channels: int,
            rng: np.random.Generator) -> tuple[str, int]:
     if kind == "conv":
