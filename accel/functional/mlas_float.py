@@ -11,7 +11,8 @@ reference that way):
   N = 1 with a contiguous column (a conv with one output pixel) computes dot products in eight
   lanes reduced in a fixed pattern that depends on the row's position in blocks of 4, 2, 1.
 - `conv2d` is MlasConvPrepare + MlasConv with one thread: a pointwise conv without padding or
-  stride multiplies the input directly; a conv with more filters than output pixels expands
+  stride multiplies the input directly (so does a one-channel kernel spanning the input's
+  width, reading it transposed, or its height); a conv with more filters than output pixels expands
   the whole input (im2col, K ordered channel, kernel row, kernel column) and multiplies once;
   otherwise it walks N and K slices of the expanded input, accumulating in the output. The bias
   is added once at the end.
@@ -20,6 +21,8 @@ reference that way):
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -83,11 +86,15 @@ def _m1_transposed(a: F32, rows: F32, c: F32 | None) -> F32:
     return total if c is None else _add(total, c.astype(np.float32))
 
 
-def sgemm(a: F32, b: F32, c: F32 | None = None, column_contiguous: bool = False) -> F32:
+def sgemm(a: F32, b: F32, c: F32 | None = None, column_contiguous: bool = False,
+          trans_b: bool = False) -> F32:
     """C = A·B (+ C): `a` (M, K), `b` (K, N); `c` None means beta = 0. `column_contiguous`: B
-    and C are single contiguous columns (ldb = ldc = 1), which enables the N = 1 kernel."""
+    and C are single contiguous columns (ldb = ldc = 1), which enables the N = 1 kernel.
+    `trans_b`: MLAS reads B transposed, which picks the transposed M = 1 kernel."""
     m, k_total = a.shape
     n = b.shape[1]
+    if m == 1 and trans_b:
+        return _m1_transposed(a[0], np.ascontiguousarray(b.T), None if c is None else c[0])[None]
     if m == 1:
         return _m1(a[0], b, None if c is None else c[0])[None, :]
     if n == 1 and column_contiguous:
@@ -110,13 +117,9 @@ def gemm(x: F32, weight: F32, bias: F32, trans_b: bool) -> F32:
     stores it, with C preloaded with the bias; `trans_b` says how the file stores B."""
     m, k_total = x.shape
     n = weight.shape[0]
-    if m == 1 and trans_b:
-        return _m1_transposed(x[0], weight, bias)[None, :]
-    if m == 1:
-        return _m1(x[0], np.ascontiguousarray(weight.T), bias)[None, :]
     c = np.broadcast_to(bias, (m, n)).astype(np.float32)
     contiguous = n == 1 and (not trans_b or k_total == 1)  # ldb = ldc = 1
-    return sgemm(x, np.ascontiguousarray(weight.T), c, column_contiguous=contiguous)
+    return sgemm(x, np.ascontiguousarray(weight.T), c, contiguous, trans_b)
 
 
 def im2col(x: F32, kernel: tuple[int, int], stride: tuple[int, int], pads: tuple[int, ...],
@@ -161,7 +164,6 @@ def conv2d(x: F32, weight: F32, bias: F32, stride: tuple[int, int], pads: tuple[
     out_channels, group_channels, kh, kw = weight.shape
     filters_per_group = out_channels // groups
     output_size = out_hw[0] * out_hw[1]
-    direct = stride == (1, 1) and not any(pads) and (kh, kw) == (1, 1)
     out = np.empty((batch, out_channels, output_size), np.float32)
     for image in range(batch):
         for group in range(groups):
@@ -169,10 +171,26 @@ def conv2d(x: F32, weight: F32, bias: F32, stride: tuple[int, int], pads: tuple[
             filters_out = slice(group * filters_per_group, (group + 1) * filters_per_group)
             filters = weight[filters_out].reshape(filters_per_group, -1)
             cols = im2col(x[image, channels_in], (kh, kw), stride, pads, dilation, out_hw)
-            if direct or filters_per_group > output_size:
-                result = sgemm(filters, cols, column_contiguous=output_size == 1)
-            else:
-                result = _segmented(filters, cols)
+            geometry = (group_channels, (kh, kw), x.shape[2:], stride, pads, dilation)
+            result = _group_product(filters, cols, geometry)
             out[image, filters_out] = _add(result, bias[filters_out, None])
     del channels
     return out.reshape(batch, out_channels, *out_hw)
+
+
+def _group_product(filters: F32, cols: F32, geometry: tuple[Any, ...]) -> F32:
+    """One group's filters × expanded input, the way MlasConvPrepare chose to multiply."""
+    channels, kernel, (height, width), stride, pads, dilation = geometry
+    output_size = cols.shape[1]
+    direct = stride == (1, 1) and not any(pads)
+    if direct and kernel == (1, 1):  # pointwise: the input is B (ldb = ldc = output pixels)
+        return sgemm(filters, cols, column_contiguous=output_size == 1)
+    if direct and dilation == (1, 1) and channels == 1 and kernel[1] == width:
+        # The kernel spans the width: B is the input read transposed with ldb = width.
+        return sgemm(filters, cols, column_contiguous=output_size == 1 and width == 1,
+                     trans_b=True)  # fmt: skip
+    if direct and dilation == (1, 1) and channels == 1 and kernel == (height, 1):
+        return sgemm(filters, cols, column_contiguous=output_size == 1 and width == 1)
+    if filters.shape[0] > output_size:  # expand all, then one GEMM (ldb = ldc = pixels)
+        return sgemm(filters, cols, column_contiguous=output_size == 1)
+    return _segmented(filters, cols)
