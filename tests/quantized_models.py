@@ -83,6 +83,33 @@ def pool_island_cnn(seed: int = 0) -> Any:
     return g.model([g.gemm(g.node("Flatten", [g.node("GlobalAveragePool", [h])]), 16, 10)])
 
 
+def classifier_cnn(seed: int = 0) -> Any:
+    """Conv + LeakyReLU, average pool, Gemm and a Softmax over the ten classes."""
+    g = GraphBuilder(f"classifier{seed}", [1, 3, 12, 12], opset=13, seed=seed)
+    x = g.node("LeakyRelu", [g.conv(g.input, 3, 16, 3)], alpha=0.1)
+    x = g.node("Flatten", [g.node("GlobalAveragePool", [g.avgpool(x, 2, 2)])])
+    return g.model([g.node("Softmax", [g.gemm(x, 16, 10)], axis=1)])
+
+
+def shuffle_unit_cnn(seed: int = 0) -> Any:
+    """ShuffleNetV2's unit: the channels split in halves by Slice (torch's chunk), one half
+    convolved, concatenated, shuffled; the QOperator quantizer leaves the Slices in float32
+    and requantizes their outputs to new scales."""
+    g = GraphBuilder(f"shuffle_unit{seed}", [1, 3, 12, 12], opset=13, seed=seed)
+    x = g.relu(g.conv(g.input, 3, 16, 3))
+
+    def half(start: int, end: int) -> str:
+        starts, ends = (g.constant(np.array([v], np.int64)) for v in (start, end))
+        return g.node("Slice", [x, starts, ends, g.constant(np.array([1], np.int64))])
+
+    right = g.relu(g.conv(g.conv(half(8, 16), 8, 8, 3, group=8), 8, 8, 1, pad=0))
+    y = g.node("Concat", [half(0, 8), right], axis=1)
+    y = g.node("Reshape", [y, g.constant(np.array([1, 2, 8, 12, 12], np.int64))])
+    y = g.node("Transpose", [y], perm=[0, 2, 1, 3, 4])
+    y = g.node("Reshape", [y, g.constant(np.array([1, 16, 12, 12], np.int64))])
+    return g.model([g.gemm(g.node("Flatten", [g.node("GlobalAveragePool", [y])]), 16, 10)])
+
+
 def _block(g: GraphBuilder, kind: str, x: str, channels: int,
            rng: np.random.Generator) -> tuple[str, int]:
     if kind == "conv":
@@ -107,7 +134,8 @@ def _block(g: GraphBuilder, kind: str, x: str, channels: int,
     return g.node("HardSwish", [g.conv(x, channels, channels, 1, pad=0)]), channels
 
 
-def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0) -> Path:
+def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0,
+             reduce_range: bool = False) -> Path:
     """quantize_static of `float_model` (four seeded standard-normal calibration images)."""
     from onnxruntime import quantization
 
@@ -132,5 +160,6 @@ def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0)
         per_channel=config.per_channel,
         activation_type=types[config.activations],
         weight_type=quantization.QuantType.QInt8,
+        reduce_range=reduce_range,
     )  # fmt: skip
     return target

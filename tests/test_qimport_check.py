@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 from quantized_models import (
     CONFIGS,
     QuantConfig,
+    classifier_cnn,
     every_block_cnn,
     pool_island_cnn,
     quantize,
     random_cnn,
+    shuffle_unit_cnn,
 )
 
 from accel import simulate
@@ -56,6 +58,40 @@ def test_every_layer_of_a_quantized_model_is_bit_exact(config: QuantConfig,
     assert report.extra["replay_reproduces_session"] is True
     assert (report.mismatches, report.mismatched_elements) == (0, 0)
     assert result.weights == "the model file's int8 weights and scales"
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_leaky_relu_and_softmax_classifier_is_bit_exact(config: QuantConfig,
+                                                        tmp_path: Path) -> None:
+    """QLinearLeakyRelu and QLinearSoftmax (QOperator, or fused from QDQ) on the logits."""
+    result = check(quantize(classifier_cnn(), config, tmp_path))
+    kinds = [layer.kind for layer in result.qnet.network.layers]
+    assert kinds == ["conv", "activation", "avgpool", "global_avgpool", "fc", "softmax"]
+    report = result.check
+    assert report is not None and (report.layers_checked, report.mismatches) == (6, 0)
+
+
+@pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[7]], ids=lambda c: c.label)
+def test_reduce_range_weights_are_bit_exact(config: QuantConfig, tmp_path: Path) -> None:
+    path = quantize(every_block_cnn(1), config, tmp_path, reduce_range=True)
+    result = check(path)
+    # reduce_range: 7-bit symmetric weights, the full range hit in every layer.
+    assert {int(np.abs(w.weight.astype(np.int16)).max()) for w in result.qnet.weights.values()
+            } == {64}  # fmt: skip
+    report = result.check
+    assert report is not None and (report.layers_checked, report.mismatches) == (20, 0)
+
+
+@pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[6]], ids=lambda c: c.label)
+def test_float_slices_requantize_to_their_own_scale(config: QuantConfig,
+                                                    tmp_path: Path) -> None:
+    """A Slice between DequantizeLinear and QuantizeLinear takes the QuantizeLinear's scale."""
+    result = check(quantize(shuffle_unit_cnn(), config, tmp_path))
+    report = result.check
+    layers = result.qnet.network.layers
+    assert [layer.kind for layer in layers].count("channel_slice") == 2
+    assert report is not None and report.mismatches == 0
+    assert report.layers_checked == len(layers) - len(report.extra["layers_not_compared"]) > 5
 
 
 def test_int8_qdq_float_islands_are_named_and_reproduced(tmp_path: Path) -> None:

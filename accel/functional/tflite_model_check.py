@@ -118,23 +118,9 @@ def check_tflite_model(
         if codes is not None:
             reference[f"{name}@litert-reference"], engine[f"{name}@litert-reference"] = (
                 codes, np.asarray(ours[name]))
-    by_index = {int(index): name for name, index in tensor_names.items()}
-    dequantized = _dequantize_sources(path)
-    finals = run_micro(path, feeds, len(output_indices))
-    for index, value in zip(output_indices, finals, strict=False):
-        output = by_index.get(dequantized.get(index, index))
-        if output is None or output not in ours:
-            continue
-        mine = np.asarray(ours[output])
-        if index in dequantized:  # a float output: compare float32 bit patterns
-            params = qnet.activations[output]
-            centred = mine.astype(np.int64) - params.zero_point
-            mine = (np.float64(np.float32(params.scale)) * centred).astype(np.float32)
-            mine = mine.view(np.int32)
-            value = np.asarray(value, np.float32).view(np.int32)
-        codes = to_accel(qnet, output, value, mine)
-        if codes is not None:
-            reference[f"{output}@tflite-micro"], engine[f"{output}@tflite-micro"] = codes, mine
+    micro = _micro_pairs(path, qnet, tensor_names, ours, feeds, output_indices)
+    for key, (mine, theirs) in micro.items():
+        engine[key], reference[key] = mine, theirs
     report = compare(engine, reference, "litert-reference+tflite-micro", "tflite")
     layers = {layer.name for layer in qnet.network.layers}
     compared = {key.rsplit("@", 1)[0] for key in reference} & layers
@@ -148,6 +134,35 @@ def check_tflite_model(
             "final_outputs_checked": sorted(k for k in reference if k.endswith("@tflite-micro")),
         },
     )  # fmt: skip
+
+
+def _micro_pairs(
+    path: str,
+    qnet: QuantizedNetwork,
+    tensor_names: Mapping[str, str],
+    ours: Mapping[str, IntArray],
+    feeds: list[npt.NDArray[Any]],
+    output_indices: list[int],
+) -> dict[str, tuple[Any, Any]]:
+    """(engine, tflite-micro) per graph output; a DEQUANTIZE output as float32 bits."""
+    by_index = {int(index): name for name, index in tensor_names.items()}
+    dequantized = _dequantize_sources(path)
+    pairs = {}
+    for index, value in zip(output_indices, run_micro(path, feeds, len(output_indices)),
+                            strict=False):  # fmt: skip
+        output = by_index.get(dequantized.get(index, index))
+        if output is None or output not in ours:
+            continue
+        mine = np.asarray(ours[output])
+        if index in dequantized:  # TFLite dequantizes in double: f32(double(s) · (q − zp))
+            params = qnet.activations[output]
+            centred = mine.astype(np.int64) - params.zero_point
+            mine = (np.float64(np.float32(params.scale)) * centred).astype(np.float32)
+            mine, value = mine.view(np.int32), np.asarray(value, np.float32).view(np.int32)
+        codes = to_accel(qnet, output, value, mine)
+        if codes is not None:
+            pairs[f"{output}@tflite-micro"] = (mine, codes)
+    return pairs
 
 
 def _dequantize_sources(path: str) -> dict[int, int]:

@@ -68,6 +68,7 @@ class ImportedParts:
     unsupported: list[tuple[str, str]] = field(default_factory=list)
     tensor_names: dict[str, str] = field(default_factory=dict)
     named_codes: set[str] = field(default_factory=set)
+    inherited_quant: set[str] = field(default_factory=set)  # float moves: input's quant copied
     dynamic_quantization: bool = False
 
 

@@ -245,7 +245,12 @@ class OnnxImporter:
                 self.parts.named_codes.add(name)  # int8 codes; a later QuantizeLinear is not
         out_rank = rank or len(inputs[0].dims)
         dims = (inputs[0].dims[0], shape.channels, shape.height, shape.width)[:out_rank]
-        tensor = Tensor(name, dims, quant, holds=self._output_holds(node, op, inputs))
+        holds = self._output_holds(node, op, inputs)
+        tensor = Tensor(name, dims, quant, holds=holds)
+        if quant is not None and holds != "codes" and quant is inputs[0].quant:
+            # A move of float values (Slice, Reshape, ... between DQ and Q): the quantization
+            # is the input's until a QuantizeLinear of the output says otherwise.
+            self.parts.inherited_quant.add(name)
         raw = tuple(i for i, t in enumerate(inputs) if t.holds == "raw")
         if raw:  # a float op reading a float op's result directly, not through codes
             self.parts.attributes.setdefault(name, {})["float_inputs"] = raw

@@ -533,6 +533,10 @@ def _quantize(imp: OnnxImporter, node: Any, index: int) -> None:
     """Quantize/DequantizeLinear on an activation: a rename that records its quantization."""
     x = imp.tensor(node)
     quant = imp.quant_of(node, 1) or x.quant
+    if quant is not None and node.op_type == "QuantizeLinear" and (
+            x.source in imp.parts.inherited_quant):  # fmt: skip
+        imp.parts.quant[x.source] = quant  # onnxruntime requantizes the moved float values
+        imp.parts.inherited_quant.discard(x.source)
     if quant is not None:
         imp.parts.quant.setdefault(x.source, quant)
     if node.op_type == "QuantizeLinear" and x.source not in imp.parts.named_codes:
