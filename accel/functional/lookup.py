@@ -166,9 +166,9 @@ def softmax_onnx(
     the distance d = x - max(x) <= 0 (x's zero point cancels), with ``shift`` chosen so the sum
     of D entries cannot overflow float32. The sum runs in float32 in element order; each output is
     ``rne(f32(f32(t / sum) * floor(1 / y_s))) + y_zp``, saturated at the top of the type.
-    That order (divide, then scale) matches onnxruntime 1.32 on all but 2 of 640,000 random rows
-    (``t * floor(1/y_s) / sum``, the order first assumed, missed 1,091: .5 ties, and one-element
-    rows whose product overflows float32); the remaining two are 16-element rows.
+    Dividing first differs from onnxruntime 1.32 on 10 of 640,000 random rows, multiplying first
+    (``t * floor(1/y_s) / sum``) on 1,024: .5 ties, and one-element rows whose product overflows
+    float32 (`python benchmarks/softmax_order.py 40000`). The last 10 are not explained yet.
     """
     arr = np.asarray(x)
     rows = np.moveaxis(arr, axis, -1)
