@@ -6,7 +6,10 @@ model_memory → DRAM traffic and the stalls it causes
 layer_energy → energy per component
 
 run_functional chains the int8 path: quantize_network → prepare → run along each layer's
-fold schedule → (optionally) the bit-exact check against onnxruntime or TFLite.
+fold schedule → (optionally) the bit-exact check against onnxruntime or TFLite. For a quantized
+model file, run_model_file instead reads onnxruntime's optimized graph (which layers it fuses,
+which it keeps in float32) → runs the file's own int8 model → checks against the runtime
+running the file itself.
 """
 
 from __future__ import annotations

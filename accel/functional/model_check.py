@@ -115,7 +115,7 @@ def to_accel(array: npt.NDArray[Any], location: Location, like: IntArray) -> Int
     if codes.size != like.size or (codes.dtype == np.float32) != (like.dtype == np.float32):
         return None
     if codes.dtype == np.float32:
-        return np.ascontiguousarray(codes.reshape(like.shape)).view(np.int32)
+        return _bits(codes.reshape(like.shape))
     shifted = codes.astype(np.int16) + location.offset
     return np.ascontiguousarray(shifted.reshape(like.shape).astype(like.dtype))
 
@@ -185,7 +185,11 @@ def _final_outputs(
 
 
 def _bits(array: npt.NDArray[Any]) -> npt.NDArray[Any]:
-    return np.ascontiguousarray(array).view(np.int32) if array.dtype == np.float32 else array
+    """float32 as the int32 view of its bits, -0.0 made +0.0 (the sign of a zero depends on
+    the order a max pool compares in, and no QuantizeLinear can see it)."""
+    if array.dtype != np.float32:
+        return array
+    return np.ascontiguousarray(array + np.float32(0.0)).view(np.int32)
 
 
 def _int_view(value: npt.NDArray[Any]) -> Any:

@@ -157,10 +157,11 @@ def _nhwc_tensors(graph: Any, nhwc_inputs: set[str]) -> set[str]:
 
 
 def _token_nodes(graph: Any) -> dict[str, list[Any]]:
-    # ORT names a replacement node after the original, adding "_token_<n>" when it re-creates it.
+    # ORT names a replacement node after the original: "_token_<n>" when it re-creates it,
+    # "_nchwc" in the blocked layout, "_pre_q" when it moved a QuantizeLinear above it.
     by_name: dict[str, list[Any]] = {}
     for node in graph.node:
-        base = re.sub(r"_token_\d+$", "", node.name)
+        base = re.sub(r"(_token_\d+|_nchwc|_pre_q)+$", "", node.name)
         by_name.setdefault(base, []).append(node)
     return by_name
 
