@@ -120,7 +120,7 @@ def test_without_the_float_path_the_pool_island_mismatches(
     assert integer_only is not None and "averagepool15" in integer_only.mismatched_layers
 
 
-@settings(max_examples=6, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10_000), config=st.sampled_from(CONFIGS))
 def test_random_quantized_cnns_are_bit_exact(seed: int, config: QuantConfig,
                                              tmp_path_factory: pytest.TempPathFactory) -> None:

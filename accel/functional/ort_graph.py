@@ -45,7 +45,7 @@ _QDQ = frozenset(("QuantizeLinear", "DequantizeLinear"))
 class Location:
     """Where an accel tensor's codes are in the optimized graph."""
 
-    tensor: str
+    tensor: str  # "" when no tensor holds it readably (an NCHWc tensor between NCHWc ops)
     nhwc: bool  # ORT holds it channels-last
     offset: int  # add to ORT's codes to get the file's (-128 for an int8 tensor made uint8)
     float_op: str | None  # the float32 op that produced it, when the layer was not fused
@@ -243,8 +243,7 @@ def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None
     if node.domain == "com.microsoft.nchwc":  # blocked layout: read it after ReorderOutput
         reorder = [n for n in optimized.node if n.op_type == "ReorderOutput"
                    and n.input[0] == tensor]  # fmt: skip
-        if not reorder:
-            return None
-        tensor = str(reorder[0].output[0])
-        channels_last = _attribute(reorder[0], "channels_last", 0) == 1
+        # Feeding another NCHWc op directly, it exists only blocked: known op, nothing to read.
+        tensor = str(reorder[0].output[0]) if reorder else ""
+        channels_last = bool(reorder) and _attribute(reorder[0], "channels_last", 0) == 1
     return Location(tensor, channels_last, 0, f"{domain}{node.op_type}")
