@@ -18,7 +18,7 @@ from rich.table import Table
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.export import export_network
-from accel.io.sources import load_chip, load_network, parse_params, zoo_names
+from accel.io.sources import load_chip, load_network, load_source, parse_params, zoo_names
 from accel.io.tensors import load_inputs, write_dump
 from accel.io.workload_yaml import parse_workload
 from accel.io.yaml_errors import load_yaml_mapping
@@ -84,9 +84,11 @@ def simulate_network_command(
 ) -> None:
     """Simulate every layer of a network on a chip; write layers.csv and summary.json.
 
-    With --check, --inputs or --dump the int8 outputs are computed too (seeded weights,
-    calibrated); --check compares every layer with onnxruntime (or TFLite's reference kernels
-    when the chip's requantization is tflite) and exits 1 on any mismatch.
+    With --check, --inputs or --dump the int8 outputs are computed too: a quantized model file
+    runs its own int8 weights and scales and --check compares with onnxruntime running the file
+    (default session options); otherwise weights (the file's float weights, or seeded ones) are
+    calibrated and --check compares every layer with onnxruntime (or TFLite's reference kernels
+    when the chip's requantization is tflite). A mismatch exits 1.
 
     Examples:
 
@@ -95,14 +97,18 @@ def simulate_network_command(
         accel simulate-network -n resnet50.onnx --input-shape data=1x3x224x224
 
         accel simulate-network -n vgg16 --check
+
+        accel simulate-network -n model_int8.onnx --check --inputs images.npy
     """
     chip_config = load_chip(chip)
-    net = load_network(network, parse_params(param or []), input_shape or [], allow_unsupported)
+    net, model = load_source(
+        network, parse_params(param or []), input_shape or [], allow_unsupported
+    )
     result = simulate_network(net, chip_config, batch)
     functional = None
     if check or inputs is not None or dump is not None:
         arrays = load_inputs(inputs, net) if inputs is not None else None
-        functional = run_functional(net, chip_config, batch, arrays, check)
+        functional = run_functional(net, chip_config, batch, arrays, check, model=model)
         result = replace(result, functional=functional.summary())
         if dump is not None:
             write_dump(functional.run.outputs, functional.qnet, dump)
@@ -252,7 +258,8 @@ def _print_summary(result: NetworkResult, out_dir: Path) -> None:
 def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
     overflowed = section["overflowed_layers"]
     line = f"  functional ({section['mode']} requantization"
-    line += f", {section['accumulator_bits']}-bit {section['accumulator_overflow']} accumulators)"
+    line += f", {section['accumulator_bits']}-bit {section['accumulator_overflow']} accumulators"
+    line += f", {section['weights']})"
     if overflowed:
         line += f": accumulator overflow in {len(overflowed)} layers ({', '.join(overflowed)})"
     console.print(line)
@@ -266,6 +273,9 @@ def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
             f"  checked {section['layers_checked']} layers against {section['reference']}: "
             f"{verdict}"
         )
+        if section.get("layers_not_compared"):
+            console.print(f"  not compared (the reference holds no such tensor): "
+                          f"{', '.join(section['layers_not_compared'])}")
     if dump is not None:
         console.print(f"  wrote every tensor to {dump} (manifest.json lists scales)")
 

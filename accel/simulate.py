@@ -8,7 +8,9 @@ layer_energy  → energy per component over each layer's share of that timeline
 
 run_functional chains the int8 path: quantize_network → prepare → run along each layer's
 tile schedule (the tiling model_memory chose, `engine.schedules_for`) → (optionally) the
-bit-exact check against onnxruntime or TFLite.
+bit-exact check against onnxruntime or TFLite. For a quantized model file, run_model_file
+instead reads onnxruntime's optimized graph (which layers it fuses, which it keeps in float32)
+→ runs the file's own int8 model → checks against the runtime running the file itself.
 """
 
 from __future__ import annotations
@@ -21,12 +23,28 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.config import ChipConfig
+from accel.errors import InputError
 from accel.functional.calibrate import quantize_network
 from accel.functional.check import CheckReport, check_onnxruntime
 from accel.functional.engine import FunctionalRun, execute
 from accel.functional.inputs import prepare_inputs, random_images
+from accel.functional.model_check import check_model, model_feeds
+from accel.functional.model_files import (
+    file_float_weights,
+    optimized_graph,
+    require_quantized,
+    with_float_ops,
+)
+from accel.functional.ort_graph import locate
 from accel.functional.qmodel import QuantizedNetwork
+from accel.functional.requant import QuantMode
 from accel.functional.tflite_check import check_tflite
+from accel.functional.tflite_model_check import (
+    check_tflite_model,
+    quantize_tflite,
+    tflite_feeds,
+)
+from accel.io.imported import ImportedModel
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, Network
 from accel.perf.energy import layer_energy
@@ -75,6 +93,9 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
     return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint)
 
 
+FILE_INT8 = "the model file's int8 weights and scales"
+
+
 @dataclass(frozen=True, eq=False)
 class FunctionalResult:
     """The int8 numbers of one functional run, the model that produced them, and the check."""
@@ -82,11 +103,12 @@ class FunctionalResult:
     qnet: QuantizedNetwork
     run: FunctionalRun
     check: CheckReport | None
+    weights: str = "seeded random float weights, calibrated"
 
     def summary(self) -> dict[str, Any]:
         """The summary.json `functional` section."""
         accumulator = self.run.accumulator
-        section: dict[str, Any] = {"mode": self.run.mode}
+        section: dict[str, Any] = {"mode": self.run.mode, "weights": self.weights}
         if self.check is not None:
             section.update(self.check.as_dict())
         section.update(
@@ -104,13 +126,27 @@ def run_functional(
     inputs: Mapping[str, npt.NDArray[np.generic]] | None = None,
     check: bool = False,
     seed: int = 0,
+    model: ImportedModel | None = None,
 ) -> FunctionalResult:
     """Quantize `network`, execute it on `chip` fold by fold, optionally check every layer.
 
-    Without `inputs`, the batch is seeded random images. The reference is onnxruntime in the
-    chip's `onnx` requantization mode and TFLite's reference kernels in `tflite` mode.
+    Without `inputs`, the batch is seeded random images. `model` is the imported model file
+    `network` came from: a quantized model runs its own int8 weights and scales and is checked
+    against onnxruntime running the file (`run_model_file`); a float model's weights are
+    calibrated. Otherwise the weights are seeded. The reference of a calibrated network is
+    onnxruntime in the chip's `onnx` requantization mode and TFLite's reference kernels in
+    `tflite` mode.
     """
-    qnet = quantize_network(network, seed=seed)
+    if model is not None and model.dynamic_quantization:
+        raise InputError(
+            f"{model.source}: functional execution of dynamically quantized models "
+            "(DynamicQuantizeLinear, ConvInteger, MatMulInteger) is not supported; simulate "
+            "without --check/--inputs/--dump"
+        )
+    if model is not None and model.quantized is not None:
+        return run_model_file(model, chip, batch, inputs, check, seed)
+    weights = None if model is None else file_float_weights(model)
+    qnet = quantize_network(network, weights=weights, seed=seed)
     images = inputs if inputs is not None else random_images(network, batch, seed)
     network_inputs = prepare_inputs(qnet, images, batch)
     # Array layers run in the fold order the mapper chooses for this chip and batch.
@@ -120,4 +156,63 @@ def run_functional(
         report = check_onnxruntime(qnet, result.outputs, network_inputs.real)
     elif check:
         report = check_tflite(qnet, result.outputs)
-    return FunctionalResult(qnet, result, report)
+    origin = "seeded random float weights" if model is None else "the model file's float weights"
+    return FunctionalResult(qnet, result, report, f"{origin}, calibrated")
+
+
+def run_model_file(
+    model: ImportedModel,
+    chip: ChipConfig,
+    batch: int = 1,
+    inputs: Mapping[str, npt.NDArray[np.generic]] | None = None,
+    check: bool = False,
+    seed: int = 0,
+) -> FunctionalResult:
+    """Run a quantized model file's own int8 weights and scales with its runtime's arithmetic
+    (onnxruntime for .onnx, TFLite's reference kernels for .tflite), whatever the chip's
+    requantizer is set to, and optionally check against that runtime running the file."""
+    qnet = require_quantized(model)
+    images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
+    if model.source.lower().endswith(".tflite"):
+        return _run_tflite_file(model, qnet, chip, images, batch, check)
+    # ORT's optimized graph decides which layers it fuses into integer kernels and which it
+    # leaves in float32; the engine follows it (without onnxruntime: all fused).
+    graph = optimized_graph(model.source, required=check)
+    names = [layer.name for layer in qnet.network.layers]
+    locations = locate(graph, model.tensor_names, names) if graph is not None else {}
+    qnet = with_float_ops(qnet, locations)
+    network_inputs = prepare_inputs(qnet, images, batch)
+    result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "onnx"))
+    report = None
+    if check and graph is not None:
+        feeds = model_feeds(graph, network_inputs.real, network_inputs.quantized)
+        report = check_model(graph, qnet, model.tensor_names, locations, result.outputs, feeds)
+    return FunctionalResult(qnet, result, report, FILE_INT8)
+
+
+def _run_tflite_file(
+    model: ImportedModel,
+    qnet: QuantizedNetwork,
+    chip: ChipConfig,
+    images: Mapping[str, npt.NDArray[np.generic]],
+    batch: int,
+    check: bool,
+) -> FunctionalResult:
+    # Float images are quantized as TFLite's QUANTIZE op does (ties away from zero).
+    codes = {
+        name: quantize_tflite(np.asarray(x, np.float32), qnet.activations[name])
+        if np.issubdtype(np.asarray(x).dtype, np.floating) else x
+        for name, x in images.items()
+    }  # fmt: skip
+    network_inputs = prepare_inputs(qnet, codes, batch)
+    result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "tflite"))
+    report = None
+    if check:
+        real = {name: np.asarray(x, np.float32) for name, x in images.items()}
+        feeds = tflite_feeds(model.source, qnet, real, network_inputs.quantized)
+        report = check_tflite_model(model.source, qnet, model.tensor_names, result.outputs, feeds)
+    return FunctionalResult(qnet, result, report, FILE_INT8)
+
+
+def _with_requantization(chip: ChipConfig, mode: QuantMode) -> ChipConfig:
+    return chip.model_copy(update={"array": chip.array.model_copy(update={"requantization": mode})})

@@ -122,3 +122,15 @@ def test_qlinear_softmax_bit_exact(
         "QLinearSoftmax", inputs, dtype, attrs={"axis": 1, "opset": 13}, domain=MS_DOMAIN
     )
     np.testing.assert_array_equal(kn.softmax_onnx(x, xs, ys, yz, axis=1), ref)
+
+
+@pytest.mark.parametrize(("dtype", "ys", "yz"), [(np.int8, 1 / 255, -128), (np.uint8, 1 / 255, 0),
+                                                 (np.int8, 1 / 256, -128), (np.int8, 1 / 128, 0)])
+def test_qlinear_softmax_of_one_element_rows(dtype: type, ys: float, yz: int) -> None:
+    """t · floor(1/y_s) overflows float32 for a one-element row; ORT still gives floor(1/y_s)
+    (254 for y_s = 1/255, whose float32 reciprocal is just below 255), saturated."""
+    x = np.array([[[[-128 if dtype == np.int8 else 0]]], [[[5]]]], dtype)
+    inputs = [x, scalar(1.0, F32), scalar(0, dtype), scalar(ys, F32), scalar(yz, dtype)]
+    ref = run_node("QLinearSoftmax", inputs, dtype, attrs={"axis": 1, "opset": 13},
+                   domain=MS_DOMAIN)
+    np.testing.assert_array_equal(kn.softmax_onnx(x, 1.0, ys, yz, axis=1), ref)

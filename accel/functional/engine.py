@@ -16,7 +16,7 @@ are reported.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,17 +26,22 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.accumulate import Accumulator, accumulate
 from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_array_layer
-from accel.functional.qmodel import QuantizedNetwork
+from accel.functional.float_layers import FLOAT_OP, ORT_UINT8, float_function
+from accel.functional.float_path import on_float_path, raw_sources, run_float_layer
+from accel.functional.float_windows import FloatLayer
+from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.functional.requant import QuantMode
 from accel.functional.schedule import Schedule
+from accel.functional.tensor_layers import ZERO_POINT_SENSITIVE, in_uint8_domain
 from accel.functional.vector import activation_table, run_vector_layer
 from accel.mapping.mapper import map_layer
-from accel.model.network import Network
+from accel.model.network import Layer, Network
 from accel.model.ops import Activation
 from accel.perf.memory import model_memory
 from accel.perf.timing import time_layer
 
 IntArray = npt.NDArray[np.integer]
+F32 = npt.NDArray[np.float32]
 
 __all__ = [
     "Accumulator",
@@ -73,7 +78,10 @@ class FunctionalRun:
 def prepare(qnet: QuantizedNetwork, mode: QuantMode = "onnx") -> PreparedNetwork:
     """Weights, requantization constants and tables of every layer, computed once."""
     array_layers, tables = {}, {}
+    float_sources = raw_sources(qnet)
     for layer in qnet.network.layers:
+        if on_float_path(qnet, layer, float_sources):
+            continue  # computed as its float32 op (see `float_path`)
         if layer.uses_array:
             array_layers[layer.name] = prepare_array_layer(layer, qnet, mode)
         elif isinstance(layer.op, Activation):
@@ -96,11 +104,23 @@ def run(
     accumulator = accumulator or Accumulator()
     qnet = prepared.qnet
     tensors: dict[str, IntArray] = dict(_checked_inputs(qnet, inputs))
+    reals: dict[str, F32] = {}  # raw float32 results of layers on the float path
+    float_sources = raw_sources(qnet) if prepared.mode == "onnx" else set()
     overflowed: dict[str, int] = {}
     for layer in qnet.network.layers:
         sources = [tensors[name] for name in layer.inputs]
-        params = [qnet.activations[name] for name in layer.inputs]
-        if layer.name in prepared.array_layers:
+        attributes = qnet.attributes.get(layer.name, {})
+        function = _float_function(layer, attributes, prepared.mode, qnet.weights.get(layer.name))
+        if on_float_path(qnet, layer, float_sources):
+            if prepared.mode != "onnx":
+                raise InputError(f"layer {layer.name!r}: a float32 tensor has no {prepared.mode} "
+                                 "model; every tensor must be quantized")
+            out, reals[layer.name] = run_float_layer(qnet, layer, tensors, reals)
+        elif function is not None:
+            params = [qnet.activations[name] for name in layer.inputs]
+            out = function(sources, params, qnet.activations[layer.name])
+        elif layer.name in prepared.array_layers:
+            params = [qnet.activations[name] for name in layer.inputs]
             out, overflowed[layer.name] = run_array_layer(
                 prepared.array_layers[layer.name],
                 sources[0],
@@ -109,16 +129,40 @@ def run(
                 accumulator,
             )
         else:
-            out = run_vector_layer(
-                layer,
-                sources,
-                params,
-                qnet.activations[layer.name],
-                prepared.mode,
-                prepared.tables.get(layer.name),
-            )
+            params = [qnet.activations[name] for name in layer.inputs]
+            out = _vector(prepared, layer, sources, params, attributes)
         tensors[layer.name] = out
     return FunctionalRun(tensors, overflowed, prepared.mode, accumulator)
+
+
+def _vector(
+    prepared: PreparedNetwork,
+    layer: Layer,
+    sources: Sequence[IntArray],
+    params: Sequence[QuantParams],
+    attributes: Mapping[str, object],
+) -> IntArray:
+    """A vector-unit layer; in onnxruntime's uint8 domain where the file's ORT graph says so."""
+    table = prepared.tables.get(layer.name)
+
+    def kernel(x: Sequence[IntArray], p: Sequence[QuantParams], y: QuantParams,
+               extra: Mapping[str, object]) -> IntArray:
+        return run_vector_layer(layer, x, p, y, prepared.mode, table, extra)
+
+    output = prepared.qnet.activations[layer.name]
+    if attributes.get(ORT_UINT8) and layer.kind in ZERO_POINT_SENSITIVE:
+        return in_uint8_domain(kernel, sources, params, output, attributes)
+    return kernel(sources, params, output, attributes)
+
+
+def _float_function(
+    layer: Layer, attributes: Mapping[str, object], mode: QuantMode,
+    weights: QuantizedWeights | None,
+) -> FloatLayer | None:
+    # onnxruntime left this layer in float32 (an unfused QDQ group): reproduce that if we can.
+    if mode != "onnx" or FLOAT_OP not in attributes:
+        return None
+    return float_function(layer, attributes, weights)
 
 
 def schedules_for(network: Network, chip: ChipConfig, batch: int) -> dict[str, Schedule]:

@@ -10,7 +10,7 @@ ReLU/ReLU6 clamps. Anything else in tflite mode is an `InputError` naming the la
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +20,7 @@ from accel.functional import elementwise, lookup, pooling
 from accel.functional.conv_layer import fused_activation
 from accel.functional.qmodel import QuantParams
 from accel.functional.requant import QuantMode, activation_bounds
+from accel.functional.tensor_layers import KINDS, run_tensor_layer
 from accel.model.network import Layer
 from accel.model.ops import (
     Activation,
@@ -37,7 +38,8 @@ IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
 
 
-def _float_function(op: Activation) -> Callable[[F32], F32]:
+def float_activation(op: Activation) -> Callable[[F32], F32]:
+    """The float32 function of an activation, as onnxruntime's float kernels compute it."""
     alpha = np.float32(op.alpha)
     functions: dict[str, Callable[[F32], F32]] = {
         "relu": lambda v: np.maximum(v, np.float32(0.0)),
@@ -64,7 +66,7 @@ def activation_table(layer: Layer, x: QuantParams, y: QuantParams, mode: QuantMo
         codes = np.arange(256, dtype=np.uint8).view(np.dtype(x.dtype))
         return np.clip(codes, lo, hi).astype(x.dtype)
     return lookup.build_lookup_table(
-        _float_function(op), x.scale, x.zero_point, y.scale, y.zero_point, y.dtype
+        float_activation(op), x.scale, x.zero_point, y.scale, y.zero_point, y.dtype
     )
 
 
@@ -75,10 +77,13 @@ def run_vector_layer(
     output_params: QuantParams,
     mode: QuantMode,
     table: IntArray | None,
+    attributes: Mapping[str, object] | None = None,
 ) -> IntArray:
     """One non-array layer on NCHW int8/uint8 tensors."""
     op = layer.op
     x, xq, y = inputs[0], input_params[0], output_params
+    if layer.kind in KINDS:
+        return run_tensor_layer(layer, x, xq, y, mode, attributes or {})
     if isinstance(op, MaxPool):
         return _maxpool(layer, x)
     if isinstance(op, AvgPool | GlobalAvgPool):

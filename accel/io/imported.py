@@ -66,6 +66,10 @@ class ImportedParts:
     qweights: dict[str, QuantizedWeights] = field(default_factory=dict)
     attributes: dict[str, dict[str, object]] = field(default_factory=dict)
     unsupported: list[tuple[str, str]] = field(default_factory=list)
+    tensor_names: dict[str, str] = field(default_factory=dict)
+    named_codes: set[str] = field(default_factory=set)
+    inherited_quant: set[str] = field(default_factory=set)  # float moves: input's quant copied
+    dynamic_quantization: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,13 +78,21 @@ class ImportedModel:
 
     `float_weights` has an entry per conv/fc layer whose weights were in the file (BatchNorm
     folded); `quantized` is set for quantized models; `unsupported` lists (layer, operator)
-    placeholders that `--allow-unsupported` let through at zero cost.
+    placeholders that `--allow-unsupported` let through at zero cost. `tensor_names` maps each
+    graph input and layer to the file's tensor that holds its int8/uint8 codes (ONNX: the
+    QLinear node's output or the QuantizeLinear that quantizes it; TFLite: the index of the
+    int8/uint8 tensor, as a decimal string),
+    so a reference runtime's tensors can be compared with accel's. `dynamic_quantization` is
+    set for models whose activation scales are computed at run time (DynamicQuantizeLinear).
     """
 
     network: Network
     float_weights: dict[str, FloatWeights]
     quantized: QuantizedNetwork | None
     unsupported: tuple[tuple[str, str], ...]
+    source: str = ""
+    tensor_names: dict[str, str] = field(default_factory=dict)
+    dynamic_quantization: bool = False
 
 
 def finish(parts: ImportedParts, source: str) -> ImportedModel:
@@ -100,7 +112,9 @@ def finish(parts: ImportedParts, source: str) -> ImportedModel:
             {name: a for name, a in parts.attributes.items() if name in names},
         )
     weights = {name: w for name, w in parts.float_weights.items() if name in names}
-    return ImportedModel(network, weights, quantized, tuple(parts.unsupported))
+    tensor_names = {name: t for name, t in parts.tensor_names.items() if name in names}
+    return ImportedModel(network, weights, quantized, tuple(parts.unsupported), source,
+                         tensor_names, parts.dynamic_quantization)
 
 
 def _fuse(parts: ImportedParts) -> None:
@@ -114,6 +128,7 @@ def _fuse(parts: ImportedParts) -> None:
             continue
         if _fold_pad(parts, producer, entry):
             parts.quant.pop(producer.name, None)
+            parts.tensor_names.pop(producer.name, None)
             del parts.entries[producer.name]
         elif _same_quant(parts, producer.name, name) and _fold_into_producer(
             parts, producer, entry
@@ -124,6 +139,8 @@ def _fuse(parts: ImportedParts) -> None:
             readers[producer.name] = readers[name]
             if name in parts.quant:
                 parts.quant[producer.name] = parts.quant.pop(name)
+            if name in parts.tensor_names:  # the fused layer's codes are the consumer's
+                parts.tensor_names[producer.name] = parts.tensor_names.pop(name)
             del parts.entries[name]
 
 

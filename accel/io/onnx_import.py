@@ -17,9 +17,9 @@ Activations are NCHW: an IR shape (C, H, W) is the ONNX tensor without its batch
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -45,6 +45,9 @@ _SHUFFLE_STEPS = frozenset(
 )
 
 
+TensorHolds = Literal["codes", "dequantized", "raw"]
+
+
 @dataclass(frozen=True, eq=False)
 class QuantizedConst:
     """A constant stored as integers with an affine scale (QDQ weights and biases)."""
@@ -64,6 +67,9 @@ class Tensor:
     quant: QuantParams | None = None
     shuffle_groups: int = 0  # > 0 inside a reshape-transpose-reshape channel shuffle
     shuffle_stage: int = 0  # 1 after the split reshape, 2 after the transpose
+    # What the ONNX tensor holds: int8/uint8 codes, their DequantizeLinear, or a float op's
+    # raw result (which a layer reading it must take in float32, not from the codes).
+    holds: TensorHolds = "raw"
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +87,8 @@ class Scalar:
 
 
 Value = Tensor | Const | Scalar
+# Operators that move values without computing: their output holds what their input holds.
+_MOVES = ("MaxPool", "Flatten", "Reshape", "Transpose", "ChannelShuffle", "ChannelSlice", "Pad")
 
 
 def import_onnx(
@@ -142,10 +150,20 @@ class OnnxImporter:
                 dims = (dims[0], dims[3], dims[1], dims[2])
                 for index, node in readers:
                     self.absorbed.add(index)
-                    self.values[node.output[0]] = Tensor(name, dims)
+                    self.values[node.output[0]] = Tensor(name, dims, holds=self._holds(name))
             self.parts.inputs[name] = ir_shape(dims)
             self.parts.shapes[name] = ir_shape(dims)
-            self.values[name] = Tensor(name, dims)
+            self.values[name] = Tensor(name, dims, holds=self._holds(name))
+            if name in self._integer_inputs():
+                self.parts.tensor_names[name] = name  # fed as int8/uint8 codes
+
+    def _holds(self, name: str) -> TensorHolds:
+        return "codes" if name in self._integer_inputs() else "raw"
+
+    def _integer_inputs(self) -> set[str]:
+        codes = {2, 3}  # TensorProto.UINT8, INT8
+        return {value.name for value in graph_inputs(self.model)
+                if value.type.tensor_type.elem_type in codes}
 
     def _convert(self, node: Any, index: int, convert_node: Any) -> None:
         values = [self.value(name, node) if name else None for name in node.input]
@@ -222,11 +240,30 @@ class OnnxImporter:
         self.parts.shapes[name] = shape
         if quant is not None:
             self.parts.quant[name] = quant
+            self.parts.tensor_names[name] = node.output[0]
+            if node.op_type.startswith("QLinear") or node.op_type == "QGemm":
+                self.parts.named_codes.add(name)  # int8 codes; a later QuantizeLinear is not
         out_rank = rank or len(inputs[0].dims)
         dims = (inputs[0].dims[0], shape.channels, shape.height, shape.width)[:out_rank]
-        tensor = Tensor(name, dims, quant)
+        holds = self._output_holds(node, op, inputs)
+        tensor = Tensor(name, dims, quant, holds=holds)
+        if quant is not None and holds != "codes" and quant is inputs[0].quant:
+            # A move of float values (Slice, Reshape, ... between DQ and Q): the quantization
+            # is the input's until a QuantizeLinear of the output says otherwise.
+            self.parts.inherited_quant.add(name)
+        raw = tuple(i for i, t in enumerate(inputs) if t.holds == "raw")
+        if raw:  # a float op reading a float op's result directly, not through codes
+            self.parts.attributes.setdefault(name, {})["float_inputs"] = raw
         self.values[node.output[0]] = tensor
         return tensor
+
+    @staticmethod
+    def _output_holds(node: Any, op: Op, inputs: Sequence[Tensor]) -> TensorHolds:
+        if node.op_type.startswith("QLinear") or node.op_type == "QGemm":
+            return "codes"
+        if type(op).__name__ in _MOVES and inputs:
+            return inputs[0].holds
+        return "raw"
 
     def alias(self, node: Any, tensor: Tensor, output: int = 0) -> None:
         self.values[node.output[output]] = tensor
@@ -283,6 +320,16 @@ class OnnxImporter:
         if not isinstance(value, Const):
             raise self.error(node, f"input {index} must be a constant (weights), not an activation")
         return value
+
+    def quantized_tensor(self, node: Any, index: int, scale_index: int) -> Tensor:
+        """An int8/uint8 input of a QOperator node, whose (scale, zero point) inputs also
+        record the tensor's quantization (a graph input fed as codes has no other record)."""
+        tensor = self.tensor(node, index)
+        quant = self.quant_of(node, scale_index)
+        if quant is not None:
+            self.parts.quant.setdefault(tensor.source, quant)
+        return tensor if tensor.quant is not None or quant is None else replace(tensor,
+                                                                                quant=quant)
 
     def tensor(self, node: Any, index: int = 0) -> Tensor:
         value = self.value(node.input[index], node) if index < len(node.input) else None

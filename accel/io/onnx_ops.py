@@ -15,7 +15,7 @@ import numpy as np
 
 from accel.functional.qmodel import FloatWeights, QuantParams
 from accel.io.imported import Affine, AffineOrigin
-from accel.io.onnx_import import Const, OnnxImporter, Scalar, Tensor, attr, ir_shape
+from accel.io.onnx_import import Const, OnnxImporter, Scalar, Tensor, TensorHolds, attr, ir_shape
 from accel.io.onnx_weights import keep_qdq_weights
 from accel.model.ops import (
     Activation,
@@ -136,6 +136,9 @@ def _gemm(imp: OnnxImporter, node: Any, index: int) -> None:
         bias, array=None if bias.array is None else bias.array * beta)
     _keep_float_weights(imp, out.source, scaled_w, scaled_b, transpose=not trans_b)
     keep_qdq_weights(imp, out.source, imp.tensor(node), weight, bias, transpose=not trans_b)
+    if out.source in imp.parts.qweights:  # how onnxruntime would run it in float32
+        imp.parts.attributes.setdefault(out.source, {})["gemm"] = {
+            "trans_b": trans_b, "alpha": float(alpha), "beta": float(beta)}
 
 
 def _matmul(imp: OnnxImporter, node: Any, index: int) -> None:
@@ -297,6 +300,18 @@ def _affine(imp: OnnxImporter, node: Any, index: int, kind: str, x: Tensor,
             scale = (np.float32(1) / value).astype(np.float32) if kind == "Div" else value
     out = imp.add_layer(node, index, BatchNorm(), [x])
     imp.parts.affines[out.source] = Affine(scale, shift, origin)
+    quantized = other.quantized if isinstance(other, Const) else None
+    if (kind in ("Add", "Mul") and quantized is not None and quantized.scale.size == 1
+            and quantized.values.dtype.name in ("int8", "uint8")):
+        # A QDQ constant operand: onnxruntime runs DQ(x) op DQ(c) → Q as QLinearAdd/QLinearMul.
+        zero = quantized.zero_point.reshape(-1)
+        imp.parts.attributes[out.source] = {
+            "operation": kind.lower(),
+            "constant": quantized.values,
+            "constant_quant": QuantParams(float(quantized.scale.reshape(-1)[0]), int(zero[0]),
+                                          quantized.values.dtype.name),  # type: ignore[arg-type]
+            "constant_first": constant_first,
+        }
 
 
 def _per_channel(dims: tuple[int, ...], constant: tuple[int, ...]) -> bool:
@@ -518,12 +533,22 @@ def _quantize(imp: OnnxImporter, node: Any, index: int) -> None:
     """Quantize/DequantizeLinear on an activation: a rename that records its quantization."""
     x = imp.tensor(node)
     quant = imp.quant_of(node, 1) or x.quant
+    if quant is not None and node.op_type == "QuantizeLinear" and (
+            x.source in imp.parts.inherited_quant):  # fmt: skip
+        imp.parts.quant[x.source] = quant  # onnxruntime requantizes the moved float values
+        imp.parts.inherited_quant.discard(x.source)
     if quant is not None:
         imp.parts.quant.setdefault(x.source, quant)
-    imp.alias(node, replace(x, quant=quant))
+    if node.op_type == "QuantizeLinear" and x.source not in imp.parts.named_codes:
+        # The first QuantizeLinear of a float op's output holds its codes.
+        imp.parts.named_codes.add(x.source)
+        imp.parts.tensor_names[x.source] = node.output[0]
+    holds: TensorHolds = "codes" if node.op_type == "QuantizeLinear" else "dequantized"
+    imp.alias(node, replace(x, quant=quant, holds=holds))
 
 
 def _dynamic_quantize(imp: OnnxImporter, node: Any, index: int) -> None:
+    imp.parts.dynamic_quantization = True
     imp.alias(node, imp.tensor(node))
     for output in node.output[1:]:
         imp.values[output] = Scalar()

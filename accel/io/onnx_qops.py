@@ -23,7 +23,7 @@ MS = "com.microsoft"
 
 
 def _qlinear_conv(imp: OnnxImporter, node: Any, index: int) -> None:
-    x, weight = imp.tensor(node, 0), imp.const(node, 3)
+    x, weight = imp.quantized_tensor(node, 0, 1), imp.const(node, 3)
     assert weight is not None
     has_bias = len(node.input) > 8 and bool(node.input[8])
     out = conv_layer(imp, node, index, x, weight, has_bias, quant=imp.quant_of(node, 6))
@@ -31,6 +31,7 @@ def _qlinear_conv(imp: OnnxImporter, node: Any, index: int) -> None:
 
 
 def _conv_integer(imp: OnnxImporter, node: Any, index: int) -> None:
+    imp.parts.dynamic_quantization = True
     weight = imp.const(node, 1)
     assert weight is not None
     conv_layer(imp, node, index, imp.tensor(node, 0), weight, has_bias=False)
@@ -40,13 +41,14 @@ def _qlinear_matmul(imp: OnnxImporter, node: Any, index: int) -> None:
     weight = imp.const(node, 3)
     if weight is None or len(weight.dims) != 2:
         return imp.unsupported(node, index, "only activation × constant 2-D weights")
-    out = fc_layer(imp, node, index, imp.tensor(node, 0), weight.dims[1], weight.dims[0], False,
-                   quant=imp.quant_of(node, 6))
+    out = fc_layer(imp, node, index, imp.quantized_tensor(node, 0, 1), weight.dims[1],
+                   weight.dims[0], False, quant=imp.quant_of(node, 6))
     _keep_qoperator_weights(imp, node, out.source, 3, None, transpose=True)
     return None
 
 
 def _matmul_integer(imp: OnnxImporter, node: Any, index: int) -> None:
+    imp.parts.dynamic_quantization = True
     weight = imp.const(node, 1)
     if weight is None or len(weight.dims) != 2:
         return imp.unsupported(node, index, "only activation × constant 2-D weights")
@@ -63,8 +65,8 @@ def _qgemm(imp: OnnxImporter, node: Any, index: int) -> None:
     out_features, in_features = weight.dims if trans_b else weight.dims[::-1]
     has_bias = len(node.input) > 6 and bool(node.input[6])
     quant = imp.quant_of(node, 7) if len(node.input) > 7 and node.input[7] else None
-    out = fc_layer(imp, node, index, imp.tensor(node, 0), out_features, in_features, has_bias,
-                   quant=quant)
+    out = fc_layer(imp, node, index, imp.quantized_tensor(node, 0, 1), out_features,
+                   in_features, has_bias, quant=quant)
     _keep_qoperator_weights(imp, node, out.source, 3, 6 if has_bias else None,
                             transpose=not trans_b)
     return None
@@ -92,6 +94,7 @@ def _qlinear_binary(kind: str) -> Converter:
         a, b = imp.value(node.input[0], node), imp.value(node.input[3], node)
         quant = imp.quant_of(node, 6)
         if isinstance(a, Tensor) and isinstance(b, Tensor):
+            a, b = imp.quantized_tensor(node, 0, 1), imp.quantized_tensor(node, 3, 4)
             op = Add() if kind == "Add" else Mul()
             imp.add_layer(node, index, op, [a, b], quant=quant)
             return
@@ -100,6 +103,7 @@ def _qlinear_binary(kind: str) -> Converter:
         if not isinstance(x, Tensor) or not isinstance(constant, Const):
             imp.unsupported(node, index, "operands that are neither activations nor constants")
             return
+        x = imp.quantized_tensor(node, 3 - constant_index, 4 - constant_index)
         out = imp.add_layer(node, index, BatchNorm(), [x], quant=quant)
         real = _dequantized(imp, node, constant_index)
         origin: AffineOrigin = "bias" if kind == "Add" else "scale"
@@ -110,6 +114,7 @@ def _qlinear_binary(kind: str) -> Converter:
             "operation": kind.lower(),
             "constant": constant.array,
             "constant_quant": imp.quant_of(node, constant_index + 1),
+            "constant_first": constant_index == 0,
         }
 
     return convert
@@ -125,7 +130,7 @@ def _dequantized(imp: OnnxImporter, node: Any, index: int) -> np.ndarray | None:
 
 
 def _qlinear_avgpool(imp: OnnxImporter, node: Any, index: int) -> None:
-    x = imp.tensor(node, 0)
+    x = imp.quantized_tensor(node, 0, 1)
     if attr(node, "channels_last", 0):
         return imp.unsupported(node, index, "channels_last=1; only NCHW")
     pool_layer(imp, node, index, x, average=True, quant=imp.quant_of(node, 3))
@@ -135,13 +140,14 @@ def _qlinear_avgpool(imp: OnnxImporter, node: Any, index: int) -> None:
 def _qlinear_global_avgpool(imp: OnnxImporter, node: Any, index: int) -> None:
     if attr(node, "channels_last", 0):
         return imp.unsupported(node, index, "channels_last=1; only NCHW")
-    imp.add_layer(node, index, GlobalAvgPool(), [imp.tensor(node, 0)], quant=imp.quant_of(node, 3))
+    imp.add_layer(node, index, GlobalAvgPool(), [imp.quantized_tensor(node, 0, 1)],
+                  quant=imp.quant_of(node, 3))
     return None
 
 
 def _qlinear_concat(imp: OnnxImporter, node: Any, index: int) -> None:
     """com.microsoft QLinearConcat: Y_s, Y_zp, then (X, X_s, X_zp) per input."""
-    tensors = [imp.tensor(node, i) for i in range(2, len(node.input), 3)]
+    tensors = [imp.quantized_tensor(node, i, i + 1) for i in range(2, len(node.input), 3)]
     axis = attr(node, "axis", 1) % len(tensors[0].dims)
     if axis != 1:
         return imp.unsupported(node, index, f"concatenation along axis {axis}; only channels")
@@ -154,13 +160,15 @@ def _qlinear_activation(function: str) -> Converter:
 
     def convert(imp: OnnxImporter, node: Any, index: int) -> None:
         op = Activation(function=function, alpha=float(attr(node, "alpha", 0.01)))
-        imp.add_layer(node, index, op, [imp.tensor(node, 0)], quant=imp.quant_of(node, 3))
+        x = imp.quantized_tensor(node, 0, 1)
+        imp.add_layer(node, index, op, [x], quant=imp.quant_of(node, 3))
 
     return convert
 
 
 def _qlinear_softmax(imp: OnnxImporter, node: Any, index: int) -> None:
-    imp.add_layer(node, index, Softmax(), [imp.tensor(node, 0)], quant=imp.quant_of(node, 3))
+    imp.add_layer(node, index, Softmax(), [imp.quantized_tensor(node, 0, 1)],
+                  quant=imp.quant_of(node, 3))
 
 
 QUANTIZED_OPS: dict[tuple[str, str], Converter] = {

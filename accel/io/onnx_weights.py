@@ -62,6 +62,22 @@ def keep_qdq_weights(
     weights = quantized_weights(q.values, q.scale, q.zero_point, int_bias, transpose)
     if weights is not None:
         imp.parts.qweights[name] = weights
+        real = _real_bias(bias, weights.weight.shape[0])
+        if real is not None:  # what onnxruntime adds if it leaves this layer in float32
+            imp.parts.attributes.setdefault(name, {})["float_bias"] = real
+
+
+def _real_bias(bias: Const | None, channels: int) -> np.ndarray | None:
+    """The float32 bias an unfused QDQ layer adds: DequantizeLinear of the int32 bias as
+    onnxruntime computes it, ``f32(f32(b - zp) · s)``, or the float bias itself."""
+    if bias is None:
+        return np.zeros(channels, np.float32)
+    if bias.quantized is None:
+        return None if bias.array is None else np.asarray(bias.array, np.float32).reshape(-1)
+    q = bias.quantized
+    centred = (q.values.astype(np.int64) - q.zero_point.astype(np.int64)).astype(np.float32)
+    real: np.ndarray = centred * np.asarray(q.scale, np.float32)
+    return real.astype(np.float32).reshape(-1)
 
 
 def _qdq_bias(

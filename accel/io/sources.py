@@ -78,13 +78,32 @@ def load_network(
     allow_unsupported: bool = False,
 ) -> Network:
     """A network from a built-in name (optionally `name?key=value&...`) or a file."""
+    return load_source(source, params, input_shapes, allow_unsupported)[0]
+
+
+def load_source(
+    source: str,
+    params: Mapping[str, Number] | None = None,
+    input_shapes: Sequence[str] = (),
+    allow_unsupported: bool = False,
+) -> tuple[Network, ImportedModel | None]:
+    """`load_network`, plus the imported model (weights, quantization) of a model file."""
     name, _, query = source.partition("?")
     merged = {**parse_params([f"{k}={v}" for k, v in parse_qsl(query)]), **(params or {})}
     path = Path(name)
     suffix = path.suffix.lower()
     if suffix in (".onnx", ".tflite"):
         _no_params(merged, source)
-        return load_model(name, input_shapes, allow_unsupported).network
+        model = load_model(name, input_shapes, allow_unsupported)
+        return model.network, model
+    return _load_described(source, name, merged, input_shapes), None
+
+
+def _load_described(
+    source: str, name: str, merged: Mapping[str, Number], input_shapes: Sequence[str]
+) -> Network:
+    path = Path(name)
+    suffix = path.suffix.lower()
     if input_shapes:
         raise InputError(
             f"--input-shape applies to .onnx and .tflite models, not to {source!r}"

@@ -4,7 +4,8 @@
 already-quantized int8/uint8 codes); a network with several graph inputs takes an .npz archive
 with one array per input name. `--dump DIR` writes one .npy per tensor (graph inputs and layer
 outputs, NCHW, int8/uint8) and `manifest.json` listing each file with its shape, dtype, scale and
-zero point, so real values are `scale · (code − zero_point)`.
+zero point, so real values are `scale · (code − zero_point)` (a tensor an imported model keeps
+in float32 is written as float32, with scale and zero point null).
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def write_dump(
     manifest: dict[str, dict[str, object]] = {}
     used: set[str] = set()
     for name, array in outputs.items():
-        params = qnet.activations[name]
+        params = qnet.activations.get(name)  # None: a tensor the model keeps in float32
         file_name = _file_name(name)
         while file_name in used:  # two names that differ only in replaced characters
             file_name = "_" + file_name
@@ -61,8 +62,8 @@ def write_dump(
             "file": file_name,
             "shape": list(array.shape),
             "dtype": str(array.dtype),
-            "scale": params.scale,
-            "zero_point": params.zero_point,
+            "scale": None if params is None else params.scale,
+            "zero_point": None if params is None else params.zero_point,
         }
     text = json.dumps({"layout": "NCHW", "tensors": manifest}, indent=2) + "\n"
     (out_dir / "manifest.json").write_text(text, encoding="utf-8")

@@ -89,6 +89,7 @@ class TfliteImporter:
             self.values[index] = Activation(name, dims, self.quant(index))
             if (quant := self.quant(index)) is not None:
                 self.parts.quant[name] = quant
+                self.parts.tensor_names[name] = str(index)
 
     def check_input_shapes(self, texts: Sequence[str]) -> None:
         shown = {name: "x".join(map(str, self.dims(int(self.graph.Inputs(i)))))
@@ -208,6 +209,8 @@ class TfliteImporter:
         quant = quant or self.quant(out)
         if quant is not None:
             self.parts.quant[name] = quant
+        if self.graph.Tensors(out).Type() in (3, 9):  # uint8, int8: the layer's codes
+            self.parts.tensor_names[name] = str(out)
         activation = Activation(name, dims, quant)
         self.values[out] = activation
         return activation

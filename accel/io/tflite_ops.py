@@ -225,6 +225,8 @@ def _quantize(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
     quant = imp.quant(out) or x.quant
     if quant is not None:
         imp.parts.quant.setdefault(x.source, quant)
+    if imp.graph.Tensors(out).Type() in (3, 9):  # the codes of a float tensor quantized here
+        imp.parts.tensor_names.setdefault(x.source, str(out))
     imp.values[out] = replace(x, dims=imp.dims(out), quant=quant)
 
 

@@ -1,0 +1,135 @@
+"""Layers onnxruntime computes in float32: unfused QDQ groups and float tensors between them.
+
+When ORT cannot fuse a QDQ group into an integer kernel (see `accel.functional.ort_graph`), it
+dequantizes the inputs (`f32(f32(q - zp) · s)`), runs the float op, and quantizes the result
+(`rne(f32(y / s)) + zp`, saturated). A quantizer may also leave a tensor unquantized between two
+such ops (a HardSwish feeding an AveragePool, for instance): the file then has no scale for it,
+and accel keeps that tensor in float32 too. A `FloatLayer` therefore takes codes or float32
+arrays (a None quantization means float32) and returns codes, or float32 when its own output
+has no quantization.
+
+Reproduced exactly: element-wise add and multiply (one float32 rounding per element, numpy
+broadcasting; no fused multiply-add), activations (the float32 functions the integer tables are
+built from), max pooling, concatenation and the ops that only move values, and — following
+MLAS's summation order (`accel.functional.float_windows`) — convolutions, Gemm and average
+pools. Anything else (a float softmax, a Gemm with alpha or beta, a MatMul) is not:
+`float_function` returns None and the engine either computes the integer kernel (the check
+then reports where it differs) or, for a float32 tensor, stops with an error naming the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from accel.functional.float_windows import (
+    FloatLayer,
+    array_layer,
+    dequantize,
+    maxpool_float,
+    pool_layer,
+    quantize,
+)
+from accel.functional.qmodel import QuantizedWeights, QuantParams
+from accel.functional.tensor_layers import MOVES, move_values
+from accel.functional.vector import float_activation
+from accel.model.network import Layer
+from accel.model.ops import Activation, Add, BatchNorm, Concat, MaxPool, Mul
+
+Array = npt.NDArray[Any]
+F32 = npt.NDArray[np.float32]
+FLOAT_OP = "onnxruntime_float_op"  # attribute naming the float op ORT computes a layer with
+ORT_UINT8 = "onnxruntime_uint8"  # attribute: ORT runs this int8 layer on uint8 codes
+
+# Kinds whose integer form is, bit for bit, their DequantizeLinear → float op → QuantizeLinear:
+# tables of Q(f(DQ(code))), and ops that move codes (max pooling commutes with dequantization;
+# the importers give these layers their input's quantization).
+EXACT_IN_INTEGER = frozenset((
+    "activation", "concat", "clip", "maxpool", "flatten", "reshape", "transpose",
+    "channel_shuffle", "channel_slice",
+))  # fmt: skip
+
+
+def _unary(function: Callable[[F32], F32]) -> FloatLayer:
+    def run(inputs: Sequence[Array], params: Sequence[QuantParams | None],
+            y: QuantParams | None) -> Array:
+        return quantize(function(dequantize(inputs[0], params[0])), y)
+
+    return run
+
+
+def _binary(operation: Callable[[F32, F32], F32]) -> FloatLayer:
+    def run(inputs: Sequence[Array], params: Sequence[QuantParams | None],
+            y: QuantParams | None) -> Array:
+        total = dequantize(inputs[0], params[0])
+        for x, p in zip(inputs[1:], params[1:], strict=True):
+            total = operation(total, dequantize(x, p)).astype(np.float32)
+        return quantize(total, y)
+
+    return run
+
+
+def _concat(inputs: Sequence[Array], params: Sequence[QuantParams | None],
+            y: QuantParams | None) -> Array:
+    parts = [dequantize(x, p) for x, p in zip(inputs, params, strict=True)]
+    return quantize(np.concatenate(parts, axis=1), y)
+
+
+def _with_constant(attributes: Mapping[str, object]) -> FloatLayer:
+    """A DQ(x) op DQ(constant) → Q group (a QDQ Add/Mul by a quantized constant)."""
+    constant = np.asarray(attributes["constant"])
+    constant_quant = attributes["constant_quant"]
+    assert isinstance(constant_quant, QuantParams)
+    first = bool(attributes.get("constant_first", False))
+
+    def run(inputs: Sequence[Array], params: Sequence[QuantParams | None],
+            y: QuantParams | None) -> Array:
+        x = dequantize(inputs[0], params[0])
+        c = _per_channel(dequantize(constant, constant_quant), x.ndim)
+        a, b = (c, x) if first else (x, c)
+        result = a + b if attributes["operation"] == "add" else a * b
+        return quantize(np.broadcast_to(result, x.shape).astype(np.float32), y)
+
+    return run
+
+
+def _per_channel(values: F32, ndim: int) -> F32:
+    flat = values.reshape(-1)
+    return flat.reshape((1, flat.size) + (1,) * (ndim - 2)) if flat.size > 1 else flat.reshape(())
+
+
+def float_function(
+    layer: Layer, attributes: Mapping[str, object], weights: QuantizedWeights | None = None
+) -> FloatLayer | None:
+    """The exact float32 form of `layer` as ORT runs it, or None if accel does not reproduce
+    that float op."""
+    op = layer.op
+    op_name = str(attributes.get(FLOAT_OP, ""))
+    if layer.uses_array:
+        return array_layer(layer, op_name, attributes, weights)
+    if layer.kind in ("avgpool", "global_avgpool"):
+        return pool_layer(layer, op_name)
+    if isinstance(op, Add | Mul):
+        return _binary(np.add if isinstance(op, Add) else np.multiply)
+    if isinstance(op, BatchNorm) and "operation" in attributes:
+        return _with_constant(attributes)
+    if isinstance(op, Activation):
+        return _unary(float_activation(op))
+    if isinstance(op, MaxPool):
+        return _unary(lambda x: maxpool_float(layer, x))
+    if isinstance(op, Concat):
+        return _concat
+    if layer.kind in MOVES:
+        return _unary(lambda x: move_values(layer, x))
+    return None
+
+
+def reproduced(
+    layer: Layer, attributes: Mapping[str, object], weights: QuantizedWeights | None = None
+) -> bool:
+    """Whether the engine gives exactly ORT's float32 result for `layer` left unfused."""
+    exact = layer.kind in EXACT_IN_INTEGER
+    return exact or float_function(layer, attributes, weights) is not None

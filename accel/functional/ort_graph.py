@@ -1,0 +1,249 @@
+"""A user's ONNX model as onnxruntime actually runs it: the optimized graph behind a `--check`.
+
+onnxruntime does not execute a quantized model node by node as written. With its default session
+options it first rewrites the graph, and the rewrite decides the arithmetic of each layer:
+- in QDQ form, a DequantizeLinear → op → QuantizeLinear group becomes one integer kernel
+  (QLinearConv, QLinearAdd, QLinearAveragePool, ...) only when all its activations share one
+  type. On x86 ORT first turns int8 activations into uint8 ones (codes + 128, zero point + 128),
+  but only for a tensor with a single reader, so a group whose input has several readers and
+  whose output has one ends up mixed and stays float32: DequantizeLinear, float op,
+  QuantizeLinear;
+- QLinearConv, MaxPool and the pools move to NHWC contrib kernels, float pools and convs to the
+  blocked NCHWc layout; transposes are inserted at the layout boundaries.
+`optimize` lets ORT save the graph it will run; `locate` finds, for every accel tensor, the
+optimized graph's tensor that holds its codes (its layout, and the +128 offset of a converted
+type) and the float op that computes it when the layer stayed float.
+
+onnx and onnxruntime are optional and imported only here.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from accel.errors import InputError
+
+UINT8, INT8, FLOAT = 2, 3, 1  # onnx.TensorProto element types
+# Nodes that only move codes between layouts or shapes, looked through to find a float op.
+_MOVES = frozenset(("Transpose", "ReorderOutput", "Reshape", "Flatten", "Squeeze", "Unsqueeze"))
+# Output zero-point input of each quantized operator: it gives the output's element type.
+_OUTPUT_ZERO_POINT = {
+    "QuantizeLinear": 2, "QLinearConv": 7, "QLinearMatMul": 7, "QGemm": 8, "QLinearAdd": 7,
+    "QLinearMul": 7, "QLinearAveragePool": 4, "QLinearGlobalAveragePool": 4,
+    "QLinearSigmoid": 4, "QLinearLeakyRelu": 4, "QLinearSoftmax": 4, "QLinearConcat": 1,
+}  # fmt: skip
+_FLOAT_RESULT = frozenset(("DequantizeLinear", "DynamicQuantizeLinear"))
+_QDQ = frozenset(("QuantizeLinear", "DequantizeLinear"))
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an accel tensor's codes are in the optimized graph."""
+
+    tensor: str  # "" when no tensor holds it readably (an NCHWc tensor between NCHWc ops)
+    nhwc: bool  # ORT holds it channels-last
+    offset: int  # add to ORT's codes to get the file's (-128 for an int8 tensor made uint8)
+    float_op: str | None  # the float32 op that produced it, when the layer was not fused
+
+
+@dataclass(frozen=True, eq=False)
+class OrtGraph:
+    """The user's model, ORT's optimized version of it, and a session with default options."""
+
+    user: Any  # onnx.ModelProto as written
+    optimized: Any  # onnx.ModelProto as onnxruntime runs it
+    session: Any  # onnxruntime.InferenceSession with default options
+
+
+def import_onnxruntime() -> tuple[Any, Any]:
+    """(onnx, onnxruntime), or a one-line error saying how to install them."""
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError:
+        raise InputError(
+            'the onnxruntime check needs onnx and onnxruntime: pip install "accel[check]"'
+        ) from None
+    return onnx, onnxruntime
+
+
+def optimize(path: str) -> OrtGraph:
+    """Open `path` with ORT's default graph optimizations and keep the graph it optimized to."""
+    onnx, ort = import_onnxruntime()
+    with tempfile.TemporaryDirectory() as folder:
+        options = ort.SessionOptions()
+        # One intra-op thread: MLAS splits float32 GEMMs and convolutions by thread count, which
+        # changes their summation order; integer kernels give the same codes on any count.
+        options.intra_op_num_threads = 1
+        options.optimized_model_filepath = str(Path(folder) / "optimized.onnx")
+        options.log_severity_level = 3  # ORT warns that the saved graph is machine-specific
+        try:
+            session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+        except Exception as err:
+            reason = (str(err).splitlines() or [type(err).__name__])[0]
+            raise InputError(f"{path}: onnxruntime cannot load the model ({reason})") from None
+        optimized = onnx.load(options.optimized_model_filepath)
+    return OrtGraph(onnx.load(path), optimized, session)
+
+
+def producers_of(graph: Any) -> dict[str, Any]:
+    """The node producing each tensor of `graph`."""
+    return {output: node for node in graph.node for output in node.output}
+
+
+def _attribute(node: Any, name: str, default: Any) -> Any:
+    for attribute in node.attribute:
+        if attribute.name == name:
+            if attribute.ints:
+                return list(attribute.ints)
+            return attribute.i
+    return default
+
+
+def element_types(graph: Any) -> dict[str, int]:
+    """The element type of every tensor of an optimized graph (contrib ops have no schema in
+    onnx, so this follows the quantized operators' output zero points)."""
+    types = {tensor.name: tensor.data_type for tensor in graph.initializer}
+    types.update({value.name: value.type.tensor_type.elem_type for value in graph.input})
+    for node in graph.node:
+        index = _OUTPUT_ZERO_POINT.get(node.op_type)
+        if index is not None:
+            present = index < len(node.input) and node.input[index]
+            fallback = FLOAT if node.op_type == "QGemm" else UINT8
+            elem = types.get(node.input[index], UINT8) if present else fallback
+        elif node.op_type in _FLOAT_RESULT:
+            elem = FLOAT
+        elif node.op_type == "Cast":
+            elem = _attribute(node, "to", FLOAT)
+        else:
+            elem = types.get(node.input[0], FLOAT) if node.input else FLOAT
+        for output in node.output:
+            types[output] = elem
+    return types
+
+
+def read_as_nhwc(graph: Any, name: str) -> bool:
+    """Whether graph input `name` is NHWC: read only through Transpose(0, 3, 1, 2), which the
+    importer absorbs (accel sees the input as NCHW)."""
+    readers = [node for node in graph.node if name in node.input]
+    return bool(readers) and all(
+        node.op_type == "Transpose" and _attribute(node, "perm", []) == [0, 3, 1, 2]
+        for node in readers
+    )
+
+
+def _nhwc_tensors(graph: Any, nhwc_inputs: set[str]) -> set[str]:
+    """Tensors ORT holds channels-last: outputs of its NHWC kernels and what follows them."""
+    nhwc = set(nhwc_inputs)
+    for node in graph.node:
+        channels_last = node.domain == "com.microsoft" and (
+            node.op_type in ("QLinearConv", "NhwcMaxPool", "NhwcConv", "NhwcFusedConv")
+            or _attribute(node, "channels_last", 0) == 1
+        )
+        if node.op_type == "Transpose":
+            is_nhwc = _attribute(node, "perm", []) == [0, 2, 3, 1]
+        elif node.op_type == "ReorderOutput":
+            is_nhwc = _attribute(node, "channels_last", 0) == 1
+        else:
+            is_nhwc = channels_last or any(name in nhwc for name in node.input)
+        if is_nhwc:
+            nhwc.update(node.output)
+    return nhwc
+
+
+def _token_nodes(graph: Any) -> dict[str, list[Any]]:
+    # ORT names a replacement node after the original: "_token_<n>" when it re-creates it,
+    # "_nchwc" in the blocked layout, "_pre_q" when it moved a QuantizeLinear above it.
+    by_name: dict[str, list[Any]] = {}
+    for node in graph.node:
+        base = re.sub(r"(_token_\d+|_nchwc|_pre_q)+$", "", node.name)
+        by_name.setdefault(base, []).append(node)
+    return by_name
+
+
+def _float_op(node: Any, producers: Mapping[str, Any]) -> str | None:
+    """The float op whose result a QuantizeLinear node quantizes (None for an integer kernel)."""
+    if node.op_type != "QuantizeLinear":
+        return None
+    source = producers.get(node.input[0])
+    while source is not None and source.op_type in _MOVES:
+        source = producers.get(source.input[0])
+    if source is None:
+        return "input"
+    domain = "" if source.domain in ("", "ai.onnx") else f"{source.domain}."
+    return f"{domain}{source.op_type}"
+
+
+def _find(graph: OrtGraph, tensor: str, types: Mapping[str, int]) -> str | None:
+    """The optimized graph's name for the user's tensor `tensor`, or None if it vanished."""
+    optimized = graph.optimized.graph
+    present = set(producers_of(optimized)) | {value.name for value in optimized.input}
+    if tensor in present:
+        return tensor
+    producer = producers_of(graph.user.graph).get(tensor)
+    if producer is None:
+        return None
+    candidates = _token_nodes(optimized)
+    if producer.op_type == "QuantizeLinear":
+        same = [n for n in candidates.get(producer.name, []) if n.op_type == "QuantizeLinear"]
+        if same:
+            return str(same[0].output[0])  # the same Q node, its output renamed (int8 → uint8)
+        producer = producers_of(graph.user.graph).get(producer.input[0])  # the fused float op
+        if producer is None:
+            return None
+    # The fused integer kernel, or the op itself running on codes once its Q/DQ were dropped.
+    for node in candidates.get(producer.name, []):
+        if node.op_type not in _QDQ and types.get(node.output[0]) in (INT8, UINT8):
+            return str(node.output[0])
+    return None
+
+
+def locate(
+    graph: OrtGraph, tensor_names: Mapping[str, str], layers: Iterable[str] = ()
+) -> dict[str, Location]:
+    """Each accel tensor's codes in the optimized graph (tensors ORT removed are left out), and
+    the float32 output of each of `layers` that has no codes (the file leaves it unquantized),
+    found by the layer's node name."""
+    optimized = graph.optimized.graph
+    producers = producers_of(optimized)
+    types = element_types(optimized)
+    user_types = element_types(graph.user.graph)
+    user_inputs = {value.name for value in graph.user.graph.input}
+    nhwc = _nhwc_tensors(optimized, {n for n in user_inputs if read_as_nhwc(graph.user.graph, n)})
+    locations = {}
+    for name, tensor in tensor_names.items():
+        found = _find(graph, tensor, types)
+        if found is None or types.get(found) not in (INT8, UINT8):
+            continue
+        user_type = user_types.get(tensor, types[found])
+        offset = {(UINT8, INT8): -128, (INT8, UINT8): 128}.get((types[found], user_type), 0)
+        producer = producers.get(found)
+        float_op = _float_op(producer, producers) if producer is not None else None
+        locations[name] = Location(found, found in nhwc, offset, float_op)
+    for name in layers:
+        if name not in tensor_names and (location := _float_output(graph, name, nhwc)):
+            locations[name] = location
+    return locations
+
+
+def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None:
+    """The float32 output of the node named `name` (through its NCHWc ReorderOutput)."""
+    optimized = graph.optimized.graph
+    nodes = [n for n in _token_nodes(optimized).get(name, []) if n.op_type not in _QDQ]
+    if not nodes:
+        return None
+    node = nodes[0]
+    domain = "" if node.domain in ("", "ai.onnx") else f"{node.domain}."
+    tensor, channels_last = str(node.output[0]), node.output[0] in nhwc
+    if node.domain == "com.microsoft.nchwc":  # blocked layout: read it after ReorderOutput
+        reorder = [n for n in optimized.node if n.op_type == "ReorderOutput"
+                   and n.input[0] == tensor]  # fmt: skip
+        # Feeding another NCHWc op directly, it exists only blocked: known op, nothing to read.
+        tensor = str(reorder[0].output[0]) if reorder else ""
+        channels_last = bool(reorder) and _attribute(reorder[0], "channels_last", 0) == 1
+    return Location(tensor, channels_last, 0, f"{domain}{node.op_type}")

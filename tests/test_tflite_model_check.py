@@ -1,0 +1,55 @@
+"""An int8 .tflite file runs its own weights and scales in tflite mode and is checked against
+LiteRT's reference kernels (every tensor, kept with experimental_preserve_all_tensors) and
+tflite-micro (the graph outputs), bit for bit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import run_accel
+from tflite_builders import int8_cnn
+
+from accel import simulate
+from accel.config import ChipConfig
+from accel.functional.qmodel import QuantParams
+from accel.functional.tflite_model_check import quantize_tflite
+from accel.io.sources import load_model
+
+pytest.importorskip("ai_edge_litert")
+pytest.importorskip("tflite")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("float_io", [False, True], ids=["int8_io", "float_io"])
+def test_int8_tflite_file_is_bit_exact(seed: int, float_io: bool, tmp_path: Path) -> None:
+    path = tmp_path / "model.tflite"
+    path.write_bytes(int8_cnn(seed, float_io))
+    model = load_model(str(path))
+    # An onnx-mode chip still runs the file's own arithmetic: TFLite's.
+    result = simulate.run_functional(model.network, ChipConfig(), 1, None, True, seed,
+                                     model=model)  # fmt: skip
+    report = result.check
+    assert report is not None and result.run.mode == "tflite"
+    assert report.reference == "litert-reference+tflite-micro"
+    assert report.layers_checked == len(model.network.layers) == 6
+    assert report.extra["final_outputs_checked"] == ["logits@tflite-micro"]
+    assert (report.mismatches, report.mismatched_elements) == (0, 0)
+
+
+def test_quantize_rounds_ties_away_from_zero() -> None:
+    params = QuantParams(0.5, 0, "int8")
+    x = np.array([0.25, -0.25, 0.75, 100.0], np.float32)  # x / s = 0.5, -0.5, 1.5, 200
+    np.testing.assert_array_equal(quantize_tflite(x, params), [1, -1, 2, 127])
+
+
+def test_cli_check_of_a_tflite_file(tmp_path: Path) -> None:
+    path = tmp_path / "model.tflite"
+    path.write_bytes(int8_cnn(5))
+    result = run_accel("simulate-network", "-n", str(path), "--check", "-q", "--out",
+                       str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    section = json.loads((tmp_path / "out" / "summary.json").read_text())["functional"]
+    assert (section["mode"], section["layers_checked"], section["mismatches"]) == ("tflite", 6, 0)

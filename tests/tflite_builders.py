@@ -1,0 +1,162 @@
+"""Small int8 TFLite models written with LiteRT's flatbuffer schema (no TensorFlow needed).
+
+`int8_cnn` mirrors what TFLite's converter emits for full-integer quantization: per-channel conv
+and depthwise weights with int32 biases at x_s·w_s[o], a fused ReLU6/ReLU, a residual ADD,
+AVERAGE_POOL_2D and MAX_POOL_2D keeping their input's quantization, RESHAPE and a per-tensor
+FULLY_CONNECTED; optionally a float input behind QUANTIZE and a DEQUANTIZE output.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+
+def _schema() -> Any:
+    return pytest.importorskip("ai_edge_litert.schema_py_generated")
+
+
+def _tensor(shape: list[int], buffer: int, name: str, type_: int,
+            scale: list[float] | None = None, zero: list[int] | None = None,
+            axis: int = 0) -> Any:
+    tensor = _schema().TensorT()
+    tensor.shape, tensor.buffer, tensor.name, tensor.type = shape, buffer, name, type_
+    if scale is not None:
+        tensor.quantization = _schema().QuantizationParametersT()
+        tensor.quantization.scale = scale
+        tensor.quantization.zeroPoint = zero if zero is not None else [0] * len(scale)
+        tensor.quantization.quantizedDimension = axis
+    return tensor
+
+
+class TfliteBuilder:
+    """Tensors, buffers and operators of one subgraph, then a serialized TFL3 model."""
+
+    def __init__(self) -> None:
+        self.tensors: list[Any] = []
+        self.buffers: list[bytes] = []
+        self.ops: list[tuple[int, list[int], list[int], Any, int]] = []
+
+    def activation(self, shape: list[int], name: str, scale: float, zero: int,
+                   type_: int = 9) -> int:
+        self.tensors.append(_tensor(shape, 0, name, type_, [scale], [zero]))
+        return len(self.tensors) - 1
+
+    def float_tensor(self, shape: list[int], name: str) -> int:
+        self.tensors.append(_tensor(shape, 0, name, 0))
+        return len(self.tensors) - 1
+
+    def constant(self, array: np.ndarray, name: str, type_: int, scale: list[float],
+                 axis: int = 0) -> int:
+        self.buffers.append(np.ascontiguousarray(array).tobytes())
+        self.tensors.append(_tensor(list(array.shape), len(self.buffers), name, type_, scale,
+                                    axis=axis))
+        return len(self.tensors) - 1
+
+    def op(self, code: int, inputs: list[int], outputs: list[int], options: Any = None,
+           options_type: int = 0) -> None:
+        self.ops.append((code, inputs, outputs, options, options_type))
+
+    def build(self, inputs: list[int], outputs: list[int]) -> bytes:
+        import flatbuffers
+
+        schema = _schema()
+        model = schema.ModelT()
+        model.version = 3
+        codes = sorted({code for code, *_ in self.ops})
+        model.operatorCodes = []
+        for code in codes:
+            entry = schema.OperatorCodeT()
+            entry.builtinCode, entry.deprecatedBuiltinCode = code, min(code, 127)
+            model.operatorCodes.append(entry)
+        model.buffers = []
+        for data in [b"", *self.buffers]:
+            buffer = schema.BufferT()
+            buffer.data = list(data) if data else None
+            model.buffers.append(buffer)
+        graph = schema.SubGraphT()
+        graph.tensors, graph.inputs, graph.outputs = self.tensors, inputs, outputs
+        graph.operators = []
+        for code, op_inputs, op_outputs, options, options_type in self.ops:
+            op = schema.OperatorT()
+            op.opcodeIndex, op.inputs, op.outputs = codes.index(code), op_inputs, op_outputs
+            op.builtinOptionsType, op.builtinOptions = options_type, options
+            graph.operators.append(op)
+        model.subgraphs = [graph]
+        builder = flatbuffers.Builder(1024)
+        builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+        return bytes(builder.Output())
+
+
+def _conv_options(depthwise: bool, stride: int, activation: int) -> tuple[Any, int]:
+    schema = _schema()
+    options = schema.DepthwiseConv2DOptionsT() if depthwise else schema.Conv2DOptionsT()
+    options.padding, options.strideH, options.strideW = 0, stride, stride  # SAME
+    options.dilationHFactor = options.dilationWFactor = 1
+    options.fusedActivationFunction = activation
+    if depthwise:
+        options.depthMultiplier = 1
+        return options, schema.BuiltinOptions.DepthwiseConv2DOptions
+    return options, schema.BuiltinOptions.Conv2DOptions
+
+
+def _pool_options(size: int) -> Any:
+    options = _schema().Pool2DOptionsT()
+    options.padding, options.strideH, options.strideW = 1, size, size  # VALID
+    options.filterHeight = options.filterWidth = size
+    return options
+
+
+def int8_cnn(seed: int = 0, float_io: bool = False) -> bytes:
+    """8x8x3 → conv 3x3/2 ReLU6 (8) → depthwise 3x3 ReLU → add → avgpool 2 → maxpool 2x2/1...
+
+    ... → reshape → fc 5 (per-tensor). Weights, scales and zero points are seeded."""
+    schema = _schema()
+    ops, options = schema.BuiltinOperator, schema.BuiltinOptions
+    rng = np.random.default_rng(seed)
+    g = TfliteBuilder()
+    x_s, x_zp = 0.02 + 0.01 * rng.random(), int(rng.integers(-20, 20))
+    a_s, a_zp = 6 / 255, -128  # relu6 output range
+    if float_io:
+        image = g.float_tensor([1, 8, 8, 3], "image")
+        x = g.activation([1, 8, 8, 3], "image_int8", x_s, x_zp)
+        g.op(ops.QUANTIZE, [image], [x])
+    else:
+        image = x = g.activation([1, 8, 8, 3], "image", x_s, x_zp)
+    w_s = list(0.004 + 0.004 * rng.random(8))
+    conv_w = g.constant(rng.integers(-127, 128, (8, 3, 3, 3)).astype(np.int8), "conv_w", 9, w_s)
+    conv_b = g.constant(rng.integers(-2000, 2000, 8).astype(np.int32), "conv_b", 2,
+                        [x_s * s for s in w_s])
+    conv = g.activation([1, 4, 4, 8], "conv", a_s, a_zp)
+    g.op(ops.CONV_2D, [x, conv_w, conv_b], [conv], *_conv_options(False, 2, 3))
+    d_s = list(0.01 + 0.01 * rng.random(8))
+    dw_w = g.constant(rng.integers(-127, 128, (1, 3, 3, 8)).astype(np.int8), "dw_w", 9, d_s,
+                      axis=3)
+    dw_b = g.constant(rng.integers(-500, 500, 8).astype(np.int32), "dw_b", 2,
+                      [a_s * s for s in d_s])
+    dw = g.activation([1, 4, 4, 8], "depthwise", 0.03, -128)
+    g.op(ops.DEPTHWISE_CONV_2D, [conv, dw_w, dw_b], [dw], *_conv_options(True, 1, 1))
+    total = g.activation([1, 4, 4, 8], "sum", 0.05, -100)
+    g.op(ops.ADD, [conv, dw], [total], schema.AddOptionsT(), options.AddOptions)
+    pooled = g.activation([1, 2, 2, 8], "avgpool", 0.05, -100)
+    g.op(ops.AVERAGE_POOL_2D, [total], [pooled], _pool_options(2), options.Pool2DOptions)
+    maxed = g.activation([1, 1, 1, 8], "maxpool", 0.05, -100)
+    g.op(ops.MAX_POOL_2D, [pooled], [maxed], _pool_options(2), options.Pool2DOptions)
+    shape = g.constant(np.array([1, 8], np.int32), "shape", 2, [1.0])
+    flat = g.activation([1, 8], "flat", 0.05, -100)
+    reshape = schema.ReshapeOptionsT()
+    reshape.newShape = [1, 8]
+    g.op(ops.RESHAPE, [maxed, shape], [flat], reshape, options.ReshapeOptions)
+    fc_s = 0.01
+    fc_w = g.constant(rng.integers(-127, 128, (5, 8)).astype(np.int8), "fc_w", 9, [fc_s])
+    fc_b = g.constant(rng.integers(-1000, 1000, 5).astype(np.int32), "fc_b", 2, [0.05 * fc_s])
+    logits = g.activation([1, 5], "logits", 0.1, 3)
+    g.op(ops.FULLY_CONNECTED, [flat, fc_w, fc_b], [logits], schema.FullyConnectedOptionsT(),
+         options.FullyConnectedOptions)
+    output = logits
+    if float_io:
+        output = g.float_tensor([1, 5], "logits_float")
+        g.op(ops.DEQUANTIZE, [logits], [output])
+    return g.build([image], [output])
