@@ -41,7 +41,10 @@ def random_weights(network: Network, seed: int = 0) -> dict[str, FloatWeights]:
         rng = np.random.default_rng([seed, zlib.crc32(layer.name.encode())])
         shape = weight_shape(layer)
         fan_in = int(np.prod(shape[1:]))
-        weight = rng.normal(0.0, np.sqrt(2.0 / fan_in), size=shape).astype(np.float32)
-        bias = rng.normal(0.0, 0.1, size=shape[0]).astype(np.float32)
+        # float32 draws (ziggurat) are ~4x faster than float64 + cast: VGG16 has 138 M weights.
+        std = np.float32(np.sqrt(2.0 / fan_in))
+        weight = rng.standard_normal(shape, dtype=np.float32)
+        weight *= std
+        bias = rng.standard_normal(shape[0], dtype=np.float32) * np.float32(0.1)
         weights[layer.name] = FloatWeights(weight, bias)
     return weights
