@@ -253,6 +253,13 @@ def _print_summary(result: NetworkResult, out_dir: Path) -> None:
     if s.get("unsupported_ops"):
         listed = ", ".join(f"{u['layer']} ({u['op']})" for u in s["unsupported_ops"])
         console.print(f"  [bold]unsupported, costed as zero:[/bold] {listed}")
+    undersized: dict[str, list[str]] = s["undersized_layers"]
+    if undersized:
+        listed = ", ".join(f"{name} ({'+'.join(ops)})" for name, ops in undersized.items())
+        console.print(
+            f"  [bold]streamed through undersized buffers[/bold] (sram.undersized: stream, "
+            f"refetched from DRAM on every use): {listed}"
+        )
 
 
 def _print_functional(section: dict[str, Any], dump: Path | None) -> None:

@@ -129,6 +129,13 @@ class SramConfig(_Model):
     unified: BufferConfig | None = Field(
         None, description="shared buffer for every operand that has no buffer of its own"
     )
+    undersized: Literal["error", "stream"] = Field(
+        "error",
+        description="when even the smallest legal tile of an operand does not fit its buffer "
+        "half: error = refuse the layer, naming the buffer and the bytes; stream = simulate "
+        "anyway, streaming that operand from DRAM through the buffer every time the array "
+        "reads it (no reuse from SRAM; reported per layer as undersized_buffers)",
+    )
 
     @model_validator(mode="after")
     def _every_operand_has_a_home(self) -> SramConfig:

@@ -156,6 +156,7 @@ class LayerResult:
             "ifmap_passes": tiling.passes("ifmap") if tiling else "",
             "weight_passes": tiling.passes("weight") if tiling else "",
             "ofmap_visits": tiling.passes("ofmap") if tiling else "",
+            "undersized_buffers": "+".join(tiling.streamed) if tiling else "",
             "tile_steps": memory.tile_steps,
             "compulsory_ifmap_bytes": memory.compulsory_ifmap_bytes,
             "compulsory_weight_bytes": memory.compulsory_weight_bytes,
@@ -250,7 +251,17 @@ class NetworkResult:
             "prefetch_next_layer_weights": self.chip.dram.prefetch_next_layer_weights,
             "refill_cycles": sum(layer.memory.refill_cycles for layer in self.layers),
             "memory_bound_layers": sum(layer.memory.bound == "memory" for layer in self.layers),
+            "undersized_layer_count": len(self._undersized()),
+            "undersized_layers": self._undersized(),
             "ridge_point_macs_per_byte": round(self.chip.ridge_point_macs_per_byte, 4),
+        }
+
+    def _undersized(self) -> dict[str, list[str]]:
+        """Layers that streamed operands through undersized buffers, and which operands."""
+        return {
+            layer.name: list(layer.memory.tiling.streamed)
+            for layer in self.layers
+            if layer.memory.tiling is not None and layer.memory.tiling.streamed
         }
 
     def _energy_summary(self) -> dict[str, Any]:

@@ -110,3 +110,28 @@ chips = st.builds(
     bandwidth=st.sampled_from([1, 4, 16]),
     single=st.booleans(),
 )
+
+# Chips whose buffers are too small for even the smallest tiles, simulated with
+# `sram.undersized: stream`: own buffers of 32 bytes to 1 KiB, or one small unified buffer.
+streaming_chips = st.builds(
+    lambda rows, cols, dataflow, overlap, sizes, unified, bandwidth, single: chip_with(
+        array__rows=rows,
+        array__cols=cols,
+        array__dataflow=dataflow,
+        array__fold_overlap=overlap,
+        sram__ifmap=None if unified else {"size_kib": sizes[0]},
+        sram__weight=None if unified else {"size_kib": sizes[1], "double_buffered": not single},
+        sram__ofmap=None if unified else {"size_kib": sizes[2]},
+        sram__unified={"size_kib": sizes[0]} if unified else None,
+        sram__undersized="stream",
+        dram__bandwidth_bytes_per_cycle=bandwidth,
+    ),
+    rows=st.sampled_from([2, 4, 8, 16]),
+    cols=st.sampled_from([4, 8, 16]),
+    dataflow=st.sampled_from(["os", "ws", "is"]),
+    overlap=st.booleans(),
+    sizes=st.tuples(*[st.sampled_from([0.03125, 0.0625, 0.125, 1])] * 3),
+    unified=st.booleans(),
+    bandwidth=st.sampled_from([1, 4, 16]),
+    single=st.booleans(),
+)

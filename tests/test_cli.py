@@ -164,3 +164,32 @@ def test_layers_csv_and_summary_carry_the_memory_model(tmp_path: Path) -> None:
         "energy_dram_uj", "energy_leakage_uj", "isolated_total_cycles", "memory_bound_layers",
     ):
         assert key in summary
+
+
+def test_a_scalesim_cfg_with_1_kib_srams_streams_instead_of_failing(tmp_path: Path) -> None:
+    data = REPO / "tests" / "data" / "scalesim"
+    cfg = tmp_path / "tiny.cfg"
+    text = (data / "alexnet_32x32_ws.cfg").read_text(encoding="utf-8")
+    cfg.write_text(text.replace("SzkB: 64", "SzkB: 1"), encoding="utf-8")
+    out = tmp_path / "out"
+    args = ("simulate-network", "-n", str(data / "topo_alexnet.csv"), "-q", "--out", str(out))
+    result = run_accel(*args, "-c", str(cfg))
+    assert result.returncode == 0, result.stderr
+    assert "streamed through undersized buffers" in result.stdout
+    with (out / "layers.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["undersized_buffers"] for row in rows] == ["weight"] * 5
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["undersized_layer_count"] == 5
+    assert summary["undersized_layers"]["Conv1"] == ["weight"]
+    # The same chip as a YAML keeps the default policy: a clear error, exit code 2.
+    chip = tmp_path / "tiny.yaml"
+    chip.write_text("array: {rows: 32, cols: 32, dataflow: ws}\nsram:\n"
+                    "  ifmap: {size_kib: 1}\n  weight: {size_kib: 1}\n  ofmap: {size_kib: 1}\n",
+                    encoding="utf-8")  # fmt: skip
+    refused = run_accel(*args, "-c", str(chip))
+    assert refused.returncode == 2
+    assert refused.stderr == (
+        "error: layer 'Conv1': weight buffer (512 bytes per half) must hold at least one weight "
+        "tile of 1024 bytes (m_tile 1, k_tile 32, n_tile 32), not 512\n"
+    )

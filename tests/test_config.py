@@ -92,6 +92,13 @@ def test_unknown_dataflow_lists_the_valid_ones(write_yaml) -> None:  # type: ign
         ChipConfig.from_yaml(write_yaml("array: {dataflow: rs}\n"))
 
 
+def test_undersized_policy_is_error_or_stream(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    assert ChipConfig().sram.undersized == "error"
+    assert ChipConfig.from_yaml(write_yaml("sram: {undersized: stream}\n")).sram.undersized == "stream"
+    with pytest.raises(InputError, match=r"sram\.undersized must be one of 'error' or 'stream'"):
+        ChipConfig.from_yaml(write_yaml("sram: {undersized: spill}\n"))
+
+
 def test_bad_yaml_syntax_names_line_and_column(write_yaml) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match=r"file\.yaml:\d+:\d+: invalid YAML"):
         ChipConfig.from_yaml(write_yaml("array:\n  rows: [1\n"))

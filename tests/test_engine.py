@@ -252,11 +252,12 @@ def tiled_hardware_model(
 
 
 def _tiny_chip(dataflow: str, rows: int, cols: int, kib: tuple[float, float, float],
-               single_ofmap: bool = False) -> ChipConfig:  # fmt: skip
+               single_ofmap: bool = False, undersized: str = "error") -> ChipConfig:  # fmt: skip
     return ChipConfig().with_values({
         "array.rows": rows, "array.cols": cols, "array.dataflow": dataflow,
         "sram.ifmap.size_kib": kib[0], "sram.weight.size_kib": kib[1],
         "sram.ofmap.size_kib": kib[2], "sram.ofmap.double_buffered": not single_ofmap,
+        "sram.undersized": undersized,
     })  # fmt: skip
 
 
@@ -270,7 +271,8 @@ def _small_bias(qnet: QuantizedNetwork, rng: np.random.Generator) -> QuantizedNe
 
 @st.composite
 def tiled_cases(draw: st.DrawFn) -> tuple[QuantizedNetwork, np.ndarray, ChipConfig]:
-    """Small conv / fc layers on small arrays with buffers of 1/16 .. 1 KiB (K often split)."""
+    """Small conv / fc layers on small arrays with buffers of 1/16 .. 1 KiB (K often split),
+    half of them streaming operands whose smallest tile does not fit (`sram.undersized`)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     groups = draw(st.sampled_from([1, 1, 2]))
     cg, hw = draw(st.integers(1, 8)), draw(st.integers(3, 6))
@@ -290,10 +292,10 @@ def tiled_cases(draw: st.DrawFn) -> tuple[QuantizedNetwork, np.ndarray, ChipConf
         qnet = one_layer(op, {"input": Shape(*shape)}, {"input": x, "layer": y}, weights)
     except InputError:
         assume(False)  # the dilated kernel does not fit this ifmap
-    kib = st.sampled_from([1 / 16, 1 / 16, 1 / 8, 1 / 4, 1])
+    kib = st.sampled_from([1 / 64, 1 / 16, 1 / 16, 1 / 8, 1 / 4, 1])
     chip = _tiny_chip(draw(st.sampled_from(["os", "ws", "is"])), draw(st.integers(1, 5)),
                       draw(st.integers(1, 5)), (draw(kib), draw(kib), draw(kib)),
-                      draw(st.booleans()))  # fmt: skip
+                      draw(st.booleans()), draw(st.sampled_from(["error", "stream"])))  # fmt: skip
     batch = draw(st.integers(1, 2))
     return _small_bias(qnet, rng), input_codes(rng, qnet, batch)["input"], chip
 
@@ -318,6 +320,7 @@ def test_engine_accumulates_as_the_tiling_runs(
     np.testing.assert_array_equal(got[0], expected[0])
     assert got[1] == expected[1]
     event(f"K passes > 1: {len(schedule.k_chunks) > 1}, narrowed: {got[1] > 0}")
+    event(f"streamed: {'+'.join(tiling.streamed) or 'none'}")
 
 
 @pytest.mark.parametrize(
@@ -384,6 +387,25 @@ def test_a_corrupted_tiling_schedule_gives_wrong_outputs(dataflow: str, broken: 
     np.testing.assert_array_equal(good, reference_conv(qnet, x, "onnx"))
     bad = run(prepared, {"input": x}, {"layer": broken(schedule)}).outputs["layer"]  # type: ignore[operator]
     assert np.count_nonzero(bad != good) > 0
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_streamed_operands_keep_the_outputs_bit_exact(dataflow: str) -> None:
+    """16-byte buffers hold no tile at all: with `sram.undersized: stream` the memory model
+    still tiles the layer in whole folds, and the engine runs those tiles bit for bit."""
+    rng = np.random.default_rng(5)
+    op = Conv(out_channels=6, kernel=3, padding=1)
+    acts = {"input": QuantParams(2.0**-4, -3), "layer": QuantParams(2.0**-6, 5)}
+    qnet = one_layer(op, {"input": Shape(8, 6, 6)}, acts, weights_for_seed(rng, (6, 8, 3, 3)))
+    x = input_codes(rng, qnet, 2)["input"]
+    chip = _tiny_chip(dataflow, 4, 4, (1 / 64, 1 / 64, 1 / 64), undersized="stream")
+    mapping = map_layer(qnet.network.layer("layer"), chip, 2)
+    tiling = model_memory(mapping, time_layer(mapping, chip), chip).tiling
+    assert tiling is not None and tiling.streamed
+    schedule = schedules_for(qnet.network, chip, 2)["layer"]
+    assert schedule == Schedule.from_tiling(mapping.array, tiling)  # type: ignore[arg-type]
+    outputs = execute(qnet, {"input": x}, chip).outputs["layer"]
+    np.testing.assert_array_equal(outputs, reference_conv(qnet, x, "onnx"))
 
 
 def weights_for_seed(rng: np.random.Generator, shape: tuple[int, ...]) -> QuantizedWeights:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from conftest import chip_with, chips, layers, single_layer
+from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -51,7 +51,7 @@ def _schedule_bytes(schedule: Schedule) -> Counter[str]:
 
 
 @settings(max_examples=80, deadline=None)
-@given(layer=layers, chip=chips, batch=st.integers(1, 2))
+@given(layer=layers, chip=chips | streaming_chips, batch=st.integers(1, 2))
 def test_schedules_move_exactly_the_closed_form_traffic(
     layer: Layer, chip: ChipConfig, batch: int
 ) -> None:

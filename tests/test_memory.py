@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import chip_with, chips, layers, single_layer
-from hypothesis import given, settings
+from conftest import chip_with, chips, layers, single_layer, streaming_chips
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from accel.config import ChipConfig
 from accel.errors import InputError
+from accel.functional.schedule import psums_stay_in_pes
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import Conv, Flatten, FullyConnected, MaxPool, Shape
@@ -105,7 +106,7 @@ def test_compulsory_ifmap_is_what_the_windows_read() -> None:
 
 
 @settings(max_examples=80, deadline=None)
-@given(layer=layers, chip=chips, batch=st.integers(1, 3))
+@given(layer=layers, chip=chips | streaming_chips, batch=st.integers(1, 3))
 def test_actual_traffic_is_at_least_compulsory(layer: Layer, chip: ChipConfig, batch: int) -> None:
     try:
         memory = memory_of(layer, chip, batch)
@@ -119,12 +120,41 @@ def test_actual_traffic_is_at_least_compulsory(layer: Layer, chip: ChipConfig, b
     tiling = memory.tiling
     assert tiling is not None
     whole = tiling.m_tiles == tiling.k_tiles == tiling.n_tiles == 1
-    if whole:
+    if whole and not tiling.streamed:  # a streamed operand is refetched even then
         assert memory.dram_bytes == memory.compulsory_dram_bytes
 
 
 @settings(max_examples=40, deadline=None)
-@given(layer=layers, chip=chips)
+@given(layer=layers, chip=streaming_chips, batch=st.integers(1, 2))
+def test_a_streamed_operand_crosses_the_channel_once_per_array_read(
+    layer: Layer, chip: ChipConfig, batch: int
+) -> None:
+    """Streamed through an undersized buffer, an operand moves as often as the array reads it:
+    the untiled fold schedule's SRAM reads (the timing model, equal to SCALE-Sim's), times the
+    chunks of the streamed dimension when each chunk reloads the stationary operand."""
+    mapping = map_layer(layer, chip, batch)
+    timing = time_layer(mapping, chip)
+    memory = model_memory(mapping, timing, chip)
+    array, tiling = mapping.array, memory.tiling
+    assume(array is not None and tiling is not None and tiling.streamed)
+    assert array is not None and tiling is not None
+    stationary = {"os": "ofmap", "ws": "weight", "is": "ifmap"}[array.dataflow]
+    chunks = 1 if psums_stay_in_pes(array, tiling) else tiling.trips(array.time_dim)
+    reloads = {op: chunks if op == stationary else 1 for op in ("ifmap", "weight")}
+    if "ifmap" in tiling.streamed:
+        assert memory.dram_ifmap_bytes == timing.sram_ifmap_reads * reloads["ifmap"]
+    if "weight" in tiling.streamed:  # int32 biases travel with each weight pass
+        products = array.groups * array.k * array.n
+        assert memory.dram_weight_bytes * products == (
+            timing.sram_weight_reads * layer.weight_bytes * reloads["weight"]
+        )
+    if "ofmap" in tiling.streamed and array.dataflow != "os":  # every row fold's partial sums
+        assert memory.dram_ofmap_read_bytes == 4 * timing.sram_ofmap_reads
+    event(f"{array.dataflow}: {'+'.join(tiling.streamed)}")
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips)
 def test_infinite_bandwidth_means_no_stalls(layer: Layer, chip: ChipConfig) -> None:
     unlimited = chip.with_values(
         {"dram.bandwidth_bytes_per_cycle": math.inf, "dram.latency_cycles": 0}

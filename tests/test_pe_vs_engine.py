@@ -56,11 +56,13 @@ def small_layers(draw: st.DrawFn) -> tuple[QuantizedNetwork, np.ndarray]:
     return qnet, input_codes(rng, qnet, draw(st.integers(1, 3)))["input"]
 
 
-def _chip(rows: int, cols: int, dataflow: str, overlap: bool, kib: float) -> ChipConfig:
+def _chip(
+    rows: int, cols: int, dataflow: str, overlap: bool, kib: float, undersized: str
+) -> ChipConfig:
     return ChipConfig().with_values({
         "array.rows": rows, "array.cols": cols, "array.dataflow": dataflow,
         "array.fold_overlap": overlap, "sram.ifmap.size_kib": kib,
-        "sram.weight.size_kib": kib, "sram.ofmap.size_kib": kib,
+        "sram.weight.size_kib": kib, "sram.ofmap.size_kib": kib, "sram.undersized": undersized,
     })  # fmt: skip
 
 
@@ -70,7 +72,8 @@ chips = st.builds(
     cols=st.integers(1, 6),
     dataflow=st.sampled_from(["os", "ws", "is"]),
     overlap=st.booleans(),
-    kib=st.sampled_from([1 / 32, 1 / 16, 1 / 8, 64]),  # tiny buffers split K across passes
+    kib=st.sampled_from([1 / 64, 1 / 32, 1 / 16, 1 / 8, 64]),  # tiny: K split across passes
+    undersized=st.sampled_from(["error", "stream"]),  # stream: too-tiny buffers still run
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from conftest import chip_with, chips, layers, single_layer
+from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +37,7 @@ def test_transfers_take_whole_bursts_at_the_bandwidth() -> None:
 @settings(max_examples=60, deadline=None)
 @given(
     layer=layers,
-    chip=chips,
+    chip=chips | streaming_chips,
     latency=st.sampled_from([0, 7, 100]),
     burst=st.sampled_from([1, 16, 64]),
     single_weight=st.booleans(),
@@ -45,11 +45,12 @@ def test_transfers_take_whole_bursts_at_the_bandwidth() -> None:
 def test_replay_matches_simpy_event_for_event(
     layer: Layer, chip: ChipConfig, latency: int, burst: int, single_weight: bool
 ) -> None:
+    weight = "weight" if chip.sram.weight is not None else "unified"
     chip = chip.with_values(
         {
             "dram.latency_cycles": latency,
             "dram.burst_bytes": burst,
-            "sram.weight.double_buffered": not single_weight,
+            f"sram.{weight}.double_buffered": not single_weight,
         }
     )
     try:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
+from accel.config import DramConfig
 from accel.errors import InputError
 from accel.io.scalesim import load_scalesim_config, load_topology
 from accel.model.ops import Shape
@@ -41,6 +45,7 @@ def test_cfg_becomes_a_chip(write_yaml) -> None:  # type: ignore[no-untyped-def]
     assert chip.sram.buffer_for("ofmap").size_kib == 32
     assert chip.sram.buffer_for("ofmap").banks == 2
     assert chip.dram.bandwidth_bytes_per_cycle == 10
+    assert chip.sram.undersized == "stream"  # SCALE-Sim refetches what does not fit
 
 
 def test_conv_topology_keeps_scalesim_ceil_sizes(write_yaml) -> None:  # type: ignore[no-untyped-def]
@@ -119,3 +124,45 @@ def test_scalesim_repo_quirks_are_tolerated(write_yaml) -> None:  # type: ignore
 def test_bandwidth_may_be_a_list(write_yaml) -> None:  # type: ignore[no-untyped-def]
     chip = load_scalesim_config(write_yaml(CFG.replace("Bandwidth : 10", "Bandwidth : 20,30"), "b.cfg"))
     assert chip.dram.bandwidth_bytes_per_cycle == 20
+
+
+def test_bandwidth_is_optional_in_calc_mode(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    # SCALE-Sim reads Bandwidth only in USER mode; CALC (the default) never waits for DRAM.
+    text = CFG.replace("Bandwidth : 10\n", "") + "[run_presets]\nInterfaceBandwidth: CALC\n"
+    chip = load_scalesim_config(write_yaml(text, "calc.cfg"))
+    assert chip.dram.bandwidth_bytes_per_cycle == DramConfig().bandwidth_bytes_per_cycle == 16
+    assert "no Bandwidth" in chip.description
+    no_presets = load_scalesim_config(write_yaml(CFG.replace("Bandwidth : 10\n", ""), "calc.cfg"))
+    assert no_presets == chip  # accel reads a cfg without [run_presets] as CALC
+
+
+def test_user_mode_requires_bandwidth(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    text = CFG.replace("Bandwidth : 10\n", "") + "[run_presets]\nInterfaceBandwidth: USER\n"
+    with pytest.raises(InputError, match=r"Bandwidth is required when \[run_presets\] "
+                                         r"InterfaceBandwidth is USER$"):  # fmt: skip
+        load_scalesim_config(write_yaml(text, "user.cfg"))
+
+
+def _as_configparser_allows(text: str) -> str:
+    """Keys lower-cased and written `key = value`, plus a section accel does not read."""
+    lines = [re.sub(r"^(\w+)\s*[:=]\s*", lambda m: f"{m.group(1).lower()} = ", line)
+             for line in text.splitlines()]  # fmt: skip
+    return "\n".join(lines) + '\n[network_presets]\nTopologyCsvLoc: "topologies/x.csv"\n'
+
+
+def test_keys_in_any_case_with_either_delimiter(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    variant = load_scalesim_config(write_yaml(_as_configparser_allows(CFG), "tall.cfg"))
+    assert variant == load_scalesim_config(write_yaml(CFG, "tall.cfg"))
+
+
+SHIPPED = sorted((Path(__file__).parent / "data" / "scalesim").glob("*.cfg"))
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
+def test_every_golden_cfg_loads_the_same_in_any_spelling(path: Path, tmp_path: Path) -> None:
+    chip = load_scalesim_config(path)
+    variant = tmp_path / path.name
+    variant.write_text(_as_configparser_allows(path.read_text(encoding="utf-8")), encoding="utf-8")
+    assert load_scalesim_config(variant) == chip
+    assert chip.sram.undersized == "stream" and chip.name == path.stem
+

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from conftest import chip_with, chips, layers
+from conftest import chip_with, chips, layers, streaming_chips
 from hypothesis import given, settings
 
 from accel.config import ArrayConfig, ChipConfig
@@ -152,7 +152,7 @@ def test_in_loop_order_visits_the_nest_outer_to_inner() -> None:
 
 
 @settings(max_examples=40, deadline=None)
-@given(layer=layers, chip=chips)
+@given(layer=layers, chip=chips | streaming_chips)
 def test_every_tiling_the_memory_model_chooses_is_a_valid_schedule(
     layer: Layer, chip: ChipConfig
 ) -> None:

@@ -11,7 +11,7 @@ from accel.mapping import tiling as tiles
 from accel.mapping.geometry import LayerGeometry
 from accel.mapping.mapper import map_layer
 from accel.model.ops import Conv, FullyConnected
-from accel.perf.memory import model_memory
+from accel.perf.memory import MemoryTraffic, model_memory
 from accel.perf.timing import time_layer
 
 
@@ -122,3 +122,50 @@ def test_a_unified_buffer_must_hold_the_sum_of_its_tiles() -> None:
             sram__ofmap=None,
             sram__unified={"size_kib": 0.5},
         )
+
+
+def test_the_error_policy_is_the_default_and_keeps_its_message() -> None:
+    with pytest.raises(InputError, match=r"^layer 'layer': weight buffer \(512 bytes per half\)"):
+        _memory(FullyConnected(out_features=64), (64, 1), sram__weight__size_kib=1,
+                sram__undersized="error")  # fmt: skip
+
+
+def _streamed(op: Conv | FullyConnected, shape: tuple[int, int], **chip: object) -> MemoryTraffic:
+    layer = single_layer(op, *shape)
+    config = chip_with(sram__undersized="stream", **chip)
+    mapping = map_layer(layer, config)
+    return model_memory(mapping, time_layer(mapping, config), config)
+
+
+def test_a_streamed_weight_passes_through_its_buffer_in_halves() -> None:
+    # ws keeps each 32 × 32 weight fold in the PEs: streaming it through a 512-byte half costs
+    # no refetch (M = 1: one chunk per fold), only pieces of at most 512 bytes.
+    memory = _streamed(FullyConnected(out_features=64), (64, 1), sram__weight__size_kib=1)
+    assert memory.tiling is not None and memory.tiling.streamed == ("weight",)
+    assert memory.dram_weight_bytes == memory.compulsory_weight_bytes == 64 * 64 + 64 * 4
+    assert memory.schedule is not None
+    pieces = [load.bytes for load in memory.schedule.prologue if load.kind == "weight"]
+    pieces += [load.bytes for step in memory.schedule.steps() for load in step.loads
+               if load.kind == "weight"]  # fmt: skip
+    assert max(pieces) == 512 and sum(pieces) == 64 * 64 + 64 * 4
+
+
+def test_a_streamed_ifmap_is_fetched_once_per_column_fold() -> None:
+    # 16 bytes per half cannot hold the 32 ifmap bytes of one row fold: each of the two column
+    # folds (N = 64 on 32 columns) reads the 64 input bytes again, straight from DRAM.
+    memory = _streamed(FullyConnected(out_features=64), (64, 1), sram__ifmap__size_kib=1 / 32)
+    assert memory.tiling is not None and memory.tiling.streamed == ("ifmap",)
+    assert (memory.dram_ifmap_bytes, memory.compulsory_ifmap_bytes) == (2 * 64, 64)
+    assert memory.tiling.passes("ifmap") == 2
+
+
+def test_a_unified_buffer_too_small_for_its_tiles_streams_all_of_them() -> None:
+    memory = _streamed(
+        FullyConnected(out_features=64), (64, 1), sram__ifmap=None, sram__weight=None,
+        sram__ofmap=None, sram__unified={"size_kib": 0.5},
+    )  # fmt: skip
+    assert memory.tiling is not None
+    assert memory.tiling.streamed == ("ifmap", "weight", "ofmap")
+    assert memory.schedule is not None  # an equal share of the 256-byte half each
+    loads = [load.bytes for step in memory.schedule.steps() for load in step.loads]
+    assert max(loads) <= 256 // 3

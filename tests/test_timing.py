@@ -71,6 +71,80 @@ def test_agrees_with_scalesim(row: dict[str, str]) -> None:
     assert timing.sram_ofmap_writes == int(row["sram_ofmap_writes"]) - bogus
 
 
+def _cases() -> dict[str, list[dict[str, str]]]:
+    cases: dict[str, list[dict[str, str]]] = {}
+    for row in _golden_rows():
+        cases.setdefault(row["case"], []).append(row)
+    return cases
+
+
+def _compute_cycles_agree(rows: list[dict[str, str]], cfg: Path, topology: str) -> list[str]:
+    """Simulate the whole topology end to end on `cfg` (memory model included); check every
+    layer's compute cycles and SRAM reads against SCALE-Sim's; return the streamed operands."""
+    result = simulate_network(_network(topology), load_scalesim_config(cfg))
+    by_name = {layer.name: layer for layer in result.layers}
+    for row in rows:
+        layer = by_name[row["layer_name"]]
+        assert layer.timing.compute_cycles == int(row["compute_cycles"])
+        assert layer.timing.sram_ifmap_reads == int(row["sram_ifmap_reads"])
+        assert layer.timing.sram_weight_reads == int(row["sram_filter_reads"])
+        assert layer.memory.dram_bytes >= layer.memory.compulsory_dram_bytes
+    return [op for layer in result.layers if layer.memory.tiling
+            for op in layer.memory.tiling.streamed]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", sorted(_cases()))
+def test_every_golden_config_simulates_end_to_end(case: str) -> None:
+    """Every SCALE-Sim config of the golden data, 1 KiB SRAMs included, runs through the memory
+    model and keeps SCALE-Sim's compute cycles."""
+    rows = _cases()[case]
+    _compute_cycles_agree(rows, DATA / "scalesim" / rows[0]["cfg_file"], rows[0]["topology_file"])
+
+
+@pytest.mark.parametrize(
+    ("case", "streamed"),
+    [
+        ("alexnet_32x32_ws", "weight"),
+        ("alexnet_32x32_os", "ofmap"),
+        ("alexnet_32x32_is", "ifmap"),
+        ("alexnet_16x32_ws", None),
+    ],
+)
+def test_tiny_srams_stream_and_keep_scalesims_compute_cycles(
+    case: str, streamed: str | None, tmp_path: Path
+) -> None:
+    """AlexNet with 1 KiB SRAMs: SCALE-Sim refetches what does not fit; accel, loading its cfg,
+    streams the operands whose smallest tile overflows a 512-byte half (a 16 × 32 weight fold
+    just fits one)."""
+    rows = _cases()[case]
+    text = (DATA / "scalesim" / rows[0]["cfg_file"]).read_text(encoding="utf-8")
+    cfg = tmp_path / "tiny.cfg"
+    cfg.write_text(text.replace("SzkB: 64", "SzkB: 1"), encoding="utf-8")
+    found = _compute_cycles_agree(rows, cfg, rows[0]["topology_file"])
+    assert (streamed in found) if streamed else not found
+
+
+@pytest.mark.parametrize("dataflow", ["os", "ws", "is"])
+def test_a_256x256_array_with_64_kib_srams_simulates(dataflow: str, tmp_path: Path) -> None:
+    """A 256 × 256 weight fold is 64 KiB: twice a 64 KiB buffer's half. Compute cycles still
+    follow SCALE-Sim's closed form, folds · (T + fill) − 1."""
+    text = (DATA / "scalesim" / f"alexnet_32x32_{dataflow}.cfg").read_text(encoding="utf-8")
+    cfg = tmp_path / "big.cfg"
+    cfg.write_text(text.replace(": 32\n", ": 256\n"), encoding="utf-8")
+    chip = load_scalesim_config(cfg)
+    assert (chip.array.rows, chip.array.cols) == (256, 256)
+    result = simulate_network(_network("topo_alexnet.csv"), chip)
+    for layer in result.layers:
+        array = layer.mapping.array
+        assert array is not None
+        fill = 256 + 256 - 2 if dataflow == "os" else 2 * 256 + 256 - 2
+        folds = math.ceil(array.rows_needed / 256) * math.ceil(array.cols_needed / 256)
+        assert layer.timing.compute_cycles == folds * (array.time_steps + fill) - 1
+    undersized = result.summary()["undersized_layers"]
+    if dataflow == "ws":  # every layer but Conv1 (K = 363, N = 96) has whole 64 KiB folds
+        assert undersized == {f"Conv{i}": ["weight"] for i in range(2, 6)}
+
+
 @pytest.mark.parametrize(
     ("dataflow", "m", "k", "n", "serial", "overlapped"),
     [

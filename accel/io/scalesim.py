@@ -3,7 +3,17 @@
 A SCALE-Sim config describes a systolic array (ArrayHeight × ArrayWidth, Dataflow), three SRAM
 buffers in KiB and an interface bandwidth in words per cycle; accel reads it as a `ChipConfig`
 with one-byte words, SCALE-Sim's fold schedule (no fold overlap) and accel's defaults for what
-SCALE-Sim does not describe (clock, DRAM latency, energy, vector unit).
+SCALE-Sim does not describe (clock, DRAM latency, energy, vector unit). It is read the way
+SCALE-Sim reads it (Python's configparser): keys in any case, `key: value` or `key = value`,
+sections other than `[general]`, `[architecture_presets]` and `[run_presets]` ignored.
+
+SCALE-Sim never refuses a buffer size: its SRAMs refetch from DRAM whatever does not fit. The chip
+therefore gets `sram.undersized: stream`, so an operand whose smallest tile overflows its buffer
+half is streamed from DRAM on every use instead of being an error. SCALE-Sim reads `Bandwidth`
+only when `[run_presets] InterfaceBandwidth` is `USER`; in its default `CALC` mode reads never
+wait for DRAM and a cfg may omit the key. accel always models a DRAM channel, so without
+`Bandwidth` the chip keeps accel's default channel (`DramConfig`, 16 bytes per cycle), which the
+chip's description states.
 
 A topology CSV lists layers that SCALE-Sim simulates independently, so each becomes a conv layer
 reading its own graph input. As in SCALE-Sim, a layer whose name contains `DP` is a depthwise
@@ -21,6 +31,7 @@ from __future__ import annotations
 
 import configparser
 import csv
+from collections.abc import Callable
 from pathlib import Path
 
 from accel.config import ChipConfig
@@ -43,7 +54,8 @@ GEMM_COLUMNS = ("Layer", "M", "N", "K")
 
 
 def load_scalesim_config(path: str | Path) -> ChipConfig:
-    """Read a SCALE-Sim `.cfg` file as a chip config."""
+    """Read a SCALE-Sim `.cfg` file as a chip config (undersized buffers stream, as in
+    SCALE-Sim; without `Bandwidth`, accel's default DRAM bandwidth)."""
     parser = _read_cfg(Path(path))
     where = f"{path}: [{_ARCH}]"
 
@@ -62,9 +74,11 @@ def load_scalesim_config(path: str | Path) -> ChipConfig:
         raise InputError(f"{where} Dataflow must be one of os, ws, is, not {dataflow!r}")
     banks = number("MemoryBanks") if parser.has_option(_ARCH, "MemoryBanks") else 1
     name = parser.get("general", "run_name", fallback=Path(path).stem).strip()
+    bandwidth = _bandwidth(parser, Path(path), number)
     data = {
         "name": name,
-        "description": f"SCALE-Sim config {Path(path).name}",
+        "description": f"SCALE-Sim config {Path(path).name}"
+        + ("" if bandwidth else " (no Bandwidth: accel's default DRAM bandwidth)"),
         "array": {
             "rows": number("ArrayHeight"),
             "cols": number("ArrayWidth"),
@@ -72,23 +86,41 @@ def load_scalesim_config(path: str | Path) -> ChipConfig:
             "fold_overlap": False,
         },
         "sram": {
-            operand: {"size_kib": number(key), "banks": banks}
-            for operand, key in (
-                ("ifmap", "IfmapSramSzkB"),
-                ("weight", "FilterSramSzkB"),
-                ("ofmap", "OfmapSramSzkB"),
-            )
+            **{
+                operand: {"size_kib": number(key), "banks": banks}
+                for operand, key in (
+                    ("ifmap", "IfmapSramSzkB"),
+                    ("weight", "FilterSramSzkB"),
+                    ("ofmap", "OfmapSramSzkB"),
+                )
+            },
+            "undersized": "stream",
         },
-        "dram": {"bandwidth_bytes_per_cycle": number("Bandwidth")},
+        "dram": {"bandwidth_bytes_per_cycle": bandwidth} if bandwidth else {},
     }
     return ChipConfig.from_dict(data, str(path))
+
+
+def _bandwidth(
+    parser: configparser.ConfigParser, path: Path, number: Callable[[str], int]
+) -> int | None:
+    """`Bandwidth` in words (bytes) per cycle; None when a CALC-mode cfg leaves it out."""
+    if parser.has_option(_ARCH, "Bandwidth"):
+        return number("Bandwidth")
+    mode = parser.get("run_presets", "InterfaceBandwidth", fallback="CALC").strip()
+    if mode.upper() == "USER":
+        raise InputError(
+            f"{path}: [{_ARCH}] Bandwidth is required when [run_presets] InterfaceBandwidth "
+            "is USER"
+        )
+    return None
 
 
 def _read_cfg(path: Path) -> configparser.ConfigParser:
     if not path.is_file():
         raise InputError(f"SCALE-Sim config file {str(path)!r} does not exist")
-    parser = configparser.ConfigParser()
-    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keys are CamelCase
+    # As SCALE-Sim's own parser: option names are case-insensitive (lower-cased on reading).
+    parser = configparser.ConfigParser(interpolation=None)
     try:
         parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
     except (configparser.Error, UnicodeDecodeError) as err:

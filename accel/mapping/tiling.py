@@ -15,6 +15,11 @@ another, outermost. The ofmap buffer holds int32 accumulators (`accumulator_bits
 a reduction spans several passes through the array, and int8 outputs once each pass completes
 the whole reduction, or when an output-stationary tile of one fold keeps its partial sums in
 the PEs while its K-tiles stream past.
+
+When even the smallest legal tile of an operand overflows its buffer half, the chip's
+`sram.undersized` policy decides: `error` refuses the layer (`raise_no_fit`), `stream` keeps
+simulating with that operand *streamed* (`undersized`): it is never held in SRAM from one step
+to the next, but passes through its buffer in pieces of one half every time the array reads it.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from accel.mapping.geometry import IntArray, LayerGeometry, Taps
 
 LOOP_ORDERS: tuple[str, ...] = tuple("".join(p) for p in itertools.permutations("mkn"))
 OPERAND_DIMS: dict[Operand, str] = {"ifmap": "mk", "weight": "kn", "ofmap": "mn"}
-_IDLE_DIM: dict[Operand, str] = {"ifmap": "n", "weight": "m", "ofmap": "k"}
+IDLE_DIM: dict[Operand, str] = {"ifmap": "n", "weight": "m", "ofmap": "k"}
 BIAS_BYTES = 4
 
 
@@ -47,7 +52,7 @@ def refetches(order: str, trips: dict[str, IntArray], operand: Operand) -> IntAr
     that does not index the operand repeats it only if some indexing loop sits deeper and
     actually iterates (a loop of one trip changes nothing).
     """
-    idle = _IDLE_DIM[operand]
+    idle = IDLE_DIM[operand]
     deeper = order[order.index(idle) + 1 :]
     moves = np.zeros_like(trips[idle], dtype=bool)
     for dim in deeper:
@@ -71,12 +76,20 @@ class Tiling:
     ifmap_tile_bytes: int
     weight_tile_bytes: int
     ofmap_tile_bytes: int
+    streamed: tuple[Operand, ...] = ()  # operands streamed through an undersized buffer
+    streamed_passes: tuple[int, ...] = ()  # for each: times the array reads each element
 
     def trips(self, dim: str) -> int:
         return {"m": self.m_tiles, "k": self.k_tiles, "n": self.n_tiles}[dim]
 
     def passes(self, operand: Operand) -> int:
-        """Passes over `operand` (ofmap: visits of each output tile; > 1 spills partial sums)."""
+        """Passes over `operand` (ofmap: visits of each output tile; > 1 spills partial sums).
+
+        A streamed operand crosses the channel once per read by the array: its passes are the
+        array's (a streamed ifmap's elements are its im2col copies).
+        """
+        if operand in self.streamed:
+            return self.streamed_passes[self.streamed.index(operand)]
         trips = {dim: np.array([self.trips(dim)]) for dim in "mkn"}
         return int(refetches(self.loop_order, trips, operand)[0])
 
@@ -188,18 +201,62 @@ def with_outputs_in_pes(
     return {**sizes, "ofmap": np.where(in_place, outputs, sizes["ofmap"])}
 
 
-def fits(tiles: dict[Operand, IntArray], chip: ChipConfig) -> IntArray:
-    """Boolean grid: which candidates fit every buffer half (shared ones by their sum)."""
+def fits(
+    tiles: dict[Operand, IntArray], chip: ChipConfig, streamed: tuple[Operand, ...] = ()
+) -> IntArray:
+    """Boolean grid: which candidates fit every buffer half (shared ones by their sum).
+
+    Streamed operands are exempt: they pass through their buffer in pieces.
+    """
     sram = chip.sram
     ok = np.ones(np.broadcast_shapes(*(t.shape for t in tiles.values())), dtype=bool)
     shared = np.zeros_like(ok, dtype=np.int64)
     for operand, size in tiles.items():
+        if operand in streamed:
+            continue
         if sram.is_shared(operand):
             shared = shared + size
         else:
             ok &= size <= sram.buffer_for(operand).tile_bytes
     if sram.unified is not None:
         ok &= shared <= sram.unified.tile_bytes
+    return ok
+
+
+def undersized(smallest: dict[Operand, int], chip: ChipConfig) -> tuple[Operand, ...]:
+    """Operands whose smallest legal tile (`smallest`, bytes) overflows its buffer half.
+
+    A unified buffer too small for the smallest tiles of its operands together holds none of
+    them: every operand it serves is streamed, each through an equal share of its half.
+    """
+    sram = chip.sram
+    shared = [op for op in smallest if sram.is_shared(op)]
+    over = [
+        op for op, need in smallest.items()
+        if not sram.is_shared(op) and need > sram.buffer_for(op).tile_bytes
+    ]  # fmt: skip
+    if shared and sum(smallest[op] for op in shared) > sram.buffer_for(shared[0]).tile_bytes:
+        over += shared
+    return tuple(op for op in smallest if op in over)
+
+
+def piece_bytes(chip: ChipConfig, streamed: tuple[Operand, ...]) -> dict[str, int]:
+    """Bytes a streamed operand moves through its buffer at a time: one half (or its share of
+    a unified buffer's half), at least one byte."""
+    sram = chip.sram
+    sharing = sum(sram.is_shared(op) for op in streamed)
+    return {
+        op: max(1, sram.buffer_for(op).tile_bytes // (sharing if sram.is_shared(op) else 1))
+        for op in streamed
+    }
+
+
+def stream_legal(grid: Candidates, array: ArrayMapping, streamed: tuple[Operand, ...]) -> IntArray:
+    """Candidates a streamed ofmap allows: where `K` sits on the array rows (ws / is), a tile
+    takes one row fold of `K`, so each step updates its outputs once (read, add, write back)."""
+    ok = np.ones((len(grid.m), len(grid.k), len(grid.n)), dtype=bool)
+    if "ofmap" in streamed and array.rows_dim == "k":
+        ok &= (grid.k <= array.array_rows)[None, :, None]
     return ok
 
 

@@ -13,6 +13,13 @@ wavefronts plus its fill/drain (`Ar + Ac − 2` in os, `2·Ar + Ac − 2` in ws 
 Cutting the streamed dimension into tiles repeats that overhead once per fold per chunk (a
 *refill*), except when the tile is a single fold and the time loop is innermost: the stationary
 operand then stays in the PEs and the chunks stream back to back, exactly as the untiled fold.
+
+An operand streamed through an undersized buffer (`Tiling.streamed`) is never kept in SRAM: every
+step reads it afresh (a stationary operand held in the PEs across chunks is read at its fold's
+first chunk only), and a step is cut into sub-steps that each take one piece of at most a buffer
+half, the step's compute shared evenly among them: piece `i + 1` loads while sub-step `i`
+computes, as a double buffer streams. Input pieces open the step; a streamed ofmap leaves in
+pieces at its end, each piece reading back its partial sums first when the reduction continues.
 """
 
 from __future__ import annotations
@@ -24,7 +31,15 @@ from typing import Any, NamedTuple
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.mapping.geometry import LayerGeometry
-from accel.mapping.tiling import BIAS_BYTES, OPERAND_DIMS, Tiling, accumulator_bytes
+from accel.mapping.tiling import (
+    BIAS_BYTES,
+    IDLE_DIM,
+    OPERAND_DIMS,
+    Tiling,
+    accumulator_bytes,
+    piece_bytes,
+)
+from accel.perf.streaming import Pieces, cut, split_step
 from accel.perf.tile_schedule import Load, Node, Repeat, Schedule, Step, compress
 
 _INPUTS = ("ifmap", "weight")
@@ -89,7 +104,20 @@ class _Nest:
     has_bias: bool
     single_fold: bool  # every tile is one fold of the array
     tail_adjust: int
+    streamed: tuple[str, ...] = ()
+    pieces: dict[str, int] = field(default_factory=dict)  # streamed operand → piece bytes
     memo: dict[tuple[int, tuple[_Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
+
+    @cached_property
+    def merged(self) -> bool:
+        """Single-fold tiles whose innermost loop is the streamed one: consecutive steps
+        continue one fold, and its stationary operand stays in the PEs."""
+        return self.single_fold and bool(self.levels) and self.levels[-1][0] == self.array.time_dim
+
+    def every_step(self, operand: str) -> bool:
+        """A streamed operand the array reads at every step (all but one held in the PEs)."""
+        held = self.merged and IDLE_DIM[operand] == self.array.time_dim  # type: ignore[index]
+        return operand in self.streamed and not held
 
     @cached_property
     def level(self) -> dict[str, int]:
@@ -99,6 +127,8 @@ class _Nest:
             dims = "g" + OPERAND_DIMS[operand]
             levels = [i for i, (dim, _) in enumerate(self.levels) if dim in dims]
             found[operand] = levels[-1] if levels else -1
+            if self.every_step(operand):
+                found[operand] = len(self.levels) - 1
         found["psum"] = found["ofmap"]
         return found
 
@@ -108,8 +138,11 @@ class _Nest:
 
     @cached_property
     def reduces_across_visits(self) -> bool:
-        """The `k` loop runs outside the ofmap's loops: outputs are revisited per K-tile."""
-        return self.k_level is not None and self.k_level < self.level["ofmap"]
+        """The `k` loop runs outside the ofmap's loops: outputs are revisited per K-tile (a
+        streamed ofmap is revisited by every step)."""
+        if self.k_level is None:
+            return False
+        return self.every_step("ofmap") or self.k_level < self.level["ofmap"]
 
     def double(self, buffer: str) -> bool:
         return self.chip.sram.buffer_for(buffer).double_buffered  # type: ignore[arg-type]
@@ -131,7 +164,7 @@ class _Nest:
     def subtree(self, level: int, context: tuple[_Key, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the indices of the loops outside it."""
         if level == len(self.levels):
-            return (_Position(self, context).step(),)
+            return _Position(self, context).nodes()
         memo_key = (level, context)
         if memo_key not in self.memo:
             nodes: list[Node] = []
@@ -147,19 +180,54 @@ class _Nest:
         return coords[dim][0] if dim in coords else self.constant[dim]
 
     def bytes(self, kind: str, coords: Coords) -> int:
-        """Bytes of the `kind` tile at `coords` (psum: int32 partial sums of an ofmap tile)."""
+        """Bytes of the `kind` tile at `coords` (psum: int32 partial sums of an ofmap tile).
+
+        A streamed input is what the array reads in the step: im2col elements for the ifmap,
+        once per fold along the dimension it does not index.
+        """
         m, k, n = (self.size(coords, d) for d in "mkn")
+        if kind == "psum":
+            return int(m[0] * n[0] * accumulator_bytes(self.chip))
+        reads = self.fold_reads(kind, coords) if kind in self.streamed else 0
+        if kind == "ifmap" and reads:
+            return int(m[0] * k[0] * reads)
         if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
             return int(sum(count * m[1][box] for count, box in k[1]))
-        if kind == "weight":
-            k_first = coords.get("k", (None, True))[1]
-            bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
-            return int(k[0] * n[0] + bias)
-        return int(m[0] * n[0] * accumulator_bytes(self.chip))
+        k_first = coords.get("k", (None, True))[1]
+        bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
+        return int((k[0] * n[0] + bias) * max(reads, 1))
+
+    def fold_reads(self, operand: str, coords: Coords) -> int:
+        """How often a step reads its tile of `operand`: once per fold along the dimension the
+        operand does not index (once for the stationary operand)."""
+        array, idle = self.array, IDLE_DIM[operand]  # type: ignore[index]
+        if idle == array.time_dim:
+            return 1
+        fold = array.array_rows if idle == array.rows_dim else array.array_cols
+        return ceil_div(self.size(coords, idle)[0], fold)
 
     def has_psum(self, coords: Coords) -> bool:
         """True when this ofmap visit continues a reduction begun in an earlier visit."""
         return self.reduces_across_visits and not coords["k"][1]
+
+    def first_piece(self, kind: str, coords: Coords) -> int:
+        """Bytes of the `kind` tile at `coords`, or of its first piece when it is streamed."""
+        size = self.bytes(kind, coords)
+        buffer = "ofmap" if kind == "psum" else kind
+        if buffer not in self.streamed:
+            return size
+        if kind != "psum":
+            return min(size, self.pieces[kind])
+        accumulator = accumulator_bytes(self.chip)
+        return min(size, max(1, self.pieces["ofmap"] // accumulator) * accumulator)
+
+    @cached_property
+    def deferred(self) -> frozenset[str]:
+        """Load kinds a streamed step queues behind its last sub-step (see `streaming.py`)."""
+        return frozenset(
+            kind for kind, buffer in (("ifmap", "ifmap"), ("weight", "weight"), ("psum", "ofmap"))
+            if buffer in self.streamed or not self.double(buffer)
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -199,26 +267,56 @@ class _Position:
             for i, key in enumerate(context)
         }
 
+    def nodes(self) -> tuple[Node, ...]:
+        """This step, cut into one sub-step per piece when streamed operands pass through."""
+        nest = self.nest
+        if not nest.streamed:
+            return (self.step(),)
+        return split_step(self.step(), self.pieces(), nest.deferred, nest.double("ofmap"))
+
     def step(self) -> Step:
+        """The step; streamed operands are left to `split_step`, except their next loads."""
         nest = self.nest
         now = self.coords()
         assert now is not None
-        visit = self.starts(nest.level["psum"])
+        kept = [op for op in _INPUTS if op not in nest.streamed]
+        visit = self.starts(nest.level["psum"]) and "ofmap" not in nest.streamed
         psum_now = visit and nest.has_psum(now)
         loads = [load for op in _INPUTS for load in self.fetch(op)]
         late: list[Load] = []
         (loads if nest.double("ofmap") else late).extend(self.fetch("psum"))
         return Step(
             compute_cycles=self.cycles(now),
-            takes=tuple(op for op in _INPUTS if self.starts(nest.level[op]))
+            takes=tuple(op for op in kept if self.starts(nest.level[op]))
             + (("psum",) if psum_now else ()),
             claims_ofmap=visit and not psum_now,
-            releases=tuple(op for op in _INPUTS if self.ends(nest.level[op])),
+            releases=tuple(op for op in kept if self.ends(nest.level[op])),
             loads=tuple(loads),
-            writeback_bytes=self.writeback(now) if self.ends(nest.level["psum"]) else 0,
+            writeback_bytes=self.writeback(now)
+            if self.ends(nest.level["psum"]) and "ofmap" not in nest.streamed
+            else 0,
             post_loads=tuple(late),
             prefetch_point=self.prefetch_point(),
         )
+
+    def pieces(self) -> Pieces:
+        """The pieces of the streamed operands this step reads (or, the ofmap, writes)."""
+        nest = self.nest
+        now = self.coords()
+        assert now is not None
+        inputs = tuple(
+            (op, cut(nest.bytes(op, now), nest.pieces[op]))
+            for op in _INPUTS
+            if op in nest.streamed and self.starts(nest.level[op])
+        )
+        if "ofmap" not in nest.streamed or not self.ends(nest.level["psum"]):
+            return Pieces(inputs)
+        m, _, n = (nest.size(now, d) for d in "mkn")
+        outputs = int(m[0] * n[0])
+        write = self.writeback(now) // outputs
+        psum = accumulator_bytes(nest.chip) if nest.has_psum(now) else 0
+        per_piece = max(1, nest.pieces["ofmap"] // max(write, psum))
+        return Pieces(inputs, cut(outputs, per_piece), psum, write)
 
     def fetch(self, kind: str) -> list[Load]:
         """The `kind` tile the DMA queues behind this step, if any.
@@ -237,7 +335,7 @@ class _Position:
             target = self.coords(level) if self.starts(level) else None
         if target is None or (kind == "psum" and not nest.has_psum(target)):
             return []
-        return [Load(kind, nest.bytes(kind, target))]
+        return [Load(kind, nest.first_piece(kind, target))]
 
     def writeback(self, coords: Coords) -> int:
         """Final int8 outputs, or int32 partial sums when later visits still add to them."""
@@ -250,6 +348,8 @@ class _Position:
         """True at the step whose ring slot follows the release of the last weight tile's
         predecessor: the next layer's first weight tile can take that half."""
         nest, level = self.nest, self.nest.level["weight"]
+        if "weight" in nest.streamed:
+            return self.carry < 0  # its halves are busy with pieces until the last step
         if level < 0 and nest.double("weight"):
             return False  # the schedule prefetches right after its prologue
         if level < 0 or not nest.double("weight"):
@@ -266,8 +366,7 @@ class _Position:
         folds = ceil_div(extents[array.rows_dim], array.array_rows) * ceil_div(
             extents[array.cols_dim], array.array_cols
         )
-        merged = nest.single_fold and bool(nest.levels) and nest.levels[-1][0] == array.time_dim
-        chunk = "whole" if not merged else "head" if self.context[-1].first else "tail"
+        chunk = "whole" if not nest.merged else "head" if self.context[-1].first else "tail"
         cycles = fold_run_cycles(array, overlap, extents[array.time_dim], folds, chunk)
         first, last = layer_edges(array, overlap)
         if self.starts(-1):
@@ -320,10 +419,14 @@ def array_schedule(
         and _tile_of(tiling, array.cols_dim) <= array.array_cols
     )
     tail_adjust = compute_cycles - untiled_cycles(array, chip.array.fold_overlap)
-    nest = _Nest(levels, constant, array, chip, has_bias, single_fold, tail_adjust)
+    streamed = tiling.streamed
+    pieces = piece_bytes(chip, streamed)
+    nest = _Nest(
+        levels, constant, array, chip, has_bias, single_fold, tail_adjust, streamed, pieces
+    )
     origin: Coords = {dim: (c[0], True) for dim, c in levels}
-    prologue = tuple(Load(op, nest.bytes(op, origin)) for op in _INPUTS)
-    at_start = nest.level["weight"] < 0 and nest.double("weight")
+    prologue = tuple(Load(op, nest.first_piece(op, origin)) for op in _INPUTS)
+    at_start = nest.level["weight"] < 0 and nest.double("weight") and "weight" not in streamed
     return Schedule(prologue, nest.subtree(0, ()), at_start, prologue[1].bytes)
 
 

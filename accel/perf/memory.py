@@ -10,6 +10,11 @@ latency, so the chosen latency can only fall when the channel gets faster.
 
 A layer whose whole GEMM fits on chip is only tiled in ways that fetch nothing twice: its
 traffic equals the compulsory traffic. Vector-unit layers stream their tensors once, in slices.
+
+When no tiling fits, the chip's `sram.undersized` policy decides: `error` names the buffer and
+the bytes its smallest tile needs; `stream` exempts the operands whose smallest tile overflows
+(`tiling.undersized`) from the fit, charges them a DRAM fetch per array read
+(`traffic.streamed_passes`) and moves them in pieces of one buffer half (`loop_nest.py`).
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from accel.perf.loop_nest import array_schedule
 from accel.perf.replay import replay_layer
 from accel.perf.tile_schedule import Schedule, stream_schedule
 from accel.perf.timing import ComputeTiming
-from accel.perf.traffic import TRAFFIC, GridTraffic, grid_traffic, trips
+from accel.perf.traffic import TRAFFIC, GridTraffic, grid_traffic, streamed_passes, trips
 
 _PIPELINED_STEPS = 8  # a second shortlist pick per point: the fewest steps at least this many
 _MAX_REPLAYED = 10
@@ -121,15 +126,7 @@ def _array_memory(
     has_bias = layer.bias_elements > 0
     sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
     compulsory = compulsory_traffic(layer, batch)
-    orders = [grid_traffic(order, grid, array, chip, compulsory[1]) for order in tiles.LOOP_ORDERS]
-    per_order = [tiles.with_outputs_in_pes(sizes, grid, array, t.in_place) for t in orders]
-    fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
-    if not any(f.any() for f in fit):
-        single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]))
-        try:
-            tiles.raise_no_fit("layer", single, chip, grid)
-        except InputError as err:
-            raise _NoFit(str(err).split(": ", 1)[1]) from None
+    orders, per_order, fit = _fitting(grid, sizes, array, chip, compulsory[1])
     runs = []
     shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
     for tiling, traffic in shortlist:
@@ -140,6 +137,40 @@ def _array_memory(
     total, _, tiling, schedule, traffic = min(runs, key=lambda run: run[:2])
     macs = layer.macs * batch
     return _record(total, traffic, compulsory, macs, tiling, schedule, chip, compute_cycles)
+
+
+def _fitting(
+    grid: tiles.Candidates,
+    sizes: dict[Operand, IntArray],
+    array: ArrayMapping,
+    chip: ChipConfig,
+    weight_bytes: int,
+) -> tuple[list[GridTraffic], list[dict[Operand, IntArray]], list[IntArray]]:
+    """Traffic, tile bytes and fit of every candidate under each loop order.
+
+    When nothing fits: an error naming the buffer, or (`sram.undersized: stream`) the same
+    grid with the undersized operands streamed.
+    """
+    orders = [grid_traffic(order, grid, array, chip, weight_bytes) for order in tiles.LOOP_ORDERS]
+    per_order = [tiles.with_outputs_in_pes(sizes, grid, array, t.in_place) for t in orders]
+    fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
+    if any(f.any() for f in fit):
+        return orders, per_order, fit
+    single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]))
+    if chip.sram.undersized == "error":
+        try:
+            tiles.raise_no_fit("layer", single, chip, grid)
+        except InputError as err:
+            raise _NoFit(str(err).split(": ", 1)[1]) from None
+    streamed = tiles.undersized({op: int(size.flat[0]) for op, size in single.items()}, chip)
+    orders = [
+        grid_traffic(order, grid, array, chip, weight_bytes, streamed)
+        for order in tiles.LOOP_ORDERS
+    ]
+    legal = tiles.stream_legal(grid, array, streamed)
+    fit = [tiles.fits(order_sizes, chip, streamed) & legal for order_sizes in per_order]
+    assert any(f.any() for f in fit), "the smallest tile of every other operand fits"
+    return orders, per_order, fit
 
 
 def _record(
@@ -211,7 +242,7 @@ def _shortlist(
 
 
 def _valid(traffic: GridTraffic, fit: IntArray, compulsory: tuple[int, int, int]) -> IntArray:
-    if not fit[-1, -1, -1]:
+    if traffic.streamed or not fit[-1, -1, -1]:
         return fit
     # The whole layer fits: nothing may be fetched twice when nothing has to be.
     exact = (traffic.bytes["ifmap"] == compulsory[0]) & (traffic.bytes["weight"] == compulsory[1])
@@ -229,11 +260,16 @@ def _tiling(
     o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
     traffic, sizes = orders[o], per_order[o]
     m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
+    table = trips(grid, array)
+    passes = tuple(
+        int(streamed_passes(op, table, traffic.in_place, array)[i, j, n])
+        for op in traffic.streamed
+    )
     tiling = tiles.Tiling(
         array.dataflow, traffic.order, m_tile, k_tile, n_tile,
         ceil_div(array.m, m_tile), ceil_div(array.k, k_tile), ceil_div(array.n, n_tile),
         array.groups, int(sizes["ifmap"][i, j, 0]), int(sizes["weight"][0, j, n]),
-        int(sizes["ofmap"][i, 0, n]),
+        int(sizes["ofmap"][i, 0, n]), traffic.streamed, passes,
     )
     picked = {kind: int(traffic.bytes[kind][i, j, n]) for kind in TRAFFIC}
     picked["refill"] = int(traffic.refill[i, j, n])

@@ -137,7 +137,7 @@ def _streaks(codes: np.ndarray, period: int) -> np.ndarray:
     return streak
 
 
-def _share(total: int, parts: int, index: int) -> int:
+def share(total: int, parts: int, index: int) -> int:
     """The `index`-th of `parts` near-equal integer shares of `total`."""
     return total // parts + (1 if index < total % parts else 0)
 
@@ -155,13 +155,13 @@ def stream_schedule(
     busy = compute_cycles - drain_cycles
 
     def part(kind: str, index: int) -> int:
-        return _share(sizes.get(kind, 0), chunks, index)
+        return share(sizes.get(kind, 0), chunks, index)
 
     def leaf(index: int) -> Step:
         last = index == chunks - 1
         loads = () if last else tuple(Load(kind, part(kind, index + 1)) for kind in inputs)
         return Step(
-            compute_cycles=_share(busy, chunks, index) + (drain_cycles if last else 0),
+            compute_cycles=share(busy, chunks, index) + (drain_cycles if last else 0),
             takes=inputs,
             claims_ofmap=True,
             releases=inputs,

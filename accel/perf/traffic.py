@@ -11,6 +11,12 @@ With tile sizes `(m_tile, k_tile, n_tile)`, trips `(m_tiles, k_tiles, n_tiles)` 
   outside its own loops spills int32 partial sums after each visit but the last, and reads them
   back before each visit but the first.
 
+An operand streamed through an undersized buffer (`sram.undersized: stream`) is never reused
+from SRAM: it crosses the channel every time the array reads it (`streamed_passes`): a
+stationary operand once per fold it is loaded into (or drained from) the PEs, the others once
+per fold along the dimension they do not index, and a streamed ifmap as its im2col copies. A
+streamed ofmap is read back and written again after every partial sum.
+
 `refill` counts the array cycles lost to cutting the streamed dimension (see `loop_nest.py`);
 `bus` the bytes the channel actually carries (each transfer is whole bursts).
 """
@@ -21,9 +27,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.config import ChipConfig
+from accel.config import ChipConfig, Operand
 from accel.mapping import tiling as tiles
-from accel.mapping.array import ArrayMapping
+from accel.mapping.array import ArrayMapping, ceil_div
 from accel.mapping.geometry import IntArray
 from accel.perf.loop_nest import fold_run_cycles
 
@@ -40,6 +46,7 @@ class GridTraffic:
     refill: IntArray
     bus: IntArray
     in_place: IntArray  # single-fold tiles streaming on: the stationary operand never leaves
+    streamed: tuple[Operand, ...] = ()  # operands streamed through undersized buffers
 
     @property
     def moved(self) -> IntArray:
@@ -59,13 +66,21 @@ def grid_traffic(
     array: ArrayMapping,
     chip: ChipConfig,
     weight_bytes: int,
+    streamed: tuple[Operand, ...] = (),
 ) -> GridTraffic:
     """Traffic of every candidate tile size under loop `order` (outer → inner)."""
     trip = trips(grid, array)
     shape = trip["m"].shape
     groups, outputs = array.groups, array.groups * array.m * array.n
-    passes = {op: tiles.refetches(order, trip, op) for op in ("ifmap", "weight", "ofmap")}
-    ifmap_pass = groups * grid.ifmap_sum[:, :, None]
+    in_place = streams_in_place(order, trip, grid, array)
+    passes = {
+        op: streamed_passes(op, trip, in_place, array)
+        if op in streamed else tiles.refetches(order, trip, op)
+        for op in ("ifmap", "weight", "ofmap")
+    }  # fmt: skip
+    ifmap_pass = groups * (
+        array.m * array.k if "ifmap" in streamed else grid.ifmap_sum[:, :, None]
+    )
     spill = (passes["ofmap"] - 1) * outputs * tiles.accumulator_bytes(chip)
     size = {
         "ifmap": np.broadcast_to(ifmap_pass * passes["ifmap"], shape),
@@ -80,11 +95,46 @@ def grid_traffic(
         "ofmap_read": trip["m"] * trip["n"] * (passes["ofmap"] - 1),
     }
     transfers = {kind: groups * count for kind, count in per_group.items()}
+    _in_pieces(transfers, size, chip, streamed)
     burst = chip.dram.burst_bytes
     bus = sum(bursts(size[kind], transfers[kind], burst) for kind in TRAFFIC)
-    in_place = streams_in_place(order, trip, grid, array)
     refill = refill_cycles(order, trip, grid, array, chip, in_place)
-    return GridTraffic(order, size, transfers, refill, np.asarray(bus), in_place)
+    return GridTraffic(order, size, transfers, refill, np.asarray(bus), in_place, streamed)
+
+
+def streamed_passes(
+    operand: Operand, trip: dict[str, IntArray], in_place: IntArray, array: ArrayMapping
+) -> IntArray:
+    """How many times the array reads each element of a streamed `operand` (the ofmap: how
+    many partial sums update each output), for every candidate.
+
+    The operand the streamed dimension does not index is stationary: it enters (os: leaves)
+    the PEs once per chunk of the streamed dimension, or once per fold when consecutive chunks
+    continue the same fold in place. The others are re-read by every fold along the dimension
+    they do not index (whole folds per tile, so the tiling does not change the count).
+    """
+    idle = tiles.IDLE_DIM[operand]
+    if idle == array.time_dim:
+        result: IntArray = np.where(in_place, 1, trip[idle])
+        return result
+    fold = array.array_rows if idle == array.rows_dim else array.array_cols
+    total = {"m": array.m, "k": array.k, "n": array.n}[idle]
+    return np.full_like(trip[idle], ceil_div(total, fold))
+
+
+def _in_pieces(
+    transfers: dict[str, IntArray],
+    size: dict[str, IntArray],
+    chip: ChipConfig,
+    streamed: tuple[Operand, ...],
+) -> None:
+    """Streamed operands move in pieces of at most their buffer's half: at least that many
+    transfers (an estimate for the shortlist; the schedule moves the exact pieces)."""
+    pieces = tiles.piece_bytes(chip, streamed)
+    kinds = {"ifmap": ("ifmap",), "weight": ("weight",), "ofmap": ("ofmap_write", "ofmap_read")}
+    for operand in streamed:
+        for kind in kinds[operand]:
+            transfers[kind] = np.maximum(transfers[kind], -(-size[kind] // pieces[operand]))
 
 
 def bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
@@ -148,7 +198,9 @@ def tiling_traffic(
         int(np.searchsorted(grid.k, tiling.k_tile)),
         int(np.searchsorted(grid.n, tiling.n_tile)),
     )
-    traffic = grid_traffic(tiling.loop_order, grid, array, chip, weight_bytes)
+    traffic = grid_traffic(
+        tiling.loop_order, grid, array, chip, weight_bytes, tiling.streamed
+    )
     result = {kind: int(traffic.bytes[kind][at]) for kind in TRAFFIC}
     result["refill"] = int(traffic.refill[at])
     return result
