@@ -135,8 +135,9 @@ def _block(g: GraphBuilder, kind: str, x: str, channels: int,
 
 
 def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0,
-             reduce_range: bool = False) -> Path:
-    """quantize_static of `float_model` (four seeded standard-normal calibration images)."""
+             reduce_range: bool = False, exclude: tuple[str, ...] = ()) -> Path:
+    """quantize_static of `float_model` (four seeded standard-normal calibration images),
+    leaving the nodes named in `exclude` in float32."""
     from onnxruntime import quantization
 
     class Calibration(quantization.CalibrationDataReader):  # type: ignore[misc]
@@ -161,5 +162,6 @@ def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0,
         activation_type=types[config.activations],
         weight_type=quantization.QuantType.QInt8,
         reduce_range=reduce_range,
+        nodes_to_exclude=list(exclude),
     )  # fmt: skip
     return target
