@@ -144,7 +144,8 @@ def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0,
         def __init__(self) -> None:
             rng = np.random.default_rng([seed, 7])
             name = float_model.graph.input[0].name
-            dims = [d.dim_value for d in float_model.graph.input[0].type.tensor_type.shape.dim]
+            dims = [d.dim_value or 1  # a symbolic batch calibrates one image at a time
+                    for d in float_model.graph.input[0].type.tensor_type.shape.dim]
             self.batches = iter([{name: rng.standard_normal(dims).astype(np.float32)}
                                  for _ in range(4)])  # fmt: skip
 

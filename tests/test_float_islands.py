@@ -52,11 +52,11 @@ def preactivation_cnn() -> Any:
     return g.model([_head(g, x, 8)])
 
 
-def lrn_cnn() -> Any:
+def lrn_cnn(batch: int | str = 1) -> Any:
     """AlexNet's and GoogLeNet's normalisations: LRN after ReLU (AlexNet's constants) and after
     a max pool (a larger alpha and a bias of 2, so the power is far from 1); 6 × 5 × 5 = 150
-    elements, so Eigen's last two go through powf."""
-    g = GraphBuilder("lrn", [1, 3, 11, 11], opset=13, seed=5)
+    elements per image, so Eigen's last two go through powf."""
+    g = GraphBuilder("lrn", [batch, 3, 11, 11], opset=13, seed=5)
     x = g.node("LRN", [g.relu(g.conv(g.input, 3, 6, 3, stride=2, pad=0))], size=5,
                alpha=1e-4, beta=0.75, bias=1.0)  # fmt: skip
     x = g.maxpool(x, 3, 1, pad=1)
@@ -65,9 +65,11 @@ def lrn_cnn() -> Any:
     return g.model([g.node("Softmax", [_head(g, x, 8)], axis=1)])
 
 
-def check(path: Path) -> simulate.FunctionalResult:
-    model = load_model(str(path))
-    return simulate.run_functional(model.network, ChipConfig(), 1, None, True, 0, model=model)
+def check(path: Path, batch: int = 1) -> simulate.FunctionalResult:
+    shapes = [f"input={batch}x3x11x11"] if batch > 1 else []
+    model = load_model(str(path), input_shapes=shapes)
+    return simulate.run_functional(model.network, ChipConfig(), batch, None, True, 0,
+                                   model=model)  # fmt: skip
 
 
 def _assert_bit_exact(result: simulate.FunctionalResult, layers: int) -> None:
@@ -112,6 +114,16 @@ def test_lrn_is_bit_exact(config: QuantConfig, tmp_path: Path) -> None:
     assert report is not None and report.layers_checked == 8
     lrns = [name for name, op in report.extra["float_layers"].items() if op == "LRN"]
     assert sorted(lrns) == ["lrn5", "lrn7"]
+
+
+@pytest.mark.parametrize("config", [CONFIGS[1], CONFIGS[6]], ids=lambda c: c.label)
+def test_lrn_of_a_batch_is_bit_exact(config: QuantConfig, tmp_path: Path) -> None:
+    """Three images: Eigen's packets of four run across image boundaries (450 elements, the
+    last two through powf), so the batch is computed as one tensor."""
+    result = check(quantize(lrn_cnn("N"), config, tmp_path), batch=3)
+    _assert_bit_exact(result, 8)
+    report = result.check
+    assert report is not None and report.layers_checked == 8
 
 
 @pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[3], CONFIGS[4], CONFIGS[7]],

@@ -7,6 +7,9 @@ BN), and AlexNet's and GoogLeNet's LRN, run in float32 on dequantized codes.
 - BatchNormalization (inference): per channel `inv_std = 1 / sqrt(var + epsilon)`,
   `scale' = inv_std · scale`, `bias' = bias - mean · scale'`, then `y = x · scale' + bias'`,
   every step rounded to float32, no fused multiply-add (Eigen, built without FMA).
+  When a float Conv with constant weights feeds a BatchNormalization with constant inputs,
+  onnxruntime instead folds it into the conv at load time (ConvBNFusion) with other roundings:
+  `s = scale / sqrt(var + epsilon)` (a division), `w' = w · s`, `b' = (b - mean) · s + bias`.
 - LRN: the running sum of squares over `size` channels, as onnxruntime keeps it — per channel
   the previous channel's sum plus the entering channel's squares times alpha/size, plus the
   leaving channel's squares times -alpha/size (both rounded, no FMA), starting from `bias` —
@@ -48,6 +51,19 @@ class BatchNormConstants:
         addend = np.subtract(self.bias, np.multiply(self.mean, multiplier, dtype=np.float32),
                              dtype=np.float32)  # fmt: skip
         return multiplier, addend
+
+
+    def fold_into_conv(self, weight: F32, bias: F32) -> tuple[F32, F32]:
+        """The (weight, bias) of a conv with this BatchNormalization folded in, as
+        onnxruntime's ConvBNFusion rounds them; a conv without bias has a zero one."""
+        std = np.sqrt(np.add(self.variance, np.float32(self.epsilon), dtype=np.float32))
+        factor = np.divide(self.scale, std, dtype=np.float32)
+        shape = (-1,) + (1,) * (np.ndim(weight) - 1)
+        folded = np.multiply(weight, factor.reshape(shape), dtype=np.float32)
+        centred = np.subtract(bias, self.mean, dtype=np.float32)
+        shifted = np.add(np.multiply(centred, factor, dtype=np.float32), self.bias,
+                         dtype=np.float32)  # fmt: skip
+        return folded, shifted
 
 
 def batch_norm(x: F32, constants: BatchNormConstants) -> F32:
