@@ -135,15 +135,17 @@ def _block(g: GraphBuilder, kind: str, x: str, channels: int,
 
 
 def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0,
-             reduce_range: bool = False) -> Path:
-    """quantize_static of `float_model` (four seeded standard-normal calibration images)."""
+             reduce_range: bool = False, exclude: tuple[str, ...] = ()) -> Path:
+    """quantize_static of `float_model` (four seeded standard-normal calibration images),
+    leaving the nodes named in `exclude` in float32."""
     from onnxruntime import quantization
 
     class Calibration(quantization.CalibrationDataReader):  # type: ignore[misc]
         def __init__(self) -> None:
             rng = np.random.default_rng([seed, 7])
             name = float_model.graph.input[0].name
-            dims = [d.dim_value for d in float_model.graph.input[0].type.tensor_type.shape.dim]
+            dims = [d.dim_value or 1  # a symbolic batch calibrates one image at a time
+                    for d in float_model.graph.input[0].type.tensor_type.shape.dim]
             self.batches = iter([{name: rng.standard_normal(dims).astype(np.float32)}
                                  for _ in range(4)])  # fmt: skip
 
@@ -161,5 +163,6 @@ def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0,
         activation_type=types[config.activations],
         weight_type=quantization.QuantType.QInt8,
         reduce_range=reduce_range,
+        nodes_to_exclude=list(exclude),
     )  # fmt: skip
     return target

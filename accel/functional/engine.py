@@ -26,7 +26,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.accumulate import Accumulator, accumulate
 from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_array_layer
-from accel.functional.float_layers import FLOAT_OP, ORT_UINT8, float_function
+from accel.functional.float_layers import FLOAT_OP, ORT_UINT8, float_function, float_only
 from accel.functional.float_path import on_float_path, raw_sources, run_float_layer
 from accel.functional.float_windows import FloatLayer
 from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
@@ -159,8 +159,9 @@ def _float_function(
     layer: Layer, attributes: Mapping[str, object], mode: QuantMode,
     weights: QuantizedWeights | None,
 ) -> FloatLayer | None:
-    # onnxruntime left this layer in float32 (an unfused QDQ group): reproduce that if we can.
-    if mode != "onnx" or FLOAT_OP not in attributes:
+    # onnxruntime left this layer in float32 (an unfused QDQ group), or it has no integer
+    # kernel at all (a BatchNormalization, an LRN): reproduce that if we can.
+    if mode != "onnx" or (FLOAT_OP not in attributes and not float_only(layer, attributes)):
         return None
     return float_function(layer, attributes, weights)
 

@@ -10,11 +10,13 @@ has no quantization.
 
 Reproduced exactly: element-wise add and multiply (one float32 rounding per element, numpy
 broadcasting; no fused multiply-add), activations (the float32 functions the integer tables are
-built from), max pooling, concatenation and the ops that only move values, and — following
-MLAS's summation order (`accel.functional.float_windows`) — convolutions, Gemm and average
-pools. Anything else (a float softmax, a Gemm with alpha or beta, a MatMul) is not:
-`float_function` returns None and the engine either computes the integer kernel (the check
-then reports where it differs) or, for a float32 tensor, stops with an error naming the layer.
+built from), max pooling, concatenation and the ops that only move values, following MLAS's
+summation order (`accel.functional.float_windows`) convolutions, Gemm and average pools, and
+BatchNormalization, LRN (`accel.functional.float_norms`) and Softmax
+(`accel.functional.mlas_softmax`). Anything else (a Gemm with alpha or beta, a MatMul, a
+per-channel float Mul/Add by a constant) is not: `float_function` returns None and the engine
+either computes the integer kernel (the check then reports where it differs) or, for a float32
+tensor, stops with an error naming the layer.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from accel.functional.float_norms import BatchNormConstants, batch_norm, lrn
 from accel.functional.float_windows import (
     FloatLayer,
     array_layer,
@@ -33,16 +36,27 @@ from accel.functional.float_windows import (
     pool_layer,
     quantize,
 )
+from accel.functional.mlas_softmax import softmax
 from accel.functional.qmodel import QuantizedWeights, QuantParams
 from accel.functional.tensor_layers import MOVES, move_values
 from accel.functional.vector import float_activation
 from accel.model.network import Layer
-from accel.model.ops import Activation, Add, BatchNorm, Concat, MaxPool, Mul
+from accel.model.ops import (
+    Activation,
+    Add,
+    BatchNorm,
+    Concat,
+    LocalResponseNorm,
+    MaxPool,
+    Mul,
+    Softmax,
+)
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
 FLOAT_OP = "onnxruntime_float_op"  # attribute naming the float op ORT computes a layer with
 ORT_UINT8 = "onnxruntime_uint8"  # attribute: ORT runs this int8 layer on uint8 codes
+BATCHNORM = "batchnorm"  # attribute: a BatchNormalization node's `BatchNormConstants`
 
 # Kinds whose integer form is, bit for bit, their DequantizeLinear → float op → QuantizeLinear:
 # tables of Q(f(DQ(code))), and ops that move codes (max pooling commutes with dequantization;
@@ -116,6 +130,13 @@ def float_function(
         return _binary(np.add if isinstance(op, Add) else np.multiply)
     if isinstance(op, BatchNorm) and "operation" in attributes:
         return _with_constant(attributes)
+    constants = attributes.get(BATCHNORM)
+    if isinstance(op, BatchNorm) and isinstance(constants, BatchNormConstants):
+        return _unary(lambda x: batch_norm(x, constants))
+    if isinstance(op, LocalResponseNorm):
+        return _unary(lambda x: lrn(x, op.size, op.alpha, op.beta, op.bias))
+    if isinstance(op, Softmax):
+        return _unary(softmax)
     if isinstance(op, Activation):
         return _unary(float_activation(op))
     if isinstance(op, MaxPool):
@@ -125,6 +146,14 @@ def float_function(
     if layer.kind in MOVES:
         return _unary(lambda x: move_values(layer, x))
     return None
+
+
+def float_only(layer: Layer, attributes: Mapping[str, object]) -> bool:
+    """Whether `layer` has no integer kernel in onnx mode, so that onnxruntime always computes
+    it in float32: a float BatchNormalization (not a QLinearAdd/QLinearMul by a constant), LRN."""
+    op = layer.op
+    return isinstance(op, LocalResponseNorm) or (
+        isinstance(op, BatchNorm) and "operation" not in attributes)
 
 
 def reproduced(

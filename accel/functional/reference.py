@@ -69,7 +69,12 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
         e = np.exp(x[0] - x[0].max(axis=1, keepdims=True))
         probabilities: F32 = e / e.sum(axis=1, keepdims=True)
         return probabilities
-    assert isinstance(op, Activation)
+    if not isinstance(op, Activation):
+        # A BatchNorm that folds into no conv (DenseNet's pre-activation), an LRN, ...: a
+        # quantized file brings its own scales, but calibration has no model of these.
+        raise InputError(f"layer {layer.name!r} must be a kind calibration can run (conv, fc, "
+                         f"pools, add, mul, concat, flatten, softmax, activations), not "
+                         f"{layer.kind!r}; quantize the model first (e.g. quantize_static)")
     return _activate(x[0], op.function, op.alpha)
 
 

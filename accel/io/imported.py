@@ -6,7 +6,8 @@ per-channel affines, int8 weights and activation scales). `finish` then applies 
 accelerator's compiler makes, so that the simulated layers are the ones the hardware runs:
 
 - a BatchNorm (or a Mul/Add by a per-channel constant) directly after a conv/fc whose output
-  nothing else reads folds into that layer's weights and bias;
+  nothing else reads folds into that layer's weights and bias (into a conv's with the
+  float32 roundings of onnxruntime's own Conv + BatchNormalization fusion);
 - a ReLU / ReLU6 after a conv, fc or add folds into its output stage (the requantizer clamps);
 - a zero spatial Pad that only a conv (or an average pool without padding of its own, or a max
   pool padding with -inf) reads becomes that layer's padding.
@@ -24,6 +25,8 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
+from accel.functional.float_layers import BATCHNORM
+from accel.functional.float_norms import BatchNormConstants
 from accel.functional.qmodel import FloatWeights, QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import (
@@ -163,7 +166,14 @@ def _fold_into_producer(parts: ImportedParts, producer: LayerEntry, entry: Layer
             return False
         flag = {"batchnorm": {"batchnorm": True}, "bias": {"bias": True}}.get(affine.origin, {})
         parts.entries[producer.name] = _with_op(producer, target.model_copy(update=flag))
-        _fold_affine_weights(parts, producer.name, affine)
+        constants = parts.attributes.get(entry.name, {}).get(BATCHNORM)
+        weights = parts.float_weights.get(producer.name)
+        if isinstance(target, Conv) and isinstance(constants, BatchNormConstants) and weights:
+            # The fold onnxruntime itself makes (ConvBNFusion), rounded as it rounds it.
+            parts.float_weights[producer.name] = FloatWeights(
+                *constants.fold_into_conv(weights.weight, weights.bias))
+        else:
+            _fold_affine_weights(parts, producer.name, affine)
         return True
     function = _fusable_activation(op)
     if function and isinstance(target, Conv | FullyConnected | Add) and target.activation is None:

@@ -16,7 +16,7 @@ import numpy as np
 from accel.functional.qmodel import FloatWeights, QuantParams
 from accel.io.imported import Affine, AffineOrigin
 from accel.io.onnx_import import Const, OnnxImporter, Scalar, Tensor, TensorHolds, attr, ir_shape
-from accel.io.onnx_weights import keep_qdq_weights
+from accel.io.onnx_weights import keep_batchnorm_constants, keep_qdq_weights
 from accel.model.ops import (
     Activation,
     Add,
@@ -255,6 +255,7 @@ def _batchnorm(imp: OnnxImporter, node: Any, index: int) -> None:
         scale64 = gamma / np.sqrt(var + epsilon)
         scale, shift = scale64.astype(np.float32), (beta - mean * scale64).astype(np.float32)
     imp.parts.affines[out.source] = Affine(scale, shift, "batchnorm")
+    keep_batchnorm_constants(imp, out.source, node, epsilon)
 
 
 def _binary(kind: str) -> Converter:

@@ -6,15 +6,19 @@ DequantizeLinear and the bias an int32 initializer (scale = ifmap scale × weigh
 another; a float bias is quantized here the way onnxruntime's quantizer does
 (`round(bias / (ifmap_scale · weight_scale))`, half to even). Conv weights keep ONNX's
 (out, in / groups, kh, kw) layout; fc weights are stored (out_features, in_features), so a
-MatMul's (K, N) matrix is transposed.
+MatMul's (K, N) matrix is transposed. A BatchNormalization keeps its four inputs as
+onnxruntime reads them (dequantized the way its DequantizeLinear computes), for layers that
+onnxruntime runs in float32.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from accel.functional.float_layers import BATCHNORM
+from accel.functional.float_norms import BatchNormConstants
 from accel.functional.qmodel import QuantizedWeights, QuantParams
 
 if TYPE_CHECKING:
@@ -92,3 +96,26 @@ def _qdq_bias(
     scale = np.float32(ifmap.scale) * np.asarray(weight_scale, np.float32).reshape(-1)
     quantized: np.ndarray = np.rint(bias.array.reshape(-1) / scale).astype(np.int32)
     return quantized
+
+
+def keep_batchnorm_constants(imp: OnnxImporter, name: str, node: Any, epsilon: float) -> None:
+    """Record a BatchNormalization's scale, bias, mean and variance for its float32 form."""
+    values = [imp.const(node, index) for index in range(1, 5)]
+    arrays = [_as_read(value) for value in values if value is not None]
+    if len(arrays) != 4 or any(array is None for array in arrays):
+        return  # data in a missing external file: the layer keeps no float form
+    scale, bias, mean, variance = (np.asarray(array, np.float32) for array in arrays)
+    constants = BatchNormConstants(scale, bias, mean, variance, float(np.float32(epsilon)))
+    imp.parts.attributes.setdefault(name, {})[BATCHNORM] = constants
+
+
+def _as_read(value: Const) -> np.ndarray | None:
+    """A constant as onnxruntime feeds it to a float op: DequantizeLinear of stored integers is
+    ``f32(f32(q - zp) · s)`` (per element of a per-channel scale), a float array as it is."""
+    q = value.quantized
+    if q is None:
+        return None if value.array is None else np.asarray(value.array, np.float32).reshape(-1)
+    flat = q.values.astype(np.int64).reshape(-1)
+    centred = (flat - q.zero_point.astype(np.int64).reshape(-1)).astype(np.float32)
+    scaled: np.ndarray = centred * np.asarray(q.scale, np.float32).reshape(-1)
+    return scaled.astype(np.float32)

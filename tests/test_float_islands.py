@@ -1,0 +1,156 @@
+"""Float ops between quantized tensors ("float islands") in models quantized by onnxruntime's
+quantize_static without pre-processing, checked bit for bit against onnxruntime running the
+file: BatchNormalization left after a quantized conv (ResNet) or before one (DenseNet's
+pre-activation), LRN (AlexNet, GoogLeNet) and a Softmax head kept in float32, in QDQ and
+QOperator form, per-channel and per-tensor, int8 and uint8 activations; and ResNet-18 exported
+by accel and quantized that way, through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import onnx
+import pytest
+from conftest import run_accel
+from onnx_builders import GraphBuilder
+from quantized_models import CONFIGS, QuantConfig, quantize
+
+from accel import simulate
+from accel.config import ChipConfig
+from accel.io.sources import load_model
+
+ort = pytest.importorskip("onnxruntime")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def _head(g: GraphBuilder, x: str, channels: int) -> str:
+    return g.gemm(g.node("Flatten", [g.node("GlobalAveragePool", [x])]), channels, 10)
+
+
+def batchnorm_cnn() -> Any:
+    """A ResNet basic block as exported: conv (no bias) → BatchNormalization → ReLU twice,
+    the residual add, ReLU, a max pool and the classifier."""
+    g = GraphBuilder("batchnorm", [1, 3, 12, 12], opset=13, seed=3)
+    x = g.relu(g.bn(g.conv(g.input, 3, 8, 3, bias=False), 8))
+    y = g.relu(g.bn(g.conv(x, 8, 8, 3, bias=False), 8))
+    y = g.bn(g.conv(y, 8, 8, 3, bias=False), 8)
+    x = g.maxpool(g.relu(g.node("Add", [y, x])), 2, 2)
+    return g.model([_head(g, x, 8)])
+
+
+def preactivation_cnn() -> Any:
+    """DenseNet's dense layers: concat → BatchNormalization → ReLU → conv, twice, then a
+    transition BatchNormalization → ReLU → 1×1 conv → average pool."""
+    g = GraphBuilder("preactivation", [1, 3, 10, 10], opset=13, seed=4)
+    x, channels = g.conv(g.input, 3, 8, 3), 8
+    for _ in range(2):
+        y = g.conv(g.relu(g.bn(x, channels)), channels, 4, 3)
+        x, channels = g.node("Concat", [x, y], axis=1), channels + 4
+    x = g.avgpool(g.conv(g.relu(g.bn(x, channels)), channels, 8, 1, pad=0), 2, 2)
+    return g.model([_head(g, x, 8)])
+
+
+def lrn_cnn(batch: int | str = 1) -> Any:
+    """AlexNet's and GoogLeNet's normalisations: LRN after ReLU (AlexNet's constants) and after
+    a max pool (a larger alpha and a bias of 2, so the power is far from 1); 6 × 5 × 5 = 150
+    elements per image, so Eigen's last two go through powf."""
+    g = GraphBuilder("lrn", [batch, 3, 11, 11], opset=13, seed=5)
+    x = g.node("LRN", [g.relu(g.conv(g.input, 3, 6, 3, stride=2, pad=0))], size=5,
+               alpha=1e-4, beta=0.75, bias=1.0)  # fmt: skip
+    x = g.maxpool(x, 3, 1, pad=1)
+    x = g.node("LRN", [x], size=3, alpha=0.5, beta=0.75, bias=2.0)
+    x = g.relu(g.conv(x, 6, 8, 3))
+    return g.model([g.node("Softmax", [_head(g, x, 8)], axis=1)])
+
+
+def check(path: Path, batch: int = 1) -> simulate.FunctionalResult:
+    shapes = [f"input={batch}x3x11x11"] if batch > 1 else []
+    model = load_model(str(path), input_shapes=shapes)
+    return simulate.run_functional(model.network, ChipConfig(), batch, None, True, 0,
+                                   model=model)  # fmt: skip
+
+
+def _assert_bit_exact(result: simulate.FunctionalResult, layers: int) -> None:
+    report = result.check
+    assert report is not None and report.extra["replay_reproduces_session"] is True
+    assert (report.mismatches, report.mismatched_elements) == (0, 0)
+    assert len(result.qnet.network.layers) == layers
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_batchnorm_after_quantized_convs_is_bit_exact(config: QuantConfig,
+                                                      tmp_path: Path) -> None:
+    result = check(quantize(batchnorm_cnn(), config, tmp_path))
+    # 3 convs, 3 BatchNormalizations, add, max pool, global pool, fc; QOperator keeps the two
+    # ReLUs after BatchNormalization (the quantizer drops them in QDQ).
+    layers = 12 if config.form == "qoperator" else 10
+    _assert_bit_exact(result, layers)
+    report = result.check
+    assert report is not None
+    norms = [layer.name for layer in result.qnet.network.layers if layer.kind == "batchnorm"]
+    assert len(norms) == 3
+    assert {report.extra["float_layers"][name] for name in norms} == {"BatchNormalization"}
+    assert report.layers_checked == layers and report.extra["layers_not_compared"] == []
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_preactivation_batchnorm_is_bit_exact(config: QuantConfig, tmp_path: Path) -> None:
+    result = check(quantize(preactivation_cnn(), config, tmp_path))
+    kinds = [layer.kind for layer in result.qnet.network.layers]
+    assert kinds.count("batchnorm") == 3
+    # QOperator keeps the three ReLUs after BatchNormalization as float layers.
+    _assert_bit_exact(result, 15 if config.form == "qoperator" else 12)
+    report = result.check
+    assert report is not None and report.layers_checked == len(kinds)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_lrn_is_bit_exact(config: QuantConfig, tmp_path: Path) -> None:
+    result = check(quantize(lrn_cnn(), config, tmp_path))
+    _assert_bit_exact(result, 8)
+    report = result.check
+    assert report is not None and report.layers_checked == 8
+    lrns = [name for name, op in report.extra["float_layers"].items() if op == "LRN"]
+    assert sorted(lrns) == ["lrn5", "lrn7"]
+
+
+@pytest.mark.parametrize("config", [CONFIGS[1], CONFIGS[6]], ids=lambda c: c.label)
+def test_lrn_of_a_batch_is_bit_exact(config: QuantConfig, tmp_path: Path) -> None:
+    """Three images: Eigen's packets of four run across image boundaries (450 elements, the
+    last two through powf), so the batch is computed as one tensor."""
+    result = check(quantize(lrn_cnn("N"), config, tmp_path), batch=3)
+    _assert_bit_exact(result, 8)
+    report = result.check
+    assert report is not None and report.layers_checked == 8
+
+
+@pytest.mark.parametrize("config", [CONFIGS[0], CONFIGS[3], CONFIGS[4], CONFIGS[7]],
+                         ids=lambda c: c.label)  # fmt: skip
+def test_float_softmax_head_is_bit_exact(config: QuantConfig, tmp_path: Path) -> None:
+    """A Softmax excluded from quantization: onnxruntime runs MLAS's float Softmax on the
+    dequantized logits and the graph output is its float32 result."""
+    model = lrn_cnn()
+    softmax = next(node.name for node in model.graph.node if node.op_type == "Softmax")
+    result = check(quantize(model, config, tmp_path, exclude=(softmax,)))
+    _assert_bit_exact(result, 8)
+    report = result.check
+    assert report is not None
+    assert report.extra["float_layers"][softmax] == "Softmax"
+    assert report.extra["final_outputs_checked"] == [f"output:{softmax}"]
+
+
+def test_resnet18_quantized_without_preprocessing_checks_bit_exact(tmp_path: Path) -> None:
+    """quantize_static's default (QDQ, int8 activations, per channel) on accel's own ResNet-18
+    export, no quant_pre_process: every BatchNormalization stays float32 in onnxruntime."""
+    exported = tmp_path / "resnet18.onnx"
+    done = run_accel("export", "-n", "resnet18?resolution=32", "--format", "onnx",
+                     "--out", str(exported))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    path = quantize(onnx.load(str(exported)), CONFIGS[6], tmp_path)
+    done = run_accel("simulate-network", "-n", str(path), "--check", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    functional = json.loads((tmp_path / "summary.json").read_text())["functional"]
+    assert (functional["layers_checked"], functional["mismatches"]) == (51, 0)
+    assert "all bit-exact" in done.stdout
