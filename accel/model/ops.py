@@ -81,6 +81,17 @@ class _Window(OpBase):
         left, right = self._same_pads(width, 1)
         return (top, bottom, left, right)
 
+    def fitted_pads(self, height: int, width: int) -> tuple[int, int, int, int]:
+        """`pads`, the bottom and right widened until the last window fits: a ceil_mode window
+        may reach past the declared padding, and those taps are padding too."""
+        top, bottom, left, right = self.pads(height, width)
+        out_height, out_width = self.window_output(Shape(1, height, width))
+        reach_height = (out_height - 1) * self.stride[0] + (self.kernel[0] - 1) * self.dilation[0]
+        reach_width = (out_width - 1) * self.stride[1] + (self.kernel[1] - 1) * self.dilation[1]
+        bottom += max(0, reach_height + 1 - (height + top + bottom))
+        right += max(0, reach_width + 1 - (width + left + right))
+        return top, bottom, left, right
+
     def _same_pads(self, size: int, axis: int) -> tuple[int, int]:
         stride, kernel, dilation = self.stride[axis], self.kernel[axis], self.dilation[axis]
         out = math.ceil(size / stride)
