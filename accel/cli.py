@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -241,49 +242,41 @@ def schema_command() -> None:
     print(json.dumps(ChipConfig.model_json_schema(), indent=2))
 
 
+# The per-layer table: column title, and how a layers.csv row fills it.
+_TABLE_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+    ("layer", lambda row: str(row["layer"])),
+    ("kind", lambda row: str(row["kind"])),
+    ("unit", lambda row: str(row["unit"])),
+    ("M", lambda row: str(row["M"])),
+    ("K", lambda row: str(row["K"])),
+    ("N", lambda row: str(row["N"])),
+    ("MACs", lambda row: f"{row['macs']:,}"),
+    ("compute", lambda row: f"{row['compute_cycles']:,}"),
+    ("stall", lambda row: f"{row['stall_cycles']:,}"),
+    ("bound", lambda row: str(row["bound"])),
+    ("util", lambda row: f"{row['utilization']:.1%}"),
+    ("DRAM KiB", lambda row: f"{_dram_bytes(row) / 1024:,.1f}"),
+    ("energy µJ", lambda row: f"{row['energy_pj'] / 1e6:,.2f}"),
+)
+
+
+def _dram_bytes(row: dict[str, Any]) -> int:
+    return int(
+        row["dram_ifmap_bytes"]
+        + row["dram_weight_bytes"]
+        + row["dram_ofmap_write_bytes"]
+        + row["dram_ofmap_read_bytes"]
+    )
+
+
 def _layer_table(result: NetworkResult) -> Table:
     from rich.table import Table
 
     table = Table(title=f"{result.network} on {result.chip.name} (batch {result.batch})")
-    columns = (
-        "layer",
-        "kind",
-        "unit",
-        "M",
-        "K",
-        "N",
-        "MACs",
-        "compute",
-        "stall",
-        "bound",
-        "util",
-        "DRAM KiB",
-        "energy µJ",
-    )
-    for column in columns:
-        table.add_column(column, justify="left" if column in columns[:3] else "right")
+    for index, (title, _) in enumerate(_TABLE_COLUMNS):
+        table.add_column(title, justify="left" if index < 3 else "right")
     for row in result.rows():
-        dram = (
-            row["dram_ifmap_bytes"]
-            + row["dram_weight_bytes"]
-            + row["dram_ofmap_write_bytes"]
-            + row["dram_ofmap_read_bytes"]
-        ) / 1024
-        table.add_row(
-            row["layer"],
-            row["kind"],
-            row["unit"],
-            str(row["M"]),
-            str(row["K"]),
-            str(row["N"]),
-            f"{row['macs']:,}",
-            f"{row['compute_cycles']:,}",
-            f"{row['stall_cycles']:,}",
-            row["bound"],
-            f"{row['utilization']:.1%}",
-            f"{dram:,.1f}",
-            f"{row['energy_pj'] / 1e6:,.2f}",
-        )
+        table.add_row(*(cell(row) for _, cell in _TABLE_COLUMNS))
     return table
 
 
