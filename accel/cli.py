@@ -1,32 +1,36 @@
 """The `accel` command line: parse arguments, call the library, write files, set the exit code.
 
 Exit codes: 0 success, 2 bad input (one line on stderr, no traceback), 1 internal error.
+
+Each command imports the library modules it uses when it runs, so `accel --help` or
+`accel report` never load numpy, pydantic or the int8 engine, and `simulate-network` without
+`--check` never loads the functional stack (`python benchmarks/cli_startup.py` times it).
 """
 
 from __future__ import annotations
 
 import json
 import sys
-from dataclasses import replace
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from accel.config import ChipConfig
 from accel.errors import InputError
-from accel.io.export import export_network
-from accel.io.sources import load_chip, load_network, load_source, parse_params, zoo_names
-from accel.io.tensors import load_inputs, write_dump
-from accel.io.workload_yaml import parse_workload
-from accel.io.yaml_errors import load_yaml_mapping
 from accel.report.command import report_command
-from accel.report.run_report import write_run_report
-from accel.results import NetworkResult, write_results
-from accel.simulate import run_functional, simulate_network
 from accel.sweep.command import sweep_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from accel.config import ChipConfig
+    from accel.io.imported import ImportedModel
+    from accel.model.network import Network
+    from accel.results import NetworkResult
+    from accel.simulate import FunctionalResult
 
 app = typer.Typer(
     add_completion=False,
@@ -35,7 +39,14 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Simulate CNNs on accelerator chips: cycles, memory traffic, energy, int8 outputs.",
 )
-console = Console(width=None if sys.stdout.isatty() else 150)
+
+
+@cache
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(width=None if sys.stdout.isatty() else 150)
+
 
 NetworkOption = Annotated[
     str, typer.Option("--network", "-n", help="built-in name (see `accel networks`) or a file")
@@ -100,6 +111,12 @@ def simulate_network_command(
 
         accel simulate-network -n model_int8.onnx --check --inputs images.npy
     """
+    from dataclasses import replace
+
+    from accel.io.sources import load_chip, load_source, parse_params
+    from accel.results import write_results
+    from accel.simulate import simulate_network
+
     chip_config = load_chip(chip)
     net, model = load_source(
         network, parse_params(param or []), input_shape or [], allow_unsupported
@@ -107,22 +124,41 @@ def simulate_network_command(
     result = simulate_network(net, chip_config, batch)
     functional = None
     if check or inputs is not None or dump is not None:
-        arrays = load_inputs(inputs, net) if inputs is not None else None
-        functional = run_functional(net, chip_config, batch, arrays, check, model=model)
+        functional = _run_functional(net, chip_config, batch, model, check, inputs, dump)
         result = replace(result, functional=functional.summary())
-        if dump is not None:
-            write_dump(functional.run.outputs, functional.qnet, dump)
     out_dir = out or Path("reports") / net.name
     write_results(result, out_dir)
     if not quiet:
-        console.print(_layer_table(result))
+        _console().print(_layer_table(result))
     _print_summary(result, out_dir)
     if functional is not None:
         _print_functional(functional.summary(), dump)
     if report:
-        console.print(f"  wrote {write_run_report(out_dir)}")
+        from accel.report.run_report import write_run_report
+
+        _console().print(f"  wrote {write_run_report(out_dir)}")
     if functional is not None and functional.check is not None and functional.check.mismatches:
         raise typer.Exit(1)
+
+
+def _run_functional(
+    net: Network,
+    chip: ChipConfig,
+    batch: int,
+    model: ImportedModel | None,
+    check: bool,
+    inputs: Path | None,
+    dump: Path | None,
+) -> FunctionalResult:
+    """The int8 run behind --check, --inputs and --dump; only these load the int8 engine."""
+    from accel.io.tensors import load_inputs, write_dump
+    from accel.simulate import run_functional
+
+    arrays = load_inputs(inputs, net) if inputs is not None else None
+    functional = run_functional(net, chip, batch, arrays, check, model=model)
+    if dump is not None:
+        write_dump(functional.run.outputs, functional.qnet, dump)
+    return functional
 
 
 app.command("sweep")(sweep_command)
@@ -144,6 +180,9 @@ def export_command(
 
         accel export -n resnet18 --format scalesim-csv --out resnet18.csv
     """
+    from accel.io.export import export_network
+    from accel.io.sources import load_network, parse_params
+
     net = load_network(network, parse_params(param or []))
     data = export_network(net, format, seed, quantized)
     if out is None and format == "onnx":
@@ -152,12 +191,16 @@ def export_command(
         sys.stdout.write(data.decode())
         return
     out.write_bytes(data)
-    console.print(f"wrote {out} ({format}, {len(net)} layers)")
+    _console().print(f"wrote {out} ({format}, {len(net)} layers)")
 
 
 @app.command("networks")
 def networks_command() -> None:
     """List the built-in networks with their parameters, MACs and layer counts."""
+    from rich.table import Table
+
+    from accel.io.sources import load_network, zoo_names
+
     table = Table(title="built-in networks (224×224 unless noted, batch 1)")
     for column in ("name", "input", "layers", "params", "MACs"):
         table.add_column(column, justify="left" if column in ("name", "input") else "right")
@@ -166,7 +209,7 @@ def networks_command() -> None:
         table.add_row(
             name, str(net.input_shape), str(len(net)), f"{net.params:,}", f"{net.macs / 1e6:,.1f} M"
         )
-    console.print(table)
+    _console().print(table)
 
 
 @app.command("validate")
@@ -174,71 +217,72 @@ def validate_command(
     file: Annotated[Path, typer.Argument(help="chip YAML, SCALE-Sim .cfg or workload YAML")],
 ) -> None:
     """Check a chip or workload file; print OK or a one-line error (exit 2)."""
+    from accel.config import ChipConfig
+    from accel.io.sources import load_chip
+    from accel.io.workload_yaml import parse_workload
+    from accel.io.yaml_errors import load_yaml_mapping
+
     if file.suffix.lower() == ".cfg":
         load_chip(file)
     else:
         data = load_yaml_mapping(file, "config")
         if "layers" in data:
             net = parse_workload(data, str(file), {})
-            console.print(f"OK: workload {net.name}, {len(net)} layers, {net.params:,} params")
+            _console().print(f"OK: workload {net.name}, {len(net)} layers, {net.params:,} params")
             return
         ChipConfig.from_dict(data, str(file))
-    console.print(f"OK: chip config {file}")
+    _console().print(f"OK: chip config {file}")
 
 
 @app.command("schema")
 def schema_command() -> None:
     """Print the JSON Schema of chip configs (for editor completion and validation)."""
+    from accel.config import ChipConfig
+
     print(json.dumps(ChipConfig.model_json_schema(), indent=2))
 
 
-def _layer_table(result: NetworkResult) -> Table:
-    table = Table(title=f"{result.network} on {result.chip.name} (batch {result.batch})")
-    columns = (
-        "layer",
-        "kind",
-        "unit",
-        "M",
-        "K",
-        "N",
-        "MACs",
-        "compute",
-        "stall",
-        "bound",
-        "util",
-        "DRAM KiB",
-        "energy µJ",
+# The per-layer table: column title, and how a layers.csv row fills it.
+_TABLE_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
+    ("layer", lambda row: str(row["layer"])),
+    ("kind", lambda row: str(row["kind"])),
+    ("unit", lambda row: str(row["unit"])),
+    ("M", lambda row: str(row["M"])),
+    ("K", lambda row: str(row["K"])),
+    ("N", lambda row: str(row["N"])),
+    ("MACs", lambda row: f"{row['macs']:,}"),
+    ("compute", lambda row: f"{row['compute_cycles']:,}"),
+    ("stall", lambda row: f"{row['stall_cycles']:,}"),
+    ("bound", lambda row: str(row["bound"])),
+    ("util", lambda row: f"{row['utilization']:.1%}"),
+    ("DRAM KiB", lambda row: f"{_dram_bytes(row) / 1024:,.1f}"),
+    ("energy µJ", lambda row: f"{row['energy_pj'] / 1e6:,.2f}"),
+)
+
+
+def _dram_bytes(row: dict[str, Any]) -> int:
+    return int(
+        row["dram_ifmap_bytes"]
+        + row["dram_weight_bytes"]
+        + row["dram_ofmap_write_bytes"]
+        + row["dram_ofmap_read_bytes"]
     )
-    for column in columns:
-        table.add_column(column, justify="left" if column in columns[:3] else "right")
+
+
+def _layer_table(result: NetworkResult) -> Table:
+    from rich.table import Table
+
+    table = Table(title=f"{result.network} on {result.chip.name} (batch {result.batch})")
+    for index, (title, _) in enumerate(_TABLE_COLUMNS):
+        table.add_column(title, justify="left" if index < 3 else "right")
     for row in result.rows():
-        dram = (
-            row["dram_ifmap_bytes"]
-            + row["dram_weight_bytes"]
-            + row["dram_ofmap_write_bytes"]
-            + row["dram_ofmap_read_bytes"]
-        ) / 1024
-        table.add_row(
-            row["layer"],
-            row["kind"],
-            row["unit"],
-            str(row["M"]),
-            str(row["K"]),
-            str(row["N"]),
-            f"{row['macs']:,}",
-            f"{row['compute_cycles']:,}",
-            f"{row['stall_cycles']:,}",
-            row["bound"],
-            f"{row['utilization']:.1%}",
-            f"{dram:,.1f}",
-            f"{row['energy_pj'] / 1e6:,.2f}",
-        )
+        table.add_row(*(cell(row) for _, cell in _TABLE_COLUMNS))
     return table
 
 
 def _print_summary(result: NetworkResult, out_dir: Path) -> None:
     s = result.summary()
-    console.print(
+    _console().print(
         f"[bold]{s['network']}[/bold] on [bold]{s['chip']}[/bold] ({s['array']}, "
         f"{s['clock_mhz']:g} MHz), batch {s['batch']}: {s['layers']} layers, "
         f"{s['params']:,} params, {s['macs']:,} MACs\n"
@@ -252,11 +296,11 @@ def _print_summary(result: NetworkResult, out_dir: Path) -> None:
     )
     if s.get("unsupported_ops"):
         listed = ", ".join(f"{u['layer']} ({u['op']})" for u in s["unsupported_ops"])
-        console.print(f"  [bold]unsupported, costed as zero:[/bold] {listed}")
+        _console().print(f"  [bold]unsupported, costed as zero:[/bold] {listed}")
     undersized: dict[str, list[str]] = s["undersized_layers"]
     if undersized:
         listed = ", ".join(f"{name} ({'+'.join(ops)})" for name, ops in undersized.items())
-        console.print(
+        _console().print(
             f"  [bold]streamed through undersized buffers[/bold] (sram.undersized: stream, "
             f"refetched from DRAM on every use): {listed}"
         )
@@ -269,22 +313,22 @@ def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
     line += f", {section['weights']})"
     if overflowed:
         line += f": accumulator overflow in {len(overflowed)} layers ({', '.join(overflowed)})"
-    console.print(line)
+    _console().print(line)
     if "reference" in section:
         verdict = (
             "all bit-exact"
             if not section["mismatches"]
             else (f"{section['mismatches']} MISMATCHED: {', '.join(section['mismatched_layers'])}")
         )
-        console.print(
+        _console().print(
             f"  checked {section['layers_checked']} layers against {section['reference']}: "
             f"{verdict}"
         )
         if section.get("layers_not_compared"):
-            console.print(f"  not compared (the reference holds no such tensor): "
+            _console().print(f"  not compared (the reference holds no such tensor): "
                           f"{', '.join(section['layers_not_compared'])}")
     if dump is not None:
-        console.print(f"  wrote every tensor to {dump} (manifest.json lists scales)")
+        _console().print(f"  wrote every tensor to {dump} (manifest.json lists scales)")
 
 
 def main() -> None:

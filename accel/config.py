@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accel.errors import InputError
-from accel.io.yaml_errors import format_validation_error, load_yaml_mapping
+from accel.io.yaml_errors import load_yaml_mapping, validate_model
 
 Dataflow = Literal["os", "ws", "is"]
 Operand = Literal["ifmap", "weight", "ofmap"]
@@ -238,10 +238,7 @@ class ChipConfig(_Model):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "chip") -> ChipConfig:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            raise InputError(format_validation_error(err, source, cls)) from None
+        return validate_model(cls, data, source)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> ChipConfig:

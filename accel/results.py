@@ -47,6 +47,8 @@ CONTRACT_COLUMNS = (
     "dram_ofmap_read_bytes",
     "energy_pj",
 )
+# Components of `EnergyBreakdown`, in column order (energy_<part>_pj, energy_<part>_uj).
+ENERGY_PARTS = ("mac", "vector", "sram_ifmap", "sram_weight", "sram_ofmap", "dram", "leakage")
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,16 @@ class LayerResult:
         return self.macs / (cycles * self.pe_count) if cycles else 0.0
 
     def row(self) -> dict[str, Any]:
-        """The layers.csv row: contract columns first."""
+        """The layers.csv row: the contract's columns first, then the detail."""
+        return {
+            **self._contract_columns(),
+            **self._mapping_columns(),
+            **self._memory_columns(),
+            **self._energy_columns(),
+        }
+
+    def _contract_columns(self) -> dict[str, Any]:
+        """`CONTRACT_COLUMNS`, in that order."""
         layer, array = self.mapping.layer, self.mapping.array
         timing, memory = self.timing, self.memory
         return {
@@ -118,6 +129,12 @@ class LayerResult:
             "dram_ofmap_write_bytes": memory.dram_ofmap_write_bytes,
             "dram_ofmap_read_bytes": memory.dram_ofmap_read_bytes,
             "energy_pj": round(self.energy.total_pj, 3),
+        }
+
+    def _mapping_columns(self) -> dict[str, Any]:
+        """Where the layer ran and how it folded onto the array; its shapes and parameters."""
+        layer, array, timing = self.mapping.layer, self.mapping.array, self.timing
+        return {
             "unit": self.mapping.unit,
             "groups": array.groups if array else 0,
             "dataflow": array.dataflow if array else "",
@@ -131,21 +148,19 @@ class LayerResult:
             "ifmap_shape": " ".join(str(s) for s in layer.input_shapes),
             "ofmap_shape": str(layer.output_shape),
             "params": layer.params,
-            "compulsory_dram_bytes": memory.compulsory_dram_bytes,
-            **self._memory_columns(),
-            "energy_mac_pj": round(self.energy.mac_pj, 3),
-            "energy_vector_pj": round(self.energy.vector_pj, 3),
-            "energy_sram_ifmap_pj": round(self.energy.sram_ifmap_pj, 3),
-            "energy_sram_weight_pj": round(self.energy.sram_weight_pj, 3),
-            "energy_sram_ofmap_pj": round(self.energy.sram_ofmap_pj, 3),
-            "energy_dram_pj": round(self.energy.dram_pj, 3),
-            "energy_leakage_pj": round(self.energy.leakage_pj, 3),
+        }
+
+    def _energy_columns(self) -> dict[str, Any]:
+        return {
+            f"energy_{part}_pj": round(getattr(self.energy, f"{part}_pj"), 3)
+            for part in ENERGY_PARTS
         }
 
     def _memory_columns(self) -> dict[str, Any]:
         """Tiling, reuse, roofline and footprint detail of the memory model."""
         memory, tiling = self.memory, self.memory.tiling
         return {
+            "compulsory_dram_bytes": memory.compulsory_dram_bytes,
             "isolated_cycles": self.isolated_cycles,
             "refill_cycles": memory.refill_cycles,
             "tile_m": tiling.m_tile if tiling else "",
@@ -265,12 +280,11 @@ class NetworkResult:
         }
 
     def _energy_summary(self) -> dict[str, Any]:
-        parts = ("mac", "vector", "sram_ifmap", "sram_weight", "sram_ofmap", "dram", "leakage")
         return {
             f"energy_{part}_uj": round(
                 sum(getattr(layer.energy, f"{part}_pj") for layer in self.layers) * 1e-6, 3
             )
-            for part in parts
+            for part in ENERGY_PARTS
         }
 
     def _footprint_summary(self) -> dict[str, Any]:

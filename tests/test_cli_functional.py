@@ -74,7 +74,7 @@ def test_a_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> 
         report = CheckReport("onnxruntime", "onnx", 7, ("conv2",), 3, 1)
         return simulate.FunctionalResult(result.qnet, result.run, report)
 
-    monkeypatch.setattr(cli, "run_functional", broken)
+    monkeypatch.setattr(simulate, "run_functional", broken)
     monkeypatch.setattr("sys.argv", ["accel", "simulate-network", "-n", "lenet5", "--check",
                                      "-q", "--out", str(tmp_path)])  # fmt: skip
     with pytest.raises(SystemExit) as exit_info:

@@ -111,11 +111,13 @@ def test_without_the_float_path_the_pool_island_mismatches(
 ) -> None:
     """The float32 emulation is what makes it exact: a 2×2 mean hits .5 ties that the integer
     QLinearAveragePool rounds differently (zero point added before rounding)."""
+    from accel.functional import model_files
+
     path = quantize(pool_island_cnn(), QuantConfig("qdq", "int8", False), tmp_path)
     exact = check(path).check
     assert exact is not None and (exact.mismatches, exact.layers_checked) == (0, 14)
     assert "com.microsoft.nchwc.AveragePool" in exact.extra["float_layers"].values()
-    monkeypatch.setattr(simulate, "with_float_ops", lambda qnet, locations: qnet)
+    monkeypatch.setattr(model_files, "with_float_ops", lambda qnet, locations: qnet)
     integer_only = check(path).check
     assert integer_only is not None and "averagepool15" in integer_only.mismatched_layers
 
@@ -208,7 +210,7 @@ def test_cli_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
         weight[0, 0, 0, 0] = weight[0, 0, 0, 0] + (1 if weight[0, 0, 0, 0] < 127 else -1)
         return qnet
 
-    monkeypatch.setattr(simulate, "require_quantized", corrupted)
+    monkeypatch.setattr(model_files, "require_quantized", corrupted)
     monkeypatch.setattr("sys.argv", ["accel", "simulate-network", "-n", str(path), "--check",
                                      "-q", "--out", str(tmp_path / "out")])  # fmt: skip
     with pytest.raises(SystemExit) as exit_info:

@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from accel.functional.inputs import normal_images
 from accel.functional.qmodel import (
     QMIN_QMAX,
     ActivationDtype,
@@ -41,11 +42,7 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
 def calibration_inputs(network: Network, seed: int, images: int) -> dict[str, F32]:
     """Seeded standard-normal images (what a normalized photo looks like to the first layer)."""
-    rng = np.random.default_rng([seed, 0x5EED])
-    return {
-        name: rng.standard_normal((images, s.channels, s.height, s.width), dtype=np.float32)
-        for name, s in network.inputs
-    }
+    return normal_images(network, images, seed, stream=0x5EED)
 
 
 def quantize_network(

@@ -6,7 +6,8 @@ onnxruntime's CPU provider on the same float input. Graph optimizations are off 
 is used, so the integer kernels that run are the ones accel's semantics were verified against.
 `tflite` mode: see `accel.functional.tflite_check` (TFLite's reference kernels, layer by layer).
 
-onnxruntime and onnx are optional (`pip install "accel[check]"`) and imported only here.
+onnxruntime and onnx are optional (`pip install "accel[check]"`) and imported only when a check
+runs (`accel.functional.ort_graph.import_onnxruntime` says how to install them if missing).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from accel.errors import InputError
 from accel.functional.qmodel import QuantizedNetwork
 
 IntArray = npt.NDArray[np.integer]
@@ -80,8 +80,10 @@ def onnxruntime_outputs(
     qnet: QuantizedNetwork, inputs: Mapping[str, F32], threads: int = 1
 ) -> dict[str, IntArray]:
     """Run the exported QOperator model in onnxruntime; every tensor by its accel name."""
-    ort = _import_onnxruntime()
+    from accel.functional.ort_graph import import_onnxruntime
     from accel.io.onnx_export import build_quantized_onnx, output_names
+
+    _, ort = import_onnxruntime()
 
     batch = next(iter(inputs.values())).shape[0]
     model = build_quantized_onnx(qnet, batch)
@@ -109,13 +111,3 @@ def check_onnxruntime(
     # The quantized graph inputs are compared too, but only layers are counted as checked.
     return replace(report, layers_checked=len(qnet.network.layers))
 
-
-def _import_onnxruntime() -> Any:
-    try:
-        import onnx  # noqa: F401
-        import onnxruntime
-    except ImportError:
-        raise InputError(
-            'the onnxruntime check needs onnx and onnxruntime: pip install "accel[check]"'
-        ) from None
-    return onnxruntime

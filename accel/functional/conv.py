@@ -12,6 +12,7 @@ below 2**53 while K < 2**38, so the result is exact and as fast as a float GEMM.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,7 @@ from accel.functional.geometry import check_nchw, pads4, pair, pool_output_size,
 
 IntArray = npt.NDArray[np.integer]
 I64 = npt.NDArray[np.int64]
+Float = TypeVar("Float", np.float32, np.float64)
 
 
 def conv2d_accumulate(
@@ -41,7 +43,7 @@ def conv2d_accumulate(
     """
     x, w = check_nchw(x, "conv input"), check_nchw(w, "conv weight")
     st, dl, pd = pair(strides, "strides", 1), pair(dilations, "dilations", 1), pads4(pads)
-    (n, c, h, wd), (m, cg, kh, kw) = x.shape, w.shape
+    (_, c, h, wd), (m, cg, kh, kw) = x.shape, w.shape
     if groups < 1 or c != cg * groups or m % groups:
         raise ValueError(
             f"groups must divide channels {(c, m)!r} with C/groups = {cg}, not {groups!r}"
@@ -49,16 +51,36 @@ def conv2d_accumulate(
     oh = pool_output_size(h, kh, st[0], pd[0], pd[1], dl[0], False)
     ow = pool_output_size(wd, kw, st[1], pd[2], pd[3], dl[1], False)
     xp = np.pad(x.astype(np.float64) - x_zero_point, ((0, 0), (0, 0), pd[:2], pd[2:]))
-    win = windows(xp, (kh, kw), st, dl, (oh, ow))  # (N, C, KH, KW, OH, OW)
-    win = win.reshape(n, groups, cg, kh, kw, oh, ow)
-    cols = win.transpose(1, 0, 5, 6, 2, 3, 4).reshape(groups, n * oh * ow, cg * kh * kw)
-    wf = (w.astype(np.float64) - w_zero_point).reshape(groups, m // groups, cg * kh * kw)
-    out = np.matmul(cols, wf.transpose(0, 2, 1))  # exact: integer partial sums < 2**53
-    out = out.reshape(groups, n, oh, ow, m // groups).transpose(1, 0, 4, 2, 3)
-    acc: I64 = out.reshape(n, m, oh, ow).astype(np.int64)
+    wf = w.astype(np.float64) - w_zero_point
+    # Exact: every integer partial sum is below 2**53.
+    acc: I64 = grouped_conv(xp, wf, st, dl, groups, (oh, ow)).astype(np.int64)
     if bias is not None:
         acc += np.asarray(bias, dtype=np.int64).reshape(1, m, 1, 1)
     return acc
+
+
+def grouped_conv(
+    xp: npt.NDArray[Float],
+    weight: npt.NDArray[Float],
+    strides: tuple[int, int],
+    dilations: tuple[int, int],
+    groups: int,
+    out_hw: tuple[int, int],
+) -> npt.NDArray[Float]:
+    """(N, M, OH, OW): every window of the padded NCHW `xp` times `weight` (M, C/groups, KH, KW),
+    as one batched GEMM per group (im2col rows (image, row, column), K (channel, tap)), computed
+    in the operands' float type."""
+    n = xp.shape[0]
+    m, cg, kh, kw = weight.shape
+    oh, ow = out_hw
+    win = windows(xp, (kh, kw), strides, dilations, out_hw)  # (N, C, KH, KW, OH, OW)
+    win = win.reshape(n, groups, cg, kh, kw, oh, ow)
+    cols = win.transpose(1, 0, 5, 6, 2, 3, 4).reshape(groups, n * oh * ow, cg * kh * kw)
+    per_group = weight.reshape(groups, m // groups, cg * kh * kw)
+    out = np.matmul(cols, per_group.transpose(0, 2, 1))
+    out = out.reshape(groups, n, oh, ow, m // groups).transpose(1, 0, 4, 2, 3)
+    nchw: npt.NDArray[Float] = out.reshape(n, m, oh, ow)
+    return nchw
 
 
 def matmul_accumulate(

@@ -58,14 +58,9 @@ class ArrayLayer:
 
 def conv_pads(layer: Layer) -> Pads:
     """Top, bottom, left, right padding of a conv, widened at the end for ceil-mode windows."""
-    op, shape, out = layer.op, layer.input_shapes[0], layer.output_shape
+    op, shape = layer.op, layer.input_shapes[0]
     assert isinstance(op, Conv)
-    top, bottom, left, right = op.pads(shape.height, shape.width)
-    span_h = (out.height - 1) * op.stride[0] + (op.kernel[0] - 1) * op.dilation[0] + 1
-    span_w = (out.width - 1) * op.stride[1] + (op.kernel[1] - 1) * op.dilation[1] + 1
-    bottom += max(0, span_h - (shape.height + top + bottom))
-    right += max(0, span_w - (shape.width + left + right))
-    return top, bottom, left, right
+    return op.fitted_pads(shape.height, shape.width)
 
 
 def fused_activation(layer: Layer) -> Activation:

@@ -15,6 +15,7 @@ from accel.functional.requant import (
     dtype_bounds,
     multiply_by_quantized_multiplier,
     quantize_multiplier,
+    saturation_bounds,
 )
 
 IntArray = npt.NDArray[np.integer]
@@ -43,6 +44,16 @@ def saturate_f32(r: F32, dtype: npt.DTypeLike) -> IntArray:
     return np.clip(convert_f32_to_i32(r), lo, hi).astype(dtype)
 
 
+def _same_shape_and_dtype(a: IntArray, b: IntArray, op: str) -> tuple[IntArray, IntArray]:
+    # The onnx kernels here serve same-shape operands; broadcasting is the caller's job.
+    a_arr, b_arr = np.asarray(a), np.asarray(b)
+    if a_arr.shape != b_arr.shape or a_arr.dtype != b_arr.dtype:
+        raise ValueError(
+            f"{op} inputs must match in shape and dtype, not {a_arr.shape!r} {b_arr.shape!r}"
+        )
+    return a_arr, b_arr
+
+
 def qlinear_add_onnx(
     a: IntArray,
     a_scale: float,
@@ -56,11 +67,7 @@ def qlinear_add_onnx(
     """com.microsoft QLinearAdd for same-shape inputs, as MLAS's AVX2 kernel computes it:
     ``rne(fma(a, ra, fma(b, rb, y_zp - fma(ra, a_zp, rb*b_zp))))`` with ``ra = f32(a_s / y_s)``,
     on the raw codes a, b (the zero points are folded into the constant)."""
-    a_arr, b_arr = np.asarray(a), np.asarray(b)
-    if a_arr.shape != b_arr.shape or a_arr.dtype != b_arr.dtype:
-        raise ValueError(
-            f"QLinearAdd inputs must match in shape and dtype, not {a_arr.shape!r} {b_arr.shape!r}"
-        )
+    a_arr, b_arr = _same_shape_and_dtype(a, b, "QLinearAdd")
     ra = np.float32(a_scale) / np.float32(y_scale)
     rb = np.float32(b_scale) / np.float32(y_scale)
     # The compiler contracts ``ra*a_zp + rb*b_zp`` into fma(ra, a_zp, rb*b_zp) (verified: the
@@ -85,11 +92,7 @@ def qlinear_mul_onnx(
     """com.microsoft QLinearMul (MLAS SSE2 kernel): the integer product of the centred inputs is
     converted to float32, ``* f32(f32(a_s*b_s)/y_s) + f32(y_zp)`` (no FMA), rounded half to even
     and saturated."""
-    a_arr, b_arr = np.asarray(a), np.asarray(b)
-    if a_arr.shape != b_arr.shape or a_arr.dtype != b_arr.dtype:
-        raise ValueError(
-            f"QLinearMul inputs must match in shape and dtype, not {a_arr.shape!r} {b_arr.shape!r}"
-        )
+    a_arr, b_arr = _same_shape_and_dtype(a, b, "QLinearMul")
     ratio = (np.float32(a_scale) * np.float32(b_scale)) / np.float32(y_scale)
     prod = (a_arr.astype(np.int32) - a_zero_point) * (b_arr.astype(np.int32) - b_zero_point)
     r = prod.astype(np.float32) * ratio + np.float32(y_zero_point)
@@ -122,11 +125,7 @@ def add_tflite(
         vb, mb, sb
     )
     out = multiply_by_quantized_multiplier(raw, my, sy) + y_zero_point
-    lo, hi = dtype_bounds(np.asarray(a).dtype)
-    lo, hi = (
-        max(lo, act_min if act_min is not None else lo),
-        min(hi, act_max if act_max is not None else hi),
-    )
+    lo, hi = saturation_bounds(np.asarray(a).dtype, act_min, act_max)
     return np.clip(out, lo, hi).astype(np.asarray(a).dtype)
 
 
@@ -148,9 +147,5 @@ def mul_tflite(
     m, s = quantize_multiplier(real)
     prod = (np.asarray(a, np.int64) - a_zero_point) * (np.asarray(b, np.int64) - b_zero_point)
     out = multiply_by_quantized_multiplier(prod, m, s) + y_zero_point
-    lo, hi = dtype_bounds(np.asarray(a).dtype)
-    lo, hi = (
-        max(lo, act_min if act_min is not None else lo),
-        min(hi, act_max if act_max is not None else hi),
-    )
+    lo, hi = saturation_bounds(np.asarray(a).dtype, act_min, act_max)
     return np.clip(out, lo, hi).astype(np.asarray(a).dtype)

@@ -115,21 +115,17 @@ def run(
             if prepared.mode != "onnx":
                 raise InputError(f"layer {layer.name!r}: a float32 tensor has no {prepared.mode} "
                                  "model; every tensor must be quantized")
-            out, reals[layer.name] = run_float_layer(qnet, layer, tensors, reals)
-        elif function is not None:
-            params = [qnet.activations[name] for name in layer.inputs]
+            tensors[layer.name], reals[layer.name] = run_float_layer(qnet, layer, tensors, reals)
+            continue
+        params = [qnet.activations[name] for name in layer.inputs]
+        if function is not None:
             out = function(sources, params, qnet.activations[layer.name])
         elif layer.name in prepared.array_layers:
-            params = [qnet.activations[name] for name in layer.inputs]
+            prepared_layer, schedule = prepared.array_layers[layer.name], schedules.get(layer.name)
             out, overflowed[layer.name] = run_array_layer(
-                prepared.array_layers[layer.name],
-                sources[0],
-                params[0],
-                schedules.get(layer.name),
-                accumulator,
+                prepared_layer, sources[0], params[0], schedule, accumulator
             )
         else:
-            params = [qnet.activations[name] for name in layer.inputs]
             out = _vector(prepared, layer, sources, params, attributes)
         tensors[layer.name] = out
     return FunctionalRun(tensors, overflowed, prepared.mode, accumulator)

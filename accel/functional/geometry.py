@@ -8,13 +8,14 @@ strided views of all windows at once, so a kernel can reduce over them with one 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 from numpy.lib.stride_tricks import as_strided
 
 Pads = tuple[int, int, int, int]  # top, bottom, left, right
+Scalar = TypeVar("Scalar", bound=np.generic)
 
 
 def pair(value: Sequence[int], what: str, minimum: int) -> tuple[int, int]:
@@ -66,12 +67,12 @@ def pool_output_size(
 
 
 def windows(
-    xp: npt.NDArray[np.generic],
+    xp: npt.NDArray[Scalar],
     kernel: tuple[int, int],
     strides: tuple[int, int],
     dilations: tuple[int, int],
     out_hw: tuple[int, int],
-) -> npt.NDArray[np.generic]:
+) -> npt.NDArray[Scalar]:
     """A copy-free view (N, C, KH, KW, OH, OW) of every window of a padded NCHW array."""
     s = xp.strides
     shape = (xp.shape[0], xp.shape[1], kernel[0], kernel[1], out_hw[0], out_hw[1])

@@ -33,9 +33,16 @@ class NetworkInputs:
 
 def random_images(network: Network, batch: int, seed: int = 0) -> dict[str, F32]:
     """Seeded standard-normal NCHW images for every graph input."""
-    rng = np.random.default_rng([seed, 0x1A6E])
+    return normal_images(network, batch, seed, stream=0x1A6E)
+
+
+def normal_images(network: Network, count: int, seed: int, stream: int) -> dict[str, F32]:
+    """`count` standard-normal NCHW images per graph input (what a normalized photo looks like
+    to the first layer), drawn from random stream `stream` of `seed`: calibration and the
+    simulated batch use different streams, so they never see the same images."""
+    rng = np.random.default_rng([seed, stream])
     return {
-        name: rng.standard_normal((batch, s.channels, s.height, s.width), dtype=np.float32)
+        name: rng.standard_normal((count, s.channels, s.height, s.width), dtype=np.float32)
         for name, s in network.inputs
     }
 

@@ -80,10 +80,13 @@ def qlinear_sigmoid_onnx(
     x: IntArray, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int
 ) -> IntArray:
     """com.microsoft QLinearSigmoid (== DequantizeLinear -> Sigmoid -> QuantizeLinear in ORT)."""
-    table = build_lookup_table(
-        mlas_logistic, x_scale, x_zero_point, y_scale, y_zero_point, np.asarray(x).dtype
-    )
-    return apply_lookup_table(x, table)
+    return _lookup(mlas_logistic, x, x_scale, x_zero_point, y_scale, y_zero_point)
+
+
+def leaky_relu_f32(v: F32, alpha: float) -> F32:
+    """ORT float LeakyRelu: ``v >= 0 ? v : f32(alpha * v)``."""
+    out: F32 = np.where(v >= 0, v, np.float32(alpha) * v).astype(np.float32)
+    return out
 
 
 def qlinear_leaky_relu_onnx(
@@ -94,17 +97,10 @@ def qlinear_leaky_relu_onnx(
     y_zero_point: int,
     alpha: float = 0.01,
 ) -> IntArray:
-    """com.microsoft QLinearLeakyRelu: table of ``v >= 0 ? v : f32(alpha * v)``."""
-    a = np.float32(alpha)
-    table = build_lookup_table(
-        lambda v: np.where(v >= 0, v, a * v).astype(np.float32),
-        x_scale,
-        x_zero_point,
-        y_scale,
-        y_zero_point,
-        np.asarray(x).dtype,
+    """com.microsoft QLinearLeakyRelu: a table of `leaky_relu_f32`."""
+    return _lookup(
+        lambda v: leaky_relu_f32(v, alpha), x, x_scale, x_zero_point, y_scale, y_zero_point
     )
-    return apply_lookup_table(x, table)
 
 
 def hard_sigmoid_f32(v: F32, alpha: float = 1.0 / 6.0, beta: float = 0.5) -> F32:
@@ -123,19 +119,27 @@ def hard_swish_onnx(
     x: IntArray, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int
 ) -> IntArray:
     """DequantizeLinear -> HardSwish -> QuantizeLinear (ORT has no QLinear h-swish op)."""
-    table = build_lookup_table(
-        hard_swish_f32, x_scale, x_zero_point, y_scale, y_zero_point, np.asarray(x).dtype
-    )
-    return apply_lookup_table(x, table)
+    return _lookup(hard_swish_f32, x, x_scale, x_zero_point, y_scale, y_zero_point)
 
 
 def hard_sigmoid_onnx(
     x: IntArray, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int
 ) -> IntArray:
     """DequantizeLinear -> HardSigmoid(1/6, 0.5) -> QuantizeLinear."""
-    table = build_lookup_table(
-        hard_sigmoid_f32, x_scale, x_zero_point, y_scale, y_zero_point, np.asarray(x).dtype
-    )
+    return _lookup(hard_sigmoid_f32, x, x_scale, x_zero_point, y_scale, y_zero_point)
+
+
+def _lookup(
+    fn: Callable[[F32], F32],
+    x: IntArray,
+    x_scale: float,
+    x_zero_point: int,
+    y_scale: float,
+    y_zero_point: int,
+) -> IntArray:
+    # DQ -> fn -> Q of every element, through the 256-entry table of x's type.
+    dtype = np.asarray(x).dtype
+    table = build_lookup_table(fn, x_scale, x_zero_point, y_scale, y_zero_point, dtype)
     return apply_lookup_table(x, table)
 
 

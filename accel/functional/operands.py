@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from numpy.lib.stride_tricks import as_strided
 
-from accel.functional.geometry import Pads
+from accel.functional.geometry import Pads, windows
 from accel.functional.schedule import Range
 
 F32 = npt.NDArray[np.float32]
@@ -46,17 +45,8 @@ def window_view(
     out_hw: tuple[int, int],
 ) -> F32:
     """A copy-free (N, OH, OW, KH, KW, C) view of every window of a padded NHWC array."""
-    s = xp.strides
-    shape = (xp.shape[0], out_hw[0], out_hw[1], kernel[0], kernel[1], xp.shape[3])
-    strides = (
-        s[0],
-        s[1] * stride[0],
-        s[2] * stride[1],
-        s[1] * dilation[0],
-        s[2] * dilation[1],
-        s[3],
-    )
-    view: F32 = as_strided(xp, shape=shape, strides=strides, writeable=False)
+    nchw_windows = windows(xp.transpose(0, 3, 1, 2), kernel, stride, dilation, out_hw)
+    view: F32 = nchw_windows.transpose(0, 4, 5, 2, 3, 1)
     return view
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.functional.geometry import (
+    Pads,
     check_nchw,
     pad_to_windows,
     pads4,
@@ -26,6 +27,7 @@ from accel.functional.requant import (
     dequantize_linear,
     dtype_bounds,
     requantize_onnx,
+    saturation_bounds,
 )
 
 IntArray = npt.NDArray[np.integer]
@@ -53,11 +55,38 @@ def maxpool2d(
         pair(dilations, "dilations", 1),
     )
     pd = pads4(pads)
-    oh = pool_output_size(x.shape[2], k[0], st[0], pd[0], pd[1], dl[0], ceil_mode)
-    ow = pool_output_size(x.shape[3], k[1], st[1], pd[2], pd[3], dl[1], ceil_mode)
+    oh, ow = _output_hw(x, k, st, pd, dl, ceil_mode)
     fill = np.iinfo(x.dtype).min
     xp = pad_to_windows(x, pd, k, st, dl, (oh, ow), fill)
     return np.asarray(windows(xp, k, st, dl, (oh, ow)).max(axis=(2, 3)))
+
+
+def _output_hw(
+    x: IntArray,
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    pads: Pads,
+    dilations: tuple[int, int],
+    ceil_mode: bool,
+) -> tuple[int, int]:
+    top, bottom, left, right = pads
+    return (
+        pool_output_size(x.shape[2], kernel[0], strides[0], top, bottom, dilations[0], ceil_mode),
+        pool_output_size(x.shape[3], kernel[1], strides[1], left, right, dilations[1], ceil_mode),
+    )
+
+
+def _in_image_taps(
+    x: IntArray,
+    kernel: tuple[int, int],
+    strides: tuple[int, int],
+    pads: Pads,
+    out_hw: tuple[int, int],
+) -> I64:
+    """(OH, OW): how many taps of each window fall inside the image (ORT clips the window)."""
+    rows = _valid_counts(x.shape[2], kernel[0], strides[0], pads[0], out_hw[0])
+    cols = _valid_counts(x.shape[3], kernel[1], strides[1], pads[2], out_hw[1])
+    return np.outer(rows, cols)
 
 
 def _valid_counts(size: int, kernel: int, stride: int, pad_head: int, out: int) -> I64:
@@ -90,8 +119,7 @@ def avgpool2d_onnx(
     k, st, pd = pair(kernel, "kernel", 1), pair(strides, "strides", 1), pads4(pads)
     if k == x.shape[2:] and pd == (0, 0, 0, 0):
         return global_avgpool_onnx(x, x_scale, x_zero_point, y_scale, y_zero_point)
-    oh = pool_output_size(x.shape[2], k[0], st[0], pd[0], pd[1], 1, ceil_mode)
-    ow = pool_output_size(x.shape[3], k[1], st[1], pd[2], pd[3], 1, ceil_mode)
+    oh, ow = _output_hw(x, k, st, pd, (1, 1), ceil_mode)
     xf = dequantize_linear(x, x_scale, x_zero_point)
     win = windows(pad_to_windows(xf, pd, k, st, (1, 1), (oh, ow), 0.0), k, st, (1, 1), (oh, ow))
     total = np.zeros(win.shape[:2] + win.shape[4:], dtype=np.float32)
@@ -101,9 +129,7 @@ def avgpool2d_onnx(
     if count_include_pad:
         count = np.full((oh, ow), k[0] * k[1], dtype=np.float32)
     else:
-        ch = _valid_counts(x.shape[2], k[0], st[0], pd[0], oh)
-        cw = _valid_counts(x.shape[3], k[1], st[1], pd[2], ow)
-        count = np.outer(ch, cw).astype(np.float32)
+        count = _in_image_taps(x, k, st, pd, (oh, ow)).astype(np.float32)
     mean = total / count
     return _quantize_add_zp(mean, y_scale, y_zero_point, x.dtype)
 
@@ -144,20 +170,13 @@ def avgpool2d_tflite(
     rounding half away from zero. TFLite requires equal input/output scale and zero point."""
     x = check_nchw(x, "avgpool input")
     k, st, pd = pair(kernel, "kernel", 1), pair(strides, "strides", 1), pads4(pads)
-    oh = pool_output_size(x.shape[2], k[0], st[0], pd[0], pd[1], 1, False)
-    ow = pool_output_size(x.shape[3], k[1], st[1], pd[2], pd[3], 1, False)
+    oh, ow = _output_hw(x, k, st, pd, (1, 1), False)
     xp = pad_to_windows(x.astype(np.int64), pd, k, st, (1, 1), (oh, ow), 0)
     total = windows(xp, k, st, (1, 1), (oh, ow)).sum(axis=(2, 3))
-    ch = _valid_counts(x.shape[2], k[0], st[0], pd[0], oh)
-    cw = _valid_counts(x.shape[3], k[1], st[1], pd[2], ow)
-    count = np.outer(ch, cw)
+    count = _in_image_taps(x, k, st, pd, (oh, ow))
     # C++ integer division truncates toward zero; rounding is done by the +-count/2 nudge.
     nudged = np.where(total > 0, total + count // 2, total - count // 2)
     avg = np.sign(nudged) * (np.abs(nudged) // count)
-    lo, hi = dtype_bounds(x.dtype)
-    lo, hi = (
-        max(lo, act_min if act_min is not None else lo),
-        min(hi, act_max if act_max is not None else hi),
-    )
+    lo, hi = saturation_bounds(x.dtype, act_min, act_max)
     out: IntArray = np.clip(avg, lo, hi).astype(x.dtype)
     return out

@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
+from accel.functional.conv import grouped_conv
 from accel.functional.geometry import pad_to_windows, windows
 from accel.functional.qmodel import FloatWeights
 from accel.model.network import Layer, Network
@@ -105,15 +106,9 @@ def _conv(layer: Layer, x: F32, weights: FloatWeights) -> F32:
     out = layer.output_shape
     top, bottom, left, right = conv_pads(layer)
     xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    win = windows(xp, op.kernel, op.stride, op.dilation, (out.height, out.width))
-    n, c, kh, kw, oh, ow = win.shape
-    g = op.groups
-    cols = win.reshape(n, g, c // g, kh, kw, oh, ow).transpose(1, 0, 5, 6, 2, 3, 4)
-    cols = cols.reshape(g, n * oh * ow, -1)
-    w = weights.weight.reshape(g, out.channels // g, -1).transpose(0, 2, 1)
-    y = np.matmul(cols, w).reshape(g, n, oh, ow, -1).transpose(1, 0, 4, 2, 3)
-    y = y.reshape(n, out.channels, oh, ow) + weights.bias.reshape(1, -1, 1, 1)
-    return np.asarray(y, dtype=np.float32)
+    out_hw = (out.height, out.width)
+    y = grouped_conv(xp, weights.weight, op.stride, op.dilation, op.groups, out_hw)
+    return np.asarray(y + weights.bias.reshape(1, -1, 1, 1), dtype=np.float32)
 
 
 def _fc(x: F32, weights: FloatWeights) -> F32:

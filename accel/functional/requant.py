@@ -42,8 +42,11 @@ def dtype_bounds(dtype: npt.DTypeLike) -> tuple[int, int]:
     return int(info.min), int(info.max)
 
 
-def _bounds(dtype: npt.DTypeLike, act_min: int | None, act_max: int | None) -> tuple[int, int]:
-    # A fused ReLU/ReLU6 only ever tightens the type's saturation range.
+def saturation_bounds(
+    dtype: npt.DTypeLike, act_min: int | None, act_max: int | None
+) -> tuple[int, int]:
+    """The range an output stage saturates to: the type's, tightened by a fused activation's
+    `act_min`/`act_max` (a ReLU/ReLU6 only ever tightens it)."""
     lo, hi = dtype_bounds(dtype)
     lo = lo if act_min is None else max(lo, int(act_min))
     hi = hi if act_max is None else min(hi, int(act_max))
@@ -90,7 +93,7 @@ def requantize_onnx(
     float64 -> float32 rounds to nearest even like int32 -> float32). `scale` is per-tensor or
     per-channel along `axis`. `act_min`/`act_max` are a fused activation's bounds.
     """
-    lo, hi = _bounds(dtype, act_min, act_max)
+    lo, hi = saturation_bounds(dtype, act_min, act_max)
     s = _per_axis(np.asarray(scale, dtype=np.float32), np.ndim(acc), axis)
     # int32 -> float32 conversion rounds to nearest even above 2**24, like cvtdq2ps.
     f = np.asarray(acc).astype(np.float32) * s
@@ -221,7 +224,7 @@ def requantize_tflite(
     act_max: int | None = None,
 ) -> IntArray:
     """Reference-kernel output stage: ``clamp(MBQM(acc, m[o], s[o]) + zp, act_min, act_max)``."""
-    lo, hi = _bounds(dtype, act_min, act_max)
+    lo, hi = saturation_bounds(dtype, act_min, act_max)
     nd = np.ndim(acc)
     m = _per_axis(np.asarray(multiplier, dtype=np.int64), nd, axis)
     s = _per_axis(np.asarray(shift, dtype=np.int64), nd, axis)

@@ -40,14 +40,13 @@ F32 = npt.NDArray[np.float32]
 
 def float_activation(op: Activation) -> Callable[[F32], F32]:
     """The float32 function of an activation, as onnxruntime's float kernels compute it."""
-    alpha = np.float32(op.alpha)
     functions: dict[str, Callable[[F32], F32]] = {
         "relu": lambda v: np.maximum(v, np.float32(0.0)),
         "relu6": lambda v: np.clip(v, np.float32(0.0), np.float32(6.0)),
         "hswish": lookup.hard_swish_f32,
         "hsigmoid": lookup.hard_sigmoid_f32,
         "sigmoid": lookup.mlas_logistic,
-        "leaky_relu": lambda v: np.where(v >= 0, v, alpha * v).astype(np.float32),
+        "leaky_relu": lambda v: lookup.leaky_relu_f32(v, op.alpha),
     }
     return functions[op.function]
 

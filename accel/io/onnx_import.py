@@ -8,7 +8,8 @@ what it is to the accelerator:
   evaluated here with onnx's reference evaluator so no shape computation reaches the chip;
 - a `Scalar`: a value computed at run time that is not an activation (the scale of dynamic
   quantization), which costs nothing and folds into the layer it rescales.
-Operators are translated by the table in `accel.io.onnx_ops`; shapes are computed by the IR
+Operators are translated by the table in `accel.io.onnx_ops` (one converter per
+(domain, op_type)); shapes are computed by the IR
 itself, so contrib operators that ONNX shape inference does not know still get shapes.
 Activations are NCHW: an IR shape (C, H, W) is the ONNX tensor without its batch dimension; rank-2
 (N, F) tensors are (F, 1, 1) and rank-3 (N, A, B) tensors (A, B, 1).
@@ -16,7 +17,7 @@ Activations are NCHW: an IR shape (C, H, W) is the ONNX tensor without its batch
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -339,6 +340,10 @@ class OnnxImporter:
             raise self.error(node, "reads a 5-D tensor; 5-D tensors are supported only inside "
                              "a reshape-transpose-reshape channel shuffle")
         return value
+
+
+# How one node becomes layers, aliases or constants: (importer, node, index in the graph).
+Converter = Callable[[OnnxImporter, Any, int], None]
 
 
 def _qualified(node: Any) -> str:

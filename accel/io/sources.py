@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 from accel.config import ChipConfig
 from accel.errors import InputError, closest
 from accel.io.expressions import Number
-from accel.io.imported import ImportedModel
 from accel.io.workload_yaml import load_workload
 from accel.model.network import Network
+
+if TYPE_CHECKING:  # model files (and numpy with them) load only when a .onnx/.tflite is read
+    from accel.io.imported import ImportedModel
 
 _PACKAGE_DATA = Path(__file__).resolve().parent.parent / "_data"
 _REPO_ROOT = Path(__file__).resolve().parent.parent.parent

@@ -11,7 +11,6 @@ None and stay unchecked.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,32 +35,15 @@ class LayerModel:
     flat_output: bool  # the output comes back as (N, channels)
 
 
-def _same_pads(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    out = math.ceil(size / stride)
-    total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-    return total // 2, total - total // 2
-
-
 def _padding(layer: Layer, pads: Pads) -> str | None:
     """SAME or VALID if one of them is exactly `pads`, else None (an explicit pad is needed)."""
     op, shape = layer.op, layer.input_shapes[0]
     assert isinstance(op, Conv | MaxPool | AvgPool)
     if pads == (0, 0, 0, 0):
         return "VALID"
-    same = _same_pads(shape.height, op.kernel[0], op.stride[0], op.dilation[0]) + _same_pads(
-        shape.width, op.kernel[1], op.stride[1], op.dilation[1]
-    )
+    # TFLite's SAME puts the odd padding row/column at the end, as ONNX's SAME_UPPER.
+    same = op.model_copy(update={"padding": "same"}).pads(shape.height, shape.width)
     return "SAME" if pads == same else None
-
-
-def _pool_pads(layer: Layer) -> Pads:
-    # Declared padding widened at the end so that ceil-mode windows fit.
-    op, shape, out = layer.op, layer.input_shapes[0], layer.output_shape
-    assert isinstance(op, MaxPool | AvgPool)
-    top, bottom, left, right = op.pads(shape.height, shape.width)
-    bottom += max(0, (out.height - 1) * op.stride[0] + op.kernel[0] - shape.height - top - bottom)
-    right += max(0, (out.width - 1) * op.stride[1] + op.kernel[1] - shape.width - left - right)
-    return top, bottom, left, right
 
 
 class _Model:
@@ -207,7 +189,7 @@ def _pool(m: _Model, layer: Layer, x: int, y: int) -> bool:
         assert isinstance(op, MaxPool | AvgPool)
         if op.dilation != (1, 1):
             return False
-        kernel, stride, pads = op.kernel, op.stride, _pool_pads(layer)
+        kernel, stride, pads = op.kernel, op.stride, op.fitted_pads(s.height, s.width)
         explicit = _padding(layer, pads)
         padding = explicit or "VALID"
         if explicit is None:

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from accel.errors import InputError, closest
 from accel.io.expressions import Number, substitute
-from accel.io.yaml_errors import format_validation_error, load_yaml_mapping
+from accel.io.yaml_errors import load_yaml_mapping, validate_model
 from accel.model import ops
 from accel.model.network import INPUT, LayerEntry, Network
 from accel.model.ops import Shape
@@ -133,11 +133,7 @@ def _entry(raw: Any, index: int, names: dict[str, Number], source: str) -> Layer
         raise InputError(
             f"{where}: kind must be one of {', '.join(OP_CLASSES)}, not {kind!r}{hint}"
         )
-    model = OP_CLASSES[kind]
-    try:
-        op = model.model_validate(substitute(fields, names, where))
-    except ValidationError as err:
-        raise InputError(format_validation_error(err, where, model)) from None
+    op = validate_model(OP_CLASSES[kind], substitute(fields, names, where), where)
     return LayerEntry(name, op, inputs)  # type: ignore[arg-type]
 
 

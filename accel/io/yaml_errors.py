@@ -1,9 +1,9 @@
 """Reading YAML files and turning validation failures into one-line messages.
 
 Every file a user writes (chip, workload, sweep) goes through `load_yaml_mapping`, and every
-pydantic failure through `format_validation_error`, so all of them fail the same way: one line
-naming the file, the field path, the rule and the offending value, with a suggestion for a
-misspelt field.
+pydantic validation through `validate_model` (or `format_validation_error`), so all of them
+fail the same way: one line naming the file, the field path, the rule and the offending value,
+with a suggestion for a misspelt field.
 """
 
 from __future__ import annotations
@@ -11,12 +11,14 @@ from __future__ import annotations
 import types
 import typing
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from accel.errors import InputError, closest
+
+Model = TypeVar("Model", bound=BaseModel)
 
 
 def load_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
@@ -35,6 +37,14 @@ def load_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(f"{path}: the top level must be a mapping, not {type(data).__name__}")
     return data
+
+
+def validate_model(model: type[Model], data: Any, source: str) -> Model:
+    """`model` validated from `data`; a failure is one `InputError` line naming `source`."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        raise InputError(format_validation_error(err, source, model)) from None
 
 
 def format_validation_error(err: ValidationError, source: str, model: type[BaseModel]) -> str:

@@ -9,12 +9,11 @@ parameter, not part of the model.
 
 from __future__ import annotations
 
-import math
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field
 
-from accel.model.op_base import OpBase, Shape, ShapeError, as_pair
+from accel.model.op_base import OpBase, Shape, ShapeError
 from accel.model.tensor_ops import (
     BatchNorm,
     ChannelShuffle,
@@ -26,93 +25,13 @@ from accel.model.tensor_ops import (
     Transpose,
     Unsupported,
 )
+from accel.model.window import PaddingMode, WindowOp
 
 ActivationFunction = Literal["relu", "relu6", "hswish", "hsigmoid", "sigmoid", "leaky_relu"]
 FusedActivation = Literal["relu", "relu6"]
-PaddingMode = Literal["same", "same_upper", "same_lower", "valid"]
 
 
-class _Window(OpBase):
-    """Shared geometry of sliding-window operators (convolution and pooling)."""
-
-    kernel: tuple[int, int]
-    stride: tuple[int, int] = (1, 1)
-    padding: tuple[int, int, int, int] | PaddingMode = (0, 0, 0, 0)
-    dilation: tuple[int, int] = (1, 1)
-    ceil_mode: bool | Literal["scalesim"] = Field(
-        False,
-        description="round the output size up: true as ONNX Runtime and PyTorch do (a last "
-        "window starting in the end padding is dropped); scalesim as SCALE-Sim does, "
-        "ceil((in - kernel) / stride) + 1 with no window dropped",
-    )
-
-    @field_validator("kernel", "stride", "dilation", mode="before")
-    @classmethod
-    def _as_pair(cls, value: int | list[int], info: ValidationInfo) -> tuple[int, int]:
-        return as_pair(value, info.field_name or "value")
-
-    @field_validator("padding", mode="before")
-    @classmethod
-    def _as_pads(cls, value: object) -> object:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, int):
-            value = [value]
-        if not isinstance(value, list | tuple) or len(value) not in (1, 2, 4):
-            raise ValueError(
-                "padding must be an integer, [vertical, horizontal], [top, bottom, left, right], "
-                f"same or valid, not {value!r}"
-            )
-        if any(not isinstance(v, int) or v < 0 for v in value):
-            raise ValueError(f"padding must be >= 0, not {value!r}")
-        if len(value) == 1:
-            return (value[0],) * 4
-        if len(value) == 2:
-            return (value[0], value[0], value[1], value[1])
-        return tuple(value)
-
-    def pads(self, height: int, width: int) -> tuple[int, int, int, int]:
-        """Resolved (top, bottom, left, right) padding for an input of this size."""
-        if isinstance(self.padding, tuple):
-            return self.padding
-        if self.padding == "valid":
-            return (0, 0, 0, 0)
-        top, bottom = self._same_pads(height, 0)
-        left, right = self._same_pads(width, 1)
-        return (top, bottom, left, right)
-
-    def _same_pads(self, size: int, axis: int) -> tuple[int, int]:
-        stride, kernel, dilation = self.stride[axis], self.kernel[axis], self.dilation[axis]
-        out = math.ceil(size / stride)
-        total = max((out - 1) * stride + (kernel - 1) * dilation + 1 - size, 0)
-        small, large = total // 2, total - total // 2
-        return (large, small) if self.padding == "same_lower" else (small, large)
-
-    def window_output(self, shape: Shape) -> tuple[int, int]:
-        top, bottom, left, right = self.pads(shape.height, shape.width)
-        return (
-            self._axis_output(shape.height, top, bottom, 0),
-            self._axis_output(shape.width, left, right, 1),
-        )
-
-    def _axis_output(self, size: int, pad_begin: int, pad_end: int, axis: int) -> int:
-        padded = size + pad_begin + pad_end
-        span = self.dilation[axis] * (self.kernel[axis] - 1) + 1
-        if span > padded:
-            raise ShapeError(
-                f"kernel extent {span} must fit the padded input size {padded}, not exceed it"
-            )
-        steps = padded - span
-        stride = self.stride[axis]
-        if not self.ceil_mode:
-            return steps // stride + 1
-        out = -(-steps // stride) + 1
-        if self.ceil_mode is True and (out - 1) * stride >= size + pad_begin:
-            out -= 1  # that window would see only padding
-        return out
-
-
-class Conv(_Window):
+class Conv(WindowOp):
     """2-D convolution (groups = in_channels makes it depthwise). BatchNorm folds into it."""
 
     kind: Literal["conv"] = "conv"
@@ -171,7 +90,7 @@ class FullyConnected(OpBase):
         return self.out_features * (int(self.bias) + 2 * int(self.batchnorm))
 
 
-class _Pool(_Window):
+class _Pool(WindowOp):
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         height, width = self.window_output(inputs[0])
         return Shape(inputs[0].channels, height, width)

@@ -90,13 +90,7 @@ def simulate_gemm(
         a, w = a[None], w[None]
     if a.ndim != 3 or w.ndim != 3 or a.shape[0] != w.shape[0] or a.shape[2] != w.shape[1]:
         raise ValueError(f"GEMM operands must be (G, M, K) and (G, K, N), not {a.shape}, {w.shape}")
-    if dataflow == "os":
-        stream, stationary = a, w  # os: both stream; rows = M, cols = N, time = K
-    elif dataflow == "ws":
-        stream, stationary = a, w  # rows = K, cols = N, time = M
-    else:
-        stream, stationary = w.transpose(0, 2, 1), a.transpose(0, 2, 1)  # rows = K, cols = M
-    plane = (a.shape[1], w.shape[2]) if dataflow == "os" else stationary.shape[1:]
+    stream, stationary, plane = _orient(a, w, dataflow)
     fold_count = a.shape[0] * ceil_div(plane[0], rows) * ceil_div(plane[1], cols)
     if fold_count * max(a.shape[1:] + w.shape[2:]) >= 2**31:
         raise ValueError(f"the PE-level model is for small layers, not {fold_count} folds")
@@ -117,6 +111,21 @@ def simulate_gemm(
     else:
         _run_one_by_one(run, dataflow, len(folds), rows)
     return _result(run, dataflow)
+
+
+def _orient(
+    a: npt.NDArray[np.int32], w: npt.NDArray[np.int32], dataflow: Dataflow
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], tuple[int, int]]:
+    """(streamed operand, stationary operand, the rows × cols plane the folds tile).
+
+    os: both stream, rows = M, cols = N, time = K; ws: rows = K, cols = N, time = M;
+    is: the roles swap, rows = K, cols = M, time = N.
+    """
+    if dataflow == "is":
+        stream, stationary = w.transpose(0, 2, 1), a.transpose(0, 2, 1)
+        return stream, stationary, (stationary.shape[1], stationary.shape[2])
+    plane = (a.shape[1], w.shape[2]) if dataflow == "os" else (w.shape[1], w.shape[2])
+    return a, w, plane
 
 
 def _fold_list(groups: int, rows_needed: int, cols_needed: int, rows: int, cols: int) -> list[Fold]:

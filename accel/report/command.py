@@ -9,12 +9,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from accel.errors import InputError
-from accel.report.run_report import write_run_report
-from accel.report.sweep_report import write_sweep_report
-from accel.sweep.store import TABLE_CSV, TABLE_PARQUET
 
 
 def report_command(
@@ -34,12 +30,19 @@ def report_command(
 
         accel report reports/sweeps/array_shapes
     """
+    from rich.console import Console
+
     written = write_report(path, out)
     Console().print(f"wrote {written}")
 
 
 def write_report(path: Path, out: Path | None = None) -> Path:
     """Decide from the files present whether `path` is one run or a sweep, and report it."""
+    # Imported here, not at the top: `accel --help` registers the command without loading them.
+    from accel.report.run_report import write_run_report
+    from accel.report.sweep_report import write_sweep_report
+    from accel.sweep.store import TABLE_CSV, TABLE_PARQUET
+
     if path.is_dir() and (path / "summary.json").is_file():
         report = write_run_report(path)
         if out is not None:

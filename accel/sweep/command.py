@@ -9,24 +9,18 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 
 from accel.errors import InputError
-from accel.sweep.executors import DaskExecutor, Executor, LocalExecutor, SerialExecutor
-from accel.sweep.plan import load_plan
-from accel.sweep.runner import SweepOutcome, run_sweep
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from accel.sweep.executors import Executor
+    from accel.sweep.runner import SweepOutcome
 
 
 def sweep_command(
@@ -54,6 +48,13 @@ def sweep_command(
 
         accel sweep configs/sweeps/array_shapes.yaml --workers 2 --report
     """
+    # Imported here, not at the top: `accel --help` registers this command without loading them.
+    from rich.console import Console
+
+    from accel.sweep.executors import DaskExecutor
+    from accel.sweep.plan import load_plan
+    from accel.sweep.runner import run_sweep
+
     plan = load_plan(sweep)
     out_dir = out or Path("reports") / "sweeps" / plan.name
     console = Console(stderr=True)
@@ -85,6 +86,8 @@ def sweep_command(
 
 
 def _executor(kind: str, scheduler: str | None, workers: int) -> Executor:
+    from accel.sweep.executors import DaskExecutor, LocalExecutor, SerialExecutor
+
     if kind == "dask":
         if not scheduler:
             raise InputError("--scheduler must give the Dask scheduler address for --executor dask")
@@ -95,6 +98,16 @@ def _executor(kind: str, scheduler: str | None, workers: int) -> Executor:
 
 
 def _progress(console: Console) -> Progress:
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

@@ -30,8 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from accel.errors import InputError
-from accel.io.yaml_errors import format_validation_error, load_yaml_mapping
+from accel.io.yaml_errors import format_validation_error, load_yaml_mapping, validate_model
 
 Scalar = int | float | str | bool | None
 Number = int | float
@@ -193,10 +192,7 @@ class SweepSpec(_Model):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "sweep") -> SweepSpec:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as err:
-            raise InputError(format_validation_error(err, source, cls)) from None
+        return validate_model(cls, data, source)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SweepSpec:

@@ -1,4 +1,4 @@
-"""Per-operator translation of quantized ONNX nodes (QOperator form and integer ops).
+"""Quantized ONNX nodes (QOperator form and integer ops) as the layers of their float forms.
 
 QOperator nodes take int8/uint8 tensors with their (scale, zero point) as extra inputs and name
 the output's quantization; each becomes the same layer as its float form, and the output's
@@ -14,15 +14,14 @@ from typing import Any
 import numpy as np
 
 from accel.io.imported import Affine, AffineOrigin
-from accel.io.onnx_import import Const, OnnxImporter, Tensor, attr
-from accel.io.onnx_ops import Converter, conv_layer, fc_layer, pool_layer
+from accel.io.onnx_import import Const, Converter, OnnxImporter, Tensor, attr
+from accel.io.onnx_ops.array import conv_layer, fc_layer
+from accel.io.onnx_ops.vector import pool_layer
 from accel.io.onnx_weights import quantized_weights
 from accel.model.ops import Activation, Add, BatchNorm, Concat, GlobalAvgPool, Mul, Softmax
 
-MS = "com.microsoft"
 
-
-def _qlinear_conv(imp: OnnxImporter, node: Any, index: int) -> None:
+def qlinear_conv(imp: OnnxImporter, node: Any, index: int) -> None:
     x, weight = imp.quantized_tensor(node, 0, 1), imp.const(node, 3)
     assert weight is not None
     has_bias = len(node.input) > 8 and bool(node.input[8])
@@ -30,14 +29,14 @@ def _qlinear_conv(imp: OnnxImporter, node: Any, index: int) -> None:
     _keep_qoperator_weights(imp, node, out.source, 3, 8 if has_bias else None, transpose=False)
 
 
-def _conv_integer(imp: OnnxImporter, node: Any, index: int) -> None:
+def conv_integer(imp: OnnxImporter, node: Any, index: int) -> None:
     imp.parts.dynamic_quantization = True
     weight = imp.const(node, 1)
     assert weight is not None
     conv_layer(imp, node, index, imp.tensor(node, 0), weight, has_bias=False)
 
 
-def _qlinear_matmul(imp: OnnxImporter, node: Any, index: int) -> None:
+def qlinear_matmul(imp: OnnxImporter, node: Any, index: int) -> None:
     weight = imp.const(node, 3)
     if weight is None or len(weight.dims) != 2:
         return imp.unsupported(node, index, "only activation × constant 2-D weights")
@@ -47,7 +46,7 @@ def _qlinear_matmul(imp: OnnxImporter, node: Any, index: int) -> None:
     return None
 
 
-def _matmul_integer(imp: OnnxImporter, node: Any, index: int) -> None:
+def matmul_integer(imp: OnnxImporter, node: Any, index: int) -> None:
     imp.parts.dynamic_quantization = True
     weight = imp.const(node, 1)
     if weight is None or len(weight.dims) != 2:
@@ -56,7 +55,7 @@ def _matmul_integer(imp: OnnxImporter, node: Any, index: int) -> None:
     return None
 
 
-def _qgemm(imp: OnnxImporter, node: Any, index: int) -> None:
+def qgemm(imp: OnnxImporter, node: Any, index: int) -> None:
     """com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, [C], [y_scale, y_zp]."""
     weight = imp.const(node, 3)
     if attr(node, "transA", 0) or weight is None or len(weight.dims) != 2:
@@ -87,7 +86,7 @@ def _keep_qoperator_weights(
         imp.parts.qweights[name] = weights
 
 
-def _qlinear_binary(kind: str) -> Converter:
+def qlinear_binary(kind: str) -> Converter:
     """com.microsoft QLinearAdd / QLinearMul: A, A_s, A_zp, B, B_s, B_zp, C_s, C_zp."""
 
     def convert(imp: OnnxImporter, node: Any, index: int) -> None:
@@ -129,7 +128,7 @@ def _dequantized(imp: OnnxImporter, node: Any, index: int) -> np.ndarray | None:
     return np.asarray(real, np.float32).reshape(-1)
 
 
-def _qlinear_avgpool(imp: OnnxImporter, node: Any, index: int) -> None:
+def qlinear_average_pool(imp: OnnxImporter, node: Any, index: int) -> None:
     x = imp.quantized_tensor(node, 0, 1)
     if attr(node, "channels_last", 0):
         return imp.unsupported(node, index, "channels_last=1; only NCHW")
@@ -137,7 +136,7 @@ def _qlinear_avgpool(imp: OnnxImporter, node: Any, index: int) -> None:
     return None
 
 
-def _qlinear_global_avgpool(imp: OnnxImporter, node: Any, index: int) -> None:
+def qlinear_global_average_pool(imp: OnnxImporter, node: Any, index: int) -> None:
     if attr(node, "channels_last", 0):
         return imp.unsupported(node, index, "channels_last=1; only NCHW")
     imp.add_layer(node, index, GlobalAvgPool(), [imp.quantized_tensor(node, 0, 1)],
@@ -145,7 +144,7 @@ def _qlinear_global_avgpool(imp: OnnxImporter, node: Any, index: int) -> None:
     return None
 
 
-def _qlinear_concat(imp: OnnxImporter, node: Any, index: int) -> None:
+def qlinear_concat(imp: OnnxImporter, node: Any, index: int) -> None:
     """com.microsoft QLinearConcat: Y_s, Y_zp, then (X, X_s, X_zp) per input."""
     tensors = [imp.quantized_tensor(node, i, i + 1) for i in range(2, len(node.input), 3)]
     axis = attr(node, "axis", 1) % len(tensors[0].dims)
@@ -155,7 +154,7 @@ def _qlinear_concat(imp: OnnxImporter, node: Any, index: int) -> None:
     return None
 
 
-def _qlinear_activation(function: str) -> Converter:
+def qlinear_activation(function: str) -> Converter:
     """com.microsoft QLinearSigmoid / QLinearLeakyRelu: X, X_s, X_zp, Y_s, Y_zp."""
 
     def convert(imp: OnnxImporter, node: Any, index: int) -> None:
@@ -166,25 +165,6 @@ def _qlinear_activation(function: str) -> Converter:
     return convert
 
 
-def _qlinear_softmax(imp: OnnxImporter, node: Any, index: int) -> None:
+def qlinear_softmax(imp: OnnxImporter, node: Any, index: int) -> None:
     imp.add_layer(node, index, Softmax(), [imp.quantized_tensor(node, 0, 1)],
                   quant=imp.quant_of(node, 3))
-
-
-QUANTIZED_OPS: dict[tuple[str, str], Converter] = {
-    ("", "QLinearConv"): _qlinear_conv,
-    ("", "ConvInteger"): _conv_integer,
-    ("", "QLinearMatMul"): _qlinear_matmul,
-    ("", "MatMulInteger"): _matmul_integer,
-    (MS, "QGemm"): _qgemm,
-    (MS, "QLinearAdd"): _qlinear_binary("Add"),
-    (MS, "QLinearMul"): _qlinear_binary("Mul"),
-    (MS, "QLinearAveragePool"): _qlinear_avgpool,
-    (MS, "QLinearGlobalAveragePool"): _qlinear_global_avgpool,
-    (MS, "QLinearConcat"): _qlinear_concat,
-    (MS, "QLinearSigmoid"): _qlinear_activation("sigmoid"),
-    (MS, "QLinearLeakyRelu"): _qlinear_activation("leaky_relu"),
-    (MS, "QLinearSoftmax"): _qlinear_softmax,
-    (MS, "ConvInteger"): _conv_integer,
-    (MS, "MatMulInteger"): _matmul_integer,
-}
