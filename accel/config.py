@@ -42,9 +42,10 @@ class ArrayConfig(_Model):
         "wrap", description="what an accumulator does when a sum leaves its range"
     )
     fold_overlap: bool = Field(
-        False,
+        True,
         description="overlap each fold's fill / weight preload with the previous fold's drain "
-        "(double-buffered PE registers, as in TPU v1); false reproduces SCALE-Sim",
+        "(double-buffered PE registers, as in TPU v1 and most NPUs); false reproduces SCALE-Sim, "
+        "and a SCALE-Sim .cfg sets it false",
     )
     depthwise_unit: Literal["array", "vector"] = Field(
         "array",

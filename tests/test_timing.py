@@ -174,7 +174,7 @@ def test_one_fold_is_the_same_with_or_without_overlap() -> None:
 
 def test_groups_run_one_after_another() -> None:
     """Depthwise on the array: one GEMM (M × 9 × 1) per channel, each its own folds."""
-    chip = ChipConfig(array=ArrayConfig(rows=4, cols=4, dataflow="os"))
+    chip = ChipConfig(array=ArrayConfig(rows=4, cols=4, dataflow="os", fold_overlap=False))
     op = Conv(out_channels=3, kernel=3, padding=1, groups=3)
     layer = Network.build("dw", Shape(3, 4, 4), [LayerEntry("dw", op)]).layers[0]
     timing = time_layer(map_layer(layer, chip), chip)

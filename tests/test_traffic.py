@@ -35,7 +35,7 @@ def _tiling(array: ArrayMapping, order: str, m: int, k: int, n: int) -> tiles.Ti
 def test_splitting_k_outside_a_moving_output_loop_spills_partial_sums() -> None:
     # 1×1 conv, 16 → 16 channels on 8×8: M = 64, K = 16, N = 16 on a 4×4 ws array.
     layer = single_layer(Conv(kernel=1, out_channels=16), 16, 8)
-    chip = chip_with(array__rows=4, array__cols=4)
+    chip = chip_with(array__rows=4, array__cols=4, array__fold_overlap=False)  # refills exposed
     array, _, grid = _setup(layer, chip)
     weights = 16 * 16 + 16 * 4
     # k outermost, M in two tiles: every output tile is visited twice (one int32 spill); the
@@ -55,7 +55,7 @@ def test_splitting_k_outside_a_moving_output_loop_spills_partial_sums() -> None:
 
 def test_cutting_the_streamed_dimension_costs_refills() -> None:
     layer = single_layer(Conv(kernel=1, out_channels=16), 16, 8)
-    chip = chip_with(array__rows=4, array__cols=4)
+    chip = chip_with(array__rows=4, array__cols=4, array__fold_overlap=False)  # refills exposed
     array, _, grid = _setup(layer, chip)
     # ws streams M; 4 K-folds × 4 N-folds, each refilled once more per extra M chunk.
     overhead = 2 * 4 + 4 - 2
