@@ -129,6 +129,11 @@ def run_functional(
             "(DynamicQuantizeLinear, ConvInteger, MatMulInteger) is not supported; simulate "
             "without --check/--inputs/--dump"
         )
+    if model is not None and model.functional_gaps:
+        raise InputError(
+            f"{model.source}: functional execution of {model.functional_gaps[0]} is not "
+            "supported; simulate without --check/--inputs/--dump"
+        )
     if model is not None and model.quantized is not None:
         return run_model_file(model, chip, batch, inputs, check, seed)
     # The int8 stages are imported when first run: a cycles-only simulation never loads them.

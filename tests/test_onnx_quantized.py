@@ -122,3 +122,19 @@ def test_qoperator_contrib_ops_become_their_float_kinds(tmp_path: Path) -> None:
         "conv", "activation", "conv", "global_avgpool", "conv", "conv", "activation", "mul",
         "conv", "add", "activation", "activation", "global_avgpool", "fc",
     ]
+
+
+def test_qgemm_with_alpha_simulates_but_refuses_functional_runs(tmp_path: Path) -> None:
+    from accel.config import ChipConfig
+    from accel.errors import InputError
+    from accel.simulate import run_functional
+
+    _, model, _ = quantize("googlenet", "qoperator", tmp_path)
+    gemm = next(n for n in model.graph.node if n.op_type == "QGemm")
+    gemm.attribute.append(onnx.helper.make_attribute("alpha", 0.5))
+    path = tmp_path / "alpha.onnx"
+    onnx.save(model, str(path))
+    imported = import_onnx(path)
+    assert imported.functional_gaps == (f"node {gemm.name!r} (QGemm with alpha=0.5)",)
+    with pytest.raises(InputError, match=r"QGemm with alpha=0.5\) is not supported"):
+        run_functional(imported.network, ChipConfig(), model=imported)

@@ -73,6 +73,7 @@ class ImportedParts:
     named_codes: set[str] = field(default_factory=set)
     inherited_quant: set[str] = field(default_factory=set)  # float moves: input's quant copied
     dynamic_quantization: bool = False
+    functional_gaps: list[str] = field(default_factory=list)  # what the int8 engine cannot run
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,9 @@ class ImportedModel:
     QLinear node's output or the QuantizeLinear that quantizes it; TFLite: the index of the
     int8/uint8 tensor, as a decimal string),
     so a reference runtime's tensors can be compared with accel's. `dynamic_quantization` is
-    set for models whose activation scales are computed at run time (DynamicQuantizeLinear).
+    set for models whose activation scales are computed at run time (DynamicQuantizeLinear);
+    `functional_gaps` names nodes whose arithmetic the int8 engine does not reproduce (they
+    simulate, but --check/--inputs/--dump refuse the model).
     """
 
     network: Network
@@ -96,6 +99,7 @@ class ImportedModel:
     source: str = ""
     tensor_names: dict[str, str] = field(default_factory=dict)
     dynamic_quantization: bool = False
+    functional_gaps: tuple[str, ...] = ()
 
 
 def finish(parts: ImportedParts, source: str) -> ImportedModel:
@@ -117,7 +121,7 @@ def finish(parts: ImportedParts, source: str) -> ImportedModel:
     weights = {name: w for name, w in parts.float_weights.items() if name in names}
     tensor_names = {name: t for name, t in parts.tensor_names.items() if name in names}
     return ImportedModel(network, weights, quantized, tuple(parts.unsupported), source,
-                         tensor_names, parts.dynamic_quantization)
+                         tensor_names, parts.dynamic_quantization, tuple(parts.functional_gaps))
 
 
 def _fuse(parts: ImportedParts) -> None:

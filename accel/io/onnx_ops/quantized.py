@@ -63,6 +63,9 @@ def qgemm(imp: OnnxImporter, node: Any, index: int) -> None:
     trans_b = bool(attr(node, "transB", 0))
     out_features, in_features = weight.dims if trans_b else weight.dims[::-1]
     has_bias = len(node.input) > 6 and bool(node.input[6])
+    alpha = attr(node, "alpha", 1.0)
+    if alpha != 1.0:  # same cycles; the engine's requantization has no alpha term
+        imp.parts.functional_gaps.append(f"node {node.name!r} (QGemm with alpha={alpha:g})")
     quant = imp.quant_of(node, 7) if len(node.input) > 7 and node.input[7] else None
     out = fc_layer(imp, node, index, imp.quantized_tensor(node, 0, 1), out_features,
                    in_features, has_bias, quant=quant)
