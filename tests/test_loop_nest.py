@@ -170,6 +170,7 @@ def test_every_group_block_moves_the_same_bytes_and_computes_the_same_cycles(
         steps = list(schedule.steps())
         assert len(steps) == block.g_tiles == -(-tiling.groups // block.g_tile)
         assert sum(step.compute_cycles for step in steps) == timing.compute_cycles
+        assert sum(s.prefetch_point for s in steps) + schedule.prefetch_at_start == 1
         sizes = {"ifmap": block.ifmap_tile_bytes, "weight": block.weight_tile_bytes,
                  "ofmap": block.ofmap_tile_bytes}  # fmt: skip
         assert tiles.fits({op: np.array(size) for op, size in sizes.items()}, chip).all()
