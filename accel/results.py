@@ -166,6 +166,7 @@ class LayerResult:
             "tile_m": tiling.m_tile if tiling else "",
             "tile_k": tiling.k_tile if tiling else "",
             "tile_n": tiling.n_tile if tiling else "",
+            "tile_groups": tiling.g_tile if tiling else "",
             "loop_order": tiling.loop_order if tiling else "",
             "resident": tiling.resident if tiling else "",
             "ifmap_passes": tiling.passes("ifmap") if tiling else "",

@@ -148,7 +148,7 @@ def test_layers_csv_and_summary_carry_the_memory_model(tmp_path: Path) -> None:
     with (tmp_path / "layers.csv").open() as handle:
         rows = list(csv.DictReader(handle))
     extra = (
-        "tile_m", "tile_k", "tile_n", "loop_order", "ifmap_passes", "weight_passes",
+        "tile_m", "tile_k", "tile_n", "tile_groups", "loop_order", "ifmap_passes", "weight_passes",
         "ofmap_visits", "compulsory_ifmap_bytes", "arithmetic_intensity", "bound",
         "footprint_bytes", "isolated_cycles", "refill_cycles",
     )

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
+import numpy as np
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
-from hypothesis import given, settings
+from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 
 from accel.config import ArrayConfig, ChipConfig
 from accel.errors import InputError
+from accel.mapping import tiling as tiles
 from accel.mapping.array import ArrayMapping
+from accel.mapping.geometry import LayerGeometry
 from accel.mapping.mapper import map_layer
+from accel.mapping.tiling import Tiling
 from accel.model.network import GemmView, Layer
 from accel.model.ops import Conv
-from accel.perf.loop_nest import untiled_cycles
+from accel.perf.loop_nest import array_schedule, untiled_cycles
 from accel.perf.memory import model_memory
+from accel.perf.replay import replay_layer
 from accel.perf.tile_schedule import Schedule
 from accel.perf.timing import array_compute_cycles, time_layer
 
@@ -90,3 +96,82 @@ def test_a_fully_resident_layer_is_one_step_with_one_load_per_operand() -> None:
     (step,) = memory.schedule.steps()
     assert [load.bytes for load in memory.schedule.prologue] == [8 * 64, 16 * 72 + 16 * 4]
     assert (step.loads, step.writeback_bytes, memory.schedule.prefetch_at_start) == ((), 16 * 64, True)
+
+
+def _bus_bytes(schedule: Schedule, burst: int = 64) -> int:
+    """Bytes on the bus: every transfer (load or write-back) rounded up to whole bursts."""
+    sizes = [load.bytes for load in schedule.prologue]
+    for step in schedule.steps():
+        sizes += [load.bytes for load in step.loads + step.post_loads]
+        sizes += [step.writeback_bytes] if step.writeback_bytes else []
+    return sum(-(-size // burst) * burst for size in sizes)
+
+
+def test_ten_channels_per_step_move_in_ten_times_fewer_transfers() -> None:
+    # 96 depthwise 7 × 7 channels (49 ifmap, 9 weight + 4 bias, 49 ofmap bytes each), 10 per
+    # step: 9 full steps and one of 6 channels. ws with overlapped folds: 49 cycles a channel,
+    # plus 32 cycles before the first fold and 61 after the last.
+    layer = single_layer(Conv(kernel=3, padding=1, out_channels=96, groups=96), 96, 7)
+    chip = chip_with(dram__bandwidth_bytes_per_cycle=4096)
+    mapping = map_layer(layer, chip)
+    assert mapping.array is not None
+    geometry, timing = LayerGeometry.of(layer, 1), time_layer(mapping, chip)
+    assert timing.compute_cycles == 32 + 96 * 49 + 61
+    schedules = {}
+    for g_tile in (1, 10):
+        tiling = Tiling("ws", "mkn", 49, 9, 1, 1, 1, 1, 96, 49 * g_tile, 13 * g_tile,
+                        49 * g_tile, g_tile=g_tile)  # fmt: skip
+        schedules[g_tile] = array_schedule(
+            tiling, geometry, mapping.array, chip, True, timing.compute_cycles
+        )
+    steps = list(schedules[10].steps())
+    assert [step.compute_cycles for step in steps] == [32 + 490] + [490] * 8 + [294 + 61]
+    assert [load.bytes for load in schedules[10].prologue] == [490, 130]
+    assert [load.bytes for load in steps[7].loads] == [490, 130]
+    assert [load.bytes for load in steps[8].loads] == [294, 78]
+    assert [step.writeback_bytes for step in steps] == [490] * 9 + [294]
+    # The same 10,656 bytes; bursts: 96 · 3 · 64 per channel vs 9 · (512 + 192 + 512) + 768.
+    assert _schedule_bytes(schedules[10]) == _schedule_bytes(schedules[1])
+    assert (_bus_bytes(schedules[1]), _bus_bytes(schedules[10])) == (18432, 11712)
+    # At 4096 B/cycle a transfer takes 0 cycles and only the first load's 100-cycle latency
+    # shows. One channel a step: a load starts when the step before last frees its half, so
+    # step j + 1 starts at max(end(j), end(j − 1) + 100): two 49-cycle steps every 149 cycles.
+    assert replay_layer(schedules[10], chip) == timing.compute_cycles + 100
+    assert replay_layer(schedules[1], chip) == 7294
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=layers, chip=chips)
+def test_every_group_block_moves_the_same_bytes_and_computes_the_same_cycles(
+    layer: Layer, chip: ChipConfig
+) -> None:
+    """Each coalesced variant the chooser may replay: the single-group schedule's bytes and
+    compute, in `g_tiles` steps whose tiles fit their buffer halves."""
+    mapping = map_layer(layer, chip)
+    timing = time_layer(mapping, chip)
+    try:
+        memory = model_memory(mapping, timing, chip)
+    except InputError:
+        return
+    tiling, array = memory.tiling, mapping.array
+    assume(tiling is not None and array is not None and tiling.groups > 1)
+    assert tiling is not None and array is not None
+    single = dataclasses.replace(
+        tiling, g_tile=1,
+        ifmap_tile_bytes=tiling.ifmap_tile_bytes // tiling.g_tile,
+        weight_tile_bytes=tiling.weight_tile_bytes // tiling.g_tile,
+        ofmap_tile_bytes=tiling.ofmap_tile_bytes // tiling.g_tile,
+    )  # fmt: skip
+    geometry, bias = LayerGeometry.of(layer, 1), layer.bias_elements > 0
+    base = array_schedule(single, geometry, array, chip, bias, timing.compute_cycles)
+    for block in tiles.group_blocks(single, chip):
+        schedule = array_schedule(block, geometry, array, chip, bias, timing.compute_cycles)
+        assert _schedule_bytes(schedule) == _schedule_bytes(base)
+        steps = list(schedule.steps())
+        assert len(steps) == block.g_tiles == -(-tiling.groups // block.g_tile)
+        assert sum(step.compute_cycles for step in steps) == timing.compute_cycles
+        assert sum(s.prefetch_point for s in steps) + schedule.prefetch_at_start == 1
+        sizes = {"ifmap": block.ifmap_tile_bytes, "weight": block.weight_tile_bytes,
+                 "ofmap": block.ofmap_tile_bytes}  # fmt: skip
+        assert tiles.fits({op: np.array(size) for op, size in sizes.items()}, chip).all()
+        event(f"g_tile {block.g_tile}")

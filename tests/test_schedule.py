@@ -197,3 +197,12 @@ def test_the_engine_runs_the_tiling_the_report_shows() -> None:
     }
     assert schedules == tiled and set(schedules) == {"conv1", "conv2", "conv3", "fc4", "fc5"}
     assert any(len(s.k_chunks) > 1 for s in schedules.values())  # K split across passes
+
+
+def test_groups_per_step_leave_the_passes_unchanged() -> None:
+    """Every pass runs all groups side by side: `g_tile` only groups the memory model's DMA."""
+    array = ArrayMapping.place(GemmView(m=49, k=9, n=1, groups=96), 1, ArrayConfig())
+    single = _tiling(array, "mkn", 49, 9, 1)
+    coalesced = replace(single, g_tile=10)
+    assert (single.steps, coalesced.steps) == (96, 10)
+    assert Schedule.from_tiling(array, coalesced) == Schedule.from_tiling(array, single)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 from conftest import chip_with, single_layer
@@ -169,3 +171,52 @@ def test_a_unified_buffer_too_small_for_its_tiles_streams_all_of_them() -> None:
     assert memory.schedule is not None  # an equal share of the 256-byte half each
     loads = [load.bytes for step in memory.schedule.steps() for load in step.loads]
     assert max(loads) <= 256 // 3
+
+
+def _depthwise(channels: int, size: int, **chip: object) -> MemoryTraffic:
+    layer = single_layer(Conv(kernel=3, padding=1, out_channels=channels, groups=channels),
+                         channels, size)  # fmt: skip
+    config = chip_with(**chip)
+    mapping = map_layer(layer, config)
+    return model_memory(mapping, time_layer(mapping, config), config)
+
+
+SMALL_HALVES = {"sram__ifmap__size_kib": 1, "sram__weight__size_kib": 1, "sram__ofmap__size_kib": 1}
+
+
+def test_uncut_groups_coalesce_up_to_what_fits_a_buffer_half() -> None:
+    # Per 7 × 7 channel: 49 ifmap bytes, 9 weights + a 4-byte bias, 49 int8 outputs. Halves of
+    # 512 bytes hold 10 channels' ifmap (and ofmap): that, and the powers of two below it.
+    single = tiles.Tiling("ws", "mkn", 49, 9, 1, 1, 1, 1, 96, 49, 13, 49)
+    blocks = tiles.group_blocks(single, chip_with(**SMALL_HALVES))
+    assert [block.g_tile for block in blocks] == [2, 4, 8, 10]
+    largest = blocks[-1]
+    assert (largest.g_tiles, largest.steps, largest.describe()) == (
+        10, 10, "G10 M49 K9 N1 mkn (all resident)"
+    )
+    assert (largest.ifmap_tile_bytes, largest.weight_tile_bytes) == (490, 130)
+    assert tiles.group_blocks(largest, chip_with(**SMALL_HALVES)) == []
+    # The chooser takes a block: same bytes (compulsory), fewer steps than the 96 channels.
+    memory = _depthwise(96, 7, **SMALL_HALVES)
+    assert memory.tiling is not None and memory.tiling.g_tile in (2, 4, 8, 10)
+    assert memory.tile_steps == memory.tiling.g_tiles < 96
+    assert memory.dram_bytes == memory.compulsory_dram_bytes == 96 * (49 + 13 + 49)
+
+
+def test_groups_whose_gemm_is_cut_stay_one_per_step() -> None:
+    # A 56 × 56 channel's 3136 ifmap bytes overflow a 512-byte half: M is cut, one group a step.
+    memory = _depthwise(16, 56, sram__ifmap__size_kib=1)
+    tiling = memory.tiling
+    assert tiling is not None and tiling.m_tiles > 1 and tiling.g_tile == 1
+    assert memory.tile_steps == tiling.steps == 16 * tiling.m_tiles
+    assert tiles.group_blocks(tiling, chip_with(sram__ifmap__size_kib=1)) == []
+    with pytest.raises(ValueError, match=r"^g_tile must be 1, or up to 16 groups when no dim"):
+        dataclasses.replace(tiling, g_tile=2)
+
+
+def test_a_unified_buffer_bounds_the_groups_by_their_sum() -> None:
+    # 49 + 13 + 49 = 111 bytes per channel in one 1 KiB half: 9 channels.
+    single = tiles.Tiling("ws", "mkn", 49, 9, 1, 1, 1, 1, 32, 49, 13, 49)
+    unified = chip_with(sram__ifmap=None, sram__weight=None, sram__ofmap=None,
+                        sram__unified={"size_kib": 2})  # fmt: skip
+    assert [block.g_tile for block in tiles.group_blocks(single, unified)] == [2, 4, 8, 9]

@@ -8,6 +8,9 @@ N, with the loop order and how the array sums each K tile (`k_chains`). The func
 executes exactly these ranges: every chain of products produces an int32 partial sum that is
 added to the output accumulator, every (M, N) tile writes its own outputs. So a tiling or
 mapping that drops, repeats or misplaces a tile produces wrong numbers, not just wrong counts.
+Every pass covers all groups (the engine computes them side by side, each with its own weights);
+the tiling's `g_tile` (whole groups per DMA step) changes only how the memory model moves their
+data, not which products are summed, so it does not enter the schedule.
 
 How the array sums a K tile (the chains; see `accel.functional.accumulate` for the additions):
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -73,11 +73,25 @@ class Tiling:
     k_tiles: int
     n_tiles: int
     groups: int
-    ifmap_tile_bytes: int
+    ifmap_tile_bytes: int  # of one step (all its `g_tile` groups)
     weight_tile_bytes: int
     ofmap_tile_bytes: int
     streamed: tuple[Operand, ...] = ()  # operands streamed through an undersized buffer
     streamed_passes: tuple[int, ...] = ()  # for each: times the array reads each element
+    g_tile: int = 1  # whole groups per tile step (only when M, K and N are uncut, none streamed)
+
+    def __post_init__(self) -> None:
+        cut = self.m_tiles * self.k_tiles * self.n_tiles > 1 or bool(self.streamed)
+        if not 1 <= self.g_tile <= max(self.groups, 1) or (self.g_tile > 1 and cut):
+            raise ValueError(
+                f"g_tile must be 1, or up to {self.groups} groups when no dimension is cut and "
+                f"nothing is streamed, not {self.g_tile!r}"
+            )
+
+    @property
+    def g_tiles(self) -> int:
+        """Tile steps along the groups: `ceil(groups / g_tile)`, the last one partial."""
+        return ceil_div(self.groups, self.g_tile)
 
     def trips(self, dim: str) -> int:
         return {"m": self.m_tiles, "k": self.k_tiles, "n": self.n_tiles}[dim]
@@ -95,8 +109,8 @@ class Tiling:
 
     @property
     def steps(self) -> int:
-        """Tiles computed, over all groups."""
-        return self.groups * self.m_tiles * self.k_tiles * self.n_tiles
+        """Tile steps computed, over all groups."""
+        return self.g_tiles * self.m_tiles * self.k_tiles * self.n_tiles
 
     @property
     def resident(self) -> str:
@@ -107,8 +121,9 @@ class Tiling:
         return next(op for op, dims in OPERAND_DIMS.items() if moving[-1] not in dims)
 
     def describe(self) -> str:
+        groups = f"G{self.g_tile} " if self.g_tile > 1 else ""
         return (
-            f"M{self.m_tile} K{self.k_tile} N{self.n_tile} {self.loop_order} "
+            f"{groups}M{self.m_tile} K{self.k_tile} N{self.n_tile} {self.loop_order} "
             f"({self.resident} resident)"
         )
 
@@ -221,6 +236,36 @@ def fits(
     if sram.unified is not None:
         ok &= shared <= sram.unified.tile_bytes
     return ok
+
+
+def group_blocks(tiling: Tiling, chip: ChipConfig) -> list[Tiling]:
+    """`tiling` carrying several whole groups per step: the most whose double-buffered tiles
+    fit every buffer half, and each power of two below it (fewer groups per step fill the
+    pipeline sooner). Empty unless the groups' GEMMs are uncut and nothing is streamed."""
+    uncut = tiling.m_tiles * tiling.k_tiles * tiling.n_tiles == 1 and not tiling.streamed
+    if tiling.groups == 1 or tiling.g_tile > 1 or not uncut:
+        return []
+    per_group: dict[Operand, int] = {
+        "ifmap": tiling.ifmap_tile_bytes,
+        "weight": tiling.weight_tile_bytes,
+        "ofmap": tiling.ofmap_tile_bytes,
+    }
+    most = tiling.groups
+    sram = chip.sram
+    for operand, size in per_group.items():
+        if not sram.is_shared(operand):
+            most = min(most, sram.buffer_for(operand).tile_bytes // max(size, 1))
+    if sram.unified is not None:
+        shared = sum(size for op, size in per_group.items() if sram.is_shared(op))
+        most = min(most, sram.unified.tile_bytes // max(shared, 1))
+    blocks = sorted({most} | {2**i for i in range(1, most.bit_length()) if 2**i < most})
+    return [
+        replace(
+            tiling, g_tile=g, ifmap_tile_bytes=g * per_group["ifmap"],
+            weight_tile_bytes=g * per_group["weight"], ofmap_tile_bytes=g * per_group["ofmap"],
+        )
+        for g in blocks if g > 1
+    ]  # fmt: skip
 
 
 def undersized(smallest: dict[Operand, int], chip: ChipConfig) -> tuple[Operand, ...]:

@@ -1,6 +1,7 @@
 """From a tiling to its schedule: the loop nest over tiles, written as compressed steps.
 
-The loops are groups (outermost) then the tiling's loop order; loops of one trip are dropped.
+The loops are groups (outermost, `g_tile` whole groups per step: their tiles move and compute
+together) then the tiling's loop order; loops of one trip are dropped.
 Each operand changes tile when a loop that indexes it advances, so its tile lives through the
 loops inside its innermost indexing loop. The steps of one loop level depend only on the tile
 size class of the index (edge tiles are partial, halos differ at the image border) and on whether
@@ -179,6 +180,10 @@ class _Nest:
     def size(self, coords: Coords, dim: str) -> Any:
         return coords[dim][0] if dim in coords else self.constant[dim]
 
+    def groups(self, coords: Coords) -> int:
+        """Whole groups the step at `coords` carries (its tiles hold that many groups' data)."""
+        return int(self.size(coords, "g"))
+
     def bytes(self, kind: str, coords: Coords) -> int:
         """Bytes of the `kind` tile at `coords` (psum: int32 partial sums of an ofmap tile).
 
@@ -186,16 +191,17 @@ class _Nest:
         once per fold along the dimension it does not index.
         """
         m, k, n = (self.size(coords, d) for d in "mkn")
+        groups = self.groups(coords)
         if kind == "psum":
-            return int(m[0] * n[0] * accumulator_bytes(self.chip))
+            return int(groups * m[0] * n[0] * accumulator_bytes(self.chip))
         reads = self.fold_reads(kind, coords) if kind in self.streamed else 0
         if kind == "ifmap" and reads:
             return int(m[0] * k[0] * reads)
         if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
-            return int(sum(count * m[1][box] for count, box in k[1]))
+            return int(groups * sum(count * m[1][box] for count, box in k[1]))
         k_first = coords.get("k", (None, True))[1]
         bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
-        return int((k[0] * n[0] + bias) * max(reads, 1))
+        return int(groups * (k[0] * n[0] + bias) * max(reads, 1))
 
     def fold_reads(self, operand: str, coords: Coords) -> int:
         """How often a step reads its tile of `operand`: once per fold along the dimension the
@@ -312,7 +318,7 @@ class _Position:
         if "ofmap" not in nest.streamed or not self.ends(nest.level["psum"]):
             return Pieces(inputs)
         m, _, n = (nest.size(now, d) for d in "mkn")
-        outputs = int(m[0] * n[0])
+        outputs = int(nest.groups(now) * m[0] * n[0])
         write = self.writeback(now) // outputs
         psum = accumulator_bytes(nest.chip) if nest.has_psum(now) else 0
         per_piece = max(1, nest.pieces["ofmap"] // max(write, psum))
@@ -342,7 +348,8 @@ class _Position:
         nest = self.nest
         m, _, n = (nest.size(coords, d) for d in "mkn")
         unfinished = nest.reduces_across_visits and not self.context[nest.k_level].last  # type: ignore[index]
-        return int(m[0] * n[0] * (accumulator_bytes(nest.chip) if unfinished else 1))
+        per_output = accumulator_bytes(nest.chip) if unfinished else 1
+        return int(nest.groups(coords) * m[0] * n[0] * per_output)
 
     def prefetch_point(self) -> bool:
         """True at the step whose ring slot follows the release of the last weight tile's
@@ -363,7 +370,8 @@ class _Position:
         nest, array = self.nest, self.nest.array
         overlap = nest.chip.array.fold_overlap
         extents = {dim: nest.size(now, dim)[0] for dim in "mkn"}
-        folds = ceil_div(extents[array.rows_dim], array.array_rows) * ceil_div(
+        # The step's groups run one after another, each in its own folds.
+        folds = nest.groups(now) * ceil_div(extents[array.rows_dim], array.array_rows) * ceil_div(
             extents[array.cols_dim], array.array_cols
         )
         chunk = "whole" if not nest.merged else "head" if self.context[-1].first else "tail"
@@ -380,7 +388,8 @@ def _tile_classes(
     tiling: Tiling, geometry: LayerGeometry, array: ArrayMapping
 ) -> dict[str, list[Any]]:
     """Per dim, each tile index's class: its extent, and for M the input pixels it reads through
-    each tap box the K-tiles use, for K its (channels, tap box index) pieces."""
+    each tap box the K-tiles use, for K its (channels, tap box index) pieces, for G the groups
+    each step carries."""
     parts = geometry.k_parts(tiling.k_tile)
     boxes = sorted({taps for part in parts for _, taps in part})
     index = {taps: i for i, taps in enumerate(boxes)}
@@ -389,7 +398,8 @@ def _tile_classes(
         "m": list(zip(*pixels, strict=True)),
         "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
     }
-    classes: dict[str, list[Any]] = {"g": [None] * tiling.groups}
+    starts = range(0, tiling.groups, tiling.g_tile)
+    classes: dict[str, list[Any]] = {"g": [min(tiling.g_tile, tiling.groups - g) for g in starts]}
     for dim, total, tile in (("m", array.m, tiling.m_tile), ("k", array.k, tiling.k_tile),
                              ("n", array.n, tiling.n_tile)):
         extents = [min(tile, total - start) for start in range(0, total, tile)]

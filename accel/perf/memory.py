@@ -3,10 +3,12 @@
 For an array layer, every tiling that fits the buffers (`mapping/tiling.py`: tile sizes × loop
 order) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic is each tensor
 once (the ifmap: each input element some window reads). The chooser keeps the tilings that are
-Pareto-efficient in (array cycles incl. refills, bytes on the bus), replays each in the
-DMA / compute pipeline (`replay.py`, exact) and keeps the one with the fewest total cycles,
-ties broken by DRAM bytes. Neither criterion of the shortlist depends on the DRAM bandwidth or
-latency, so the chosen latency can only fall when the channel gets faster.
+Pareto-efficient in (array cycles incl. refills, bytes on the bus), adds to each whose groups'
+GEMMs are uncut the variants that carry several groups per step (`tiling.group_blocks`: same
+bytes, fewer and larger transfers), replays each in the DMA / compute pipeline (`replay.py`,
+exact) and keeps the one with the fewest total cycles, ties broken by DRAM bytes. Neither the
+shortlist nor its variants depend on the DRAM bandwidth or latency, so the chosen latency can
+only fall when the channel gets faster.
 
 A layer whose whole GEMM fits on chip is only tiled in ways that fetch nothing twice: its
 traffic equals the compulsory traffic. Vector-unit layers stream their tensors once, in slices.
@@ -129,6 +131,12 @@ def _array_memory(
     orders, per_order, fit = _fitting(grid, sizes, array, chip, compulsory[1])
     runs = []
     shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
+    # Whole groups per step move the same bytes in fewer, larger transfers.
+    shortlist += [
+        (blocked, traffic)
+        for tiling, traffic in shortlist
+        for blocked in tiles.group_blocks(tiling, chip)
+    ]
     for tiling, traffic in shortlist:
         schedule = array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
         moved = sum(traffic[kind] for kind in TRAFFIC)
