@@ -102,6 +102,22 @@ def test_clip_as_attributes_or_inputs_is_relu6(opset: int, tmp_path: Path) -> No
     assert activations.count("relu6") == 8 and "activation" not in {layer.kind for layer in network}
 
 
+def test_opset_4_reshape_takes_its_shape_from_the_attribute(tmp_path: Path) -> None:
+    weights = [numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w"),
+               numpy_helper.from_array(np.ones((10, 288), np.float32), "f")]
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], kernel_shape=[3, 3]),
+             helper.make_node("Reshape", ["c"], ["flat"], shape=[1, -1]),
+             helper.make_node("Gemm", ["flat", "f"], ["y"], transB=1)]
+    graph = helper.make_graph(
+        nodes, "old", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 10])], weights)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 4)])
+    model.ir_version = 3
+    network = import_onnx(save(model, tmp_path)).network
+    assert [layer.kind for layer in network] == ["conv", "flatten", "fc"]
+    assert network.macs == 8 * 27 * 36 + 288 * 10
+
+
 def test_gemm_weights_are_out_by_in_whatever_trans_b(tmp_path: Path) -> None:
     for trans_b in (0, 1):
         g = GraphBuilder("fc", [1, 6])

@@ -40,7 +40,10 @@ def flatten(imp: OnnxImporter, node: Any, index: int) -> None:
 
 def reshape(imp: OnnxImporter, node: Any, index: int) -> None:
     x = imp.tensor(node)
-    target = [int(v) for v in imp.const_array(node, 1).reshape(-1)]
+    if len(node.input) > 1:
+        target = [int(v) for v in imp.const_array(node, 1).reshape(-1)]
+    else:  # opset 1-4: the target shape is an attribute
+        target = [int(v) for v in attr(node, "shape", [])]
     if not attr(node, "allowzero", 0):
         target = [x.dims[i] if v == 0 and i < len(x.dims) else v for i, v in enumerate(target)]
     if -1 in target:
