@@ -222,15 +222,21 @@ def validate_command(
     from accel.io.workload_yaml import parse_workload
     from accel.io.yaml_errors import load_yaml_mapping
 
-    if file.suffix.lower() == ".cfg":
-        load_chip(file)
-    else:
-        data = load_yaml_mapping(file, "config")
-        if "layers" in data:
-            net = parse_workload(data, str(file), {})
-            _console().print(f"OK: workload {net.name}, {len(net)} layers, {net.params:,} params")
-            return
-        ChipConfig.from_dict(data, str(file))
+    try:
+        if file.suffix.lower() == ".cfg":
+            load_chip(file)
+        else:
+            data = load_yaml_mapping(file, "config")
+            if "layers" in data:
+                net = parse_workload(data, str(file), {})
+                _console().print(f"OK: workload {net.name}, {len(net)} layers, "
+                                 f"{net.params:,} params")
+                return
+            ChipConfig.from_dict(data, str(file))
+    except InputError as err:  # every problem, one line each
+        for line in err.all_errors:
+            print(f"error: {line}", file=sys.stderr)
+        sys.exit(2)
     _console().print(f"OK: chip config {file}")
 
 

@@ -13,7 +13,15 @@ from collections.abc import Iterable
 
 
 class InputError(ValueError):
-    """Bad user input; the message is one line naming the place, the rule and the value."""
+    """Bad user input; the message is one line naming the place, the rule and the value.
+
+    `all_errors` holds one such line per problem when several were found at once (a config
+    with two bad fields); the message itself names the first and counts the rest.
+    """
+
+    def __init__(self, message: str, all_errors: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.all_errors = all_errors or (message,)
 
 
 def closest(name: str, choices: Iterable[str]) -> str:

@@ -130,6 +130,17 @@ def test_validate_reports_ok_and_errors(write_yaml) -> None:  # type: ignore[no-
     assert "clock_mhz must be > 0, not -1" in bad.stderr
 
 
+def test_validate_lists_every_error_one_line_each(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    bad = run_accel("validate", str(write_yaml("array: {rows: -4, colz: 3}\n")))
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.splitlines() == [
+        f"error: {line}" for line in (
+            f"{bad.args[-1]}: array.colz is not a known field (did you mean 'cols'?)",
+            f"{bad.args[-1]}: array.rows must be > 0, not -4",
+        )
+    ]
+
+
 def test_schema_is_json() -> None:
     result = run_accel("schema")
     assert result.returncode == 0

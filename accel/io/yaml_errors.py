@@ -44,31 +44,39 @@ def validate_model(model: type[Model], data: Any, source: str) -> Model:
     try:
         return model.model_validate(data)
     except ValidationError as err:
-        raise InputError(format_validation_error(err, source, model)) from None
+        lines = validation_messages(err, source, model)
+        raise InputError(format_validation_error(err, source, model), lines) from None
 
 
 def format_validation_error(err: ValidationError, source: str, model: type[BaseModel]) -> str:
     """One line for the first error pydantic found (and how many more there are)."""
-    # A misspelt field shows up as both "extra" and "missing": report the misspelling.
-    errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = [str(part) for part in first["loc"]]
-    path = ".".join(loc) or "(top level)"
-    kind = first["type"]
-    value = first.get("input")
-    if kind == "extra_forbidden":
-        hint = closest(loc[-1], _field_names(model, loc[:-1]))
-        message = f"{path} is not a known field{hint}"
-    elif kind == "missing":
-        message = f"{path} is required"
-    elif kind in ("value_error", "assertion_error"):
-        message = str(first["ctx"]["error"]) if "ctx" in first else first["msg"]
-        message = f"{path}: {message}" if loc else message
-    else:
-        message = f"{path} must be {_rule(first)}, not {value!r}"
-    more = len(err.errors()) - 1
+    lines = validation_messages(err, source, model)
+    more = len(lines) - 1
     suffix = f" (+{more} more error{'s' if more > 1 else ''})" if more else ""
-    return f"{source}: {message}{suffix}"
+    return f"{lines[0]}{suffix}"
+
+
+def validation_messages(
+    err: ValidationError, source: str, model: type[BaseModel]
+) -> tuple[str, ...]:
+    """One line per error pydantic found, a misspelt field first (it explains the others:
+    a misspelling shows up as both an unknown and a missing field)."""
+    errors = sorted(err.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    return tuple(f"{source}: {_message(error, model)}" for error in errors)
+
+
+def _message(error: Any, model: type[BaseModel]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    path = ".".join(loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{path} is not a known field{closest(loc[-1], _field_names(model, loc[:-1]))}"
+    if kind == "missing":
+        return f"{path} is required"
+    if kind in ("value_error", "assertion_error"):
+        message = str(error["ctx"]["error"]) if "ctx" in error else error["msg"]
+        return f"{path}: {message}" if loc else str(message)
+    return f"{path} must be {_rule(error)}, not {error.get('input')!r}"
 
 
 def _rule(error: Any) -> str:
