@@ -17,7 +17,7 @@ from accel.functional.qmodel import QuantParams
 from accel.functional.requant import dequantize_linear, quantize_linear
 from accel.functional.tensor_layers import run_tensor_layer
 from accel.io.onnx_import import import_onnx
-from accel.io.onnx_qdq_pairs import merged_pairs, merged_quantization
+from accel.io.onnx_qdq_pairs import merged_pairs, merged_quantization, round_half_away
 from accel.io.sources import load_model
 from accel.model.network import Layer
 from accel.model.op_base import Shape
@@ -103,6 +103,12 @@ def test_merged_quantization_by_hand() -> None:
     assert merged_quantization(QuantParams(0.1, -128), QuantParams(0.1, 127)) is None  # disjoint
 
 
+@pytest.mark.parametrize(("value", "rounded"), [(0.49999997, 0), (2.5, 3), (-2.5, -3),
+                                                (-0.49999997, 0), (126.5, 127), (-127.5, -128)])
+def test_zero_points_round_half_away_from_zero(value: float, rounded: int) -> None:
+    assert round_half_away(np.float32(value)) == rounded
+
+
 @pytest.mark.parametrize("share", [True, False])
 def test_equal_or_shared_pairs_keep_their_quantization(share: bool) -> None:
     # onnxruntime removes the middle pair but keeps the outer parameters; so does accel.
@@ -111,11 +117,20 @@ def test_equal_or_shared_pairs_keep_their_quantization(share: bool) -> None:
     assert merged_pairs(model.graph).quant == {}
 
 
-def test_a_second_reader_of_the_first_pair_blocks_the_merge() -> None:
+@pytest.mark.parametrize(("tensor", "elem"), [("dq1", TensorProto.FLOAT),
+                                              ("q2", TensorProto.INT8)])
+def test_a_graph_output_inside_the_chain_blocks_the_merge(tensor: str, elem: int) -> None:
     model = _pair_model(0.1, 0, 0.05, 10, np.int8)
-    model.graph.output.append(helper.make_tensor_value_info("dq1", TensorProto.FLOAT, [1, 8]))
+    model.graph.output.append(helper.make_tensor_value_info(tensor, elem, [1, 8]))
     assert _ort_merged(model) is None
     assert merged_pairs(model.graph).quant == {}
+
+
+def test_disjoint_ranges_are_a_functional_gap() -> None:
+    model = _pair_model(0.1, -128, 0.1, 127, np.int8)  # [0, 25.5] and [-25.5, 0]
+    rewrites = merged_pairs(model.graph)
+    assert rewrites.quant == {}
+    assert rewrites.gaps == ["node 'q1' (double QDQ pair with disjoint ranges)"]
 
 
 def _googlenet_qdq(folder: Path, share: bool) -> Path:
@@ -165,3 +180,40 @@ def test_import_records_the_merged_quantization(tmp_path: Path) -> None:
     assert quant is not None
     index = next(i for i, n in enumerate(model.graph.node) if n.name == "flatten65_QuantizeLinear")
     assert quant.activations["flatten65_QuantizeLinear"] == merged_pairs(model.graph).quant[index]
+
+
+@pytest.mark.parametrize("activation", ["QInt8", "QUInt8"])
+def test_a_conv_whose_first_quantization_is_merged_writes_the_merged_codes(
+    activation: str, tmp_path: Path
+) -> None:
+    # conv → Q1 → DQ1 → Dropout → Q2 → DQ2 → conv, the Dropout's pair given another range:
+    # ORT fuses the first conv with the merged output quantization, and so does accel.
+    from onnx_builders import GraphBuilder
+    from test_onnx_quantized import _Calibration, quantization
+
+    g = GraphBuilder("conv_dropout", [1, 3, 16, 16])
+    x = g.node("Dropout", [g.conv(g.input, 3, 8, 3)])
+    source, path = tmp_path / "float.onnx", tmp_path / "qdq.onnx"
+    onnx.save(g.model([g.relu(g.conv(x, 8, 8, 3))]), str(source))
+    quantization.quantize_static(
+        str(source), str(path), _Calibration("input", [1, 3, 16, 16]),
+        quant_format=quantization.QuantFormat.QDQ, per_channel=True,
+        activation_type=getattr(quantization.QuantType, activation),
+        weight_type=quantization.QuantType.QInt8)  # fmt: skip
+    model = onnx.load(str(path))
+    for tensor in model.graph.initializer:
+        value = numpy_helper.to_array(tensor)
+        if tensor.name == "dropout4_scale":
+            tensor.CopyFrom(numpy_helper.from_array(np.array(0.031, np.float32), tensor.name))
+        elif tensor.name == "dropout4_zero_point":
+            tensor.CopyFrom(numpy_helper.from_array(np.array(int(value) - 9, value.dtype),
+                                                    tensor.name))  # fmt: skip
+    onnx.save(model, str(path))
+    imported = load_model(str(path))
+    report = run_functional(imported.network, ChipConfig(), 1, None, True, 0,
+                            model=imported).check  # fmt: skip
+    assert report is not None and (report.layers_checked, report.mismatches) == (2, 0)
+    assert imported.quantized is not None
+    conv = imported.quantized.activations["conv3"]
+    assert conv in merged_pairs(model.graph).quant.values()
+    assert np.float32(conv.scale) == np.float32(0.031)  # the narrower, second range

@@ -17,6 +17,7 @@ values). Chains of pairs merge repeatedly, as onnxruntime's transformer loop doe
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +45,14 @@ def merged_quantization(first: QuantParams, second: QuantParams) -> QuantParams 
     if not (np.isfinite(scale) and scale > 0):
         return None
     shifted = np.float32(np.float32(qmin) - np.float32(real_min / scale))
-    rounded = int(np.sign(shifted) * np.floor(np.abs(shifted) + np.float32(0.5)))
-    zero_point = int(np.array(rounded, np.int64).astype(first.dtype))  # narrow_cast wraps
-    return QuantParams(float(scale), zero_point, first.dtype)
+    wrapped = np.array(round_half_away(shifted), np.int64).astype(first.dtype)  # narrow_cast
+    return QuantParams(float(scale), int(wrapped), first.dtype)
+
+
+def round_half_away(value: np.float32) -> int:
+    """std::round of a float32: halves away from zero. In float64, where |x| + 0.5 is exact
+    (in float32, 0.49999997 + 0.5 rounds up to 1)."""
+    return int(math.copysign(math.floor(abs(float(value)) + 0.5), float(value)))
 
 
 @dataclass

@@ -4,7 +4,9 @@ slices and splits, padding, and Quantize/DequantizeLinear on activations.
 Most cost nothing on the chip: the output is an alias of the input buffer (Identity, Dropout,
 Cast, a reshape that keeps the IR shape, Q/DQ that only record a quantization). What does move
 data becomes a layer: a flatten or reshape, a transpose, a channel slice, a pad, or the channel
-shuffle that a reshape → transpose → reshape sequence spells (tracked through its 5-D steps).
+shuffle that a reshape → transpose → reshape sequence spells (tracked through its 5-D steps),
+and the requantization of codes to a double QDQ pair's merged quantization
+(`accel.io.onnx_qdq_pairs`).
 Shape arithmetic on constants never gets here; the importer folds it.
 """
 
