@@ -22,7 +22,7 @@ import numpy.typing as npt
 from accel.errors import InputError
 from accel.functional import elementwise, lookup
 from accel.functional.qmodel import QuantParams
-from accel.functional.requant import QuantMode, quantize_linear
+from accel.functional.requant import QuantMode, dequantize_linear, quantize_linear
 from accel.model.network import Layer
 from accel.model.ops import BatchNorm, ChannelShuffle, ChannelSlice, Clip, Pad, Reshape, Transpose
 
@@ -43,6 +43,11 @@ def run_tensor_layer(
 ) -> IntArray:
     """One of `KINDS` on an NCHW int8/uint8 tensor."""
     op = layer.op
+    if layer.kind in MOVES and mode == "onnx" and xq != y:
+        # A move between two quantizations (a merged double QDQ pair): onnxruntime runs
+        # DequantizeLinear → move → QuantizeLinear in float32.
+        real = dequantize_linear(move_values(layer, x), xq.scale, xq.zero_point)
+        return quantize_linear(real, y.scale, y.zero_point, y.dtype)
     if layer.kind in MOVES:
         return move_values(layer, x)
     if isinstance(op, Pad):

@@ -37,6 +37,7 @@ from accel.io.onnx_graph import (
     resolve_input_dims,
     tensor_array,
 )
+from accel.io.onnx_qdq_pairs import merged_pairs
 from accel.model.network import LayerEntry
 from accel.model.ops import Op, Shape, ShapeError, Unsupported
 
@@ -124,6 +125,8 @@ class OnnxImporter:
         self.values: dict[str, Value] = {}
         self.parts = ImportedParts(Path(source).stem, {})
         self.absorbed: set[int] = set()
+        # Q/DQ nodes whose quantization onnxruntime's double-QDQ-pair merge replaces.
+        self.merged_quant: dict[int, QuantParams] = {}
         self._inferred: dict[str, Dims] | None = None
 
     def run(self) -> ImportedModel:
@@ -133,6 +136,9 @@ class OnnxImporter:
             array = tensor_array(tensor)
             self.values[tensor.name] = Const(array, tuple(tensor.dims))
         self._declare_inputs()
+        merges = merged_pairs(self.model.graph)
+        self.merged_quant = merges.quant
+        self.parts.functional_gaps.extend(merges.gaps)
         for index, node in enumerate(self.model.graph.node):
             if index not in self.absorbed:
                 self._convert(node, index, convert_node)

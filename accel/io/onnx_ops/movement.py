@@ -4,7 +4,9 @@ slices and splits, padding, and Quantize/DequantizeLinear on activations.
 Most cost nothing on the chip: the output is an alias of the input buffer (Identity, Dropout,
 Cast, a reshape that keeps the IR shape, Q/DQ that only record a quantization). What does move
 data becomes a layer: a flatten or reshape, a transpose, a channel slice, a pad, or the channel
-shuffle that a reshape → transpose → reshape sequence spells (tracked through its 5-D steps).
+shuffle that a reshape → transpose → reshape sequence spells (tracked through its 5-D steps),
+and the requantization of codes to a double QDQ pair's merged quantization
+(`accel.io.onnx_qdq_pairs`).
 Shape arithmetic on constants never gets here; the importer folds it.
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from accel.functional.qmodel import QuantParams
 from accel.io.onnx_import import Const, OnnxImporter, Scalar, Tensor, TensorHolds, attr, ir_shape
 from accel.model.ops import ChannelShuffle, ChannelSlice, Flatten, Pad, Reshape, Transpose
 
@@ -209,7 +212,11 @@ def pad(imp: OnnxImporter, node: Any, index: int) -> None:
 def quantize(imp: OnnxImporter, node: Any, index: int) -> None:
     """Quantize/DequantizeLinear on an activation: a rename that records its quantization."""
     x = imp.tensor(node)
-    quant = imp.quant_of(node, 1) or x.quant
+    merged = imp.merged_quant.get(index)
+    quant = merged or imp.quant_of(node, 1) or x.quant
+    if merged is not None and node.op_type == "QuantizeLinear" and _holds_other_codes(imp, x,
+                                                                                      merged):
+        x = _requantize(imp, node, index, x, merged)
     if quant is not None and node.op_type == "QuantizeLinear" and (
             x.source in imp.parts.inherited_quant):  # fmt: skip
         imp.parts.quant[x.source] = quant  # onnxruntime requantizes the moved float values
@@ -222,6 +229,21 @@ def quantize(imp: OnnxImporter, node: Any, index: int) -> None:
         imp.parts.tensor_names[x.source] = node.output[0]
     holds: TensorHolds = "codes" if node.op_type == "QuantizeLinear" else "dequantized"
     imp.alias(node, replace(x, quant=quant, holds=holds))
+
+
+def _holds_other_codes(imp: OnnxImporter, x: Tensor, quant: QuantParams) -> bool:
+    """Whether `x` is already stored as codes of another quantization than `quant`."""
+    recorded = imp.parts.quant.get(x.source)
+    return recorded is not None and recorded != quant and x.source not in imp.parts.inherited_quant
+
+
+def _requantize(imp: OnnxImporter, node: Any, index: int, x: Tensor, quant: QuantParams) -> Tensor:
+    """A layer that requantizes `x` to the merged quantization of a double QDQ pair: what
+    onnxruntime's remaining DequantizeLinear → (free op) → QuantizeLinear computes."""
+    shape = imp.parts.shapes[x.source]
+    op = Reshape(shape=(shape.channels, shape.height, shape.width))
+    out = imp.add_layer(node, index, op, [x], quant=quant)
+    return replace(out, dims=x.dims)
 
 
 def dynamic_quantize(imp: OnnxImporter, node: Any, index: int) -> None:
