@@ -220,3 +220,27 @@ def test_output_stationary_partial_sums_may_stay_in_the_pes() -> None:
     assert moving[-1] == "k" and tiling.m_tile <= 12 and tiling.n_tile <= 14
     assert tiling.ofmap_tile_bytes <= 512 < tiling.m_tile * tiling.n_tile * 4
     assert memory.dram_ofmap_read_bytes == 0
+
+
+def test_chips_differing_in_dram_timing_share_plans_and_get_the_cold_answer() -> None:
+    from accel.perf import memory
+
+    layer = single_layer(Conv(kernel=3, out_channels=64, padding=1), 32, 28)
+    fast, slow = chip_with(dram__bandwidth_bytes_per_cycle=64), chip_with(
+        dram__bandwidth_bytes_per_cycle=2, dram__latency_cycles=300, clock_mhz=400
+    )
+
+    def run(chip: ChipConfig) -> MemoryTraffic:
+        mapping = map_layer(layer, chip)
+        return model_memory(mapping, time_layer(mapping, chip), chip)
+
+    memory.clear_cache()
+    cold_slow = run(slow)
+    memory.clear_cache()
+    run(fast)
+    planned = memory._plans.cache_info()
+    warm_slow = run(slow)
+    after = memory._plans.cache_info()
+    assert (after.misses, after.hits) == (planned.misses, planned.hits + 1)
+    assert warm_slow == cold_slow
+    assert warm_slow.stall_cycles > run(fast).stall_cycles

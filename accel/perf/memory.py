@@ -101,6 +101,8 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
 def clear_cache() -> None:
     """Forget the memoized tilings (identical layers on one chip are chosen once per process)."""
     _array_memory.cache_clear()
+    _plans.cache_clear()
+    _layout_chip.cache_clear()
 
 
 def compulsory_traffic(layer: Layer, batch: int) -> tuple[int, int, int]:
@@ -122,6 +124,33 @@ def _array_memory(
     compute_cycles: int,
     chip: ChipConfig,
 ) -> MemoryTraffic:
+    plans, compulsory = _plans(
+        op, input_shapes, output_shape, batch, array, compute_cycles, _layout_chip(chip)
+    )
+    runs = [(replay_layer(schedule, chip), moved, index) for index, (_, schedule, _, moved)
+            in enumerate(plans)]
+    # Fewest cycles, then fewest DRAM bytes.
+    total, _, best = min(runs)
+    tiling, schedule, traffic, _ = plans[best]
+    macs = Layer("layer", op, ("input",), input_shapes, output_shape).macs * batch
+    return _record(total, traffic, compulsory, macs, tiling, schedule, chip, compute_cycles)
+
+
+_Plan = tuple[tiles.Tiling, Schedule, dict[str, int], int]  # tiling, schedule, traffic, bytes
+
+
+@lru_cache(maxsize=4096)
+def _plans(
+    op: Op,
+    input_shapes: tuple[Shape, ...],
+    output_shape: Shape,
+    batch: int,
+    array: ArrayMapping,
+    compute_cycles: int,
+    chip: ChipConfig,
+) -> tuple[tuple[_Plan, ...], tuple[int, int, int]]:
+    """The shortlisted tilings of a layer with their schedules, before any replay: what a sweep
+    over DRAM bandwidth or latency, clock or energy shares between its points."""
     layer = Layer("layer", op, ("input",), input_shapes, output_shape)
     geometry = LayerGeometry.of(layer, batch)
     grid = tiles.candidates(array, geometry)
@@ -129,7 +158,6 @@ def _array_memory(
     sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
     compulsory = compulsory_traffic(layer, batch)
     orders, per_order, fit = _fitting(grid, sizes, array, chip, compulsory[1])
-    runs = []
     shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
     # Whole groups per step move the same bytes in fewer, larger transfers.
     shortlist += [
@@ -137,14 +165,28 @@ def _array_memory(
         for tiling, traffic in shortlist
         for blocked in tiles.group_blocks(tiling, chip)
     ]
-    for tiling, traffic in shortlist:
-        schedule = array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
-        moved = sum(traffic[kind] for kind in TRAFFIC)
-        runs.append((replay_layer(schedule, chip), moved, tiling, schedule, traffic))
-    # Fewest cycles, then fewest DRAM bytes.
-    total, _, tiling, schedule, traffic = min(runs, key=lambda run: run[:2])
-    macs = layer.macs * batch
-    return _record(total, traffic, compulsory, macs, tiling, schedule, chip, compute_cycles)
+    plans = tuple(
+        (tiling, array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles),
+         traffic, sum(traffic[kind] for kind in TRAFFIC))
+        for tiling, traffic in shortlist
+    )
+    return plans, compulsory
+
+
+@lru_cache(maxsize=256)
+def _layout_chip(chip: ChipConfig) -> ChipConfig:
+    """`chip` without what only the replay reads (DRAM bandwidth, latency, prefetch) or nothing
+    in the memory model reads (names, clock, energy), so chips differing only there share plans."""
+    default = ChipConfig()
+    dram = chip.dram.model_copy(update={
+        "bandwidth_bytes_per_cycle": default.dram.bandwidth_bytes_per_cycle,
+        "latency_cycles": default.dram.latency_cycles,
+        "prefetch_next_layer_weights": default.dram.prefetch_next_layer_weights,
+    })
+    return chip.model_copy(update={
+        "name": default.name, "description": default.description, "clock_mhz": default.clock_mhz,
+        "dram": dram, "energy": default.energy,
+    })
 
 
 def _fitting(
