@@ -22,6 +22,7 @@ from accel.errors import InputError
 from accel.functional.accumulate import Accumulator
 from accel.functional.conv_layer import layer_accumulators, prepare_array_layer
 from accel.io.sources import load_model
+from accel.simulate import simulate_network
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -53,6 +54,21 @@ def test_quantize_static_uint8_weights_are_bit_exact(config: QuantConfig, tmp_pa
         assert dtypes == {"uint8"} and len(zero_points - {128}) > 5
     report = result.check
     assert report is not None and (report.layers_checked, report.mismatches) == (20, 0)
+
+
+@pytest.mark.parametrize("form", ["qoperator", "qdq"])
+def test_uint8_weights_cost_what_int8_weights_cost(form: str, tmp_path: Path) -> None:
+    """One byte a weight either way: cycles, DRAM traffic and energy are the same."""
+    results = []
+    for weights in ("int8", "uint8"):
+        folder = tmp_path / weights
+        folder.mkdir()
+        path = quantize(every_block_cnn(), QuantConfig(form, "uint8", False, weights), folder)
+        results.append(simulate_network(load_model(str(path)).network, ChipConfig()))
+    int8, uint8 = (result.summary() for result in results)
+    assert int8["total_cycles"] > 0 and int8["dram_read_bytes"] > 0
+    assert uint8.pop("network") == f"{form}-uint8-pt-u8w"  # the file's name; every figure equal
+    assert int8.pop("network") == f"{form}-uint8-pt" and uint8 == int8
 
 
 @pytest.mark.parametrize("config", UINT8_WEIGHT_CONFIGS[::3], ids=lambda c: c.label)
