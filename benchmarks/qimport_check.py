@@ -4,11 +4,14 @@ onnxruntime running each file, bit for bit.
 The architectures are tools/export_torch_models.py's (ResNet-18, MobileNetV2, SqueezeNet 1.1,
 ShuffleNetV2 0.5x), exported by torch with seeded random weights at a reduced resolution, folded
 with `quant_pre_process`, and quantized in the eight forms (QOperator/QDQ × uint8/int8
-activations × per-channel/per-tensor int8 weights) on four seeded calibration images. Prints one
-row per file: layers, layers checked, layers onnxruntime keeps in float32, mismatches, seconds.
+activations × per-channel/per-tensor int8 weights) plus, with `--uint8-weights`, the four forms
+with uint8 weights (QOperator/QDQ × per-channel/per-tensor, uint8 activations) on four seeded
+calibration images. Prints one row per file: layers, layers checked, layers onnxruntime keeps in
+float32, mismatches, seconds.
 
     python benchmarks/qimport_check.py                 # 96×96, all four models
     python benchmarks/qimport_check.py 224 resnet18    # one model at 224×224
+    python benchmarks/qimport_check.py --uint8-weights # 96×96, 12 forms per model
 """
 
 from __future__ import annotations
@@ -41,22 +44,22 @@ def export_float(name: str, size: int, folder: Path) -> Path:
     return folded
 
 
-def main(size: int, names: list[str]) -> None:
+def main(size: int, names: list[str], uint8_weights: bool) -> None:
     import onnx
-    from quantized_models import CONFIGS, quantize
+    from quantized_models import CONFIGS, UINT8_WEIGHT_CONFIGS, quantize
 
     from accel.config import ChipConfig
     from accel.io.sources import load_model
     from accel.simulate import run_functional
 
     logging.disable(logging.WARNING)
-    print(f"{'model':20s} {'form':18s} {'layers':>6s} {'checked':>7s} {'float32':>7s} "
+    print(f"{'model':20s} {'form':22s} {'layers':>6s} {'checked':>7s} {'float32':>7s} "
           f"{'mismatches':>10s} {'seconds':>7s}")
     for name in names:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
             float_model = onnx.load(str(export_float(name, size, folder)))
-            for config in CONFIGS:
+            for config in CONFIGS + (UINT8_WEIGHT_CONFIGS if uint8_weights else []):
                 start = time.perf_counter()
                 path = quantize(float_model, config, folder)
                 model = load_model(str(path))
@@ -65,13 +68,14 @@ def main(size: int, names: list[str]) -> None:
                 assert report is not None
                 seconds = time.perf_counter() - start
                 floats = len(report.extra.get("float_layers", {}))
-                print(f"{name:20s} {config.label:18s} {len(model.network.layers):6d} "
+                print(f"{name:20s} {config.label:22s} {len(model.network.layers):6d} "
                       f"{report.layers_checked:7d} {floats:7d} {report.mismatches:10d} "
                       f"{seconds:7.1f}", flush=True)  # fmt: skip
     np.set_printoptions()
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
+    flags = [argument for argument in sys.argv[1:] if argument.startswith("--")]
+    arguments = [argument for argument in sys.argv[1:] if not argument.startswith("--")]
     resolution = int(arguments[0]) if arguments else 96
-    main(resolution, arguments[1:] or list(MODEL_NAMES))
+    main(resolution, arguments[1:] or list(MODEL_NAMES), "--uint8-weights" in flags)

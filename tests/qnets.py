@@ -30,15 +30,22 @@ def quant_params(draw: st.DrawFn, dtype: type, lo_exp: int = -8, hi_exp: int = -
 
 
 def weights_for(
-    draw: st.DrawFn, rng: np.random.Generator, shape: tuple[int, ...], full_range: bool
+    draw: st.DrawFn, rng: np.random.Generator, shape: tuple[int, ...], full_range: bool,
+    uint8: bool = False,
 ) -> QuantizedWeights:
-    """int8 weights (optionally including -128), per-channel scales, int32 bias."""
+    """int8 weights (optionally including -128), per-channel scales, int32 bias; with `uint8`,
+    half of the draws are uint8 weights with drawn zero points (one, or one per channel)."""
     out_channels = shape[0]
-    low = -128 if full_range else -127
-    weight = rng.integers(low, 128, shape).astype(np.int8)
     per_channel = draw(st.booleans())
     w_scales = [draw(scales(-10, -4)) for _ in range(out_channels if per_channel else 1)]
     bias = rng.integers(-(2**16), 2**16, out_channels).astype(np.int32)
+    if uint8 and draw(st.booleans()):
+        count = out_channels if draw(st.booleans()) else 1
+        zeros = np.array([draw(zero_points(np.uint8)) for _ in range(count)], np.int32)
+        weight = rng.integers(0, 256, shape).astype(np.uint8)
+        return QuantizedWeights(weight, np.array(w_scales, np.float32), bias, zeros)
+    low = -128 if full_range else -127
+    weight = rng.integers(low, 128, shape).astype(np.int8)
     return QuantizedWeights(weight, np.array(w_scales, np.float32), bias)
 
 
@@ -70,9 +77,8 @@ def centred_gemm(qnet: QuantizedNetwork, x: np.ndarray) -> tuple[np.ndarray, np.
     points subtracted as the array sees them (int64, `accel.mapping.im2col` order)."""
     layer = qnet.network.layer("layer")
     weights, xq = qnet.weights["layer"], qnet.activations[layer.inputs[0]]
-    w_zero_point = 0 if weights.weight_zero_points is None else int(weights.weight_zero_points[0])
     centred_x = x.astype(np.int64) - xq.zero_point
-    return gemm_operands(layer, centred_x, weights.weight.astype(np.int64) - w_zero_point)
+    return gemm_operands(layer, centred_x, weights.centred().astype(np.int64))
 
 
 def engine_accumulators(

@@ -4,7 +4,8 @@
 add, a concat of two branches, average and max pooling, a squeeze-excitation multiply (global
 pool, 1×1 conv, sigmoid) and h-swish, then global pooling, flatten and a Gemm. `quantize` runs
 quantize_static with a seeded calibration reader in QOperator or QDQ form, per-channel or
-per-tensor, with int8 or uint8 activations (int8 weights).
+per-tensor, with int8 or uint8 activations and int8 weights (`CONFIGS`), or uint8 activations
+and uint8 weights, the default of older onnxruntime quantizers (`UINT8_WEIGHT_CONFIGS`).
 """
 
 from __future__ import annotations
@@ -25,14 +26,19 @@ class QuantConfig:
     form: str  # "qoperator" or "qdq"
     activations: str  # "uint8" or "int8"
     per_channel: bool
+    weights: str = "int8"  # "int8" or "uint8"
 
     @property
     def label(self) -> str:
-        return f"{self.form}-{self.activations}-{'pc' if self.per_channel else 'pt'}"
+        weights = "-u8w" if self.weights == "uint8" else ""
+        return f"{self.form}-{self.activations}-{'pc' if self.per_channel else 'pt'}{weights}"
 
 
 CONFIGS = [QuantConfig(form, act, pc) for form in ("qoperator", "qdq")
            for act in ("uint8", "int8") for pc in (True, False)]  # fmt: skip
+# onnxruntime's quantizer refuses int8 activations with uint8 weights.
+UINT8_WEIGHT_CONFIGS = [QuantConfig(form, "uint8", pc, "uint8") for form in ("qoperator", "qdq")
+                        for pc in (True, False)]  # fmt: skip
 
 BLOCKS = ("conv", "depthwise", "residual", "concat", "avgpool", "maxpool", "se", "hswish")
 
@@ -161,7 +167,7 @@ def quantize(float_model: Any, config: QuantConfig, folder: Path, seed: int = 0,
         else quantization.QuantFormat.QDQ,
         per_channel=config.per_channel,
         activation_type=types[config.activations],
-        weight_type=quantization.QuantType.QInt8,
+        weight_type=types[config.weights],
         reduce_range=reduce_range,
         nodes_to_exclude=list(exclude),
     )  # fmt: skip

@@ -286,7 +286,7 @@ def tiled_cases(draw: st.DrawFn) -> tuple[QuantizedNetwork, np.ndarray, ChipConf
         shape = (groups * cg, hw, hw)
     weight_shape = (op.out_features, cg * hw * hw) if isinstance(op, FullyConnected) else (
         op.out_channels, cg, *op.kernel)  # fmt: skip
-    weights = weights_for(draw, rng, weight_shape, full_range=True)
+    weights = weights_for(draw, rng, weight_shape, full_range=True, uint8=True)
     x, y = quant_params(draw, np.int8), QuantParams(2.0**-2, 0)
     try:
         qnet = one_layer(op, {"input": Shape(*shape)}, {"input": x, "layer": y}, weights)
@@ -406,6 +406,18 @@ def test_streamed_operands_keep_the_outputs_bit_exact(dataflow: str) -> None:
     assert schedule == Schedule.from_tiling(mapping.array, tiling)  # type: ignore[arg-type]
     outputs = execute(qnet, {"input": x}, chip).outputs["layer"]
     np.testing.assert_array_equal(outputs, reference_conv(qnet, x, "onnx"))
+
+
+def test_weight_zero_points_must_be_one_or_one_per_channel() -> None:
+    rng = np.random.default_rng(12)
+    w = weights_for_seed(rng, (6, 8, 3, 3))
+    weights = QuantizedWeights(w.weight.view(np.uint8), w.weight_scales, w.bias,
+                               np.array([131, 7], np.int32))  # fmt: skip
+    acts = {"input": QuantParams(2.0**-4, 3, "uint8"), "layer": QuantParams(2.0**-6, 5)}
+    qnet = one_layer(Conv(out_channels=6, kernel=3), {"input": Shape(8, 6, 6)}, acts, weights)
+    with pytest.raises(InputError, match=r"layer 'layer': weight zero points must be one or "
+                       r"one per output channel \(6\), not 2"):  # fmt: skip
+        prepare(qnet)
 
 
 def weights_for_seed(rng: np.random.Generator, shape: tuple[int, ...]) -> QuantizedWeights:

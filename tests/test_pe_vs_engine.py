@@ -47,7 +47,7 @@ def small_layers(draw: st.DrawFn) -> tuple[QuantizedNetwork, np.ndarray]:
     dtype = draw(st.sampled_from([np.int8, np.uint8]))
     x = QuantParams(0.05, draw(st.integers(-128, 127) if dtype == np.int8 else st.integers(0, 255)),
                     "int8" if dtype == np.int8 else "uint8")  # fmt: skip
-    weights = weights_for(draw, rng, weight_shape, full_range=True)
+    weights = weights_for(draw, rng, weight_shape, full_range=True, uint8=True)
     try:
         qnet = one_layer(op, {"input": Shape(channels, hw, hw)},
                          {"input": x, "layer": QuantParams(1.0, 0)}, weights)  # fmt: skip

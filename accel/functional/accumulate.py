@@ -12,10 +12,11 @@ chains in K order whatever the loop order, which only interleaves different outp
 the order; `saturate` clamps after every single addition, so the result depends on the chains
 and the K order, and is computed exactly that way.
 
-Fast path. int8×int8 products are at most 2**16 in magnitude, so a float32 GEMM over at most
-~2**24 / (max|x − x_zp| · max|w|) (≥ 258) reduction elements is exact, whatever order BLAS
-sums in; longer K runs are split into such slices and accumulated in float64 (exact below
-2**53). When a cheap bound shows that no partial sum can leave the accumulator's range, no
+Fast path. The operands are centred 8-bit codes (|x − x_zp| and |w − w_zp| at most 255, uint8
+weights with a zero point included), so products stay below 2**16 and a float32 GEMM over at
+most ~2**24 / (max|x − x_zp| · max|w − w_zp|) (≥ 258) reduction elements is exact, whatever
+order BLAS sums in; longer K runs are split into such slices and accumulated in float64 (exact
+below 2**53). When a cheap bound shows that no partial sum can leave the accumulator's range, no
 narrowing is needed and consecutive K chunks are merged into one run (integer addition is
 associative). Missing or duplicated chunks are executed as written, so a broken schedule
 shows up as wrong outputs.

@@ -1,6 +1,7 @@
 """A conv or fc layer on the MAC array followed by the requantization unit.
 
-`prepare_array_layer` lays the int8 weights out as the array consumes them (centred float32,
+`prepare_array_layer` lays the 8-bit weights out as the array consumes them (w − w_zp per
+output channel in float32, so int8 and uint8 weights alike become integers in [−255, 255];
 K ordered (input channel, kernel row, kernel column) per group, as `accel.mapping.im2col` and
 the memory model's K-tiles; depthwise as (tap, channel, multiplier)) and precomputes the
 per-channel requantization constants of the chip's mode; `layer_accumulators` executes one batch
@@ -77,16 +78,16 @@ def is_depthwise(layer: Layer) -> bool:
     return isinstance(op, Conv) and op.groups > 1 and op.groups == layer.input_shapes[0].channels
 
 
-def _weight_zero_point(name: str, weights: QuantizedWeights) -> int:
-    zps = weights.weight_zero_points
-    if zps is None or np.all(np.asarray(zps) == 0):
-        return 0
-    values = np.unique(np.asarray(zps))
-    if len(values) != 1:
+def _centred_weight(name: str, weights: QuantizedWeights) -> F32:
+    # w − w_zp with one zero point per output channel (or one for all), exact in float32.
+    zero_points = weights.weight_zero_points
+    channels = weights.weight.shape[0]
+    if zero_points is not None and np.asarray(zero_points).size not in (1, channels):
         raise InputError(
-            f"layer {name!r}: weight zero points must be equal in all channels, not {values!r}"
+            f"layer {name!r}: weight zero points must be one or one per output channel "
+            f"({channels}), not {np.asarray(zero_points).size!r}"
         )
-    return int(values[0])
+    return weights.centred().astype(np.float32)
 
 
 def _layout(layer: Layer, centred: F32) -> F32:
@@ -112,9 +113,7 @@ def prepare_array_layer(layer: Layer, qnet: QuantizedNetwork, mode: QuantMode) -
         raise InputError(f"layer {layer.name!r} must have quantized weights")
     weights = qnet.weights[layer.name]
     x, y = qnet.activations[layer.inputs[0]], qnet.activations[layer.name]
-    centred = weights.weight.astype(np.float32) - np.float32(
-        _weight_zero_point(layer.name, weights)
-    )
+    centred = _centred_weight(layer.name, weights)
     out_channels = centred.shape[0]
     w_scale = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (out_channels,))
     low, high = activation_bounds(fused_activation(layer), y.scale, y.zero_point, y.dtype, mode)

@@ -60,14 +60,11 @@ def _requantize(layer: Layer, y: F32, params: QuantParams | None) -> Array:
 
 
 def real_weights(weights: QuantizedWeights) -> F32:
-    """DequantizeLinear of the int8 weights, per output channel."""
-    w = weights.weight.astype(np.int32)
-    shape = (-1,) + (1,) * (w.ndim - 1)
-    zeros = np.zeros(1, np.int32) if weights.weight_zero_points is None else (
-        weights.weight_zero_points)  # fmt: skip
-    centred = (w - np.asarray(zeros, np.int32).reshape(shape)).astype(np.float32)
+    """DequantizeLinear of the 8-bit weights, per output channel: f32(f32(w − w_zp) · s)."""
+    centred = weights.centred()
+    shape = (-1,) + (1,) * (centred.ndim - 1)
     scales = np.asarray(weights.weight_scales, np.float32).reshape(shape)
-    return np.asarray(centred * scales, np.float32)
+    return np.asarray(centred.astype(np.float32) * scales, np.float32)
 
 
 def array_layer(

@@ -39,8 +39,8 @@ def require_quantized(model: ImportedModel) -> QuantizedNetwork:
     for layer in qnet.network.layers:
         if layer.uses_array and layer.name not in qnet.weights:
             raise InputError(
-                f"{model.source}: layer {layer.name!r} must have int8 weights (per-tensor or "
-                "per-channel, int8) for a functional run of a quantized model"
+                f"{model.source}: layer {layer.name!r} must have 8-bit weights (int8 or uint8, "
+                "per-tensor or per output channel) for a functional run of a quantized model"
             )
     missing = [name for name, _ in qnet.network.inputs if name not in qnet.activations]
     if missing:

@@ -3,10 +3,12 @@
 A `Network` holds only shapes and hyper-parameters. To compute outputs, a layer also needs its
 parameters. `FloatWeights` are a conv/fc layer's trained (or seeded random) parameters with
 BatchNorm already folded in. A `QuantizedNetwork` is what the accelerator actually stores:
-int8 weights with a float32 scale per output channel (symmetric, zero point 0), int32 biases in
-units of ifmap scale × weight scale, and for every activation tensor (each graph input and each
-layer's output) a float32 scale and an integer zero point. Importers of quantized models build a
-`QuantizedNetwork` directly; built-in and float models get one from calibration.
+8-bit weights with a float32 scale and a zero point per output channel (calibration makes them
+int8 and symmetric, zero point 0; imported files may carry uint8 weights with nonzero zero
+points), int32 biases in units of ifmap scale × weight scale, and for every activation tensor
+(each graph input and each layer's output) a float32 scale and an integer zero point. Importers
+of quantized models build a `QuantizedNetwork` directly; built-in and float models get one from
+calibration.
 """
 
 from __future__ import annotations
@@ -64,17 +66,27 @@ class QuantParams:
 
 @dataclass(frozen=True, eq=False)
 class QuantizedWeights:
-    """int8 parameters of one conv or fc layer, as the chip stores them.
+    """8-bit parameters of one conv or fc layer, as the chip stores them (one byte a weight).
 
-    `weight` has the shape of `FloatWeights.weight` (int8); `weight_scales` one float32 per output
-    channel (a single value for per-tensor quantization); `weight_zero_points` is 0 everywhere for
-    symmetric weights; `bias` is int32 in units of ifmap_scale · weight_scale[o].
+    `weight` has the shape of `FloatWeights.weight` (int8, or uint8 from older quantizers);
+    `weight_scales` one float32 per output channel (a single value for per-tensor quantization);
+    `weight_zero_points` likewise one per output channel or a single one (None or 0 everywhere
+    for symmetric weights); `bias` is int32 in units of ifmap_scale · weight_scale[o].
     """
 
-    weight: npt.NDArray[np.int8]
+    weight: npt.NDArray[np.int8] | npt.NDArray[np.uint8]
     weight_scales: npt.NDArray[np.float32]
     bias: npt.NDArray[np.int32]
     weight_zero_points: npt.NDArray[np.int32] | None = None
+
+    def centred(self) -> npt.NDArray[np.int32]:
+        """w − w_zp per output channel: the operand the MACs multiply (|w − w_zp| ≤ 255)."""
+        w = self.weight.astype(np.int32)
+        if self.weight_zero_points is None:
+            return w
+        zero_points = np.asarray(self.weight_zero_points, np.int32).reshape(-1)
+        centred: npt.NDArray[np.int32] = w - zero_points.reshape((-1,) + (1,) * (w.ndim - 1))
+        return centred
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +94,7 @@ class QuantizedNetwork:
     """A network with everything the int8 datapath needs.
 
     `activations` maps every graph input name and every layer name (its output) to its
-    quantization; `weights` maps every conv and fc layer to its int8 parameters; `attributes`
+    quantization; `weights` maps every conv and fc layer to its 8-bit parameters; `attributes`
     holds per-layer extras an importer carries over (e.g. a lookup table of a quantized sigmoid).
     """
 

@@ -1,7 +1,8 @@
 """The int8 numbers of a quantized ONNX model, in the form the chip stores them.
 
-QOperator nodes (QLinearConv, QLinearMatMul, QGemm) carry int8 weights, their scales and zero
-points, and an int32 bias as inputs. In QDQ form the weights are int8 initializers feeding a
+QOperator nodes (QLinearConv, QLinearMatMul, QGemm) carry 8-bit weights (int8, or uint8 with a
+nonzero zero point from older quantizers), their scales and zero points (one, or one per output
+channel), and an int32 bias as inputs. In QDQ form the weights are 8-bit initializers feeding a
 DequantizeLinear and the bias an int32 initializer (scale = ifmap scale × weight scale) feeding
 another; a float bias is quantized here the way onnxruntime's quantizer does
 (`round(bias / (ifmap_scale · weight_scale))`, half to even). Conv weights keep ONNX's
@@ -32,16 +33,19 @@ def quantized_weights(
     bias: np.ndarray | None,
     transpose: bool,
 ) -> QuantizedWeights | None:
-    """int8 weights with per-channel (or one) scale, or None for other integer types."""
-    if values.dtype != np.int8:
-        return None  # uint8 or 4-bit weights: not what the int8 datapath stores
+    """int8 or uint8 weights with per-channel (or one) scale and zero point, or None for
+    other integer types or a scale / zero point count that is neither one nor per channel."""
+    if values.dtype not in (np.int8, np.uint8):
+        return None  # 4- or 16-bit weights: not what the 8-bit datapath stores
     weight = np.ascontiguousarray(values.T if transpose else values)
     channels = weight.shape[0]
     scale = np.asarray(scales, np.float32).reshape(-1)
     zero = np.zeros(scale.shape, np.int32) if zero_points is None else zero_points
+    if {scale.size, np.asarray(zero).size} - {1, channels}:
+        return None  # quantized along another axis: not one scale per output channel
     int_bias = np.zeros(channels, np.int32) if bias is None else np.asarray(bias).reshape(-1)
     return QuantizedWeights(
-        weight.astype(np.int8),
+        weight.copy(),  # the chip's own copy, not a view of the file's buffer
         scale,
         np.broadcast_to(int_bias.astype(np.int32), (channels,)).copy(),
         np.asarray(zero, np.int32).reshape(-1),
@@ -56,9 +60,14 @@ def keep_qdq_weights(
     bias: Const | None,
     transpose: bool = False,
 ) -> None:
-    """Record a QDQ layer's int8 weights (those behind its weight's DequantizeLinear)."""
+    """Record a QDQ layer's 8-bit weights (those behind its weight's DequantizeLinear)."""
     q = weight.quantized
     if q is None:
+        return
+    if q.scale.size > 1 and q.axis != (1 if transpose else 0):
+        # Scales along K (or a conv's input channels) are not what the requantization applies.
+        imp.parts.functional_gaps.append(
+            f"node {name!r} (weights quantized along axis {q.axis}, not the output channels)")
         return
     int_bias = _qdq_bias(bias, x.quant, q.scale)
     if bias is not None and int_bias is None:

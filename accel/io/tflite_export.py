@@ -120,6 +120,8 @@ def _int8_symmetric(qnet: QuantizedNetwork, layer: Layer) -> bool:
     if any(qnet.activations[name].dtype != "int8" for name in tensors):
         return False
     weights = qnet.weights.get(layer.name)
+    if weights is not None and weights.weight.dtype != np.int8:
+        return False  # uint8 weights (even with zero point 0) are no TFLite int8 filter
     zero_points = None if weights is None else weights.weight_zero_points
     return zero_points is None or not np.any(np.asarray(zero_points))
 
