@@ -118,3 +118,16 @@ def test_softmax_drops_differences_below_diff_min() -> None:
 def test_softmax_input_scale_must_not_vanish() -> None:
     with pytest.raises(ValueError, match="beta \\* input scale must exceed"):
         ta.softmax_multiplier(2.0**-28)
+
+
+@settings(max_examples=60, deadline=None)
+@given(SCALES, ZERO_POINTS, SCALES, ZERO_POINTS,
+       st.sampled_from([0.01, 0.1, 0.2, 1 / 3, 1.5]).map(lambda a: float(np.float32(a))))  # fmt: skip
+def test_leaky_relu_matches_reference_kernels(
+    xs: float, xz: int, ys: float, yz: int, alpha: float
+) -> None:
+    options = schema().LeakyReluOptionsT()
+    options.alpha = alpha
+    ours = ta.leaky_relu_tflite(CODES, xs, xz, ys, yz, alpha)
+    for reference in _unary("LEAKY_RELU", xs, xz, ys, yz, options):
+        np.testing.assert_array_equal(ours, reference)

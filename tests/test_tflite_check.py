@@ -40,7 +40,7 @@ from accel.simulate import run_functional
 
 pytest.importorskip("ai_edge_litert")
 TFLITE_CHIP = ChipConfig().with_values({"array.requantization": "tflite"})
-UNARY = ("relu", "relu6", "hswish", "hsigmoid", "sigmoid", "softmax")
+UNARY = ("relu", "relu6", "hswish", "hsigmoid", "sigmoid", "leaky_relu", "softmax")
 PROBABILITY = QuantParams(1.0 / 256.0, -128)  # TFLite's LOGISTIC and SOFTMAX output
 
 
@@ -101,7 +101,8 @@ def layers(draw: st.DrawFn) -> tuple[QuantizedNetwork, dict[str, np.ndarray]]:
     elif kind == "mean":  # a requantizing global average pool is TFLite's MEAN
         op = GlobalAvgPool()
     elif kind in UNARY:
-        op = Softmax() if kind == "softmax" else Activation(function=kind)
+        alpha = draw(st.sampled_from([0.01, 0.2, 0.3]))
+        op = Softmax() if kind == "softmax" else Activation(function=kind, alpha=alpha)
         y = {"sigmoid": PROBABILITY, "softmax": PROBABILITY, "relu": x, "relu6": x}.get(kind, y)
     elif kind == "concat":  # inputs quantized unlike the output are requantized (QUANTIZE)
         op = Concat()
@@ -161,7 +162,7 @@ def test_onnx_activation_tables_fail_the_tflite_check() -> None:
 @pytest.mark.parametrize(
     ("function", "output", "match"),
     [
-        ("leaky_relu", QuantParams(0.1, 0), "tflite mode has no leaky_relu kernel"),
+        ("hswish", QuantParams(0.1, 0, "uint8"), "tflite hswish must be int8 to int8"),
         ("sigmoid", QuantParams(0.1, 0), "sigmoid output must be quantized as"),
         ("relu", QuantParams(0.2, 0), "must keep its input quantization"),
         ("hswish", QuantParams(0.1 / 256, 0), "output scale must exceed input scale / 128"),

@@ -164,7 +164,8 @@ def int8_cnn(seed: int = 0, float_io: bool = False) -> bytes:
 
 def int8_activations(seed: int = 0) -> bytes:
     """8x8x4 → HARD_SWISH → LOGISTIC; QUANTIZE (requantize) of the logistic, CONCATENATION with
-    the h-swish → MEAN over H, W (own quantization, no keep_dims) → SOFTMAX (beta 0.7): the
+    the h-swish → MEAN over H, W (own quantization, no keep_dims) → LEAKY_RELU (0.2) → SOFTMAX
+    (beta 0.7): the
     integer kernels tflite mode added, as a converter lays them out."""
     schema = _schema()
     ops, options = schema.BuiltinOperator, schema.BuiltinOptions
@@ -187,8 +188,12 @@ def int8_activations(seed: int = 0) -> bytes:
     reducer = schema.ReducerOptionsT()
     reducer.keepDims = False
     g.op(ops.MEAN, [joined, axes], [mean], reducer, options.ReducerOptions)
+    leaky = g.activation([1, 8], "leaky_relu", 0.01 + 0.01 * rng.random(), int(rng.integers(-9, 9)))
+    slope = schema.LeakyReluOptionsT()
+    slope.alpha = 0.2
+    g.op(ops.LEAKY_RELU, [mean], [leaky], slope, options.LeakyReluOptions)
     probabilities = g.activation([1, 8], "softmax", 1 / 256, -128)
     softmax = schema.SoftmaxOptionsT()
     softmax.beta = 0.7
-    g.op(ops.SOFTMAX, [mean], [probabilities], softmax, options.SoftmaxOptions)
+    g.op(ops.SOFTMAX, [leaky], [probabilities], softmax, options.SoftmaxOptions)
     return g.build([x], [probabilities])

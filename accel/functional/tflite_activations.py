@@ -15,6 +15,7 @@ each code, in their fixed-point arithmetic:
 * SOFTMAX (`reference_ops::Softmax`, int8 in and out): Q5.26 differences to the row maximum,
   gemmlowp's exp, a Q12.19 sum and its fixed-point reciprocal; output scale 1/256, zero point
   -128. LiteRT's reference resolver gives the same codes.
+* LEAKY_RELU (`reference_ops::QuantizeLeakyRelu`): one multiplier for x >= 0, one for x < 0.
 * h-sigmoid, which TFLite has no operator for, as the ADD + RELU6 + MUL a converter emits.
 """
 
@@ -184,3 +185,24 @@ def hard_sigmoid_tflite(
     sixth_s = HSIGMOID_CONSTANTS["sixth"][1]
     return mul_tflite(mid, mid_s, mid_zp, code, sixth_s, CONSTANT_ZERO_POINT, y_scale,
                       y_zero_point)  # fmt: skip
+
+
+def leaky_relu_tflite(
+    x: IntArray, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int,
+    alpha: float,
+) -> IntArray:  # fmt: skip
+    """reference_ops::QuantizeLeakyRelu on int8 codes: the centred input times the multiplier
+    of ``f32(f32(x_s · alpha) / y_s)`` below zero, of ``f32(x_s / y_s)`` from zero up."""
+    xs, ys = np.float32(x_scale), np.float32(y_scale)
+    alpha_m, alpha_s = quantize_multiplier(float(np.float32(xs * np.float32(alpha)) / ys))
+    identity_m, identity_s = quantize_multiplier(float(np.float32(xs / ys)))
+    arr = np.asarray(x)
+    centred = arr.astype(np.int64) - x_zero_point
+    scaled = np.where(
+        centred >= 0,
+        multiply_by_quantized_multiplier(centred, identity_m, identity_s),
+        multiply_by_quantized_multiplier(centred, alpha_m, alpha_s),
+    )
+    info = np.iinfo(arr.dtype)
+    out: IntArray = np.clip(scaled + y_zero_point, info.min, info.max).astype(arr.dtype)
+    return out

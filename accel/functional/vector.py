@@ -5,9 +5,9 @@ table activations, flatten and softmax, each in the chip's requantization mode.
 QLinearAdd, QLinearMul, QLinearConcat, QLinearSigmoid, QLinearSoftmax, and
 DequantizeLinear → float op → QuantizeLinear chains as 256-entry tables); `tflite` mode the
 TFLite reference int8 kernels: max/avg pooling, MEAN, ADD, MUL, concat (inputs requantized by
-QUANTIZE), ReLU/ReLU6 clamps, HARD_SWISH, LOGISTIC, h-sigmoid as ADD+RELU6+MUL, and SOFTMAX.
-Anything else in tflite mode (leaky ReLU, uint8 tensors for the int8-only kernels) is an
-`InputError` naming the layer.
+QUANTIZE), ReLU/ReLU6 clamps, HARD_SWISH, LOGISTIC, LEAKY_RELU, h-sigmoid as ADD+RELU6+MUL,
+and SOFTMAX. Anything else in tflite mode (uint8 tensors for the int8-only kernels, output
+quantizations TFLite refuses) is an `InputError` naming the layer.
 """
 
 from __future__ import annotations
@@ -90,10 +90,12 @@ def _tflite_table(layer: Layer, op: Activation, x: QuantParams, y: QuantParams) 
         "hsigmoid": lambda: tflite_activations.hard_sigmoid_tflite(
             codes, x.scale, x.zero_point, y.scale, y.zero_point),
         "sigmoid": lambda: tflite_activations.logistic_tflite(codes, x.scale, x.zero_point),
+        "leaky_relu": lambda: tflite_activations.leaky_relu_tflite(
+            codes, x.scale, x.zero_point, y.scale, y.zero_point, op.alpha),
     }  # fmt: skip
     if op.function not in kernels:
-        raise InputError(f"layer {layer.name!r}: tflite mode has no {op.function} kernel "
-                         "(only relu, relu6, hswish, hsigmoid and sigmoid)")  # fmt: skip
+        raise InputError(f"layer {layer.name!r}: tflite mode has no {op.function} kernel, "
+                         f"only {', '.join(['relu', 'relu6', *kernels])}")  # fmt: skip
     try:
         return kernels[op.function]()
     except ValueError as err:

@@ -1,10 +1,9 @@
 """Element-wise activations and softmax of a quantized network as TFLite operators.
 
-RELU / RELU6 / HARD_SWISH / LOGISTIC / SOFTMAX are TFLite builtins. h-sigmoid is not: it is
-written as the ADD (constant 3, fused RELU6) → MUL (constant 1/6) pair a converter emits for
-relu6(x + 3) / 6, with the intermediate and the constants quantized as
-`accel.functional.tflite_activations` assumes. Leaky ReLU has no tflite-mode kernel and is not
-written.
+RELU / RELU6 / HARD_SWISH / LOGISTIC / LEAKY_RELU / SOFTMAX are TFLite builtins. h-sigmoid is
+not: it is written as the ADD (constant 3, fused RELU6) → MUL (constant 1/6) pair a converter
+emits for relu6(x + 3) / 6, with the intermediate and the constants quantized as
+`accel.functional.tflite_activations` assumes.
 """
 
 from __future__ import annotations
@@ -40,6 +39,11 @@ def tflite_unary(m: _Model, layer: Layer, x: int, y: int) -> bool:
         return True
     if op.function == "hsigmoid":
         _hard_sigmoid(m, layer, x, y)
+        return True
+    if op.function == "leaky_relu":
+        options = schema().LeakyReluOptionsT()
+        options.alpha = op.alpha
+        m.b.operator("LEAKY_RELU", [x], [y], options)
         return True
     return False
 
