@@ -136,6 +136,9 @@ def run_vector_layer(
     if isinstance(op, Softmax):
         if mode == "tflite":
             return _softmax_tflite(layer, x, xq, y, attributes or {})
+        if SOFTMAX_BETA in (attributes or {}):
+            raise InputError(f"layer {layer.name!r}: an onnx-mode softmax must have beta 1, not "
+                             f"{(attributes or {})[SOFTMAX_BETA]!r}")  # fmt: skip
         return lookup.softmax_onnx(x, xq.scale, y.scale, y.zero_point, axis=1)
     raise InputError(f"layer {layer.name!r}: {layer.kind} has no functional model")
 
