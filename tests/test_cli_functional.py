@@ -56,12 +56,28 @@ def test_bad_inputs_exit_2(tmp_path: Path, array: np.ndarray, message: str) -> N
     assert __import__("re").match("error: " + message, result.stderr.strip()), result.stderr
 
 
+def test_tflite_chip_checks_mobilenet_v3(write_yaml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # h-swish, h-sigmoid (ADD + RELU6 + MUL), SE multiply: TFLite's kernels, 0 mismatches.
+    pytest.importorskip("ai_edge_litert")
+    chip = write_yaml("array: {requantization: tflite}\n", "tflite.yaml")
+    result = run_accel("simulate-network", "-n", "mobilenet_v3_small", "-p", "resolution=32",
+                       "-c", str(chip), "--check", "-q", "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    section = json.loads((tmp_path / "out" / "summary.json").read_text())["functional"]
+    assert (section["mode"], section["mismatches"], section["unchecked_layers"]) == (
+        "tflite", 0, ["flatten"])
+    assert section["layers_checked"] == 107
+
+
 def test_tflite_chip_refuses_functions_it_lacks(write_yaml) -> None:  # type: ignore[no-untyped-def]
     chip = write_yaml("array: {requantization: tflite}\n", "tflite.yaml")
-    args = ("simulate-network", "-n", "mobilenet_v3_small", "-p", "resolution=32", "-c", str(chip))
-    result = run_accel(*args, "--check")
-    assert result.returncode == 2
-    assert "tflite mode implements only ReLU/ReLU6" in result.stderr
+    network = write_yaml(
+        "name: gate\ninput: {channels: 3, height: 8, width: 8}\nlayers:\n"
+        "  - {name: conv, kind: conv, out_channels: 4, kernel: 3, padding: 1}\n"
+        "  - {name: act, kind: activation, function: sigmoid}\n", "gate.yaml")
+    result = run_accel("simulate-network", "-n", str(network), "-c", str(chip), "--check")
+    assert result.returncode == 2  # calibration gives the sigmoid its observed range
+    assert "layer 'act': a tflite sigmoid output must be quantized as" in result.stderr
 
 
 def test_a_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -170,11 +170,11 @@ def test_bad_inputs_name_the_rule(inputs: dict[str, np.ndarray], message: str) -
 
 
 def test_tflite_mode_refuses_functions_it_does_not_implement() -> None:
-    x, y = QuantParams(0.1, 0), QuantParams(0.05, -20)
+    x, y = QuantParams(0.1, 0), QuantParams(0.05, -20)  # TFLite's LOGISTIC needs 1/256, -128
     qnet = one_layer(
-        Activation(function="hswish"), {"input": Shape(2, 2, 2)}, {"input": x, "layer": y}
+        Activation(function="sigmoid"), {"input": Shape(2, 2, 2)}, {"input": x, "layer": y}
     )
-    with pytest.raises(InputError, match=r"layer 'layer': tflite mode implements only ReLU/ReLU6"):
+    with pytest.raises(InputError, match=r"layer 'layer': a tflite sigmoid output must be"):
         prepare(qnet, "tflite")
 
 

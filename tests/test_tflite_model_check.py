@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_accel
-from tflite_builders import int8_cnn
+from tflite_builders import int8_activations, int8_cnn
 
 from accel import simulate
 from accel.config import ChipConfig
@@ -37,6 +37,24 @@ def test_int8_tflite_file_is_bit_exact(seed: int, float_io: bool, tmp_path: Path
     assert report.layers_checked == len(model.network.layers) == 6
     assert report.extra["final_outputs_checked"] == ["logits@tflite-micro"]
     assert (report.mismatches, report.mismatched_elements) == (0, 0)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_int8_activation_kernels_of_a_tflite_file(seed: int, tmp_path: Path) -> None:
+    # HARD_SWISH, LOGISTIC, a requantizing QUANTIZE, CONCATENATION, MEAN, LEAKY_RELU, SOFTMAX
+    # with beta.
+    path = tmp_path / "model.tflite"
+    path.write_bytes(int8_activations(seed))
+    model = load_model(str(path))
+    kinds = [layer.kind for layer in model.network.layers]
+    assert kinds == ["activation", "activation", "reshape", "concat", "global_avgpool",
+                     "activation", "softmax"]  # fmt: skip
+    result = simulate.run_functional(model.network, ChipConfig(), 1, None, True, seed,
+                                     model=model)  # fmt: skip
+    report = result.check
+    assert report is not None and report.reference == "litert-reference+tflite-micro"
+    assert report.layers_checked == 7
+    assert (report.mismatches, report.mismatched_elements) == (0, 0), report.mismatched_layers
 
 
 def test_quantize_rounds_ties_away_from_zero() -> None:

@@ -160,3 +160,40 @@ def int8_cnn(seed: int = 0, float_io: bool = False) -> bytes:
         output = g.float_tensor([1, 5], "logits_float")
         g.op(ops.DEQUANTIZE, [logits], [output])
     return g.build([image], [output])
+
+
+def int8_activations(seed: int = 0) -> bytes:
+    """8x8x4 → HARD_SWISH → LOGISTIC; QUANTIZE (requantize) of the logistic, CONCATENATION with
+    the h-swish → MEAN over H, W (own quantization, no keep_dims) → LEAKY_RELU (0.2) → SOFTMAX
+    (beta 0.7): the
+    integer kernels tflite mode added, as a converter lays them out."""
+    schema = _schema()
+    ops, options = schema.BuiltinOperator, schema.BuiltinOptions
+    rng = np.random.default_rng(seed)
+    g = TfliteBuilder()
+    x = g.activation([1, 8, 8, 4], "image", 0.02 + 0.04 * rng.random(), int(rng.integers(-30, 30)))
+    swish_s, swish_zp = 0.02 + 0.02 * rng.random(), int(rng.integers(-110, -90))
+    swish = g.activation([1, 8, 8, 4], "hswish", swish_s, swish_zp)
+    g.op(ops.HARD_SWISH, [x], [swish])
+    gate = g.activation([1, 8, 8, 4], "sigmoid", 1 / 256, -128)
+    g.op(ops.LOGISTIC, [swish], [gate])
+    requantized = g.activation([1, 8, 8, 4], "sigmoid_requantized", swish_s, swish_zp)
+    g.op(ops.QUANTIZE, [gate], [requantized])
+    joined = g.activation([1, 8, 8, 8], "concat", swish_s, swish_zp)
+    concat = schema.ConcatenationOptionsT()
+    concat.axis = 3
+    g.op(ops.CONCATENATION, [swish, requantized], [joined], concat, options.ConcatenationOptions)
+    axes = g.constant(np.array([1, 2], np.int32), "axes", 2, [1.0])
+    mean = g.activation([1, 8], "mean", 0.01 + 0.01 * rng.random(), int(rng.integers(-50, 50)))
+    reducer = schema.ReducerOptionsT()
+    reducer.keepDims = False
+    g.op(ops.MEAN, [joined, axes], [mean], reducer, options.ReducerOptions)
+    leaky = g.activation([1, 8], "leaky_relu", 0.01 + 0.01 * rng.random(), int(rng.integers(-9, 9)))
+    slope = schema.LeakyReluOptionsT()
+    slope.alpha = 0.2
+    g.op(ops.LEAKY_RELU, [mean], [leaky], slope, options.LeakyReluOptions)
+    probabilities = g.activation([1, 8], "softmax", 1 / 256, -128)
+    softmax = schema.SoftmaxOptionsT()
+    softmax.beta = 0.7
+    g.op(ops.SOFTMAX, [leaky], [probabilities], softmax, options.SoftmaxOptions)
+    return g.build([x], [probabilities])

@@ -23,6 +23,7 @@ from accel.errors import InputError
 from accel.functional import elementwise, lookup
 from accel.functional.qmodel import QuantParams
 from accel.functional.requant import QuantMode, dequantize_linear, quantize_linear
+from accel.functional.tflite_rescale import requantize_tflite_codes
 from accel.model.network import Layer
 from accel.model.ops import BatchNorm, ChannelShuffle, ChannelSlice, Clip, Pad, Reshape, Transpose
 
@@ -48,6 +49,10 @@ def run_tensor_layer(
         # DequantizeLinear → move → QuantizeLinear in float32.
         real = dequantize_linear(move_values(layer, x), xq.scale, xq.zero_point)
         return quantize_linear(real, y.scale, y.zero_point, y.dtype)
+    if layer.kind in MOVES and mode == "tflite" and xq != y:
+        # TFLite's QUANTIZE between two int8 quantizations (imported from a .tflite file).
+        return requantize_tflite_codes(move_values(layer, x), xq.scale, xq.zero_point, y.scale,
+                                       y.zero_point)  # fmt: skip
     if layer.kind in MOVES:
         return move_values(layer, x)
     if isinstance(op, Pad):

@@ -4,8 +4,10 @@ table activations, flatten and softmax, each in the chip's requantization mode.
 `onnx` mode reproduces onnxruntime's QOperator kernels (com.microsoft QLinearAveragePool,
 QLinearAdd, QLinearMul, QLinearConcat, QLinearSigmoid, QLinearSoftmax, and
 DequantizeLinear → float op → QuantizeLinear chains as 256-entry tables); `tflite` mode the
-TFLite reference kernels, which exist here for max/avg pooling, ADD, MUL, equal-scale concat and
-ReLU/ReLU6 clamps. Anything else in tflite mode is an `InputError` naming the layer.
+TFLite reference int8 kernels: max/avg pooling, MEAN, ADD, MUL, concat (inputs requantized by
+QUANTIZE), ReLU/ReLU6 clamps, HARD_SWISH, LOGISTIC, LEAKY_RELU, h-sigmoid as ADD+RELU6+MUL,
+and SOFTMAX. Anything else in tflite mode (uint8 tensors for the int8-only kernels, output
+quantizations TFLite refuses) is an `InputError` naming the layer.
 """
 
 from __future__ import annotations
@@ -16,7 +18,13 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
-from accel.functional import elementwise, lookup, pooling
+from accel.functional import (
+    elementwise,
+    lookup,
+    pooling,
+    tflite_activations,
+    tflite_rescale,
+)
 from accel.functional.conv_layer import fused_activation
 from accel.functional.qmodel import QuantParams
 from accel.functional.requant import QuantMode, activation_bounds
@@ -56,17 +64,42 @@ def activation_table(layer: Layer, x: QuantParams, y: QuantParams, mode: QuantMo
     op = layer.op
     assert isinstance(op, Activation)
     if mode == "tflite":
-        if op.function not in ("relu", "relu6") or x != y:
-            raise InputError(
-                f"layer {layer.name!r}: tflite mode implements only ReLU/ReLU6 with equal input "
-                f"and output quantization, not {op.function} from {x} to {y}"
-            )
-        lo, hi = activation_bounds(op.function, y.scale, y.zero_point, y.dtype, "tflite")
-        codes = np.arange(256, dtype=np.uint8).view(np.dtype(x.dtype))
-        return np.clip(codes, lo, hi).astype(x.dtype)
+        return _tflite_table(layer, op, x, y)
     return lookup.build_lookup_table(
         float_activation(op), x.scale, x.zero_point, y.scale, y.zero_point, y.dtype
     )
+
+
+def _tflite_table(layer: Layer, op: Activation, x: QuantParams, y: QuantParams) -> IntArray:
+    codes = np.arange(256, dtype=np.uint8).view(np.dtype(x.dtype))
+    if op.function in ("relu", "relu6"):
+        if x != y:
+            raise InputError(f"layer {layer.name!r}: a tflite {op.function} must keep its input "
+                             f"quantization, not {x} -> {y}")  # fmt: skip
+        lo, hi = activation_bounds(op.function, y.scale, y.zero_point, y.dtype, "tflite")
+        return np.clip(codes, lo, hi).astype(x.dtype)
+    if x.dtype != "int8" or y.dtype != "int8":
+        raise InputError(f"layer {layer.name!r}: tflite {op.function} must be int8 to int8, "
+                         f"not {x.dtype} -> {y.dtype}")  # fmt: skip
+    if op.function == "sigmoid" and y != TFLITE_PROBABILITY:
+        raise InputError(f"layer {layer.name!r}: a tflite sigmoid output must be quantized as "
+                         f"{TFLITE_PROBABILITY}, not {y}")  # fmt: skip
+    kernels: dict[str, Callable[[], IntArray]] = {
+        "hswish": lambda: tflite_activations.hard_swish_tflite(
+            codes, x.scale, x.zero_point, y.scale, y.zero_point),
+        "hsigmoid": lambda: tflite_activations.hard_sigmoid_tflite(
+            codes, x.scale, x.zero_point, y.scale, y.zero_point),
+        "sigmoid": lambda: tflite_activations.logistic_tflite(codes, x.scale, x.zero_point),
+        "leaky_relu": lambda: tflite_activations.leaky_relu_tflite(
+            codes, x.scale, x.zero_point, y.scale, y.zero_point, op.alpha),
+    }  # fmt: skip
+    if op.function not in kernels:
+        raise InputError(f"layer {layer.name!r}: tflite mode has no {op.function} kernel, "
+                         f"only {', '.join(['relu', 'relu6', *kernels])}")  # fmt: skip
+    try:
+        return kernels[op.function]()
+    except ValueError as err:
+        raise InputError(f"layer {layer.name!r}: {err}") from None
 
 
 def run_vector_layer(
@@ -85,6 +118,8 @@ def run_vector_layer(
         return run_tensor_layer(layer, x, xq, y, mode, attributes or {})
     if isinstance(op, MaxPool):
         return _maxpool(layer, x)
+    if isinstance(op, GlobalAvgPool) and mode == "tflite" and is_tflite_mean(xq, y, attributes):
+        return tflite_rescale.mean_tflite(x, xq.scale, xq.zero_point, y.scale, y.zero_point)
     if isinstance(op, AvgPool | GlobalAvgPool):
         return _avgpool(layer, x, xq, y, mode)
     if isinstance(op, Add):
@@ -100,7 +135,10 @@ def run_vector_layer(
         return np.asarray(x).reshape(x.shape[0], -1, 1, 1)
     if isinstance(op, Softmax):
         if mode == "tflite":
-            raise InputError(f"layer {layer.name!r}: tflite mode does not implement softmax yet")
+            return _softmax_tflite(layer, x, xq, y, attributes or {})
+        if SOFTMAX_BETA in (attributes or {}):
+            raise InputError(f"layer {layer.name!r}: an onnx-mode softmax must have beta 1, not "
+                             f"{(attributes or {})[SOFTMAX_BETA]!r}")  # fmt: skip
         return lookup.softmax_onnx(x, xq.scale, y.scale, y.zero_point, axis=1)
     raise InputError(f"layer {layer.name!r}: {layer.kind} has no functional model")
 
@@ -187,9 +225,44 @@ def _concat(
     y: QuantParams,
     mode: QuantMode,
 ) -> IntArray:
-    if mode == "tflite" and any(p != y for p in params):
-        raise InputError(
-            f"layer {layer.name!r}: tflite concat needs every input quantized like the output"
-        )
+    if mode == "tflite":
+        # TFLite's int8 CONCATENATION copies codes; a converter requantizes (QUANTIZE) every
+        # input quantized unlike the output first.
+        if y.dtype != "int8" or any(p.dtype != "int8" for p in params):
+            raise InputError(f"layer {layer.name!r}: a tflite concat must be int8, not "
+                             f"{[p.dtype for p in params]} -> {y.dtype}")  # fmt: skip
+        requantized = [x if p == y else tflite_rescale.requantize_tflite_codes(
+            x, p.scale, p.zero_point, y.scale, y.zero_point)
+            for x, p in zip(inputs, params, strict=True)]  # fmt: skip
+        return np.concatenate(requantized, axis=1)
     parts = [(x, p.scale, p.zero_point) for x, p in zip(inputs, params, strict=True)]
     return lookup.concat_onnx(parts, y.scale, y.zero_point, axis=1)
+
+
+# The only int8 output quantization TFLite's LOGISTIC and SOFTMAX accept.
+TFLITE_PROBABILITY = QuantParams(1.0 / 256.0, -128, "int8")
+MEAN_OP = "tflite_mean"  # attribute of a GlobalAvgPool imported from a TFLite MEAN
+
+
+def is_tflite_mean(
+    x: QuantParams, y: QuantParams, attributes: Mapping[str, object] | None
+) -> bool:
+    """Whether a global average pool runs as TFLite's MEAN: imported from one, or requantizing
+    (AVERAGE_POOL_2D needs equal input and output quantization; converters emit MEAN)."""
+    return bool((attributes or {}).get(MEAN_OP)) or x != y
+
+
+def _softmax_tflite(
+    layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams, attributes: Mapping[str, object]
+) -> IntArray:
+    if xq.dtype != "int8" or y != TFLITE_PROBABILITY:
+        raise InputError(f"layer {layer.name!r}: a tflite softmax must map int8 to "
+                         f"{TFLITE_PROBABILITY}, not {xq} -> {y}")  # fmt: skip
+    beta = float(attributes.get(SOFTMAX_BETA, 1.0))  # type: ignore[arg-type]
+    try:
+        return tflite_activations.softmax_tflite(x, xq.scale, axis=1, beta=beta)
+    except ValueError as err:
+        raise InputError(f"layer {layer.name!r}: {err}") from None
+
+
+SOFTMAX_BETA = "softmax_beta"  # attribute of a softmax imported from TFLite (default 1.0)

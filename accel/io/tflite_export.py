@@ -6,7 +6,9 @@ for convolutions) or PADV2 (type-minimum fill, for max pooling) followed by a VA
 which is what TFLite converters emit too. Layers TFLite cannot express with its int8 reference
 kernels (grouped non-depthwise conv, dilated pooling, average pooling with custom padding, uint8
 activations, asymmetric weights, and the functions accel's tflite mode does not implement) give
-None and stay unchecked.
+None and stay unchecked. A global average pool that requantizes (or came from a MEAN) becomes
+MEAN; concat inputs quantized unlike the output get a QUANTIZE each, as converters emit them;
+activations and softmax are written by `accel.io.tflite_export_ops`.
 """
 
 from __future__ import annotations
@@ -19,9 +21,22 @@ import numpy as np
 from accel.functional.conv_layer import conv_pads, is_depthwise
 from accel.functional.geometry import Pads
 from accel.functional.qmodel import QuantizedNetwork, QuantParams
+from accel.functional.vector import is_tflite_mean
+from accel.io.tflite_export_ops import tflite_unary
 from accel.io.tflite_flatbuffer import TfliteBuilder, schema
 from accel.model.network import Layer
-from accel.model.ops import Add, AvgPool, Concat, Conv, FullyConnected, GlobalAvgPool, MaxPool, Mul
+from accel.model.ops import (
+    Activation,
+    Add,
+    AvgPool,
+    Concat,
+    Conv,
+    FullyConnected,
+    GlobalAvgPool,
+    MaxPool,
+    Mul,
+    Softmax,
+)
 
 FUSED = {None: 0, "relu": 1, "relu6": 3}  # TFLite ActivationFunctionType codes
 
@@ -97,7 +112,15 @@ def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel 
     inputs = [m.nhwc(name, sh.channels, sh.height, sh.width)
               for name, sh in zip(layer.inputs, layer.input_shapes, strict=True)]  # fmt: skip
     y = m.nhwc(layer.name, out.channels, out.height, out.width)
-    if isinstance(op, MaxPool | AvgPool | GlobalAvgPool):
+    if isinstance(op, GlobalAvgPool) and is_tflite_mean(
+        m.qnet.activations[layer.inputs[0]], m.qnet.activations[layer.name],
+        m.qnet.attributes.get(layer.name),
+    ):
+        axes = m.b.tensor(f"{layer.name}.axes", (2,), "int32", data=np.array([1, 2], np.int32))
+        options = schema().ReducerOptionsT()
+        options.keepDims = True
+        m.b.operator("MEAN", [inputs[0], axes], [y], options)
+    elif isinstance(op, MaxPool | AvgPool | GlobalAvgPool):
         built = _pool(m, layer, inputs[0], y)
         if not built:
             return None
@@ -108,10 +131,27 @@ def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel 
     elif isinstance(op, Concat):
         options = schema().ConcatenationOptionsT()
         options.axis = 3
-        m.b.operator("CONCATENATION", inputs, [y], options)
+        m.b.operator("CONCATENATION", _requantized(m, layer, inputs), [y], options)
+    elif isinstance(op, Activation | Softmax):
+        if not tflite_unary(m, layer, inputs[0], y):
+            return None
     else:
         return None
     return LayerModel(m.b.finish(inputs, [y]), flat_input=False, flat_output=False)
+
+
+def _requantized(m: _Model, layer: Layer, inputs: list[int]) -> list[int]:
+    """Each concat input quantized unlike the output goes through a requantizing QUANTIZE."""
+    y = m.qnet.activations[layer.name]
+    out = []
+    for name, shape, tensor in zip(layer.inputs, layer.input_shapes, inputs, strict=True):
+        if m.qnet.activations[name] != y:
+            nhwc = (m.batch, shape.height, shape.width, shape.channels)
+            requantized = m.activation(f"{name}.requantized", nhwc, y)
+            m.b.operator("QUANTIZE", [tensor], [requantized])
+            tensor = requantized
+        out.append(tensor)
+    return out
 
 
 def _int8_symmetric(qnet: QuantizedNetwork, layer: Layer) -> bool:

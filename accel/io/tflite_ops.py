@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from accel.functional.vector import MEAN_OP, SOFTMAX_BETA
 from accel.model.ops import (
     Activation as ActivationOp,
 )
@@ -124,7 +125,8 @@ def _mean(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
             int(a) % rank for a in axes.reshape(-1)) != [1, 2]:
         imp.unsupported(op, "MEAN", "only a mean over height and width")
         return
-    imp.add_layer(op, GlobalAvgPool(), [x])
+    out = imp.add_layer(op, GlobalAvgPool(), [x])
+    imp.parts.attributes.setdefault(out.source, {})[MEAN_OP] = True  # not AVERAGE_POOL_2D
 
 
 def _binary(kind: str) -> Converter:
@@ -215,7 +217,10 @@ def _relu_n1_to_1(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
 
 
 def _softmax(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
-    imp.add_layer(op, Softmax(), [imp.activation(inputs[0], "SOFTMAX")])
+    out = imp.add_layer(op, Softmax(), [imp.activation(inputs[0], "SOFTMAX")])
+    beta = _options(op, "SoftmaxOptions").Beta()
+    if beta != 1.0:
+        imp.parts.attributes.setdefault(out.source, {})[SOFTMAX_BETA] = float(beta)
 
 
 def _quantize(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
@@ -223,6 +228,13 @@ def _quantize(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
     x = imp.activation(inputs[0], "QUANTIZE")
     out = int(op.Outputs(0))
     quant = imp.quant(out) or x.quant
+    if x.quant is not None and imp.quant(out) is not None and quant != x.quant:
+        # Codes to codes of another quantization (before a CONCATENATION, say): a requantizing
+        # identity move, which tflite mode computes as TFLite's QUANTIZE does.
+        shape = imp.parts.shapes[x.source]
+        layer = Reshape(shape=(shape.channels, shape.height, shape.width))
+        imp.values[out] = replace(imp.add_layer(op, layer, [x], quant=quant), hwc=x.hwc)
+        return
     if quant is not None:
         imp.parts.quant.setdefault(x.source, quant)
     if imp.graph.Tensors(out).Type() in (3, 9):  # the codes of a float tensor quantized here
