@@ -59,10 +59,20 @@ def test_hard_swish_of_known_values() -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(SCALES, ZERO_POINTS)
-def test_logistic_matches_reference_kernels(xs: float, xz: int) -> None:
+def test_logistic_matches_tflite_micro(xs: float, xz: int) -> None:
     ours = ta.logistic_tflite(CODES, xs, xz)
-    for reference in _unary("LOGISTIC", xs, xz, 1 / 256, -128):
-        np.testing.assert_array_equal(ours, reference)
+    micro, _ = _unary("LOGISTIC", xs, xz, 1 / 256, -128)
+    np.testing.assert_array_equal(ours, micro)
+
+
+def test_litert_logistic_is_a_float_table_one_code_off_next_to_ties() -> None:
+    # At x_s = 2**-7, codes ±1 give sigmoid(±1/128) · 256 = 128.4999.. / 127.5000..: gemmlowp's
+    # fixed-point logistic (tflite-micro, accel) lands past the tie, LiteRT's float table not.
+    ours = ta.logistic_tflite(CODES, 2**-7, 0)
+    micro, litert = _unary("LOGISTIC", 2**-7, 0, 1 / 256, -128)
+    np.testing.assert_array_equal(ours, micro)
+    assert (ours[0, 127], ours[0, 129], litert[0, 127], litert[0, 129]) == (-1, 1, 0, 0)
+    assert np.flatnonzero(ours != litert).tolist() == [127, 129]
 
 
 def test_logistic_is_close_to_the_real_sigmoid() -> None:
@@ -123,11 +133,23 @@ def test_softmax_input_scale_must_not_vanish() -> None:
 @settings(max_examples=60, deadline=None)
 @given(SCALES, ZERO_POINTS, SCALES, ZERO_POINTS,
        st.sampled_from([0.01, 0.1, 0.2, 1 / 3, 1.5]).map(lambda a: float(np.float32(a))))  # fmt: skip
-def test_leaky_relu_matches_reference_kernels(
+def test_leaky_relu_matches_tflite_micro(
     xs: float, xz: int, ys: float, yz: int, alpha: float
 ) -> None:
     options = schema().LeakyReluOptionsT()
     options.alpha = alpha
     ours = ta.leaky_relu_tflite(CODES, xs, xz, ys, yz, alpha)
-    for reference in _unary("LEAKY_RELU", xs, xz, ys, yz, options):
-        np.testing.assert_array_equal(ours, reference)
+    micro, _ = _unary("LEAKY_RELU", xs, xz, ys, yz, options)
+    np.testing.assert_array_equal(ours, micro)
+
+
+def test_litert_leaky_relu_multiplier_is_float32_so_it_can_differ() -> None:
+    # x_s = y_s = 0.99995768, alpha 1.5: x_s·alpha/y_s is 1.50000006 in double (tflite-micro,
+    # accel) and 1.50000012 in float32 (LiteRT), one int32 multiplier step apart.
+    scale = float(np.float32(0.9999576807022095))
+    options = schema().LeakyReluOptionsT()
+    options.alpha = 1.5
+    ours = ta.leaky_relu_tflite(CODES, scale, 0, scale, 0, 1.5)
+    micro, litert = _unary("LEAKY_RELU", scale, 0, scale, 0, options)
+    np.testing.assert_array_equal(ours, micro)
+    assert (ours[0, 43], litert[0, 43]) == (-127, -128)

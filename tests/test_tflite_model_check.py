@@ -71,3 +71,24 @@ def test_cli_check_of_a_tflite_file(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     section = json.loads((tmp_path / "out" / "summary.json").read_text())["functional"]
     assert (section["mode"], section["layers_checked"], section["mismatches"]) == ("tflite", 6, 0)
+
+
+def test_logistic_where_litert_rounds_apart_is_checked_against_tflite_micro(
+    tmp_path: Path,
+) -> None:
+    # At input scale 2**-7, LiteRT's float table puts codes ±1 one step from tflite-micro.
+    from accel.io.tflite_flatbuffer import TfliteBuilder
+
+    b = TfliteBuilder()
+    x = b.tensor("x", (1, 1, 1, 256), "int8", 2**-7, 0)
+    y = b.tensor("y", (1, 1, 1, 256), "int8", 1 / 256, -128)
+    b.operator("LOGISTIC", [x], [y])
+    path = tmp_path / "logistic.tflite"
+    path.write_bytes(b.finish([x], [y]))
+    model = load_model(str(path))
+    codes = np.arange(-128, 128, dtype=np.int8).reshape(1, 256, 1, 1)
+    report = simulate.run_functional(model.network, ChipConfig(), 1, {"x": codes}, True, 0,
+                                     model=model).check  # fmt: skip
+    assert report is not None and (report.mismatches, report.layers_checked) == (0, 1)
+    assert report.extra["litert_rounding_differs"] == ["y"]
+    assert report.extra["final_outputs_checked"] == ["y@tflite-micro"]

@@ -192,10 +192,12 @@ def leaky_relu_tflite(
     alpha: float,
 ) -> IntArray:  # fmt: skip
     """reference_ops::QuantizeLeakyRelu on int8 codes: the centred input times the multiplier
-    of ``f32(f32(x_s · alpha) / y_s)`` below zero, of ``f32(x_s / y_s)`` from zero up."""
-    xs, ys = np.float32(x_scale), np.float32(y_scale)
-    alpha_m, alpha_s = quantize_multiplier(float(np.float32(xs * np.float32(alpha)) / ys))
-    identity_m, identity_s = quantize_multiplier(float(np.float32(xs / ys)))
+    of ``x_s · alpha / y_s`` below zero, of ``x_s / y_s`` from zero up, both in double from the
+    float32 scales and alpha, as tflite-micro computes them (LiteRT 2.3 uses float32 and can be
+    one step of the int32 multiplier apart)."""
+    xs, ys = float(np.float32(x_scale)), float(np.float32(y_scale))
+    alpha_m, alpha_s = quantize_multiplier(xs * float(np.float32(alpha)) / ys)
+    identity_m, identity_s = quantize_multiplier(xs / ys)
     arr = np.asarray(x)
     centred = arr.astype(np.int64) - x_zero_point
     scaled = np.where(

@@ -7,7 +7,10 @@ in LiteRT with the reference op resolver (BUILTIN_REF). Every available interpre
 with the engine, with one documented exception: LiteRT 2.3's per-channel FULLY_CONNECTED rounds
 the requantization once instead of twice (it disagrees with tflite-micro and with its own
 CONV_2D), and LiteRT 2.3's MUL computes its multiplier s_a·s_b/s_y in float32 where tflite-micro
-uses double (one step of the int32 multiplier apart), so those layers (and h-sigmoid, written
+uses double (one step of the int32 multiplier apart), and LiteRT 2.3's int8 LOGISTIC reads a
+float32 lookup table where tflite-micro evaluates gemmlowp's fixed-point logistic (one code apart
+next to ties, at input scales such as 2**-7), and LiteRT 2.3's LEAKY_RELU computes its
+multipliers in float32 where tflite-micro uses double, so those layers (and h-sigmoid, written
 as ADD + MUL) are compared with tflite-micro only. A layer checked against the
 engine's own input is checked for the whole network by induction: if every layer matches given
 its inputs, the chain matches. Layers TFLite cannot express (and flatten, a pure reshape) are
@@ -78,9 +81,12 @@ def _per_channel_fc(qnet: QuantizedNetwork, layer: Layer) -> bool:
     return len(np.unique(qnet.weights[layer.name].weight_scales)) > 1
 
 
-def _multiplies(layer: Layer) -> bool:
-    # MUL, and h-sigmoid whose TFLite form ends in a MUL by 1/6.
-    return layer.kind == "mul" or getattr(layer.op, "function", None) == "hsigmoid"
+def litert_differs(layer: Layer) -> bool:
+    """Whether LiteRT 2.3's reference kernel may round this layer differently from tflite-micro."""
+    # MUL, h-sigmoid whose TFLite form ends in a MUL by 1/6, LOGISTIC and LEAKY_RELU (see the
+    # module docstring).
+    function = getattr(layer.op, "function", None)
+    return layer.kind == "mul" or function in ("hsigmoid", "sigmoid", "leaky_relu")
 
 
 def _to_tflite(x: IntArray, flat: bool) -> IntArray:
@@ -105,7 +111,7 @@ def check_tflite(qnet: QuantizedNetwork, ours: Mapping[str, IntArray]) -> CheckR
             unchecked.append(layer.name)
             continue
         feeds = [_to_tflite(np.asarray(ours[name]), model.flat_input) for name in layer.inputs]
-        litert_agrees = not (_per_channel_fc(qnet, layer) or _multiplies(layer))
+        litert_agrees = not (_per_channel_fc(qnet, layer) or litert_differs(layer))
         outputs = run_reference(model, feeds, litert_too=litert_agrees)
         if not outputs:
             unchecked.append(layer.name)

@@ -7,7 +7,11 @@ Every layer whose int8 tensor LiteRT holds is compared with the engine's (NHWC â
 flatten's HWC order â†’ accel's CHW order), and every graph output with tflite-micro's. One
 documented exception: LiteRT 2.3 rounds a per-channel FULLY_CONNECTED once where tflite-micro
 (and accel) round twice, so such a layer and everything after it are compared with tflite-micro
-only. A float graph input is quantized as TFLite's QUANTIZE does (round half away from zero).
+only. MUL, LEAKY_RELU (multipliers in float32, not double) and LOGISTIC (a float table, not
+gemmlowp) can come out one code apart in LiteRT on rare inputs (`tflite_check.litert_differs`):
+where they do, that layer and everything after it are compared with tflite-micro only and listed
+under `litert_rounding_differs`. A float graph input is
+quantized as TFLite's QUANTIZE does (round half away from zero).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import numpy.typing as npt
 
 from accel.functional.check import CheckReport, compare
 from accel.functional.qmodel import QuantizedNetwork, QuantParams
-from accel.functional.tflite_check import _interpreters
+from accel.functional.tflite_check import _interpreters, litert_differs
 from accel.model.ops import Flatten, FullyConnected
 
 IntArray = npt.NDArray[np.integer]
@@ -112,12 +116,17 @@ def check_tflite_model(
     skipped = _after_per_channel_fc(qnet)
     litert_names = {n: t for n, t in tensor_names.items() if n not in skipped and n in ours}
     values, output_indices = run_litert(path, feeds, litert_names)
-    reference, engine = {}, {}
+    litert = {}
     for name, value in values.items():
         codes = to_accel(qnet, name, value, np.asarray(ours[name]))
         if codes is not None:
-            reference[f"{name}@litert-reference"], engine[f"{name}@litert-reference"] = (
-                codes, np.asarray(ours[name]))
+            litert[name] = (np.asarray(ours[name]), codes)
+    diverged = _litert_diverged(qnet, litert)
+    reference, engine = {}, {}
+    for name, (mine, theirs) in litert.items():
+        if name not in diverged:
+            engine[f"{name}@litert-reference"], reference[f"{name}@litert-reference"] = (
+                mine, theirs)
     micro = _micro_pairs(path, qnet, tensor_names, ours, feeds, output_indices)
     for key, (mine, theirs) in micro.items():
         engine[key], reference[key] = mine, theirs
@@ -132,8 +141,23 @@ def check_tflite_model(
             "layers_compared": sorted(compared),
             "layers_not_compared": sorted(layers - compared),
             "final_outputs_checked": sorted(k for k in reference if k.endswith("@tflite-micro")),
+            "litert_rounding_differs": sorted(diverged),
         },
     )  # fmt: skip
+
+
+def _litert_diverged(
+    qnet: QuantizedNetwork, litert: Mapping[str, tuple[IntArray, IntArray]]
+) -> set[str]:
+    """Layers whose LiteRT kernel rounds differently from tflite-micro and did so on this
+    input, and every layer after them (LiteRT's own tensors carry the difference on)."""
+    diverged: set[str] = set()
+    for layer in qnet.network.layers:
+        pair = litert.get(layer.name)
+        differs = pair is not None and litert_differs(layer) and not np.array_equal(*pair)
+        if differs or any(source in diverged for source in layer.inputs):
+            diverged.add(layer.name)
+    return diverged
 
 
 def _micro_pairs(
