@@ -69,15 +69,20 @@ def test_tflite_chip_checks_mobilenet_v3(write_yaml, tmp_path: Path) -> None:  #
     assert section["layers_checked"] == 107
 
 
-def test_tflite_chip_refuses_functions_it_lacks(write_yaml) -> None:  # type: ignore[no-untyped-def]
+def test_tflite_chip_checks_a_sigmoid_gate(write_yaml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # Calibration pins a sigmoid's output to 1/256 (TFLite's only int8 LOGISTIC output).
+    pytest.importorskip("ai_edge_litert")
     chip = write_yaml("array: {requantization: tflite}\n", "tflite.yaml")
     network = write_yaml(
         "name: gate\ninput: {channels: 3, height: 8, width: 8}\nlayers:\n"
         "  - {name: conv, kind: conv, out_channels: 4, kernel: 3, padding: 1}\n"
-        "  - {name: act, kind: activation, function: sigmoid}\n", "gate.yaml")
-    result = run_accel("simulate-network", "-n", str(network), "-c", str(chip), "--check")
-    assert result.returncode == 2  # calibration gives the sigmoid its observed range
-    assert "layer 'act': a tflite sigmoid output must be quantized as" in result.stderr
+        "  - {name: act, kind: activation, function: sigmoid}\n"
+        "  - {name: gated, kind: mul, inputs: [conv, act]}\n", "gate.yaml")
+    result = run_accel("simulate-network", "-n", str(network), "-c", str(chip), "--check", "-q",
+                       "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    section = json.loads((tmp_path / "out" / "summary.json").read_text())["functional"]
+    assert (section["mode"], section["layers_checked"], section["mismatches"]) == ("tflite", 3, 0)
 
 
 def test_a_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

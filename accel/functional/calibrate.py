@@ -9,7 +9,8 @@ symmetric (zero point 0, [-127, 127]); biases int32 at ifmap_scale · weight_sca
 Some tensors share one quantization, as hardware and both reference runtimes need:
 a pooling or flatten layer keeps its input's (max pooling never rescales; TFLite's pools
 require it), and a concat's inputs take the concat's output quantization, so the branches
-write straight into one buffer. A softmax outputs probabilities at scale 1/256.
+write straight into one buffer. A softmax or a sigmoid outputs probabilities at scale 1/256
+(TFLite's only int8 output quantization for both; onnxruntime takes any).
 The same seed gives the same quantized model on every machine.
 """
 
@@ -64,7 +65,7 @@ def quantize_network(
         for name, (low, high) in _shared_ranges(network, ranges).items()
     }
     for layer in network.layers:
-        if isinstance(layer.op, Softmax):
+        if isinstance(layer.op, Softmax) or getattr(layer.op, "function", None) == "sigmoid":
             activations[layer.name] = QuantParams(1.0 / 256.0, QMIN_QMAX[activation_dtype][0],
                                                   activation_dtype)  # fmt: skip
     quantized = {
