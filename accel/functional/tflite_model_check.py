@@ -16,7 +16,7 @@ quantized as TFLite's QUANTIZE does (round half away from zero).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import numpy.typing as npt
 from accel.functional.check import CheckReport, compare
 from accel.functional.qmodel import QuantizedNetwork, QuantParams
 from accel.functional.tflite_check import _interpreters, litert_differs
+from accel.model.network import Layer
 from accel.model.ops import Flatten, FullyConnected
 
 IntArray = npt.NDArray[np.integer]
@@ -92,17 +93,19 @@ def to_accel(qnet: QuantizedNetwork, name: str, array: npt.NDArray[Any], like: I
     return np.ascontiguousarray(array.reshape(like.shape))
 
 
-def _after_per_channel_fc(qnet: QuantizedNetwork) -> set[str]:
-    """Per-channel FULLY_CONNECTED layers and everything that depends on one."""
+def _and_after(qnet: QuantizedNetwork, seed: Callable[[Layer], bool]) -> set[str]:
+    """The layers `seed` picks and every layer that depends on one of them."""
     tainted: set[str] = set()
     for layer in qnet.network.layers:
-        op = layer.op
-        per_channel = isinstance(op, FullyConnected) and len(
-            np.unique(qnet.weights[layer.name].weight_scales)
-        ) > 1
-        if per_channel or any(source in tainted for source in layer.inputs):
+        if seed(layer) or any(source in tainted for source in layer.inputs):
             tainted.add(layer.name)
     return tainted
+
+
+def _per_channel_fc(qnet: QuantizedNetwork, layer: Layer) -> bool:
+    return isinstance(layer.op, FullyConnected) and len(
+        np.unique(qnet.weights[layer.name].weight_scales)
+    ) > 1
 
 
 def check_tflite_model(
@@ -113,7 +116,7 @@ def check_tflite_model(
     feeds: list[npt.NDArray[Any]],
 ) -> CheckReport:
     """Compare the engine's tflite-mode tensors with LiteRT's and tflite-micro's runs."""
-    skipped = _after_per_channel_fc(qnet)
+    skipped = _and_after(qnet, lambda layer: _per_channel_fc(qnet, layer))
     litert_names = {n: t for n, t in tensor_names.items() if n not in skipped and n in ours}
     values, output_indices = run_litert(path, feeds, litert_names)
     litert = {}
@@ -151,13 +154,12 @@ def _litert_diverged(
 ) -> set[str]:
     """Layers whose LiteRT kernel rounds differently from tflite-micro and did so on this
     input, and every layer after them (LiteRT's own tensors carry the difference on)."""
-    diverged: set[str] = set()
-    for layer in qnet.network.layers:
+
+    def diverged(layer: Layer) -> bool:
         pair = litert.get(layer.name)
-        differs = pair is not None and litert_differs(layer) and not np.array_equal(*pair)
-        if differs or any(source in diverged for source in layer.inputs):
-            diverged.add(layer.name)
-    return diverged
+        return pair is not None and litert_differs(layer) and not np.array_equal(*pair)
+
+    return _and_after(qnet, diverged)
 
 
 def _micro_pairs(
