@@ -137,7 +137,7 @@ def simulate_network_command(
         from accel.report.run_report import write_run_report
 
         _console().print(f"  wrote {write_run_report(out_dir)}")
-    if functional is not None and functional.check is not None and functional.check.mismatches:
+    if functional is not None and functional.check is not None and functional.check.failed:
         raise typer.Exit(1)
 
 
@@ -321,11 +321,12 @@ def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
         line += f": accumulator overflow in {len(overflowed)} layers ({', '.join(overflowed)})"
     _console().print(line)
     if "reference" in section:
-        verdict = (
-            "all bit-exact"
-            if not section["mismatches"]
-            else (f"{section['mismatches']} MISMATCHED: {', '.join(section['mismatched_layers'])}")
-        )
+        others = section.get("mismatched_tensors", [])
+        parts = [f"{section['mismatches']} MISMATCHED: {', '.join(section['mismatched_layers'])}"
+                 ] if section["mismatches"] else []  # fmt: skip
+        if others:
+            parts.append(f"{len(others)} graph inputs/outputs MISMATCHED: {', '.join(others)}")
+        verdict = "; ".join(parts) or "all bit-exact"
         _console().print(
             f"  checked {section['layers_checked']} layers against {section['reference']}: "
             f"{verdict}"

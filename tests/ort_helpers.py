@@ -16,6 +16,8 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
+from accel.functional.ort_session import exact_integer_model, reference_options
+
 # opset 21 is the newest that onnxruntime 1.18+ fully implements for the ops we use; com.microsoft
 # contrib ops are all version 1.
 ONNX_OPSET = 21
@@ -70,15 +72,13 @@ def make_model(
 
 
 def run_model(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-    """Run on the CPU EP with graph optimisations off and a single thread."""
-    opts = ort.SessionOptions()
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    # Errors only: ceil_mode pools legitimately disagree with ONNX shape inference (ORT drops a
-    # last window that starts in the padding) and would log a warning for every such case.
-    opts.log_severity_level = 3
-    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    """Run on the CPU EP with graph optimisations off and a single thread, as accel's check does:
+    on a CPU whose u8s8 GEMM saturates, int8 weights of uint8-activation ops are re-encoded as
+    uint8 first (`accel.functional.ort_session`), so the oracle is exact on every CPU."""
+    exact, _ = exact_integer_model(model)
+    sess = ort.InferenceSession(
+        exact.SerializeToString(), reference_options(ort), providers=["CPUExecutionProvider"]
+    )
     return list(sess.run(None, dict(feeds)))
 
 

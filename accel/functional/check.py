@@ -36,11 +36,27 @@ class CheckReport:
     mismatched_elements: int
     max_abs_diff: int
     extra: Mapping[str, Any] = field(default_factory=dict)
+    # Other compared tensors that differ: graph inputs' codes, final outputs ("output:NAME").
+    mismatched_tensors: tuple[str, ...] = ()
 
     @property
     def mismatches(self) -> int:
-        """Number of layers whose output differs anywhere."""
+        """Number of layers whose output differs anywhere (at most `layers_checked`)."""
         return len(self.mismatched_layers)
+
+    @property
+    def failed(self) -> bool:
+        """Whether anything compared differs: a layer, a graph input or a final output."""
+        return bool(self.mismatched_layers or self.mismatched_tensors)
+
+    def only_layers(self, layers: set[str]) -> CheckReport:
+        """The report with mismatched names that are not among `layers` moved apart."""
+        return replace(
+            self,
+            mismatched_layers=tuple(n for n in self.mismatched_layers if n in layers),
+            mismatched_tensors=self.mismatched_tensors
+            + tuple(n for n in self.mismatched_layers if n not in layers),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -49,6 +65,7 @@ class CheckReport:
             "layers_checked": self.layers_checked,
             "mismatches": self.mismatches,
             "mismatched_layers": list(self.mismatched_layers),
+            "mismatched_tensors": list(self.mismatched_tensors),
             "mismatched_elements": self.mismatched_elements,
             "max_abs_diff": self.max_abs_diff,
             **self.extra,
@@ -78,36 +95,38 @@ def compare(
 
 def onnxruntime_outputs(
     qnet: QuantizedNetwork, inputs: Mapping[str, F32], threads: int = 1
-) -> dict[str, IntArray]:
-    """Run the exported QOperator model in onnxruntime; every tensor by its accel name."""
+) -> tuple[dict[str, IntArray], str]:
+    """Run the exported QOperator model in onnxruntime: every tensor by its accel name, and the
+    note of what was adjusted for exact integer kernels on this CPU ("" if nothing)."""
     from accel.functional.ort_graph import import_onnxruntime
+    from accel.functional.ort_session import exact_integer_model, reference_options
     from accel.io.onnx_export import build_quantized_onnx, output_names
 
     _, ort = import_onnxruntime()
 
     batch = next(iter(inputs.values())).shape[0]
-    model = build_quantized_onnx(qnet, batch)
-    options = ort.SessionOptions()
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.log_severity_level = 3  # ceil_mode pools disagree with ONNX shape inference; by design
+    model, note = exact_integer_model(build_quantized_onnx(qnet, batch))
     session = ort.InferenceSession(
-        model.SerializeToString(), options, providers=["CPUExecutionProvider"]
+        model.SerializeToString(), reference_options(ort, threads=threads),
+        providers=["CPUExecutionProvider"],
     )
     names = output_names(qnet)
     feeds = {
         name: np.ascontiguousarray(inputs[name], np.float32) for name, _ in qnet.network.inputs
     }
     results = session.run(list(names.values()), feeds)
-    return dict(zip(names, results, strict=True))
+    return dict(zip(names, results, strict=True)), note
 
 
 def check_onnxruntime(
     qnet: QuantizedNetwork, ours: Mapping[str, IntArray], inputs: Mapping[str, F32]
 ) -> CheckReport:
     """Compare the engine's `onnx`-mode tensors with onnxruntime's on the same float input."""
-    report = compare(ours, onnxruntime_outputs(qnet, inputs), "onnxruntime", "onnx")
-    # The quantized graph inputs are compared too, but only layers are counted as checked.
-    return replace(report, layers_checked=len(qnet.network.layers))
+    from accel.functional.ort_session import provenance
 
+    reference, note = onnxruntime_outputs(qnet, inputs)
+    report = compare(ours, reference, "onnxruntime", "onnx")
+    extra = {"session_options": "graph optimizations off, 1 intra-op thread", **provenance(note)}
+    # The quantized graph inputs are compared too, but only layers are counted as checked.
+    layers = {layer.name for layer in qnet.network.layers}
+    return replace(report, layers_checked=len(layers), extra=extra).only_layers(layers)

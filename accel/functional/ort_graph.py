@@ -76,12 +76,12 @@ def optimize(path: str) -> OrtGraph:
     """Open `path` with ORT's default graph optimizations and keep the graph it optimized to."""
     onnx, ort = import_onnxruntime()
     with tempfile.TemporaryDirectory() as folder:
-        options = ort.SessionOptions()
-        # One intra-op thread: MLAS splits float32 GEMMs and convolutions by thread count, which
-        # changes their summation order; integer kernels give the same codes on any count.
-        options.intra_op_num_threads = 1
+        from accel.functional.ort_session import reference_options
+
+        # Default graph optimizations, one intra-op thread: MLAS splits float32 GEMMs and
+        # convolutions by thread count, which changes their summation order.
+        options = reference_options(ort, optimize=True)
         options.optimized_model_filepath = str(Path(folder) / "optimized.onnx")
-        options.log_severity_level = 3  # ORT warns that the saved graph is machine-specific
         try:
             session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         except Exception as err:
@@ -237,7 +237,7 @@ def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None
     nodes = [n for n in _token_nodes(optimized).get(name, []) if n.op_type not in _QDQ]
     if not nodes:
         return None
-    node = nodes[0]
+    node = _through_fused_relu(optimized, nodes[0])
     domain = "" if node.domain in ("", "ai.onnx") else f"{node.domain}."
     tensor, channels_last = str(node.output[0]), node.output[0] in nhwc
     if node.domain == "com.microsoft.nchwc":  # blocked layout: read it after ReorderOutput
@@ -247,3 +247,12 @@ def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None
         tensor = str(reorder[0].output[0]) if reorder else ""
         channels_last = bool(reorder) and _attribute(reorder[0], "channels_last", 0) == 1
     return Location(tensor, channels_last, 0, f"{domain}{node.op_type}")
+
+
+def _through_fused_relu(graph: Any, node: Any) -> Any:
+    """The Relu that is `node`'s only reader, if any: the importer fuses a float Add's ReLU
+    into the add layer, so the layer's float result is the Relu's output."""
+    readers = [n for n in graph.node if node.output[0] in n.input]
+    if len(readers) == 1 and readers[0].op_type == "Relu":
+        return readers[0]
+    return node

@@ -99,7 +99,7 @@ def _cards(s: dict[str, Any]) -> list[Card]:
     functional = s.get("functional")
     if isinstance(functional, dict):
         mismatches = functional.get("mismatches", 0)
-        ok = not mismatches
+        ok = not mismatches and not functional.get("mismatched_tensors")
         items.append(
             Card(
                 "functional check", "PASS" if ok else "FAIL", "",
