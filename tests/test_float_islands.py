@@ -154,3 +154,31 @@ def test_resnet18_quantized_without_preprocessing_checks_bit_exact(tmp_path: Pat
     functional = json.loads((tmp_path / "summary.json").read_text())["functional"]
     assert (functional["layers_checked"], functional["mismatches"]) == (51, 0)
     assert "all bit-exact" in done.stdout
+
+
+def float_add_relu_cnn() -> Any:
+    """ResNet-50's and ShuffleNet's unfused tail as the old model-zoo files have it: a float
+    BatchNormalization feeds a residual Add whose ReLU the importer fuses into it, and the next
+    residual Add reads that ReLU's float result directly (the test leaves both Adds in float32,
+    as the quantizer leaves those files' Sum nodes)."""
+    g = GraphBuilder("add_relu", [1, 3, 10, 10], opset=13, seed=6)
+    x = g.relu(g.conv(g.input, 3, 8, 3))
+    y = g.bn(g.conv(x, 8, 8, 3, bias=False), 8)
+    a = g.relu(g.node("Add", [y, x]))
+    z = g.bn(g.conv(a, 8, 8, 3, bias=False), 8)
+    s = g.relu(g.node("Add", [z, a]))
+    return g.model([_head(g, s, 8)])
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_a_float_add_hands_its_relu_result_to_the_next_float_op(config: QuantConfig,
+                                                                tmp_path: Path) -> None:
+    model = float_add_relu_cnn()
+    adds = tuple(node.name for node in model.graph.node if node.op_type == "Add")
+    result = check(quantize(model, config, tmp_path, exclude=adds))
+    report = result.check
+    assert report is not None and report.extra["replay_reproduces_session"] is True
+    assert report.mismatches == 0, report.as_dict()
+    adds = [layer for layer in result.qnet.network.layers if layer.kind == "add"]
+    assert len(adds) == 2 and all(layer.op.activation == "relu" for layer in adds)  # type: ignore[union-attr]
+    assert report.layers_checked >= 8

@@ -35,6 +35,7 @@ from accel.functional.float_windows import (
     maxpool_float,
     pool_layer,
     quantize,
+    quantize_fused,
 )
 from accel.functional.mlas_softmax import softmax
 from accel.functional.qmodel import QuantizedWeights, QuantParams
@@ -75,13 +76,16 @@ def _unary(function: Callable[[F32], F32]) -> FloatLayer:
     return run
 
 
-def _binary(operation: Callable[[F32, F32], F32]) -> FloatLayer:
+def _binary(layer: Layer, operation: Callable[[F32, F32], F32]) -> FloatLayer:
+    """Add or Mul of dequantized inputs; an add's fused ReLU applies before the result is
+    quantized or handed raw to the next float op."""
+
     def run(inputs: Sequence[Array], params: Sequence[QuantParams | None],
             y: QuantParams | None) -> Array:
         total = dequantize(inputs[0], params[0])
         for x, p in zip(inputs[1:], params[1:], strict=True):
             total = operation(total, dequantize(x, p)).astype(np.float32)
-        return quantize(total, y)
+        return quantize_fused(layer, total, y)
 
     return run
 
@@ -127,7 +131,7 @@ def float_function(
     if layer.kind in ("avgpool", "global_avgpool"):
         return pool_layer(layer, op_name)
     if isinstance(op, Add | Mul):
-        return _binary(np.add if isinstance(op, Add) else np.multiply)
+        return _binary(layer, np.add if isinstance(op, Add) else np.multiply)
     if isinstance(op, BatchNorm) and "operation" in attributes:
         return _with_constant(attributes)
     constants = attributes.get(BATCHNORM)

@@ -46,7 +46,9 @@ def quantize(y: F32, params: QuantParams | None) -> Array:
     return quantize_linear(y, params.scale, params.zero_point, params.dtype)
 
 
-def _requantize(layer: Layer, y: F32, params: QuantParams | None) -> Array:
+def quantize_fused(layer: Layer, y: F32, params: QuantParams | None) -> Array:
+    """QuantizeLinear of a conv, fc or add result after its fused ReLU/ReLU6 (float32 clamped
+    when the output has no quantization: that is the raw result the next float op reads)."""
     # A fused ReLU/ReLU6 clamps; on codes that is the same as on the float result (quantization
     # is monotonic), and a float32 output gets the float clamp.
     activation = fused_activation(layer)
@@ -86,7 +88,7 @@ def array_layer(
             x = dequantize(inputs[0], params[0])
             result = conv2d(x, w, b, op.stride, pads, op.dilation, op.groups,
                             (out.height, out.width))  # fmt: skip
-            return _requantize(layer, result, y)
+            return quantize_fused(layer, result, y)
 
         return run_conv
     gemm_attributes = attributes.get("gemm")
@@ -100,7 +102,7 @@ def array_layer(
                y: QuantParams | None) -> Array:
         x = dequantize(inputs[0], params[0]).reshape(inputs[0].shape[0], -1)
         result = gemm(x, w, b, trans_b)
-        return _requantize(layer, result, y).reshape(*result.shape, 1, 1)
+        return quantize_fused(layer, result, y).reshape(*result.shape, 1, 1)
 
     return run_fc
 
