@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import run_accel
-from tflite_builders import int8_activations, int8_cnn
+from tflite_builders import int8_activations, int8_cnn, int8_dense
 
 from accel import simulate
 from accel.config import ChipConfig
@@ -92,3 +92,39 @@ def test_logistic_where_litert_rounds_apart_is_checked_against_tflite_micro(
     assert report is not None and (report.mismatches, report.layers_checked) == (0, 1)
     assert report.extra["litert_rounding_differs"] == ["y"]
     assert report.extra["final_outputs_checked"] == ["y@tflite-micro"]
+
+
+def test_a_rank_2_model_checks_and_takes_rank_2_inputs(tmp_path: Path) -> None:
+    """An autoencoder-like file whose input is [1, 16]: LiteRT is fed that shape, not NCHW."""
+    path = tmp_path / "dense.tflite"
+    path.write_bytes(int8_dense())
+    features = np.random.default_rng(4).standard_normal((1, 16)).astype(np.float32)
+    np.save(tmp_path / "x.npy", features)
+    result = run_accel("simulate-network", "-n", str(path), "--check", "-q", "--inputs",
+                       str(tmp_path / "x.npy"), "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    section = json.loads((tmp_path / "out" / "summary.json").read_text())["functional"]
+    assert (section["layers_checked"], section["mismatches"]) == (2, 0)
+    assert section["mismatched_tensors"] == []
+
+
+def test_a_tflite_batch_other_than_the_files_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "dense.tflite"
+    path.write_bytes(int8_dense())
+    result = run_accel("simulate-network", "-n", str(path), "--check", "-q", "--batch", "2",
+                       "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: --batch must be 1 for this model: its input "
+                                     "'features' has a fixed batch of 1, not 2")  # fmt: skip
+
+
+def test_non_finite_inputs_are_refused_before_any_check(tmp_path: Path) -> None:
+    path = tmp_path / "dense.tflite"
+    path.write_bytes(int8_dense())
+    features = np.zeros((1, 16), np.float32)
+    features[0, [3, 7]] = (np.nan, np.inf)
+    np.save(tmp_path / "x.npy", features)
+    result = run_accel("simulate-network", "-n", str(path), "--check", "-q", "--inputs",
+                       str(tmp_path / "x.npy"), "--out", str(tmp_path / "out"))  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: input 'features' must be finite, not 2 NaN/infinite values"

@@ -197,3 +197,29 @@ def int8_activations(seed: int = 0) -> bytes:
     softmax.beta = 0.7
     g.op(ops.SOFTMAX, [leaky], [probabilities], softmax, options.SoftmaxOptions)
     return g.build([x], [probabilities])
+
+
+def int8_dense(seed: int = 0) -> bytes:
+    """A rank-2 model as an autoencoder's converter output has it: [1, 16] → FULLY_CONNECTED 8
+    (ReLU) → FULLY_CONNECTED 16, int8 throughout."""
+    schema = _schema()
+    ops, options = schema.BuiltinOperator, schema.BuiltinOptions
+    rng = np.random.default_rng(seed)
+    g = TfliteBuilder()
+    x_s = 0.02 + 0.01 * rng.random()
+    x = g.activation([1, 16], "features", x_s, int(rng.integers(-20, 20)))
+    source, scale = x, x_s
+    for index, (size, activation) in enumerate([(8, 1), (16, 0)]):
+        w_s = 0.005 + 0.005 * rng.random()
+        inputs = 16 if index == 0 else 8
+        w = g.constant(rng.integers(-127, 128, (size, inputs)).astype(np.int8), f"w{index}", 9,
+                       [w_s])  # fmt: skip
+        b = g.constant(rng.integers(-500, 500, size).astype(np.int32), f"b{index}", 2,
+                       [scale * w_s])  # fmt: skip
+        out_s = 0.03 + 0.01 * rng.random()
+        out = g.activation([1, size], f"dense{index}", out_s, -128 if activation else 5)
+        fc = schema.FullyConnectedOptionsT()
+        fc.fusedActivationFunction = activation
+        g.op(ops.FULLY_CONNECTED, [source, w, b], [out], fc, options.FullyConnectedOptions)
+        source, scale = out, out_s
+    return g.build([x], [source])

@@ -57,8 +57,13 @@ def prepare_inputs(
             raise InputError(f"inputs must contain {name!r}, not only {sorted(arrays)!r}")
         x = np.asarray(arrays[name])
         expected = (batch, shape.channels, shape.height, shape.width)
+        if x.shape == expected[:2] and shape.height == shape.width == 1:
+            x = x.reshape(expected)  # a rank-2 model's features, (N, C)
         if x.shape != expected:
-            raise InputError(f"input {name!r} must have shape {expected!r}, not {x.shape!r}")
+            flat = f" or {expected[:2]!r}" if shape.height == shape.width == 1 else ""
+            raise InputError(
+                f"input {name!r} must have shape {expected!r}{flat}, not {x.shape!r}"
+            )
         params = qnet.activations[name]
         if np.issubdtype(x.dtype, np.floating):
             real[name] = x.astype(np.float32)

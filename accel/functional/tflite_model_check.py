@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from accel.errors import InputError
 from accel.functional.check import CheckReport, compare
 from accel.functional.qmodel import QuantizedNetwork, QuantParams
 from accel.functional.tflite_check import _interpreters, litert_differs
@@ -217,6 +218,13 @@ def tflite_feeds(
     for detail in interpreter.get_input_details():
         name = detail["name"]
         floating = np.dtype(detail["dtype"]) == np.float32
-        feeds.append(_nhwc(np.asarray(real[name] if floating else codes[name])))
+        array = _nhwc(np.asarray(real[name] if floating else codes[name]))
+        shape = tuple(int(d) for d in detail["shape"])
+        if shape and array.shape[0] != shape[0]:
+            raise InputError(
+                f"--batch must be {shape[0]} for this model: its input {name!r} has a fixed "
+                f"batch of {shape[0]}, not {array.shape[0]}"
+            )
+        feeds.append(array.reshape(shape) if array.size == int(np.prod(shape)) else array)
     del qnet
     return feeds

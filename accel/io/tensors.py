@@ -35,9 +35,21 @@ def load_inputs(path: Path, network: Network) -> dict[str, npt.NDArray[np.generi
         if len(network.inputs) != 1:
             names = [name for name, _ in network.inputs]
             raise InputError(f"inputs for {network.name} must be an .npz with arrays {names!r}")
-        return {network.inputs[0][0]: loaded}
+        return _finite({network.inputs[0][0]: loaded})
     with loaded as archive:
-        return {name: archive[name] for name in archive.files}
+        try:
+            return _finite({name: archive[name] for name in archive.files})
+        except ValueError as err:  # a pickled array inside the archive
+            raise InputError(f"inputs file {str(path)!r} must hold plain arrays: {err}") from None
+
+
+def _finite(arrays: dict[str, npt.NDArray[np.generic]]) -> dict[str, npt.NDArray[np.generic]]:
+    """The arrays, or a one-line refusal of NaN or infinite values (no int8 code holds them)."""
+    for name, array in arrays.items():
+        if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+            bad = int(np.count_nonzero(~np.isfinite(array)))
+            raise InputError(f"input {name!r} must be finite, not {bad} NaN/infinite values")
+    return arrays
 
 
 def _file_name(tensor: str) -> str:
