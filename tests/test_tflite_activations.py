@@ -153,3 +153,13 @@ def test_litert_leaky_relu_multiplier_is_float32_so_it_can_differ() -> None:
     micro, litert = _unary("LEAKY_RELU", scale, 0, scale, 0, options)
     np.testing.assert_array_equal(ours, micro)
     assert (ours[0, 43], litert[0, 43]) == (-127, -128)
+
+
+def test_a_softmax_past_tflites_exponent_range_is_refused_in_one_short_line() -> None:
+    """1000 equal logits sum to 1000 in Q12.19: the reciprocal's exponent leaves [0, 31]."""
+    from accel.functional.tflite_activations import softmax_tflite
+
+    with pytest.raises(ValueError) as error:
+        softmax_tflite(np.zeros((1, 1000, 1, 1), np.int8), 0.1, axis=1)
+    message = str(error.value)
+    assert message == "exponent must be in [0, 31], not 32 (1000 such values)"

@@ -194,8 +194,10 @@ def saturating_rounding_doubling_high_mul(a: npt.ArrayLike, b: npt.ArrayLike) ->
 def rounding_divide_by_pot(x: npt.ArrayLike, exponent: npt.ArrayLike) -> I64:
     """gemmlowp RoundingDivideByPOT: ``x / 2**exponent`` rounded half away from zero."""
     x64, e = np.asarray(x, dtype=np.int64), np.asarray(exponent, dtype=np.int64)
-    if np.any((e < 0) | (e > 31)):
-        raise ValueError(f"exponent must be in [0, 31], not {e!r}")
+    outside = (e < 0) | (e > 31)
+    if np.any(outside):
+        count, first = int(np.count_nonzero(outside)), int(e[outside].flat[0])
+        raise ValueError(f"exponent must be in [0, 31], not {first} ({count} such values)")
     mask = (np.int64(1) << e) - 1
     remainder = x64 & mask
     threshold = (mask >> 1) + (x64 < 0)
