@@ -233,3 +233,20 @@ def test_tflite_input_shape_must_match_the_static_shape(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"TFLite models have static shapes; --input-shape must "
                        r"equal the file's image=1x8x8x3, not '1x3x8x8'"):
         import_tflite(path, ["1x3x8x8"])
+
+
+def test_rank_0_shape_tensors_import_with_allow_unsupported(tmp_path: Path) -> None:
+    """SHAPE → STRIDED_SLICE → PACK makes rank-0 int32 tensors; they used to crash dims()."""
+    from conftest import run_accel
+    from tflite_builders import dynamic_reshape
+
+    from accel.io.sources import load_model
+
+    path = tmp_path / "dynamic.tflite"
+    path.write_bytes(dynamic_reshape())
+    model = load_model(str(path), allow_unsupported=True)
+    kinds = [layer.kind for layer in model.network.layers]
+    assert kinds.count("unsupported") == 3 and {"flatten", "fc"} <= set(kinds)
+    refused = run_accel("simulate-network", "-n", str(path), "-q", "--out", str(tmp_path / "o"))
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1

@@ -223,3 +223,39 @@ def int8_dense(seed: int = 0) -> bytes:
         g.op(ops.FULLY_CONNECTED, [source, w, b], [out], fc, options.FullyConnectedOptions)
         source, scale = out, out_s
     return g.build([x], [source])
+
+
+def dynamic_reshape(seed: int = 0) -> bytes:
+    """A converter's dynamic flatten: SHAPE of the input → STRIDED_SLICE of the batch (rank 0,
+    shrink_axis_mask) → PACK with a rank-0 -1 → RESHAPE → FULLY_CONNECTED."""
+    schema = _schema()
+    ops, options = schema.BuiltinOperator, schema.BuiltinOptions
+    rng = np.random.default_rng(seed)
+    g = TfliteBuilder()
+    x = g.activation([1, 2, 2, 4], "image", 0.05, 3)
+    shape = g.float_tensor([4], "shape")
+    g.tensors[shape].type = 2  # int32
+    g.op(ops.SHAPE, [x], [shape], schema.ShapeOptionsT(), options.ShapeOptions)
+    begin = g.constant(np.array([0], np.int32), "begin", 2, [1.0])
+    end = g.constant(np.array([1], np.int32), "end", 2, [1.0])
+    strides = g.constant(np.array([1], np.int32), "strides", 2, [1.0])
+    batch = g.float_tensor([], "batch")
+    g.tensors[batch].type = 2
+    slicing = schema.StridedSliceOptionsT()
+    slicing.shrinkAxisMask = 1
+    g.op(ops.STRIDED_SLICE, [shape, begin, end, strides], [batch], slicing,
+         options.StridedSliceOptions)  # fmt: skip
+    minus_one = g.constant(np.array(-1, np.int32), "minus_one", 2, [1.0])
+    packed = g.float_tensor([2], "new_shape")
+    g.tensors[packed].type = 2
+    pack = schema.PackOptionsT()
+    pack.valuesCount, pack.axis = 2, 0
+    g.op(ops.PACK, [batch, minus_one], [packed], pack, options.PackOptions)
+    flat = g.activation([1, 16], "flat", 0.05, 3)
+    g.op(ops.RESHAPE, [x, packed], [flat], schema.ReshapeOptionsT(), options.ReshapeOptions)
+    w = g.constant(rng.integers(-127, 128, (4, 16)).astype(np.int8), "w", 9, [0.01])
+    b = g.constant(rng.integers(-99, 99, 4).astype(np.int32), "b", 2, [0.0005])
+    logits = g.activation([1, 4], "logits", 0.1, 0)
+    g.op(ops.FULLY_CONNECTED, [flat, w, b], [logits], schema.FullyConnectedOptionsT(),
+         options.FullyConnectedOptions)
+    return g.build([x], [logits])

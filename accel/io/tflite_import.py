@@ -135,7 +135,10 @@ class TfliteImporter:
         return str(names.get(number, number))
 
     def dims(self, index: int) -> tuple[int, ...]:
-        return tuple(int(d) for d in self.graph.Tensors(index).ShapeAsNumpy())
+        tensor = self.graph.Tensors(index)
+        if tensor.ShapeLength() == 0:  # a rank-0 tensor: flatbuffers gives 0, not an array
+            return ()
+        return tuple(int(d) for d in tensor.ShapeAsNumpy())
 
     def value(self, index: int) -> Activation | np.ndarray | None:
         """An activation, a constant array, or None for an empty (absent) constant."""
@@ -256,5 +259,5 @@ def nhwc_shape(dims: tuple[int, ...]) -> Shape:
     """The IR (C, H, W) of a TFLite tensor with a leading batch dimension."""
     if len(dims) == 4:
         return Shape(dims[3], dims[1], dims[2])
-    rest = [*dims[1:], 1, 1][:3] if len(dims) >= 2 else [*dims, 1, 1][:3]
+    rest = [*dims[1:], 1, 1][:3] if len(dims) >= 2 else [*dims, 1, 1, 1][:3]
     return Shape(*rest)
