@@ -327,3 +327,18 @@ def test_input_shape_is_only_for_model_files() -> None:
     with pytest.raises(InputError, match=r"--input-shape applies to .onnx and .tflite models, "
                        r"not to 'lenet5'"):
         load_network("lenet5", input_shapes=["1x1x32x32"])
+
+
+def test_a_declared_rank_0_input_is_static_not_dynamic(tmp_path: Path) -> None:
+    """silero-vad's `sr`: a scalar input declared with an empty shape is not a dynamic one."""
+    from onnx import TensorProto, helper
+
+    g = GraphBuilder("scalar", [1, 3, 8, 8])
+    model = g.model([g.relu(g.conv(g.input, 3, 4, 3))])
+    model.graph.input.append(helper.make_tensor_value_info("sr", TensorProto.INT64, []))
+    imported = import_onnx(save(model, tmp_path))
+    assert [layer.kind for layer in imported.network.layers] == ["conv"]
+    undeclared = helper.make_tensor_value_info("sr", TensorProto.INT64, None)
+    model.graph.input[-1].CopyFrom(undeclared)  # no shape at all: that one is unknown
+    with pytest.raises(InputError, match=r"input 'sr' has a dynamic dimension \(no shape\)"):
+        import_onnx(save(model, tmp_path, "unknown.onnx"))

@@ -97,6 +97,9 @@ def resolve_input_dims(model: Any, overrides: Mapping[str, Dims], source: str) -
                                  f"declared shape {shown}, not {'x'.join(map(str, dims))}")
             resolved[value.name] = dims
             continue
+        if not declared and value.type.tensor_type.HasField("shape"):
+            resolved[value.name] = ()  # a declared rank-0 input (a sample rate, a flag): static
+            continue
         if None in declared or not declared:
             index = declared.index(None) if declared else 0
             suggestion = "x".join(
