@@ -28,3 +28,10 @@ def closest(name: str, choices: Iterable[str]) -> str:
     """Return a ` (did you mean 'x'?)` hint for a misspelt name, or an empty string."""
     matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {matches[0]!r}?)" if matches else ""
+
+
+def first_line(error: BaseException, limit: int = 240) -> str:
+    """A third-party exception as one short line: its first line, cut at `limit` characters
+    (onnxruntime lists every missing input in one line; a message must stay readable)."""
+    line = (str(error).splitlines() or [type(error).__name__])[0].strip() or type(error).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import onnx
 import pytest
 from conftest import run_accel
@@ -19,6 +20,7 @@ from quantized_models import CONFIGS, QuantConfig, quantize
 
 from accel import simulate
 from accel.config import ChipConfig
+from accel.functional.cpu import nchwc_block_size
 from accel.io.sources import load_model
 
 ort = pytest.importorskip("onnxruntime")
@@ -182,3 +184,27 @@ def test_a_float_add_hands_its_relu_result_to_the_next_float_op(config: QuantCon
     adds = [layer for layer in result.qnet.network.layers if layer.kind == "add"]
     assert len(adds) == 2 and all(layer.op.activation == "relu" for layer in adds)  # type: ignore[union-attr]
     assert report.layers_checked >= 8
+
+
+def sum_pool_reshape_cnn() -> Any:
+    """ResNet-50's tail as the old model-zoo file has it: a Sum (the quantizer leaves Sum in
+    float32) → Relu → plain 7×7 stride-1 AveragePool → Reshape → Gemm. In QDQ form ORT moves the
+    pool's QuantizeLinear above the Reshape and renames the pool after its output."""
+    g = GraphBuilder("sum_pool", [1, 3, 14, 14], opset=13, seed=3)
+    x = g.relu(g.conv(g.input, 3, 8, 3, stride=2))
+    total = g.relu(g.node("Sum", [g.conv(x, 8, 8, 3), x]))
+    shape = g.constant(np.array([1, -1], np.int64))
+    flat = g.node("Reshape", [g.avgpool(total, 7, 1), shape])
+    return g.model([g.gemm(flat, 8, 10)])
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_a_plain_average_pool_read_through_a_reshape_is_bit_exact(config: QuantConfig,
+                                                                  tmp_path: Path) -> None:
+    result = check(quantize(sum_pool_reshape_cnn(), config, tmp_path))
+    report = result.check
+    assert report is not None and (report.mismatches, report.layers_checked) == (0, 5)
+    pools = {name: op for name, op in report.extra["float_layers"].items() if "pool" in name}
+    # 8 channels take MLAS's NCHWc layout where its blocks are 8 channels (AVX2), not 16.
+    kernel = "com.microsoft.nchwc.AveragePool" if nchwc_block_size() == 8 else "AveragePool"
+    assert pools == ({"averagepool11": kernel} if config.form == "qdq" else {})

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from accel.errors import InputError
+from accel.errors import InputError, first_line
 from accel.functional.check import CheckReport, compare
 from accel.functional.ort_graph import (
     FLOAT,
@@ -82,6 +82,7 @@ def replay(
     final_names = [output.name for output in graph.session.get_outputs()]
     finals = dict(zip(final_names, _run(graph.session, final_names, feeds), strict=True))
     model = _with_outputs(graph.optimized, tensors)
+    feeds = {**_initializer_inputs(graph, feeds), **feeds}
     names = list(dict.fromkeys([*final_names, *tensors]))
     results = _run_replay(model, names, feeds)
     faithful = all(_identical(results[name], finals[name]) for name in final_names)
@@ -90,6 +91,21 @@ def replay(
         results = _run_replay(exact, names, feeds)
         finals = {name: results[name] for name in final_names}
     return {name: results[name] for name in tensors}, finals, faithful, note
+
+
+def _initializer_inputs(
+    graph: OrtGraph, feeds: Mapping[str, npt.NDArray[Any]]
+) -> dict[str, npt.NDArray[Any]]:
+    """Values for graph inputs of the saved optimized graph that the file gave initializers
+    (IR < 4 lists weights as inputs too; the saved graph keeps the input, not the value)."""
+    onnx, _ = import_onnxruntime()
+    optimized = graph.optimized.graph
+    declared = {value.name for value in optimized.input} - {t.name for t in optimized.initializer}
+    return {
+        tensor.name: onnx.numpy_helper.to_array(tensor)
+        for tensor in graph.user.graph.initializer
+        if tensor.name in declared and tensor.name not in feeds
+    }
 
 
 def _with_outputs(optimized: Any, tensors: list[str]) -> Any:
@@ -112,9 +128,14 @@ def _run_replay(
     from accel.functional.ort_session import reference_options
 
     _, ort = import_onnxruntime()
-    session = ort.InferenceSession(
-        model.SerializeToString(), reference_options(ort), providers=["CPUExecutionProvider"]
-    )
+    try:
+        session = ort.InferenceSession(
+            model.SerializeToString(), reference_options(ort), providers=["CPUExecutionProvider"]
+        )
+    except Exception as err:  # onnxruntime raises its own exception types
+        raise InputError(
+            f"onnxruntime cannot replay its optimized graph of this model ({first_line(err)})"
+        ) from None
     return dict(zip(names, _run(session, names, feeds), strict=True))
 
 
@@ -122,7 +143,7 @@ def _run(session: Any, names: list[str], feeds: Mapping[str, npt.NDArray[Any]]) 
     try:
         return list(session.run(names, dict(feeds)))
     except Exception as err:  # onnxruntime raises its own exception types
-        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        reason = first_line(err)
         raise InputError(f"onnxruntime cannot run the model on these inputs ({reason})") from None
 
 

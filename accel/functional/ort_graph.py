@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accel.errors import InputError
+from accel.errors import InputError, first_line
 
 UINT8, INT8, FLOAT = 2, 3, 1  # onnx.TensorProto element types
 # Nodes that only move codes between layouts or shapes, looked through to find a float op.
@@ -85,7 +85,7 @@ def optimize(path: str) -> OrtGraph:
         try:
             session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
         except Exception as err:
-            reason = (str(err).splitlines() or [type(err).__name__])[0]
+            reason = first_line(err)
             raise InputError(f"{path}: onnxruntime cannot load the model ({reason})") from None
         optimized = onnx.load(options.optimized_model_filepath)
     return OrtGraph(onnx.load(path), optimized, session)
@@ -167,7 +167,10 @@ def _token_nodes(graph: Any) -> dict[str, list[Any]]:
 
 
 def _float_op(node: Any, producers: Mapping[str, Any]) -> str | None:
-    """The float op whose result a QuantizeLinear node quantizes (None for an integer kernel)."""
+    """The float op whose result a QuantizeLinear node quantizes, looking through the moves
+    ORT put after it (ResNet-50's pool → QuantizeLinear → Reshape); None for an integer kernel."""
+    while node.op_type in _MOVES and node.input and node.input[0] in producers:
+        node = producers[node.input[0]]
     if node.op_type != "QuantizeLinear":
         return None
     source = producers.get(node.input[0])
@@ -234,7 +237,11 @@ def locate(
 def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None:
     """The float32 output of the node named `name` (through its NCHWc ReorderOutput)."""
     optimized = graph.optimized.graph
-    nodes = [n for n in _token_nodes(optimized).get(name, []) if n.op_type not in _QDQ]
+    by_name = _token_nodes(optimized)
+    # ORT may rename a node after its output when it rewrites it ("r172_pre_q" for node n172).
+    outputs = [str(n.output[0]) for n in graph.user.graph.node if n.name == name and n.output]
+    candidates = by_name.get(name, []) or [n for out in outputs for n in by_name.get(out, [])]
+    nodes = [n for n in candidates if n.op_type not in _QDQ]
     if not nodes:
         return None
     node = _through_fused_relu(optimized, nodes[0])

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from accel.errors import InputError
+from accel.errors import InputError, first_line
 
 Dims = tuple[int, ...]
 _SHAPE_TEXT = re.compile(r"^\d+(x\d+)*$")
@@ -44,7 +44,7 @@ def read_model(path: Path) -> Any:
     try:
         model = onnx.load(str(path), load_external_data=False)
     except Exception as err:  # protobuf raises DecodeError and friends
-        reason = (str(err).splitlines() or [type(err).__name__])[0]
+        reason = first_line(err)
         raise InputError(f"{path}: not a valid ONNX model ({reason})") from None
     if not model.graph.node:
         raise InputError(f"{path}: not a valid ONNX model (its graph has no nodes)")
