@@ -73,10 +73,19 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
     if not isinstance(op, Activation):
         # A BatchNorm that folds into no conv (DenseNet's pre-activation), an LRN, ...: a
         # quantized file brings its own scales, but calibration has no model of these.
+        what = _NOT_CALIBRATED.get(layer.kind, repr(layer.kind))
         raise InputError(f"layer {layer.name!r} must be a kind calibration can run (conv, fc, "
                          f"pools, add, mul, concat, flatten, softmax, activations), not "
-                         f"{layer.kind!r}; quantize the model first (e.g. quantize_static)")
+                         f"{what}; quantize the model first (e.g. quantize_static)")
     return _activate(x[0], op.function, op.alpha)
+
+
+# Layer kinds a float file can bring that calibration refuses, as a user would recognise them.
+_NOT_CALIBRATED = {
+    "batchnorm": "'batchnorm' (a BatchNormalization, or a Mul/Add by a constant such as "
+    "Paddle's dropout-as-Mul 0.8, that no conv before it absorbs)",
+    "pad": "'pad' (a Pad that no conv after it absorbs: reflect/edge mode or non-zero value)",
+}
 
 
 def _activate(y: F32, function: str | None, alpha: float = 0.01) -> F32:
