@@ -32,6 +32,7 @@ from accel.config import ChipConfig
 from accel.functional import model_check, ort_graph
 from accel.functional.calibrate import quantize_weights
 from accel.functional.cpu import nchwc_block_size
+from accel.functional.ort_session import u8s8_saturates
 from accel.io.sources import load_model
 
 ort = pytest.importorskip("onnxruntime")
@@ -191,6 +192,11 @@ def test_cli_check_inputs_and_dump(tmp_path: Path) -> None:
     assert (section["reference"], section["mode"]) == ("onnxruntime", "onnx")
     assert (section["layers_checked"], section["mismatches"]) == (20, 0)
     assert "checked 20 layers against onnxruntime: all bit-exact" in result.stdout
+    # ORT runs this int8 QDQ file on uint8 codes; where its u8s8 GEMM saturates (AVX2 without
+    # VNNI) the reference re-encodes the weights and says so.
+    assert section["u8s8_gemm_saturates"] == u8s8_saturates()
+    assert ("reference_adjustment" in section) == u8s8_saturates()
+    assert section["reference_version"] == f"onnxruntime {ort.__version__}"
     # The dumped logits, dequantized, are what onnxruntime returns for the same images.
     manifest = json.loads((tmp_path / "dump" / "manifest.json").read_text())["tensors"]
     logits = manifest["gemm50"]

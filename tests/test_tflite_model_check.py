@@ -106,6 +106,7 @@ def test_a_rank_2_model_checks_and_takes_rank_2_inputs(tmp_path: Path) -> None:
     section = json.loads((tmp_path / "out" / "summary.json").read_text())["functional"]
     assert (section["layers_checked"], section["mismatches"]) == (2, 0)
     assert section["mismatched_tensors"] == []
+    assert section["reference_version"].startswith("ai-edge-litert ")
 
 
 def test_a_tflite_batch_other_than_the_files_is_one_line(tmp_path: Path) -> None:

@@ -49,6 +49,22 @@ def _interpreters() -> tuple[Any, Any]:
     return litert, micro
 
 
+def provenance() -> dict[str, Any]:
+    """What summary.json records about the TFLite references: their versions (the reference
+    kernels are portable C++, the same on every CPU; the CPU is recorded all the same)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from accel.functional.cpu import float_path
+
+    versions = []
+    for package in ("ai-edge-litert", "tflite-micro"):
+        try:
+            versions.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            versions.append(f"{package} not installed")
+    return {"reference_version": ", ".join(versions), "cpu_float_kernels": float_path()}
+
+
 def run_reference(
     model: LayerModel, feeds: list[IntArray], litert_too: bool = True
 ) -> dict[str, IntArray]:
@@ -129,5 +145,5 @@ def check_tflite(qnet: QuantizedNetwork, ours: Mapping[str, IntArray]) -> CheckR
         tuple(layers),
         report.mismatched_elements,
         report.max_abs_diff,
-        {"unchecked_layers": unchecked},
+        {"unchecked_layers": unchecked, **provenance()},
     )

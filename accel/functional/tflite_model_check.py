@@ -26,7 +26,7 @@ import numpy.typing as npt
 from accel.errors import InputError
 from accel.functional.check import CheckReport, compare
 from accel.functional.qmodel import QuantizedNetwork, QuantParams
-from accel.functional.tflite_check import _interpreters, litert_differs
+from accel.functional.tflite_check import _interpreters, litert_differs, provenance
 from accel.model.network import Layer
 from accel.model.ops import Flatten, FullyConnected
 
@@ -146,6 +146,7 @@ def check_tflite_model(
             "layers_not_compared": sorted(layers - compared),
             "final_outputs_checked": sorted(k for k in reference if k.endswith("@tflite-micro")),
             "litert_rounding_differs": sorted(diverged),
+            **provenance(),
         },
     )  # fmt: skip
 
