@@ -3,7 +3,11 @@
 Parameterised networks (MobileNet's width multiplier α and input resolution) write sizes as
 `"${int(64 * alpha)}"`; sweep files write constraints such as `array.rows * array.cols <= 16384`
 over dotted chip fields. Both are evaluated by walking the Python AST with a closed set of
-operators and functions, so a user file can never run code.
+operators and functions, so a user file can never run code, and within bounds, so a hostile
+one can never hang or exhaust memory: at most `MAX_LENGTH` characters and `MAX_NODES` syntax
+nodes, powers whose result stays below 2**`MAX_BITS`, every intermediate number finite and
+below 2**`MAX_BITS`; a division by zero, an overflow or a wrong argument count is a one-line
+error naming the expression.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from accel.errors import InputError, closest
 
 Number = int | float
 Value = int | float | str | bool | None
+MAX_LENGTH = 2000  # characters in one expression
+MAX_NODES = 400  # syntax nodes in one expression
+MAX_BITS = 128  # every number an expression computes stays below 2**128 in magnitude
 
 
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
@@ -66,11 +73,19 @@ def evaluate(
     unknown: str = "a parameter of this network",
 ) -> Any:
     """Evaluate one expression (without the `${ }`); `unknown` says what a name should be."""
+    shown = text if len(text) <= 80 else text[:77] + "..."
+    if len(text) > MAX_LENGTH:
+        raise InputError(f"{where}: expression must be at most {MAX_LENGTH} characters, not "
+                         f"{len(text)} ({shown!r})")  # fmt: skip
     try:
         tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        raise InputError(f"{where}: expression must be valid arithmetic, not {text!r}") from None
-    return _Evaluator(names, where, text, unknown).eval(tree.body)
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        raise InputError(f"{where}: expression must be valid arithmetic, not {shown!r}") from None
+    nodes = sum(1 for _ in ast.walk(tree))
+    if nodes > MAX_NODES:
+        raise InputError(f"{where}: expression must have at most {MAX_NODES} terms and "
+                         f"operators, not {nodes} ({shown!r})")  # fmt: skip
+    return _Evaluator(names, where, shown, unknown).eval(tree.body)
 
 
 def evaluate_condition(text: str, names: Mapping[str, Value], where: str, unknown: str) -> bool:
@@ -89,12 +104,14 @@ class _Evaluator:
 
     def eval(self, node: ast.AST) -> Any:
         if isinstance(node, ast.Constant) and isinstance(node.value, int | float | str | None):
-            return node.value
+            return self._bounded(node.value) if _is_number(node.value) else node.value
         if isinstance(node, ast.Name | ast.Attribute):
             return self._lookup(node)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
             left, right = self._number(node.left), self._number(node.right)
-            return _BINARY[type(node.op)](left, right)
+            if isinstance(node.op, ast.Pow):
+                self._check_power(left, right)
+            return self._apply(_BINARY[type(node.op)], left, right)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
             return -self._number(node.operand)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
@@ -111,8 +128,37 @@ class _Evaluator:
             and not node.keywords
         ):
             args = [self._number(arg) for arg in node.args]
-            return _FUNCTIONS[node.func.id](*args)
+            return self._apply(_FUNCTIONS[node.func.id], *args)
         raise self._error()
+
+    def _apply(self, function: Callable[..., Any], *args: Number) -> Number:
+        """`function(*args)`, its failures and out-of-range results as one-line errors."""
+        try:
+            result = function(*args)
+        except ZeroDivisionError:
+            raise InputError(f"{self.where}: expression divides by zero in {self.text!r}") from None
+        except (OverflowError, ValueError, TypeError) as err:
+            raise InputError(f"{self.where}: expression cannot be computed in {self.text!r} "
+                             f"({err})") from None  # fmt: skip
+        bounded: Number = self._bounded(result)
+        return bounded
+
+    def _bounded(self, value: Any) -> Any:
+        if isinstance(value, float) and not math.isfinite(value):
+            raise InputError(f"{self.where}: expression must stay finite, not {value} in "
+                             f"{self.text!r}")  # fmt: skip
+        if _is_number(value) and abs(value) >= 2.0**MAX_BITS:
+            raise InputError(f"{self.where}: expression values must stay below 2**{MAX_BITS} "
+                             f"in magnitude in {self.text!r}")  # fmt: skip
+        return value
+
+    def _check_power(self, base: Number, exponent: Number) -> None:
+        """Refuse a power whose result would pass 2**MAX_BITS before computing it."""
+        if abs(base) > 1 and exponent > 0 and exponent * math.log2(abs(base)) >= MAX_BITS:
+            raise InputError(f"{self.where}: expression values must stay below 2**{MAX_BITS} "
+                             f"in magnitude in {self.text!r}")  # fmt: skip
+        if base == 0 and exponent < 0:
+            raise InputError(f"{self.where}: expression divides by zero in {self.text!r}")
 
     def _lookup(self, node: ast.Name | ast.Attribute) -> Value:
         parts: list[str] = []
@@ -124,8 +170,9 @@ class _Evaluator:
             raise self._error()
         name = ".".join([current.id, *reversed(parts)])
         if name not in self.names:
-            hint = closest(name, self.names)
-            raise InputError(f"{self.where}: {name!r} is not {self.unknown}{hint}")
+            hint = closest(name, self.names) if len(name) <= 80 else ""
+            shown = name if len(name) <= 80 else name[:77] + "..."
+            raise InputError(f"{self.where}: {shown!r} is not {self.unknown}{hint}")
         return self.names[name]
 
     def _number(self, node: ast.AST) -> Number:
@@ -157,6 +204,10 @@ class _Evaluator:
             f"{self.where}: expression may use numbers, parameters, + - * / // % **, comparisons, "
             f"and/or/not and {', '.join(_FUNCTIONS)}, not {self.text!r}"
         )
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def substitute(value: Any, names: Mapping[str, Number], where: str) -> Any:
