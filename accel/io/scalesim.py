@@ -36,6 +36,7 @@ from pathlib import Path
 
 from accel.config import ChipConfig
 from accel.errors import InputError
+from accel.io.yaml_errors import read_user_file
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import Conv, Shape
 
@@ -117,13 +118,12 @@ def _bandwidth(
 
 
 def _read_cfg(path: Path) -> configparser.ConfigParser:
-    if not path.is_file():
-        raise InputError(f"SCALE-Sim config file {str(path)!r} does not exist")
+    text = read_user_file(path, "SCALE-Sim config")
     # As SCALE-Sim's own parser: option names are case-insensitive (lower-cased on reading).
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
-    except (configparser.Error, UnicodeDecodeError) as err:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as err:
         message = str(err).splitlines()[0]
         raise InputError(f"{path}: not a valid SCALE-Sim config ({message})") from None
     if not parser.has_section(_ARCH):
@@ -139,13 +139,12 @@ def _get(parser: configparser.ConfigParser, key: str, where: str) -> str:
 
 def load_topology(path: str | Path) -> Network:
     """Read a SCALE-Sim topology CSV (conv or GEMM format) as a network of independent layers."""
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(f"topology file {str(path)!r} does not exist")
-    rows = [
-        [cell.strip() for cell in row if cell.strip()]
-        for row in csv.reader(file.read_text(encoding="utf-8").splitlines())
-    ]
+    text = read_user_file(path, "topology")
+    try:
+        rows = [[cell.strip() for cell in row if cell.strip()]
+                for row in csv.reader(text.splitlines())]  # fmt: skip
+    except csv.Error as err:
+        raise InputError(f"{path}: not a valid topology CSV ({err})") from None
     rows = [row for row in rows if row]
     if len(rows) < 2:
         raise InputError(f"{path}: a topology needs a header line and at least one layer")
@@ -159,7 +158,7 @@ def load_topology(path: str | Path) -> Network:
             inputs[f"{layer_name}.ifmap"] = layer_shape
             entries.append(LayerEntry(layer_name, conv, (f"{layer_name}.ifmap",)))
     try:
-        return Network.build(file.stem, inputs, entries)
+        return Network.build(Path(path).stem, inputs, entries)
     except InputError as err:
         raise InputError(f"{path}: {err}") from None
 

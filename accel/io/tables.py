@@ -11,13 +11,18 @@ import csv
 from pathlib import Path
 from typing import Any
 
+from accel.errors import InputError
+
 
 def read_csv(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
     """Column names and typed rows of a CSV file with a header line."""
-    with path.open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        rows = [{key: parse_cell(value) for key, value in row.items()} for row in reader]
-        return list(reader.fieldnames or []), rows
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            rows = [{key: parse_cell(value) for key, value in row.items()} for row in reader]
+            return list(reader.fieldnames or []), rows
+    except (UnicodeDecodeError, csv.Error) as err:
+        raise InputError(f"{path}: must be a UTF-8 CSV written by accel ({err})") from None
 
 
 def parse_cell(text: str | None) -> Any:

@@ -21,19 +21,96 @@ from accel.errors import InputError, closest
 Model = TypeVar("Model", bound=BaseModel)
 
 
-def load_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
-    """Parse a YAML file whose top level must be a mapping."""
+MAX_YAML_BYTES = 4 << 20  # a chip, workload or sweep file is kilobytes; refuse megabytes
+MAX_YAML_DEPTH = 50  # nesting of mappings and lists
+MAX_YAML_VALUES = 200_000  # values after expanding aliases (a "billion laughs" file has 10**9)
+
+
+def read_user_file(path: str | Path, what: str, limit: int = MAX_YAML_BYTES) -> str:
+    """The text of a regular UTF-8 file of at most `limit` bytes, or a one-line error."""
     file = Path(path)
-    if not file.is_file():
+    if not file.exists():
         raise InputError(f"{what} file {str(path)!r} does not exist")
+    if not file.is_file():
+        raise InputError(f"{what} file {str(path)!r} must be a regular file, not a directory, "
+                         "FIFO or device")  # fmt: skip
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        size = file.stat().st_size
+        if size > limit:
+            raise InputError(f"{what} file {str(path)!r} must be at most {limit >> 20} MiB, "
+                             f"not {size / (1 << 20):.1f} MiB")  # fmt: skip
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"{path}: must be UTF-8 text ({err.reason} at byte {err.start})") from None
+    except OSError as err:
+        raise InputError(f"{path}: cannot be read ({err.strerror or err})") from None
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that refuses duplicate keys and deep nesting."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, typing.Hashable) and key in seen:
+                mark = key_node.start_mark
+                raise InputError(f"line {mark.line + 1}: duplicate key {key!r} (each key may "
+                                 "appear once in a mapping)")  # fmt: skip
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _expanded_size(node: Any, sizes: dict[int, int], depth: int = 0) -> int:
+    """How many values `node` stands for once every alias is expanded (shared nodes counted
+    each time they are referred to), refusing nesting deeper than MAX_YAML_DEPTH."""
+    if depth > MAX_YAML_DEPTH:
+        raise InputError(f"line {node.start_mark.line + 1}: YAML must nest at most "
+                         f"{MAX_YAML_DEPTH} levels deep")  # fmt: skip
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if isinstance(node, yaml.MappingNode):
+        children = [child for pair in node.value for child in pair]
+    elif isinstance(node, yaml.SequenceNode):
+        children = list(node.value)
+    else:
+        children = []
+    total = 1
+    for child in children:
+        total += _expanded_size(child, sizes, depth + 1)
+        if total > MAX_YAML_VALUES:
+            raise InputError(f"line {node.start_mark.line + 1}: YAML must expand to at most "
+                             f"{MAX_YAML_VALUES:,} values (aliases included)")  # fmt: skip
+    sizes[id(node)] = total
+    return total
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    """Parse YAML text safely: no duplicate keys, bounded nesting and alias expansion."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node, {})
+        return loader.construct_document(node)
+    except InputError as err:
+        raise InputError(f"{where}: {err}") from None
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
-        raise InputError(f"{where}: invalid YAML: {err.problem}") from None
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise InputError(f"{path}: invalid YAML: {err}") from None
+        place = f"{where}:{mark.line + 1}:{mark.column + 1}" if mark else where
+        raise InputError(f"{place}: invalid YAML: {err.problem}") from None
+    except yaml.YAMLError as err:
+        raise InputError(f"{where}: invalid YAML: {str(err).splitlines()[0]}") from None
+    except RecursionError:
+        raise InputError(f"{where}: YAML must nest at most {MAX_YAML_DEPTH} levels deep") from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
+    """Parse a YAML file whose top level must be a mapping."""
+    data = parse_yaml(read_user_file(path, what), str(path))
     if not isinstance(data, dict):
         raise InputError(f"{path}: the top level must be a mapping, not {type(data).__name__}")
     return data

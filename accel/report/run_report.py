@@ -13,10 +13,9 @@ import re
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from accel.errors import InputError
 from accel.io.tables import read_csv
+from accel.io.yaml_errors import parse_yaml, read_user_file
 from accel.report.charts import PointGroup, Series, bar_chart, hbar_chart, scatter_chart
 from accel.report.page import Card, cards, page, params_grid, section, table
 from accel.report.svg import attr, color, format_number
@@ -47,10 +46,17 @@ def build_run_report(out_dir: Path) -> str:
                 f"report folder must hold {required.name} (from accel simulate-network), "
                 f"not {str(out_dir)!r}"
             )
-    summary: dict[str, Any] = json.loads(summary_file.read_text(encoding="utf-8"))
+    try:
+        summary: dict[str, Any] = json.loads(read_user_file(summary_file, "summary"))
+    except json.JSONDecodeError as err:
+        raise InputError(f"{summary_file}: must be the JSON accel wrote ({err.msg} at line "
+                         f"{err.lineno})") from None  # fmt: skip
+    if not isinstance(summary, dict):
+        raise InputError(f"{summary_file}: must be a JSON object, not {type(summary).__name__}")
     columns, rows = read_csv(layers_file)
     chip_file = out_dir / "chip.yaml"
-    chip = yaml.safe_load(chip_file.read_text(encoding="utf-8")) if chip_file.is_file() else {}
+    chip = (parse_yaml(read_user_file(chip_file, "chip"), str(chip_file))
+            if chip_file.is_file() else {})  # fmt: skip
     for row in rows:
         row["dram_bytes"] = sum(row.get(c) or 0 for c in columns if _DRAM.match(c))
         row["energy_uj"] = (row.get("energy_pj") or 0) / 1e6
