@@ -29,8 +29,8 @@ class _Model(BaseModel):
 class ArrayConfig(_Model):
     """The systolic MAC array."""
 
-    rows: int = Field(32, gt=0, description="PE rows of the array (Ar)")
-    cols: int = Field(32, gt=0, description="PE columns of the array (Ac)")
+    rows: int = Field(32, gt=0, le=65536, description="PE rows of the array (Ar)")
+    cols: int = Field(32, gt=0, le=65536, description="PE columns of the array (Ac)")
     dataflow: Dataflow = Field(
         "ws", description="what stays in the PEs: os = outputs, ws = weights, is = inputs"
     )
@@ -66,10 +66,17 @@ class ArrayConfig(_Model):
 class VectorUnitConfig(_Model):
     """The SIMD unit beside the array: pooling, elementwise, activations, requantization."""
 
-    lanes: int = Field(32, gt=0, description="parallel lanes (elements per cycle per op)")
-    ops_per_lane_per_cycle: int = Field(1, gt=0, description="operations per lane per cycle")
+    lanes: int = Field(
+        32, gt=0, le=1 << 20, description="parallel lanes (elements per cycle per op)"
+    )
+    ops_per_lane_per_cycle: int = Field(
+        1, gt=0, le=1024, description="operations per lane per cycle"
+    )
     pipeline_latency_cycles: int = Field(
-        4, ge=0, description="cycles from the first input to the first output of a vector op"
+        4,
+        ge=0,
+        le=1 << 20,
+        description="cycles from the first input to the first output of a vector op",
     )
 
     @property
@@ -80,23 +87,32 @@ class VectorUnitConfig(_Model):
 class BufferConfig(_Model):
     """One on-chip SRAM buffer."""
 
-    size_kib: float = Field(gt=0, description="capacity in KiB (1 KiB = 1024 bytes)")
-    banks: int = Field(1, gt=0, description="independent banks")
-    word_bytes: int = Field(8, gt=0, description="bytes per bank access")
-    read_ports: int = Field(1, gt=0, description="read ports per bank")
-    write_ports: int = Field(1, gt=0, description="write ports per bank")
+    size_kib: float = Field(
+        ge=1 / 1024,
+        le=1 << 30,
+        allow_inf_nan=False,
+        description="capacity in KiB (1 KiB = 1024 bytes)",
+    )
+    banks: int = Field(1, gt=0, le=1 << 16, description="independent banks")
+    word_bytes: int = Field(8, gt=0, le=1 << 16, description="bytes per bank access")
+    read_ports: int = Field(1, gt=0, le=64, description="read ports per bank")
+    write_ports: int = Field(1, gt=0, le=64, description="write ports per bank")
     double_buffered: bool = Field(
         True, description="split into two halves: compute on one while DMA fills the other"
     )
     read_pj_per_byte: float | None = Field(
         None,
         ge=0,
+        le=1e9,
+        allow_inf_nan=False,
         description="read energy of this buffer per byte, pJ; unset = energy.sram_read_pj_per_byte"
         " or scaled from the buffer's size (Horowitz, see README)",
     )
     write_pj_per_byte: float | None = Field(
         None,
         ge=0,
+        le=1e9,
+        allow_inf_nan=False,
         description="write energy of this buffer per byte, pJ; unset = "
         "energy.sram_write_pj_per_byte or the size-scaled read energy",
     )
@@ -168,17 +184,21 @@ class DramConfig(_Model):
 
     bandwidth_bytes_per_cycle: float = Field(
         16.0,
-        gt=0,
+        ge=1e-6,
         description="sustained bandwidth in bytes per array clock cycle (.inf: unlimited)",
     )
     latency_cycles: int = Field(
         100,
         ge=0,
+        le=10**9,
         description="cycles from the end of a read transfer until its data is in SRAM "
         "(requests are pipelined: latency does not hold the channel)",
     )
     burst_bytes: int = Field(
-        64, gt=0, description="transfer granularity in bytes: each tile transfer is whole bursts"
+        64,
+        gt=0,
+        le=1 << 30,
+        description="transfer granularity in bytes: each tile transfer is whole bursts",
     )
     prefetch_next_layer_weights: bool = Field(
         True,
@@ -190,20 +210,42 @@ class DramConfig(_Model):
 class EnergyConfig(_Model):
     """Energy per event. Defaults: Horowitz, ISSCC 2014, 45 nm (see README)."""
 
-    mac_pj: float = Field(0.3, ge=0, description="one int8 multiply (0.2) + 32-bit add (0.1), pJ")
-    vector_op_pj: float = Field(0.1, ge=0, description="one vector-unit operation, pJ")
+    mac_pj: float = Field(
+        0.3,
+        ge=0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="one int8 multiply (0.2) + 32-bit add (0.1), pJ",
+    )
+    vector_op_pj: float = Field(
+        0.1, ge=0, le=1e9, allow_inf_nan=False, description="one vector-unit operation, pJ"
+    )
     sram_read_pj_per_byte: float | None = Field(
-        None, ge=0, description="SRAM read energy per byte, pJ; unset = scaled from buffer size"
+        None,
+        ge=0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="SRAM read energy per byte, pJ; unset = scaled from buffer size",
     )
     sram_write_pj_per_byte: float | None = Field(
-        None, ge=0, description="SRAM write energy per byte, pJ; unset = scaled from buffer size"
+        None,
+        ge=0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="SRAM write energy per byte, pJ; unset = scaled from buffer size",
     )
     dram_pj_per_byte: float = Field(
-        250.0, ge=0, description="DRAM access energy per byte, pJ (2 nJ per 64-bit word)"
+        250.0,
+        ge=0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="DRAM access energy per byte, pJ (2 nJ per 64-bit word)",
     )
     leakage_pj_per_cycle: float = Field(
         10.0,
         ge=0,
+        le=1e12,
+        allow_inf_nan=False,
         description="static energy of the whole chip per cycle, pJ (an assumption, not from "
         "Horowitz; charged over the end-to-end cycles)",
     )
@@ -217,7 +259,9 @@ class ChipConfig(_Model):
         "32x32 int8 WS edge NPU, 64+64+32 KiB SRAM, 16 B/cycle DRAM, 1 GHz",
         description="free text",
     )
-    clock_mhz: float = Field(1000.0, gt=0, description="array clock in MHz")
+    clock_mhz: float = Field(
+        1000.0, ge=1e-3, le=1e6, allow_inf_nan=False, description="array clock in MHz"
+    )
     array: ArrayConfig = Field(default_factory=ArrayConfig)
     vector_unit: VectorUnitConfig = Field(default_factory=VectorUnitConfig)
     sram: SramConfig = Field(default_factory=SramConfig)

@@ -127,7 +127,7 @@ def test_validate_reports_ok_and_errors(write_yaml) -> None:  # type: ignore[no-
     assert ok.returncode == 0 and "OK" in ok.stdout
     bad = run_accel("validate", str(write_yaml("clock_mhz: -1\n")))
     assert bad.returncode == 2
-    assert "clock_mhz must be > 0, not -1" in bad.stderr
+    assert "clock_mhz must be >= 0.001, not -1" in bad.stderr
 
 
 def test_validate_lists_every_error_one_line_each(write_yaml) -> None:  # type: ignore[no-untyped-def]

@@ -73,7 +73,7 @@ def test_unknown_field_suggests_the_closest(write_yaml) -> None:  # type: ignore
 
 def test_negative_size_names_field_rule_and_value(write_yaml) -> None:  # type: ignore[no-untyped-def]
     path = write_yaml("sram:\n  ifmap: {size_kib: -4}\n")
-    with pytest.raises(InputError, match=r"sram\.ifmap\.size_kib must be > 0, not -4"):
+    with pytest.raises(InputError, match=r"sram\.ifmap\.size_kib must be >= 0\.0009765625, not -4"):
         ChipConfig.from_yaml(path)
 
 
