@@ -123,6 +123,9 @@ def run_functional(
     onnxruntime in the chip's `onnx` requantization mode and TFLite's reference kernels in
     `tflite` mode.
     """
+    from accel.functional.memory_budget import require_memory
+
+    require_memory(network, batch)  # before anything is allocated for the batch
     if model is not None and model.dynamic_quantization:
         raise InputError(
             f"{model.source}: functional execution of dynamically quantized models "

@@ -32,10 +32,15 @@ class Mapping:
     vector_outputs: int = 0  # results the vector unit produces (all images); ops spread over them
 
 
+# Images per inference: the cost model takes about 12 ms per image for VGG16 (linear in batch),
+# so 4096 stays within a minute and ~1.3 GB; a typo such as 1e9 is refused at once.
+MAX_BATCH = 4096
+
+
 def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
     """Place one layer on the chip."""
-    if batch <= 0:
-        raise InputError(f"batch must be > 0, not {batch!r}")
+    if not 0 < batch <= MAX_BATCH:
+        raise InputError(f"batch must be between 1 and {MAX_BATCH:,}, not {batch!r}")
     gemm = layer.gemm
     if gemm is not None and not (layer.is_depthwise and chip.array.depthwise_unit == "vector"):
         return Mapping(layer, batch, "array", ArrayMapping.place(gemm, batch, chip.array), 0)

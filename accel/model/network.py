@@ -150,6 +150,8 @@ class Network:
         cls, name: str, inputs: Shape | dict[str, Shape], entries: Sequence[LayerEntry]
     ) -> Network:
         graph_inputs = {INPUT: inputs} if isinstance(inputs, Shape) else dict(inputs)
+        for input_name, shape in graph_inputs.items():
+            _check_size(f"input {input_name!r}", shape)
         named = _with_default_inputs(entries, graph_inputs)
         shapes = dict(graph_inputs)
         layers = []
@@ -252,4 +254,21 @@ def _place(entry: LayerEntry, shapes: dict[str, Shape]) -> Layer:
         ) from None
     if min(output.channels, output.height, output.width) <= 0:
         raise InputError(f"layer {entry.name!r} must produce a non-empty output, not {output}")
-    return Layer(entry.name, entry.op, entry.inputs, input_shapes, output)
+    _check_size(f"layer {entry.name!r}", output)
+    layer = Layer(entry.name, entry.op, entry.inputs, input_shapes, output)
+    if layer.params > MAX_TENSOR_ELEMENTS:
+        raise InputError(f"layer {entry.name!r} must have at most {MAX_TENSOR_ELEMENTS:,} "
+                         f"weights (2**30), not {layer.params:,}")  # fmt: skip
+    return layer
+
+
+# Per-image tensors above 2**30 elements (1 GiB in int8: a 4K frame at 128 channels fits) are
+# refused before anything is allocated for them: the cost model's tile schedules and the int8
+# engine grow with tensor size, and a typo such as 1e9 channels must not exhaust the machine.
+MAX_TENSOR_ELEMENTS = 1 << 30
+
+
+def _check_size(what: str, shape: Shape) -> None:
+    if shape.elements > MAX_TENSOR_ELEMENTS:
+        raise InputError(f"{what} must have at most {MAX_TENSOR_ELEMENTS:,} elements per image "
+                         f"(2**30), not {shape.elements:,} ({shape})")  # fmt: skip
