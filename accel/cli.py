@@ -79,7 +79,7 @@ DumpOption = Annotated[Path | None, typer.Option(help="write every layer's int8 
 def simulate_network_command(
     network: NetworkOption,
     chip: ChipOption = None,
-    batch: Annotated[int, typer.Option(min=1, help="images per inference")] = 1,
+    batch: Annotated[int, typer.Option(min=1, max=4096, help="images per inference")] = 1,
     param: ParamOption = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default reports/NET)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no per-layer table")] = False,
@@ -121,12 +121,18 @@ def simulate_network_command(
     net, model = load_source(
         network, parse_params(param or []), input_shape or [], allow_unsupported
     )
+    if check or inputs is not None or dump is not None:
+        from accel.functional.memory_budget import require_memory
+
+        require_memory(net, batch)  # refused at once, before the cost model runs the batch
     result = simulate_network(net, chip_config, batch)
     functional = None
     if check or inputs is not None or dump is not None:
         functional = _run_functional(net, chip_config, batch, model, check, inputs, dump)
         result = replace(result, functional=functional.summary())
-    out_dir = out or Path("reports") / net.name
+    from accel.results import safe_name
+
+    out_dir = out or Path("reports") / safe_name(net.name)
     write_results(result, out_dir)
     if not quiet:
         _console().print(_layer_table(result))
@@ -339,12 +345,48 @@ def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
 
 
 def main() -> None:
-    """Entry point of the `accel` console script."""
+    """Entry point of the `accel` console script.
+
+    The last line of defence: bad input is an `InputError` (one line, exit 2); an operating
+    system refusal (a full disk, an unreadable file), a recursion or memory limit hit by a
+    hostile input are one line and exit 2 too; anything else is an internal error, one line
+    and exit 1, with the traceback only under `--debug` (accepted anywhere on the line).
+    """
+    debug = "--debug" in sys.argv[1:]
+    if debug:
+        sys.argv = [sys.argv[0], *(arg for arg in sys.argv[1:] if arg != "--debug")]
     try:
         app()  # standalone: usage errors print themselves and exit 2
     except InputError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        _fail(f"error: {err}", 2)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except BaseException as err:
+        if debug:
+            raise
+        _fail(*_unexpected(err))
+
+
+def _unexpected(err: BaseException) -> tuple[str, int]:
+    """(one line, exit code) for an exception no command turned into an InputError."""
+    from accel.errors import first_line
+
+    if isinstance(err, OSError):
+        where = f"{err.filename}: " if err.filename else ""
+        return f"error: {where}{err.strerror or first_line(err)}", 2
+    if isinstance(err, RecursionError):
+        return "error: the input is nested too deeply to read", 2
+    if isinstance(err, MemoryError):
+        return "error: the input needs more memory than this machine has", 2
+    return (
+        f"internal error: {type(err).__name__}: {first_line(err)} "
+        "(a bug in accel: rerun with --debug for the traceback and report it)", 1,
+    )  # fmt: skip
+
+
+def _fail(message: str, code: int) -> None:
+    print(message.replace("\n", " "), file=sys.stderr)
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -109,6 +109,9 @@ def finish(parts: ImportedParts, source: str) -> ImportedModel:
         network = Network.build(parts.name, parts.inputs, list(parts.entries.values()))
     except InputError as err:
         raise InputError(f"{source}: {err}") from None
+    if not network.layers:
+        raise InputError(f"{source}: the model must have at least one layer accel can simulate "
+                         "(its operators read no graph input, or it has none)")  # fmt: skip
     names = {layer.name for layer in network.layers} | set(parts.inputs)
     quantized = None
     if parts.quant or parts.qweights:

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import ValidationError
 
-from accel.errors import InputError
+from accel.errors import InputError, first_line
 from accel.functional.qmodel import QuantParams
 from accel.io.imported import ImportedModel, ImportedParts, finish
 from accel.io.onnx_graph import (
@@ -133,7 +134,13 @@ class OnnxImporter:
         from accel.io.onnx_ops import convert_node
 
         for tensor in self.model.graph.initializer:
-            array = tensor_array(tensor)
+            try:
+                array = tensor_array(tensor)
+            except InputError:
+                raise
+            except (ValueError, TypeError, MemoryError) as err:
+                raise InputError(f"{self.source}: initializer {tensor.name!r} is malformed "
+                                 f"({first_line(err)})") from None  # fmt: skip
             self.values[tensor.name] = Const(array, tuple(tensor.dims))
         self._declare_inputs()
         merges = merged_pairs(self.model.graph)
@@ -141,7 +148,15 @@ class OnnxImporter:
         self.parts.functional_gaps.extend(merges.gaps)
         for index, node in enumerate(self.model.graph.node):
             if index not in self.absorbed:
-                self._convert(node, index, convert_node)
+                try:
+                    self._convert(node, index, convert_node)
+                except InputError:
+                    raise
+                except (ValidationError, ValueError, IndexError, TypeError, KeyError,
+                        ZeroDivisionError, OverflowError) as err:  # fmt: skip
+                    # An attribute no valid model has (stride 0, negative pads, group 0).
+                    raise InputError(f"{self.source}: node {node.name!r} (op {node.op_type}) "
+                                     f"is malformed ({first_line(err)})") from None  # fmt: skip
         return finish(self.parts, self.source)
 
     def _declare_inputs(self) -> None:

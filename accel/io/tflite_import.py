@@ -12,14 +12,16 @@ activations QUANTIZE / DEQUANTIZE only record the quantization. Reads with the `
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
-from accel.errors import InputError
+from accel.errors import InputError, first_line
 from accel.functional.qmodel import FloatWeights, QuantParams
 from accel.io.imported import Affine, ImportedModel, ImportedParts, finish
 from accel.io.tflite_ops import OPERATORS, supported_operators
@@ -49,6 +51,11 @@ def _require_tflite() -> Any:
     return Model
 
 
+# What reading a corrupt flatbuffer raises: an offset past the end, an index past a table.
+MALFORMED = (ValueError, IndexError, TypeError, AttributeError, KeyError, struct.error,
+             ZeroDivisionError, OverflowError)  # fmt: skip
+
+
 def import_tflite(
     path: str | Path, input_shapes: Sequence[str] = (), allow_unsupported: bool = False
 ) -> ImportedModel:
@@ -65,8 +72,8 @@ def import_tflite(
         if model.SubgraphsLength() < 1:
             raise ValueError("no subgraph")
         importer = TfliteImporter(model, str(file), allow_unsupported)
-    except (ValueError, IndexError, TypeError, AttributeError) as err:
-        raise InputError(f"{file}: not a valid TFLite model ({err})") from None
+    except MALFORMED as err:
+        raise InputError(f"{file}: not a valid TFLite model ({first_line(err)})") from None
     importer.check_input_shapes(input_shapes)
     return importer.run()
 
@@ -103,7 +110,14 @@ class TfliteImporter:
 
     def run(self) -> ImportedModel:
         for position in range(self.graph.OperatorsLength()):
-            self._convert(self.graph.Operators(position), position)
+            try:
+                self._convert(self.graph.Operators(position), position)
+            except InputError:
+                raise
+            except (*MALFORMED, ValidationError) as err:
+                # A corrupt file: an index past a table, a short buffer, a missing option.
+                raise InputError(f"{self.source}: operator {position} is malformed "
+                                 f"({type(err).__name__}: {first_line(err)})") from None
         return finish(self.parts, self.source)
 
     def _convert(self, op: Any, position: int) -> None:

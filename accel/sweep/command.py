@@ -56,7 +56,9 @@ def sweep_command(
     from accel.sweep.runner import run_sweep
 
     plan = load_plan(sweep)
-    out_dir = out or Path("reports") / "sweeps" / plan.name
+    from accel.results import safe_name
+
+    out_dir = out or Path("reports") / "sweeps" / safe_name(plan.name, "sweep")
     console = Console(stderr=True)
     console.print(
         f"[bold]{plan.name}[/bold]: {len(plan.points):,} points over {len(plan.networks)} "

@@ -1,0 +1,316 @@
+"""Hostile input through the CLI entry point, in-process: every case ends with exit 0 or 2 and
+one line on stderr (no traceback) within seconds, and writes nothing outside the output folder.
+
+A hand-written corpus covers each class of bad input found by fuzzing (expressions, YAML bombs
+and duplicates, non-finite or huge chip values, sizes, files that are not regular files,
+outputs that cannot be written, names that try to leave the output folder); hypothesis then
+mutates chip files and expressions at random. `ACCEL_FUZZ_EXAMPLES=2000 pytest
+tests/test_hostile_inputs.py` runs a longer profile.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from accel import cli
+
+EXAMPLES = int(os.environ.get("ACCEL_FUZZ_EXAMPLES", "40"))
+SECONDS = 20
+
+BILLION_LAUGHS = "\n".join(
+    ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    + [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 9)]
+)
+
+
+@contextmanager
+def _deadline(seconds: int) -> Iterator[None]:
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"took more than {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """(exit code, stderr) of `accel ARGS` run in this process."""
+    argv = sys.argv
+    sys.argv = ["accel", *args]
+    code = 0
+    try:
+        with _deadline(SECONDS):
+            cli.main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    finally:
+        sys.argv = argv
+    return code, capsys.readouterr().err
+
+
+def assert_refused(code: int, stderr: str, *fragments: str) -> None:
+    assert code == 2, stderr
+    assert "Traceback" not in stderr and stderr.count("\n") == 1 and len(stderr) < 600, stderr
+    for fragment in fragments:
+        assert fragment in stderr, stderr
+
+
+WORKLOAD = """name: {name}
+input: {{channels: {channels}, height: 8, width: 8}}
+layers:
+  - {{name: conv1, kind: conv, out_channels: {out}, kernel: 3}}
+"""
+
+
+@pytest.mark.parametrize(("expression", "message"), [
+    ("10**10**10", "must stay below 2**128"),
+    ("1//0", "divides by zero"),
+    ("int(1e400)", "must stay finite"),
+    ("2.0**10000", "must stay below 2**128"),
+    ("max(4)", "cannot be computed"),
+    ("make_divisible(10, 0)", "divides by zero"),
+    ("+".join(["1"] * 200_000), "at most 2000 characters"),
+    ("(" * 150 + "1" + ")" * 150 + " + " + " + ".join(["1"] * 300), "at most 400 terms"),
+])  # fmt: skip
+def test_hostile_expressions_are_refused(expression: str, message: str, tmp_path: Path,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(WORKLOAD.format(name="w", channels=3, out=f'"${{{expression}}}"'))
+    assert_refused(*run_cli(capsys, "simulate-network", "-n", str(path), "-q", "--out",
+                          str(tmp_path / "out")), message)  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    (BILLION_LAUGHS, "must expand to at most 200,000 values"),
+    ("array:\n  rows: 8\n  rows: 16\n", "duplicate key 'rows'"),
+    ("a: " + "[" * 3000 + "]" * 3000 + "\n", "nest at most 50 levels"),
+    ("array:\n  rows: \xff\n", "must be UTF-8"),
+    ("array: {rows: 100000000000000000000000000000000}\n", "array.rows must be <= 65536"),
+    ("clock_mhz: .inf\n", "clock_mhz must be a finite number"),
+    ("sram: {unified: {size_kib: .inf}}\n", "size_kib must be a finite number"),
+    ("sram: {unified: {size_kib: 1.0e-300}}\n", "size_kib must be >= 0.0009765625"),
+    ("energy: {mac_pj: .inf}\n", "energy.mac_pj must be a finite number"),
+    ("dram: {bandwidth_bytes_per_cycle: .nan}\n", "bandwidth_bytes_per_cycle"),
+])  # fmt: skip
+def test_hostile_chip_files_are_refused(text: str, message: str, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "chip.yaml"
+    path.write_bytes(text.encode("latin-1"))
+    assert_refused(*run_cli(capsys, "validate", str(path)), message)
+    assert_refused(*run_cli(capsys, "simulate-network", "-n", "lenet5", "-c", str(path), "-q",
+                          "--out", str(tmp_path / "out")), message)  # fmt: skip
+
+
+def test_files_that_are_not_regular_files_are_named_as_such(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fifo = tmp_path / "chip.yaml"
+    os.mkfifo(fifo)
+    assert_refused(*run_cli(capsys, "validate", str(fifo)), "must be a regular file")
+    assert_refused(*run_cli(capsys, "validate", str(tmp_path)), "must be a regular file")
+    assert_refused(*run_cli(capsys, "validate", str(tmp_path / "missing.yaml")), "does not exist")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("-n", "big.yaml"), "must have at most 1,073,741,824 elements per image"),
+    (("-n", "mobilenet_v1", "-p", "resolution=100000"), "elements per image"),
+    (("-n", "lenet5", "--batch", "1000000000"), "--batch"),
+    (("-n", "vgg16", "--batch", "4000", "--check"), "GiB of memory"),
+])  # fmt: skip
+def test_sizes_are_refused_before_anything_is_allocated(
+        args: tuple[str, ...], message: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "big.yaml").write_text(WORKLOAD.format(name="big", channels=10**9, out=4))
+    monkeypatch.chdir(tmp_path)
+    code, stderr = run_cli(capsys, "simulate-network", *args, "-q", "--out", "out")
+    assert code == 2 and message in stderr, stderr
+    assert "Traceback" not in stderr
+
+
+def test_a_name_cannot_leave_the_output_folder(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str],
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "w.yaml").write_text(WORKLOAD.format(name="../../escaped", channels=3, out=4))
+    monkeypatch.chdir(work)
+    code, stderr = run_cli(capsys, "simulate-network", "-n", "w.yaml", "-q")
+    assert code == 0, stderr
+    assert (work / "reports" / "_.._escaped" / "summary.json").is_file()
+    assert not (tmp_path / "escaped").exists() and not (work.parent.parent / "escaped").exists()
+
+
+@pytest.mark.parametrize("target", ["file", "under_file", "/dev/full/out", "/proc/accel"])
+def test_outputs_that_cannot_be_written_are_one_line(target: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    out = {"file": str(blocker), "under_file": str(blocker / "out")}.get(target, target)
+    code, stderr = run_cli(capsys, "simulate-network", "-n", "lenet5", "-q", "--out", out)
+    assert_refused(code, stderr)
+    assert blocker.read_text() == "x"  # nothing already written is lost
+
+
+def test_a_full_disk_leaves_no_partial_file(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    from accel import results
+
+    real_write = Path.write_text
+
+    def full(self: Path, *args: object, **kwargs: object) -> int:
+        if self.name.endswith(".partial") and "summary" in self.name:
+            real_write(self, "half")
+            raise OSError(28, "No space left on device")
+        return real_write(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Path, "write_text", full)
+    code, stderr = run_cli(capsys, "simulate-network", "-n", "lenet5", "-q", "--out",
+                         str(tmp_path / "out"))  # fmt: skip
+    assert_refused(code, stderr, "No space left on device")
+    assert not list((tmp_path / "out").glob(".*partial"))
+    del results
+
+
+def test_inputs_that_are_pickled_or_not_finite_are_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    images = np.zeros((1, 1, 32, 32), np.float32)
+    images[0, 0, 0, 0] = np.nan
+    np.save(tmp_path / "nan.npy", images)
+    np.savez(tmp_path / "pickled.npz", input=np.array([{"a": 1}], dtype=object))
+    for name, message in (("nan.npy", "must be finite"), ("pickled.npz", "plain arrays")):
+        assert_refused(*run_cli(capsys, "simulate-network", "-n", "lenet5", "--check", "-q",
+                              "--inputs", str(tmp_path / name), "--out",
+                              str(tmp_path / "out")), message)  # fmt: skip
+
+
+def test_report_of_a_garbage_folder_is_one_line(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "summary.json").write_text("{not json")
+    (tmp_path / "layers.csv").write_bytes(b"layer,kind\n\xff\xfe,conv\n")
+    assert_refused(*run_cli(capsys, "report", str(tmp_path)), "summary.json")
+
+
+def test_an_unexpected_exception_is_an_internal_error_in_one_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import accel.simulate
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("division by zero")
+
+    monkeypatch.setattr(accel.simulate, "simulate_network", broken)
+    code, stderr = run_cli(capsys, "simulate-network", "-n", "lenet5", "-q", "--out",
+                         str(tmp_path / "out"))  # fmt: skip
+    assert code == 1 and stderr.count("\n") == 1, stderr
+    assert stderr.startswith("internal error: ZeroDivisionError: division by zero")
+    assert "--debug" in stderr
+    with pytest.raises(ZeroDivisionError):
+        run_cli(capsys, "simulate-network", "-n", "lenet5", "-q", "--debug", "--out",
+              str(tmp_path / "out"))  # fmt: skip
+
+
+_FIELDS = ["array.rows", "array.cols", "clock_mhz", "sram.unified.size_kib", "dram.latency_cycles",
+           "dram.bandwidth_bytes_per_cycle", "energy.mac_pj", "vector_unit.lanes",
+           "dram.burst_bytes"]  # fmt: skip
+_VALUES = st.one_of(
+    st.integers(-(10**40), 10**40), st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([".inf", "-.inf", ".nan", "1e-300", "0", "-1", "null", "[]", "{}", "'x'"]),
+)  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(field=st.sampled_from(_FIELDS), value=_VALUES)
+def test_fuzzed_chip_fields_end_in_0_or_2(field: str, value: object, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    head, _, leaf = field.rpartition(".")
+    text = str(value) if isinstance(value, str) else repr(value).replace("inf", ".inf")
+    text = text.replace("nan", ".nan")
+    body = f"{leaf}: {text}\n"
+    for part in reversed(head.split(".") if head else []):
+        body = f"{part}:\n" + "".join(f"  {line}\n" for line in body.splitlines())
+    path = tmp_path / "chip.yaml"
+    path.write_text(body)
+    code, stderr = run_cli(capsys, "simulate-network", "-n", "lenet5", "-c", str(path), "-q",
+                         "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code in (0, 2) and "Traceback" not in stderr, stderr
+    assert stderr.count("\n") <= 1 and len(stderr) < 600, stderr
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.text(alphabet="0123456789+-*/%().e ,abcdefghijklmnopqrstuvwxyz_", max_size=60))
+def test_fuzzed_expressions_end_in_a_value_or_one_line(expression: str) -> None:
+    from accel.errors import InputError
+    from accel.io.expressions import evaluate
+
+    with _deadline(5):
+        try:
+            evaluate(expression, {"alpha": 0.5, "resolution": 224}, "w")
+        except InputError as err:
+            assert "\n" not in str(err) and len(str(err)) < 600
+
+
+def _mutated(data: bytes, draw: st.DataObject) -> bytes:
+    """`data` truncated, bit-flipped or overwritten at a few random places."""
+    kind = draw.draw(st.sampled_from(["truncate", "flip", "overwrite"]))
+    if kind == "truncate":
+        return data[: draw.draw(st.integers(0, len(data) - 1))]
+    mutable = bytearray(data)
+    for _ in range(draw.draw(st.integers(1, 8))):
+        index = draw.draw(st.integers(0, len(data) - 1))
+        if kind == "flip":
+            mutable[index] ^= 1 << draw.draw(st.integers(0, 7))
+        else:
+            mutable[index] = draw.draw(st.integers(0, 255))
+    return bytes(mutable)
+
+
+def _assert_clean(code: int, stderr: str) -> None:
+    # One line; an unsupported operator's line lists the supported ones (about 1 KB).
+    assert code in (0, 2) and "Traceback" not in stderr, stderr
+    assert stderr.count("\n") <= 1 and len(stderr) < 2000, stderr
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(data=st.data())
+def test_mutated_tflite_files_end_in_0_or_2(data: st.DataObject, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tflite")
+    from tflite_builders import int8_cnn
+
+    path = tmp_path / "model.tflite"
+    path.write_bytes(_mutated(int8_cnn(0), data))
+    _assert_clean(*run_cli(capsys, "simulate-network", "-n", str(path), "-q", "--out",
+                           str(tmp_path / "out")))  # fmt: skip
+
+
+@settings(max_examples=EXAMPLES, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
+@given(data=st.data())
+def test_mutated_onnx_files_end_in_0_or_2(data: st.DataObject, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("onnx")
+    from onnx_builders import GraphBuilder
+
+    g = GraphBuilder("fuzz", [1, 3, 8, 8], opset=13, seed=1)
+    x = g.maxpool(g.relu(g.conv(g.input, 3, 4, 3, stride=2)), 2, 2)
+    model = g.model([g.gemm(g.node("Flatten", [x]), 4, 3)])
+    path = tmp_path / "model.onnx"
+    path.write_bytes(_mutated(model.SerializeToString(), data))
+    _assert_clean(*run_cli(capsys, "simulate-network", "-n", str(path), "-q", "--out",
+                           str(tmp_path / "out")))  # fmt: skip
