@@ -314,3 +314,41 @@ def test_mutated_onnx_files_end_in_0_or_2(data: st.DataObject, tmp_path: Path,
     path.write_bytes(_mutated(model.SerializeToString(), data))
     _assert_clean(*run_cli(capsys, "simulate-network", "-n", str(path), "-q", "--out",
                            str(tmp_path / "out")))  # fmt: skip
+
+
+def test_onnx_constant_folding_and_loops_are_bounded(tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A 146-byte ConstantOfShape asked for gigabytes; a Loop with 10**12 trips hung."""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    shape = numpy_helper.from_array(np.array([3000, 1000, 1000], np.int64), "shape")
+    fill = helper.make_tensor("v", TensorProto.FLOAT, [1], [1.0])
+    nodes = [helper.make_node("ConstantOfShape", ["shape"], ["big"], value=fill),
+             helper.make_node("Add", ["x", "big"], ["y"])]  # fmt: skip
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y], [shape]),
+                              opset_imports=[helper.make_opsetid("", 13)])  # fmt: skip
+    model.ir_version = 8
+    save(model, str(tmp_path / "constant.onnx"))
+    assert_refused(*run_cli(capsys, "simulate-network", "-n", str(tmp_path / "constant.onnx"),
+                            "-q", "--out", str(tmp_path / "out")),
+                   "must fold to at most 268,435,456 constant elements, not 3,000,000,000")
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c"], ["c_out"]), helper.make_node("Identity", ["v"], ["w"])],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("c", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("v", TensorProto.FLOAT, None)],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("w", TensorProto.FLOAT, None)],
+    )  # fmt: skip
+    trips = [numpy_helper.from_array(np.array(10**12, np.int64), "trips"),
+             numpy_helper.from_array(np.array(True), "go")]  # fmt: skip
+    loop = [helper.make_node("Loop", ["trips", "go", "x"], ["y"], body=body)]
+    model = helper.make_model(helper.make_graph(loop, "g", [x], [y], trips),
+                              opset_imports=[helper.make_opsetid("", 13)])  # fmt: skip
+    model.ir_version = 8
+    save(model, str(tmp_path / "loop.onnx"))
+    code, stderr = run_cli(capsys, "simulate-network", "-n", str(tmp_path / "loop.onnx"), "-q",
+                           "--out", str(tmp_path / "out"))  # fmt: skip
+    assert code == 2 and "(op Loop) is not supported" in stderr and stderr.count("\n") == 1

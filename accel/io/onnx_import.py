@@ -51,6 +51,11 @@ _SHUFFLE_STEPS = frozenset(
 TensorHolds = Literal["codes", "dequantized", "raw"]
 
 
+# Constant folding evaluates shape arithmetic and small constants: 2**28 elements (1 GiB as
+# float32) is far above any real one, and far below what would exhaust the machine.
+MAX_FOLDED_ELEMENTS = 1 << 28
+
+
 @dataclass(frozen=True, eq=False)
 class QuantizedConst:
     """A constant stored as integers with an affine scale (QDQ weights and biases)."""
@@ -209,12 +214,31 @@ class OnnxImporter:
             dims = self.inferred().get(node.output[0], ())
             self.values[node.output[0]] = Const(None, dims)
             return
+        self._check_fold_size(node, arrays)
         try:
             results = evaluate_node(node, arrays, self.opsets)
         except Exception as err:
-            raise self.error(node, f"its constant inputs cannot be evaluated ({err})") from None
+            raise self.error(node, f"its constant inputs cannot be evaluated "
+                                   f"({first_line(err)})") from None  # fmt: skip
         for output, result in zip(node.output, results, strict=False):
+            if np.asarray(result).size > MAX_FOLDED_ELEMENTS:
+                raise self.error(node, f"must fold to at most {MAX_FOLDED_ELEMENTS:,} constant "
+                                       f"elements, not {np.asarray(result).size:,}")  # fmt: skip
             self.values[output] = Const(result, tuple(result.shape))
+
+    def _check_fold_size(self, node: Any, arrays: list[Any]) -> None:
+        """Refuse, before computing it, a constant that would be huge: ConstantOfShape's shape
+        input, or the size ONNX shape inference gives the output."""
+        size = None
+        if node.op_type == "ConstantOfShape" and arrays and arrays[0] is not None:
+            shape = np.asarray(arrays[0]).reshape(-1)
+            size = int(np.prod([max(int(d), 0) for d in shape], dtype=object)) if shape.size else 1
+        elif node.output and (dims := self.inferred().get(node.output[0])):
+            size = int(np.prod([int(d) for d in dims], dtype=object))
+        if size is not None and size > MAX_FOLDED_ELEMENTS:
+            raise self.error(node, f"must fold to at most {MAX_FOLDED_ELEMENTS:,} constant "
+                                   f"elements, not {size:,} ({size * 4 / 2**30:.1f} GiB as "
+                                   "float32)")  # fmt: skip
 
     def value(self, name: str, node: Any) -> Value:
         if name not in self.values:
