@@ -352,3 +352,40 @@ def test_onnx_constant_folding_and_loops_are_bounded(tmp_path: Path,
     code, stderr = run_cli(capsys, "simulate-network", "-n", str(tmp_path / "loop.onnx"), "-q",
                            "--out", str(tmp_path / "out"))  # fmt: skip
     assert code == 2 and "(op Loop) is not supported" in stderr and stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("grid:\n" + "".join(f"  {field}: [{', '.join(map(str, range(1, 33)))}]\n" for field in
+                         ("array.rows", "array.cols", "vector_unit.lanes", "dram.latency_cycles")),
+     "at most 1,000,000 points before constraints, not 1,048,576"),
+    ("random: {samples: 1000000000000, axes: {clock_mhz: {min: 1, max: 2}}}\n",
+     "random.samples must be <= 1000000"),
+    ("random: {samples: 3, axes: {clock_mhz: {min: -.inf, max: .inf}}}\n",
+     "min must be a finite number"),
+    ("grid: {clock_mhz: [100, .nan]}\n", "must be finite numbers"),
+    ("grid: {array.rows: [8, 16]}\nconstraints: ['array.rows // 0 > 1']\n", "divides by zero"),
+])  # fmt: skip
+def test_hostile_sweeps_are_refused_before_any_point(body: str, message: str, tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "sweep.yaml"
+    path.write_text("name: hostile\nnetworks: [lenet5]\n" + body)
+    assert_refused(*run_cli(capsys, "sweep", str(path), "--out", str(tmp_path / "out")),
+                   message)  # fmt: skip
+
+
+def test_a_corrupt_journal_line_reruns_its_point(tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """32 and 32.0 are one point; bad JSON, a record without an id and non-UTF-8 bytes in the
+    journal are skipped, not a traceback."""
+    path = tmp_path / "sweep.yaml"
+    path.write_text("name: small\nnetworks: [lenet5]\ngrid: {array.rows: [16, 32, 32.0]}\n")
+    out = tmp_path / "out"
+    code, stderr = run_cli(capsys, "sweep", str(path), "--out", str(out))
+    assert code == 0, stderr
+    first = (out / "results.csv").read_text()
+    assert first.count("\n") == 3  # a header and two points
+    with (out / "points.jsonl").open("ab") as journal:
+        journal.write(b"{not json\n" + b'{"no_id": 1}\n' + b"\xff\xfe\n")
+    code, stderr = run_cli(capsys, "sweep", str(path), "--out", str(out))
+    assert code == 0, stderr
+    assert (out / "results.csv").read_text() == first

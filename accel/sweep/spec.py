@@ -17,6 +17,7 @@ optional), for every network variant and batch size, minus the points a constrai
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
@@ -71,11 +72,16 @@ class NetworkEntry(_Model):
         return self
 
 
+# Points a sweep may have, checked before any is built: at 20-200 points per second a million
+# is hours of work, and the plan of a larger one would not fit in memory.
+MAX_POINTS = 1_000_000
+
+
 class Range(_Model):
     """A continuous interval a random sample is drawn from (uniformly, or log-uniformly)."""
 
-    min: float = Field(description="smallest value")
-    max: float = Field(description="largest value")
+    min: float = Field(allow_inf_nan=False, description="smallest value")
+    max: float = Field(allow_inf_nan=False, description="largest value")
     log: bool = Field(False, description="draw uniformly in log space (for sizes spanning decades)")
     integer: bool = Field(False, description="round the sample to an integer")
 
@@ -91,7 +97,7 @@ class Range(_Model):
 class RandomSection(_Model):
     """`samples` random points over `axes`, reproducible from `seed`."""
 
-    samples: int = Field(gt=0, description="number of random points")
+    samples: int = Field(gt=0, le=MAX_POINTS, description="number of random points")
     seed: int = Field(0, description="seed of the random generator (same seed, same points)")
     axes: dict[str, list[Scalar] | Range] = Field(
         description="dotted chip field → a list to choose from, or a {min, max} range"
@@ -178,7 +184,20 @@ class SweepSpec(_Model):
             if path in seen:
                 raise ValueError(f"axis {path!r} must appear in one section only")
             seen.add(path)
+        count = self.point_count
+        if count > MAX_POINTS:
+            raise ValueError(f"a sweep must have at most {MAX_POINTS:,} points before "
+                             f"constraints, not {count:,}")  # fmt: skip
         return self
+
+    @property
+    def point_count(self) -> int:
+        """Points before constraints and duplicates: grid × zip rows × samples × networks ×
+        batches (network parameters lists multiply it further when the plan expands them)."""
+        count = math.prod(len(values) for values in self.grid.values())
+        count *= len(next(iter(self.zip.values()))) if self.zip else 1
+        count *= self.random.samples if self.random else 1
+        return count * len(self.networks) * len(self.batches)
 
     @property
     def batches(self) -> list[int]:
@@ -208,7 +227,10 @@ def _check_lists(axes: dict[str, Any], section: str) -> None:
 
 def _scalar_lists(axes: Any) -> Any:
     """Axis values are numbers, text, true/false or null (a table cell each), in a list."""
-    for path, values in axes.items() if isinstance(axes, dict) else ():
+    if not isinstance(axes, dict):
+        return axes
+    normalized = {}
+    for path, values in axes.items():
         if not isinstance(values, list):
             raise ValueError(f"{path} must be a list of values, not {values!r}")
         for value in values:
@@ -216,7 +238,12 @@ def _scalar_lists(axes: Any) -> Any:
                 raise ValueError(
                     f"{path} values must be numbers, text, true/false or null, not {value!r}"
                 )
-    return axes
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{path} values must be finite numbers, not {value!r}")
+        # 32 and 32.0 are one design point: a whole float is written as the integer.
+        normalized[path] = [int(v) if isinstance(v, float) and v.is_integer() else v
+                            for v in values]  # fmt: skip
+    return normalized
 
 
 def _is_number(value: Any) -> bool:

@@ -45,16 +45,22 @@ class Journal:
             ) from None
 
     def read(self) -> dict[str, dict[str, Any]]:
-        """Finished points by id; a torn last line (from a kill mid-write) is cut off."""
-        self._file.seek(0)
-        text = self._file.read()
-        complete = text[: text.rfind("\n") + 1]
-        if len(complete) != len(text):
-            self._file.truncate(len(complete.encode("utf-8")))
+        """Finished points by id; a torn last line (from a kill mid-write) is cut off, and a
+        line that is not a record (edited by hand, corrupted) is skipped: its point runs again."""
+        self._file.flush()
+        raw = self.path.read_bytes()
+        complete = raw[: raw.rfind(b"\n") + 1]
+        if len(complete) != len(raw):
+            self._file.truncate(len(complete))
         records: dict[str, dict[str, Any]] = {}
         for line in complete.splitlines():
-            record = json.loads(line)
-            records.setdefault(record["id"], record)
+            try:
+                record = json.loads(line.decode("utf-8"))
+                point_id = record["id"]
+            except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+                continue
+            if isinstance(point_id, str):
+                records.setdefault(point_id, record)
         return records
 
     def clear(self) -> None:
@@ -130,7 +136,10 @@ def read_table(path: Path) -> tuple[list[str], list[dict[str, Any]], dict[str, A
     if not path.is_file():
         raise InputError(f"sweep results {str(path)!r} do not exist")
     meta_file = path.with_name(METADATA)
-    metadata = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    try:
+        metadata = json.loads(meta_file.read_text(encoding="utf-8")) if meta_file.is_file() else {}
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{meta_file}: must be the JSON accel wrote ({err})") from None
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
