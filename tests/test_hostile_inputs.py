@@ -389,3 +389,17 @@ def test_a_corrupt_journal_line_reruns_its_point(tmp_path: Path,
     code, stderr = run_cli(capsys, "sweep", str(path), "--out", str(out))
     assert code == 0, stderr
     assert (out / "results.csv").read_text() == first
+
+
+def test_an_npy_header_declaring_a_huge_array_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import struct
+
+    header = "{'descr': '<f4', 'fortran_order': False, 'shape': (100000, 100000, 100), }"
+    header = header.ljust(118) + "\n"
+    path = tmp_path / "huge.npy"
+    path.write_bytes(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode()
+                     + bytes(64))  # fmt: skip
+    assert_refused(*run_cli(capsys, "simulate-network", "-n", "lenet5", "--inputs", str(path),
+                            "-q", "--out", str(tmp_path / "out")),
+                   "mmap length is greater than file size")  # fmt: skip

@@ -88,7 +88,11 @@ def optimize(path: str) -> OrtGraph:
             reason = first_line(err)
             raise InputError(f"{path}: onnxruntime cannot load the model ({reason})") from None
         optimized = onnx.load(options.optimized_model_filepath)
-    return OrtGraph(onnx.load(path), optimized, session)
+    try:
+        user = onnx.load(path)
+    except Exception as err:  # onnx's own checks (external data outside the model's folder)
+        raise InputError(f"{path}: onnx cannot load the model ({first_line(err)})") from None
+    return OrtGraph(user, optimized, session)
 
 
 def producers_of(graph: Any) -> dict[str, Any]:

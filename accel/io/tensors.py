@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from accel.errors import InputError
+from accel.errors import InputError, first_line
 from accel.functional.qmodel import QuantizedNetwork
 from accel.model.network import Network
 
@@ -28,19 +28,26 @@ def load_inputs(path: Path, network: Network) -> dict[str, npt.NDArray[np.generi
     if not path.is_file():
         raise InputError(f"inputs file must exist, not {str(path)!r}")
     try:
-        loaded = np.load(path, allow_pickle=False)
+        # Memory-mapped: a header that declares more data than the file holds is refused
+        # before anything is allocated for it.
+        loaded = np.load(path, allow_pickle=False, mmap_mode="r")
     except (OSError, ValueError) as err:
-        raise InputError(f"inputs file {str(path)!r} must be a numpy .npy or .npz: {err}") from None
+        raise InputError(f"inputs file {str(path)!r} must be a numpy .npy or .npz: "
+                         f"{first_line(err)}") from None  # fmt: skip
     if isinstance(loaded, np.ndarray):
         if len(network.inputs) != 1:
             names = [name for name, _ in network.inputs]
             raise InputError(f"inputs for {network.name} must be an .npz with arrays {names!r}")
-        return _finite({network.inputs[0][0]: loaded})
+        return _finite({network.inputs[0][0]: np.array(loaded)})
     with loaded as archive:
         try:
             return _finite({name: archive[name] for name in archive.files})
         except ValueError as err:  # a pickled array inside the archive
-            raise InputError(f"inputs file {str(path)!r} must hold plain arrays: {err}") from None
+            raise InputError(f"inputs file {str(path)!r} must hold plain arrays: "
+                             f"{first_line(err)}") from None  # fmt: skip
+        except MemoryError:
+            raise InputError(f"inputs file {str(path)!r} declares arrays larger than this "
+                             "machine's memory") from None  # fmt: skip
 
 
 def _finite(arrays: dict[str, npt.NDArray[np.generic]]) -> dict[str, npt.NDArray[np.generic]]:
