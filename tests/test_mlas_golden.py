@@ -66,3 +66,21 @@ def test_cpu_paths_are_named_as_mlas_dispatches_them() -> None:
 def test_this_machine_runs_a_modelled_path_or_says_which() -> None:
     """CI prints the path; on a machine accel does not model the float islands are refused."""
     assert float_path() in (*MODELLED_FLOAT_PATHS, "avx", "sse2", "arm64-neon", "unknown")
+
+
+def test_an_order_dependent_float_island_is_refused_on_an_unmodelled_cpu(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """On ARM64 (or AVX without FMA) a float conv/pool/softmax island cannot be reproduced bit
+    for bit: the check refuses it in one line naming the CPU's path, instead of mismatching."""
+    from accel.functional import cpu, float_path
+    from accel.functional.qmodel import QuantizedNetwork
+    from accel.model.network import LayerEntry, Network, Shape
+    from accel.model.ops import GlobalAvgPool
+
+    network = Network.build("gap", Shape(4, 3, 3), [LayerEntry("pool", GlobalAvgPool())])
+    qnet = QuantizedNetwork(network, {}, {}, {})
+    monkeypatch.setattr(cpu, "float_path", lambda *args: "arm64-neon")
+    x = np.zeros((1, 4, 3, 3), np.float32)
+    with pytest.raises(InputError, match=r"^layer 'pool': float32 global_avgpool island: accel "
+                                         r"reproduces .* not this CPU's arm64-neon kernels$"):  # fmt: skip
+        float_path.run_float_layer(qnet, network.layers[0], {"input": x}, {"input": x})

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
+from accel.functional.cpu import require_modelled
 from accel.functional.float_layers import float_function
 from accel.functional.float_windows import quantize
 from accel.functional.qmodel import QuantizedNetwork
@@ -25,6 +26,9 @@ from accel.model.network import Layer
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
 FLOAT_INPUTS = "float_inputs"
+# Float layers whose result depends on the order MLAS sums in, so on the CPU's kernel path:
+# accel models the AVX-512F and AVX2+FMA3 ones; elsewhere such an island is refused by name.
+ORDER_DEPENDENT = frozenset(("conv", "fc", "avgpool", "global_avgpool", "softmax", "lrn"))
 
 
 def raw_readers(qnet: QuantizedNetwork, layer: Layer) -> tuple[int, ...]:
@@ -52,6 +56,8 @@ def run_float_layer(
 ) -> tuple[Array, F32]:
     """(the layer's output as the network stores it — codes, or float32 if unquantized —,
     its raw float32 result)."""
+    if layer.kind in ORDER_DEPENDENT:
+        require_modelled(f"layer {layer.name!r}: float32 {layer.kind} island")
     function = float_function(layer, qnet.attributes.get(layer.name, {}),
                               qnet.weights.get(layer.name))  # fmt: skip
     if function is None:
