@@ -39,6 +39,7 @@ from accel.io.onnx_graph import (
     tensor_array,
 )
 from accel.io.onnx_qdq_pairs import merged_pairs
+from accel.io.yaml_errors import describe
 from accel.model.network import LayerEntry
 from accel.model.ops import Op, Shape, ShapeError, Unsupported
 
@@ -161,7 +162,7 @@ class OnnxImporter:
                         ZeroDivisionError, OverflowError) as err:  # fmt: skip
                     # An attribute no valid model has (stride 0, negative pads, group 0).
                     raise InputError(f"{self.source}: node {node.name!r} (op {node.op_type}) "
-                                     f"is malformed ({first_line(err)})") from None  # fmt: skip
+                                     f"is malformed ({describe(err)})") from None  # fmt: skip
         return finish(self.parts, self.source)
 
     def _declare_inputs(self) -> None:

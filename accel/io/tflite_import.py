@@ -25,6 +25,7 @@ from accel.errors import InputError, first_line
 from accel.functional.qmodel import FloatWeights, QuantParams
 from accel.io.imported import Affine, ImportedModel, ImportedParts, finish
 from accel.io.tflite_ops import OPERATORS, supported_operators
+from accel.io.yaml_errors import describe
 from accel.model.network import LayerEntry
 from accel.model.ops import Op, Shape, ShapeError, Unsupported
 
@@ -117,7 +118,7 @@ class TfliteImporter:
             except (*MALFORMED, ValidationError) as err:
                 # A corrupt file: an index past a table, a short buffer, a missing option.
                 raise InputError(f"{self.source}: operator {position} is malformed "
-                                 f"({type(err).__name__}: {first_line(err)})") from None
+                                 f"({describe(err)})") from None
         return finish(self.parts, self.source)
 
     def _convert(self, op: Any, position: int) -> None:

@@ -128,7 +128,7 @@ def _entry(raw: Any, index: int, names: dict[str, Number], source: str) -> Layer
     where = f"{source}: layer {name!r}"
     inputs = _inputs(fields, where)
     kind = fields.get("kind")
-    if kind not in OP_CLASSES:
+    if not isinstance(kind, str) or kind not in OP_CLASSES:
         hint = closest(str(kind), OP_CLASSES)
         raise InputError(
             f"{where}: kind must be one of {', '.join(OP_CLASSES)}, not {kind!r}{hint}"

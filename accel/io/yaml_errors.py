@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from accel.errors import InputError, closest
+from accel.errors import InputError, closest, first_line
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -131,6 +131,14 @@ def format_validation_error(err: ValidationError, source: str, model: type[BaseM
     more = len(lines) - 1
     suffix = f" (+{more} more error{'s' if more > 1 else ''})" if more else ""
     return f"{lines[0]}{suffix}"
+
+
+def describe(err: Exception) -> str:
+    """A third-party or validation exception as a short phrase: a pydantic error's first
+    field, rule and value ("stride must be > 0, not 0"), else the exception's first line."""
+    if isinstance(err, ValidationError):
+        return _message(err.errors()[0], BaseModel) if err.errors() else "invalid values"
+    return f"{type(err).__name__}: {first_line(err)}"
 
 
 def validation_messages(

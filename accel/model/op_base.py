@@ -32,9 +32,11 @@ class ShapeError(ValueError):
 
 
 def as_pair(value: int | tuple[int, int] | list[int], what: str) -> tuple[int, int]:
-    if isinstance(value, int):
+    if isinstance(value, int) and not isinstance(value, bool):
         pair = (value, value)
-    elif len(value) == 2:
+    elif isinstance(value, list | tuple) and len(value) == 2 and all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
         pair = (int(value[0]), int(value[1]))
     else:
         raise ValueError(f"{what} must be an integer or [height, width], not {value!r}")

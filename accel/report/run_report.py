@@ -54,6 +54,10 @@ def build_run_report(out_dir: Path) -> str:
     if not isinstance(summary, dict):
         raise InputError(f"{summary_file}: must be a JSON object, not {type(summary).__name__}")
     columns, rows = read_csv(layers_file)
+    missing = [c for c in ("layer", "kind", "total_cycles", "energy_pj") if c not in columns]
+    if missing:
+        raise InputError(f"{layers_file}: must be the layers.csv accel wrote, with columns "
+                         f"layer, kind, total_cycles, energy_pj, not missing {missing}")  # fmt: skip
     chip_file = out_dir / "chip.yaml"
     chip = (parse_yaml(read_user_file(chip_file, "chip"), str(chip_file))
             if chip_file.is_file() else {})  # fmt: skip
