@@ -57,7 +57,7 @@ def build_run_report(out_dir: Path) -> str:
     missing = [c for c in ("layer", "kind", "total_cycles", "energy_pj") if c not in columns]
     if missing:
         raise InputError(f"{layers_file}: must be the layers.csv accel wrote, with columns "
-                         f"layer, kind, total_cycles, energy_pj, not missing {missing}")  # fmt: skip
+                         f"layer, kind, total_cycles, energy_pj; it lacks {missing}")
     chip_file = out_dir / "chip.yaml"
     chip = (parse_yaml(read_user_file(chip_file, "chip"), str(chip_file))
             if chip_file.is_file() else {})  # fmt: skip
