@@ -491,3 +491,22 @@ def test_fuzzed_sweep_files_end_in_0_or_2(field: str, value: object, tmp_path: P
     path.write_text(json.dumps(spec, default=str).replace("NaN", ".nan")
                     .replace("Infinity", ".inf"))  # fmt: skip
     _assert_clean(*run_cli(capsys, "sweep", str(path), "--out", str(tmp_path / "out")))
+
+
+def test_a_cyclic_tflite_graph_is_refused_not_zero_layers(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tflite")
+    from tflite_builders import TfliteBuilder, _schema
+
+    schema = _schema()
+    g = TfliteBuilder()
+    x = g.activation([1, 4, 4, 2], "x", 0.1, 0)
+    a = g.activation([1, 4, 4, 2], "a", 0.1, 0)
+    b = g.activation([1, 4, 4, 2], "b", 0.1, 0)
+    add = schema.BuiltinOperator.ADD
+    g.op(add, [b, b], [a], schema.AddOptionsT(), schema.BuiltinOptions.AddOptions)
+    g.op(add, [a, a], [b], schema.AddOptionsT(), schema.BuiltinOptions.AddOptions)
+    path = tmp_path / "cycle.tflite"
+    path.write_bytes(g.build([x], [b]))
+    assert_refused(*run_cli(capsys, "simulate-network", "-n", str(path), "-q", "--out",
+                            str(tmp_path / "out")), "must have at least one layer")  # fmt: skip
