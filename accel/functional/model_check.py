@@ -23,11 +23,10 @@ import numpy.typing as npt
 
 from accel.errors import InputError, first_line
 from accel.functional.check import CheckReport, compare
+from accel.functional.onnx_types import FLOAT, element_types
 from accel.functional.ort_graph import (
-    FLOAT,
     Location,
     OrtGraph,
-    element_types,
     import_onnxruntime,
     producers_of,
     read_as_nhwc,

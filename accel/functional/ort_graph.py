@@ -27,17 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from accel.errors import InputError, first_line
+from accel.functional.onnx_types import INT8, UINT8, attribute, element_types
+from accel.functional.ort_session import reference_options
 
-UINT8, INT8, FLOAT = 2, 3, 1  # onnx.TensorProto element types
 # Nodes that only move codes between layouts or shapes, looked through to find a float op.
 _MOVES = frozenset(("Transpose", "ReorderOutput", "Reshape", "Flatten", "Squeeze", "Unsqueeze"))
-# Output zero-point input of each quantized operator: it gives the output's element type.
-_OUTPUT_ZERO_POINT = {
-    "QuantizeLinear": 2, "QLinearConv": 7, "QLinearMatMul": 7, "QGemm": 8, "QLinearAdd": 7,
-    "QLinearMul": 7, "QLinearAveragePool": 4, "QLinearGlobalAveragePool": 4,
-    "QLinearSigmoid": 4, "QLinearLeakyRelu": 4, "QLinearSoftmax": 4, "QLinearConcat": 1,
-}  # fmt: skip
-_FLOAT_RESULT = frozenset(("DequantizeLinear", "DynamicQuantizeLinear"))
 _QDQ = frozenset(("QuantizeLinear", "DequantizeLinear"))
 
 
@@ -76,8 +70,6 @@ def optimize(path: str) -> OrtGraph:
     """Open `path` with ORT's default graph optimizations and keep the graph it optimized to."""
     onnx, ort = import_onnxruntime()
     with tempfile.TemporaryDirectory() as folder:
-        from accel.functional.ort_session import reference_options
-
         # Default graph optimizations, one intra-op thread: MLAS splits float32 GEMMs and
         # convolutions by thread count, which changes their summation order.
         options = reference_options(ort, optimize=True)
@@ -100,43 +92,12 @@ def producers_of(graph: Any) -> dict[str, Any]:
     return {output: node for node in graph.node for output in node.output}
 
 
-def _attribute(node: Any, name: str, default: Any) -> Any:
-    for attribute in node.attribute:
-        if attribute.name == name:
-            if attribute.ints:
-                return list(attribute.ints)
-            return attribute.i
-    return default
-
-
-def element_types(graph: Any) -> dict[str, int]:
-    """The element type of every tensor of an optimized graph (contrib ops have no schema in
-    onnx, so this follows the quantized operators' output zero points)."""
-    types = {tensor.name: tensor.data_type for tensor in graph.initializer}
-    types.update({value.name: value.type.tensor_type.elem_type for value in graph.input})
-    for node in graph.node:
-        index = _OUTPUT_ZERO_POINT.get(node.op_type)
-        if index is not None:
-            present = index < len(node.input) and node.input[index]
-            fallback = FLOAT if node.op_type == "QGemm" else UINT8
-            elem = types.get(node.input[index], UINT8) if present else fallback
-        elif node.op_type in _FLOAT_RESULT:
-            elem = FLOAT
-        elif node.op_type == "Cast":
-            elem = _attribute(node, "to", FLOAT)
-        else:
-            elem = types.get(node.input[0], FLOAT) if node.input else FLOAT
-        for output in node.output:
-            types[output] = elem
-    return types
-
-
 def read_as_nhwc(graph: Any, name: str) -> bool:
     """Whether graph input `name` is NHWC: read only through Transpose(0, 3, 1, 2), which the
     importer absorbs (accel sees the input as NCHW)."""
     readers = [node for node in graph.node if name in node.input]
     return bool(readers) and all(
-        node.op_type == "Transpose" and _attribute(node, "perm", []) == [0, 3, 1, 2]
+        node.op_type == "Transpose" and attribute(node, "perm", []) == [0, 3, 1, 2]
         for node in readers
     )
 
@@ -147,12 +108,12 @@ def _nhwc_tensors(graph: Any, nhwc_inputs: set[str]) -> set[str]:
     for node in graph.node:
         channels_last = node.domain == "com.microsoft" and (
             node.op_type in ("QLinearConv", "NhwcMaxPool", "NhwcConv", "NhwcFusedConv")
-            or _attribute(node, "channels_last", 0) == 1
+            or attribute(node, "channels_last", 0) == 1
         )
         if node.op_type == "Transpose":
-            is_nhwc = _attribute(node, "perm", []) == [0, 2, 3, 1]
+            is_nhwc = attribute(node, "perm", []) == [0, 2, 3, 1]
         elif node.op_type == "ReorderOutput":
-            is_nhwc = _attribute(node, "channels_last", 0) == 1
+            is_nhwc = attribute(node, "channels_last", 0) == 1
         else:
             is_nhwc = channels_last or any(name in nhwc for name in node.input)
         if is_nhwc:
@@ -256,7 +217,7 @@ def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None
                    and n.input[0] == tensor]  # fmt: skip
         # Feeding another NCHWc op directly, it exists only blocked: known op, nothing to read.
         tensor = str(reorder[0].output[0]) if reorder else ""
-        channels_last = bool(reorder) and _attribute(reorder[0], "channels_last", 0) == 1
+        channels_last = bool(reorder) and attribute(reorder[0], "channels_last", 0) == 1
     return Location(tensor, channels_last, 0, f"{domain}{node.op_type}")
 
 

@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 
 from accel.functional.cpu import cpu_flags, float_path, integer_path
+from accel.functional.onnx_types import INT8, UINT8, element_types
 
-INT8, UINT8 = 3, 2  # onnx.TensorProto element types
 # Integer ops with a constant weight operand: (activation input, weight, weight zero point).
 _WEIGHT_OPERANDS = {
     "QLinearConv": (0, 3, 5),
@@ -79,8 +79,6 @@ def reencode_u8s8_weights(model: Any) -> int:
     integer op as uint8; returns how many ops changed. A constant becomes a uint8 constant; a
     computed or fed int8 tensor is shifted by Cast → Add 128 → Cast nodes before its reader."""
     from onnx import helper, numpy_helper
-
-    from accel.functional.ort_graph import element_types
 
     graph = model.graph
     initializers = {tensor.name: tensor for tensor in graph.initializer}
