@@ -20,12 +20,12 @@ if TYPE_CHECKING:
     from accel.config import ChipConfig
     from accel.functional.calibrate import quantize_network
     from accel.functional.engine import execute
-    from accel.functional.qmodel import QuantizedNetwork
     from accel.io.onnx_export import export_quantized_onnx
     from accel.io.sources import load_chip, load_network, zoo_names
     from accel.mapping.mapper import Mapping, map_layer
     from accel.model.network import Layer, Network
     from accel.model.ops import Shape
+    from accel.model.quantized import QuantizedNetwork
     from accel.perf.memory import model_memory
     from accel.perf.timing import time_layer
     from accel.results import LayerResult, NetworkResult, write_results
@@ -36,7 +36,7 @@ _HOMES = {
     "ChipConfig": "accel.config",
     "quantize_network": "accel.functional.calibrate",
     "execute": "accel.functional.engine",
-    "QuantizedNetwork": "accel.functional.qmodel",
+    "QuantizedNetwork": "accel.model.quantized",
     "export_quantized_onnx": "accel.io.onnx_export",
     "load_chip": "accel.io.sources",
     "load_network": "accel.io.sources",

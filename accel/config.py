@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from accel.errors import InputError
-from accel.io.yaml_errors import load_yaml_mapping, validate_model
+from accel.user_input import load_yaml_mapping, validate_model
 
 Dataflow = Literal["os", "ws", "is"]
 Operand = Literal["ifmap", "weight", "ofmap"]

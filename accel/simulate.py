@@ -34,11 +34,11 @@ from accel.perf.timing import time_layer
 from accel.results import LayerResult, NetworkResult
 
 if TYPE_CHECKING:
-    from accel.functional.check import CheckReport
+    from accel.check.compare import CheckReport
     from accel.functional.engine import FunctionalRun
-    from accel.functional.qmodel import QuantizedNetwork
     from accel.functional.requant import QuantMode
     from accel.io.imported import ImportedModel
+    from accel.model.quantized import QuantizedNetwork
 
 
 def simulate_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> LayerResult:
@@ -140,12 +140,12 @@ def run_functional(
     if model is not None and model.quantized is not None:
         return run_model_file(model, chip, batch, inputs, check, seed)
     # The int8 stages are imported when first run: a cycles-only simulation never loads them.
+    from accel.check.compare import check_onnxruntime
+    from accel.check.model_files import file_float_weights
+    from accel.check.tflite_check import check_tflite
     from accel.functional.calibrate import quantize_network
-    from accel.functional.check import check_onnxruntime
     from accel.functional.engine import execute
     from accel.functional.inputs import prepare_inputs, random_images
-    from accel.functional.model_files import file_float_weights
-    from accel.functional.tflite_check import check_tflite
 
     weights = None if model is None else file_float_weights(model)
     qnet = quantize_network(network, weights=weights, seed=seed)
@@ -173,11 +173,11 @@ def run_model_file(
     """Run a quantized model file's own int8 weights and scales with its runtime's arithmetic
     (onnxruntime for .onnx, TFLite's reference kernels for .tflite), whatever the chip's
     requantizer is set to, and optionally check against that runtime running the file."""
+    from accel.check.model_check import check_model, model_feeds
+    from accel.check.model_files import optimized_graph, require_quantized, with_float_ops
+    from accel.check.ort_graph import locate
     from accel.functional.engine import execute
     from accel.functional.inputs import prepare_inputs, random_images
-    from accel.functional.model_check import check_model, model_feeds
-    from accel.functional.model_files import optimized_graph, require_quantized, with_float_ops
-    from accel.functional.ort_graph import locate
 
     qnet = require_quantized(model)
     images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
@@ -206,13 +206,13 @@ def _run_tflite_file(
     batch: int,
     check: bool,
 ) -> FunctionalResult:
-    from accel.functional.engine import execute
-    from accel.functional.inputs import prepare_inputs
-    from accel.functional.tflite_model_check import (
+    from accel.check.tflite_model_check import (
         check_tflite_model,
         quantize_tflite,
         tflite_feeds,
     )
+    from accel.functional.engine import execute
+    from accel.functional.inputs import prepare_inputs
 
     # Float images are quantized as TFLite's QUANTIZE op does (ties away from zero).
     codes = {

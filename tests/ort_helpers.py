@@ -16,7 +16,7 @@ import onnx
 import onnxruntime as ort
 from onnx import helper, numpy_helper
 
-from accel.functional.ort_session import exact_integer_model, reference_options
+from accel.check.ort_session import exact_integer_model, reference_options
 
 # opset 21 is the newest that onnxruntime 1.18+ fully implements for the ops we use; com.microsoft
 # contrib ops are all version 1.
@@ -74,7 +74,7 @@ def make_model(
 def run_model(model: onnx.ModelProto, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
     """Run on the CPU EP with graph optimisations off and a single thread, as accel's check does:
     on a CPU whose u8s8 GEMM saturates, int8 weights of uint8-activation ops are re-encoded as
-    uint8 first (`accel.functional.ort_session`), so the oracle is exact on every CPU."""
+    uint8 first (`accel.check.ort_session`), so the oracle is exact on every CPU."""
     exact, _ = exact_integer_model(model)
     sess = ort.InferenceSession(
         exact.SerializeToString(), reference_options(ort), providers=["CPUExecutionProvider"]

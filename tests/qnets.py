@@ -16,11 +16,11 @@ from qstrategies import codes, scales, zero_points
 
 from accel.functional.accumulate import Accumulator
 from accel.functional.conv_layer import layer_accumulators, prepare_array_layer
-from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.functional.schedule import Schedule
 from accel.mapping.im2col import gemm_operands
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import Op, Shape
+from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 
 DTYPE_NAMES = {np.int8: "int8", np.uint8: "uint8"}
 

@@ -13,11 +13,11 @@ from accel.functional.calibrate import (
 )
 from accel.functional.engine import prepare, run
 from accel.functional.inputs import prepare_inputs, random_images
-from accel.functional.qmodel import FloatWeights, QuantParams
 from accel.functional.reference import forward
 from accel.functional.requant import dequantize_linear
 from accel.functional.weights import random_weights
 from accel.io.sources import load_network
+from accel.model.quantized import FloatWeights, QuantParams
 
 
 def test_same_seed_same_model_and_another_seed_another() -> None:

@@ -1,10 +1,10 @@
-"""The comparison report (accel.functional.check): layers and other tensors counted apart."""
+"""The comparison report (accel.check.compare): layers and other tensors counted apart."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from accel.functional.check import compare
+from accel.check.compare import compare
 
 
 def test_graph_outputs_and_inputs_never_count_as_layers() -> None:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import run_accel
 
-from accel.functional.check import CheckReport
+from accel.check.compare import CheckReport
 
 pytest.importorskip("onnxruntime")
 

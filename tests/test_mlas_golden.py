@@ -73,9 +73,9 @@ def test_an_order_dependent_float_island_is_refused_on_an_unmodelled_cpu(
     """On ARM64 (or AVX without FMA) a float conv/pool/softmax island cannot be reproduced bit
     for bit: the check refuses it in one line naming the CPU's path, instead of mismatching."""
     from accel.functional import cpu, float_path
-    from accel.functional.qmodel import QuantizedNetwork
     from accel.model.network import LayerEntry, Network, Shape
     from accel.model.ops import GlobalAvgPool
+    from accel.model.quantized import QuantizedNetwork
 
     network = Network.build("gap", Shape(4, 3, 3), [LayerEntry("pool", GlobalAvgPool())])
     qnet = QuantizedNetwork(network, {}, {}, {})

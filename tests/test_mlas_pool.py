@@ -2,7 +2,7 @@
 
 The kernel onnxruntime picks (NCHWc for channel counts its blocked layout takes, else MLAS's
 global, vector or generic kernel; Eigen for ReduceMean) is read from its optimized graph, as
-`accel.functional.ort_graph` does for a model file.
+`accel.check.ort_graph` does for a model file.
 """
 
 from __future__ import annotations

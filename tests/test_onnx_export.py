@@ -16,12 +16,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from qnets import input_codes, one_layer, quant_params, weights_for
 
+from accel.check.compare import CheckReport, check_onnxruntime
 from accel.config import ArrayConfig, ChipConfig
 from accel.functional.calibrate import quantize_network
-from accel.functional.check import CheckReport, check_onnxruntime
 from accel.functional.engine import execute
 from accel.functional.inputs import prepare_inputs, random_images
-from accel.functional.qmodel import QuantizedNetwork, QuantParams
 from accel.io.onnx_export import export_quantized_onnx
 from accel.io.sources import load_network, zoo_names
 from accel.model.ops import (
@@ -37,6 +36,7 @@ from accel.model.ops import (
     Shape,
     Softmax,
 )
+from accel.model.quantized import QuantizedNetwork, QuantParams
 
 onnx = pytest.importorskip("onnx")
 pytest.importorskip("onnxruntime")
@@ -135,7 +135,7 @@ def test_deep_reduction_and_fc_are_bit_exact() -> None:
         (FullyConnected(out_features=7, activation="relu"), Shape(5000, 1, 1), (7, 5000)),
     ):
         weight = rng.integers(-127, 128, wshape).astype(np.int8)
-        from accel.functional.qmodel import QuantizedWeights
+        from accel.model.quantized import QuantizedWeights
 
         scales = np.full(wshape[0], 2.0**-7, np.float32)
         bias = rng.integers(-1000, 1000, wshape[0]).astype(np.int32)

@@ -13,7 +13,6 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from accel.config import ChipConfig
-from accel.functional.qmodel import QuantParams
 from accel.functional.requant import dequantize_linear, quantize_linear
 from accel.functional.tensor_layers import run_tensor_layer
 from accel.io.onnx_import import import_onnx
@@ -22,6 +21,7 @@ from accel.io.sources import load_model
 from accel.model.network import Layer
 from accel.model.op_base import Shape
 from accel.model.ops import Reshape
+from accel.model.quantized import QuantParams
 from accel.simulate import run_functional
 
 ort = pytest.importorskip("onnxruntime")

@@ -1,4 +1,4 @@
-"""onnxruntime as an exact reference on every CPU (accel.functional.ort_session)."""
+"""onnxruntime as an exact reference on every CPU (accel.check.ort_session)."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from accel.functional.cpu import integer_path
-from accel.functional.ort_session import (
+from accel.check.ort_session import (
     exact_integer_model,
     provenance,
     reencode_u8s8_weights,
     reference_options,
     u8s8_saturates,
 )
+from accel.functional.cpu import integer_path
 
 ort = pytest.importorskip("onnxruntime")
 

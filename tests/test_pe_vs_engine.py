@@ -18,9 +18,9 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.accumulate import Accumulator
 from accel.functional.engine import schedules_for
-from accel.functional.qmodel import QuantizedNetwork, QuantParams
 from accel.mapping.mapper import map_layer
 from accel.model.ops import Conv, FullyConnected, Shape
+from accel.model.quantized import QuantizedNetwork, QuantParams
 from accel.perf.systolic import simulate_gemm
 from accel.perf.timing import time_layer
 

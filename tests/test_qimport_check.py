@@ -28,11 +28,11 @@ from quantized_models import (
 )
 
 from accel import simulate
+from accel.check import model_check, ort_graph
+from accel.check.ort_session import u8s8_saturates
 from accel.config import ChipConfig
-from accel.functional import model_check, ort_graph
 from accel.functional.calibrate import quantize_weights
 from accel.functional.cpu import nchwc_block_size
-from accel.functional.ort_session import u8s8_saturates
 from accel.io.sources import load_model
 
 ort = pytest.importorskip("onnxruntime")
@@ -117,7 +117,7 @@ def test_without_the_float_path_the_pool_island_mismatches(
 ) -> None:
     """The float32 emulation is what makes it exact: a 2×2 mean hits .5 ties that the integer
     QLinearAveragePool rounds differently (zero point added before rounding)."""
-    from accel.functional import model_files
+    from accel.check import model_files
 
     path = quantize(pool_island_cnn(), QuantConfig("qdq", "int8", False), tmp_path)
     exact = check(path).check
@@ -211,7 +211,7 @@ def test_cli_check_inputs_and_dump(tmp_path: Path) -> None:
 def test_cli_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """A corrupted weight (one code off by one) in the engine's copy of the model."""
     from accel import cli
-    from accel.functional import model_files
+    from accel.check import model_files
 
     path = quantize(every_block_cnn(), QuantConfig("qoperator", "uint8", False), tmp_path)
     real_require = model_files.require_quantized

@@ -9,8 +9,8 @@ import pytest
 from conftest import REPO, run_accel
 
 from accel.errors import InputError
-from accel.report.command import write_report
 from accel.report.sweep_report import build_sweep_report
+from accel.report.write import write_report
 from accel.sweep.executors import SerialExecutor
 from accel.sweep.plan import load_plan
 from accel.sweep.runner import run_sweep

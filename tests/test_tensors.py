@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 
 from accel.errors import InputError
-from accel.functional.qmodel import QuantizedNetwork, QuantParams
 from accel.io.tensors import load_inputs, write_dump
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import Add, Shape
+from accel.model.quantized import QuantizedNetwork, QuantParams
 
 
 def _two_inputs() -> Network:

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accel.check.tflite_check import run_reference
 from accel.functional import tflite_activations as ta
-from accel.functional.tflite_check import run_reference
 from accel.io.tflite_export import LayerModel
 from accel.io.tflite_flatbuffer import TfliteBuilder, schema
 

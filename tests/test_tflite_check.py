@@ -15,12 +15,11 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from qnets import input_codes, one_layer, quant_params, weights_for
 
+from accel.check.tflite_check import check_tflite
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.calibrate import quantize_network
 from accel.functional.engine import prepare, run
-from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
-from accel.functional.tflite_check import check_tflite
 from accel.functional.vector import SOFTMAX_BETA, activation_table
 from accel.io.sources import load_network
 from accel.model.ops import (
@@ -36,6 +35,7 @@ from accel.model.ops import (
     Shape,
     Softmax,
 )
+from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.simulate import run_functional
 
 pytest.importorskip("ai_edge_litert")

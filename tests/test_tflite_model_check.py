@@ -13,10 +13,10 @@ from conftest import run_accel
 from tflite_builders import int8_activations, int8_cnn, int8_dense
 
 from accel import simulate
+from accel.check.tflite_model_check import quantize_tflite
 from accel.config import ChipConfig
-from accel.functional.qmodel import QuantParams
-from accel.functional.tflite_model_check import quantize_tflite
 from accel.io.sources import load_model
+from accel.model.quantized import QuantParams
 
 pytest.importorskip("ai_edge_litert")
 pytest.importorskip("tflite")

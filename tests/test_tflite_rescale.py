@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accel.check.tflite_check import run_reference
 from accel.functional.pooling import avgpool2d_tflite
-from accel.functional.tflite_check import run_reference
 from accel.functional.tflite_rescale import mean_multiplier, mean_tflite, requantize_tflite_codes
 from accel.io.tflite_export import LayerModel
 from accel.io.tflite_flatbuffer import TfliteBuilder, schema

@@ -23,7 +23,11 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.functional.inputs import normal_images
-from accel.functional.qmodel import (
+from accel.functional.reference import forward
+from accel.functional.weights import random_weights
+from accel.model.network import Network
+from accel.model.ops import AvgPool, Concat, Flatten, GlobalAvgPool, MaxPool, Softmax
+from accel.model.quantized import (
     QMIN_QMAX,
     ActivationDtype,
     FloatWeights,
@@ -31,10 +35,6 @@ from accel.functional.qmodel import (
     QuantizedWeights,
     QuantParams,
 )
-from accel.functional.reference import forward
-from accel.functional.weights import random_weights
-from accel.model.network import Network
-from accel.model.ops import AvgPool, Concat, Flatten, GlobalAvgPool, MaxPool, Softmax
 
 F32 = npt.NDArray[np.float32]
 Method = Literal["minmax", "percentile"]

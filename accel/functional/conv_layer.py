@@ -19,7 +19,6 @@ from accel.errors import InputError
 from accel.functional.accumulate import Accumulated, Accumulator, accumulate
 from accel.functional.geometry import Pads
 from accel.functional.operands import GemmOperands, TapOperands, centred_nhwc, window_view
-from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.functional.requant import (
     Activation,
     QuantMode,
@@ -32,6 +31,7 @@ from accel.functional.requant import (
 from accel.functional.schedule import Schedule
 from accel.model.network import Layer
 from accel.model.ops import Add, Conv, FullyConnected
+from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]

@@ -29,7 +29,6 @@ from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_arr
 from accel.functional.float_layers import FLOAT_OP, ORT_UINT8, float_function, float_only
 from accel.functional.float_path import on_float_path, raw_sources, run_float_layer
 from accel.functional.float_windows import FloatLayer
-from accel.functional.qmodel import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.functional.requant import QuantMode
 from accel.functional.schedule import Schedule
 from accel.functional.tensor_layers import ZERO_POINT_SENSITIVE, in_uint8_domain
@@ -37,6 +36,7 @@ from accel.functional.vector import activation_table, run_vector_layer
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, Network
 from accel.model.ops import Activation
+from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.perf.memory import model_memory
 from accel.perf.timing import time_layer
 

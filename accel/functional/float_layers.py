@@ -1,6 +1,6 @@
 """Layers onnxruntime computes in float32: unfused QDQ groups and float tensors between them.
 
-When ORT cannot fuse a QDQ group into an integer kernel (see `accel.functional.ort_graph`), it
+When ORT cannot fuse a QDQ group into an integer kernel (see `accel.check.ort_graph`), it
 dequantizes the inputs (`f32(f32(q - zp) · s)`), runs the float op, and quantizes the result
 (`rne(f32(y / s)) + zp`, saturated). A quantizer may also leave a tensor unquantized between two
 such ops (a HardSwish feeding an AveragePool, for instance): the file then has no scale for it,
@@ -38,7 +38,6 @@ from accel.functional.float_windows import (
     quantize_fused,
 )
 from accel.functional.mlas_softmax import softmax
-from accel.functional.qmodel import QuantizedWeights, QuantParams
 from accel.functional.tensor_layers import MOVES, move_values
 from accel.functional.vector import float_activation
 from accel.model.network import Layer
@@ -52,6 +51,7 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
+from accel.model.quantized import QuantizedWeights, QuantParams
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]

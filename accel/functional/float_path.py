@@ -20,8 +20,8 @@ from accel.errors import InputError
 from accel.functional.cpu import require_modelled
 from accel.functional.float_layers import float_function
 from accel.functional.float_windows import quantize
-from accel.functional.qmodel import QuantizedNetwork
 from accel.model.network import Layer
+from accel.model.quantized import QuantizedNetwork
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]

@@ -21,10 +21,10 @@ from accel.functional.conv_layer import conv_pads, fused_activation
 from accel.functional.geometry import pad_to_windows, windows
 from accel.functional.mlas_float import conv2d, gemm
 from accel.functional.mlas_pool import average_pool, mean_eigen
-from accel.functional.qmodel import QuantizedWeights, QuantParams
 from accel.functional.requant import activation_bounds, dequantize_linear, quantize_linear
 from accel.model.network import Layer
 from accel.model.ops import AvgPool, Conv, FullyConnected, GlobalAvgPool, MaxPool
+from accel.model.quantized import QuantizedWeights, QuantParams
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]

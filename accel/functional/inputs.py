@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
-from accel.functional.qmodel import QuantizedNetwork
 from accel.functional.requant import dequantize_linear, quantize_linear
 from accel.model.network import Network
+from accel.model.quantized import QuantizedNetwork
 
 F32 = npt.NDArray[np.float32]
 IntArray = npt.NDArray[np.integer]

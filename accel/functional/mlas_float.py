@@ -2,7 +2,7 @@
 
 A QDQ layer that onnxruntime does not fuse runs as DequantizeLinear → float Conv/Gemm/MatMul →
 QuantizeLinear, and its codes depend on the last bit of MLAS's float result, so accel
-reproduces MLAS's summation order (one intra-op thread; `accel.functional.ort_graph` runs the
+reproduces MLAS's summation order (one intra-op thread; `accel.check.ort_graph` runs the
 reference that way):
 - `sgemm` is MlasSgemmOperation (no transposes, alpha 1): N and K are cut into slices whose size
   depends on N and K (strides 128 × 128, doubled/halved to fit a small side); each K slice is a

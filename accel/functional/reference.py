@@ -16,7 +16,6 @@ import numpy.typing as npt
 from accel.errors import InputError
 from accel.functional.conv import grouped_conv
 from accel.functional.geometry import pad_to_windows, windows
-from accel.functional.qmodel import FloatWeights
 from accel.model.network import Layer, Network
 from accel.model.ops import (
     Activation,
@@ -31,6 +30,7 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
+from accel.model.quantized import FloatWeights
 
 F32 = npt.NDArray[np.float32]
 

@@ -21,11 +21,11 @@ import numpy.typing as npt
 
 from accel.errors import InputError
 from accel.functional import elementwise, lookup
-from accel.functional.qmodel import QuantParams
 from accel.functional.requant import QuantMode, dequantize_linear, quantize_linear
 from accel.functional.tflite_rescale import requantize_tflite_codes
 from accel.model.network import Layer
 from accel.model.ops import BatchNorm, ChannelShuffle, ChannelSlice, Clip, Pad, Reshape, Transpose
+from accel.model.quantized import QuantParams
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]

@@ -26,7 +26,6 @@ from accel.functional import (
     tflite_rescale,
 )
 from accel.functional.conv_layer import fused_activation
-from accel.functional.qmodel import QuantParams
 from accel.functional.requant import QuantMode, activation_bounds
 from accel.functional.tensor_layers import KINDS, run_tensor_layer
 from accel.model.network import Layer
@@ -41,6 +40,7 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
+from accel.model.quantized import QuantParams
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]

@@ -12,9 +12,9 @@ import zlib
 
 import numpy as np
 
-from accel.functional.qmodel import FloatWeights
 from accel.model.network import Layer, Network
 from accel.model.ops import Conv, FullyConnected
+from accel.model.quantized import FloatWeights
 
 
 def weight_shape(layer: Layer) -> tuple[int, ...]:

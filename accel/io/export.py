@@ -21,12 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from accel.errors import InputError
-from accel.functional.qmodel import FloatWeights
 from accel.functional.weights import random_weights
-from accel.io.onnx_graph import require_onnx
+from accel.io.onnx_export_ops import WRITERS, OnnxWriter
 from accel.model.network import Layer, Network
 from accel.model.ops import Conv, FullyConnected
 
@@ -34,9 +31,6 @@ SCALESIM_HEADER = (
     "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
     "Strides,"
 )
-_AUTO_PAD = {"same": "SAME_UPPER", "same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER",
-             "valid": "VALID"}
-ONNX_OPSET = 14
 
 
 def scalesim_csv(network: Network) -> str:
@@ -59,62 +53,12 @@ def scalesim_csv(network: Network) -> str:
     return "\n".join(lines) + "\n"
 
 
-class _OnnxWriter:
-    """Emits nodes and initializers; tracks each tensor's rank (4 = NCHW, 2 = flattened)."""
-
-    def __init__(self, network: Network, weights: dict[str, FloatWeights]) -> None:
-        self.onnx = require_onnx()
-        self.network, self.weights = network, weights
-        self.nodes: list[Any] = []
-        self.initializers: list[Any] = []
-        self.rank: dict[str, int] = {name: 4 for name, _ in network.inputs}
-
-    def constant(self, name: str, array: np.ndarray) -> str:
-        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
-        return name
-
-    def node(self, op: str, inputs: list[str], output: str, node_name: str = "",
-             **attrs: Any) -> str:
-        """Append a node (named `node_name`, default its output) and return its output."""
-        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output],
-                                                     name=node_name or output, **attrs))
-        return output
-
-    def as_rank4(self, layer: Layer, index: int) -> str:
-        source = layer.inputs[index]
-        if self.rank[source] == 4:
-            return source
-        shape = layer.input_shapes[index]
-        target = self.constant(f"{source}__nchw_shape",
-                               np.array([1, shape.channels, shape.height, shape.width], np.int64))
-        self.rank[f"{source}__nchw"] = 4
-        return self.node("Reshape", [source, target], f"{source}__nchw")
-
-    def model(self) -> Any:
-        helper, tensor_type = self.onnx.helper, self.onnx.TensorProto.FLOAT
-        inputs = [helper.make_tensor_value_info(name, tensor_type,
-                                                [1, s.channels, s.height, s.width])
-                  for name, s in self.network.inputs]
-        outputs = []
-        for name in self.network.outputs:
-            s = self.network.layer(name).output_shape
-            dims = [1, s.channels, s.height, s.width] if self.rank[name] == 4 else [1, s.channels]
-            outputs.append(helper.make_tensor_value_info(name, tensor_type, dims))
-        graph = helper.make_graph(self.nodes, self.network.name, inputs, outputs,
-                                  self.initializers)
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
-                                  producer_name="accel")
-        model.ir_version = 8
-        return model
-
-
 def onnx_model(network: Network, seed: int = 0) -> Any:
     """`network` as a float ONNX model with seeded random weights (see module doc)."""
-    from accel.io.onnx_export_ops import WRITERS
 
-    writer = _OnnxWriter(network, random_weights(network, seed))
+    writer = OnnxWriter(network, random_weights(network, seed))
     for layer in network.layers:
-        write: Callable[[_OnnxWriter, Layer], int] | None = WRITERS.get(layer.kind)
+        write: Callable[[OnnxWriter, Layer], int] | None = WRITERS.get(layer.kind)
         if write is None:
             raise InputError(f"layer {layer.name!r} ({layer.kind}) cannot be exported to ONNX")
         writer.rank[layer.name] = write(writer, layer)
@@ -139,12 +83,3 @@ def export_network(network: Network, fmt: str, seed: int = 0, quantized: bool = 
 
         return network_to_yaml(network).encode()
     raise InputError(f"format must be one of onnx, scalesim-csv, yaml, not {fmt!r}")
-
-
-def auto_pad(padding: object) -> dict[str, Any]:
-    """ONNX padding attributes for an IR padding."""
-    if isinstance(padding, str):
-        return {"auto_pad": _AUTO_PAD[padding]}
-    assert isinstance(padding, tuple)
-    top, bottom, left, right = padding
-    return {"pads": [top, left, bottom, right]}

@@ -27,7 +27,6 @@ import numpy.typing as npt
 from accel.errors import InputError
 from accel.functional.float_layers import BATCHNORM
 from accel.functional.float_norms import BatchNormConstants
-from accel.functional.qmodel import FloatWeights, QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import (
     Activation,
@@ -41,6 +40,7 @@ from accel.model.ops import (
     Pad,
     Shape,
 )
+from accel.model.quantized import FloatWeights, QuantizedNetwork, QuantizedWeights, QuantParams
 
 AffineOrigin = Literal["batchnorm", "bias", "scale", "affine"]
 FloatArray = npt.NDArray[np.float32]

@@ -23,7 +23,6 @@ import numpy as np
 
 from accel.errors import InputError
 from accel.functional.conv_layer import conv_pads
-from accel.functional.qmodel import QuantizedNetwork
 from accel.model.network import Layer
 from accel.model.ops import (
     Activation,
@@ -38,6 +37,7 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
+from accel.model.quantized import QuantizedNetwork
 
 ONNX_OPSET = 21
 MS_DOMAIN = "com.microsoft"

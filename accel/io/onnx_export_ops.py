@@ -1,15 +1,17 @@
-"""ONNX nodes for each layer kind; each writer names its last tensor after the layer and returns
-that tensor's rank (4 for NCHW, 2 for a flattened (batch, features) matrix)."""
+"""ONNX nodes for each layer kind, written through `OnnxWriter` (the nodes, initializers and
+each tensor's rank of the float model being built); each writer names its last tensor after
+the layer and returns that tensor's rank (4 for NCHW, 2 for a flattened (batch, features)
+matrix)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-from accel.io.export import auto_pad
-from accel.model.network import Layer
+from accel.io.onnx_graph import require_onnx
+from accel.model.network import Layer, Network
 from accel.model.ops import (
     Activation,
     AvgPool,
@@ -23,12 +25,72 @@ from accel.model.ops import (
     Pad,
     Transpose,
 )
+from accel.model.quantized import FloatWeights
 
-if TYPE_CHECKING:
-    from accel.io.export import _OnnxWriter
+_AUTO_PAD = {"same": "SAME_UPPER", "same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER",
+             "valid": "VALID"}
+ONNX_OPSET = 14
 
 
-def _activation(w: _OnnxWriter, source: str, function: str | None, output: str,
+class OnnxWriter:
+    """Emits nodes and initializers; tracks each tensor's rank (4 = NCHW, 2 = flattened)."""
+
+    def __init__(self, network: Network, weights: dict[str, FloatWeights]) -> None:
+        self.onnx = require_onnx()
+        self.network, self.weights = network, weights
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+        self.rank: dict[str, int] = {name: 4 for name, _ in network.inputs}
+
+    def constant(self, name: str, array: np.ndarray) -> str:
+        self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, node_name: str = "",
+             **attrs: Any) -> str:
+        """Append a node (named `node_name`, default its output) and return its output."""
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output],
+                                                     name=node_name or output, **attrs))
+        return output
+
+    def as_rank4(self, layer: Layer, index: int) -> str:
+        source = layer.inputs[index]
+        if self.rank[source] == 4:
+            return source
+        shape = layer.input_shapes[index]
+        target = self.constant(f"{source}__nchw_shape",
+                               np.array([1, shape.channels, shape.height, shape.width], np.int64))
+        self.rank[f"{source}__nchw"] = 4
+        return self.node("Reshape", [source, target], f"{source}__nchw")
+
+    def model(self) -> Any:
+        helper, tensor_type = self.onnx.helper, self.onnx.TensorProto.FLOAT
+        inputs = [helper.make_tensor_value_info(name, tensor_type,
+                                                [1, s.channels, s.height, s.width])
+                  for name, s in self.network.inputs]
+        outputs = []
+        for name in self.network.outputs:
+            s = self.network.layer(name).output_shape
+            dims = [1, s.channels, s.height, s.width] if self.rank[name] == 4 else [1, s.channels]
+            outputs.append(helper.make_tensor_value_info(name, tensor_type, dims))
+        graph = helper.make_graph(self.nodes, self.network.name, inputs, outputs,
+                                  self.initializers)
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", ONNX_OPSET)],
+                                  producer_name="accel")
+        model.ir_version = 8
+        return model
+
+
+def auto_pad(padding: object) -> dict[str, Any]:
+    """ONNX padding attributes for an IR padding."""
+    if isinstance(padding, str):
+        return {"auto_pad": _AUTO_PAD[padding]}
+    assert isinstance(padding, tuple)
+    top, bottom, left, right = padding
+    return {"pads": [top, left, bottom, right]}
+
+
+def _activation(w: OnnxWriter, source: str, function: str | None, output: str,
                 alpha: float = 0.01, node_name: str = "") -> str:
     if function is None:
         return source
@@ -44,7 +106,7 @@ def _activation(w: _OnnxWriter, source: str, function: str | None, output: str,
     return w.node(op, [source], output, node_name=node_name, **attrs)
 
 
-def _identity_batchnorm(w: _OnnxWriter, source: str, channels: int, beta: np.ndarray,
+def _identity_batchnorm(w: OnnxWriter, source: str, channels: int, beta: np.ndarray,
                         output: str, node_name: str = "") -> str:
     names = [w.constant(f"{output}__{part}", array) for part, array in (
         ("scale", np.ones(channels, np.float32)), ("beta", beta.astype(np.float32)),
@@ -53,7 +115,7 @@ def _identity_batchnorm(w: _OnnxWriter, source: str, channels: int, beta: np.nda
                   epsilon=0.0)
 
 
-def _weighted(w: _OnnxWriter, layer: Layer) -> int:
+def _weighted(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, Conv | FullyConnected)
     weights = w.weights[layer.name]
@@ -81,7 +143,7 @@ def _weighted(w: _OnnxWriter, layer: Layer) -> int:
     return rank
 
 
-def _pool(w: _OnnxWriter, layer: Layer) -> int:
+def _pool(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, MaxPool | AvgPool)
     attrs = {"kernel_shape": list(op.kernel), "strides": list(op.stride),
@@ -95,7 +157,7 @@ def _pool(w: _OnnxWriter, layer: Layer) -> int:
     return 4
 
 
-def _elementwise(w: _OnnxWriter, layer: Layer) -> int:
+def _elementwise(w: OnnxWriter, layer: Layer) -> int:
     sources = [w.as_rank4(layer, i) for i in range(len(layer.inputs))]
     kind, activation = layer.kind, getattr(layer.op, "activation", None)
     out = f"{layer.name}__sum" if activation else layer.name
@@ -109,7 +171,7 @@ def _elementwise(w: _OnnxWriter, layer: Layer) -> int:
 
 
 def _single(op_type: str, rank: int | None = None, axis: int | None = None) -> Callable[..., int]:
-    def write(w: _OnnxWriter, layer: Layer) -> int:
+    def write(w: OnnxWriter, layer: Layer) -> int:
         source = layer.inputs[0] if rank is None else w.as_rank4(layer, 0)
         if axis is None:
             w.node(op_type, [source], layer.name)
@@ -120,20 +182,20 @@ def _single(op_type: str, rank: int | None = None, axis: int | None = None) -> C
     return write
 
 
-def _activation_layer(w: _OnnxWriter, layer: Layer) -> int:
+def _activation_layer(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, Activation)
     _activation(w, layer.inputs[0], op.function, layer.name, op.alpha)
     return w.rank[layer.inputs[0]]
 
 
-def _batchnorm(w: _OnnxWriter, layer: Layer) -> int:
+def _batchnorm(w: OnnxWriter, layer: Layer) -> int:
     channels = layer.output_shape.channels
     _identity_batchnorm(w, w.as_rank4(layer, 0), channels, np.zeros(channels), layer.name)
     return 4
 
 
-def _lrn(w: _OnnxWriter, layer: Layer) -> int:
+def _lrn(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, LocalResponseNorm)
     w.node("LRN", [w.as_rank4(layer, 0)], layer.name, size=op.size, alpha=op.alpha,
@@ -141,7 +203,7 @@ def _lrn(w: _OnnxWriter, layer: Layer) -> int:
     return 4
 
 
-def _clip(w: _OnnxWriter, layer: Layer) -> int:
+def _clip(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, Clip)
     bounds = [w.constant(f"{layer.name}__{side}", np.array(value, np.float32)) if value is not None
@@ -150,7 +212,7 @@ def _clip(w: _OnnxWriter, layer: Layer) -> int:
     return w.rank[layer.inputs[0]]
 
 
-def _pad(w: _OnnxWriter, layer: Layer) -> int:
+def _pad(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, Pad)
     (top, bottom, left, right), (front, back) = op.padding, op.channel_padding
@@ -161,25 +223,25 @@ def _pad(w: _OnnxWriter, layer: Layer) -> int:
     return 4
 
 
-def _reshape_to(w: _OnnxWriter, source: str, dims: list[int], output: str) -> str:
+def _reshape_to(w: OnnxWriter, source: str, dims: list[int], output: str) -> str:
     shape = w.constant(f"{output}__shape", np.array(dims, np.int64))
     return w.node("Reshape", [source, shape], output)
 
 
-def _reshape(w: _OnnxWriter, layer: Layer) -> int:
+def _reshape(w: OnnxWriter, layer: Layer) -> int:
     out = layer.output_shape
     _reshape_to(w, layer.inputs[0], [1, out.channels, out.height, out.width], layer.name)
     return 4
 
 
-def _transpose(w: _OnnxWriter, layer: Layer) -> int:
+def _transpose(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, Transpose)
     w.node("Transpose", [w.as_rank4(layer, 0)], layer.name, perm=[0, *(p + 1 for p in op.perm)])
     return 4
 
 
-def _channel_shuffle(w: _OnnxWriter, layer: Layer) -> int:
+def _channel_shuffle(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, ChannelShuffle)
     s = layer.output_shape
@@ -191,7 +253,7 @@ def _channel_shuffle(w: _OnnxWriter, layer: Layer) -> int:
     return 4
 
 
-def _channel_slice(w: _OnnxWriter, layer: Layer) -> int:
+def _channel_slice(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, ChannelSlice)
     bounds = [w.constant(f"{layer.name}__{part}", np.array([value], np.int64))
@@ -200,7 +262,7 @@ def _channel_slice(w: _OnnxWriter, layer: Layer) -> int:
     return 4
 
 
-WRITERS: dict[str, Callable[[_OnnxWriter, Layer], int]] = {
+WRITERS: dict[str, Callable[[OnnxWriter, Layer], int]] = {
     "conv": _weighted,
     "fc": _weighted,
     "maxpool": _pool,

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from accel.functional.qmodel import QMIN_QMAX, ActivationDtype, QuantParams
 from accel.io.onnx_graph import tensor_array
+from accel.model.quantized import QMIN_QMAX, ActivationDtype, QuantParams
 
 _QUANTIZE, _DEQUANTIZE = "QuantizeLinear", "DequantizeLinear"
 _EIGHT_BIT = (np.dtype(np.int8), np.dtype(np.uint8))

@@ -20,10 +20,10 @@ import numpy as np
 
 from accel.functional.float_layers import BATCHNORM
 from accel.functional.float_norms import BatchNormConstants
-from accel.functional.qmodel import QuantizedWeights, QuantParams
+from accel.model.quantized import QuantizedWeights, QuantParams
 
 if TYPE_CHECKING:
-    from accel.io.onnx_import import Const, OnnxImporter, Tensor
+    from accel.io.onnx_reader import Const, OnnxImporter, Tensor
 
 
 def quantized_weights(

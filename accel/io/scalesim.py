@@ -36,9 +36,9 @@ from pathlib import Path
 
 from accel.config import ChipConfig
 from accel.errors import InputError
-from accel.io.yaml_errors import read_user_file
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import Conv, Shape
+from accel.user_input import read_user_file
 
 _ARCH = "architecture_presets"
 CONV_COLUMNS = (

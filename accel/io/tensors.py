@@ -19,8 +19,8 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError, first_line
-from accel.functional.qmodel import QuantizedNetwork
 from accel.model.network import Network
+from accel.model.quantized import QuantizedNetwork
 
 
 def load_inputs(path: Path, network: Network) -> dict[str, npt.NDArray[np.generic]]:

@@ -20,10 +20,9 @@ import numpy as np
 
 from accel.functional.conv_layer import conv_pads, is_depthwise
 from accel.functional.geometry import Pads
-from accel.functional.qmodel import QuantizedNetwork, QuantParams
 from accel.functional.vector import is_tflite_mean
-from accel.io.tflite_export_ops import tflite_unary
-from accel.io.tflite_flatbuffer import TfliteBuilder, schema
+from accel.io.tflite_export_ops import LayerBuilder, tflite_unary
+from accel.io.tflite_flatbuffer import schema
 from accel.model.network import Layer
 from accel.model.ops import (
     Activation,
@@ -37,6 +36,7 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
+from accel.model.quantized import QuantizedNetwork
 
 FUSED = {None: 0, "relu": 1, "relu6": 3}  # TFLite ActivationFunctionType codes
 
@@ -61,45 +61,12 @@ def _padding(layer: Layer, pads: Pads) -> str | None:
     return "SAME" if pads == same else None
 
 
-class _Model:
-    """Builder state for one layer: activations in NHWC, with the network's quantization."""
-
-    def __init__(self, qnet: QuantizedNetwork, batch: int) -> None:
-        self.qnet, self.batch, self.b = qnet, batch, TfliteBuilder()
-
-    def activation(
-        self, name: str, shape: tuple[int, ...], params: QuantParams | None = None
-    ) -> int:
-        p = params or self.qnet.activations[name]
-        return self.b.tensor(name, shape, p.dtype, p.scale, p.zero_point)
-
-    def nhwc(self, name: str, c: int, h: int, w: int) -> int:
-        return self.activation(name, (self.batch, h, w, c))
-
-    def pad(self, x: int, source: str, shape: tuple[int, int, int, int], pads: Pads,
-            fill: int | None) -> int:  # fmt: skip
-        """PAD (fill = zero point) or PADV2 (fill given) of tensor `source` before a VALID op."""
-        top, bottom, left, right = pads
-        amounts = np.array([[0, 0], [top, bottom], [left, right], [0, 0]], np.int32)
-        paddings = self.b.tensor(f"{source}.paddings", (4, 2), "int32", data=amounts)
-        n, h, w, c = shape
-        p = self.qnet.activations[source]
-        out = self.activation(f"{source}.padded", (n, h + top + bottom, w + left + right, c), p)
-        if fill is None:
-            self.b.operator("PAD", [x, paddings], [out], schema().PadOptionsT())
-        else:
-            value = self.b.tensor(f"{source}.fill", (1,), p.dtype, p.scale, p.zero_point,
-                                  data=np.array([fill], p.dtype))  # fmt: skip
-            self.b.operator("PADV2", [x, paddings, value], [out], schema().PadV2OptionsT())
-        return out
-
-
 def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel | None:
     """`layer` as a .tflite model, or None if TFLite's reference kernels cannot express it."""
     op = layer.op
     if not _int8_symmetric(qnet, layer):
         return None
-    m = _Model(qnet, batch)
+    m = LayerBuilder(qnet, batch)
     s = layer.input_shapes[0]
     out = layer.output_shape
     if isinstance(op, FullyConnected):
@@ -140,7 +107,7 @@ def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel 
     return LayerModel(m.b.finish(inputs, [y]), flat_input=False, flat_output=False)
 
 
-def _requantized(m: _Model, layer: Layer, inputs: list[int]) -> list[int]:
+def _requantized(m: LayerBuilder, layer: Layer, inputs: list[int]) -> list[int]:
     """Each concat input quantized unlike the output goes through a requantizing QUANTIZE."""
     y = m.qnet.activations[layer.name]
     out = []
@@ -166,7 +133,7 @@ def _int8_symmetric(qnet: QuantizedNetwork, layer: Layer) -> bool:
     return zero_points is None or not np.any(np.asarray(zero_points))
 
 
-def _conv(m: _Model, layer: Layer, x: int) -> LayerModel:
+def _conv(m: LayerBuilder, layer: Layer, x: int) -> LayerModel:
     op, s, out = layer.op, layer.input_shapes[0], layer.output_shape
     assert isinstance(op, Conv)
     source = x
@@ -198,14 +165,14 @@ def _conv(m: _Model, layer: Layer, x: int) -> LayerModel:
     return LayerModel(m.b.finish([source], [y]), flat_input=False, flat_output=False)
 
 
-def _bias(m: _Model, layer: Layer, x_scale: float, w_scale: np.ndarray) -> int:
+def _bias(m: LayerBuilder, layer: Layer, x_scale: float, w_scale: np.ndarray) -> int:
     # TFLite checks that the bias scale is the product of the input and weight scales.
     scale = (np.float64(x_scale) * w_scale.astype(np.float64)).astype(np.float32)
     bias = np.asarray(m.qnet.weights[layer.name].bias, np.int32)
     return m.b.tensor(f"{layer.name}.bias", bias.shape, "int32", scale, None, data=bias)
 
 
-def _fully_connected(m: _Model, layer: Layer) -> LayerModel:
+def _fully_connected(m: LayerBuilder, layer: Layer) -> LayerModel:
     op = layer.op
     assert isinstance(op, FullyConnected)
     weights = m.qnet.weights[layer.name]
@@ -221,7 +188,7 @@ def _fully_connected(m: _Model, layer: Layer) -> LayerModel:
     return LayerModel(m.b.finish([x], [y]), flat_input=True, flat_output=True)
 
 
-def _pool(m: _Model, layer: Layer, x: int, y: int) -> bool:
+def _pool(m: LayerBuilder, layer: Layer, x: int, y: int) -> bool:
     op, s = layer.op, layer.input_shapes[0]
     sc = schema()
     options: Any = sc.Pool2DOptionsT()

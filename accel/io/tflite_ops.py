@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from accel.functional.vector import MEAN_OP, SOFTMAX_BETA
+from accel.io.tflite_reader import Activation, TfliteImporter, nhwc_shape
 from accel.model.ops import (
     Activation as ActivationOp,
 )
@@ -29,10 +30,7 @@ from accel.model.ops import (
     Softmax,
 )
 
-if TYPE_CHECKING:
-    from accel.io.tflite_import import TfliteImporter
-
-Converter = Callable[["TfliteImporter", Any, list[int]], None]
+Converter = Callable[[TfliteImporter, Any, list[int]], None]
 _PADDING = {0: "same", 1: "valid"}
 _FUSED: dict[int, str | None] = {0: None, 1: "relu", 3: "relu6"}
 
@@ -136,7 +134,6 @@ def _binary(kind: str) -> Converter:
         ok, activation = _fused(imp, op, options) if kind != "SUB" else (True, None)
         if not ok:
             return
-        from accel.io.tflite_import import Activation
 
         if isinstance(a, Activation) and isinstance(b, Activation):
             if kind == "SUB":
@@ -175,7 +172,6 @@ def _concat(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
 def _reshape(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
     x = imp.activation(inputs[0], "RESHAPE")
     dims = imp.dims(int(op.Outputs(0)))
-    from accel.io.tflite_import import nhwc_shape
 
     target = nhwc_shape(dims)
     hwc = x.hwc or (x.dims[1:] if len(x.dims) == 4 else None)

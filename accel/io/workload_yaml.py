@@ -24,10 +24,10 @@ from pydantic import BaseModel
 
 from accel.errors import InputError, closest
 from accel.io.expressions import Number, substitute
-from accel.io.yaml_errors import load_yaml_mapping, validate_model
 from accel.model import ops
 from accel.model.network import INPUT, LayerEntry, Network
 from accel.model.ops import Shape
+from accel.user_input import load_yaml_mapping, validate_model
 
 OP_CLASSES: dict[str, type[BaseModel]] = {
     "conv": ops.Conv,

@@ -39,20 +39,9 @@ import numpy.typing as npt
 from accel.config import Dataflow
 from accel.mapping.array import ceil_div
 from accel.perf import systolic_engines as engines
-from accel.perf.systolic_engines import HazardError
+from accel.perf.systolic_engines import Fold, HazardError
 
 IntArray = npt.NDArray[np.integer]
-
-
-@dataclass(frozen=True)
-class Fold:
-    """One fold: a `rows_used × cols_used` block of the (rows-dim × cols-dim) GEMM plane."""
-
-    group: int
-    row_start: int
-    rows_used: int
-    col_start: int
-    cols_used: int
 
 
 @dataclass(frozen=True)

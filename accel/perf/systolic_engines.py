@@ -11,18 +11,25 @@ output-buffer updates at the end of the segment.
 
 from __future__ import annotations
 
-from dataclasses import astuple
-from typing import TYPE_CHECKING
+from dataclasses import astuple, dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-if TYPE_CHECKING:
-    from accel.perf.systolic import Fold
-
 I32 = npt.NDArray[np.int32]
 I64 = npt.NDArray[np.int64]
 Bools = npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One fold: a `rows_used × cols_used` block of the (rows-dim × cols-dim) GEMM plane."""
+
+    group: int
+    row_start: int
+    rows_used: int
+    col_start: int
+    cols_used: int
 
 
 class HazardError(RuntimeError):

@@ -15,12 +15,12 @@ from typing import Any
 
 from accel.errors import InputError
 from accel.io.tables import read_csv
-from accel.io.yaml_errors import parse_yaml, read_user_file
 from accel.report.charts import PointGroup, Series, bar_chart, hbar_chart, scatter_chart
 from accel.report.page import Card, cards, page, params_grid, section, table
 from accel.report.svg import attr, color, format_number
 from accel.results import write_atomically
 from accel.sweep.points import flatten_fields
+from accel.user_input import parse_yaml, read_user_file
 
 _KEY_COLUMNS = (
     "layer", "kind", "unit", "M", "K", "N", "macs", "compute_cycles", "stall_cycles",

@@ -31,7 +31,7 @@ from pydantic import (
     model_validator,
 )
 
-from accel.io.yaml_errors import format_validation_error, load_yaml_mapping, validate_model
+from accel.user_input import format_validation_error, load_yaml_mapping, validate_model
 
 Scalar = int | float | str | bool | None
 Number = int | float

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from accel.io.onnx_import import Converter, OnnxImporter
 from accel.io.onnx_ops import array, movement, quantized, vector
+from accel.io.onnx_reader import Converter, OnnxImporter
 
 MS = "com.microsoft"
 

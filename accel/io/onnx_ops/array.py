@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from accel.functional.qmodel import FloatWeights, QuantParams
-from accel.io.onnx_import import Const, OnnxImporter, Tensor, attr
+from accel.io.onnx_reader import Const, OnnxImporter, Tensor, attr
 from accel.io.onnx_weights import keep_qdq_weights
 from accel.model.ops import Conv, FullyConnected
+from accel.model.quantized import FloatWeights, QuantParams
 
 _AUTO_PAD = {"SAME_UPPER": "same_upper", "SAME_LOWER": "same_lower", "VALID": "valid"}
 

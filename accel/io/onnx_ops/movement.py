@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from accel.functional.qmodel import QuantParams
-from accel.io.onnx_import import Const, OnnxImporter, Scalar, Tensor, TensorHolds, attr, ir_shape
+from accel.io.onnx_reader import Const, OnnxImporter, Scalar, Tensor, TensorHolds, attr, ir_shape
 from accel.model.ops import ChannelShuffle, ChannelSlice, Flatten, Pad, Reshape, Transpose
+from accel.model.quantized import QuantParams
 
 
 def alias(imp: OnnxImporter, node: Any, index: int) -> None:

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from accel.io.imported import Affine, AffineOrigin
-from accel.io.onnx_import import Const, Converter, OnnxImporter, Tensor, attr
 from accel.io.onnx_ops.array import conv_layer, fc_layer
 from accel.io.onnx_ops.vector import pool_layer
+from accel.io.onnx_reader import Const, Converter, OnnxImporter, Tensor, attr
 from accel.io.onnx_weights import quantized_weights
 from accel.model.ops import Activation, Add, BatchNorm, Concat, GlobalAvgPool, Mul, Softmax
 

@@ -12,10 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from accel.functional.qmodel import QuantParams
 from accel.io.imported import Affine, AffineOrigin
-from accel.io.onnx_import import Const, Converter, OnnxImporter, Scalar, Tensor, attr
 from accel.io.onnx_ops.array import window
+from accel.io.onnx_reader import Const, Converter, OnnxImporter, Scalar, Tensor, attr
 from accel.io.onnx_weights import keep_batchnorm_constants
 from accel.model.ops import (
     Activation,
@@ -30,6 +29,7 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
+from accel.model.quantized import QuantParams
 
 
 def pool_layer(

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from accel.cli.report import report_command
+from accel.cli.sweep import sweep_command
 from accel.errors import InputError
-from accel.report.command import report_command
-from accel.sweep.command import sweep_command
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -226,7 +226,7 @@ def validate_command(
     from accel.config import ChipConfig
     from accel.io.sources import load_chip
     from accel.io.workload_yaml import parse_workload
-    from accel.io.yaml_errors import load_yaml_mapping
+    from accel.user_input import load_yaml_mapping
 
     try:
         if file.suffix.lower() == ".cfg":

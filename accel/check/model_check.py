@@ -4,7 +4,7 @@ The reference is what a user gets: the model file in an onnxruntime CPU session 
 options (all graph optimizations on). Final outputs come from that session. Intermediate
 tensors cannot be read from it, and exposing them as graph outputs would change how ORT
 optimizes the graph (a tensor with a second reader keeps its int8 type and blocks a fusion), so
-the optimized graph ORT saved (`accel.functional.ort_graph`) is replayed with every located
+the optimized graph ORT saved (`accel.check.ort_graph`) is replayed with every located
 tensor as an extra output and optimizations off: the same kernels on the same graph. The replay
 must reproduce the session's final outputs bit for bit, or no intermediate tensor is compared.
 Compared: each graph input's codes, every layer whose codes the optimized graph still holds
@@ -21,19 +21,19 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from accel.errors import InputError, first_line
-from accel.functional.check import CheckReport, compare
-from accel.functional.onnx_types import FLOAT, element_types
-from accel.functional.ort_graph import (
+from accel.check.compare import CheckReport, compare
+from accel.check.onnx_types import FLOAT, element_types
+from accel.check.ort_graph import (
     Location,
     OrtGraph,
     import_onnxruntime,
     producers_of,
     read_as_nhwc,
 )
-from accel.functional.ort_session import provenance
-from accel.functional.qmodel import QuantizedNetwork
+from accel.check.ort_session import provenance
+from accel.errors import InputError, first_line
 from accel.functional.requant import dequantize_linear
+from accel.model.quantized import QuantizedNetwork
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
@@ -75,8 +75,8 @@ def replay(
     reproduced the session's final outputs bit for bit, the note of what was adjusted for exact
     integer kernels on this CPU). Where this CPU's u8s8 kernel saturates, the replay first proves
     itself faithful on the graph as ORT optimized it, then the tensors and final outputs are read
-    from the same graph with its u8s8 weights re-encoded (`accel.functional.ort_session`)."""
-    from accel.functional.ort_session import exact_integer_model
+    from the same graph with its u8s8 weights re-encoded (`accel.check.ort_session`)."""
+    from accel.check.ort_session import exact_integer_model
 
     final_names = [output.name for output in graph.session.get_outputs()]
     finals = dict(zip(final_names, _run(graph.session, final_names, feeds), strict=True))
@@ -124,7 +124,7 @@ def _run_replay(
     model: Any, names: list[str], feeds: Mapping[str, npt.NDArray[Any]]
 ) -> dict[str, npt.NDArray[Any]]:
     """Run a saved optimized graph as written: the same kernels, optimizations off."""
-    from accel.functional.ort_session import reference_options
+    from accel.check.ort_session import reference_options
 
     _, ort = import_onnxruntime()
     try:

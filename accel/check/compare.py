@@ -4,10 +4,10 @@
 (`accel.io.onnx_export`) whose graph outputs are every layer's int8 output, and run in
 onnxruntime's CPU provider on the same float input. Graph optimizations are off and one thread
 is used, so the integer kernels that run are the ones accel's semantics were verified against.
-`tflite` mode: see `accel.functional.tflite_check` (TFLite's reference kernels, layer by layer).
+`tflite` mode: see `accel.check.tflite_check` (TFLite's reference kernels, layer by layer).
 
 onnxruntime and onnx are optional (`pip install "accel[check]"`) and imported only when a check
-runs (`accel.functional.ort_graph.import_onnxruntime` says how to install them if missing).
+runs (`accel.check.ort_graph.import_onnxruntime` says how to install them if missing).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from accel.functional.qmodel import QuantizedNetwork
+from accel.model.quantized import QuantizedNetwork
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
@@ -98,8 +98,8 @@ def onnxruntime_outputs(
 ) -> tuple[dict[str, IntArray], str]:
     """Run the exported QOperator model in onnxruntime: every tensor by its accel name, and the
     note of what was adjusted for exact integer kernels on this CPU ("" if nothing)."""
-    from accel.functional.ort_graph import import_onnxruntime
-    from accel.functional.ort_session import exact_integer_model, reference_options
+    from accel.check.ort_graph import import_onnxruntime
+    from accel.check.ort_session import exact_integer_model, reference_options
     from accel.io.onnx_export import build_quantized_onnx, output_names
 
     _, ort = import_onnxruntime()
@@ -122,7 +122,7 @@ def check_onnxruntime(
     qnet: QuantizedNetwork, ours: Mapping[str, IntArray], inputs: Mapping[str, F32]
 ) -> CheckReport:
     """Compare the engine's `onnx`-mode tensors with onnxruntime's on the same float input."""
-    from accel.functional.ort_session import provenance
+    from accel.check.ort_session import provenance
 
     reference, note = onnxruntime_outputs(qnet, inputs)
     report = compare(ours, reference, "onnxruntime", "onnx")

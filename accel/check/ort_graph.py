@@ -26,9 +26,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accel.check.onnx_types import INT8, UINT8, attribute, element_types
+from accel.check.ort_session import reference_options
 from accel.errors import InputError, first_line
-from accel.functional.onnx_types import INT8, UINT8, attribute, element_types
-from accel.functional.ort_session import reference_options
 
 # Nodes that only move codes between layouts or shapes, looked through to find a float op.
 _MOVES = frozenset(("Transpose", "ReorderOutput", "Reshape", "Flatten", "Squeeze", "Unsqueeze"))

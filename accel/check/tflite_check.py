@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from accel.check.compare import CheckReport, compare
 from accel.errors import InputError
-from accel.functional.check import CheckReport, compare
-from accel.functional.qmodel import QuantizedNetwork
 from accel.io.tflite_export import LayerModel, layer_model
 from accel.model.network import Layer
 from accel.model.ops import FullyConnected
+from accel.model.quantized import QuantizedNetwork
 
 IntArray = npt.NDArray[np.integer]
 

@@ -13,11 +13,11 @@ import importlib.util
 from collections.abc import Mapping
 from dataclasses import replace
 
+from accel.check.ort_graph import Location, OrtGraph, optimize
 from accel.errors import InputError
 from accel.functional.float_layers import FLOAT_OP, ORT_UINT8
-from accel.functional.ort_graph import Location, OrtGraph, optimize
-from accel.functional.qmodel import FloatWeights, QuantizedNetwork
 from accel.io.imported import ImportedModel
+from accel.model.quantized import FloatWeights, QuantizedNetwork
 
 
 def file_float_weights(model: ImportedModel) -> dict[str, FloatWeights]:

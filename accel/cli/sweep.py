@@ -1,6 +1,6 @@
 """`accel sweep SWEEP.yaml`: plan the sweep, run it with a progress bar, write the table.
 
-Registered on the `accel` app by `accel/cli.py`; like the rest of the CLI it only parses options,
+Registered on the `accel` app by `accel.cli`; like the rest of the CLI it only parses options,
 calls the library and prints what was written.
 """
 

@@ -23,12 +23,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from accel.check.compare import CheckReport, compare
+from accel.check.tflite_check import _interpreters, litert_differs, provenance
 from accel.errors import InputError
-from accel.functional.check import CheckReport, compare
-from accel.functional.qmodel import QuantizedNetwork, QuantParams
-from accel.functional.tflite_check import _interpreters, litert_differs, provenance
 from accel.model.network import Layer
 from accel.model.ops import Flatten, FullyConnected
+from accel.model.quantized import QuantizedNetwork, QuantParams
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]

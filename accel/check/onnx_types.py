@@ -2,7 +2,7 @@
 the graphs it optimizes (QLinearConv in NHWC, QGemm, ...), which have no schema in onnx: a
 quantized op's output takes its output zero point's type, a DequantizeLinear gives float32, a
 Cast its `to`, anything else its first input's type. Shared by the reference's exactness
-rewrite (`accel.functional.ort_session`) and the graph analysis (`accel.functional.ort_graph`).
+rewrite (`accel.check.ort_session`) and the graph analysis (`accel.check.ort_graph`).
 """
 
 from __future__ import annotations

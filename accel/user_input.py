@@ -1,9 +1,12 @@
-"""Reading YAML files and turning validation failures into one-line messages.
+"""The boundary where what a user writes becomes trusted data: reading files, parsing YAML,
+turning validation failures into one-line messages.
 
-Every file a user writes (chip, workload, sweep) goes through `load_yaml_mapping`, and every
-pydantic validation through `validate_model` (or `format_validation_error`), so all of them
-fail the same way: one line naming the file, the field path, the rule and the offending value,
-with a suggestion for a misspelt field.
+Every file a user writes (chip, workload, sweep, SCALE-Sim config) is read by `read_user_file`
+and every YAML document parsed by `parse_yaml` (through `load_yaml_mapping`), and every pydantic
+validation goes through `validate_model` (or `format_validation_error`), so all of them fail the
+same way: one line naming the file, the field path, the rule and the offending value, with a
+suggestion for a misspelt field. It sits on the ground floor beside `accel.errors`, below the
+chip config that uses it.
 """
 
 from __future__ import annotations
