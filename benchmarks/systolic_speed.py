@@ -1,4 +1,4 @@
-"""PE-cycles per second of the PE-level array model (accel.perf.systolic); target >= 1e7.
+"""PE-cycles per second of the PE-level array model (accel.oracles.systolic); target >= 1e7.
 
 One GEMM (M, K, N) = (256, 192, 160) with random int8 operands is run on square arrays for every
 dataflow, with and without fold overlap. A PE-cycle is one PE stepped through one clock cycle
@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout's accel
 
-from accel.perf.systolic import simulate_gemm
+from accel.oracles.systolic import simulate_gemm
 
 
 def main() -> int:

@@ -2,10 +2,11 @@
 only goes down. Every `from accel... import` counts, at module level or inside a function or a
 TYPE_CHECKING block: a lazy import that hides a circle is still a circle.
 
-The order (DESIGN.md §9): errors → user_input → config → model → mapping → perf → results →
-functional (the datapath) → io (file formats) → check (references) → simulate → sweep → report
-→ cli → the package's public API. Within one layer files may import each other, but no two
-files may import each other, directly or through others.
+The order (DESIGN.md §9): errors → user_input → config → model → mapping → perf → oracles →
+results → functional (the datapath) → io (file formats) → check (references) → simulate → sweep
+→ report → cli → the package's public API. Within one layer files may import each other, but no
+two files may import each other, directly or through others. The oracles (cycle-level models
+the tests hold the analytic ones against) are imported by no production module.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "accel"
-LAYERS = ("errors", "user_input", "config", "model", "mapping", "perf", "results", "functional",
-          "io", "check", "simulate", "sweep", "report", "cli", "__init__")  # fmt: skip
+LAYERS = ("errors", "user_input", "config", "model", "mapping", "perf", "oracles", "results",
+          "functional", "io", "check", "simulate", "sweep", "report", "cli", "__init__")  # fmt: skip
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -100,6 +101,14 @@ def test_imports_only_go_down_the_layers() -> None:
 
 def test_no_two_modules_import_each_other() -> None:
     assert circles(import_graph()) == []
+
+
+def test_no_production_module_imports_the_test_oracles() -> None:
+    users = sorted(
+        source for source, targets in import_graph().items()
+        if layer_of(source) != "oracles" and any(layer_of(t) == "oracles" for t in targets)
+    )  # fmt: skip
+    assert users == []
 
 
 def test_the_contract_catches_an_upward_import_and_a_circle(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """The int8 engine against the PE-level array model, layer by layer, for small conv and fc layers.
 
 The engine runs a layer along the memory model's tiling (`engine.schedules_for`); the PE-level
-model (`accel.perf.systolic.simulate_gemm`) moves the same layer's im2col operands, zero points
+model (`accel.oracles.systolic.simulate_gemm`) moves the same layer's im2col operands, zero points
 subtracted, through the array's registers cycle by cycle. Their int32 accumulators
 must be equal (the engine's minus the bias it preloads), the PE model's cycle count must equal
 the analytic compute cycles of `time_layer`, and its SRAM access counts the analytic ones.
@@ -21,7 +21,7 @@ from accel.functional.engine import schedules_for
 from accel.mapping.mapper import map_layer
 from accel.model.ops import Conv, FullyConnected, Shape
 from accel.model.quantized import QuantizedNetwork, QuantParams
-from accel.perf.systolic import simulate_gemm
+from accel.oracles.systolic import simulate_gemm
 from accel.perf.timing import time_layer
 
 

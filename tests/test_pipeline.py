@@ -9,8 +9,8 @@ from conftest import chip_with, single_layer
 
 from accel.mapping.mapper import map_layer
 from accel.model.ops import Conv, FullyConnected
+from accel.oracles.pipeline import replay_pipeline
 from accel.perf.memory import model_memory
-from accel.perf.pipeline import replay_pipeline
 from accel.perf.tile_schedule import Load, Schedule, Step, stream_schedule
 from accel.perf.timing import time_layer
 

@@ -13,7 +13,7 @@ from accel.mapping.im2col import gemm_operands, ofmap_from_gemm
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import Conv, FullyConnected, Shape
-from accel.perf.systolic import HazardError, simulate_gemm
+from accel.oracles.systolic import HazardError, simulate_gemm
 from accel.perf.timing import _time_array, array_compute_cycles, fold_period, time_layer
 
 DATAFLOWS: tuple[Dataflow, ...] = ("os", "ws", "is")

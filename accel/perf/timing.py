@@ -8,14 +8,14 @@ operand). Cycles are counted from 0, so a layer of F folds issued every `P` cycl
 Without fold overlap `P = L` (SCALE-Sim: `F·L − 1`). With `array.fold_overlap` the next fold
 enters right behind the current one, `P = max(T, Ar)`: in ws / is the double-buffered stationary
 registers load the next fold (Ar cycles) while the current one streams; in os each column's
-output bus drains a fold's Ar sums on consecutive cycles. `accel.perf.systolic` models the
+output bus drains a fold's Ar sums on consecutive cycles. `accel.oracles.systolic` models the
 registers cycle by cycle and its counts equal these formulas exactly (tests/test_systolic.py).
 
 Vector-unit layers run on `lanes` SIMD lanes in lockstep: each lane owns one output at a time and
 does `ops_per_lane_per_cycle` of its operations per cycle (window taps, inputs to add, ...), so a
 layer of `outputs` results of `ops` operations each takes
 `ceil(outputs / lanes) · ceil(ops / ops_per_lane_per_cycle) + pipeline_latency_cycles` cycles
-(checked against `accel.perf.vector_lanes`).
+(checked against `accel.oracles.vector_lanes`).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The register-level engines behind `accel.perf.systolic`: one for os, one for ws / is.
+"""The register-level engines behind `accel.oracles.systolic`: one for os, one for ws / is.
 
 An engine holds the PE registers as `rows × cols` numpy arrays and advances them one clock cycle
 at a time. A *segment* is a set of folds whose edge streams are laid out in advance (each fold's

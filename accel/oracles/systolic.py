@@ -38,8 +38,8 @@ import numpy.typing as npt
 
 from accel.config import Dataflow
 from accel.mapping.array import ceil_div
-from accel.perf import systolic_engines as engines
-from accel.perf.systolic_engines import Fold, HazardError
+from accel.oracles import systolic_engines as engines
+from accel.oracles.systolic_engines import Fold, HazardError
 
 IntArray = npt.NDArray[np.integer]
 
