@@ -17,7 +17,8 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
-from accel.functional.geometry import check_nchw, pads4, pair, pool_output_size, windows
+from accel.functional.geometry import check_nchw, pads4, pair, windows
+from accel.model.window import window_output_size
 
 IntArray = npt.NDArray[np.integer]
 I64 = npt.NDArray[np.int64]
@@ -48,8 +49,8 @@ def conv2d_accumulate(
         raise ValueError(
             f"groups must divide channels {(c, m)!r} with C/groups = {cg}, not {groups!r}"
         )
-    oh = pool_output_size(h, kh, st[0], pd[0], pd[1], dl[0], False)
-    ow = pool_output_size(wd, kw, st[1], pd[2], pd[3], dl[1], False)
+    oh = window_output_size(h, kh, st[0], pd[0], pd[1], dl[0], False)
+    ow = window_output_size(wd, kw, st[1], pd[2], pd[3], dl[1], False)
     xp = np.pad(x.astype(np.float64) - x_zero_point, ((0, 0), (0, 0), pd[:2], pd[2:]))
     wf = w.astype(np.float64) - w_zero_point
     # Exact: every integer partial sum is below 2**53.

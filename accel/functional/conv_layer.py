@@ -72,12 +72,6 @@ def fused_activation(layer: Layer) -> Activation:
     return "none"
 
 
-def is_depthwise(layer: Layer) -> bool:
-    """A grouped conv with one input channel per group: computed tap by tap."""
-    op = layer.op
-    return isinstance(op, Conv) and op.groups > 1 and op.groups == layer.input_shapes[0].channels
-
-
 def _centred_weight(name: str, weights: QuantizedWeights) -> F32:
     # w − w_zp with one zero point per output channel (or one for all), exact in float32.
     zero_points = weights.weight_zero_points
@@ -100,7 +94,7 @@ def _layout(layer: Layer, centred: F32) -> F32:
     out_channels, cg, kh, kw = centred.shape
     groups = op.groups
     per_group = centred.reshape(groups, out_channels // groups, cg, kh, kw)
-    if is_depthwise(layer):
+    if layer.is_depthwise:
         taps = per_group.transpose(3, 4, 0, 1, 2).reshape(kh * kw, groups, out_channels // groups)
         return np.ascontiguousarray(taps)
     gemm = per_group.reshape(groups, out_channels // groups, cg * kh * kw).transpose(0, 2, 1)
@@ -121,7 +115,7 @@ def prepare_array_layer(layer: Layer, qnet: QuantizedNetwork, mode: QuantMode) -
     return ArrayLayer(
         layer=layer,
         weight=_layout(layer, centred),
-        depthwise=is_depthwise(layer),
+        depthwise=layer.is_depthwise,
         bias=np.asarray(weights.bias, dtype=np.float64).reshape(out_channels),
         weight_l1=np.abs(centred.reshape(out_channels, -1)).sum(axis=1, dtype=np.float64),
         weight_abs_max=float(np.abs(centred).max(initial=0.0)),

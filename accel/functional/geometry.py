@@ -44,28 +44,6 @@ def check_nchw(x: npt.ArrayLike, what: str) -> npt.NDArray[Any]:
     return arr
 
 
-def pool_output_size(
-    size: int,
-    kernel: int,
-    stride: int,
-    pad_head: int,
-    pad_tail: int,
-    dilation: int,
-    ceil_mode: bool,
-) -> int:
-    """Output length of a conv/pool window sweep (ONNX formula; ceil_mode drops a last window
-    that would start inside the tail padding, as onnxruntime does)."""
-    span = size + pad_head + pad_tail - ((kernel - 1) * dilation + 1)
-    if span < 0:
-        raise ValueError(f"padded input must cover the window, not {size + pad_head + pad_tail!r}")
-    if not ceil_mode:
-        return span // stride + 1
-    out = -(-span // stride) + 1
-    if (out - 1) * stride >= size + pad_head:
-        out -= 1
-    return out
-
-
 def windows(
     xp: npt.NDArray[Scalar],
     kernel: tuple[int, int],

@@ -19,7 +19,6 @@ from accel.functional.geometry import (
     pad_to_windows,
     pads4,
     pair,
-    pool_output_size,
     windows,
 )
 from accel.functional.requant import (
@@ -29,6 +28,7 @@ from accel.functional.requant import (
     requantize_onnx,
     saturation_bounds,
 )
+from accel.model.window import window_output_size
 
 IntArray = npt.NDArray[np.integer]
 I64 = npt.NDArray[np.int64]
@@ -71,8 +71,8 @@ def _output_hw(
 ) -> tuple[int, int]:
     top, bottom, left, right = pads
     return (
-        pool_output_size(x.shape[2], kernel[0], strides[0], top, bottom, dilations[0], ceil_mode),
-        pool_output_size(x.shape[3], kernel[1], strides[1], left, right, dilations[1], ceil_mode),
+        window_output_size(x.shape[2], kernel[0], strides[0], top, bottom, dilations[0], ceil_mode),
+        window_output_size(x.shape[3], kernel[1], strides[1], left, right, dilations[1], ceil_mode),
     )
 
 

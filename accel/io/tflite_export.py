@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from accel.functional.conv_layer import conv_pads, is_depthwise
+from accel.functional.conv_layer import conv_pads
 from accel.functional.geometry import Pads
 from accel.functional.vector import is_tflite_mean
 from accel.io.tflite_export_ops import LayerBuilder, tflite_unary
@@ -72,7 +72,7 @@ def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel 
     if isinstance(op, FullyConnected):
         return _fully_connected(m, layer)
     if isinstance(op, Conv):
-        if op.groups > 1 and not is_depthwise(layer):
+        if op.groups > 1 and not layer.is_depthwise:
             return None
         x = m.nhwc(layer.inputs[0], s.channels, s.height, s.width)
         return _conv(m, layer, x)
@@ -146,7 +146,7 @@ def _conv(m: LayerBuilder, layer: Layer, x: int) -> LayerModel:
     w_scale = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (out.channels,))
     x_scale = m.qnet.activations[layer.inputs[0]].scale
     sc = schema()
-    if is_depthwise(layer):
+    if layer.is_depthwise:
         w = weights.weight.transpose(1, 2, 3, 0)  # [1, KH, KW, C·mult]
         filt = m.b.tensor(f"{layer.name}.weight", w.shape, "int8", w_scale, None, axis=3, data=w)
         options, code = sc.DepthwiseConv2DOptionsT(), "DEPTHWISE_CONV_2D"

@@ -57,6 +57,8 @@ class Layer:
 
     @property
     def is_depthwise(self) -> bool:
+        """A grouped conv with one input channel per group: computed tap by tap (the one rule
+        the mapper, the datapath and the exporters share)."""
         return (
             isinstance(self.op, Conv)
             and self.op.groups > 1

@@ -95,17 +95,26 @@ class WindowOp(OpBase):
         )
 
     def _axis_output(self, size: int, pad_begin: int, pad_end: int, axis: int) -> int:
-        padded = size + pad_begin + pad_end
-        span = self.dilation[axis] * (self.kernel[axis] - 1) + 1
-        if span > padded:
-            raise ShapeError(
-                f"kernel extent {span} must fit the padded input size {padded}, not exceed it"
-            )
-        steps = padded - span
-        stride = self.stride[axis]
-        if not self.ceil_mode:
-            return steps // stride + 1
-        out = -(-steps // stride) + 1
-        if self.ceil_mode is True and (out - 1) * stride >= size + pad_begin:
-            out -= 1  # that window would see only padding
-        return out
+        return window_output_size(size, self.kernel[axis], self.stride[axis], pad_begin,
+                                  pad_end, self.dilation[axis], self.ceil_mode)  # fmt: skip
+
+
+def window_output_size(size: int, kernel: int, stride: int, pad_begin: int, pad_end: int,
+                       dilation: int, ceil_mode: bool | str = False) -> int:
+    """Output length of a conv/pool window sweep along one axis: the one rule the IR, the
+    datapath and the reference checks share. `floor((padded − span) / stride) + 1`; with
+    ceil_mode the last partial window counts, except (ONNX Runtime's and PyTorch's rule) one
+    that would start in the end padding; SCALE-Sim's ceil keeps that one too."""
+    padded = size + pad_begin + pad_end
+    span = dilation * (kernel - 1) + 1
+    if span > padded:
+        raise ShapeError(
+            f"kernel extent {span} must fit the padded input size {padded}, not exceed it"
+        )
+    steps = padded - span
+    if not ceil_mode:
+        return steps // stride + 1
+    out = -(-steps // stride) + 1
+    if ceil_mode is True and (out - 1) * stride >= size + pad_begin:
+        out -= 1  # that window would see only padding
+    return out
