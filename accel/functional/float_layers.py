@@ -38,7 +38,7 @@ from accel.functional.float_windows import (
     quantize_fused,
 )
 from accel.functional.mlas_softmax import softmax
-from accel.functional.tensor_layers import MOVES, move_values
+from accel.functional.tensor_layers import move_values
 from accel.functional.vector import float_activation
 from accel.model.network import Layer
 from accel.model.ops import (
@@ -147,7 +147,7 @@ def float_function(
         return _unary(lambda x: maxpool_float(layer, x))
     if isinstance(op, Concat):
         return _concat
-    if layer.kind in MOVES:
+    if layer.op.moves_values:
         return _unary(lambda x: move_values(layer, x))
     return None
 

@@ -29,7 +29,6 @@ from accel.model.quantized import QuantParams
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
-MOVES = frozenset(("flatten", "reshape", "transpose", "channel_shuffle", "channel_slice"))
 KINDS = frozenset(("reshape", "transpose", "channel_shuffle", "channel_slice", "pad", "clip",
                    "batchnorm"))  # fmt: skip
 
@@ -44,16 +43,16 @@ def run_tensor_layer(
 ) -> IntArray:
     """One of `KINDS` on an NCHW int8/uint8 tensor."""
     op = layer.op
-    if layer.kind in MOVES and mode == "onnx" and xq != y:
+    if layer.op.moves_values and mode == "onnx" and xq != y:
         # A move between two quantizations (a merged double QDQ pair): onnxruntime runs
         # DequantizeLinear → move → QuantizeLinear in float32.
         real = dequantize_linear(move_values(layer, x), xq.scale, xq.zero_point)
         return quantize_linear(real, y.scale, y.zero_point, y.dtype)
-    if layer.kind in MOVES and mode == "tflite" and xq != y:
+    if layer.op.moves_values and mode == "tflite" and xq != y:
         # TFLite's QUANTIZE between two int8 quantizations (imported from a .tflite file).
         return requantize_tflite_codes(move_values(layer, x), xq.scale, xq.zero_point, y.scale,
                                        y.zero_point)  # fmt: skip
-    if layer.kind in MOVES:
+    if layer.op.moves_values:
         return move_values(layer, x)
     if isinstance(op, Pad):
         return _pad(op, x, xq)

@@ -95,7 +95,6 @@ class Scalar:
 
 Value = Tensor | Const | Scalar
 # Operators that move values without computing: their output holds what their input holds.
-_MOVES = ("MaxPool", "Flatten", "Reshape", "Transpose", "ChannelShuffle", "ChannelSlice", "Pad")
 
 
 def ir_shape(dims: Dims) -> Shape:
@@ -295,7 +294,7 @@ class OnnxImporter:
     def _output_holds(node: Any, op: Op, inputs: Sequence[Tensor]) -> TensorHolds:
         if node.op_type.startswith("QLinear") or node.op_type == "QGemm":
             return "codes"
-        if type(op).__name__ in _MOVES and inputs:
+        if op.keeps_quantization and inputs:
             return inputs[0].holds
         return "raw"
 

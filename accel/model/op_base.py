@@ -7,6 +7,7 @@ An operator is a frozen pydantic model holding only hyper-parameters; every deri
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -47,6 +48,13 @@ def as_pair(value: int | tuple[int, int] | list[int], what: str) -> tuple[int, i
 
 class OpBase(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    # Op groups, declared once on the op classes (every stage asks the op, none keeps a list):
+    # `moves_values`: the output is the input's values rearranged, no arithmetic (reshapes,
+    # transposes, channel shuffles and slices); `keeps_quantization`: an imported model's output
+    # codes share the input's scale and zero point (the moves, max pooling and padding).
+    moves_values: ClassVar[bool] = False
+    keeps_quantization: ClassVar[bool] = False
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         raise NotImplementedError

@@ -9,7 +9,7 @@ parameter, not part of the model.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
@@ -101,6 +101,8 @@ class _Pool(WindowOp):
 
 class MaxPool(_Pool):
     """Max over each window; padding never wins."""
+
+    keeps_quantization: ClassVar[bool] = True
 
     kind: Literal["maxpool"] = "maxpool"
 
@@ -196,6 +198,9 @@ class Activation(OpBase):
 
 class Flatten(OpBase):
     """(C, H, W) → (C·H·W, 1, 1); free in hardware."""
+
+    moves_values: ClassVar[bool] = True
+    keeps_quantization: ClassVar[bool] = True
 
     kind: Literal["flatten"] = "flatten"
 

@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, field_validator
 
@@ -73,6 +73,8 @@ class Pad(OpBase):
     """Grow a tensor by `padding` = (top, bottom, left, right) and `channel_padding` = (front,
     back), filled with `value` (constant) or by reflecting / repeating the edge."""
 
+    keeps_quantization: ClassVar[bool] = True
+
     kind: Literal["pad"] = "pad"
     padding: tuple[int, int, int, int] = (0, 0, 0, 0)
     channel_padding: tuple[int, int] = (0, 0)
@@ -97,6 +99,9 @@ class Pad(OpBase):
 class Reshape(OpBase):
     """Re-read a buffer as (channels, height, width) with the same number of elements; free."""
 
+    moves_values: ClassVar[bool] = True
+    keeps_quantization: ClassVar[bool] = True
+
     kind: Literal["reshape"] = "reshape"
     shape: tuple[int, int, int]
 
@@ -120,6 +125,9 @@ class Reshape(OpBase):
 class Transpose(OpBase):
     """Permute the (channels, height, width) dimensions: output dim i is input dim perm[i]."""
 
+    moves_values: ClassVar[bool] = True
+    keeps_quantization: ClassVar[bool] = True
+
     kind: Literal["transpose"] = "transpose"
     perm: tuple[int, int, int]
 
@@ -138,6 +146,9 @@ class Transpose(OpBase):
 class ChannelShuffle(OpBase):
     """ShuffleNet's interleave of `groups` channel groups: channel g·n + i → i·groups + g."""
 
+    moves_values: ClassVar[bool] = True
+    keeps_quantization: ClassVar[bool] = True
+
     kind: Literal["channel_shuffle"] = "channel_shuffle"
     groups: int = Field(gt=0)
 
@@ -154,6 +165,9 @@ class ChannelShuffle(OpBase):
 
 class ChannelSlice(OpBase):
     """Channels [start, end) of the input (ShuffleNetV2's channel split); free, an offset."""
+
+    moves_values: ClassVar[bool] = True
+    keeps_quantization: ClassVar[bool] = True
 
     kind: Literal["channel_slice"] = "channel_slice"
     start: int = Field(ge=0)
