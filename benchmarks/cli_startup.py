@@ -6,10 +6,10 @@ simulate-network command is the work itself; the import line is what every comma
 Bytecode is cached (in a temporary folder, after one warm-up run) as it is for an installed
 package, even where PYTHONDONTWRITEBYTECODE is set; --cold compiles every module from source
 each time instead. --checkout times another checkout's accel (e.g. the commit before a change,
-`git archive COMMIT | tar -x -C /tmp/before`) with this same script.
+`git archive COMMIT | tar -x -C ../accel-before`) with this same script.
 
     python benchmarks/cli_startup.py
-    python benchmarks/cli_startup.py --repeat 20 --checkout /tmp/before
+    python benchmarks/cli_startup.py --repeat 20 --checkout ../accel-before
 
 Where the import time goes: `python -X importtime -c "import accel.cli" 2>&1 | sort -t'|' -k2 -n`.
 """

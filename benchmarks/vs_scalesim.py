@@ -33,7 +33,7 @@ from accel.io.scalesim import load_scalesim_config, load_topology  # noqa: E402
 from accel.simulate import simulate_network  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "scalesim"
-SCALESIM_PYTHON = Path("/work/venvs/scalesim/bin/python")
+SCALESIM_PYTHON = REPO / ".venv-scalesim" / "bin" / "python"  # python3 -m venv .venv-scalesim
 CHILD = r"""
 import contextlib, io, json, sys, time
 from scalesim.scale_sim import scalesim
@@ -129,7 +129,7 @@ def main() -> int:
     if not args.scalesim_python.is_file():
         print(
             f"SCALE-Sim: skipped, no interpreter at {args.scalesim_python} (create the venv: "
-            "python3 -m venv /work/venvs/scalesim && /work/venvs/scalesim/bin/pip install "
+            "python3 -m venv .venv-scalesim && .venv-scalesim/bin/pip install "
             "scalesim==3.0.0 'numpy<2.4')"
         )
         return 0

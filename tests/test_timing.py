@@ -50,7 +50,7 @@ def _network(topology_file: str) -> Network:
 def test_agrees_with_scalesim(row: dict[str, str]) -> None:
     """Compute cycles, SRAM reads and mapping efficiency equal SCALE-Sim 3.0.0's reports.
 
-    Regenerate the data with `/work/venvs/scalesim/bin/python tools/scalesim_golden.py`.
+    Regenerate the data with `.venv-scalesim/bin/python tools/scalesim_golden.py`.
     """
     chip = _chip(row["cfg_file"])
     layer = _network(row["topology_file"]).layers[int(row["layer_id"])]

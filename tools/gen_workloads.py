@@ -4,7 +4,7 @@ The committed YAML files are the source of truth that users read and edit; this 
 typing the repetitive blocks (ResNet stages, MobileNet bottlenecks, inception modules). Rerun it
 after changing a network here, then review the diff of `workloads/`:
 
-    . /work/venv/bin/activate      # or any environment with accel installed
+    pip install -e .               # in any environment with accel installed
     python tools/gen_workloads.py            # rewrite every zoo file except lenet5.yaml
     python tools/gen_workloads.py resnet50   # rewrite only the named networks
     python tools/gen_workloads.py --check    # exit 1 if a committed file differs from the output

@@ -15,14 +15,15 @@ At the end it checks SCALE-Sim's numbers against the closed forms in `expected_c
 any mismatch. SCALE-Sim is not a dependency of accel: it lives in its own venv, and nothing under
 `accel/` imports it. Set the venv up once, then rerun from the repository root:
 
-    python3 -m venv /work/venvs/scalesim
-    /work/venvs/scalesim/bin/pip install scalesim==3.0.0 "numpy<2.4"
-    /work/venvs/scalesim/bin/python tools/scalesim_golden.py            # all cases, 2 processes
-    /work/venvs/scalesim/bin/python tools/scalesim_golden.py --list     # case names and sizes
-    /work/venvs/scalesim/bin/python tools/scalesim_golden.py --only mixed_8x8_os --out /tmp/g.csv
+    python3 -m venv .venv-scalesim
+    .venv-scalesim/bin/pip install scalesim==3.0.0 "numpy<2.4"
+    .venv-scalesim/bin/python tools/scalesim_golden.py            # all cases, 2 processes
+    .venv-scalesim/bin/python tools/scalesim_golden.py --list     # case names and sizes
+    .venv-scalesim/bin/python tools/scalesim_golden.py --only mixed_8x8_os --out golden.csv
 
 The full run takes 9-11 minutes on 2 cores, almost all of it in the four AlexNet cases. Scratch
-files go to /tmp/scalesim_runs/golden and are deleted afterwards unless --keep is given.
+files go to scalesim_runs/golden in the system temporary folder and are deleted afterwards
+unless --keep is given.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import math
 import multiprocessing
 import shutil
 import sys
+import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -45,7 +47,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN_CSV = REPO / "tests" / "data" / "scalesim_golden.csv"
 INPUTS_DIR = REPO / "tests" / "data" / "scalesim"
-SCRATCH = Path("/tmp/scalesim_runs/golden")
+SCRATCH = Path(tempfile.gettempdir()) / "scalesim_runs" / "golden"
 LAYOUT_FILE = "layout.csv"
 CONV_HEADER = (
     "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
