@@ -13,6 +13,7 @@ import json
 import os
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -220,7 +221,11 @@ class NetworkResult:
         return sum(layer.energy.total_pj for layer in self.layers)
 
     def summary(self) -> dict[str, Any]:
-        """The summary.json mapping."""
+        """The summary.json mapping (computed once per result; each call gets its own copy)."""
+        return dict(self._summary)
+
+    @cached_property
+    def _summary(self) -> dict[str, Any]:
         layers = self.layers
         macs = sum(layer.macs for layer in layers)
         cycles = self.total_cycles
