@@ -96,3 +96,13 @@ def test_functional_check_card(run_dir: Path, mismatches: int, word: str, css: s
 def test_folder_without_results_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"^report folder must hold summary.json \(from accel simulate-network\), not '"):
         build_run_report(tmp_path)
+
+
+@pytest.mark.parametrize("network", ["lenet5", "mobilenet_v2"])
+def test_the_report_from_memory_equals_the_report_from_the_files(network: str,
+                                                                 tmp_path: Path) -> None:
+    """`--report` builds the page from the run in memory; `accel report` from the files it
+    wrote. The two pages are the same, so the CSV round trip is not needed."""
+    result = simulate_network(load_network(network, {}), ChipConfig(), 1)
+    write_results(result, tmp_path)
+    assert build_run_report(tmp_path, result) == build_run_report(tmp_path)

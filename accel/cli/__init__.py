@@ -142,7 +142,7 @@ def simulate_network_command(
     if report:
         from accel.report.run_report import write_run_report
 
-        _console().print(f"  wrote {write_run_report(out_dir)}")
+        _console().print(f"  wrote {write_run_report(out_dir, result)}")
     if functional is not None and functional.check is not None and functional.check.failed:
         raise typer.Exit(1)
 

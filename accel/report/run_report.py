@@ -18,7 +18,7 @@ from accel.io.tables import read_csv
 from accel.report.charts import PointGroup, Series, bar_chart, hbar_chart, scatter_chart
 from accel.report.page import Card, cards, page, params_grid, section, table
 from accel.report.svg import attr, color, format_number
-from accel.results import write_atomically
+from accel.results import NetworkResult, write_atomically
 from accel.sweep.points import flatten_fields
 from accel.user_input import parse_yaml, read_user_file
 
@@ -31,14 +31,24 @@ _ENERGY = re.compile(r"^energy_(.+)_pj$")
 _DRAM = re.compile(r"^dram_(.+)_bytes$")
 
 
-def write_run_report(out_dir: Path) -> Path:
-    """Write `report.html` into a simulate-network output folder and return its path."""
+def write_run_report(out_dir: Path, result: NetworkResult | None = None) -> Path:
+    """Write `report.html` into a simulate-network output folder and return its path; built
+    from `result` when the run is at hand (`--report`), else from the folder's files."""
     path = out_dir / "report.html"
-    write_atomically(path, build_run_report(out_dir))
+    write_atomically(path, build_run_report(out_dir, result))
     return path
 
 
-def build_run_report(out_dir: Path) -> str:
+def build_run_report(out_dir: Path, result: NetworkResult | None = None) -> str:
+    if result is None:
+        return render_run_report(*_read_run(out_dir))
+    rows = result.rows()
+    columns = list(rows[0]) if rows else []
+    return render_run_report(result.summary(), columns, rows, result.chip.model_dump())
+
+
+def _read_run(out_dir: Path) -> tuple[dict[str, Any], list[str], list[dict[str, Any]], Any]:
+    """(summary, columns, rows, chip) of a simulate-network output folder, checked."""
     summary_file, layers_file = out_dir / "summary.json", out_dir / "layers.csv"
     for required in (summary_file, layers_file):
         if not required.is_file():
@@ -61,6 +71,14 @@ def build_run_report(out_dir: Path) -> str:
     chip_file = out_dir / "chip.yaml"
     chip = (parse_yaml(read_user_file(chip_file, "chip"), str(chip_file))
             if chip_file.is_file() else {})  # fmt: skip
+    return summary, columns, rows, chip
+
+
+def render_run_report(
+    summary: dict[str, Any], columns: list[str], rows: list[dict[str, Any]], chip: Any
+) -> str:
+    """The report page of one run."""
+    rows = [dict(row) for row in rows]
     for row in rows:
         row["dram_bytes"] = sum(row.get(c) or 0 for c in columns if _DRAM.match(c))
         row["energy_uj"] = (row.get("energy_pj") or 0) / 1e6
