@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from accel.check.compare import CheckReport
     from accel.functional.engine import FunctionalRun
     from accel.functional.requant import QuantMode
+    from accel.functional.schedule import Schedule
     from accel.io.imported import ImportedModel
     from accel.model.quantized import QuantizedNetwork
 
@@ -113,8 +114,11 @@ def run_functional(
     check: bool = False,
     seed: int = 0,
     model: ImportedModel | None = None,
+    schedules: Mapping[str, Schedule] | None = None,
 ) -> FunctionalResult:
     """Quantize `network`, execute it on `chip` fold by fold, optionally check every layer.
+    `schedules` are the tilings of a simulation of the same network already run
+    (`accel.functional.engine.schedules_from`); without them the engine finds them itself.
 
     Without `inputs`, the batch is seeded random images. `model` is the imported model file
     `network` came from: a quantized model runs its own int8 weights and scales and is checked
@@ -138,7 +142,7 @@ def run_functional(
             "supported; simulate without --check/--inputs/--dump"
         )
     if model is not None and model.quantized is not None:
-        return run_model_file(model, chip, batch, inputs, check, seed)
+        return run_model_file(model, chip, batch, inputs, check, seed, schedules)
     # The int8 stages are imported when first run: a cycles-only simulation never loads them.
     from accel.check.compare import check_onnxruntime
     from accel.check.model_files import file_float_weights
@@ -152,7 +156,7 @@ def run_functional(
     images = inputs if inputs is not None else random_images(network, batch, seed)
     network_inputs = prepare_inputs(qnet, images, batch)
     # Array layers run in the fold order the mapper chooses for this chip and batch.
-    result = execute(qnet, network_inputs.quantized, chip)
+    result = execute(qnet, network_inputs.quantized, chip, schedules)
     report = None
     if check and chip.array.requantization == "onnx":
         report = check_onnxruntime(qnet, result.outputs, network_inputs.real)
@@ -169,6 +173,7 @@ def run_model_file(
     inputs: Mapping[str, npt.NDArray[np.generic]] | None = None,
     check: bool = False,
     seed: int = 0,
+    schedules: Mapping[str, Schedule] | None = None,
 ) -> FunctionalResult:
     """Run a quantized model file's own int8 weights and scales with its runtime's arithmetic
     (onnxruntime for .onnx, TFLite's reference kernels for .tflite), whatever the chip's
@@ -182,7 +187,7 @@ def run_model_file(
     qnet = require_quantized(model)
     images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
     if model.source.lower().endswith(".tflite"):
-        return _run_tflite_file(model, qnet, chip, images, batch, check)
+        return _run_tflite_file(model, qnet, chip, images, batch, check, schedules)
     # ORT's optimized graph decides which layers it fuses into integer kernels and which it
     # leaves in float32; the engine follows it (without onnxruntime: all fused).
     graph = optimized_graph(model.source, required=check)
@@ -190,7 +195,8 @@ def run_model_file(
     locations = locate(graph, model.tensor_names, names) if graph is not None else {}
     qnet = with_float_ops(qnet, locations)
     network_inputs = prepare_inputs(qnet, images, batch)
-    result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "onnx"))
+    result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "onnx"),
+                     schedules)  # fmt: skip
     report = None
     if check and graph is not None:
         feeds = model_feeds(graph, network_inputs.real, network_inputs.quantized)
@@ -205,6 +211,7 @@ def _run_tflite_file(
     images: Mapping[str, npt.NDArray[np.generic]],
     batch: int,
     check: bool,
+    schedules: Mapping[str, Schedule] | None = None,
 ) -> FunctionalResult:
     from accel.check.tflite_model_check import (
         check_tflite_model,
@@ -221,7 +228,8 @@ def _run_tflite_file(
         for name, x in images.items()
     }  # fmt: skip
     network_inputs = prepare_inputs(qnet, codes, batch)
-    result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "tflite"))
+    result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "tflite"),
+                     schedules)  # fmt: skip
     report = None
     if check:
         real = {name: np.asarray(x, np.float32) for name, x in images.items()}

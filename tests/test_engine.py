@@ -447,3 +447,17 @@ def test_run_functional_executes_the_reported_tiling() -> None:
     for name in schedules:
         np.testing.assert_array_equal(result.run.outputs[name], tiled[name])
     assert np.count_nonzero(folds["conv2"] != tiled["conv2"]) > 0
+
+
+@pytest.mark.parametrize(("network", "batch"), [("mobilenet_v2", 1), ("resnet18", 2)])
+def test_the_engine_is_handed_the_tilings_the_simulation_chose(network: str, batch: int) -> None:
+    """schedules_from(a simulation's layers) is what schedules_for would search for again."""
+    from accel.config import ChipConfig
+    from accel.functional.engine import schedules_for, schedules_from
+    from accel.io.sources import load_network
+    from accel.simulate import simulate_network
+
+    net, chip = load_network(network, {}), ChipConfig()
+    handed = schedules_from(simulate_network(net, chip, batch).layers)
+    assert handed == schedules_for(net, chip, batch)
+    assert len(handed) == sum(1 for layer in net.layers if layer.uses_array)

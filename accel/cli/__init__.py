@@ -128,7 +128,8 @@ def simulate_network_command(
     result = simulate_network(net, chip_config, batch)
     functional = None
     if check or inputs is not None or dump is not None:
-        functional = _run_functional(net, chip_config, batch, model, check, inputs, dump)
+        functional = _run_functional(net, chip_config, batch, model, check, inputs, dump,
+                                     result)  # fmt: skip
         result = replace(result, functional=functional.summary())
     from accel.results import safe_name
 
@@ -155,13 +156,17 @@ def _run_functional(
     check: bool,
     inputs: Path | None,
     dump: Path | None,
+    result: NetworkResult,
 ) -> FunctionalResult:
-    """The int8 run behind --check, --inputs and --dump; only these load the int8 engine."""
+    """The int8 run behind --check, --inputs and --dump; only these load the int8 engine. It
+    runs the tiles of the simulation just done (`result`), not a second search for them."""
+    from accel.functional.engine import schedules_from
     from accel.io.tensors import load_inputs, write_dump
     from accel.simulate import run_functional
 
     arrays = load_inputs(inputs, net) if inputs is not None else None
-    functional = run_functional(net, chip, batch, arrays, check, model=model)
+    functional = run_functional(net, chip, batch, arrays, check, model=model,
+                                schedules=schedules_from(result.layers))  # fmt: skip
     if dump is not None:
         write_dump(functional.run.outputs, functional.qnet, dump)
     return functional

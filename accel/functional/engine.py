@@ -8,15 +8,15 @@ of quantized inputs layer by layer: conv and fc on the MAC array along the layer
 the vector unit (`accel.functional.vector`). Tensors are NCHW int8/uint8 arrays; `run` returns
 every graph input and every layer output.
 
-Each array layer runs the tiles the memory model chose for it (`schedules_for`: the same
-map_layer → time_layer → model_memory calls as `accel.simulate.simulate_network`, and
-model_memory is memoized), so the numbers come from the tile sequence whose traffic and cycles
-are reported.
+Each array layer runs the tiles the memory model chose for it, so the numbers come from the
+tile sequence whose traffic and cycles are reported: the orchestrator hands the engine the
+tilings of the simulation it already ran (`schedules_from`); run on its own, the engine finds
+them with the same map_layer → time_layer → model_memory calls (`schedules_for`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,6 +39,7 @@ from accel.model.ops import Activation
 from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.perf.memory import model_memory
 from accel.perf.timing import time_layer
+from accel.results import LayerResult
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
@@ -52,6 +53,7 @@ __all__ = [
     "prepare",
     "run",
     "schedules_for",
+    "schedules_from",
 ]
 
 
@@ -160,6 +162,16 @@ def _float_function(
     if mode != "onnx" or (FLOAT_OP not in attributes and not float_only(layer, attributes)):
         return None
     return float_function(layer, attributes, weights)
+
+
+def schedules_from(layers: Iterable[LayerResult]) -> dict[str, Schedule]:
+    """The tile schedule of every array layer of a simulation already run: the tilings its
+    memory model chose, handed to the engine instead of computed again."""
+    return {
+        layer.name: Schedule.from_tiling(layer.mapping.array, layer.memory.tiling)
+        for layer in layers
+        if layer.mapping.array is not None and layer.memory.tiling is not None
+    }
 
 
 def schedules_for(network: Network, chip: ChipConfig, batch: int) -> dict[str, Schedule]:
