@@ -42,6 +42,7 @@ from accel.mapping.tiling import (
 )
 from accel.perf.streaming import Pieces, cut, split_step
 from accel.perf.tile_schedule import Load, Node, Repeat, Schedule, Step, compress
+from accel.perf.timing import fill_drain_cycles
 
 _INPUTS = ("ifmap", "weight")
 Coords = dict[str, tuple[Any, bool]]  # dim → (size class, is the first index)
@@ -65,8 +66,8 @@ def fold_run_cycles(
     `chunk` is "whole" (each fold starts afresh), "head" (the first chunk of a fold whose
     stream continues in later steps) or "tail" (a continuation: the fold is already loaded).
     """
-    rows, cols = array.array_rows, array.array_cols
-    overhead = rows + cols - 2 if array.dataflow == "os" else 2 * rows + cols - 2
+    rows = array.array_rows
+    overhead = fill_drain_cycles(array)
     if chunk == "tail":
         return steps
     if not fold_overlap:

@@ -69,12 +69,17 @@ def vector_cycles(outputs: int, ops: int, unit: VectorUnitConfig) -> int:
     return rounds * cycles_per_output + unit.pipeline_latency_cycles
 
 
+def fill_drain_cycles(array: ArrayMapping) -> int:
+    """A fold's cycles beyond its T wavefronts: operands skew in and results out over
+    `Ar + Ac − 2` cycles in os, plus `Ar` to preload the stationary operand in ws / is. The one
+    home of this rule (the loop nest's fold runs use it too)."""
+    rows, cols = array.array_rows, array.array_cols
+    return rows + cols - 2 if array.dataflow == "os" else 2 * rows + cols - 2
+
+
 def fold_cycles(array: ArrayMapping) -> int:
     """L: cycles of one fold on its own, first operand in to last output out (SCALE-Sim's)."""
-    rows, cols, steps = array.array_rows, array.array_cols, array.time_steps
-    if array.dataflow == "os":
-        return steps + rows + cols - 2
-    return 2 * rows + cols + steps - 2
+    return array.time_steps + fill_drain_cycles(array)
 
 
 def fold_period(array: ArrayMapping, fold_overlap: bool) -> int:
