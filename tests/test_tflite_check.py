@@ -20,7 +20,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.calibrate import quantize_network
 from accel.functional.engine import prepare, run
-from accel.functional.vector import SOFTMAX_BETA, activation_table
+from accel.functional.vector import activation_table
 from accel.io.sources import load_network
 from accel.model.ops import (
     Activation,
@@ -185,12 +185,12 @@ def test_tflite_softmax_output_must_be_a_probability() -> None:
 def test_softmax_beta_runs_in_tflite_mode_only() -> None:
     # A TFLite SOFTMAX's beta (kept by the importer) scales the differences in tflite mode;
     # onnx mode's QLinearSoftmax has no beta and refuses it rather than ignore it.
-    network = one_layer(Softmax(), {"input": Shape(4, 1, 1)}, {}).network
     activations = {"input": QuantParams(0.1, 0), "layer": PROBABILITY}
     x = {"input": np.array([10, 0, -5, -20], np.int8).reshape(1, 4, 1, 1)}
     outputs = {}
     for beta in (1.0, 0.5):
-        qnet = QuantizedNetwork(network, activations, {}, {"layer": {SOFTMAX_BETA: beta}})
+        network = one_layer(Softmax(beta=beta), {"input": Shape(4, 1, 1)}, {}).network
+        qnet = QuantizedNetwork(network, activations, {}, {})
         outputs[beta] = run(prepare(qnet, "tflite"), x, {}).outputs["layer"]
         assert _check(qnet, x)["mismatches"] == 0
     assert outputs[1.0][0, 0, 0, 0] > outputs[0.5][0, 0, 0, 0]  # a flatter distribution

@@ -135,10 +135,10 @@ def run_vector_layer(
         return np.asarray(x).reshape(x.shape[0], -1, 1, 1)
     if isinstance(op, Softmax):
         if mode == "tflite":
-            return _softmax_tflite(layer, x, xq, y, attributes or {})
-        if SOFTMAX_BETA in (attributes or {}):
+            return _softmax_tflite(layer, x, xq, y, op.beta)
+        if op.beta != 1.0:
             raise InputError(f"layer {layer.name!r}: an onnx-mode softmax must have beta 1, not "
-                             f"{(attributes or {})[SOFTMAX_BETA]!r}")  # fmt: skip
+                             f"{op.beta!r}")  # fmt: skip
         return lookup.softmax_onnx(x, xq.scale, y.scale, y.zero_point, axis=1)
     raise InputError(f"layer {layer.name!r}: {layer.kind} has no functional model")
 
@@ -253,16 +253,14 @@ def is_tflite_mean(
 
 
 def _softmax_tflite(
-    layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams, attributes: Mapping[str, object]
+    layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams, beta: float
 ) -> IntArray:
     if xq.dtype != "int8" or y != TFLITE_PROBABILITY:
         raise InputError(f"layer {layer.name!r}: a tflite softmax must map int8 to "
                          f"{TFLITE_PROBABILITY}, not {xq} -> {y}")  # fmt: skip
-    beta = float(attributes.get(SOFTMAX_BETA, 1.0))  # type: ignore[arg-type]
     try:
         return tflite_activations.softmax_tflite(x, xq.scale, axis=1, beta=beta)
     except ValueError as err:
         raise InputError(f"layer {layer.name!r}: {err}") from None
 
 
-SOFTMAX_BETA = "softmax_beta"  # attribute of a softmax imported from TFLite (default 1.0)

@@ -14,7 +14,6 @@ import numpy as np
 
 from accel.functional import tflite_activations as ta
 from accel.functional.geometry import Pads
-from accel.functional.vector import SOFTMAX_BETA
 from accel.io.tflite_flatbuffer import TfliteBuilder, schema
 from accel.model.network import Layer
 from accel.model.ops import Activation, Softmax
@@ -63,7 +62,7 @@ def tflite_unary(m: LayerBuilder, layer: Layer, x: int, y: int) -> bool:
     op = layer.op
     if isinstance(op, Softmax):
         options = schema().SoftmaxOptionsT()
-        options.beta = float(m.qnet.attributes.get(layer.name, {}).get(SOFTMAX_BETA, 1.0))  # type: ignore[arg-type]
+        options.beta = float(op.beta)
         m.b.operator("SOFTMAX", [x], [y], options)
         return True
     assert isinstance(op, Activation)

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from accel.functional.vector import MEAN_OP, SOFTMAX_BETA
+from accel.functional.vector import MEAN_OP
 from accel.io.tflite_reader import Activation, TfliteImporter, nhwc_shape
 from accel.model.ops import (
     Activation as ActivationOp,
@@ -213,10 +213,8 @@ def _relu_n1_to_1(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
 
 
 def _softmax(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
-    out = imp.add_layer(op, Softmax(), [imp.activation(inputs[0], "SOFTMAX")])
-    beta = _options(op, "SoftmaxOptions").Beta()
-    if beta != 1.0:
-        imp.parts.attributes.setdefault(out.source, {})[SOFTMAX_BETA] = float(beta)
+    beta = float(_options(op, "SoftmaxOptions").Beta())
+    imp.add_layer(op, Softmax(beta=beta), [imp.activation(inputs[0], "SOFTMAX")])
 
 
 def _quantize(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:

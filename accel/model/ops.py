@@ -215,6 +215,10 @@ class Softmax(OpBase):
     """Softmax over channels (classifier head), on the vector unit."""
 
     kind: Literal["softmax"] = "softmax"
+    beta: float = Field(
+        1.0, gt=0, allow_inf_nan=False,
+        description="scale of the logits before the exponent (TFLite's SOFTMAX beta; ONNX has 1)",
+    )
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         return inputs[0]
