@@ -20,7 +20,7 @@ from quantized_models import CONFIGS, QuantConfig, quantize
 
 from accel import simulate
 from accel.config import ChipConfig
-from accel.functional.cpu import MODELLED_FLOAT_PATHS, float_path, nchwc_block_size
+from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path, nchwc_block_size
 from accel.io.sources import load_model
 
 ort = pytest.importorskip("onnxruntime")

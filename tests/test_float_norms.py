@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 from ort_helpers import run_node
 
-from accel.functional.cpu import MODELLED_FLOAT_PATHS, float_path
-from accel.functional.eigen_pow import c_powf, eigen_pow
 from accel.functional.float_norms import BatchNormConstants, batch_norm, lrn
+from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path
+from accel.functional.kernels.eigen_pow import c_powf, eigen_pow
 from accel.io.sources import load_model
 
 ort = pytest.importorskip("onnxruntime")

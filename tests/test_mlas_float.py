@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
-from accel.functional.cpu import MODELLED_FLOAT_PATHS, float_path
-from accel.functional.mlas_float import conv2d, gemm, sgemm, strides
+from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path
+from accel.functional.kernels.mlas_float import conv2d, gemm, sgemm, strides
 
 ort = pytest.importorskip("onnxruntime")
 # These compare with onnxruntime's float kernels on this CPU: only where accel models them.

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 
 from accel.errors import InputError
-from accel.functional.cpu import MODELLED_FLOAT_PATHS, float_path, nchwc_block_size
-from accel.functional.mlas_softmax import softmax
+from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path, nchwc_block_size
+from accel.functional.kernels.mlas_softmax import softmax
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tools"))
 from record_mlas_golden import CASES, case_input
@@ -53,7 +53,7 @@ def test_an_unmodelled_cpu_path_is_refused_in_one_line() -> None:
 
 
 def test_cpu_paths_are_named_as_mlas_dispatches_them() -> None:
-    from accel.functional.cpu import float_path as path_of
+    from accel.functional.kernels.cpu import float_path as path_of
 
     assert path_of(frozenset({"avx2", "fma", "avx512f"}), "x86_64") == "avx512f"
     assert path_of(frozenset({"avx", "avx2", "fma"}), "x86_64") == "avx2-fma3"
@@ -72,7 +72,8 @@ def test_an_order_dependent_float_island_is_refused_on_an_unmodelled_cpu(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """On ARM64 (or AVX without FMA) a float conv/pool/softmax island cannot be reproduced bit
     for bit: the check refuses it in one line naming the CPU's path, instead of mismatching."""
-    from accel.functional import cpu, float_path
+    from accel.functional import float_path
+    from accel.functional.kernels import cpu
     from accel.model.network import LayerEntry, Network, Shape
     from accel.model.ops import GlobalAvgPool
     from accel.model.quantized import QuantizedNetwork

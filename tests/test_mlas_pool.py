@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
-from accel.functional.cpu import MODELLED_FLOAT_PATHS, float_path, nchwc_block_size
-from accel.functional.mlas_pool import average_pool, mean_eigen, uses_vector_kernel
+from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path, nchwc_block_size
+from accel.functional.kernels.mlas_pool import average_pool, mean_eigen, uses_vector_kernel
 
 ort = pytest.importorskip("onnxruntime")
 # These compare with onnxruntime's float kernels on this CPU: only where accel models them.

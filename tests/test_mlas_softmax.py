@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from ort_helpers import run_node
 
-from accel.functional.cpu import MODELLED_FLOAT_PATHS, float_path
-from accel.functional.mlas_softmax import mlas_exp, softmax
+from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path
+from accel.functional.kernels.mlas_softmax import mlas_exp, softmax
 
 ort = pytest.importorskip("onnxruntime")
 # These compare with onnxruntime's float kernels on this CPU: only where accel models them.

@@ -14,7 +14,7 @@ from accel.check.ort_session import (
     reference_options,
     u8s8_saturates,
 )
-from accel.functional.cpu import integer_path
+from accel.functional.kernels.cpu import integer_path
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -32,7 +32,7 @@ from accel.check import model_check, ort_graph
 from accel.check.ort_session import u8s8_saturates
 from accel.config import ChipConfig
 from accel.functional.calibrate import quantize_weights
-from accel.functional.cpu import nchwc_block_size
+from accel.functional.kernels.cpu import nchwc_block_size
 from accel.io.sources import load_model
 
 ort = pytest.importorskip("onnxruntime")

@@ -1,9 +1,9 @@
 """Record onnxruntime's float32 Softmax on this CPU as golden data for tests/test_mlas_golden.py.
 
-The emulations in `accel.functional.mlas_softmax` follow MLAS's kernel for each CPU path; a
+The emulations in `accel.functional.kernels.mlas_softmax` follow MLAS's kernel for each CPU path; a
 machine can check only its own path against onnxruntime. The golden files let every machine
 check every modelled path: run this on a CPU of each path (it names the file after the path
-`accel.functional.cpu.float_path` detects) and commit the file it writes.
+`accel.functional.kernels.cpu.float_path` detects) and commit the file it writes.
 
     python tools/record_mlas_golden.py tests/data/mlas_golden
 
@@ -24,7 +24,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
-from accel.functional.cpu import cpu_flags, float_path
+from accel.functional.kernels.cpu import cpu_flags, float_path
 
 # (seed, rows, classes, spread): every loop tail of both kernels, and spreads past both clamps.
 CASES = [(seed, rows, classes, spread)
@@ -60,7 +60,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 def main(folder: str, emulated: str | None = None) -> None:
     path = emulated or float_path()
     if emulated:
-        from accel.functional.mlas_softmax import softmax
+        from accel.functional.kernels.mlas_softmax import softmax
 
         def run(x: np.ndarray) -> np.ndarray:
             return softmax(x, axis=1, path=emulated)

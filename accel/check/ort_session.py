@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from accel.check.onnx_types import INT8, UINT8, element_types
-from accel.functional.cpu import cpu_flags, float_path, integer_path
+from accel.functional.kernels.cpu import cpu_flags, float_path, integer_path
 
 # Integer ops with a constant weight operand: (activation input, weight, weight zero point).
 _WEIGHT_OPERANDS = {

@@ -54,7 +54,7 @@ def provenance() -> dict[str, Any]:
     kernels are portable C++, the same on every CPU; the CPU is recorded all the same)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from accel.functional.cpu import float_path
+    from accel.functional.kernels.cpu import float_path
 
     versions = []
     for package in ("ai-edge-litert", "tflite-micro"):

@@ -13,7 +13,7 @@ broadcasting; no fused multiply-add), activations (the float32 functions the int
 built from), max pooling, concatenation and the ops that only move values, following MLAS's
 summation order (`accel.functional.float_windows`) convolutions, Gemm and average pools, and
 BatchNormalization, LRN (`accel.functional.float_norms`) and Softmax
-(`accel.functional.mlas_softmax`). Anything else (a Gemm with alpha or beta, a MatMul, a
+(`accel.functional.kernels.mlas_softmax`). Anything else (a Gemm with alpha or beta, a MatMul, a
 per-channel float Mul/Add by a constant) is not: `float_function` returns None and the engine
 either computes the integer kernel (the check then reports where it differs) or, for a float32
 tensor, stops with an error naming the layer.
@@ -37,7 +37,7 @@ from accel.functional.float_windows import (
     quantize,
     quantize_fused,
 )
-from accel.functional.mlas_softmax import softmax
+from accel.functional.kernels.mlas_softmax import softmax
 from accel.functional.tensor_layers import move_values
 from accel.functional.vector import float_activation
 from accel.model.network import Layer

@@ -13,7 +13,8 @@ BN), and AlexNet's and GoogLeNet's LRN, run in float32 on dequantized codes.
 - LRN: the running sum of squares over `size` channels, as onnxruntime keeps it — per channel
   the previous channel's sum plus the entering channel's squares times alpha/size, plus the
   leaving channel's squares times -alpha/size (both rounded, no FMA), starting from `bias` —
-  then `y = x · sum ** -beta`, the power as Eigen evaluates it (`accel.functional.eigen_pow`).
+  then `y = x · sum ** -beta`, the power as Eigen evaluates it
+  (`accel.functional.kernels.eigen_pow`).
   The power's rounding depends on where an element falls in the whole (N, C, H, W) tensor
   (Eigen's packets of four), so the batch must be computed as one tensor, as the engine does.
 """
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from accel.functional.eigen_pow import eigen_pow
+from accel.functional.kernels.eigen_pow import eigen_pow
 
 F32 = npt.NDArray[np.float32]
 

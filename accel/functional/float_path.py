@@ -17,9 +17,9 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
-from accel.functional.cpu import require_modelled
 from accel.functional.float_layers import float_function
 from accel.functional.float_windows import quantize
+from accel.functional.kernels.cpu import require_modelled
 from accel.model.network import Layer
 from accel.model.quantized import QuantizedNetwork
 

@@ -1,12 +1,12 @@
 """Convolutions, fully connected layers and average pools that onnxruntime runs in float32.
 
 An unfused QDQ conv is DequantizeLinear(x) and DequantizeLinear(w) (`f32(f32(w - zp) · s[o])`)
-into ORT's float Conv (MLAS, `accel.functional.mlas_float`), the bias added, then
+into ORT's float Conv (MLAS, `accel.functional.kernels.mlas_float`), the bias added, then
 QuantizeLinear; a fused ReLU/ReLU6 clamps the codes, which equals clamping the float result
 because quantization is monotonic. A fully connected layer is ORT's Gemm (alpha = beta = 1) with
-the bias as C. Average pools and global pools follow `accel.functional.mlas_pool`; the float op
-ORT chose (plain or NCHWc kernel, GlobalAveragePool or ReduceMean) is named in the layer's
-attributes. Each builder returns None where accel does not reproduce the float op.
+the bias as C. Average pools and global pools follow `accel.functional.kernels.mlas_pool`; the
+float op ORT chose (plain or NCHWc kernel, GlobalAveragePool or ReduceMean) is named in the
+layer's attributes. Each builder returns None where accel does not reproduce the float op.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import numpy.typing as npt
 
 from accel.functional.conv_layer import conv_pads, fused_activation
 from accel.functional.geometry import pad_to_windows, windows
-from accel.functional.mlas_float import conv2d, gemm
-from accel.functional.mlas_pool import average_pool, mean_eigen
+from accel.functional.kernels.mlas_float import conv2d, gemm
+from accel.functional.kernels.mlas_pool import average_pool, mean_eigen
 from accel.functional.requant import activation_bounds, dequantize_linear, quantize_linear
 from accel.model.network import Layer
 from accel.model.ops import AvgPool, Conv, FullyConnected, GlobalAvgPool, MaxPool

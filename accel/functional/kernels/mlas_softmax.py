@@ -4,7 +4,7 @@ A classifier head the quantizer leaves in float32 (a Softmax excluded from quant
 one onnxruntime does not fuse into QLinearSoftmax) runs MlasComputeSoftmax on each row of D
 values (D = the channels): the row maximum m (order-independent), every `e = exp(x + (-m))`,
 their sum, and `y = e · (1 / sum)` with the reciprocal rounded once. The exp and the sum depend
-on the kernel MLAS dispatched to (`accel.functional.cpu.float_path`):
+on the kernel MLAS dispatched to (`accel.functional.kernels.cpu.float_path`):
 - `avx512f` (MlasComputeSumExpF32KernelAvx512F): the argument clamped at -103.972,
   `k = round(v / ln 2)` by the 1.5·2**23 bias trick, `v - k·ln2` in two fused multiply-adds
   (high and low parts of ln 2), a degree-6 polynomial in fused multiply-adds, scaled by 2**k
@@ -14,7 +14,7 @@ on the kernel MLAS dispatched to (`accel.functional.cpu.float_path`):
   same reduction and polynomial, scaled by multiplying with 2**k built in the exponent field
   (`(biased << 23) + 0x3F800000`, integer arithmetic); summed in eight lanes, reduced by two
   horizontal adds, (l0 + l1) + (l2 + l3), then the low and high halves added.
-Other paths are refused (`accel.functional.cpu.require_modelled`).
+Other paths are refused (`accel.functional.kernels.cpu.require_modelled`).
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from accel.functional.cpu import require_modelled
 from accel.functional.elementwise import fma_f32
+from accel.functional.kernels.cpu import require_modelled
 
 F32 = npt.NDArray[np.float32]
 LANES = 16
