@@ -167,8 +167,6 @@ def test_outputs_that_cannot_be_written_are_one_line(target: str, tmp_path: Path
 def test_a_full_disk_leaves_no_partial_file(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from accel import results
-
     real_write = Path.write_text
 
     def full(self: Path, *args: object, **kwargs: object) -> int:
@@ -182,7 +180,6 @@ def test_a_full_disk_leaves_no_partial_file(tmp_path: Path,
                          str(tmp_path / "out"))  # fmt: skip
     assert_refused(code, stderr, "No space left on device")
     assert not list((tmp_path / "out").glob(".*partial"))
-    del results
 
 
 def test_inputs_that_are_pickled_or_not_finite_are_refused(

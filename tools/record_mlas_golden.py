@@ -24,6 +24,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper
 
+from accel.check.ort_session import reference_options
 from accel.functional.kernels.cpu import cpu_flags, float_path
 
 # (seed, rows, classes, spread): every loop tail of both kernels, and spreads past both clamps.
@@ -50,9 +51,9 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     )  # fmt: skip
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
     model.ir_version = 8
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(model.SerializeToString(), options,
+    # The same session accel's check opens for a user model: optimizations on, one thread.
+    session = ort.InferenceSession(model.SerializeToString(),
+                                   reference_options(ort, optimize=True),
                                    providers=["CPUExecutionProvider"])  # fmt: skip
     return np.asarray(session.run(None, {"x": x})[0], np.float32)
 

@@ -51,33 +51,33 @@ def import_tflite(
     return _run(importer)
 
 
-
-def _run(self: TfliteImporter) -> ImportedModel:
-    for position in range(self.graph.OperatorsLength()):
+def _run(importer: TfliteImporter) -> ImportedModel:
+    for position in range(importer.graph.OperatorsLength()):
         try:
-            _convert(self, self.graph.Operators(position), position)
+            _convert(importer, importer.graph.Operators(position), position)
         except InputError:
             raise
         except (*MALFORMED, ValidationError) as err:
             # A corrupt file: an index past a table, a short buffer, a missing option.
-            raise InputError(f"{self.source}: operator {position} is malformed "
+            raise InputError(f"{importer.source}: operator {position} is malformed "
                              f"({describe(err)})") from None
-    return finish(self.parts, self.source)
+    return finish(importer.parts, importer.source)
 
-def _convert(self: TfliteImporter, op: Any, position: int) -> None:
-    name = self.operator_name(op)
+
+def _convert(importer: TfliteImporter, op: Any, position: int) -> None:
+    name = importer.operator_name(op)
     inputs = [int(i) for i in op.InputsAsNumpy()] if op.InputsLength() else []
-    values = [self.value(i) if i >= 0 else None for i in inputs]
+    values = [importer.value(i) if i >= 0 else None for i in inputs]
     if values and all(not isinstance(v, Activation) for v in values):
         # weight preparation (DEQUANTIZE of float16/int8, DENSIFY of sparse weights)
         array = values[0]
         if name in ("DEQUANTIZE", "QUANTIZE") and isinstance(array, np.ndarray):
-            self.values[int(op.Outputs(0))] = self.dequantized(inputs[0], array)
+            importer.values[int(op.Outputs(0))] = importer.dequantized(inputs[0], array)
         else:
-            self.values[int(op.Outputs(0))] = None  # known by its dims only
+            importer.values[int(op.Outputs(0))] = None  # known by its dims only
         return
     converter = OPERATORS.get(name)
     if converter is None:
-        self.unsupported(op, name, "")
+        importer.unsupported(op, name, "")
     else:
-        converter(self, op, inputs)
+        converter(importer, op, inputs)
