@@ -23,10 +23,10 @@ if TYPE_CHECKING:
     from accel.io.onnx_export import export_quantized_onnx
     from accel.io.sources import load_chip, load_network, zoo_names
     from accel.mapping.mapper import Mapping, map_layer
+    from accel.memory.model import model_memory
     from accel.model.network import Layer, Network
     from accel.model.ops import Shape
     from accel.model.quantized import QuantizedNetwork
-    from accel.perf.memory import model_memory
     from accel.perf.timing import time_layer
     from accel.results import LayerResult, NetworkResult, write_results
     from accel.simulate import FunctionalResult, run_functional, simulate_layer, simulate_network
@@ -46,7 +46,7 @@ _HOMES = {
     "Layer": "accel.model.network",
     "Network": "accel.model.network",
     "Shape": "accel.model.ops",
-    "model_memory": "accel.perf.memory",
+    "model_memory": "accel.memory.model",
     "time_layer": "accel.perf.timing",
     "LayerResult": "accel.results",
     "NetworkResult": "accel.results",

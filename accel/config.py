@@ -62,6 +62,11 @@ class ArrayConfig(_Model):
     def pe_count(self) -> int:
         return self.rows * self.cols
 
+    @property
+    def accumulator_bytes(self) -> int:
+        """Bytes of one partial sum kept in the ofmap buffer."""
+        return -(-self.accumulator_bits // 8)
+
 
 class VectorUnitConfig(_Model):
     """The SIMD unit beside the array: pooling, elementwise, activations, requantization."""

@@ -22,10 +22,10 @@ import yaml
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import Mapping
+from accel.memory.footprint import LayerFootprint, NetworkFootprint
+from accel.memory.model import MemoryTraffic
 from accel.model.ops import Unsupported
 from accel.perf.energy import EnergyBreakdown
-from accel.perf.footprint import LayerFootprint, NetworkFootprint
-from accel.perf.memory import MemoryTraffic
 from accel.perf.timing import ComputeTiming
 
 CONTRACT_COLUMNS = (

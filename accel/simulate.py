@@ -25,11 +25,11 @@ import numpy.typing as npt
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
+from accel.memory.footprint import network_footprint
+from accel.memory.model import model_memory
+from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.perf.energy import layer_energy
-from accel.perf.footprint import network_footprint
-from accel.perf.memory import model_memory
-from accel.perf.replay import replay_network
 from accel.perf.timing import time_layer
 from accel.results import LayerResult, NetworkResult
 

@@ -18,8 +18,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # this checkout
 
 from accel.config import ChipConfig
 from accel.io.sources import load_network
-from accel.mapping import tiling
-from accel.perf.memory import clear_cache
+from accel.memory import tiling
+from accel.memory.model import clear_cache
 from accel.simulate import simulate_network
 
 

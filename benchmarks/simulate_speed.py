@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from accel.config import ChipConfig
 from accel.io.sources import load_network, zoo_names
-from accel.perf.memory import clear_cache
+from accel.memory.model import clear_cache
 from accel.simulate import simulate_network
 
 

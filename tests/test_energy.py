@@ -10,9 +10,9 @@ from conftest import chip_with, single_layer
 from accel.config import BufferConfig, ChipConfig
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
+from accel.memory.model import model_memory
 from accel.model.ops import FullyConnected
 from accel.perf.energy import layer_energy, sram_pj_per_byte
-from accel.perf.memory import model_memory
 from accel.perf.timing import time_layer
 from accel.simulate import simulate_network
 

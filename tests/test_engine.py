@@ -35,10 +35,10 @@ from accel.functional.engine import execute, prepare, run, schedules_for
 from accel.functional.schedule import Schedule
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
-from accel.mapping.tiling import Tiling
+from accel.memory.model import model_memory
+from accel.memory.tiling import Tiling
 from accel.model.ops import Activation, Conv, FullyConnected, Shape
 from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
-from accel.perf.memory import model_memory
 from accel.perf.timing import time_layer
 from accel.simulate import run_functional
 

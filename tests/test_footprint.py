@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from accel.io.sources import load_network
+from accel.memory.footprint import network_footprint
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import Add, Concat, Conv, Flatten, FullyConnected, Shape
-from accel.perf.footprint import network_footprint
 
 
 def _residual() -> Network:

@@ -8,7 +8,7 @@ from conftest import single_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accel.mapping.geometry import LayerGeometry
+from accel.memory.geometry import LayerGeometry
 from accel.model.ops import Conv, FullyConnected
 
 

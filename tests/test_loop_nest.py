@@ -12,17 +12,17 @@ from hypothesis import strategies as st
 
 from accel.config import ArrayConfig, ChipConfig
 from accel.errors import InputError
-from accel.mapping import tiling as tiles
 from accel.mapping.array import ArrayMapping
-from accel.mapping.geometry import LayerGeometry
 from accel.mapping.mapper import map_layer
-from accel.mapping.tiling import Tiling
+from accel.memory import tiling as tiles
+from accel.memory.geometry import LayerGeometry
+from accel.memory.loop_nest import array_schedule, untiled_cycles
+from accel.memory.model import model_memory
+from accel.memory.replay import replay_layer
+from accel.memory.tile_schedule import Schedule
+from accel.memory.tiling import Tiling
 from accel.model.network import GemmView, Layer
 from accel.model.ops import Conv
-from accel.perf.loop_nest import array_schedule, untiled_cycles
-from accel.perf.memory import model_memory
-from accel.perf.replay import replay_layer
-from accel.perf.tile_schedule import Schedule
 from accel.perf.timing import array_compute_cycles, time_layer
 
 

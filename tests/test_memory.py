@@ -13,9 +13,9 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.schedule import psums_stay_in_pes
 from accel.mapping.mapper import map_layer
+from accel.memory.model import MemoryTraffic, compulsory_traffic, model_memory
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import Conv, Flatten, FullyConnected, MaxPool, Shape
-from accel.perf.memory import MemoryTraffic, compulsory_traffic, model_memory
 from accel.perf.timing import time_layer
 
 BIG_SRAM = {"sram__ifmap__size_kib": 1024, "sram__weight__size_kib": 1024, "sram__ofmap__size_kib": 1024}
@@ -223,7 +223,7 @@ def test_output_stationary_partial_sums_may_stay_in_the_pes() -> None:
 
 
 def test_chips_differing_in_dram_timing_share_plans_and_get_the_cold_answer() -> None:
-    from accel.perf import memory
+    from accel.memory import model as memory
 
     layer = single_layer(Conv(kernel=3, out_channels=64, padding=1), 32, 28)
     fast, slow = chip_with(dram__bandwidth_bytes_per_cycle=64), chip_with(

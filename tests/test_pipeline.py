@@ -8,10 +8,10 @@ import math
 from conftest import chip_with, single_layer
 
 from accel.mapping.mapper import map_layer
+from accel.memory.model import model_memory
+from accel.memory.tile_schedule import Load, Schedule, Step, stream_schedule
 from accel.model.ops import Conv, FullyConnected
 from accel.oracles.pipeline import replay_pipeline
-from accel.perf.memory import model_memory
-from accel.perf.tile_schedule import Load, Schedule, Step, stream_schedule
 from accel.perf.timing import time_layer
 
 

@@ -12,12 +12,12 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
+from accel.memory.model import MemoryTraffic, model_memory
+from accel.memory.replay import Timeline, replay_layer, replay_network, transfer_cycles
+from accel.memory.tile_schedule import Repeat
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import FullyConnected, Shape
 from accel.oracles.pipeline import replay_pipeline
-from accel.perf.memory import MemoryTraffic, model_memory
-from accel.perf.replay import Timeline, replay_layer, replay_network, transfer_cycles
-from accel.perf.tile_schedule import Repeat
 from accel.perf.timing import time_layer
 
 

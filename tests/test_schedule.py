@@ -14,13 +14,13 @@ from accel.errors import InputError
 from accel.functional.engine import schedules_for
 from accel.functional.schedule import Schedule, in_loop_order, merge_runs, psums_stay_in_pes
 from accel.io.sources import load_network
-from accel.mapping import tiling as tiles
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.mapping.mapper import map_layer
+from accel.memory import tiling as tiles
+from accel.memory.model import model_memory
+from accel.memory.traffic import streams_in_place, trips
 from accel.model.network import GemmView, Layer
-from accel.perf.memory import model_memory
 from accel.perf.timing import time_layer
-from accel.perf.traffic import streams_in_place, trips
 from accel.simulate import simulate_network
 
 

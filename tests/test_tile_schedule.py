@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from accel.perf.tile_schedule import Repeat, compress, stream_schedule
+from accel.memory.tile_schedule import Repeat, compress, stream_schedule
 
 
 def test_compress_finds_runs_of_single_items_and_of_periods() -> None:

@@ -9,11 +9,11 @@ import pytest
 from conftest import chip_with, single_layer
 
 from accel.errors import InputError
-from accel.mapping import tiling as tiles
-from accel.mapping.geometry import LayerGeometry
 from accel.mapping.mapper import map_layer
+from accel.memory import tiling as tiles
+from accel.memory.geometry import LayerGeometry
+from accel.memory.model import MemoryTraffic, model_memory
 from accel.model.ops import Conv, FullyConnected
-from accel.perf.memory import MemoryTraffic, model_memory
 from accel.perf.timing import time_layer
 
 

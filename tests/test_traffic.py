@@ -11,13 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accel.config import ChipConfig
-from accel.mapping import tiling as tiles
 from accel.mapping.array import ArrayMapping
-from accel.mapping.geometry import LayerGeometry
 from accel.mapping.mapper import map_layer
+from accel.memory import tiling as tiles
+from accel.memory.geometry import LayerGeometry
+from accel.memory.traffic import bursts, grid_traffic, tiling_traffic
 from accel.model.network import Layer
 from accel.model.ops import Conv, FullyConnected
-from accel.perf.traffic import bursts, grid_traffic, tiling_traffic
 
 
 def _setup(layer: Layer, chip: ChipConfig) -> tuple[ArrayMapping, LayerGeometry, tiles.Candidates]:

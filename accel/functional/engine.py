@@ -34,10 +34,10 @@ from accel.functional.schedule import Schedule
 from accel.functional.tensor_layers import ZERO_POINT_SENSITIVE, in_uint8_domain
 from accel.functional.vector import activation_table, run_vector_layer
 from accel.mapping.mapper import map_layer
+from accel.memory.model import model_memory
 from accel.model.network import Layer, Network
 from accel.model.ops import Activation
 from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
-from accel.perf.memory import model_memory
 from accel.perf.timing import time_layer
 from accel.results import LayerResult
 

@@ -2,7 +2,7 @@
 
 A conv or fc layer is, per group, a GEMM (M×K)·(K×N) (M = output pixels × batch, K = reduction,
 N = output channels per group). The memory model cuts it into tiles `m_tile × k_tile × n_tile`
-visited in a loop order (`accel.mapping.tiling.Tiling`); the array cuts each tile into folds
+visited in a loop order (`accel.memory.tiling.Tiling`); the array cuts each tile into folds
 (`accel.mapping.array`). A `Schedule` lists the tiles as half-open index ranges along M, K and
 N, with the loop order and how the array sums each K tile (`k_chains`). The functional engine
 executes exactly these ranges: every chain of products produces an int32 partial sum that is
@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from accel.mapping.array import ArrayMapping, ceil_div, fold_sizes
-from accel.mapping.tiling import Tiling
+from accel.memory.tiling import Tiling
 
 Range = tuple[int, int]  # [start, stop) along one GEMM dimension
 Chain = tuple[Range, ...]  # K ranges one chain of PEs sums, in order, from 0
@@ -185,7 +185,7 @@ class Schedule:
 
 def psums_stay_in_pes(mapping: ArrayMapping, tiling: Tiling) -> bool:
     """A tile of one fold whose streamed loop is the innermost that moves: consecutive chunks
-    continue the same fold (the scalar form of `accel.perf.traffic.streams_in_place`)."""
+    continue the same fold (the scalar form of `accel.memory.traffic.streams_in_place`)."""
     tile = {"m": tiling.m_tile, "k": tiling.k_tile, "n": tiling.n_tile}
     single = (
         tile[mapping.rows_dim] <= mapping.array_rows

@@ -25,8 +25,8 @@ from typing import Any
 import simpy
 
 from accel.config import OPERANDS, ChipConfig
-from accel.perf.replay import LogEntry, transfer_cycles
-from accel.perf.tile_schedule import Load, Schedule, Step
+from accel.memory.replay import LogEntry, transfer_cycles
+from accel.memory.tile_schedule import Load, Schedule, Step
 
 Process = Generator[Any, Any, None]
 

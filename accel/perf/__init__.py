@@ -1,1 +1,1 @@
-"""Performance models: compute timing, memory traffic and stalls, energy."""
+"""Compute timing of a mapped layer (array folds, vector lanes) and energy from event counts."""

@@ -22,15 +22,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 from accel.config import BufferConfig, ChipConfig, Operand
 from accel.mapping.mapper import Mapping
-from accel.mapping.tiling import accumulator_bytes
-from accel.perf.memory import MemoryTraffic
 from accel.perf.timing import ComputeTiming
 
 # (buffer bytes, pJ per byte read): Horowitz's 64-bit reads divided by 8 bytes.
 SRAM_READ_PJ_PER_BYTE = ((8 * 1024, 10 / 8), (32 * 1024, 20 / 8), (1024 * 1024, 100 / 8))
+
+
+class DramBytes(Protocol):
+    """The DMA's byte counts a layer's energy needs (`accel.memory.model.MemoryTraffic` has
+    them; energy sits below the memory model and reads only these)."""
+
+    @property
+    def dram_ifmap_bytes(self) -> int: ...
+    @property
+    def dram_weight_bytes(self) -> int: ...
+    @property
+    def dram_ofmap_write_bytes(self) -> int: ...
+    @property
+    def dram_ofmap_read_bytes(self) -> int: ...
+    @property
+    def dram_bytes(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -85,7 +100,7 @@ def _first(*values: float | None) -> float:
 def layer_energy(
     mapping: Mapping,
     timing: ComputeTiming,
-    memory: MemoryTraffic,
+    memory: DramBytes,
     total_cycles: int,
     chip: ChipConfig,
 ) -> EnergyBreakdown:
@@ -94,7 +109,7 @@ def layer_energy(
     on_array = mapping.unit == "array"
     macs = mapping.layer.macs * mapping.batch if on_array else 0
     # Partial sums read back mean accumulators live in the buffer; otherwise int8 outputs.
-    ofmap_bytes = accumulator_bytes(chip) if timing.sram_ofmap_reads else 1
+    ofmap_bytes = chip.array.accumulator_bytes if timing.sram_ofmap_reads else 1
 
     def sram(operand: Operand, reads: int, writes: int) -> float:
         read, write = sram_access_pj(chip, operand)

@@ -33,16 +33,12 @@ import numpy as np
 from accel.config import ChipConfig, Dataflow, Operand
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.mapping.geometry import IntArray, LayerGeometry, Taps
+from accel.memory.geometry import IntArray, LayerGeometry, Taps
 
 LOOP_ORDERS: tuple[str, ...] = tuple("".join(p) for p in itertools.permutations("mkn"))
 OPERAND_DIMS: dict[Operand, str] = {"ifmap": "mk", "weight": "kn", "ofmap": "mn"}
 IDLE_DIM: dict[Operand, str] = {"ifmap": "n", "weight": "m", "ofmap": "k"}
 BIAS_BYTES = 4
-
-
-def accumulator_bytes(chip: ChipConfig) -> int:
-    return ceil_div(chip.array.accumulator_bits, 8)
 
 
 def refetches(order: str, trips: dict[str, IntArray], operand: Operand) -> IntArray:
@@ -201,7 +197,7 @@ def tile_bytes(
     weight = k * n + (BIAS_BYTES * n if has_bias else 0)
     in_array = array.k <= array.array_rows or array.dataflow == "os"
     complete = (k == array.k) & in_array
-    ofmap = m * n * np.where(complete, 1, accumulator_bytes(chip))
+    ofmap = m * n * np.where(complete, 1, chip.array.accumulator_bytes)
     return {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
 
 

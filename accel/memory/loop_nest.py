@@ -31,17 +31,16 @@ from typing import Any, NamedTuple
 
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.mapping.geometry import LayerGeometry
-from accel.mapping.tiling import (
+from accel.memory.geometry import LayerGeometry
+from accel.memory.streaming import Pieces, cut, split_step
+from accel.memory.tile_schedule import Load, Node, Repeat, Schedule, Step, compress
+from accel.memory.tiling import (
     BIAS_BYTES,
     IDLE_DIM,
     OPERAND_DIMS,
     Tiling,
-    accumulator_bytes,
     piece_bytes,
 )
-from accel.perf.streaming import Pieces, cut, split_step
-from accel.perf.tile_schedule import Load, Node, Repeat, Schedule, Step, compress
 from accel.perf.timing import fill_drain_cycles
 
 _INPUTS = ("ifmap", "weight")
@@ -194,7 +193,7 @@ class _Nest:
         m, k, n = (self.size(coords, d) for d in "mkn")
         groups = self.groups(coords)
         if kind == "psum":
-            return int(groups * m[0] * n[0] * accumulator_bytes(self.chip))
+            return int(groups * m[0] * n[0] * self.chip.array.accumulator_bytes)
         reads = self.fold_reads(kind, coords) if kind in self.streamed else 0
         if kind == "ifmap" and reads:
             return int(m[0] * k[0] * reads)
@@ -225,7 +224,7 @@ class _Nest:
             return size
         if kind != "psum":
             return min(size, self.pieces[kind])
-        accumulator = accumulator_bytes(self.chip)
+        accumulator = self.chip.array.accumulator_bytes
         return min(size, max(1, self.pieces["ofmap"] // accumulator) * accumulator)
 
     @cached_property
@@ -321,7 +320,7 @@ class _Position:
         m, _, n = (nest.size(now, d) for d in "mkn")
         outputs = int(nest.groups(now) * m[0] * n[0])
         write = self.writeback(now) // outputs
-        psum = accumulator_bytes(nest.chip) if nest.has_psum(now) else 0
+        psum = nest.chip.array.accumulator_bytes if nest.has_psum(now) else 0
         per_piece = max(1, nest.pieces["ofmap"] // max(write, psum))
         return Pieces(inputs, cut(outputs, per_piece), psum, write)
 
@@ -349,7 +348,7 @@ class _Position:
         nest = self.nest
         m, _, n = (nest.size(coords, d) for d in "mkn")
         unfinished = nest.reduces_across_visits and not self.context[nest.k_level].last  # type: ignore[index]
-        per_output = accumulator_bytes(nest.chip) if unfinished else 1
+        per_output = nest.chip.array.accumulator_bytes if unfinished else 1
         return int(nest.groups(coords) * m[0] * n[0] * per_output)
 
     def prefetch_point(self) -> bool:

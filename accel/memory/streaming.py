@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from accel.perf.tile_schedule import Load, Node, Repeat, Step, share
+from accel.memory.tile_schedule import Load, Node, Repeat, Step, share
 
 
 @dataclass(frozen=True)

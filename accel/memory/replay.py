@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from accel.config import OPERANDS, ChipConfig, DramConfig
-from accel.perf.tile_schedule import Load, Node, Repeat, Schedule, Step
+from accel.memory.tile_schedule import Load, Node, Repeat, Schedule, Step
 
 LogEntry = tuple[int, int, str, str]  # (start, end, actor, what)
 _KINDS = ("ifmap", "weight", "psum")

@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.config import ChipConfig, Operand
-from accel.mapping import tiling as tiles
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.mapping.geometry import IntArray
-from accel.perf.loop_nest import fold_run_cycles
+from accel.memory import tiling as tiles
+from accel.memory.geometry import IntArray
+from accel.memory.loop_nest import fold_run_cycles
 
 TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
 
@@ -81,7 +81,7 @@ def grid_traffic(
     ifmap_pass = groups * (
         array.m * array.k if "ifmap" in streamed else grid.ifmap_sum[:, :, None]
     )
-    spill = (passes["ofmap"] - 1) * outputs * tiles.accumulator_bytes(chip)
+    spill = (passes["ofmap"] - 1) * outputs * chip.array.accumulator_bytes
     size = {
         "ifmap": np.broadcast_to(ifmap_pass * passes["ifmap"], shape),
         "weight": np.broadcast_to(weight_bytes * passes["weight"], shape),

@@ -1,6 +1,6 @@
 """DRAM traffic and stall cycles of one layer: tiles under SRAM capacity, real reuse, a replay.
 
-For an array layer, every tiling that fits the buffers (`mapping/tiling.py`: tile sizes × loop
+For an array layer, every tiling that fits the buffers (`accel/memory/tiling.py`: tile sizes × loop
 order) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic is each tensor
 once (the ifmap: each input element some window reads). The chooser keeps the tilings that are
 Pareto-efficient in (array cycles incl. refills, bytes on the bus), adds to each whose groups'
@@ -28,17 +28,17 @@ import numpy as np
 
 from accel.config import ChipConfig, Operand
 from accel.errors import InputError
-from accel.mapping import tiling as tiles
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.mapping.geometry import IntArray, LayerGeometry
 from accel.mapping.mapper import Mapping
+from accel.memory import tiling as tiles
+from accel.memory.geometry import IntArray, LayerGeometry
+from accel.memory.loop_nest import array_schedule
+from accel.memory.replay import replay_layer
+from accel.memory.tile_schedule import Schedule, stream_schedule
+from accel.memory.traffic import TRAFFIC, GridTraffic, grid_traffic, streamed_passes, trips
 from accel.model.network import Layer
 from accel.model.ops import Op, Shape
-from accel.perf.loop_nest import array_schedule
-from accel.perf.replay import replay_layer
-from accel.perf.tile_schedule import Schedule, stream_schedule
 from accel.perf.timing import ComputeTiming
-from accel.perf.traffic import TRAFFIC, GridTraffic, grid_traffic, streamed_passes, trips
 
 _PIPELINED_STEPS = 8  # a second shortlist pick per point: the fewest steps at least this many
 _MAX_REPLAYED = 10
