@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from accel.config import ChipConfig
 from accel.errors import InputError
-from accel.functional.schedule import psums_stay_in_pes
 from accel.mapping.mapper import map_layer
 from accel.memory.model import MemoryTraffic, compulsory_traffic, model_memory
 from accel.model.network import Layer, LayerEntry, Network
@@ -139,7 +138,7 @@ def test_a_streamed_operand_crosses_the_channel_once_per_array_read(
     assume(array is not None and tiling is not None and tiling.streamed)
     assert array is not None and tiling is not None
     stationary = {"os": "ofmap", "ws": "weight", "is": "ifmap"}[array.dataflow]
-    chunks = 1 if psums_stay_in_pes(array, tiling) else tiling.trips(array.time_dim)
+    chunks = 1 if tiling.in_place(array) else tiling.trips(array.time_dim)
     reloads = {op: chunks if op == stationary else 1 for op in ("ifmap", "weight")}
     if "ifmap" in tiling.streamed:
         assert memory.dram_ifmap_bytes == timing.sram_ifmap_reads * reloads["ifmap"]

@@ -149,7 +149,7 @@ class Schedule:
             _tiles(mapping.n, tiling.n_tile),
             loop_order=tiling.loop_order,
             k_fold=0 if os else mapping.array_rows,
-            psums_in_pes=os and tiling.k_tiles > 1 and psums_stay_in_pes(mapping, tiling),
+            psums_in_pes=os and tiling.k_tiles > 1 and tiling.in_place(mapping),
         )
 
     @property
@@ -181,19 +181,6 @@ class Schedule:
     @property
     def passes(self) -> int:
         return len(self.m_chunks) * len(self.k_chunks) * len(self.n_chunks)
-
-
-def psums_stay_in_pes(mapping: ArrayMapping, tiling: Tiling) -> bool:
-    """A tile of one fold whose streamed loop is the innermost that moves: consecutive chunks
-    continue the same fold (the scalar form of `accel.memory.traffic.streams_in_place`)."""
-    tile = {"m": tiling.m_tile, "k": tiling.k_tile, "n": tiling.n_tile}
-    single = (
-        tile[mapping.rows_dim] <= mapping.array_rows
-        and tile[mapping.cols_dim] <= mapping.array_cols
-    )
-    order = tiling.loop_order
-    inner = order[order.index(mapping.time_dim) + 1 :]
-    return single and all(tiling.trips(dim) == 1 for dim in inner)
 
 
 def check_tiling(mapping: ArrayMapping, tiling: Tiling) -> None:

@@ -103,7 +103,7 @@ class _Nest:
     array: ArrayMapping
     chip: ChipConfig
     has_bias: bool
-    single_fold: bool  # every tile is one fold of the array
+    in_place: bool  # `streams_in_place`: consecutive steps may continue one fold
     tail_adjust: int
     streamed: tuple[str, ...] = ()
     pieces: dict[str, int] = field(default_factory=dict)  # streamed operand → piece bytes
@@ -113,7 +113,7 @@ class _Nest:
     def merged(self) -> bool:
         """Single-fold tiles whose innermost loop is the streamed one: consecutive steps
         continue one fold, and its stationary operand stays in the PEs."""
-        return self.single_fold and bool(self.levels) and self.levels[-1][0] == self.array.time_dim
+        return self.in_place and any(dim == self.array.time_dim for dim, _ in self.levels)
 
     def every_step(self, operand: str) -> bool:
         """A streamed operand the array reads at every step (all but one held in the PEs)."""
@@ -424,21 +424,14 @@ def array_schedule(
     order = "g" + tiling.loop_order
     levels = tuple((dim, tuple(classes[dim])) for dim in order if len(classes[dim]) > 1)
     constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
-    single_fold = (
-        _tile_of(tiling, array.rows_dim) <= array.array_rows
-        and _tile_of(tiling, array.cols_dim) <= array.array_cols
-    )
     tail_adjust = compute_cycles - untiled_cycles(array, chip.array.fold_overlap)
     streamed = tiling.streamed
     pieces = piece_bytes(chip, streamed)
+    in_place = tiling.in_place(array)
     nest = _Nest(
-        levels, constant, array, chip, has_bias, single_fold, tail_adjust, streamed, pieces
+        levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces
     )
     origin: Coords = {dim: (c[0], True) for dim, c in levels}
     prologue = tuple(Load(op, nest.first_piece(op, origin)) for op in _INPUTS)
     at_start = nest.level["weight"] < 0 and nest.double("weight") and "weight" not in streamed
     return Schedule(prologue, nest.subtree(0, ()), at_start, prologue[1].bytes)
-
-
-def _tile_of(tiling: Tiling, dim: str) -> int:
-    return {"m": tiling.m_tile, "k": tiling.k_tile, "n": tiling.n_tile}[dim]

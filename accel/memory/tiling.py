@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -54,6 +55,22 @@ def refetches(order: str, trips: dict[str, IntArray], operand: Operand) -> IntAr
     for dim in deeper:
         moves |= trips[dim] > 1
     return np.where(moves, trips[idle], 1)
+
+
+def streams_in_place(
+    order: str, tile: Mapping[str, IntArray], trip: Mapping[str, IntArray], array: ArrayMapping
+) -> IntArray:
+    """Where every tile is one fold of the array and the streamed loop is the innermost that
+    moves: consecutive chunks continue the same fold, so its stationary operand (os: the partial
+    sums) stays in the PEs. The one home of this rule: the traffic model evaluates it over a grid
+    of candidate tile sizes, the loop nest and the int8 engine on one tiling (`Tiling.in_place`).
+    """
+    single = (tile[array.rows_dim] <= array.array_rows) & (tile[array.cols_dim] <= array.array_cols)
+    innermost = np.ones_like(trip[array.time_dim], dtype=bool)
+    for dim in order[order.index(array.time_dim) + 1 :]:
+        innermost &= trip[dim] == 1
+    result: IntArray = single & innermost
+    return result
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,13 @@ class Tiling:
 
     def trips(self, dim: str) -> int:
         return {"m": self.m_tiles, "k": self.k_tiles, "n": self.n_tiles}[dim]
+
+    def in_place(self, array: ArrayMapping) -> bool:
+        """`streams_in_place` for this tiling."""
+        tile = {"m": self.m_tile, "k": self.k_tile, "n": self.n_tile}
+        trip = {dim: np.asarray(self.trips(dim)) for dim in "mkn"}
+        sizes = {dim: np.asarray(size) for dim, size in tile.items()}
+        return bool(streams_in_place(self.loop_order, sizes, trip, array))
 
     def passes(self, operand: Operand) -> int:
         """Passes over `operand` (ofmap: visits of each output tile; > 1 spills partial sums).

@@ -53,9 +53,14 @@ class GridTraffic:
         return sum((self.bytes[kind] for kind in TRAFFIC), np.zeros_like(self.refill))
 
 
+def grid_sizes(grid: tiles.Candidates) -> dict[str, IntArray]:
+    """Each candidate's tile size along m, k, n, broadcastable over the (m, k, n) grid."""
+    return {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
+
+
 def trips(grid: tiles.Candidates, array: ArrayMapping) -> dict[str, IntArray]:
     shape = (len(grid.m), len(grid.k), len(grid.n))
-    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
+    sizes = grid_sizes(grid)
     totals = {"m": array.m, "k": array.k, "n": array.n}
     return {dim: np.broadcast_to(-(-totals[dim] // sizes[dim]), shape) for dim in "mkn"}
 
@@ -72,7 +77,7 @@ def grid_traffic(
     trip = trips(grid, array)
     shape = trip["m"].shape
     groups, outputs = array.groups, array.groups * array.m * array.n
-    in_place = streams_in_place(order, trip, grid, array)
+    in_place = tiles.streams_in_place(order, grid_sizes(grid), trip, array)
     passes = {
         op: streamed_passes(op, trip, in_place, array)
         if op in streamed else tiles.refetches(order, trip, op)
@@ -141,22 +146,6 @@ def bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
     """Bytes on the bus when `size` bytes move in `transfers` equal transfers of whole bursts."""
     each = -(-size // np.maximum(transfers, 1))
     return np.where(transfers > 0, transfers * -(-each // burst) * burst, 0)
-
-
-def streams_in_place(
-    order: str, trip: dict[str, IntArray], grid: tiles.Candidates, array: ArrayMapping
-) -> IntArray:
-    """Tiles of one fold whose streamed loop is the innermost that moves: consecutive chunks
-    continue the same fold, so its stationary operand (os: the partial sums) stays in the PEs."""
-    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
-    single = (sizes[array.rows_dim] <= array.array_rows) & (
-        sizes[array.cols_dim] <= array.array_cols
-    )
-    innermost = np.ones_like(trip[array.time_dim], dtype=bool)
-    for dim in order[order.index(array.time_dim) + 1 :]:
-        innermost &= trip[dim] == 1
-    result: IntArray = single & innermost
-    return result
 
 
 def refill_cycles(
