@@ -16,10 +16,11 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 from ort_helpers import run_node
 
-from accel.functional.float_norms import BatchNormConstants, batch_norm, lrn
+from accel.functional.float_norms import batch_norm, lrn
 from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path
 from accel.functional.kernels.eigen_pow import c_powf, eigen_pow
 from accel.io.sources import load_model
+from accel.model.quantized import BatchNormConstants
 
 ort = pytest.importorskip("onnxruntime")
 # These compare with onnxruntime's float kernels on this CPU: only where accel models them.

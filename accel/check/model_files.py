@@ -15,7 +15,6 @@ from dataclasses import replace
 
 from accel.check.ort_graph import Location, OrtGraph, optimize
 from accel.errors import InputError
-from accel.functional.float_layers import FLOAT_OP, ORT_UINT8
 from accel.io.imported import ImportedModel
 from accel.model.quantized import FloatWeights, QuantizedNetwork
 
@@ -64,13 +63,13 @@ def optimized_graph(path: str, required: bool) -> OrtGraph | None:
 def with_float_ops(qnet: QuantizedNetwork, locations: Mapping[str, Location]) -> QuantizedNetwork:
     """`qnet` with each layer ORT computes in float32 marked by its float op, and each fused
     layer ORT runs on uint8 codes (int8 + 128) marked as such."""
-    attributes = {name: dict(values) for name, values in qnet.attributes.items()}
+    attributes = {name: values.copy() for name, values in qnet.attributes.items()}
     layers = {layer.name for layer in qnet.network.layers}
     for name, location in locations.items():
         if name not in layers:
             continue
         if location.float_op is not None:
-            attributes.setdefault(name, {})[FLOAT_OP] = location.float_op
+            attributes.setdefault(name, {})["onnxruntime_float_op"] = location.float_op
         elif location.offset:  # a fused kernel on int8 tensors that ORT made uint8
-            attributes.setdefault(name, {})[ORT_UINT8] = True
+            attributes.setdefault(name, {})["onnxruntime_uint8"] = True
     return replace(qnet, attributes=attributes)

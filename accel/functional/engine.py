@@ -26,7 +26,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.accumulate import Accumulator, accumulate
 from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_array_layer
-from accel.functional.float_layers import FLOAT_OP, ORT_UINT8, float_function, float_only
+from accel.functional.float_layers import float_function, float_only
 from accel.functional.float_path import on_float_path, raw_sources, run_float_layer
 from accel.functional.float_windows import FloatLayer
 from accel.functional.requant import QuantMode
@@ -37,7 +37,7 @@ from accel.mapping.mapper import map_layer
 from accel.memory.model import model_memory
 from accel.model.network import Layer, Network
 from accel.model.ops import Activation
-from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
+from accel.model.quantized import LayerAttributes, QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.perf.timing import time_layer
 from accel.results import LayerResult
 
@@ -138,28 +138,29 @@ def _vector(
     layer: Layer,
     sources: Sequence[IntArray],
     params: Sequence[QuantParams],
-    attributes: Mapping[str, object],
+    attributes: LayerAttributes,
 ) -> IntArray:
     """A vector-unit layer; in onnxruntime's uint8 domain where the file's ORT graph says so."""
     table = prepared.tables.get(layer.name)
 
     def kernel(x: Sequence[IntArray], p: Sequence[QuantParams], y: QuantParams,
-               extra: Mapping[str, object]) -> IntArray:
+               extra: LayerAttributes) -> IntArray:
         return run_vector_layer(layer, x, p, y, prepared.mode, table, extra)
 
     output = prepared.qnet.activations[layer.name]
-    if attributes.get(ORT_UINT8) and layer.kind in ZERO_POINT_SENSITIVE:
+    if attributes.get("onnxruntime_uint8") and layer.kind in ZERO_POINT_SENSITIVE:
         return in_uint8_domain(kernel, sources, params, output, attributes)
     return kernel(sources, params, output, attributes)
 
 
 def _float_function(
-    layer: Layer, attributes: Mapping[str, object], mode: QuantMode,
+    layer: Layer, attributes: LayerAttributes, mode: QuantMode,
     weights: QuantizedWeights | None,
 ) -> FloatLayer | None:
     # onnxruntime left this layer in float32 (an unfused QDQ group), or it has no integer
     # kernel at all (a BatchNormalization, an LRN): reproduce that if we can.
-    if mode != "onnx" or (FLOAT_OP not in attributes and not float_only(layer, attributes)):
+    float_op = "onnxruntime_float_op" in attributes
+    if mode != "onnx" or (not float_op and not float_only(layer, attributes)):
         return None
     return float_function(layer, attributes, weights)
 

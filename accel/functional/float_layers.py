@@ -21,13 +21,13 @@ tensor, stops with an error naming the layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from accel.functional.float_norms import BatchNormConstants, batch_norm, lrn
+from accel.functional.float_norms import batch_norm, lrn
 from accel.functional.float_windows import (
     FloatLayer,
     array_layer,
@@ -51,13 +51,10 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
-from accel.model.quantized import QuantizedWeights, QuantParams
+from accel.model.quantized import LayerAttributes, QuantizedWeights, QuantParams
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
-FLOAT_OP = "onnxruntime_float_op"  # attribute naming the float op ORT computes a layer with
-ORT_UINT8 = "onnxruntime_uint8"  # attribute: ORT runs this int8 layer on uint8 codes
-BATCHNORM = "batchnorm"  # attribute: a BatchNormalization node's `BatchNormConstants`
 
 # Kinds whose integer form is, bit for bit, their DequantizeLinear → float op → QuantizeLinear:
 # tables of Q(f(DQ(code))), and ops that move codes (max pooling commutes with dequantization;
@@ -96,11 +93,10 @@ def _concat(inputs: Sequence[Array], params: Sequence[QuantParams | None],
     return quantize(np.concatenate(parts, axis=1), y)
 
 
-def _with_constant(attributes: Mapping[str, object]) -> FloatLayer:
+def _with_constant(attributes: LayerAttributes) -> FloatLayer:
     """A DQ(x) op DQ(constant) → Q group (a QDQ Add/Mul by a quantized constant)."""
     constant = np.asarray(attributes["constant"])
     constant_quant = attributes["constant_quant"]
-    assert isinstance(constant_quant, QuantParams)
     first = bool(attributes.get("constant_first", False))
 
     def run(inputs: Sequence[Array], params: Sequence[QuantParams | None],
@@ -120,12 +116,12 @@ def _per_channel(values: F32, ndim: int) -> F32:
 
 
 def float_function(
-    layer: Layer, attributes: Mapping[str, object], weights: QuantizedWeights | None = None
+    layer: Layer, attributes: LayerAttributes, weights: QuantizedWeights | None = None
 ) -> FloatLayer | None:
     """The exact float32 form of `layer` as ORT runs it, or None if accel does not reproduce
     that float op."""
     op = layer.op
-    op_name = str(attributes.get(FLOAT_OP, ""))
+    op_name = str(attributes.get("onnxruntime_float_op", ""))
     if layer.uses_array:
         return array_layer(layer, op_name, attributes, weights)
     if layer.kind in ("avgpool", "global_avgpool"):
@@ -134,8 +130,8 @@ def float_function(
         return _binary(layer, np.add if isinstance(op, Add) else np.multiply)
     if isinstance(op, BatchNorm) and "operation" in attributes:
         return _with_constant(attributes)
-    constants = attributes.get(BATCHNORM)
-    if isinstance(op, BatchNorm) and isinstance(constants, BatchNormConstants):
+    constants = attributes.get("batchnorm")
+    if isinstance(op, BatchNorm) and constants is not None:
         return _unary(lambda x: batch_norm(x, constants))
     if isinstance(op, LocalResponseNorm):
         return _unary(lambda x: lrn(x, op.size, op.alpha, op.beta, op.bias))
@@ -152,7 +148,7 @@ def float_function(
     return None
 
 
-def float_only(layer: Layer, attributes: Mapping[str, object]) -> bool:
+def float_only(layer: Layer, attributes: LayerAttributes) -> bool:
     """Whether `layer` has no integer kernel in onnx mode, so that onnxruntime always computes
     it in float32: a float BatchNormalization (not a QLinearAdd/QLinearMul by a constant), LRN."""
     op = layer.op
@@ -161,7 +157,7 @@ def float_only(layer: Layer, attributes: Mapping[str, object]) -> bool:
 
 
 def reproduced(
-    layer: Layer, attributes: Mapping[str, object], weights: QuantizedWeights | None = None
+    layer: Layer, attributes: LayerAttributes, weights: QuantizedWeights | None = None
 ) -> bool:
     """Whether the engine gives exactly ORT's float32 result for `layer` left unfused."""
     exact = layer.kind in EXACT_IN_INTEGER

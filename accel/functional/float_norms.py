@@ -21,50 +21,13 @@ BN), and AlexNet's and GoogLeNet's LRN, run in float32 on dequantized codes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 
 from accel.functional.kernels.eigen_pow import eigen_pow
+from accel.model.quantized import BatchNormConstants
 
 F32 = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True, eq=False)
-class BatchNormConstants:
-    """A BatchNormalization node's inputs as onnxruntime reads them (dequantized where the file
-    quantized them), one float32 per channel, and its epsilon attribute."""
-
-    scale: F32
-    bias: F32
-    mean: F32
-    variance: F32
-    epsilon: float
-
-    def folded(self) -> tuple[F32, F32]:
-        """(per-channel multiplier, per-channel addend) rounded as onnxruntime's kernel does."""
-        eps = np.float32(self.epsilon)
-        inv_std = np.divide(np.float32(1.0), np.sqrt(np.add(self.variance, eps,
-                                                            dtype=np.float32)),
-                            dtype=np.float32)  # fmt: skip
-        multiplier = np.multiply(inv_std, self.scale, dtype=np.float32)
-        addend = np.subtract(self.bias, np.multiply(self.mean, multiplier, dtype=np.float32),
-                             dtype=np.float32)  # fmt: skip
-        return multiplier, addend
-
-
-    def fold_into_conv(self, weight: F32, bias: F32) -> tuple[F32, F32]:
-        """The (weight, bias) of a conv with this BatchNormalization folded in, as
-        onnxruntime's ConvBNFusion rounds them; a conv without bias has a zero one."""
-        std = np.sqrt(np.add(self.variance, np.float32(self.epsilon), dtype=np.float32))
-        factor = np.divide(self.scale, std, dtype=np.float32)
-        shape = (-1,) + (1,) * (np.ndim(weight) - 1)
-        folded = np.multiply(weight, factor.reshape(shape), dtype=np.float32)
-        centred = np.subtract(bias, self.mean, dtype=np.float32)
-        shifted = np.add(np.multiply(centred, factor, dtype=np.float32), self.bias,
-                         dtype=np.float32)  # fmt: skip
-        return folded, shifted
 
 
 def batch_norm(x: F32, constants: BatchNormConstants) -> F32:

@@ -25,7 +25,6 @@ from accel.model.quantized import QuantizedNetwork
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
-FLOAT_INPUTS = "float_inputs"
 # Float layers whose result depends on the order MLAS sums in, so on the CPU's kernel path:
 # accel models the AVX-512F and AVX2+FMA3 ones; elsewhere such an island is refused by name.
 ORDER_DEPENDENT = frozenset(("conv", "fc", "avgpool", "global_avgpool", "softmax", "lrn"))
@@ -33,8 +32,7 @@ ORDER_DEPENDENT = frozenset(("conv", "fc", "avgpool", "global_avgpool", "softmax
 
 def raw_readers(qnet: QuantizedNetwork, layer: Layer) -> tuple[int, ...]:
     """Indices of `layer`'s inputs it reads as another layer's raw float32 result."""
-    raw = qnet.attributes.get(layer.name, {}).get(FLOAT_INPUTS, ())
-    return tuple(int(i) for i in raw) if isinstance(raw, tuple | list) else ()
+    return qnet.attributes.get(layer.name, {}).get("float_inputs", ())
 
 
 def raw_sources(qnet: QuantizedNetwork) -> set[str]:

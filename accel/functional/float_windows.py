@@ -11,7 +11,7 @@ layer's attributes. Each builder returns None where accel does not reproduce the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -24,7 +24,7 @@ from accel.functional.kernels.mlas_pool import average_pool, mean_eigen
 from accel.functional.requant import activation_bounds, dequantize_linear, quantize_linear
 from accel.model.network import Layer
 from accel.model.ops import AvgPool, Conv, FullyConnected, GlobalAvgPool, MaxPool
-from accel.model.quantized import QuantizedWeights, QuantParams
+from accel.model.quantized import LayerAttributes, QuantizedWeights, QuantParams
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
@@ -70,12 +70,12 @@ def real_weights(weights: QuantizedWeights) -> F32:
 
 
 def array_layer(
-    layer: Layer, op_name: str, attributes: Mapping[str, object],
+    layer: Layer, op_name: str, attributes: LayerAttributes,
     weights: QuantizedWeights | None,
 ) -> FloatLayer | None:
     """A conv or fc layer as ORT's float Conv / Gemm, or None if accel does not reproduce it."""
     bias = attributes.get("float_bias")
-    if weights is None or not isinstance(bias, np.ndarray):
+    if weights is None or bias is None:
         return None
     w, b = real_weights(weights), np.asarray(bias, np.float32)
     op = layer.op
@@ -91,12 +91,11 @@ def array_layer(
             return quantize_fused(layer, result, y)
 
         return run_conv
-    gemm_attributes = attributes.get("gemm")
-    if not isinstance(op, FullyConnected) or op_name != "Gemm" or not isinstance(
-            gemm_attributes, Mapping) or (gemm_attributes["alpha"], gemm_attributes["beta"]) != (
-            1.0, 1.0):  # fmt: skip
+    onnx_gemm = attributes.get("gemm")
+    if not isinstance(op, FullyConnected) or op_name != "Gemm" or onnx_gemm is None or (
+            onnx_gemm["alpha"], onnx_gemm["beta"]) != (1.0, 1.0):  # fmt: skip
         return None
-    trans_b = bool(gemm_attributes["trans_b"])
+    trans_b = onnx_gemm["trans_b"]
 
     def run_fc(inputs: Sequence[Array], params: Sequence[QuantParams | None],
                y: QuantParams | None) -> Array:

@@ -13,7 +13,7 @@ in float32, so their last bit depends on it: `in_uint8_domain` runs a layer the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from accel.functional.requant import QuantMode, dequantize_linear, quantize_line
 from accel.functional.tflite_rescale import requantize_tflite_codes
 from accel.model.network import Layer
 from accel.model.ops import BatchNorm, ChannelShuffle, ChannelSlice, Clip, Pad, Reshape, Transpose
-from accel.model.quantized import QuantParams
+from accel.model.quantized import LayerAttributes, QuantParams
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
@@ -39,7 +39,7 @@ def run_tensor_layer(
     xq: QuantParams,
     y: QuantParams,
     mode: QuantMode,
-    attributes: Mapping[str, object],
+    attributes: LayerAttributes,
 ) -> IntArray:
     """One of `KINDS` on an NCHW int8/uint8 tensor."""
     op = layer.op
@@ -101,11 +101,10 @@ def _pad(op: Pad, x: IntArray, xq: QuantParams) -> IntArray:
 
 
 def _with_constant(
-    x: IntArray, xq: QuantParams, y: QuantParams, attributes: Mapping[str, object]
+    x: IntArray, xq: QuantParams, y: QuantParams, attributes: LayerAttributes
 ) -> IntArray:
     constant = np.asarray(attributes["constant"])
     cq = attributes["constant_quant"]
-    assert isinstance(cq, QuantParams)
     flat = constant.reshape(-1)
     per_channel = flat.reshape(1, -1, 1, 1) if flat.size > 1 else flat.reshape(1, 1, 1, 1)
     c = np.broadcast_to(per_channel, x.shape).astype(x.dtype)
@@ -121,7 +120,7 @@ def _with_constant(
 # Vector kernels whose arithmetic depends on the zero points' values, not only on code - zp.
 ZERO_POINT_SENSITIVE = frozenset(("add", "mul", "avgpool", "batchnorm"))
 VectorKernel = Callable[
-    [Sequence[IntArray], Sequence[QuantParams], QuantParams, Mapping[str, object]], IntArray
+    [Sequence[IntArray], Sequence[QuantParams], QuantParams, LayerAttributes], IntArray
 ]
 
 
@@ -140,11 +139,11 @@ def in_uint8_domain(
     inputs: Sequence[IntArray],
     params: Sequence[QuantParams],
     output: QuantParams,
-    attributes: Mapping[str, object],
+    attributes: LayerAttributes,
 ) -> IntArray:
     """Run `kernel` on int8 tensors converted to uint8 (as onnxruntime's x86 QDQ rewrite does)
     and convert the result back."""
-    extra = dict(attributes)
+    extra = attributes.copy()
     constant_quant = extra.get("constant_quant")
     if isinstance(constant_quant, QuantParams):
         extra["constant"] = _codes_to_uint8(np.asarray(extra["constant"]))

@@ -12,7 +12,7 @@ quantizations TFLite refuses) is an `InputError` naming the layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +40,7 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
-from accel.model.quantized import QuantParams
+from accel.model.quantized import LayerAttributes, QuantParams
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
@@ -109,7 +109,7 @@ def run_vector_layer(
     output_params: QuantParams,
     mode: QuantMode,
     table: IntArray | None,
-    attributes: Mapping[str, object] | None = None,
+    attributes: LayerAttributes | None = None,
 ) -> IntArray:
     """One non-array layer on NCHW int8/uint8 tensors."""
     op = layer.op
@@ -241,15 +241,14 @@ def _concat(
 
 # The only int8 output quantization TFLite's LOGISTIC and SOFTMAX accept.
 TFLITE_PROBABILITY = QuantParams(1.0 / 256.0, -128, "int8")
-MEAN_OP = "tflite_mean"  # attribute of a GlobalAvgPool imported from a TFLite MEAN
 
 
 def is_tflite_mean(
-    x: QuantParams, y: QuantParams, attributes: Mapping[str, object] | None
+    x: QuantParams, y: QuantParams, attributes: LayerAttributes | None
 ) -> bool:
     """Whether a global average pool runs as TFLite's MEAN: imported from one, or requantizing
     (AVERAGE_POOL_2D needs equal input and output quantization; converters emit MEAN)."""
-    return bool((attributes or {}).get(MEAN_OP)) or x != y
+    return bool((attributes or {}).get("tflite_mean")) or x != y
 
 
 def _softmax_tflite(

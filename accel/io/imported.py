@@ -25,8 +25,6 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
-from accel.functional.float_layers import BATCHNORM
-from accel.functional.float_norms import BatchNormConstants
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import (
     Activation,
@@ -40,7 +38,14 @@ from accel.model.ops import (
     Pad,
     Shape,
 )
-from accel.model.quantized import FloatWeights, QuantizedNetwork, QuantizedWeights, QuantParams
+from accel.model.quantized import (
+    BatchNormConstants,
+    FloatWeights,
+    LayerAttributes,
+    QuantizedNetwork,
+    QuantizedWeights,
+    QuantParams,
+)
 
 AffineOrigin = Literal["batchnorm", "bias", "scale", "affine"]
 FloatArray = npt.NDArray[np.float32]
@@ -67,7 +72,7 @@ class ImportedParts:
     affines: dict[str, Affine] = field(default_factory=dict)
     quant: dict[str, QuantParams] = field(default_factory=dict)
     qweights: dict[str, QuantizedWeights] = field(default_factory=dict)
-    attributes: dict[str, dict[str, object]] = field(default_factory=dict)
+    attributes: dict[str, LayerAttributes] = field(default_factory=dict)
     unsupported: list[tuple[str, str]] = field(default_factory=list)
     tensor_names: dict[str, str] = field(default_factory=dict)
     named_codes: set[str] = field(default_factory=set)
@@ -173,7 +178,7 @@ def _fold_into_producer(parts: ImportedParts, producer: LayerEntry, entry: Layer
             return False
         flag = {"batchnorm": {"batchnorm": True}, "bias": {"bias": True}}.get(affine.origin, {})
         parts.entries[producer.name] = _with_op(producer, target.model_copy(update=flag))
-        constants = parts.attributes.get(entry.name, {}).get(BATCHNORM)
+        constants = parts.attributes.get(entry.name, {}).get("batchnorm")
         weights = parts.float_weights.get(producer.name)
         if isinstance(target, Conv) and isinstance(constants, BatchNormConstants) and weights:
             # The fold onnxruntime itself makes (ConvBNFusion), rounded as it rounds it.

@@ -18,9 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from accel.functional.float_layers import BATCHNORM
-from accel.functional.float_norms import BatchNormConstants
-from accel.model.quantized import QuantizedWeights, QuantParams
+from accel.model.quantized import BatchNormConstants, QuantizedWeights, QuantParams
 
 if TYPE_CHECKING:
     from accel.io.onnx_reader import Const, OnnxImporter, Tensor
@@ -115,7 +113,7 @@ def keep_batchnorm_constants(imp: OnnxImporter, name: str, node: Any, epsilon: f
         return  # data in a missing external file: the layer keeps no float form
     scale, bias, mean, variance = (np.asarray(array, np.float32) for array in arrays)
     constants = BatchNormConstants(scale, bias, mean, variance, float(np.float32(epsilon)))
-    imp.parts.attributes.setdefault(name, {})[BATCHNORM] = constants
+    imp.parts.attributes.setdefault(name, {})["batchnorm"] = constants
 
 
 def _as_read(value: Const) -> np.ndarray | None:

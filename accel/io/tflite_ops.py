@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from accel.functional.vector import MEAN_OP
 from accel.io.tflite_reader import Activation, TfliteImporter, nhwc_shape
 from accel.model.ops import (
     Activation as ActivationOp,
@@ -124,7 +123,7 @@ def _mean(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
         imp.unsupported(op, "MEAN", "only a mean over height and width")
         return
     out = imp.add_layer(op, GlobalAvgPool(), [x])
-    imp.parts.attributes.setdefault(out.source, {})[MEAN_OP] = True  # not AVERAGE_POOL_2D
+    imp.parts.attributes.setdefault(out.source, {})["tflite_mean"] = True  # not AVERAGE_POOL_2D
 
 
 def _binary(kind: str) -> Converter:

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, TypedDict
 
 import numpy as np
 import numpy.typing as npt
 
 from accel.model.network import Network
+
+Float32Array = npt.NDArray[np.float32]
 
 ActivationDtype = Literal["int8", "uint8"]
 QMIN_QMAX: dict[ActivationDtype, tuple[int, int]] = {"int8": (-128, 127), "uint8": (0, 255)}
@@ -90,6 +92,70 @@ class QuantizedWeights:
 
 
 @dataclass(frozen=True, eq=False)
+class BatchNormConstants:
+    """A BatchNormalization node's inputs as onnxruntime reads them (dequantized where the file
+    quantized them), one float32 per channel, and its epsilon attribute."""
+
+    scale: Float32Array
+    bias: Float32Array
+    mean: Float32Array
+    variance: Float32Array
+    epsilon: float
+
+    def folded(self) -> tuple[Float32Array, Float32Array]:
+        """(per-channel multiplier, per-channel addend) rounded as onnxruntime's kernel does."""
+        eps = np.float32(self.epsilon)
+        inv_std = np.divide(np.float32(1.0), np.sqrt(np.add(self.variance, eps,
+                                                            dtype=np.float32)),
+                            dtype=np.float32)  # fmt: skip
+        multiplier = np.multiply(inv_std, self.scale, dtype=np.float32)
+        addend = np.subtract(self.bias, np.multiply(self.mean, multiplier, dtype=np.float32),
+                             dtype=np.float32)  # fmt: skip
+        return multiplier, addend
+
+
+    def fold_into_conv(
+        self, weight: Float32Array, bias: Float32Array
+    ) -> tuple[Float32Array, Float32Array]:
+        """The (weight, bias) of a conv with this BatchNormalization folded in, as
+        onnxruntime's ConvBNFusion rounds them; a conv without bias has a zero one."""
+        std = np.sqrt(np.add(self.variance, np.float32(self.epsilon), dtype=np.float32))
+        factor = np.divide(self.scale, std, dtype=np.float32)
+        shape = (-1,) + (1,) * (np.ndim(weight) - 1)
+        folded = np.multiply(weight, factor.reshape(shape), dtype=np.float32)
+        centred = np.subtract(bias, self.mean, dtype=np.float32)
+        shifted = np.add(np.multiply(centred, factor, dtype=np.float32), self.bias,
+                         dtype=np.float32)  # fmt: skip
+        return folded, shifted
+
+
+class GemmAttributes(TypedDict):
+    """An ONNX Gemm's attributes, for following its float32 arithmetic."""
+
+    trans_b: bool
+    alpha: float
+    beta: float
+
+
+class LayerAttributes(TypedDict, total=False):
+    """Per-layer extras an importer (or the check against onnxruntime) records so the datapath
+    follows the file's reference runtime exactly. Every key is optional."""
+
+    # an elementwise Add / Mul with a quantized constant, held in a BatchNorm slot
+    operation: Literal["add", "mul"]
+    constant: npt.NDArray[np.integer]  # the constant's codes
+    constant_quant: QuantParams
+    constant_first: bool  # the constant is the op's first input
+    batchnorm: BatchNormConstants  # a BatchNormalization node's constants
+    float_bias: Float32Array  # the real bias onnxruntime adds if the layer stays in float32
+    gemm: GemmAttributes
+    float_inputs: tuple[int, ...]  # inputs that are another float op's raw result
+    tflite_mean: bool  # a GlobalAvgPool imported from TFLite's MEAN (not AVERAGE_POOL_2D)
+    onnxruntime_float_op: str  # the float op onnxruntime computes this layer with
+    onnxruntime_uint8: bool  # onnxruntime runs this int8 layer on uint8 codes (+128)
+
+
+@dataclass(frozen=True, eq=False)
 class QuantizedNetwork:
     """A network with everything the int8 datapath needs.
 
@@ -101,4 +167,4 @@ class QuantizedNetwork:
     network: Network
     activations: Mapping[str, QuantParams]
     weights: Mapping[str, QuantizedWeights]
-    attributes: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
+    attributes: Mapping[str, LayerAttributes] = field(default_factory=dict)

@@ -105,6 +105,10 @@ def qlinear_binary(kind: str) -> Converter:
         if not isinstance(x, Tensor) or not isinstance(constant, Const):
             imp.unsupported(node, index, "operands that are neither activations nor constants")
             return
+        constant_quant = imp.quant_of(node, constant_index + 1)
+        if constant.array is None or constant_quant is None:
+            imp.unsupported(node, index, "a constant without its data or one scale and zero point")
+            return
         x = imp.quantized_tensor(node, 3 - constant_index, 4 - constant_index)
         out = imp.add_layer(node, index, BatchNorm(), [x], quant=quant)
         real = _dequantized(imp, node, constant_index)
@@ -113,9 +117,9 @@ def qlinear_binary(kind: str) -> Converter:
             real if kind == "Mul" else None, real if kind == "Add" else None, origin
         )
         imp.parts.attributes[out.source] = {
-            "operation": kind.lower(),
+            "operation": "add" if kind == "Add" else "mul",
             "constant": constant.array,
-            "constant_quant": imp.quant_of(node, constant_index + 1),
+            "constant_quant": constant_quant,
             "constant_first": constant_index == 0,
         }
 

@@ -189,7 +189,7 @@ def _affine(imp: OnnxImporter, node: Any, index: int, kind: str, x: Tensor,
         # A QDQ constant operand: onnxruntime runs DQ(x) op DQ(c) → Q as QLinearAdd/QLinearMul.
         zero = quantized.zero_point.reshape(-1)
         imp.parts.attributes[out.source] = {
-            "operation": kind.lower(),
+            "operation": "add" if kind == "Add" else "mul",
             "constant": quantized.values,
             "constant_quant": QuantParams(float(quantized.scale.reshape(-1)[0]), int(zero[0]),
                                           quantized.values.dtype.name),  # type: ignore[arg-type]
