@@ -138,3 +138,34 @@ def test_qgemm_with_alpha_simulates_but_refuses_functional_runs(tmp_path: Path) 
     assert imported.functional_gaps == (f"node {gemm.name!r} (QGemm with alpha=0.5)",)
     with pytest.raises(InputError, match=r"QGemm with alpha=0.5\) is not supported"):
         run_functional(imported.network, ChipConfig(), model=imported)
+
+
+def test_qlinear_add_with_a_per_channel_constant_is_refused_by_name(tmp_path: Path) -> None:
+    """QLinearAdd's constant operand needs one scale and zero point: a per-channel one is
+    named in the refusal instead of failing later in the datapath."""
+    from onnx import TensorProto, helper
+
+    from accel.errors import InputError
+
+    def const(name: str, value: np.ndarray) -> onnx.TensorProto:
+        return numpy_helper.from_array(value, name)
+
+    inits = [
+        const("xs", np.array(0.1, np.float32)), const("xz", np.array(128, np.uint8)),
+        const("b", np.arange(4, dtype=np.uint8).reshape(1, 4, 1, 1)),
+        const("bs", np.array([0.1, 0.2, 0.3, 0.4], np.float32)),
+        const("bz", np.full(4, 128, np.uint8)),
+        const("ys", np.array(0.2, np.float32)), const("yz", np.array(128, np.uint8)),
+    ]  # fmt: skip
+    node = helper.make_node("QLinearAdd", ["x", "xs", "xz", "b", "bs", "bz", "ys", "yz"], ["y"],
+                            name="add_pc", domain="com.microsoft")  # fmt: skip
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.UINT8, [1, 4, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.UINT8, [1, 4, 2, 2])], inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13),
+                                                    helper.make_opsetid("com.microsoft", 1)])
+    path = tmp_path / "qadd.onnx"
+    onnx.save(model, str(path))
+    with pytest.raises(InputError, match=r"add_pc.*constant without its data or one scale"):
+        import_onnx(path)
