@@ -54,3 +54,18 @@ def test_dump_names_files_safely_and_lists_quantization(tmp_path: Path) -> None:
         "file": "a_b.npy", "shape": [1, 1, 1, 1], "dtype": "int8", "scale": 0.25, "zero_point": -2,
     }  # fmt: skip
     assert np.load(tmp_path / "a_b.npy").item() == 9
+
+
+def test_dump_file_names_stay_short_and_inside_the_folder(tmp_path: Path) -> None:
+    """A tensor named '..' or 300 characters long still gets one short file in the folder."""
+    long, dots = "t" * 300, ".."
+    network = Network.build("n", Shape(1, 1, 1), [LayerEntry(long, Add(), ("input", "input")),
+                                                  LayerEntry(dots, Add(), (long, long))])  # fmt: skip
+    params = {"input": QuantParams(0.5, 3), long: QuantParams(0.25, -2), dots: QuantParams(1, 0)}
+    outputs = {name: np.full((1, 1, 1, 1), 1, np.int8) for name in ("input", long, dots)}
+    out = tmp_path / "dump"
+    write_dump(outputs, QuantizedNetwork(network, params, {}), out)
+    files = json.loads((out / "manifest.json").read_text())["tensors"]
+    assert files[long]["file"] == "t" * 100 + ".npy"
+    assert files[dots]["file"] == "tensor.npy"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["dump"]

@@ -11,7 +11,6 @@ in float32 is written as float32, with scale and zero point null).
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import numpy.typing as npt
 from accel.errors import InputError, first_line
 from accel.model.network import Network
 from accel.model.quantized import QuantizedNetwork
+from accel.results import safe_name
 
 
 def load_inputs(path: Path, network: Network) -> dict[str, npt.NDArray[np.generic]]:
@@ -59,10 +59,6 @@ def _finite(arrays: dict[str, npt.NDArray[np.generic]]) -> dict[str, npt.NDArray
     return arrays
 
 
-def _file_name(tensor: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", tensor) + ".npy"
-
-
 def write_dump(
     outputs: Mapping[str, npt.NDArray[np.integer]], qnet: QuantizedNetwork, out_dir: Path
 ) -> None:
@@ -72,7 +68,7 @@ def write_dump(
     used: set[str] = set()
     for name, array in outputs.items():
         params = qnet.activations.get(name)  # None: a tensor the model keeps in float32
-        file_name = _file_name(name)
+        file_name = safe_name(name, "tensor") + ".npy"
         while file_name in used:  # two names that differ only in replaced characters
             file_name = "_" + file_name
         used.add(file_name)
