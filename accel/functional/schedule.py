@@ -35,7 +35,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from accel.mapping.array import ArrayMapping, ceil_div, fold_sizes
+from accel.mapping.array import GEMM_DIMS, ArrayMapping, ceil_div, fold_sizes
 from accel.memory.tiling import Tiling
 
 Range = tuple[int, int]  # [start, stop) along one GEMM dimension
@@ -191,8 +191,8 @@ def check_tiling(mapping: ArrayMapping, tiling: Tiling) -> None:
             f"not {tiling.dataflow!r} with {tiling.groups}"
         )
     folds = {mapping.rows_dim: mapping.array_rows, mapping.cols_dim: mapping.array_cols}
-    for dim, total in (("m", mapping.m), ("k", mapping.k), ("n", mapping.n)):
-        tile = {"m": tiling.m_tile, "k": tiling.k_tile, "n": tiling.n_tile}[dim]
+    for dim in GEMM_DIMS:
+        total, tile = mapping.size(dim), tiling.tile(dim)
         if tile <= 0 or tiling.trips(dim) != ceil_div(total, tile):
             raise ValueError(
                 f"tiling's {dim} tiles must cover {dim.upper()} = {total} in "

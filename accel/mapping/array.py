@@ -16,11 +16,21 @@ the last fold along each axis is partial and leaves PEs idle.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from accel.config import ArrayConfig, Dataflow
 from accel.model.network import GemmView
 
-_PLACEMENT: dict[Dataflow, tuple[str, str, str]] = {
+GemmDim = Literal["m", "k", "n"]  # the GEMM's output rows, reduction and output columns
+GEMM_DIMS: tuple[GemmDim, ...] = ("m", "k", "n")
+_AS_DIM: dict[str, GemmDim] = {dim: dim for dim in GEMM_DIMS}
+
+
+def loop_dims(order: str) -> tuple[GemmDim, ...]:
+    """A loop order's dimensions, outer → inner: 'nkm' → ('n', 'k', 'm')."""
+    return tuple(_AS_DIM[dim] for dim in order)
+
+_PLACEMENT: dict[Dataflow, tuple[GemmDim, GemmDim, GemmDim]] = {
     "os": ("m", "n", "k"),
     "ws": ("k", "n", "m"),
     "is": ("k", "m", "n"),
@@ -55,33 +65,34 @@ class ArrayMapping:
             array.dataflow, gemm.m * batch, gemm.k, gemm.n, gemm.groups, array.rows, array.cols
         )
 
-    def _dim(self, name: str) -> int:
+    def size(self, name: GemmDim) -> int:
+        """The GEMM's extent along `name` (per group; M includes the batch)."""
         return {"m": self.m, "k": self.k, "n": self.n}[name]
 
     @property
-    def rows_dim(self) -> str:
+    def rows_dim(self) -> GemmDim:
         return _PLACEMENT[self.dataflow][0]
 
     @property
-    def cols_dim(self) -> str:
+    def cols_dim(self) -> GemmDim:
         return _PLACEMENT[self.dataflow][1]
 
     @property
-    def time_dim(self) -> str:
+    def time_dim(self) -> GemmDim:
         return _PLACEMENT[self.dataflow][2]
 
     @property
     def rows_needed(self) -> int:
-        return self._dim(self.rows_dim)
+        return self.size(self.rows_dim)
 
     @property
     def cols_needed(self) -> int:
-        return self._dim(self.cols_dim)
+        return self.size(self.cols_dim)
 
     @property
     def time_steps(self) -> int:
         """T: how many operand wavefronts stream through the array per fold."""
-        return self._dim(self.time_dim)
+        return self.size(self.time_dim)
 
     @property
     def row_fold_sizes(self) -> tuple[int, ...]:

@@ -29,11 +29,22 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, NamedTuple
 
-from accel.config import ChipConfig
+from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.memory.geometry import LayerGeometry
 from accel.memory.streaming import Pieces, cut, split_step
-from accel.memory.tile_schedule import Load, Node, Repeat, Schedule, Step, compress
+from accel.memory.tile_schedule import (
+    INPUT_OPERANDS,
+    Buffer,
+    Load,
+    LoadKind,
+    Node,
+    Repeat,
+    Schedule,
+    Step,
+    buffer_of,
+    compress,
+)
 from accel.memory.tiling import (
     BIAS_BYTES,
     IDLE_DIM,
@@ -43,7 +54,6 @@ from accel.memory.tiling import (
 )
 from accel.perf.timing import fill_drain_cycles
 
-_INPUTS = ("ifmap", "weight")
 Coords = dict[str, tuple[Any, bool]]  # dim → (size class, is the first index)
 
 
@@ -105,8 +115,8 @@ class _Nest:
     has_bias: bool
     in_place: bool  # `streams_in_place`: consecutive steps may continue one fold
     tail_adjust: int
-    streamed: tuple[str, ...] = ()
-    pieces: dict[str, int] = field(default_factory=dict)  # streamed operand → piece bytes
+    streamed: tuple[Operand, ...] = ()
+    pieces: dict[Operand, int] = field(default_factory=dict)  # streamed operand → piece bytes
     memo: dict[tuple[int, tuple[_Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
 
     @cached_property
@@ -115,17 +125,17 @@ class _Nest:
         continue one fold, and its stationary operand stays in the PEs."""
         return self.in_place and any(dim == self.array.time_dim for dim, _ in self.levels)
 
-    def every_step(self, operand: str) -> bool:
+    def every_step(self, operand: Operand) -> bool:
         """A streamed operand the array reads at every step (all but one held in the PEs)."""
-        held = self.merged and IDLE_DIM[operand] == self.array.time_dim  # type: ignore[index]
+        held = self.merged and IDLE_DIM[operand] == self.array.time_dim
         return operand in self.streamed and not held
 
     @cached_property
-    def level(self) -> dict[str, int]:
+    def level(self) -> dict[Buffer | LoadKind, int]:
         """Each operand's innermost iterating loop level (−1: one tile for the whole layer)."""
-        found = {}
-        for operand in ("ifmap", "weight", "ofmap"):
-            dims = "g" + OPERAND_DIMS[operand]
+        found: dict[Buffer | LoadKind, int] = {}
+        for operand in OPERANDS:
+            dims = ("g", *OPERAND_DIMS[operand])
             levels = [i for i, (dim, _) in enumerate(self.levels) if dim in dims]
             found[operand] = levels[-1] if levels else -1
             if self.every_step(operand):
@@ -145,8 +155,8 @@ class _Nest:
             return False
         return self.every_step("ofmap") or self.k_level < self.level["ofmap"]
 
-    def double(self, buffer: str) -> bool:
-        return self.chip.sram.buffer_for(buffer).double_buffered  # type: ignore[arg-type]
+    def double(self, buffer: Operand) -> bool:
+        return self.chip.sram.buffer_for(buffer).double_buffered
 
     @cached_property
     def runs(self) -> list[list[tuple[int, tuple[_Key, ...]]]]:
@@ -203,10 +213,10 @@ class _Nest:
         bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
         return int(groups * (k[0] * n[0] + bias) * max(reads, 1))
 
-    def fold_reads(self, operand: str, coords: Coords) -> int:
+    def fold_reads(self, operand: Operand, coords: Coords) -> int:
         """How often a step reads its tile of `operand`: once per fold along the dimension the
         operand does not index (once for the stationary operand)."""
-        array, idle = self.array, IDLE_DIM[operand]  # type: ignore[index]
+        array, idle = self.array, IDLE_DIM[operand]
         if idle == array.time_dim:
             return 1
         fold = array.array_rows if idle == array.rows_dim else array.array_cols
@@ -216,10 +226,10 @@ class _Nest:
         """True when this ofmap visit continues a reduction begun in an earlier visit."""
         return self.reduces_across_visits and not coords["k"][1]
 
-    def first_piece(self, kind: str, coords: Coords) -> int:
+    def first_piece(self, kind: LoadKind, coords: Coords) -> int:
         """Bytes of the `kind` tile at `coords`, or of its first piece when it is streamed."""
         size = self.bytes(kind, coords)
-        buffer = "ofmap" if kind == "psum" else kind
+        buffer = buffer_of(kind)
         if buffer not in self.streamed:
             return size
         if kind != "psum":
@@ -228,11 +238,12 @@ class _Nest:
         return min(size, max(1, self.pieces["ofmap"] // accumulator) * accumulator)
 
     @cached_property
-    def deferred(self) -> frozenset[str]:
+    def deferred(self) -> frozenset[LoadKind]:
         """Load kinds a streamed step queues behind its last sub-step (see `streaming.py`)."""
+        kinds: tuple[LoadKind, ...] = ("ifmap", "weight", "psum")
         return frozenset(
-            kind for kind, buffer in (("ifmap", "ifmap"), ("weight", "weight"), ("psum", "ofmap"))
-            if buffer in self.streamed or not self.double(buffer)
+            kind for kind in kinds
+            if buffer_of(kind) in self.streamed or not self.double(buffer_of(kind))
         )  # fmt: skip
 
 
@@ -285,10 +296,10 @@ class _Position:
         nest = self.nest
         now = self.coords()
         assert now is not None
-        kept = [op for op in _INPUTS if op not in nest.streamed]
+        kept = [op for op in INPUT_OPERANDS if op not in nest.streamed]
         visit = self.starts(nest.level["psum"]) and "ofmap" not in nest.streamed
         psum_now = visit and nest.has_psum(now)
-        loads = [load for op in _INPUTS for load in self.fetch(op)]
+        loads = [load for op in INPUT_OPERANDS for load in self.fetch(op)]
         late: list[Load] = []
         (loads if nest.double("ofmap") else late).extend(self.fetch("psum"))
         return Step(
@@ -312,7 +323,7 @@ class _Position:
         assert now is not None
         inputs = tuple(
             (op, cut(nest.bytes(op, now), nest.pieces[op]))
-            for op in _INPUTS
+            for op in INPUT_OPERANDS
             if op in nest.streamed and self.starts(nest.level[op])
         )
         if "ofmap" not in nest.streamed or not self.ends(nest.level["psum"]):
@@ -324,7 +335,7 @@ class _Position:
         per_piece = max(1, nest.pieces["ofmap"] // max(write, psum))
         return Pieces(inputs, cut(outputs, per_piece), psum, write)
 
-    def fetch(self, kind: str) -> list[Load]:
+    def fetch(self, kind: LoadKind) -> list[Load]:
         """The `kind` tile the DMA queues behind this step, if any.
 
         A tile that lasts one step, or sits in a single-buffered buffer, loads for the step that
@@ -332,7 +343,7 @@ class _Position:
         during the second step of its own life.
         """
         nest, level = self.nest, self.nest.level[kind]
-        buffer = "ofmap" if kind == "psum" else kind
+        buffer = buffer_of(kind)
         if level < 0 or self.carry < 0:
             return []
         if level == len(self.context) - 1 or not nest.double(buffer):
@@ -432,6 +443,6 @@ def array_schedule(
         levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces
     )
     origin: Coords = {dim: (c[0], True) for dim, c in levels}
-    prologue = tuple(Load(op, nest.first_piece(op, origin)) for op in _INPUTS)
+    prologue = tuple(Load(op, nest.first_piece(op, origin)) for op in INPUT_OPERANDS)
     at_start = nest.level["weight"] < 0 and nest.double("weight") and "weight" not in streamed
     return Schedule(prologue, nest.subtree(0, ()), at_start, prologue[1].bytes)

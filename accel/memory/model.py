@@ -330,7 +330,7 @@ def _vector_memory(
     ifmap: int, weight: int, ofmap: int, ops: int, compute_cycles: int, chip: ChipConfig
 ) -> MemoryTraffic:
     """A vector-unit layer: tensors streamed once, in the slice count that replays fastest."""
-    sizes = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
+    sizes: dict[Operand, int] = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
     fewest = _fewest_slices(sizes, chip)
     options = [fewest * 4**i for i in range(4) if fewest * 4**i <= min(ifmap, ofmap)] or [1]
     drain = min(chip.vector_unit.pipeline_latency_cycles, compute_cycles)
@@ -351,16 +351,16 @@ def _vector_memory(
     )
 
 
-def _fewest_slices(sizes: dict[str, int], chip: ChipConfig) -> int:
+def _fewest_slices(sizes: dict[Operand, int], chip: ChipConfig) -> int:
     """The fewest equal slices whose every piece fits its buffer half."""
     sram = chip.sram
     chunks = 1
     shared = 0
     for operand, size in sizes.items():
-        if sram.is_shared(operand):  # type: ignore[arg-type]
+        if sram.is_shared(operand):
             shared += size + 1  # +1: equal slices round up by at most a byte
         else:
-            half = sram.buffer_for(operand).tile_bytes  # type: ignore[arg-type]
+            half = sram.buffer_for(operand).tile_bytes
             chunks = max(chunks, ceil_div(size, half))
     if sram.unified is not None:
         chunks = max(chunks, ceil_div(shared, sram.unified.tile_bytes))

@@ -21,14 +21,14 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from accel.memory.tile_schedule import Load, Node, Repeat, Step, share
+from accel.memory.tile_schedule import InputOperand, Load, Node, Repeat, Step, share
 
 
 @dataclass(frozen=True)
 class Pieces:
     """What one step streams: input pieces in order, and the streamed ofmap's pieces."""
 
-    inputs: tuple[tuple[str, tuple[int, ...]], ...] = ()  # (kind, bytes of each piece)
+    inputs: tuple[tuple[InputOperand, tuple[int, ...]], ...] = ()  # (kind, bytes of each piece)
     outputs: tuple[int, ...] = ()  # output elements per ofmap piece
     psum_bytes_per_output: int = 0  # partial sums read back before adding (0: a fresh start)
     write_bytes_per_output: int = 0  # int32 partial sums, or int8 results

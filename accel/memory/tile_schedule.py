@@ -18,11 +18,21 @@ from __future__ import annotations
 import itertools
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
-Buffer = str  # "ifmap" | "weight" | "ofmap"
-LoadKind = str  # "ifmap" | "weight" | "psum" (partial sums read back into the ofmap buffer)
+from accel.config import Operand
+
+Buffer = Operand
+LoadKind = Literal["ifmap", "weight", "psum"]  # psum: partial sums read back into the ofmap buffer
+InputOperand = Literal["ifmap", "weight"]  # what the array reads: a buffer and a load kind
+INPUT_OPERANDS: tuple[InputOperand, ...] = ("ifmap", "weight")
+
+
+def buffer_of(kind: LoadKind) -> Buffer:
+    """The buffer a load fills."""
+    return "ofmap" if kind == "psum" else kind
 
 
 @dataclass(frozen=True)
@@ -143,7 +153,7 @@ def share(total: int, parts: int, index: int) -> int:
 
 
 def stream_schedule(
-    sizes: dict[str, int], compute_cycles: int, drain_cycles: int, chunks: int
+    sizes: dict[Buffer, int], compute_cycles: int, drain_cycles: int, chunks: int
 ) -> Schedule:
     """A vector-unit layer streamed in `chunks` equal slices (ifmap in, weights, ofmap out).
 
@@ -151,10 +161,10 @@ def stream_schedule(
     halo from its neighbour and every byte crosses the channel once. `drain_cycles` (the unit's
     pipeline latency) is paid after the last slice.
     """
-    inputs = tuple(kind for kind in ("ifmap", "weight") if sizes.get(kind, 0))
+    inputs = tuple(kind for kind in INPUT_OPERANDS if sizes.get(kind, 0))
     busy = compute_cycles - drain_cycles
 
-    def part(kind: str, index: int) -> int:
+    def part(kind: Buffer, index: int) -> int:
         return share(sizes.get(kind, 0), chunks, index)
 
     def leaf(index: int) -> Step:

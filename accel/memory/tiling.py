@@ -33,24 +33,26 @@ import numpy as np
 
 from accel.config import ChipConfig, Dataflow, Operand
 from accel.errors import InputError
-from accel.mapping.array import ArrayMapping, ceil_div
+from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div, loop_dims
 from accel.memory.geometry import IntArray, LayerGeometry, Taps
 
 LOOP_ORDERS: tuple[str, ...] = tuple("".join(p) for p in itertools.permutations("mkn"))
-OPERAND_DIMS: dict[Operand, str] = {"ifmap": "mk", "weight": "kn", "ofmap": "mn"}
-IDLE_DIM: dict[Operand, str] = {"ifmap": "n", "weight": "m", "ofmap": "k"}
+OPERAND_DIMS: dict[Operand, tuple[GemmDim, GemmDim]] = {
+    "ifmap": ("m", "k"), "weight": ("k", "n"), "ofmap": ("m", "n")
+}
+IDLE_DIM: dict[Operand, GemmDim] = {"ifmap": "n", "weight": "m", "ofmap": "k"}
 BIAS_BYTES = 4
 
 
-def refetches(order: str, trips: dict[str, IntArray], operand: Operand) -> IntArray:
+def refetches(order: str, trips: Mapping[GemmDim, IntArray], operand: Operand) -> IntArray:
     """How many times each tile of `operand` is brought on chip (ofmap: visits per tile).
 
     A tile stays on chip while the loops inside its innermost indexing loop run; the one loop
     that does not index the operand repeats it only if some indexing loop sits deeper and
     actually iterates (a loop of one trip changes nothing).
     """
-    idle = IDLE_DIM[operand]
-    deeper = order[order.index(idle) + 1 :]
+    idle, dims = IDLE_DIM[operand], loop_dims(order)
+    deeper = dims[dims.index(idle) + 1 :]
     moves = np.zeros_like(trips[idle], dtype=bool)
     for dim in deeper:
         moves |= trips[dim] > 1
@@ -58,7 +60,10 @@ def refetches(order: str, trips: dict[str, IntArray], operand: Operand) -> IntAr
 
 
 def streams_in_place(
-    order: str, tile: Mapping[str, IntArray], trip: Mapping[str, IntArray], array: ArrayMapping
+    order: str,
+    tile: Mapping[GemmDim, IntArray],
+    trip: Mapping[GemmDim, IntArray],
+    array: ArrayMapping,
 ) -> IntArray:
     """Where every tile is one fold of the array and the streamed loop is the innermost that
     moves: consecutive chunks continue the same fold, so its stationary operand (os: the partial
@@ -67,7 +72,8 @@ def streams_in_place(
     """
     single = (tile[array.rows_dim] <= array.array_rows) & (tile[array.cols_dim] <= array.array_cols)
     innermost = np.ones_like(trip[array.time_dim], dtype=bool)
-    for dim in order[order.index(array.time_dim) + 1 :]:
+    dims = loop_dims(order)
+    for dim in dims[dims.index(array.time_dim) + 1 :]:
         innermost &= trip[dim] == 1
     result: IntArray = single & innermost
     return result
@@ -106,14 +112,16 @@ class Tiling:
         """Tile steps along the groups: `ceil(groups / g_tile)`, the last one partial."""
         return ceil_div(self.groups, self.g_tile)
 
-    def trips(self, dim: str) -> int:
+    def trips(self, dim: GemmDim) -> int:
         return {"m": self.m_tiles, "k": self.k_tiles, "n": self.n_tiles}[dim]
+
+    def tile(self, dim: GemmDim) -> int:
+        return {"m": self.m_tile, "k": self.k_tile, "n": self.n_tile}[dim]
 
     def in_place(self, array: ArrayMapping) -> bool:
         """`streams_in_place` for this tiling."""
-        tile = {"m": self.m_tile, "k": self.k_tile, "n": self.n_tile}
-        trip = {dim: np.asarray(self.trips(dim)) for dim in "mkn"}
-        sizes = {dim: np.asarray(size) for dim, size in tile.items()}
+        sizes = {dim: np.asarray(self.tile(dim)) for dim in GEMM_DIMS}
+        trip = {dim: np.asarray(self.trips(dim)) for dim in GEMM_DIMS}
         return bool(streams_in_place(self.loop_order, sizes, trip, array))
 
     def passes(self, operand: Operand) -> int:
@@ -124,7 +132,7 @@ class Tiling:
         """
         if operand in self.streamed:
             return self.streamed_passes[self.streamed.index(operand)]
-        trips = {dim: np.array([self.trips(dim)]) for dim in "mkn"}
+        trips = {dim: np.array([self.trips(dim)]) for dim in GEMM_DIMS}
         return int(refetches(self.loop_order, trips, operand)[0])
 
     @property
@@ -135,7 +143,7 @@ class Tiling:
     @property
     def resident(self) -> str:
         """The operand whose tile stays on chip across the innermost loop."""
-        moving = [dim for dim in self.loop_order if self.trips(dim) > 1]
+        moving = [dim for dim in loop_dims(self.loop_order) if self.trips(dim) > 1]
         if not moving:
             return "all"
         return next(op for op, dims in OPERAND_DIMS.items() if moving[-1] not in dims)
@@ -160,7 +168,7 @@ class Candidates:
 
 
 def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
-    sizes = {dim: _sizes(dim, array, geometry) for dim in "mkn"}
+    sizes = {dim: _sizes(dim, array, geometry) for dim in GEMM_DIMS}
     boxes: dict[Taps, tuple[IntArray, IntArray]] = {}  # taps → (sum, max) per m candidate
 
     def box(taps: Taps) -> tuple[IntArray, IntArray]:
@@ -179,7 +187,7 @@ def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
     return Candidates(sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max)
 
 
-def _sizes(dim: str, array: ArrayMapping, geometry: LayerGeometry) -> IntArray:
+def _sizes(dim: GemmDim, array: ArrayMapping, geometry: LayerGeometry) -> IntArray:
     """Tile sizes along `dim`: the smallest legal one, then aligned ones doubling up to the dim.
 
     Aligned sizes keep every interior tile alike (whole output rows, whole channels' taps), so
@@ -305,7 +313,7 @@ def undersized(smallest: dict[Operand, int], chip: ChipConfig) -> tuple[Operand,
     return tuple(op for op in smallest if op in over)
 
 
-def piece_bytes(chip: ChipConfig, streamed: tuple[Operand, ...]) -> dict[str, int]:
+def piece_bytes(chip: ChipConfig, streamed: tuple[Operand, ...]) -> dict[Operand, int]:
     """Bytes a streamed operand moves through its buffer at a time: one half (or its share of
     a unified buffer's half), at least one byte."""
     sram = chip.sram

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.config import ChipConfig, Operand
-from accel.mapping.array import ArrayMapping, ceil_div
+from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div
 from accel.memory import tiling as tiles
 from accel.memory.geometry import IntArray
 from accel.memory.loop_nest import fold_run_cycles
@@ -53,16 +53,15 @@ class GridTraffic:
         return sum((self.bytes[kind] for kind in TRAFFIC), np.zeros_like(self.refill))
 
 
-def grid_sizes(grid: tiles.Candidates) -> dict[str, IntArray]:
+def grid_sizes(grid: tiles.Candidates) -> dict[GemmDim, IntArray]:
     """Each candidate's tile size along m, k, n, broadcastable over the (m, k, n) grid."""
     return {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
 
 
-def trips(grid: tiles.Candidates, array: ArrayMapping) -> dict[str, IntArray]:
+def trips(grid: tiles.Candidates, array: ArrayMapping) -> dict[GemmDim, IntArray]:
     shape = (len(grid.m), len(grid.k), len(grid.n))
     sizes = grid_sizes(grid)
-    totals = {"m": array.m, "k": array.k, "n": array.n}
-    return {dim: np.broadcast_to(-(-totals[dim] // sizes[dim]), shape) for dim in "mkn"}
+    return {dim: np.broadcast_to(-(-array.size(dim) // sizes[dim]), shape) for dim in GEMM_DIMS}
 
 
 def grid_traffic(
@@ -108,7 +107,7 @@ def grid_traffic(
 
 
 def streamed_passes(
-    operand: Operand, trip: dict[str, IntArray], in_place: IntArray, array: ArrayMapping
+    operand: Operand, trip: dict[GemmDim, IntArray], in_place: IntArray, array: ArrayMapping
 ) -> IntArray:
     """How many times the array reads each element of a streamed `operand` (the ofmap: how
     many partial sums update each output), for every candidate.
@@ -150,7 +149,7 @@ def bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
 
 def refill_cycles(
     order: str,
-    trip: dict[str, IntArray],
+    trip: dict[GemmDim, IntArray],
     grid: tiles.Candidates,
     array: ArrayMapping,
     chip: ChipConfig,
