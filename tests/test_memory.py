@@ -243,3 +243,61 @@ def test_chips_differing_in_dram_timing_share_plans_and_get_the_cold_answer() ->
     assert (after.misses, after.hits) == (planned.misses, planned.hits + 1)
     assert warm_slow == cold_slow
     assert warm_slow.stall_cycles > run(fast).stall_cycles
+
+
+@settings(max_examples=25, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips, other=chips | streaming_chips)
+def test_a_layer_after_another_chip_gets_its_cold_answer(
+    layer: Layer, chip: ChipConfig, other: ChipConfig
+) -> None:
+    """The stage caches are keyed on what each stage reads of the chip (candidate grid, loop
+    orders' traffic, schedules, loop runs): a chip simulated after another that shares some of
+    them gets exactly the answer it gets from empty caches."""
+    from accel.memory import model as memory
+
+    def run(target: ChipConfig) -> MemoryTraffic | str:
+        mapping = map_layer(layer, target)
+        try:
+            return model_memory(mapping, time_layer(mapping, target), target)
+        except InputError as err:
+            return str(err)
+
+    memory.clear_cache()
+    cold = run(chip)
+    memory.clear_cache()
+    run(other)
+    warm = run(chip)
+    assert warm == cold
+    if isinstance(cold, MemoryTraffic) and cold.schedule is not None:
+        assert warm.schedule == cold.schedule  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("change", "kib", "layer"),
+    [({"dram__burst_bytes": 4096}, 16, single_layer(Conv(kernel=3, out_channels=128, padding=1), 64, 14)),
+     ({"array__accumulator_bits": 16}, 4, single_layer(Conv(kernel=3, out_channels=48, padding=1), 24, 20)),
+     ({"array__fold_overlap": False}, 4, single_layer(Conv(kernel=3, out_channels=48, padding=1), 24, 20)),
+     ({"sram__ofmap__double_buffered": False}, 4, single_layer(Conv(kernel=3, out_channels=48, padding=1), 24, 20)),
+     ({"sram__weight__size_kib": 16}, 4, single_layer(Conv(kernel=3, out_channels=48, padding=1), 24, 20))],
+)  # fmt: skip
+def test_each_chip_field_a_stage_reads_is_in_its_cache_key(
+    change: dict[str, object], kib: int, layer: Layer
+) -> None:
+    """A chip simulated after one that differs only in `change` gets its cold answer (each case
+    fails when that field is left out of its stage's cache key)."""
+    from accel.memory import model as memory
+
+    base = {f"sram__{buffer}__size_kib": kib for buffer in ("ifmap", "weight", "ofmap")}
+    first, second = chip_with(**base), chip_with(**{**base, **change})
+
+    def run(chip: ChipConfig) -> MemoryTraffic:
+        mapping = map_layer(layer, chip)
+        return model_memory(mapping, time_layer(mapping, chip), chip)
+
+    memory.clear_cache()
+    cold = run(second)
+    memory.clear_cache()
+    run(first)
+    warm = run(second)
+    assert warm == cold and warm.schedule == cold.schedule
+    assert warm != run(first)  # the field matters to this layer

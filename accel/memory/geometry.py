@@ -17,6 +17,7 @@ channels, one "pixel" per image.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache, reduce
 
@@ -155,7 +156,12 @@ class LayerGeometry:
 
         Tiles that cut output rows evenly are a row × column-range grid, and tiles of whole
         rows that start each image afresh are row bands; both sum without visiting every tile.
+        Memoized per geometry: layers of one shape and sweep points that change only the chip
+        ask again for the same boxes.
         """
+        return _box_stats(self, m_tile, taps)
+
+    def _box_stats(self, m_tile: int, taps: Taps | None) -> tuple[int, int]:
         rows, cols = self.rows, self.cols
         if taps is not None and taps != self.all_taps:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
@@ -191,16 +197,34 @@ class LayerGeometry:
             for start in range(0, self.k, k_tile)
         ]
 
-    def k_patterns(self, k_tile: int) -> dict[KPart, int]:
+    def k_patterns(self, k_tile: int) -> Mapping[KPart, int]:
         """The distinct K-tile shapes and how many K-tiles have each (per group)."""
-        starts = np.arange(0, self.k, k_tile, dtype=np.int64)
-        shapes = np.stack([starts % self.taps, np.minimum(k_tile, self.k - starts)], axis=1)
-        unique, counts = np.unique(shapes, axis=0, return_counts=True)
-        patterns: dict[KPart, int] = {}
-        for (offset, length), count in zip(unique.tolist(), counts.tolist(), strict=True):
-            part = _k_part(offset, length, self.rows.kernel, self.cols.kernel)
-            patterns[part] = patterns.get(part, 0) + count
-        return patterns
+        return _k_patterns(self.k, self.taps, self.rows.kernel, self.cols.kernel, k_tile)
+
+
+def clear_geometry_cache() -> None:
+    """Forget the memoized ifmap boxes and K-tile patterns."""
+    _box_stats.cache_clear()
+    _k_patterns.cache_clear()
+    _box_pixels.cache_clear()
+
+
+@lru_cache(maxsize=1 << 16)
+def _box_stats(geometry: LayerGeometry, m_tile: int, taps: Taps | None) -> tuple[int, int]:
+    return geometry._box_stats(m_tile, taps)
+
+
+@lru_cache(maxsize=1 << 14)
+def _k_patterns(k: int, taps: int, kernel_rows: int, kernel_cols: int, k_tile: int
+                ) -> dict[KPart, int]:  # fmt: skip
+    starts = np.arange(0, k, k_tile, dtype=np.int64)
+    shapes = np.stack([starts % taps, np.minimum(k_tile, k - starts)], axis=1)
+    unique, counts = np.unique(shapes, axis=0, return_counts=True)
+    patterns: dict[KPart, int] = {}
+    for (offset, length), count in zip(unique.tolist(), counts.tolist(), strict=True):
+        part = _k_part(offset, length, kernel_rows, kernel_cols)
+        patterns[part] = patterns.get(part, 0) + count
+    return patterns
 
 
 @lru_cache(maxsize=4096)

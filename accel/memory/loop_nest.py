@@ -26,7 +26,7 @@ pieces at its end, each piece reading back its partial sums first when the reduc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any, NamedTuple
 
 from accel.config import OPERANDS, ChipConfig, Operand
@@ -65,6 +65,24 @@ class _Key(NamedTuple):
     first: bool
     last: bool
     penultimate: bool
+
+
+def clear_cache() -> None:
+    """Forget the memoized runs of loop indices."""
+    _level_runs.cache_clear()
+
+
+@lru_cache(maxsize=16384)
+def _level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[_Key, ...]]]:
+    """One loop's indices as compressed runs of keys; memoized, as loops of the same tile
+    classes recur across layers of one shape and across sweep points (read only)."""
+    count = len(classes)
+    keys = [
+        _Key(classes[i], classes[i + 1] if i + 1 < count else None,
+             i == 0, i == count - 1, i == count - 2)
+        for i in range(count)
+    ]  # fmt: skip
+    return compress(keys)  # type: ignore[return-value]
 
 
 def fold_run_cycles(
@@ -161,16 +179,7 @@ class _Nest:
     @cached_property
     def runs(self) -> list[list[tuple[int, tuple[_Key, ...]]]]:
         """Each level's indices as compressed runs of keys (the same under every parent)."""
-        result = []
-        for _, classes in self.levels:
-            count = len(classes)
-            keys = [
-                _Key(classes[i], classes[i + 1] if i + 1 < count else None,
-                     i == 0, i == count - 1, i == count - 2)
-                for i in range(count)
-            ]
-            result.append(compress(keys))
-        return result  # type: ignore[return-value]
+        return [_level_runs(classes) for _, classes in self.levels]
 
     def subtree(self, level: int, context: tuple[_Key, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the indices of the loops outside it."""

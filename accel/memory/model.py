@@ -21,17 +21,20 @@ the bytes its smallest tile needs; `stream` exempts the operands whose smallest 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any, TypeVar
 
 import numpy as np
 
-from accel.config import ChipConfig, Operand
+from accel.config import OPERANDS, ChipConfig, Operand
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.mapping.mapper import Mapping
+from accel.memory import loop_nest
 from accel.memory import tiling as tiles
-from accel.memory.geometry import IntArray, LayerGeometry
+from accel.memory.geometry import IntArray, LayerGeometry, clear_geometry_cache
 from accel.memory.loop_nest import array_schedule
 from accel.memory.replay import replay_layer
 from accel.memory.tile_schedule import Schedule, stream_schedule
@@ -39,6 +42,8 @@ from accel.memory.traffic import TRAFFIC, GridTraffic, grid_traffic, streamed_pa
 from accel.model.network import Layer
 from accel.model.ops import Op, Shape
 from accel.perf.timing import ComputeTiming
+
+T = TypeVar("T")
 
 _PIPELINED_STEPS = 8  # a second shortlist pick per point: the fewest steps at least this many
 _MAX_REPLAYED = 10
@@ -103,6 +108,11 @@ def clear_cache() -> None:
     _array_memory.cache_clear()
     _plans.cache_clear()
     _layout_chip.cache_clear()
+    _candidates.cache_clear()
+    _ORDER_TRAFFIC.found.clear()
+    _SCHEDULES.found.clear()
+    clear_geometry_cache()
+    loop_nest.clear_cache()
 
 
 def compulsory_traffic(layer: Layer, batch: int) -> tuple[int, int, int]:
@@ -153,11 +163,11 @@ def _plans(
     over DRAM bandwidth or latency, clock or energy shares between its points."""
     layer = Layer("layer", op, ("input",), input_shapes, output_shape)
     geometry = LayerGeometry.of(layer, batch)
-    grid = tiles.candidates(array, geometry)
+    grid = _candidates(array, geometry)
     has_bias = layer.bias_elements > 0
     sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
     compulsory = compulsory_traffic(layer, batch)
-    orders, per_order, fit = _fitting(grid, sizes, array, chip, compulsory[1])
+    orders, per_order, fit = _fitting(grid, geometry, sizes, array, chip, compulsory[1])
     shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
     # Whole groups per step move the same bytes in fewer, larger transfers.
     shortlist += [
@@ -166,11 +176,81 @@ def _plans(
         for blocked in tiles.group_blocks(tiling, chip)
     ]
     plans = tuple(
-        (tiling, array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles),
+        (tiling, _schedule(tiling, geometry, array, chip, has_bias, compute_cycles),
          traffic, sum(traffic[kind] for kind in TRAFFIC))
         for tiling, traffic in shortlist
     )
     return plans, compulsory
+
+
+class _Memo:
+    """A bounded memo whose key the caller chooses: what a stage reads of the chip, not the chip
+    (sweep points that differ elsewhere, an SRAM size or a bandwidth, then share the work)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.found: dict[object, Any] = {}
+
+    def get(self, key: object, make: Callable[[], T]) -> T:
+        if key not in self.found:
+            if len(self.found) >= self.limit:
+                self.found.clear()
+            self.found[key] = make()
+        result: T = self.found[key]
+        return result
+
+
+_ORDER_TRAFFIC = _Memo(4096)
+_SCHEDULES = _Memo(16384)
+
+
+@lru_cache(maxsize=4096)
+def _candidates(array: ArrayMapping, geometry: LayerGeometry) -> tiles.Candidates:
+    """The candidate grid: it reads only the array mapping and the geometry."""
+    return tiles.candidates(array, geometry)
+
+
+def _order_traffic(
+    array: ArrayMapping,
+    geometry: LayerGeometry,
+    chip: ChipConfig,
+    weight_bytes: int,
+    streamed: tuple[Operand, ...] = (),
+) -> tuple[GridTraffic, ...]:
+    """Every loop order's `grid_traffic`, which reads of the chip only the accumulator width,
+    the DRAM burst and fold overlap."""
+    reads = (chip.array.accumulator_bytes, chip.dram.burst_bytes, chip.array.fold_overlap)
+    grid = _candidates(array, geometry)
+    return _ORDER_TRAFFIC.get(
+        (array, geometry, reads, weight_bytes, streamed),
+        lambda: tuple(
+            grid_traffic(order, grid, array, chip, weight_bytes, streamed)
+            for order in tiles.LOOP_ORDERS
+        ),
+    )
+
+
+def _schedule(
+    tiling: tiles.Tiling,
+    geometry: LayerGeometry,
+    array: ArrayMapping,
+    chip: ChipConfig,
+    has_bias: bool,
+    compute_cycles: int,
+) -> Schedule:
+    """`array_schedule`, which reads of the chip only which buffers are double-buffered, the
+    streamed operands' piece sizes, the accumulator width and fold overlap."""
+    sram = chip.sram
+    reads = (
+        tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
+        tuple(sorted(tiles.piece_bytes(chip, tiling.streamed).items())),
+        chip.array.accumulator_bytes,
+        chip.array.fold_overlap,
+    )
+    return _SCHEDULES.get(
+        (tiling, geometry, array, has_bias, compute_cycles, reads),
+        lambda: array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles),
+    )
 
 
 @lru_cache(maxsize=256)
@@ -191,6 +271,7 @@ def _layout_chip(chip: ChipConfig) -> ChipConfig:
 
 def _fitting(
     grid: tiles.Candidates,
+    geometry: LayerGeometry,
     sizes: dict[Operand, IntArray],
     array: ArrayMapping,
     chip: ChipConfig,
@@ -201,7 +282,7 @@ def _fitting(
     When nothing fits: an error naming the buffer, or (`sram.undersized: stream`) the same
     grid with the undersized operands streamed.
     """
-    orders = [grid_traffic(order, grid, array, chip, weight_bytes) for order in tiles.LOOP_ORDERS]
+    orders = list(_order_traffic(array, geometry, chip, weight_bytes))
     per_order = [tiles.with_outputs_in_pes(sizes, grid, array, t.in_place) for t in orders]
     fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
     if any(f.any() for f in fit):
@@ -213,10 +294,7 @@ def _fitting(
         except InputError as err:
             raise _NoFit(str(err).split(": ", 1)[1]) from None
     streamed = tiles.undersized({op: int(size.flat[0]) for op, size in single.items()}, chip)
-    orders = [
-        grid_traffic(order, grid, array, chip, weight_bytes, streamed)
-        for order in tiles.LOOP_ORDERS
-    ]
+    orders = list(_order_traffic(array, geometry, chip, weight_bytes, streamed))
     legal = tiles.stream_legal(grid, array, streamed)
     fit = [tiles.fits(order_sizes, chip, streamed) & legal for order_sizes in per_order]
     assert any(f.any() for f in fit), "the smallest tile of every other operand fits"
