@@ -111,6 +111,7 @@ def clear_cache() -> None:
     _candidates.cache_clear()
     _ORDER_TRAFFIC.found.clear()
     _SCHEDULES.found.clear()
+    _VECTOR_RUNS.found.clear()
     clear_geometry_cache()
     loop_nest.clear_cache()
 
@@ -202,6 +203,7 @@ class _Memo:
 
 _ORDER_TRAFFIC = _Memo(4096)
 _SCHEDULES = _Memo(16384)
+_VECTOR_RUNS = _Memo(16384)
 
 
 @lru_cache(maxsize=4096)
@@ -253,20 +255,30 @@ def _schedule(
     )
 
 
+# Chip fields (and sections) that only the replay reads (DRAM timing) or that the memory model
+# does not read (names, clock, energy): chips that differ only here share their plans.
+PLAN_FREE_FIELDS = (
+    "name", "description", "clock_mhz", "energy", "dram.bandwidth_bytes_per_cycle",
+    "dram.latency_cycles", "dram.prefetch_next_layer_weights",
+)  # fmt: skip
+
+
 @lru_cache(maxsize=256)
 def _layout_chip(chip: ChipConfig) -> ChipConfig:
-    """`chip` without what only the replay reads (DRAM bandwidth, latency, prefetch) or nothing
-    in the memory model reads (names, clock, energy), so chips differing only there share plans."""
+    """`chip` with every `PLAN_FREE_FIELDS` entry at its default, so chips differing only there
+    share plans."""
     default = ChipConfig()
-    dram = chip.dram.model_copy(update={
-        "bandwidth_bytes_per_cycle": default.dram.bandwidth_bytes_per_cycle,
-        "latency_cycles": default.dram.latency_cycles,
-        "prefetch_next_layer_weights": default.dram.prefetch_next_layer_weights,
-    })
-    return chip.model_copy(update={
-        "name": default.name, "description": default.description, "clock_mhz": default.clock_mhz,
-        "dram": dram, "energy": default.energy,
-    })
+    top: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
+    for path in PLAN_FREE_FIELDS:
+        section, _, name = path.partition(".")
+        if name:
+            sections.setdefault(section, {})[name] = getattr(getattr(default, section), name)
+        else:
+            top[section] = getattr(default, section)
+    for section, update in sections.items():
+        top[section] = getattr(chip, section).model_copy(update=update)
+    return chip.model_copy(update=top)
 
 
 def _fitting(
@@ -408,15 +420,11 @@ def _vector_memory(
     ifmap: int, weight: int, ofmap: int, ops: int, compute_cycles: int, chip: ChipConfig
 ) -> MemoryTraffic:
     """A vector-unit layer: tensors streamed once, in the slice count that replays fastest."""
-    sizes: dict[Operand, int] = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
-    fewest = _fewest_slices(sizes, chip)
-    options = [fewest * 4**i for i in range(4) if fewest * 4**i <= min(ifmap, ofmap)] or [1]
-    drain = min(chip.vector_unit.pipeline_latency_cycles, compute_cycles)
-    runs = []
-    for chunks in options:
-        schedule = stream_schedule(sizes, compute_cycles, drain, chunks)
-        runs.append((replay_layer(schedule, chip), chunks, schedule))
-    total, _, schedule = min(runs, key=lambda run: run[:2])
+    key = (ifmap, weight, ofmap, compute_cycles, chip.vector_unit.pipeline_latency_cycles,
+           chip.sram, chip.dram)  # fmt: skip
+    total, schedule = _VECTOR_RUNS.get(
+        key, lambda: _fastest_stream(ifmap, weight, ofmap, compute_cycles, chip)
+    )
     moved = ifmap + weight + ofmap
     intensity = ops / moved if moved else 0.0
     ridge = chip.vector_unit.ops_per_cycle / chip.dram.bandwidth_bytes_per_cycle
@@ -427,6 +435,23 @@ def _vector_memory(
         tile_steps=schedule.step_count,
         schedule=schedule,
     )
+
+
+def _fastest_stream(
+    ifmap: int, weight: int, ofmap: int, compute_cycles: int, chip: ChipConfig
+) -> tuple[int, Schedule]:
+    """(cycles, schedule) of the slice count that replays fastest; it reads of the chip only
+    the SRAM, the DRAM channel and the vector unit's pipeline latency (its memo key)."""
+    sizes: dict[Operand, int] = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
+    fewest = _fewest_slices(sizes, chip)
+    options = [fewest * 4**i for i in range(4) if fewest * 4**i <= min(ifmap, ofmap)] or [1]
+    drain = min(chip.vector_unit.pipeline_latency_cycles, compute_cycles)
+    runs = []
+    for chunks in options:
+        schedule = stream_schedule(sizes, compute_cycles, drain, chunks)
+        runs.append((replay_layer(schedule, chip), chunks, schedule))
+    total, _, schedule = min(runs, key=lambda run: run[:2])
+    return total, schedule
 
 
 def _fewest_slices(sizes: dict[Operand, int], chip: ChipConfig) -> int:

@@ -24,12 +24,14 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from accel.config import OPERANDS, ChipConfig, DramConfig
-from accel.memory.tile_schedule import Load, Node, Repeat, Schedule, Step
+from accel.memory.tile_schedule import Load, LoadKind, Node, Repeat, Schedule, Step, buffer_of
 
 LogEntry = tuple[int, int, str, str]  # (start, end, actor, what)
-_KINDS = ("ifmap", "weight", "psum")
+_KINDS: tuple[LoadKind, ...] = ("ifmap", "weight", "psum")
+_BUFFER = {kind: buffer_of(kind) for kind in _KINDS}  # the buffer each load kind fills
 
 
 def transfer_cycles(size_bytes: int, dram: DramConfig) -> int:
@@ -52,6 +54,23 @@ class Timeline:
     free_halves: dict[str, deque[int]] = field(default_factory=dict)
     prefetch_bytes: int = 0  # the next layer's first weight tile, still to fetch
     prefetched: bool = False  # this layer's first weight tile is already on chip
+    _transfer: dict[int, int] = field(default_factory=dict, repr=False)  # bytes → channel cycles
+
+    @cached_property
+    def _queues(self) -> tuple[deque[int], ...]:
+        """Every ready and free-half queue, in a fixed order (the state's shape)."""
+        return (*self.ready.values(), *self.free_halves.values())
+
+    @cached_property
+    def _latency(self) -> int:
+        return self.chip.dram.latency_cycles
+
+    def transfer(self, size_bytes: int) -> int:
+        """`transfer_cycles` on this chip's channel, memoized per size."""
+        cycles = self._transfer.get(size_bytes)
+        if cycles is None:
+            cycles = self._transfer[size_bytes] = transfer_cycles(size_bytes, self.chip.dram)
+        return cycles
 
     @classmethod
     def empty(
@@ -109,28 +128,30 @@ class Timeline:
 
     def snapshot(self) -> tuple[tuple[int, ...], int]:
         """The state relative to the earliest time a future event can start, and that time."""
-        floor = min(self.channel_free, self.compute_end)
-        values = [self.channel_free, self.compute_end, self.last_write_end]
-        shape = [int(self.prefetched), self.prefetch_bytes]
-        for queue in (*self.ready.values(), *self.free_halves.values()):
-            shape.append(len(queue))
+        channel, compute = self.channel_free, self.compute_end
+        floor = channel if channel < compute else compute
+        queues = self._queues
+        shape = [int(self.prefetched), self.prefetch_bytes, *(len(queue) for queue in queues)]
+        values = [channel, compute, self.last_write_end]
+        for queue in queues:
             values.extend(queue)
-        return tuple(shape + [max(v - floor, 0) for v in values]), floor
+        return tuple(shape + [v - floor if v > floor else 0 for v in values]), floor
 
     def shift(self, cycles: int) -> None:
         self.channel_free += cycles
         self.compute_end += cycles
         self.last_write_end += cycles
-        for queue in (*self.ready.values(), *self.free_halves.values()):
+        for queue in self._queues:
             for i in range(len(queue)):
                 queue[i] += cycles
 
     def load(self, load: Load) -> None:
-        start = max(self.channel_free, self.free_halves[load.buffer].popleft())
-        self.channel_free = start + transfer_cycles(load.bytes, self.chip.dram)
-        self.ready[load.kind].append(self.channel_free + self.chip.dram.latency_cycles)
+        free = self.free_halves[_BUFFER[load.kind]].popleft()
+        start = free if free > self.channel_free else self.channel_free
+        self.channel_free = end = start + self.transfer(load.bytes)
+        self.ready[load.kind].append(end + self._latency)
         if self.log is not None:
-            self.log.append((start, self.channel_free, "dma_load", load.kind))
+            self.log.append((start, end, "dma_load", load.kind))
 
     def prefetch(self) -> None:
         if self.prefetch_bytes:
@@ -140,26 +161,31 @@ class Timeline:
 
     def step(self, step: Step) -> None:
         start = self.compute_end
+        ready, free_halves = self.ready, self.free_halves
         for kind in step.takes:
-            start = max(start, self.ready[kind].popleft())
+            arrival = ready[kind].popleft()
+            if arrival > start:
+                start = arrival
         if step.claims_ofmap:
-            start = max(start, self.free_halves["ofmap"].popleft())
-        self.compute_end = start + step.compute_cycles
+            free = free_halves["ofmap"].popleft()
+            if free > start:
+                start = free
+        self.compute_end = end = start + step.compute_cycles
         if self.log is not None:
-            self.log.append((start, self.compute_end, "compute", ""))
+            self.log.append((start, end, "compute", ""))
         for buffer in step.releases:
-            self.free_halves[buffer].append(self.compute_end)
+            free_halves[buffer].append(end)
         for load in step.loads:
             self.load(load)
         if step.prefetch_point:
             self.prefetch()
         if step.writeback_bytes:
-            start = max(self.channel_free, self.compute_end)
-            self.channel_free = start + transfer_cycles(step.writeback_bytes, self.chip.dram)
-            self.free_halves["ofmap"].append(self.channel_free)
-            self.last_write_end = self.channel_free
+            start = self.channel_free if self.channel_free > end else end
+            self.channel_free = written = start + self.transfer(step.writeback_bytes)
+            free_halves["ofmap"].append(written)
+            self.last_write_end = written
             if self.log is not None:
-                self.log.append((start, self.channel_free, "writeback", "ofmap"))
+                self.log.append((start, written, "writeback", "ofmap"))
         for load in step.post_loads:
             self.load(load)
 

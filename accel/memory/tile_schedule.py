@@ -44,7 +44,7 @@ class Load:
 
     @property
     def buffer(self) -> Buffer:
-        return "ofmap" if self.kind == "psum" else self.kind
+        return buffer_of(self.kind)
 
 
 @dataclass(frozen=True)

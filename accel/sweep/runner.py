@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from accel.memory.model import PLAN_FREE_FIELDS
 from accel.sweep.executors import Executor, SweepContext
 from accel.sweep.plan import RESERVED_COLUMNS, Point, SweepPlan
 from accel.sweep.store import Journal, write_table
@@ -68,9 +69,31 @@ def run_sweep(
 
 
 def _chunks(points: Sequence[Point], parallelism: int) -> list[Sequence[Point]]:
-    """About four chunks per worker keeps every worker busy to the end."""
+    """About four chunks per worker keeps every worker busy to the end. Points that share the
+    memory model's plans (they differ only in `PLAN_FREE_FIELDS`: DRAM timing, clock, energy)
+    go to one chunk (of up to `_MAX_CHUNK_POINTS`), so one worker plans them once."""
     size = max(1, min(_MAX_CHUNK_POINTS, math.ceil(len(points) / (4 * parallelism))))
-    return [points[start : start + size] for start in range(0, len(points), size)]
+    groups: dict[tuple[object, ...], list[Point]] = {}
+    for point in points:
+        groups.setdefault(_plan_key(point), []).append(point)
+    chunks: list[list[Point]] = []
+    for group in groups.values():
+        cut = max(size, min(len(group), _MAX_CHUNK_POINTS))
+        pieces = [group[start : start + cut] for start in range(0, len(group), cut)]
+        for piece in pieces:
+            if chunks and len(chunks[-1]) + len(piece) <= size:
+                chunks[-1].extend(piece)
+            else:
+                chunks.append(list(piece))
+    return list(chunks)
+
+
+def _plan_key(point: Point) -> tuple[object, ...]:
+    shared = tuple(
+        (name, value) for name, value in point.values
+        if not any(name == free or name.startswith(free + ".") for free in PLAN_FREE_FIELDS)
+    )  # fmt: skip
+    return point.network, point.batch, shared
 
 
 def table_columns(plan: SweepPlan) -> list[str]:
