@@ -12,6 +12,7 @@ import io
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -227,7 +228,12 @@ class NetworkResult:
     @cached_property
     def _summary(self) -> dict[str, Any]:
         layers = self.layers
-        macs = sum(layer.macs for layer in layers)
+        analytic = analytic_summary(
+            self.chip, self.params, self.footprint,
+            [(layer.macs, layer.timing.compute_cycles, layer.memory.compulsory_dram_bytes)
+             for layer in layers],
+        )  # fmt: skip
+        macs = analytic["macs"]
         cycles = self.total_cycles
         latency_s = self.latency_ms / 1000.0
         energy_j = self.energy_pj * 1e-12
@@ -235,11 +241,11 @@ class NetworkResult:
             "network": self.network,
             "chip": self.chip.name,
             "batch": self.batch,
-            "layers": len(layers),
+            "layers": analytic["layers"],
             "params": self.params,
             "macs": macs,
             "total_cycles": cycles,
-            "compute_cycles": sum(layer.timing.compute_cycles for layer in layers),
+            "compute_cycles": analytic["compute_cycles"],
             "stall_cycles": sum(layer.stall_cycles for layer in layers),
             "utilization": round(macs / (cycles * self.chip.array.pe_count), 6) if cycles else 0.0,
             "latency_ms": round(self.latency_ms, 6),
@@ -247,7 +253,7 @@ class NetworkResult:
             "energy_uj": round(self.energy_pj * 1e-6, 3),
             "dram_read_bytes": sum(layer.memory.dram_read_bytes for layer in layers),
             "dram_write_bytes": sum(layer.memory.dram_write_bytes for layer in layers),
-            "compulsory_dram_bytes": sum(layer.memory.compulsory_dram_bytes for layer in layers),
+            "compulsory_dram_bytes": analytic["compulsory_dram_bytes"],
             "tops_per_w": round(2 * macs / energy_j / 1e12, 4) if energy_j else 0.0,
             "clock_mhz": self.chip.clock_mhz,
             "array": f"{self.chip.array.rows}x{self.chip.array.cols} {self.chip.array.dataflow}",
@@ -296,21 +302,50 @@ class NetworkResult:
         }
 
     def _footprint_summary(self) -> dict[str, Any]:
-        footprint, sram = self.footprint, self.chip.sram.total_bytes
-        if footprint is None:
-            return {}
-        return {
-            "weight_bytes": footprint.total_weight_bytes,
-            "peak_activation_bytes": footprint.peak_activation_bytes,
-            "peak_footprint_bytes": footprint.peak_bytes,
-            "sram_bytes": sram,
-            "weights_fit_on_chip": footprint.total_weight_bytes <= sram,
-            "network_fits_on_chip": footprint.fits(sram),
-            "max_batch_on_chip": footprint.max_batch(sram),
-        }
+        return _footprint_summary(self.footprint, self.chip)
 
     def rows(self) -> list[dict[str, Any]]:
         return [layer.row() for layer in self.layers]
+
+
+# Summary metrics that need no memory model: a sweep that asks only for these skips it.
+ANALYTIC_METRICS = frozenset((
+    "layers", "params", "macs", "compute_cycles", "compulsory_dram_bytes", "weight_bytes",
+    "peak_activation_bytes", "peak_footprint_bytes", "sram_bytes", "max_batch_on_chip",
+))  # fmt: skip
+
+
+def analytic_summary(
+    chip: ChipConfig,
+    params: int,
+    footprint: NetworkFootprint | None,
+    layers: Sequence[tuple[int, int, int]],
+) -> dict[str, Any]:
+    """The `ANALYTIC_METRICS` of a run from each layer's (MACs, compute cycles, compulsory DRAM
+    bytes): the summary's and the analytic sweep path's one home."""
+    return {
+        "layers": len(layers),
+        "params": params,
+        "macs": sum(macs for macs, _, _ in layers),
+        "compute_cycles": sum(cycles for _, cycles, _ in layers),
+        "compulsory_dram_bytes": sum(compulsory for _, _, compulsory in layers),
+        **_footprint_summary(footprint, chip),
+    }
+
+
+def _footprint_summary(footprint: NetworkFootprint | None, chip: ChipConfig) -> dict[str, Any]:
+    sram = chip.sram.total_bytes
+    if footprint is None:
+        return {}
+    return {
+        "weight_bytes": footprint.total_weight_bytes,
+        "peak_activation_bytes": footprint.peak_activation_bytes,
+        "peak_footprint_bytes": footprint.peak_bytes,
+        "sram_bytes": sram,
+        "weights_fit_on_chip": footprint.total_weight_bytes <= sram,
+        "network_fits_on_chip": footprint.fits(sram),
+        "max_batch_on_chip": footprint.max_batch(sram),
+    }
 
 
 def write_results(result: NetworkResult, out_dir: Path) -> None:

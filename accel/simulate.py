@@ -26,12 +26,12 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
 from accel.memory.footprint import network_footprint
-from accel.memory.model import model_memory
+from accel.memory.model import compulsory_bytes, model_memory
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.perf.energy import layer_energy
 from accel.perf.timing import time_layer
-from accel.results import LayerResult, NetworkResult
+from accel.results import LayerResult, NetworkResult, analytic_summary
 
 if TYPE_CHECKING:
     from accel.check.compare import CheckReport
@@ -78,6 +78,18 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
         )
     )
     return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint)
+
+
+def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dict[str, Any]:
+    """The summary's `ANALYTIC_METRICS` from mapping and timing alone, without the memory
+    model: what a sweep that asks only for them computes per point."""
+    mappings = [map_layer(layer, chip, batch) for layer in network.layers]
+    layers = [
+        (mapping.layer.macs * batch, time_layer(mapping, chip).compute_cycles,
+         compulsory_bytes(mapping))
+        for mapping in mappings
+    ]  # fmt: skip
+    return analytic_summary(chip, network.params, network_footprint(network, batch), layers)
 
 
 FILE_INT8 = "the model file's int8 weights and scales"

@@ -7,7 +7,8 @@ Prints the time of one simulate_network call, cold (every cache emptied first: a
 shares nothing) and warm (the same point again: a point that shares everything), then points per
 second for the whole sweep (planning excluded; worker start-up, journaling and the table
 included) in this process and with a pool of local worker processes. Points of one array and
-SRAM differ in DRAM bandwidth only, so they share tilings, as a real sweep's often do.
+SRAM differ in DRAM bandwidth only, so they share tilings, as a real sweep's often do. Last, the
+same sweep asking only for metrics that need no memory model (its analytic path).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ zip:
   sram.ifmap.size_kib: [16, 32, 64, 128, 256]
   sram.weight.size_kib: [16, 32, 64, 128, 256]
 """
+
+
+# The same sweep asking only for metrics that need no memory model (mapping and timing only).
+ANALYTIC = "metrics: [compute_cycles, macs, compulsory_dram_bytes, peak_footprint_bytes]\n"
 
 
 def per_point_ms(plan: SweepPlan, samples: int = 20) -> tuple[float, float]:
@@ -84,6 +89,12 @@ def main() -> None:
         print(f"serial (--workers 1): {serial:,.0f} points/s")
         local = points_per_second(plan, LocalExecutor(workers), Path(scratch) / "local")
         print(f"local (--workers {workers}): {local:,.0f} points/s ({local / serial:.2f}x serial)")
+        sweep.write_text(SWEEP + ANALYTIC)
+        plan = load_plan(sweep)
+        serial = points_per_second(plan, SerialExecutor(), Path(scratch) / "a_serial")
+        local = points_per_second(plan, LocalExecutor(workers), Path(scratch) / "a_local")
+        print(f"analytic metrics only ({', '.join(plan.metrics)}): {serial:,.0f} points/s "
+              f"serial, {local:,.0f} with --workers {workers}")
 
 
 if __name__ == "__main__":

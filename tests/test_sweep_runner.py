@@ -219,3 +219,40 @@ def test_points_that_share_plans_are_chunked_together() -> None:
     where = {rows: [i for i, seen in enumerate(rows_of) if rows in seen] for rows in (8, 16, 32, 64)}
     assert all(len(found) == 1 for found in where.values()), where  # 6 points each, one chunk
     assert len(chunks) == 4  # chunks of 3 points (four per worker) grow to hold a group of 6
+
+
+@pytest.mark.parametrize("network", ["resnet18", "mobilenet_v2", "googlenet"])
+@pytest.mark.parametrize("batch", [1, 3])
+def test_the_analytic_path_gives_the_summarys_analytic_metrics(network: str, batch: int) -> None:
+    """A sweep that asks only for metrics that need no memory model gets, per point, exactly
+    the values the full simulation's summary holds."""
+    from accel.config import ChipConfig
+    from accel.io.sources import load_network
+    from accel.results import ANALYTIC_METRICS
+    from accel.simulate import simulate_analytic, simulate_network
+
+    net = load_network(network)
+    for chip in (ChipConfig(), ChipConfig().with_values({"array.dataflow": "os", "array.rows": 8})):
+        full = simulate_network(net, chip, batch).summary()
+        analytic = simulate_analytic(net, chip, batch)
+        assert set(analytic) >= ANALYTIC_METRICS
+        assert {key: analytic[key] for key in ANALYTIC_METRICS} == {
+            key: full[key] for key in ANALYTIC_METRICS
+        }
+
+
+def test_a_sweep_of_analytic_metrics_skips_the_memory_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import accel.sweep.executors as executors
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the memory model ran")
+
+    monkeypatch.setattr(executors, "simulate_network", refuse)
+    sweep = tmp_path / "analytic.yaml"
+    sweep.write_text("name: a\nnetworks: [lenet5]\ngrid:\n  array.rows: [4, 8, 16]\n"
+                     "metrics: [compute_cycles, macs]\n")  # fmt: skip
+    plan = load_plan(sweep)
+    outcome = run_sweep(plan, tmp_path / "out", SerialExecutor())
+    assert (outcome.simulated, outcome.failed) == (3, 0)

@@ -116,6 +116,17 @@ def clear_cache() -> None:
     loop_nest.clear_cache()
 
 
+def compulsory_bytes(mapping: Mapping) -> int:
+    """The DRAM bytes of a mapped layer when each tensor crosses the channel once: the
+    `compulsory_dram_bytes` that `model_memory` reports, without the memory model."""
+    layer, batch = mapping.layer, mapping.batch
+    if mapping.unit == "none":
+        return 0
+    if mapping.array is None:
+        return layer.ifmap_bytes * batch + layer.weight_bytes + layer.ofmap_bytes * batch
+    return sum(compulsory_traffic(layer, batch))
+
+
 def compulsory_traffic(layer: Layer, batch: int) -> tuple[int, int, int]:
     """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once."""
     if layer.gemm is None:

@@ -21,16 +21,18 @@ from typing import Any, Protocol
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.model.network import Network
-from accel.simulate import simulate_network
+from accel.simulate import simulate_analytic, simulate_network
 from accel.sweep.plan import Point
 
 
 @dataclass(frozen=True)
 class SweepContext:
-    """What every worker needs before its first point: the base chip and the networks."""
+    """What every worker needs before its first point: the base chip and the networks, and
+    whether the sweep asks only for metrics that need no memory model (`analytic`)."""
 
     chip: ChipConfig
     networks: Mapping[str, Network]
+    analytic: bool = False
 
 
 def simulate_point(context: SweepContext, point: Point) -> dict[str, Any]:
@@ -40,7 +42,11 @@ def simulate_point(context: SweepContext, point: Point) -> dict[str, Any]:
         chip = context.chip.with_values(dict(point.values)) if point.values else context.chip
         record["pe_count"] = chip.array.pe_count
         record["sram_bytes"] = chip.sram.total_bytes
-        summary = simulate_network(context.networks[point.network], chip, point.batch).summary()
+        network = context.networks[point.network]
+        if context.analytic:
+            summary = simulate_analytic(network, chip, point.batch)
+        else:
+            summary = simulate_network(network, chip, point.batch).summary()
     except InputError as err:
         return {**record, "status": "error", "error": str(err)}
     except Exception as err:  # a model bug on one point must not stop thousands of others

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from accel.memory.model import PLAN_FREE_FIELDS
+from accel.results import ANALYTIC_METRICS
 from accel.sweep.executors import Executor, SweepContext
 from accel.sweep.plan import RESERVED_COLUMNS, Point, SweepPlan
 from accel.sweep.store import Journal, write_table
@@ -52,7 +53,7 @@ def run_sweep(
         failed = sum(1 for p in plan.points if done.get(p.point_id, {}).get("status") == "error")
         report = on_progress or (lambda finished, total, failed: None)
         report(reused, total, failed)
-        context = SweepContext(plan.chip, plan.networks)
+        context = SweepContext(plan.chip, plan.networks, set(plan.metrics) <= ANALYTIC_METRICS)
         finished = reused
         for records in executor.run(context, _chunks(pending, executor.parallelism)):
             journal.append(records)
