@@ -2,7 +2,7 @@
 only goes down. Every `from accel... import` counts, at module level or inside a function or a
 TYPE_CHECKING block: a lazy import that hides a circle is still a circle.
 
-The order (DESIGN.md §9): errors → user_input → config → model → mapping → perf → memory → oracles →
+The order (DESIGN.md §9): version → errors → user_input → config → model → mapping → perf → memory → oracles →
 results → functional (the datapath) → io (file formats) → check (references) → simulate → sweep
 → report → cli → the package's public API. Within one layer files may import each other, but no
 two files may import each other, directly or through others. The oracles (cycle-level models
@@ -16,8 +16,9 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "accel"
-LAYERS = ("errors", "user_input", "config", "model", "mapping", "perf", "memory", "oracles", "results",
-          "functional", "io", "check", "simulate", "sweep", "report", "cli", "__init__")  # fmt: skip
+LAYERS = ("version", "errors", "user_input", "config", "model", "mapping", "perf", "memory",
+          "oracles", "results", "functional", "io", "check", "simulate", "sweep", "report", "cli",
+          "__init__")  # fmt: skip
 
 
 def module_name(path: Path, root: Path) -> str:

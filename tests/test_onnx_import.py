@@ -216,7 +216,7 @@ def test_concat_along_height_is_unsupported(tmp_path: Path) -> None:
 def test_missing_onnx_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch,
                                                   tmp_path: Path) -> None:
     monkeypatch.setitem(__import__("sys").modules, "onnx", None)
-    with pytest.raises(InputError, match=r'pip install "accel\[onnx\]"'):
+    with pytest.raises(InputError, match=r'pip install "accel-simulator\[onnx\]"'):
         import_onnx(tmp_path / "any.onnx")
 
 

@@ -14,7 +14,7 @@ import pytest
 from accel.errors import InputError
 from accel.io.tflite_import import import_tflite
 
-tflite = pytest.importorskip("tflite", reason='the TFLite reader is an extra: "accel[tflite]"')
+tflite = pytest.importorskip("tflite", reason='the TFLite reader is an extra: "accel-simulator[tflite]"')
 
 
 def _blazeface(name: str) -> Path:
@@ -98,7 +98,7 @@ def test_corrupt_tflite_file(tmp_path: Path) -> None:
 
 def test_missing_tflite_package(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setitem(__import__("sys").modules, "tflite.Model", None)
-    with pytest.raises(InputError, match=r'pip install "accel\[tflite\]"'):
+    with pytest.raises(InputError, match=r'pip install "accel-simulator\[tflite\]"'):
         import_tflite(tmp_path / "x.tflite")
 
 

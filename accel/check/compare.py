@@ -6,8 +6,8 @@ onnxruntime's CPU provider on the same float input. Graph optimizations are off 
 is used, so the integer kernels that run are the ones accel's semantics were verified against.
 `tflite` mode: see `accel.check.tflite_check` (TFLite's reference kernels, layer by layer).
 
-onnxruntime and onnx are optional (`pip install "accel[check]"`) and imported only when a check
-runs (`accel.check.ort_graph.import_onnxruntime` says how to install them if missing).
+onnxruntime and onnx are optional (`pip install "accel-simulator[check]"`) and imported only
+when a check runs (`accel.check.ort_graph.import_onnxruntime` says how to install them if missing).
 """
 
 from __future__ import annotations

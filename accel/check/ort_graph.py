@@ -61,7 +61,7 @@ def import_onnxruntime() -> tuple[Any, Any]:
         import onnxruntime
     except ImportError:
         raise InputError(
-            'the onnxruntime check needs onnx and onnxruntime: pip install "accel[check]"'
+            'the onnxruntime check needs onnx and onnxruntime: pip install "accel-simulator[check]"'
         ) from None
     return onnx, onnxruntime
 

@@ -40,7 +40,7 @@ def _interpreters() -> tuple[Any, Any]:
         from ai_edge_litert import interpreter as litert
     except ImportError:
         raise InputError(
-            'the TFLite check needs ai-edge-litert: pip install "accel[check]"'
+            'the TFLite check needs ai-edge-litert: pip install "accel-simulator[check]"'
         ) from None
     try:
         from tflite_micro.python.tflite_micro import runtime as micro

@@ -41,6 +41,25 @@ app = typer.Typer(
 )
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        from accel.version import DISTRIBUTION, version
+
+        print(f"accel {version()} (distribution {DISTRIBUTION}, Python {sys.version.split()[0]})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True,
+                     help="print the version and exit"),
+    ] = False,
+) -> None:
+    """Simulate CNNs on accelerator chips: cycles, memory traffic, energy, int8 outputs."""
+
+
 @cache
 def _console() -> Console:
     from rich.console import Console

@@ -9,7 +9,7 @@ operator (fused ReLU/ReLU6, h-swish, h-sigmoid) are DequantizeLinear → float o
 QuantizeLinear, which onnxruntime evaluates exactly as accel's lookup tables do. Every layer's
 int8/uint8 output (and each quantized graph input) is a graph output, so each can be compared.
 
-Requires the `onnx` package (`pip install "accel[check]"`).
+Requires the `onnx` package (`pip install "accel-simulator[check]"`).
 """
 
 from __future__ import annotations
@@ -90,7 +90,9 @@ def build_quantized_onnx(qnet: QuantizedNetwork, batch: int = 1) -> Any:
         import onnx
         from onnx import helper, numpy_helper
     except ImportError:
-        raise InputError('ONNX export needs the onnx package: pip install "accel[check]"') from None
+        raise InputError(
+            'ONNX export needs the onnx package: pip install "accel-simulator[check]"'
+        ) from None
     graph = _Graph(qnet)
     names = output_names(qnet)
     if len(set(names.values())) != len(names):

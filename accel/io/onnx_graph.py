@@ -31,7 +31,8 @@ def require_onnx() -> ModuleType:
         import onnx
     except ImportError:
         raise InputError(
-            'reading .onnx models needs the onnx package; install it with pip install "accel[onnx]"'
+            "reading .onnx models needs the onnx package; install it with "
+            'pip install "accel-simulator[onnx]"'
         ) from None
     return onnx
 

@@ -3,7 +3,7 @@
 A `TfliteBuilder` collects quantized tensors (NHWC, per-tensor or per-channel scales),
 constant buffers and operators, and packs them into a TFLite model (schema version 3,
 file identifier TFL3). It is used to hand single layers to TFLite's reference kernels.
-Requires `ai-edge-litert` (`pip install "accel[check]"`).
+Requires `ai-edge-litert` (`pip install "accel-simulator[check]"`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def schema() -> Any:
         from ai_edge_litert import schema_py_generated
     except ImportError:
         raise InputError(
-            'the TFLite check needs ai-edge-litert: pip install "accel[check]"'
+            'the TFLite check needs ai-edge-litert: pip install "accel-simulator[check]"'
         ) from None
     return schema_py_generated
 

@@ -10,7 +10,7 @@ depthwise filters (1, KH, KW, C·m) are transposed to accel's (out, in/groups, k
 layer's weight columns are permuted from HWC to CHW flattening order. Fused activations become
 the layer's `activation`; DEQUANTIZE of a constant (float16 or int8 weights) folds away; on
 activations QUANTIZE / DEQUANTIZE only record the quantization. Reads with the `tflite` package
-(`pip install "accel[tflite]"`).
+(`pip install "accel-simulator[tflite]"`).
 """
 
 from __future__ import annotations

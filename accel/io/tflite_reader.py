@@ -42,7 +42,7 @@ def require_tflite() -> Any:
         from tflite.Model import Model
     except ImportError:
         raise InputError('reading .tflite models needs the tflite package; install it with '
-                         'pip install "accel[tflite]"') from None
+                         'pip install "accel-simulator[tflite]"') from None
     return Model
 
 

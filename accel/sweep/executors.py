@@ -157,7 +157,7 @@ class DaskExecutor:
             from distributed import Client
         except ImportError:
             raise InputError(
-                "executor dask needs the dask extra: pip install 'accel[dask]'"
+                "executor dask needs the dask extra: pip install 'accel-simulator[dask]'"
             ) from None
         try:
             self.client = Client(scheduler, timeout=f"{timeout_s}s", set_as_default=False)
