@@ -210,3 +210,25 @@ def test_a_scalesim_cfg_with_1_kib_srams_streams_instead_of_failing(tmp_path: Pa
         "error: layer 'Conv1': weight buffer (512 bytes per half) must hold at least one weight "
         "tile of 1024 bytes (m_tile 1, k_tile 32, n_tile 32), not 512\n"
     )
+
+
+def test_variants_of_one_network_write_to_their_own_folders(tmp_path: Path) -> None:
+    """Parameters and a batch above 1 name the default output folder: the plain network and
+    its variants no longer overwrite each other."""
+    runs = [["-n", "mobilenet_v1", "-p", "resolution=32"],
+            ["-n", "mobilenet_v1", "-p", "resolution=32", "-p", "alpha=0.5", "--batch", "2"],
+            ["-n", "lenet5"]]  # fmt: skip
+    for args in runs:
+        result = run_accel("simulate-network", *args, "-q", cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+    folders = sorted(path.name for path in (tmp_path / "reports").iterdir())
+    assert folders == ["lenet5", "mobilenet_v1_alpha=0.5_resolution=32_batch2",
+                       "mobilenet_v1_resolution=32"]  # fmt: skip
+
+
+def test_json_prints_the_summary_on_stdout(tmp_path: Path) -> None:
+    result = run_accel("simulate-network", "-n", "lenet5", "--json", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    written = json.loads((tmp_path / "summary.json").read_text())
+    assert printed == written and printed["network"] == "lenet5" and printed["total_cycles"] > 0

@@ -49,3 +49,4 @@ def test_version_option_prints_the_distribution_and_version() -> None:
     result = run_accel("--version")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().startswith(f"accel {version()} (distribution {DISTRIBUTION},")
+

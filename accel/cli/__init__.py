@@ -100,8 +100,15 @@ def simulate_network_command(
     chip: ChipOption = None,
     batch: Annotated[int, typer.Option(min=1, max=4096, help="images per inference")] = 1,
     param: ParamOption = None,
-    out: Annotated[Path | None, typer.Option(help="output folder (default reports/NET)")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="output folder (default reports/NET, with parameters and batch, "
+                          "e.g. reports/mobilenet_v1_alpha=0.5_batch8)"),
+    ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no per-layer table")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print summary.json on stdout instead of the tables")
+    ] = False,
     input_shape: InputShapeOption = None,
     allow_unsupported: Annotated[
         bool,
@@ -137,9 +144,8 @@ def simulate_network_command(
     from accel.simulate import simulate_network
 
     chip_config = load_chip(chip)
-    net, model = load_source(
-        network, parse_params(param or []), input_shape or [], allow_unsupported
-    )
+    params = parse_params(param or [])
+    net, model = load_source(network, params, input_shape or [], allow_unsupported)
     if check or inputs is not None or dump is not None:
         from accel.functional.memory_budget import require_memory
 
@@ -150,21 +156,34 @@ def simulate_network_command(
         functional = _run_functional(net, chip_config, batch, model, check, inputs, dump,
                                      result)  # fmt: skip
         result = replace(result, functional=functional.summary())
-    from accel.results import safe_name
-
-    out_dir = out or Path("reports") / safe_name(net.name)
+    out_dir = out or _default_out(net.name, params, batch)
     write_results(result, out_dir)
-    if not quiet:
-        _console().print(_layer_table(result))
-    _print_summary(result, out_dir)
-    if functional is not None:
-        _print_functional(functional.summary(), dump)
+    if as_json:
+        print(json.dumps(result.summary(), indent=2))
+    else:
+        if not quiet:
+            _console().print(_layer_table(result))
+        _print_summary(result, out_dir)
+        if functional is not None:
+            _print_functional(functional.summary(), dump)
     if report:
         from accel.report.run_report import write_run_report
 
-        _console().print(f"  wrote {write_run_report(out_dir, result)}")
+        written = write_run_report(out_dir, result)
+        if not as_json:
+            _console().print(f"  wrote {written}")
     if functional is not None and functional.check is not None and functional.check.failed:
         raise typer.Exit(1)
+
+
+def _default_out(name: str, params: dict[str, float | int], batch: int) -> Path:
+    """reports/NAME, with each parameter and a batch above 1 in the folder's name, so variants
+    of one network do not overwrite each other's results."""
+    from accel.results import safe_name
+
+    parts = [name, *(f"{key}={value}" for key, value in sorted(params.items()))]
+    parts += [f"batch{batch}"] if batch > 1 else []
+    return Path("reports") / safe_name("_".join(parts))
 
 
 def _run_functional(
