@@ -232,3 +232,20 @@ def test_json_prints_the_summary_on_stdout(tmp_path: Path) -> None:
     printed = json.loads(result.stdout)
     written = json.loads((tmp_path / "summary.json").read_text())
     assert printed == written and printed["network"] == "lenet5" and printed["total_cycles"] > 0
+
+
+def test_validate_recognises_a_sweep_and_dry_run_simulates_nothing(tmp_path: Path) -> None:
+    sweep = tmp_path / "s.yaml"
+    sweep.write_text("name: s\nnetworks: [lenet5]\ngrid:\n  array.rows: [4, 8, 16]\n"
+                     "  array.dataflow: [os, ws]\n")  # fmt: skip
+    checked = run_accel("validate", str(sweep))
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.strip() == "OK: sweep s, 6 points over 1 network(s)"
+    planned = run_accel("sweep", str(sweep), "--dry-run", "--out", str(tmp_path / "out"))
+    assert planned.returncode == 0, planned.stderr
+    assert "dry run: 6 points planned, none simulated" in planned.stderr
+    assert "point 5: lenet5, batch 1: array.rows=16, array.dataflow=ws" in planned.stderr
+    assert not (tmp_path / "out").exists()
+    sweep.write_text("name: s\nnetworks: [lenet5]\ngrid:\n  array.rowz: [4]\n")
+    wrong = run_accel("validate", str(sweep))
+    assert wrong.returncode == 2 and "array.rowz" in wrong.stderr and "Traceback" not in wrong.stderr

@@ -261,11 +261,17 @@ def networks_command() -> None:
     _console().print(table)
 
 
+# Keys only a sweep file has (a chip has array/sram/dram, a workload has layers).
+_SWEEP_KEYS = frozenset(("networks", "grid", "zip", "random", "constraints", "metrics"))
+
+
 @app.command("validate")
 def validate_command(
-    file: Annotated[Path, typer.Argument(help="chip YAML, SCALE-Sim .cfg or workload YAML")],
+    file: Annotated[
+        Path, typer.Argument(help="chip YAML, SCALE-Sim .cfg, workload YAML or sweep YAML")
+    ],
 ) -> None:
-    """Check a chip or workload file; print OK or a one-line error (exit 2)."""
+    """Check a chip, workload or sweep file; print OK or a one-line error (exit 2)."""
     from accel.config import ChipConfig
     from accel.io.sources import load_chip
     from accel.io.workload_yaml import parse_workload
@@ -280,6 +286,13 @@ def validate_command(
                 net = parse_workload(data, str(file), {})
                 _console().print(f"OK: workload {net.name}, {len(net)} layers, "
                                  f"{net.params:,} params")
+                return
+            if _SWEEP_KEYS & data.keys():
+                from accel.sweep.plan import load_plan
+
+                plan = load_plan(file)
+                _console().print(f"OK: sweep {plan.name}, {len(plan.points):,} points over "
+                                 f"{len(plan.networks)} network(s)")
                 return
             ChipConfig.from_dict(data, str(file))
     except InputError as err:  # every problem, one line each

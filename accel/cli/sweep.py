@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from rich.progress import Progress
 
     from accel.sweep.executors import Executor
+    from accel.sweep.plan import SweepPlan
     from accel.sweep.runner import SweepOutcome
 
 
@@ -41,6 +42,9 @@ def sweep_command(
         bool, typer.Option(help="forget finished points and simulate all again")
     ] = False,
     report: Annotated[bool, typer.Option(help="also write report.html")] = False,
+    dry_run: Annotated[
+        bool, typer.Option(help="plan only: print the point count and a sample, simulate nothing")
+    ] = False,
 ) -> None:
     """Simulate every point of a design-space sweep; resumable after any interruption.
 
@@ -66,6 +70,9 @@ def sweep_command(
         + (f"; {plan.excluded:,} excluded by constraints" if plan.excluded else "")
         + (f"; {plan.duplicates:,} duplicates dropped" if plan.duplicates else "")
     )
+    if dry_run:
+        _print_sample(console, plan)
+        return
     runner = _executor(executor, scheduler, workers)
     started = time.perf_counter()
     try:
@@ -85,6 +92,17 @@ def sweep_command(
         from accel.report.sweep_report import write_sweep_report
 
         console.print(f"  wrote {write_sweep_report(out_dir)}")
+
+
+def _print_sample(console: Console, plan: SweepPlan, count: int = 5) -> None:
+    """The first, last and evenly spread points of the plan, one line each."""
+    points = plan.points
+    picks = sorted({round(i * (len(points) - 1) / max(count - 1, 1)) for i in range(count)})
+    for index in picks if points else []:
+        point = points[index]
+        values = ", ".join(f"{name}={value}" for name, value in point.values) or "(base chip)"
+        console.print(f"  point {point.index}: {point.network}, batch {point.batch}: {values}")
+    console.print(f"dry run: {len(points):,} points planned, none simulated")
 
 
 def _executor(kind: str, scheduler: str | None, workers: int) -> Executor:
