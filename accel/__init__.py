@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 from accel.errors import InputError
 
 if TYPE_CHECKING:
+    from accel.api import load_chip, simulate, sweep_table
     from accel.config import ChipConfig
     from accel.functional.calibrate import quantize_network
     from accel.functional.engine import execute
     from accel.io.onnx_export import export_quantized_onnx
-    from accel.io.sources import load_chip, load_network, zoo_names
+    from accel.io.sources import load_network, zoo_names
     from accel.mapping.mapper import Mapping, map_layer
     from accel.memory.model import model_memory
     from accel.model.network import Layer, Network
@@ -29,16 +30,18 @@ if TYPE_CHECKING:
     from accel.model.quantized import QuantizedNetwork
     from accel.perf.timing import time_layer
     from accel.results import LayerResult, NetworkResult, write_results
-    from accel.simulate import FunctionalResult, run_functional, simulate_layer, simulate_network
+    from accel.simulation import FunctionalResult, run_functional, simulate_layer, simulate_network
 
 # Public name → the module that defines it.
 _HOMES = {
+    "simulate": "accel.api",
+    "sweep_table": "accel.api",
+    "load_chip": "accel.api",
     "ChipConfig": "accel.config",
     "quantize_network": "accel.functional.calibrate",
     "execute": "accel.functional.engine",
     "QuantizedNetwork": "accel.model.quantized",
     "export_quantized_onnx": "accel.io.onnx_export",
-    "load_chip": "accel.io.sources",
     "load_network": "accel.io.sources",
     "zoo_names": "accel.io.sources",
     "Mapping": "accel.mapping.mapper",
@@ -51,10 +54,10 @@ _HOMES = {
     "LayerResult": "accel.results",
     "NetworkResult": "accel.results",
     "write_results": "accel.results",
-    "FunctionalResult": "accel.simulate",
-    "run_functional": "accel.simulate",
-    "simulate_layer": "accel.simulate",
-    "simulate_network": "accel.simulate",
+    "FunctionalResult": "accel.simulation",
+    "run_functional": "accel.simulation",
+    "simulate_layer": "accel.simulation",
+    "simulate_network": "accel.simulation",
 }
 
 
@@ -90,8 +93,10 @@ __all__ = [
     "model_memory",
     "quantize_network",
     "run_functional",
+    "simulate",
     "simulate_layer",
     "simulate_network",
+    "sweep_table",
     "time_layer",
     "write_results",
     "zoo_names",

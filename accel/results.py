@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -28,6 +28,9 @@ from accel.memory.model import MemoryTraffic
 from accel.model.ops import Unsupported
 from accel.perf.energy import EnergyBreakdown
 from accel.perf.timing import ComputeTiming
+
+if TYPE_CHECKING:
+    import pandas
 
 CONTRACT_COLUMNS = (
     "layer",
@@ -306,6 +309,42 @@ class NetworkResult:
 
     def rows(self) -> list[dict[str, Any]]:
         return [layer.row() for layer in self.layers]
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """One row per layer with the layers.csv columns, numbers as numbers (pandas extra)."""
+        frame = import_pandas("NetworkResult.to_pandas").DataFrame.from_records(self.rows())
+        return frame.convert_dtypes()
+
+    def _repr_html_(self) -> str:
+        """Jupyter's view: the headline figures and the layers' cycles, utilization, traffic."""
+        from html import escape
+
+        s = self.summary()
+        head = (
+            f"<p><b>{escape(s['network'])}</b> on <b>{escape(s['chip'])}</b> ({escape(s['array'])},"
+            f" {s['clock_mhz']:g} MHz), batch {s['batch']}: {s['total_cycles']:,} cycles, "
+            f"{s['latency_ms']:.3f} ms, utilization {s['utilization']:.1%}, "
+            f"{s['energy_uj']:,.1f} µJ, DRAM {(s['dram_read_bytes'] + s['dram_write_bytes']):,} B"
+            "</p>"
+        )
+        columns = ("layer", "kind", "total_cycles", "stall_cycles", "utilization")
+        cells = "".join(
+            "<tr>" + "".join(f"<td>{escape(str(row[name]))}</td>" for name in columns) + "</tr>"
+            for row in self.rows()
+        )
+        header = "".join(f"<th>{name}</th>" for name in columns)
+        return f"{head}<table><tr>{header}</tr>{cells}</table>"
+
+
+def import_pandas(what: str) -> Any:
+    """pandas, or an `InputError` saying how to install it (an optional extra)."""
+    try:
+        import pandas
+    except ImportError:
+        raise InputError(
+            f'{what} needs pandas: pip install -e ".[pandas]" (or pip install pandas)'
+        ) from None
+    return pandas
 
 
 # Summary metrics that need no memory model: a sweep that asks only for these skips it.

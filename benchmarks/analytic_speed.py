@@ -24,7 +24,7 @@ from accel.io.sources import load_chip, load_network, zoo_names
 from accel.mapping.mapper import map_layer
 from accel.model.network import Network
 from accel.perf.timing import time_layer
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 
 
 def best_seconds(work: Callable[[], object], repeat: int) -> float:

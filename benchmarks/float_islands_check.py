@@ -42,7 +42,7 @@ def main(size: int, names: list[str]) -> None:
 
     from accel.config import ChipConfig
     from accel.io.sources import load_model
-    from accel.simulate import run_functional
+    from accel.simulation import run_functional
 
     logging.disable(logging.WARNING)
     print(f"{'network':20s} {'form':18s} {'layers':>6s} {'checked':>7s} {'BN':>4s} "

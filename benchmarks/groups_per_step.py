@@ -20,7 +20,7 @@ from accel.config import ChipConfig
 from accel.io.sources import load_network
 from accel.memory import tiling
 from accel.memory.model import clear_cache
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 
 
 def run(name: str, bandwidth: float, blocks: bool) -> tuple[int, int, int]:

@@ -50,7 +50,7 @@ def main(size: int, names: list[str], uint8_weights: bool) -> None:
 
     from accel.config import ChipConfig
     from accel.io.sources import load_model
-    from accel.simulate import run_functional
+    from accel.simulation import run_functional
 
     logging.disable(logging.WARNING)
     print(f"{'model':20s} {'form':22s} {'layers':>6s} {'checked':>7s} {'float32':>7s} "

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from accel.config import ChipConfig
 from accel.io.sources import load_network, zoo_names
 from accel.memory.model import clear_cache
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 
 
 def _time_network(name: str, chip: ChipConfig) -> tuple[float, int]:

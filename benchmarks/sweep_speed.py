@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from accel.memory.model import clear_cache
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 from accel.sweep.executors import Executor, LocalExecutor, SerialExecutor
 from accel.sweep.plan import SweepPlan, load_plan
 from accel.sweep.runner import run_sweep

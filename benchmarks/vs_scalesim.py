@@ -33,7 +33,7 @@ sys.path.insert(0, str(REPO))  # time this checkout's accel, not another install
 
 from accel.io.scalesim import load_scalesim_config, load_topology  # noqa: E402
 from accel.memory.model import clear_cache  # noqa: E402
-from accel.simulate import simulate_network  # noqa: E402
+from accel.simulation import simulate_network  # noqa: E402
 
 DATA = REPO / "tests" / "data" / "scalesim"
 SCALESIM_PYTHON = REPO / ".venv-scalesim" / "bin" / "python"  # python3 -m venv .venv-scalesim

@@ -86,16 +86,16 @@ def test_tflite_chip_checks_a_sigmoid_gate(write_yaml, tmp_path: Path) -> None: 
 
 
 def test_a_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from accel import cli, simulate
+    from accel import cli, simulation
 
-    real = simulate.run_functional
+    real = simulation.run_functional
 
-    def broken(*args: object, **kwargs: object) -> simulate.FunctionalResult:
+    def broken(*args: object, **kwargs: object) -> simulation.FunctionalResult:
         result = real(*args, **kwargs)  # type: ignore[arg-type]
         report = CheckReport("onnxruntime", "onnx", 7, ("conv2",), 3, 1)
-        return simulate.FunctionalResult(result.qnet, result.run, report)
+        return simulation.FunctionalResult(result.qnet, result.run, report)
 
-    monkeypatch.setattr(simulate, "run_functional", broken)
+    monkeypatch.setattr(simulation, "run_functional", broken)
     monkeypatch.setattr("sys.argv", ["accel", "simulate-network", "-n", "lenet5", "--check",
                                      "-q", "--out", str(tmp_path)])  # fmt: skip
     with pytest.raises(SystemExit) as exit_info:

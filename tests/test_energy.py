@@ -14,7 +14,7 @@ from accel.memory.model import model_memory
 from accel.model.ops import FullyConnected
 from accel.perf.energy import layer_energy, sram_pj_per_byte
 from accel.perf.timing import time_layer
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 
 
 @pytest.mark.parametrize(

@@ -40,7 +40,7 @@ from accel.memory.tiling import Tiling
 from accel.model.ops import Activation, Conv, FullyConnected, Shape
 from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.perf.timing import time_layer
-from accel.simulate import run_functional
+from accel.simulation import run_functional
 
 
 def reference_conv(qnet: QuantizedNetwork, x: np.ndarray, mode: str) -> np.ndarray:
@@ -455,7 +455,7 @@ def test_the_engine_is_handed_the_tilings_the_simulation_chose(network: str, bat
     from accel.config import ChipConfig
     from accel.functional.engine import schedules_for, schedules_from
     from accel.io.sources import load_network
-    from accel.simulate import simulate_network
+    from accel.simulation import simulate_network
 
     net, chip = load_network(network, {}), ChipConfig()
     handed = schedules_from(simulate_network(net, chip, batch).layers)

@@ -18,7 +18,7 @@ from conftest import run_accel
 from onnx_builders import GraphBuilder
 from quantized_models import CONFIGS, QuantConfig, quantize
 
-from accel import simulate
+from accel import simulation
 from accel.config import ChipConfig
 from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path, nchwc_block_size
 from accel.io.sources import load_model
@@ -73,14 +73,14 @@ def lrn_cnn(batch: int | str = 1) -> Any:
     return g.model([g.node("Softmax", [_head(g, x, 8)], axis=1)])
 
 
-def check(path: Path, batch: int = 1) -> simulate.FunctionalResult:
+def check(path: Path, batch: int = 1) -> simulation.FunctionalResult:
     shapes = [f"input={batch}x3x11x11"] if batch > 1 else []
     model = load_model(str(path), input_shapes=shapes)
-    return simulate.run_functional(model.network, ChipConfig(), batch, None, True, 0,
+    return simulation.run_functional(model.network, ChipConfig(), batch, None, True, 0,
                                    model=model)  # fmt: skip
 
 
-def _assert_bit_exact(result: simulate.FunctionalResult, layers: int) -> None:
+def _assert_bit_exact(result: simulation.FunctionalResult, layers: int) -> None:
     report = result.check
     assert report is not None and report.extra["replay_reproduces_session"] is True
     assert (report.mismatches, report.mismatched_elements) == (0, 0)

@@ -204,12 +204,12 @@ def test_report_of_a_garbage_folder_is_one_line(tmp_path: Path,
 def test_an_unexpected_exception_is_an_internal_error_in_one_line(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    import accel.simulate
+    import accel.simulation
 
     def broken(*args: object, **kwargs: object) -> None:
         raise ZeroDivisionError("division by zero")
 
-    monkeypatch.setattr(accel.simulate, "simulate_network", broken)
+    monkeypatch.setattr(accel.simulation, "simulate_network", broken)
     code, stderr = run_cli(capsys, "simulate-network", "-n", "lenet5", "-q", "--out",
                          str(tmp_path / "out"))  # fmt: skip
     assert code == 1 and stderr.count("\n") == 1, stderr

@@ -3,8 +3,8 @@ only goes down. Every `from accel... import` counts, at module level or inside a
 TYPE_CHECKING block: a lazy import that hides a circle is still a circle.
 
 The order (DESIGN.md §9): version → errors → user_input → config → model → mapping → perf → memory → oracles →
-results → functional (the datapath) → io (file formats) → check (references) → simulate → sweep
-→ report → cli → the package's public API. Within one layer files may import each other, but no
+results → functional (the datapath) → io (file formats) → check (references) → simulation → sweep
+→ report → cli → api → the package's public API. Within one layer files may import each other, but no
 two files may import each other, directly or through others. The oracles (cycle-level models
 the tests hold the analytic ones against) are imported by no production module.
 """
@@ -17,8 +17,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1] / "accel"
 LAYERS = ("version", "errors", "user_input", "config", "model", "mapping", "perf", "memory",
-          "oracles", "results", "functional", "io", "check", "simulate", "sweep", "report", "cli",
-          "__init__")  # fmt: skip
+          "oracles", "results", "functional", "io", "check", "simulation", "sweep", "report", "cli",
+          "api", "__init__")  # fmt: skip
 
 
 def module_name(path: Path, root: Path) -> str:

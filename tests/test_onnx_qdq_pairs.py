@@ -22,7 +22,7 @@ from accel.model.network import Layer
 from accel.model.op_base import Shape
 from accel.model.ops import Reshape
 from accel.model.quantized import QuantParams
-from accel.simulate import run_functional
+from accel.simulation import run_functional
 
 ort = pytest.importorskip("onnxruntime")
 

@@ -127,7 +127,7 @@ def test_qoperator_contrib_ops_become_their_float_kinds(tmp_path: Path) -> None:
 def test_qgemm_with_alpha_simulates_but_refuses_functional_runs(tmp_path: Path) -> None:
     from accel.config import ChipConfig
     from accel.errors import InputError
-    from accel.simulate import run_functional
+    from accel.simulation import run_functional
 
     _, model, _ = quantize("googlenet", "qoperator", tmp_path)
     gemm = next(n for n in model.graph.node if n.op_type == "QGemm")

@@ -16,13 +16,13 @@ from onnx import TensorProto, helper, numpy_helper
 from onnx_builders import FAMILIES
 from quantized_models import UINT8_WEIGHT_CONFIGS, QuantConfig, every_block_cnn, quantize
 
-from accel import simulate
+from accel import simulation
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.accumulate import Accumulator
 from accel.functional.conv_layer import layer_accumulators, prepare_array_layer
 from accel.io.sources import load_model
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 
 pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -30,9 +30,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 ZERO_POINTS = {"per-tensor": [131], "per-channel": [131, 0, 255, 7]}  # 4 output channels
 
 
-def check(path: Path) -> simulate.FunctionalResult:
+def check(path: Path) -> simulation.FunctionalResult:
     model = load_model(str(path))
-    return simulate.run_functional(model.network, ChipConfig(), 1, None, True, 0, model=model)
+    return simulation.run_functional(model.network, ChipConfig(), 1, None, True, 0, model=model)
 
 
 def assert_bit_exact(path: Path, layers: int) -> None:

@@ -27,7 +27,7 @@ from quantized_models import (
     shuffle_unit_cnn,
 )
 
-from accel import simulate
+from accel import simulation
 from accel.check import model_check, ort_graph
 from accel.check.ort_session import u8s8_saturates
 from accel.config import ChipConfig
@@ -39,9 +39,9 @@ ort = pytest.importorskip("onnxruntime")
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
-def check(path: Path, batch: int = 1, seed: int = 0) -> simulate.FunctionalResult:
+def check(path: Path, batch: int = 1, seed: int = 0) -> simulation.FunctionalResult:
     model = load_model(str(path))
-    return simulate.run_functional(model.network, ChipConfig(), batch, None, True, seed,
+    return simulation.run_functional(model.network, ChipConfig(), batch, None, True, seed,
                                    model=model)  # fmt: skip
 
 

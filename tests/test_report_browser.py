@@ -18,7 +18,7 @@ from accel.io.sources import load_network
 from accel.report.run_report import write_run_report
 from accel.report.sweep_report import write_sweep_report
 from accel.results import write_results
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 from accel.sweep.executors import SerialExecutor
 from accel.sweep.plan import load_plan
 from accel.sweep.runner import run_sweep

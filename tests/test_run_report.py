@@ -14,7 +14,7 @@ from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.report.run_report import build_run_report, write_run_report
 from accel.results import write_results
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 
 
 @pytest.fixture

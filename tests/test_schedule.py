@@ -19,7 +19,7 @@ from accel.memory import tiling as tiles
 from accel.memory.model import model_memory
 from accel.model.network import GemmView, Layer
 from accel.perf.timing import time_layer
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 
 
 @pytest.mark.parametrize(

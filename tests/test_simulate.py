@@ -9,7 +9,7 @@ import pytest
 
 from accel.config import ChipConfig
 from accel.io.sources import load_network
-from accel.simulate import simulate_layer, simulate_network
+from accel.simulation import simulate_layer, simulate_network
 
 BANDWIDTHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 1024, 4096)
 

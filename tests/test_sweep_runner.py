@@ -229,7 +229,7 @@ def test_the_analytic_path_gives_the_summarys_analytic_metrics(network: str, bat
     from accel.config import ChipConfig
     from accel.io.sources import load_network
     from accel.results import ANALYTIC_METRICS
-    from accel.simulate import simulate_analytic, simulate_network
+    from accel.simulation import simulate_analytic, simulate_network
 
     net = load_network(network)
     for chip in (ChipConfig(), ChipConfig().with_values({"array.dataflow": "os", "array.rows": 8})):

@@ -36,7 +36,7 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
-from accel.simulate import run_functional
+from accel.simulation import run_functional
 
 pytest.importorskip("ai_edge_litert")
 TFLITE_CHIP = ChipConfig().with_values({"array.requantization": "tflite"})

@@ -12,7 +12,7 @@ import pytest
 from conftest import run_accel
 from tflite_builders import int8_activations, int8_cnn, int8_dense
 
-from accel import simulate
+from accel import simulation
 from accel.check.tflite_model_check import quantize_tflite
 from accel.config import ChipConfig
 from accel.io.sources import load_model
@@ -29,7 +29,7 @@ def test_int8_tflite_file_is_bit_exact(seed: int, float_io: bool, tmp_path: Path
     path.write_bytes(int8_cnn(seed, float_io))
     model = load_model(str(path))
     # An onnx-mode chip still runs the file's own arithmetic: TFLite's.
-    result = simulate.run_functional(model.network, ChipConfig(), 1, None, True, seed,
+    result = simulation.run_functional(model.network, ChipConfig(), 1, None, True, seed,
                                      model=model)  # fmt: skip
     report = result.check
     assert report is not None and result.run.mode == "tflite"
@@ -49,7 +49,7 @@ def test_int8_activation_kernels_of_a_tflite_file(seed: int, tmp_path: Path) -> 
     kinds = [layer.kind for layer in model.network.layers]
     assert kinds == ["activation", "activation", "reshape", "concat", "global_avgpool",
                      "activation", "softmax"]  # fmt: skip
-    result = simulate.run_functional(model.network, ChipConfig(), 1, None, True, seed,
+    result = simulation.run_functional(model.network, ChipConfig(), 1, None, True, seed,
                                      model=model)  # fmt: skip
     report = result.check
     assert report is not None and report.reference == "litert-reference+tflite-micro"
@@ -87,7 +87,7 @@ def test_logistic_where_litert_rounds_apart_is_checked_against_tflite_micro(
     path.write_bytes(b.finish([x], [y]))
     model = load_model(str(path))
     codes = np.arange(-128, 128, dtype=np.int8).reshape(1, 256, 1, 1)
-    report = simulate.run_functional(model.network, ChipConfig(), 1, {"x": codes}, True, 0,
+    report = simulation.run_functional(model.network, ChipConfig(), 1, {"x": codes}, True, 0,
                                      model=model).check  # fmt: skip
     assert report is not None and (report.mismatches, report.layers_checked) == (0, 1)
     assert report.extra["litert_rounding_differs"] == ["y"]

@@ -23,7 +23,7 @@ from accel.perf.timing import (
     time_layer,
     vector_cycles,
 )
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 
 DATA = Path(__file__).resolve().parent / "data"
 GOLDEN = DATA / "scalesim_golden.csv"

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from accel.io.imported import ImportedModel
     from accel.model.network import Network
     from accel.results import NetworkResult
-    from accel.simulate import FunctionalResult
+    from accel.simulation import FunctionalResult
 
 app = typer.Typer(
     add_completion=False,
@@ -141,7 +141,7 @@ def simulate_network_command(
 
     from accel.io.sources import load_chip, load_source, parse_params
     from accel.results import write_results
-    from accel.simulate import simulate_network
+    from accel.simulation import simulate_network
 
     chip_config = load_chip(chip)
     params = parse_params(param or [])
@@ -200,7 +200,7 @@ def _run_functional(
     runs the tiles of the simulation just done (`result`), not a second search for them."""
     from accel.functional.engine import schedules_from
     from accel.io.tensors import load_inputs, write_dump
-    from accel.simulate import run_functional
+    from accel.simulation import run_functional
 
     arrays = load_inputs(inputs, net) if inputs is not None else None
     functional = run_functional(net, chip, batch, arrays, check, model=model,

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.model.network import Network
-from accel.simulate import simulate_analytic, simulate_network
+from accel.simulation import simulate_analytic, simulate_network
 from accel.sweep.plan import Point
 
 

@@ -20,7 +20,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError, closest
 from accel.io.sources import load_chip, load_network
 from accel.model.network import Network
-from accel.simulate import simulate_network
+from accel.simulation import simulate_network
 from accel.sweep.points import Values, check_axis_paths, expand_values, flatten_fields, satisfies
 from accel.sweep.spec import NetworkEntry, SweepSpec
 
