@@ -249,3 +249,29 @@ def test_validate_recognises_a_sweep_and_dry_run_simulates_nothing(tmp_path: Pat
     sweep.write_text("name: s\nnetworks: [lenet5]\ngrid:\n  array.rowz: [4]\n")
     wrong = run_accel("validate", str(sweep))
     assert wrong.returncode == 2 and "array.rowz" in wrong.stderr and "Traceback" not in wrong.stderr
+
+
+def test_compare_puts_chips_side_by_side() -> None:
+    from accel.config import ChipConfig
+    from accel.io.sources import load_chip, load_network
+    from accel.simulation import simulate_network
+
+    result = run_accel("compare", "-n", "lenet5", "default", "eyeriss_like", "--json")
+    assert result.returncode == 0, result.stderr
+    comparison = json.loads(result.stdout)
+    assert list(comparison["chips"]) == ["1:default", "2:eyeriss_like"]
+    net = load_network("lenet5")
+    default = simulate_network(net, ChipConfig()).summary()
+    eyeriss = simulate_network(net, load_chip("eyeriss_like")).summary()
+    totals = comparison["totals"]
+    assert totals["1:default"]["total_cycles"] == default["total_cycles"]
+    assert totals["2:eyeriss_like"]["total_cycles"] == eyeriss["total_cycles"]
+    ratio = comparison["ratio_to_first"]["2:eyeriss_like"]["total_cycles"]
+    assert ratio == pytest.approx(eyeriss["total_cycles"] / default["total_cycles"])
+    assert [row["layer"] for row in comparison["layers"]] == [layer.name for layer in net.layers]
+    assert sum(row["cycles"]["2:eyeriss_like"] for row in comparison["layers"]) == (
+        eyeriss["total_cycles"])  # fmt: skip
+    table = run_accel("compare", "-n", "lenet5", "default", "eyeriss_like")
+    assert table.returncode == 0 and "total cycles per layer" in table.stdout
+    one = run_accel("compare", "-n", "lenet5", "default")
+    assert one.returncode == 2 and "at least two chips" in one.stderr
