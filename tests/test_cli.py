@@ -275,3 +275,25 @@ def test_compare_puts_chips_side_by_side() -> None:
     assert table.returncode == 0 and "total cycles per layer" in table.stdout
     one = run_accel("compare", "-n", "lenet5", "default")
     assert one.returncode == 2 and "at least two chips" in one.stderr
+
+
+def test_explain_tells_one_layers_story_from_its_own_row() -> None:
+    from accel.config import ChipConfig
+    from accel.io.sources import load_network
+    from accel.simulation import simulate_network
+
+    result = run_accel("explain", "-n", "mobilenet_v1", "-p", "resolution=64", "--layer",
+                       "conv_dw_1", "--json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    facts = json.loads(result.stdout)
+    row = next(layer.row() for layer in simulate_network(
+        load_network("mobilenet_v1", {"resolution": 64}), ChipConfig()).layers
+        if layer.name == "conv_dw_1")  # fmt: skip
+    assert (facts["gemm"]["K"], facts["gemm"]["N"], facts["gemm"]["groups"]) == (9, 1, 32)
+    assert facts["cycles"]["total"] == row["total_cycles"]
+    assert facts["dram_bytes"]["ifmap"] == row["dram_ifmap_bytes"]
+    assert facts["verdict"].startswith("mapping-bound")  # 1 PE column of 32 used
+    text = run_accel("explain", "-n", "mobilenet_v1", "-p", "resolution=64", "-l", "conv_dw_1")
+    assert "K on rows, N on columns, M in time" in text.stdout and "verdict:" in text.stdout
+    wrong = run_accel("explain", "-n", "lenet5", "--layer", "conv9")
+    assert wrong.returncode == 2 and "--layer must name a layer of lenet5" in wrong.stderr

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from accel.cli.compare import compare_command
+from accel.cli.explain import explain_command
 from accel.cli.report import report_command
 from accel.cli.sweep import sweep_command
 from accel.errors import InputError
@@ -213,6 +214,7 @@ def _run_functional(
 
 app.command("sweep")(sweep_command)
 app.command("compare")(compare_command)
+app.command("explain")(explain_command)
 app.command("report")(report_command)
 
 
