@@ -297,3 +297,26 @@ def test_explain_tells_one_layers_story_from_its_own_row() -> None:
     assert "K on rows, N on columns, M in time" in text.stdout and "verdict:" in text.stdout
     wrong = run_accel("explain", "-n", "lenet5", "--layer", "conv9")
     assert wrong.returncode == 2 and "--layer must name a layer of lenet5" in wrong.stderr
+
+
+@pytest.mark.parametrize("width", [80, 100])
+def test_the_layer_table_fits_the_terminal_and_cuts_no_number(
+    width: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    result = run_accel("simulate-network", "-n", "resnet50", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if line[:1] in "┏┃┡│└"]
+    assert lines and max(len(line) for line in lines) <= width
+    titles = [cell.strip() for cell in lines[1].strip("┃").split("┃")]
+    assert {"layer", "compute", "stall", "util"} <= set(titles)
+    body = [[cell.strip() for cell in line.strip("│").split("│")] for line in lines if
+            line.startswith("│")]  # fmt: skip
+    with (tmp_path / "layers.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(body) == len(rows)
+    for cells, row in zip(body, rows, strict=True):
+        shown = dict(zip(titles, cells, strict=True))
+        assert shown["compute"] == f"{int(row['compute_cycles']):,}"
+        assert shown["stall"] == f"{int(row['stall_cycles']):,}"
+        assert shown["util"] == f"{float(row['utilization']):.1%}"

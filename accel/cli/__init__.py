@@ -22,7 +22,7 @@ from accel.cli.compare import compare_command
 from accel.cli.explain import explain_command
 from accel.cli.report import report_command
 from accel.cli.sweep import sweep_command
-from accel.errors import InputError
+from accel.errors import InputError, closest
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -64,9 +64,13 @@ def _options(
 
 @cache
 def _console() -> Console:
+    import os
+
     from rich.console import Console
 
-    return Console(width=None if sys.stdout.isatty() else 150)
+    columns = os.environ.get("COLUMNS", "")
+    fixed = int(columns) if columns.isdigit() and int(columns) >= 40 else 150
+    return Console(width=None if sys.stdout.isatty() else fixed)
 
 
 NetworkOption = Annotated[
@@ -111,6 +115,11 @@ def simulate_network_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="print summary.json on stdout instead of the tables")
     ] = False,
+    columns: Annotated[
+        list[str] | None,
+        typer.Option(help="table columns to show, e.g. compute,stall,util (default: all that "
+                          "fit the terminal)"),
+    ] = None,
     input_shape: InputShapeOption = None,
     allow_unsupported: Annotated[
         bool,
@@ -164,7 +173,7 @@ def simulate_network_command(
         print(json.dumps(result.summary(), indent=2))
     else:
         if not quiet:
-            _console().print(_layer_table(result))
+            _console().print(_layer_table(result, _console().width, columns))
         _print_summary(result, out_dir)
         if functional is not None:
             _print_functional(functional.summary(), dump)
@@ -341,15 +350,56 @@ def _dram_bytes(row: dict[str, Any]) -> int:
     )
 
 
-def _layer_table(result: NetworkResult) -> Table:
+# Columns left out, in this order, while the table is wider than the terminal; `layer` and the
+# cycles stay, and no number is ever cut (a long layer name is, with an ellipsis).
+_DROP_ORDER = ("unit", "M", "K", "N", "bound", "energy µJ", "kind", "MACs", "DRAM KiB", "util")
+_TEXT_COLUMNS = 3  # layer, kind, unit: left-aligned
+_LAYER_MIN = 12  # the layer column shrinks to this before a number would be cut
+
+
+def _layer_table(
+    result: NetworkResult, width: int, columns: list[str] | None = None
+) -> Table:
+    """The per-layer table in `width` characters: the chosen `columns`, or as many as fit."""
     from rich.table import Table
 
+    titles = [title for title, _ in _TABLE_COLUMNS]
+    rows = [[cell(row) for _, cell in _TABLE_COLUMNS] for row in result.rows()]
+    widths = [max([len(title)] + [len(row[i]) for row in rows]) for i, title in enumerate(titles)]
+    if columns:
+        keep = [titles.index(name) for name in _chosen(columns, titles)]
+    else:
+        keep = list(range(len(titles)))
+        for title in _DROP_ORDER:
+            if _width(widths, keep) <= width:
+                break
+            keep.remove(titles.index(title))
     table = Table(title=f"{result.network} on {result.chip.name} (batch {result.batch})")
-    for index, (title, _) in enumerate(_TABLE_COLUMNS):
-        table.add_column(title, justify="left" if index < 3 else "right")
-    for row in result.rows():
-        table.add_row(*(cell(row) for _, cell in _TABLE_COLUMNS))
+    for i in keep:
+        if i == 0:
+            room = width - _width(widths, keep[1:]) - 4
+            table.add_column(titles[i], overflow="ellipsis", no_wrap=True,
+                             max_width=max(room, min(widths[0], _LAYER_MIN)))  # fmt: skip
+        else:
+            table.add_column(titles[i], justify="left" if i < _TEXT_COLUMNS else "right",
+                             no_wrap=True, min_width=widths[i])  # fmt: skip
+    for row in rows:
+        table.add_row(*(row[i] for i in keep))
     return table
+
+
+def _width(widths: list[int], keep: list[int]) -> int:
+    """Characters a rich table of these columns takes: each cell padded, one border each."""
+    return sum(widths[i] + 3 for i in keep) + 1
+
+
+def _chosen(columns: list[str], titles: list[str]) -> list[str]:
+    names = [name.strip() for entry in columns for name in entry.split(",") if name.strip()]
+    for name in names:
+        if name not in titles:
+            raise InputError(f"--columns must name table columns ({', '.join(titles)}), "
+                             f"not {name!r}{closest(name, titles)}")  # fmt: skip
+    return ["layer", *(name for name in names if name != "layer")]
 
 
 def _print_summary(result: NetworkResult, out_dir: Path) -> None:
