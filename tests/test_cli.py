@@ -320,3 +320,21 @@ def test_the_layer_table_fits_the_terminal_and_cuts_no_number(
         assert shown["compute"] == f"{int(row['compute_cycles']):,}"
         assert shown["stall"] == f"{int(row['stall_cycles']):,}"
         assert shown["util"] == f"{float(row['utilization']):.1%}"
+
+
+def test_timeline_is_trace_event_json_whose_layers_sum_to_the_cycles(tmp_path: Path) -> None:
+    trace_path = tmp_path / "trace.json"
+    result = run_accel("simulate-network", "-n", "mobilenet_v2", "-p", "resolution=64", "-q",
+                       "--out", str(tmp_path), "--timeline", str(trace_path))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    trace = json.loads(trace_path.read_text())
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    events = [event for event in trace["traceEvents"] if event["ph"] == "X"]
+    assert {event["tid"] for event in events} == {0, 1, 2, 3}
+    assert all(event["dur"] >= 0 and event["ts"] >= 0 for event in events)
+    layers = [event for event in events if event["cat"] == "layer"]
+    assert sum(event["args"]["cycles"] for event in layers) == summary["total_cycles"]
+    compute = sum(event["args"]["cycles"] for event in events if event["cat"] == "compute")
+    assert compute == summary["compute_cycles"] + summary["refill_cycles"]
+    end = max(event["ts"] + event["dur"] for event in events)
+    assert end == pytest.approx(summary["total_cycles"] / summary["clock_mhz"])

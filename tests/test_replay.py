@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -121,3 +122,16 @@ def test_layers_that_move_nothing_take_no_share() -> None:
     chip = ChipConfig()
     fc = _memory(single_layer(FullyConnected(out_features=8), 8, 1), chip)
     assert replay_network([fc.schedule, None, fc.schedule], chip)[1] == 0
+
+
+def test_a_timeline_too_long_to_write_is_refused_by_its_step_count() -> None:
+    from accel.memory.replay import trace_events
+    from accel.simulation import simulate_network
+
+    result = simulate_network(load_network("lenet5"), ChipConfig())
+    names = [layer.name for layer in result.layers]
+    schedules = [layer.memory.schedule for layer in result.layers]
+    steps = sum(schedule.step_count for schedule in schedules if schedule is not None)
+    assert len(trace_events(names, schedules, ChipConfig(), limit=steps)["traceEvents"]) > steps
+    with pytest.raises(InputError, match=f"--timeline would hold {steps:,} tile steps"):
+        trace_events(names, schedules, ChipConfig(), limit=steps - 1)

@@ -120,6 +120,11 @@ def simulate_network_command(
         typer.Option(help="table columns to show, e.g. compute,stall,util (default: all that "
                           "fit the terminal)"),
     ] = None,
+    timeline: Annotated[
+        Path | None,
+        typer.Option(help="write the run's event timeline (DMA loads, compute steps, write-backs "
+                          "per layer) as Chrome trace-event JSON for Perfetto / chrome://tracing"),
+    ] = None,
     input_shape: InputShapeOption = None,
     allow_unsupported: Annotated[
         bool,
@@ -169,6 +174,8 @@ def simulate_network_command(
         result = replace(result, functional=functional.summary())
     out_dir = out or _default_out(net.name, params, batch)
     write_results(result, out_dir)
+    if timeline is not None:
+        _write_timeline(result, chip_config, timeline)
     if as_json:
         print(json.dumps(result.summary(), indent=2))
     else:
@@ -185,6 +192,15 @@ def simulate_network_command(
             _console().print(f"  wrote {written}")
     if functional is not None and functional.check is not None and functional.check.failed:
         raise typer.Exit(1)
+
+
+def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None:
+    from accel.memory.replay import trace_events
+    from accel.results import write_atomically
+
+    names = [layer.name for layer in result.layers]
+    trace = trace_events(names, [layer.memory.schedule for layer in result.layers], chip)
+    write_atomically(path, json.dumps(trace))
 
 
 def _default_out(name: str, params: dict[str, float | int], batch: int) -> Path:
