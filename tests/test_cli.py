@@ -338,3 +338,19 @@ def test_timeline_is_trace_event_json_whose_layers_sum_to_the_cycles(tmp_path: P
     assert compute == summary["compute_cycles"] + summary["refill_cycles"]
     end = max(event["ts"] + event["dur"] for event in events)
     assert end == pytest.approx(summary["total_cycles"] / summary["clock_mhz"])
+
+
+def test_a_long_step_shows_a_spinner_on_a_terminal_and_nothing_otherwise(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from rich.console import Console
+
+    from accel import cli
+
+    with cli._working("computing the int8 outputs"):
+        pass
+    assert capsys.readouterr().err == ""  # not a terminal: silent
+    monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
+    with cli._working("computing the int8 outputs"):
+        pass
+    assert "computing the int8 outputs" in capsys.readouterr().err

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -169,8 +170,10 @@ def simulate_network_command(
     result = simulate_network(net, chip_config, batch)
     functional = None
     if check or inputs is not None or dump is not None:
-        functional = _run_functional(net, chip_config, batch, model, check, inputs, dump,
-                                     result)  # fmt: skip
+        what = "computing the int8 outputs" + (" and checking every layer" if check else "")
+        with _working(what):
+            functional = _run_functional(net, chip_config, batch, model, check, inputs, dump,
+                                         result)  # fmt: skip
         result = replace(result, functional=functional.summary())
     out_dir = out or _default_out(net.name, params, batch)
     write_results(result, out_dir)
@@ -192,6 +195,22 @@ def simulate_network_command(
             _console().print(f"  wrote {written}")
     if functional is not None and functional.check is not None and functional.check.failed:
         raise typer.Exit(1)
+
+
+@contextmanager
+def _working(what: str) -> Iterator[None]:
+    """A spinner with the elapsed time on stderr while a long step runs (a terminal only)."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    console = Console(stderr=True)
+    if not console.is_terminal:
+        yield
+        return
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        progress.add_task(what, total=None)
+        yield
 
 
 def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None:
