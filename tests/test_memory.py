@@ -289,15 +289,10 @@ def test_each_chip_field_a_stage_reads_is_in_its_cache_key(
 
     base = {f"sram__{buffer}__size_kib": kib for buffer in ("ifmap", "weight", "ofmap")}
     first, second = chip_with(**base), chip_with(**{**base, **change})
-
-    def run(chip: ChipConfig) -> MemoryTraffic:
-        mapping = map_layer(layer, chip)
-        return model_memory(mapping, time_layer(mapping, chip), chip)
-
     memory.clear_cache()
-    cold = run(second)
+    cold = memory_of(layer, second)
     memory.clear_cache()
-    run(first)
-    warm = run(second)
+    memory_of(layer, first)
+    warm = memory_of(layer, second)
     assert warm == cold and warm.schedule == cold.schedule
-    assert warm != run(first)  # the field matters to this layer
+    assert warm != memory_of(layer, first)  # the field matters to this layer
