@@ -106,3 +106,24 @@ def test_the_report_from_memory_equals_the_report_from_the_files(network: str,
     result = simulate_network(load_network(network, {}), ChipConfig(), 1)
     write_results(result, tmp_path)
     assert build_run_report(tmp_path, result) == build_run_report(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("microjoules", "shown"),
+    [(108_305.7, ("108", "mJ")), (20.9, ("20.9", "µJ")), (0.0123, ("12.3", "nJ")),
+     (2.5e7, ("25", "J")), (0, ("0", "µJ"))],
+)  # fmt: skip
+def test_energy_is_shown_in_the_unit_that_keeps_it_short(
+    microjoules: float, shown: tuple[str, str]
+) -> None:
+    from accel.report.svg import format_energy
+
+    assert format_energy(microjoules) == shown
+
+
+def test_the_energy_card_of_a_large_network_reads_in_millijoules(tmp_path: Path) -> None:
+    result = simulate_network(load_network("vgg16"), ChipConfig(), 1)
+    write_results(result, tmp_path)
+    html = build_run_report(tmp_path)
+    millijoules = result.summary()["energy_uj"] / 1000
+    assert f'{millijoules:.3g}<span class="unit">mJ</span>' in html

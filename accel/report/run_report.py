@@ -17,7 +17,7 @@ from accel.errors import InputError
 from accel.io.tables import read_csv
 from accel.report.charts import PointGroup, Series, bar_chart, hbar_chart, scatter_chart
 from accel.report.page import Card, cards, page, params_grid, section, table
-from accel.report.svg import attr, color, format_number
+from accel.report.svg import attr, color, format_energy, format_number
 from accel.results import NetworkResult, write_atomically
 from accel.sweep.points import flatten_fields
 from accel.user_input import parse_yaml, read_user_file
@@ -115,7 +115,7 @@ def _cards(s: dict[str, Any]) -> list[Card]:
             "utilization", f"{s.get('utilization', 0) * 100:.1f}", "%",
             f"stall {s.get('stall_cycles', 0):,} of {s.get('total_cycles', 0):,} cycles",
         ),
-        Card("energy", format_number(s.get("energy_uj", 0)), "µJ", "per batch"),
+        Card("energy", *format_energy(s.get("energy_uj", 0)), "per batch"),
         Card(
             "DRAM traffic", f"{(read + write) / 2**20:.3g}", "MiB",
             f"read {read / 2**20:.3g}, write {write / 2**20:.3g}"

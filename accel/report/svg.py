@@ -52,6 +52,18 @@ def format_number(value: float, digits: int = 3) -> str:
     return f"{value:.{digits}g}"
 
 
+_ENERGY_UNITS = ((1e6, "J"), (1e3, "mJ"), (1.0, "µJ"), (1e-3, "nJ"), (1e-6, "pJ"))
+
+
+def format_energy(microjoules: float) -> tuple[str, str]:
+    """(number, unit) of an energy in the unit that keeps the number below 1,000: 108,306 µJ →
+    ("108", "mJ")."""
+    magnitude = abs(microjoules)
+    scale, unit = next(((scale, unit) for scale, unit in _ENERGY_UNITS if magnitude >= scale),
+                       _ENERGY_UNITS[-1])  # fmt: skip
+    return (f"{microjoules / scale:.3g}", unit) if magnitude else ("0", "µJ")
+
+
 def tick_labels(ticks: Sequence[float]) -> list[str]:
     """The shortest labels that still tell every tick apart (164k, 164.5k, 165k)."""
     for digits in range(3, 8):
