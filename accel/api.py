@@ -24,6 +24,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_chip as _load_chip_file
 from accel.io.sources import load_network
+from accel.mapping.mapper import MAX_BATCH
 from accel.model.network import Network
 from accel.results import NetworkResult, import_pandas
 from accel.simulation import simulate_network
@@ -57,8 +58,8 @@ def simulate(
     """Simulate `network` on `chip` for `batch` images: cycles, traffic, energy per layer.
 
     `params` are the network's parameters (`alpha=0.5`, `resolution=160`), as `--param`."""
-    if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= 4096:
-        raise InputError(f"batch must be an integer from 1 to 4096, not {batch!r}")
+    if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= MAX_BATCH:
+        raise InputError(f"batch must be an integer from 1 to {MAX_BATCH}, not {batch!r}")
     net = network if isinstance(network, Network) else load_network(str(network), params)
     return simulate_network(net, load_chip(chip), batch)
 

@@ -80,7 +80,7 @@ class LayerResult:
 
     @property
     def macs(self) -> int:
-        return self.mapping.layer.macs * self.mapping.batch
+        return self.mapping.macs
 
     @property
     def isolated_cycles(self) -> int:

@@ -85,7 +85,7 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
     model: what a sweep that asks only for them computes per point."""
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     layers = [
-        (mapping.layer.macs * batch, time_layer(mapping, chip).compute_cycles,
+        (mapping.macs, time_layer(mapping, chip).compute_cycles,
          compulsory_bytes(mapping))
         for mapping in mappings
     ]  # fmt: skip

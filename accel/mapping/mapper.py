@@ -31,6 +31,11 @@ class Mapping:
     vector_ops: int  # operations on the vector unit (all images), 0 when unit == "array"
     vector_outputs: int = 0  # results the vector unit produces (all images); ops spread over them
 
+    @property
+    def macs(self) -> int:
+        """The layer's MACs over the whole batch."""
+        return self.layer.macs * self.batch
+
 
 # Images per inference: the cost model takes about 12 ms per image for VGG16 (linear in batch),
 # so 4096 stays within a minute and ~1.3 GB; a typo such as 1e9 is refused at once.

@@ -92,8 +92,9 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
     if mapping.unit == "none":
         return MemoryTraffic(0, 0, 0, 0, 0, 0)
     if mapping.array is None:
-        sizes = (layer.ifmap_bytes * batch, layer.weight_bytes, layer.ofmap_bytes * batch)
-        return _vector_memory(*sizes, mapping.vector_ops, timing.compute_cycles, chip)
+        return _vector_memory(
+            *_whole_tensors(mapping), mapping.vector_ops, timing.compute_cycles, chip
+        )
     try:
         return _array_memory(
             layer.op, layer.input_shapes, layer.output_shape, batch, mapping.array,
@@ -119,12 +120,17 @@ def clear_cache() -> None:
 def compulsory_bytes(mapping: Mapping) -> int:
     """The DRAM bytes of a mapped layer when each tensor crosses the channel once: the
     `compulsory_dram_bytes` that `model_memory` reports, without the memory model."""
-    layer, batch = mapping.layer, mapping.batch
     if mapping.unit == "none":
         return 0
     if mapping.array is None:
-        return layer.ifmap_bytes * batch + layer.weight_bytes + layer.ofmap_bytes * batch
-    return sum(compulsory_traffic(layer, batch))
+        return sum(_whole_tensors(mapping))
+    return sum(compulsory_traffic(mapping.layer, mapping.batch))
+
+
+def _whole_tensors(mapping: Mapping) -> tuple[int, int, int]:
+    """(ifmap, weight, ofmap) bytes of a vector-unit layer, which streams each tensor whole."""
+    layer, batch = mapping.layer, mapping.batch
+    return layer.ifmap_bytes * batch, layer.weight_bytes, layer.ofmap_bytes * batch
 
 
 def compulsory_traffic(layer: Layer, batch: int) -> tuple[int, int, int]:
