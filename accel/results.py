@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 
@@ -56,6 +56,26 @@ CONTRACT_COLUMNS = (
 )
 # Components of `EnergyBreakdown`, in column order (energy_<part>_pj, energy_<part>_uj).
 ENERGY_PARTS = ("mac", "vector", "sram_ifmap", "sram_weight", "sram_ofmap", "dram", "leakage")
+
+
+# What a layer's time goes to: memory-bound when moving its DRAM bytes at the channel's
+# bandwidth takes at least as long as its compute; otherwise mapping-bound when its mapping fills
+# less than this share of the array (the roofline alone assumes a full array and cannot say so);
+# else compute-bound.
+MAPPING_BOUND_EFFICIENCY = 0.5
+Verdict = Literal["memory", "mapping", "compute", "idle"]
+
+
+def verdict(compute_cycles: int, dram_cycles: float, mapping_efficiency: float | None) -> Verdict:
+    """The layer's verdict from its compute cycles and its DRAM bytes / bandwidth;
+    `mapping_efficiency` is None for a layer off the array."""
+    if not (compute_cycles or dram_cycles):
+        return "idle"
+    if dram_cycles >= compute_cycles:
+        return "memory"
+    if mapping_efficiency is not None and mapping_efficiency < MAPPING_BOUND_EFFICIENCY:
+        return "mapping"
+    return "compute"
 
 
 @dataclass(frozen=True)
@@ -101,6 +121,12 @@ class LayerResult:
         """MACs over the MACs the whole array could have done in this layer's cycles."""
         cycles = self.total_cycles
         return self.macs / (cycles * self.pe_count) if cycles else 0.0
+
+    def verdict(self, bandwidth_bytes_per_cycle: float) -> Verdict:
+        """What the layer's time goes to on a DRAM channel of this bandwidth (`verdict`)."""
+        efficiency = self.timing.mapping_efficiency if self.mapping.array is not None else None
+        dram_cycles = self.memory.dram_bytes / bandwidth_bytes_per_cycle
+        return verdict(self.timing.compute_cycles, dram_cycles, efficiency)
 
     def row(self) -> dict[str, Any]:
         """The layers.csv row: the contract's columns first, then the detail."""

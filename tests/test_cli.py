@@ -322,6 +322,23 @@ def test_the_layer_table_fits_the_terminal_and_cuts_no_number(
         assert shown["util"] == f"{float(row['utilization']):.1%}"
 
 
+def test_the_wide_table_names_each_layers_verdict_and_blanks_what_it_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bound column is the layer's verdict (as `accel explain` gives it), and a layer off
+    the array has no M, K, N rather than zeros."""
+    monkeypatch.setenv("COLUMNS", "200")
+    result = run_accel("simulate-network", "-n", "mobilenet_v2", "--out", str(tmp_path))
+    lines = [line for line in result.stdout.splitlines() if line.startswith(("┃", "│"))]
+    titles = [cell.strip() for cell in lines[0].strip("┃").split("┃")]
+    shown = {cells[0]: dict(zip(titles, cells, strict=True)) for cells in
+             ([cell.strip() for cell in line.strip("│").split("│")] for line in lines[1:])}
+    assert shown["features.1.dw"]["bound"] == "mapping"  # 0.9% of the array, computing
+    assert shown["features.0"]["bound"] == "memory"
+    assert [shown["features.3.add"][dim] for dim in "MKN"] == ["", "", ""]
+    assert [shown["features.0"][dim] for dim in "MKN"] == ["12544", "27", "32"]
+
+
 def test_timeline_is_trace_event_json_whose_layers_sum_to_the_cycles(tmp_path: Path) -> None:
     trace_path = tmp_path / "trace.json"
     result = run_accel("simulate-network", "-n", "mobilenet_v2", "-p", "resolution=64", "-q",

@@ -13,6 +13,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.report.run_report import build_run_report, write_run_report
+from accel.report.svg import color
 from accel.results import write_results
 from accel.simulation import simulate_network
 
@@ -75,11 +76,81 @@ def test_missing_optional_columns_skip_their_charts(run_dir: Path) -> None:
 
 
 def test_extra_columns_are_used_when_present(run_dir: Path) -> None:
-    rewrite_layers(run_dir, add={"arithmetic_intensity": "12.5", "bound": "compute", "new_metric": "7"})
+    rewrite_layers(run_dir, add={"arithmetic_intensity": "12.5", "new_metric": "7"})
     html = build_run_report(run_dir)
-    assert "conv1: 12.5 MACs/byte" in html
-    assert ">compute</text>" in html  # the bound column names the roofline's groups
+    assert re.search(r"conv1 \((compute|memory|mapping)-bound\): 12.5 MACs/byte", html)
     assert "<th>new_metric</th>" in html  # unknown columns reach the full table
+
+
+def test_without_the_bandwidth_the_bound_column_groups_the_roofline(run_dir: Path) -> None:
+    rewrite_layers(run_dir, drop=r"^bound$", add={"bound": "compute"})
+    (run_dir / "chip.yaml").unlink()
+    html = build_run_report(run_dir)
+    assert ">compute-bound</text>" in html and "conv1 (compute-bound): " in html
+
+
+@pytest.fixture(scope="module")
+def mobilenet_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, list[dict[str, str]]]:
+    folder = tmp_path_factory.mktemp("mobilenet_v2")
+    write_results(simulate_network(load_network("mobilenet_v2"), ChipConfig(), 1), folder)
+    with (folder / "layers.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    return build_run_report(folder), rows
+
+
+def key_table_row(html: str, layer: str) -> list[str]:
+    """The cells of one layer's row in the key table (the first table)."""
+    key_table = html[html.index('id="layers"'):html.index('id="layers-all"')]
+    row = re.search(rf'<tr><td data-v="{re.escape(layer)}">.*?</tr>', key_table)
+    assert row is not None
+    return re.findall(r'<td[^>]*data-v="([^"]*)"', row[0])
+
+
+def test_verdicts_name_the_mapping_bound_layers(
+    mobilenet_report: tuple[str, list[dict[str, str]]],
+) -> None:
+    """A depthwise layer computes nearly all the time on an array its mapping fills to 0.9%:
+    mapping-bound, though the roofline alone calls it memory-bound by its intensity."""
+    html, rows = mobilenet_report
+    result = simulate_network(load_network("mobilenet_v2"), ChipConfig(), 1)
+    for layer in result.layers:  # the report's verdict from layers.csv is the simulator's
+        assert key_table_row(html, layer.name)[-1] == layer.verdict(16.0), layer.name
+    dw = next(row for row in rows if row["layer"] == "features.1.dw")
+    assert dw["bound"] == "memory" and float(dw["mapping_efficiency"]) < 0.01
+    assert key_table_row(html, "features.1.dw")[-1] == "mapping"
+    assert "features.1.dw (mapping-bound): " in html
+    assert re.search(r"features.0 \(memory-bound\)", html)
+    legend = re.findall(r'fill="(#[0-9a-f]+)"/><text[^>]*class="legend">([a-z]+-bound)<', html)
+    assert legend == [(color(1), "mapping-bound"), (color(2), "memory-bound")]  # none compute
+
+
+def test_layers_off_the_array_have_blank_gemm_cells(
+    mobilenet_report: tuple[str, list[dict[str, str]]],
+) -> None:
+    html, _ = mobilenet_report
+    cells = key_table_row(html, "features.3.add")
+    assert cells[1:6] == ["add", "vector", "", "", ""]  # kind, unit, M, K, N
+    assert key_table_row(html, "features.0")[3:6] == ["12544", "27", "32"]
+
+
+def test_the_layers_with_most_cycles_are_named_on_the_roofline(
+    mobilenet_report: tuple[str, list[dict[str, str]]],
+) -> None:
+    html, rows = mobilenet_report
+    array = [row for row in rows if int(row["macs"])]
+    busiest = sorted(array, key=lambda row: int(row["total_cycles"]), reverse=True)[:8]
+    named = re.findall(r'class="tick point-label">([^<]+)<', html)
+    assert sorted(named) == sorted(row["layer"] for row in busiest)
+
+
+def test_per_layer_charts_fill_the_page_and_scale_their_units(tmp_path: Path) -> None:
+    write_results(simulate_network(load_network("vgg16"), ChipConfig(), 1), tmp_path)
+    html = build_run_report(tmp_path)
+    for title in ("cycles per layer", "DRAM traffic per layer", "energy per layer", "roofline"):
+        tag = re.search(rf'<svg class="chart"[^>]*aria-label="{title}"[^>]*>', html)
+        assert tag is not None and "max-width" not in tag[0], title
+    assert "DRAM traffic (MiB)" in html  # VGG16's fc6 moves ~98 MiB of weights
+    assert "energy (mJ)" in html and "energy (µJ)" not in html
 
 
 @pytest.mark.parametrize(("mismatches", "word", "css"), [(0, "PASS", "pass"), (3, "FAIL", "fail")])

@@ -363,17 +363,22 @@ _TABLE_COLUMNS: tuple[tuple[str, Callable[[dict[str, Any]], str]], ...] = (
     ("layer", lambda row: str(row["layer"])),
     ("kind", lambda row: str(row["kind"])),
     ("unit", lambda row: str(row["unit"])),
-    ("M", lambda row: str(row["M"])),
-    ("K", lambda row: str(row["K"])),
-    ("N", lambda row: str(row["N"])),
+    ("M", lambda row: _on_array(row, "M")),
+    ("K", lambda row: _on_array(row, "K")),
+    ("N", lambda row: _on_array(row, "N")),
     ("MACs", lambda row: f"{row['macs']:,}"),
     ("compute", lambda row: f"{row['compute_cycles']:,}"),
     ("stall", lambda row: f"{row['stall_cycles']:,}"),
-    ("bound", lambda row: str(row["bound"])),
+    ("bound", lambda row: str(row["verdict"])),
     ("util", lambda row: f"{row['utilization']:.1%}"),
     ("DRAM KiB", lambda row: f"{_dram_bytes(row) / 1024:,.1f}"),
     ("energy µJ", lambda row: f"{row['energy_pj'] / 1e6:,.2f}"),
 )
+
+
+def _on_array(row: dict[str, Any], dim: str) -> str:
+    """A GEMM dimension, blank for a layer off the array (it has no GEMM)."""
+    return str(row[dim]) if row["unit"] == "array" else ""
 
 
 def _dram_bytes(row: dict[str, Any]) -> int:
@@ -399,7 +404,9 @@ def _layer_table(
     from rich.table import Table
 
     titles = [title for title, _ in _TABLE_COLUMNS]
-    rows = [[cell(row) for _, cell in _TABLE_COLUMNS] for row in result.rows()]
+    bandwidth = result.chip.dram.bandwidth_bytes_per_cycle
+    rows = [[cell({**row, "verdict": layer.verdict(bandwidth)}) for _, cell in _TABLE_COLUMNS]
+            for layer, row in zip(result.layers, result.rows(), strict=True)]  # fmt: skip
     widths = [max([len(title)] + [len(row[i]) for row in rows]) for i, title in enumerate(titles)]
     if columns:
         keep = [titles.index(name) for name in _chosen(columns, titles)]

@@ -91,23 +91,24 @@ def explain(layer: LayerResult, chip: ChipConfig) -> dict[str, Any]:
         "bound": memory.bound,
         "utilization": row["utilization"],
     }
-    facts["verdict"] = _verdict(facts, timing.mapping_efficiency if array is not None else None)
+    facts["verdict"] = _verdict(layer, chip.dram.bandwidth_bytes_per_cycle)
     return facts
 
 
-def _verdict(facts: dict[str, Any], efficiency: float | None) -> str:
-    """What the layer's time is spent on, from its own cycles (the roofline alone assumes a
-    full array and says nothing of one the mapping leaves idle)."""
-    cycles = facts["cycles"]
-    if not cycles["total"]:
+def _verdict(layer: LayerResult, bandwidth: float) -> str:
+    """What the layer's time is spent on, and why (`LayerResult.verdict`)."""
+    found = layer.verdict(bandwidth)
+    compute, dram = layer.timing.compute_cycles, layer.memory.dram_bytes
+    dram_cycles = f"{dram / bandwidth:,.0f}"
+    if found == "idle":
         return "moves no data and computes nothing"
-    stalled = cycles["stall"] / cycles["total"]
-    if stalled >= 0.5:
-        return f"memory-bound: {stalled:.0%} of its cycles wait for DRAM"
-    if efficiency is not None and efficiency < 0.5:
-        return (f"mapping-bound: {1 - stalled:.0%} of its cycles compute, on an array the "
-                f"mapping fills to {efficiency:.1%}")  # fmt: skip
-    return f"compute-bound: {1 - stalled:.0%} of its cycles compute"
+    if found == "memory":
+        return (f"memory-bound: its {dram:,} DRAM bytes take {dram_cycles} cycles at "
+                f"{bandwidth:g} B/cycle, its compute {compute:,}")  # fmt: skip
+    if found == "mapping":
+        return (f"mapping-bound: computing takes {compute:,} cycles (DRAM {dram_cycles}) on an "
+                f"array the mapping fills to {layer.timing.mapping_efficiency:.1%}")  # fmt: skip
+    return f"compute-bound: computing takes {compute:,} cycles, DRAM {dram_cycles}"
 
 
 def _lines(facts: dict[str, Any]) -> list[str]:

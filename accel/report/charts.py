@@ -24,6 +24,10 @@ from accel.report.svg import (
     y_axis,
 )
 
+_WIDE = 1360  # px of a page-wide chart: the report's content width, which it scales to
+_LABEL_PITCH = 13  # px between two category labels that stay readable
+_LINE = 13  # px of one line of tick-sized text
+
 
 @dataclass(frozen=True)
 class Series:
@@ -42,16 +46,17 @@ def bar_chart(
     tooltips: Sequence[str],
     percent: bool = False,
 ) -> str:
-    """Stacked vertical bars, one per category (layer); labels thin out when there are many."""
+    """Stacked vertical bars, one per category (layer), as wide as the page; labels thin out
+    when there are more than fit."""
     count = max(1, len(categories))
-    frame = Frame(width=max(720, min(1400, 14 * count + 90)), height=340, bottom=96)
+    frame = Frame(width=_WIDE, height=360, bottom=100)
     totals = [sum(s.values[i] for s in series) for i in range(len(categories))]
     y = Scale.fit([*totals, 0.0], frame.y_pixels, log=False, zero=True)
     if percent:
         y = Scale(0.0, 1.0, False, *frame.y_pixels)
     slot = (frame.width - frame.left - frame.right) / count
     body = [*y_axis(frame, y, y_label, percent), legend(frame, [(s.name, s.color) for s in series])]
-    every = math.ceil(count / 70)  # at most ~70 readable labels
+    every = math.ceil(count / ((frame.width - frame.left - frame.right) / _LABEL_PITCH))
     for index, category in enumerate(categories):
         x, base = frame.left + index * slot, y(0.0)
         rects = []
@@ -71,7 +76,7 @@ def bar_chart(
                 f'<text class="tick" text-anchor="end" transform="translate('
                 f'{x + slot / 2 + 3:.1f} {label_y}) rotate(-60)">{attr(category[:18])}</text>'
             )
-    return svg(frame, title, body)
+    return svg(frame, title, body, full_width=True)
 
 
 def _stack_top(series: Sequence[Series], item: Series, index: int) -> float:
@@ -122,10 +127,13 @@ def scatter_chart(
     x_label_text: str,
     y_label_text: str,
     lines: Sequence[tuple[Sequence[tuple[float, float]], str, str]] = (),
-    width: float = 720,
+    full_width: bool = False,
+    labels: Sequence[tuple[float, float, str]] = (),
 ) -> str:
-    """Points per group, log axes when values span decades, optional lines (roofs) and frontiers."""
-    frame = Frame(width=width, height=420, bottom=50)
+    """Points per group, log axes when values span decades, optional lines (roofs), frontiers
+    and `labels` (text written beside the point at x, y)."""
+    frame = Frame(width=_WIDE if full_width else 720, height=460 if full_width else 420,
+                  bottom=50)  # fmt: skip
     xs = [p[0] for g in groups for p in g.points] + [x for ln in lines for x, _ in ln[0]]
     ys = [p[1] for g in groups for p in g.points] + [y for ln in lines for _, y in ln[0]]
     x = Scale.fit(xs, frame.x_pixels, wants_log(xs))
@@ -149,7 +157,29 @@ def scatter_chart(
         )
     for group in groups:
         body.append(_frontier(group, x, y))
-    return svg(frame, title, body)
+    body.extend(_point_labels(frame, [(x(px), y(py), text) for px, py, text in labels]))
+    return svg(frame, title, body, full_width)
+
+
+def _point_labels(frame: Frame, anchors: Sequence[tuple[float, float, str]]) -> list[str]:
+    """Labels beside their points (pixels), each moved up or down, inside the plot, off any
+    label already placed; a moved label gets a leader line back to its point."""
+    placed: list[tuple[float, float, float, float]] = []
+    marks = []
+    lowest = frame.height - frame.bottom - _LINE
+    for cx, cy, text in sorted(anchors, key=lambda a: (a[1], a[0])):
+        left, right = cx + 6, cx + 6 + 6.2 * len(text)
+        tops = [cy - 16 + _LINE * step * sign for step in range(12) for sign in (1, -1)]
+        free = [top for top in tops if frame.top <= top <= lowest and not any(
+            left < x1 and x0 < right and top < y1 and y0 < top + _LINE
+            for x0, y0, x1, y1 in placed)]  # fmt: skip
+        top = free[0] if free else min(max(cy - 16, frame.top), lowest)
+        placed.append((left, top, right, top + _LINE))
+        leader = (f'<line x1="{cx:.1f}" y1="{cy:.1f}" x2="{left:.1f}" y2="{top + 8:.1f}" '
+                  'class="axis"/>' if top != cy - 16 else "")  # fmt: skip
+        marks.append(f'{leader}<text x="{left:.1f}" y="{top + 10:.1f}" class="tick point-label">'
+                     f"{attr(text)}</text>")  # fmt: skip
+    return marks
 
 
 def _frontier(group: PointGroup, x: Scale, y: Scale) -> str:

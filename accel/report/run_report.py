@@ -17,16 +17,23 @@ from accel.errors import InputError
 from accel.io.tables import read_csv
 from accel.report.charts import PointGroup, Series, bar_chart, hbar_chart, scatter_chart
 from accel.report.page import Card, cards, page, params_grid, section, table
-from accel.report.svg import attr, color, format_energy, format_number
-from accel.results import NetworkResult, write_atomically
+from accel.report.svg import attr, byte_unit, color, energy_unit, format_energy, format_number
+from accel.results import NetworkResult, verdict, write_atomically
 from accel.sweep.points import flatten_fields
 from accel.user_input import parse_yaml, read_user_file
 
 _KEY_COLUMNS = (
     "layer", "kind", "unit", "M", "K", "N", "macs", "compute_cycles", "stall_cycles",
     "total_cycles", "utilization", "mapping_efficiency", "dram_bytes", "energy_uj",
-    "arithmetic_intensity", "bound",
+    "arithmetic_intensity", "verdict",
 )  # fmt: skip
+# Columns that describe a GEMM on the array: blank (not 0) for a layer off the array.
+_ARRAY_ONLY = (
+    "M", "K", "N", "groups", "dataflow", "mapping_efficiency", "row_folds", "col_folds",
+    "cycles_per_fold", "fold_period_cycles", "fold_overlap", "folds", "used_pe_fraction_min",
+)  # fmt: skip
+_LABELLED = 8  # roofline points named on the chart: the layers with the most cycles
+_VERDICT_ORDER = {"compute-bound": 0, "mapping-bound": 1, "memory-bound": 2}  # legend colours
 _ENERGY = re.compile(r"^energy_(.+)_pj$")
 _DRAM = re.compile(r"^dram_(.+)_bytes$")
 
@@ -78,10 +85,8 @@ def render_run_report(
     summary: dict[str, Any], columns: list[str], rows: list[dict[str, Any]], chip: Any
 ) -> str:
     """The report page of one run."""
-    rows = [dict(row) for row in rows]
-    for row in rows:
-        row["dram_bytes"] = sum(row.get(c) or 0 for c in columns if _DRAM.match(c))
-        row["energy_uj"] = (row.get("energy_pj") or 0) / 1e6
+    bandwidth = _peak_and_bandwidth(chip, summary)[1]
+    rows = [_derived(row, columns, bandwidth) for row in rows]
     title = f"{summary.get('network', '?')} on {summary.get('chip', '?')}"
     subtitle = (
         f"array {summary.get('array', '?')}, {summary.get('clock_mhz', 0):g} MHz, "
@@ -98,6 +103,23 @@ def render_run_report(
         _layer_tables(rows, columns),
     ]
     return page(title, subtitle, sections)
+
+
+def _derived(row: dict[str, Any], columns: list[str], bandwidth: float) -> dict[str, Any]:
+    """A copy of a layers.csv row with the derived columns (dram_bytes, energy_uj, and the
+    verdict when the DRAM bandwidth is known) and the array's columns blank when the layer is
+    not on the array."""
+    row = dict(row)
+    row["dram_bytes"] = sum(row.get(c) or 0 for c in columns if _DRAM.match(c))
+    row["energy_uj"] = (row.get("energy_pj") or 0) / 1e6
+    on_array = row.get("unit", "array") == "array"
+    compute, efficiency = row.get("compute_cycles"), row.get("mapping_efficiency")
+    if bandwidth and isinstance(compute, int):
+        fill = float(efficiency) if on_array and isinstance(efficiency, int | float) else None
+        row["verdict"] = verdict(compute, row["dram_bytes"] / bandwidth, fill)
+    if not on_array:
+        row.update((column, "") for column in _ARRAY_ONLY if column in row)
+    return row
 
 
 def _cards(s: dict[str, Any]) -> list[Card]:
@@ -190,15 +212,17 @@ def _dram_chart(rows: list[dict[str, Any]], columns: list[str]) -> str:
     operands = [c for c in columns if _DRAM.match(c)]
     if not operands:
         return section("DRAM traffic per layer", '<p class="note">no dram_*_bytes columns</p>')
+    scale, unit = byte_unit(max((float(r["dram_bytes"]) for r in rows), default=0.0))
     series = [
-        Series(_DRAM.sub(r"\1", c), [float(r.get(c) or 0) / 1024 for r in rows], color(i))
+        Series(_DRAM.sub(r"\1", c), [float(r.get(c) or 0) / scale for r in rows], color(i))
         for i, c in enumerate(operands)
     ]
     tips = [
-        f"{r.get('layer')}: " + ", ".join(f"{s.name} {s.values[i]:,.1f} KiB" for s in series)
+        f"{r.get('layer')}: " + ", ".join(f"{s.name} {s.values[i]:,.4g} {unit}" for s in series)
         for i, r in enumerate(rows)
     ]
-    chart = bar_chart(_names(rows), series, "DRAM traffic per layer", "DRAM traffic (KiB)", tips)
+    chart = bar_chart(_names(rows), series, "DRAM traffic per layer", f"DRAM traffic ({unit})",
+                      tips)  # fmt: skip
     return section("DRAM traffic per operand", chart, "bytes moved between DRAM and SRAM")
 
 
@@ -208,17 +232,20 @@ def _energy_section(rows: list[dict[str, Any]], columns: list[str]) -> str:
         return section(
             "Energy", '<p class="note">no energy_*_pj columns in layers.csv: breakdown skipped</p>'
         )
+    whole, whole_unit = energy_unit(sum(float(r.get("energy_pj") or 0) for r in rows) / 1e6)
     totals = [
-        (_ENERGY.sub(r"\1", c), sum(float(r.get(c) or 0) for r in rows) / 1e6, color(i))
+        (_ENERGY.sub(r"\1", c), sum(float(r.get(c) or 0) for r in rows) / 1e6 / whole, color(i))
         for i, c in enumerate(parts)
     ]
-    overall = hbar_chart(totals, "energy by component", "µJ")
+    overall = hbar_chart(totals, "energy by component", whole_unit)
+    scale, unit = energy_unit(max((float(r.get("energy_pj") or 0) for r in rows), default=0) / 1e6)
     series = [
-        Series(name, [float(r.get(c) or 0) / 1e6 for r in rows], fill)
+        Series(name, [float(r.get(c) or 0) / 1e6 / scale for r in rows], fill)
         for c, (name, _, fill) in zip(parts, totals, strict=True)
     ]
-    tips = [f"{r.get('layer')}: {float(r.get('energy_pj') or 0) / 1e6:,.3f} µJ" for r in rows]
-    per_layer = bar_chart(_names(rows), series, "energy per layer", "energy (µJ)", tips)
+    tips = [f"{r.get('layer')}: {float(r.get('energy_pj') or 0) / 1e6 / scale:,.4g} {unit}"
+            for r in rows]  # fmt: skip
+    per_layer = bar_chart(_names(rows), series, "energy per layer", f"energy ({unit})", tips)
     return section(
         "Energy breakdown", overall + per_layer, "whole network by component, then per layer"
     )
@@ -227,15 +254,19 @@ def _energy_section(rows: list[dict[str, Any]], columns: list[str]) -> str:
 def _roofline(rows: list[dict[str, Any]], chip: dict[str, Any], summary: dict[str, Any]) -> str:
     peak, bandwidth = _peak_and_bandwidth(chip, summary)
     groups: dict[str, list[tuple[float, float, str]]] = {}
+    named: list[tuple[float, float, float, str]] = []  # (cycles, x, y, layer)
     for row in rows:
         macs, cycles, dram = row.get("macs") or 0, row.get("total_cycles") or 0, row["dram_bytes"]
         intensity = row.get("arithmetic_intensity") or (macs / dram if dram else 0)
         if not (macs and cycles and intensity):
             continue
         achieved = macs / cycles
-        bound = row.get("bound") or _bound(intensity, peak, bandwidth)
-        text = f"{row.get('layer')}: {intensity:,.1f} MACs/byte, {achieved:,.1f} MACs/cycle"
-        groups.setdefault(str(bound), []).append((intensity, achieved, text))
+        found = row.get("verdict") or row.get("bound") or _bound(intensity, peak, bandwidth)
+        group = f"{found}-bound" if found else "layers"
+        text = (f"{row.get('layer')} ({group}): {intensity:,.1f} MACs/byte, "
+                f"{achieved:,.1f} MACs/cycle, {cycles:,} cycles")  # fmt: skip
+        groups.setdefault(group, []).append((intensity, achieved, text))
+        named.append((cycles, intensity, achieved, str(row.get("layer"))))
     if not groups:
         return section("Roofline", '<p class="note">no layer with MACs and DRAM traffic</p>')
     lines = []
@@ -247,12 +278,22 @@ def _roofline(rows: list[dict[str, Any]], chip: dict[str, Any], summary: dict[st
         roof += [(ridge, peak)] if low < ridge < high else []
         roof += [(high, min(peak, bandwidth * high))]
         lines.append((roof, "#111", f"roof: {peak} MACs/cycle, {bandwidth:g} B/cycle"))
+    # Each verdict keeps its colour whichever others are present.
+    ordered = sorted(groups.items(), key=lambda item: _VERDICT_ORDER.get(item[0], 3))
+    labels = [(x, y, layer) for _, x, y, layer in sorted(named, reverse=True)[:_LABELLED]]
     chart = scatter_chart(
-        [PointGroup(name, color(i), pts) for i, (name, pts) in enumerate(sorted(groups.items()))],
+        [PointGroup(name, color(_VERDICT_ORDER.get(name, 3)), pts) for name, pts in ordered],
         "roofline", "arithmetic intensity (MACs per DRAM byte)", "achieved MACs per cycle", lines,
-        width=960,
+        full_width=True, labels=labels,
     )  # fmt: skip
-    note = "each array layer as a point; the dashed roof is min(PEs, bandwidth × intensity)"
+    note = (
+        "each array layer as a point, coloured by what its time goes to: memory-bound (its DRAM "
+        "bytes at the channel's bandwidth take at least as long as its compute), mapping-bound "
+        "(computing on an array its mapping fills to less than half: far below the roof), "
+        "compute-bound; the dashed "
+        f"roof is min(PEs, bandwidth × intensity); the {_LABELLED} layers with the most cycles "
+        "are named"
+    )
     return section("Roofline", chart, note)
 
 
@@ -266,9 +307,10 @@ def _peak_and_bandwidth(chip: dict[str, Any], summary: dict[str, Any]) -> tuple[
 
 
 def _bound(intensity: float, peak: int, bandwidth: float) -> str:
+    """The roofline's verdict, for a table without the cycles to tell (empty: no roof known)."""
     if not (peak and bandwidth):
-        return "layers"
-    return "memory-bound" if intensity < peak / bandwidth else "compute-bound"
+        return ""
+    return "memory" if intensity < peak / bandwidth else "compute"
 
 
 def _layer_tables(rows: list[dict[str, Any]], columns: list[str]) -> str:

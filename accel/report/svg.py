@@ -53,15 +53,27 @@ def format_number(value: float, digits: int = 3) -> str:
 
 
 _ENERGY_UNITS = ((1e6, "J"), (1e3, "mJ"), (1.0, "µJ"), (1e-3, "nJ"), (1e-6, "pJ"))
+_BYTE_UNITS = ((2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB"), (1.0, "B"))
+
+
+def energy_unit(microjoules: float) -> tuple[float, str]:
+    """(µJ per unit, unit) that keeps an energy of this size below 1,000: 108,306 µJ → mJ."""
+    magnitude = abs(microjoules)
+    return next(((scale, unit) for scale, unit in _ENERGY_UNITS if magnitude >= scale),
+                _ENERGY_UNITS[-1] if magnitude else (1.0, "µJ"))  # fmt: skip
+
+
+def byte_unit(size: float) -> tuple[float, str]:
+    """(bytes per unit, unit) that keeps a byte count of this size below 1,024."""
+    return next(((scale, unit) for scale, unit in _BYTE_UNITS if abs(size) >= scale),
+                _BYTE_UNITS[-1])  # fmt: skip
 
 
 def format_energy(microjoules: float) -> tuple[str, str]:
     """(number, unit) of an energy in the unit that keeps the number below 1,000: 108,306 µJ →
     ("108", "mJ")."""
-    magnitude = abs(microjoules)
-    scale, unit = next(((scale, unit) for scale, unit in _ENERGY_UNITS if magnitude >= scale),
-                       _ENERGY_UNITS[-1])  # fmt: skip
-    return (f"{microjoules / scale:.3g}", unit) if magnitude else ("0", "µJ")
+    scale, unit = energy_unit(microjoules)
+    return (f"{microjoules / scale:.3g}", unit) if microjoules else ("0", "µJ")
 
 
 def tick_labels(ticks: Sequence[float]) -> list[str]:
@@ -163,13 +175,13 @@ class Frame:
         return (self.height - self.bottom, self.top)
 
 
-def svg(frame: Frame, title: str, body: Sequence[str]) -> str:
-    """The outer `<svg>`: scales to its container's width, titled for screen readers."""
+def svg(frame: Frame, title: str, body: Sequence[str], full_width: bool = False) -> str:
+    """The outer `<svg>`: scales to its container's width (up to its own width unless
+    `full_width`), titled for screen readers."""
+    cap = "" if full_width else f";max-width:{frame.width:.0f}px"
     return (
         f'<svg class="chart" viewBox="0 0 {frame.width:.0f} {frame.height:.0f}" '
-        f'role="img" aria-label="{attr(title)}" style="{FONT};max-width:{frame.width:.0f}px">'
-        + "".join(body)
-        + "</svg>"
+        f'role="img" aria-label="{attr(title)}" style="{FONT}{cap}">' + "".join(body) + "</svg>"
     )
 
 
