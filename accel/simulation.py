@@ -15,7 +15,7 @@ instead reads onnxruntime's optimized graph (which layers it fuses, which it kee
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -127,10 +127,12 @@ def run_functional(
     seed: int = 0,
     model: ImportedModel | None = None,
     schedules: Mapping[str, Schedule] | None = None,
+    progress: Progress | None = None,
 ) -> FunctionalResult:
     """Quantize `network`, execute it on `chip` fold by fold, optionally check every layer.
     `schedules` are the tilings of a simulation of the same network already run
     (`accel.functional.engine.schedules_from`); without them the engine finds them itself.
+    `progress` is told of every step (see `Progress`).
 
     Without `inputs`, the batch is seeded random images. `model` is the imported model file
     `network` came from: a quantized model runs its own int8 weights and scales and is checked
@@ -154,26 +156,30 @@ def run_functional(
             "supported; simulate without --check/--inputs/--dump"
         )
     if model is not None and model.quantized is not None:
-        return run_model_file(model, chip, batch, inputs, check, seed, schedules)
+        return run_model_file(model, chip, batch, inputs, check, seed, schedules, progress)
     # The int8 stages are imported when first run: a cycles-only simulation never loads them.
     from accel.check.compare import check_onnxruntime
     from accel.check.model_files import file_float_weights
     from accel.check.tflite_check import check_tflite
-    from accel.functional.calibrate import quantize_network
-    from accel.functional.engine import execute
+    from accel.functional.calibrate import calibration_steps, quantize_network
+    from accel.functional.engine import execute, execution_steps
     from accel.functional.inputs import prepare_inputs, random_images
 
+    steps = _Steps(calibration_steps(network) + execution_steps(network) + int(check),
+                   progress)  # fmt: skip
     weights = None if model is None else file_float_weights(model)
-    qnet = quantize_network(network, weights=weights, seed=seed)
+    qnet = quantize_network(network, weights=weights, seed=seed, on_step=steps.stage("calibrating"))
     images = inputs if inputs is not None else random_images(network, batch, seed)
     network_inputs = prepare_inputs(qnet, images, batch)
     # Array layers run in the fold order the mapper chooses for this chip and batch.
-    result = execute(qnet, network_inputs.quantized, chip, schedules)
+    result = execute(qnet, network_inputs.quantized, chip, schedules, steps.stage("int8"))
     report = None
     if check and chip.array.requantization == "onnx":
         report = check_onnxruntime(qnet, result.outputs, network_inputs.real)
     elif check:
         report = check_tflite(qnet, result.outputs)
+    if check:
+        steps.stage("checked")(report.reference if report is not None else "")
     origin = "seeded random float weights" if model is None else "the model file's float weights"
     return FunctionalResult(qnet, result, report, f"{origin}, calibrated")
 
@@ -186,20 +192,23 @@ def run_model_file(
     check: bool = False,
     seed: int = 0,
     schedules: Mapping[str, Schedule] | None = None,
+    progress: Progress | None = None,
 ) -> FunctionalResult:
     """Run a quantized model file's own int8 weights and scales with its runtime's arithmetic
     (onnxruntime for .onnx, TFLite's reference kernels for .tflite), whatever the chip's
-    requantizer is set to, and optionally check against that runtime running the file."""
+    requantizer is set to, and optionally check against that runtime running the file;
+    `progress` is told of every step (see `Progress`)."""
     from accel.check.model_check import check_model, model_feeds
     from accel.check.model_files import optimized_graph, require_quantized, with_float_ops
     from accel.check.ort_graph import locate
-    from accel.functional.engine import execute
+    from accel.functional.engine import execute, execution_steps
     from accel.functional.inputs import prepare_inputs, random_images
 
     qnet = require_quantized(model)
+    steps = _Steps(execution_steps(qnet.network) + int(check), progress)
     images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
     if model.source.lower().endswith(".tflite"):
-        return _run_tflite_file(model, qnet, chip, images, batch, check, schedules)
+        return _run_tflite_file(model, qnet, chip, images, batch, check, schedules, steps)
     # ORT's optimized graph decides which layers it fuses into integer kernels and which it
     # leaves in float32; the engine follows it (without onnxruntime: all fused).
     graph = optimized_graph(model.source, required=check)
@@ -208,11 +217,13 @@ def run_model_file(
     qnet = with_float_ops(qnet, locations)
     network_inputs = prepare_inputs(qnet, images, batch)
     result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "onnx"),
-                     schedules)  # fmt: skip
+                     schedules, steps.stage("int8"))  # fmt: skip
     report = None
     if check and graph is not None:
         feeds = model_feeds(graph, network_inputs.real, network_inputs.quantized)
         report = check_model(graph, qnet, model.tensor_names, locations, result.outputs, feeds)
+    if check:
+        steps.stage("checked")("onnxruntime")
     return FunctionalResult(qnet, result, report, FILE_INT8)
 
 
@@ -223,7 +234,8 @@ def _run_tflite_file(
     images: Mapping[str, npt.NDArray[np.generic]],
     batch: int,
     check: bool,
-    schedules: Mapping[str, Schedule] | None = None,
+    schedules: Mapping[str, Schedule] | None,
+    steps: _Steps,
 ) -> FunctionalResult:
     from accel.check.tflite_model_check import (
         check_tflite_model,
@@ -241,13 +253,36 @@ def _run_tflite_file(
     }  # fmt: skip
     network_inputs = prepare_inputs(qnet, codes, batch)
     result = execute(qnet, network_inputs.quantized, _with_requantization(chip, "tflite"),
-                     schedules)  # fmt: skip
+                     schedules, steps.stage("int8"))  # fmt: skip
     report = None
     if check:
         real = {name: np.asarray(x, np.float32) for name, x in images.items()}
         feeds = tflite_feeds(model.source, qnet, real, network_inputs.quantized)
         report = check_tflite_model(model.source, qnet, model.tensor_names, result.outputs, feeds)
+        steps.stage("checked")("TFLite")
     return FunctionalResult(qnet, result, report, FILE_INT8)
+
+
+Progress = Callable[[int, int, str], None]
+"""Told (steps done, steps in all, the step just done) as a functional run advances: the float
+weights, each layer's calibration run, the quantization, the weight layout, each layer's int8
+run and the check, so that a terminal can draw a bar."""
+
+
+class _Steps:
+    """Counts a functional run's steps for a `Progress`; `stage(name)` gives the callback the
+    steps of one stage report to ("int8: conv1")."""
+
+    def __init__(self, total: int, progress: Progress | None) -> None:
+        self.total, self.done, self.progress = total, 0, progress
+
+    def stage(self, name: str) -> Callable[[str], None]:
+        def step(what: str) -> None:
+            self.done += 1
+            if self.progress is not None:
+                self.progress(self.done, self.total, f"{name}: {what}" if what else name)
+
+        return step
 
 
 def _with_requantization(chip: ChipConfig, mode: QuantMode) -> ChipConfig:

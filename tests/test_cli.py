@@ -357,17 +357,46 @@ def test_timeline_is_trace_event_json_whose_layers_sum_to_the_cycles(tmp_path: P
     assert end == pytest.approx(summary["total_cycles"] / summary["clock_mhz"])
 
 
-def test_a_long_step_shows_a_spinner_on_a_terminal_and_nothing_otherwise(
+def test_a_long_step_shows_a_progress_bar_on_a_terminal_and_nothing_otherwise(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from rich.console import Console
 
     from accel import cli
 
-    with cli._working("computing the int8 outputs"):
-        pass
-    assert capsys.readouterr().err == ""  # not a terminal: silent
+    with cli._working("computing the int8 outputs") as progress:
+        assert progress is None  # not a terminal: no bar, and the run is told nothing
+    assert capsys.readouterr().err == ""
     monkeypatch.setattr(Console, "is_terminal", property(lambda self: True))
-    with cli._working("computing the int8 outputs"):
-        pass
-    assert "computing the int8 outputs" in capsys.readouterr().err
+    with cli._working("computing the int8 outputs") as progress:
+        assert progress is not None
+        progress(3, 18, "int8: conv2")
+    shown = capsys.readouterr().err
+    assert "computing the int8 outputs · int8: conv2" in shown and "3/18" in shown
+
+
+@pytest.mark.parametrize("mode", ["onnx", "tflite"])
+def test_a_checked_run_reports_every_step_in_order(mode: str) -> None:
+    """The bar's steps: the float weights, each layer calibrated, the quantization, the weight
+    layout, each layer run in int8, the check; numbered 1..total."""
+    from accel.config import ChipConfig
+    from accel.io.sources import load_network
+    from accel.simulation import run_functional
+
+    pytest.importorskip("onnxruntime" if mode == "onnx" else "tflite_micro")
+    net = load_network("lenet5")
+    chip = ChipConfig.model_validate({"array": {"requantization": mode}})
+    told: list[tuple[int, int, str]] = []
+    run = run_functional(net, chip, 1, check=True, progress=lambda *step: told.append(step))
+    layers = [layer.name for layer in net.layers]
+    total = 2 * len(layers) + 4
+    assert [done for done, _, _ in told] == list(range(1, total + 1))
+    assert {steps for _, steps, _ in told} == {total}
+    assert run.check is not None
+    reference = run.check.reference  # onnxruntime, or TFLite's reference kernels by name
+    assert reference.startswith("onnxruntime" if mode == "onnx" else "litert")
+    assert [what for _, _, what in told] == [
+        "calibrating: float weights", *(f"calibrating: {name}" for name in layers),
+        "calibrating: weights quantized", "int8: weights laid out",
+        *(f"int8: {name}" for name in layers), f"checked: {reference}",
+    ]  # fmt: skip

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from accel.io.imported import ImportedModel
     from accel.model.network import Network
     from accel.results import NetworkResult
-    from accel.simulation import FunctionalResult
+    from accel.simulation import FunctionalResult, Progress
 
 app = typer.Typer(
     add_completion=False,
@@ -171,9 +171,9 @@ def simulate_network_command(
     functional = None
     if check or inputs is not None or dump is not None:
         what = "computing the int8 outputs" + (" and checking every layer" if check else "")
-        with _working(what):
+        with _working(what) as progress:
             functional = _run_functional(net, chip_config, batch, model, check, inputs, dump,
-                                         result)  # fmt: skip
+                                         result, progress)  # fmt: skip
         result = replace(result, functional=functional.summary())
     out_dir = out or _default_out(net.name, params, batch)
     write_results(result, out_dir)
@@ -198,19 +198,26 @@ def simulate_network_command(
 
 
 @contextmanager
-def _working(what: str) -> Iterator[None]:
-    """A spinner with the elapsed time on stderr while a long step runs (a terminal only)."""
+def _working(what: str) -> Iterator[Progress | None]:
+    """A progress bar on stderr while the int8 run goes (a terminal only): the step it is at,
+    steps done of all, the elapsed time. Yields the `Progress` callback to give the run."""
     from rich.console import Console
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import Progress as Bar
 
     console = Console(stderr=True)
     if not console.is_terminal:
-        yield
+        yield None
         return
-    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        progress.add_task(what, total=None)
-        yield
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn())  # fmt: skip
+    with Bar(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(what, total=None)
+
+        def advance(done: int, total: int, step: str) -> None:
+            bar.update(task, completed=done, total=total, description=f"{what} · {step}")
+
+        yield advance
 
 
 def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None:
@@ -241,6 +248,7 @@ def _run_functional(
     inputs: Path | None,
     dump: Path | None,
     result: NetworkResult,
+    progress: Progress | None,
 ) -> FunctionalResult:
     """The int8 run behind --check, --inputs and --dump; only these load the int8 engine. It
     runs the tiles of the simulation just done (`result`), not a second search for them."""
@@ -250,7 +258,8 @@ def _run_functional(
 
     arrays = load_inputs(inputs, net) if inputs is not None else None
     functional = run_functional(net, chip, batch, arrays, check, model=model,
-                                schedules=schedules_from(result.layers))  # fmt: skip
+                                schedules=schedules_from(result.layers),
+                                progress=progress)  # fmt: skip
     if dump is not None:
         write_dump(functional.run.outputs, functional.qnet, dump)
     return functional

@@ -16,7 +16,7 @@ The same seed gives the same quantized model on every machine.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Literal
 
 import numpy as np
@@ -55,10 +55,15 @@ def quantize_network(
     method: Method = "minmax",
     percentile: float = 99.99,
     activation_dtype: ActivationDtype = "int8",
+    on_step: Callable[[str], None] | None = None,
 ) -> QuantizedNetwork:
-    """Calibrate on `images` seeded random inputs and quantize weights and activations."""
+    """Calibrate on `images` seeded random inputs and quantize weights and activations;
+    `on_step` is told of each step done (the weights, each layer of the float run, the
+    quantization): `calibration_steps` of them."""
     float_weights = dict(weights) if weights is not None else random_weights(network, seed)
-    tensors = forward(network, float_weights, calibration_inputs(network, seed, images))
+    if on_step is not None:
+        on_step("float weights")
+    tensors = forward(network, float_weights, calibration_inputs(network, seed, images), on_step)
     ranges = {name: _observed_range(t, method, percentile) for name, t in tensors.items()}
     activations = {
         name: activation_params(low, high, activation_dtype)
@@ -73,7 +78,14 @@ def quantize_network(
         for layer in network.layers
         if layer.uses_array
     }
+    if on_step is not None:
+        on_step("weights quantized")
     return QuantizedNetwork(network, activations, quantized)
+
+
+def calibration_steps(network: Network) -> int:
+    """How many steps `quantize_network` reports."""
+    return len(network.layers) + 2
 
 
 def _observed_range(t: F32, method: Method, percentile: float) -> tuple[float, float]:

@@ -16,7 +16,7 @@ them with the same map_layer → time_layer → model_memory calls (`schedules_f
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -97,11 +97,13 @@ def run(
     inputs: Mapping[str, IntArray],
     schedules: Mapping[str, Schedule],
     accumulator: Accumulator | None = None,
+    on_layer: Callable[[str], None] | None = None,
 ) -> FunctionalRun:
     """Execute every layer on quantized `inputs` (one NCHW array per graph input).
 
     `schedules` gives each array layer's fold order; a layer without one runs as a single pass.
-    The accumulator defaults to 32-bit wrap-around.
+    The accumulator defaults to 32-bit wrap-around. `on_layer` is told each layer's name when
+    it is done.
     """
     accumulator = accumulator or Accumulator()
     qnet = prepared.qnet
@@ -118,6 +120,8 @@ def run(
                 raise InputError(f"layer {layer.name!r}: a float32 tensor has no {prepared.mode} "
                                  "model; every tensor must be quantized")
             tensors[layer.name], reals[layer.name] = run_float_layer(qnet, layer, tensors, reals)
+            if on_layer is not None:
+                on_layer(layer.name)
             continue
         params = [qnet.activations[name] for name in layer.inputs]
         if function is not None:
@@ -130,6 +134,8 @@ def run(
         else:
             out = _vector(prepared, layer, sources, params, attributes)
         tensors[layer.name] = out
+        if on_layer is not None:
+            on_layer(layer.name)
     return FunctionalRun(tensors, overflowed, prepared.mode, accumulator)
 
 
@@ -193,17 +199,26 @@ def execute(
     inputs: Mapping[str, IntArray],
     chip: ChipConfig | None = None,
     schedules: Mapping[str, Schedule] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> FunctionalRun:
     """Run `qnet` on `chip` (default: the embedded chip) with its requantization mode and
     accumulator, each array layer along `schedules` (default: `schedules_for` the batch of
-    `inputs`, the tiles the report shows)."""
+    `inputs`, the tiles the report shows). `on_step` is told of each step done (the weights
+    laid out, then each layer): `execution_steps` of them."""
     chip = chip or ChipConfig()
     batch = int(np.asarray(next(iter(inputs.values()))).shape[0]) if inputs else 1
     accumulator = Accumulator(chip.array.accumulator_bits, chip.array.accumulator_overflow)
     prepared = prepare(qnet, chip.array.requantization)
     if schedules is None:
         schedules = schedules_for(qnet.network, chip, batch)
-    return run(prepared, inputs, schedules, accumulator)
+    if on_step is not None:
+        on_step("weights laid out")
+    return run(prepared, inputs, schedules, accumulator, on_step)
+
+
+def execution_steps(network: Network) -> int:
+    """How many steps `execute` reports."""
+    return len(network.layers) + 1
 
 
 def _checked_inputs(qnet: QuantizedNetwork, inputs: Mapping[str, IntArray]) -> dict[str, IntArray]:

@@ -8,7 +8,7 @@ are those of the tensors the engine quantizes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
@@ -36,13 +36,19 @@ F32 = npt.NDArray[np.float32]
 
 
 def forward(
-    network: Network, weights: Mapping[str, FloatWeights], inputs: Mapping[str, F32]
+    network: Network,
+    weights: Mapping[str, FloatWeights],
+    inputs: Mapping[str, F32],
+    on_layer: Callable[[str], None] | None = None,
 ) -> dict[str, F32]:
-    """Every graph input and layer output (NCHW float32) for a batch of `inputs`."""
+    """Every graph input and layer output (NCHW float32) for a batch of `inputs`; `on_layer`
+    is told each layer's name when it is done."""
     tensors = {name: np.asarray(inputs[name], np.float32) for name, _ in network.inputs}
     for layer in network.layers:
         sources = [tensors[name] for name in layer.inputs]
         tensors[layer.name] = _layer(layer, sources, weights.get(layer.name))
+        if on_layer is not None:
+            on_layer(layer.name)
     return tensors
 
 
