@@ -561,6 +561,67 @@ def googlenet() -> Net:
 
 
 # --------------------------------------------------------------------------------------------
+# DenseNet
+# --------------------------------------------------------------------------------------------
+
+
+def densenet121() -> Net:
+    growth, bottleneck, blocks = 32, 4 * 32, (6, 12, 24, 16)
+    net = Net(
+        "densenet121",
+        [
+            "DenseNet-121 (Huang et al., 2017), following torchvision's densenet121: growth rate",
+            "32, blocks of 6, 12, 24, 16 layers, bottleneck width 4 x 32 = 128, compression 0.5,",
+            "64 initial features. A dense layer is BN -> ReLU -> conv1x1(128) -> BN -> ReLU ->",
+            "conv3x3(32) on the concatenation of every earlier feature map of its block: the first",
+            "BN and ReLU act on the concatenation, before a conv, so they are layers of their own",
+            "(vector unit); the second BN folds into conv1x1 (batchnorm: true). A transition is",
+            "BN -> ReLU -> conv1x1(half) -> avgpool 2x2/2. Convolutions have no bias; the stem's BN",
+            "folds into conv0. torchvision re-concatenates a block's features for every layer",
+            "(torch.cat); here each dense layer reads a concat of them (free: addressing only).",
+        ],
+        "Huang, Liu, van der Maaten, Weinberger: Densely Connected Convolutional Networks, CVPR "
+        "2017; torchvision.models.densenet121",
+        {"resolution": 224, "classes": 1000},
+        "torchvision DenseNet121_Weights.IMAGENET1K_V1: 7,978,856 params, 2.83 GFLOPS (= G MACs).",
+    )
+    net.comment("stem")
+    net.conv("conv0", 64, 7, stride=2, padding=3, bias=False, bn=True, act="relu")
+    net.layer("pool0", "maxpool", kernel=3, stride=2, padding=1)
+    channels = 64
+    for number, count in enumerate(blocks, start=1):
+        block = f"denseblock{number}"
+        net.comment(f"{block}: {count} dense layers on {channels} + {growth} x i channels")
+        features = [net.last]
+        for index in range(1, count + 1):
+            prefix = f"{block}.denselayer{index}"
+            source = features[0]
+            if len(features) > 1:
+                source = net.layer(f"{prefix}.cat", "concat", list(features))
+            net.layer(f"{prefix}.norm1", "batchnorm", [source])
+            net.layer(f"{prefix}.relu1", "activation", function="relu")
+            net.conv(f"{prefix}.conv1", bottleneck, 1, bias=False, bn=True, act="relu")
+            features.append(net.conv(f"{prefix}.conv2", growth, 3, padding=1, bias=False))
+        channels += growth * count
+        net.layer(f"{block}.cat", "concat", list(features))
+        if number < len(blocks):
+            transition = f"transition{number}"
+            channels //= 2
+            net.comment(f"{transition}: to {channels} channels, half the resolution")
+            net.layer(f"{transition}.norm", "batchnorm")
+            net.layer(f"{transition}.relu", "activation", function="relu")
+            net.conv(f"{transition}.conv", channels, 1, bias=False)
+            net.layer(f"{transition}.pool", "avgpool", kernel=2, stride=2)
+    net.comment("head")
+    net.layer("norm5", "batchnorm")
+    net.layer("relu5", "activation", function="relu")
+    net.layer("avgpool", "global_avgpool")
+    net.layer("flatten", "flatten")
+    net.layer("classifier", "fc", out_features="${classes}")
+    return net
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def _wrap(text: str, width: int = 94) -> list[str]:
@@ -587,6 +648,7 @@ GENERATORS: dict[str, Callable[[], Net]] = {
     "mobilenet_v3_large": lambda: mobilenet_v3("mobilenet_v3_large"),
     "mobilenet_v3_small": lambda: mobilenet_v3("mobilenet_v3_small"),
     "googlenet": googlenet,
+    "densenet121": densenet121,
 }
 
 
