@@ -48,6 +48,7 @@ PROBE = """(() => {
     tables: document.querySelectorAll('table.sortable').length,
     rows: table.tBodies[0].rows.length,
     cards: document.querySelectorAll('.card').length,
+    timeline_bars: document.querySelectorAll('#timeline svg rect').length,
     title: document.querySelector('h1').textContent,
     sorted: values.length > 1 && values.every((v, i) => i === 0 || values[i - 1] <= v),
   };
@@ -75,10 +76,13 @@ def assert_looks_right(html: Path, shot: Path) -> dict[str, object]:
 
 
 def test_run_report_renders(tmp_path: Path) -> None:
-    write_results(simulate_network(load_network("mobilenet_v2"), ChipConfig(), 1), tmp_path)
-    dom = assert_looks_right(write_run_report(tmp_path), screenshot_path(tmp_path, "run_report.png"))
+    result = simulate_network(load_network("mobilenet_v2"), ChipConfig(), 1)
+    write_results(result, tmp_path)
+    html = write_run_report(tmp_path, result)  # as --report writes it: with the timeline
+    dom = assert_looks_right(html, screenshot_path(tmp_path, "run_report.png"))
     assert dom["title"] == "mobilenet_v2 on default"
-    assert (dom["charts"], dom["tables"], dom["rows"], dom["cards"]) == (6, 2, 65, 7)
+    assert (dom["charts"], dom["tables"], dom["rows"], dom["cards"]) == (7, 2, 65, 7)
+    assert dom["timeline_bars"] == 1 + 576  # the busiest layer's span and its 576 events
 
 
 def test_sweep_report_renders(tmp_path: Path) -> None:

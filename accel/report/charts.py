@@ -219,3 +219,36 @@ def range_chart(
         )
     body.append(x_label(frame, x_label_text))
     return svg(frame, f"{y_label_text} against {x_label_text}", body)
+
+
+@dataclass(frozen=True)
+class Span:
+    """One bar of a Gantt chart: on track `track`, from `start` to `end`, with its hover text."""
+
+    track: int
+    start: float
+    end: float
+    color: str
+    text: str
+
+
+def gantt_chart(
+    tracks: Sequence[str], spans: Sequence[Span], title: str, x_label_text: str
+) -> str:
+    """One row per track (a DMA queue, the array, the write-back), a bar per span along x."""
+    row = 26
+    frame = Frame(width=1400, height=34 + row * len(tracks) + 50, left=120, right=24)
+    x = Scale.fit([s.start for s in spans] + [s.end for s in spans], frame.x_pixels, log=False)
+    body = x_axis(frame, x, x_label_text)
+    for number, name in enumerate(tracks):
+        middle = frame.top + row * number + row / 2
+        body.append(f'<text x="{frame.left - 8}" y="{middle + 4:.1f}" class="tick" '
+                    f'text-anchor="end">{attr(name)}</text>')  # fmt: skip
+    for span in spans:
+        left = x(span.start)
+        body.append(
+            f'<rect x="{left:.1f}" y="{frame.top + row * span.track + 3}" '
+            f'width="{max(x(span.end) - left, 0.6):.1f}" height="{row - 6}" fill="{span.color}">'
+            f"<title>{attr(span.text)}</title></rect>"
+        )
+    return svg(frame, title, body)
