@@ -238,13 +238,10 @@ def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None
 
 
 def _default_out(name: str, params: dict[str, float | int], batch: int) -> Path:
-    """reports/NAME, with each parameter and a batch above 1 in the folder's name, so variants
-    of one network do not overwrite each other's results."""
-    from accel.results import safe_name
+    """reports/NAME, with each parameter and a batch above 1 in the folder's name."""
+    from accel.results import variant_name
 
-    parts = [name, *(f"{key}={value}" for key, value in sorted(params.items()))]
-    parts += [f"batch{batch}"] if batch > 1 else []
-    return Path("reports") / safe_name("_".join(parts))
+    return Path("reports") / variant_name(name, params, batch)
 
 
 def _run_functional(

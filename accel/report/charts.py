@@ -221,6 +221,40 @@ def range_chart(
     return svg(frame, f"{y_label_text} against {x_label_text}", body)
 
 
+def grouped_bar_chart(
+    categories: Sequence[str],
+    series: Sequence[Series],
+    title: str,
+    y_label: str,
+    tooltips: Sequence[Sequence[str]],
+) -> str:
+    """Bars side by side per category (layer), one colour per series (chip); `tooltips[s][i]`
+    is the hover text of series s at category i."""
+    count, groups = max(1, len(categories)), max(1, len(series))
+    frame = Frame(width=max(720, min(1400, (5 * groups + 6) * count + 90)), height=340, bottom=96)
+    y = Scale.fit([v for s in series for v in s.values] + [0.0], frame.y_pixels, False, zero=True)
+    slot = (frame.width - frame.left - frame.right) / count
+    bar = slot * 0.8 / groups
+    body = [*y_axis(frame, y, y_label), legend(frame, [(s.name, s.color) for s in series])]
+    every = math.ceil(count / 70)  # at most ~70 readable labels
+    for index, category in enumerate(categories):
+        x = frame.left + index * slot + slot * 0.1
+        for number, item in enumerate(series):
+            top = y(item.values[index])
+            body.append(
+                f'<rect x="{x + number * bar:.1f}" y="{top:.1f}" width="{bar:.2f}" '
+                f'height="{max(y(0.0) - top, 0.0):.1f}" fill="{item.color}">'
+                f"<title>{attr(tooltips[number][index])}</title></rect>"
+            )
+        if index % every == 0:
+            label_y = frame.height - frame.bottom + 8
+            body.append(
+                f'<text class="tick" text-anchor="end" transform="translate('
+                f'{x + slot * 0.4 + 3:.1f} {label_y}) rotate(-60)">{attr(category[:18])}</text>'
+            )
+    return svg(frame, title, body)
+
+
 @dataclass(frozen=True)
 class Span:
     """One bar of a Gantt chart: on track `track`, from `start` to `end`, with its hover text."""
