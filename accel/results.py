@@ -454,6 +454,14 @@ def safe_name(name: str, fallback: str = "network") -> str:
     return cleaned or fallback
 
 
+def variant_name(name: str, params: dict[str, float | int], batch: int) -> str:
+    """One network variant as a folder name: NAME, each parameter and a batch above 1
+    (mobilenet_v1_alpha=0.5_batch8), so variants do not overwrite each other's outputs."""
+    parts = [name, *(f"{key}={value}" for key, value in sorted(params.items()))]
+    parts += [f"batch{batch}"] if batch > 1 else []
+    return safe_name("_".join(parts))
+
+
 def prepare_out_dir(out_dir: Path) -> Path:
     """Create the output folder, or a one-line error (a file in the way, no permission)."""
     if out_dir.exists() and not out_dir.is_dir():

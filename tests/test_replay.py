@@ -135,3 +135,22 @@ def test_a_timeline_too_long_to_write_is_refused_by_its_step_count() -> None:
     assert len(trace_events(names, schedules, ChipConfig(), limit=steps)["traceEvents"]) > steps
     with pytest.raises(InputError, match=f"--timeline would hold {steps:,} tile steps"):
         trace_events(names, schedules, ChipConfig(), limit=steps - 1)
+
+
+def test_watching_a_few_layers_logs_the_same_events_as_watching_all() -> None:
+    from accel.simulation import simulate_network
+
+    chip = chip_with(dram__prefetch_next_layer_weights=True)
+    result = simulate_network(load_network("mobilenet_v2", {"resolution": 64}), chip)
+    schedules = [layer.memory.schedule for layer in result.layers]
+    everything: list[list[tuple[int, int, str, str]]] = []
+    shares = replay_network(schedules, chip, everything)
+    present = [i for i, schedule in enumerate(schedules) if schedule is not None]
+    window = range(20, 24)
+    some: list[list[tuple[int, int, str, str]]] = []
+    assert replay_network(schedules, chip, some, window) == shares
+    assert some == [everything[present.index(i)] for i in window if schedules[i] is not None]
+    capped: list[list[tuple[int, int, str, str]]] = []
+    assert replay_network(schedules, chip, capped, window, max_events=50) == shares
+    flat = [event for log in some for event in log]
+    assert len(flat) > 50 and [event for log in capped for event in log] == flat[:50]

@@ -14,7 +14,8 @@ import pytest
 from browser import chromium_path, open_page
 
 from accel.config import ChipConfig
-from accel.io.sources import load_network
+from accel.io.sources import load_chip, load_network
+from accel.report.compare_report import compare, write_compare_report
 from accel.report.run_report import write_run_report
 from accel.report.sweep_report import write_sweep_report
 from accel.results import write_results
@@ -32,12 +33,14 @@ pytestmark = [
 pytest.importorskip("websocket", reason="websocket-client (the test extra) is not installed")
 
 # Counts what a reader sees, then sorts the first sortable table by its 'total_cycles' or
-# 'latency_ms' column with a real click, and reports whether the column came out ascending.
+# 'latency_ms' column (a comparison: the first chip's cycles) with a real click, and reports
+# whether the column came out ascending.
 PROBE = """(() => {
   const charts = [...document.querySelectorAll('svg.chart')];
   const table = document.querySelector('table.sortable');
   const headers = [...table.tHead.rows[0].cells].map(th => th.textContent);
-  const column = headers.findIndex(h => h === 'total_cycles' || h === 'latency_ms');
+  const column = headers.findIndex(h => h === 'total_cycles' || h === 'latency_ms'
+                                         || h.endsWith(' cycles'));
   table.tHead.rows[0].cells[column].click();
   const values = [...table.tBodies[0].rows].map(r => parseFloat(r.cells[column].dataset.v))
     .filter(v => !isNaN(v));
@@ -48,6 +51,7 @@ PROBE = """(() => {
     tables: document.querySelectorAll('table.sortable').length,
     rows: table.tBodies[0].rows.length,
     cards: document.querySelectorAll('.card').length,
+    timeline_bars: document.querySelectorAll('#timeline svg rect').length,
     title: document.querySelector('h1').textContent,
     sorted: values.length > 1 && values.every((v, i) => i === 0 || values[i - 1] <= v),
   };
@@ -75,10 +79,23 @@ def assert_looks_right(html: Path, shot: Path) -> dict[str, object]:
 
 
 def test_run_report_renders(tmp_path: Path) -> None:
-    write_results(simulate_network(load_network("mobilenet_v2"), ChipConfig(), 1), tmp_path)
-    dom = assert_looks_right(write_run_report(tmp_path), screenshot_path(tmp_path, "run_report.png"))
+    result = simulate_network(load_network("mobilenet_v2"), ChipConfig(), 1)
+    write_results(result, tmp_path)
+    html = write_run_report(tmp_path, result)  # as --report writes it: with the timeline
+    dom = assert_looks_right(html, screenshot_path(tmp_path, "run_report.png"))
     assert dom["title"] == "mobilenet_v2 on default"
-    assert (dom["charts"], dom["tables"], dom["rows"], dom["cards"]) == (6, 2, 65, 7)
+    assert (dom["charts"], dom["tables"], dom["rows"], dom["cards"]) == (7, 2, 65, 7)
+    assert dom["timeline_bars"] == 1 + 576  # the busiest layer's span and its 576 events
+
+
+def test_compare_report_renders(tmp_path: Path) -> None:
+    net = load_network("mobilenet_v2")
+    chips = {"1:default": ChipConfig(), "2:eyeriss_like": load_chip("eyeriss_like")}
+    comparison = compare({label: simulate_network(net, chip) for label, chip in chips.items()})
+    html = write_compare_report(comparison, tmp_path / "report.html")
+    dom = assert_looks_right(html, screenshot_path(tmp_path, "compare_report.png"))
+    assert dom["title"] == "mobilenet_v2 on 2 chips"
+    assert (dom["charts"], dom["tables"], dom["rows"], dom["cards"]) == (3, 1, 65, 10)
 
 
 def test_sweep_report_renders(tmp_path: Path) -> None:

@@ -132,6 +132,11 @@ def simulate_network_command(
         typer.Option(help="cost unsupported model operators as zero and list them in the report"),
     ] = False,
     report: Annotated[bool, typer.Option(help="also write report.html (opens offline)")] = False,
+    report_timeline: Annotated[
+        str | None,
+        typer.Option(help="layers the report's timeline chart shows: FIRST[:LAST], names or "
+                          "positions from 0 (default: the busiest layer); implies --report"),
+    ] = None,
     check: CheckOption = False,
     inputs: InputsOption = None,
     dump: DumpOption = None,
@@ -163,6 +168,7 @@ def simulate_network_command(
     chip_config = load_chip(chip)
     params = parse_params(param or [])
     net, model = load_source(network, params, input_shape or [], allow_unsupported)
+    timeline_layers = _timeline_layers(net, report_timeline)
     if check or inputs is not None or dump is not None:
         from accel.functional.memory_budget import require_memory
 
@@ -187,10 +193,10 @@ def simulate_network_command(
         _print_summary(result, out_dir)
         if functional is not None:
             _print_functional(functional.summary(), dump)
-    if report:
+    if report or timeline_layers is not None:
         from accel.report.run_report import write_run_report
 
-        written = write_run_report(out_dir, result)
+        written = write_run_report(out_dir, result, timeline_layers)
         if not as_json:
             _console().print(f"  wrote {written}")
     if functional is not None and functional.check is not None and functional.check.failed:
@@ -220,6 +226,15 @@ def _working(what: str) -> Iterator[Progress | None]:
         yield advance
 
 
+def _timeline_layers(net: Network, spec: str | None) -> range | None:
+    """The layers --report-timeline names, checked before the run."""
+    if spec is None:
+        return None
+    from accel.report.timeline import layer_range
+
+    return layer_range([layer.name for layer in net.layers], spec)
+
+
 def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None:
     from accel.memory.replay import trace_events
     from accel.results import write_atomically
@@ -230,13 +245,10 @@ def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None
 
 
 def _default_out(name: str, params: dict[str, float | int], batch: int) -> Path:
-    """reports/NAME, with each parameter and a batch above 1 in the folder's name, so variants
-    of one network do not overwrite each other's results."""
-    from accel.results import safe_name
+    """reports/NAME, with each parameter and a batch above 1 in the folder's name."""
+    from accel.results import variant_name
 
-    parts = [name, *(f"{key}={value}" for key, value in sorted(params.items()))]
-    parts += [f"batch{batch}"] if batch > 1 else []
-    return Path("reports") / safe_name("_".join(parts))
+    return Path("reports") / variant_name(name, params, batch)
 
 
 def _run_functional(

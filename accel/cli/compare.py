@@ -1,7 +1,8 @@
 """`accel compare -n NETWORK CHIP_A CHIP_B ...`: one network on several chips, side by side.
 
 Registered on the `accel` app by `accel.cli`. Totals per chip with the ratio to the first
-chip, then each layer's total cycles per chip; `--json` prints the same as one JSON object.
+chip, then each layer's total cycles per chip; `--json` prints the same as one JSON object,
+`--report` writes the comparison page (`accel.report.compare_report`).
 """
 
 from __future__ import annotations
@@ -9,24 +10,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
 from accel.errors import InputError
-
-if TYPE_CHECKING:
-    from accel.results import NetworkResult
-
-# (summary key, label, format) of the totals compared.
-_TOTALS = (
-    ("total_cycles", "total cycles", "{:,}"),
-    ("stall_cycles", "stall cycles", "{:,}"),
-    ("utilization", "utilization", "{:.1%}"),
-    ("latency_ms", "latency ms", "{:,.3f}"),
-    ("energy_uj", "energy µJ", "{:,.1f}"),
-    ("dram_bytes", "DRAM bytes", "{:,}"),
-)
 
 
 def compare_command(
@@ -42,26 +30,45 @@ def compare_command(
     ] = None,
     layers: Annotated[bool, typer.Option(help="also print each layer's cycles per chip")] = True,
     as_json: Annotated[bool, typer.Option("--json", help="print the comparison as JSON")] = False,
+    report: Annotated[
+        bool,
+        typer.Option(help="also write an HTML comparison page (default "
+                          "reports/compare_NET/report.html, with parameters and batch)"),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="where the page goes: a .html file, else a folder for report.html; "
+                          "implies --report"),
+    ] = None,
 ) -> None:
     """Simulate one network on several chips and compare them side by side.
 
-    Example:
+    Examples:
 
         accel compare -n mobilenet_v2 default eyeriss_like tpu_v1_like
+
+        accel compare -n resnet18 default eyeriss_like --report
     """
     from accel.io.sources import load_chip, load_network, parse_params
+    from accel.report.compare_report import compare, write_compare_report
     from accel.simulation import simulate_network
 
     if len(chips) < 2:
         raise InputError(f"compare needs at least two chips, not {len(chips)}")
-    net = load_network(network, parse_params(param or []))
+    params = parse_params(param or [])
+    net = load_network(network, params)
+    path = _report_path(out, net.name, params, batch) if report or out is not None else None
     results = {_label(chip, seen): simulate_network(net, load_chip(chip), batch)
                for seen, chip in enumerate(chips)}  # fmt: skip
     comparison = compare(results)
     if as_json:
         print(json.dumps(comparison, indent=2))
-        return
-    _print(comparison, layers)
+    else:
+        _print(comparison, layers)
+    if path is not None:
+        written = write_compare_report(comparison, path)
+        if not as_json:
+            print(f"wrote {written}")
 
 
 def _label(chip: str, index: int) -> str:
@@ -69,37 +76,27 @@ def _label(chip: str, index: int) -> str:
     return f"{index + 1}:{Path(chip).stem}"
 
 
-def compare(results: dict[str, NetworkResult]) -> dict[str, Any]:
-    """The totals of each chip, their ratios to the first chip's, and each layer's cycles."""
-    labels = list(results)
-    summaries = {label: result.summary() for label, result in results.items()}
-    for summary in summaries.values():
-        summary["dram_bytes"] = summary["dram_read_bytes"] + summary["dram_write_bytes"]
-    first = summaries[labels[0]]
-    totals = {label: {key: summary[key] for key, _, _ in _TOTALS}
-              for label, summary in summaries.items()}  # fmt: skip
-    ratios = {
-        label: {key: (summary[key] / first[key] if first[key] else None) for key, _, _ in _TOTALS}
-        for label, summary in summaries.items()
-    }
-    per_layer = [
-        {"layer": rows[0].name,
-         "cycles": {label: row.total_cycles for label, row in zip(labels, rows, strict=True)}}
-        for rows in zip(*(results[label].layers for label in labels), strict=True)
-    ]  # fmt: skip
-    return {
-        "network": first["network"],
-        "batch": first["batch"],
-        "chips": {label: summaries[label]["chip"] for label in labels},
-        "totals": totals,
-        "ratio_to_first": ratios,
-        "layers": per_layer,
-    }
+def _report_path(out: Path | None, name: str, params: dict[str, float | int], batch: int) -> Path:
+    """--out as given (a .html file, or a folder for report.html), else
+    reports/compare_NET/report.html, the folder named like simulate-network's (parameters and a
+    batch above 1 in its name)."""
+    from accel.results import variant_name
+
+    if out is not None and out.suffix.lower() == ".html":
+        return out
+    if out is not None and out.exists() and not out.is_dir():
+        raise InputError(f"--out must be a .html file or a folder, not the existing file "
+                         f"{str(out)!r}")  # fmt: skip
+    folder = out if out is not None else Path("reports") / variant_name(f"compare_{name}", params,
+                                                                       batch)  # fmt: skip
+    return folder / "report.html"
 
 
 def _print(comparison: dict[str, Any], layers: bool) -> None:
     from rich.console import Console
     from rich.table import Table
+
+    from accel.report.compare_report import TOTALS
 
     console = Console(width=None if sys.stdout.isatty() else 150)
     labels = list(comparison["chips"])
@@ -108,7 +105,7 @@ def _print(comparison: dict[str, Any], layers: bool) -> None:
     table.add_column("")
     for label in labels:
         table.add_column(label, justify="right")
-    for key, title, form in _TOTALS:
+    for key, title, form in TOTALS:
         cells = []
         for label in labels:
             value = comparison["totals"][label][key]

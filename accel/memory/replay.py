@@ -55,6 +55,7 @@ class Timeline:
     free_halves: dict[str, deque[int]] = field(default_factory=dict)
     prefetch_bytes: int = 0  # the next layer's first weight tile, still to fetch
     prefetched: bool = False  # this layer's first weight tile is already on chip
+    events_left: int = -1  # events the log still takes before it closes (-1: no limit)
     _transfer: dict[int, int] = field(default_factory=dict, repr=False)  # bytes → channel cycles
 
     @cached_property
@@ -146,13 +147,21 @@ class Timeline:
             for i in range(len(queue)):
                 queue[i] += cycles
 
+    def record(self, entry: LogEntry) -> None:
+        """Log one event; when the log is full, stop logging and skip repeated runs again."""
+        assert self.log is not None
+        self.log.append(entry)
+        self.events_left -= 1
+        if self.events_left == 0:
+            self.log, self.compress = None, True
+
     def load(self, load: Load) -> None:
         free = self.free_halves[_BUFFER[load.kind]].popleft()
         start = free if free > self.channel_free else self.channel_free
         self.channel_free = end = start + self.transfer(load.bytes)
         self.ready[load.kind].append(end + self._latency)
         if self.log is not None:
-            self.log.append((start, end, "dma_load", load.kind))
+            self.record((start, end, "dma_load", load.kind))
 
     def prefetch(self) -> None:
         if self.prefetch_bytes:
@@ -173,7 +182,7 @@ class Timeline:
                 start = free
         self.compute_end = end = start + step.compute_cycles
         if self.log is not None:
-            self.log.append((start, end, "compute", ""))
+            self.record((start, end, "compute", ""))
         for buffer in step.releases:
             free_halves[buffer].append(end)
         for load in step.loads:
@@ -186,7 +195,7 @@ class Timeline:
             free_halves["ofmap"].append(written)
             self.last_write_end = written
             if self.log is not None:
-                self.log.append((start, written, "writeback", "ofmap"))
+                self.record((start, written, "writeback", "ofmap"))
         for load in step.post_loads:
             self.load(load)
 
@@ -200,18 +209,23 @@ def replay_network(
     schedules: Sequence[Schedule | None],
     chip: ChipConfig,
     logs: list[list[LogEntry]] | None = None,
+    logged: range | None = None,
+    max_events: int = -1,
 ) -> list[int]:
     """Each layer's share of the end-to-end timeline: from the previous layer's end to its own.
 
     Layers run one after another on one channel and one set of buffers, so a layer's loads queue
     behind the previous layer's write-backs. With `dram.prefetch_next_layer_weights`, a layer's
     first weight tile is fetched during the previous layer, as soon as a weight half is free.
-    `None` (a layer that moves no data and computes nothing) takes zero cycles. With `logs`, every
-    event is replayed (no skipping of repeated runs: the same times, more work) and each layer's
-    events are appended to `logs` as one list.
+    `None` (a layer that moves no data and computes nothing) takes zero cycles. With `logs`, the
+    layers at the positions in `logged` (default: all) are replayed event by event (no skipping of
+    repeated runs: the same times, more work) and each one's events are appended to `logs` as
+    one list; after `max_events` events (-1: no limit) the log closes and the rest is replayed
+    with skipping again, so a few layers of a long run are cheap to watch.
     """
-    log: list[LogEntry] | None = [] if logs is not None else None
-    timeline = Timeline.empty(chip, compress=logs is None, log=log)
+    log: list[LogEntry] = []
+    timeline = Timeline.empty(chip)
+    timeline.events_left = max_events
     prefetch = chip.dram.prefetch_next_layer_weights
     present = [i for i, schedule in enumerate(schedules) if schedule is not None]
     following = dict(itertools.pairwise(present))
@@ -223,10 +237,13 @@ def replay_network(
         after = following.get(index)
         upcoming = schedules[after] if after is not None else None
         next_bytes = upcoming.first_weight_bytes if prefetch and upcoming else 0
+        watched = logs is not None and (logged is None or index in logged)
+        timeline.log = log if watched and timeline.events_left != 0 else None
+        timeline.compress = timeline.log is None
         end = timeline.run_layer(schedule, next_bytes)
         shares[index] = end - previous_end
         previous_end = end
-        if logs is not None and log is not None:
+        if watched and logs is not None:
             logs.append(log[:])
             log.clear()
     return shares

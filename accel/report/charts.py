@@ -249,3 +249,70 @@ def range_chart(
         )
     body.append(x_label(frame, x_label_text))
     return svg(frame, f"{y_label_text} against {x_label_text}", body)
+
+
+def grouped_bar_chart(
+    categories: Sequence[str],
+    series: Sequence[Series],
+    title: str,
+    y_label: str,
+    tooltips: Sequence[Sequence[str]],
+) -> str:
+    """Bars side by side per category (layer), one colour per series (chip); `tooltips[s][i]`
+    is the hover text of series s at category i."""
+    count, groups = max(1, len(categories)), max(1, len(series))
+    frame = Frame(width=_WIDE, height=360, bottom=100)
+    y = Scale.fit([v for s in series for v in s.values] + [0.0], frame.y_pixels, False, zero=True)
+    slot = (frame.width - frame.left - frame.right) / count
+    bar = slot * 0.8 / groups
+    body = [*y_axis(frame, y, y_label), legend(frame, [(s.name, s.color) for s in series])]
+    every = math.ceil(count / ((frame.width - frame.left - frame.right) / _LABEL_PITCH))
+    for index, category in enumerate(categories):
+        x = frame.left + index * slot + slot * 0.1
+        for number, item in enumerate(series):
+            top = y(item.values[index])
+            body.append(
+                f'<rect x="{x + number * bar:.1f}" y="{top:.1f}" width="{bar:.2f}" '
+                f'height="{max(y(0.0) - top, 0.0):.1f}" fill="{item.color}">'
+                f"<title>{attr(tooltips[number][index])}</title></rect>"
+            )
+        if index % every == 0:
+            label_y = frame.height - frame.bottom + 8
+            body.append(
+                f'<text class="tick" text-anchor="end" transform="translate('
+                f'{x + slot * 0.4 + 3:.1f} {label_y}) rotate(-60)">{attr(category[:18])}</text>'
+            )
+    return svg(frame, title, body, full_width=True)
+
+
+@dataclass(frozen=True)
+class Span:
+    """One bar of a Gantt chart: on track `track`, from `start` to `end`, with its hover text."""
+
+    track: int
+    start: float
+    end: float
+    color: str
+    text: str
+
+
+def gantt_chart(
+    tracks: Sequence[str], spans: Sequence[Span], title: str, x_label_text: str
+) -> str:
+    """One row per track (a DMA queue, the array, the write-back), a bar per span along x."""
+    row = 26
+    frame = Frame(width=_WIDE, height=34 + row * len(tracks) + 50, left=120, right=24)
+    x = Scale.fit([s.start for s in spans] + [s.end for s in spans], frame.x_pixels, log=False)
+    body = x_axis(frame, x, x_label_text)
+    for number, name in enumerate(tracks):
+        middle = frame.top + row * number + row / 2
+        body.append(f'<text x="{frame.left - 8}" y="{middle + 4:.1f}" class="tick" '
+                    f'text-anchor="end">{attr(name)}</text>')  # fmt: skip
+    for span in spans:
+        left = x(span.start)
+        body.append(
+            f'<rect x="{left:.1f}" y="{frame.top + row * span.track + 3}" '
+            f'width="{max(x(span.end) - left, 0.6):.1f}" height="{row - 6}" fill="{span.color}">'
+            f"<title>{attr(span.text)}</title></rect>"
+        )
+    return svg(frame, title, body, full_width=True)

@@ -18,6 +18,7 @@ from accel.io.tables import read_csv
 from accel.report.charts import PointGroup, Series, bar_chart, hbar_chart, scatter_chart
 from accel.report.page import Card, cards, page, params_grid, section, table
 from accel.report.svg import attr, byte_unit, color, energy_unit, format_energy, format_number
+from accel.report.timeline import busiest_layer, timeline_view
 from accel.results import NetworkResult, verdict, write_atomically
 from accel.sweep.points import flatten_fields
 from accel.user_input import parse_yaml, read_user_file
@@ -38,20 +39,26 @@ _ENERGY = re.compile(r"^energy_(.+)_pj$")
 _DRAM = re.compile(r"^dram_(.+)_bytes$")
 
 
-def write_run_report(out_dir: Path, result: NetworkResult | None = None) -> Path:
+def write_run_report(
+    out_dir: Path, result: NetworkResult | None = None, timeline: range | None = None
+) -> Path:
     """Write `report.html` into a simulate-network output folder and return its path; built
-    from `result` when the run is at hand (`--report`), else from the folder's files."""
+    from `result` when the run is at hand (`--report`), else from the folder's files. The
+    timeline chart shows the layers at the positions `timeline` (default: the busiest one)."""
     path = out_dir / "report.html"
-    write_atomically(path, build_run_report(out_dir, result))
+    write_atomically(path, build_run_report(out_dir, result, timeline))
     return path
 
 
-def build_run_report(out_dir: Path, result: NetworkResult | None = None) -> str:
+def build_run_report(
+    out_dir: Path, result: NetworkResult | None = None, timeline: range | None = None
+) -> str:
     if result is None:
         return render_run_report(*_read_run(out_dir))
     rows = result.rows()
     columns = list(rows[0]) if rows else []
-    return render_run_report(result.summary(), columns, rows, result.chip.model_dump())
+    return render_run_report(result.summary(), columns, rows, result.chip.model_dump(),
+                             _timeline_section(result, timeline))  # fmt: skip
 
 
 def _read_run(out_dir: Path) -> tuple[dict[str, Any], list[str], list[dict[str, Any]], Any]:
@@ -82,9 +89,13 @@ def _read_run(out_dir: Path) -> tuple[dict[str, Any], list[str], list[dict[str, 
 
 
 def render_run_report(
-    summary: dict[str, Any], columns: list[str], rows: list[dict[str, Any]], chip: Any
+    summary: dict[str, Any],
+    columns: list[str],
+    rows: list[dict[str, Any]],
+    chip: Any,
+    timeline: str = "",
 ) -> str:
-    """The report page of one run."""
+    """The report page of one run; `timeline` is its timeline section when the run was live."""
     bandwidth = _peak_and_bandwidth(chip, summary)[1]
     rows = [_derived(row, columns, bandwidth) for row in rows]
     title = f"{summary.get('network', '?')} on {summary.get('chip', '?')}"
@@ -100,6 +111,7 @@ def render_run_report(
         _dram_chart(rows, columns),
         _energy_section(rows, columns),
         _roofline(rows, chip, summary),
+        timeline or _timeline_section(None),
         _layer_tables(rows, columns),
     ]
     return page(title, subtitle, sections)
@@ -311,6 +323,21 @@ def _bound(intensity: float, peak: int, bandwidth: float) -> str:
     if not (peak and bandwidth):
         return ""
     return "memory" if intensity < peak / bandwidth else "compute"
+
+
+def _timeline_section(result: NetworkResult | None, layers: range | None = None) -> str:
+    """Events of a few layers (the busiest by default) from the live run, or how to get them."""
+    if result is None or not result.layers:
+        return section("Timeline", '<p class="note">The timeline of DMA loads, compute steps and '
+                       "write-backs needs the live run (layers.csv holds no events): run accel "
+                       "simulate-network with --report, and --report-timeline FIRST[:LAST] to "
+                       "choose the layers; --timeline FILE.json writes every event for "
+                       "Perfetto.</p>", anchor="timeline")  # fmt: skip
+    view = timeline_view(result, layers if layers is not None else busiest_layer(result))
+    if not view.spans:
+        return section("Timeline", '<p class="note">These layers move no data and compute '
+                       "nothing: no events.</p>", anchor="timeline")  # fmt: skip
+    return section("Timeline", view.chart(), view.note(layers is not None), anchor="timeline")
 
 
 def _layer_tables(rows: list[dict[str, Any]], columns: list[str]) -> str:
