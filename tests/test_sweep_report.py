@@ -14,6 +14,7 @@ from accel.report.write import write_report
 from accel.sweep.executors import SerialExecutor
 from accel.sweep.plan import load_plan
 from accel.sweep.runner import run_sweep
+from accel.sweep.store import read_table
 
 SWEEP = """
 name: small
@@ -40,7 +41,7 @@ def charts(html: str) -> list[str]:
 def test_report_has_pareto_axes_failures_and_points(sweep_dir: Path) -> None:
     html = build_sweep_report(sweep_dir)
     names = charts(html)
-    assert names[:2] == ["latency vs energy (µJ)", "latency vs area proxy (PEs + SRAM bytes)"]
+    assert names[:2] == ["latency vs energy (µJ)", "latency vs area (mm²)"]
     # 3 axes (rows, clock, batch) × 3 metrics that vary; params is the same at every point
     assert len(names) == 2 + 3 * 3
     assert "utilization (fraction) against clock_mhz" in names
@@ -62,6 +63,24 @@ def test_many_axis_values_are_binned(sweep_dir: Path) -> None:
     html = build_sweep_report(sweep_dir)
     chart = next(svg for svg in html.split("<svg")[1:] if 'aria-label="latency (ms) against clock_mhz' in svg)
     assert chart.count("–") >= 8  # eight value ranges on the axis instead of twenty values
+
+
+def test_area_is_in_mm2_from_the_area_model(sweep_dir: Path) -> None:
+    columns, rows, _ = read_table(sweep_dir)
+    at = columns.index("pe_count")
+    assert columns[at : at + 3] == ["pe_count", "sram_bytes", "area_mm2"]
+    areas = {(row["array.rows"], row["area_mm2"]) for row in rows}
+    # rows × 32 PEs of 672.232 µm² each and 160 KiB of SRAM (0.907018 mm²); rows=0 fails
+    # before it has an area
+    assert areas == {(8, 1.07911), (16, 1.251201), (32, 1.595384), (0, None)}
+
+
+def test_a_table_from_before_the_area_model_still_reports(sweep_dir: Path, tmp_path: Path) -> None:
+    text = (sweep_dir / "results.csv").read_text()
+    (tmp_path / "results.csv").write_text(text.replace(",area_mm2,", ",area_proxy,", 1))
+    html = build_sweep_report(tmp_path / "results.csv")
+    assert charts(html)[:2] == ["latency vs energy (µJ)", "latency vs area proxy (PEs + SRAM bytes)"]
+    assert len(charts(html)) == 11  # its metrics are still the columns after the area column
 
 
 def test_csv_without_metadata_still_reports(sweep_dir: Path, tmp_path: Path) -> None:

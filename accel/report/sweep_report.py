@@ -23,6 +23,9 @@ _HIGHER_IS_BETTER = {"utilization", "fps", "tops_per_w"}
 _UNITS = {"ms": "ms", "uj": "µJ", "mhz": "MHz"}  # name suffixes that are unit abbreviations
 _MAX_TABLE_ROWS = 5000
 _MAX_CATEGORIES = 16
+# The chip-size column after pe_count and sram_bytes, and its label; tables written before the
+# area model have the PE count + SRAM bytes proxy instead.
+_AREA_COLUMNS = {"area_mm2": "area (mm²)", "area_proxy": "area proxy (PEs + SRAM bytes)"}
 
 
 def write_sweep_report(results: Path, out: Path | None = None) -> Path:
@@ -37,7 +40,8 @@ def build_sweep_report(results: Path) -> str:
     axes = meta.get("axes") or _between(columns, "batch", "pe_count")
     if len({row.get("batch") for row in rows}) > 1:
         axes = [*axes, "batch"]
-    metrics = meta.get("metrics") or _between(columns, "area_proxy", "status")
+    area = next((name for name in _AREA_COLUMNS if name in columns), "area_mm2")
+    metrics = meta.get("metrics") or _between(columns, area, "status")
     ok = [row for row in rows if row.get("status") == "ok"]
     networks = list(dict.fromkeys(str(row.get("network")) for row in rows))
     colors = {name: color(i) for i, name in enumerate(networks)}
@@ -49,7 +53,7 @@ def build_sweep_report(results: Path) -> str:
     varying = [m for m in metrics if _varies(ok, m)]
     sections = [
         section("Summary", cards(_cards(ok, rows, axes))),
-        _pareto(ok, axes, colors),
+        _pareto(ok, axes, colors, area),
         *(_axis_section(ok, axis, varying, axes, colors) for axis in axes),
         _failures(rows, axes),
         _points_table(columns, rows),
@@ -129,12 +133,9 @@ def pareto_front(points: Sequence[tuple[float, float, str]]) -> list[tuple[float
     return front
 
 
-def _pareto(ok: list[dict[str, Any]], axes: list[str], colors: dict[str, str]) -> str:
+def _pareto(ok: list[dict[str, Any]], axes: list[str], colors: dict[str, str], area: str) -> str:
     charts = []
-    for other, label in (
-        ("energy_uj", "energy (µJ)"),
-        ("area_proxy", "area proxy (PEs + SRAM bytes)"),
-    ):
+    for other, label in (("energy_uj", "energy (µJ)"), (area, _AREA_COLUMNS[area])):
         groups = []
         for network, fill in colors.items():
             points = [

@@ -27,7 +27,7 @@ from accel.sweep.spec import NetworkEntry, SweepSpec
 # Columns of the results table that are not metrics; a summary key of the same name (or a
 # swept chip field, such as clock_mhz) is not repeated as a metric.
 RESERVED_COLUMNS = (
-    "point", "point_id", "network", "batch", "pe_count", "sram_bytes", "area_proxy", "status",
+    "point", "point_id", "network", "batch", "pe_count", "sram_bytes", "area_mm2", "status",
     "error",
 )  # fmt: skip
 
