@@ -127,6 +127,7 @@ def _metadata(plan: SweepPlan, failed: int) -> dict[str, Any]:
         "networks": list(plan.networks),
         "axes": list(plan.axes),
         "metrics": list(plan.metrics),
+        "metrics_chosen": plan.metrics_chosen,
         "points": len(plan.points),
         "failed": failed,
         "excluded_by_constraints": plan.excluded,
