@@ -256,6 +256,28 @@ class EnergyConfig(_Model):
     )
 
 
+class AreaConfig(_Model):
+    """Silicon area of the PEs and the SRAM, for the summary's and the sweep's `area_mm2`.
+    Unset: accel's 45 nm model (`accel.perf.area`; README "Area model")."""
+
+    pe_um2: float | None = Field(
+        None,
+        gt=0,
+        le=1e9,
+        allow_inf_nan=False,
+        description="area of one PE (MAC and its registers), µm²; unset = the 45 nm model from "
+        "the array's precision, accumulator width, dataflow and fold overlap",
+    )
+    sram_um2_per_kib: float | None = Field(
+        None,
+        gt=0,
+        le=1e12,
+        allow_inf_nan=False,
+        description="area of one KiB of SRAM (cells and periphery), µm²; unset = 45 nm 6T cells "
+        "at 50% array efficiency",
+    )
+
+
 class ChipConfig(_Model):
     """A whole accelerator. `ChipConfig()` is the embedded default chip."""
 
@@ -272,6 +294,7 @@ class ChipConfig(_Model):
     sram: SramConfig = Field(default_factory=SramConfig)
     dram: DramConfig = Field(default_factory=DramConfig)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
+    area: AreaConfig = Field(default_factory=AreaConfig)
 
     @property
     def dram_bandwidth_gb_per_s(self) -> float:

@@ -26,6 +26,7 @@ from accel.mapping.mapper import Mapping
 from accel.memory.footprint import LayerFootprint, NetworkFootprint
 from accel.memory.model import MemoryTraffic
 from accel.model.ops import Unsupported
+from accel.perf.area import chip_area
 from accel.perf.energy import EnergyBreakdown
 from accel.perf.timing import ComputeTiming
 
@@ -286,6 +287,7 @@ class NetworkResult:
             "tops_per_w": round(2 * macs / energy_j / 1e12, 4) if energy_j else 0.0,
             "clock_mhz": self.chip.clock_mhz,
             "array": f"{self.chip.array.rows}x{self.chip.array.cols} {self.chip.array.dataflow}",
+            "area_mm2": analytic["area_mm2"],
             **self._memory_summary(),
             **self._energy_summary(),
             **self._footprint_summary(),
@@ -377,6 +379,7 @@ def import_pandas(what: str) -> Any:
 ANALYTIC_METRICS = frozenset((
     "layers", "params", "macs", "compute_cycles", "compulsory_dram_bytes", "weight_bytes",
     "peak_activation_bytes", "peak_footprint_bytes", "sram_bytes", "max_batch_on_chip",
+    "area_mm2",
 ))  # fmt: skip
 
 
@@ -394,6 +397,7 @@ def analytic_summary(
         "macs": sum(macs for macs, _, _ in layers),
         "compute_cycles": sum(cycles for _, cycles, _ in layers),
         "compulsory_dram_bytes": sum(compulsory for _, _, compulsory in layers),
+        "area_mm2": chip_area(chip).total_mm2,
         **_footprint_summary(footprint, chip),
     }
 

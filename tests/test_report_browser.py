@@ -52,6 +52,8 @@ PROBE = """(() => {
     rows: table.tBodies[0].rows.length,
     cards: document.querySelectorAll('.card').length,
     timeline_bars: document.querySelectorAll('#timeline svg rect').length,
+    heatmap_cells: [...document.querySelectorAll('svg.chart[aria-label*="by array shape"] g > rect')]
+      .filter(r => r.getBoundingClientRect().width > 20).length,
     title: document.querySelector('h1').textContent,
     sorted: values.length > 1 && values.every((v, i) => i === 0 || values[i - 1] <= v),
   };
@@ -102,14 +104,16 @@ def test_sweep_report_renders(tmp_path: Path) -> None:
     sweep = tmp_path / "s.yaml"
     sweep.write_text(
         "name: browser\nnetworks: [lenet5, resnet18]\n"
-        "grid: {array.rows: [8, 16, 32, 64], array.dataflow: [os, ws, is]}\n"
+        "grid: {array.rows: [8, 16, 32], array.cols: [8, 16, 32], array.dataflow: [os, ws]}\n"
         "metrics: [latency_ms, energy_uj, utilization]\n"
     )
     run_sweep(load_plan(sweep), tmp_path / "out", SerialExecutor())
     html = write_sweep_report(tmp_path / "out")
     dom = assert_looks_right(html, screenshot_path(tmp_path, "sweep_report.png"))
     assert dom["title"] == "sweep browser"
-    assert (dom["charts"], dom["tables"], dom["rows"]) == (2 + 2 * 3, 1, 24)
+    # 2 Pareto plots, a rows × cols heatmap per network, 3 metrics against each of 3 axes
+    assert (dom["charts"], dom["tables"], dom["rows"]) == (2 + 2 + 3 * 3, 1, 36)
+    assert dom["heatmap_cells"] == 2 * 3 * 3  # drawn, each wider than 20 px
 
 
 def test_a_broken_page_is_caught(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """The charts of the reports: stacked bars per layer, scatter plots (roofline, Pareto), range
-plots of a metric against a swept axis, and horizontal bars for an energy breakdown.
+plots of a metric against a swept axis, horizontal bars for an energy breakdown, and heatmaps of
+a value over two swept axes.
 
 Each function takes plain numbers and returns one inline SVG string; every mark carries a hover
 `<title>`.
@@ -8,7 +9,7 @@ Each function takes plain numbers and returns one inline SVG string; every mark 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from accel.report.svg import (
@@ -316,3 +317,124 @@ def gantt_chart(
             f"<title>{attr(span.text)}</title></rect>"
         )
     return svg(frame, title, body, full_width=True)
+
+
+# Sequential colour scale (viridis's stops): dark for the lowest value, yellow for the highest.
+_SEQUENTIAL = ("#440154", "#3b528b", "#21918c", "#5ec962", "#fde725")
+
+
+def heatmap_chart(
+    x_categories: Sequence[str],
+    y_categories: Sequence[str],
+    cells: Sequence[Sequence[tuple[float, str] | None]],
+    title: str,
+    x_label_text: str,
+    y_label_text: str,
+    value_label: str,
+) -> str:
+    """A value per cell, `cells[y][x]` = (value, hover text) or None (drawn grey), colour-scaled
+    (in log space when the values span decades) with a colour bar; rows grow upwards."""
+    columns, rows = max(1, len(x_categories)), max(1, len(y_categories))
+    cell = min(90.0, 420 / columns)
+    height = min(48.0, max(22.0, 320 / rows))
+    frame = Frame(width=max(460, 70 + columns * cell + 130), height=40 + rows * height + 56, top=40)
+    values = [item[0] for row in cells for item in row if item is not None]
+    log = wants_log(values)
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+
+    def fraction(value: float) -> float:
+        if high <= low:
+            return 0.5
+        if log:
+            return math.log(value / low) / math.log(high / low)
+        return (value - low) / (high - low)
+
+    base = frame.height - frame.bottom
+    body = [f'<text x="8" y="22" class="legend">{attr(title)}</text>']
+    for y_index, row in enumerate(cells):
+        top = base - (y_index + 1) * height
+        body.extend(
+            _heat_cell(frame.left + x_index * cell, top, cell, height, item, fraction)
+            for x_index, item in enumerate(row)
+        )
+    for x_index, category in enumerate(x_categories):
+        body.append(
+            f'<text x="{frame.left + (x_index + 0.5) * cell:.1f}" y="{base + 16}" class="tick" '
+            f'text-anchor="middle">{attr(category[:10])}</text>'
+        )
+    for y_index, category in enumerate(y_categories):
+        body.append(
+            f'<text x="{frame.left - 6}" y="{base - (y_index + 0.5) * height + 4:.1f}" '
+            f'class="tick" text-anchor="end">{attr(category[:10])}</text>'
+        )
+    body.append(
+        f'<text x="{frame.left + columns * cell / 2:.0f}" y="{frame.height - 8}" '
+        f'class="axis-label" text-anchor="middle">{attr(x_label_text)}</text>'
+        f'<text class="axis-label" text-anchor="middle" transform="translate(14 '
+        f'{base - rows * height / 2:.0f}) rotate(-90)">{attr(y_label_text)}</text>'
+    )
+    body.append(_colour_bar(frame.left + columns * cell + 24, base, rows * height, low, high,
+                            log, value_label))  # fmt: skip
+    return svg(frame, title, body)
+
+
+def _heat_cell(
+    x: float,
+    top: float,
+    width: float,
+    height: float,
+    item: tuple[float, str] | None,
+    fraction: Callable[[float], float],
+) -> str:
+    if item is None:
+        return (
+            f'<g><title>no successful point</title><rect x="{x:.1f}" y="{top:.1f}" '
+            f'width="{width - 2:.1f}" height="{height - 2:.1f}" fill="#e3e7ee"/></g>'
+        )
+    value, text = item
+    share = fraction(value)
+    label = ""
+    if width >= 36:  # room for the number: dark ink on the light end of the scale
+        ink = "#111" if share > 0.6 else "#fff"
+        label = (
+            f'<text x="{x + width / 2 - 1:.1f}" y="{top + height / 2 + 3:.1f}" class="tick" '
+            f'text-anchor="middle" style="fill:{ink}">{format_number(value)}</text>'
+        )
+    return (
+        f'<g><title>{attr(text)}</title><rect x="{x:.1f}" y="{top:.1f}" width="{width - 2:.1f}" '
+        f'height="{height - 2:.1f}" fill="{sequential_color(share)}"/>{label}</g>'
+    )
+
+
+def _colour_bar(
+    x: float, base: float, span: float, low: float, high: float, log: bool, label: str
+) -> str:
+    """Ten swatches from the lowest value (bottom) to the highest (top), labelled at both ends."""
+    steps = 10
+    step = span / steps
+    parts = [
+        f'<rect x="{x:.1f}" y="{base - (i + 1) * step:.1f}" width="14" height="{step + 0.5:.1f}" '
+        f'fill="{sequential_color((i + 0.5) / steps)}"/>'
+        for i in range(steps)
+    ]
+    scale = " (log)" if log else ""
+    parts.append(
+        f'<text x="{x + 18:.1f}" y="{base:.1f}" class="tick">{format_number(low)}</text>'
+        f'<text x="{x + 18:.1f}" y="{base - span + 9:.1f}" class="tick">{format_number(high)}'
+        f'</text><text class="axis-label" text-anchor="middle" transform="translate('
+        f'{x + 80:.1f} {base - span / 2:.1f}) rotate(-90)">{attr(label + scale)}</text>'
+    )
+    return "".join(parts)
+
+
+def sequential_color(share: float) -> str:
+    """The colour at `share` (0–1) along the sequential scale, interpolated between its stops."""
+    position = min(1.0, max(0.0, share)) * (len(_SEQUENTIAL) - 1)
+    index = min(int(position), len(_SEQUENTIAL) - 2)
+    within = position - index
+    start, end = _SEQUENTIAL[index], _SEQUENTIAL[index + 1]
+    channels = (
+        round(int(start[i : i + 2], 16) * (1 - within) + int(end[i : i + 2], 16) * within)
+        for i in (1, 3, 5)
+    )
+    return "#" + "".join(f"{channel:02x}" for channel in channels)

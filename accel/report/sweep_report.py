@@ -1,9 +1,12 @@
-"""The report of a sweep: Pareto plots, each metric against each swept axis, and the points.
+"""The report of a sweep: Pareto plots, a rows × cols heatmap, metrics against each swept axis,
+and the points.
 
 It reads the results table (Parquet or CSV) and `sweep.json` beside it, which names the swept
-axes and the metrics; without it the columns between `batch` and `pe_count` are taken as axes.
-Pareto frontiers minimise both latency and the other cost, per network (designs are compared on
-the same workload). Hovering any mark shows the point's parameters.
+axes and the metrics and says whether the sweep file chose them; without it the columns between
+`batch` and `pe_count` are taken as axes. Pareto frontiers minimise both latency and the other
+cost, per network (designs are compared on the same workload). Metrics the sweep file named are
+all charted; with the default (every summary metric) only `_DEFAULT_CHARTED` are, the rest stay
+in the table. Hovering any mark shows the point's parameters.
 """
 
 from __future__ import annotations
@@ -13,7 +16,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from accel.report.charts import PointGroup, RangeSeries, range_chart, scatter_chart
+from accel.report.charts import (
+    PointGroup,
+    RangeSeries,
+    heatmap_chart,
+    range_chart,
+    scatter_chart,
+)
 from accel.report.page import Card, cards, page, section, table
 from accel.report.svg import attr, color, format_number
 from accel.results import write_atomically
@@ -23,6 +32,13 @@ _HIGHER_IS_BETTER = {"utilization", "fps", "tops_per_w"}
 _UNITS = {"ms": "ms", "uj": "µJ", "mhz": "MHz"}  # name suffixes that are unit abbreviations
 _MAX_TABLE_ROWS = 5000
 _MAX_CATEGORIES = 16
+# Charted against the axes when the sweep file names no metrics (then every summary metric,
+# ~30, is kept, and charting them all drew ~150 small charts for three axes).
+_DEFAULT_CHARTED = ("latency_ms", "energy_uj", "utilization", "dram_read_bytes", "dram_write_bytes")
+# The chip-size column after pe_count and sram_bytes, and its label; tables written before the
+# area model have the PE count + SRAM bytes proxy instead.
+_AREA_COLUMNS = {"area_mm2": "area (mm²)", "area_proxy": "area proxy (PEs + SRAM bytes)"}
+_HEATMAP_AXES = ("array.rows", "array.cols")
 
 
 def write_sweep_report(results: Path, out: Path | None = None) -> Path:
@@ -37,7 +53,8 @@ def build_sweep_report(results: Path) -> str:
     axes = meta.get("axes") or _between(columns, "batch", "pe_count")
     if len({row.get("batch") for row in rows}) > 1:
         axes = [*axes, "batch"]
-    metrics = meta.get("metrics") or _between(columns, "area_proxy", "status")
+    area = next((name for name in _AREA_COLUMNS if name in columns), "area_mm2")
+    metrics = meta.get("metrics") or _between(columns, area, "status")
     ok = [row for row in rows if row.get("status") == "ok"]
     networks = list(dict.fromkeys(str(row.get("network")) for row in rows))
     colors = {name: color(i) for i, name in enumerate(networks)}
@@ -47,13 +64,25 @@ def build_sweep_report(results: Path) -> str:
         f"axes: {', '.join(axes) or 'none'}"
     )
     varying = [m for m in metrics if _varies(ok, m)]
+    charted = _charted(varying, meta.get("metrics_chosen"))
     sections = [
         section("Summary", cards(_cards(ok, rows, axes))),
-        _pareto(ok, axes, colors),
-        *(_axis_section(ok, axis, varying, axes, colors) for axis in axes),
+        _pareto(ok, axes, colors, area),
+        _heatmaps(ok, axes, charted),
+        *(_axis_section(ok, axis, charted, axes, colors) for axis in axes),
         _failures(rows, axes),
         _points_table(columns, rows),
     ]
+    left_out = [m for m in varying if m not in charted]
+    if left_out:
+        note = (
+            f"the charts show {', '.join(charted)}, the default set when the sweep file names "
+            "no metrics; these vary too and are in the table of points (list them under "
+            "metrics: in the sweep file to chart them)"
+        )
+        sections.insert(
+            -1, section("Metrics not charted", f"<p>{attr(', '.join(left_out))}</p>", note)
+        )
     constant = [m for m in metrics if m not in varying]
     if constant:
         note = "the same at every point of a network, so not plotted against the axes"
@@ -61,6 +90,16 @@ def build_sweep_report(results: Path) -> str:
             -1, section("Constant metrics", f"<p>{attr(', '.join(constant))}</p>", note)
         )
     return page(f"sweep {meta.get('name', results.stem)}", subtitle, sections)
+
+
+def _charted(varying: list[str], chosen: bool | None) -> list[str]:
+    """The metrics to chart: all the sweep file named, else the default set. A table without
+    that flag in its sweep.json (or without sweep.json) gets the default set too, unless it has
+    none of those metrics: then its list was chosen by hand, and all are charted."""
+    if chosen:
+        return varying
+    default = [m for m in _DEFAULT_CHARTED if m in varying]
+    return varying if chosen is None and not default else default
 
 
 def _varies(ok: list[dict[str, Any]], metric: str) -> bool:
@@ -129,12 +168,9 @@ def pareto_front(points: Sequence[tuple[float, float, str]]) -> list[tuple[float
     return front
 
 
-def _pareto(ok: list[dict[str, Any]], axes: list[str], colors: dict[str, str]) -> str:
+def _pareto(ok: list[dict[str, Any]], axes: list[str], colors: dict[str, str], area: str) -> str:
     charts = []
-    for other, label in (
-        ("energy_uj", "energy (µJ)"),
-        ("area_proxy", "area proxy (PEs + SRAM bytes)"),
-    ):
+    for other, label in (("energy_uj", "energy (µJ)"), (area, _AREA_COLUMNS[area])):
         groups = []
         for network, fill in colors.items():
             points = [
@@ -154,6 +190,54 @@ def _pareto(ok: list[dict[str, Any]], axes: list[str], colors: dict[str, str]) -
         return section("Pareto", '<p class="note">needs latency_ms and energy_uj metrics</p>')
     note = "outlined points joined by a line are the Pareto frontier of each network"
     return section("Pareto frontiers", f'<div class="grid2">{"".join(charts)}</div>', note)
+
+
+def _heatmaps(ok: list[dict[str, Any]], axes: list[str], charted: list[str]) -> str:
+    """Per network, the best latency (or the first charted metric) at each array.rows ×
+    array.cols over the other axes, when both are swept."""
+    if not all(axis in axes for axis in _HEATMAP_AXES) or not charted:
+        return ""
+    metric = "latency_ms" if "latency_ms" in charted else charted[0]
+    rows_axis, cols_axis = _HEATMAP_AXES
+    row_labels, row_key = _categories([row.get(rows_axis) for row in ok])
+    col_labels, col_key = _categories([row.get(cols_axis) for row in ok])
+    groups: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for row in ok:
+        if isinstance(row.get(metric), int | float):
+            cell = (row_key(row.get(rows_axis)), col_key(row.get(cols_axis)))
+            groups.setdefault((str(row.get("network")), *cell), []).append(row)
+    charts = []
+    for network in dict.fromkeys(key[0] for key in groups):
+        grid = [
+            [_best_cell(groups.get((network, r, c), []), metric, r, c, axes) for c in col_labels]
+            for r in row_labels
+        ]
+        label = f"best {_label(metric)}"
+        title = f"{network}: {label} by array shape"
+        charts.append(heatmap_chart(col_labels, row_labels, grid, title, cols_axis, rows_axis,
+                                    label))  # fmt: skip
+    best = "highest" if metric in _HIGHER_IS_BETTER else "lowest"
+    note = (
+        f"each cell: the {best} {metric} over the other axes at that array shape, per network "
+        "(hover for the point); grey: no successful point"
+    )
+    return section("Array shape", f'<div class="grid2">{"".join(charts)}</div>', note)
+
+
+def _best_cell(
+    group: list[dict[str, Any]], metric: str, rows: str, cols: str, axes: list[str]
+) -> tuple[float, str] | None:
+    """A heatmap cell: the group's best value and where it is, or None for an empty group."""
+    if not group:
+        return None
+    pick = max if metric in _HIGHER_IS_BETTER else min
+    best = pick(group, key=lambda row: row[metric])
+    text = (
+        f"{best.get('network')}, {_HEATMAP_AXES[0]}={rows}, {_HEATMAP_AXES[1]}={cols}: best "
+        f"{_label(metric)} {format_number(best[metric])} of {len(group)} points, at "
+        f"{describe(best, axes)}"
+    )
+    return best[metric], text
 
 
 def _axis_section(

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.model.network import Network
+from accel.perf.area import chip_area
 from accel.simulation import simulate_analytic, simulate_network
 from accel.sweep.plan import Point
 
@@ -42,6 +43,7 @@ def simulate_point(context: SweepContext, point: Point) -> dict[str, Any]:
         chip = context.chip.with_values(dict(point.values)) if point.values else context.chip
         record["pe_count"] = chip.array.pe_count
         record["sram_bytes"] = chip.sram.total_bytes
+        record["area_mm2"] = chip_area(chip).total_mm2
         network = context.networks[point.network]
         if context.analytic:
             summary = simulate_analytic(network, chip, point.batch)

@@ -27,7 +27,7 @@ from accel.sweep.spec import NetworkEntry, SweepSpec
 # Columns of the results table that are not metrics; a summary key of the same name (or a
 # swept chip field, such as clock_mhz) is not repeated as a metric.
 RESERVED_COLUMNS = (
-    "point", "point_id", "network", "batch", "pe_count", "sram_bytes", "area_proxy", "status",
+    "point", "point_id", "network", "batch", "pe_count", "sram_bytes", "area_mm2", "status",
     "error",
 )  # fmt: skip
 
@@ -53,6 +53,7 @@ class SweepPlan:
     axes: tuple[str, ...]
     points: tuple[Point, ...]
     metrics: tuple[str, ...]  # summary keys kept in the results table
+    metrics_chosen: bool  # the sweep file named them (else: every numeric summary key)
     excluded: int  # points a constraint rejected
     duplicates: int  # points equal to an earlier one (repeated values or random draws)
 
@@ -95,6 +96,7 @@ def plan_sweep(spec: SweepSpec, base_dir: Path, source: str = "sweep") -> SweepP
         tuple(spec.axis_paths),
         tuple(points),
         metrics,
+        bool(spec.metrics),
         excluded,
         duplicates,
     )

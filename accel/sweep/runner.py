@@ -105,17 +105,15 @@ def table_columns(plan: SweepPlan) -> list[str]:
 def table_row(plan: SweepPlan, point: Point, record: dict[str, Any]) -> dict[str, Any]:
     """One row: the point's inputs, its chip size, the kept metrics, and its status."""
     metrics = record.get("metrics", {})
-    pe_count, sram_bytes = record.get("pe_count"), record.get("sram_bytes")
-    area = pe_count + sram_bytes if pe_count is not None and sram_bytes is not None else None
     return {
         "point": point.index,
         "point_id": point.point_id,
         "network": point.network,
         "batch": point.batch,
         **dict(point.values),
-        "pe_count": pe_count,
-        "sram_bytes": sram_bytes,
-        "area_proxy": area,
+        "pe_count": record.get("pe_count"),
+        "sram_bytes": record.get("sram_bytes"),
+        "area_mm2": record.get("area_mm2"),
         **{name: metrics.get(name) for name in plan.metrics},
         "status": record["status"],
         "error": record["error"] or None,  # empty in CSV, null in Parquet
@@ -129,6 +127,7 @@ def _metadata(plan: SweepPlan, failed: int) -> dict[str, Any]:
         "networks": list(plan.networks),
         "axes": list(plan.axes),
         "metrics": list(plan.metrics),
+        "metrics_chosen": plan.metrics_chosen,
         "points": len(plan.points),
         "failed": failed,
         "excluded_by_constraints": plan.excluded,
