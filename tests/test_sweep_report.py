@@ -9,7 +9,7 @@ import pytest
 from conftest import REPO, run_accel
 
 from accel.errors import InputError
-from accel.report.charts import heatmap_chart, sequential_color
+from accel.report.plots import heatmap_chart, sequential_color
 from accel.report.sweep_report import build_sweep_report, describe
 from accel.report.write import write_report
 from accel.sweep.executors import SerialExecutor

@@ -15,8 +15,9 @@ from typing import Any
 
 from accel.errors import InputError
 from accel.io.tables import read_csv
-from accel.report.charts import PointGroup, Series, bar_chart, hbar_chart, scatter_chart
+from accel.report.charts import Series, bar_chart, hbar_chart
 from accel.report.page import Card, cards, page, params_grid, section, table
+from accel.report.plots import PointGroup, scatter_chart
 from accel.report.svg import attr, byte_unit, color, energy_unit, format_energy, format_number
 from accel.report.timeline import busiest_layer, timeline_view
 from accel.results import NetworkResult, verdict, write_atomically

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from html import escape
 
+PAGE_WIDTH = 1360  # px of a page-wide chart: the report's content width, which it scales to
+
 # Colour-blind-safe qualitative palette (Okabe–Ito order, then muted extras).
 PALETTE = (
     "#0072b2",

@@ -16,14 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from accel.report.charts import (
+from accel.report.page import Card, cards, page, section, table
+from accel.report.plots import (
     PointGroup,
     RangeSeries,
     heatmap_chart,
     range_chart,
     scatter_chart,
 )
-from accel.report.page import Card, cards, page, section, table
 from accel.report.svg import attr, color, format_number
 from accel.results import write_atomically
 from accel.sweep.store import read_table
