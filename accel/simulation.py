@@ -29,6 +29,7 @@ from accel.memory.footprint import network_footprint
 from accel.memory.model import compulsory_bytes, model_memory
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
+from accel.model.ops import BatchNorm
 from accel.perf.energy import layer_energy
 from accel.perf.timing import time_layer
 from accel.results import LayerResult, NetworkResult, analytic_summary
@@ -167,6 +168,7 @@ def run_functional(
 
     steps = _Steps(calibration_steps(network) + execution_steps(network) + int(check),
                    progress)  # fmt: skip
+    _require_integer_kernels(network, chip)
     weights = None if model is None else file_float_weights(model)
     qnet = quantize_network(network, weights=weights, seed=seed, on_step=steps.stage("calibrating"))
     images = inputs if inputs is not None else random_images(network, batch, seed)
@@ -261,6 +263,19 @@ def _run_tflite_file(
         report = check_tflite_model(model.source, qnet, model.tensor_names, result.outputs, feeds)
         steps.stage("checked")("TFLite")
     return FunctionalResult(qnet, result, report, FILE_INT8)
+
+
+def _require_integer_kernels(network: Network, chip: ChipConfig) -> None:
+    """A calibrated network's standalone BatchNorm runs in float32 as onnxruntime runs it; the
+    tflite mode has no model of that (TFLite's converter rewrites it into MUL and ADD)."""
+    if chip.array.requantization != "tflite":
+        return
+    for layer in network.layers:
+        if isinstance(layer.op, BatchNorm):
+            raise InputError(
+                f"layer {layer.name!r}: a standalone batchnorm (one no conv absorbs) has no "
+                "tflite-mode int8 kernel in accel; check it with array.requantization: onnx"
+            )
 
 
 Progress = Callable[[int, int, str], None]

@@ -85,6 +85,29 @@ def test_tflite_chip_checks_a_sigmoid_gate(write_yaml, tmp_path: Path) -> None: 
     assert (section["mode"], section["layers_checked"], section["mismatches"]) == ("tflite", 3, 0)
 
 
+def test_a_standalone_batchnorm_is_checked_in_onnx_mode_and_refused_in_tflite_mode(
+    write_yaml, tmp_path: Path  # type: ignore[no-untyped-def]
+) -> None:
+    """DenseNet's pre-activation: BN -> ReLU before a conv, which nothing folds."""
+    network = write_yaml(
+        "name: preact\ninput: {channels: 3, height: 8, width: 8}\nlayers:\n"
+        "  - {name: conv, kind: conv, out_channels: 4, kernel: 3, padding: 1}\n"
+        "  - {name: norm, kind: batchnorm}\n"
+        "  - {name: relu, kind: activation, function: relu}\n"
+        "  - {name: conv2, kind: conv, out_channels: 4, kernel: 1}\n", "preact.yaml")
+    result = run_accel("simulate-network", "-n", str(network), "--check", "-q",
+                       "--out", str(tmp_path / "onnx"))  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    section = json.loads((tmp_path / "onnx" / "summary.json").read_text())["functional"]
+    assert (section["mode"], section["layers_checked"], section["mismatches"]) == ("onnx", 4, 0)
+    chip = write_yaml("array: {requantization: tflite}\n", "tflite.yaml")
+    refused = run_accel("simulate-network", "-n", str(network), "-c", str(chip), "--check", "-q",
+                        "--out", str(tmp_path / "tflite"))  # fmt: skip
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert refused.stderr.startswith("error: layer 'norm': a standalone batchnorm (one no conv "
+                                     "absorbs) has no tflite-mode int8 kernel in accel")
+
+
 def test_a_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from accel import cli, simulation
 

@@ -18,7 +18,6 @@ from qnets import input_codes, one_layer, quant_params, weights_for
 
 from accel.check.compare import CheckReport, check_onnxruntime
 from accel.config import ArrayConfig, ChipConfig
-from accel.errors import InputError
 from accel.functional.calibrate import quantize_network
 from accel.functional.engine import execute
 from accel.functional.inputs import prepare_inputs, random_images
@@ -55,25 +54,13 @@ def engine_vs_onnxruntime(
     return check_onnxruntime(qnet, outputs, inputs.real)
 
 
-# DenseNet's pre-activation BatchNorms fold into no conv, and calibration has no model of a
-# standalone BatchNorm: its int8 run needs a quantized model file (test below).
-UNCALIBRATED = {"densenet121"}
-
-
-@pytest.mark.parametrize("name", [name for name in zoo_names() if name not in UNCALIBRATED])
+@pytest.mark.parametrize("name", zoo_names())
 def test_every_zoo_network_is_bit_exact(name: str) -> None:
     network = load_network(name, {"resolution": ZOO_RESOLUTION.get(name, 32)})
     qnet = quantize_network(network, images=2)
     report = engine_vs_onnxruntime(qnet, random_images(network, 2, seed=1), ChipConfig())
     assert report.layers_checked == len(network.layers)
     assert (report.mismatches, report.mismatched_elements) == (0, 0), report.mismatched_layers
-
-
-def test_a_zoo_network_calibration_cannot_run_is_refused_by_layer() -> None:
-    network = load_network("densenet121", {"resolution": 32})
-    with pytest.raises(InputError, match=r"^layer 'denseblock1.denselayer1.norm1' must be a kind "
-                       r"calibration can run .* not 'batchnorm' \(a BatchNormalization"):
-        quantize_network(network, images=1)
 
 
 def test_uint8_activations_are_bit_exact() -> None:

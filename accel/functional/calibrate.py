@@ -24,13 +24,14 @@ import numpy.typing as npt
 
 from accel.functional.inputs import normal_images
 from accel.functional.reference import forward
-from accel.functional.weights import random_weights
+from accel.functional.weights import random_batchnorms, random_weights
 from accel.model.network import Network
 from accel.model.ops import AvgPool, Concat, Flatten, GlobalAvgPool, MaxPool, Softmax
 from accel.model.quantized import (
     QMIN_QMAX,
     ActivationDtype,
     FloatWeights,
+    LayerAttributes,
     QuantizedNetwork,
     QuantizedWeights,
     QuantParams,
@@ -61,9 +62,13 @@ def quantize_network(
     `on_step` is told of each step done (the weights, each layer of the float run, the
     quantization): `calibration_steps` of them."""
     float_weights = dict(weights) if weights is not None else random_weights(network, seed)
+    # Seeded weights come with seeded standalone BatchNorms; a file's float weights do not
+    # carry its BatchNorm constants, so such a BatchNorm stays refused by `forward`.
+    norms = random_batchnorms(network, seed) if weights is None else {}
     if on_step is not None:
         on_step("float weights")
-    tensors = forward(network, float_weights, calibration_inputs(network, seed, images), on_step)
+    tensors = forward(network, float_weights, calibration_inputs(network, seed, images), on_step,
+                      norms)  # fmt: skip
     ranges = {name: _observed_range(t, method, percentile) for name, t in tensors.items()}
     activations = {
         name: activation_params(low, high, activation_dtype)
@@ -80,7 +85,8 @@ def quantize_network(
     }
     if on_step is not None:
         on_step("weights quantized")
-    return QuantizedNetwork(network, activations, quantized)
+    attributes: dict[str, LayerAttributes] = {name: {"batchnorm": c} for name, c in norms.items()}
+    return QuantizedNetwork(network, activations, quantized, attributes)
 
 
 def calibration_steps(network: Network) -> int:

@@ -15,6 +15,7 @@ import numpy.typing as npt
 
 from accel.errors import InputError
 from accel.functional.conv import grouped_conv
+from accel.functional.float_norms import batch_norm
 from accel.functional.geometry import pad_to_windows, windows
 from accel.model.network import Layer, Network
 from accel.model.ops import (
@@ -30,7 +31,7 @@ from accel.model.ops import (
     Mul,
     Softmax,
 )
-from accel.model.quantized import FloatWeights
+from accel.model.quantized import BatchNormConstants, FloatWeights
 
 F32 = npt.NDArray[np.float32]
 
@@ -40,13 +41,19 @@ def forward(
     weights: Mapping[str, FloatWeights],
     inputs: Mapping[str, F32],
     on_layer: Callable[[str], None] | None = None,
+    norms: Mapping[str, BatchNormConstants] | None = None,
 ) -> dict[str, F32]:
     """Every graph input and layer output (NCHW float32) for a batch of `inputs`; `on_layer`
-    is told each layer's name when it is done."""
+    is told each layer's name when it is done. `norms` are the constants of standalone
+    BatchNorm layers (`weights.random_batchnorms`)."""
     tensors = {name: np.asarray(inputs[name], np.float32) for name, _ in network.inputs}
+    norms = norms or {}
     for layer in network.layers:
         sources = [tensors[name] for name in layer.inputs]
-        tensors[layer.name] = _layer(layer, sources, weights.get(layer.name))
+        if layer.name in norms:
+            tensors[layer.name] = batch_norm(sources[0], norms[layer.name])
+        else:
+            tensors[layer.name] = _layer(layer, sources, weights.get(layer.name))
         if on_layer is not None:
             on_layer(layer.name)
     return tensors

@@ -13,8 +13,8 @@ import zlib
 import numpy as np
 
 from accel.model.network import Layer, Network
-from accel.model.ops import Conv, FullyConnected
-from accel.model.quantized import FloatWeights
+from accel.model.ops import BatchNorm, Conv, FullyConnected
+from accel.model.quantized import BatchNormConstants, FloatWeights
 
 
 def weight_shape(layer: Layer) -> tuple[int, ...]:
@@ -48,3 +48,19 @@ def random_weights(network: Network, seed: int = 0) -> dict[str, FloatWeights]:
         bias = rng.standard_normal(shape[0], dtype=np.float32) * np.float32(0.1)
         weights[layer.name] = FloatWeights(weight, bias)
     return weights
+
+
+def random_batchnorms(network: Network, seed: int = 0) -> dict[str, BatchNormConstants]:
+    """Seeded constants of every standalone BatchNorm (one that folds into no conv, as
+    DenseNet's pre-activation ones): scale and variance in [0.5, 1.5), bias and mean ~ N(0, 0.1),
+    epsilon 1e-5 — a trained BatchNorm's typical ranges. Each layer draws from its own stream."""
+    norms = {}
+    for layer in network.layers:
+        if not isinstance(layer.op, BatchNorm):
+            continue
+        rng = np.random.default_rng([seed, zlib.crc32(layer.name.encode()), 0xB4])
+        channels = layer.input_shapes[0].channels
+        scale, variance = (rng.uniform(0.5, 1.5, channels).astype(np.float32) for _ in range(2))
+        bias, mean = (rng.normal(0.0, 0.1, channels).astype(np.float32) for _ in range(2))
+        norms[layer.name] = BatchNormConstants(scale, bias, mean, variance, 1e-5)
+    return norms

@@ -28,6 +28,7 @@ from accel.model.ops import (
     Activation,
     Add,
     AvgPool,
+    BatchNorm,
     Concat,
     Conv,
     Flatten,
@@ -164,6 +165,8 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
         yield "QLinearSoftmax", [x[0], *x_q, *y_q], [y], {"axis": 1, "opset": 13}
     elif isinstance(op, Activation):
         yield from _activation_nodes(graph, op, layer.inputs[0], x[0], y)
+    elif isinstance(op, BatchNorm) and "batchnorm" in graph.qnet.attributes.get(y, {}):
+        yield from _batchnorm_nodes(graph, layer, x[0])
     else:
         raise InputError(f"layer {y!r}: {layer.kind} cannot be exported to ONNX")
     if activation:
@@ -238,6 +241,18 @@ def _activation_nodes(
         yield "QLinearLeakyRelu", [x, *x_q, *y_q], [y], {"alpha": op.alpha}
     else:
         yield from _float_chain(graph, op.function, source, x, y)
+
+
+def _batchnorm_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
+    """DequantizeLinear → BatchNormalization (float32, as onnxruntime leaves it: no integer
+    kernel exists) → QuantizeLinear."""
+    y, constants = layer.name, graph.qnet.attributes[layer.name]["batchnorm"]
+    real, result = f"{y}.real", f"{y}.real_out"
+    yield "DequantizeLinear", [x, *graph.quant(layer.inputs[0])], [real], {}
+    parts = [graph.const(f"{y}.bn_{part}", getattr(constants, part))
+             for part in ("scale", "bias", "mean", "variance")]  # fmt: skip
+    yield "BatchNormalization", [real, *parts], [result], {"epsilon": constants.epsilon}
+    yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}
 
 
 def _float_chain(graph: _Graph, function: str, source: str, x: str, y: str) -> Iterator[NodeArgs]:
