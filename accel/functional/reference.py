@@ -67,8 +67,8 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
     if isinstance(op, Flatten):
         return x[0].reshape(x[0].shape[0], -1, 1, 1)
     if isinstance(op, Softmax):
-        e = np.exp(x[0] - x[0].max(axis=1, keepdims=True))
-        probabilities: F32 = e / e.sum(axis=1, keepdims=True)
+        e = np.exp(x[0] - x[0].max(axis=op.axis + 1, keepdims=True))
+        probabilities: F32 = e / e.sum(axis=op.axis + 1, keepdims=True)
         return probabilities
     if not isinstance(op, Activation):
         # A BatchNorm that folds into no conv (DenseNet's pre-activation), an LRN, ...: a

@@ -134,12 +134,15 @@ def run_vector_layer(
     if isinstance(op, Flatten):
         return np.asarray(x).reshape(x.shape[0], -1, 1, 1)
     if isinstance(op, Softmax):
+        if mode == "tflite" and op.axis != 0:
+            raise InputError(f"layer {layer.name!r}: a tflite softmax must be over channels, "
+                             f"not axis {op.axis}")  # fmt: skip
         if mode == "tflite":
             return _softmax_tflite(layer, x, xq, y, op.beta)
         if op.beta != 1.0:
             raise InputError(f"layer {layer.name!r}: an onnx-mode softmax must have beta 1, not "
                              f"{op.beta!r}")  # fmt: skip
-        return lookup.softmax_onnx(x, xq.scale, y.scale, y.zero_point, axis=1)
+        return lookup.softmax_onnx(x, xq.scale, y.scale, y.zero_point, axis=op.axis + 1)
     raise InputError(f"layer {layer.name!r}: {layer.kind} has no functional model")
 
 
