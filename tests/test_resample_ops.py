@@ -313,3 +313,83 @@ def test_network_with_new_kinds_builds() -> None:
     entries = [LayerEntry("up", Resize(scale=2)), LayerEntry("p", PRelu())]
     network = Network.build("n", Shape(3, 4, 4), entries)
     assert network.params == 3 and network.macs == 0
+
+
+def _quantized_heads(bilinear: bool) -> Any:
+    from accel.functional.calibrate import quantize_network
+
+    layers = [dict(layer) for layer in YAML["layers"]]  # type: ignore[union-attr]
+    if not bilinear:
+        layers[2] = {"name": "up", "kind": "resize", "scale": 2}
+    layers = [entry for entry in layers if entry["name"] not in ("hs", "m")]
+    return quantize_network(parse_workload({**YAML, "layers": layers}, "heads.yaml", {}))
+
+
+@pytest.mark.parametrize("mode", ["onnx", "tflite"])
+def test_engine_runs_each_new_layer_with_its_kernel(mode: str) -> None:
+    from accel.config import ChipConfig
+    from accel.functional import resample
+    from accel.functional.engine import execute
+    from accel.functional.inputs import normal_images
+    from accel.functional.requant import quantize_linear
+
+    qnet = _quantized_heads(bilinear=mode == "tflite")
+    assert qnet.activations["t"] == resample.TFLITE_TANH_OUTPUT  # TFLite's only tanh output
+    xq = qnet.activations["input"]
+    images = normal_images(qnet.network, 2, 0, stream=1)["input"]
+    chip = ChipConfig.model_validate({"array": {"requantization": mode}})
+    run = execute(qnet, {"input": quantize_linear(images, xq.scale, xq.zero_point, xq.dtype)},
+                  chip).outputs
+    p1, up = qnet.network.layer("p1"), qnet.network.layer("up")
+    q = qnet.activations
+    slopes = qnet.attributes["p1"]
+    if mode == "onnx":
+        expected = resample.prelu_onnx(run["c1"], q["c1"], q["p1"], slopes["slopes"])
+        resized = resample.resize_nearest(run["p1"], up.op, "onnx")  # type: ignore[arg-type]
+    else:
+        expected = resample.prelu_tflite(run["c1"], q["c1"], q["p1"], slopes["slope_codes"],
+                                         slopes["slope_quant"])  # fmt: skip
+        resized = resample.resize_bilinear_tflite(run["p1"], up.op)  # type: ignore[arg-type]
+    np.testing.assert_array_equal(run["p1"], expected)
+    np.testing.assert_array_equal(run["up"], resized)
+    assert p1.params == 16 and q["up"] == q["p1"]  # a resize keeps its input's quantization
+    crd = DepthToSpace(block=2, order="CRD")
+    np.testing.assert_array_equal(run["d2s"], resample.depth_to_space(run["up"], crd))
+    assert run["t"].shape == (2, 64, 8, 8)
+
+
+def test_check_refuses_what_it_cannot_compare_in_one_line(tmp_path: Path) -> None:
+    import yaml
+    from conftest import run_accel
+
+    path = tmp_path / "heads.yaml"
+    path.write_text(yaml.safe_dump(YAML))
+    refused = run_accel("simulate-network", "-n", str(path), "--check", "-q", "--out",
+                        str(tmp_path / "o"))  # fmt: skip
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1
+    assert "layer 'up': bilinear resize has no int8 model in onnx mode" in refused.stderr
+
+
+def test_costs_of_the_new_layers(tmp_path: Path) -> None:
+    """Vector-unit cycles from each layer's operations, tensors streamed once (DRAM reads =
+    input + slopes, writes = output), and the block moves as one copy per element."""
+    import accel
+    from accel.config import ChipConfig
+    from accel.perf.timing import vector_cycles
+
+    network = parse_workload(YAML, "heads.yaml", {})
+    result = accel.simulate(network)
+    rows = {row["layer"]: row for row in result.rows()}
+    unit = ChipConfig().vector_unit
+    expected_ops = {"p1": 1024, "up": 4 * 4096, "d2s": 4096, "s2d": 4096, "t": 4096,
+                    "hs": 4096, "m": 4096}
+    for name, ops in expected_ops.items():
+        layer = network.layer(name)
+        assert layer.vector_ops == ops
+        assert rows[name]["unit"] == "vector"
+        assert rows[name]["compute_cycles"] == vector_cycles(layer.ofmap_elements, ops, unit)
+        reads = rows[name]["dram_ifmap_bytes"] + rows[name]["dram_weight_bytes"]
+        assert reads == layer.ifmap_bytes + layer.weight_bytes
+        assert rows[name]["dram_ofmap_write_bytes"] == layer.ofmap_bytes
+        assert rows[name]["energy_pj"] > 0
+    assert rows["p1"]["dram_weight_bytes"] == 16  # one int8 slope per channel
