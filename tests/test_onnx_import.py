@@ -176,26 +176,26 @@ def test_missing_file_is_named(tmp_path: Path) -> None:
         import_onnx(tmp_path / "nothing.onnx")
 
 
-def tanh_model() -> Any:
-    g = GraphBuilder("tanh", [1, 3, 8, 8])
-    x = g.node("Tanh", [g.conv(g.input, 3, 4, 3)])
+def erf_model() -> Any:
+    g = GraphBuilder("erf", [1, 3, 8, 8])
+    x = g.node("Erf", [g.conv(g.input, 3, 4, 3)])
     return g.model([g.conv(x, 4, 4, 3)])
 
 
 def test_unsupported_op_is_one_line_naming_node_and_supported_ops(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match=r"node 'tanh4' \(op Tanh\) is not supported; supported "
+    with pytest.raises(InputError, match=r"node 'erf4' \(op Erf\) is not supported; supported "
                        r"ops: .*Conv.*com\.microsoft\.QLinearAdd") as info:
-        import_onnx(save(tanh_model(), tmp_path))
+        import_onnx(save(erf_model(), tmp_path))
     assert "\n" not in str(info.value)
 
 
 def test_allow_unsupported_keeps_a_zero_cost_placeholder(tmp_path: Path) -> None:
-    imported = import_onnx(save(tanh_model(), tmp_path), allow_unsupported=True)
-    placeholder = imported.network.layer("tanh4")
+    imported = import_onnx(save(erf_model(), tmp_path), allow_unsupported=True)
+    placeholder = imported.network.layer("erf4")
     assert (placeholder.kind, placeholder.vector_ops, placeholder.macs) == ("unsupported", 0, 0)
     assert str(placeholder.output_shape) == "4x8x8"
-    assert imported.unsupported == (("tanh4", "Tanh"),)
-    assert imported.network.layers[-1].inputs == ("tanh4",)
+    assert imported.unsupported == (("erf4", "Erf"),)
+    assert imported.network.layers[-1].inputs == ("erf4",)
 
 
 def test_matmul_of_two_activations_is_unsupported_with_a_reason(tmp_path: Path) -> None:
@@ -304,17 +304,17 @@ def test_cli_simulates_an_onnx_model_and_fails_cleanly(tmp_path: Path) -> None:
     assert dynamic.returncode == 2
     assert dynamic.stderr.startswith("error: ") and dynamic.stderr.count("\n") == 1
     assert "give --input-shape data=1x3x64x64" in dynamic.stderr
-    tanh = save(tanh_model(), tmp_path, "tanh.onnx")
+    tanh = save(erf_model(), tmp_path, "erf.onnx")
     refused = run_accel("simulate-network", "-n", str(tanh), "-q", "--out", str(tmp_path / "y"))
-    assert refused.returncode == 2 and "(op Tanh) is not supported" in refused.stderr
+    assert refused.returncode == 2 and "(op Erf) is not supported" in refused.stderr
     allowed = run_accel("simulate-network", "-n", str(tanh), "-q", "--allow-unsupported",
                         "--out", str(tmp_path / "z"))
     assert allowed.returncode == 0, allowed.stderr
     summary = json.loads((tmp_path / "z" / "summary.json").read_text())
-    assert summary["unsupported_ops"] == [{"layer": "tanh4", "op": "Tanh"}]
+    assert summary["unsupported_ops"] == [{"layer": "erf4", "op": "Erf"}]
     with (tmp_path / "z" / "layers.csv").open() as handle:
         kinds = {row["layer"]: row["kind"] for row in csv.DictReader(handle)}
-    assert kinds["tanh4"] == "unsupported"
+    assert kinds["erf4"] == "unsupported"
     corrupt = tmp_path / "corrupt.onnx"
     corrupt.write_bytes(b"\xff\xfe not protobuf")
     bad = run_accel("simulate-network", "-n", str(corrupt), "-q", "--out", str(tmp_path / "w"))

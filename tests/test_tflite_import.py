@@ -78,13 +78,13 @@ def test_real_blazeface_weights_are_transposed_to_oihw() -> None:
     np.testing.assert_array_equal(weights.weight, ohwi.transpose(0, 3, 1, 2))
 
 
-def test_unsupported_tflite_operator_fails_or_is_kept() -> None:
+def test_blazeface_full_range_upsamples_with_resize_bilinear() -> None:
+    # Its RESIZE_BILINEAR layers (an FPN's upsampling) used to be refused.
     path = _blazeface("face_detection_full_range.tflite")
-    with pytest.raises(InputError, match=r"operator 'up_sampling2d' \(RESIZE_BILINEAR\) is not "
-                       r"supported; supported operators: ADD, .*CONV_2D"):
-        import_tflite(path)
-    imported = import_tflite(path, allow_unsupported=True)
-    assert {op for _, op in imported.unsupported} == {"RESIZE_BILINEAR"}
+    imported = import_tflite(path)
+    resizes = [layer for layer in imported.network if layer.kind == "resize"]
+    assert resizes and imported.unsupported == ()
+    assert all(layer.op.mode == "bilinear" for layer in resizes)  # type: ignore[union-attr]
     assert imported.network.macs == independent_macs(path)
 
 
@@ -235,18 +235,24 @@ def test_tflite_input_shape_must_match_the_static_shape(tmp_path: Path) -> None:
         import_tflite(path, ["1x3x8x8"])
 
 
-def test_rank_0_shape_tensors_import_with_allow_unsupported(tmp_path: Path) -> None:
-    """SHAPE → STRIDED_SLICE → PACK makes rank-0 int32 tensors; they used to crash dims()."""
+def test_rank_0_shape_arithmetic_folds_to_constants(tmp_path: Path) -> None:
+    """SHAPE → STRIDED_SLICE → PACK makes rank-0 int32 tensors feeding a RESHAPE: they fold to
+    the constant [1, -1] at import, so the network is a flatten and an fc, nothing unsupported."""
     from conftest import run_accel
     from tflite_builders import dynamic_reshape
 
-    from accel.io.sources import load_model
+    from accel.io.tflite_import import OPERATORS, _run
+    from accel.io.tflite_reader import TfliteImporter, require_tflite
 
     path = tmp_path / "dynamic.tflite"
     path.write_bytes(dynamic_reshape())
-    model = load_model(str(path), allow_unsupported=True)
-    kinds = [layer.kind for layer in model.network.layers]
-    assert kinds.count("unsupported") == 3 and {"flatten", "fc"} <= set(kinds)
-    refused = run_accel("simulate-network", "-n", str(path), "-q", "--out", str(tmp_path / "o"))
-    assert refused.returncode == 2 and "Traceback" not in refused.stderr
-    assert refused.stderr.startswith("error: ") and refused.stderr.count("\n") == 1
+    importer = TfliteImporter(require_tflite().GetRootAs(path.read_bytes(), 0), str(path), False,
+                              sorted(OPERATORS))  # fmt: skip
+    model = _run(importer)
+    assert [layer.kind for layer in model.network.layers] == ["flatten", "fc"]
+    folded = {importer.graph.Tensors(i).Name().decode(): v for i, v in importer.values.items()
+              if isinstance(v, np.ndarray)}  # fmt: skip
+    assert folded["shape"].tolist() == [1, 2, 2, 4] and folded["batch"].tolist() == 1
+    assert folded["new_shape"].tolist() == [1, -1]
+    ran = run_accel("simulate-network", "-n", str(path), "-q", "--out", str(tmp_path / "o"))
+    assert ran.returncode == 0, ran.stderr

@@ -259,3 +259,62 @@ def dynamic_reshape(seed: int = 0) -> bytes:
     g.op(ops.FULLY_CONNECTED, [flat, w, b], [logits], schema.FullyConnectedOptionsT(),
          options.FullyConnectedOptions)
     return g.build([x], [logits])
+
+
+def int8_unary(kind: str, shape: list[int], x_quant: tuple[float, int],
+               y_quant: tuple[float, int] | None = None, seed: int = 0, **options: Any) -> bytes:
+    """One int8 operator on an NHWC input (for the detection/segmentation ops): `kind` is
+    RESIZE_BILINEAR / RESIZE_NEAREST_NEIGHBOR (options size, align_corners,
+    half_pixel_centers), PRELU (options per_channel; alpha int8 with a seeded scale),
+    DEPTH_TO_SPACE / SPACE_TO_DEPTH (option block), TANH or MEAN (option axes, keep_dims)."""
+    schema = _schema()
+    ops, kinds = schema.BuiltinOperator, schema.BuiltinOptions
+    rng = np.random.default_rng(seed)
+    g = TfliteBuilder()
+    x = g.activation(shape, "x", *x_quant)
+    n, h, w, c = shape
+    y_quant = y_quant or x_quant
+    inputs = [x]
+    if kind.startswith("RESIZE"):
+        size = options.get("size", (2 * h, 2 * w))
+        out_shape = [n, *size, c]
+        inputs.append(g.constant(np.array(size, np.int32), "size", 2, [1.0]))
+        bilinear = kind == "RESIZE_BILINEAR"
+        opts = schema.ResizeBilinearOptionsT() if bilinear else (
+            schema.ResizeNearestNeighborOptionsT())
+        opts.alignCorners = options.get("align_corners", False)
+        opts.halfPixelCenters = options.get("half_pixel_centers", False)
+        op_args = (opts, kinds.ResizeBilinearOptions if bilinear else
+                   kinds.ResizeNearestNeighborOptions)  # fmt: skip
+    elif kind == "PRELU":
+        count = c if options.get("per_channel", True) else 1
+        alpha = rng.integers(-100, 128, [1, 1, count]).astype(np.int8)
+        inputs.append(g.constant(alpha, "alpha", 9, [float(0.002 + 0.01 * rng.random())]))
+        out_shape, op_args = shape, (None, 0)
+    elif kind in ("DEPTH_TO_SPACE", "SPACE_TO_DEPTH"):
+        b = options["block"]
+        if kind == "DEPTH_TO_SPACE":
+            out_shape = [n, h * b, w * b, c // (b * b)]
+            opts = schema.DepthToSpaceOptionsT()
+            op_args = (opts, kinds.DepthToSpaceOptions)
+        else:
+            out_shape = [n, h // b, w // b, c * b * b]
+            opts = schema.SpaceToDepthOptionsT()
+            op_args = (opts, kinds.SpaceToDepthOptions)
+        opts.blockSize = b
+    elif kind == "TANH":
+        out_shape, op_args = shape, (None, 0)
+    elif kind == "MEAN":
+        axes = list(options["axes"])
+        inputs.append(g.constant(np.array(axes, np.int32), "axes", 2, [1.0]))
+        keep = options.get("keep_dims", True)
+        out_shape = [1 if (axis in axes and keep) else d for axis, d in enumerate(shape)
+                     if keep or axis not in axes]  # fmt: skip
+        opts = schema.ReducerOptionsT()
+        opts.keepDims = keep
+        op_args = (opts, kinds.ReducerOptions)
+    else:
+        raise ValueError(kind)
+    y = g.activation(out_shape, "y", *y_quant)
+    g.op(getattr(ops, kind), inputs, [y], *op_args)
+    return g.build([x], [y])

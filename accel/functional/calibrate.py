@@ -26,7 +26,18 @@ from accel.functional.inputs import normal_images
 from accel.functional.reference import forward
 from accel.functional.weights import random_batchnorms, random_weights
 from accel.model.network import Network
-from accel.model.ops import AvgPool, Concat, Flatten, GlobalAvgPool, MaxPool, Softmax
+from accel.model.ops import (
+    AvgPool,
+    Concat,
+    DepthToSpace,
+    Flatten,
+    GlobalAvgPool,
+    MaxPool,
+    PRelu,
+    Resize,
+    Softmax,
+    SpaceToDepth,
+)
 from accel.model.quantized import (
     QMIN_QMAX,
     ActivationDtype,
@@ -78,6 +89,9 @@ def quantize_network(
         if isinstance(layer.op, Softmax) or getattr(layer.op, "function", None) == "sigmoid":
             activations[layer.name] = QuantParams(1.0 / 256.0, QMIN_QMAX[activation_dtype][0],
                                                   activation_dtype)  # fmt: skip
+        if getattr(layer.op, "function", None) == "tanh":  # TFLite's only tanh output
+            zero = 0 if activation_dtype == "int8" else 128
+            activations[layer.name] = QuantParams(1.0 / 128.0, zero, activation_dtype)
     quantized = {
         layer.name: quantize_weights(float_weights[layer.name], activations[layer.inputs[0]].scale)
         for layer in network.layers
@@ -86,12 +100,23 @@ def quantize_network(
     if on_step is not None:
         on_step("weights quantized")
     attributes: dict[str, LayerAttributes] = {name: {"batchnorm": c} for name, c in norms.items()}
+    attributes.update((name, prelu_attributes(w.weight)) for name, w in float_weights.items()
+                      if isinstance(network.layer(name).op, PRelu))  # fmt: skip
     return QuantizedNetwork(network, activations, quantized, attributes)
 
 
 def calibration_steps(network: Network) -> int:
     """How many steps `quantize_network` reports."""
     return len(network.layers) + 2
+
+
+def prelu_attributes(slopes: F32) -> LayerAttributes:
+    """A PReLU's slopes as float32 (onnx mode) and as symmetric int8 codes at one scale
+    (TFLite's PRELU alpha tensor)."""
+    real = np.asarray(slopes, np.float32).reshape(-1)
+    scale = float(np.float32(max(float(np.abs(real).max()), 1e-8) / 127.0))
+    codes = np.clip(np.round(real / np.float32(scale)), -127, 127).astype(np.int8)
+    return {"slopes": real, "slope_codes": codes, "slope_quant": QuantParams(scale, 0, "int8")}
 
 
 def _observed_range(t: F32, method: Method, percentile: float) -> tuple[float, float]:
@@ -114,7 +139,8 @@ def _shared_ranges(
         return name
 
     for layer in network.layers:
-        if isinstance(layer.op, MaxPool | AvgPool | GlobalAvgPool | Flatten | Concat):
+        if isinstance(layer.op, MaxPool | AvgPool | GlobalAvgPool | Flatten | Concat | Resize
+                      | DepthToSpace | SpaceToDepth):  # resizes and block moves copy codes
             for source in layer.inputs:
                 parent[root(source)] = root(layer.name)
     merged: dict[str, tuple[float, float]] = {}

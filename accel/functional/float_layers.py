@@ -135,7 +135,7 @@ def float_function(
         return _unary(lambda x: batch_norm(x, constants))
     if isinstance(op, LocalResponseNorm):
         return _unary(lambda x: lrn(x, op.size, op.alpha, op.beta, op.bias))
-    if isinstance(op, Softmax):
+    if isinstance(op, Softmax) and op.axis == 0:
         return _unary(softmax)
     if isinstance(op, Activation):
         return _unary(float_activation(op))

@@ -120,3 +120,27 @@ def reciprocal(x: npt.ArrayLike, integer_bits: int) -> tuple[I64, I64]:
     headroom_plus_one = count_leading_zeros(x64)
     shifted = (((x64 & 0xFFFFFFFF) << headroom_plus_one) & 0xFFFFFFFF) - (1 << 31)
     return one_over_one_plus_x(wrap32(shifted)), integer_bits - headroom_plus_one
+
+
+def one_minus_x_over_one_plus_x(a: npt.ArrayLike) -> I64:
+    """(1 − a) / (1 + a) in Q0.31 for a in [0, 1] in Q0.31: the same Newton-Raphson division
+    as `one_over_one_plus_x`, less one at the end (gemmlowp's
+    one_minus_x_over_one_plus_x_for_x_in_0_1)."""
+    half_denominator = _rounding_half_sum(np.asarray(a, np.int64), _ONE_Q0)
+    x = wrap32(1515870810 + mul(half_denominator, -1010580540))
+    one_q2 = 1 << 29
+    for _ in range(3):
+        product = mul(half_denominator, x)
+        x = wrap32(x + rescale(mul(x, wrap32(one_q2 - product)), 4, 2))
+    return rescale(wrap32(x - one_q2), 2, 0)
+
+
+def tanh(a: npt.ArrayLike, integer_bits: int) -> I64:
+    """tanh(a) in Q0.31 for `a` in Q`integer_bits`: (1 − e^(−2|a|)) / (1 + e^(−2|a|)), the sign
+    put back (e^(−2|a|) reads −|a|'s raw value with one more integer bit, gemmlowp's
+    ExactMulByPot<1>)."""
+    a64 = np.asarray(a, np.int64)
+    negative = a64 < 0
+    magnitude = one_minus_x_over_one_plus_x(
+        exp_on_negative_values(np.where(negative, a64, wrap32(-a64)), integer_bits + 1))
+    return np.where(a64 == 0, 0, np.where(negative, wrap32(-magnitude), magnitude))

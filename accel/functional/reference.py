@@ -32,6 +32,7 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import BatchNormConstants, FloatWeights
+from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 
 F32 = npt.NDArray[np.float32]
 
@@ -80,9 +81,11 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
     if isinstance(op, Flatten):
         return x[0].reshape(x[0].shape[0], -1, 1, 1)
     if isinstance(op, Softmax):
-        e = np.exp(x[0] - x[0].max(axis=1, keepdims=True))
-        probabilities: F32 = e / e.sum(axis=1, keepdims=True)
+        e = np.exp(x[0] - x[0].max(axis=op.axis + 1, keepdims=True))
+        probabilities: F32 = e / e.sum(axis=op.axis + 1, keepdims=True)
         return probabilities
+    if isinstance(op, Resize | DepthToSpace | SpaceToDepth | PRelu | ReduceMean):
+        return _resample(layer, x[0], weights)
     if not isinstance(op, Activation):
         # A BatchNorm that folds into no conv (DenseNet's pre-activation), an LRN, ...: a
         # quantized file brings its own scales, but calibration has no model of these.
@@ -90,7 +93,61 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
         raise InputError(f"layer {layer.name!r} must be a kind calibration can run (conv, fc, "
                          f"pools, add, mul, concat, flatten, softmax, activations), not "
                          f"{what}; quantize the model first (e.g. quantize_static)")
+    if op.function == "tanh":
+        tanh: F32 = np.tanh(x[0]).astype(np.float32)
+        return tanh
+    if op.function == "hard_sigmoid":
+        linear = np.float32(op.alpha) * x[0] + np.float32(op.beta)
+        gate: F32 = np.clip(linear, 0.0, 1.0).astype(np.float32)
+        return gate
     return _activate(x[0], op.function, op.alpha)
+
+
+def _resample(layer: Layer, x: F32, weights: FloatWeights | None) -> F32:
+    """Resize (nearest as onnxruntime indexes; bilinear from each mode's sample positions),
+    the block moves, PReLU (its slopes are its float weights) and reduce_mean, in float32."""
+    from accel.functional import resample  # the datapath's index rules
+
+    op = layer.op
+    if isinstance(op, DepthToSpace):
+        return resample.depth_to_space(x, op)  # type: ignore[return-value]
+    if isinstance(op, SpaceToDepth):
+        return resample.space_to_depth(x, op)  # type: ignore[return-value]
+    if isinstance(op, ReduceMean):
+        mean: F32 = x.mean(axis=tuple(a + 1 for a in op.axes), keepdims=True, dtype=np.float32)
+        return mean
+    if isinstance(op, PRelu):
+        if weights is None:
+            raise InputError(f"layer {layer.name!r} must have its prelu slopes")
+        slope = np.broadcast_to(weights.weight.reshape(-1), (x.shape[1],)).reshape(1, -1, 1, 1)
+        return np.where(x < 0, x * slope, x).astype(np.float32)
+    assert isinstance(op, Resize)
+    if op.mode == "nearest":
+        return resample.resize_nearest(x, op, "onnx")  # type: ignore[arg-type,return-value]
+    return _bilinear(x, op)
+
+
+def _bilinear(x: F32, op: Resize) -> F32:
+    height, width = x.shape[2], x.shape[3]
+    out = op.output_size(height, width)
+    scales = op.axis_scales(height, width)
+    coordinates = []
+    for size, length, scale in zip((height, width), out, scales, strict=True):
+        index = np.arange(length, dtype=np.float64)
+        if op.coordinate_mode == "align_corners":
+            position = index * (size - 1) / max(length - 1, 1)
+        elif op.coordinate_mode == "asymmetric":
+            position = index / scale
+        else:
+            position = (index + 0.5) / scale - 0.5
+        position = np.clip(position, 0, size - 1)
+        low = np.floor(position).astype(np.int64)
+        coordinates.append((low, np.minimum(low + 1, size - 1), position - low))
+    (y0, y1, dy), (x0, x1, dx) = coordinates
+    dy, dx = dy[:, None], dx[None, :]
+    top = x[:, :, y0][:, :, :, x0] * (1 - dx) + x[:, :, y0][:, :, :, x1] * dx
+    bottom = x[:, :, y1][:, :, :, x0] * (1 - dx) + x[:, :, y1][:, :, :, x1] * dx
+    return np.asarray(top * (1 - dy) + bottom * dy, dtype=np.float32)
 
 
 # Layer kinds a float file can bring that calibration refuses, as a user would recognise them.

@@ -20,17 +20,18 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
-from accel.functional import elementwise, lookup
+from accel.functional import elementwise, lookup, resample
 from accel.functional.requant import QuantMode, dequantize_linear, quantize_linear
 from accel.functional.tflite_rescale import requantize_tflite_codes
 from accel.model.network import Layer
 from accel.model.ops import BatchNorm, ChannelShuffle, ChannelSlice, Clip, Pad, Reshape, Transpose
 from accel.model.quantized import LayerAttributes, QuantParams
+from accel.model.resample_ops import DepthToSpace, SpaceToDepth
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
 KINDS = frozenset(("reshape", "transpose", "channel_shuffle", "channel_slice", "pad", "clip",
-                   "batchnorm"))  # fmt: skip
+                   "batchnorm", "depth_to_space", "space_to_depth"))  # fmt: skip
 
 
 def run_tensor_layer(
@@ -86,6 +87,10 @@ def move_values(layer: Layer, x: npt.NDArray[Any]) -> npt.NDArray[Any]:
         return np.ascontiguousarray(grouped.transpose(0, 2, 1, 3, 4)).reshape(x.shape)
     if isinstance(op, ChannelSlice):
         return np.ascontiguousarray(x[:, op.start : op.end])
+    if isinstance(op, DepthToSpace):
+        return resample.depth_to_space(x, op)
+    if isinstance(op, SpaceToDepth):
+        return resample.space_to_depth(x, op)
     assert layer.kind == "flatten", layer.kind
     return np.ascontiguousarray(x).reshape(batch, -1, 1, 1)
 

@@ -22,6 +22,7 @@ from accel.functional import (
     elementwise,
     lookup,
     pooling,
+    resample,
     tflite_activations,
     tflite_rescale,
 )
@@ -41,6 +42,7 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import LayerAttributes, QuantParams
+from accel.model.resample_ops import PRelu, ReduceMean, Resize
 
 IntArray = npt.NDArray[np.integer]
 F32 = npt.NDArray[np.float32]
@@ -55,6 +57,8 @@ def float_activation(op: Activation) -> Callable[[F32], F32]:
         "hsigmoid": lookup.hard_sigmoid_f32,
         "sigmoid": lookup.mlas_logistic,
         "leaky_relu": lambda v: lookup.leaky_relu_f32(v, op.alpha),
+        "tanh": resample.mlas_tanh,
+        "hard_sigmoid": lambda v: lookup.hard_sigmoid_f32(v, op.alpha, op.beta),
     }
     return functions[op.function]
 
@@ -81,6 +85,9 @@ def _tflite_table(layer: Layer, op: Activation, x: QuantParams, y: QuantParams) 
     if x.dtype != "int8" or y.dtype != "int8":
         raise InputError(f"layer {layer.name!r}: tflite {op.function} must be int8 to int8, "
                          f"not {x.dtype} -> {y.dtype}")  # fmt: skip
+    if op.function == "tanh" and y != resample.TFLITE_TANH_OUTPUT:
+        raise InputError(f"layer {layer.name!r}: a tflite tanh output must be quantized as "
+                         f"{resample.TFLITE_TANH_OUTPUT}, not {y}")  # fmt: skip
     if op.function == "sigmoid" and y != TFLITE_PROBABILITY:
         raise InputError(f"layer {layer.name!r}: a tflite sigmoid output must be quantized as "
                          f"{TFLITE_PROBABILITY}, not {y}")  # fmt: skip
@@ -92,6 +99,7 @@ def _tflite_table(layer: Layer, op: Activation, x: QuantParams, y: QuantParams) 
         "sigmoid": lambda: tflite_activations.logistic_tflite(codes, x.scale, x.zero_point),
         "leaky_relu": lambda: tflite_activations.leaky_relu_tflite(
             codes, x.scale, x.zero_point, y.scale, y.zero_point, op.alpha),
+        "tanh": lambda: resample.tanh_tflite(codes, x.scale, x.zero_point),
     }  # fmt: skip
     if op.function not in kernels:
         raise InputError(f"layer {layer.name!r}: tflite mode has no {op.function} kernel, "
@@ -133,13 +141,18 @@ def run_vector_layer(
         return lookup.apply_lookup_table(x, table)
     if isinstance(op, Flatten):
         return np.asarray(x).reshape(x.shape[0], -1, 1, 1)
+    if isinstance(op, Resize | PRelu | ReduceMean):
+        return _resample_layer(layer, x, xq, y, mode, attributes or {})
     if isinstance(op, Softmax):
+        if mode == "tflite" and op.axis != 0:
+            raise InputError(f"layer {layer.name!r}: a tflite softmax must be over channels, "
+                             f"not axis {op.axis}")  # fmt: skip
         if mode == "tflite":
             return _softmax_tflite(layer, x, xq, y, op.beta)
         if op.beta != 1.0:
             raise InputError(f"layer {layer.name!r}: an onnx-mode softmax must have beta 1, not "
                              f"{op.beta!r}")  # fmt: skip
-        return lookup.softmax_onnx(x, xq.scale, y.scale, y.zero_point, axis=1)
+        return lookup.softmax_onnx(x, xq.scale, y.scale, y.zero_point, axis=op.axis + 1)
     raise InputError(f"layer {layer.name!r}: {layer.kind} has no functional model")
 
 
@@ -263,3 +276,36 @@ def _softmax_tflite(
         raise InputError(f"layer {layer.name!r}: {err}") from None
 
 
+
+
+def _resample_layer(layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams,
+                    mode: QuantMode, attributes: LayerAttributes) -> IntArray:
+    """Resize, PReLU (and a refusal for reduce_mean, which has no int8 model yet)."""
+    op = layer.op
+    if isinstance(op, ReduceMean):
+        raise InputError(f"layer {layer.name!r}: reduce_mean over axes {list(op.axes)} has no "
+                         f"int8 model in {mode} mode")  # fmt: skip
+    if isinstance(op, Resize):
+        if xq != y:
+            raise InputError(f"layer {layer.name!r}: a resize must keep its input quantization, "
+                             f"not {xq} -> {y}")  # fmt: skip
+        if op.mode == "bilinear" and mode == "onnx":
+            raise InputError(f"layer {layer.name!r}: bilinear resize has no int8 model in onnx "
+                             "mode (onnxruntime's integer linear Resize is not reproduced)")
+        try:
+            if op.mode == "bilinear":
+                return resample.resize_bilinear_tflite(x, op)
+            return resample.resize_nearest(x, op, mode)
+        except ValueError as err:
+            raise InputError(f"layer {layer.name!r}: {err}") from None
+    assert isinstance(op, PRelu)
+    if mode == "tflite":
+        codes, quant = attributes.get("slope_codes"), attributes.get("slope_quant")
+        if codes is None or quant is None or xq.dtype != "int8" or y.dtype != "int8":
+            raise InputError(f"layer {layer.name!r}: a tflite prelu needs int8 input, output "
+                             "and slopes")  # fmt: skip
+        return resample.prelu_tflite(x, xq, y, codes, quant)
+    slopes = attributes.get("slopes")
+    if slopes is None:
+        raise InputError(f"layer {layer.name!r}: the prelu's slopes are not in the model")
+    return resample.prelu_onnx(x, xq, y, slopes)

@@ -15,6 +15,7 @@ import numpy as np
 from accel.model.network import Layer, Network
 from accel.model.ops import BatchNorm, Conv, FullyConnected
 from accel.model.quantized import BatchNormConstants, FloatWeights
+from accel.model.resample_ops import PRelu
 
 
 def weight_shape(layer: Layer) -> tuple[int, ...]:
@@ -36,6 +37,11 @@ def random_weights(network: Network, seed: int = 0) -> dict[str, FloatWeights]:
     """
     weights = {}
     for layer in network.layers:
+        if isinstance(layer.op, PRelu):  # slopes in [0.05, 0.35), as trained PReLUs have
+            rng = np.random.default_rng([seed, zlib.crc32(layer.name.encode())])
+            slopes = np.float32(0.05) + np.float32(0.3) * rng.random(layer.weight_elements,
+                                                                     dtype=np.float32)
+            weights[layer.name] = FloatWeights(slopes, np.zeros(0, np.float32))
         if not layer.uses_array:
             continue
         rng = np.random.default_rng([seed, zlib.crc32(layer.name.encode())])

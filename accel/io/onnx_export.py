@@ -162,7 +162,7 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
         shape = graph.const(f"{y}.shape", np.array([0, -1, 1, 1], np.int64))
         yield "Reshape", [x[0], shape], [y], {}
     elif isinstance(op, Softmax):
-        yield "QLinearSoftmax", [x[0], *x_q, *y_q], [y], {"axis": 1, "opset": 13}
+        yield "QLinearSoftmax", [x[0], *x_q, *y_q], [y], {"axis": op.axis + 1, "opset": 13}
     elif isinstance(op, Activation):
         yield from _activation_nodes(graph, op, layer.inputs[0], x[0], y)
     elif isinstance(op, BatchNorm) and "batchnorm" in graph.qnet.attributes.get(y, {}):

@@ -1,7 +1,8 @@
 """Importing a TFLite flatbuffer: each operator of the main subgraph becomes a layer or an alias.
 
 The reading itself is `accel.io.tflite_reader`; the converter of each operator is in
-`accel.io.tflite_ops`.
+`accel.io.tflite_ops` and `accel.io.tflite_resample` (resize, PReLU, depth/space moves, tanh,
+means over any axes, and the constant shape arithmetic before a RESHAPE).
 
 TFLite tensors are NHWC with static shapes stored in the file, so no shape inference is needed:
 the importer maps (1, H, W, C) to the IR's (C, H, W), (1, F) to (F, 1, 1) and (1, A, B) to
@@ -23,10 +24,16 @@ import numpy as np
 from pydantic import ValidationError
 
 from accel.errors import InputError, first_line
+from accel.io import tflite_ops, tflite_resample
 from accel.io.imported import ImportedModel, finish
-from accel.io.tflite_ops import OPERATORS, supported_operators
 from accel.io.tflite_reader import MALFORMED, Activation, TfliteImporter, require_tflite
 from accel.user_input import describe
+
+OPERATORS = {**tflite_ops.OPERATORS, **tflite_resample.OPERATORS}
+
+
+def supported_operators() -> list[str]:
+    return sorted(OPERATORS)
 
 
 def import_tflite(
@@ -73,6 +80,8 @@ def _convert(importer: TfliteImporter, op: Any, position: int) -> None:
         array = values[0]
         if name in ("DEQUANTIZE", "QUANTIZE") and isinstance(array, np.ndarray):
             importer.values[int(op.Outputs(0))] = importer.dequantized(inputs[0], array)
+        elif (folded := tflite_resample.fold_constant(importer, op, name, values)) is not None:
+            importer.values[int(op.Outputs(0))] = folded  # shape arithmetic
         else:
             importer.values[int(op.Outputs(0))] = None  # known by its dims only
         return

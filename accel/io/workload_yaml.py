@@ -49,6 +49,11 @@ OP_CLASSES: dict[str, type[BaseModel]] = {
     "transpose": ops.Transpose,
     "channel_shuffle": ops.ChannelShuffle,
     "channel_slice": ops.ChannelSlice,
+    "resize": ops.Resize,
+    "depth_to_space": ops.DepthToSpace,
+    "space_to_depth": ops.SpaceToDepth,
+    "prelu": ops.PRelu,
+    "reduce_mean": ops.ReduceMean,
     "unsupported": ops.Unsupported,
 }
 _TOP_LEVEL = ("name", "description", "source", "parameters", "input", "inputs", "layers")

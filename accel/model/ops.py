@@ -14,6 +14,13 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field
 
 from accel.model.op_base import OpBase, Shape, ShapeError
+from accel.model.resample_ops import (
+    DepthToSpace,
+    PRelu,
+    ReduceMean,
+    Resize,
+    SpaceToDepth,
+)
 from accel.model.tensor_ops import (
     BatchNorm,
     ChannelShuffle,
@@ -27,7 +34,9 @@ from accel.model.tensor_ops import (
 )
 from accel.model.window import PaddingMode, WindowOp
 
-ActivationFunction = Literal["relu", "relu6", "hswish", "hsigmoid", "sigmoid", "leaky_relu"]
+ActivationFunction = Literal[
+    "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "leaky_relu", "tanh", "hard_sigmoid"
+]
 FusedActivation = Literal["relu", "relu6"]
 
 
@@ -190,7 +199,10 @@ class Activation(OpBase):
 
     kind: Literal["activation"] = "activation"
     function: ActivationFunction
-    alpha: float = Field(0.01, description="negative slope of leaky_relu")
+    alpha: float = Field(0.01, allow_inf_nan=False,
+                         description="negative slope of leaky_relu; slope of hard_sigmoid")
+    beta: float = Field(0.5, allow_inf_nan=False,
+                        description="offset of hard_sigmoid: max(0, min(1, alpha·x + beta))")
 
     def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
         return inputs[0]
@@ -212,9 +224,10 @@ class Flatten(OpBase):
 
 
 class Softmax(OpBase):
-    """Softmax over channels (classifier head), on the vector unit."""
+    """Softmax over channels (classifier head), or another per-image axis, on the vector unit."""
 
     kind: Literal["softmax"] = "softmax"
+    axis: int = Field(0, ge=0, le=2, description="per-image axis: 0 channels, 1 height, 2 width")
     beta: float = Field(
         1.0, gt=0, allow_inf_nan=False,
         description="scale of the logits before the exponent (TFLite's SOFTMAX beta; ONNX has 1)",
@@ -247,6 +260,11 @@ Op = Annotated[
     | Transpose
     | ChannelShuffle
     | ChannelSlice
+    | Resize
+    | DepthToSpace
+    | SpaceToDepth
+    | PRelu
+    | ReduceMean
     | Unsupported,
     Field(discriminator="kind"),
 ]
@@ -270,6 +288,11 @@ OP_KINDS: tuple[str, ...] = (
     "transpose",
     "channel_shuffle",
     "channel_slice",
+    "resize",
+    "depth_to_space",
+    "space_to_depth",
+    "prelu",
+    "reduce_mean",
     "unsupported",
 )
 
@@ -285,6 +308,7 @@ __all__ = [
     "Clip",
     "Concat",
     "Conv",
+    "DepthToSpace",
     "Flatten",
     "FullyConnected",
     "FusedActivation",
@@ -293,12 +317,16 @@ __all__ = [
     "MaxPool",
     "Mul",
     "Op",
+    "PRelu",
     "Pad",
     "PaddingMode",
+    "ReduceMean",
     "Reshape",
+    "Resize",
     "Shape",
     "ShapeError",
     "Softmax",
+    "SpaceToDepth",
     "Transpose",
     "Unsupported",
 ]

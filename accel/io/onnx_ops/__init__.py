@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accel.io.onnx_ops import array, movement, quantized, vector
+from accel.io.onnx_ops import array, movement, quantized, resample, vector
 from accel.io.onnx_reader import Converter, OnnxImporter
 
 MS = "com.microsoft"
@@ -27,12 +27,18 @@ CONVERTERS: dict[tuple[str, str], Converter] = {
     ("", "AveragePool"): vector.average_pool,
     ("", "GlobalAveragePool"): vector.global_average_pool,
     ("", "GlobalMaxPool"): vector.global_max_pool,
-    ("", "ReduceMean"): vector.reduce_mean,
+    ("", "ReduceMean"): resample.reduce_mean,
     ("", "Relu"): vector.activation("relu"),
     ("", "Sigmoid"): vector.activation("sigmoid"),
     ("", "HardSwish"): vector.activation("hswish"),
     ("", "LeakyRelu"): vector.activation("leaky_relu"),
-    ("", "HardSigmoid"): vector.hard_sigmoid,
+    ("", "HardSigmoid"): resample.hard_sigmoid,
+    ("", "Tanh"): vector.activation("tanh"),
+    ("", "PRelu"): resample.prelu,
+    ("", "Resize"): resample.resize,
+    ("", "Upsample"): resample.upsample,
+    ("", "DepthToSpace"): resample.depth_to_space,
+    ("", "SpaceToDepth"): resample.space_to_depth,
     ("", "Clip"): vector.clip,
     ("", "Softmax"): vector.softmax,
     ("", "LRN"): vector.lrn,

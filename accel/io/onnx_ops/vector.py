@@ -68,17 +68,6 @@ def global_max_pool(imp: OnnxImporter, node: Any, index: int) -> None:
     imp.add_layer(node, index, MaxPool(kernel=(shape.height, shape.width)), [x], quant=x.quant)
 
 
-def reduce_mean(imp: OnnxImporter, node: Any, index: int) -> None:
-    x = imp.tensor(node)
-    axes = attr(node, "axes", None)
-    if axes is None and len(node.input) > 1:
-        axes = imp.const_array(node, 1).tolist()
-    rank = len(x.dims)
-    if rank != 4 or axes is None or sorted(a % rank for a in axes) != [2, 3]:
-        return imp.unsupported(node, index, "only a mean over the spatial axes 2 and 3")
-    imp.add_layer(node, index, GlobalAvgPool(), [x], rank=4 if attr(node, "keepdims", 1) else 2)
-
-
 def activation(function: str) -> Converter:
     def convert(imp: OnnxImporter, node: Any, index: int) -> None:
         alpha = float(attr(node, "alpha", 0.01))
@@ -86,14 +75,6 @@ def activation(function: str) -> Converter:
         imp.add_layer(node, index, op, [imp.tensor(node)])
 
     return convert
-
-
-def hard_sigmoid(imp: OnnxImporter, node: Any, index: int) -> None:
-    alpha, beta = attr(node, "alpha", 0.2), attr(node, "beta", 0.5)
-    if abs(alpha - 1 / 6) > 1e-6 or abs(beta - 0.5) > 1e-6:
-        return imp.unsupported(node, index, f"alpha={alpha:g}, beta={beta:g}; only the "
-                               "hsigmoid form alpha=1/6, beta=0.5")
-    imp.add_layer(node, index, Activation(function="hsigmoid"), [imp.tensor(node)])
 
 
 def clip(imp: OnnxImporter, node: Any, index: int) -> None:
@@ -116,9 +97,11 @@ def softmax(imp: OnnxImporter, node: Any, index: int) -> None:
     x = imp.tensor(node)
     opset = next((o.version for o in imp.opsets if o.domain in ("", "ai.onnx")), 13)
     axis = attr(node, "axis", 1 if opset < 13 else -1) % len(x.dims)
-    if axis != 1:
-        return imp.unsupported(node, index, f"softmax over axis {axis}; only over channels")
-    imp.add_layer(node, index, Softmax(), [x])
+    if axis == 0 or (opset < 13 and axis != len(x.dims) - 1 and axis != 1):
+        # before opset 13 a Softmax flattens every axis from `axis` on into one
+        return imp.unsupported(node, index, f"softmax over axis {axis}; only over one of "
+                               "channels, height or width")  # fmt: skip
+    imp.add_layer(node, index, Softmax(axis=axis - 1), [x])
 
 
 def lrn(imp: OnnxImporter, node: Any, index: int) -> None:
