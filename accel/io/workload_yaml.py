@@ -50,6 +50,7 @@ OP_CLASSES: dict[str, type[BaseModel]] = {
     "channel_shuffle": ops.ChannelShuffle,
     "channel_slice": ops.ChannelSlice,
     "unsupported": ops.Unsupported,
+    "conv_transpose": ops.ConvTranspose,
 }
 _TOP_LEVEL = ("name", "description", "source", "parameters", "input", "inputs", "layers")
 

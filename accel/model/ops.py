@@ -13,6 +13,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.op_base import OpBase, Shape, ShapeError
 from accel.model.tensor_ops import (
     BatchNorm,
@@ -247,7 +248,8 @@ Op = Annotated[
     | Transpose
     | ChannelShuffle
     | ChannelSlice
-    | Unsupported,
+    | Unsupported
+    | ConvTranspose,
     Field(discriminator="kind"),
 ]
 OP_KINDS: tuple[str, ...] = (
@@ -271,6 +273,7 @@ OP_KINDS: tuple[str, ...] = (
     "channel_shuffle",
     "channel_slice",
     "unsupported",
+    "conv_transpose",
 )
 
 __all__ = [
@@ -285,6 +288,7 @@ __all__ = [
     "Clip",
     "Concat",
     "Conv",
+    "ConvTranspose",
     "Flatten",
     "FullyConnected",
     "FusedActivation",
