@@ -584,3 +584,27 @@ def test_results_digest_drops_only_the_excluded_column() -> None:
     text = 'layer,macs,issued_macs,x\r\nconv,"1,2",7,3\r\nup,4,16,5\r\n'
     assert digest.without(text, ("absent",)) == text.encode()
     assert digest.without(text, ("issued_macs",)) == b'layer,macs,x\r\nconv,"1,2",3\r\nup,4,5\r\n'
+
+
+def test_imported_macs_equal_an_independent_count_of_the_onnx_graph(tmp_path: Path) -> None:
+    """A conv → ConvTranspose → ConvTranspose decoder: accel's MACs equal `onnx_macs`, which
+    reads only onnx shape inference and the weight dims."""
+    from onnx_macs import count_macs
+
+    rng = np.random.default_rng(6)
+    inits = [numpy_helper.from_array(rng.normal(size=s).astype(np.float32), name) for name, s in
+             (("w1", (16, 8, 3, 3)), ("w2", (16, 8, 4, 4)), ("w3", (8, 2, 3, 3)))]
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("ConvTranspose", ["c", "w2"], ["u"], strides=[2, 2],
+                              pads=[1, 1, 1, 1]),
+             helper.make_node("ConvTranspose", ["u", "w3"], ["y"], strides=[2, 3], group=2,
+                              pads=[1, 0, 0, 1], output_padding=[1, 2])]  # fmt: skip
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 8, 7, 9])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, None)], inits)  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "decoder.onnx"
+    onnx.save(model, path)
+    network = import_onnx(path).network
+    assert network.macs == count_macs(model) == 7 * 9 * 16 * 8 * 9 + 7 * 9 * 16 * 8 * 16 + (
+        14 * 18 * 8 * 2 * 9)
