@@ -52,6 +52,13 @@ class ArrayConfig(_Model):
         description="where depthwise convolutions run: per-channel GEMMs on the array, "
         "or the vector unit",
     )
+    conv_transpose: Literal["sub_pixel", "zero_insertion"] = Field(
+        "sub_pixel",
+        description="how a transposed convolution runs on the array: sub_pixel = one dense "
+        "conv per output phase (stride_h·stride_w of them, side by side on N) on the original "
+        "input, as NPUs do; zero_insertion = the textbook dense conv over the input upsampled "
+        "with stride − 1 zeros between pixels (the zeros cost MACs, SRAM and DRAM traffic)",
+    )
     requantization: Literal["onnx", "tflite"] = Field(
         "onnx",
         description="requantizer arithmetic: onnxruntime float32 scaling or TFLite "

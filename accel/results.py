@@ -182,6 +182,7 @@ class LayerResult:
             "ifmap_shape": " ".join(str(s) for s in layer.input_shapes),
             "ofmap_shape": str(layer.output_shape),
             "params": layer.params,
+            "issued_macs": self.mapping.issued_macs,
         }
 
     def _energy_columns(self) -> dict[str, Any]:

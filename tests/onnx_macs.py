@@ -2,7 +2,9 @@
 
 A convolution costs (output elements per image) × (input channels per group × kernel taps),
 read off the weight initializer's dims [M, C/group, kh, kw]; a Gemm / MatMul costs
-(output features) × (reduction length) per image. Quantized forms count the same.
+(output features) × (reduction length) per image. Quantized forms count the same. A
+ConvTranspose costs (input pixels per image) × every weight [C_in, C_out/group, kh, kw] (each
+input pixel meets every weight of its group once: fvcore's count).
 """
 
 from __future__ import annotations
@@ -40,6 +42,10 @@ def count_macs(model: Any, input_dims: dict[str, list[int]] | None = None,
             w = weights[node.input[CONV[node.op_type]]]
             out = dims[node.output[0]]
             total += int(np.prod(out[1:])) * int(np.prod(w[1:]))
+        elif node.op_type == "ConvTranspose":
+            w = weights[node.input[1]]
+            source = dims[node.input[0]]
+            total += int(np.prod(source[2:])) * int(np.prod(w))
         elif node.op_type in GEMM:
             w = weights[node.input[GEMM[node.op_type]]]
             trans_b = any(a.name == "transB" and a.i for a in node.attribute)

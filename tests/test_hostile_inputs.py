@@ -430,6 +430,56 @@ def test_malformed_onnx_attributes_name_the_node_and_rule(
                             "--out", str(tmp_path / "out")), message)  # fmt: skip
 
 
+@pytest.mark.parametrize(("attribute", "value", "message"), [
+    ("auto_pad", "SAME", "attribute auto_pad must be NOTSET, VALID, SAME_UPPER or SAME_LOWER"),
+    ("output_shape", [1, 4, 30, 30], "attribute output_shape must list the 2 spatial sizes"),
+    ("output_shape", [40, 40], "attribute output_shape [40, 40] must not exceed the full"),
+    ("kernel_shape", [2, 2], "attribute kernel_shape [2, 2] must match the weights' [3, 3]"),
+    ("output_padding", [2, 2], "output_padding must be smaller than the stride or the dilation"),
+    ("group", 3, "with group 3 must fit 4 input channels"),
+    ("pads", [9, 9, 9, 9], "must leave a non-empty output"),
+])  # fmt: skip
+def test_malformed_conv_transpose_attributes_name_the_node_and_rule(
+        attribute: str, value: object, message: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    attrs = {"strides": [2, 2], "pads": [1, 1, 1, 1], attribute: value}
+    if attribute in ("auto_pad", "output_shape"):
+        del attrs["pads"]
+    weight = numpy_helper.from_array(np.zeros((4, 2, 3, 3), np.float32), "w")
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info(
+        "x", TensorProto.FLOAT, [1, 4, 8, 8])], [helper.make_tensor_value_info(
+            "y", TensorProto.FLOAT, None)], [weight])  # fmt: skip
+    save(helper.make_model(graph), str(tmp_path / "model.onnx"))
+    assert_refused(*run_cli(capsys, "simulate-network", "-n", str(tmp_path / "model.onnx"), "-q",
+                            "--out", str(tmp_path / "out")), "node 'up'", message)  # fmt: skip
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ("output_padding: 2, stride: 2", "output_padding must be smaller than the stride"),
+    ("padding: [1, 2, 3]", "padding must be an integer >= 0"),
+    ("padding: 9", "must leave a non-empty output"),
+])  # fmt: skip
+def test_malformed_conv_transpose_layers_are_one_line(
+        fields: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "up.yaml"
+    path.write_text("input: {channels: 4, height: 8, width: 8}\nlayers:\n"
+                    f"  - {{name: up, kind: conv_transpose, out_channels: 2, kernel: 3, {fields}}}\n")
+    assert_refused(*run_cli(capsys, "simulate-network", "-n", str(path), "-q", "--out",
+                            str(tmp_path / "out")), "'up'", message)  # fmt: skip
+
+
+def test_a_scalesim_export_of_a_transposed_conv_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "up.yaml"
+    path.write_text("input: {channels: 4, height: 8, width: 8}\nlayers:\n"
+                    "  - {name: up, kind: conv_transpose, out_channels: 2, kernel: 2, stride: 2}\n")
+    assert_refused(*run_cli(capsys, "export", "-n", str(path), "--format", "scalesim-csv"),
+                   "layer 'up' (conv_transpose) cannot be exported to a SCALE-Sim topology")
+
+
 def test_report_refuses_a_csv_accel_did_not_write(tmp_path: Path,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "summary.json").write_text("{}")

@@ -513,6 +513,9 @@ def _print_functional(section: dict[str, Any], dump: Path | None) -> None:
         if section.get("layers_not_compared"):
             _console().print(f"  not compared (the reference holds no such tensor): "
                           f"{', '.join(section['layers_not_compared'])}")
+        if section.get("inexact_reference_layers"):
+            _console().print("  reference not exact (a float32 ConvTranspose sum reaches 2**24, "
+                             f"it may round): {', '.join(section['inexact_reference_layers'])}")
     if dump is not None:
         _console().print(f"  wrote every tensor to {dump} (manifest.json lists scales)")
 

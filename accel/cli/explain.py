@@ -72,6 +72,11 @@ def explain(layer: LayerResult, chip: ChipConfig) -> dict[str, Any]:
             "row_folds": array.row_folds, "col_folds": array.col_folds,
             "mapping_efficiency": round(timing.mapping_efficiency, 6),
         }  # fmt: skip
+    if mapping.lowered is not None:  # a transposed conv: the dense conv the array runs
+        facts["lowered"] = {"mapping": chip.array.conv_transpose,
+                            "ifmap": str(mapping.lowered.input_shapes[0]),
+                            "ofmap": str(mapping.lowered.output_shape),
+                            "issued_macs": mapping.issued_macs}  # fmt: skip
     if memory.tiling is not None:
         facts["tiling"] = {"describe": memory.tiling.describe(),
                            "loop_order": memory.tiling.loop_order,
@@ -120,6 +125,10 @@ def _lines(facts: dict[str, Any]) -> list[str]:
         lines.append(f"  {flow['dataflow']}: {flow['rows']} on rows, {flow['cols']} on columns, "
                      f"{flow['time']} in time; {flow['row_folds']} × {flow['col_folds']} folds, "
                      f"mapping efficiency {flow['mapping_efficiency']:.1%}")  # fmt: skip
+    if "lowered" in facts:
+        low = facts["lowered"]
+        lines.append(f"  lowered ({low['mapping']}): a dense conv {low['ifmap']} → "
+                     f"{low['ofmap']}, {low['issued_macs']:,} MACs issued")  # fmt: skip
     if "tiling" in facts:
         tiling = facts["tiling"]
         lines.append(f"  tiling: {tiling['describe']}, {tiling['steps']:,} tile steps")

@@ -6,6 +6,9 @@ K ordered (input channel, kernel row, kernel column) per group, as `accel.mappin
 the memory model's K-tiles; depthwise as (tap, channel, multiplier)) and precomputes the
 per-channel requantization constants of the chip's mode; `layer_accumulators` executes one batch
 along a `Schedule` (the int32 values the array hands over) and `run_array_layer` requantizes them.
+A transposed conv runs as the dense conv of the chip's mapping (`accel.mapping.conv_transpose`):
+its ifmap upsampled with the zero point between pixels (zero insertion) or its phases' taps side
+by side on N (sub-pixel), and the dense conv's ofmap cropped or interleaved back.
 """
 
 from __future__ import annotations
@@ -29,8 +32,9 @@ from accel.functional.requant import (
     tflite_conv_multipliers,
 )
 from accel.functional.schedule import Schedule
+from accel.mapping.conv_transpose import ConvTransposeMapping, Lowering, lower
 from accel.model.network import Layer
-from accel.model.ops import Add, Conv, FullyConnected
+from accel.model.ops import Add, Conv, ConvTranspose, FullyConnected
 from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 
 IntArray = npt.NDArray[np.integer]
@@ -55,6 +59,7 @@ class ArrayLayer:
     output: QuantParams
     activation_min: int
     activation_max: int
+    lowering: Lowering | None = None  # a transposed conv: `layer` is its dense conv
 
 
 def conv_pads(layer: Layer) -> Pads:
@@ -67,7 +72,7 @@ def conv_pads(layer: Layer) -> Pads:
 def fused_activation(layer: Layer) -> Activation:
     """The ReLU/ReLU6 folded into a conv, fc or add layer's requantization ("none" if absent)."""
     op = layer.op
-    if isinstance(op, Conv | FullyConnected | Add) and op.activation is not None:
+    if isinstance(op, Conv | FullyConnected | Add | ConvTranspose) and op.activation is not None:
         return op.activation
     return "none"
 
@@ -101,8 +106,12 @@ def _layout(layer: Layer, centred: F32) -> F32:
     return np.ascontiguousarray(gemm)
 
 
-def prepare_array_layer(layer: Layer, qnet: QuantizedNetwork, mode: QuantMode) -> ArrayLayer:
-    """Weights in the array's layout and the requantization constants of `mode`."""
+def prepare_array_layer(
+    layer: Layer, qnet: QuantizedNetwork, mode: QuantMode,
+    conv_transpose: ConvTransposeMapping = "sub_pixel",
+) -> ArrayLayer:
+    """Weights in the array's layout and the requantization constants of `mode` (a transposed
+    conv: of its dense conv under mapping `conv_transpose`)."""
     if layer.name not in qnet.weights:
         raise InputError(f"layer {layer.name!r} must have quantized weights")
     weights = qnet.weights[layer.name]
@@ -110,13 +119,21 @@ def prepare_array_layer(layer: Layer, qnet: QuantizedNetwork, mode: QuantMode) -
     centred = _centred_weight(layer.name, weights)
     out_channels = centred.shape[0]
     w_scale = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (out_channels,))
+    bias = np.asarray(weights.bias, dtype=np.float64).reshape(out_channels)
+    lowering = None
+    if isinstance(layer.op, ConvTranspose):
+        # The dense conv's output channels are the layer's, once per phase.
+        lowering = lower(layer, conv_transpose)
+        channel = lowering.channel_of()
+        centred, w_scale, bias = lowering.weight(centred), w_scale[channel], bias[channel]
+        layer, out_channels = lowering.conv, channel.size
     low, high = activation_bounds(fused_activation(layer), y.scale, y.zero_point, y.dtype, mode)
     multiplier, shift = tflite_conv_multipliers(x.scale, w_scale, y.scale)
     return ArrayLayer(
         layer=layer,
         weight=_layout(layer, centred),
         depthwise=layer.is_depthwise,
-        bias=np.asarray(weights.bias, dtype=np.float64).reshape(out_channels),
+        bias=bias,
         weight_l1=np.abs(centred.reshape(out_channels, -1)).sum(axis=1, dtype=np.float64),
         weight_abs_max=float(np.abs(centred).max(initial=0.0)),
         mode=mode,
@@ -126,6 +143,7 @@ def prepare_array_layer(layer: Layer, qnet: QuantizedNetwork, mode: QuantMode) -
         output=y,
         activation_min=low,
         activation_max=high,
+        lowering=lowering,
     )
 
 
@@ -173,6 +191,9 @@ def run_array_layer(
     accumulator: Accumulator,
 ) -> tuple[IntArray, int]:
     """The layer's NCHW output and how many accumulators the narrow width changed."""
+    lowering = prepared.lowering
+    if lowering is not None:  # zeros inserted as the zero point: exactly 0 once centred
+        x = lowering.ifmap(x, fill=xq.zero_point)
     acc = layer_accumulators(prepared, x, xq, schedule, accumulator)
     y, bounds = prepared.output, (prepared.activation_min, prepared.activation_max)
     if prepared.mode == "onnx":
@@ -187,4 +208,5 @@ def run_array_layer(
         )  # fmt: skip
     shape = prepared.layer.output_shape
     nhwc = q.reshape(x.shape[0], shape.height, shape.width, shape.channels)
-    return nhwc.transpose(0, 3, 1, 2), acc.overflowed
+    nchw = nhwc.transpose(0, 3, 1, 2)
+    return (nchw if lowering is None else lowering.ofmap(nchw)), acc.overflowed

@@ -33,6 +33,7 @@ from accel.functional.requant import QuantMode
 from accel.functional.schedule import Schedule
 from accel.functional.tensor_layers import ZERO_POINT_SENSITIVE, in_uint8_domain
 from accel.functional.vector import activation_table, run_vector_layer
+from accel.mapping.conv_transpose import ConvTransposeMapping
 from accel.mapping.mapper import map_layer
 from accel.memory.model import model_memory
 from accel.model.network import Layer, Network
@@ -77,15 +78,19 @@ class FunctionalRun:
     accumulator: Accumulator
 
 
-def prepare(qnet: QuantizedNetwork, mode: QuantMode = "onnx") -> PreparedNetwork:
-    """Weights, requantization constants and tables of every layer, computed once."""
+def prepare(
+    qnet: QuantizedNetwork, mode: QuantMode = "onnx",
+    conv_transpose: ConvTransposeMapping = "sub_pixel",
+) -> PreparedNetwork:
+    """Weights, requantization constants and tables of every layer, computed once (transposed
+    convs lowered as the chip's `array.conv_transpose` mapping says)."""
     array_layers, tables = {}, {}
     float_sources = raw_sources(qnet)
     for layer in qnet.network.layers:
         if on_float_path(qnet, layer, float_sources):
             continue  # computed as its float32 op (see `float_path`)
         if layer.uses_array:
-            array_layers[layer.name] = prepare_array_layer(layer, qnet, mode)
+            array_layers[layer.name] = prepare_array_layer(layer, qnet, mode, conv_transpose)
         elif isinstance(layer.op, Activation):
             x, y = qnet.activations[layer.inputs[0]], qnet.activations[layer.name]
             tables[layer.name] = activation_table(layer, x, y, mode)
@@ -208,7 +213,7 @@ def execute(
     chip = chip or ChipConfig()
     batch = int(np.asarray(next(iter(inputs.values()))).shape[0]) if inputs else 1
     accumulator = Accumulator(chip.array.accumulator_bits, chip.array.accumulator_overflow)
-    prepared = prepare(qnet, chip.array.requantization)
+    prepared = prepare(qnet, chip.array.requantization, chip.array.conv_transpose)
     if schedules is None:
         schedules = schedules_for(qnet.network, chip, batch)
     if on_step is not None:

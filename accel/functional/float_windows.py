@@ -19,11 +19,12 @@ import numpy.typing as npt
 
 from accel.functional.conv_layer import conv_pads, fused_activation
 from accel.functional.geometry import pad_to_windows, windows
+from accel.functional.kernels.mlas_conv_transpose import conv_transpose
 from accel.functional.kernels.mlas_float import conv2d, gemm
 from accel.functional.kernels.mlas_pool import average_pool, mean_eigen
 from accel.functional.requant import activation_bounds, dequantize_linear, quantize_linear
 from accel.model.network import Layer
-from accel.model.ops import AvgPool, Conv, FullyConnected, GlobalAvgPool, MaxPool
+from accel.model.ops import AvgPool, Conv, ConvTranspose, FullyConnected, GlobalAvgPool, MaxPool
 from accel.model.quantized import LayerAttributes, QuantizedWeights, QuantParams
 
 Array = npt.NDArray[Any]
@@ -73,7 +74,8 @@ def array_layer(
     layer: Layer, op_name: str, attributes: LayerAttributes,
     weights: QuantizedWeights | None,
 ) -> FloatLayer | None:
-    """A conv or fc layer as ORT's float Conv / Gemm, or None if accel does not reproduce it."""
+    """A conv, transposed conv or fc layer as ORT's float Conv / ConvTranspose / Gemm, or None
+    if accel does not reproduce it."""
     bias = attributes.get("float_bias")
     if weights is None or bias is None:
         return None
@@ -91,6 +93,15 @@ def array_layer(
             return quantize_fused(layer, result, y)
 
         return run_conv
+    if isinstance(op, ConvTranspose) and op_name == "ConvTranspose":
+        out_hw = (layer.output_shape.height, layer.output_shape.width)
+
+        def run_conv_transpose(inputs: Sequence[Array], params: Sequence[QuantParams | None],
+                               y: QuantParams | None) -> Array:
+            x = dequantize(inputs[0], params[0])
+            return quantize_fused(layer, conv_transpose(x, w, b, op, out_hw), y)
+
+        return run_conv_transpose
     onnx_gemm = attributes.get("gemm")
     if not isinstance(op, FullyConnected) or op_name != "Gemm" or onnx_gemm is None or (
             onnx_gemm["alpha"], onnx_gemm["beta"]) != (1.0, 1.0):  # fmt: skip

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from accel.errors import InputError
 from accel.model.network import Layer, Network
 
@@ -24,7 +26,10 @@ def _im2col_elements(layer: Layer) -> int:
     if not layer.uses_array:
         return 0
     groups = int(getattr(layer.op, "groups", 1))
-    return layer.macs * groups // max(1, layer.output_shape.channels)
+    # A transposed conv's zero-insertion lowering reads stride_h·stride_w times more windows.
+    upsampling = int(np.prod(getattr(layer.op, "stride", (1, 1)))) if (
+        layer.kind == "conv_transpose") else 1  # fmt: skip
+    return layer.macs * upsampling * groups // max(1, layer.output_shape.channels)
 
 
 def estimated_bytes(network: Network, batch: int) -> int:

@@ -9,6 +9,7 @@ are those of the tensors the engine quantizes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +18,7 @@ from accel.errors import InputError
 from accel.functional.conv import grouped_conv
 from accel.functional.float_norms import batch_norm
 from accel.functional.geometry import pad_to_windows, windows
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer, Network
 from accel.model.ops import (
     Activation,
@@ -35,6 +37,7 @@ from accel.model.quantized import BatchNormConstants, FloatWeights
 from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 
 F32 = npt.NDArray[np.float32]
+Float = TypeVar("Float", np.float32, np.float64)
 
 
 def forward(
@@ -67,6 +70,11 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
             raise InputError(f"layer {layer.name!r} must have float weights")
         y = _conv(layer, x[0], weights) if isinstance(op, Conv) else _fc(x[0], weights)
         return _activate(y, op.activation)
+    if isinstance(op, ConvTranspose):
+        if weights is None:
+            raise InputError(f"layer {layer.name!r} must have float weights")
+        y = conv_transpose(x[0], weights.weight, op) + weights.bias.reshape(1, -1, 1, 1)
+        return _activate(np.asarray(y, np.float32), op.activation)
     if isinstance(op, MaxPool | AvgPool):
         return _pool(layer, x[0])
     if isinstance(op, GlobalAvgPool):
@@ -188,6 +196,33 @@ def _conv(layer: Layer, x: F32, weights: FloatWeights) -> F32:
     out_hw = (out.height, out.width)
     y = grouped_conv(xp, weights.weight, op.stride, op.dilation, op.groups, out_hw)
     return np.asarray(y + weights.bias.reshape(1, -1, 1, 1), dtype=np.float32)
+
+
+def conv_transpose(x: npt.NDArray[Float], weight: npt.NDArray[Float],
+                   op: ConvTranspose) -> npt.NDArray[Float]:
+    """The transposed convolution of `x` (N, C_in, H, W) by `weight` (C_out, C_in/groups, kh,
+    kw), without bias, in the operands' float type, by its definition: every input pixel
+    scatters its kernel, scaled, to output `i·stride − pad + t·dilation`, one kernel tap at a
+    time, and whatever lands outside the output is dropped."""
+    n, _, height, width = x.shape
+    out_channels, per_group, kh, kw = weight.shape
+    groups = op.groups
+    (sh, sw), (dh, dw) = op.stride, op.dilation
+    top, bottom, left, right = op.padding
+    full_h = (height - 1) * sh + dh * (kh - 1) + op.output_padding[0] + 1
+    full_w = (width - 1) * sw + dw * (kw - 1) + op.output_padding[1] + 1
+    full = np.zeros((n, out_channels, full_h, full_w), x.dtype)
+    xg = x.reshape(n, groups, per_group, height, width)
+    wg = weight.reshape(groups, out_channels // groups, per_group, kh, kw)
+    for r in range(kh):
+        for s in range(kw):
+            # (N, groups, C_out/groups, H, W): each input pixel times tap (r, s)
+            part = np.einsum("ngchw,goc->ngohw", xg, wg[:, :, :, r, s])
+            rows = slice(r * dh, r * dh + (height - 1) * sh + 1, sh)
+            cols = slice(s * dw, s * dw + (width - 1) * sw + 1, sw)
+            full[:, :, rows, cols] += part.reshape(n, out_channels, height, width)
+    cropped: npt.NDArray[Float] = full[:, :, top : full_h - bottom, left : full_w - right]
+    return cropped
 
 
 def _fc(x: F32, weights: FloatWeights) -> F32:

@@ -13,15 +13,15 @@ import zlib
 import numpy as np
 
 from accel.model.network import Layer, Network
-from accel.model.ops import BatchNorm, Conv, FullyConnected
+from accel.model.ops import BatchNorm, Conv, ConvTranspose, FullyConnected
 from accel.model.quantized import BatchNormConstants, FloatWeights
 from accel.model.resample_ops import PRelu
 
 
 def weight_shape(layer: Layer) -> tuple[int, ...]:
-    """The weight tensor shape of a conv or fc layer."""
+    """The weight tensor shape of a conv, transposed conv or fc layer."""
     op = layer.op
-    if isinstance(op, Conv):
+    if isinstance(op, Conv | ConvTranspose):
         in_channels = layer.input_shapes[0].channels // op.groups
         return (op.out_channels, in_channels, op.kernel[0], op.kernel[1])
     if isinstance(op, FullyConnected):

@@ -12,7 +12,8 @@
   exact; dilation changes only which pixels are read), `Channels` = input channels per group
   (a depthwise conv becomes one dense row with the same MACs, as SCALE-Sim users write it), and
   the vertical stride (a horizontal stride that differs is folded into the ifmap width). An fc
-  layer is a 1×1 ifmap with one channel per input feature.
+  layer is a 1×1 ifmap with one channel per input feature. A transposed conv is refused: SCALE-Sim
+  has none, and the dense conv it becomes depends on the chip's `array.conv_transpose`.
 - YAML: `network_to_yaml`, a concrete workload file.
 """
 
@@ -25,7 +26,7 @@ from accel.errors import InputError
 from accel.functional.weights import random_weights
 from accel.io.onnx_export_ops import WRITERS, OnnxWriter
 from accel.model.network import Layer, Network
-from accel.model.ops import Conv, FullyConnected
+from accel.model.ops import Conv, ConvTranspose, FullyConnected
 
 SCALESIM_HEADER = (
     "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, "
@@ -47,6 +48,12 @@ def scalesim_csv(network: Network) -> str:
                    op.stride[0])
         elif isinstance(op, FullyConnected):
             row = (1, 1, 1, 1, layer.input_shapes[0].elements, op.out_features, 1)
+        elif isinstance(op, ConvTranspose):
+            raise InputError(
+                f"layer {layer.name!r} (conv_transpose) cannot be exported to a SCALE-Sim "
+                "topology: SCALE-Sim has no transposed convolution (its zero-insertion or "
+                "sub-pixel conv depends on the chip's array.conv_transpose)"
+            )
         else:
             continue
         lines.append(f"{name}, " + ", ".join(str(value) for value in row) + ",")

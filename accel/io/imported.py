@@ -25,6 +25,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import (
     Activation,
@@ -188,7 +189,8 @@ def _fold_into_producer(parts: ImportedParts, producer: LayerEntry, entry: Layer
             _fold_affine_weights(parts, producer.name, affine)
         return True
     function = _fusable_activation(op)
-    if function and isinstance(target, Conv | FullyConnected | Add) and target.activation is None:
+    if function and isinstance(target, Conv | FullyConnected | Add | ConvTranspose) and (
+            target.activation is None):  # fmt: skip
         update = {"activation": function}
         parts.entries[producer.name] = _with_op(producer, target.model_copy(update=update))
         return True

@@ -8,6 +8,12 @@ QLinearConcat, QLinearSigmoid, QLinearLeakyRelu and QLinearSoftmax. Functions wi
 operator (fused ReLU/ReLU6, h-swish, h-sigmoid) are DequantizeLinear → float op →
 QuantizeLinear, which onnxruntime evaluates exactly as accel's lookup tables do. Every layer's
 int8/uint8 output (and each quantized graph input) is a graph output, so each can be compared.
+onnxruntime has no integer ConvTranspose: a transposed conv is written in integers held in
+float32 — Cast and Sub of the codes' zero point, ConvTranspose with the centred integer weights
+and the int32 bias, Mul by QLinearConv's per-channel scale `f32(f32(x_s·w_s)/y_s)`, then
+QuantizeLinear with scale 1 — which is onnxruntime's col2im ConvTranspose computing the exact
+accumulators while every partial sum stays below 2**24 (`conv_transpose_sum_bound` says whether
+it does for given inputs), rounded as QLinearConv rounds.
 
 Requires the `onnx` package (`pip install "accel-simulator[check]"`).
 """
@@ -23,6 +29,8 @@ import numpy as np
 
 from accel.errors import InputError
 from accel.functional.conv_layer import conv_pads
+from accel.functional.requant import onnx_requant_scale
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer
 from accel.model.ops import (
     Activation,
@@ -141,6 +149,8 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
     pre = f"{y}.preactivation" if activation else y
     if isinstance(op, Conv | FullyConnected):
         yield from _array_nodes(graph, layer, x[0], pre)
+    elif isinstance(op, ConvTranspose):
+        yield from _conv_transpose_nodes(graph, layer, x[0], pre)
     elif isinstance(op, MaxPool):
         pads = op.pads(*_hw(layer))
         attrs = _window_attrs(op.kernel, op.stride, pads, ceil_mode=int(bool(op.ceil_mode)))
@@ -217,6 +227,53 @@ def _array_nodes(graph: _Graph, layer: Layer, x: str, y: str) -> Iterator[NodeAr
         graph.const(f"{name}.bias", np.asarray(weights.bias, np.int32)),
     ]
     yield "QLinearConv", inputs, [y], attrs
+
+
+def _conv_transpose_nodes(graph: _Graph, layer: Layer, x: str, y: str) -> Iterator[NodeArgs]:
+    from onnx import TensorProto
+
+    op, name = layer.op, layer.name
+    assert isinstance(op, ConvTranspose)
+    weights = graph.qnet.weights[name]
+    x_params, y_params = graph.qnet.activations[layer.inputs[0]], graph.qnet.activations[name]
+    centred = weights.centred().astype(np.float32)  # (C_out, C_in/g, kh, kw)
+    out_channels, per_group, kh, kw = centred.shape
+    groups = op.groups
+    onnx_weight = centred.reshape(groups, out_channels // groups, per_group, kh, kw).transpose(
+        0, 2, 1, 3, 4).reshape(per_group * groups, out_channels // groups, kh, kw)
+    scales = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (out_channels,))
+    requant = onnx_requant_scale(x_params.scale, scales, y_params.scale)
+    top, bottom, left, right = op.padding
+    yield "Cast", [x], [f"{name}.codes"], {"to": TensorProto.FLOAT}
+    zero = graph.const(f"{name}.ifmap_zero", np.array(x_params.zero_point, np.float32))
+    yield "Sub", [f"{name}.codes", zero], [f"{name}.centred"], {}
+    inputs = [f"{name}.centred",
+              graph.const(f"{name}.weight", np.ascontiguousarray(onnx_weight)),
+              graph.const(f"{name}.bias", np.asarray(weights.bias, np.float32))]  # fmt: skip
+    attrs = {"kernel_shape": list(op.kernel), "strides": list(op.stride),
+             "pads": [top, left, bottom, right], "dilations": list(op.dilation),
+             "output_padding": list(op.output_padding), "group": groups}  # fmt: skip
+    yield "ConvTranspose", inputs, [f"{name}.accumulators"], attrs
+    scale = graph.const(f"{name}.requant_scale", requant.reshape(1, -1, 1, 1))
+    yield "Mul", [f"{name}.accumulators", scale], [f"{name}.scaled"], {}
+    one = graph.const(f"{name}.unit_scale", np.array(1.0, np.float32))
+    y_zero = graph.const(f"{name}.output_zero", np.array(y_params.zero_point, y_params.dtype))
+    yield "QuantizeLinear", [f"{name}.scaled", one, y_zero], [y], {}
+
+
+def conv_transpose_sum_bound(qnet: QuantizedNetwork, layer: Layer, x: np.ndarray) -> int:
+    """The largest Σ|x − x_zp|·|w − w_zp| + |bias| over the outputs of transposed conv `layer`
+    for input codes `x`: a bound on every partial sum onnxruntime's float ConvTranspose forms
+    (exact while it is below 2**24)."""
+    from accel.functional.reference import conv_transpose
+
+    op = layer.op
+    assert isinstance(op, ConvTranspose)
+    weights = qnet.weights[layer.name]
+    centred = np.abs(x.astype(np.float64) - qnet.activations[layer.inputs[0]].zero_point)
+    total = conv_transpose(centred, np.abs(weights.centred()).astype(np.float64), op)
+    bias = np.abs(np.asarray(weights.bias, np.float64)).reshape(1, -1, 1, 1)
+    return int((total + bias).max(initial=0.0))
 
 
 def _binary_nodes(graph: _Graph, layer: Layer, x: list[str], y: str) -> Iterator[NodeArgs]:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from accel.io.onnx_graph import require_onnx
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer, Network
 from accel.model.ops import (
     Activation,
@@ -143,6 +144,28 @@ def _weighted(w: OnnxWriter, layer: Layer) -> int:
     return rank
 
 
+def _conv_transpose(w: OnnxWriter, layer: Layer) -> int:
+    """ConvTranspose, its weights back in ONNX's (C_in, C_out/groups, kh, kw) layout."""
+    op = layer.op
+    assert isinstance(op, ConvTranspose)
+    weights = w.weights[layer.name]
+    out_channels, per_group, kh, kw = weights.weight.shape
+    onnx_weight = weights.weight.reshape(op.groups, out_channels // op.groups, per_group, kh,
+                                         kw).transpose(0, 2, 1, 3, 4)  # fmt: skip
+    inputs = [w.constant(f"{layer.name}__weight", np.ascontiguousarray(
+        onnx_weight.reshape(per_group * op.groups, out_channels // op.groups, kh, kw)))]
+    if op.bias:
+        inputs.append(w.constant(f"{layer.name}__bias", weights.bias))
+    out = f"{layer.name}__linear" if op.activation else layer.name
+    top, bottom, left, right = op.padding
+    w.node("ConvTranspose", [w.as_rank4(layer, 0), *inputs], out, kernel_shape=[kh, kw],
+           strides=list(op.stride), dilations=list(op.dilation), group=op.groups,
+           pads=[top, left, bottom, right], output_padding=list(op.output_padding),
+           node_name=layer.name)  # fmt: skip
+    _activation(w, out, op.activation, layer.name, node_name=f"{layer.name}__act")
+    return 4
+
+
 def _pool(w: OnnxWriter, layer: Layer) -> int:
     op = layer.op
     assert isinstance(op, MaxPool | AvgPool)
@@ -265,6 +288,7 @@ def _channel_slice(w: OnnxWriter, layer: Layer) -> int:
 WRITERS: dict[str, Callable[[OnnxWriter, Layer], int]] = {
     "conv": _weighted,
     "fc": _weighted,
+    "conv_transpose": _conv_transpose,
     "maxpool": _pool,
     "avgpool": _pool,
     "global_avgpool": _single("GlobalAveragePool", rank=4),

@@ -8,7 +8,10 @@ kernels (grouped non-depthwise conv, dilated pooling, average pooling with custo
 activations, asymmetric weights, and the functions accel's tflite mode does not implement) give
 None and stay unchecked. A global average pool that requantizes (or came from a MEAN) becomes
 MEAN; concat inputs quantized unlike the output get a QUANTIZE each, as converters emit them;
-activations and softmax are written by `accel.io.tflite_export_ops`.
+activations and softmax are written by `accel.io.tflite_export_ops`. A transposed conv (no
+groups, no dilation) is TRANSPOSE_CONV with VALID padding onto the full scatter plus its output
+padding (there TFLite's kernel pads nothing at the start and adds the bias to the rows only
+output padding reaches), then a SLICE that crops the padding: a copy of int8 codes.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from accel.functional.geometry import Pads
 from accel.functional.vector import is_tflite_mean
 from accel.io.tflite_export_ops import LayerBuilder, tflite_unary
 from accel.io.tflite_flatbuffer import schema
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer
 from accel.model.ops import (
     Activation,
@@ -76,6 +80,8 @@ def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel 
             return None
         x = m.nhwc(layer.inputs[0], s.channels, s.height, s.width)
         return _conv(m, layer, x)
+    if isinstance(op, ConvTranspose):
+        return _transpose_conv(m, layer)
     inputs = [m.nhwc(name, sh.channels, sh.height, sh.width)
               for name, sh in zip(layer.inputs, layer.input_shapes, strict=True)]  # fmt: skip
     y = m.nhwc(layer.name, out.channels, out.height, out.width)
@@ -163,6 +169,42 @@ def _conv(m: LayerBuilder, layer: Layer, x: int) -> LayerModel:
     y = m.nhwc(layer.name, out.channels, out.height, out.width)
     m.b.operator(code, [x, filt, bias], [y], options)
     return LayerModel(m.b.finish([source], [y]), flat_input=False, flat_output=False)
+
+
+def _transpose_conv(m: LayerBuilder, layer: Layer) -> LayerModel | None:
+    op, s, out = layer.op, layer.input_shapes[0], layer.output_shape
+    assert isinstance(op, ConvTranspose)
+    if op.groups > 1 or op.dilation != (1, 1):
+        return None  # TRANSPOSE_CONV has neither
+    x = m.nhwc(layer.inputs[0], s.channels, s.height, s.width)
+    weights = m.qnet.weights[layer.name]
+    w_scale = np.broadcast_to(np.asarray(weights.weight_scales, np.float32), (out.channels,))
+    w = weights.weight.transpose(0, 2, 3, 1)  # OHWI
+    filt = m.b.tensor(f"{layer.name}.weight", w.shape, "int8", w_scale, None, axis=0, data=w)
+    bias = _bias(m, layer, m.qnet.activations[layer.inputs[0]].scale, w_scale)
+    full = [(size - 1) * stride + kernel + extra for size, stride, kernel, extra in
+            zip((s.height, s.width), op.stride, op.kernel, op.output_padding, strict=True)]
+    scatter = (m.batch, full[0], full[1], out.channels)
+    shape = m.b.tensor(f"{layer.name}.output_shape", (4,), "int32",
+                       data=np.array(scatter, np.int32))  # fmt: skip
+    cropped = op.padding != (0, 0, 0, 0)
+    y = m.nhwc(layer.name, out.channels, out.height, out.width)
+    full_y = m.activation(f"{layer.name}.full", scatter, m.qnet.activations[layer.name]) if (
+        cropped) else y  # fmt: skip
+    options = schema().TransposeConvOptionsT()
+    options.padding = schema().Padding.VALID
+    options.strideH, options.strideW = op.stride
+    options.fusedActivationFunction = FUSED[op.activation]
+    m.b.operator("TRANSPOSE_CONV", [shape, filt, x, bias], [full_y], options)
+    if cropped:
+        top, _, left, _ = op.padding
+        begin = m.b.tensor(f"{layer.name}.begin", (4,), "int32",
+                           data=np.array([0, top, left, 0], np.int32))  # fmt: skip
+        size = m.b.tensor(f"{layer.name}.size", (4,), "int32",
+                          data=np.array([m.batch, out.height, out.width, out.channels],
+                                        np.int32))  # fmt: skip
+        m.b.operator("SLICE", [full_y, begin, size], [y], schema().SliceOptionsT())
+    return LayerModel(m.b.finish([x], [y]), flat_input=False, flat_output=False)
 
 
 def _bias(m: LayerBuilder, layer: Layer, x_scale: float, w_scale: np.ndarray) -> int:

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from accel.io.tflite_reader import Activation, TfliteImporter, nhwc_shape
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.ops import (
     Activation as ActivationOp,
 )
@@ -75,6 +76,54 @@ def _conv(imp: TfliteImporter, op: Any, inputs: list[int], depthwise: bool) -> N
     if isinstance(weight, np.ndarray):
         bias_array = bias if isinstance(bias, np.ndarray) else None
         imp.keep_weights(out.source, inputs[1], weight, bias_array, weight.transpose(order))
+
+
+def _transpose_conv(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
+    """TRANSPOSE_CONV (inputs: output shape, OHWI weights, input, optional bias in newer
+    schemas). The padding is what TFLite's kernel computes from the output size: the top
+    `total // 2` of `total = (ceil-or-valid out size − 1)·stride + kernel − out`; the rest of the
+    full scatter (or the rows it does not reach: output padding) is at the end."""
+    x = imp.activation(inputs[2], "TRANSPOSE_CONV")
+    weight = imp.value(inputs[1])
+    bias = imp.value(inputs[3]) if len(inputs) > 3 and inputs[3] >= 0 else None
+    options = _options(op, "TransposeConvOptions")
+    ok, activation = _fused(imp, op, options)
+    if not ok:
+        return
+    out_channels, kh, kw, in_channels = imp.dims(inputs[1])
+    source = imp.parts.shapes[x.source]
+    if in_channels != source.channels:
+        imp.unsupported(op, "TRANSPOSE_CONV", f"weights for {in_channels} input channels "
+                        f"reading {source.channels}")  # fmt: skip
+        return
+    out = nhwc_shape(imp.dims(int(op.Outputs(0))))
+    stride = (options.StrideH(), options.StrideW())
+    same = options.Padding() == 0
+    pads = [
+        _transpose_pads(size, out_size, kernel, step, same)
+        for size, out_size, kernel, step in zip(
+            (source.height, source.width), (out.height, out.width), (kh, kw), stride,
+            strict=True)
+    ]  # fmt: skip
+    layer = ConvTranspose(
+        out_channels=out_channels, kernel=(kh, kw), stride=stride,
+        padding=(pads[0][0], pads[0][1], pads[1][0], pads[1][1]),
+        output_padding=(pads[0][2], pads[1][2]), bias=bias is not None, activation=activation,
+    )
+    result = imp.add_layer(op, layer, [x])
+    if isinstance(weight, np.ndarray):
+        bias_array = bias if isinstance(bias, np.ndarray) else None
+        imp.keep_weights(result.source, inputs[1], weight, bias_array,
+                         weight.transpose(0, 3, 1, 2))  # fmt: skip
+
+
+def _transpose_pads(size: int, out: int, kernel: int, stride: int,
+                    same: bool) -> tuple[int, int, int]:  # fmt: skip
+    """(pad_begin, pad_end, output_padding) of one axis of a TRANSPOSE_CONV."""
+    steps = (out + stride - 1) // stride if same else (out + stride - kernel) // stride
+    top = max(0, (steps - 1) * stride + kernel - out) // 2
+    excess = (size - 1) * stride + kernel - top - out
+    return (top, excess, 0) if excess >= 0 else (top, 0, -excess)
 
 
 def _fully_connected(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
@@ -239,6 +288,7 @@ OPERATORS: dict[str, Converter] = {
     "CONV_2D": lambda imp, op, inputs: _conv(imp, op, inputs, depthwise=False),
     "DEPTHWISE_CONV_2D": lambda imp, op, inputs: _conv(imp, op, inputs, depthwise=True),
     "FULLY_CONNECTED": _fully_connected,
+    "TRANSPOSE_CONV": _transpose_conv,
     "AVERAGE_POOL_2D": lambda imp, op, inputs: _pool(imp, op, inputs, average=True),
     "MAX_POOL_2D": lambda imp, op, inputs: _pool(imp, op, inputs, average=False),
     "MEAN": _mean,

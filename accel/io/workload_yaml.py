@@ -55,6 +55,7 @@ OP_CLASSES: dict[str, type[BaseModel]] = {
     "prelu": ops.PRelu,
     "reduce_mean": ops.ReduceMean,
     "unsupported": ops.Unsupported,
+    "conv_transpose": ops.ConvTranspose,
 }
 _TOP_LEVEL = ("name", "description", "source", "parameters", "input", "inputs", "layers")
 

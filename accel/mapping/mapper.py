@@ -2,6 +2,9 @@
 
 Depthwise convolutions go to the unit the chip config names: per-channel GEMMs on the array
 (`array.depthwise_unit: array`, SCALE-Sim's view, which leaves most PEs idle) or the vector unit.
+A transposed convolution runs on the array as the dense conv of the chip's
+`array.conv_transpose` mapping (`accel.mapping.conv_transpose`): `Mapping.lowered` is that conv,
+whose GEMM, tiling and traffic are what the array does, inserted zeros and idle taps included.
 Layers that only reinterpret memory (flatten, concat) run nowhere and cost no compute cycles.
 On the vector unit a layer is `vector_outputs` results (its ofmap elements) needing
 `vector_ops` operations in all: MACs for depthwise, window taps for pooling, inputs for add.
@@ -15,6 +18,8 @@ from typing import Literal
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
+from accel.mapping.conv_transpose import lower
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer
 
 Unit = Literal["array", "vector", "none"]
@@ -30,11 +35,24 @@ class Mapping:
     array: ArrayMapping | None  # set when unit == "array"
     vector_ops: int  # operations on the vector unit (all images), 0 when unit == "array"
     vector_outputs: int = 0  # results the vector unit produces (all images); ops spread over them
+    lowered: Layer | None = None  # a transposed conv: the dense conv the array runs instead
 
     @property
     def macs(self) -> int:
-        """The layer's MACs over the whole batch."""
+        """The layer's (useful) MACs over the whole batch."""
         return self.layer.macs * self.batch
+
+    @property
+    def issued_macs(self) -> int:
+        """The MACs the unit performs over the whole batch: `macs`, except for a transposed
+        conv, whose mapping also multiplies inserted zeros and idle phase taps."""
+        return self.array.macs if self.array is not None else self.macs
+
+    @property
+    def array_layer(self) -> Layer:
+        """The layer whose GEMM the array runs: the dense conv of a transposed conv's lowering,
+        else the layer itself."""
+        return self.lowered or self.layer
 
 
 # Images per inference: the cost model takes about 12 ms per image for VGG16 (linear in batch),
@@ -46,6 +64,11 @@ def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
     """Place one layer on the chip."""
     if not 0 < batch <= MAX_BATCH:
         raise InputError(f"batch must be between 1 and {MAX_BATCH:,}, not {batch!r}")
+    if isinstance(layer.op, ConvTranspose):
+        conv = lower(layer, chip.array.conv_transpose).conv
+        assert conv.gemm is not None
+        array = ArrayMapping.place(conv.gemm, batch, chip.array)
+        return Mapping(layer, batch, "array", array, 0, lowered=conv)
     gemm = layer.gemm
     if gemm is not None and not (layer.is_depthwise and chip.array.depthwise_unit == "vector"):
         return Mapping(layer, batch, "array", ArrayMapping.place(gemm, batch, chip.array), 0)

@@ -88,7 +88,7 @@ class _NoFit(Exception):
 
 def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> MemoryTraffic:
     """Tiling, DRAM traffic and stall cycles of one layer (the layer alone, cold start)."""
-    layer, batch = mapping.layer, mapping.batch
+    layer, batch = mapping.array_layer, mapping.batch
     if mapping.unit == "none":
         return MemoryTraffic(0, 0, 0, 0, 0, 0)
     if mapping.array is None:
@@ -124,7 +124,7 @@ def compulsory_bytes(mapping: Mapping) -> int:
         return 0
     if mapping.array is None:
         return sum(_whole_tensors(mapping))
-    return sum(compulsory_traffic(mapping.layer, mapping.batch))
+    return sum(compulsory_traffic(mapping.array_layer, mapping.batch))
 
 
 def _whole_tensors(mapping: Mapping) -> tuple[int, int, int]:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from accel.errors import InputError, closest
-from accel.model.ops import Conv, FullyConnected, Op, Shape, ShapeError
+from accel.model.ops import Conv, ConvTranspose, FullyConnected, Op, Shape, ShapeError
 
 INPUT = "input"
 BIAS_BYTES = 4  # int32 bias per output channel
@@ -72,8 +72,8 @@ class Layer:
 
     @property
     def uses_array(self) -> bool:
-        """True for layers that are matrix multiplications (conv and fc)."""
-        return isinstance(self.op, Conv | FullyConnected)
+        """True for layers that are matrix multiplications (conv, fc, transposed conv)."""
+        return isinstance(self.op, Conv | FullyConnected | ConvTranspose)
 
     @property
     def macs(self) -> int:
@@ -91,6 +91,8 @@ class Layer:
     def bias_elements(self) -> int:
         """int32 biases stored on chip (BatchNorm folds into them)."""
         if isinstance(self.op, Conv | FullyConnected) and (self.op.bias or self.op.batchnorm):
+            return self.output_shape.channels
+        if isinstance(self.op, ConvTranspose) and self.op.bias:
             return self.output_shape.channels
         return 0
 
@@ -121,7 +123,9 @@ class Layer:
 
     @property
     def gemm(self) -> GemmView | None:
-        """The im2col GEMM view, or None for layers that do not run on the array."""
+        """The im2col GEMM view, or None for layers that do not run on the array as they are
+        (a transposed conv's GEMM is that of the dense conv its mapping lowers it to, see
+        `accel.mapping.conv_transpose`)."""
         if isinstance(self.op, Conv):
             groups = self.op.groups
             out = self.output_shape

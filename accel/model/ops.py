@@ -13,6 +13,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field
 
+from accel.model.conv_transpose import ConvTranspose
 from accel.model.op_base import OpBase, Shape, ShapeError
 from accel.model.resample_ops import (
     DepthToSpace,
@@ -265,7 +266,8 @@ Op = Annotated[
     | SpaceToDepth
     | PRelu
     | ReduceMean
-    | Unsupported,
+    | Unsupported
+    | ConvTranspose,
     Field(discriminator="kind"),
 ]
 OP_KINDS: tuple[str, ...] = (
@@ -294,6 +296,7 @@ OP_KINDS: tuple[str, ...] = (
     "prelu",
     "reduce_mean",
     "unsupported",
+    "conv_transpose",
 )
 
 __all__ = [
@@ -308,6 +311,7 @@ __all__ = [
     "Clip",
     "Concat",
     "Conv",
+    "ConvTranspose",
     "DepthToSpace",
     "Flatten",
     "FullyConnected",

@@ -107,7 +107,7 @@ def layer_energy(
     """Energy of one layer that took `total_cycles` (its share of the end-to-end timeline)."""
     energy = chip.energy
     on_array = mapping.unit == "array"
-    macs = mapping.layer.macs * mapping.batch if on_array else 0
+    macs = mapping.issued_macs if on_array else 0  # inserted zeros are multiplied too
     # Partial sums read back mean accumulators live in the buffer; otherwise int8 outputs.
     ofmap_bytes = chip.array.accumulator_bytes if timing.sram_ofmap_reads else 1
 

@@ -87,19 +87,24 @@ def _m1_transposed(a: F32, rows: F32, c: F32 | None) -> F32:
 
 
 def sgemm(a: F32, b: F32, c: F32 | None = None, column_contiguous: bool = False,
-          trans_b: bool = False) -> F32:
+          trans_b: bool = False, trans_a: bool = False) -> F32:
     """C = A·B (+ C): `a` (M, K), `b` (K, N); `c` None means beta = 0. `column_contiguous`: B
     and C are single contiguous columns (ldb = ldc = 1), which enables the N = 1 kernel.
-    `trans_b`: MLAS reads B transposed, which picks the transposed M = 1 kernel."""
+    `trans_b`: MLAS reads B transposed, which picks the transposed M = 1 kernel. `trans_a`: MLAS
+    reads A transposed (it is stored K × M): no M = 1 kernel, the plain M = 1 kernel for N = 1
+    (A's rows are B there), and a K slice never deepened for a narrow N."""
     m, k_total = a.shape
     n = b.shape[1]
-    if m == 1 and trans_b:
+    if trans_a and n == 1 and column_contiguous:
+        return _m1(b[:, 0], np.ascontiguousarray(a.T), None if c is None else c[:, 0])[:, None]
+    if m == 1 and trans_b and not trans_a:
         return _m1_transposed(a[0], np.ascontiguousarray(b.T), None if c is None else c[0])[None]
-    if m == 1:
+    if m == 1 and not trans_a:
         return _m1(a[0], b, None if c is None else c[0])[None, :]
-    if n == 1 and column_contiguous:
+    if n == 1 and column_contiguous and not trans_a:
         return _m1_transposed(b[:, 0], a, None if c is None else c[:, 0])[:, None]
-    stride_n, stride_k = strides(n, k_total)
+    stride_n, stride_k = strides(n, k_total) if n >= k_total or not trans_a else (STRIDE_N,
+                                                                                  STRIDE_K)
     out = np.zeros((m, n), np.float32) if c is None else c.astype(np.float32)
     for n0 in range(0, n, stride_n):
         n1 = min(n, n0 + stride_n)

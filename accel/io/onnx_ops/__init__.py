@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from accel.io.onnx_ops import array, movement, quantized, resample, vector
+from accel.io.onnx_ops.conv_transpose import conv_transpose
 from accel.io.onnx_reader import Converter, OnnxImporter
 
 MS = "com.microsoft"
@@ -22,6 +23,7 @@ CONVERTERS: dict[tuple[str, str], Converter] = {
     ("", "Conv"): array.conv,
     ("", "Gemm"): array.gemm,
     ("", "MatMul"): array.matmul,
+    ("", "ConvTranspose"): conv_transpose,
     # vector unit
     ("", "MaxPool"): vector.max_pool,
     ("", "AveragePool"): vector.average_pool,
