@@ -62,7 +62,7 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
     ]
     # Each layer's share of the end-to-end timeline (sums to the network's latency).
     shares = replay_network([memory.schedule for memory in memories], chip)
-    footprint = network_footprint(network, batch)
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
     layers = tuple(
         LayerResult(
             mapping,
@@ -89,10 +89,20 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
          compulsory_bytes(mapping))
         for mapping in mappings
     ]  # fmt: skip
-    return analytic_summary(chip, network.params, network_footprint(network, batch), layers)
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    return analytic_summary(chip, network.params, footprint, layers)
 
 
 FILE_INT8 = "the model file's int8 weights and scales"
+
+
+def require_int8(chip: ChipConfig) -> None:
+    """Refuse a functional run on a float chip: the datapath modelled bit for bit is int8's."""
+    if chip.array.precision != "int8":
+        raise InputError(
+            "--check, --inputs and --dump run the int8 datapath: array.precision must be int8 "
+            f"for them, not {chip.array.precision!r}"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -143,6 +153,7 @@ def run_functional(
     """
     from accel.functional.memory_budget import require_memory
 
+    require_int8(chip)
     require_memory(network, batch)  # before anything is allocated for the batch
     if model is not None and model.dynamic_quantization:
         raise InputError(
@@ -204,6 +215,7 @@ def run_model_file(
     from accel.functional.engine import execute, execution_steps
     from accel.functional.inputs import prepare_inputs, random_images
 
+    require_int8(chip)
     qnet = require_quantized(model)
     steps = _Steps(execution_steps(qnet.network) + int(check), progress)
     images = inputs if inputs is not None else random_images(qnet.network, batch, seed)

@@ -171,7 +171,9 @@ def simulate_network_command(
     timeline_layers = _timeline_layers(net, report_timeline)
     if check or inputs is not None or dump is not None:
         from accel.functional.memory_budget import require_memory
+        from accel.simulation import require_int8
 
+        require_int8(chip_config)  # refused at once, before anything is simulated
         require_memory(net, batch)  # refused at once, before the cost model runs the batch
     result = simulate_network(net, chip_config, batch)
     functional = None
