@@ -237,6 +237,18 @@ class DramConfig(_Model):
         description="fetch the next layer's first weight tile during the current layer, as soon "
         "as a weight buffer half is free",
     )
+    capacity_mib: float = Field(
+        8192.0,
+        gt=0,
+        le=1 << 30,
+        allow_inf_nan=False,
+        description="DRAM capacity in MiB (default 8 GiB, an edge module); read only by "
+        "training, for the largest batch whose step fits (summary training.max_batch)",
+    )
+
+    @property
+    def capacity_bytes(self) -> int:
+        return int(self.capacity_mib * 1024 * 1024)
 
 
 class EnergyConfig(_Model):

@@ -6,6 +6,9 @@ model_memory  → tiling under SRAM capacity, DRAM traffic, the layer's replayed
 replay_network → the end-to-end timeline: layers back to back, next weights prefetched
 layer_energy  → energy per component over each layer's share of that timeline
 
+simulate_training runs the same chain over a training step's work items (`training_step`:
+forward, loss, backward GEMMs and vector items, optimizer updates; `map_work` places them).
+
 run_functional chains the int8 path: quantize_network → prepare → run along each layer's
 tile schedule (the tiling model_memory chose, `engine.schedules_for`) → (optionally) the
 bit-exact check against onnxruntime or TFLite. For a quantized model file, run_model_file
@@ -25,13 +28,15 @@ import numpy.typing as npt
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
+from accel.mapping.training import map_work
 from accel.memory.footprint import network_footprint
 from accel.memory.model import compulsory_bytes, model_memory
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
+from accel.model.training import Optimizer, training_step
 from accel.perf.energy import layer_energy
 from accel.perf.timing import time_layer
-from accel.results import LayerResult, NetworkResult, analytic_summary
+from accel.results import LayerResult, NetworkResult, analytic_summary, training_section
 
 if TYPE_CHECKING:
     from accel.check.compare import CheckReport
@@ -78,6 +83,33 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
         )
     )
     return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint)
+
+
+def simulate_training(
+    network: Network, chip: ChipConfig, batch: int = 1, optimizer: Optimizer = "sgd"
+) -> NetworkResult:
+    """One training step of `network` on `batch` images: forward, loss, backward and the
+    optimizer update, each work item mapped, timed and costed by the inference stages, end to
+    end on one timeline; the result's `training` block has the step's MACs, time and memory."""
+    step = training_step(network, batch, optimizer, chip.array.element_bytes)
+    mappings = [map_work(work, chip) for work in step.items]
+    timings = [time_layer(mapping, chip) for mapping in mappings]
+    memories = [
+        model_memory(mapping, timing, chip)
+        for mapping, timing in zip(mappings, timings, strict=True)
+    ]
+    shares = replay_network([memory.schedule for memory in memories], chip)
+    layers = tuple(
+        LayerResult(
+            mapping, timing, memory, layer_energy(mapping, timing, memory, cycles, chip),
+            chip.array.pe_count, cycles, pass_name=work.pass_name, label=work.label,
+        )
+        for work, mapping, timing, memory, cycles in zip(
+            step.items, mappings, timings, memories, shares, strict=True
+        )
+    )  # fmt: skip
+    section = training_section(layers, step.memory(chip.array.element_bytes), chip, optimizer)
+    return NetworkResult(network.name, chip, batch, network.params, layers, training=section)
 
 
 def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dict[str, Any]:
