@@ -323,6 +323,17 @@ class EnergyConfig(_Model):
         return self.vector_op_pj if precision == "int8" else self.float_vector_op_pj
 
 
+class TrainingConfig(_Model):
+    """How the chip's compiler runs a training step (read only by `--training`)."""
+
+    activations: Literal["keep", "recompute"] = Field(
+        "keep",
+        description="keep = store every forward tensor the backward pass reads; recompute = "
+        "store only the conv / fc inputs and recompute the rest (ReLU masks, pooling argmax, "
+        "pre-BatchNorm outputs) by running their forward layers again before their backward",
+    )
+
+
 class ChipConfig(_Model):
     """A whole accelerator. `ChipConfig()` is the embedded default chip."""
 
@@ -339,6 +350,7 @@ class ChipConfig(_Model):
     sram: SramConfig = Field(default_factory=SramConfig)
     dram: DramConfig = Field(default_factory=DramConfig)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
 
     @property
     def dram_bandwidth_gb_per_s(self) -> float:

@@ -399,8 +399,10 @@ def training_section(
     return {
         "optimizer": optimizer,
         "precision": chip.array.precision,
+        "activations": chip.training.activations,
         "macs": sum(macs.values()),
         "forward_macs": macs["forward"],
+        "recompute_macs": sum(layer.macs for layer in layers if layer.name.endswith(".recompute")),
         "backward_macs": macs["backward_data"] + macs["backward_weight"],
         "backward_data_macs": macs["backward_data"],
         "backward_weight_macs": macs["backward_weight"],

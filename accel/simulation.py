@@ -91,7 +91,8 @@ def simulate_training(
     """One training step of `network` on `batch` images: forward, loss, backward and the
     optimizer update, each work item mapped, timed and costed by the inference stages, end to
     end on one timeline; the result's `training` block has the step's MACs, time and memory."""
-    step = training_step(network, batch, optimizer, chip.array.element_bytes)
+    step = training_step(network, batch, optimizer, chip.array.element_bytes,
+                         chip.training.activations)  # fmt: skip
     mappings = [map_work(work, chip) for work in step.items]
     timings = [time_layer(mapping, chip) for mapping in mappings]
     memories = [

@@ -87,6 +87,24 @@ def test_stored_activations_are_what_the_backward_pass_reads() -> None:
     ]
 
 
+def test_recompute_keeps_only_the_conv_and_fc_inputs_and_runs_the_rest_again() -> None:
+    step = training_step(_small(), 3, "sgd", element_bytes=2, activations="recompute")
+    # Kept: the image (conv dW), the pool's output (fc dW) and the probabilities. The pool's
+    # backward needs its argmax: the pool runs again, and the conv before it, whose output
+    # (the ReLU mask too) was not kept.
+    assert step.memory(2).activations_per_image == 2 * (16 + 8 + 3)
+    names = [(work.name, work.pass_name) for work in step.items]
+    assert names[8:13] == [
+        ("flat", "backward_data"), ("conv.recompute", "forward"), ("pool.recompute", "forward"),
+        ("pool", "backward_data"), ("conv.activation", "backward_data"),
+    ]
+    chip = chip_with(array__precision="bf16", training__activations="recompute")
+    training = simulate_training(_small(), chip, 3).summary()["training"]
+    conv = 2 * 16 * 9 * 3  # 2 channels × 16 pixels × 9 taps, 3 images
+    assert training["recompute_macs"] == conv
+    assert training["forward_macs"] == 2 * conv + 8 * 3 * 3
+
+
 def test_max_batch_is_the_largest_whose_step_fits_the_dram() -> None:
     network = load_network("resnet18")
     chip = chip_with(array__precision="bf16", dram__capacity_mib=512)
@@ -187,3 +205,22 @@ def test_cli_training_refuses_bad_options(args: tuple[str, ...], message: str) -
     result = run_accel("simulate-network", "-n", "lenet5", "--training", *args, "-q")
     assert result.returncode == 2
     assert result.stderr.strip() == message
+
+
+def test_the_run_report_shows_time_per_pass_and_the_memory_of_a_training_step(
+    tmp_path: Path,
+) -> None:
+    from accel.report.run_report import write_run_report
+    from accel.results import write_results
+
+    network = load_network("lenet5")
+    for training in (True, False):
+        chip = chip_with(array__precision="fp16")
+        result = (simulate_training(network, chip, 2, "adam") if training
+                  else simulate_network(network, chip, 2))  # fmt: skip
+        out = tmp_path / str(training)
+        write_results(result, out)
+        html = write_run_report(out, result, None).read_text()
+        assert ("Training step" in html) is training
+        assert ("cycles per pass" in html) is training
+        assert ("backward: weights (dW)" in html) is training

@@ -33,7 +33,7 @@ the stored activations; the peak live working set is the most bytes alive at any
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from accel.errors import InputError
@@ -62,6 +62,7 @@ from accel.model.ops import (
 Pass = Literal["forward", "backward_data", "backward_weight", "update"]
 PASSES: tuple[Pass, ...] = ("forward", "backward_data", "backward_weight", "update")
 Optimizer = Literal["sgd", "adam"]
+Activations = Literal["keep", "recompute"]
 OPTIMIZER_STATE: dict[Optimizer, int] = {"sgd": 1, "adam": 2}  # fp32 values per parameter
 UPDATE_OPS: dict[Optimizer, int] = {"sgd": 4, "adam": 12}  # per parameter
 STATE_BYTES = 4  # optimizer state and master weights are fp32
@@ -171,10 +172,12 @@ class TrainingStep:
 
 
 def training_step(
-    network: Network, batch: int, optimizer: Optimizer, element_bytes: int = 4
+    network: Network, batch: int, optimizer: Optimizer, element_bytes: int = 4,
+    activations: Activations = "keep",
 ) -> TrainingStep:
     """The items of one training step of `network` on `batch` images, with operands of
-    `element_bytes` (the update streams fp32 state beside them)."""
+    `element_bytes` (the update streams fp32 state beside them); `activations` says whether
+    the forward tensors the backward reads are kept or recomputed (`recompute`)."""
     if optimizer not in OPTIMIZER_STATE:
         raise InputError(f"optimizer must be sgd or adam, not {optimizer!r}")
     if len(network.outputs) != 1:
@@ -190,8 +193,45 @@ def training_step(
     for layer in network.layers:
         builder.update(layer, optimizer)
     allocations = _allocations(builder.sizes, builder.same)
-    return TrainingStep(network, tuple(builder.items), builder.sizes, allocations, optimizer,
-                        batch, turn)  # fmt: skip
+    items = builder.items
+    if activations == "recompute":
+        items = _recomputed(items, turn, network, builder.sizes, allocations)
+    return TrainingStep(network, tuple(items), builder.sizes, allocations, optimizer, batch,
+                        turn)  # fmt: skip
+
+
+def _recomputed(items: list[Work], turn: int, network: Network, sizes: dict[str, int],
+                allocations: dict[str, str]) -> list[Work]:  # fmt: skip
+    """`items` keeping only the inputs of conv / fc layers (what dW reads) and the graph
+    inputs: each other forward tensor a backward item reads is recomputed just before it, by
+    the forward item that wrote it (`NAME.recompute`, its own inputs recomputed likewise when
+    not kept), and lives from there to its last reader."""
+    kept = {name for name, _ in network.inputs}
+    kept |= {s for layer in network.layers if layer.uses_array for s in layer.inputs}
+    kept_roots = {allocations.get(name, name) for name in kept}
+    writer = {name: work for work in items[:turn] for name in work.writes}
+    again: dict[str, str] = {}  # forward tensor → its recomputed copy
+    result = list(items[: turn + 1])  # the forward pass and the loss read the originals
+
+    def available(name: str) -> str:
+        if name not in writer or allocations.get(name, name) in kept_roots:
+            return name
+        if name not in again:
+            work = writer[name]
+            reads = tuple(available(source) for source in work.reads)
+            writes = tuple(f"{written}.recomputed" for written in work.writes)
+            for written, copy in zip(work.writes, writes, strict=True):
+                again[written] = copy
+                sizes[copy] = sizes[written]
+            rerun = f"{work.name}.recompute"
+            result.append(replace(work, name=rerun, layer=replace(work.layer, name=rerun),
+                                  reads=reads, writes=writes))  # fmt: skip
+        return again[name]
+
+    for work in items[turn + 1 :]:
+        reads = tuple(available(name) for name in work.reads)
+        result.append(replace(work, reads=reads))
+    return result
 
 
 def _allocations(sizes: dict[str, int], same: list[tuple[str, str]]) -> dict[str, str]:
