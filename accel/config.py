@@ -18,6 +18,9 @@ from accel.errors import InputError
 from accel.user_input import load_yaml_mapping, validate_model
 
 Dataflow = Literal["os", "ws", "is"]
+Precision = Literal["int8", "fp16", "bf16", "fp32"]
+# Bytes of one MAC operand (an ifmap, weight or ofmap element) at each precision.
+PRECISION_BYTES: dict[Precision, int] = {"int8": 1, "fp16": 2, "bf16": 2, "fp32": 4}
 Operand = Literal["ifmap", "weight", "ofmap"]
 OPERANDS: tuple[Operand, ...] = ("ifmap", "weight", "ofmap")
 
@@ -34,10 +37,16 @@ class ArrayConfig(_Model):
     dataflow: Dataflow = Field(
         "ws", description="what stays in the PEs: os = outputs, ws = weights, is = inputs"
     )
-    precision: Literal["int8"] = Field(
-        "int8", description="MAC operand precision (only int8 is modelled so far)"
+    precision: Precision = Field(
+        "int8",
+        description="MAC operand precision: int8 (int32 accumulators, bit-exact --check), or "
+        "fp16 / bf16 / fp32 (fp32 accumulators); sets the bytes of every ifmap, weight and ofmap "
+        "element in SRAM, DRAM and the footprint (1, 2, 2, 4) and the energy per MAC",
     )
-    accumulator_bits: int = Field(32, ge=8, le=64, description="accumulator register width in bits")
+    accumulator_bits: int = Field(
+        32, ge=8, le=64,
+        description="accumulator register width in bits (float precisions: 32, fp32 accumulation)",
+    )  # fmt: skip
     accumulator_overflow: Literal["wrap", "saturate"] = Field(
         "wrap", description="what an accumulator does when a sum leaves its range"
     )
@@ -73,6 +82,24 @@ class ArrayConfig(_Model):
     def accumulator_bytes(self) -> int:
         """Bytes of one partial sum kept in the ofmap buffer."""
         return -(-self.accumulator_bits // 8)
+
+    @property
+    def element_bytes(self) -> int:
+        """Bytes of one operand element (ifmap, weight or final ofmap) at `precision`."""
+        return PRECISION_BYTES[self.precision]
+
+    @property
+    def is_float(self) -> bool:
+        return self.precision != "int8"
+
+    @model_validator(mode="after")
+    def _float_accumulates_in_fp32(self) -> ArrayConfig:
+        if self.is_float and self.accumulator_bits != 32:
+            raise ValueError(
+                f"accumulator_bits must be 32 for {self.precision} precision (fp32 "
+                f"accumulation), not {self.accumulator_bits}"
+            )
+        return self
 
 
 class VectorUnitConfig(_Model):
@@ -217,6 +244,18 @@ class DramConfig(_Model):
         description="fetch the next layer's first weight tile during the current layer, as soon "
         "as a weight buffer half is free",
     )
+    capacity_mib: float = Field(
+        8192.0,
+        gt=0,
+        le=1 << 30,
+        allow_inf_nan=False,
+        description="DRAM capacity in MiB (default 8 GiB, an edge module); read only by "
+        "training, for the largest batch whose step fits (summary training.max_batch)",
+    )
+
+    @property
+    def capacity_bytes(self) -> int:
+        return int(self.capacity_mib * 1024 * 1024)
 
 
 class EnergyConfig(_Model):
@@ -227,11 +266,29 @@ class EnergyConfig(_Model):
         ge=0,
         le=1e9,
         allow_inf_nan=False,
-        description="one int8 multiply (0.2) + 32-bit add (0.1), pJ",
+        description="one int8 MAC: an 8-bit multiply (0.2) + 32-bit add (0.1), pJ",
     )
     vector_op_pj: float = Field(
-        0.1, ge=0, le=1e9, allow_inf_nan=False, description="one vector-unit operation, pJ"
-    )
+        0.1, ge=0, le=1e9, allow_inf_nan=False,
+        description="one vector-unit operation on an int8 chip (a 32-bit add), pJ",
+    )  # fmt: skip
+    fp16_mac_pj: float = Field(
+        2.0, ge=0, le=1e9, allow_inf_nan=False,
+        description="one fp16 MAC: a 16-bit FP multiply (1.1) + 32-bit FP add (0.9), pJ",
+    )  # fmt: skip
+    bf16_mac_pj: float = Field(
+        2.0, ge=0, le=1e9, allow_inf_nan=False,
+        description="one bf16 MAC, pJ: Horowitz lists no bf16, so the fp16 multiply (1.1, an "
+        "upper bound: bf16 has the narrower significand) + 32-bit FP add (0.9)",
+    )  # fmt: skip
+    fp32_mac_pj: float = Field(
+        4.6, ge=0, le=1e9, allow_inf_nan=False,
+        description="one fp32 MAC: a 32-bit FP multiply (3.7) + 32-bit FP add (0.9), pJ",
+    )  # fmt: skip
+    float_vector_op_pj: float = Field(
+        0.9, ge=0, le=1e9, allow_inf_nan=False,
+        description="one vector-unit operation on a float chip (a 32-bit FP add), pJ",
+    )  # fmt: skip
     sram_read_pj_per_byte: float | None = Field(
         None,
         ge=0,
@@ -260,6 +317,27 @@ class EnergyConfig(_Model):
         allow_inf_nan=False,
         description="static energy of the whole chip per cycle, pJ (an assumption, not from "
         "Horowitz; charged over the end-to-end cycles)",
+    )
+
+
+    def mac_pj_at(self, precision: Precision) -> float:
+        """Energy of one MAC at `precision`, pJ."""
+        return {"int8": self.mac_pj, "fp16": self.fp16_mac_pj, "bf16": self.bf16_mac_pj,
+                "fp32": self.fp32_mac_pj}[precision]  # fmt: skip
+
+    def vector_op_pj_at(self, precision: Precision) -> float:
+        """Energy of one vector-unit operation on a chip of `precision`, pJ."""
+        return self.vector_op_pj if precision == "int8" else self.float_vector_op_pj
+
+
+class TrainingConfig(_Model):
+    """How the chip's compiler runs a training step (read only by `--training`)."""
+
+    activations: Literal["keep", "recompute"] = Field(
+        "keep",
+        description="keep = store every forward tensor the backward pass reads; recompute = "
+        "store only the conv / fc inputs and recompute the rest (ReLU masks, pooling argmax, "
+        "pre-BatchNorm outputs) by running their forward layers again before their backward",
     )
 
 
@@ -302,6 +380,7 @@ class ChipConfig(_Model):
     dram: DramConfig = Field(default_factory=DramConfig)
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     area: AreaConfig = Field(default_factory=AreaConfig)
+    training: TrainingConfig = Field(default_factory=TrainingConfig)
 
     @property
     def dram_bandwidth_gb_per_s(self) -> float:

@@ -26,6 +26,7 @@ from accel.mapping.mapper import Mapping
 from accel.memory.footprint import LayerFootprint, NetworkFootprint
 from accel.memory.model import MemoryTraffic
 from accel.model.ops import Unsupported
+from accel.model.training import PASSES, Pass, TrainingMemory
 from accel.perf.area import chip_area
 from accel.perf.energy import EnergyBreakdown
 from accel.perf.timing import ComputeTiming
@@ -94,6 +95,8 @@ class LayerResult:
     pe_count: int
     cycles: int | None = None
     footprint: LayerFootprint | None = None
+    pass_name: Pass | None = None  # a training step's pass (forward, backward_data, ...)
+    label: str = ""  # the kind column when it is not the layer's own (training work items)
 
     @property
     def name(self) -> str:
@@ -131,12 +134,15 @@ class LayerResult:
 
     def row(self) -> dict[str, Any]:
         """The layers.csv row: the contract's columns first, then the detail."""
-        return {
+        row = {
             **self._contract_columns(),
             **self._mapping_columns(),
             **self._memory_columns(),
             **self._energy_columns(),
         }
+        if self.pass_name is not None:  # training only: inference rows keep their columns
+            row["pass"] = self.pass_name
+        return row
 
     def _contract_columns(self) -> dict[str, Any]:
         """`CONTRACT_COLUMNS`, in that order."""
@@ -144,7 +150,7 @@ class LayerResult:
         timing, memory = self.timing, self.memory
         return {
             "layer": layer.name,
-            "kind": layer.label,
+            "kind": self.label or layer.label,
             "M": array.m if array else 0,
             "K": array.k if array else 0,
             "N": array.n if array else 0,
@@ -239,6 +245,7 @@ class NetworkResult:
     layers: tuple[LayerResult, ...]
     functional: dict[str, Any] | None = None
     footprint: NetworkFootprint | None = None
+    training: dict[str, Any] | None = None  # the summary's `training` block of a training step
 
     @property
     def total_cycles(self) -> int:
@@ -302,6 +309,8 @@ class NetworkResult:
             summary["unsupported_ops"] = unsupported  # placeholders from --allow-unsupported
         if self.functional is not None:
             summary["functional"] = self.functional
+        if self.training is not None:
+            summary["training"] = self.training
         return summary
 
     def _memory_summary(self) -> dict[str, Any]:
@@ -374,6 +383,53 @@ def import_pandas(what: str) -> Any:
             f'{what} needs pandas: pip install -e ".[pandas]" (or pip install pandas)'
         ) from None
     return pandas
+
+
+def training_section(
+    layers: Sequence[LayerResult], memory: TrainingMemory, chip: ChipConfig, optimizer: str
+) -> dict[str, Any]:
+    """The summary's `training` block: MACs, cycles per pass, the step's rate and memory."""
+    macs = {name: 0 for name in PASSES}
+    cycles = {name: 0 for name in PASSES}
+    for layer in layers:
+        if layer.pass_name is not None:
+            macs[layer.pass_name] += layer.macs
+            cycles[layer.pass_name] += layer.total_cycles
+    step_cycles = sum(cycles.values())
+    steps_per_s = chip.clock_mhz * 1e6 / step_cycles if step_cycles else 0.0
+    updates = sum(layer.mapping.vector_ops for layer in layers if layer.pass_name == "update")
+    capacity = chip.dram.capacity_bytes
+    return {
+        "optimizer": optimizer,
+        "precision": chip.array.precision,
+        "activations": chip.training.activations,
+        "macs": sum(macs.values()),
+        "forward_macs": macs["forward"],
+        "recompute_macs": sum(layer.macs for layer in layers if layer.name.endswith(".recompute")),
+        "backward_macs": macs["backward_data"] + macs["backward_weight"],
+        "backward_data_macs": macs["backward_data"],
+        "backward_weight_macs": macs["backward_weight"],
+        "update_ops": updates,
+        "memory_bytes": {
+            "weights": memory.weights,
+            "gradients": memory.gradients,
+            "optimizer_state": memory.optimizer_state,
+            "activations": memory.activations,
+            "peak_live": memory.peak_live_per_image * memory.batch,
+            "total": memory.peak_bytes,
+        },
+        "per_image_bytes": {
+            "activations": memory.activations_per_image,
+            "peak_live": memory.peak_live_per_image,
+        },
+        "dram_capacity_bytes": capacity,
+        "fits_dram": memory.peak_bytes <= capacity,
+        "max_batch": memory.max_batch(capacity),
+        "cycles": cycles,
+        "step_cycles": step_cycles,
+        "steps_per_s": round(steps_per_s, 6),
+        "images_per_s": round(steps_per_s * memory.batch, 3),
+    }
 
 
 # Summary metrics that need no memory model: a sweep that asks only for these skips it.

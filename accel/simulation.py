@@ -6,6 +6,9 @@ model_memory  → tiling under SRAM capacity, DRAM traffic, the layer's replayed
 replay_network → the end-to-end timeline: layers back to back, next weights prefetched
 layer_energy  → energy per component over each layer's share of that timeline
 
+simulate_training runs the same chain over a training step's work items (`training_step`:
+forward, loss, backward GEMMs and vector items, optimizer updates; `map_work` places them).
+
 run_functional chains the int8 path: quantize_network → prepare → run along each layer's
 tile schedule (the tiling model_memory chose, `engine.schedules_for`) → (optionally) the
 bit-exact check against onnxruntime or TFLite. For a quantized model file, run_model_file
@@ -25,14 +28,16 @@ import numpy.typing as npt
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
+from accel.mapping.training import map_work
 from accel.memory.footprint import network_footprint
 from accel.memory.model import compulsory_bytes, model_memory
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.model.ops import BatchNorm
+from accel.model.training import Optimizer, training_step
 from accel.perf.energy import layer_energy
 from accel.perf.timing import time_layer
-from accel.results import LayerResult, NetworkResult, analytic_summary
+from accel.results import LayerResult, NetworkResult, analytic_summary, training_section
 
 if TYPE_CHECKING:
     from accel.check.compare import CheckReport
@@ -63,7 +68,7 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
     ]
     # Each layer's share of the end-to-end timeline (sums to the network's latency).
     shares = replay_network([memory.schedule for memory in memories], chip)
-    footprint = network_footprint(network, batch)
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
     layers = tuple(
         LayerResult(
             mapping,
@@ -81,6 +86,34 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
     return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint)
 
 
+def simulate_training(
+    network: Network, chip: ChipConfig, batch: int = 1, optimizer: Optimizer = "sgd"
+) -> NetworkResult:
+    """One training step of `network` on `batch` images: forward, loss, backward and the
+    optimizer update, each work item mapped, timed and costed by the inference stages, end to
+    end on one timeline; the result's `training` block has the step's MACs, time and memory."""
+    step = training_step(network, batch, optimizer, chip.array.element_bytes,
+                         chip.training.activations)  # fmt: skip
+    mappings = [map_work(work, chip) for work in step.items]
+    timings = [time_layer(mapping, chip) for mapping in mappings]
+    memories = [
+        model_memory(mapping, timing, chip)
+        for mapping, timing in zip(mappings, timings, strict=True)
+    ]
+    shares = replay_network([memory.schedule for memory in memories], chip)
+    layers = tuple(
+        LayerResult(
+            mapping, timing, memory, layer_energy(mapping, timing, memory, cycles, chip),
+            chip.array.pe_count, cycles, pass_name=work.pass_name, label=work.label,
+        )
+        for work, mapping, timing, memory, cycles in zip(
+            step.items, mappings, timings, memories, shares, strict=True
+        )
+    )  # fmt: skip
+    section = training_section(layers, step.memory(chip.array.element_bytes), chip, optimizer)
+    return NetworkResult(network.name, chip, batch, network.params, layers, training=section)
+
+
 def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dict[str, Any]:
     """The summary's `ANALYTIC_METRICS` from mapping and timing alone, without the memory
     model: what a sweep that asks only for them computes per point."""
@@ -90,10 +123,20 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
          compulsory_bytes(mapping))
         for mapping in mappings
     ]  # fmt: skip
-    return analytic_summary(chip, network.params, network_footprint(network, batch), layers)
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    return analytic_summary(chip, network.params, footprint, layers)
 
 
 FILE_INT8 = "the model file's int8 weights and scales"
+
+
+def require_int8(chip: ChipConfig) -> None:
+    """Refuse a functional run on a float chip: the datapath modelled bit for bit is int8's."""
+    if chip.array.precision != "int8":
+        raise InputError(
+            "--check, --inputs and --dump run the int8 datapath: array.precision must be int8 "
+            f"for them, not {chip.array.precision!r}"
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +187,7 @@ def run_functional(
     """
     from accel.functional.memory_budget import require_memory
 
+    require_int8(chip)
     require_memory(network, batch)  # before anything is allocated for the batch
     if model is not None and model.dynamic_quantization:
         raise InputError(
@@ -206,6 +250,7 @@ def run_model_file(
     from accel.functional.engine import execute, execution_steps
     from accel.functional.inputs import prepare_inputs, random_images
 
+    require_int8(chip)
     qnet = require_quantized(model)
     steps = _Steps(execution_steps(qnet.network) + int(check), progress)
     images = inputs if inputs is not None else random_images(qnet.network, batch, seed)

@@ -55,6 +55,17 @@ def test_pe_registers_follow_dataflow_overlap_and_accumulator(
     assert pe_area_um2(chip) == pytest.approx(282 + adder + registers_bits * 4.522)
 
 
+@pytest.mark.parametrize(
+    ("precision", "um2"),
+    [("fp16", 1640 + 4184 + 80 * 4.522), ("bf16", 1640 + 4184 + 80 * 4.522),
+     ("fp32", 7700 + 4184 + 128 * 4.522)],
+)  # fmt: skip
+def test_a_float_pe_is_a_float_multiplier_and_an_fp32_adder(precision: str, um2: float) -> None:
+    """ws with fold overlap: ifmap, weight and its shadow at the precision, an fp32 psum."""
+    chip = ChipConfig.model_validate({"array": {"precision": precision}})
+    assert pe_area_um2(chip) == pytest.approx(um2)
+
+
 def test_stated_pe_and_sram_areas_replace_the_model() -> None:
     chip = ChipConfig.from_dict({"area": {"pe_um2": 1000, "sram_um2_per_kib": 2000}})
     area = chip_area(chip)

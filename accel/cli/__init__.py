@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from accel.config import ChipConfig
     from accel.io.imported import ImportedModel
     from accel.model.network import Network
+    from accel.model.training import Optimizer
     from accel.results import NetworkResult
     from accel.simulation import FunctionalResult, Progress
 
@@ -140,6 +141,14 @@ def simulate_network_command(
     check: CheckOption = False,
     inputs: InputsOption = None,
     dump: DumpOption = None,
+    training: Annotated[
+        bool,
+        typer.Option("--training", help="simulate one training step (forward, loss, backward, "
+                                        "optimizer update) at the chip's precision"),
+    ] = False,
+    optimizer: Annotated[
+        str, typer.Option(help="the training step's optimizer: sgd (with momentum) or adam")
+    ] = "sgd",
 ) -> None:
     """Simulate every layer of a network on a chip; write layers.csv and summary.json.
 
@@ -158,6 +167,8 @@ def simulate_network_command(
         accel simulate-network -n vgg16 --check
 
         accel simulate-network -n model_int8.onnx --check --inputs images.npy
+
+        accel simulate-network -n resnet18 --training --optimizer adam --batch 8 -c bf16.yaml
     """
     from dataclasses import replace
 
@@ -169,11 +180,20 @@ def simulate_network_command(
     params = parse_params(param or [])
     net, model = load_source(network, params, input_shape or [], allow_unsupported)
     timeline_layers = _timeline_layers(net, report_timeline)
+    if training:
+        _require_training_options(optimizer, check or inputs is not None or dump is not None)
     if check or inputs is not None or dump is not None:
         from accel.functional.memory_budget import require_memory
+        from accel.simulation import require_int8
 
+        require_int8(chip_config)  # refused at once, before anything is simulated
         require_memory(net, batch)  # refused at once, before the cost model runs the batch
-    result = simulate_network(net, chip_config, batch)
+    if training:
+        from accel.simulation import simulate_training
+
+        result = simulate_training(net, chip_config, batch, _optimizer(optimizer))
+    else:
+        result = simulate_network(net, chip_config, batch)
     functional = None
     if check or inputs is not None or dump is not None:
         what = "computing the int8 outputs" + (" and checking every layer" if check else "")
@@ -181,7 +201,7 @@ def simulate_network_command(
             functional = _run_functional(net, chip_config, batch, model, check, inputs, dump,
                                          result, progress)  # fmt: skip
         result = replace(result, functional=functional.summary())
-    out_dir = out or _default_out(net.name, params, batch)
+    out_dir = out or _default_out(net.name + ("_training" if training else ""), params, batch)
     write_results(result, out_dir)
     if timeline is not None:
         _write_timeline(result, chip_config, timeline)
@@ -191,6 +211,8 @@ def simulate_network_command(
         if not quiet:
             _console().print(_layer_table(result, _console().width, columns))
         _print_summary(result, out_dir)
+        if result.training is not None:
+            _print_training(result.training)
         if functional is not None:
             _print_functional(functional.summary(), dump)
     if report or timeline_layers is not None:
@@ -201,6 +223,39 @@ def simulate_network_command(
             _console().print(f"  wrote {written}")
     if functional is not None and functional.check is not None and functional.check.failed:
         raise typer.Exit(1)
+
+
+def _optimizer(name: str) -> Optimizer:
+    if name == "sgd":
+        return "sgd"
+    if name == "adam":
+        return "adam"
+    raise InputError(f"--optimizer must be sgd or adam, not {name!r}")
+
+
+def _require_training_options(optimizer: str, functional: bool) -> None:
+    _optimizer(optimizer)
+    if functional:
+        raise InputError("--training simulates cycles, traffic and memory only: it cannot be "
+                         "combined with --check, --inputs or --dump")  # fmt: skip
+
+
+def _print_training(section: dict[str, Any]) -> None:
+    memory, cycles = section["memory_bytes"], section["cycles"]
+    mib = 2**20
+    _console().print(
+        f"  training step ({section['optimizer']}, {section['precision']}): "
+        f"{section['macs']:,} MACs (forward {section['forward_macs']:,}, backward "
+        f"{section['backward_macs']:,}), {section['update_ops']:,} update ops\n"
+        f"  cycles forward {cycles['forward']:,}, backward data {cycles['backward_data']:,}, "
+        f"backward weight {cycles['backward_weight']:,}, update {cycles['update']:,}; "
+        f"{section['steps_per_s']:,.3f} steps/s\n"
+        f"  memory {memory['total'] / mib:,.1f} MiB: weights {memory['weights'] / mib:,.1f}, "
+        f"gradients {memory['gradients'] / mib:,.1f}, optimizer state "
+        f"{memory['optimizer_state'] / mib:,.1f}, stored activations "
+        f"{memory['activations'] / mib:,.1f} (peak live {memory['peak_live'] / mib:,.1f}); "
+        f"max batch {section['max_batch']:,} in {section['dram_capacity_bytes'] / mib:,.0f} MiB"
+    )
 
 
 @contextmanager

@@ -36,6 +36,14 @@ class Mapping:
     vector_ops: int  # operations on the vector unit (all images), 0 when unit == "array"
     vector_outputs: int = 0  # results the vector unit produces (all images); ops spread over them
     lowered: Layer | None = None  # a transposed conv: the dense conv the array runs instead
+    element_bytes: int = 1  # bytes of one operand element at the chip's precision
+
+    @property
+    def tensor_bytes(self) -> tuple[int, int, int]:
+        """(ifmap, weight, ofmap) bytes of the layer's tensors over the batch, each once."""
+        layer, batch, width = self.layer, self.batch, self.element_bytes
+        return (layer.ifmap_elements * width * batch, layer.weight_bytes_at(width),
+                layer.ofmap_elements * width * batch)  # fmt: skip
 
     @property
     def macs(self) -> int:
@@ -64,15 +72,17 @@ def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
     """Place one layer on the chip."""
     if not 0 < batch <= MAX_BATCH:
         raise InputError(f"batch must be between 1 and {MAX_BATCH:,}, not {batch!r}")
+    width = chip.array.element_bytes
     if isinstance(layer.op, ConvTranspose):
         conv = lower(layer, chip.array.conv_transpose).conv
         assert conv.gemm is not None
         array = ArrayMapping.place(conv.gemm, batch, chip.array)
-        return Mapping(layer, batch, "array", array, 0, lowered=conv)
+        return Mapping(layer, batch, "array", array, 0, lowered=conv, element_bytes=width)
     gemm = layer.gemm
     if gemm is not None and not (layer.is_depthwise and chip.array.depthwise_unit == "vector"):
-        return Mapping(layer, batch, "array", ArrayMapping.place(gemm, batch, chip.array), 0)
+        array = ArrayMapping.place(gemm, batch, chip.array)
+        return Mapping(layer, batch, "array", array, 0, element_bytes=width)
     ops = layer.macs if gemm is not None else layer.vector_ops
     unit: Unit = "vector" if ops else "none"
     outputs = layer.ofmap_elements if ops else 0
-    return Mapping(layer, batch, unit, None, ops * batch, outputs * batch)
+    return Mapping(layer, batch, unit, None, ops * batch, outputs * batch, element_bytes=width)

@@ -61,8 +61,11 @@ class NetworkFootprint:
         return room // per_image if per_image and room > 0 else 0
 
 
-def network_footprint(network: Network, batch: int = 1) -> NetworkFootprint:
-    """Weights and live activations at every layer of `network` for `batch` images."""
+def network_footprint(
+    network: Network, batch: int = 1, element_bytes: int = 1
+) -> NetworkFootprint:
+    """Weights and live activations at every layer of `network` for `batch` images, with
+    weights and activations of `element_bytes` each (the chip's `array.element_bytes`)."""
     order = {layer.name: step for step, layer in enumerate(network.layers)}
     root = _alias_roots(network)
     size: dict[str, int] = {}
@@ -73,7 +76,7 @@ def network_footprint(network: Network, batch: int = 1) -> NetworkFootprint:
     tensors += [(layer.name, layer.ofmap_elements, order[layer.name]) for layer in network.layers]
     for name, elements, produced in tensors:
         group = root[name]
-        size[group] = max(size.get(group, 0), elements * batch)
+        size[group] = max(size.get(group, 0), elements * batch * element_bytes)
         first[group] = min(first.get(group, produced), produced)
         last[group] = max(last.get(group, produced), produced)
     for layer in network.layers:
@@ -83,12 +86,12 @@ def network_footprint(network: Network, batch: int = 1) -> NetworkFootprint:
         last[root[name]] = final
     footprints = tuple(
         LayerFootprint(
-            layer.weight_bytes,
+            layer.weight_bytes_at(element_bytes),
             sum(size[g] for g in size if first[g] <= step <= last[g]),
         )
         for step, layer in enumerate(network.layers)
     )
-    weights = sum(layer.weight_bytes for layer in network.layers)
+    weights = sum(layer.weight_bytes_at(element_bytes) for layer in network.layers)
     return NetworkFootprint(footprints, batch, weights)
 
 

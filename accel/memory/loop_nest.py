@@ -214,13 +214,14 @@ class _Nest:
         if kind == "psum":
             return int(groups * m[0] * n[0] * self.chip.array.accumulator_bytes)
         reads = self.fold_reads(kind, coords) if kind in self.streamed else 0
+        width = self.chip.array.element_bytes
         if kind == "ifmap" and reads:
-            return int(m[0] * k[0] * reads)
+            return int(m[0] * k[0] * reads * width)
         if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
-            return int(groups * sum(count * m[1][box] for count, box in k[1]))
+            return int(groups * sum(count * m[1][box] for count, box in k[1]) * width)
         k_first = coords.get("k", (None, True))[1]
         bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
-        return int(groups * (k[0] * n[0] + bias) * max(reads, 1))
+        return int(groups * (k[0] * n[0] * width + bias) * max(reads, 1))
 
     def fold_reads(self, operand: Operand, coords: Coords) -> int:
         """How often a step reads its tile of `operand`: once per fold along the dimension the
@@ -364,11 +365,13 @@ class _Position:
         return [Load(kind, nest.first_piece(kind, target))]
 
     def writeback(self, coords: Coords) -> int:
-        """Final int8 outputs, or int32 partial sums when later visits still add to them."""
+        """Final outputs (int8 or the float width), or accumulator-wide partial sums when
+        later visits still add to them."""
         nest = self.nest
         m, _, n = (nest.size(coords, d) for d in "mkn")
         unfinished = nest.reduces_across_visits and not self.context[nest.k_level].last  # type: ignore[index]
-        per_output = nest.chip.array.accumulator_bytes if unfinished else 1
+        array = nest.chip.array
+        per_output = array.accumulator_bytes if unfinished else array.element_bytes
         return int(nest.groups(coords) * m[0] * n[0] * per_output)
 
     def prefetch_point(self) -> bool:

@@ -124,22 +124,24 @@ def compulsory_bytes(mapping: Mapping) -> int:
         return 0
     if mapping.array is None:
         return sum(_whole_tensors(mapping))
-    return sum(compulsory_traffic(mapping.array_layer, mapping.batch))
+    return sum(compulsory_traffic(mapping.array_layer, mapping.batch, mapping.element_bytes))
 
 
 def _whole_tensors(mapping: Mapping) -> tuple[int, int, int]:
     """(ifmap, weight, ofmap) bytes of a vector-unit layer, which streams each tensor whole."""
-    layer, batch = mapping.layer, mapping.batch
-    return layer.ifmap_bytes * batch, layer.weight_bytes, layer.ofmap_bytes * batch
+    return mapping.tensor_bytes
 
 
-def compulsory_traffic(layer: Layer, batch: int) -> tuple[int, int, int]:
-    """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once."""
+def compulsory_traffic(layer: Layer, batch: int, element_bytes: int = 1) -> tuple[int, int, int]:
+    """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once, for
+    operands of `element_bytes` each (the chip's `array.element_bytes`)."""
+    weight = layer.weight_bytes_at(element_bytes)
+    ofmap = layer.ofmap_elements * element_bytes * batch
     if layer.gemm is None:
-        return layer.ifmap_bytes * batch, layer.weight_bytes, layer.ofmap_bytes * batch
+        return layer.ifmap_elements * element_bytes * batch, weight, ofmap
     geometry = LayerGeometry.of(layer, batch)
     ifmap = geometry.image_box * geometry.channels_per_group * layer.gemm.groups * batch
-    return ifmap, layer.weight_bytes, layer.ofmap_bytes * batch
+    return ifmap * element_bytes, weight, ofmap
 
 
 @lru_cache(maxsize=4096)
@@ -184,7 +186,7 @@ def _plans(
     grid = _candidates(array, geometry)
     has_bias = layer.bias_elements > 0
     sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
-    compulsory = compulsory_traffic(layer, batch)
+    compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes)
     orders, per_order, fit = _fitting(grid, geometry, sizes, array, chip, compulsory[1])
     shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
     # Whole groups per step move the same bytes in fewer, larger transfers.
@@ -236,9 +238,10 @@ def _order_traffic(
     weight_bytes: int,
     streamed: tuple[Operand, ...] = (),
 ) -> tuple[GridTraffic, ...]:
-    """Every loop order's `grid_traffic`, which reads of the chip only the accumulator width,
-    the DRAM burst and fold overlap."""
-    reads = (chip.array.accumulator_bytes, chip.dram.burst_bytes, chip.array.fold_overlap)
+    """Every loop order's `grid_traffic`, which reads of the chip only the accumulator and
+    operand widths, the DRAM burst and fold overlap."""
+    reads = (chip.array.accumulator_bytes, chip.dram.burst_bytes, chip.array.fold_overlap,
+             chip.array.element_bytes)  # fmt: skip
     grid = _candidates(array, geometry)
     return _ORDER_TRAFFIC.get(
         (array, geometry, reads, weight_bytes, streamed),
@@ -258,13 +261,14 @@ def _schedule(
     compute_cycles: int,
 ) -> Schedule:
     """`array_schedule`, which reads of the chip only which buffers are double-buffered, the
-    streamed operands' piece sizes, the accumulator width and fold overlap."""
+    streamed operands' piece sizes, the accumulator and operand widths and fold overlap."""
     sram = chip.sram
     reads = (
         tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
         tuple(sorted(tiles.piece_bytes(chip, tiling.streamed).items())),
         chip.array.accumulator_bytes,
         chip.array.fold_overlap,
+        chip.array.element_bytes,
     )
     return _SCHEDULES.get(
         (tiling, geometry, array, has_bias, compute_cycles, reads),
@@ -312,11 +316,14 @@ def _fitting(
     grid with the undersized operands streamed.
     """
     orders = list(_order_traffic(array, geometry, chip, weight_bytes))
-    per_order = [tiles.with_outputs_in_pes(sizes, grid, array, t.in_place) for t in orders]
+    width = chip.array.element_bytes
+    per_order = [
+        tiles.with_outputs_in_pes(sizes, grid, array, t.in_place, width) for t in orders
+    ]
     fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
     if any(f.any() for f in fit):
         return orders, per_order, fit
-    single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]))
+    single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]), width)
     if chip.sram.undersized == "error":
         try:
             tiles.raise_no_fit("layer", single, chip, grid)

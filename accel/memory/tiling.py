@@ -220,27 +220,30 @@ def tile_bytes(
 ) -> dict[Operand, IntArray]:
     """Largest tile of each operand for every (m, k, n) candidate, as broadcastable arrays.
 
-    An ofmap tile holds int32 accumulators while its reduction is spread over several passes
-    through the array; when each pass finishes the whole `K` (os with the whole `K` per tile;
-    ws / is when `K` fits one fold of rows) it holds requantized int8 outputs instead.
+    An ofmap tile holds int32 (float chips: fp32) accumulators while its reduction is spread
+    over several passes through the array; when each pass finishes the whole `K` (os with the
+    whole `K` per tile; ws / is when `K` fits one fold of rows) it holds final outputs of
+    `array.element_bytes` each instead (int8: requantized). Operands are that wide too.
     """
     m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
-    ifmap = grid.ifmap_max[:, :, None]
-    weight = k * n + (BIAS_BYTES * n if has_bias else 0)
+    width = chip.array.element_bytes
+    ifmap = grid.ifmap_max[:, :, None] * width
+    weight = k * n * width + (BIAS_BYTES * n if has_bias else 0)
     in_array = array.k <= array.array_rows or array.dataflow == "os"
     complete = (k == array.k) & in_array
-    ofmap = m * n * np.where(complete, 1, chip.array.accumulator_bytes)
+    ofmap = m * n * np.where(complete, width, chip.array.accumulator_bytes)
     return {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
 
 
 def with_outputs_in_pes(
-    sizes: dict[Operand, IntArray], grid: Candidates, array: ArrayMapping, in_place: IntArray
+    sizes: dict[Operand, IntArray], grid: Candidates, array: ArrayMapping, in_place: IntArray,
+    element_bytes: int = 1,
 ) -> dict[Operand, IntArray]:
-    """Tile bytes when an os tile keeps its partial sums in the PEs (`in_place`): only int8
-    outputs reach the ofmap buffer."""
+    """Tile bytes when an os tile keeps its partial sums in the PEs (`in_place`): only final
+    outputs (`element_bytes` each) reach the ofmap buffer."""
     if array.dataflow != "os":
         return sizes
-    outputs = grid.m[:, None, None] * grid.n[None, None, :]
+    outputs = grid.m[:, None, None] * grid.n[None, None, :] * element_bytes
     return {**sizes, "ofmap": np.where(in_place, outputs, sizes["ofmap"])}
 
 

@@ -82,14 +82,15 @@ def grid_traffic(
         if op in streamed else tiles.refetches(order, trip, op)
         for op in ("ifmap", "weight", "ofmap")
     }  # fmt: skip
-    ifmap_pass = groups * (
+    width = chip.array.element_bytes
+    ifmap_pass = groups * width * (
         array.m * array.k if "ifmap" in streamed else grid.ifmap_sum[:, :, None]
     )
     spill = (passes["ofmap"] - 1) * outputs * chip.array.accumulator_bytes
     size = {
         "ifmap": np.broadcast_to(ifmap_pass * passes["ifmap"], shape),
         "weight": np.broadcast_to(weight_bytes * passes["weight"], shape),
-        "ofmap_write": outputs + spill,
+        "ofmap_write": outputs * width + spill,
         "ofmap_read": spill,
     }
     per_group = {

@@ -15,7 +15,7 @@ from accel.errors import InputError, closest
 from accel.model.ops import Conv, ConvTranspose, FullyConnected, Op, Shape, ShapeError
 
 INPUT = "input"
-BIAS_BYTES = 4  # int32 bias per output channel
+BIAS_BYTES = 4  # int32 (int8 chips) or fp32 (float chips) bias per output channel
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,11 @@ class Layer:
     @property
     def weight_bytes(self) -> int:
         """int8 weights plus int32 biases."""
-        return self.weight_elements + BIAS_BYTES * self.bias_elements
+        return self.weight_bytes_at(1)
+
+    def weight_bytes_at(self, element_bytes: int) -> int:
+        """Weights of `element_bytes` each plus biases at accumulator width (4 bytes)."""
+        return self.weight_elements * element_bytes + BIAS_BYTES * self.bias_elements
 
     @property
     def ofmap_bytes(self) -> int:

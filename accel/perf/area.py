@@ -1,7 +1,8 @@
 """Silicon area of the chip's array and on-chip SRAM, in mm², at 45 nm unless the chip says so.
 
 A PE is a multiplier of the array's precision, an adder of the accumulator's width, and its
-registers; an SRAM KiB is 8,192 6T cells plus the periphery around them (decoders, sense
+registers (for fp16, bf16 and fp32 arrays a float multiplier and an fp32 float adder); an SRAM
+KiB is 8,192 6T cells plus the periphery around them (decoders, sense
 amplifiers, drivers), counted through an array-efficiency factor. Sources, all 45 nm:
 
 - Arithmetic: Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC 2014,
@@ -29,9 +30,13 @@ from dataclasses import dataclass
 
 from accel.config import ChipConfig
 
-MULTIPLIER_UM2 = {"int8": 282.0}  # Horowitz ISSCC 2014, 8-bit multiply, 45 nm
+# Horowitz ISSCC 2014, 45 nm: an 8-bit integer, a 16-bit and a 32-bit float multiply; bf16 has
+# no figure of its own and takes fp16's (its 8-bit significand multiplier is smaller: an upper
+# bound), as the energy defaults do.
+MULTIPLIER_UM2 = {"int8": 282.0, "fp16": 1640.0, "bf16": 1640.0, "fp32": 7700.0}
 ADDER_UM2 = ((8, 36.0), (16, 67.0), (32, 137.0))  # (bits, µm²): Horowitz's 8/16/32-bit adds
-OPERAND_BITS = {"int8": 8}
+FP32_ADDER_UM2 = 4184.0  # Horowitz's 32-bit float add: the accumulator of every float array
+OPERAND_BITS = {"int8": 8, "fp16": 16, "bf16": 16, "fp32": 32}
 FLIP_FLOP_UM2 = 4.522  # NanGate 45 nm Open Cell Library DFF_X1, 3.23 µm × 1.4 µm
 SRAM_CELL_UM2 = 0.346  # Intel 45 nm 6T cell (Mistry et al., IEDM 2007)
 SRAM_ARRAY_EFFICIENCY = 0.5  # cells / macro area; an assumption (see the module docstring)
@@ -77,7 +82,8 @@ def pe_area_um2(chip: ChipConfig) -> float:
     if array.fold_overlap:
         stationary = {"ws": operand_bits, "is": operand_bits, "os": array.accumulator_bits}
         register_bits += stationary[array.dataflow]
-    adder = adder_area_um2(array.accumulator_bits)
+    float_array = array.precision != "int8"
+    adder = FP32_ADDER_UM2 if float_array else adder_area_um2(array.accumulator_bits)
     return MULTIPLIER_UM2[array.precision] + adder + register_bits * FLIP_FLOP_UM2
 
 

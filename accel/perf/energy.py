@@ -1,18 +1,21 @@
 """Energy of one layer from event counts: MACs, vector ops, SRAM bytes, DRAM bytes and leakage.
 
 Defaults follow Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm): an 8-bit multiply
-costs 0.2 pJ and a 32-bit add 0.1 pJ (a MAC: 0.3 pJ); a 64-bit SRAM read costs 10 pJ at 8 KiB,
+costs 0.2 pJ and a 32-bit add 0.1 pJ (an int8 MAC: 0.3 pJ); a 16-bit FP multiply 1.1 pJ, a
+32-bit FP multiply 3.7 pJ and a 32-bit FP add 0.9 pJ (fp16 / bf16 MAC with fp32 accumulation:
+2.0 pJ, fp32: 4.6 pJ; a float chip's vector op: 0.9 pJ); a 64-bit SRAM read costs 10 pJ at 8 KiB,
 20 pJ at 32 KiB and 100 pJ at 1 MiB, so SRAM energy per byte grows with the buffer (log-log
 interpolation through those points, extended along the nearest segment outside them); DRAM costs
 1.3–2.6 nJ per 64-bit access (default 250 pJ per byte). Writes cost what reads cost unless set.
 
 SRAM bytes per buffer:
 
-- ifmap / weight: the array's reads (timing model, one byte per int8 element) and the DMA's
-  fills (the DRAM bytes loaded into the buffer);
-- ofmap: the array's writes and partial-sum reads, at `accumulator_bits / 8` bytes each (int32:
-  4) when partial sums accumulate in the buffer (the timing model reads some back) and one byte
-  each when outputs leave the array complete (os, or `K` within one fold, or the vector unit);
+- ifmap / weight: the array's reads (timing model, `array.element_bytes` per element: int8 1,
+  fp16 / bf16 2, fp32 4) and the DMA's fills (the DRAM bytes loaded into the buffer);
+- ofmap: the array's writes and partial-sum reads, at `accumulator_bits / 8` bytes each (int32
+  or fp32: 4) when partial sums accumulate in the buffer (the timing model reads some back) and
+  one element each when outputs leave the array complete (os, or `K` within one fold, or the
+  vector unit);
   plus the DMA's partial-sum fills and its drain of everything written back.
 
 Leakage is charged per cycle of the layer's share of the end-to-end timeline.
@@ -105,21 +108,21 @@ def layer_energy(
     chip: ChipConfig,
 ) -> EnergyBreakdown:
     """Energy of one layer that took `total_cycles` (its share of the end-to-end timeline)."""
-    energy = chip.energy
+    energy, precision, width = chip.energy, chip.array.precision, chip.array.element_bytes
     on_array = mapping.unit == "array"
     macs = mapping.issued_macs if on_array else 0  # inserted zeros are multiplied too
-    # Partial sums read back mean accumulators live in the buffer; otherwise int8 outputs.
-    ofmap_bytes = chip.array.accumulator_bytes if timing.sram_ofmap_reads else 1
+    # Partial sums read back mean accumulators live in the buffer; otherwise final outputs.
+    ofmap_bytes = chip.array.accumulator_bytes if timing.sram_ofmap_reads else width
 
     def sram(operand: Operand, reads: int, writes: int) -> float:
         read, write = sram_access_pj(chip, operand)
         return reads * read + writes * write
 
     return EnergyBreakdown(
-        mac_pj=macs * energy.mac_pj,
-        vector_pj=mapping.vector_ops * energy.vector_op_pj,
-        sram_ifmap_pj=sram("ifmap", timing.sram_ifmap_reads, memory.dram_ifmap_bytes),
-        sram_weight_pj=sram("weight", timing.sram_weight_reads, memory.dram_weight_bytes),
+        mac_pj=macs * energy.mac_pj_at(precision),
+        vector_pj=mapping.vector_ops * energy.vector_op_pj_at(precision),
+        sram_ifmap_pj=sram("ifmap", timing.sram_ifmap_reads * width, memory.dram_ifmap_bytes),
+        sram_weight_pj=sram("weight", timing.sram_weight_reads * width, memory.dram_weight_bytes),
         sram_ofmap_pj=sram(
             "ofmap",
             timing.sram_ofmap_reads * ofmap_bytes + memory.dram_ofmap_write_bytes,

@@ -107,6 +107,7 @@ def render_run_report(
     sections = [
         section("Summary", cards(_cards(summary))),
         section("Chip", _chip_params(chip, summary), anchor="chip"),
+        _training_section(summary),
         _cycles_chart(rows),
         _utilization_chart(rows),
         _dram_chart(rows, columns),
@@ -116,6 +117,39 @@ def render_run_report(
         _layer_tables(rows, columns),
     ]
     return page(title, subtitle, sections)
+
+
+_PASS_NAMES = {
+    "forward": "forward", "backward_data": "backward: data (dX)",
+    "backward_weight": "backward: weights (dW)", "update": "optimizer update",
+}  # fmt: skip
+_MEMORY_PARTS = {
+    "weights": "weights", "gradients": "gradients", "optimizer_state": "optimizer state",
+    "activations": "stored activations",
+}  # fmt: skip
+
+
+def _training_section(summary: dict[str, Any]) -> str:
+    """A training step's time per pass and its memory, when the run was one ("" otherwise)."""
+    training = summary.get("training")
+    if not isinstance(training, dict):
+        return ""
+    passes = [(label, float(training["cycles"].get(name, 0)), color(i))
+              for i, (name, label) in enumerate(_PASS_NAMES.items())]  # fmt: skip
+    memory = training["memory_bytes"]
+    scale, unit = byte_unit(max(memory[name] for name in _MEMORY_PARTS))
+    parts = [(label, memory[name] / scale, color(i))
+             for i, (name, label) in enumerate(_MEMORY_PARTS.items())]  # fmt: skip
+    note = (
+        f"{training['optimizer']}, {training['precision']}, activations "
+        f"{training.get('activations', 'keep')}: {training['steps_per_s']:.4g} steps/s; "
+        f"stored activations {training['per_image_bytes']['activations']:,} bytes per image; "
+        f"the largest batch that fits {training['dram_capacity_bytes'] / 2**20:,.0f} MiB of "
+        f"DRAM: {training['max_batch']:,}"
+    )
+    charts = (hbar_chart(passes, "cycles per pass", "cycles")
+              + hbar_chart(parts, f"memory of the step (batch {summary.get('batch', 1)})", unit))
+    return section("Training step", charts, note, anchor="training")
 
 
 def _derived(row: dict[str, Any], columns: list[str], bandwidth: float) -> dict[str, Any]:
