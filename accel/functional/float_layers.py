@@ -149,7 +149,7 @@ def float_function(
     if layer.op.moves_values:
         return _unary(lambda x: move_values(layer, x))
     if isinstance(op, Resize) and op.mode == "nearest":  # a copy, indexed as ORT indexes
-        return _unary(lambda x: resample.resize_nearest(x, op, "onnx"))  # type: ignore[arg-type]
+        return _unary(lambda x: resample.resize_nearest(x, op, "onnx"))  # type: ignore[arg-type,return-value]
     if isinstance(op, PRelu) and "slopes" in attributes:
         slopes = np.asarray(attributes["slopes"], np.float32)
         return _unary(lambda x: _prelu(x, slopes))
