@@ -149,11 +149,16 @@ def float_function(
     if layer.op.moves_values:
         return _unary(lambda x: move_values(layer, x))
     if isinstance(op, Resize) and op.mode == "nearest":  # a copy, indexed as ORT indexes
-        return _unary(lambda x: resample.resize_nearest(x, op, "onnx"))  # type: ignore[arg-type,return-value]
+        return _unary(lambda x: _nearest(x, op))
     if isinstance(op, PRelu) and "slopes" in attributes:
         slopes = np.asarray(attributes["slopes"], np.float32)
         return _unary(lambda x: _prelu(x, slopes))
     return None
+
+
+def _nearest(x: F32, op: Resize) -> F32:
+    resized: F32 = resample.resize_nearest(x, op, "onnx")  # type: ignore[arg-type,assignment]
+    return resized
 
 
 def _prelu(x: F32, slopes: F32) -> F32:
