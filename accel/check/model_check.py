@@ -179,7 +179,7 @@ def check_model(
     reference: dict[str, IntArray] = {}
     engine = {name: _bits(np.asarray(array)) for name, array in ours.items()}
     for name, location in readable.items():
-        mine = np.asarray(ours[name])
+        mine: npt.NDArray[Any] = np.asarray(ours[name])
         params = qnet.activations.get(name)
         if location.dequantized and params is not None and mine.dtype != np.float32:
             mine = dequantize_linear(mine, params.scale, params.zero_point)
