@@ -96,8 +96,8 @@ def test_cli_checks_every_new_operator_in_tflite_mode(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("layer", "mode", "message"), [
     ({"name": "hs", "kind": "activation", "function": "hard_sigmoid", "alpha": 0.2}, "tflite",
      "layer 'hs': tflite mode has no hard_sigmoid kernel"),
-    ({"name": "m", "kind": "reduce_mean", "axes": [0]}, "onnx",
-     r"layer 'm': reduce_mean over axes \[0\] has no int8 model in onnx mode"),
+    ({"name": "m", "kind": "reduce_mean", "axes": [0, 2]}, "onnx",
+     r"layer 'm': reduce_mean over axes \[0, 2\] has no int8 model in onnx mode"),
     ({"name": "m", "kind": "reduce_mean", "axes": [0]}, "tflite",
      r"layer 'm': reduce_mean over axes \[0\] has no int8 model in tflite mode"),
     ({"name": "up", "kind": "resize", "scale": 2, "mode": "bilinear"}, "onnx",
@@ -307,3 +307,30 @@ def test_cli_checks_an_int8_tflite_file(tmp_path: Path) -> None:
     path.write_bytes(tflite_builders.int8_heads(2))
     section = _cli_check(tmp_path, path, batch=1)
     assert (section["mode"], section["layers_checked"], section["mismatches"]) == ("tflite", 8, 0)
+
+
+@pytest.mark.parametrize("axes", [[0], [1], [2], [0, 1], [1, 2], [0, 1, 2]])
+@pytest.mark.parametrize("batch", [1, 2])
+def test_reduce_mean_is_checked_in_onnx_mode(axes: list[int], batch: int) -> None:
+    """DequantizeLinear → ReduceMean → QuantizeLinear in ORT's summation order (its pattern
+    of kept and reduced blocks depends on the batch too)."""
+    layers = [ONNX_LAYERS[0], {"name": "m", "kind": "reduce_mean", "axes": axes},
+              {"name": "c2", "kind": "conv", "out_channels": 4, "kernel": 1}]  # fmt: skip
+    result = run_functional(_network(layers), ChipConfig(), batch=batch, check=True)
+    assert result.check is not None
+    assert (result.check.layers_checked, result.check.failed) == (3, False)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_quantize_static_reduce_means_are_bit_exact(config: QuantConfig, tmp_path: Path) -> None:
+    from onnx_builders import GraphBuilder
+
+    g = GraphBuilder("means", [1, 3, 8, 8], opset=13, seed=0)
+    x = g.relu(g.conv(g.input, 3, 16, 3))
+    over_channels = g.node("ReduceMean", [x], axes=[1], keepdims=1)
+    over_height = g.node("ReduceMean", [x], axes=[2], keepdims=1)
+    model = g.model([g.conv(over_channels, 1, 4, 3), g.conv(over_height, 16, 4, 1, pad=0)])
+    report = _file_check(quantize(model, config, tmp_path)).check
+    assert report is not None and (report.layers_checked, report.failed) == (5, False)
+    assert {name: op for name, op in report.extra["float_layers"].items()
+            if op == "ReduceMean"} == {"reducemean5": "ReduceMean", "reducemean6": "ReduceMean"}

@@ -39,6 +39,7 @@ from accel.functional.float_windows import (
     quantize,
     quantize_fused,
 )
+from accel.functional.kernels.mlas_pool import reduce_mean
 from accel.functional.kernels.mlas_softmax import softmax
 from accel.functional.tensor_layers import move_values
 from accel.functional.vector import float_activation
@@ -54,7 +55,7 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import LayerAttributes, QuantizedWeights, QuantParams
-from accel.model.resample_ops import PRelu, Resize
+from accel.model.resample_ops import PRelu, ReduceMean, Resize
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
@@ -150,10 +151,20 @@ def float_function(
         return _unary(lambda x: move_values(layer, x))
     if isinstance(op, Resize) and op.mode == "nearest":  # a copy, indexed as ORT indexes
         return _unary(lambda x: _nearest(x, op))
+    if isinstance(op, ReduceMean):
+        return _reduce_mean(op.axes)
     if isinstance(op, PRelu) and "slopes" in attributes:
         slopes = np.asarray(attributes["slopes"], np.float32)
         return _unary(lambda x: _prelu(x, slopes))
     return None
+
+
+def _reduce_mean(axes: tuple[int, ...]) -> FloatLayer | None:
+    """ORT's float ReduceMean where accel reproduces its summation order, else None."""
+    nchw = tuple(axis + 1 for axis in axes)
+    if reduce_mean(np.zeros((2, 2, 2, 2), np.float32), nchw) is None:
+        return None
+    return _unary(lambda x: reduce_mean(x, nchw))  # type: ignore[arg-type,return-value]
 
 
 def _nearest(x: F32, op: Resize) -> F32:

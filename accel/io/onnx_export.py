@@ -5,7 +5,7 @@ with onnxruntime's integer operators: QLinearConv (fc layers as 1×1 QLinearConv
 (N, K, 1, 1) ifmap, because QLinearMatMul has no bias input), MaxPool, and the com.microsoft
 contrib ops QLinearAveragePool, QLinearGlobalAveragePool, QLinearAdd, QLinearMul,
 QLinearConcat, QLinearSigmoid, QLinearLeakyRelu and QLinearSoftmax. Functions without an integer
-operator (fused ReLU/ReLU6, h-swish, h-sigmoid, tanh, hard-sigmoid, PReLU) are
+operator (fused ReLU/ReLU6, h-swish, h-sigmoid, tanh, hard-sigmoid, PReLU, ReduceMean) are
 DequantizeLinear → float op → QuantizeLinear, which onnxruntime evaluates exactly as accel's
 lookup tables and float kernels do. Resize, DepthToSpace and SpaceToDepth run on the codes, as
 quantize_static leaves them (a block move between two quantizations as DequantizeLinear → move
@@ -50,7 +50,7 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import QuantizedNetwork
-from accel.model.resample_ops import DepthToSpace, PRelu, Resize, SpaceToDepth
+from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 
 ONNX_OPSET = 21
 MS_DOMAIN = "com.microsoft"
@@ -186,6 +186,12 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
         yield from _block_move_nodes(graph, layer, x[0])
     elif isinstance(op, PRelu) and "slopes" in graph.qnet.attributes.get(y, {}):
         yield from _prelu_nodes(graph, layer, x[0])
+    elif isinstance(op, ReduceMean):  # no integer ReduceMean: DQ → float → Q
+        axes = graph.const(f"{y}.axes", np.array([axis + 1 for axis in op.axes], np.int64))
+        real, result = f"{y}.real", f"{y}.real_out"
+        yield "DequantizeLinear", [x[0], *x_q], [real], {}
+        yield "ReduceMean", [real, axes], [result], {"keepdims": 1}
+        yield "QuantizeLinear", [result, *y_q], [y], {}
     elif isinstance(op, BatchNorm) and "batchnorm" in graph.qnet.attributes.get(y, {}):
         yield from _batchnorm_nodes(graph, layer, x[0])
     else:
