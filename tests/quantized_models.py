@@ -116,6 +116,36 @@ def shuffle_unit_cnn(seed: int = 0) -> Any:
     return g.model([g.gemm(g.node("Flatten", [g.node("GlobalAveragePool", [y])]), 16, 10)])
 
 
+def heads_cnn(seed: int = 0) -> Any:
+    """Detection/segmentation operators: conv → PRelu (a slope per channel) → nearest Resize
+    ×2 → DepthToSpace (CRD) → conv → Tanh → SpaceToDepth → conv → HardSigmoid (alpha 0.2) →
+    conv. quantize_static quantizes none of PRelu, Tanh, HardSigmoid or the block moves, so
+    PRelu → Resize → DepthToSpace and Tanh → SpaceToDepth stay float32 islands."""
+    g = GraphBuilder(f"heads{seed}", [1, 3, 8, 8], opset=13, seed=seed)
+    x = g.conv(g.input, 3, 16, 3)
+    slope = g.constant((0.05 + 0.3 * g.rng.random((16, 1, 1))).astype(np.float32))
+    x = g.node("PRelu", [x, slope])
+    x = g.node("Resize", [x, "", g.constant(np.array([1, 1, 2, 2], np.float32))],
+               mode="nearest")  # fmt: skip
+    x = g.conv(g.node("DepthToSpace", [x], blocksize=2, mode="CRD"), 4, 8, 3)
+    x = g.node("SpaceToDepth", [g.node("Tanh", [x])], blocksize=2)
+    x = g.node("HardSigmoid", [g.conv(x, 32, 8, 1, pad=0)], alpha=0.2, beta=0.5)
+    return g.model([g.conv(x, 8, 8, 1, pad=0)])
+
+
+def moves_cnn(seed: int = 0, resize_mode: str = "nearest") -> Any:
+    """conv + ReLU → Resize to 13×11 (half_pixel, round_prefer_ceil; quantize_static
+    quantizes it: QOperator's Resize on codes, QDQ's fused to the same) → conv → DepthToSpace
+    (DCR) → SpaceToDepth (a float32 island between two quantized convs) → conv."""
+    g = GraphBuilder(f"moves{seed}", [1, 3, 8, 8], opset=13, seed=seed)
+    x = g.relu(g.conv(g.input, 3, 16, 3))
+    sizes = g.constant(np.array([1, 16, 13, 11], np.int64))
+    x = g.node("Resize", [x, "", "", sizes], mode=resize_mode,
+               coordinate_transformation_mode="half_pixel", nearest_mode="round_prefer_ceil")
+    x = g.node("DepthToSpace", [g.conv(x, 16, 16, 3)], blocksize=2, mode="DCR")
+    return g.model([g.conv(g.node("SpaceToDepth", [x], blocksize=2), 16, 8, 1, pad=0)])
+
+
 def _block(g: GraphBuilder, kind: str, x: str, channels: int,
            rng: np.random.Generator) -> tuple[str, int]:
     if kind == "conv":

@@ -15,7 +15,12 @@ from hypothesis import strategies as st
 from onnx import TensorProto, helper
 
 from accel.functional.kernels.cpu import MODELLED_FLOAT_PATHS, float_path, nchwc_block_size
-from accel.functional.kernels.mlas_pool import average_pool, mean_eigen, uses_vector_kernel
+from accel.functional.kernels.mlas_pool import (
+    average_pool,
+    mean_eigen,
+    reduce_mean,
+    uses_vector_kernel,
+)
 
 ort = pytest.importorskip("onnxruntime")
 # These compare with onnxruntime's float kernels on this CPU: only where accel models them.
@@ -97,6 +102,26 @@ def test_reduce_mean_matches_onnxruntime(seed: int, batch: int, channels: int, h
     expected, _ = _run("ReduceMean", x, tmp_path_factory.mktemp("mean"), axes=[2, 3],
                        keepdims=1)  # fmt: skip
     np.testing.assert_array_equal(mean_eigen(x).view(np.int32), expected.view(np.int32))
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), shape=st.lists(st.sampled_from([1, 2, 3, 5, 8, 13, 40]),
+       min_size=3, max_size=3), batch=st.integers(1, 2),
+       axes=st.sets(st.sampled_from([1, 2, 3]), min_size=1))  # fmt: skip
+def test_reduce_mean_over_any_axes_matches_onnxruntime(
+    seed: int, shape: list[int], batch: int, axes: set[int],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Every pattern of kept/reduced blocks ORT has a fast kernel for (KR, R, RK, KRK) is
+    reproduced; channels and width without height (KRKR, RKR) are not."""
+    x = _values(np.random.default_rng(seed), (batch, *shape))
+    expected, _ = _run("ReduceMean", x, tmp_path_factory.mktemp("mean"), axes=sorted(axes),
+                       keepdims=1)  # fmt: skip
+    got = reduce_mean(x, tuple(sorted(axes)))
+    unmodelled = axes == {1, 3}  # K(batch) R(channels) K(height) R(width), whatever the sizes
+    assert (got is None) == unmodelled
+    if got is not None:
+        np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32))
 
 
 def test_vector_kernel_choice() -> None:

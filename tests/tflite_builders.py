@@ -318,3 +318,64 @@ def int8_unary(kind: str, shape: list[int], x_quant: tuple[float, int],
     y = g.activation(out_shape, "y", *y_quant)
     g.op(getattr(ops, kind), inputs, [y], *op_args)
     return g.build([x], [y])
+
+
+def int8_heads(seed: int = 0, bilinear_flag: str = "align_corners",
+               nearest_flag: str = "half_pixel_centers") -> bytes:
+    """The detection/segmentation operators as a converter lays them out, int8 throughout:
+    8x8x3 → conv 3x3 (16, per channel) → PRELU (per-channel alpha) → RESIZE_NEAREST_NEIGHBOR
+    ×2 → DEPTH_TO_SPACE 2 → TANH (1/128, 0) → SPACE_TO_DEPTH 2 → RESIZE_BILINEAR to 12x12 →
+    conv 1x1 (4). Each resize and move keeps its input's quantization; `*_flag` is the
+    resize's align_corners / half_pixel_centers / none."""
+    schema = _schema()
+    ops, options = schema.BuiltinOperator, schema.BuiltinOptions
+    rng = np.random.default_rng(seed)
+    g = TfliteBuilder()
+    x_s, x_zp = 0.02 + 0.01 * rng.random(), int(rng.integers(-20, 20))
+    x = g.activation([1, 8, 8, 3], "image", x_s, x_zp)
+    w_s = list(0.004 + 0.004 * rng.random(16))
+    conv_w = g.constant(rng.integers(-127, 128, (16, 3, 3, 3)).astype(np.int8), "conv_w", 9, w_s)
+    conv_b = g.constant(rng.integers(-2000, 2000, 16).astype(np.int32), "conv_b", 2,
+                        [x_s * s for s in w_s])  # fmt: skip
+    c_s, c_zp = 0.03 + 0.02 * rng.random(), int(rng.integers(-10, 10))
+    conv = g.activation([1, 8, 8, 16], "conv", c_s, c_zp)
+    g.op(ops.CONV_2D, [x, conv_w, conv_b], [conv], *_conv_options(False, 1, 0))
+    alpha = g.constant(rng.integers(10, 90, (1, 1, 16)).astype(np.int8), "alpha", 9,
+                       [float(0.002 + 0.002 * rng.random())])  # fmt: skip
+    p_s, p_zp = 0.02 + 0.01 * rng.random(), int(rng.integers(-60, -20))
+    prelu = g.activation([1, 8, 8, 16], "prelu", p_s, p_zp)
+    g.op(ops.PRELU, [conv, alpha], [prelu])
+
+    def resize(kind: str, x: int, size: list[int], channels: int, flag: str, name: str) -> int:
+        bilinear = kind == "RESIZE_BILINEAR"
+        opts = schema.ResizeBilinearOptionsT() if bilinear else (
+            schema.ResizeNearestNeighborOptionsT())  # fmt: skip
+        opts.alignCorners = flag == "align_corners"
+        opts.halfPixelCenters = flag == "half_pixel_centers"
+        tensor = g.tensors[x]
+        scale, zero = tensor.quantization.scale[0], tensor.quantization.zeroPoint[0]
+        y = g.activation([1, *size, channels], name, scale, zero)
+        sizes = g.constant(np.array(size, np.int32), f"{name}_size", 2, [1.0])
+        g.op(getattr(ops, kind), [x, sizes], [y], opts,
+             options.ResizeBilinearOptions if bilinear else options.ResizeNearestNeighborOptions)
+        return y
+
+    up = resize("RESIZE_NEAREST_NEIGHBOR", prelu, [16, 16], 16, nearest_flag, "nearest")
+    d2s_opts = schema.DepthToSpaceOptionsT()
+    d2s_opts.blockSize = 2
+    d2s = g.activation([1, 32, 32, 4], "d2s", p_s, p_zp)
+    g.op(ops.DEPTH_TO_SPACE, [up], [d2s], d2s_opts, options.DepthToSpaceOptions)
+    tanh = g.activation([1, 32, 32, 4], "tanh", 1 / 128, 0)
+    g.op(ops.TANH, [d2s], [tanh])
+    s2d_opts = schema.SpaceToDepthOptionsT()
+    s2d_opts.blockSize = 2
+    s2d = g.activation([1, 16, 16, 16], "s2d", 1 / 128, 0)
+    g.op(ops.SPACE_TO_DEPTH, [tanh], [s2d], s2d_opts, options.SpaceToDepthOptions)
+    down = resize("RESIZE_BILINEAR", s2d, [12, 12], 16, bilinear_flag, "bilinear")
+    h_s = list(0.004 + 0.004 * rng.random(4))
+    head_w = g.constant(rng.integers(-127, 128, (4, 1, 1, 16)).astype(np.int8), "head_w", 9, h_s)
+    head_b = g.constant(rng.integers(-500, 500, 4).astype(np.int32), "head_b", 2,
+                        [s / 128 for s in h_s])  # fmt: skip
+    head = g.activation([1, 12, 12, 4], "head", 0.02, 3)
+    g.op(ops.CONV_2D, [down, head_w, head_b], [head], *_conv_options(False, 1, 0))
+    return g.build([x], [head])

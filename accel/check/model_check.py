@@ -8,8 +8,9 @@ the optimized graph ORT saved (`accel.check.ort_graph`) is replayed with every l
 tensor as an extra output and optimizations off: the same kernels on the same graph. The replay
 must reproduce the session's final outputs bit for bit, or no intermediate tensor is compared.
 Compared: each graph input's codes, every layer whose codes the optimized graph still holds
-(channels-last and uint8-converted tensors are mapped back), and each graph output, which is a
-layer's codes or their DequantizeLinear.
+(channels-last and uint8-converted tensors are mapped back; a move ORT computes on float32
+values between two quantized tensors as the float32 of its codes), and each graph output, which
+is a layer's codes or their DequantizeLinear.
 """
 
 from __future__ import annotations
@@ -176,12 +177,17 @@ def check_model(
         graph, feeds, [loc.tensor for loc in readable.values()]
     )
     reference: dict[str, IntArray] = {}
+    engine = {name: _bits(np.asarray(array)) for name, array in ours.items()}
     for name, location in readable.items():
-        codes = to_accel(located[location.tensor], location, np.asarray(ours[name]))
+        mine: npt.NDArray[Any] = np.asarray(ours[name])
+        params = qnet.activations.get(name)
+        if location.dequantized and params is not None and mine.dtype != np.float32:
+            mine = dequantize_linear(mine, params.scale, params.zero_point)
+            engine[name] = _bits(mine)  # compared as ORT holds it: float32 bits
+        codes = to_accel(located[location.tensor], location, mine)
         if faithful and codes is not None:
             reference[name] = codes
     outputs = _final_outputs(graph, qnet, tensor_names, ours, finals)
-    engine = {name: _bits(np.asarray(array)) for name, array in ours.items()}
     report = compare({**engine, **outputs[0]}, {**reference, **outputs[1]}, "onnxruntime", "onnx")
     layers = {layer.name for layer in qnet.network.layers}
     checked = sorted(layers & set(reference))

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accel.check.onnx_types import INT8, UINT8, attribute, element_types
+from accel.check.onnx_types import FLOAT, INT8, UINT8, attribute, element_types
 from accel.check.ort_session import reference_options
 from accel.errors import InputError, first_line
 
@@ -43,6 +43,10 @@ class Location:
     nhwc: bool  # ORT holds it channels-last
     offset: int  # add to ORT's codes to get the file's (-128 for an int8 tensor made uint8)
     float_op: str | None  # the float32 op that produced it, when the layer was not fused
+    # ORT holds the codes' DequantizeLinear in float32: a layer that moves values inside a
+    # float island (DepthToSpace → SpaceToDepth between two quantized convs), which the file
+    # gives its input's quantization
+    dequantized: bool = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,6 +190,9 @@ def locate(
     locations = {}
     for name, tensor in tensor_names.items():
         found = _find(graph, tensor, types)
+        if found is not None and found == tensor and types.get(found) == FLOAT:
+            locations[name] = Location(found, found in nhwc, 0, None, dequantized=True)
+            continue
         if found is None or types.get(found) not in (INT8, UINT8):
             continue
         user_type = user_types.get(tensor, types[found])

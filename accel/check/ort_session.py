@@ -157,6 +157,9 @@ def reference_options(ort: Any, optimize: bool = False, threads: int = 1) -> Any
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.log_severity_level = 3  # ceil_mode pools disagree with ONNX shape inference; by design
+    # Kernels warn through the default logger (Resize's tf_half_pixel_for_nn coordinates,
+    # deprecated since opset 13 yet still computed, which a checked resize may use).
+    ort.set_default_logger_severity(3)
     return options
 
 

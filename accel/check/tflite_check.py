@@ -9,7 +9,8 @@ the requantization once instead of twice (it disagrees with tflite-micro and wit
 CONV_2D), and LiteRT 2.3's MUL computes its multiplier s_a·s_b/s_y in float32 where tflite-micro
 uses double (one step of the int32 multiplier apart), and LiteRT 2.3's int8 LOGISTIC reads a
 float32 lookup table where tflite-micro evaluates gemmlowp's fixed-point logistic (one code apart
-next to ties, at input scales such as 2**-7), and LiteRT 2.3's LEAKY_RELU computes its
+next to ties, at input scales such as 2**-7; its int8 TANH likewise reads a table of std::tanh
+where tflite-micro evaluates gemmlowp's fixed-point tanh), and LiteRT 2.3's LEAKY_RELU computes its
 multipliers in float32 where tflite-micro uses double, so those layers (and h-sigmoid, written
 as ADD + MUL) are compared with tflite-micro only. A layer checked against the
 engine's own input is checked for the whole network by induction: if every layer matches given
@@ -99,10 +100,10 @@ def _per_channel_fc(qnet: QuantizedNetwork, layer: Layer) -> bool:
 
 def litert_differs(layer: Layer) -> bool:
     """Whether LiteRT 2.3's reference kernel may round this layer differently from tflite-micro."""
-    # MUL, h-sigmoid whose TFLite form ends in a MUL by 1/6, LOGISTIC and LEAKY_RELU (see the
-    # module docstring).
+    # MUL, h-sigmoid whose TFLite form ends in a MUL by 1/6, LOGISTIC, TANH and LEAKY_RELU (see
+    # the module docstring).
     function = getattr(layer.op, "function", None)
-    return layer.kind == "mul" or function in ("hsigmoid", "sigmoid", "leaky_relu")
+    return layer.kind == "mul" or function in ("hsigmoid", "sigmoid", "leaky_relu", "tanh")
 
 
 def _to_tflite(x: IntArray, flat: bool) -> IntArray:

@@ -92,6 +92,10 @@ def quantize_network(
         if getattr(layer.op, "function", None) == "tanh":  # TFLite's only tanh output
             zero = 0 if activation_dtype == "int8" else 128
             activations[layer.name] = QuantParams(1.0 / 128.0, zero, activation_dtype)
+        if isinstance(layer.op, Resize | DepthToSpace | SpaceToDepth):
+            # A copy of codes keeps its input's quantization, also one fixed above (a resize
+            # of a tanh): the merged range of the pair no longer holds for either.
+            activations[layer.name] = activations[layer.inputs[0]]
     quantized = {
         layer.name: quantize_weights(float_weights[layer.name], activations[layer.inputs[0]].scale)
         for layer in network.layers

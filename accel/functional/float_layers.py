@@ -10,7 +10,8 @@ has no quantization.
 
 Reproduced exactly: element-wise add and multiply (one float32 rounding per element, numpy
 broadcasting; no fused multiply-add), activations (the float32 functions the integer tables are
-built from), max pooling, concatenation and the ops that only move values, following MLAS's
+built from), PReLU, max pooling, concatenation, nearest resizes and the ops that only move
+values, following MLAS's
 summation order (`accel.functional.float_windows`) convolutions, Gemm and average pools, and
 BatchNormalization, LRN (`accel.functional.float_norms`) and Softmax
 (`accel.functional.kernels.mlas_softmax`). Anything else (a Gemm with alpha or beta, a MatMul, a
@@ -27,6 +28,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from accel.functional import resample
 from accel.functional.float_norms import batch_norm, lrn
 from accel.functional.float_windows import (
     FloatLayer,
@@ -37,6 +39,7 @@ from accel.functional.float_windows import (
     quantize,
     quantize_fused,
 )
+from accel.functional.kernels.mlas_pool import reduce_mean
 from accel.functional.kernels.mlas_softmax import softmax
 from accel.functional.tensor_layers import move_values
 from accel.functional.vector import float_activation
@@ -52,6 +55,7 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import LayerAttributes, QuantizedWeights, QuantParams
+from accel.model.resample_ops import PRelu, ReduceMean, Resize
 
 Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
@@ -145,7 +149,33 @@ def float_function(
         return _concat
     if layer.op.moves_values:
         return _unary(lambda x: move_values(layer, x))
+    if isinstance(op, Resize) and op.mode == "nearest":  # a copy, indexed as ORT indexes
+        return _unary(lambda x: _nearest(x, op))
+    if isinstance(op, ReduceMean):
+        return _reduce_mean(op.axes)
+    if isinstance(op, PRelu) and "slopes" in attributes:
+        slopes = np.asarray(attributes["slopes"], np.float32)
+        return _unary(lambda x: _prelu(x, slopes))
     return None
+
+
+def _reduce_mean(axes: tuple[int, ...]) -> FloatLayer | None:
+    """ORT's float ReduceMean where accel reproduces its summation order, else None."""
+    nchw = tuple(axis + 1 for axis in axes)
+    if reduce_mean(np.zeros((2, 2, 2, 2), np.float32), nchw) is None:
+        return None
+    return _unary(lambda x: reduce_mean(x, nchw))  # type: ignore[arg-type,return-value]
+
+
+def _nearest(x: F32, op: Resize) -> F32:
+    resized: F32 = resample.resize_nearest(x, op, "onnx")  # type: ignore[arg-type,assignment]
+    return resized
+
+
+def _prelu(x: F32, slopes: F32) -> F32:
+    """ORT's float PRelu: `x > 0 ? x : x·slope` (slope broadcast per channel)."""
+    slope = np.broadcast_to(slopes.reshape(-1), (x.shape[1],)).reshape(1, -1, 1, 1)
+    return np.where(x > 0, x, x * slope).astype(np.float32)
 
 
 def float_only(layer: Layer, attributes: LayerAttributes) -> bool:

@@ -27,7 +27,8 @@ Array = npt.NDArray[Any]
 F32 = npt.NDArray[np.float32]
 # Float layers whose result depends on the order MLAS sums in, so on the CPU's kernel path:
 # accel models the AVX-512F and AVX2+FMA3 ones; elsewhere such an island is refused by name.
-ORDER_DEPENDENT = frozenset(("conv", "fc", "avgpool", "global_avgpool", "softmax", "lrn"))
+ORDER_DEPENDENT = frozenset(("conv", "fc", "avgpool", "global_avgpool", "softmax", "lrn",
+                             "reduce_mean"))
 
 
 def raw_readers(qnet: QuantizedNetwork, layer: Layer) -> tuple[int, ...]:

@@ -27,7 +27,14 @@ from accel.functional import (
     tflite_rescale,
 )
 from accel.functional.conv_layer import fused_activation
-from accel.functional.requant import QuantMode, activation_bounds
+from accel.functional.kernels import mlas_pool
+from accel.functional.kernels.cpu import require_modelled
+from accel.functional.requant import (
+    QuantMode,
+    activation_bounds,
+    dequantize_linear,
+    quantize_linear,
+)
 from accel.functional.tensor_layers import KINDS, run_tensor_layer
 from accel.model.network import Layer
 from accel.model.ops import (
@@ -280,11 +287,10 @@ def _softmax_tflite(
 
 def _resample_layer(layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams,
                     mode: QuantMode, attributes: LayerAttributes) -> IntArray:
-    """Resize, PReLU (and a refusal for reduce_mean, which has no int8 model yet)."""
+    """Resize, PReLU and reduce_mean (onnx mode only)."""
     op = layer.op
     if isinstance(op, ReduceMean):
-        raise InputError(f"layer {layer.name!r}: reduce_mean over axes {list(op.axes)} has no "
-                         f"int8 model in {mode} mode")  # fmt: skip
+        return _reduce_mean(layer, op, x, xq, y, mode)
     if isinstance(op, Resize):
         if xq != y:
             raise InputError(f"layer {layer.name!r}: a resize must keep its input quantization, "
@@ -309,3 +315,18 @@ def _resample_layer(layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams,
     if slopes is None:
         raise InputError(f"layer {layer.name!r}: the prelu's slopes are not in the model")
     return resample.prelu_onnx(x, xq, y, slopes)
+
+
+def _reduce_mean(layer: Layer, op: ReduceMean, x: IntArray, xq: QuantParams, y: QuantParams,
+                 mode: QuantMode) -> IntArray:  # fmt: skip
+    """DequantizeLinear → ReduceMean → QuantizeLinear, as quantize_static leaves a ReduceMean
+    (onnxruntime has no integer one), in ORT's float32 summation order."""
+    axes = tuple(axis + 1 for axis in op.axes)
+    mean = None
+    if mode == "onnx":
+        require_modelled(f"layer {layer.name!r}: float32 reduce_mean")
+        mean = mlas_pool.reduce_mean(dequantize_linear(x, xq.scale, xq.zero_point), axes)
+    if mean is None:
+        raise InputError(f"layer {layer.name!r}: reduce_mean over axes {list(op.axes)} has no "
+                         f"int8 model in {mode} mode")  # fmt: skip
+    return quantize_linear(mean, y.scale, y.zero_point, y.dtype)

@@ -5,8 +5,11 @@ with onnxruntime's integer operators: QLinearConv (fc layers as 1×1 QLinearConv
 (N, K, 1, 1) ifmap, because QLinearMatMul has no bias input), MaxPool, and the com.microsoft
 contrib ops QLinearAveragePool, QLinearGlobalAveragePool, QLinearAdd, QLinearMul,
 QLinearConcat, QLinearSigmoid, QLinearLeakyRelu and QLinearSoftmax. Functions without an integer
-operator (fused ReLU/ReLU6, h-swish, h-sigmoid) are DequantizeLinear → float op →
-QuantizeLinear, which onnxruntime evaluates exactly as accel's lookup tables do. Every layer's
+operator (fused ReLU/ReLU6, h-swish, h-sigmoid, tanh, hard-sigmoid, PReLU, ReduceMean) are
+DequantizeLinear → float op → QuantizeLinear, which onnxruntime evaluates exactly as accel's
+lookup tables and float kernels do. Resize, DepthToSpace and SpaceToDepth run on the codes, as
+quantize_static leaves them (a block move between two quantizations as DequantizeLinear → move
+→ QuantizeLinear). Every layer's
 int8/uint8 output (and each quantized graph input) is a graph output, so each can be compared.
 onnxruntime has no integer ConvTranspose: a transposed conv is written in integers held in
 float32 — Cast and Sub of the codes' zero point, ConvTranspose with the centred integer weights
@@ -47,10 +50,12 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import QuantizedNetwork
+from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 
 ONNX_OPSET = 21
 MS_DOMAIN = "com.microsoft"
-_FLOAT_OP = {"relu": "Relu", "relu6": "Clip", "hswish": "HardSwish", "hsigmoid": "HardSigmoid"}
+_FLOAT_OP = {"relu": "Relu", "relu6": "Clip", "hswish": "HardSwish", "hsigmoid": "HardSigmoid",
+             "tanh": "Tanh", "hard_sigmoid": "HardSigmoid"}
 
 
 def quantized_input_name(name: str) -> str:
@@ -175,6 +180,18 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
         yield "QLinearSoftmax", [x[0], *x_q, *y_q], [y], {"axis": op.axis + 1, "opset": 13}
     elif isinstance(op, Activation):
         yield from _activation_nodes(graph, op, layer.inputs[0], x[0], y)
+    elif isinstance(op, Resize):
+        yield from _resize_nodes(graph, layer, x[0])
+    elif isinstance(op, DepthToSpace | SpaceToDepth):
+        yield from _block_move_nodes(graph, layer, x[0])
+    elif isinstance(op, PRelu) and "slopes" in graph.qnet.attributes.get(y, {}):
+        yield from _prelu_nodes(graph, layer, x[0])
+    elif isinstance(op, ReduceMean):  # no integer ReduceMean: DQ → float → Q
+        axes = graph.const(f"{y}.axes", np.array([axis + 1 for axis in op.axes], np.int64))
+        real, result = f"{y}.real", f"{y}.real_out"
+        yield "DequantizeLinear", [x[0], *x_q], [real], {}
+        yield "ReduceMean", [real, axes], [result], {"keepdims": 1}
+        yield "QuantizeLinear", [result, *y_q], [y], {}
     elif isinstance(op, BatchNorm) and "batchnorm" in graph.qnet.attributes.get(y, {}):
         yield from _batchnorm_nodes(graph, layer, x[0])
     else:
@@ -296,8 +313,58 @@ def _activation_nodes(
         yield "QLinearSigmoid", [x, *x_q, *y_q], [y], {}
     elif op.function == "leaky_relu":
         yield "QLinearLeakyRelu", [x, *x_q, *y_q], [y], {"alpha": op.alpha}
+    elif op.function == "hard_sigmoid":
+        yield from _float_chain(graph, op.function, source, x, y,
+                                {"alpha": op.alpha, "beta": op.beta})
     else:
         yield from _float_chain(graph, op.function, source, x, y)
+
+
+def _resize_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
+    """Resize on the codes, as quantize_static's QOperator form leaves it (its QDQ form's
+    DequantizeLinear → Resize → QuantizeLinear at one quantization is fused to the same)."""
+    op, y = layer.op, layer.name
+    assert isinstance(op, Resize)
+    if op.scale is not None:  # axes (opset 18) leave batch and channels alone
+        inputs = [x, "", graph.const(f"{y}.scales", np.array(op.scale, np.float32))]
+    else:
+        shape = layer.input_shapes[0]
+        sizes = np.array(op.output_size(shape.height, shape.width), np.int64)
+        inputs = [x, "", "", graph.const(f"{y}.sizes", sizes)]
+    attrs = {"mode": "linear" if op.mode == "bilinear" else "nearest",
+             "coordinate_transformation_mode": op.coordinate_mode,
+             "nearest_mode": op.nearest_mode, "axes": [2, 3]}  # fmt: skip
+    yield "Resize", inputs, [y], attrs
+
+
+def _block_move_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
+    """DepthToSpace / SpaceToDepth on the codes; between two quantizations DequantizeLinear →
+    move → QuantizeLinear, as quantize_static leaves these ops (float, not in its registries)."""
+    op, y = layer.op, layer.name
+    assert isinstance(op, DepthToSpace | SpaceToDepth)
+    attrs: dict[str, Any] = {"blocksize": op.block}
+    if isinstance(op, DepthToSpace):
+        attrs["mode"] = op.order
+    op_type = "DepthToSpace" if isinstance(op, DepthToSpace) else "SpaceToDepth"
+    if graph.qnet.activations[layer.inputs[0]] == graph.qnet.activations[y]:
+        yield op_type, [x], [y], attrs
+        return
+    real, result = f"{y}.real", f"{y}.real_out"
+    yield "DequantizeLinear", [x, *graph.quant(layer.inputs[0])], [real], {}
+    yield op_type, [real], [result], attrs
+    yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}
+
+
+def _prelu_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
+    """DequantizeLinear → PRelu (float32: onnxruntime has no integer PRelu) → QuantizeLinear,
+    the slopes shaped to broadcast over (N, C, H, W): (C, 1, 1), or (1,) when shared."""
+    y = layer.name
+    slopes = np.asarray(graph.qnet.attributes[y]["slopes"], np.float32).reshape(-1)
+    shaped = slopes.reshape(-1, 1, 1) if slopes.size > 1 else slopes
+    real, result = f"{y}.real", f"{y}.real_out"
+    yield "DequantizeLinear", [x, *graph.quant(layer.inputs[0])], [real], {}
+    yield "PRelu", [real, graph.const(f"{y}.slopes", shaped)], [result], {}
+    yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}
 
 
 def _batchnorm_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
@@ -312,11 +379,12 @@ def _batchnorm_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
     yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}
 
 
-def _float_chain(graph: _Graph, function: str, source: str, x: str, y: str) -> Iterator[NodeArgs]:
-    """DequantizeLinear → float function → QuantizeLinear (at y's quantization)."""
+def _float_chain(graph: _Graph, function: str, source: str, x: str, y: str,
+                 attrs: dict[str, Any] | None = None) -> Iterator[NodeArgs]:
+    """DequantizeLinear → float function (with `attrs`) → QuantizeLinear (at y's quantization)."""
     real, result = f"{y}.real", f"{y}.real_out"
     yield "DequantizeLinear", [x, *graph.quant(source)], [real], {}
-    inputs, attrs = [real], {}
+    inputs, attrs = [real], attrs or {}
     if function == "relu6":
         inputs += [graph.const("relu6.min", np.array(0.0, np.float32)),
                    graph.const("relu6.max", np.array(6.0, np.float32))]  # fmt: skip

@@ -8,7 +8,8 @@ kernels (grouped non-depthwise conv, dilated pooling, average pooling with custo
 activations, asymmetric weights, and the functions accel's tflite mode does not implement) give
 None and stay unchecked. A global average pool that requantizes (or came from a MEAN) becomes
 MEAN; concat inputs quantized unlike the output get a QUANTIZE each, as converters emit them;
-activations and softmax are written by `accel.io.tflite_export_ops`. A transposed conv (no
+activations and softmax are written by `accel.io.tflite_export_ops`, resizes, PReLU and the
+depth/space moves by `accel.io.tflite_export_resample`. A transposed conv (no
 groups, no dilation) is TRANSPOSE_CONV with VALID padding onto the full scatter plus its output
 padding (there TFLite's kernel pads nothing at the start and adds the bias to the rows only
 output padding reaches), then a SLICE that crops the padding: a copy of int8 codes.
@@ -25,6 +26,7 @@ from accel.functional.conv_layer import conv_pads
 from accel.functional.geometry import Pads
 from accel.functional.vector import is_tflite_mean
 from accel.io.tflite_export_ops import LayerBuilder, tflite_unary
+from accel.io.tflite_export_resample import resample_layer
 from accel.io.tflite_flatbuffer import schema
 from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer
@@ -41,6 +43,7 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import QuantizedNetwork
+from accel.model.resample_ops import DepthToSpace, PRelu, Resize, SpaceToDepth
 
 FUSED = {None: 0, "relu": 1, "relu6": 3}  # TFLite ActivationFunctionType codes
 
@@ -107,6 +110,9 @@ def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel 
         m.b.operator("CONCATENATION", _requantized(m, layer, inputs), [y], options)
     elif isinstance(op, Activation | Softmax):
         if not tflite_unary(m, layer, inputs[0], y):
+            return None
+    elif isinstance(op, Resize | PRelu | DepthToSpace | SpaceToDepth):
+        if not resample_layer(m, layer, inputs[0], y):
             return None
     else:
         return None

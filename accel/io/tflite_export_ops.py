@@ -2,7 +2,7 @@
 quantization), and the element-wise activations and softmax of a quantized network as TFLite
 operators.
 
-RELU / RELU6 / HARD_SWISH / LOGISTIC / LEAKY_RELU / SOFTMAX are TFLite builtins. h-sigmoid is
+RELU / RELU6 / HARD_SWISH / LOGISTIC / TANH / LEAKY_RELU / SOFTMAX are TFLite builtins. h-sigmoid is
 not: it is written as the ADD (constant 3, fused RELU6) → MUL (constant 1/6) pair a converter
 emits for relu6(x + 3) / 6, with the intermediate and the constants quantized as
 `accel.functional.tflite_activations` assumes.
@@ -53,7 +53,8 @@ class LayerBuilder:
         return out
 
 
-_BUILTIN = {"relu": "RELU", "relu6": "RELU6", "hswish": "HARD_SWISH", "sigmoid": "LOGISTIC"}
+_BUILTIN = {"relu": "RELU", "relu6": "RELU6", "hswish": "HARD_SWISH", "sigmoid": "LOGISTIC",
+            "tanh": "TANH"}
 
 
 def tflite_unary(m: LayerBuilder, layer: Layer, x: int, y: int) -> bool:

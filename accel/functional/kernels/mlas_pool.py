@@ -159,3 +159,62 @@ def _eigen_sum(values: F32, head: int) -> np.float32:
     for value in (*values[:head], *values[end:]):
         total = np.float32(total + value)
     return total
+
+
+def reduce_mean(x: F32, axes: tuple[int, ...]) -> F32 | None:
+    """ReduceMean of an NCHW tensor over `axes` (1 channels, 2 height, 3 width; kept as size
+    1) in onnxruntime's summation order, or None where accel does not reproduce it.
+
+    ORT merges neighbouring dimensions that are all kept (K) or all reduced (R), drops a
+    leading kept block of size 1, and has a fast kernel per pattern: KR (and R) sums each row
+    with Eigen (`_eigen_sum`, alignment from the row's offset), RK adds the rows in order, KRK
+    multiplies each K×N block by a row of ones in MLAS's M=1 SGEMM kernel (`_ones_gemv`); then
+    ÷ the count in float32. Other patterns (channels and width without height) take a generic
+    loop that is not modelled.
+    """
+    blocks: list[tuple[int, bool]] = []
+    for axis, size in enumerate(x.shape):
+        reduced = axis in axes
+        if blocks and blocks[-1][1] == reduced:
+            blocks[-1] = (blocks[-1][0] * size, reduced)
+        else:
+            blocks.append((size, reduced))
+    if len(blocks) > 1 and not blocks[0][1] and blocks[0][0] == 1:
+        blocks = blocks[1:]
+    pattern = "".join("R" if reduced else "K" for _, reduced in blocks)
+    flat = np.ascontiguousarray(x, np.float32).reshape([size for size, _ in blocks])
+    if pattern == "K":
+        sums = flat
+    elif pattern in ("R", "KR"):
+        rows = flat.reshape(-1, flat.shape[-1])
+        size = rows.shape[1]
+        sums = np.array([_eigen_sum(rows[r], (-r * size) % 4) for r in range(rows.shape[0])],
+                        np.float32)  # fmt: skip
+    elif pattern == "RK":
+        sums = flat[0]
+        for row in flat[1:]:
+            sums = _add(sums, row)
+    elif pattern == "KRK":
+        sums = np.stack([_ones_gemv(block) for block in flat])
+    else:
+        return None
+    count = int(np.prod([x.shape[axis] for axis in axes]))
+    shape = [1 if axis in axes else size for axis, size in enumerate(x.shape)]
+    mean: F32 = (np.asarray(sums, np.float32) / np.float32(count)).reshape(shape)
+    return mean
+
+
+def _ones_gemv(block: F32) -> F32:
+    """A row of ones times a K×N block in MLAS's M=1 SGEMM kernel: rows summed four at a time
+    in order, each group added to the total, then a remaining pair, then a last row."""
+    total: F32 | None = None
+    index, rows = 0, block.shape[0]
+    while index < rows:
+        step = 4 if rows - index >= 4 else 2 if rows - index >= 2 else 1
+        group = block[index]
+        for row in block[index + 1 : index + step]:
+            group = _add(group, row)
+        total = group if total is None else _add(total, group)
+        index += step
+    assert total is not None
+    return total
