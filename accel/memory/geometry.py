@@ -51,7 +51,21 @@ class _Axis:
 
     def touched(self, first: IntArray, last: IntArray) -> IntArray:
         """Input positions read by output positions `first..last` (inclusive), per pair."""
-        return self.common(((first, last),))
+        reach = self.dilation * (self.kernel - 1) + 1
+        if self.dilation != 1 or self.stride > reach:
+            return self.common(((first, last),))
+        # `common` of one range that reads one interval, without its reductions over ranges.
+        low = np.maximum(first * self.stride - self.pad_before, 0)
+        high = np.minimum(last * self.stride - self.pad_before + reach - 1, self.size - 1)
+        result: IntArray = np.where(first > last, 0, np.maximum(high - low + 1, 0))
+        return result.astype(np.int64)
+
+    @cached_property
+    def each_output(self) -> tuple[int, int]:
+        """(sum, largest) of the input positions each single output position reads."""
+        outputs = np.arange(self.outputs)
+        per_output = self.touched(outputs, outputs)
+        return int(per_output.sum()), int(per_output.max())
 
     def common(self, ranges: tuple[tuple[IntArray, IntArray], ...]) -> IntArray:
         """Input positions read by every one of several output ranges (per element)."""
@@ -141,8 +155,9 @@ class LayerGeometry:
 
     @cached_property
     def image_box(self) -> int:
-        """Input pixels one whole image's outputs read (through every tap)."""
-        return int(self.box_pixels(self.plane)[0])
+        """Input pixels one whole image's outputs read (through every tap): the largest
+        M-tile of one image, in closed form."""
+        return self.box_stats(self.plane)[1]
 
     def box_pixels(self, m_tile: int, taps: Taps | None = None) -> IntArray:
         """Input pixels each M-tile of `m_tile` output pixels reads (through `taps`), in order."""
@@ -167,12 +182,10 @@ class LayerGeometry:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
         width, height = cols.outputs, rows.outputs
         if m_tile <= width and width % m_tile == 0:
-            per_row = rows.touched(np.arange(height), np.arange(height))
+            row_sum, row_max = rows.each_output
             starts = np.arange(0, width, m_tile)
             per_col = cols.touched(starts, starts + m_tile - 1)
-            return self.batch * int(per_row.sum()) * int(per_col.sum()), int(
-                per_row.max() * per_col.max()
-            )
+            return self.batch * row_sum * int(per_col.sum()), row_max * int(per_col.max())
         bands, leftover = divmod(m_tile, width)
         if not leftover and (self.batch == 1 or self.plane % m_tile == 0):
             starts = np.arange(0, height, bands)
@@ -279,9 +292,15 @@ def _part_box(first: IntArray, last: IntArray, rows: _Axis, cols: _Axis) -> IntA
     width = cols.outputs
     top, bottom = first // width, last // width
     left, right = first % width, last % width
-    single = rows.touched(top, top) * cols.touched(left, right)
     end = np.full_like(first, width - 1)
     zero = np.zeros_like(first)
+    if (top == bottom).all():  # each span within one row: one rectangle
+        within: IntArray = rows.touched(top, top) * cols.touched(left, right)
+        return within
+    if not left.any() and (right == width - 1).all():  # whole rows: one rectangle
+        whole: IntArray = rows.touched(top, bottom) * cols.touched(zero, end)
+        return whole
+    single = rows.touched(top, top) * cols.touched(left, right)
     head = ((top, top), (left, end))
     body = ((top + 1, bottom - 1), (zero, end))
     foot = ((bottom, bottom), (zero, right))
