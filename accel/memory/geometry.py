@@ -157,7 +157,7 @@ class LayerGeometry:
     def image_box(self) -> int:
         """Input pixels one whole image's outputs read (through every tap): the largest
         M-tile of one image, in closed form."""
-        return self.box_stats(self.plane)[1]
+        return int(self.box_stats((self.plane,))[1][0])
 
     def box_pixels(self, m_tile: int, taps: Taps | None = None) -> IntArray:
         """Input pixels each M-tile of `m_tile` output pixels reads (through `taps`), in order."""
@@ -166,35 +166,49 @@ class LayerGeometry:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
         return _box_pixels(self.plane, self.m, m_tile, rows, cols).copy()
 
-    def box_stats(self, m_tile: int, taps: Taps | None = None) -> tuple[int, int]:
-        """(sum, largest) of `box_pixels(m_tile, taps)`, in closed form for row-aligned tiles.
+    def box_stats(
+        self, m_tiles: tuple[int, ...], taps: Taps | None = None
+    ) -> tuple[IntArray, IntArray]:
+        """(sum, largest) of `box_pixels(m_tile, taps)` for each of `m_tiles`, in closed form
+        for row-aligned tiles.
 
         Tiles that cut output rows evenly are a row × column-range grid, and tiles of whole
-        rows that start each image afresh are row bands; both sum without visiting every tile.
+        rows that start each image afresh are row bands; both sum without visiting every tile,
+        every such tile size in one pass over its column ranges (row bands).
         Memoized per geometry: layers of one shape and sweep points that change only the chip
         ask again for the same boxes.
         """
-        return _box_stats(self, m_tile, taps)
+        return _box_stats(self, m_tiles, taps)
 
-    def _box_stats(self, m_tile: int, taps: Taps | None) -> tuple[int, int]:
+    def _box_stats(self, m_tiles: tuple[int, ...], taps: Taps | None) -> tuple[IntArray, IntArray]:
         rows, cols = self.rows, self.cols
         if taps is not None and taps != self.all_taps:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
         width, height = cols.outputs, rows.outputs
-        if m_tile <= width and width % m_tile == 0:
+        sums = np.zeros(len(m_tiles), dtype=np.int64)
+        largest = np.zeros(len(m_tiles), dtype=np.int64)
+        aligned = [i for i, m in enumerate(m_tiles) if m <= width and width % m == 0]
+        banded = [
+            i for i, m in enumerate(m_tiles)
+            if m > width and m % width == 0 and (self.batch == 1 or self.plane % m == 0)
+        ]  # fmt: skip
+        if aligned:  # a row × column-range grid: every output row with every column range
             row_sum, row_max = rows.each_output
-            starts = np.arange(0, width, m_tile)
-            per_col = cols.touched(starts, starts + m_tile - 1)
-            return self.batch * row_sum * int(per_col.sum()), row_max * int(per_col.max())
-        bands, leftover = divmod(m_tile, width)
-        if not leftover and (self.batch == 1 or self.plane % m_tile == 0):
-            starts = np.arange(0, height, bands)
-            ends = np.minimum(starts + bands, height) - 1
-            whole_rows = cols.touched(np.array([0]), np.array([width - 1]))
-            per_band = rows.touched(starts, ends) * whole_rows
-            return self.batch * int(per_band.sum()), int(per_band.max())
-        boxes = _box_pixels(self.plane, self.m, m_tile, rows, cols)
-        return int(boxes.sum()), int(boxes.max())
+            first, last, at = _ranges([m_tiles[i] for i in aligned], width)
+            per_col = cols.touched(first, last)
+            sums[aligned] = self.batch * row_sum * np.add.reduceat(per_col, at)
+            largest[aligned] = row_max * np.maximum.reduceat(per_col, at)
+        if banded:  # bands of whole rows, each image cut alike
+            bands = [m_tiles[i] // width for i in banded]
+            first, last, at = _ranges(bands, height)
+            whole_rows = int(cols.touched(np.array([0]), np.array([width - 1]))[0])
+            per_band = rows.touched(first, last) * whole_rows
+            sums[banded] = self.batch * np.add.reduceat(per_band, at)
+            largest[banded] = np.maximum.reduceat(per_band, at)
+        for i in sorted(set(range(len(m_tiles))) - set(aligned) - set(banded)):
+            boxes = _box_pixels(self.plane, self.m, m_tiles[i], rows, cols)
+            sums[i], largest[i] = boxes.sum(), boxes.max()
+        return sums, largest
 
     def channels(self, k_tile: int) -> IntArray:
         """Input channels each K-tile of `k_tile` reduction elements touches, in tile order."""
@@ -222,9 +236,21 @@ def clear_geometry_cache() -> None:
     _box_pixels.cache_clear()
 
 
-@lru_cache(maxsize=1 << 16)
-def _box_stats(geometry: LayerGeometry, m_tile: int, taps: Taps | None) -> tuple[int, int]:
-    return geometry._box_stats(m_tile, taps)
+@lru_cache(maxsize=1 << 14)
+def _box_stats(
+    geometry: LayerGeometry, m_tiles: tuple[int, ...], taps: Taps | None
+) -> tuple[IntArray, IntArray]:
+    return geometry._box_stats(m_tiles, taps)
+
+
+def _ranges(tiles: list[int], extent: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Positions `0..extent − 1` cut into ranges of each of several tile lengths, one cut after
+    another: (first and last position of every range, where each tile length's ranges begin)."""
+    firsts = [np.arange(0, extent, tile) for tile in tiles]
+    lasts = [np.minimum(first + tile, extent) - 1
+             for first, tile in zip(firsts, tiles, strict=True)]  # fmt: skip
+    at = np.cumsum([0] + [len(first) for first in firsts[:-1]])
+    return np.concatenate(firsts), np.concatenate(lasts), at
 
 
 @lru_cache(maxsize=1 << 14)
