@@ -354,3 +354,34 @@ def test_a_long_step_shows_a_spinner_on_a_terminal_and_nothing_otherwise(
     with cli._working("computing the int8 outputs"):
         pass
     assert "computing the int8 outputs" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--nonsense"],
+        ["--network"],
+        ["-n", "vgg16", "--batch", "0"],
+        ["-n", "vgg16", "--batch", "many"],
+        ["-n", "vgg16", "--no-quiet"],
+        ["-n", "vgg16", "--chek"],
+    ],
+)
+def test_a_run_builds_only_its_command_and_parses_alike(args: list[str]) -> None:
+    """`main` hands typer only the command named on the line; its help, usage and errors
+    must read as the whole app's do, for every command."""
+    from typer.testing import CliRunner
+
+    from accel.cli import _only_the_command, app
+
+    runner = CliRunner()
+    for command in app.registered_commands:
+        line = [str(command.name), *args]
+        single = _only_the_command(line)
+        assert single.registered_commands == [command]
+        whole, alone = runner.invoke(app, line), runner.invoke(single, line)
+        assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+        assert alone.exit_code == (0 if args == ["--help"] else 2)
+    assert _only_the_command(["--version"]) is app
+    assert _only_the_command(["simulate-netwrk"]) is app
