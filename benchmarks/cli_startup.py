@@ -1,17 +1,22 @@
-"""Wall time of the `accel` command: interpreter start, imports, and one small command.
+"""Wall time of the `accel` command: interpreter start, imports, and whole runs.
 
 Each command runs --repeat times in a fresh Python process (as a user's shell would run it);
-the script prints the median and the best wall time. The gap between `import accel.cli` and the
-simulate-network command is the work itself; the import line is what every command pays first.
-Bytecode is cached (in a temporary folder, after one warm-up run) as it is for an installed
-package, even where PYTHONDONTWRITEBYTECODE is set; --cold compiles every module from source
-each time instead. --checkout times another checkout's accel (e.g. the commit before a change,
-`git archive COMMIT | tar -x -C ../accel-before`) with this same script.
+the script prints the median and the best wall time. "imports of a simulate-network run" loads
+every module such a run loads (no work): the gap to the run itself is the work. The whole runs
+are VGG16 on the default chip, with its per-layer table (stdout a pipe) and with -q, and, when
+--scalesim-cfg and --scalesim-topology name existing files (SCALE-Sim's `configs/google.cfg`
+and `topologies/conv_nets/mobilenet.csv`, not shipped here; see benchmarks/vs_scalesim.py),
+SCALE-Sim's MobileNet case. Bytecode is cached (in a temporary folder, after one warm-up run)
+as it is for an installed package, even where PYTHONDONTWRITEBYTECODE is set; --cold compiles
+every module from source each time instead. --checkout times another checkout's accel (e.g.
+the commit before a change, `git archive COMMIT | tar -x -C ../accel-before`) with this script.
 
     python benchmarks/cli_startup.py
     python benchmarks/cli_startup.py --repeat 20 --checkout ../accel-before
+    python benchmarks/cli_startup.py --scalesim-cfg google.cfg --scalesim-topology mobilenet.csv
 
-Where the import time goes: `python -X importtime -c "import accel.cli" 2>&1 | sort -t'|' -k2 -n`.
+Where the import time goes: `python -X importtime -c "import accel.cli, accel.io.sources,
+accel.simulation, accel.results, rich.table" 2>&1 | sort -t'|' -k2 -n`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 CLI = "from accel.cli import main; main()"
+# Every module `accel simulate-network` imports on its way (its table included).
+RUN_IMPORTS = "import accel.cli, accel.io.sources, accel.simulation, accel.results, rich.table"
 
 
 def wall_seconds(argv: list[str], checkout: Path, env: dict[str, str], repeat: int) -> list[float]:
@@ -45,25 +52,37 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--checkout", type=Path, default=CHECKOUT, help="accel checkout to time")
     parser.add_argument("--cold", action="store_true", help="no bytecode cache")
+    parser.add_argument("--scalesim-cfg", type=Path, help="SCALE-Sim's google.cfg")
+    parser.add_argument("--scalesim-topology", type=Path, help="SCALE-Sim's mobilenet.csv")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as pycache:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = pycache
         if args.cold:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
+        vgg16 = [sys.executable, "-c", CLI, "simulate-network", "-n", "vgg16", "--out", out]
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "import accel": [sys.executable, "-c", "import accel"],
             "import accel.cli": [sys.executable, "-c", "import accel.cli"],
+            "imports of a simulate-network run": [sys.executable, "-c", RUN_IMPORTS],
             "accel --help": [sys.executable, "-c", CLI, "--help"],
-            "accel simulate-network -n vgg16 -q": [
-                sys.executable, "-c", CLI, "simulate-network", "-n", "vgg16", "-q", "--out", out,
-            ],
-        }  # fmt: skip
+            "accel simulate-network -n vgg16": vgg16,
+            "accel simulate-network -n vgg16 -q": [*vgg16, "-q"],
+        }
+        cfg, topology = args.scalesim_cfg, args.scalesim_topology
+        if cfg is not None and topology is not None and cfg.is_file() and topology.is_file():
+            commands["SCALE-Sim MobileNet, google.cfg, -q"] = [
+                sys.executable, "-c", CLI, "simulate-network", "-n", str(topology.resolve()),
+                "-c", str(cfg.resolve()), "--out", out, "-q",
+            ]  # fmt: skip
         cache = "no bytecode cache" if args.cold else "bytecode cached"
         print(f"{args.checkout.resolve()} ({cache}): wall time of a fresh process, "
               f"{args.repeat} runs each")
         print(f"{'command':40s} {'median ms':>10s} {'best ms':>9s}")
+        if "SCALE-Sim MobileNet, google.cfg, -q" not in commands:
+            print("(SCALE-Sim's MobileNet case skipped: --scalesim-cfg / --scalesim-topology "
+                  "name no files)")
         for label, argv in commands.items():
             times = wall_seconds(argv, args.checkout, env, args.repeat)
             print(f"{label:40s} {statistics.median(times) * 1e3:10.1f} {min(times) * 1e3:9.1f}")
