@@ -14,6 +14,12 @@ the commit before a change, `git archive COMMIT | tar -x -C ../accel-before`) wi
     python benchmarks/cli_startup.py
     python benchmarks/cli_startup.py --repeat 20 --checkout ../accel-before
     python benchmarks/cli_startup.py --scalesim-cfg google.cfg --scalesim-topology mobilenet.csv
+    python benchmarks/cli_startup.py --instructions   # valgrind: counts, not times
+
+On a shared machine wall times swing by tens of percent with the neighbours' load;
+--instructions instead runs each command once under valgrind's cachegrind and prints the
+instructions it executed (one BLAS thread, a fixed hash seed): the same from run to run
+within a percent or so, so two checkouts compare on it however busy the machine is.
 
 Where the import time goes: `python -X importtime -c "import accel.cli, accel.io.sources,
 accel.simulation, accel.results, rich.table" 2>&1 | sort -t'|' -k2 -n`.
@@ -23,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -47,6 +54,19 @@ def wall_seconds(argv: list[str], checkout: Path, env: dict[str, str], repeat: i
     return times
 
 
+def instructions(argv: list[str], checkout: Path, env: dict[str, str]) -> int:
+    """Instructions one run of `argv` executes, counted by valgrind's cachegrind."""
+    counting = {**env, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
+    subprocess.run(argv, cwd=checkout, env=env, check=True, capture_output=True)  # warm-up
+    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                "--cachegrind-out-file=/dev/null"]  # fmt: skip
+    run = subprocess.run([*valgrind, *argv], cwd=checkout, env=counting, check=True,
+                         capture_output=True, text=True)  # fmt: skip
+    found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+    assert found, run.stderr
+    return int(found[1].replace(",", ""))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
@@ -54,6 +74,8 @@ def main() -> int:
     parser.add_argument("--cold", action="store_true", help="no bytecode cache")
     parser.add_argument("--scalesim-cfg", type=Path, help="SCALE-Sim's google.cfg")
     parser.add_argument("--scalesim-topology", type=Path, help="SCALE-Sim's mobilenet.csv")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions under valgrind instead of timing")  # fmt: skip
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as pycache:
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -77,12 +99,17 @@ def main() -> int:
                 "-c", str(cfg.resolve()), "--out", out, "-q",
             ]  # fmt: skip
         cache = "no bytecode cache" if args.cold else "bytecode cached"
-        print(f"{args.checkout.resolve()} ({cache}): wall time of a fresh process, "
-              f"{args.repeat} runs each")
-        print(f"{'command':40s} {'median ms':>10s} {'best ms':>9s}")
+        what = "instructions" if args.instructions else f"wall time, {args.repeat} runs each"
+        print(f"{args.checkout.resolve()} ({cache}): fresh processes, {what}")
         if "SCALE-Sim MobileNet, google.cfg, -q" not in commands:
             print("(SCALE-Sim's MobileNet case skipped: --scalesim-cfg / --scalesim-topology "
                   "name no files)")
+        if args.instructions:
+            print(f"{'command':40s} {'M instructions':>15s}")
+            for label, argv in commands.items():
+                print(f"{label:40s} {instructions(argv, args.checkout, env) / 1e6:15,.0f}")
+            return 0
+        print(f"{'command':40s} {'median ms':>10s} {'best ms':>9s}")
         for label, argv in commands.items():
             times = wall_seconds(argv, args.checkout, env, args.repeat)
             print(f"{label:40s} {statistics.median(times) * 1e3:10.1f} {min(times) * 1e3:9.1f}")
