@@ -26,7 +26,7 @@ OPERANDS: tuple[Operand, ...] = ("ifmap", "weight", "ofmap")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class ArrayConfig(_Model):

@@ -400,3 +400,34 @@ def test_a_checked_run_reports_every_step_in_order(mode: str) -> None:
         "calibrating: weights quantized", "int8: weights laid out",
         *(f"int8: {name}" for name in layers), f"checked: {reference}",
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--help"],
+        ["--nonsense"],
+        ["--network"],
+        ["-n", "vgg16", "--batch", "0"],
+        ["-n", "vgg16", "--batch", "many"],
+        ["-n", "vgg16", "--no-quiet"],
+        ["-n", "vgg16", "--chek"],
+    ],
+)
+def test_a_run_builds_only_its_command_and_parses_alike(args: list[str]) -> None:
+    """`main` hands typer only the command named on the line; its help, usage and errors
+    must read as the whole app's do, for every command."""
+    from typer.testing import CliRunner
+
+    from accel.cli import _only_the_command, app
+
+    runner = CliRunner()
+    for command in app.registered_commands:
+        line = [str(command.name), *args]
+        single = _only_the_command(line)
+        assert single.registered_commands == [command]
+        whole, alone = runner.invoke(app, line), runner.invoke(single, line)
+        assert (alone.exit_code, alone.output) == (whole.exit_code, whole.output)
+        assert alone.exit_code == (0 if args == ["--help"] else 2)
+    assert _only_the_command(["--version"]) is app
+    assert _only_the_command(["simulate-netwrk"]) is app

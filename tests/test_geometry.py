@@ -144,3 +144,34 @@ def _positions(axis: Any, output: int, first_tap: int, last_tap: int) -> set[int
         for tap in range(first_tap, last_tap + 1)
     }
     return {p for p in positions if 0 <= p < axis.size}
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    size=st.integers(3, 12),
+    kernel=st.sampled_from([1, 2, 3, 5]),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+    pad=st.integers(0, 2),
+    batch=st.integers(1, 3),
+    tiles=st.lists(st.integers(1, 60), min_size=1, max_size=6, unique=True),
+    taps=st.tuples(st.integers(0, 4), st.integers(0, 4), st.integers(0, 4), st.integers(0, 4)),
+)
+def test_box_stats_of_many_tile_sizes_equal_the_boxes_they_sum(
+    size: int, kernel: int, stride: int, dilation: int, pad: int, batch: int,
+    tiles: list[int], taps: tuple[int, int, int, int],
+) -> None:
+    op = Conv(kernel=kernel, stride=stride, dilation=dilation, padding=pad, out_channels=1)
+    try:
+        g = geometry(op, 1, size, batch=batch)
+    except Exception:  # the kernel does not fit this input
+        return
+    r0, r1 = sorted(t % kernel for t in taps[:2])
+    s0, s1 = sorted(t % kernel for t in taps[2:])
+    # Row-aligned sizes (divisors and multiples of the output width) take the closed forms.
+    width = g.cols.outputs
+    m_tiles = tuple(dict.fromkeys([*tiles, 1, width, 2 * width, g.plane, g.m]))
+    sums, largest = g.box_stats(m_tiles, (r0, r1, s0, s1))
+    boxes = [g.box_pixels(m, (r0, r1, s0, s1)) for m in m_tiles]
+    assert sums.tolist() == [int(box.sum()) for box in boxes]
+    assert largest.tolist() == [int(box.max()) for box in boxes]

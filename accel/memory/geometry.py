@@ -51,7 +51,21 @@ class _Axis:
 
     def touched(self, first: IntArray, last: IntArray) -> IntArray:
         """Input positions read by output positions `first..last` (inclusive), per pair."""
-        return self.common(((first, last),))
+        reach = self.dilation * (self.kernel - 1) + 1
+        if self.dilation != 1 or self.stride > reach:
+            return self.common(((first, last),))
+        # `common` of one range that reads one interval, without its reductions over ranges.
+        low = np.maximum(first * self.stride - self.pad_before, 0)
+        high = np.minimum(last * self.stride - self.pad_before + reach - 1, self.size - 1)
+        result: IntArray = np.where(first > last, 0, np.maximum(high - low + 1, 0))
+        return result.astype(np.int64)
+
+    @cached_property
+    def each_output(self) -> tuple[int, int]:
+        """(sum, largest) of the input positions each single output position reads."""
+        outputs = np.arange(self.outputs)
+        per_output = self.touched(outputs, outputs)
+        return int(per_output.sum()), int(per_output.max())
 
     def common(self, ranges: tuple[tuple[IntArray, IntArray], ...]) -> IntArray:
         """Input positions read by every one of several output ranges (per element)."""
@@ -141,8 +155,9 @@ class LayerGeometry:
 
     @cached_property
     def image_box(self) -> int:
-        """Input pixels one whole image's outputs read (through every tap)."""
-        return int(self.box_pixels(self.plane)[0])
+        """Input pixels one whole image's outputs read (through every tap): the largest
+        M-tile of one image, in closed form."""
+        return int(self.box_stats((self.plane,))[1][0])
 
     def box_pixels(self, m_tile: int, taps: Taps | None = None) -> IntArray:
         """Input pixels each M-tile of `m_tile` output pixels reads (through `taps`), in order."""
@@ -151,37 +166,49 @@ class LayerGeometry:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
         return _box_pixels(self.plane, self.m, m_tile, rows, cols).copy()
 
-    def box_stats(self, m_tile: int, taps: Taps | None = None) -> tuple[int, int]:
-        """(sum, largest) of `box_pixels(m_tile, taps)`, in closed form for row-aligned tiles.
+    def box_stats(
+        self, m_tiles: tuple[int, ...], taps: Taps | None = None
+    ) -> tuple[IntArray, IntArray]:
+        """(sum, largest) of `box_pixels(m_tile, taps)` for each of `m_tiles`, in closed form
+        for row-aligned tiles.
 
         Tiles that cut output rows evenly are a row × column-range grid, and tiles of whole
-        rows that start each image afresh are row bands; both sum without visiting every tile.
+        rows that start each image afresh are row bands; both sum without visiting every tile,
+        every such tile size in one pass over its column ranges (row bands).
         Memoized per geometry: layers of one shape and sweep points that change only the chip
         ask again for the same boxes.
         """
-        return _box_stats(self, m_tile, taps)
+        return _box_stats(self, m_tiles, taps)
 
-    def _box_stats(self, m_tile: int, taps: Taps | None) -> tuple[int, int]:
+    def _box_stats(self, m_tiles: tuple[int, ...], taps: Taps | None) -> tuple[IntArray, IntArray]:
         rows, cols = self.rows, self.cols
         if taps is not None and taps != self.all_taps:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
         width, height = cols.outputs, rows.outputs
-        if m_tile <= width and width % m_tile == 0:
-            per_row = rows.touched(np.arange(height), np.arange(height))
-            starts = np.arange(0, width, m_tile)
-            per_col = cols.touched(starts, starts + m_tile - 1)
-            return self.batch * int(per_row.sum()) * int(per_col.sum()), int(
-                per_row.max() * per_col.max()
-            )
-        bands, leftover = divmod(m_tile, width)
-        if not leftover and (self.batch == 1 or self.plane % m_tile == 0):
-            starts = np.arange(0, height, bands)
-            ends = np.minimum(starts + bands, height) - 1
-            whole_rows = cols.touched(np.array([0]), np.array([width - 1]))
-            per_band = rows.touched(starts, ends) * whole_rows
-            return self.batch * int(per_band.sum()), int(per_band.max())
-        boxes = _box_pixels(self.plane, self.m, m_tile, rows, cols)
-        return int(boxes.sum()), int(boxes.max())
+        sums = np.zeros(len(m_tiles), dtype=np.int64)
+        largest = np.zeros(len(m_tiles), dtype=np.int64)
+        aligned = [i for i, m in enumerate(m_tiles) if m <= width and width % m == 0]
+        banded = [
+            i for i, m in enumerate(m_tiles)
+            if m > width and m % width == 0 and (self.batch == 1 or self.plane % m == 0)
+        ]  # fmt: skip
+        if aligned:  # a row × column-range grid: every output row with every column range
+            row_sum, row_max = rows.each_output
+            first, last, at = _ranges([m_tiles[i] for i in aligned], width)
+            per_col = cols.touched(first, last)
+            sums[aligned] = self.batch * row_sum * np.add.reduceat(per_col, at)
+            largest[aligned] = row_max * np.maximum.reduceat(per_col, at)
+        if banded:  # bands of whole rows, each image cut alike
+            bands = [m_tiles[i] // width for i in banded]
+            first, last, at = _ranges(bands, height)
+            whole_rows = int(cols.touched(np.array([0]), np.array([width - 1]))[0])
+            per_band = rows.touched(first, last) * whole_rows
+            sums[banded] = self.batch * np.add.reduceat(per_band, at)
+            largest[banded] = np.maximum.reduceat(per_band, at)
+        for i in sorted(set(range(len(m_tiles))) - set(aligned) - set(banded)):
+            boxes = _box_pixels(self.plane, self.m, m_tiles[i], rows, cols)
+            sums[i], largest[i] = boxes.sum(), boxes.max()
+        return sums, largest
 
     def channels(self, k_tile: int) -> IntArray:
         """Input channels each K-tile of `k_tile` reduction elements touches, in tile order."""
@@ -209,9 +236,21 @@ def clear_geometry_cache() -> None:
     _box_pixels.cache_clear()
 
 
-@lru_cache(maxsize=1 << 16)
-def _box_stats(geometry: LayerGeometry, m_tile: int, taps: Taps | None) -> tuple[int, int]:
-    return geometry._box_stats(m_tile, taps)
+@lru_cache(maxsize=1 << 14)
+def _box_stats(
+    geometry: LayerGeometry, m_tiles: tuple[int, ...], taps: Taps | None
+) -> tuple[IntArray, IntArray]:
+    return geometry._box_stats(m_tiles, taps)
+
+
+def _ranges(tiles: list[int], extent: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Positions `0..extent − 1` cut into ranges of each of several tile lengths, one cut after
+    another: (first and last position of every range, where each tile length's ranges begin)."""
+    firsts = [np.arange(0, extent, tile) for tile in tiles]
+    lasts = [np.minimum(first + tile, extent) - 1
+             for first, tile in zip(firsts, tiles, strict=True)]  # fmt: skip
+    at = np.cumsum([0] + [len(first) for first in firsts[:-1]])
+    return np.concatenate(firsts), np.concatenate(lasts), at
 
 
 @lru_cache(maxsize=1 << 14)
@@ -279,9 +318,15 @@ def _part_box(first: IntArray, last: IntArray, rows: _Axis, cols: _Axis) -> IntA
     width = cols.outputs
     top, bottom = first // width, last // width
     left, right = first % width, last % width
-    single = rows.touched(top, top) * cols.touched(left, right)
     end = np.full_like(first, width - 1)
     zero = np.zeros_like(first)
+    if (top == bottom).all():  # each span within one row: one rectangle
+        within: IntArray = rows.touched(top, top) * cols.touched(left, right)
+        return within
+    if not left.any() and (right == width - 1).all():  # whole rows: one rectangle
+        whole: IntArray = rows.touched(top, bottom) * cols.touched(zero, end)
+        return whole
+    single = rows.touched(top, top) * cols.touched(left, right)
     head = ((top, top), (left, end))
     body = ((top + 1, bottom - 1), (zero, end))
     foot = ((bottom, bottom), (zero, right))

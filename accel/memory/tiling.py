@@ -173,8 +173,7 @@ def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
 
     def box(taps: Taps) -> tuple[IntArray, IntArray]:
         if taps not in boxes:
-            stats = np.array([geometry.box_stats(int(m), taps) for m in sizes["m"]])
-            boxes[taps] = (stats[:, 0], stats[:, 1])
+            boxes[taps] = geometry.box_stats(tuple(sizes["m"].tolist()), taps)
         return boxes[taps]
 
     shape = (len(sizes["m"]), len(sizes["k"]))

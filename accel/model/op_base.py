@@ -47,7 +47,7 @@ def as_pair(value: int | tuple[int, int] | list[int], what: str) -> tuple[int, i
 
 
 class OpBase(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     # Op groups, declared once on the op classes (every stage asks the op, none keeps a list):
     # `moves_values`: the output is the input's values rearranged, no arithmetic (reshapes,
