@@ -7,9 +7,9 @@ per-tensor affine int8 (or uint8) quantization. Weights become int8 per output c
 symmetric (zero point 0, [-127, 127]); biases int32 at ifmap_scale · weight_scale[o].
 
 Some tensors share one quantization, as hardware and both reference runtimes need:
-a pooling or flatten layer keeps its input's (max pooling never rescales; TFLite's pools
-require it), and a concat's inputs take the concat's output quantization, so the branches
-write straight into one buffer. A softmax or a sigmoid outputs probabilities at scale 1/256
+a pooling, flatten or channel-slice layer keeps its input's (max pooling never rescales;
+TFLite's pools require it), and a concat's inputs take the concat's output quantization, so the
+branches write straight into one buffer. A softmax or a sigmoid outputs probabilities at scale 1/256
 (TFLite's only int8 output quantization for both; onnxruntime takes any).
 The same seed gives the same quantized model on every machine.
 """
@@ -28,6 +28,7 @@ from accel.functional.weights import random_batchnorms, random_weights
 from accel.model.network import Network
 from accel.model.ops import (
     AvgPool,
+    ChannelSlice,
     Concat,
     DepthToSpace,
     Flatten,
@@ -92,6 +93,11 @@ def quantize_network(
         if getattr(layer.op, "function", None) == "tanh":  # TFLite's only tanh output
             zero = 0 if activation_dtype == "int8" else 128
             activations[layer.name] = QuantParams(1.0 / 128.0, zero, activation_dtype)
+    for layer in network.layers:  # after those fixed outputs: pure addressing keeps its input's
+        sources = {activations[name] for name in layer.inputs}
+        if isinstance(layer.op, ChannelSlice) or (isinstance(layer.op, Concat)
+                                                  and len(sources) == 1):
+            activations[layer.name] = activations[layer.inputs[0]]
     quantized = {
         layer.name: quantize_weights(float_weights[layer.name], activations[layer.inputs[0]].scale)
         for layer in network.layers
@@ -140,7 +146,8 @@ def _shared_ranges(
 
     for layer in network.layers:
         if isinstance(layer.op, MaxPool | AvgPool | GlobalAvgPool | Flatten | Concat | Resize
-                      | DepthToSpace | SpaceToDepth):  # resizes and block moves copy codes
+                      | DepthToSpace | SpaceToDepth | ChannelSlice):
+            # resizes and block moves copy codes; a channel slice is an offset into its source
             for source in layer.inputs:
                 parent[root(source)] = root(layer.name)
     merged: dict[str, tuple[float, float]] = {}
