@@ -9,8 +9,10 @@ and do accel's MACs equal an independent count?
 
 Finds every .onnx / .tflite file under the folders given, imports it with accel (no
 --allow-unsupported) and prints per model: layers, accel's MACs, an independent MAC count (ONNX:
-onnx shape inference over Conv/Gemm/MatMul, `tests/onnx_macs.py`; TFLite: the flatbuffer's
-CONV_2D / DEPTHWISE_CONV_2D / FULLY_CONNECTED shapes), and whether it simulates (or the one-line
+onnxruntime's shapes over Conv/ConvTranspose/Gemm/MatMul, weights from initializers or Constant
+nodes, `tests/onnx_macs.py`; TFLite: the flatbuffer's CONV_2D / DEPTHWISE_CONV_2D /
+FULLY_CONNECTED / TRANSPOSE_CONV shapes and mediapipe's custom Convolution2DTransposeBias, a
+transposed conv counted as input pixels × weights), and whether it simulates (or the one-line
 reason it does not). Fixed input shapes for the models with dynamic dimensions are below.
 """
 
@@ -45,6 +47,7 @@ def tflite_macs(path: Path) -> int:
         op = graph.Operators(i)
         code = model.OperatorCodes(op.OpcodeIndex())
         builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
+        custom = (code.CustomCode() or b"").decode()
         out = graph.Tensors(op.Outputs(0)).ShapeAsNumpy()
         weight = graph.Tensors(op.Inputs(1)).ShapeAsNumpy() if op.InputsLength() > 1 else None
         if builtin == B.CONV_2D:
@@ -53,6 +56,11 @@ def tflite_macs(path: Path) -> int:
             total += int(np.prod(out[1:])) * int(weight[1] * weight[2])
         elif builtin == B.FULLY_CONNECTED:
             total += int(weight[0] * weight[1])
+        elif builtin == B.TRANSPOSE_CONV or custom == "Convolution2DTransposeBias":
+            # every input pixel meets every weight (OHWI) once; the input is operand 2 of the
+            # builtin (after the output shape) and operand 0 of mediapipe's custom op
+            source = graph.Tensors(op.Inputs(2 if builtin == B.TRANSPOSE_CONV else 0))
+            total += int(np.prod(source.ShapeAsNumpy()[1:3])) * int(np.prod(weight))
     return total
 
 
@@ -83,12 +91,7 @@ def main() -> None:
         except InputError as err:
             print(f"{path.name:44} {'':>6} {'':>14} {'':>14}  no: {str(err).split(': ', 1)[-1]}")
             continue
-        try:
-            count = tflite_macs(path) if path.suffix == ".tflite" else onnx_macs(path, shapes)
-        except KeyError:  # weights held in Constant nodes, which the counter does not read
-            print(f"{path.name:44} {len(model.network.layers):>6} {model.network.macs:>14,} "
-                  f"{'n/a':>14}   yes")
-            continue
+        count = tflite_macs(path) if path.suffix == ".tflite" else onnx_macs(path, shapes)
         mark = "=" if count == model.network.macs else "≠"
         print(f"{path.name:44} {len(model.network.layers):>6} {model.network.macs:>14,} "
               f"{count:>14,} {mark} yes")

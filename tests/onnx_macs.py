@@ -4,7 +4,8 @@ A convolution costs (output elements per image) × (input channels per group × 
 read off the weight initializer's dims [M, C/group, kh, kw]; a Gemm / MatMul costs
 (output features) × (reduction length) per image. Quantized forms count the same. A
 ConvTranspose costs (input pixels per image) × every weight [C_in, C_out/group, kh, kw] (each
-input pixel meets every weight of its group once: fvcore's count).
+input pixel meets every weight of its group once: fvcore's count). Weights are initializers or
+the values of Constant nodes (PaddlePaddle's paddle2onnx writes them so).
 """
 
 from __future__ import annotations
@@ -36,6 +37,9 @@ def count_macs(model: Any, input_dims: dict[str, list[int]] | None = None,
                 dim.dim_value = size
     dims = _run_shapes(fixed) if run else _inferred_shapes(fixed)
     weights = {t.name: list(t.dims) for t in model.graph.initializer}
+    weights.update((node.output[0], list(attribute.t.dims)) for node in model.graph.node
+                   if node.op_type == "Constant" for attribute in node.attribute
+                   if attribute.name == "value")  # fmt: skip
     total = 0
     for node in model.graph.node:
         if node.op_type in CONV:
@@ -70,7 +74,8 @@ def _run_shapes(model: Any) -> dict[str, list[int]]:
                 tensor.name)
             tensor.CopyFrom(zeros)
     wanted = [n.output[0] for n in model.graph.node if n.op_type in CONV or n.op_type in GEMM]
-    known = {o.name for o in model.graph.output}
+    wanted += [n.input[0] for n in model.graph.node if n.op_type == "ConvTranspose"]
+    known = {o.name for o in (*model.graph.output, *model.graph.input)}
     model.graph.output.extend(onnx.helper.make_empty_tensor_value_info(name)
                               for name in wanted if name not in known)
     session = onnxruntime.InferenceSession(model.SerializeToString(),
@@ -79,5 +84,7 @@ def _run_shapes(model: Any) -> dict[str, list[int]]:
     for value in session.get_inputs():
         feeds[value.name] = np.zeros(value.shape, np.float32)
     names = [o.name for o in session.get_outputs()]
-    return {name: list(array.shape)
-            for name, array in zip(names, session.run(names, feeds), strict=True)}
+    shapes = {name: list(array.shape) for name, array in feeds.items()}
+    shapes.update((name, list(array.shape))
+                  for name, array in zip(names, session.run(names, feeds), strict=True))
+    return shapes

@@ -23,7 +23,7 @@ from accel.functional import requant as rq
 from accel.functional.accumulate import Accumulator
 from accel.functional.conv_layer import prepare_array_layer, run_array_layer
 from accel.functional.kernels.mlas_conv_transpose import conv_transpose as mlas_conv_transpose
-from accel.functional.reference import conv_transpose
+from accel.functional.reference import conv_transpose, forward
 from accel.io.export import export_network
 from accel.io.onnx_import import import_onnx
 from accel.io.tflite_flatbuffer import TfliteBuilder, schema
@@ -486,6 +486,78 @@ def test_tflite_transpose_conv_file_is_checked_bit_exact(
         assert (result.check.layers_checked, result.check.mismatches) == (1, 0), form
 
 
+def _mediapipe_transpose_conv_bias(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int,
+                                   pad: tuple[int, int], out_hw: tuple[int, int]) -> np.ndarray:
+    """mediapipe's float kernel, NHWC: every input pixel scatters `x · w[o, ky, kx, :]` to
+    (y·stride − pad_top + ky, x·stride − pad_left + kx), taps outside the output dropped,
+    onto the bias."""
+    out = np.broadcast_to(b.astype(np.float64), (1, *out_hw, w.shape[0])).copy()
+    for iy, ix, ky, kx in itertools.product(range(x.shape[1]), range(x.shape[2]),
+                                            range(w.shape[1]), range(w.shape[2])):
+        oy, ox = iy * stride - pad[0] + ky, ix * stride - pad[1] + kx
+        if 0 <= oy < out_hw[0] and 0 <= ox < out_hw[1]:
+            out[0, oy, ox] += w[:, ky, kx, :].astype(np.float64) @ x[0, iy, ix]
+    return out
+
+
+@pytest.mark.parametrize(("in_hw", "kernel", "stride", "padding", "pads", "out_hw"), [
+    ((8, 8), 2, 2, 1, (0, 0), (16, 16)),  # selfie segmentation's last layer: total 0
+    ((5, 6), 4, 2, 1, (1, 1), (9, 12)),   # SAME, total 3 (H): 1 on top, 2 at the bottom; 2 (W)
+    ((4, 4), 3, 2, 2, (0, 0), (9, 9)),    # VALID: the full scatter
+    ((4, 5), 3, 3, 1, (1, 0), (10, 14)),  # SAME, total 2 (H, (in-1)%s = 0) / 1 (W)
+    ((3, 3), 3, 1, 0, (0, 0), (5, 5)),    # padding 0 (kTfLitePaddingUnknown): no crop
+])  # fmt: skip
+def test_mediapipe_transpose_conv_bias_imports_as_a_conv_transpose(
+    tmp_path: Path, in_hw: tuple[int, int], kernel: int, stride: int, padding: int,
+    pads: tuple[int, int], out_hw: tuple[int, int],
+) -> None:  # fmt: skip
+    """mediapipe's custom Convolution2DTransposeBias (struct options: padding, stride_width,
+    stride_height; input, OHWI weights, bias): a conv_transpose with mediapipe's crop, MACs
+    `in_h·in_w·C_in·C_out·k²`, and the float reference equals mediapipe's kernel loop."""
+    from tflite_builders import transpose_conv_bias
+
+    path = tmp_path / "segment.tflite"
+    path.write_bytes(transpose_conv_bias(in_hw, 3, 2, kernel, stride, padding, out_hw, seed=5))
+    model = import_tflite(path)
+    (layer,) = model.network.layers
+    op = layer.op
+    assert isinstance(op, ConvTranspose)
+    assert op.stride == (stride, stride) and op.bias and op.output_padding == (0, 0)
+    assert (op.padding[0], op.padding[2]) == pads
+    assert str(layer.output_shape) == f"2x{out_hw[0]}x{out_hw[1]}"
+    assert layer.macs == in_hw[0] * in_hw[1] * 3 * 2 * kernel * kernel
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(1, *in_hw, 3)).astype(np.float32)
+    weights = model.float_weights[layer.name]
+    ours = forward(model.network, model.float_weights, {"x": x.transpose(0, 3, 1, 2)})
+    w_ohwi = weights.weight.transpose(0, 2, 3, 1)  # back to the file's OHWI
+    theirs = _mediapipe_transpose_conv_bias(x, w_ohwi, weights.bias, stride, pads, out_hw)
+    np.testing.assert_allclose(ours[layer.name].transpose(0, 2, 3, 1), theirs, rtol=1e-5,
+                               atol=1e-5)  # fmt: skip
+
+
+def test_mediapipe_transpose_conv_bias_bad_options_are_one_line(tmp_path: Path) -> None:
+    from tflite_builders import transpose_conv_bias
+
+    path = tmp_path / "bad.tflite"
+    path.write_bytes(transpose_conv_bias((4, 4), 3, 2, 2, 2, 1, (8, 8), options=b"\x01\0\0\0"))
+    with pytest.raises(InputError, match=r"operator 'segment' \(CUSTOM:Convolution2DTranspose"
+                       r"Bias\) is not supported \(3 inputs and 4 bytes of custom options"):
+        import_tflite(path)
+    bad = np.array([7, 2, 2], "<i4").tobytes()
+    path.write_bytes(transpose_conv_bias((4, 4), 3, 2, 2, 2, 1, (8, 8), options=bad))
+    with pytest.raises(InputError, match=r"padding must be 0, 1 \(SAME\) or 2 \(VALID\) and "
+                       r"strides >= 1, not padding 7") as error:
+        import_tflite(path)
+    assert "\n" not in str(error.value)
+    (layer,) = import_tflite(path, allow_unsupported=True).network.layers
+    assert layer.kind == "unsupported"
+    wrong = np.array([1, 2, 2], "<i4").tobytes()  # the file says 9x9, the kernel gives 8x8
+    path.write_bytes(transpose_conv_bias((4, 4), 3, 2, 2, 2, 1, (9, 9), options=wrong))
+    with pytest.raises(InputError, match="accel computes 2x8x8, but the file says 1x9x9x2"):
+        import_tflite(path)
+
+
 def test_workload_yaml_round_trip_and_scalesim_refusal(tmp_path: Path) -> None:
     data = {"name": "up", "input": {"channels": 4, "height": 6, "width": 6}, "layers": [
         {"name": "up", "kind": "conv_transpose", "out_channels": 2, "kernel": 3, "stride": 2,
@@ -606,5 +678,12 @@ def test_imported_macs_equal_an_independent_count_of_the_onnx_graph(tmp_path: Pa
     path = tmp_path / "decoder.onnx"
     onnx.save(model, path)
     network = import_onnx(path).network
-    assert network.macs == count_macs(model) == 7 * 9 * 16 * 8 * 9 + 7 * 9 * 16 * 8 * 16 + (
-        14 * 18 * 8 * 2 * 9)
+    expected = 7 * 9 * 16 * 8 * 9 + 7 * 9 * 16 * 8 * 16 + 14 * 18 * 8 * 2 * 9
+    assert network.macs == count_macs(model) == expected
+    # PaddlePaddle's exporter holds the weights in Constant nodes; the counter reads those too,
+    # with the shapes from running the graph (PP-OCR's detector is counted so)
+    constants = [helper.make_node("Constant", [], [t.name], value=t) for t in inits]
+    graph = helper.make_graph(constants + nodes, "g", list(graph.input), list(graph.output))
+    paddle = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(paddle, path)
+    assert import_onnx(path).network.macs == count_macs(paddle, run=True) == expected

@@ -31,3 +31,27 @@ def test_a_constant_mul_left_as_batchnorm_is_named_as_the_user_wrote_it() -> Non
     with pytest.raises(InputError, match=r"not 'batchnorm' \(a BatchNormalization, or a Mul/Add "
                                          r"by a constant such as Paddle's dropout-as-Mul 0.8"):  # fmt: skip
         forward(network, {}, {"input": np.zeros((1, 2, 2, 2), np.float32)})
+
+
+def test_channel_slices_and_their_concat_reorder_the_maps() -> None:
+    """LeNet-5's C3 reads S2 maps {4, 5, 0} as slices [4, 6) and [0, 1) concatenated; the
+    calibrated network gives the slices, and a concat of them alone, their source's
+    quantization (one buffer, offsets), also a tanh's fixed 1/128; so does a pool after the
+    tanh (LeNet-5's S4; TFLite's AVERAGE_POOL_2D requires it)."""
+    from accel.functional.calibrate import quantize_network
+    from accel.model.ops import Activation, AvgPool, ChannelSlice, Concat
+
+    network = Network.build("c3", Shape(6, 2, 2), [
+        LayerEntry("tanh", Activation(function="tanh"), ("input",)),
+        LayerEntry("high", ChannelSlice(start=4, end=6), ("tanh",)),
+        LayerEntry("low", ChannelSlice(start=0, end=1), ("tanh",)),
+        LayerEntry("maps", Concat(), ("high", "low")),
+        LayerEntry("pool", AvgPool(kernel=2, stride=2), ("tanh",)),
+    ])  # fmt: skip
+    x = np.arange(24, dtype=np.float32).reshape(1, 6, 2, 2) / 8
+    out = forward(network, {}, {"input": x})
+    np.testing.assert_array_equal(out["maps"], np.tanh(x[:, [4, 5, 0]]))
+    activations = quantize_network(network, images=2).activations
+    assert activations["tanh"].scale == 1 / 128
+    assert activations["high"] == activations["low"] == activations["maps"] == activations["tanh"]
+    assert activations["pool"] == activations["tanh"]

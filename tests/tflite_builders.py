@@ -4,6 +4,8 @@
 and depthwise weights with int32 biases at x_s·w_s[o], a fused ReLU6/ReLU, a residual ADD,
 AVERAGE_POOL_2D and MAX_POOL_2D keeping their input's quantization, RESHAPE and a per-tensor
 FULLY_CONNECTED; optionally a float input behind QUANTIZE and a DEQUANTIZE output.
+`transpose_conv_bias` writes mediapipe's custom Convolution2DTransposeBias as its selfie
+segmentation model has it (float16 weights behind DEQUANTIZE, options as raw struct bytes).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class TfliteBuilder:
         self.tensors: list[Any] = []
         self.buffers: list[bytes] = []
         self.ops: list[tuple[int, list[int], list[int], Any, int]] = []
+        self.custom: dict[int, tuple[str, bytes]] = {}  # op position → (custom code, options)
 
     def activation(self, shape: list[int], name: str, scale: float, zero: int,
                    type_: int = 9) -> int:
@@ -59,17 +62,26 @@ class TfliteBuilder:
            options_type: int = 0) -> None:
         self.ops.append((code, inputs, outputs, options, options_type))
 
+    def custom_op(self, custom_code: str, inputs: list[int], outputs: list[int],
+                  options: bytes) -> None:
+        """A CUSTOM operator with its custom code and raw custom options."""
+        self.custom[len(self.ops)] = (custom_code, options)
+        self.op(_schema().BuiltinOperator.CUSTOM, inputs, outputs)
+
     def build(self, inputs: list[int], outputs: list[int]) -> bytes:
         import flatbuffers
 
         schema = _schema()
         model = schema.ModelT()
         model.version = 3
-        codes = sorted({code for code, *_ in self.ops})
+        keys = [(code, self.custom.get(i, ("", b""))[0])
+                for i, (code, *_) in enumerate(self.ops)]  # fmt: skip
+        codes = sorted(set(keys))
         model.operatorCodes = []
-        for code in codes:
+        for code, custom_code in codes:
             entry = schema.OperatorCodeT()
             entry.builtinCode, entry.deprecatedBuiltinCode = code, min(code, 127)
+            entry.customCode = custom_code or None
             model.operatorCodes.append(entry)
         model.buffers = []
         for data in [b"", *self.buffers]:
@@ -79,10 +91,12 @@ class TfliteBuilder:
         graph = schema.SubGraphT()
         graph.tensors, graph.inputs, graph.outputs = self.tensors, inputs, outputs
         graph.operators = []
-        for code, op_inputs, op_outputs, options, options_type in self.ops:
+        for position, (_, op_inputs, op_outputs, options, options_type) in enumerate(self.ops):
             op = schema.OperatorT()
-            op.opcodeIndex, op.inputs, op.outputs = codes.index(code), op_inputs, op_outputs
+            op.opcodeIndex, op.inputs, op.outputs = codes.index(keys[position]), op_inputs, op_outputs
             op.builtinOptionsType, op.builtinOptions = options_type, options
+            if position in self.custom:
+                op.customOptions = list(self.custom[position][1])
             graph.operators.append(op)
         model.subgraphs = [graph]
         builder = flatbuffers.Builder(1024)
@@ -379,3 +393,29 @@ def int8_heads(seed: int = 0, bilinear_flag: str = "align_corners",
     head = g.activation([1, 12, 12, 4], "head", 0.02, 3)
     g.op(ops.CONV_2D, [down, head_w, head_b], [head], *_conv_options(False, 1, 0))
     return g.build([x], [head])
+
+
+def transpose_conv_bias(in_hw: tuple[int, int], channels: int, out_channels: int, kernel: int,
+                        stride: int, padding: int, out_hw: tuple[int, int],
+                        seed: int = 0, options: bytes | None = None) -> bytes:
+    """A float model: [1, H, W, C] → mediapipe's Convolution2DTransposeBias (OHWI float16
+    weights and a float16 bias, each behind DEQUANTIZE) → [1, out_h, out_w, out_channels].
+    `options` default to the struct bytes of (padding, stride, stride); `out_hw` is written as
+    the output tensor's shape (mediapipe's converter writes the kernel's size)."""
+    ops = _schema().BuiltinOperator
+    rng = np.random.default_rng(seed)
+    g = TfliteBuilder()
+    x = g.float_tensor([1, *in_hw, channels], "x")
+    weight16 = rng.normal(size=(out_channels, kernel, kernel, channels)).astype(np.float16)
+    bias16 = rng.normal(size=out_channels).astype(np.float16)
+    weight = g.float_tensor(list(weight16.shape), "weights")
+    bias = g.float_tensor([out_channels], "bias")
+    for array, target, name in ((weight16, weight, "weights_fp16"), (bias16, bias, "bias_fp16")):
+        g.buffers.append(array.tobytes())
+        g.tensors.append(_tensor(list(array.shape), len(g.buffers), name, 1))
+        g.op(ops.DEQUANTIZE, [len(g.tensors) - 1], [target])
+    y = g.float_tensor([1, *out_hw, out_channels], "segment")
+    if options is None:
+        options = np.array([padding, stride, stride], "<i4").tobytes()
+    g.custom_op("Convolution2DTransposeBias", [x, weight, bias], [y], options)
+    return g.build([x], [y])

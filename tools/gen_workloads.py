@@ -54,8 +54,10 @@ class Net:
         source: str,
         parameters: dict[str, int | float],
         published: str,
+        channels: int = 3,
     ) -> None:
         self.name = name
+        self.channels = channels
         self.header = header
         self.source = source
         self.parameters = parameters
@@ -100,7 +102,8 @@ class Net:
             f"name: {self.name}",
             f"source: {_quote(self.source)}",
             f"parameters: {{{params}}}",
-            'input: {channels: 3, height: "${resolution}", width: "${resolution}"}',
+            f'input: {{channels: {self.channels}, height: "${{resolution}}", '
+            'width: "${resolution}"}',
             "layers:",
             *self.lines,
         ]
@@ -110,9 +113,12 @@ class Net:
         body = self.body()
         net = parse_workload(yaml.safe_load(body), f"{self.name}.yaml", {})
         defaults = ", ".join(f"{k}={v}" for k, v in self.parameters.items())
+        size = f"{net.macs / 1e9:.3f} G" if net.macs >= 1e7 else f"{net.macs / 1e6:.3f} M"
+        transposed = any(layer.kind == "conv_transpose" for layer in net)
+        kinds = "conv, transposed conv + fc" if transposed else "conv + fc"
         figures = (
             f"At the defaults ({defaults}): {net.params:,} parameters, {net.macs:,} MACs "
-            f"({net.macs / 1e9:.3f} G, conv + fc only); {len(net)} layers."
+            f"({size}, {kinds} only); {len(net)} layers."
         )
         lines = [*self.header, *_wrap(figures), *_wrap(f"Published: {self.published}")]
         header = [f"# {line}" if line else "#" for line in lines]
@@ -623,6 +629,200 @@ def densenet121() -> Net:
 
 
 # --------------------------------------------------------------------------------------------
+# LeNet-5 (the original, with tanh)
+# --------------------------------------------------------------------------------------------
+
+# LeCun et al. 1998, Table I: the S2 feature maps each C3 map reads
+_C3_TABLE = [
+    *([(j + i) % 6 for i in range(3)] for j in range(6)),
+    *([(j + i) % 6 for i in range(4)] for j in range(6)),
+    [0, 1, 3, 4], [1, 2, 4, 5], [0, 2, 3, 5],
+    list(range(6)),
+]
+
+
+def _runs(channels: list[int]) -> list[tuple[int, int]]:
+    """[start, end) ranges of consecutive channels: [4, 5, 0] -> [(4, 6), (0, 1)]."""
+    runs: list[tuple[int, int]] = []
+    for channel in channels:
+        if runs and runs[-1][1] == channel:
+            runs[-1] = (runs[-1][0], channel + 1)
+        else:
+            runs.append((channel, channel + 1))
+    return runs
+
+
+def lenet5_tanh() -> Net:
+    net = Net(
+        "lenet5_tanh",
+        [
+            "LeNet-5 as published (LeCun, Bottou, Bengio, Haffner, 1998, Section II.B), on 32x32",
+            "grey images: C1 conv5x5(6), S2, C3 conv5x5(16), S4, C5 conv5x5(120), F6 fc(84), each",
+            "followed by the squashing function f(a) = A tanh(S a) (A = 1.7159, S = 2/3: constant",
+            "scales, folded into the weights, so a plain tanh here). A subsampling layer S2 / S4",
+            "sums each 2x2 window, multiplies it by a trainable coefficient and adds a trainable",
+            "bias per map: avgpool 2x2/2 (the sum / 4) then a depthwise 1x1 conv with bias (the",
+            "coefficient absorbs the 1/4), 2 params per map. C3 keeps the paper's Table I",
+            "connection scheme (not the all-connected simplification): maps 0-5 read 3",
+            "contiguous S2 maps, 6-11 read 4 contiguous, 12-14 read 4 discontinuous, 15 reads",
+            "all 6 (60 map connections, 1,516 params); as three grouped convs on concatenated",
+            "channel slices (free: addressing) and one dense conv, concatenated. The output",
+            "layer's 10 Euclidean RBF units, y_i = sum_j (x_j - w_ij)^2 over F6's 84 outputs",
+            "with fixed weights, are an fc without bias: the same 840 weights and 840",
+            "multiply-accumulates. Per-layer params and connections equal the paper's (tested).",
+            "The hand-written lenet5.yaml is the common simplification (ReLU for tanh, plain",
+            "average pooling, an all-connected C3).",
+        ],
+        "LeCun, Bottou, Bengio, Haffner: Gradient-Based Learning Applied to Document "
+        "Recognition, Proc. IEEE 86(11), 1998, Section II.B and Table I",
+        {"resolution": 32, "classes": 10},
+        "paper Section II.B: C1 156 params, 122,304 connections; S2 12, 5,880; C3 1,516, "
+        "151,600; S4 32, 2,000; C5 48,120 connections; F6 10,164 params; 340,908 connections "
+        "and 60,000 trainable parameters in all (the output RBF's 840 weights are fixed).",
+        channels=1,
+    )
+    net.comment("C1: 6 maps, conv5x5, 28x28")
+    net.conv("C1", 6, 5)
+    net.layer("C1.tanh", "activation", function="tanh")
+    net.comment("S2: 2x2 sums x coefficient + bias per map, 14x14")
+    net.layer("S2.pool", "avgpool", kernel=2, stride=2)
+    net.conv("S2", 6, 1, groups=6)
+    s2 = net.layer("S2.tanh", "activation", function="tanh")
+    net.comment("C3: 16 maps over the S2 maps of Table I, 10x10")
+    slices: dict[tuple[int, int], str] = {}
+    for start, end in sorted({run for maps in _C3_TABLE[:15] for run in _runs(maps)}):
+        name = f"S2.map{start}" if end == start + 1 else f"S2.maps{start}-{end - 1}"
+        slices[(start, end)] = net.layer(name, "channel_slice", [s2], start=start, end=end)
+    groups = [("C3.a", _C3_TABLE[0:6], "maps 0-5: 3 contiguous inputs each"),
+              ("C3.b", _C3_TABLE[6:12], "maps 6-11: 4 contiguous inputs each"),
+              ("C3.c", _C3_TABLE[12:15], "maps 12-14: 4 discontinuous inputs each")]
+    parts = []
+    for name, table, text in groups:
+        net.comment(f"{name}, {text}")
+        sources = [slices[run] for maps in table for run in _runs(maps)]
+        net.layer(f"{name}.inputs", "concat", sources)
+        parts.append(net.conv(name, len(table), 5, groups=len(table)))
+    net.comment("C3.d, map 15: all 6 inputs")
+    parts.append(net.conv("C3.d", 1, 5, inputs=[s2]))
+    net.layer("C3", "concat", parts)
+    net.layer("C3.tanh", "activation", function="tanh")
+    net.comment("S4: 2x2 sums x coefficient + bias per map, 5x5")
+    net.layer("S4.pool", "avgpool", kernel=2, stride=2)
+    net.conv("S4", 16, 1, groups=16)
+    net.layer("S4.tanh", "activation", function="tanh")
+    net.comment("C5: 120 maps, conv5x5, 1x1; F6: 84 units; output: 10 RBF units")
+    net.conv("C5", 120, 5)
+    net.layer("C5.tanh", "activation", function="tanh")
+    net.layer("F6", "fc", out_features=84)
+    net.layer("F6.tanh", "activation", function="tanh")
+    net.layer("output", "fc", out_features="${classes}", bias=False)
+    return net
+
+
+# --------------------------------------------------------------------------------------------
+# Segmentation: FCN-8s and U-Net
+# --------------------------------------------------------------------------------------------
+
+
+def fcn8s() -> Net:
+    net = Net(
+        "fcn8s",
+        [
+            "FCN-8s (Long, Shelhamer, Darrell, 2015), the VGG16-based fully convolutional net with",
+            "skips from pool4 and pool3, as the authors' voc-fcn8s (Caffe): VGG16's 13 convs",
+            "(bias, ReLU) and 5 max pools; fc6 and fc7 as convolutions (7x7 and 1x1 to 4096",
+            "channels, ReLU; Dropout omitted); score layers are 1x1 convs to the classes with",
+            "bias; the upsampling layers are transposed convs without bias (the paper's",
+            "'deconvolution', initialised to bilinear): upscore2 and upscore_pool4 4x4 stride 2,",
+            "upscore8 16x16 stride 8. Padded variant: the original pads conv1_1 by 100 and crops",
+            "each skip and the output (Caffe Crop layers); here conv1_1 pads 1, fc6 pads 3, the",
+            "transposed convs crop 1 / 1 / 4 (padding), so every skip aligns without a crop and",
+            "the output is classes x resolution x resolution for a resolution divisible by 32",
+            "(default 512, PASCAL VOC images are up to 500 pixels a side). Parameters are those",
+            "of the original (padding has none); MACs are fewer than the pad-100 original's.",
+        ],
+        "Long, Shelhamer, Darrell: Fully Convolutional Networks for Semantic Segmentation, "
+        "CVPR 2015 (voc-fcn8s in github.com/shelhamer/fcn.berkeleyvision.org)",
+        {"resolution": 512, "classes": 21},
+        "paper Table 1, FCN-VGG16: 134 M parameters (134,346,581 here without the upsampling "
+        "filters and the two skip score layers, which add 143,178).",
+    )
+    skips = {3: "pool3", 4: "pool4"}
+    for stage, widths in enumerate(_VGG["vgg16"], start=1):
+        net.comment(f"block {stage}: {len(widths)} x conv3x3({widths[0]}), maxpool 2x2")
+        for index, width in enumerate(widths, start=1):
+            net.conv(f"conv{stage}_{index}", width, 3, padding=1, act="relu")
+        net.layer(skips.get(stage, f"pool{stage}"), "maxpool", kernel=2, stride=2)
+    net.comment("fc6 and fc7 as convolutions, score at stride 32")
+    net.conv("fc6", 4096, 7, padding=3, act="relu")
+    net.conv("fc7", 4096, 1, act="relu")
+    net.conv("score_fr", "${classes}", 1)
+    net.comment("2x up, + score of pool4 (stride 16)")
+    def upsample(name: str, kernel: int, stride: int, padding: int) -> str:
+        return net.layer(name, "conv_transpose", out_channels="${classes}", kernel=kernel,
+                         stride=stride, padding=padding, bias=False)
+
+    upsample("upscore2", 4, 2, 1)
+    net.conv("score_pool4", "${classes}", 1, inputs=["pool4"])
+    net.layer("fuse_pool4", "add", ["upscore2", "score_pool4"])
+    net.comment("2x up, + score of pool3 (stride 8)")
+    upsample("upscore_pool4", 4, 2, 1)
+    net.conv("score_pool3", "${classes}", 1, inputs=["pool3"])
+    net.layer("fuse_pool3", "add", ["upscore_pool4", "score_pool3"])
+    net.comment("8x up to the input resolution")
+    upsample("upscore8", 16, 8, 4)
+    return net
+
+
+def unet() -> Net:
+    net = Net(
+        "unet",
+        [
+            "U-Net (Ronneberger, Fischer, Brox, 2015), the paper's Fig. 1 network in its common",
+            "padded variant: a contracting path of 2 x (conv3x3 + ReLU) per level with 64, 128,",
+            "256, 512, 1024 channels and max pool 2x2/2 between levels; an expanding path of",
+            "up-convolutions (transposed conv 2x2 stride 2 halving the channels, with bias),",
+            "concatenation with the contracting path's feature map of that level, 2 x (conv3x3 +",
+            "ReLU); a final conv1x1 to the classes (the paper's 2). Convolutions have bias, no",
+            "BatchNorm (as the paper). Input 1 channel (the paper's grey EM images). The paper's",
+            "convolutions are unpadded (572x572 in, 388x388 out) and it crops each skip to the",
+            "expanding path's size; here the convs pad 1, so nothing is cropped and the output",
+            "has the input's size, for a resolution divisible by 16 (default 512). Parameters",
+            "are the same either way; MACs differ from the unpadded network's.",
+        ],
+        "Ronneberger, Fischer, Brox: U-Net: Convolutional Networks for Biomedical Image "
+        "Segmentation, MICCAI 2015, Fig. 1",
+        {"resolution": 512, "classes": 2},
+        "the paper states no parameter or operation count; independent count from its Fig. 1 "
+        "in tests/test_zoo.py.",
+        channels=1,
+    )
+    widths = [64, 128, 256, 512, 1024]
+    skips = []
+    for level, width in enumerate(widths, start=1):
+        name = f"down{level}"
+        if level > 1:
+            net.comment(f"{name}: maxpool 2x2, 2 x conv3x3({width})")
+            net.layer(f"{name}.pool", "maxpool", kernel=2, stride=2)
+        else:
+            net.comment(f"{name}: 2 x conv3x3({width})")
+        net.conv(f"{name}.conv1", width, 3, padding=1, act="relu")
+        skips.append(net.conv(f"{name}.conv2", width, 3, padding=1, act="relu"))
+    for level, width in enumerate(reversed(widths[:-1]), start=1):
+        name = f"up{level}"
+        net.comment(f"{name}: up-conv 2x2 to {width}, concat with {skips[-1 - level]}, "
+                    f"2 x conv3x3({width})")
+        up = net.layer(f"{name}.upconv", "conv_transpose", out_channels=width, kernel=2,
+                       stride=2)
+        net.layer(f"{name}.concat", "concat", [skips[-1 - level], up])
+        net.conv(f"{name}.conv1", width, 3, padding=1, act="relu")
+        net.conv(f"{name}.conv2", width, 3, padding=1, act="relu")
+    net.comment("output: conv1x1 to the classes")
+    net.conv("outc", "${classes}", 1)
+    return net
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def _wrap(text: str, width: int = 94) -> list[str]:
@@ -650,6 +850,9 @@ GENERATORS: dict[str, Callable[[], Net]] = {
     "mobilenet_v3_small": lambda: mobilenet_v3("mobilenet_v3_small"),
     "googlenet": googlenet,
     "densenet121": densenet121,
+    "lenet5_tanh": lenet5_tanh,
+    "fcn8s": fcn8s,
+    "unet": unet,
 }
 
 

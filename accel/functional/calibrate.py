@@ -7,10 +7,12 @@ per-tensor affine int8 (or uint8) quantization. Weights become int8 per output c
 symmetric (zero point 0, [-127, 127]); biases int32 at ifmap_scale · weight_scale[o].
 
 Some tensors share one quantization, as hardware and both reference runtimes need:
-a pooling or flatten layer keeps its input's (max pooling never rescales; TFLite's pools
-require it), and a concat's inputs take the concat's output quantization, so the branches
-write straight into one buffer. A softmax or a sigmoid outputs probabilities at scale 1/256
-(TFLite's only int8 output quantization for both; onnxruntime takes any).
+a pooling, flatten, resize, block-move or channel-slice layer keeps its input's (max pooling
+never rescales; TFLite's pools require it), also when that input is a tanh, sigmoid or softmax
+with its fixed output quantization; a concat's inputs take the concat's output quantization, so
+the branches write straight into one buffer. A softmax or a sigmoid outputs probabilities at
+scale 1/256 (TFLite's only int8 output quantization for both; onnxruntime takes any), a tanh
+at 1/128.
 The same seed gives the same quantized model on every machine.
 """
 
@@ -28,6 +30,7 @@ from accel.functional.weights import random_batchnorms, random_weights
 from accel.model.network import Network
 from accel.model.ops import (
     AvgPool,
+    ChannelSlice,
     Concat,
     DepthToSpace,
     Flatten,
@@ -49,6 +52,11 @@ from accel.model.quantized import (
 )
 
 F32 = npt.NDArray[np.float32]
+# Layers whose output shares their input's quantization: pools and flatten (TFLite's pools
+# require it), resizes and block moves (they copy codes), channel slices (an offset into the
+# source's buffer).
+KEEPS_QUANTIZATION = (MaxPool | AvgPool | GlobalAvgPool | Flatten | Resize | DepthToSpace
+                      | SpaceToDepth | ChannelSlice)  # fmt: skip
 Method = Literal["minmax", "percentile"]
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -92,9 +100,10 @@ def quantize_network(
         if getattr(layer.op, "function", None) == "tanh":  # TFLite's only tanh output
             zero = 0 if activation_dtype == "int8" else 128
             activations[layer.name] = QuantParams(1.0 / 128.0, zero, activation_dtype)
-        if isinstance(layer.op, Resize | DepthToSpace | SpaceToDepth):
-            # A copy of codes keeps its input's quantization, also one fixed above (a resize
-            # of a tanh): the merged range of the pair no longer holds for either.
+    for layer in network.layers:  # after those fixed outputs, what keeps its input's keeps it
+        sources = {activations[name] for name in layer.inputs}
+        if isinstance(layer.op, KEEPS_QUANTIZATION) or (isinstance(layer.op, Concat)
+                                                        and len(sources) == 1):
             activations[layer.name] = activations[layer.inputs[0]]
     quantized = {
         layer.name: quantize_weights(float_weights[layer.name], activations[layer.inputs[0]].scale)
@@ -143,8 +152,7 @@ def _shared_ranges(
         return name
 
     for layer in network.layers:
-        if isinstance(layer.op, MaxPool | AvgPool | GlobalAvgPool | Flatten | Concat | Resize
-                      | DepthToSpace | SpaceToDepth):  # resizes and block moves copy codes
+        if isinstance(layer.op, KEEPS_QUANTIZATION | Concat):
             for source in layer.inputs:
                 parent[root(source)] = root(layer.name)
     merged: dict[str, tuple[float, float]] = {}

@@ -24,6 +24,7 @@ from accel.model.ops import (
     Activation,
     Add,
     AvgPool,
+    ChannelSlice,
     Concat,
     Conv,
     Flatten,
@@ -86,6 +87,8 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
         return x[0] * x[1]
     if isinstance(op, Concat):
         return np.concatenate(x, axis=1)
+    if isinstance(op, ChannelSlice):
+        return x[0][:, op.start : op.end]
     if isinstance(op, Flatten):
         return x[0].reshape(x[0].shape[0], -1, 1, 1)
     if isinstance(op, Softmax):
@@ -99,7 +102,8 @@ def _layer(layer: Layer, x: list[F32], weights: FloatWeights | None) -> F32:
         # quantized file brings its own scales, but calibration has no model of these.
         what = _NOT_CALIBRATED.get(layer.kind, repr(layer.kind))
         raise InputError(f"layer {layer.name!r} must be a kind calibration can run (conv, fc, "
-                         f"pools, add, mul, concat, flatten, softmax, activations), not "
+                         f"pools, add, mul, concat, channel slices, flatten, softmax, "
+                         f"activations), not "
                          f"{what}; quantize the model first (e.g. quantize_static)")
     if op.function == "tanh":
         tanh: F32 = np.tanh(x[0]).astype(np.float32)

@@ -40,6 +40,7 @@ from accel.model.ops import (
     Add,
     AvgPool,
     BatchNorm,
+    ChannelSlice,
     Concat,
     Conv,
     Flatten,
@@ -176,6 +177,10 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
     elif isinstance(op, Flatten):
         shape = graph.const(f"{y}.shape", np.array([0, -1, 1, 1], np.int64))
         yield "Reshape", [x[0], shape], [y], {}
+    elif isinstance(op, ChannelSlice):  # an offset into the codes: the input's quantization
+        bounds = [graph.const(f"{y}.{part}", np.array([value], np.int64))
+                  for part, value in (("start", op.start), ("end", op.end), ("axis", 1))]
+        yield "Slice", [x[0], *bounds], [y], {}
     elif isinstance(op, Softmax):
         yield "QLinearSoftmax", [x[0], *x_q, *y_q], [y], {"axis": op.axis + 1, "opset": 13}
     elif isinstance(op, Activation):

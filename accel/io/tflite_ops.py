@@ -117,6 +117,47 @@ def _transpose_conv(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
                          weight.transpose(0, 3, 1, 2))  # fmt: skip
 
 
+def _transpose_conv_bias(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
+    """mediapipe's custom Convolution2DTransposeBias (selfie segmentation): a float transposed
+    conv with a bias. Inputs: the input, OHWI weights, the bias; its custom options are the raw
+    bytes of TFLite's C struct TfLiteTransposeConvParams — int32 padding (1 SAME, 2 VALID, 0
+    unknown, taken as no padding), stride_width, stride_height. mediapipe's kernel sizes the
+    output `stride·(in − 1) + kernel − total` per axis, with `total = max(0, kernel − (in − 1) %
+    stride − 1)` for SAME (else 0), of which it crops `total // 2` at the top and left."""
+    where = "custom options of Convolution2DTransposeBias"
+    data = op.CustomOptionsAsNumpy() if op.CustomOptionsLength() else np.zeros(0, np.uint8)
+    if len(inputs) != 3 or len(data) < 12:
+        imp.unsupported(op, "CUSTOM:Convolution2DTransposeBias",
+                        f"{len(inputs)} inputs and {len(data)} bytes of {where}; it needs 3 "
+                        "inputs and 12 bytes (padding, stride_width, stride_height)")
+        return
+    padding, stride_w, stride_h = (int(v) for v in np.frombuffer(data[:12].tobytes(), "<i4"))
+    if padding not in (0, 1, 2) or stride_w < 1 or stride_h < 1:
+        imp.unsupported(op, "CUSTOM:Convolution2DTransposeBias",
+                        f"{where}: padding must be 0, 1 (SAME) or 2 (VALID) and strides >= 1, "
+                        f"not padding {padding}, strides {stride_h}x{stride_w}")
+        return
+    x = imp.activation(inputs[0], "Convolution2DTransposeBias")
+    weight, bias = imp.value(inputs[1]), imp.value(inputs[2])
+    out_channels, kh, kw, in_channels = imp.dims(inputs[1])
+    source = imp.parts.shapes[x.source]
+    if in_channels != source.channels:
+        imp.unsupported(op, "CUSTOM:Convolution2DTransposeBias", f"weights for {in_channels} "
+                        f"input channels reading {source.channels}")  # fmt: skip
+        return
+    pads = []
+    for size, kernel, step in ((source.height, kh, stride_h), (source.width, kw, stride_w)):
+        total = max(0, kernel - (size - 1) % step - 1) if padding == 1 else 0
+        pads += [total // 2, total - total // 2]
+    layer = ConvTranspose(out_channels=out_channels, kernel=(kh, kw), stride=(stride_h, stride_w),
+                          padding=tuple(pads))  # fmt: skip
+    result = imp.add_layer(op, layer, [x])
+    if isinstance(weight, np.ndarray):
+        bias_array = bias if isinstance(bias, np.ndarray) else None
+        imp.keep_weights(result.source, inputs[1], weight, bias_array,
+                         weight.transpose(0, 3, 1, 2))  # fmt: skip
+
+
 def _transpose_pads(size: int, out: int, kernel: int, stride: int,
                     same: bool) -> tuple[int, int, int]:  # fmt: skip
     """(pad_begin, pad_end, output_padding) of one axis of a TRANSPOSE_CONV."""
@@ -289,6 +330,7 @@ OPERATORS: dict[str, Converter] = {
     "DEPTHWISE_CONV_2D": lambda imp, op, inputs: _conv(imp, op, inputs, depthwise=True),
     "FULLY_CONNECTED": _fully_connected,
     "TRANSPOSE_CONV": _transpose_conv,
+    "CUSTOM:Convolution2DTransposeBias": _transpose_conv_bias,
     "AVERAGE_POOL_2D": lambda imp, op, inputs: _pool(imp, op, inputs, average=True),
     "MAX_POOL_2D": lambda imp, op, inputs: _pool(imp, op, inputs, average=False),
     "MEAN": _mean,
