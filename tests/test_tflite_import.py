@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from tflite_macs import count_macs
 
 from accel.errors import InputError
 from accel.io.tflite_import import import_tflite
@@ -25,35 +26,12 @@ def _blazeface(name: str) -> Path:
     return Path(spec.submodule_search_locations[0]) / "data" / name
 
 
-def independent_macs(path: Path) -> int:
-    """MACs read straight off the flatbuffer with the tflite package (no accel code)."""
-    from tflite.BuiltinOperator import BuiltinOperator as B
-    from tflite.Model import Model
-
-    model = Model.GetRootAs(path.read_bytes(), 0)
-    graph = model.Subgraphs(0)
-    total = 0
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        code = model.OperatorCodes(op.OpcodeIndex())
-        builtin = max(code.BuiltinCode(), code.DeprecatedBuiltinCode())
-        out = graph.Tensors(op.Outputs(0)).ShapeAsNumpy()
-        weight = graph.Tensors(op.Inputs(1)).ShapeAsNumpy() if op.InputsLength() > 1 else None
-        if builtin == B.CONV_2D:
-            total += int(np.prod(out[1:])) * int(np.prod(weight[1:]))
-        elif builtin == B.DEPTHWISE_CONV_2D:
-            total += int(np.prod(out[1:])) * int(weight[1] * weight[2])
-        elif builtin == B.FULLY_CONNECTED:
-            total += int(weight[0] * weight[1])
-    return total
-
-
 def test_real_blazeface_simulates_end_to_end() -> None:
     path = _blazeface("face_detection_front.tflite")
     imported = import_tflite(path)
     network = imported.network
     assert str(network.input_shape) == "3x128x128"
-    assert network.macs == independent_macs(path) == 30_760_960
+    assert network.macs == count_macs(path) == 30_760_960
     kinds = Counter(layer.kind for layer in network)
     assert kinds["conv"] == 37 and kinds["add"] == 16 and kinds["concat"] == 2
     assert kinds["pad"] == 11  # BlazeFace pads channels before its residual adds
@@ -85,7 +63,7 @@ def test_blazeface_full_range_upsamples_with_resize_bilinear() -> None:
     resizes = [layer for layer in imported.network if layer.kind == "resize"]
     assert resizes and imported.unsupported == ()
     assert all(layer.op.mode == "bilinear" for layer in resizes)  # type: ignore[union-attr]
-    assert imported.network.macs == independent_macs(path)
+    assert imported.network.macs == count_macs(path)
 
 
 def test_corrupt_tflite_file(tmp_path: Path) -> None:
@@ -204,7 +182,7 @@ def test_built_model_imports_with_weights(int8: bool, tmp_path: Path) -> None:
     imported = import_tflite(path)
     network = imported.network
     assert [layer.label for layer in network] == ["conv", "depthwise", "add", "avgpool", "fc"]
-    assert network.macs == independent_macs(path) == 4 * 4 * 4 * 27 + 4 * 4 * 4 * 9 + 16 * 5
+    assert network.macs == count_macs(path) == 4 * 4 * 4 * 27 + 4 * 4 * 4 * 9 + 16 * 5
     assert network.layers[0].op.activation == "relu6"
     # fc columns go from TFLite's HWC flattening order to accel's CHW order
     chw = fc_w.reshape(5, 2, 2, 4).transpose(0, 3, 1, 2).reshape(5, 16)
