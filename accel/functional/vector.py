@@ -295,11 +295,11 @@ def _resample_layer(layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams,
         if xq != y:
             raise InputError(f"layer {layer.name!r}: a resize must keep its input quantization, "
                              f"not {xq} -> {y}")  # fmt: skip
-        if op.mode == "bilinear" and mode == "onnx":
-            raise InputError(f"layer {layer.name!r}: bilinear resize has no int8 model in onnx "
-                             "mode (onnxruntime's integer linear Resize is not reproduced)")
         try:
             if op.mode == "bilinear":
+                if mode == "onnx":
+                    nhwc = bool(attributes.get("onnxruntime_nhwc"))
+                    return resample.resize_bilinear_onnx(x, op, nhwc)
                 return resample.resize_bilinear_tflite(x, op)
             return resample.resize_nearest(x, op, mode)
         except ValueError as err:
