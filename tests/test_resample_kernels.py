@@ -291,3 +291,47 @@ def test_tflite_tanh_litert_rounds_a_near_tie_apart() -> None:
     ours = _nhwc(resample.tanh_tflite(x, 2**-8, -128)).reshape(-1)
     assert np.array_equal(ours, micro.reshape(-1))
     assert (ours[1], litert.reshape(-1)[1]) == (1, 0)  # code -127: tanh(2^-8)·128 ≈ 0.49999
+
+
+AXES = [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.sampled_from(AXES), scales(-8, 0), zero_points(np.int8), scales(-8, 0),
+       zero_points(np.int8), st.booleans())
+def test_tflite_mean_equals_tflite_micro_and_litert(
+    data: st.DataObject, axes: tuple[int, ...], x_s: float, x_zp: int, y_s: float, y_zp: int,
+    same: bool,
+) -> None:
+    """A reduce_mean over any axes as accel's one-layer MEAN export (keep_dims) in both
+    references, against `mean_tflite` (QuantizedMeanOrSum: 1/count folded into the
+    multiplier), at one quantization or two."""
+    from dataclasses import replace
+
+    from accel.check.tflite_check import run_reference
+    from accel.functional.calibrate import quantize_network
+    from accel.functional.tflite_rescale import mean_tflite
+    from accel.io.tflite_export import layer_model
+    from accel.io.workload_yaml import parse_workload
+
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("tflite_micro")
+    rng = rng_for(data)
+    n, c, h, w = (data.draw(st.integers(1, k)) for k in (2, 9, 9, 9))
+    network = parse_workload({"name": "m", "input": {"channels": c, "height": h, "width": w},
+                              "layers": [{"name": "m", "kind": "reduce_mean",
+                                          "axes": list(axes)}]}, "m.yaml", {})  # fmt: skip
+    layer = network.layers[0]
+    xq = QuantParams(x_s, x_zp, "int8")
+    yq = xq if same else QuantParams(y_s, y_zp, "int8")
+    qnet = quantize_network(network)
+    qnet = replace(qnet, activations={**qnet.activations, layer.inputs[0]: xq, "m": yq})
+    model = layer_model(qnet, layer, n)
+    assert model is not None
+    x = rng.integers(-128, 128, (n, c, h, w)).astype(np.int8)
+    ours = mean_tflite(x, xq.scale, xq.zero_point, yq.scale, yq.zero_point,
+                       tuple(axis + 1 for axis in axes))  # fmt: skip
+    outputs = run_reference(model, [_nhwc(x)])
+    assert set(outputs) == {"tflite-micro", "litert-reference"}
+    for output in outputs.values():
+        np.testing.assert_array_equal(_nhwc(ours), output)
