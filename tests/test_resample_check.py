@@ -98,8 +98,6 @@ def test_cli_checks_every_new_operator_in_tflite_mode(tmp_path: Path) -> None:
      "layer 'hs': tflite mode has no hard_sigmoid kernel"),
     ({"name": "m", "kind": "reduce_mean", "axes": [0, 2]}, "onnx",
      r"layer 'm': reduce_mean over axes \[0, 2\] has no int8 model in onnx mode"),
-    ({"name": "m", "kind": "reduce_mean", "axes": [0]}, "tflite",
-     r"layer 'm': reduce_mean over axes \[0\] has no int8 model in tflite mode"),
 ])  # fmt: skip
 def test_what_has_no_int8_model_is_refused_in_one_line(
     tmp_path: Path, layer: dict[str, Any], mode: str, message: str
@@ -316,6 +314,21 @@ def test_cli_checks_quantized_onnx_files_with_nearest_and_linear_resizes(tmp_pat
     linear = quantize(moves_cnn(resize_mode="linear"), CONFIGS[2], tmp_path / "linear")
     section = _cli_check(tmp_path / "linear", linear, batch=1)
     assert (section["layers_checked"], section["mismatches"]) == (6, 0)
+
+
+def test_cli_checks_reduce_means_in_tflite_mode(tmp_path: Path) -> None:
+    """Calibrated reduce_means over channels, width, and height + width (each a one-layer MEAN
+    model) against tflite-micro and LiteRT's reference kernels."""
+    pytest.importorskip("tflite_micro")
+    chip = tmp_path / "tflite.yaml"
+    chip.write_text("array: {requantization: tflite}\n")
+    layers = [ONNX_LAYERS[0], {"name": "mc", "kind": "reduce_mean", "axes": [0]},
+              {"name": "mw", "kind": "reduce_mean", "axes": [2]},
+              {"name": "mhw", "kind": "reduce_mean", "axes": [1, 2], "inputs": ["c1"]}]
+    section = _cli_check(tmp_path, _yaml(tmp_path, layers), "--chip", str(chip))
+    assert section["reference"] == "litert-reference+tflite-micro"
+    assert (section["layers_checked"], section["mismatches"]) == (4, 0)
+    assert section["unchecked_layers"] == []
 
 
 def test_cli_checks_bilinear_resizes_in_onnx_mode(tmp_path: Path) -> None:
