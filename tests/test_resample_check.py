@@ -98,10 +98,6 @@ def test_cli_checks_every_new_operator_in_tflite_mode(tmp_path: Path) -> None:
      "layer 'hs': tflite mode has no hard_sigmoid kernel"),
     ({"name": "m", "kind": "reduce_mean", "axes": [0, 2]}, "onnx",
      r"layer 'm': reduce_mean over axes \[0, 2\] has no int8 model in onnx mode"),
-    ({"name": "m", "kind": "reduce_mean", "axes": [0]}, "tflite",
-     r"layer 'm': reduce_mean over axes \[0\] has no int8 model in tflite mode"),
-    ({"name": "up", "kind": "resize", "scale": 2, "mode": "bilinear"}, "onnx",
-     "layer 'up': bilinear resize has no int8 model in onnx mode"),
 ])  # fmt: skip
 def test_what_has_no_int8_model_is_refused_in_one_line(
     tmp_path: Path, layer: dict[str, Any], mode: str, message: str
@@ -180,12 +176,13 @@ def _checked(layers: list[dict[str, Any]], chip: ChipConfig, seed: int) -> Funct
     return result
 
 
-@settings(max_examples=12, deadline=None)
-@given(st.data(), st.integers(0, 99))
-def test_onnx_mode_checks_any_nearest_resize_bit_exact(data: st.DataObject, seed: int) -> None:
+@settings(max_examples=16, deadline=None)
+@given(st.data(), st.sampled_from(["nearest", "bilinear"]), st.integers(0, 99))
+def test_onnx_mode_checks_any_resize_bit_exact(data: st.DataObject, mode: str,
+                                               seed: int) -> None:
     layers = [ONNX_LAYERS[0], {"name": "p1", "kind": "prelu",
                                "shared_slope": data.draw(st.booleans())},
-              _resize(data, "nearest", COORDINATES),
+              _resize(data, mode, COORDINATES),
               {"name": "t", "kind": "activation", "function": "tanh"}]  # fmt: skip
     report = _checked(layers, ChipConfig(), seed).check
     assert report is not None and (report.layers_checked, report.failed) == (4, False)
@@ -267,16 +264,84 @@ def test_quantized_resize_and_block_moves_are_bit_exact(config: QuantConfig,
     assert report.layers_checked == 6 and report.extra["layers_not_compared"] == []
 
 
-def test_cli_checks_a_quantized_onnx_file_and_refuses_its_linear_resize(tmp_path: Path) -> None:
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_quantize_static_linear_resizes_are_bit_exact(config: QuantConfig,
+                                                      tmp_path: Path) -> None:
+    """A linear Resize as quantize_static leaves it: QOperator's Resize on codes, which ORT
+    moves channels-last between its NHWC QLinearConvs (NhwcUpsampleBilinearInteger), and QDQ's
+    DequantizeLinear → float Resize → QuantizeLinear (UpsampleBilinear in float32)."""
+    result = _file_check(quantize(moves_cnn(resize_mode="linear"), config, tmp_path))
+    report = result.check
+    assert report is not None and (report.layers_checked, report.mismatches) == (6, 0)
+    nhwc = result.qnet.attributes.get("resize6", {}).get("onnxruntime_nhwc", False)
+    assert nhwc == (config.label.startswith("qoperator"))
+    assert ("resize6" in report.extra["float_layers"]) == (not nhwc)
+
+
+def test_the_file_check_catches_the_wrong_linear_resize_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The engine's NCHW float-weight kernel on a Resize ORT runs channels-last is caught."""
+    from accel.functional import resample
+
+    path = quantize(moves_cnn(resize_mode="linear"), CONFIGS[2], tmp_path)
+    original = resample.resize_bilinear_onnx
+    monkeypatch.setattr(resample, "resize_bilinear_onnx",
+                        lambda x, op, nhwc=False: original(x, op))  # fmt: skip
+    report = _file_check(path).check
+    assert report is not None and report.failed
+    assert report.mismatched_layers[0] == "resize6"
+
+
+@pytest.mark.parametrize("coordinate", ["half_pixel", "align_corners"])
+def test_the_onnx_check_catches_one_wrong_bilinear_code(coordinate: str) -> None:
+    from accel.check.compare import check_onnxruntime
+
+    layers = [ONNX_LAYERS[0], {"name": "up", "kind": "resize", "scale": [1.5, 2.5],
+                               "mode": "bilinear", "coordinate_mode": coordinate}]  # fmt: skip
+    qnet, outputs, real = _engine_run(layers, ChipConfig())
+    assert not check_onnxruntime(qnet, outputs, real).failed
+    report = check_onnxruntime(qnet, _perturbed(outputs, "up"), real)
+    assert report.mismatched_layers == ("up",)
+    assert (report.mismatched_elements, report.max_abs_diff) == (1, 1)
+
+
+def test_cli_checks_quantized_onnx_files_with_nearest_and_linear_resizes(tmp_path: Path) -> None:
     path = quantize(heads_cnn(1), CONFIGS[5], tmp_path)
     section = _cli_check(tmp_path, path, batch=1)
     assert (section["layers_checked"], section["mismatches"]) == (10, 0)
     (tmp_path / "linear").mkdir()
-    linear = quantize(moves_cnn(resize_mode="linear"), CONFIGS[5], tmp_path / "linear")
-    done = run_accel("simulate-network", "-n", str(linear), "--check", "-q", "--out",
-                     str(tmp_path / "linear_out"))  # fmt: skip
-    assert done.returncode == 2 and done.stderr.count("\n") == 1
-    assert "layer 'resize6': bilinear resize has no int8 model in onnx mode" in done.stderr
+    linear = quantize(moves_cnn(resize_mode="linear"), CONFIGS[2], tmp_path / "linear")
+    section = _cli_check(tmp_path / "linear", linear, batch=1)
+    assert (section["layers_checked"], section["mismatches"]) == (6, 0)
+
+
+def test_cli_checks_reduce_means_in_tflite_mode(tmp_path: Path) -> None:
+    """Calibrated reduce_means over channels, width, and height + width (each a one-layer MEAN
+    model) against tflite-micro and LiteRT's reference kernels."""
+    pytest.importorskip("tflite_micro")
+    chip = tmp_path / "tflite.yaml"
+    chip.write_text("array: {requantization: tflite}\n")
+    layers = [ONNX_LAYERS[0], {"name": "mc", "kind": "reduce_mean", "axes": [0]},
+              {"name": "mw", "kind": "reduce_mean", "axes": [2]},
+              {"name": "mhw", "kind": "reduce_mean", "axes": [1, 2], "inputs": ["c1"]}]
+    section = _cli_check(tmp_path, _yaml(tmp_path, layers), "--chip", str(chip))
+    assert section["reference"] == "litert-reference+tflite-micro"
+    assert (section["layers_checked"], section["mismatches"]) == (4, 0)
+    assert section["unchecked_layers"] == []
+
+
+def test_cli_checks_bilinear_resizes_in_onnx_mode(tmp_path: Path) -> None:
+    """Calibrated bilinear resizes up and down, by scale and by size, against onnxruntime."""
+    layers = [ONNX_LAYERS[0],
+              {"name": "up", "kind": "resize", "scale": [1.5, 2.5], "mode": "bilinear",
+               "coordinate_mode": "half_pixel"},
+              {"name": "down", "kind": "resize", "size": [5, 4], "mode": "bilinear",
+               "coordinate_mode": "align_corners"},
+              {"name": "c2", "kind": "conv", "out_channels": 4, "kernel": 1}]  # fmt: skip
+    section = _cli_check(tmp_path, _yaml(tmp_path, layers))
+    assert (section["mode"], section["reference"]) == ("onnx", "onnxruntime")
+    assert (section["layers_checked"], section["mismatches"]) == (4, 0)
 
 
 @pytest.mark.parametrize(("bilinear", "nearest"), [

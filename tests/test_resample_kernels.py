@@ -1,6 +1,6 @@
 """accel's resize, PReLU, tanh, hard-sigmoid and depth/space kernels against the references, bit
 for bit: onnxruntime (nearest Resize on int8 codes in every coordinate and nearest mode, with
-scales or sizes; DequantizeLinear → PRelu / Tanh / HardSigmoid → QuantizeLinear as quantize_static
+scales or sizes; linear Resize on int8 / uint8 codes, NCHW and NHWC, and on float32 values; DequantizeLinear → PRelu / Tanh / HardSigmoid → QuantizeLinear as quantize_static
 leaves them; DepthToSpace / SpaceToDepth on codes) and tflite-micro plus LiteRT's reference
 kernels (RESIZE_BILINEAR, RESIZE_NEAREST_NEIGHBOR with align_corners / half_pixel_centers,
 PRELU per channel or shared, TANH), over random shapes, scales and zero points."""
@@ -29,10 +29,15 @@ COORDINATES = ["half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric"
 NEAREST = ["round_prefer_floor", "round_prefer_ceil", "floor", "ceil"]
 
 
-def _ort(nodes: list[Any], inits: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+ELEMENT = {np.dtype(np.int8): TensorProto.INT8, np.dtype(np.uint8): TensorProto.UINT8,
+           np.dtype(np.float32): TensorProto.FLOAT}
+
+
+def _ort(nodes: list[Any], inits: dict[str, np.ndarray], x: np.ndarray,
+         y_type: int = TensorProto.INT8) -> np.ndarray:
     graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.INT8, list(x.shape))],
-        [helper.make_tensor_value_info("y", TensorProto.INT8, None)],
+        nodes, "g", [helper.make_tensor_value_info("x", ELEMENT[x.dtype], list(x.shape))],
+        [helper.make_tensor_value_info("y", y_type, None)],
         [numpy_helper.from_array(v, k) for k, v in inits.items()])  # fmt: skip
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
     model.ir_version = 9
@@ -62,6 +67,73 @@ def test_nearest_resize_equals_onnxruntime(data: st.DataObject, coordinate: str,
     node = helper.make_node("Resize", args, ["y"], mode="nearest",
                             coordinate_transformation_mode=coordinate, nearest_mode=nearest)
     np.testing.assert_array_equal(resample.resize_nearest(x, op, "onnx"), _ort([node], inits, x))
+
+
+def _resize_case(data: st.DataObject, n: int, c: int, coordinate: str, mode: str,
+                 by_size: bool) -> tuple[Resize, dict[str, np.ndarray], list[str]]:
+    """A Resize op and the ONNX node's inputs for it, by sizes or by scales (up or down)."""
+    if by_size:
+        size = (data.draw(st.integers(1, 15)), data.draw(st.integers(1, 15)))
+        return (Resize(size=size, mode=mode, coordinate_mode=coordinate),
+                {"sizes": np.array([n, c, *size], np.int64)}, ["x", "", "", "sizes"])  # fmt: skip
+    pick = st.sampled_from([0.5, 0.75, 1.0, 1.3, 1.5, 2.0, 2.5, 3.0])
+    scale = (data.draw(pick), data.draw(pick))
+    return (Resize(scale=scale, mode=mode, coordinate_mode=coordinate),
+            {"scales": np.array([1, 1, *scale], np.float32)}, ["x", "", "scales"])  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.data(), st.sampled_from(COORDINATES), st.sampled_from(["int8", "uint8", "float32"]),
+       st.booleans(), st.booleans())
+def test_bilinear_resize_equals_onnxruntime(data: st.DataObject, coordinate: str, dtype: str,
+                                            by_size: bool, nhwc: bool) -> None:
+    """Linear Resize on int8 / uint8 codes (truncated float32 sums; channels-last, the integer
+    kernel) and on float32 values (the float island of DequantizeLinear → Resize →
+    QuantizeLinear), every coordinate mode, by sizes or scales."""
+    rng = rng_for(data)
+    n, c, h, w = (data.draw(st.integers(1, k)) for k in (2, 3, 7, 7))
+    if dtype == "float32":
+        x = (rng.standard_normal((n, c, h, w)) * 40).astype(np.float32)
+    else:
+        info = np.iinfo(dtype)
+        x = rng.integers(info.min, info.max + 1, (n, c, h, w)).astype(dtype)
+    op, inits, args = _resize_case(data, n, c, coordinate, "bilinear", by_size)
+    nhwc = nhwc and dtype != "float32"  # ORT moves only 8-bit Resizes channels-last
+    feed = x
+    if nhwc:  # the same resize on a channels-last tensor: scales or sizes on axes 1 and 2
+        feed = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+        key = args[-1]
+        inits = {key: inits[key][[0, 2, 3, 1]]}
+    node = helper.make_node("Resize", args, ["y"], mode="linear",
+                            coordinate_transformation_mode=coordinate)
+    expected = _ort([node], inits, feed, ELEMENT[x.dtype])
+    if nhwc:
+        expected = np.ascontiguousarray(expected.transpose(0, 3, 1, 2))
+    ours = resample.resize_bilinear_onnx(x, op, nhwc=nhwc)
+    assert ours.dtype == expected.dtype
+    np.testing.assert_array_equal(ours.view(np.uint8), expected.view(np.uint8))  # bit for bit
+
+
+def test_the_two_integer_bilinear_kernels_differ() -> None:
+    """ORT's NCHW kernel (float32 weights) and its NHWC one (10-bit weights) give different
+    codes for one input, so each check follows the layout ORT runs."""
+    x = np.array([[[[-128, 127, -101, 77, 0, 5], [3, -7, 127, 127, -128, 60]]]], np.int8)
+    op = Resize(size=(3, 13), mode="bilinear", coordinate_mode="half_pixel")
+    nchw, nhwc = resample.resize_bilinear_onnx(x, op), resample.resize_bilinear_onnx(x, op, True)
+    assert int(np.sum(nchw != nhwc)) == 4  # of 39 outputs
+
+
+def test_bilinear_resize_truncates_toward_zero() -> None:
+    """ORT's int8 linear Resize casts the float32 sum to the code type: -1.5 becomes -1, 1.5
+    becomes 1 (rounding would give -2 and 2)."""
+    x = np.array([[[[-1, -2, 1, 2]]]], np.int8)
+    op = Resize(size=(1, 7), mode="bilinear", coordinate_mode="align_corners")
+    ours = resample.resize_bilinear_onnx(x, op)
+    node = helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
+                            coordinate_transformation_mode="align_corners")
+    expected = _ort([node], {"sizes": np.array([1, 1, 1, 7], np.int64)}, x)
+    np.testing.assert_array_equal(ours, expected)
+    assert ours.reshape(-1).tolist() == [-1, -1, -2, 0, 1, 1, 2]
 
 
 def _qdq(kind: str, x: np.ndarray, xq: QuantParams, yq: QuantParams,
@@ -219,3 +291,47 @@ def test_tflite_tanh_litert_rounds_a_near_tie_apart() -> None:
     ours = _nhwc(resample.tanh_tflite(x, 2**-8, -128)).reshape(-1)
     assert np.array_equal(ours, micro.reshape(-1))
     assert (ours[1], litert.reshape(-1)[1]) == (1, 0)  # code -127: tanh(2^-8)·128 ≈ 0.49999
+
+
+AXES = [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2), (0, 1, 2)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data(), st.sampled_from(AXES), scales(-8, 0), zero_points(np.int8), scales(-8, 0),
+       zero_points(np.int8), st.booleans())
+def test_tflite_mean_equals_tflite_micro_and_litert(
+    data: st.DataObject, axes: tuple[int, ...], x_s: float, x_zp: int, y_s: float, y_zp: int,
+    same: bool,
+) -> None:
+    """A reduce_mean over any axes as accel's one-layer MEAN export (keep_dims) in both
+    references, against `mean_tflite` (QuantizedMeanOrSum: 1/count folded into the
+    multiplier), at one quantization or two."""
+    from dataclasses import replace
+
+    from accel.check.tflite_check import run_reference
+    from accel.functional.calibrate import quantize_network
+    from accel.functional.tflite_rescale import mean_tflite
+    from accel.io.tflite_export import layer_model
+    from accel.io.workload_yaml import parse_workload
+
+    pytest.importorskip("ai_edge_litert")
+    pytest.importorskip("tflite_micro")
+    rng = rng_for(data)
+    n, c, h, w = (data.draw(st.integers(1, k)) for k in (2, 9, 9, 9))
+    network = parse_workload({"name": "m", "input": {"channels": c, "height": h, "width": w},
+                              "layers": [{"name": "m", "kind": "reduce_mean",
+                                          "axes": list(axes)}]}, "m.yaml", {})  # fmt: skip
+    layer = network.layers[0]
+    xq = QuantParams(x_s, x_zp, "int8")
+    yq = xq if same else QuantParams(y_s, y_zp, "int8")
+    qnet = quantize_network(network)
+    qnet = replace(qnet, activations={**qnet.activations, layer.inputs[0]: xq, "m": yq})
+    model = layer_model(qnet, layer, n)
+    assert model is not None
+    x = rng.integers(-128, 128, (n, c, h, w)).astype(np.int8)
+    ours = mean_tflite(x, xq.scale, xq.zero_point, yq.scale, yq.zero_point,
+                       tuple(axis + 1 for axis in axes))  # fmt: skip
+    outputs = run_reference(model, [_nhwc(x)])
+    assert set(outputs) == {"tflite-micro", "litert-reference"}
+    for output in outputs.values():
+        np.testing.assert_array_equal(_nhwc(ours), output)

@@ -364,10 +364,16 @@ def test_check_refuses_what_it_cannot_compare_in_one_line(tmp_path: Path) -> Non
 
     path = tmp_path / "heads.yaml"
     path.write_text(yaml.safe_dump(YAML))
-    refused = run_accel("simulate-network", "-n", str(path), "--check", "-q", "--out",
+    checked = run_accel("simulate-network", "-n", str(path), "--check", "-q", "--out",
                         str(tmp_path / "o"))  # fmt: skip
+    assert checked.returncode == 0, checked.stderr  # onnx mode has every kernel, bilinear too
+    assert "checked 8 layers against onnxruntime: all bit-exact" in checked.stdout
+    chip = tmp_path / "tflite.yaml"
+    chip.write_text("array: {requantization: tflite}\n")
+    refused = run_accel("simulate-network", "-n", str(path), "--chip", str(chip), "--check",
+                        "-q", "--out", str(tmp_path / "t"))  # fmt: skip
     assert refused.returncode == 2 and refused.stderr.count("\n") == 1
-    assert "layer 'up': bilinear resize has no int8 model in onnx mode" in refused.stderr
+    assert "layer 'hs': tflite mode has no hard_sigmoid kernel" in refused.stderr
 
 
 def test_costs_of_the_new_layers(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from accel.check.ort_graph import Location, OrtGraph, optimize
 from accel.errors import InputError
 from accel.io.imported import ImportedModel
 from accel.model.quantized import FloatWeights, QuantizedNetwork
+from accel.model.resample_ops import Resize
 
 
 def file_float_weights(model: ImportedModel) -> dict[str, FloatWeights]:
@@ -61,10 +62,12 @@ def optimized_graph(path: str, required: bool) -> OrtGraph | None:
 
 
 def with_float_ops(qnet: QuantizedNetwork, locations: Mapping[str, Location]) -> QuantizedNetwork:
-    """`qnet` with each layer ORT computes in float32 marked by its float op, and each fused
-    layer ORT runs on uint8 codes (int8 + 128) marked as such."""
+    """`qnet` with each layer ORT computes in float32 marked by its float op, each fused
+    layer ORT runs on uint8 codes (int8 + 128) marked as such, and each Resize on codes ORT
+    holds channels-last marked (its linear mode has an NHWC integer kernel of its own)."""
     attributes = {name: values.copy() for name, values in qnet.attributes.items()}
     layers = {layer.name for layer in qnet.network.layers}
+    resizes = {layer.name for layer in qnet.network.layers if isinstance(layer.op, Resize)}
     for name, location in locations.items():
         if name not in layers:
             continue
@@ -72,4 +75,6 @@ def with_float_ops(qnet: QuantizedNetwork, locations: Mapping[str, Location]) ->
             attributes.setdefault(name, {})["onnxruntime_float_op"] = location.float_op
         elif location.offset:  # a fused kernel on int8 tensors that ORT made uint8
             attributes.setdefault(name, {})["onnxruntime_uint8"] = True
+        if location.float_op is None and location.nhwc and name in resizes:
+            attributes.setdefault(name, {})["onnxruntime_nhwc"] = True
     return replace(qnet, attributes=attributes)

@@ -10,8 +10,8 @@ has no quantization.
 
 Reproduced exactly: element-wise add and multiply (one float32 rounding per element, numpy
 broadcasting; no fused multiply-add), activations (the float32 functions the integer tables are
-built from), PReLU, max pooling, concatenation, nearest resizes and the ops that only move
-values, following MLAS's
+built from), PReLU, max pooling, concatenation, nearest and bilinear resizes (ORT's float32
+UpsampleBilinear) and the ops that only move values, following MLAS's
 summation order (`accel.functional.float_windows`) convolutions, Gemm and average pools, and
 BatchNormalization, LRN (`accel.functional.float_norms`) and Softmax
 (`accel.functional.kernels.mlas_softmax`). Anything else (a Gemm with alpha or beta, a MatMul, a
@@ -151,6 +151,8 @@ def float_function(
         return _unary(lambda x: move_values(layer, x))
     if isinstance(op, Resize) and op.mode == "nearest":  # a copy, indexed as ORT indexes
         return _unary(lambda x: _nearest(x, op))
+    if isinstance(op, Resize) and op.mode == "bilinear":  # ORT's float UpsampleBilinear
+        return _unary(lambda x: _bilinear(x, op))
     if isinstance(op, ReduceMean):
         return _reduce_mean(op.axes)
     if isinstance(op, PRelu) and "slopes" in attributes:
@@ -169,6 +171,11 @@ def _reduce_mean(axes: tuple[int, ...]) -> FloatLayer | None:
 
 def _nearest(x: F32, op: Resize) -> F32:
     resized: F32 = resample.resize_nearest(x, op, "onnx")  # type: ignore[arg-type,assignment]
+    return resized
+
+
+def _bilinear(x: F32, op: Resize) -> F32:
+    resized: F32 = resample.resize_bilinear_onnx(x, op)
     return resized
 
 

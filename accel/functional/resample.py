@@ -6,8 +6,11 @@ arithmetic: resize, depth/space block moves, PReLU and tanh.
   the float32 scale) and rounds by `nearest_mode`; TFLite multiplies by in / out (or
   (in − 1) / (out − 1) with align_corners) and floors, or rounds half away from zero.
 - Bilinear resize in `tflite` mode is ResizeBilinearInteger: coordinates in 10 fractional bits,
-  the four taps weighted in 20 and rounded half away from zero. onnxruntime's int8 linear
-  resize is not modelled (refused by name).
+  the four taps weighted in 20 and rounded half away from zero. In `onnx` mode it is
+  onnxruntime's UpsampleBilinear (float32 weights, the sum truncated toward zero on codes), or
+  on codes ORT holds channels-last its NhwcUpsampleBilinearInteger (weights in 10 fractional
+  bits, the sum divided by 2^20 truncating; at height scale 1 the float kernel over width and
+  channels).
 - PReLU: onnxruntime runs DequantizeLinear → float PRelu → QuantizeLinear (`x·slope` in
   float32 for x < 0); TFLite's PRELU multiplies x − zp by 1 or by alpha − alpha_zp and rescales
   each with its own fixed-point multiplier (input·alpha / output in double, as tflite-micro).
@@ -80,8 +83,9 @@ def tanh_tflite(x: IntArray, x_scale: float, x_zero_point: int) -> IntArray:
 # --- resize -------------------------------------------------------------------------------
 
 
-def _onnx_nearest(op: Resize, out: int, size: int, scale: float) -> I64:
-    """Input index of each output index along one axis, as onnxruntime's Resize computes it."""
+def _onnx_coordinates(op: Resize, out: int, size: int, scale: float) -> F32:
+    """Input coordinate of each output index along one axis, in float32 as onnxruntime's
+    GetOriginalCoordinateFromResizedCoordinate computes it (dividing by the float32 scale)."""
     x = np.arange(out, dtype=np.float32)
     s, half = np.float32(scale), np.float32(0.5)
     mode = op.coordinate_mode
@@ -96,7 +100,14 @@ def _onnx_nearest(op: Resize, out: int, size: int, scale: float) -> I64:
         original = (x + half) / s
     else:
         original = x / s
-    original = original.astype(np.float32)
+    result: F32 = original.astype(np.float32)
+    return result
+
+
+def _onnx_nearest(op: Resize, out: int, size: int, scale: float) -> I64:
+    """Input index of each output index along one axis, as onnxruntime's Resize computes it."""
+    original = _onnx_coordinates(op, out, size, scale)
+    half = np.float32(0.5)
     if op.nearest_mode == "floor":
         index = np.floor(original)
     elif op.nearest_mode == "ceil":
@@ -138,6 +149,85 @@ def resize_nearest(x: IntArray, op: Resize, mode: str) -> IntArray:
         rows = _onnx_nearest(op, out_height, height, scale_h)
         cols = _onnx_nearest(op, out_width, width, scale_w)
     result: IntArray = x[:, :, rows][:, :, :, cols]
+    return result
+
+
+def _onnx_linear_taps(op: Resize, out: int, size: int, scale: float) -> tuple[F32, I64, I64]:
+    """SetupUpsampleBilinear along one axis: the input coordinate (float32, clamped to
+    [0, size − 1]; an axis at scale 1 keeps its index) and its lower and upper input index."""
+    if np.float32(scale) == 1:
+        original = np.arange(out, dtype=np.float32)
+    else:
+        original = _onnx_coordinates(op, out, size, scale)
+    clamped = np.minimum(np.maximum(original, np.float32(0)), np.float32(size - 1))
+    lower = np.minimum(clamped.astype(np.int64), size - 1)  # truncation of a value >= 0
+    upper = np.minimum(lower + 1, size - 1)
+    return clamped.astype(np.float32), lower, upper
+
+
+def _linear_weights(op: Resize, out: int, size: int, scale: float,
+                    fixed: bool) -> tuple[I64, I64, npt.NDArray[Any], npt.NDArray[Any]]:
+    """(lower, upper, d2, d1) along one axis: d2 = |c − upper| weighs the lower tap and
+    d1 = |c − lower| the upper one, each 0.5 where both taps coincide; float32, or `fixed`
+    (SetupUpsampleBilinearInteger) in 10 fractional bits from c·1024 truncated."""
+    c, lower, upper = _onnx_linear_taps(op, out, size, scale)
+    if fixed:
+        c10 = (c * np.float32(1 << 10)).astype(np.int64)
+        d1: npt.NDArray[Any] = np.abs(c10 - lower * (1 << 10))
+        d2: npt.NDArray[Any] = np.abs(c10 - upper * (1 << 10))
+        half: Any = 1 << 9
+    else:
+        d1 = np.abs(c - lower.astype(np.float32))
+        d2 = np.abs(c - upper.astype(np.float32))
+        half = np.float32(0.5)
+    same = lower == upper
+    return lower, upper, np.where(same, half, d2), np.where(same, half, d1)
+
+
+def _linear(values: npt.NDArray[Any], op: Resize, out: tuple[int, int], scales: tuple[float, float],
+            fixed: bool) -> npt.NDArray[Any]:
+    """ORT's bilinear interpolation over the last two axes of `values` (its "height" and
+    "width")."""
+    y1, y2, dy2, dy1 = _linear_weights(op, out[0], values.shape[-2], scales[0], fixed)
+    x1, x2, dx2, dx1 = _linear_weights(op, out[1], values.shape[-1], scales[1], fixed)
+    v = values.astype(np.int64 if fixed else np.float32)
+    top, bottom = v[..., y1, :], v[..., y2, :]
+    dy1c, dy2c = dy1[:, None], dy2[:, None]
+    total = ((dx2 * dy2c) * top[..., x1] + (dx1 * dy2c) * top[..., x2]
+             + (dx2 * dy1c) * bottom[..., x1] + (dx1 * dy1c) * bottom[..., x2])  # fmt: skip
+    if fixed:
+        total = np.sign(total) * (np.abs(total) >> 20)  # C division truncates
+    elif values.dtype != np.float32:
+        total = np.trunc(total)  # static_cast<T> of the float32 sum
+    result: npt.NDArray[Any] = np.ascontiguousarray(total, values.dtype)
+    return result
+
+
+def resize_bilinear_onnx(x: npt.NDArray[Any], op: Resize, nhwc: bool = False) -> npt.NDArray[Any]:
+    """onnxruntime's linear Resize of NCHW codes (int8/uint8) or float32 values.
+
+    UpsampleBilinear (an NCHW tensor, and every float32 one): each output is
+    `dx2·dy2·X11 + dx1·dy2·X21 + dx2·dy1·X12 + dx1·dy1·X22` in float32, left to right (each
+    weight product first); codes take that sum truncated toward zero. `nhwc`: ORT moved the
+    Resize channels-last (between NHWC QLinearConvs in an optimized graph): then it runs
+    NhwcUpsampleBilinearInteger, the same sum in integers with weights in 10 fractional bits
+    each (c·1024 truncated; 20 bits per product), divided by 2^20 truncating toward zero; but a
+    height scale of 1 makes ORT read the NHWC tensor as NCHW (its scales [1, 1, s_w, 1]), so it
+    interpolates width and channels with UpsampleBilinear (channels at scale 1)."""
+    values = np.asarray(x)
+    height, width = values.shape[2], values.shape[3]
+    out_height, out_width = op.output_size(height, width)
+    scale_h, scale_w = op.axis_scales(height, width)
+    if not nhwc or values.dtype == np.float32:
+        return _linear(values, op, (out_height, out_width), (scale_h, scale_w), False)
+    channels_last = values.transpose(0, 2, 3, 1)
+    if np.float32(scale_h) == 1:
+        resized = _linear(channels_last, op, (out_width, values.shape[1]), (scale_w, 1.0), False)
+    else:
+        moved = np.moveaxis(channels_last, 3, 1)  # the integer kernel's taps are per channel
+        resized = np.moveaxis(_linear(moved, op, (out_height, out_width), (scale_h, scale_w),
+                                      True), 1, 3)  # fmt: skip
+    result: npt.NDArray[Any] = np.ascontiguousarray(resized.transpose(0, 3, 1, 2))
     return result
 
 

@@ -37,13 +37,16 @@ def mean_multiplier(x_scale: float, y_scale: float, count: int) -> tuple[int, in
 
 
 def mean_tflite(
-    x: IntArray, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int
+    x: IntArray, x_scale: float, x_zero_point: int, y_scale: float, y_zero_point: int,
+    axes: tuple[int, ...] = (2, 3),
 ) -> IntArray:
-    """TFLite int8 MEAN over the spatial axes of an NCHW tensor: (N, C, 1, 1)."""
+    """TFLite int8 MEAN (QuantizedMeanOrSum) over `axes` of an NCHW tensor, kept as size 1 (by
+    default the spatial axes: (N, C, 1, 1)): the sum of x − zp rescaled once by input / output
+    scale with 1/count folded into the multiplier."""
     arr = np.asarray(x)
-    count = arr.shape[2] * arr.shape[3]
+    count = int(np.prod([arr.shape[axis] for axis in axes]))
     multiplier, shift = mean_multiplier(x_scale, y_scale, count)
-    total = arr.astype(np.int64).sum(axis=(2, 3), keepdims=True) - x_zero_point * count
+    total = arr.astype(np.int64).sum(axis=axes, keepdims=True) - x_zero_point * count
     lo, hi = dtype_bounds(arr.dtype)
     out = multiply_by_quantized_multiplier(total, multiplier, shift) + y_zero_point
     return np.clip(out, lo, hi).astype(arr.dtype)

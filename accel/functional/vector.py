@@ -295,11 +295,11 @@ def _resample_layer(layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams,
         if xq != y:
             raise InputError(f"layer {layer.name!r}: a resize must keep its input quantization, "
                              f"not {xq} -> {y}")  # fmt: skip
-        if op.mode == "bilinear" and mode == "onnx":
-            raise InputError(f"layer {layer.name!r}: bilinear resize has no int8 model in onnx "
-                             "mode (onnxruntime's integer linear Resize is not reproduced)")
         try:
             if op.mode == "bilinear":
+                if mode == "onnx":
+                    nhwc = bool(attributes.get("onnxruntime_nhwc"))
+                    return resample.resize_bilinear_onnx(x, op, nhwc)
                 return resample.resize_bilinear_tflite(x, op)
             return resample.resize_nearest(x, op, mode)
         except ValueError as err:
@@ -319,9 +319,13 @@ def _resample_layer(layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams,
 
 def _reduce_mean(layer: Layer, op: ReduceMean, x: IntArray, xq: QuantParams, y: QuantParams,
                  mode: QuantMode) -> IntArray:  # fmt: skip
-    """DequantizeLinear → ReduceMean → QuantizeLinear, as quantize_static leaves a ReduceMean
-    (onnxruntime has no integer one), in ORT's float32 summation order."""
+    """onnx mode: DequantizeLinear → ReduceMean → QuantizeLinear, as quantize_static leaves a
+    ReduceMean (onnxruntime has no integer one), in ORT's float32 summation order. tflite mode:
+    MEAN's QuantizedMeanOrSum, as tflite-micro and LiteRT's reference kernels compute it."""
     axes = tuple(axis + 1 for axis in op.axes)
+    if mode == "tflite":
+        return tflite_rescale.mean_tflite(x, xq.scale, xq.zero_point, y.scale, y.zero_point,
+                                          axes)  # fmt: skip
     mean = None
     if mode == "onnx":
         require_modelled(f"layer {layer.name!r}: float32 reduce_mean")

@@ -8,8 +8,8 @@ kernels (grouped non-depthwise conv, dilated pooling, average pooling with custo
 activations, asymmetric weights, and the functions accel's tflite mode does not implement) give
 None and stay unchecked. A global average pool that requantizes (or came from a MEAN) becomes
 MEAN; concat inputs quantized unlike the output get a QUANTIZE each, as converters emit them;
-activations and softmax are written by `accel.io.tflite_export_ops`, resizes, PReLU and the
-depth/space moves by `accel.io.tflite_export_resample`. A transposed conv (no
+activations and softmax are written by `accel.io.tflite_export_ops`, resizes, PReLU, the
+depth/space moves and reduce_means by `accel.io.tflite_export_resample`. A transposed conv (no
 groups, no dilation) is TRANSPOSE_CONV with VALID padding onto the full scatter plus its output
 padding (there TFLite's kernel pads nothing at the start and adds the bias to the rows only
 output padding reaches), then a SLICE that crops the padding: a copy of int8 codes.
@@ -43,7 +43,7 @@ from accel.model.ops import (
     Softmax,
 )
 from accel.model.quantized import QuantizedNetwork
-from accel.model.resample_ops import DepthToSpace, PRelu, Resize, SpaceToDepth
+from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 
 FUSED = {None: 0, "relu": 1, "relu6": 3}  # TFLite ActivationFunctionType codes
 
@@ -111,7 +111,7 @@ def layer_model(qnet: QuantizedNetwork, layer: Layer, batch: int) -> LayerModel 
     elif isinstance(op, Activation | Softmax):
         if not tflite_unary(m, layer, inputs[0], y):
             return None
-    elif isinstance(op, Resize | PRelu | DepthToSpace | SpaceToDepth):
+    elif isinstance(op, Resize | PRelu | DepthToSpace | SpaceToDepth | ReduceMean):
         if not resample_layer(m, layer, inputs[0], y):
             return None
     else:

@@ -1,7 +1,8 @@
 """The detection/segmentation layers of a quantized network as TFLite operators: RESIZE_BILINEAR
 and RESIZE_NEAREST_NEIGHBOR (an int32 size input; TFLite's align_corners / half_pixel_centers
 flags from the resize's coordinate mode), PRELU (its int8 slopes as the alpha input, shaped
-[1, 1, C] as converters write it), DEPTH_TO_SPACE and SPACE_TO_DEPTH.
+[1, 1, C] as converters write it), DEPTH_TO_SPACE, SPACE_TO_DEPTH and MEAN (a reduce_mean,
+keep_dims, over the NHWC axes of its reduced axes).
 
 TFLite's DEPTH_TO_SPACE has only the DCR order; a CRD one (PixelShuffle) is a GATHER that puts
 its channels in DCR order first, a copy of codes like the move itself. A block move between
@@ -16,7 +17,7 @@ import numpy as np
 from accel.io.tflite_export_ops import LayerBuilder
 from accel.io.tflite_flatbuffer import schema
 from accel.model.network import Layer
-from accel.model.resample_ops import DepthToSpace, PRelu, Resize, SpaceToDepth
+from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 
 # coordinate mode → (align_corners, half_pixel_centers), per TFLite resize operator
 _NEAREST_FLAGS = {"asymmetric": (False, False), "align_corners": (True, False),
@@ -36,7 +37,21 @@ def resample_layer(m: LayerBuilder, layer: Layer, x: int, y: int) -> bool:
     if isinstance(op, DepthToSpace | SpaceToDepth):
         _block_move(m, layer, op, x, y)
         return True
+    if isinstance(op, ReduceMean):
+        _mean(m, layer, op, x, y)
+        return True
     return False
+
+
+def _mean(m: LayerBuilder, layer: Layer, op: ReduceMean, x: int, y: int) -> None:
+    """MEAN with keep_dims over the NHWC axes of the reduced channels (3), height (1), width
+    (2)."""
+    axes = sorted({0: 3, 1: 1, 2: 2}[axis] for axis in op.axes)
+    tensor = m.b.tensor(f"{layer.name}.axes", (len(axes),), "int32",
+                        data=np.array(axes, np.int32))  # fmt: skip
+    options = schema().ReducerOptionsT()
+    options.keepDims = True
+    m.b.operator("MEAN", [x, tensor], [y], options)
 
 
 def _resize(m: LayerBuilder, layer: Layer, op: Resize, x: int, y: int) -> bool:

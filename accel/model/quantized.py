@@ -153,6 +153,7 @@ class LayerAttributes(TypedDict, total=False):
     tflite_mean: bool  # a GlobalAvgPool imported from TFLite's MEAN (not AVERAGE_POOL_2D)
     onnxruntime_float_op: str  # the float op onnxruntime computes this layer with
     onnxruntime_uint8: bool  # onnxruntime runs this int8 layer on uint8 codes (+128)
+    onnxruntime_nhwc: bool  # onnxruntime runs this layer channels-last (a linear Resize's kernel)
     slopes: Float32Array  # a PReLU's negative slopes, real values (one, or one per channel)
     slope_codes: npt.NDArray[np.integer]  # ... as 8-bit codes (TFLite's PRELU alpha tensor)
     slope_quant: QuantParams  # ... and their quantization
