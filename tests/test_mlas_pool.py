@@ -112,16 +112,43 @@ def test_reduce_mean_over_any_axes_matches_onnxruntime(
     seed: int, shape: list[int], batch: int, axes: set[int],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    """Every pattern of kept/reduced blocks ORT has a fast kernel for (KR, R, RK, KRK) is
-    reproduced; channels and width without height (KRKR, RKR) are not."""
+    """Every pattern of kept/reduced blocks: ORT's fast kernels (KR, R, RK, KRK) and its
+    generic loop (channels and width without height: KRKR, RKR)."""
     x = _values(np.random.default_rng(seed), (batch, *shape))
     expected, _ = _run("ReduceMean", x, tmp_path_factory.mktemp("mean"), axes=sorted(axes),
                        keepdims=1)  # fmt: skip
     got = reduce_mean(x, tuple(sorted(axes)))
-    unmodelled = axes == {1, 3}  # K(batch) R(channels) K(height) R(width), whatever the sizes
-    assert (got is None) == unmodelled
-    if got is not None:
-        np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32))
+    np.testing.assert_array_equal(got.view(np.int32), expected.view(np.int32))
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), batch=st.integers(1, 3), channels=st.integers(1, 70),
+       height=st.integers(1, 9), width=st.integers(1, 70), keepdims=st.booleans())
+def test_reduce_mean_over_channels_and_width_matches_onnxruntime(
+    seed: int, batch: int, channels: int, height: int, width: int, keepdims: bool,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """ORT's generic loop (NoTransposeReduce1Loop): per (batch, row), a float32 sum from 0
+    of the C·W values in row-major order, ÷ C·W; size-1 dimensions are not squeezed (a
+    height of 1 still takes this loop, not Eigen's sum). Gaussian values, so that a changed
+    order moves the last bit."""
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal((batch, channels, height, width)) * 37).astype(np.float32)
+    expected, _ = _run("ReduceMean", x, tmp_path_factory.mktemp("mean"), axes=[1, 3],
+                       keepdims=int(keepdims))  # fmt: skip
+    got = reduce_mean(x, (1, 3))
+    assert got.shape == (batch, 1, height, 1)
+    np.testing.assert_array_equal(got.reshape(expected.shape).view(np.int32),
+                                  expected.view(np.int32))  # fmt: skip
+
+
+def test_generic_order_differs_from_eigen_s() -> None:
+    """The order matters: Eigen's packet sum of the same C·W values (what ORT would run if it
+    squeezed a height of 1 to KR) gives a different float32 for this input."""
+    x = (np.random.default_rng(1).standard_normal((1, 64, 1, 57)) * 37).astype(np.float32)
+    generic = reduce_mean(x, (1, 3))
+    eigen = reduce_mean(x.reshape(1, 1, 1, 64 * 57), (3,))
+    assert generic.ravel()[0] != eigen.ravel()[0]
 
 
 def test_vector_kernel_choice() -> None:

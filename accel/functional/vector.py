@@ -326,11 +326,6 @@ def _reduce_mean(layer: Layer, op: ReduceMean, x: IntArray, xq: QuantParams, y: 
     if mode == "tflite":
         return tflite_rescale.mean_tflite(x, xq.scale, xq.zero_point, y.scale, y.zero_point,
                                           axes)  # fmt: skip
-    mean = None
-    if mode == "onnx":
-        require_modelled(f"layer {layer.name!r}: float32 reduce_mean")
-        mean = mlas_pool.reduce_mean(dequantize_linear(x, xq.scale, xq.zero_point), axes)
-    if mean is None:
-        raise InputError(f"layer {layer.name!r}: reduce_mean over axes {list(op.axes)} has no "
-                         f"int8 model in {mode} mode")  # fmt: skip
+    require_modelled(f"layer {layer.name!r}: float32 reduce_mean")
+    mean = mlas_pool.reduce_mean(dequantize_linear(x, xq.scale, xq.zero_point), axes)
     return quantize_linear(mean, y.scale, y.zero_point, y.dtype)

@@ -161,16 +161,16 @@ def _eigen_sum(values: F32, head: int) -> np.float32:
     return total
 
 
-def reduce_mean(x: F32, axes: tuple[int, ...]) -> F32 | None:
+def reduce_mean(x: F32, axes: tuple[int, ...]) -> F32:
     """ReduceMean of an NCHW tensor over `axes` (1 channels, 2 height, 3 width; kept as size
-    1) in onnxruntime's summation order, or None where accel does not reproduce it.
+    1) in onnxruntime's summation order.
 
     ORT merges neighbouring dimensions that are all kept (K) or all reduced (R), drops a
     leading kept block of size 1, and has a fast kernel per pattern: KR (and R) sums each row
     with Eigen (`_eigen_sum`, alignment from the row's offset), RK adds the rows in order, KRK
     multiplies each K×N block by a row of ones in MLAS's M=1 SGEMM kernel (`_ones_gemv`); then
-    ÷ the count in float32. Other patterns (channels and width without height) take a generic
-    loop that is not modelled.
+    ÷ the count in float32. The other pattern (channels and width without height: KRKR, or
+    RKR at batch 1) takes ORT's generic loop (`_generic_sum`).
     """
     blocks: list[tuple[int, bool]] = []
     for axis, size in enumerate(x.shape):
@@ -197,7 +197,7 @@ def reduce_mean(x: F32, axes: tuple[int, ...]) -> F32 | None:
     elif pattern == "KRK":
         sums = np.stack([_ones_gemv(block) for block in flat])
     else:
-        return None
+        sums = _generic_sum(x, axes)
     count = int(np.prod([x.shape[axis] for axis in axes]))
     shape = [1 if axis in axes else size for axis, size in enumerate(x.shape)]
     mean: F32 = (np.asarray(sums, np.float32) / np.float32(count)).reshape(shape)
@@ -217,4 +217,18 @@ def _ones_gemv(block: F32) -> F32:
         total = group if total is None else _add(total, group)
         index += step
     assert total is not None
+    return total
+
+
+def _generic_sum(x: F32, axes: tuple[int, ...]) -> F32:
+    """ORT's generic reduction loop (NoTransposeReduce1Loop): one float32 accumulator per
+    kept position, starting at 0 and adding the reduced elements one by one in their
+    row-major order (measured: `tests/test_mlas_pool.py`)."""
+    reduced = sorted(axes)
+    kept = [axis for axis in range(x.ndim) if axis not in reduced]
+    count = int(np.prod([x.shape[axis] for axis in reduced]))
+    rows = np.transpose(x, (*kept, *reduced)).reshape(-1, count)
+    total = np.zeros(rows.shape[0], np.float32)
+    for column in rows.T:
+        total = _add(total, column)
     return total
