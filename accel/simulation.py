@@ -251,14 +251,15 @@ def run_model_file(
     from accel.functional.inputs import prepare_inputs, random_images
 
     require_int8(chip)
-    qnet = require_quantized(model)
-    steps = _Steps(execution_steps(qnet.network) + int(check), progress)
-    images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
-    if model.source.lower().endswith(".tflite"):
-        return _run_tflite_file(model, qnet, chip, images, batch, check, schedules, steps)
+    tflite = model.source.lower().endswith(".tflite")
     # ORT's optimized graph decides which layers it fuses into integer kernels and which it
     # leaves in float32; the engine follows it (without onnxruntime: all fused).
-    graph = optimized_graph(model.source, required=check)
+    graph = None if tflite else optimized_graph(model.source, required=check)
+    qnet = require_quantized(model, graph)
+    steps = _Steps(execution_steps(qnet.network) + int(check), progress)
+    images = inputs if inputs is not None else random_images(qnet.network, batch, seed)
+    if tflite:
+        return _run_tflite_file(model, qnet, chip, images, batch, check, schedules, steps)
     names = [layer.name for layer in qnet.network.layers]
     locations = locate(graph, model.tensor_names, names) if graph is not None else {}
     qnet = with_float_ops(qnet, locations)

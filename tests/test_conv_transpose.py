@@ -392,6 +392,53 @@ def test_quantize_static_qdq_model_is_checked_bit_exact(tmp_path: Path, per_chan
     assert (report["layers_checked"], report["mismatches"]) == (1, 0)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_quantize_static_qoperator_model_is_checked_bit_exact(tmp_path: Path, groups: int) -> None:
+    """quantize_static's QOperator form leaves a ConvTranspose in float32 with float weights
+    (there is no QLinearConvTranspose); onnxruntime's optimizer then quantizes those weights to
+    int8 and the bias to int32 (WeightBiasQuantization) and runs the float op on their
+    DequantizeLinear. The engine takes those weights from the optimized graph: bit-exact."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    rng = np.random.default_rng(5)
+    inits = [numpy_helper.from_array(a.astype(np.float32), name) for name, a in (
+        ("w1", rng.normal(size=(4, 8, 3, 3)) * 0.2), ("wt", rng.normal(size=(4, 6 // groups, 3, 3)) * 0.2),
+        ("bt", rng.normal(size=6) * 0.1), ("w2", rng.normal(size=(5, 6, 1, 1)) * 0.3))]  # fmt: skip
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c"], pads=[1, 1, 1, 1]),
+             helper.make_node("ConvTranspose", ["c", "wt", "bt"], ["t"], strides=[2, 2],
+                              pads=[1, 1, 1, 1], output_padding=[1, 1], group=groups),
+             helper.make_node("Relu", ["t"], ["r"]),
+             helper.make_node("Conv", ["r", "w2"], ["y"])]  # fmt: skip
+    graph = helper.make_graph(
+        nodes, "qop", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 8, 6, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 5, 12, 12])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    source, target = tmp_path / "float.onnx", tmp_path / "qop.onnx"
+    onnx.save(model, source)
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.data = iter([{"x": rng.normal(size=(1, 8, 6, 6)).astype(np.float32)}
+                              for _ in range(4)])  # fmt: skip
+
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(self.data, None)
+
+    quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QOperator)
+    assert "ConvTranspose" in [node.op_type for node in onnx.load(target).graph.node]
+    imported = import_onnx(target)
+    assert imported.quantized is not None
+    layer = next(layer for layer in imported.network.layers if layer.kind == "conv_transpose")
+    assert layer.name not in imported.quantized.weights  # the file holds float weights only
+    result = run_functional(imported.network, ChipConfig(), batch=1, check=True, model=imported,
+                            seed=6)  # fmt: skip
+    assert result.check is not None
+    report = result.check.as_dict()
+    assert report["float_layers"].get(layer.name) == "ConvTranspose"
+    assert (report["layers_checked"], report["mismatches"]) == (3, 0)
+
+
 @settings(max_examples=30, deadline=None)
 @given(transposed(), st.integers(0, 2**32 - 1), st.sampled_from([1, 3, 150]))
 def test_mlas_float_conv_transpose_is_onnxruntimes_to_the_bit(

@@ -216,8 +216,8 @@ def test_cli_mismatch_exits_1(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     path = quantize(every_block_cnn(), QuantConfig("qoperator", "uint8", False), tmp_path)
     real_require = model_files.require_quantized
 
-    def corrupted(model: Any) -> Any:
-        qnet = real_require(model)
+    def corrupted(model: Any, graph: Any = None) -> Any:
+        qnet = real_require(model, graph)
         weight = qnet.weights["conv3_quant"].weight
         weight[0, 0, 0, 0] = weight[0, 0, 0, 0] + (1 if weight[0, 0, 0, 0] < 127 else -1)
         return qnet

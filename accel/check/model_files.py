@@ -12,11 +12,17 @@ from __future__ import annotations
 import importlib.util
 from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
-from accel.check.ort_graph import Location, OrtGraph, optimize
+import numpy as np
+
+from accel.check.ort_graph import Location, OrtGraph, optimize, producers_of
 from accel.errors import InputError
 from accel.io.imported import ImportedModel
-from accel.model.quantized import FloatWeights, QuantizedNetwork
+from accel.io.onnx_ops.conv_transpose import conv_layout
+from accel.io.onnx_weights import quantized_weights
+from accel.model.network import Layer
+from accel.model.quantized import FloatWeights, QuantizedNetwork, QuantizedWeights
 from accel.model.resample_ops import Resize
 
 
@@ -31,11 +37,14 @@ def file_float_weights(model: ImportedModel) -> dict[str, FloatWeights]:
     return dict(model.float_weights)
 
 
-def require_quantized(model: ImportedModel) -> QuantizedNetwork:
+def require_quantized(model: ImportedModel, graph: OrtGraph | None = None) -> QuantizedNetwork:
     """The file's int8 model, with int8 weights for every conv and fc layer. Layers whose
-    output the file leaves in float32 are allowed: the engine runs them as float ops."""
+    output the file leaves in float32 are allowed: the engine runs them as float ops. A layer
+    the file leaves with float weights takes those onnxruntime's optimized `graph` makes."""
     qnet = model.quantized
     assert qnet is not None
+    if graph is not None:
+        qnet = _with_ort_weights(qnet, model, graph)
     for layer in qnet.network.layers:
         if layer.uses_array and layer.name not in qnet.weights:
             raise InputError(
@@ -49,6 +58,69 @@ def require_quantized(model: ImportedModel) -> QuantizedNetwork:
             "an int8/uint8 input) for a functional run"
         )
     return qnet
+
+
+def _with_ort_weights(qnet: QuantizedNetwork, model: ImportedModel,
+                      graph: OrtGraph) -> QuantizedNetwork:  # fmt: skip
+    """`qnet` with 8-bit weights for each conv / transposed conv the file leaves with float
+    weights between a DequantizeLinear and its readers (`quantize_static`'s QOperator form
+    of a ConvTranspose): onnxruntime's optimizer (its WeightBiasQuantization pass) quantizes
+    such weights to int8 and the bias to int32, and runs the float op on their
+    DequantizeLinear; the folded values are read from its optimized graph."""
+    found = {}
+    for layer in qnet.network.layers:
+        if layer.uses_array and layer.name not in qnet.weights:
+            ort = _ort_weights(graph, model.tensor_names.get(layer.name, ""), layer)
+            if ort is not None:
+                found[layer.name] = ort
+    if not found:
+        return qnet
+    attributes = {name: dict(values) for name, values in qnet.attributes.items()}
+    for name, (_, bias) in found.items():
+        attributes.setdefault(name, {})["float_bias"] = bias
+    weights = {**qnet.weights, **{name: w for name, (w, _) in found.items()}}
+    return replace(qnet, weights=weights, attributes=attributes)  # type: ignore[arg-type]
+
+
+def _ort_weights(graph: OrtGraph, tensor: str, layer: Layer
+                 ) -> tuple[QuantizedWeights, np.ndarray] | None:  # fmt: skip
+    """The int8 weights and the float32 bias (DequantizeLinear of its int32) onnxruntime runs
+    `layer`'s float node with, or None if its optimized graph holds none."""
+    op_type = {"conv_transpose": "ConvTranspose", "conv": "Conv"}.get(layer.kind)
+    user = producers_of(graph.user.graph)
+    node = user.get(tensor)
+    while node is not None and node.op_type in ("QuantizeLinear", "Relu"):  # to the float op
+        node = user.get(node.input[0])
+    if op_type is None or node is None or node.op_type != op_type:
+        return None
+    optimized = graph.optimized.graph
+    ort_node = next((n for n in optimized.node
+                     if n.op_type == op_type and n.output[0] == node.output[0]), None)  # fmt: skip
+    producers, constants = producers_of(optimized), _initializers(optimized)
+    dq = producers.get(ort_node.input[1]) if ort_node is not None else None
+    if ort_node is None or dq is None or dq.op_type != "DequantizeLinear" or any(
+            name not in constants for name in dq.input):  # fmt: skip
+        return None
+    values, scale, zero = (constants[name] for name in dq.input[:3])
+    groups = int(getattr(layer.op, "groups", 1))
+    if op_type == "ConvTranspose":
+        values = conv_layout(values, groups)
+    weights = quantized_weights(values, scale, zero, None, transpose=False)
+    bias_dq = producers.get(ort_node.input[2]) if len(ort_node.input) > 2 else None
+    if weights is None or (len(ort_node.input) > 2 and (
+            bias_dq is None or any(name not in constants for name in bias_dq.input))):
+        return None  # fmt: skip
+    if bias_dq is None:
+        return weights, np.zeros(weights.weight.shape[0], np.float32)
+    centred = constants[bias_dq.input[0]].astype(np.int64).astype(np.float32)
+    bias = (centred * np.asarray(constants[bias_dq.input[1]], np.float32)).astype(np.float32)
+    return weights, bias.reshape(-1)
+
+
+def _initializers(graph: Any) -> dict[str, np.ndarray]:
+    from onnx import numpy_helper
+
+    return {init.name: numpy_helper.to_array(init) for init in graph.initializer}
 
 
 def optimized_graph(path: str, required: bool) -> OrtGraph | None:

@@ -93,7 +93,7 @@ def _as_conv_weight(imp: OnnxImporter, node: Any, name: str, weight: Const,
     QDQ integers, scales and zero points per output channel."""
     in_channels, per_group, kh, kw = weight.dims
     dims = (per_group * groups, in_channels // groups, kh, kw)
-    array = None if weight.array is None else _reorder(weight.array, groups)
+    array = None if weight.array is None else conv_layout(weight.array, groups)
     q = weight.quantized
     if q is None:
         return Const(array, dims)
@@ -106,11 +106,12 @@ def _as_conv_weight(imp: OnnxImporter, node: Any, name: str, weight: Const,
         return Const(array, dims)
     if scale.size > 1:  # one per output channel of a group, the same for every group
         scale, zero = np.tile(scale, groups), np.tile(zero, groups)
-    values = _reorder(q.values, groups)
+    values = conv_layout(q.values, groups)
     return Const(array, dims, replace(q, values=values, scale=scale, zero_point=zero, axis=0))
 
 
-def _reorder(w: np.ndarray, groups: int) -> np.ndarray:
+def conv_layout(w: np.ndarray, groups: int) -> np.ndarray:
+    """ONNX ConvTranspose weights (C_in, C_out/g, kh, kw) in a conv's (C_out, C_in/g, kh, kw)."""
     in_channels, per_group, kh, kw = w.shape
     grouped = w.reshape(groups, in_channels // groups, per_group, kh, kw)
     reordered: np.ndarray = grouped.transpose(0, 2, 1, 3, 4).reshape(
