@@ -90,12 +90,11 @@ def _transpose_conv(imp: TfliteImporter, op: Any, inputs: list[int]) -> None:
     ok, activation = _fused(imp, op, options)
     if not ok:
         return
-    out_channels, kh, kw, in_channels = imp.dims(inputs[1])
     source = imp.parts.shapes[x.source]
-    if in_channels != source.channels:
-        imp.unsupported(op, "TRANSPOSE_CONV", f"weights for {in_channels} input channels "
-                        f"reading {source.channels}")  # fmt: skip
+    dims = _transposed_weight_dims(imp, op, "TRANSPOSE_CONV", inputs[1], source.channels)
+    if dims is None:
         return
+    out_channels, kh, kw, _ = dims
     out = nhwc_shape(imp.dims(int(op.Outputs(0))))
     stride = (options.StrideH(), options.StrideW())
     same = options.Padding() == 0
@@ -139,12 +138,12 @@ def _transpose_conv_bias(imp: TfliteImporter, op: Any, inputs: list[int]) -> Non
         return
     x = imp.activation(inputs[0], "Convolution2DTransposeBias")
     weight, bias = imp.value(inputs[1]), imp.value(inputs[2])
-    out_channels, kh, kw, in_channels = imp.dims(inputs[1])
     source = imp.parts.shapes[x.source]
-    if in_channels != source.channels:
-        imp.unsupported(op, "CUSTOM:Convolution2DTransposeBias", f"weights for {in_channels} "
-                        f"input channels reading {source.channels}")  # fmt: skip
+    dims = _transposed_weight_dims(imp, op, "CUSTOM:Convolution2DTransposeBias", inputs[1],
+                                   source.channels)  # fmt: skip
+    if dims is None:
         return
+    out_channels, kh, kw, _ = dims
     pads = []
     for size, kernel, step in ((source.height, kh, stride_h), (source.width, kw, stride_w)):
         total = max(0, kernel - (size - 1) % step - 1) if padding == 1 else 0
@@ -356,3 +355,14 @@ OPERATORS: dict[str, Converter] = {
 
 def supported_operators() -> list[str]:
     return sorted(OPERATORS)
+
+
+def _transposed_weight_dims(imp: TfliteImporter, op: Any, what: str, weight: int,
+                            channels: int) -> tuple[int, ...] | None:  # fmt: skip
+    """A transposed conv's OHWI weight dims, or None (the op left unsupported, reason given)
+    when they read other than the input's `channels`."""
+    dims = tuple(imp.dims(weight))
+    if dims[3] != channels:
+        imp.unsupported(op, what, f"weights for {dims[3]} input channels reading {channels}")
+        return None
+    return dims
