@@ -341,6 +341,53 @@ class TrainingConfig(_Model):
     )
 
 
+ActivationBuffer = Literal["ifmap", "ofmap", "unified"]
+
+
+class MemoryConfig(_Model):
+    """How the compiler keeps activations on chip between layers (README "Activation residency
+    and layer fusion"). Both features are off by default: every layer then reads its input
+    from DRAM and writes its output back, as each layer's memory model assumes."""
+
+    activation_residency: Literal["off", "on"] = Field(
+        "off",
+        description="on = a layer's output stays in the activation buffers for its consumers "
+        "when it fits beside their tiles (no DRAM write, no DRAM read); tensors that do not fit "
+        "are spilled, in production order (README)",
+    )
+    activation_buffers: tuple[ActivationBuffer, ...] = Field(
+        ("ifmap", "ofmap"),
+        min_length=1,
+        description="the SRAM buffers resident activations and fused tiles may occupy (their "
+        "capacity, less the running layer's own tiles); unified = the shared buffer",
+    )
+    fusion: Literal["off", "auto", "manual"] = Field(
+        "off",
+        description="depth-first layer fusion: off; auto = chains chosen greedily under the SRAM "
+        "capacity where they cut DRAM bytes; manual = the chains in fused_groups",
+    )
+    fused_groups: tuple[tuple[str, str], ...] = Field(
+        (),
+        description="with fusion: manual, each fused chain as [first layer, last layer] "
+        "(inclusive, in the network's order)",
+    )
+    fusion_halo: Literal["recompute", "cache"] = Field(
+        "recompute",
+        description="rows a fused tile shares with the previous tile: recompute = compute them "
+        "again (extra MACs, reported; the group input's halo is read again), cache = keep them "
+        "in SRAM (no extra MACs, more SRAM per group)",
+    )
+
+    @model_validator(mode="after")
+    def _groups_need_manual(self) -> MemoryConfig:
+        if self.fusion == "manual" and not self.fused_groups:
+            raise ValueError("fused_groups must list at least one [first, last] layer pair "
+                             "with fusion: manual")  # fmt: skip
+        if self.fused_groups and self.fusion != "manual":
+            raise ValueError(f"fused_groups needs fusion: manual, not {self.fusion!r}")
+        return self
+
+
 class AreaConfig(_Model):
     """Silicon area of the PEs and the SRAM, for the summary's and the sweep's `area_mm2`.
     Unset: accel's 45 nm model (`accel.perf.area`; README "Area model")."""
@@ -381,6 +428,15 @@ class ChipConfig(_Model):
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     area: AreaConfig = Field(default_factory=AreaConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+
+    @model_validator(mode="after")
+    def _activation_buffers_exist(self) -> ChipConfig:
+        if "unified" in self.memory.activation_buffers and self.sram.unified is None:
+            raise ValueError(
+                "memory.activation_buffers names unified, but the chip has no sram.unified"
+            )
+        return self
 
     @property
     def dram_bandwidth_gb_per_s(self) -> float:

@@ -23,6 +23,7 @@ import yaml
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import Mapping
+from accel.memory.activations import LayerActivations
 from accel.memory.footprint import LayerFootprint, NetworkFootprint
 from accel.memory.model import MemoryTraffic
 from accel.model.ops import Unsupported
@@ -97,6 +98,7 @@ class LayerResult:
     footprint: LayerFootprint | None = None
     pass_name: Pass | None = None  # a training step's pass (forward, backward_data, ...)
     label: str = ""  # the kind column when it is not the layer's own (training work items)
+    activations: LayerActivations | None = None  # set when residency or fusion is on
 
     @property
     def name(self) -> str:
@@ -142,6 +144,12 @@ class LayerResult:
         }
         if self.pass_name is not None:  # training only: inference rows keep their columns
             row["pass"] = self.pass_name
+        if self.activations is not None:  # residency or fusion on: their columns
+            facts = self.activations
+            row["resident_inputs"] = "+".join(facts.resident_inputs)
+            row["spilled"] = int(facts.spilled)
+            row["fused_group"] = "" if facts.fused_group is None else facts.fused_group
+            row["recompute_macs"] = facts.recompute_macs
         return row
 
     def _contract_columns(self) -> dict[str, Any]:
@@ -246,6 +254,8 @@ class NetworkResult:
     functional: dict[str, Any] | None = None
     footprint: NetworkFootprint | None = None
     training: dict[str, Any] | None = None  # the summary's `training` block of a training step
+    activations: dict[str, Any] | None = None  # the `activations` block (residency, fusion)
+    compulsory_network_bytes: int | None = None  # inputs, weights, outputs once each
 
     @property
     def total_cycles(self) -> int:
@@ -311,6 +321,13 @@ class NetworkResult:
             summary["functional"] = self.functional
         if self.training is not None:
             summary["training"] = self.training
+        if self.compulsory_network_bytes is not None:
+            moved = summary["dram_read_bytes"] + summary["dram_write_bytes"]
+            bound = self.compulsory_network_bytes
+            summary["compulsory_network_dram_bytes"] = bound
+            summary["dram_over_compulsory"] = round(moved / bound, 6) if bound else 0.0
+        if self.activations is not None:
+            summary["activations"] = self.activations
         return summary
 
     def _memory_summary(self) -> dict[str, Any]:

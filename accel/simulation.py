@@ -3,6 +3,7 @@
 map_layer     → where the layer runs and how it folds onto the array
 time_layer    → stall-free compute cycles and SRAM accesses
 model_memory  → tiling under SRAM capacity, DRAM traffic, the layer's replayed pipeline
+plan_activations → fused groups and resident activations (off by default): traffic, schedules
 replay_network → the end-to-end timeline: layers back to back, next weights prefetched
 layer_energy  → energy per component over each layer's share of that timeline
 
@@ -29,13 +30,14 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
 from accel.mapping.training import map_work
+from accel.memory.activations import plan_activations
 from accel.memory.footprint import network_footprint
 from accel.memory.model import compulsory_bytes, model_memory
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.model.ops import BatchNorm
 from accel.model.training import Optimizer, training_step
-from accel.perf.energy import layer_energy
+from accel.perf.energy import layer_energy, recomputed
 from accel.perf.timing import time_layer
 from accel.results import LayerResult, NetworkResult, analytic_summary, training_section
 
@@ -66,24 +68,32 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
         model_memory(mapping, timing, chip)
         for mapping, timing in zip(mappings, timings, strict=True)
     ]
+    # Fused groups and activations kept on chip (chip.memory; both off by default).
+    plan = plan_activations(network, mappings, timings, memories, chip)
     # Each layer's share of the end-to-end timeline (sums to the network's latency).
-    shares = replay_network([memory.schedule for memory in memories], chip)
+    shares = plan.shares(replay_network(plan.schedules, chip))
     footprint = network_footprint(network, batch, chip.array.element_bytes)
+    facts = plan.layers or (None,) * len(mappings)
     layers = tuple(
         LayerResult(
             mapping,
             timing,
             memory,
-            layer_energy(mapping, timing, memory, cycles, chip),
+            recomputed(layer_energy(mapping, timing, memory, cycles, chip),
+                       fact.recompute_macs if fact else 0, chip),
             chip.array.pe_count,
             cycles,
             layer_footprint,
+            activations=fact,
         )
-        for mapping, timing, memory, cycles, layer_footprint in zip(
-            mappings, timings, memories, shares, footprint.layers, strict=True
+        for mapping, timing, memory, cycles, layer_footprint, fact in zip(
+            mappings, plan.timings, plan.memories, shares, footprint.layers, facts, strict=True
         )
-    )
-    return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint)
+    )  # fmt: skip
+    block = plan.summary(chip, network) if plan.layers is not None else None
+    return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint,
+                         activations=block,
+                         compulsory_network_bytes=plan.compulsory_network_bytes)  # fmt: skip
 
 
 def simulate_training(

@@ -151,6 +151,16 @@ def simulate_network_command(
     optimizer: Annotated[
         str, typer.Option(help="the training step's optimizer: sgd (with momentum) or adam")
     ] = "sgd",
+    residency: Annotated[
+        str | None,
+        typer.Option(help="keep activations on chip between layers where they fit: on or off "
+                          "(default: the chip's memory.activation_residency)"),
+    ] = None,
+    fusion: Annotated[
+        str | None,
+        typer.Option(help="fuse chains of layers depth-first: auto or off (default: the chip's "
+                          "memory.fusion)"),
+    ] = None,
 ) -> None:
     """Simulate every layer of a network on a chip; write layers.csv and summary.json.
 
@@ -171,6 +181,8 @@ def simulate_network_command(
         accel simulate-network -n model_int8.onnx --check --inputs images.npy
 
         accel simulate-network -n resnet18 --training --optimizer adam --batch 8 -c bf16.yaml
+
+        accel simulate-network -n mobilenet_v2 --fusion auto --residency on
     """
     from dataclasses import replace
 
@@ -178,7 +190,7 @@ def simulate_network_command(
     from accel.results import write_results
     from accel.simulation import simulate_network
 
-    chip_config = load_chip(chip)
+    chip_config = _with_memory_options(load_chip(chip), residency, fusion)
     params = parse_params(param or [])
     net, model = load_source(network, params, input_shape or [], allow_unsupported)
     timeline_layers = _timeline_layers(net, report_timeline)
@@ -225,6 +237,23 @@ def simulate_network_command(
             _console().print(f"  wrote {written}")
     if functional is not None and functional.check is not None and functional.check.failed:
         raise typer.Exit(1)
+
+
+def _with_memory_options(chip: ChipConfig, residency: str | None, fusion: str | None
+                         ) -> ChipConfig:  # fmt: skip
+    """`chip` with --residency and --fusion applied (each a chip `memory` field)."""
+    updates: dict[str, Any] = {}
+    if residency is not None:
+        if residency not in ("on", "off"):
+            raise InputError(f"--residency must be on or off, not {residency!r}")
+        updates["memory.activation_residency"] = residency
+    if fusion is not None:
+        if fusion not in ("auto", "off"):
+            raise InputError(f"--fusion must be auto or off, not {fusion!r}")
+        updates["memory.fusion"] = fusion
+        if fusion == "off" or chip.memory.fusion == "manual":
+            updates["memory.fused_groups"] = []
+    return chip.with_values(updates) if updates else chip
 
 
 def _optimizer(name: str) -> Optimizer:

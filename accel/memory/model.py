@@ -280,7 +280,7 @@ def _schedule(
 # does not read (names, clock, energy): chips that differ only here share their plans.
 PLAN_FREE_FIELDS = (
     "name", "description", "clock_mhz", "energy", "dram.bandwidth_bytes_per_cycle",
-    "dram.latency_cycles", "dram.prefetch_next_layer_weights",
+    "dram.latency_cycles", "dram.prefetch_next_layer_weights", "memory",
 )  # fmt: skip
 
 
