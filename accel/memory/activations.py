@@ -115,7 +115,7 @@ def plan_activations(
     if settings.activation_residency == "on":
         sizes = _sizes(network, roots, mappings)
         residency = plan_residency(stages, sizes, inputs, activation_capacity(chip))
-        read_change, write_change = byte_changes(stages, residency, input_loads, outputs)
+        read_change, write_change = byte_changes(stages, residency, inputs, outputs)
     new_timings, new_memories = list(timings), list(memories)
     for group in groups:
         _apply_group(group, new_timings, new_memories, schedules, read_change, write_change,

@@ -5,7 +5,7 @@ The run is a sequence of stages (a layer, or a fused group run as one). Each sta
 tensors from DRAM and writes some; each tensor is an allocation (a concat's or a flatten's
 output and its inputs share one, as the footprint model has it: `footprint.py`). A resident
 allocation is kept in the activation buffers (`memory.activation_buffers`) from the stage that
-writes it (a network input: from its first reader, which loads what every reader needs) to its
+writes it (a network input: from its first reader, which loads what its readers need) to its
 last reader: its writers do not write it to DRAM (unless it is a network output, which must
 reach DRAM anyway) and none of its readers read it from DRAM,
 however many passes their tiling makes.
@@ -109,14 +109,22 @@ def _tiles(stage: Stage, resident: set[str]) -> int:
 def byte_changes(
     stages: Sequence[Stage],
     residency: Residency,
-    input_loads: dict[str, int],
+    network_inputs: frozenset[str],
     network_outputs: frozenset[str],
 ) -> tuple[dict[int, int], dict[int, int]]:
     """Per network position: the change of its DRAM read bytes and of its write bytes.
 
     A resident tensor's readers read nothing from DRAM, except a network input's first reader,
-    which loads what all its readers need (`input_loads`: the most any one of them needs);
-    its writers write nothing, unless it is a network output."""
+    which loads what all its readers need (as much as the stage that reads most of it); its
+    writers write nothing, unless it is a network output."""
+    input_loads: dict[str, int] = {}
+    for stage in stages:
+        per_stage: dict[str, int] = {}
+        for read in stage.reads:
+            if read.tensor in network_inputs:
+                per_stage[read.tensor] = per_stage.get(read.tensor, 0) + read.bytes
+        for tensor, size in per_stage.items():
+            input_loads[tensor] = max(input_loads.get(tensor, 0), size)
     reads: dict[int, int] = {}
     writes: dict[int, int] = {}
     loaded: set[str] = set()
