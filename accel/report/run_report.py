@@ -58,8 +58,18 @@ def build_run_report(
         return render_run_report(*_read_run(out_dir))
     rows = result.rows()
     columns = list(rows[0]) if rows else []
-    return render_run_report(result.summary(), columns, rows, result.chip.model_dump(),
+    return render_run_report(result.summary(), columns, rows, _as_read(result.chip.model_dump()),
                              _timeline_section(result, timeline))  # fmt: skip
+
+
+def _as_read(value: Any) -> Any:
+    """The chip's fields as chip.yaml gives them back: tuples (memory.activation_buffers) as
+    lists, so the page from memory and the page from the files are the same."""
+    if isinstance(value, dict):
+        return {key: _as_read(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_as_read(item) for item in value]
+    return value
 
 
 def _read_run(out_dir: Path) -> tuple[dict[str, Any], list[str], list[dict[str, Any]], Any]:
