@@ -12,7 +12,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
-from accel.memory import fusion
+from accel.memory import bands, fusion
 from accel.memory.model import model_memory
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import Activation, Add, Conv, Flatten, FullyConnected, MaxPool, Shape
@@ -103,8 +103,8 @@ def test_halo_recomputation_against_caching_by_hand() -> None:
     memories = [model_memory(m, t, chip) for m, t in zip(mappings, timings, strict=True)]
     links = fusion.fusable_chain(net, fusion._consumers(net), 0, 1, mappings, timings, memories)
     assert not isinstance(links, str)
-    recompute = fusion.cost_at(links, "input", 2, "recompute", 1)
-    cache = fusion.cost_at(links, "input", 2, "cache", 1)
+    recompute = bands.cost_at(links, "input", 2, "recompute", 1)
+    cache = bands.cost_at(links, "input", 2, "cache", 1)
     # b's bands [0,2) [2,4) [4,6) [6,8) need a's rows [0,3) [1,5) [3,7) [5,8): 14 rows, not 8;
     # each of a's rows is 8 pixels x 9 taps = 72 MACs, so 6 rows again are 432 MACs.
     assert recompute.recompute_macs == (432, 0) and cache.recompute_macs == (0, 0)
