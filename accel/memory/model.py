@@ -109,14 +109,15 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
 
 
 def row_stationary_memory(
-    mapping: Mapping, timing: ComputeTiming, chip: ChipConfig, density: float | None = None
+    mapping: Mapping, timing: ComputeTiming, chip: ChipConfig,
+    densities: tuple[float, float] | None = None,
 ) -> MemoryTraffic:
     """A row-stationary layer (`accel.memory.row_stationary`): its passes' DRAM traffic
-    streamed beside its compute in the slice count that replays fastest. `density` overrides
-    the chip's stated feature-map density for this layer."""
+    streamed beside its compute in the slice count that replays fastest. `densities` (ifmap,
+    ofmap) override the chip's stated feature-map density for this layer."""
     assert mapping.row_stationary is not None
     layer = mapping.array_layer
-    ifmap, weight, ofmap, glb = rs_traffic(mapping.row_stationary, layer, timing, chip, density)
+    ifmap, weight, ofmap, glb = rs_traffic(mapping.row_stationary, layer, timing, chip, densities)
     total, schedule = fastest_stream(ifmap, weight, ofmap, timing.compute_cycles, chip)
     compulsory = compulsory_traffic(layer, mapping.batch, mapping.element_bytes)
     moved = ifmap + weight + ofmap

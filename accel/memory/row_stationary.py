@@ -72,20 +72,20 @@ def _strips(height: int, e: int) -> list[tuple[int, int]]:
 
 def rs_traffic(
     mapping: RowStationaryMapping, layer: Layer, timing: ComputeTiming, chip: ChipConfig,
-    density: float | None = None,
+    densities: tuple[float, float] | None = None,
 ) -> tuple[int, int, int, int]:  # fmt: skip
     """(ifmap, weight, ofmap) DRAM bytes, coded as the chip says, and the global buffer's
-    accesses in bytes. `density` overrides the chip's stated feature-map density (this layer's
-    ifmap and ofmap); the network's input (a layer reading `input`) is never coded."""
+    accesses in bytes. `densities` (ifmap, ofmap) override the chip's stated feature-map
+    density for this layer; the network's input (a layer reading `input`) is never coded."""
     width, dram = chip.array.element_bytes, chip.dram
     ifmap, weight, ofmap = rs_dram_elements(mapping)
     bias = layer.bias_elements * 4
     ifmap_bytes, weight_bytes, ofmap_bytes = ifmap * width, weight * width + bias, ofmap * width
     if dram.feature_map_compression == "rlc":
-        level = dram.feature_map_density if density is None else density
+        ifmap_density, ofmap_density = densities or (dram.feature_map_density,) * 2
         if "input" not in layer.inputs:
-            ifmap_bytes = rlc_bytes(ifmap, level)
-        ofmap_bytes = rlc_bytes(ofmap, level)
+            ifmap_bytes = rlc_bytes(ifmap, ifmap_density)
+        ofmap_bytes = rlc_bytes(ofmap, ofmap_density)
     glb_elements = timing.sram_ifmap_reads + timing.sram_weight_reads + ifmap + weight
     glb_psums = timing.sram_ofmap_writes + timing.sram_ofmap_reads + ofmap
     glb_bytes = glb_elements * width + glb_psums * chip.array.accumulator_bytes
