@@ -130,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     dram = sum(m.dram_mb for m in measured.values())
     glb = sum(m.glb_mb for m in measured.values())
     macs = sum(m.macs for m in measured.values())
-    print(_row("total", [(processing, TOTAL["processing_latency_ms"]), (1, 1),
+    pes = sum(m.active_pes for m in measured.values()) / len(measured)
+    published_pes = sum(row.active_pes for row in TABLE_V.values()) / len(TABLE_V)
+    print(_row("total", [(processing, TOTAL["processing_latency_ms"]), (pes, published_pes),
                          (glb, TOTAL["glb_mb"]), (dram, TOTAL["dram_mb"])]))  # fmt: skip
     print(f"MACs {macs / 1e9:.3f} G (published {TOTAL['macs_g']} G); processing "
           f"{BATCH / processing * 1000:.1f} fps; accel's latency with its DRAM stalls "

@@ -88,8 +88,13 @@ class _NoFit(Exception):
     """No tile fits; the message lacks the layer name (the cache is shared across names)."""
 
 
-def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> MemoryTraffic:
-    """Tiling, DRAM traffic and stall cycles of one layer (the layer alone, cold start)."""
+def model_memory(
+    mapping: Mapping, timing: ComputeTiming, chip: ChipConfig,
+    densities: tuple[float, float] | None = None,
+) -> MemoryTraffic:
+    """Tiling, DRAM traffic and stall cycles of one layer (the layer alone, cold start).
+    `densities` (ifmap, ofmap non-zero fractions) drive a row-stationary chip's run-length
+    coder instead of its stated `dram.feature_map_density`."""
     layer, batch = mapping.array_layer, mapping.batch
     if mapping.unit == "none":
         return MemoryTraffic(0, 0, 0, 0, 0, 0)
@@ -98,7 +103,7 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
             *_whole_tensors(mapping), mapping.vector_ops, timing.compute_cycles, chip
         )
     if mapping.row_stationary is not None:
-        return row_stationary_memory(mapping, timing, chip)
+        return row_stationary_memory(mapping, timing, chip, densities)
     try:
         return _array_memory(
             layer.op, layer.input_shapes, layer.output_shape, batch, mapping.array,
