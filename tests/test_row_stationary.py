@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import chip_with, single_layer
+from conftest import chip_with, run_accel, single_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -193,11 +194,16 @@ def test_eyeriss_alexnet_agrees_with_the_measured_table() -> None:
     assert abs(total / bench.TOTAL["processing_latency_ms"] - 1) < 0.05
 
 
-def test_a_functional_runs_zeros_drive_the_coder() -> None:
+CODING_CHIP = ("array: {rows: 12, cols: 14, dataflow: rs}\n"
+               "dram: {feature_map_compression: rlc, feature_map_density: 0.5}\n")
+
+
+def test_a_functional_runs_zeros_drive_the_coder(tmp_path: Path) -> None:
     # lenet5 on an int8 rs chip that codes feature maps: the densities measured in the int8 run
-    # (codes other than the zero point) replace the stated 0.5 in the DRAM bytes.
-    chip = chip_with(array__rows=12, array__cols=14, array__dataflow="rs",
-                     dram__feature_map_compression="rlc", dram__feature_map_density=0.5)  # fmt: skip
+    # (codes other than the zero point) replace the stated 0.5 in the DRAM bytes; the CLI's
+    # --check run writes the same.
+    (tmp_path / "chip.yaml").write_text(CODING_CHIP, encoding="utf-8")
+    chip = load_chip(tmp_path / "chip.yaml")
     net = load_network("lenet5")
     functional = run_functional(net, chip, 2)
     densities = feature_map_densities(net, functional.run, functional.qnet)
@@ -210,3 +216,9 @@ def test_a_functional_runs_zeros_drive_the_coder() -> None:
     assert measured.dram_ofmap_write_bytes == rlc_bytes(codes.size, densities[layer.name][1])
     assert stated.dram_ofmap_write_bytes == rlc_bytes(codes.size, 0.5)
     assert measured.dram_weight_bytes == stated.dram_weight_bytes
+    assert measured.dram_ofmap_write_bytes != stated.dram_ofmap_write_bytes
+    run = run_accel("simulate-network", "-n", "lenet5", "--chip", str(tmp_path / "chip.yaml"),
+                    "--batch", "2", "--check", "-q", "--out", str(tmp_path / "out"))  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    rows = list(csv.DictReader((tmp_path / "out" / "layers.csv").open(encoding="utf-8")))
+    assert int(rows[2]["dram_ofmap_write_bytes"]) == measured.dram_ofmap_write_bytes
