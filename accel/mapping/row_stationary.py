@@ -141,7 +141,7 @@ def map_row_stationary(layer: Layer, chip: ChipConfig, batch: int) -> RowStation
     filter_cols = min(s.filter_width, spad.ifmap_spad_entries, spad.filter_spad_entries)
     picks = []
     for e, sets in _set_shapes(s.ofmap_height, set_rows, rows, cols):
-        r, t, p, q = _split_sets(sets, s, set_rows, filter_cols, chip)
+        r, t, p, q = _split_sets(sets, s, e, set_rows, filter_cols, chip)
         picks.append((_glb_reads_per_mac(s, e, set_rows, p, q, r, t), e, r, t, p, q))
     _, e, r, t, p, q = min(picks)
     n, m = _glb_blocks(s, batch, e, set_rows, p, q, r, t, chip)
@@ -169,13 +169,18 @@ def _set_shapes(ofmap_height: int, set_rows: int, rows: int, cols: int) -> list[
 
 
 def _split_sets(
-    sets: int, s: ConvShape, set_rows: int, filter_cols: int, chip: ChipConfig
+    sets: int, s: ConvShape, e: int, set_rows: int, filter_cols: int, chip: ChipConfig
 ) -> tuple[int, int, int, int]:
     """(r, t, p, q): r · t ≤ sets and the scratchpad fill with the fewest MAC cycles over
     channels × filters, `ceil(M / pt)·p · ceil(C / qr)·q` (ties: larger t, larger r, larger
-    p), the filters of a pass fitting the filter buffer."""
+    p), the filters of a pass fitting the filter buffer and the psums of its `p·t` filters
+    (one image) with its ifmap rows fitting the global buffer."""
     spad, width = chip.row_stationary, chip.array.element_bytes
     filter_words = chip.sram.buffer_for("weight").size_bytes // width
+    capacity = chip.sram.buffer_for("ifmap").size_bytes
+    strip_bytes = ((e - 1) * s.stride_height + set_rows) * (
+        (s.ofmap_width - 1) * s.stride_width + s.filter_width) * width
+    psum_bytes = e * s.ofmap_width * chip.array.accumulator_bytes  # one filter's, one image
     q_most = max(1, min(s.in_channels, spad.ifmap_spad_entries // filter_cols))
     best: tuple[int, int, int, int] | None = None
     pick = (1, 1, 1, 1)
@@ -183,9 +188,11 @@ def _split_sets(
         q = min(range(1, q_most + 1), key=lambda q: (ceil_div(s.in_channels, q * r) * q, -q))
         channel_cost = ceil_div(s.in_channels, q * r) * q
         for t in range(1, sets // r + 1):
+            room = capacity - min(q * r, s.in_channels) * strip_bytes
             p_most = min(s.out_channels, spad.psum_spad_entries,
                          spad.filter_spad_entries // (q * filter_cols),
-                         filter_words // (t * q * r * set_rows * filter_cols))  # fmt: skip
+                         filter_words // (t * q * r * set_rows * filter_cols),
+                         room // (t * psum_bytes))  # fmt: skip
             if p_most < 1:
                 continue
             p = min(range(1, p_most + 1),
