@@ -11,10 +11,12 @@ Feature maps cross the link run-length coded when `dram.feature_map_compression`
 (Eyeriss: pairs of a 5-bit run of zeros and a 16-bit level, three pairs per 64-bit word; not
 the network's input, not weights). A stated density `d` (non-zero fraction) codes `e` elements
 in `ceil(e · max(d, 1/32))` pairs (a run longer than 31 zeros costs a pair of its own);
-`rlc_pairs` counts a real tensor exactly.
+`rlc_pairs` counts a real tensor exactly; a functional run's densities
+(`accel.simulation.feature_map_densities`) replace the stated one per layer.
 
-Global-buffer accesses (bytes): the array's reads and writes (`time_row_stationary`), the DRAM
-fills of ifmaps and filters, and the final outputs read out to DRAM.
+Global-buffer accesses (bytes): the array's reads and writes
+(`accel.perf.row_stationary.buffer_accesses`), the DRAM fills of ifmaps and filters, and the
+final outputs read out to DRAM.
 """
 
 from __future__ import annotations
