@@ -17,10 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from accel.errors import InputError
 from accel.user_input import load_yaml_mapping, validate_model
 
-Dataflow = Literal["os", "ws", "is"]
-Precision = Literal["int8", "fp16", "bf16", "fp32"]
+Dataflow = Literal["os", "ws", "is", "rs"]
+Precision = Literal["int8", "int16", "fp16", "bf16", "fp32"]
 # Bytes of one MAC operand (an ifmap, weight or ofmap element) at each precision.
-PRECISION_BYTES: dict[Precision, int] = {"int8": 1, "fp16": 2, "bf16": 2, "fp32": 4}
+PRECISION_BYTES: dict[Precision, int] = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
+FLOAT_PRECISIONS: frozenset[Precision] = frozenset({"fp16", "bf16", "fp32"})
 Operand = Literal["ifmap", "weight", "ofmap"]
 OPERANDS: tuple[Operand, ...] = ("ifmap", "weight", "ofmap")
 
@@ -35,13 +36,17 @@ class ArrayConfig(_Model):
     rows: int = Field(32, gt=0, le=65536, description="PE rows of the array (Ar)")
     cols: int = Field(32, gt=0, le=65536, description="PE columns of the array (Ac)")
     dataflow: Dataflow = Field(
-        "ws", description="what stays in the PEs: os = outputs, ws = weights, is = inputs"
+        "ws",
+        description="what stays in the PEs: os = outputs, ws = weights, is = inputs (systolic "
+        "GEMM dataflows); rs = row stationary (Eyeriss: a filter row per PE, ifmap rows sliding "
+        "diagonally, partial sums accumulated up each column; `row_stationary` sizes it)",
     )
     precision: Precision = Field(
         "int8",
-        description="MAC operand precision: int8 (int32 accumulators, bit-exact --check), or "
-        "fp16 / bf16 / fp32 (fp32 accumulators); sets the bytes of every ifmap, weight and ofmap "
-        "element in SRAM, DRAM and the footprint (1, 2, 2, 4) and the energy per MAC",
+        description="MAC operand precision: int8 (int32 accumulators, bit-exact --check), "
+        "int16 (fixed point, as Eyeriss; analytic only), or fp16 / bf16 / fp32 (fp32 "
+        "accumulators); sets the bytes of every ifmap, weight and ofmap element in SRAM, DRAM "
+        "and the footprint (1, 2, 2, 2, 4) and the energy per MAC",
     )
     accumulator_bits: int = Field(
         32, ge=8, le=64,
@@ -90,7 +95,7 @@ class ArrayConfig(_Model):
 
     @property
     def is_float(self) -> bool:
-        return self.precision != "int8"
+        return self.precision in FLOAT_PRECISIONS
 
     @model_validator(mode="after")
     def _float_accumulates_in_fp32(self) -> ArrayConfig:
@@ -218,6 +223,23 @@ class SramConfig(_Model):
         return sum(b.size_bytes for b in buffers if b is not None)
 
 
+class RowStationaryConfig(_Model):
+    """The PE scratchpads of a row-stationary array (`array.dataflow: rs`), in entries of one
+    operand each. Defaults: Eyeriss v1 (Chen et al., JSSC 2017): 12 ifmap, 224 filter and 24
+    psum entries of 16 bits per PE. The global buffer is the chip's `sram`: the ifmap buffer
+    holds ifmap rows and partial sums, the weight buffer the filters of one pass."""
+
+    ifmap_spad_entries: int = Field(
+        12, gt=0, le=1 << 16, description="ifmap scratchpad of a PE: a sliding window of q·S"
+    )
+    filter_spad_entries: int = Field(
+        224, gt=0, le=1 << 20, description="filter scratchpad of a PE: p·q·S filter weights"
+    )
+    psum_spad_entries: int = Field(
+        24, gt=0, le=1 << 16, description="psum scratchpad of a PE: p partial sums"
+    )
+
+
 class DramConfig(_Model):
     """The off-chip memory channel."""
 
@@ -243,6 +265,19 @@ class DramConfig(_Model):
         True,
         description="fetch the next layer's first weight tile during the current layer, as soon "
         "as a weight buffer half is free",
+    )
+    feature_map_compression: Literal["none", "rlc"] = Field(
+        "none",
+        description="rlc = run-length coding of feature maps on the link (Eyeriss: a 5-bit run "
+        "of zeros + a 16-bit level per pair, three pairs per 64-bit word; not the first layer's "
+        "input, not weights); read only by the rs dataflow",
+    )
+    feature_map_density: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="fraction of non-zero elements in a compressed feature map (1 − zeros)",
     )
     capacity_mib: float = Field(
         8192.0,
@@ -271,6 +306,11 @@ class EnergyConfig(_Model):
     vector_op_pj: float = Field(
         0.1, ge=0, le=1e9, allow_inf_nan=False,
         description="one vector-unit operation on an int8 chip (a 32-bit add), pJ",
+    )  # fmt: skip
+    int16_mac_pj: float = Field(
+        0.9, ge=0, le=1e9, allow_inf_nan=False,
+        description="one int16 MAC, pJ: Horowitz lists no 16-bit multiply, so the 8-bit one "
+        "(0.2) scaled by the square of the width (0.8, an assumption) + 32-bit add (0.1)",
     )  # fmt: skip
     fp16_mac_pj: float = Field(
         2.0, ge=0, le=1e9, allow_inf_nan=False,
@@ -322,12 +362,12 @@ class EnergyConfig(_Model):
 
     def mac_pj_at(self, precision: Precision) -> float:
         """Energy of one MAC at `precision`, pJ."""
-        return {"int8": self.mac_pj, "fp16": self.fp16_mac_pj, "bf16": self.bf16_mac_pj,
-                "fp32": self.fp32_mac_pj}[precision]  # fmt: skip
+        return {"int8": self.mac_pj, "int16": self.int16_mac_pj, "fp16": self.fp16_mac_pj,
+                "bf16": self.bf16_mac_pj, "fp32": self.fp32_mac_pj}[precision]  # fmt: skip
 
     def vector_op_pj_at(self, precision: Precision) -> float:
         """Energy of one vector-unit operation on a chip of `precision`, pJ."""
-        return self.vector_op_pj if precision == "int8" else self.float_vector_op_pj
+        return self.float_vector_op_pj if precision in FLOAT_PRECISIONS else self.vector_op_pj
 
 
 class TrainingConfig(_Model):
@@ -429,6 +469,7 @@ class ChipConfig(_Model):
     area: AreaConfig = Field(default_factory=AreaConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    row_stationary: RowStationaryConfig = Field(default_factory=RowStationaryConfig)
 
     @model_validator(mode="after")
     def _activation_buffers_exist(self) -> ChipConfig:

@@ -210,6 +210,7 @@ class LayerResult:
         memory, tiling = self.memory, self.memory.tiling
         return {
             "compulsory_dram_bytes": memory.compulsory_dram_bytes,
+            "glb_access_bytes": memory.glb_access_bytes,
             "isolated_cycles": self.isolated_cycles,
             "refill_cycles": memory.refill_cycles,
             "tile_m": tiling.m_tile if tiling else "",

@@ -60,12 +60,18 @@ def simulate_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> LayerResul
     return LayerResult(mapping, timing, memory, energy, chip.array.pe_count)
 
 
-def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> NetworkResult:
-    """Simulate every layer of `network` on `chip` for `batch` images, end to end."""
+def simulate_network(
+    network: Network, chip: ChipConfig, batch: int = 1,
+    densities: Mapping[str, tuple[float, float]] | None = None,
+) -> NetworkResult:
+    """Simulate every layer of `network` on `chip` for `batch` images, end to end.
+    `densities` maps a layer to the non-zero fractions of its (ifmap, ofmap), which drive the
+    run-length coder of a row-stationary chip (`feature_map_densities` measures them)."""
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     timings = [time_layer(mapping, chip) for mapping in mappings]
+    found = densities or {}
     memories = [
-        model_memory(mapping, timing, chip)
+        model_memory(mapping, timing, chip, found.get(mapping.layer.name))
         for mapping, timing in zip(mappings, timings, strict=True)
     ]
     # Fused groups and activations kept on chip (chip.memory; both off by default).
@@ -138,6 +144,26 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
 
 
 FILE_INT8 = "the model file's int8 weights and scales"
+
+
+def feature_map_densities(
+    network: Network, run: FunctionalRun, qnet: QuantizedNetwork
+) -> dict[str, tuple[float, float]]:
+    """Each layer's (ifmap, ofmap) non-zero fractions in a functional run: elements whose code
+    is not the tensor's zero point (a real zero). What a run-length coder on the DRAM link sees
+    (`simulate_network(densities=...)`, `dram.feature_map_compression: rlc`)."""
+
+    def density(name: str) -> float:
+        codes = run.outputs[name]
+        zero = qnet.activations[name].zero_point
+        return float(np.count_nonzero(codes != zero)) / max(codes.size, 1)
+
+    known = set(run.outputs) & set(qnet.activations)
+    return {
+        layer.name: (density(layer.inputs[0]), density(layer.name))
+        for layer in network.layers
+        if layer.inputs and layer.inputs[0] in known and layer.name in known
+    }
 
 
 def require_int8(chip: ChipConfig) -> None:

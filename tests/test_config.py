@@ -88,8 +88,9 @@ def test_wrong_type_is_rejected(write_yaml) -> None:  # type: ignore[no-untyped-
 
 
 def test_unknown_dataflow_lists_the_valid_ones(write_yaml) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InputError, match=r"array\.dataflow must be one of 'os', 'ws' or 'is'"):
-        ChipConfig.from_yaml(write_yaml("array: {dataflow: rs}\n"))
+    with pytest.raises(InputError,
+                       match=r"array\.dataflow must be one of 'os', 'ws', 'is' or 'rs'"):
+        ChipConfig.from_yaml(write_yaml("array: {dataflow: xs}\n"))
 
 
 def test_undersized_policy_is_error_or_stream(write_yaml) -> None:  # type: ignore[no-untyped-def]

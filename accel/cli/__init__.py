@@ -214,6 +214,12 @@ def simulate_network_command(
         with _working(what) as progress:
             functional = _run_functional(net, chip_config, batch, model, check, inputs, dump,
                                          result, progress)  # fmt: skip
+        if _codes_feature_maps(chip_config) and not training:
+            # The run's own zeros drive the run-length coder instead of the stated density.
+            from accel.simulation import feature_map_densities
+
+            densities = feature_map_densities(net, functional.run, functional.qnet)
+            result = simulate_network(net, chip_config, batch, densities)
         result = replace(result, functional=functional.summary())
     out_dir = out or _default_out(net.name + ("_training" if training else ""), params, batch)
     write_results(result, out_dir)
@@ -254,6 +260,11 @@ def _with_memory_options(chip: ChipConfig, residency: str | None, fusion: str | 
         if fusion == "off" or chip.memory.fusion == "manual":
             updates["memory.fused_groups"] = []
     return chip.with_values(updates) if updates else chip
+
+
+def _codes_feature_maps(chip: ChipConfig) -> bool:
+    """A row-stationary chip that run-length codes its feature maps on the DRAM link."""
+    return chip.array.dataflow == "rs" and chip.dram.feature_map_compression == "rlc"
 
 
 def _optimizer(name: str) -> Optimizer:
