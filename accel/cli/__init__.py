@@ -13,6 +13,7 @@ here is its typer app), `simulate` (a simulate-network run), `tables` (what a ru
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from importlib import import_module
 
@@ -46,9 +47,30 @@ def main() -> None:
 
 
 def _run(args: list[str]) -> None:
-    from accel.cli.typer_app import _only_the_command
+    """A plain `simulate-network` line runs without typer (`accel.cli.argv`); any other line
+    goes to typer (standalone: usage errors print themselves, exit 2)."""
+    from accel.cli.argv import simulate_options
 
-    _only_the_command(args)()  # standalone: usage errors print themselves, exit 2
+    options = simulate_options(args)
+    if options is None:
+        from accel.cli.typer_app import _only_the_command
+
+        _only_the_command(args)()
+        return
+    from accel.cli.simulate import simulate_network_run
+
+    try:
+        code = simulate_network_run(options)
+    except KeyboardInterrupt:  # as typer ends a command
+        sys.exit(130)
+    except EOFError:
+        print("\nAborted!", file=sys.stderr)
+        sys.exit(1)
+    except BrokenPipeError:  # stdout closed early (`| head`): quiet, exit 1
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(1)
+    sys.exit(code)
 
 
 def _unexpected(err: BaseException) -> tuple[str, int]:

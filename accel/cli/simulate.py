@@ -1,6 +1,6 @@
 """`accel simulate-network`: what a run does once its options are parsed (by typer in
-`accel.cli.typer_app`): load the chip and the network, simulate, run the int8 engine if asked,
-write the files, print, give the exit code."""
+`accel.cli.typer_app`, or without it by `accel.cli.argv`): load the chip and the network,
+simulate, run the int8 engine if asked, write the files, print, give the exit code."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from accel.cli.output import console
+from accel.cli.output import console, say
 from accel.cli.tables import layer_table, print_functional, print_summary, print_training
 from accel.errors import InputError
 
@@ -96,7 +96,7 @@ def simulate_network_run(options: SimulateOptions) -> int:
 
         written = write_run_report(out_dir, result, timeline_layers)
         if not o.as_json:
-            console().print(f"  wrote {written}")
+            say(f"  wrote {written}")
     failed = functional is not None and functional.check is not None and functional.check.failed
     return 1 if failed else 0
 

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from accel.cli.output import console
+from accel.cli.output import say
 from accel.errors import InputError, closest
 
 if TYPE_CHECKING:
@@ -104,7 +104,7 @@ def _chosen(columns: list[str], titles: list[str]) -> list[str]:
 
 def print_summary(result: NetworkResult, out_dir: Path) -> None:
     s = result.summary()
-    console().print(
+    say(
         f"[bold]{s['network']}[/bold] on [bold]{s['chip']}[/bold] ({s['array']}, "
         f"{s['clock_mhz']:g} MHz), batch {s['batch']}: {s['layers']} layers, "
         f"{s['params']:,} params, {s['macs']:,} MACs\n"
@@ -118,11 +118,11 @@ def print_summary(result: NetworkResult, out_dir: Path) -> None:
     )
     if s.get("unsupported_ops"):
         listed = ", ".join(f"{u['layer']} ({u['op']})" for u in s["unsupported_ops"])
-        console().print(f"  [bold]unsupported, costed as zero:[/bold] {listed}")
+        say(f"  [bold]unsupported, costed as zero:[/bold] {listed}")
     undersized: dict[str, list[str]] = s["undersized_layers"]
     if undersized:
         listed = ", ".join(f"{name} ({'+'.join(ops)})" for name, ops in undersized.items())
-        console().print(
+        say(
             f"  [bold]streamed through undersized buffers[/bold] (sram.undersized: stream, "
             f"refetched from DRAM on every use): {listed}"
         )
@@ -135,7 +135,7 @@ def print_functional(section: dict[str, Any], dump: Path | None) -> None:
     line += f", {section['weights']})"
     if overflowed:
         line += f": accumulator overflow in {len(overflowed)} layers ({', '.join(overflowed)})"
-    console().print(line)
+    say(line)
     if "reference" in section:
         others = section.get("mismatched_tensors", [])
         parts = [f"{section['mismatches']} MISMATCHED: {', '.join(section['mismatched_layers'])}"
@@ -143,25 +143,25 @@ def print_functional(section: dict[str, Any], dump: Path | None) -> None:
         if others:
             parts.append(f"{len(others)} graph inputs/outputs MISMATCHED: {', '.join(others)}")
         verdict = "; ".join(parts) or "all bit-exact"
-        console().print(
+        say(
             f"  checked {section['layers_checked']} layers against {section['reference']}: "
             f"{verdict}"
         )
         if section.get("layers_not_compared"):
-            console().print(f"  not compared (the reference holds no such tensor): "
+            say(f"  not compared (the reference holds no such tensor): "
                           f"{', '.join(section['layers_not_compared'])}")
         if section.get("inexact_reference_layers"):
-            console().print("  reference not exact (a float32 ConvTranspose sum reaches 2**24, "
+            say("  reference not exact (a float32 ConvTranspose sum reaches 2**24, "
                              f"it may round): {', '.join(section['inexact_reference_layers'])}")
     if dump is not None:
-        console().print(f"  wrote every tensor to {dump} (manifest.json lists scales)")
+        say(f"  wrote every tensor to {dump} (manifest.json lists scales)")
 
 
 
 def print_training(section: dict[str, Any]) -> None:
     memory, cycles = section["memory_bytes"], section["cycles"]
     mib = 2**20
-    console().print(
+    say(
         f"  training step ({section['optimizer']}, {section['precision']}): "
         f"{section['macs']:,} MACs (forward {section['forward_macs']:,}, backward "
         f"{section['backward_macs']:,}), {section['update_ops']:,} update ops\n"
