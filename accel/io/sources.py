@@ -17,7 +17,8 @@ from urllib.parse import parse_qsl
 from accel.config import ChipConfig
 from accel.errors import InputError, closest
 from accel.io.expressions import Number
-from accel.io.workload_yaml import load_workload
+from accel.io.workload_yaml import load_workload, parse_workload
+from accel.io.zoo import parsed_workload
 from accel.model.network import Network
 
 if TYPE_CHECKING:  # model files (and numpy with them) load only when a .onnx/.tflite is read
@@ -122,7 +123,11 @@ def _load_described(
     if name not in names:
         hint = closest(name, names)
         raise InputError(f"network must be a file or one of {', '.join(names)}, not {name!r}{hint}")
-    return load_workload(data_dir("workloads") / f"{name}.yaml", merged)
+    path = data_dir("workloads") / f"{name}.yaml"
+    parsed = parsed_workload(path)  # the file as parsed ahead of time, unless it was edited
+    if parsed is None:
+        return load_workload(path, merged)
+    return parse_workload(parsed, str(path), merged)
 
 
 def load_chip(source: str | Path | None) -> ChipConfig:
