@@ -61,6 +61,12 @@ def test_the_fast_path_leaves_help_errors_and_odd_forms_to_typer(line: list[str]
     assert simulate_options(["simulate-network", *line]) is None
 
 
+def test_a_completion_request_goes_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert simulate_options(["simulate-network", "-n", "vgg16"]) is not None
+    monkeypatch.setenv("_ACCEL_COMPLETE", "bash_complete")
+    assert simulate_options(["simulate-network", "-n", "vgg16"]) is None
+
+
 def test_only_simulate_network_takes_the_fast_path() -> None:
     assert simulate_options(["networks"]) is None
     assert simulate_options(["export", "-n", "vgg16"]) is None

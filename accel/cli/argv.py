@@ -5,13 +5,14 @@ Building the typer app (and importing typer and click) costs more than a small s
 (`--batch 8`, `--batch=8`, `-n vgg16`), with a value that cannot be mistaken for another option,
 each single-valued option once. Whatever this reader is not sure of — `--help`, an unknown or
 misspelt option, a missing or odd value (`--batch 0`, `--batch " 8"`, `-nvgg16`, `--out ""`),
-a repeated option — it leaves to typer (returns None), which then parses the whole line, so
-help, usage errors and their exit codes stay typer's own. `tests/test_cli_argv.py` checks that
-both read every line alike.
+a repeated option, a shell completion request — it leaves to typer (returns None), which then
+parses the whole line, so help, usage errors and their exit codes stay typer's own.
+`tests/test_cli_argv.py` checks that both read every line alike.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +53,7 @@ _REPEATED = frozenset(("param", "columns", "input_shape"))  # may be given again
 def simulate_options(args: list[str]) -> SimulateOptions | None:
     """The options of a plain `simulate-network ...` line (`args` without the program name),
     or None for anything else (another command, help, an error): typer's to read."""
-    if args[:1] != [COMMAND]:
+    if args[:1] != [COMMAND] or _typer_acts_alone():
         return None
     values: dict[str, Any] = {}
     rest = args[1:]
@@ -85,6 +86,14 @@ def simulate_options(args: list[str]) -> SimulateOptions | None:
     if "network" not in values:
         return None
     return SimulateOptions(**values)
+
+
+def _typer_acts_alone() -> bool:
+    """Whether typer would do something of its own with any line: answer a shell completion
+    request (a `_<PROG>_COMPLETE` variable) or, on Windows, expand wildcards in the arguments."""
+    return os.name == "nt" or any(
+        name.startswith("_") and name.endswith("_COMPLETE") for name in os.environ
+    )
 
 
 def _plain(value: str) -> bool:
