@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from accel.errors import InputError, closest, first_line
+from accel.user_input.trusted import construct
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -131,7 +132,12 @@ def load_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
 
 
 def validate_model(model: type[Model], data: Any, source: str) -> Model:
-    """`model` validated from `data`; a failure is one `InputError` line naming `source`."""
+    """`model` validated from `data`; a failure is one `InputError` line naming `source`.
+    Input that needs no conversion is taken without building pydantic's validators
+    (`accel.user_input.trusted`); anything else, and every error, is pydantic's."""
+    built = construct(model, data)
+    if built is not None:
+        return built  # type: ignore[no-any-return]
     try:
         return model.model_validate(data)
     except ValidationError as err:
