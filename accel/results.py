@@ -18,8 +18,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import Mapping
@@ -31,6 +29,7 @@ from accel.model.training import PASSES, Pass, TrainingMemory
 from accel.perf.area import chip_area
 from accel.perf.energy import EnergyBreakdown
 from accel.perf.timing import ComputeTiming
+from accel.user_input import dump_yaml_mapping
 
 if TYPE_CHECKING:
     import pandas
@@ -509,7 +508,7 @@ def write_results(result: NetworkResult, out_dir: Path) -> None:
     write_atomically(out_dir / "layers.csv", buffer.getvalue())
     summary = json.dumps(result.summary(), indent=2, allow_nan=False)  # JSON has no inf/NaN
     write_atomically(out_dir / "summary.json", summary + "\n")
-    chip_yaml = yaml.safe_dump(result.chip.model_dump(), sort_keys=False)
+    chip_yaml = dump_yaml_mapping(result.chip.field_values())
     write_atomically(out_dir / "chip.yaml", chip_yaml)
 
 

@@ -370,7 +370,7 @@ def test_a_long_step_shows_a_progress_bar_on_a_terminal_and_nothing_otherwise(
 ) -> None:
     from rich.console import Console
 
-    from accel import cli
+    from accel.cli import simulate as cli
 
     with cli._working("computing the int8 outputs") as progress:
         assert progress is None  # not a terminal: no bar, and the run is told nothing

@@ -14,6 +14,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from accel.io.sources import load_network, zoo_names
 from accel.model.network import Network
@@ -258,3 +259,23 @@ def test_alexnet_v1_conv_macs_are_eyeriss_figures() -> None:
     assert [round(4 * macs / 1e9, 2) for macs in convs.values()] == [0.42, 0.9, 0.6, 0.45, 0.3]
     assert [layer.op.groups for layer in net.layers if isinstance(layer.op, Conv)] == [
         1, 2, 1, 2, 2]  # fmt: skip
+
+
+def test_zoo_json_holds_every_workload_file_as_parsed(tmp_path: Path) -> None:
+    """accel/io/zoo.json is current (else: python tools/gen_zoo.py), and an edited workload
+    file is read from its YAML, not from the stale entry."""
+    import shutil
+
+    from accel.io.workload_yaml import load_workload
+    from accel.io.zoo import parsed_workload
+    from accel.user_input import load_yaml_mapping
+
+    workloads = sorted((REPO / "workloads").glob("*.yaml"))
+    assert [path.stem for path in workloads] == zoo_names()
+    for path in workloads:
+        assert parsed_workload(path) == load_yaml_mapping(path, "workload"), path.name
+    edited = tmp_path / "vgg16.yaml"
+    shutil.copy(REPO / "workloads" / "vgg16.yaml", edited)
+    edited.write_text(edited.read_text().replace("classes: 1000", "classes: 10"))
+    assert parsed_workload(edited) is None
+    assert load_workload(edited).layers[-1].output_shape.channels == 10

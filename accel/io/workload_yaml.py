@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
 from accel.errors import InputError, closest
@@ -156,6 +155,8 @@ def _inputs(fields: dict[str, Any], where: str) -> tuple[str, ...]:
 
 def network_to_yaml(network: Network) -> str:
     """Write a Network as a concrete workload file (no parameters, every field explicit)."""
+    import yaml  # only writing a workload needs PyYAML here (a run reads the zoo without it)
+
     layers = []
     for layer in network.layers:
         fields: dict[str, Any] = {"name": layer.name}
