@@ -25,7 +25,8 @@ from jax import lax
 from accel.check.gradients import Agreement, agreement, error_bound
 from accel.functional.optimizer import Hyperparameters, OptimizerState
 from accel.functional.training import TrainingNumbers
-from accel.model.network import Layer, Network
+from accel.functional.weights import random_weights
+from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import (
     Activation,
     Add,
@@ -35,6 +36,7 @@ from accel.model.ops import (
     FullyConnected,
     GlobalAvgPool,
     MaxPool,
+    Shape,
 )
 from accel.model.quantized import FloatWeights
 
@@ -42,6 +44,45 @@ jax.config.update("jax_platforms", "cpu")
 DTYPES = {"fp32": jnp.float32, "bf16": jnp.bfloat16, "fp16": jnp.float16}
 HIGHEST = lax.Precision.HIGHEST
 Fn = Callable[..., Any]
+
+
+def small_cnn() -> Network:
+    """Conv, depthwise conv, pointwise conv, residual add, max pool, grouped dilated conv,
+    average pool, strided conv (dX as columns + col2im), leaky ReLU, global average pool, fc."""
+    entries = [
+        LayerEntry("conv1", Conv(kernel=3, padding=1, out_channels=8, activation="relu")),
+        LayerEntry("dw", Conv(kernel=3, padding=1, out_channels=8, groups=8, activation="relu")),
+        LayerEntry("pw", Conv(kernel=1, out_channels=8)),
+        LayerEntry("res", Add(activation="relu"), ("conv1", "pw")),
+        LayerEntry("pool", MaxPool(kernel=2, stride=2)),
+        LayerEntry("dil", Conv(kernel=3, dilation=2, padding=2, out_channels=8, groups=2,
+                               activation="relu6")),
+        LayerEntry("apool", AvgPool(kernel=2, stride=2)),
+        LayerEntry("down", Conv(kernel=3, stride=2, padding=1, out_channels=16)),
+        LayerEntry("act", Activation(function="leaky_relu", alpha=0.125)),
+        LayerEntry("gap", GlobalAvgPool()),
+        LayerEntry("flat", Flatten()),
+        LayerEntry("fc", FullyConnected(out_features=10)),
+    ]  # fmt: skip
+    return Network.build("small_cnn", Shape(3, 8, 8), entries)
+
+
+def integer_case(seed: int,
+                 batch: int = 2) -> tuple[np.ndarray, dict[str, FloatWeights], np.ndarray]:
+    """(images, parameters, the logits' gradient) of `small_cnn`. Images in −2..2, weights in −1..1, biases and the logits' gradient small integers: every
+    product and partial sum is an integer (or a multiple of 1/4 or 1/16 after the pools) far
+    below 2^24, so each fp32 sum is exact in any order; integers up to 256 are bf16 values and
+    the rounding of larger stored values is the same RNE on both sides."""
+    rng = np.random.default_rng(seed)
+    network = small_cnn()
+    images = rng.integers(-2, 3, (batch, 3, 8, 8)).astype(np.float32)
+    params = {
+        name: FloatWeights(rng.integers(-1, 2, p.weight.shape).astype(np.float32),
+                           rng.integers(-2, 3, p.bias.shape).astype(np.float32))
+        for name, p in random_weights(network).items()
+    }  # fmt: skip
+    seed_gradient = rng.integers(-3, 4, (batch, 10, 1, 1)).astype(np.float32)
+    return images, params, seed_gradient
 
 
 def cast(x: Any, precision: str) -> Any:

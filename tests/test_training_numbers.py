@@ -1,8 +1,8 @@
 """A float training step's numbers (accel.functional.training) against JAX's autograd on CPU.
 
-A small CNN — conv, depthwise conv, pointwise conv, residual add, max pool, grouped dilated
-conv, average pool, strided conv (dX as columns + col2im), leaky ReLU, global average pool,
-fc — on a 4×4 array, so every GEMM is cut into several folds.
+The small CNN of `jax_reference.small_cnn` (conv, depthwise, pointwise, residual add, max and
+average pooling, grouped dilated and strided convs, leaky ReLU, global pooling, fc) on a 4×4
+array, so every GEMM is cut into several folds.
 """
 
 from __future__ import annotations
@@ -22,12 +22,9 @@ from accel.functional.weights import random_weights
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import (
     Activation,
-    Add,
-    AvgPool,
     Conv,
     Flatten,
     FullyConnected,
-    GlobalAvgPool,
     MaxPool,
     Shape,
 )
@@ -40,44 +37,8 @@ PRECISIONS = ("fp32", "bf16", "fp16")
 BATCH = 2
 
 
-def small_cnn() -> Network:
-    entries = [
-        LayerEntry("conv1", Conv(kernel=3, padding=1, out_channels=8, activation="relu")),
-        LayerEntry("dw", Conv(kernel=3, padding=1, out_channels=8, groups=8, activation="relu")),
-        LayerEntry("pw", Conv(kernel=1, out_channels=8)),
-        LayerEntry("res", Add(activation="relu"), ("conv1", "pw")),
-        LayerEntry("pool", MaxPool(kernel=2, stride=2)),
-        LayerEntry("dil", Conv(kernel=3, dilation=2, padding=2, out_channels=8, groups=2,
-                               activation="relu6")),
-        LayerEntry("apool", AvgPool(kernel=2, stride=2)),
-        LayerEntry("down", Conv(kernel=3, stride=2, padding=1, out_channels=16)),
-        LayerEntry("act", Activation(function="leaky_relu", alpha=0.125)),
-        LayerEntry("gap", GlobalAvgPool()),
-        LayerEntry("flat", Flatten()),
-        LayerEntry("fc", FullyConnected(out_features=10)),
-    ]  # fmt: skip
-    return Network.build("small_cnn", Shape(3, 8, 8), entries)
-
-
 def _chip(precision: str, **fields: object):  # type: ignore[no-untyped-def]
     return chip_with(array__precision=precision, array__rows=4, array__cols=4, **fields)
-
-
-def _integer_setup(seed: int) -> tuple[np.ndarray, dict[str, FloatWeights], np.ndarray]:
-    """Images in −2..2, weights in −1..1, biases and the logits' gradient small integers: every
-    product and partial sum is an integer (or a multiple of 1/4 or 1/16 after the pools) far
-    below 2^24, so each fp32 sum is exact in any order; integers up to 256 are bf16 values and
-    the rounding of larger stored values is the same RNE on both sides."""
-    rng = np.random.default_rng(seed)
-    network = small_cnn()
-    images = rng.integers(-2, 3, (BATCH, 3, 8, 8)).astype(np.float32)
-    params = {
-        name: FloatWeights(rng.integers(-1, 2, p.weight.shape).astype(np.float32),
-                           rng.integers(-2, 3, p.bias.shape).astype(np.float32))
-        for name, p in random_weights(network).items()
-    }  # fmt: skip
-    seed_gradient = rng.integers(-3, 4, (BATCH, 10, 1, 1)).astype(np.float32)
-    return images, params, seed_gradient
 
 
 def _random_state(params: dict[str, FloatWeights], optimizer: str, seed: int) -> OptimizerState:
@@ -96,8 +57,8 @@ def _random_state(params: dict[str, FloatWeights], optimizer: str, seed: int) ->
 @pytest.mark.parametrize(("precision", "optimizer"),
                          [("fp32", "sgd"), ("bf16", "adam"), ("fp16", "sgd")])  # fmt: skip
 def test_integer_data_gives_jax_gradients_exactly(precision: str, optimizer: str) -> None:
-    images, params, seed_gradient = _integer_setup(3)
-    network = small_cnn()
+    images, params, seed_gradient = jax_reference.integer_case(3)
+    network = jax_reference.small_cnn()
     hyper = Hyperparameters(learning_rate=0.0625, momentum=0.5)
     state = OptimizerState.zeros(params, optimizer)
     numbers = training_numbers(network, _chip(precision), images, np.array([1, 2]), params,
@@ -132,7 +93,7 @@ def test_integer_data_gives_jax_gradients_exactly(precision: str, optimizer: str
 
 @pytest.mark.parametrize("precision", PRECISIONS)
 def test_random_data_within_the_rounding_bound_layer_by_layer(precision: str) -> None:
-    network = small_cnn()
+    network = jax_reference.small_cnn()
     rng = np.random.default_rng(11)
     images = rng.standard_normal((BATCH, 3, 8, 8)).astype(np.float32)
     targets = np.array([1, 7])
@@ -152,7 +113,7 @@ def test_random_data_within_the_rounding_bound_layer_by_layer(precision: str) ->
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_updates_equal_jax_bit_for_bit(optimizer: str) -> None:
-    network = small_cnn()
+    network = jax_reference.small_cnn()
     rng = np.random.default_rng(5)
     images = rng.standard_normal((BATCH, 3, 8, 8)).astype(np.float32)
     params = random_weights(network, seed=2)
@@ -167,7 +128,7 @@ def test_updates_equal_jax_bit_for_bit(optimizer: str) -> None:
 
 
 def test_the_check_catches_a_wrong_weight_gradient() -> None:
-    network = small_cnn()
+    network = jax_reference.small_cnn()
     rng = np.random.default_rng(11)
     images = rng.standard_normal((BATCH, 3, 8, 8)).astype(np.float32)
     params = random_weights(network, seed=1)
@@ -185,7 +146,7 @@ def test_the_check_catches_an_unrotated_kernel_in_dx(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(training_conv, "_full_convolution",
                         lambda dy, w, g, s: full(dy, np.ascontiguousarray(w[..., ::-1, ::-1]),
                                                  g, s))  # fmt: skip
-    network = small_cnn()
+    network = jax_reference.small_cnn()
     rng = np.random.default_rng(11)
     images = rng.standard_normal((BATCH, 3, 8, 8)).astype(np.float32)
     params = random_weights(network, seed=1)
@@ -227,19 +188,19 @@ def test_the_array_sums_in_the_schedules_fold_order() -> None:
 
 
 def test_every_gemm_of_the_step_has_its_mappings_schedule() -> None:
-    schedules = training_schedules(small_cnn(), _chip("bf16"), BATCH)
+    schedules = training_schedules(jax_reference.small_cnn(), _chip("bf16"), BATCH)
     gemms = ["conv1", "dw", "pw", "dil", "down", "fc"]
     expected = {*gemms, *(f"{n}.dW" for n in gemms), *(f"{n}.dX" for n in gemms[1:])}
     assert set(schedules) == expected
     # ws on a 4-row array: K in row folds of 4, one chain each (conv1: K = 27 → 7 chains).
     assert len(schedules["conv1"].k_chains) == 7
     assert schedules["down.dX"].k == 16  # columns: K = Cout/g
-    vector = training_schedules(small_cnn(), _chip("bf16", array__depthwise_unit="vector"), BATCH)
+    vector = training_schedules(jax_reference.small_cnn(), _chip("bf16", array__depthwise_unit="vector"), BATCH)
     assert vector["dw"] == Schedule.whole(BATCH * 64, 9, 1)
 
 
 def test_os_dataflow_and_vector_depthwise_stay_within_the_bound() -> None:
-    network = small_cnn()
+    network = jax_reference.small_cnn()
     rng = np.random.default_rng(12)
     images = rng.standard_normal((BATCH, 3, 8, 8)).astype(np.float32)
     params = random_weights(network, seed=4)
@@ -252,7 +213,7 @@ def test_int8_chips_and_unsupported_layers_are_refused() -> None:
     images = np.zeros((1, 3, 8, 8), np.float32)
     with pytest.raises(InputError, match=r"array.precision must be fp32, bf16 or fp16 for a "
                                          r"training step's numbers, not 'int8'"):
-        training_numbers(small_cnn(), chip_with(), images, np.array([0]))
+        training_numbers(jax_reference.small_cnn(), chip_with(), images, np.array([0]))
     network = Network.build("s", Shape(3, 8, 8), [
         LayerEntry("sig", Activation(function="sigmoid")), LayerEntry("flat", Flatten()),
         LayerEntry("fc", FullyConnected(out_features=2))])  # fmt: skip
