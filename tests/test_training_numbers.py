@@ -22,6 +22,7 @@ from accel.functional.weights import random_weights
 from accel.model.network import LayerEntry, Network
 from accel.model.ops import (
     Activation,
+    AvgPool,
     Conv,
     Flatten,
     FullyConnected,
@@ -215,8 +216,57 @@ def test_int8_chips_and_unsupported_layers_are_refused() -> None:
                                          r"training step's numbers, not 'int8'"):
         training_numbers(jax_reference.small_cnn(), chip_with(), images, np.array([0]))
     network = Network.build("s", Shape(3, 8, 8), [
-        LayerEntry("sig", Activation(function="sigmoid")), LayerEntry("flat", Flatten()),
+        LayerEntry("sig", Activation(function="tanh")), LayerEntry("flat", Flatten()),
         LayerEntry("fc", FullyConnected(out_features=2))])  # fmt: skip
     with pytest.raises(InputError, match=r"layer 'sig': a training step's numbers must come "
-                                         r"from .* not activation 'sigmoid'"):
+                                         r"from .* not activation 'tanh'"):
         training_numbers(network, _chip("bf16"), images, np.array([0]))
+
+
+def _check_random(network: Network, chip_precision: str, seed: int, **fields: object) -> list:  # type: ignore[type-arg]
+    rng = np.random.default_rng(seed)
+    shape = network.inputs[0][1]
+    images = 2 * rng.standard_normal((BATCH, shape.channels, shape.height, shape.width))
+    targets = np.array([1, 4])
+    params = random_weights(network, seed=seed)
+    numbers = training_numbers(network, _chip(chip_precision, **fields),
+                               images.astype(np.float32), targets, params)  # fmt: skip
+    found = jax_reference.check_layers(network, numbers, params)
+    return found + jax_reference.check_loss(network, numbers, targets)
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_hswish_hsigmoid_and_sigmoid_gradients_within_the_bound(precision: str) -> None:
+    network = Network.build("smooth", Shape(3, 6, 6), [
+        LayerEntry("c1", Conv(kernel=3, padding=1, out_channels=8)),
+        LayerEntry("hswish", Activation(function="hswish")),
+        LayerEntry("c2", Conv(kernel=3, padding=1, out_channels=8)),
+        LayerEntry("hsigmoid", Activation(function="hsigmoid")),
+        LayerEntry("c3", Conv(kernel=1, out_channels=8)),
+        LayerEntry("sigmoid", Activation(function="sigmoid")),
+        LayerEntry("flat", Flatten()), LayerEntry("fc", FullyConnected(out_features=5))])
+    found = _check_random(network, precision, 21)
+    assert mismatches(found) == []
+    assert {a.layer for a in found if a.quantity == "dX[0]"} >= {"hswish", "hsigmoid", "sigmoid"}
+
+
+def test_overlapping_pools_same_padding_and_ceil_mode_within_the_bound() -> None:
+    # Overlapping max pool with padding (a ResNet stem's), 'same' strided grouped conv,
+    # average pools with and without the padding counted, a channel multiplier with dilation,
+    # a ceil-mode pool whose last window hangs over the edge, a valid strided conv, no biases.
+    network = Network.build("awkward", Shape(3, 11, 11), [
+        LayerEntry("c1", Conv(kernel=3, padding=1, out_channels=8, activation="relu")),
+        LayerEntry("mp", MaxPool(kernel=3, stride=2, padding=1)),
+        LayerEntry("same", Conv(kernel=3, stride=2, padding="same", out_channels=8, groups=4)),
+        LayerEntry("ap", AvgPool(kernel=3, stride=1, padding=1)),
+        LayerEntry("mult", Conv(kernel=5, dilation=2, padding=4, out_channels=16, groups=8,
+                                bias=False)),
+        LayerEntry("cm", MaxPool(kernel=2, stride=2, ceil_mode=True)),
+        LayerEntry("api", AvgPool(kernel=2, stride=1, padding=1, count_include_pad=True)),
+        LayerEntry("valid", Conv(kernel=2, stride=2, out_channels=8, activation="relu6")),
+        LayerEntry("flat", Flatten()),
+        LayerEntry("fc", FullyConnected(out_features=5, bias=False))])  # fmt: skip
+    assert network.layer("cm").output_shape == Shape(16, 2, 2)
+    found = _check_random(network, "fp16", 0, array__dataflow="is")
+    assert mismatches(found) == []
+    assert len(found) == 29

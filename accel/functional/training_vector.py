@@ -13,6 +13,11 @@ Conventions (each one is what JAX's autograd does, so the check can demand equal
 - Global average pooling sums the plane in (row, column) order and divides by its size.
 - ReLU passes the gradient where x > 0 (0 at x = 0, as `jax.nn.relu`), ReLU6 where 0 < x < 6
   (`jax.nn.relu6`), leaky ReLU where x ≥ 0 and α·dY elsewhere (`jnp.where(x >= 0, x, αx)`).
+  hsigmoid is `relu6(x + 3) / 6` with gradient dY / 6 where 0 < x + 3 < 6; hswish `x · h` with
+  gradient `dY·h + (dY·x) / 6` there and `dY·h` elsewhere (`jax.nn.hard_sigmoid`,
+  `jax.nn.hard_swish`); sigmoid `1 / (1 + e^−x)` (e^−x as the fp32 rounding of float64 exp),
+  gradient `dY · (s · (1 − s))` from its fp32 output s. Their rounding differs from JAX's
+  (a division against a reciprocal multiply, XLA's own exp), so they agree within a bound.
 - The loss is the mean over the batch of softmax cross-entropy: per image `m = max z`,
   `e = exp(z − m)` (the fp32 rounding of the float64 exp), `s = Σ e` one class after the
   other, `loss = log s + m − z[target]`; its gradient `(e / s − onehot) / batch`.
@@ -36,7 +41,7 @@ from accel.model.ops import Activation, AvgPool, MaxPool
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 Backward = Callable[[F32], F32]
-SUPPORTED_ACTIVATIONS = ("relu", "relu6", "leaky_relu")
+SUPPORTED_ACTIVATIONS = ("relu", "relu6", "leaky_relu", "hsigmoid", "hswish", "sigmoid")
 
 
 def _pool_windows(layer: Layer, x: F32, fill: float) -> tuple[F32, Pads, tuple[int, int]]:
@@ -132,8 +137,35 @@ def activation(function: str, alpha: float, x: F32) -> tuple[F32, Backward]:
         slope = np.float32(alpha)
         mask = x >= zero
         return np.where(mask, x, slope * x), lambda dy: np.where(mask, dy, slope * dy)
+    if function in ("hsigmoid", "hswish"):
+        return _hard(function, x)
+    if function == "sigmoid":
+        one = np.float32(1.0)
+        s = one / (one + np.exp(-x.astype(np.float64)).astype(np.float32))
+        return s, lambda dy: dy * (s * (one - s))
     raise ValueError(f"activation must be one of {', '.join(SUPPORTED_ACTIVATIONS)} in a "
                      f"training step, not {function!r}")  # fmt: skip
+
+
+def _hard(function: str, x: F32) -> tuple[F32, Backward]:
+    """hsigmoid h = relu6(x + 3) / 6 and hswish x·h, their gradients 1/6 and h + x/6 inside
+    0 < x + 3 < 6 (h alone outside)."""
+    zero, three, six = np.float32(0.0), np.float32(3.0), np.float32(6.0)
+    shifted = x + three
+    mask = (shifted > zero) & (shifted < six)
+    h: F32 = np.clip(shifted, zero, six) / six
+
+    def hsigmoid_backward(dy: F32) -> F32:
+        inside: F32 = np.where(mask, dy, zero)
+        return inside / six
+
+    def hswish_backward(dy: F32) -> F32:
+        inside: F32 = np.where(mask, dy * x, zero)
+        return dy * h + inside / six
+
+    if function == "hsigmoid":
+        return h, hsigmoid_backward
+    return x * h, hswish_backward
 
 
 def activation_layer(layer: Layer, x: F32) -> tuple[F32, Backward]:
