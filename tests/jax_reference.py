@@ -24,7 +24,7 @@ from jax import lax
 
 from accel.check.gradients import Agreement, agreement, error_bound
 from accel.functional.optimizer import Hyperparameters, OptimizerState
-from accel.functional.training import TrainingNumbers
+from accel.functional.training import TrainingNumbers, final_softmax
 from accel.functional.weights import random_weights
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import (
@@ -370,13 +370,23 @@ def check_update(numbers: TrainingNumbers, params: Mapping[str, FloatWeights],
 
 def check_loss(network: Network, numbers: TrainingNumbers, targets: Any) -> list[Agreement]:
     """The loss and its gradient (the logits' gradient, rounded) against JAX's."""
-    logits = numbers.activations[network.outputs[0]]
+    softmax = final_softmax(network)
+    logits_name = network.outputs[0] if softmax is None else softmax.inputs[0]
+    logits = numbers.activations[logits_name]
     batch = logits.shape[0]
     loss, grad = softmax_cross_entropy(logits.reshape(batch, -1), jnp.asarray(targets))
     grad = np.asarray(cast(jnp.asarray(grad), numbers.precision)).reshape(logits.shape)
-    mine = numbers.gradients[network.outputs[0]]
+    mine = numbers.gradients[logits_name]
     terms = logits[0].size + 8  # the classes' sum, exp's own error and the division
+    found = []
+    if softmax is not None:
+        p = numbers.precision
+        probabilities = np.asarray(cast(jax.nn.softmax(jnp.asarray(logits), axis=1), p))
+        ours = numbers.activations[softmax.name]
+        found.append(agreement(softmax.name, "output", ours, probabilities,
+                               error_bound(terms, probabilities, ours, probabilities, p), p))
     return [
+        *found,
         agreement("loss", "value", numbers.loss, loss,
                   error_bound(terms, 2.0 * max(abs(loss), 1.0), numbers.loss, loss, "fp32"),
                   "fp32"),
@@ -390,5 +400,5 @@ def check_layers(network: Network, numbers: TrainingNumbers,
                  params: Mapping[str, FloatWeights]) -> list[Agreement]:
     """Every layer of `numbers` against JAX at accel's own operands."""
     batch = next(iter(numbers.activations.values())).shape[0]
-    return [found for layer in network.layers
+    return [found for layer in network.layers if layer is not final_softmax(network)
             for found in check_layer(layer, numbers, params, batch)]  # fmt: skip

@@ -26,8 +26,10 @@ from accel.model.ops import (
     Conv,
     Flatten,
     FullyConnected,
+    GlobalAvgPool,
     MaxPool,
     Shape,
+    Softmax,
 )
 from accel.model.quantized import FloatWeights
 
@@ -270,3 +272,21 @@ def test_overlapping_pools_same_padding_and_ceil_mode_within_the_bound() -> None
     found = _check_random(network, "fp16", 0, array__dataflow="is")
     assert mismatches(found) == []
     assert len(found) == 29
+
+
+def test_a_final_softmax_is_folded_into_the_loss() -> None:
+    network = Network.build("head", Shape(3, 6, 6), [
+        LayerEntry("c1", Conv(kernel=3, padding=1, out_channels=4, activation="relu")),
+        LayerEntry("gap", GlobalAvgPool()), LayerEntry("flat", Flatten()),
+        LayerEntry("fc", FullyConnected(out_features=6)), LayerEntry("prob", Softmax())])
+    found = _check_random(network, "bf16", 5)
+    assert mismatches(found) == []
+    assert [(a.layer, a.quantity) for a in found][-3:] == [
+        ("prob", "output"), ("loss", "value"), ("loss", "dlogits")]
+    pooled = Network.build("no", Shape(3, 6, 6), [
+        LayerEntry("c1", Conv(kernel=3, padding=1, out_channels=4)),
+        LayerEntry("prob", Softmax())])  # fmt: skip
+    with pytest.raises(InputError, match=r"layer 'prob': .* not a final softmax other than "
+                                         r"over a classifier's channels with beta 1"):
+        training_numbers(pooled, _chip("bf16"), np.zeros((1, 3, 6, 6), np.float32),
+                         np.array([0]))

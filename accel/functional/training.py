@@ -9,7 +9,8 @@ fp16), rounded to nearest-even from the fp32 result that produced it (`round_to`
 - forward: a conv / fc layer sums on the array along its tile schedule (`float_gemm`), with the
   bias in the accumulator, applies its fused activation in fp32 and stores the rounded result;
   vector layers compute in fp32 on their stored inputs and store the rounded result;
-- loss: softmax cross-entropy on the stored logits (`training_vector`), its gradient rounded;
+- loss: softmax cross-entropy on the stored logits (`training_vector`), its gradient rounded
+  (a final softmax layer is folded into it: its output is the loss's probabilities);
 - backward, in reverse layer order: a tensor's gradient is the fp32 sum of what its readers
   send it, in the order the backward pass reaches them, rounded; each reader's share
   (`input_gradients`) is itself stored rounded; a conv / fc's dX and dW run on the array along
@@ -48,7 +49,15 @@ from accel.functional.weights import random_weights
 from accel.mapping.training import map_work
 from accel.memory.model import model_memory
 from accel.model.network import Layer, Network
-from accel.model.ops import Activation, Add, Conv, Flatten, FullyConnected, GlobalAvgPool
+from accel.model.ops import (
+    Activation,
+    Add,
+    Conv,
+    Flatten,
+    FullyConnected,
+    GlobalAvgPool,
+    Softmax,
+)
 from accel.model.quantized import FloatWeights
 from accel.model.training import Optimizer, training_step
 from accel.perf.timing import time_layer
@@ -95,15 +104,26 @@ def training_schedules(network: Network, chip: ChipConfig, batch: int,
     return schedules
 
 
+def final_softmax(network: Network) -> Layer | None:
+    """The network's last layer if it is a softmax: folded into the loss, as the step's model
+    folds it (its output is the loss's probabilities; it has no backward of its own)."""
+    last = network.layer(network.outputs[0])
+    return last if isinstance(last.op, Softmax) else None
+
+
 def check_trainable(network: Network, precision: str) -> None:
     """Raise InputError unless the step's numbers can be computed for `network`."""
     if precision == "int8":
         raise InputError("array.precision must be fp32, bf16 or fp16 for a training step's "
                          "numbers, not 'int8'")  # fmt: skip
+    softmax = final_softmax(network)
     for layer in network.layers:
         op = layer.op
         reason = ""
-        if layer.kind not in TRAINABLE_KINDS:
+        if layer is softmax and isinstance(op, Softmax):
+            if op.beta != 1.0 or layer.output_shape.height * layer.output_shape.width != 1:
+                reason = "a final softmax other than over a classifier's channels with beta 1"
+        elif layer.kind not in TRAINABLE_KINDS:
             reason = f"kind {layer.kind!r}"
         elif isinstance(op, Conv | FullyConnected) and op.batchnorm:
             reason = "a BatchNorm in training form"
@@ -112,8 +132,8 @@ def check_trainable(network: Network, precision: str) -> None:
         if reason:
             raise InputError(
                 f"layer {layer.name!r}: a training step's numbers must come from conv, fc, "
-                f"pooling, add, flatten and {'/'.join(vector.SUPPORTED_ACTIVATIONS)} "
-                f"layers, not {reason}"
+                f"pooling, add, flatten, {'/'.join(vector.SUPPORTED_ACTIVATIONS)} layers "
+                f"and a final softmax, not {reason}"
             )
 
 
@@ -213,17 +233,22 @@ def training_numbers(
     params = dict(parameters) if parameters is not None else random_weights(network)
     schedules = training_schedules(network, chip, x.shape[0], optimizer)
     run = _Forward({name: x for name, _ in network.inputs}, {}, {}, {})
+    softmax = final_softmax(network)
     for layer in network.layers:
-        xs = [run.tensors[name] for name in layer.inputs]
-        y = _forward_layer(layer, xs, params, precision, schedules, run)
-        run.tensors[layer.name] = round_to(y, precision)
-    logits = run.tensors[network.outputs[0]]
-    loss, seed = vector.softmax_cross_entropy(logits.reshape(x.shape[0], -1),
-                                              np.asarray(targets, dtype=np.int64))  # fmt: skip
+        if layer is not softmax:
+            xs = [run.tensors[name] for name in layer.inputs]
+            y = _forward_layer(layer, xs, params, precision, schedules, run)
+            run.tensors[layer.name] = round_to(y, precision)
+    logits_name = network.outputs[0] if softmax is None else softmax.inputs[0]
+    logits = run.tensors[logits_name]
+    loss, seed, probabilities = vector.softmax_cross_entropy(
+        logits.reshape(x.shape[0], -1), np.asarray(targets, dtype=np.int64))
+    if softmax is not None:
+        run.tensors[softmax.name] = round_to(probabilities.reshape(logits.shape), precision)
     if output_gradient is not None:
         seed = np.asarray(output_gradient, dtype=np.float32)
-    numbers = _backward(network, run, round_to(seed, precision).reshape(logits.shape),
-                        schedules, precision)  # fmt: skip
+    seed = round_to(seed, precision).reshape(logits.shape)
+    numbers = _backward(network, run, {logits_name: [seed]}, schedules, precision)
     new_params, new_state = update(params, numbers[2], numbers[3], optimizer,
                                    state or OptimizerState.zeros(params, optimizer),
                                    hyperparameters or Hyperparameters())  # fmt: skip
@@ -231,11 +256,12 @@ def training_numbers(
                            numbers[3], new_params, new_state)  # fmt: skip
 
 
-def _backward(network: Network, run: _Forward, seed: F32, schedules: Mapping[str, Schedule],
+def _backward(network: Network, run: _Forward, shares: dict[str, list[F32]],
+              schedules: Mapping[str, Schedule],
               precision: str) -> tuple[dict[str, F32], dict[tuple[str, int], F32],
                                        dict[str, F32], dict[str, F32]]:  # fmt: skip
+    """Gradients from the loss's `shares` ({logits: [its gradient]}) back to the inputs."""
     graph_inputs = {name for name, _ in network.inputs}
-    shares: dict[str, list[F32]] = {network.outputs[0]: [seed]}
     gradients: dict[str, F32] = {}
     input_gradients: dict[tuple[str, int], F32] = {}
     weight_gradients: dict[str, F32] = {}

@@ -174,8 +174,9 @@ def activation_layer(layer: Layer, x: F32) -> tuple[F32, Backward]:
     return activation(op.function, op.alpha, x)
 
 
-def softmax_cross_entropy(logits: F32, targets: I64) -> tuple[float, F32]:
-    """(the mean loss, its gradient with respect to the (batch, classes) logits), fp32."""
+def softmax_cross_entropy(logits: F32, targets: I64) -> tuple[float, F32, F32]:
+    """(the mean loss, its gradient with respect to the (batch, classes) logits, the softmax
+    probabilities), fp32."""
     batch = logits.shape[0]
     top = np.max(logits, axis=1, keepdims=True)
     shifted = logits - top
@@ -186,4 +187,5 @@ def softmax_cross_entropy(logits: F32, targets: I64) -> tuple[float, F32]:
     loss = float(np.cumsum(losses[:, 0], dtype=np.float32)[-1] / np.float32(batch))
     onehot = np.zeros_like(logits)
     onehot[np.arange(batch), targets] = 1.0
-    return loss, ((e / s - onehot) / np.float32(batch)).astype(np.float32)
+    probabilities = e / s
+    return loss, ((probabilities - onehot) / np.float32(batch)).astype(np.float32), probabilities
