@@ -26,7 +26,6 @@ from accel.functional.geometry import Pads, windows
 from accel.functional.schedule import Schedule, in_loop_order
 
 F32 = npt.NDArray[np.float32]
-F64 = npt.NDArray[np.float64]
 
 
 def float_gemm(a: F32, b: F32, schedule: Schedule, bias: F32 | None = None) -> F32:
@@ -51,12 +50,6 @@ def float_gemm(a: F32, b: F32, schedule: Schedule, bias: F32 | None = None) -> F
                 psum += a[:, m0:m1, index, None] * b[:, None, index, n0:n1]
         acc[:, m0:m1, n0:n1] += psum
     return acc
-
-
-def abs_gemm(a: F32, b: F32) -> F64:
-    """Σ_k |a·b| per output (G, M, N), in float64: what rounding errors are measured against."""
-    result: F64 = np.matmul(np.abs(a.astype(np.float64)), np.abs(b.astype(np.float64)))
-    return result
 
 
 def pad_plane(x: F32, pads: Pads) -> F32:
