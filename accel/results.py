@@ -25,6 +25,7 @@ from accel.errors import InputError
 from accel.mapping.mapper import Mapping
 from accel.memory.footprint import LayerFootprint, NetworkFootprint
 from accel.memory.model import MemoryTraffic
+from accel.memory.multicore import LayerCores
 from accel.model.ops import Unsupported
 from accel.model.training import PASSES, Pass, TrainingMemory
 from accel.perf.area import chip_area
@@ -97,6 +98,7 @@ class LayerResult:
     footprint: LayerFootprint | None = None
     pass_name: Pass | None = None  # a training step's pass (forward, backward_data, ...)
     label: str = ""  # the kind column when it is not the layer's own (training work items)
+    cores: LayerCores | None = None  # how a multi-core chip cut the layer
 
     @property
     def name(self) -> str:
@@ -142,6 +144,12 @@ class LayerResult:
         }
         if self.pass_name is not None:  # training only: inference rows keep their columns
             row["pass"] = self.pass_name
+        if self.cores is not None:  # multi-core chips only: single-core rows keep theirs
+            row.update(
+                cores_cut=self.cores.cut,
+                cores_used=self.cores.cores_used,
+                core_to_core_bytes=self.cores.total("peer_bytes"),
+            )
         return row
 
     def _contract_columns(self) -> dict[str, Any]:
@@ -246,6 +254,7 @@ class NetworkResult:
     functional: dict[str, Any] | None = None
     footprint: NetworkFootprint | None = None
     training: dict[str, Any] | None = None  # the summary's `training` block of a training step
+    cores: dict[str, Any] | None = None  # the summary's `cores` block of a multi-core chip
 
     @property
     def total_cycles(self) -> int:
@@ -285,7 +294,7 @@ class NetworkResult:
             "total_cycles": cycles,
             "compute_cycles": analytic["compute_cycles"],
             "stall_cycles": sum(layer.stall_cycles for layer in layers),
-            "utilization": round(macs / (cycles * self.chip.array.pe_count), 6) if cycles else 0.0,
+            "utilization": round(macs / (cycles * self._pe_count), 6) if cycles else 0.0,
             "latency_ms": round(self.latency_ms, 6),
             "fps": round(self.batch / latency_s, 3) if cycles else 0.0,
             "energy_uj": round(self.energy_pj * 1e-6, 3),
@@ -311,7 +320,14 @@ class NetworkResult:
             summary["functional"] = self.functional
         if self.training is not None:
             summary["training"] = self.training
+        if self.cores is not None:
+            summary["cores"] = self.cores
         return summary
+
+    @property
+    def _pe_count(self) -> int:
+        """PEs of every core's array."""
+        return sum(core.array.pe_count for core in self.chip.core_chips())
 
     def _memory_summary(self) -> dict[str, Any]:
         isolated = sum(layer.isolated_cycles for layer in self.layers)

@@ -19,7 +19,7 @@ instead reads onnxruntime's optimized graph (which layers it fuses, which it kee
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,7 +30,8 @@ from accel.errors import InputError
 from accel.mapping.mapper import map_layer
 from accel.mapping.training import map_work
 from accel.memory.footprint import network_footprint
-from accel.memory.model import compulsory_bytes, model_memory
+from accel.memory.model import MemoryTraffic, compulsory_bytes, model_memory
+from accel.memory.multicore import LayerCores, cores_section, schedule_network
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.model.ops import BatchNorm
@@ -60,6 +61,8 @@ def simulate_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> LayerResul
 
 def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> NetworkResult:
     """Simulate every layer of `network` on `chip` for `batch` images, end to end."""
+    if chip.core_count > 1:
+        return simulate_cores(network, chip, batch)
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     timings = [time_layer(mapping, chip) for mapping in mappings]
     memories = [
@@ -84,6 +87,41 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
         )
     )
     return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint)
+
+
+def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> NetworkResult:
+    """A multi-core chip: each layer mapped and timed whole on the first core (the rows'
+    mapping columns), then cut over the cores and played on the shared channel
+    (`schedule_network`); each row's cycles, DRAM bytes and energy are its pieces'."""
+    core = chip.core_chips()[0]
+    run = schedule_network(network, chip, batch)
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    pe_count = sum(each.array.pe_count for each in chip.core_chips())
+    layers = []
+    for layer, plan, layer_footprint in zip(network.layers, run.layers, footprint.layers,
+                                            strict=True):  # fmt: skip
+        mapping = map_layer(layer, core, batch)
+        timing = time_layer(mapping, core)
+        memory = _cores_memory(model_memory(mapping, timing, core), plan)
+        if plan.pieces:
+            timing = replace(timing, compute_cycles=max(p.compute_cycles for p in plan.pieces))
+        energy = layer_energy(mapping, timing, memory, plan.cycles, chip)
+        layers.append(LayerResult(mapping, timing, memory, energy, pe_count, plan.cycles,
+                                  layer_footprint, cores=plan))  # fmt: skip
+    return NetworkResult(network.name, chip, batch, network.params, tuple(layers),
+                         footprint=footprint,
+                         cores=cores_section(run, network, chip, batch))  # fmt: skip
+
+
+def _cores_memory(memory: MemoryTraffic, plan: LayerCores) -> MemoryTraffic:
+    """The layer's DRAM bytes: the sum over its pieces (a cut reads a shared operand more)."""
+    return replace(
+        memory,
+        dram_ifmap_bytes=plan.total("ifmap_bytes"),
+        dram_weight_bytes=plan.total("weight_bytes"),
+        dram_ofmap_write_bytes=plan.total("ofmap_write_bytes"),
+        dram_ofmap_read_bytes=plan.total("ofmap_read_bytes"),
+    )
 
 
 def simulate_training(
