@@ -278,9 +278,10 @@ class NocConfig(_Model):
     """
 
     topology: Literal["mesh", "bus"] = Field("mesh", description="mesh or bus (see above)")
-    bandwidth_bytes_per_cycle: float = Field(
-        32.0, gt=0, allow_inf_nan=True,
-        description="bytes per cycle of one NoC link (mesh) or of the bus",
+    bandwidth_bytes_per_cycle: float | None = Field(
+        None, gt=0, allow_inf_nan=True,
+        description="bytes per cycle of one NoC link (mesh) or of the bus; unset = the DRAM "
+        "channel's bandwidth (a NoC that never slows a DRAM stream down)",
     )  # fmt: skip
     hop_latency_cycles: int = Field(
         2, ge=0, le=10**6, description="cycles a transfer's data takes per hop (router + link)"

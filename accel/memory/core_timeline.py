@@ -115,7 +115,7 @@ class _Run:
         self.tasks, self.chip = tasks, chip
         self.count = core_count
         noc = chip.noc
-        self.link = noc.bandwidth_bytes_per_cycle
+        self.link = noc.bandwidth_bytes_per_cycle or chip.dram.bandwidth_bytes_per_cycle
         self.bus = noc.topology == "bus"
         self.channel_free = self.channel_busy = 0
         self.finished = 0  # tasks finished so far

@@ -77,7 +77,7 @@ class _Model:
             store.items.extend(["half", "half"])
 
     def cycles(self, kind: str, size: int) -> tuple[int, bool]:
-        link = self.chip.noc.bandwidth_bytes_per_cycle
+        link = self.chip.noc.bandwidth_bytes_per_cycle or self.chip.dram.bandwidth_bytes_per_cycle
         on_link = math.ceil(size / link) if math.isfinite(link) else 0
         if kind == "peer":
             return on_link, self.chip.noc.topology == "bus"
