@@ -411,7 +411,7 @@ class ChipConfig(_Model):
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     area: AreaConfig = Field(default_factory=AreaConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
-    cores: int | list[CoreConfig] = Field(
+    cores: int | tuple[CoreConfig, ...] = Field(
         1,
         description="the cores: a count of copies of the top-level array, vector unit and SRAM "
         "(1: the single-core chip), or a list of cores each with its own (README Multi-core)",
@@ -436,8 +436,9 @@ class ChipConfig(_Model):
     def _at_least_one_core(self) -> ChipConfig:
         count = self.cores if isinstance(self.cores, int) else len(self.cores)
         if count < 1 or count > 4096:
+            given = self.cores if isinstance(self.cores, int) else list(self.cores)
             raise ValueError(f"cores must be a count from 1 to 4096 or a non-empty list, "
-                             f"not {self.cores!r}")  # fmt: skip
+                             f"not {given!r}")  # fmt: skip
         return self
 
     @property

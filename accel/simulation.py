@@ -63,6 +63,8 @@ def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> Netw
     """Simulate every layer of `network` on `chip` for `batch` images, end to end."""
     if chip.core_count > 1:
         return simulate_cores(network, chip, batch)
+    if not isinstance(chip.cores, int):  # a list of one core: that core is the chip
+        chip = chip.core_chips()[0]
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     timings = [time_layer(mapping, chip) for mapping in mappings]
     memories = [
