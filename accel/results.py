@@ -13,7 +13,7 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -25,7 +25,7 @@ from accel.errors import InputError
 from accel.mapping.mapper import Mapping
 from accel.memory.footprint import LayerFootprint, NetworkFootprint
 from accel.memory.model import MemoryTraffic
-from accel.memory.multicore import LayerCores
+from accel.memory.multicore import LayerCores, MultiCoreRun
 from accel.model.ops import Unsupported
 from accel.model.training import PASSES, Pass, TrainingMemory
 from accel.perf.area import chip_area
@@ -255,6 +255,7 @@ class NetworkResult:
     footprint: NetworkFootprint | None = None
     training: dict[str, Any] | None = None  # the summary's `training` block of a training step
     cores: dict[str, Any] | None = None  # the summary's `cores` block of a multi-core chip
+    core_run: MultiCoreRun | None = field(default=None, compare=False, repr=False)
 
     @property
     def total_cycles(self) -> int:
@@ -470,9 +471,21 @@ def analytic_summary(
         "macs": sum(macs for macs, _, _ in layers),
         "compute_cycles": sum(cycles for _, cycles, _ in layers),
         "compulsory_dram_bytes": sum(compulsory for _, _, compulsory in layers),
-        "area_mm2": chip_area(chip).total_mm2,
+        "area_mm2": _area_mm2(chip),
         **_footprint_summary(footprint, chip),
     }
+
+
+def _area_mm2(chip: ChipConfig) -> float:
+    """Every core's PEs and SRAM (a single-core chip: its own), plus a global buffer."""
+    if chip.core_count == 1:
+        return chip_area(chip).total_mm2
+    cores = sum(chip_area(core).total_mm2 for core in chip.core_chips())
+    shared = chip.global_buffer
+    if shared is None:
+        return cores
+    per_kib = chip_area(chip).sram_um2_per_kib
+    return cores + per_kib * shared.size_bytes / 1024 * 1e-6
 
 
 def _footprint_summary(footprint: NetworkFootprint | None, chip: ChipConfig) -> dict[str, Any]:

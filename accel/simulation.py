@@ -112,7 +112,8 @@ def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> Networ
                                   layer_footprint, cores=plan))  # fmt: skip
     return NetworkResult(network.name, chip, batch, network.params, tuple(layers),
                          footprint=footprint,
-                         cores=cores_section(run, network, chip, batch))  # fmt: skip
+                         cores=cores_section(run, network, chip, batch),
+                         core_run=run)  # fmt: skip
 
 
 def _cores_memory(memory: MemoryTraffic, plan: LayerCores) -> MemoryTraffic:
@@ -156,7 +157,8 @@ def simulate_training(
 
 def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dict[str, Any]:
     """The summary's `ANALYTIC_METRICS` from mapping and timing alone, without the memory
-    model: what a sweep that asks only for them computes per point."""
+    model: what a sweep that asks only for them computes per point. A multi-core chip's compute
+    cycles come from its schedule: it is simulated whole."""
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     layers = [
         (mapping.macs, time_layer(mapping, chip).compute_cycles,
@@ -164,7 +166,11 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
         for mapping in mappings
     ]  # fmt: skip
     footprint = network_footprint(network, batch, chip.array.element_bytes)
-    return analytic_summary(chip, network.params, footprint, layers)
+    analytic = analytic_summary(chip, network.params, footprint, layers)
+    if chip.core_count > 1:
+        summary = simulate_network(network, chip, batch).summary()
+        return {key: summary[key] for key in analytic}
+    return analytic
 
 
 FILE_INT8 = "the model file's int8 weights and scales"
