@@ -13,7 +13,8 @@ Stream runs in its own venv through a subprocess (never imported by accel); the 
 run (parsing, per-layer ZigZag mapping search, the genetic algorithm, the schedule) from a cold
 start and reports latency (cycles), energy and DRAM bytes: the bits of every tensor it moves to
 or from its off-chip core, counted by wrapping `Accelerator.get_memory_energy_cost_of_transfer`
-(every such transfer goes through it). accel is timed in this process: cold (first call, caches
+(every such transfer goes through it), during the schedule Stream returns (the genetic
+algorithm schedules every individual it scores; the count restarts with each). accel is timed in this process: cold (first call, caches
 empty) and warm (best of --repeat).
 
     python benchmarks/vs_stream.py                      # both networks, ~3-10 min in Stream
@@ -56,6 +57,7 @@ from zigzag.classes.stages import MainStage, AcceleratorParserStage
 from stream.classes.stages import (GenerateCNWorkloadHybridStage, InterCoreMappingStage,
                                    IntraCoreMappingStage, StreamONNXModelParserStage)
 from stream.classes.hardware.architecture.accelerator import Accelerator
+from stream.classes.cost_model.cost_model import StreamCostModelEvaluation
 onnx_path, out, generations, individuals = sys.argv[1:5]
 moved = {"offchip_bits": 0}
 transfer_cost = Accelerator.get_memory_energy_cost_of_transfer
@@ -65,6 +67,11 @@ def counted(self, tensor, sender, receiver, *operands):
         moved["offchip_bits"] += tensor.size
     return transfer_cost(self, tensor, sender, receiver, *operands)
 Accelerator.get_memory_energy_cost_of_transfer = counted
+evaluate = StreamCostModelEvaluation.run
+def evaluated(self):  # every GA fitness runs a schedule: count the last one, the answer's
+    moved["offchip_bits"] = 0
+    return evaluate(self)
+StreamCostModelEvaluation.run = evaluated
 os.chdir(out)
 start = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):

@@ -19,6 +19,7 @@ from accel.memory.multicore import (
     pipeline_schedule,
     split_schedule,
 )
+from accel.report.run_report import build_run_report
 from accel.simulation import simulate_network
 from accel.sweep.executors import SerialExecutor
 from accel.sweep.plan import load_plan
@@ -174,3 +175,11 @@ def test_bad_multicore_fields_are_one_line_errors(
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
     assert re.search(message, done.stderr)
+
+
+def test_the_run_report_draws_a_track_per_core(tmp_path: Path) -> None:
+    result = simulate_network(load_network("lenet5"), _wide(2))
+    html = build_run_report(tmp_path, result)
+    assert "2 cores, split schedule" in html
+    assert html.count(">core 0<") == html.count(">core 1<") == 1
+    assert f"pieces on 2 cores, {result.total_cycles:,} cycles" in html
