@@ -14,8 +14,10 @@ run (parsing, per-layer ZigZag mapping search, the genetic algorithm, the schedu
 start and reports latency (cycles), energy and DRAM bytes: the bits of every tensor it moves to
 or from its off-chip core, counted by wrapping `Accelerator.get_memory_energy_cost_of_transfer`
 (every such transfer goes through it), during the schedule Stream returns (the genetic
-algorithm schedules every individual it scores; the count restarts with each). accel is timed in this process: cold (first call, caches
-empty) and warm (best of --repeat).
+algorithm schedules every individual it scores; the count restarts with each). accel is timed
+in this process: cold (first call, caches empty) and warm (best of --repeat); it also prints
+accel's figures for one of the cores alone (`cores: 1`), nearer to Stream's schedule, which runs
+each layer whole on one core.
 
     python benchmarks/vs_stream.py                      # both networks, ~3-10 min in Stream
     python benchmarks/vs_stream.py --networks resnet18
@@ -125,7 +127,10 @@ def run_accel(network: str, chip: ChipConfig, repeat: int) -> dict[str, Any]:
         simulate_network(net, chip)
         warm = min(warm, time.perf_counter() - start)
     summary = result.summary()
+    one_core = simulate_network(net, chip.with_values({"cores": 1})).summary()
     return {
+        "one_core_latency_cycles": one_core["total_cycles"],
+        "one_core_dram_bytes": one_core["dram_read_bytes"] + one_core["dram_write_bytes"],
         "seconds": cold, "warm_seconds": warm, "latency_cycles": summary["total_cycles"],
         "energy_pj": result.energy_pj,
         "dram_bytes": summary["dram_read_bytes"] + summary["dram_write_bytes"],
@@ -161,7 +166,9 @@ def main() -> int:
         for name, figures in rows:
             print(f"{name:12s} {figures['latency_cycles']:15,.0f} {figures['dram_bytes']:13,.0f} "
                   f"{figures['energy_pj'] * 1e-6:11,.1f} {figures['seconds']:9.3f}")  # fmt: skip
-        print(f"accel warm: {ours['warm_seconds']:.3f} s (best of {args.repeat})")
+        print(f"accel warm: {ours['warm_seconds']:.3f} s (best of {args.repeat}); accel on one "
+              f"of the cores: {ours['one_core_latency_cycles']:,} cycles, "
+              f"{ours['one_core_dram_bytes']:,} DRAM bytes")  # fmt: skip
         if theirs:
             latency = theirs["latency_cycles"] / ours["latency_cycles"]
             print(f"Stream/accel: latency {latency:.2f}x, "
