@@ -4,6 +4,7 @@ cores run faster but never more than their count, and a narrow DRAM channel caps
 from __future__ import annotations
 
 import csv
+import json
 import re
 from pathlib import Path
 
@@ -183,3 +184,19 @@ def test_the_run_report_draws_a_track_per_core(tmp_path: Path) -> None:
     assert "2 cores, split schedule" in html
     assert html.count(">core 0<") == html.count(">core 1<") == 1
     assert f"pieces on 2 cores, {result.total_cycles:,} cycles" in html
+
+
+def test_the_trace_file_has_a_track_per_core_and_a_span_per_piece(tmp_path: Path) -> None:
+    chip = tmp_path / "chip.yaml"
+    chip.write_text("cores: 2\n", encoding="utf-8")
+    trace = tmp_path / "trace.json"
+    done = run_accel("simulate-network", "-n", "lenet5", "-c", str(chip), "--out",
+                     str(tmp_path / "out"), "-q", "--timeline", str(trace))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    events = json.loads(trace.read_text(encoding="utf-8"))["traceEvents"]
+    assert [e["args"]["name"] for e in events if e["ph"] == "M"] == ["core 0", "core 1"]
+    spans = [e for e in events if e["ph"] == "X"]
+    run = split_schedule(load_network("lenet5"), ChipConfig(cores=2))
+    assert len(spans) == len(run.tasks)
+    assert max(e["args"]["cycles"] + e["ts"] * 1000 for e in spans) == pytest.approx(
+        run.total_cycles)

@@ -356,3 +356,26 @@ def cores_section(
         "noc_bytes": dram + peer,
         "core_to_core_bytes": peer,
     }  # fmt: skip
+
+
+def core_trace_events(
+    names: Sequence[str], run: MultiCoreRun, chip: ChipConfig
+) -> dict[str, object]:
+    """The schedule in Chrome's trace-event format (Perfetto): one track per core, a span per
+    piece of a layer; times in µs at the chip's clock, cycles in each event's args."""
+    us = 1.0 / chip.clock_mhz
+    events: list[dict[str, object]] = [
+        {"ph": "M", "name": "thread_name", "pid": 1, "tid": core,
+         "args": {"name": f"core {core}"}}
+        for core in range(chip.core_count)
+    ]
+    for index, task in enumerate(run.tasks):
+        start, end = run.timeline.starts[index], run.timeline.finishes[index]
+        events.append({"ph": "X", "name": names[task.layer], "cat": run.schedule, "pid": 1,
+                       "tid": task.core, "ts": start * us, "dur": (end - start) * us,
+                       "args": {"cycles": end - start, "compute_cycles": task.compute_cycles,
+                                "dram_bytes": task.dram_read_bytes + task.dram_write_bytes,
+                                "core_to_core_bytes": task.peer_bytes,
+                                "image": task.image}})  # fmt: skip
+    other = {"clock_mhz": chip.clock_mhz, "total_cycles": run.total_cycles}
+    return {"traceEvents": events, "displayTimeUnit": "ns", "otherData": other}
