@@ -99,12 +99,15 @@ def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> Networ
     run = schedule_network(network, chip, batch)
     footprint = network_footprint(network, batch, chip.array.element_bytes)
     pe_count = sum(each.array.pe_count for each in chip.core_chips())
-    layers = []
+    layers, ifmap_reads = [], {}
     for layer, plan, layer_footprint in zip(network.layers, run.layers, footprint.layers,
                                             strict=True):  # fmt: skip
         mapping = map_layer(layer, core, batch)
         timing = time_layer(mapping, core)
-        memory = _cores_memory(model_memory(mapping, timing, core), plan)
+        whole = model_memory(mapping, timing, core)
+        if mapping.array is not None:  # a window may skip input pixels (strided 1×1)
+            ifmap_reads[layer.name] = whole.compulsory_ifmap_bytes
+        memory = _cores_memory(whole, plan)
         if plan.pieces:
             timing = replace(timing, compute_cycles=max(p.compute_cycles for p in plan.pieces))
         energy = layer_energy(mapping, timing, memory, plan.cycles, chip)
@@ -112,7 +115,7 @@ def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> Networ
                                   layer_footprint, cores=plan))  # fmt: skip
     return NetworkResult(network.name, chip, batch, network.params, tuple(layers),
                          footprint=footprint,
-                         cores=cores_section(run, network, chip, batch),
+                         cores=cores_section(run, network, chip, batch, ifmap_reads),
                          core_run=run)  # fmt: skip
 
 

@@ -9,7 +9,9 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import run_accel
+from conftest import chips, layers, run_accel
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accel.config import ChipConfig
 from accel.io.sources import load_network, zoo_names
@@ -20,6 +22,8 @@ from accel.memory.multicore import (
     pipeline_schedule,
     split_schedule,
 )
+from accel.model.network import Layer, LayerEntry, Network
+from accel.model.ops import Activation
 from accel.report.run_report import build_run_report
 from accel.simulation import simulate_network
 from accel.sweep.executors import SerialExecutor
@@ -200,3 +204,28 @@ def test_the_trace_file_has_a_track_per_core_and_a_span_per_piece(tmp_path: Path
     assert len(spans) == len(run.tasks)
     assert max(e["args"]["cycles"] + e["ts"] * 1000 for e in spans) == pytest.approx(
         run.total_cycles)
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=layers, chip=chips, cores=st.integers(2, 4), topology=st.sampled_from(["mesh", "bus"]),
+       batch=st.integers(1, 3))  # fmt: skip
+def test_a_schedule_is_bounded_by_its_work_and_its_channel(
+    layer: Layer, chip: ChipConfig, cores: int, topology: str, batch: int
+) -> None:
+    network = Network.build("two", layer.input_shapes[0],
+                            [LayerEntry("first", layer.op), LayerEntry("relu", Activation(
+                                function="relu"))])  # fmt: skip
+    chip = chip.with_values({"cores": cores, "noc.topology": topology})
+    result = simulate_network(network, chip, batch)
+    block = result.summary()["cores"]
+    run = result.core_run
+    assert run is not None
+    # No core is busier than the run; the shared channel never holds more than the run.
+    assert max(core["busy_cycles"] for core in block["per_core"]) <= result.total_cycles
+    assert block["dram_channel_busy_cycles"] <= result.total_cycles
+    # DRAM traffic is at least the network's compulsory bytes; the rows sum to the block.
+    assert block["compulsory_dram_bytes"] <= block["dram_bytes"]
+    summary = result.summary()
+    assert summary["dram_read_bytes"] + summary["dram_write_bytes"] == block["dram_bytes"]
+    assert sum(core["macs"] for core in block["per_core"]) == network.macs * batch
+    assert sum(row["total_cycles"] for row in result.rows()) == result.total_cycles

@@ -22,7 +22,7 @@ from DRAM once and sent to each core over the NoC.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from accel.config import ChipConfig
@@ -317,25 +317,37 @@ def _played(
     return MultiCoreRun(schedule, tuple(shared), tuple(tasks), timeline, tuple(core_macs))
 
 
-def network_compulsory_bytes(network: Network, batch: int, element_bytes: int) -> int:
-    """The network's DRAM lower bound: its inputs, every weight and its outputs, each once."""
+def network_compulsory_bytes(
+    network: Network, batch: int, element_bytes: int, ifmap_reads: Mapping[str, int] | None = None
+) -> int:
+    """The network's DRAM lower bound: its inputs, every weight and its outputs, each once.
+    `ifmap_reads` (a single-input layer's name → the compulsory bytes of its ifmap: the
+    elements some window reads) bounds an input that every reader reads only in part (a
+    strided 1×1 conv skips pixels) by what its readers read."""
     read = {name for layer in network.layers for name in layer.inputs}
-    inputs = sum(shape.elements for _, shape in network.inputs)
+    inputs = 0
+    for name, shape in network.inputs:
+        whole = shape.elements * batch * element_bytes
+        readers = [layer for layer in network.layers if name in layer.inputs]
+        parts = [(ifmap_reads or {}).get(layer.name, whole) if len(layer.inputs) == 1 else whole
+                 for layer in readers]  # fmt: skip
+        inputs += max(parts, default=whole)
     outputs = sum(layer.output_shape.elements for layer in network.layers
                   if layer.name not in read)  # fmt: skip
     weights = sum(layer.weight_bytes_at(element_bytes) for layer in network.layers)
-    return (inputs + outputs) * batch * element_bytes + weights
+    return inputs + outputs * batch * element_bytes + weights
 
 
 def cores_section(
-    run: MultiCoreRun, network: Network, chip: ChipConfig, batch: int
+    run: MultiCoreRun, network: Network, chip: ChipConfig, batch: int,
+    ifmap_reads: Mapping[str, int] | None = None,
 ) -> dict[str, object]:
     """The summary.json `cores` block: the schedule, each core's busy time and utilization,
     NoC and DRAM traffic against the network's compulsory bound."""
     cycles = run.total_cycles
     peer = sum(task.peer_bytes for task in run.tasks)
     dram = sum(task.dram_read_bytes + task.dram_write_bytes for task in run.tasks)
-    bound = network_compulsory_bytes(network, batch, chip.array.element_bytes)
+    bound = network_compulsory_bytes(network, batch, chip.array.element_bytes, ifmap_reads)
     cores = chip.core_chips()
     return {
         "count": chip.core_count,
