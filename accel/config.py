@@ -5,6 +5,8 @@ that forbids unknown fields, so a typo in a YAML file is an error instead of a s
 setting. Every field carries its unit in its name or description. `ChipConfig()` is the embedded
 default chip (`configs/default.yaml`): a 32×32 int8 weight-stationary edge NPU at 1 GHz with
 64 KiB ifmap + 64 KiB weight + 32 KiB ofmap SRAM and 16 bytes/cycle of DRAM bandwidth.
+A multi-core chip (`cores` > 1) has that many such cores, or a list of different ones, sharing
+the DRAM channel over an on-chip network (`noc`) and optionally a `global_buffer`.
 """
 
 from __future__ import annotations

@@ -136,6 +136,9 @@ def simulate_training(
     """One training step of `network` on `batch` images: forward, loss, backward and the
     optimizer update, each work item mapped, timed and costed by the inference stages, end to
     end on one timeline; the result's `training` block has the step's MACs, time and memory."""
+    if chip.core_count > 1:
+        raise InputError(f"a training step runs on one core: cores must be 1 for --training, "
+                         f"not {chip.core_count}")  # fmt: skip
     step = training_step(network, batch, optimizer, chip.array.element_bytes,
                          chip.training.activations)  # fmt: skip
     mappings = [map_work(work, chip) for work in step.items]

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accel.config import ChipConfig
+from accel.errors import InputError
 from accel.io.sources import load_network, zoo_names
 from accel.memory.core_split import split_layer
 from accel.memory.multicore import (
@@ -25,7 +26,7 @@ from accel.memory.multicore import (
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import Activation
 from accel.report.run_report import build_run_report
-from accel.simulation import simulate_network
+from accel.simulation import simulate_network, simulate_training
 from accel.sweep.executors import SerialExecutor
 from accel.sweep.plan import load_plan
 from accel.sweep.runner import run_sweep
@@ -229,3 +230,8 @@ def test_a_schedule_is_bounded_by_its_work_and_its_channel(
     assert summary["dram_read_bytes"] + summary["dram_write_bytes"] == block["dram_bytes"]
     assert sum(core["macs"] for core in block["per_core"]) == network.macs * batch
     assert sum(row["total_cycles"] for row in result.rows()) == result.total_cycles
+
+
+def test_a_training_step_runs_on_one_core() -> None:
+    with pytest.raises(InputError, match="cores must be 1 for --training, not 2"):
+        simulate_training(load_network("lenet5"), ChipConfig(cores=2))

@@ -204,7 +204,7 @@ def _split_layer(
         if parts is None:
             continue
         pieces = tuple(piece_cost(part, cores[i], batch, i) for i, part in enumerate(parts))
-        pieces = _shared_operand(pieces, cut, layer, chip, batch, whole)
+        pieces = _shared_operand(pieces, cut, layer, chip, batch)
         estimate = max(float(max(p.isolated_cycles for p in pieces)),
                        sum(p.dram_bytes for p in pieces) / chip.dram.bandwidth_bytes_per_cycle)
         if estimate < best[0]:
@@ -213,7 +213,8 @@ def _split_layer(
 
 
 def _spread(whole: Piece, parts: int) -> tuple[Piece, ...]:
-    """A vector-unit layer's elementwise work, in near-equal shares per core."""
+    """A vector-unit layer's elementwise work, in near-equal shares per core (a layer the
+    memory model moves in fewer slices than there are cores uses that many cores)."""
     count = max(1, min(parts, whole.tile_steps or parts))
     split = [shares_or_zeros(getattr(whole, field), count) for field in (
         "macs", "compute_cycles", "isolated_cycles", "ifmap_bytes", "weight_bytes",
@@ -231,8 +232,7 @@ def shares_or_zeros(total: int, parts: int) -> list[int]:
 
 
 def _shared_operand(
-    pieces: tuple[Piece, ...], cut: str, layer: Layer, chip: ChipConfig, batch: int,
-    whole: Piece,
+    pieces: tuple[Piece, ...], cut: str, layer: Layer, chip: ChipConfig, batch: int
 ) -> tuple[Piece, ...]:
     """With a global buffer that holds it, the operand every core reads in full (the ifmap of
     a channel cut of a dense layer, the weights of a row cut) comes from DRAM once."""
