@@ -5,6 +5,8 @@ that forbids unknown fields, so a typo in a YAML file is an error instead of a s
 setting. Every field carries its unit in its name or description. `ChipConfig()` is the embedded
 default chip (`configs/default.yaml`): a 32×32 int8 weight-stationary edge NPU at 1 GHz with
 64 KiB ifmap + 64 KiB weight + 32 KiB ofmap SRAM and 16 bytes/cycle of DRAM bandwidth.
+A multi-core chip (`cores` > 1) has that many such cores, or a list of different ones, sharing
+the DRAM channel over an on-chip network (`noc`) and optionally a `global_buffer`.
 """
 
 from __future__ import annotations
@@ -302,6 +304,36 @@ class DramConfig(_Model):
         return int(self.capacity_mib * 1024 * 1024)
 
 
+class CoreConfig(_Model):
+    """One core of a multi-core chip: its own array, vector unit and local SRAM. A field left
+    out is the chip's top-level one (the template)."""
+
+    array: ArrayConfig | None = Field(None, description="this core's MAC array")
+    vector_unit: VectorUnitConfig | None = Field(None, description="this core's vector unit")
+    sram: SramConfig | None = Field(None, description="this core's local SRAM buffers")
+
+
+class NocConfig(_Model):
+    """The on-chip network between the cores and the DRAM controller.
+
+    `mesh`: the cores sit on a near-square grid (ceil(sqrt(n)) columns, row by row) with the DRAM
+    controller attached to the router of core 0; a transfer crosses the Manhattan distance in
+    hops (+1 hop into or out of the controller), each link carries `bandwidth_bytes_per_cycle`,
+    and only the controller's port is shared (core-to-core routes are contention-free). `bus`:
+    one shared bus carries every transfer, DRAM and core-to-core, one hop each.
+    """
+
+    topology: Literal["mesh", "bus"] = Field("mesh", description="mesh or bus (see above)")
+    bandwidth_bytes_per_cycle: float | None = Field(
+        None, gt=0, allow_inf_nan=True,
+        description="bytes per cycle of one NoC link (mesh) or of the bus; unset = the DRAM "
+        "channel's bandwidth (a NoC that never slows a DRAM stream down)",
+    )  # fmt: skip
+    hop_latency_cycles: int = Field(
+        2, ge=0, le=10**6, description="cycles a transfer's data takes per hop (router + link)"
+    )
+
+
 class EnergyConfig(_Model):
     """Energy per event. Defaults: Horowitz, ISSCC 2014, 45 nm (see README)."""
 
@@ -500,6 +532,63 @@ class ChipConfig(_Model):
             )
         return self
 
+    cores: int | tuple[CoreConfig, ...] = Field(
+        1,
+        description="the cores: a count of copies of the top-level array, vector unit and SRAM "
+        "(1: the single-core chip), or a list of cores each with its own (README Multi-core)",
+    )
+    core_schedule: Literal["auto", "split", "pipeline"] = Field(
+        "auto",
+        description="how a multi-core chip runs a network: split = layer by layer, each layer "
+        "split over the cores; pipeline = consecutive layers on different cores, images "
+        "streaming between them; auto = the faster of the two",
+    )
+    global_buffer: BufferConfig | None = Field(
+        None,
+        description="an SRAM shared by all cores: an operand every core reads in full (the "
+        "ifmap of a channel split, the weights of a row split) is fetched from DRAM once when "
+        "it fits, and sent to the cores over the NoC",
+    )
+    noc: NocConfig = Field(
+        default_factory=NocConfig, description="the on-chip network (multi-core chips only)"
+    )
+
+    @model_validator(mode="after")
+    def _at_least_one_core(self) -> ChipConfig:
+        count = self.cores if isinstance(self.cores, int) else len(self.cores)
+        if count < 1 or count > 4096:
+            given = self.cores if isinstance(self.cores, int) else list(self.cores)
+            raise ValueError(f"cores must be a count from 1 to 4096 or a non-empty list, "
+                             f"not {given!r}")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _residency_on_one_core(self) -> ChipConfig:
+        count = self.cores if isinstance(self.cores, int) else len(self.cores)
+        if count > 1 and (self.memory.activation_residency == "on" or self.memory.fusion != "off"):
+            raise ValueError(f"memory.activation_residency and memory.fusion are single-core "
+                             f"schedules: they need cores: 1, not {count}")  # fmt: skip
+        return self
+
+    @property
+    def core_count(self) -> int:
+        return self.cores if isinstance(self.cores, int) else len(self.cores)
+
+    def core_chips(self) -> tuple[ChipConfig, ...]:
+        """Each core as a single-core chip: its array, vector unit and SRAM, the rest shared."""
+        if isinstance(self.cores, int):
+            alone = self.model_copy(update={"cores": 1})
+            return (alone,) * self.cores
+        return tuple(
+            self.model_copy(update={
+                "cores": 1,
+                "array": core.array or self.array,
+                "vector_unit": core.vector_unit or self.vector_unit,
+                "sram": core.sram or self.sram,
+            })
+            for core in self.cores
+        )  # fmt: skip
+
     @property
     def dram_bandwidth_gb_per_s(self) -> float:
         return self.dram.bandwidth_bytes_per_cycle * self.clock_mhz / 1000.0
@@ -555,4 +644,5 @@ def _default_chip() -> ChipConfig:
         energy=EnergyConfig.model_construct(set()), area=AreaConfig.model_construct(set()),
         training=TrainingConfig.model_construct(set()), memory=MemoryConfig.model_construct(set()),
         row_stationary=RowStationaryConfig.model_construct(set()),
+        noc=NocConfig.model_construct(set()),
     )  # fmt: skip

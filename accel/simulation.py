@@ -20,7 +20,7 @@ instead reads onnxruntime's optimized graph (which layers it fuses, which it kee
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -32,7 +32,8 @@ from accel.mapping.mapper import map_layer
 from accel.mapping.training import map_work
 from accel.memory.activations import plan_activations
 from accel.memory.footprint import network_footprint
-from accel.memory.model import compulsory_bytes, model_memory
+from accel.memory.model import MemoryTraffic, compulsory_bytes, model_memory
+from accel.memory.multicore import LayerCores, cores_section, schedule_network
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.model.ops import BatchNorm
@@ -67,6 +68,10 @@ def simulate_network(
     """Simulate every layer of `network` on `chip` for `batch` images, end to end.
     `densities` maps a layer to the non-zero fractions of its (ifmap, ofmap), which drive the
     run-length coder of a row-stationary chip (`feature_map_densities` measures them)."""
+    if chip.core_count > 1:
+        return simulate_cores(network, chip, batch)
+    if not isinstance(chip.cores, int):  # a list of one core: that core is the chip
+        chip = chip.core_chips()[0]
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     timings = [time_layer(mapping, chip) for mapping in mappings]
     found = densities or {}
@@ -102,12 +107,54 @@ def simulate_network(
                          compulsory_network_bytes=plan.compulsory_network_bytes)  # fmt: skip
 
 
+def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> NetworkResult:
+    """A multi-core chip: each layer mapped and timed whole on the first core (the rows'
+    mapping columns), then cut over the cores and played on the shared channel
+    (`schedule_network`); each row's cycles, DRAM bytes and energy are its pieces'."""
+    core = chip.core_chips()[0]
+    run = schedule_network(network, chip, batch)
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    pe_count = sum(each.array.pe_count for each in chip.core_chips())
+    layers, ifmap_reads = [], {}
+    for layer, plan, layer_footprint in zip(network.layers, run.layers, footprint.layers,
+                                            strict=True):  # fmt: skip
+        mapping = map_layer(layer, core, batch)
+        timing = time_layer(mapping, core)
+        whole = model_memory(mapping, timing, core)
+        if mapping.array is not None:  # a window may skip input pixels (strided 1×1)
+            ifmap_reads[layer.name] = whole.compulsory_ifmap_bytes
+        memory = _cores_memory(whole, plan)
+        if plan.pieces:
+            timing = replace(timing, compute_cycles=max(p.compute_cycles for p in plan.pieces))
+        energy = layer_energy(mapping, timing, memory, plan.cycles, chip)
+        layers.append(LayerResult(mapping, timing, memory, energy, pe_count, plan.cycles,
+                                  layer_footprint, cores=plan))  # fmt: skip
+    return NetworkResult(network.name, chip, batch, network.params, tuple(layers),
+                         footprint=footprint,
+                         cores=cores_section(run, network, chip, batch, ifmap_reads),
+                         core_run=run)  # fmt: skip
+
+
+def _cores_memory(memory: MemoryTraffic, plan: LayerCores) -> MemoryTraffic:
+    """The layer's DRAM bytes: the sum over its pieces (a cut reads a shared operand more)."""
+    return replace(
+        memory,
+        dram_ifmap_bytes=plan.total("ifmap_bytes"),
+        dram_weight_bytes=plan.total("weight_bytes"),
+        dram_ofmap_write_bytes=plan.total("ofmap_write_bytes"),
+        dram_ofmap_read_bytes=plan.total("ofmap_read_bytes"),
+    )
+
+
 def simulate_training(
     network: Network, chip: ChipConfig, batch: int = 1, optimizer: Optimizer = "sgd"
 ) -> NetworkResult:
     """One training step of `network` on `batch` images: forward, loss, backward and the
     optimizer update, each work item mapped, timed and costed by the inference stages, end to
     end on one timeline; the result's `training` block has the step's MACs, time and memory."""
+    if chip.core_count > 1:
+        raise InputError(f"a training step runs on one core: cores must be 1 for --training, "
+                         f"not {chip.core_count}")  # fmt: skip
     step = training_step(network, batch, optimizer, chip.array.element_bytes,
                          chip.training.activations)  # fmt: skip
     mappings = [map_work(work, chip) for work in step.items]
@@ -132,7 +179,8 @@ def simulate_training(
 
 def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dict[str, Any]:
     """The summary's `ANALYTIC_METRICS` from mapping and timing alone, without the memory
-    model: what a sweep that asks only for them computes per point."""
+    model: what a sweep that asks only for them computes per point. A multi-core chip's compute
+    cycles come from its schedule: it is simulated whole."""
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     layers = [
         (mapping.macs, time_layer(mapping, chip).compute_cycles,
@@ -140,7 +188,11 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
         for mapping in mappings
     ]  # fmt: skip
     footprint = network_footprint(network, batch, chip.array.element_bytes)
-    return analytic_summary(chip, network.params, footprint, layers)
+    analytic = analytic_summary(chip, network.params, footprint, layers)
+    if chip.core_count > 1:
+        summary = simulate_network(network, chip, batch).summary()
+        return {key: summary[key] for key in analytic}
+    return analytic
 
 
 FILE_INT8 = "the model file's int8 weights and scales"

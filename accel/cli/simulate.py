@@ -201,6 +201,11 @@ def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None
     from accel.results import write_atomically
 
     names = [layer.name for layer in result.layers]
+    if result.core_run is not None:  # a multi-core chip: its cores' event schedule
+        from accel.memory.multicore import core_trace_events
+
+        write_atomically(path, json.dumps(core_trace_events(names, result.core_run, chip)))
+        return
     trace = trace_events(names, [layer.memory.schedule for layer in result.layers], chip)
     write_atomically(path, json.dumps(trace))
 

@@ -16,6 +16,7 @@ from typing import Any
 from accel.errors import InputError
 from accel.io.tables import read_csv
 from accel.report.charts import Series, bar_chart, hbar_chart
+from accel.report.core_timeline import cores_timeline
 from accel.report.page import Card, cards, page, params_grid, section, table
 from accel.report.plots import PointGroup, scatter_chart
 from accel.report.svg import attr, byte_unit, color, energy_unit, format_energy, format_number
@@ -378,6 +379,8 @@ def _timeline_section(result: NetworkResult | None, layers: range | None = None)
                        "simulate-network with --report, and --report-timeline FIRST[:LAST] to "
                        "choose the layers; --timeline FILE.json writes every event for "
                        "Perfetto.</p>", anchor="timeline")  # fmt: skip
+    if result.core_run is not None:
+        return section("Timeline", *cores_timeline(result, result.core_run), anchor="timeline")
     view = timeline_view(result, layers if layers is not None else busiest_layer(result))
     if not view.spans:
         return section("Timeline", '<p class="note">These layers move no data and compute '
