@@ -15,25 +15,11 @@ from accel.mapping.mapper import map_layer
 from accel.memory import bands, fusion
 from accel.memory.model import model_memory
 from accel.model.network import LayerEntry, Network
-from accel.model.ops import Activation, Add, Conv, Flatten, FullyConnected, MaxPool, Shape
+from accel.model.ops import Activation, Add, Conv, MaxPool, Shape
 from accel.perf.timing import time_layer
 from accel.results import NetworkResult
 from accel.simulation import simulate_network
-from tests.conftest import chip_with
-
-
-def _residual() -> Network:
-    return Network.build(
-        "residual",
-        Shape(3, 8, 8),
-        [
-            LayerEntry("a", Conv(kernel=3, padding=1, out_channels=8)),
-            LayerEntry("b", Conv(kernel=3, padding=1, out_channels=8)),
-            LayerEntry("sum", Add(), ("a", "b")),
-            LayerEntry("flat", Flatten()),
-            LayerEntry("fc", FullyConnected(out_features=10)),
-        ],
-    )
+from tests.conftest import chip_with, residual_network
 
 
 def _moved(result: NetworkResult) -> int:
@@ -42,7 +28,7 @@ def _moved(result: NetworkResult) -> int:
 
 
 def test_off_by_default_adds_only_the_bound_to_the_summary() -> None:
-    result = simulate_network(_residual(), ChipConfig())
+    result = simulate_network(residual_network(), ChipConfig())
     summary = result.summary()
     # input 3x8x8 once, every weight (6,016 B with int32 biases) once, the 10 logits once.
     assert summary["compulsory_network_dram_bytes"] == 192 + 6016 + 10
@@ -55,8 +41,8 @@ def test_off_by_default_adds_only_the_bound_to_the_summary() -> None:
 
 
 def test_residency_keeps_every_activation_that_fits() -> None:
-    off = simulate_network(_residual(), ChipConfig())
-    on = simulate_network(_residual(), chip_with(memory__activation_residency="on"))
+    off = simulate_network(residual_network(), ChipConfig())
+    on = simulate_network(residual_network(), chip_with(memory__activation_residency="on"))
     assert _moved(on) == on.summary()["compulsory_network_dram_bytes"] == 6218
     rows = {row["layer"]: row for row in on.rows()}
     assert rows["sum"]["resident_inputs"] == "a+b"
@@ -134,7 +120,7 @@ def test_fusion_cuts_mobilenet_v2_dram_traffic() -> None:
 
 
 def test_user_groups_are_checked() -> None:
-    net = _residual()
+    net = residual_network()
     with pytest.raises(InputError, match=r"fused_groups \[a, nope\]: layer 'nope' is not"):
         simulate_network(net, chip_with(memory__fusion="manual", memory__fused_groups=[["a", "nope"]]))
     with pytest.raises(InputError, match=r"\[a, b\]: layer 'a' has readers outside the group"):

@@ -27,6 +27,7 @@ from accel.memory.capacity import (
     tile_bytes,
     weight_capacity,
 )
+from accel.memory.footprint import alias_roots
 from accel.memory.fusion import FusedGroup, fused_groups
 from accel.memory.model import MemoryTraffic
 from accel.memory.replay import replay_layer
@@ -133,19 +134,9 @@ def plan_activations(
 def _allocations(network: Network, mappings: Sequence[Mapping]) -> dict[str, str]:
     """Each tensor's allocation: a layer that does no work (concat, flatten) shares one with
     its inputs, named after the last such layer."""
-    parent = {name: name for name, _ in network.inputs}
-    parent.update({layer.name: layer.name for layer in network.layers})
-
-    def find(name: str) -> str:
-        while parent[name] != name:
-            name = parent[name]
-        return name
-
-    for layer, mapping in zip(network.layers, mappings, strict=True):
-        if mapping.unit == "none":
-            for source in layer.inputs:
-                parent[find(source)] = find(layer.name)
-    return {name: find(name) for name in parent}
+    idle = {layer.name for layer, mapping in zip(network.layers, mappings, strict=True)
+            if mapping.unit == "none"}  # fmt: skip
+    return alias_roots(network, lambda layer: layer.name in idle)
 
 
 def _layer_reads(
