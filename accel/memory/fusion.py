@@ -35,17 +35,13 @@ from dataclasses import dataclass
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import Mapping
-from accel.memory.bands import GroupCost, Link, band_schedule, best_cost
+from accel.memory.bands import GroupCost, Link, band_schedule, best_cost, row_window
 from accel.memory.model import MemoryTraffic
 from accel.memory.tile_schedule import Schedule
 from accel.model.network import Layer, Network
-from accel.model.ops import Activation, Add, AvgPool, Conv, MaxPool, Mul
-from accel.model.tensor_ops import BatchNorm, Clip
-from accel.model.window import WindowOp
 from accel.perf.timing import ComputeTiming
 
 MAX_CHAIN = 12  # longest chain the automatic choice tries
-_ELEMENTWISE = (Add, Mul, Activation, Clip, BatchNorm)
 
 
 @dataclass(frozen=True)
@@ -229,15 +225,10 @@ def _link(
     width = mapping.element_bytes
     slot = layer.inputs.index(chain_input)
     shape, out = layer.input_shapes[slot], layer.output_shape
-    op = layer.op
-    if isinstance(op, Conv | MaxPool | AvgPool):
-        assert isinstance(op, WindowOp)
-        stride, reach = op.stride[0], op.dilation[0] * (op.kernel[0] - 1) + 1
-        pad_top = op.pads(shape.height, shape.width)[0]
-    elif isinstance(op, _ELEMENTWISE) and shape.height == out.height:
-        stride, reach, pad_top = 1, 1, 0
-    else:
+    window = row_window(layer, slot)
+    if window is None:
         return None
+    stride, reach, pad_top = window
     skips = tuple(
         (name, other.channels * other.width * width, 0) if other.height == out.height
         else (name, 0, other.elements * width)
