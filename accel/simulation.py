@@ -127,7 +127,7 @@ def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> Networ
             ifmap_reads[layer.name] = whole.compulsory_ifmap_bytes
         memory = _cores_memory(whole, plan)
         if plan.pieces:
-            timing = replace(timing, compute_cycles=max(p.compute_cycles for p in plan.pieces))
+            timing = replace(timing, compute_cycles=plan.compute_cycles)
         energy = layer_energy(mapping, timing, memory, plan.cycles, chip)
         layers.append(LayerResult(mapping, timing, memory, energy, pe_count, plan.cycles,
                                   layer_footprint, cores=plan))  # fmt: skip

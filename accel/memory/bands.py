@@ -53,7 +53,9 @@ def row_window(layer: Layer, slot: int) -> tuple[int, int, int] | None:
     return None
 
 
-def rows_read(window: tuple[int, int, int], in_height: int, first: int, end: int) -> tuple[int, int]:
+def rows_read(
+    window: tuple[int, int, int], in_height: int, first: int, end: int
+) -> tuple[int, int]:
     """Input rows [low, high) that output rows [first, end) read through `window` (padding
     excluded)."""
     stride, reach, pad_top = window

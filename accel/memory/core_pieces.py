@@ -51,7 +51,7 @@ class Piece:
 class LayerCores:
     """How one layer ran on the cores: the cut, its pieces, its share of the timeline."""
 
-    cut: str  # channels | rows | spread | whole | stage
+    cut: str  # channels | rows | spread | whole | stage | bands
     pieces: tuple[Piece, ...]
     cycles: int = 0  # the layer's share of the end-to-end timeline
 
@@ -61,6 +61,15 @@ class LayerCores:
 
     def total(self, field: str) -> int:
         return sum(getattr(piece, field) for piece in self.pieces)
+
+    @property
+    def compute_cycles(self) -> int:
+        """The busiest core's compute on this layer: its pieces' cycles summed (the bands of a
+        pipelined layer follow one another on one core)."""
+        per_core: dict[int, int] = {}
+        for piece in self.pieces:
+            per_core[piece.core] = per_core.get(piece.core, 0) + piece.compute_cycles
+        return max(per_core.values(), default=0)
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,15 @@
 The layers are cut into contiguous stages balancing each stage's single-core cycles (the linear
 partition, `balanced_stages`). An activation that crosses to another core goes over the NoC
 instead of through DRAM (the producer does not write it back, the consumer receives what it
-would have read). With a batch, the images stream through the stages (`image_pipeline`).
+would have read). With a batch, the images stream through the stages (`image_pipeline`); one
+image streams through them in bands of rows (`core_bands.py`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from accel.config import ChipConfig
 from accel.memory.core_pieces import LayerCores, MultiCoreRun, Piece, piece_cost, played, task_of
@@ -18,9 +19,18 @@ from accel.memory.core_timeline import CoreTask, hops_between
 from accel.model.network import Layer, Network
 
 
-def pipeline_schedule(network: Network, chip: ChipConfig, batch: int = 1) -> MultiCoreRun:
-    """Consecutive layers on different cores; the images stream through the stages."""
-    cores = chip.core_chips()
+@dataclass(frozen=True)
+class Stages:
+    """Which core runs each layer, and who reads each tensor."""
+
+    cores: tuple[ChipConfig, ...]
+    core_of: dict[str, int]  # layer → its stage, the core that runs it
+    readers: dict[str, list[str]]  # tensor → the layers that read it
+
+
+def stages_of(network: Network, chip: ChipConfig) -> Stages:
+    """Contiguous stages, one per core, balancing each stage's single-core cycles."""
+    cores = tuple(chip.core_chips())
     alone = [piece_cost(layer, cores[0], 1, 0) for layer in network.layers]
     stages = balanced_stages([piece.isolated_cycles for piece in alone], len(cores))
     core_of = {layer.name: stage for layer, stage in zip(network.layers, stages, strict=True)}
@@ -28,9 +38,15 @@ def pipeline_schedule(network: Network, chip: ChipConfig, batch: int = 1) -> Mul
     for layer in network.layers:
         for name in layer.inputs:
             readers.setdefault(name, []).append(layer.name)
+    return Stages(cores, core_of, readers)
+
+
+def image_pipeline(network: Network, chip: ChipConfig, batch: int = 1) -> MultiCoreRun:
+    """Consecutive layers on different cores; the images stream through the stages."""
+    plan = stages_of(network, chip)
     pieces = [
-        _streamed(layer, piece_cost(layer, cores[core_of[layer.name]], 1, core_of[layer.name]),
-                  core_of, readers, chip)
+        streamed(layer.name, layer, piece_cost(layer, plan.cores[plan.core_of[layer.name]], 1,
+                                               plan.core_of[layer.name]), plan, chip)
         for layer in network.layers
     ]  # fmt: skip
     tasks: list[CoreTask] = []
@@ -74,25 +90,23 @@ def balanced_stages(cycles: Sequence[int], parts: int) -> list[int]:
     return stages
 
 
-def _streamed(
-    layer: Layer, piece: Piece, core_of: dict[str, int], readers: dict[str, list[str]],
-    chip: ChipConfig,
-) -> Piece:
-    """A pipelined layer's piece: inputs from other cores over the NoC, an output that only
-    other cores read not written back."""
-    core = core_of[layer.name]
+def streamed(name: str, layer: Layer, piece: Piece, plan: Stages, chip: ChipConfig) -> Piece:
+    """A pipelined piece of layer `name` (`layer`: the piece's own shapes): inputs from other
+    cores over the NoC, an output that only other cores read not written back."""
+    core_of, readers = plan.core_of, plan.readers
+    core = core_of[name]
     count = chip.core_count
-    remote = [(i, name) for i, name in enumerate(layer.inputs)
-              if name in core_of and core_of[name] != core]  # fmt: skip
+    remote = [(i, source) for i, source in enumerate(layer.inputs)
+              if source in core_of and core_of[source] != core]  # fmt: skip
     ifmap, peer, hops = piece.ifmap_bytes, 0, 0
     if remote:
         total = sum(shape.elements for shape in layer.input_shapes) or 1
-        for i, name in remote:
+        for i, source in remote:
             moved = piece.ifmap_bytes * layer.input_shapes[i].elements // total
             ifmap, peer = ifmap - moved, peer + moved
-            hops = max(hops, hops_between(core_of[name], core, count, chip.noc.topology))
+            hops = max(hops, hops_between(core_of[source], core, count, chip.noc.topology))
     written = piece.ofmap_write_bytes
-    outputs = readers.get(layer.name, [])
+    outputs = readers.get(name, [])
     if outputs and all(core_of.get(reader, core) != core for reader in outputs):
         written -= piece.compulsory_ofmap_bytes
     return replace(piece, ifmap_bytes=ifmap, ofmap_write_bytes=max(written, 0),

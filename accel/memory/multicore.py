@@ -8,7 +8,8 @@ Two schedules (the chip's `core_schedule`; `auto` runs both and keeps the faster
   DRAM bytes over the shared channel's bandwidth. Vector-unit layers spread evenly over the
   cores. A piece starts when every piece of the layers it reads has finished.
 - `pipeline`, layer-pipelined (`core_stages.py`): the layers are cut into contiguous stages,
-  one per core; the images of the batch stream through the stages.
+  one per core; the images of a batch stream through the stages, and one image streams through
+  them in bands of rows (`core_bands.py`).
 
 Every piece is costed by the single-core stages on its own core, then played on
 `core_timeline.run_cores` (`core_pieces.py`). A shared `global_buffer` holds an operand every
@@ -22,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from accel.config import ChipConfig
+from accel.memory.core_bands import band_pipeline
 from accel.memory.core_pieces import (
     LayerCores,
     MultiCoreRun,
@@ -32,7 +34,7 @@ from accel.memory.core_pieces import (
     task_of,
 )
 from accel.memory.core_split import CUTS, split_layer
-from accel.memory.core_stages import pipeline_schedule
+from accel.memory.core_stages import image_pipeline
 from accel.memory.core_timeline import CoreTask
 from accel.model.network import Layer, Network
 
@@ -40,12 +42,17 @@ from accel.model.network import Layer, Network
 def schedule_network(network: Network, chip: ChipConfig, batch: int = 1) -> MultiCoreRun:
     """The chip's `core_schedule` of `network`: split, pipeline, or the faster (auto)."""
     choice = chip.core_schedule
-    if choice == "split" or (choice == "auto" and batch < 2):
+    if choice == "split":
         return split_schedule(network, chip, batch)
     if choice == "pipeline":
         return pipeline_schedule(network, chip, batch)
     split, pipeline = split_schedule(network, chip, batch), pipeline_schedule(network, chip, batch)
     return pipeline if pipeline.total_cycles < split.total_cycles else split
+
+
+def pipeline_schedule(network: Network, chip: ChipConfig, batch: int = 1) -> MultiCoreRun:
+    """Layer-pipelined: one image in bands of rows, or a batch's images, through the stages."""
+    return band_pipeline(network, chip) if batch == 1 else image_pipeline(network, chip, batch)
 
 
 def split_schedule(network: Network, chip: ChipConfig, batch: int = 1) -> MultiCoreRun:
