@@ -143,13 +143,20 @@ def _manual_chains(
     memories: Sequence[MemoryTraffic],
     chip: ChipConfig,
 ) -> list[tuple[tuple[Link, ...], GroupCost]]:
-    """The user's `memory.fused_groups`, each checked: known layers, a fusable chain, a fit."""
+    """The user's fused groups, each checked: known layers, a fusable chain, a fit. The chip's
+    `memory.fused_groups` win; without them, the workload's `fused_groups`."""
     position = {layer.name: i for i, layer in enumerate(network.layers)}
     consumers = _consumers(network)
     taken: set[int] = set()
     chains = []
-    for first, last in chip.memory.fused_groups:
-        where = f"memory.fused_groups [{first}, {last}]"
+    groups, field = chip.memory.fused_groups, "memory.fused_groups"
+    if not groups:
+        groups, field = network.fused_groups, f"{network.name}: fused_groups"
+    if not groups:
+        raise InputError("memory.fused_groups must list at least one [first, last] layer pair "
+                         "with fusion: manual (or the workload its fused_groups)")  # fmt: skip
+    for first, last in groups:
+        where = f"{field} [{first}, {last}]"
         for name in (first, last):
             if name not in position:
                 raise InputError(f"{where}: layer {name!r} is not in {network.name}")
