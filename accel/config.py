@@ -538,8 +538,8 @@ class ChipConfig(_Model):
     core_schedule: Literal["auto", "split", "pipeline"] = Field(
         "auto",
         description="how a multi-core chip runs a network: split = layer by layer, each layer "
-        "split over the cores; pipeline = consecutive layers on different cores, images "
-        "streaming between them; auto = the faster of the two",
+        "split over the cores; pipeline = consecutive layers on different cores, a batch's "
+        "images (at batch 1: bands of rows) streaming between them; auto = the faster of the two",
     )
     global_buffer: BufferConfig | None = Field(
         None,
