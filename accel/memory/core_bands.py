@@ -1,11 +1,12 @@
 """One image through the pipelined stages in bands of rows: tiles streaming between cores.
 
 At batch 1 there are no images to overlap, so the stages (`core_stages.stages_of`, one per
-core) overlap on bands of one image instead: every layer that works row by row (a conv or
-pooling window, an elementwise layer) runs in up to `PIPELINED_TILES` bands of its output rows
-(`core_split.split_layer`'s row cut; an elementwise layer's work in equal shares), each a task
-on its stage's core. A band waits for the bands of its inputs that hold the rows its windows
-read (`bands.rows_read`: the receptive field fusion uses), so a band made on one core crosses
+core) overlap on bands of one image instead: every layer that works row by row runs in bands
+of its output rows, each a task on its stage's core: a conv or pooling layer in 1, 2, 4 or up
+to `PIPELINED_TILES` bands by `core_split.split_layer`'s row cut (the count with the least
+`_wait_estimate`), an elementwise layer's work in `PIPELINED_TILES` equal shares. A band waits
+for the bands of its inputs that hold the rows its windows read (`bands.rows_read`: the
+receptive field fusion uses), so a band made on one core crosses
 the NoC to the next stage, which starts on it as soon as it has landed; a layer that reads
 every input row (fc, global pooling) runs whole after all of its inputs' bands.
 
@@ -74,7 +75,8 @@ def band_pipeline(network: Network, chip: ChipConfig) -> MultiCoreRun:
         cut = _cut(layer, plan.cores[core], core)
         pieces = [streamed(layer.name, part, piece, plan, chip) for _, part, piece in cut]
         if core in staying:
-            pieces = _weights_once(pieces, layer.weight_bytes_at(chip.array.element_bytes))
+            element = plan.cores[core].array.element_bytes
+            pieces = _weights_once(pieces, layer.weight_bytes_at(element))
         first = 0
         rows_of[layer.name] = []
         for (rows, _, _), piece in zip(cut, pieces, strict=True):
