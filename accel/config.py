@@ -445,12 +445,13 @@ class MemoryConfig(_Model):
     fusion: Literal["off", "auto", "manual"] = Field(
         "off",
         description="depth-first layer fusion: off; auto = chains chosen greedily under the SRAM "
-        "capacity where they cut DRAM bytes; manual = the chains in fused_groups",
+        "capacity where they cut DRAM bytes; manual = the chains in fused_groups (the chip's, or "
+        "else the workload's)",
     )
     fused_groups: tuple[tuple[str, str], ...] = Field(
         (),
         description="with fusion: manual, each fused chain as [first layer, last layer] "
-        "(inclusive, in the network's order)",
+        "(inclusive, in the network's order); empty: the workload's fused_groups",
     )
     fusion_halo: Literal["recompute", "cache"] = Field(
         "recompute",
@@ -461,9 +462,6 @@ class MemoryConfig(_Model):
 
     @model_validator(mode="after")
     def _groups_need_manual(self) -> MemoryConfig:
-        if self.fusion == "manual" and not self.fused_groups:
-            raise ValueError("fused_groups must list at least one [first, last] layer pair "
-                             "with fusion: manual")  # fmt: skip
         if self.fused_groups and self.fusion != "manual":
             raise ValueError(f"fused_groups needs fusion: manual, not {self.fusion!r}")
         return self
@@ -540,8 +538,8 @@ class ChipConfig(_Model):
     core_schedule: Literal["auto", "split", "pipeline"] = Field(
         "auto",
         description="how a multi-core chip runs a network: split = layer by layer, each layer "
-        "split over the cores; pipeline = consecutive layers on different cores, images "
-        "streaming between them; auto = the faster of the two",
+        "split over the cores; pipeline = consecutive layers on different cores, a batch's "
+        "images (at batch 1: bands of rows) streaming between them; auto = the faster of the two",
     )
     global_buffer: BufferConfig | None = Field(
         None,

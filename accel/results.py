@@ -22,9 +22,9 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import Mapping
 from accel.memory.activations import LayerActivations
+from accel.memory.core_pieces import LayerCores, MultiCoreRun
 from accel.memory.footprint import LayerFootprint, NetworkFootprint
 from accel.memory.model import MemoryTraffic
-from accel.memory.multicore import LayerCores, MultiCoreRun
 from accel.model.ops import Unsupported
 from accel.model.training import PASSES, Pass, TrainingMemory
 from accel.perf.area import chip_area

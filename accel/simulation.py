@@ -31,9 +31,11 @@ from accel.errors import InputError
 from accel.mapping.mapper import map_layer
 from accel.mapping.training import map_work
 from accel.memory.activations import plan_activations
+from accel.memory.core_outputs import cores_section
+from accel.memory.core_pieces import LayerCores
 from accel.memory.footprint import network_footprint
 from accel.memory.model import MemoryTraffic, compulsory_bytes, model_memory
-from accel.memory.multicore import LayerCores, cores_section, schedule_network
+from accel.memory.multicore import schedule_network
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.model.ops import BatchNorm
@@ -125,7 +127,7 @@ def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> Networ
             ifmap_reads[layer.name] = whole.compulsory_ifmap_bytes
         memory = _cores_memory(whole, plan)
         if plan.pieces:
-            timing = replace(timing, compute_cycles=max(p.compute_cycles for p in plan.pieces))
+            timing = replace(timing, compute_cycles=plan.compute_cycles)
         energy = layer_energy(mapping, timing, memory, plan.cycles, chip)
         layers.append(LayerResult(mapping, timing, memory, energy, pe_count, plan.cycles,
                                   layer_footprint, cores=plan))  # fmt: skip

@@ -3,6 +3,8 @@ layer by layer, the halo trade-off in numbers, the per-layer columns and the inp
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
+from accel.io.workload_yaml import network_to_yaml
 from accel.mapping.mapper import map_layer
 from accel.memory import bands, fusion
 from accel.memory.model import model_memory
@@ -19,7 +22,7 @@ from accel.model.ops import Activation, Add, Conv, MaxPool, Shape
 from accel.perf.timing import time_layer
 from accel.results import NetworkResult
 from accel.simulation import simulate_network
-from tests.conftest import chip_with, residual_network
+from tests.conftest import chip_with, residual_network, run_accel
 
 
 def _moved(result: NetworkResult) -> int:
@@ -135,11 +138,60 @@ def test_user_groups_are_checked() -> None:
     assert [row["fused_group"] for row in rows] == ["", 0, 0, "", ""]
 
 
+CHAIN = """
+name: chain
+input: {channels: 3, height: 16, width: 16}
+layers:
+  - {name: c1, kind: conv, out_channels: 8, kernel: 3, padding: 1}
+  - {name: c2, kind: conv, out_channels: 8, kernel: 3, padding: 1}
+  - {name: c3, kind: conv, out_channels: 8, kernel: 3, padding: 1}
+  - {name: gap, kind: global_avgpool}
+  - {name: fc, kind: fc, out_features: 10}
+"""
+
+
+def test_a_workload_names_its_fused_groups_and_the_chips_win(write_yaml) -> None:  # type: ignore[no-untyped-def]
+    network = load_network(str(write_yaml(CHAIN + "fused_groups: [[c1, c3]]\n")))
+    assert network.fused_groups == (("c1", "c3"),)
+    assert network_to_yaml(network).endswith("fused_groups:\n- [c1, c3]\n")
+    manual = chip_with(memory__fusion="manual")
+    rows = simulate_network(network, manual).rows()
+    assert [row["fused_group"] for row in rows] == [0, 0, 0, "", ""]
+    chips = chip_with(memory__fusion="manual", memory__fused_groups=[["c2", "c3"]])
+    assert [row["fused_group"] for row in simulate_network(network, chips).rows()] == [
+        "", 0, 0, "", ""]
+    # Fusion stays a chip policy: off (the default) fuses nothing, the workload's groups or not.
+    assert "fused_group" not in simulate_network(network, ChipConfig()).rows()[0]
+
+
+@pytest.mark.parametrize(
+    ("groups", "message"),
+    [
+        ("[[c1, nope]]", "fused_groups \\[c1, nope\\]: layer 'nope' is not in chain"),
+        ("[[c1, c2], [c2, c3]]", "fused_groups \\[c2, c3\\]: overlaps another fused group"),
+        ("[[c3, c1]]", "fused_groups \\[c3, c1\\]: the last layer must come after the first"),
+        ("[c1, c3]", "fused_groups entries must be \\[first, last\\] layer names, not 'c1'"),
+        ("[[c2, fc]]", "chain: fused_groups \\[c2, fc\\]: layer 'gap' \\(global_avgpool\\) "
+         "does not work row by row"),
+    ],
+)
+def test_bad_workload_fused_groups_are_one_line_errors(  # type: ignore[no-untyped-def]
+    write_yaml, groups: str, message: str
+) -> None:
+    workload = write_yaml(CHAIN + f"fused_groups: {groups}\n", "chain.yaml")
+    chip = write_yaml("memory: {fusion: manual}\n", "chip.yaml")
+    done = run_accel("simulate-network", "-n", str(workload), "-c", str(chip), "--out",
+                     str(chip.parent / "out"), "-q")  # fmt: skip
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert re.search(message, done.stderr), done.stderr
+
+
 def test_memory_options_are_validated() -> None:
     with pytest.raises(InputError, match="fused_groups needs fusion: manual"):
         chip_with(memory__fused_groups=[["a", "b"]])
     with pytest.raises(InputError, match="fused_groups must list at least one"):
-        chip_with(memory__fusion="manual")
+        simulate_network(residual_network(), chip_with(memory__fusion="manual"))
     with pytest.raises(InputError, match=r"names unified, but the chip has no sram\.unified"):
         chip_with(memory__activation_buffers=["unified"])
     with pytest.raises(InputError, match=r"memory\.fusion"):

@@ -78,8 +78,27 @@ def _runs(draw: st.DrawFn) -> tuple[list[CoreTask], int, ChipConfig]:
     return tasks, cores, chip
 
 
+@st.composite
+def _band_runs(draw: st.DrawFn) -> tuple[list[CoreTask], int, ChipConfig]:
+    """Tasks as a band pipeline makes them: numbered core by core, each after any earlier
+    tasks, on its own core (bands of earlier layers) or on earlier cores (streamed bands)."""
+    tasks, cores, chip = draw(_runs())
+    count = len(tasks)
+    order = sorted(range(count), key=lambda i: (tasks[i].core, i))
+    banded = []
+    for position, index in enumerate(order):
+        after = draw(st.lists(st.integers(0, max(0, position - 1)), max_size=3, unique=True))
+        task = tasks[index]
+        banded.append(CoreTask(
+            task.core, task.layer, task.compute_cycles, task.dram_read_bytes,
+            task.dram_write_bytes, task.peer_bytes, task.peer_hops, task.chunks,
+            tuple(sorted(after)) if position else (),
+        ))  # fmt: skip
+    return banded, cores, chip
+
+
 @settings(max_examples=150, deadline=None)
-@given(run=_runs())
+@given(run=st.one_of(_runs(), _band_runs()))
 def test_the_recurrence_equals_the_simpy_model(
     run: tuple[list[CoreTask], int, ChipConfig],
 ) -> None:

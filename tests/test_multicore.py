@@ -16,13 +16,10 @@ from hypothesis import strategies as st
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network, zoo_names
+from accel.memory.core_outputs import network_compulsory_bytes
 from accel.memory.core_split import split_layer
-from accel.memory.multicore import (
-    balanced_stages,
-    network_compulsory_bytes,
-    pipeline_schedule,
-    split_schedule,
-)
+from accel.memory.core_stages import balanced_stages
+from accel.memory.multicore import pipeline_schedule, split_schedule
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import Activation
 from accel.report.run_report import build_run_report

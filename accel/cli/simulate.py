@@ -202,7 +202,7 @@ def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None
 
     names = [layer.name for layer in result.layers]
     if result.core_run is not None:  # a multi-core chip: its cores' event schedule
-        from accel.memory.multicore import core_trace_events
+        from accel.memory.core_outputs import core_trace_events
 
         write_atomically(path, json.dumps(core_trace_events(names, result.core_run, chip)))
         return

@@ -32,8 +32,36 @@ from fractions import Fraction
 from accel.config import ChipConfig
 from accel.memory.capacity import activation_capacity, weight_capacity
 from accel.memory.tile_schedule import Load, LoadKind, Node, Repeat, Schedule, Step, compress
+from accel.model.network import Layer
+from accel.model.ops import Activation, Add, AvgPool, Conv, MaxPool, Mul
+from accel.model.tensor_ops import BatchNorm, Clip
 
-_PIPELINED_TILES = 8
+PIPELINED_TILES = 8  # bands per image a pipelined schedule aims at
+_ELEMENTWISE = (Add, Mul, Activation, Clip, BatchNorm)
+
+
+def row_window(layer: Layer, slot: int) -> tuple[int, int, int] | None:
+    """How `layer`'s output rows read the rows of its input `slot`: (stride, reach, pad_top) of
+    a conv or pooling window, (1, 1, 0) for an elementwise layer whose input has the output's
+    height; None when an output row may read any input row (fc, global pooling, a broadcast)."""
+    op, shape, out = layer.op, layer.input_shapes[slot], layer.output_shape
+    if isinstance(op, Conv | MaxPool | AvgPool):
+        reach = op.dilation[0] * (op.kernel[0] - 1) + 1
+        return op.stride[0], reach, op.pads(shape.height, shape.width)[0]
+    if isinstance(op, _ELEMENTWISE) and shape.height == out.height:
+        return 1, 1, 0
+    return None
+
+
+def rows_read(
+    window: tuple[int, int, int], in_height: int, first: int, end: int
+) -> tuple[int, int]:
+    """Input rows [low, high) that output rows [first, end) read through `window` (padding
+    excluded)."""
+    stride, reach, pad_top = window
+    low = first * stride - pad_top
+    high = (end - 1) * stride - pad_top + reach
+    return max(0, low), min(in_height, high)
 
 
 @dataclass(frozen=True)
@@ -65,9 +93,7 @@ class Link:
 
     def needs(self, first: int, end: int) -> tuple[int, int]:
         """Input rows [first, end) that output rows [first, end) read (padding excluded)."""
-        low = first * self.stride - self.pad_top
-        high = (end - 1) * self.stride - self.pad_top + self.reach
-        return max(0, low), min(self.in_height, high)
+        return rows_read((self.stride, self.reach, self.pad_top), self.in_height, first, end)
 
 
 @dataclass(frozen=True)
@@ -105,7 +131,7 @@ def best_cost(
     if not fitting:
         return None
     return min(fitting, key=lambda c: (c.dram_bytes, sum(c.compute_cycles),
-                                       abs(c.tiles - _PIPELINED_TILES)))  # fmt: skip
+                                       abs(c.tiles - PIPELINED_TILES)))  # fmt: skip
 
 
 def cost_at(

@@ -35,17 +35,13 @@ from dataclasses import dataclass
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import Mapping
-from accel.memory.bands import GroupCost, Link, band_schedule, best_cost
+from accel.memory.bands import GroupCost, Link, band_schedule, best_cost, row_window
 from accel.memory.model import MemoryTraffic
 from accel.memory.tile_schedule import Schedule
 from accel.model.network import Layer, Network
-from accel.model.ops import Activation, Add, AvgPool, Conv, MaxPool, Mul
-from accel.model.tensor_ops import BatchNorm, Clip
-from accel.model.window import WindowOp
 from accel.perf.timing import ComputeTiming
 
 MAX_CHAIN = 12  # longest chain the automatic choice tries
-_ELEMENTWISE = (Add, Mul, Activation, Clip, BatchNorm)
 
 
 @dataclass(frozen=True)
@@ -147,13 +143,20 @@ def _manual_chains(
     memories: Sequence[MemoryTraffic],
     chip: ChipConfig,
 ) -> list[tuple[tuple[Link, ...], GroupCost]]:
-    """The user's `memory.fused_groups`, each checked: known layers, a fusable chain, a fit."""
+    """The user's fused groups, each checked: known layers, a fusable chain, a fit. The chip's
+    `memory.fused_groups` win; without them, the workload's `fused_groups`."""
     position = {layer.name: i for i, layer in enumerate(network.layers)}
     consumers = _consumers(network)
     taken: set[int] = set()
     chains = []
-    for first, last in chip.memory.fused_groups:
-        where = f"memory.fused_groups [{first}, {last}]"
+    groups, field = chip.memory.fused_groups, "memory.fused_groups"
+    if not groups:
+        groups, field = network.fused_groups, f"{network.name}: fused_groups"
+    if not groups:
+        raise InputError("memory.fused_groups must list at least one [first, last] layer pair "
+                         "with fusion: manual (or the workload its fused_groups)")  # fmt: skip
+    for first, last in groups:
+        where = f"{field} [{first}, {last}]"
         for name in (first, last):
             if name not in position:
                 raise InputError(f"{where}: layer {name!r} is not in {network.name}")
@@ -229,15 +232,10 @@ def _link(
     width = mapping.element_bytes
     slot = layer.inputs.index(chain_input)
     shape, out = layer.input_shapes[slot], layer.output_shape
-    op = layer.op
-    if isinstance(op, Conv | MaxPool | AvgPool):
-        assert isinstance(op, WindowOp)
-        stride, reach = op.stride[0], op.dilation[0] * (op.kernel[0] - 1) + 1
-        pad_top = op.pads(shape.height, shape.width)[0]
-    elif isinstance(op, _ELEMENTWISE) and shape.height == out.height:
-        stride, reach, pad_top = 1, 1, 0
-    else:
+    window = row_window(layer, slot)
+    if window is None:
         return None
+    stride, reach, pad_top = window
     skips = tuple(
         (name, other.channels * other.width * width, 0) if other.height == out.height
         else (name, 0, other.elements * width)

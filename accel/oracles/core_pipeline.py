@@ -11,6 +11,9 @@ Per core two hardware actors, `dma` and `compute`, and per chip one `channel_arb
   event left at the current time), then grants the waiting request with the earliest request
   time, ties to the lower core, and holds the channel for the transfer.
 
+A task's inputs are whatever tasks it names in `after`: the pieces of the layers before it, or,
+in a band pipeline, the bands on its own core or an earlier stage's that hold the rows it reads.
+
 Processes yield only timeouts, events, puts and gets. Test-only: no production module imports
 this file.
 """

@@ -9,7 +9,7 @@ the shared channel was over the run.
 
 from __future__ import annotations
 
-from accel.memory.multicore import MultiCoreRun
+from accel.memory.core_pieces import MultiCoreRun
 from accel.report.charts import Span, gantt_chart
 from accel.report.svg import color
 from accel.results import NetworkResult
