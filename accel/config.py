@@ -633,14 +633,13 @@ def _default_chip() -> ChipConfig:
     def buffer(size_kib: float) -> BufferConfig:
         return BufferConfig.model_construct({"size_kib"}, size_kib=size_kib)
 
-    sram = SramConfig.model_construct(
+    sections: dict[str, Any] = {  # every other section at its own model's defaults, unvalidated
+        name: field.default_factory.model_construct(set())
+        for name, field in ChipConfig.model_fields.items()
+        if name != "sram"
+        and isinstance(field.default_factory, type) and issubclass(field.default_factory, _Model)
+    }  # fmt: skip
+    sections["sram"] = SramConfig.model_construct(
         set(), ifmap=buffer(64.0), weight=buffer(64.0), ofmap=buffer(32.0)
     )
-    return ChipConfig.model_construct(
-        set(), array=ArrayConfig.model_construct(set()), sram=sram,
-        vector_unit=VectorUnitConfig.model_construct(set()), dram=DramConfig.model_construct(set()),
-        energy=EnergyConfig.model_construct(set()), area=AreaConfig.model_construct(set()),
-        training=TrainingConfig.model_construct(set()), memory=MemoryConfig.model_construct(set()),
-        row_stationary=RowStationaryConfig.model_construct(set()),
-        noc=NocConfig.model_construct(set()),
-    )  # fmt: skip
+    return ChipConfig.model_construct(set(), **sections)
