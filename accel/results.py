@@ -21,19 +21,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import Mapping
-from accel.memory.activations import LayerActivations
-from accel.memory.core_pieces import LayerCores, MultiCoreRun
 from accel.memory.footprint import LayerFootprint, NetworkFootprint
 from accel.memory.model import MemoryTraffic
 from accel.model.ops import Unsupported
-from accel.model.training import PASSES, Pass, TrainingMemory
 from accel.perf.area import chip_area
 from accel.perf.energy import EnergyBreakdown
 from accel.perf.timing import ComputeTiming
 from accel.user_input import dump_yaml_mapping
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # a feature's records: loaded by the runs that choose the feature
     import pandas
+
+    from accel.memory.activation_plan import LayerActivations
+    from accel.memory.core_pieces import LayerCores, MultiCoreRun
+    from accel.model.training import Pass, TrainingMemory
 
 CONTRACT_COLUMNS = (
     "layer",
@@ -423,6 +424,8 @@ def training_section(
     layers: Sequence[LayerResult], memory: TrainingMemory, chip: ChipConfig, optimizer: str
 ) -> dict[str, Any]:
     """The summary's `training` block: MACs, cycles per pass, the step's rate and memory."""
+    from accel.model.training import PASSES
+
     macs = {name: 0 for name in PASSES}
     cycles = {name: 0 for name in PASSES}
     for layer in layers:

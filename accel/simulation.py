@@ -28,29 +28,29 @@ import numpy.typing as npt
 
 from accel.config import ChipConfig
 from accel.errors import InputError
+from accel.mapping.mapper import Mapping as LayerMapping
 from accel.mapping.mapper import map_layer
-from accel.mapping.training import map_work
-from accel.memory.activations import plan_activations
-from accel.memory.core_outputs import cores_section
-from accel.memory.core_pieces import LayerCores
+from accel.memory.activation_plan import ActivationPlan, plain_plan
 from accel.memory.footprint import network_footprint
 from accel.memory.model import MemoryTraffic, compulsory_bytes, model_memory
-from accel.memory.multicore import schedule_network
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.model.ops import BatchNorm
-from accel.model.training import Optimizer, training_step
 from accel.perf.energy import layer_energy, recomputed
-from accel.perf.timing import time_layer
-from accel.results import LayerResult, NetworkResult, analytic_summary, training_section
+from accel.perf.timing import ComputeTiming, time_layer
+from accel.results import LayerResult, NetworkResult, analytic_summary
 
+# A feature's modules (fusion and residency, multi-core scheduling, training passes, the int8
+# engine) are imported where a run chooses the feature: a plain single-core run never loads them.
 if TYPE_CHECKING:
     from accel.check.compare import CheckReport
     from accel.functional.engine import FunctionalRun
     from accel.functional.requant import QuantMode
     from accel.functional.schedule import Schedule
     from accel.io.imported import ImportedModel
+    from accel.memory.core_pieces import LayerCores
     from accel.model.quantized import QuantizedNetwork
+    from accel.model.training import Optimizer
 
 
 def simulate_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> LayerResult:
@@ -82,7 +82,7 @@ def simulate_network(
         for mapping, timing in zip(mappings, timings, strict=True)
     ]
     # Fused groups and activations kept on chip (chip.memory; both off by default).
-    plan = plan_activations(network, mappings, timings, memories, chip)
+    plan = _activation_plan(network, mappings, timings, memories, chip)
     # Each layer's share of the end-to-end timeline (sums to the network's latency).
     shares = plan.shares(replay_network(plan.schedules, chip))
     footprint = network_footprint(network, batch, chip.array.element_bytes)
@@ -109,10 +109,28 @@ def simulate_network(
                          compulsory_network_bytes=plan.compulsory_network_bytes)  # fmt: skip
 
 
+def _activation_plan(
+    network: Network,
+    mappings: list[LayerMapping],
+    timings: list[ComputeTiming],
+    memories: list[MemoryTraffic],
+    chip: ChipConfig,
+) -> ActivationPlan:
+    """Each layer's own traffic, or with fusion or residency on, the plan they make."""
+    if chip.memory.fusion == "off" and chip.memory.activation_residency == "off":
+        return plain_plan(network, mappings, timings, memories)
+    from accel.memory.activations import plan_activations
+
+    return plan_activations(network, mappings, timings, memories, chip)
+
+
 def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> NetworkResult:
     """A multi-core chip: each layer mapped and timed whole on the first core (the rows'
     mapping columns), then cut over the cores and played on the shared channel
     (`schedule_network`); each row's cycles, DRAM bytes and energy are its pieces'."""
+    from accel.memory.core_outputs import cores_section
+    from accel.memory.multicore import schedule_network
+
     core = chip.core_chips()[0]
     run = schedule_network(network, chip, batch)
     footprint = network_footprint(network, batch, chip.array.element_bytes)
@@ -154,6 +172,10 @@ def simulate_training(
     """One training step of `network` on `batch` images: forward, loss, backward and the
     optimizer update, each work item mapped, timed and costed by the inference stages, end to
     end on one timeline; the result's `training` block has the step's MACs, time and memory."""
+    from accel.mapping.training import map_work
+    from accel.model.training import training_step
+    from accel.results import training_section
+
     if chip.core_count > 1:
         raise InputError(f"a training step runs on one core: cores must be 1 for --training, "
                          f"not {chip.core_count}")  # fmt: skip
