@@ -81,29 +81,35 @@ class ActivationPlan:
 Read = tuple[str, int, int]  # (allocation, DRAM bytes read, compulsory bytes) of one input
 
 
-@dataclass(frozen=True)
-class TensorReads:
-    """Which allocation each tensor lives in and what each layer reads of them."""
-
-    roots: dict[str, str]  # tensor → its allocation (`alias_roots`)
-    inputs: frozenset[str]  # allocations of the network inputs
-    outputs: frozenset[str]  # allocations of the network outputs
-    reads: dict[int, list[Read]]  # layer index → its reads
-    compulsory_bytes: int  # the network's compulsory DRAM traffic
-
-
 def tensor_reads(
     network: Network, mappings: Sequence[Mapping], memories: Sequence[MemoryTraffic]
-) -> TensorReads:
-    """Every layer's reads of the network's allocations, and the compulsory traffic."""
+) -> tuple[dict[str, str], dict[int, list[Read]]]:
+    """Which allocation each tensor lives in (`alias_roots`), and each layer's reads of them
+    by layer index."""
     roots = _allocations(network, mappings)
-    inputs = frozenset(roots[name] for name, _ in network.inputs)
-    outputs = frozenset(roots[name] for name in network.outputs)
     reads = {i: _layer_reads(layer.inputs, roots, mappings[i], memories[i])
              for i, layer in enumerate(network.layers)}  # fmt: skip
-    input_loads = _input_loads(reads, inputs)
-    bound = _compulsory(network, roots, input_loads, mappings, memories, outputs)
-    return TensorReads(roots, inputs, outputs, reads, bound)
+    return roots, reads
+
+
+def compulsory_network_bytes(
+    network: Network,
+    roots: dict[str, str],
+    reads: dict[int, list[Read]],
+    mappings: Sequence[Mapping],
+    memories: Sequence[MemoryTraffic],
+) -> int:
+    """Network inputs (as much of each as its hungriest reader needs), every weight and the
+    network outputs, each once."""
+    inputs = frozenset(roots[name] for name, _ in network.inputs)
+    outputs = frozenset(roots[name] for name in network.outputs)
+    written = sum(
+        memory.compulsory_ofmap_bytes
+        for layer, mapping, memory in zip(network.layers, mappings, memories, strict=True)
+        if mapping.unit != "none" and roots[layer.name] in outputs
+    )
+    weights = sum(memory.compulsory_weight_bytes for memory in memories)
+    return sum(_input_loads(reads, inputs).values()) + weights + written
 
 
 def plain_plan(
@@ -113,7 +119,8 @@ def plain_plan(
     memories: Sequence[MemoryTraffic],
 ) -> ActivationPlan:
     """The plan with fusion and residency off: each layer's own traffic and schedule."""
-    bound = tensor_reads(network, mappings, memories).compulsory_bytes
+    roots, reads = tensor_reads(network, mappings, memories)
+    bound = compulsory_network_bytes(network, roots, reads, mappings, memories)
     schedules = tuple(memory.schedule for memory in memories)
     return ActivationPlan(tuple(timings), tuple(memories), schedules, None, (), None, bound)
 
@@ -164,25 +171,6 @@ def _input_loads(reads: dict[int, list[Read]], inputs: frozenset[str]) -> dict[s
             if tensor in inputs:
                 needed[tensor] = max(needed[tensor], compulsory)
     return needed
-
-
-def _compulsory(
-    network: Network,
-    roots: dict[str, str],
-    input_loads: dict[str, int],
-    mappings: Sequence[Mapping],
-    memories: Sequence[MemoryTraffic],
-    outputs: frozenset[str],
-) -> int:
-    """Network inputs (as much of each as its hungriest reader needs), every weight and the
-    network outputs, each once."""
-    written = sum(
-        memory.compulsory_ofmap_bytes
-        for layer, mapping, memory in zip(network.layers, mappings, memories, strict=True)
-        if mapping.unit != "none" and roots[layer.name] in outputs
-    )
-    weights = sum(memory.compulsory_weight_bytes for memory in memories)
-    return sum(input_loads.values()) + weights + written
 
 
 def _group_summary(

@@ -22,6 +22,7 @@ from accel.memory.activation_plan import (
     ActivationPlan,
     LayerActivations,
     Read,
+    compulsory_network_bytes,
     plain_plan,
     split,
     tensor_reads,
@@ -52,8 +53,9 @@ def plan_activations(
     settings = chip.memory
     if settings.fusion == "off" and settings.activation_residency == "off":
         return plain_plan(network, mappings, timings, memories)
-    found = tensor_reads(network, mappings, memories)
-    roots, reads, inputs, outputs = found.roots, found.reads, found.inputs, found.outputs
+    roots, reads = tensor_reads(network, mappings, memories)
+    inputs = frozenset(roots[name] for name, _ in network.inputs)
+    outputs = frozenset(roots[name] for name in network.outputs)
     schedules = [memory.schedule for memory in memories]
     groups = fused_groups(network, mappings, timings, memories, chip)
     stages, owner = _stages(network, roots, reads, groups, mappings, memories, chip)
@@ -75,7 +77,8 @@ def plan_activations(
                                                       write_change.get(i, 0), timings[i], chip)
     layers = _layer_facts(network, roots, residency, groups, owner)
     return ActivationPlan(tuple(new_timings), tuple(new_memories), tuple(schedules), layers,
-                          groups, residency, found.compulsory_bytes)  # fmt: skip
+                          groups, residency,
+                          compulsory_network_bytes(network, roots, reads, mappings, memories))
 
 
 def _sizes(network: Network, roots: dict[str, str], mappings: Sequence[Mapping]) -> dict[str, int]:
