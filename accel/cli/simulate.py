@@ -57,16 +57,12 @@ class SimulateOptions:
 
 def simulate_network_run(options: SimulateOptions) -> int:
     """Run `accel simulate-network` with `options`; the exit code (1: a --check mismatch)."""
-    import gc
     from dataclasses import replace
 
     from accel.io.sources import load_chip, load_source, parse_params
     from accel.results import write_results
     from accel.simulation import simulate_network
 
-    # What is imported lives as long as the process: the collector need not walk it again, nor
-    # at exit (a plain VGG16 run: ~50 M fewer instructions, `benchmarks/cli_startup.py`).
-    gc.freeze()
     o = options
     chip_config = _with_memory_options(load_chip(o.chip), o.residency, o.fusion)
     params = parse_params(list(o.param))
