@@ -116,11 +116,29 @@ def test_text_printed_without_rich_reads_as_rich_prints_it(
 
 # Third-party packages a plain `simulate-network -q` run on a built-in network does not need.
 NOT_ON_THE_PATH = ("typer", "click", "rich", "yaml", "simpy", "onnx")
+# accel's own modules of features such a run (single core, systolic array, fusion and
+# residency off, no --training, --check or --report) does not choose: each is imported where a
+# run chooses its feature. A package stands for all its modules.
+FEATURE_MODULES = (
+    "accel.memory.activations", "accel.memory.fusion", "accel.memory.residency",
+    "accel.memory.bands", "accel.memory.capacity",  # fusion and residency
+    "accel.memory.multicore", "accel.memory.core_pieces", "accel.memory.core_split",
+    "accel.memory.core_timeline", "accel.memory.core_outputs", "accel.memory.core_bands",
+    "accel.memory.core_stages",  # multi-core chips
+    "accel.mapping.training", "accel.model.training", "accel.model.backward",  # --training
+    "accel.mapping.row_stationary", "accel.perf.row_stationary",
+    "accel.memory.row_stationary",  # a row-stationary (rs) array
+    "accel.mapping.conv_transpose",  # transposed convolutions
+    "accel.functional", "accel.check", "accel.io.tensors",  # --check, --inputs, --dump
+    "accel.report", "accel.sweep", "accel.oracles", "accel.api",  # --report, sweeps, tests
+    "accel.io.scalesim", "accel.io.onnx_import", "accel.io.tflite_import",  # other formats
+)  # fmt: skip
 
 
-def test_a_quiet_run_loads_no_package_it_does_not_need(tmp_path: Path) -> None:
-    """The packages a run loads (sys.modules at exit, in a fresh process), not a timing; and
-    that it builds no pydantic validator (its layers and the default chip need none)."""
+@pytest.fixture(scope="module")
+def quiet_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], str]:
+    """The modules a quiet run of lenet5 loads (sys.modules at exit, in a fresh process), and
+    what it printed."""
     code = (
         "import atexit, json, sys\n"
         "atexit.register(lambda: print(json.dumps(sorted(sys.modules))))\n"
@@ -131,11 +149,25 @@ def test_a_quiet_run_loads_no_package_it_does_not_need(tmp_path: Path) -> None:
     # A short --out and the default width (pytest sets COLUMNS=80): the summary is not wrapped.
     env = {key: value for key, value in os.environ.items() if key != "COLUMNS"}
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=tmp_path, env=env)  # fmt: skip
-    modules = set(json.loads(run.stdout.splitlines()[-1]))
+                         cwd=tmp_path_factory.mktemp("quiet"), env=env)  # fmt: skip
+    return set(json.loads(run.stdout.splitlines()[-1])), run.stdout
+
+
+def test_a_quiet_run_loads_no_package_it_does_not_need(quiet_run: tuple[set[str], str]) -> None:
+    """The packages a run loads, not a timing; and that it builds no pydantic validator (its
+    layers and the default chip need none)."""
+    modules, stdout = quiet_run
     loaded = {name.split(".")[0] for name in modules}
     assert "accel" in loaded
     assert sorted(loaded & set(NOT_ON_THE_PATH)) == []
     # pydantic loads its plugins when it first builds a model's validators: none was built
     assert "pydantic" in loaded and "pydantic.plugin._loader" not in modules
-    assert "lenet5 on default" in run.stdout
+    assert "lenet5 on default" in stdout
+
+
+def test_a_quiet_run_loads_no_feature_it_does_not_choose(quiet_run: tuple[set[str], str]) -> None:
+    modules, _ = quiet_run
+    assert {"accel.simulation", "accel.memory.model", "accel.results"} <= modules
+    features = sorted(name for name in modules
+                      if any(name == f or name.startswith(f + ".") for f in FEATURE_MODULES))
+    assert features == []

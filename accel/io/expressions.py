@@ -16,6 +16,7 @@ import ast
 import math
 import operator
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 from accel.errors import InputError, closest
@@ -77,15 +78,26 @@ def evaluate(
     if len(text) > MAX_LENGTH:
         raise InputError(f"{where}: expression must be at most {MAX_LENGTH} characters, not "
                          f"{len(text)} ({shown!r})")  # fmt: skip
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except (SyntaxError, RecursionError, MemoryError, ValueError):
-        raise InputError(f"{where}: expression must be valid arithmetic, not {shown!r}") from None
-    nodes = sum(1 for _ in ast.walk(tree))
+    parsed = _parsed(text)
+    if parsed is None:
+        raise InputError(f"{where}: expression must be valid arithmetic, not {shown!r}")
+    tree, nodes = parsed
     if nodes > MAX_NODES:
         raise InputError(f"{where}: expression must have at most {MAX_NODES} terms and "
                          f"operators, not {nodes} ({shown!r})")  # fmt: skip
     return _Evaluator(names, where, shown, unknown).eval(tree.body)
+
+
+@lru_cache(maxsize=512)
+def _parsed(text: str) -> tuple[ast.Expression, int] | None:
+    """`text`'s syntax tree and its node count, or None when it is not Python; kept because a
+    network repeats its expressions (MobileNetV2: 72, 16 of them distinct) and parsing is most
+    of their cost. The evaluator only reads the tree."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return None
+    return tree, sum(1 for _ in ast.walk(tree))
 
 
 def evaluate_condition(text: str, names: Mapping[str, Value], where: str, unknown: str) -> bool:

@@ -13,15 +13,18 @@ On the vector unit a layer is `vector_outputs` results (its ofmap elements) need
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
-from accel.mapping.conv_transpose import lower
-from accel.mapping.row_stationary import RowStationaryMapping, map_row_stationary
 from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer
+
+# The transposed-conv lowering and the row-stationary placement are imported by the layers and
+# chips that need them: a plain run on a systolic array never loads either.
+if TYPE_CHECKING:
+    from accel.mapping.row_stationary import RowStationaryMapping
 
 Unit = Literal["array", "vector", "none"]
 
@@ -76,6 +79,8 @@ def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
         raise InputError(f"batch must be between 1 and {MAX_BATCH:,}, not {batch!r}")
     width = chip.array.element_bytes
     if isinstance(layer.op, ConvTranspose):
+        from accel.mapping.conv_transpose import lower
+
         conv = lower(layer, chip.array.conv_transpose).conv
         assert conv.gemm is not None
         array = ArrayMapping.place(conv.gemm, batch, chip.array)
@@ -94,4 +99,8 @@ def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
 
 def _row_stationary(layer: Layer, chip: ChipConfig, batch: int) -> RowStationaryMapping | None:
     """The row-stationary placement of an array layer on an rs chip, else None."""
-    return map_row_stationary(layer, chip, batch) if chip.array.dataflow == "rs" else None
+    if chip.array.dataflow != "rs":
+        return None
+    from accel.mapping.row_stationary import map_row_stationary
+
+    return map_row_stationary(layer, chip, batch)

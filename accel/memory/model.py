@@ -37,7 +37,6 @@ from accel.memory import tiling as tiles
 from accel.memory.geometry import IntArray, LayerGeometry, clear_geometry_cache
 from accel.memory.loop_nest import array_schedule
 from accel.memory.replay import replay_layer
-from accel.memory.row_stationary import rs_traffic
 from accel.memory.tile_schedule import Schedule, stream_schedule
 from accel.memory.traffic import TRAFFIC, GridTraffic, grid_traffic, streamed_passes, trips
 from accel.model.network import Layer
@@ -120,6 +119,8 @@ def row_stationary_memory(
     """A row-stationary layer (`accel.memory.row_stationary`): its passes' DRAM traffic
     streamed beside its compute in the slice count that replays fastest. `densities` (ifmap,
     ofmap) override the chip's stated feature-map density for this layer."""
+    from accel.memory.row_stationary import rs_traffic  # loaded by the runs on an rs chip
+
     assert mapping.row_stationary is not None
     layer = mapping.array_layer
     ifmap, weight, ofmap, glb = rs_traffic(mapping.row_stationary, layer, timing, chip, densities)

@@ -21,12 +21,14 @@ layer of `outputs` results of `ops` operations each takes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from accel.config import ChipConfig, VectorUnitConfig
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.mapping.mapper import Mapping
-from accel.mapping.row_stationary import RowStationaryMapping
-from accel.perf.row_stationary import buffer_accesses, busy_fraction, rs_compute_cycles
+
+if TYPE_CHECKING:  # an rs chip's model is loaded by the runs on one (`_time_row_stationary`)
+    from accel.mapping.row_stationary import RowStationaryMapping
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ def _time_array(array: ArrayMapping, fold_overlap: bool) -> ComputeTiming:
 def _time_row_stationary(mapping: RowStationaryMapping, pe_count: int) -> ComputeTiming:
     """A row-stationary layer (`accel.perf.row_stationary`): SRAM accesses are the global
     buffer's; `cycles_per_fold` is its longest pass."""
+    from accel.perf.row_stationary import buffer_accesses, busy_fraction, rs_compute_cycles
+
     accesses = buffer_accesses(mapping)
     return ComputeTiming(
         compute_cycles=rs_compute_cycles(mapping),

@@ -1,0 +1,193 @@
+"""The cost model's chain: map, time, model memory, replay and cost every layer of a network
+(or a training step's work items), single-core or cut over many cores."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from accel.config import ChipConfig
+from accel.errors import InputError
+from accel.mapping.mapper import Mapping as LayerMapping
+from accel.mapping.mapper import map_layer
+from accel.memory.activation_plan import ActivationPlan, plain_plan
+from accel.memory.footprint import network_footprint
+from accel.memory.model import MemoryTraffic, compulsory_bytes, model_memory
+from accel.memory.replay import replay_network
+from accel.model.network import Layer, Network
+from accel.perf.energy import layer_energy, recomputed
+from accel.perf.timing import ComputeTiming, time_layer
+from accel.results import LayerResult, NetworkResult, analytic_summary
+
+# A feature's modules (fusion and residency, multi-core scheduling, training passes) are
+# imported where a run chooses the feature: a plain single-core run never loads them.
+if TYPE_CHECKING:
+    from accel.memory.core_pieces import LayerCores
+    from accel.model.training import Optimizer
+
+
+def simulate_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> LayerResult:
+    """Cycles, traffic and energy of one layer run alone (empty buffers, idle channel)."""
+    mapping = map_layer(layer, chip, batch)
+    timing = time_layer(mapping, chip)
+    memory = model_memory(mapping, timing, chip)
+    total_cycles = timing.compute_cycles + memory.stall_cycles
+    energy = layer_energy(mapping, timing, memory, total_cycles, chip)
+    return LayerResult(mapping, timing, memory, energy, chip.array.pe_count)
+
+
+def simulate_network(
+    network: Network, chip: ChipConfig, batch: int = 1,
+    densities: Mapping[str, tuple[float, float]] | None = None,
+) -> NetworkResult:
+    """Simulate every layer of `network` on `chip` for `batch` images, end to end.
+    `densities` maps a layer to the non-zero fractions of its (ifmap, ofmap), which drive the
+    run-length coder of a row-stationary chip (`feature_map_densities` measures them)."""
+    if chip.core_count > 1:
+        return simulate_cores(network, chip, batch)
+    if not isinstance(chip.cores, int):  # a list of one core: that core is the chip
+        chip = chip.core_chips()[0]
+    mappings = [map_layer(layer, chip, batch) for layer in network.layers]
+    timings = [time_layer(mapping, chip) for mapping in mappings]
+    found = densities or {}
+    memories = [
+        model_memory(mapping, timing, chip, found.get(mapping.layer.name))
+        for mapping, timing in zip(mappings, timings, strict=True)
+    ]
+    # Fused groups and activations kept on chip (chip.memory; both off by default).
+    plan = _activation_plan(network, mappings, timings, memories, chip)
+    # Each layer's share of the end-to-end timeline (sums to the network's latency).
+    shares = plan.shares(replay_network(plan.schedules, chip))
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    facts = plan.layers or (None,) * len(mappings)
+    layers = tuple(
+        LayerResult(
+            mapping,
+            timing,
+            memory,
+            recomputed(layer_energy(mapping, timing, memory, cycles, chip),
+                       fact.recompute_macs if fact else 0, chip),
+            chip.array.pe_count,
+            cycles,
+            layer_footprint,
+            activations=fact,
+        )
+        for mapping, timing, memory, cycles, layer_footprint, fact in zip(
+            mappings, plan.timings, plan.memories, shares, footprint.layers, facts, strict=True
+        )
+    )  # fmt: skip
+    block = plan.summary(chip, network) if plan.layers is not None else None
+    return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint,
+                         activations=block,
+                         compulsory_network_bytes=plan.compulsory_network_bytes)  # fmt: skip
+
+
+def _activation_plan(
+    network: Network,
+    mappings: list[LayerMapping],
+    timings: list[ComputeTiming],
+    memories: list[MemoryTraffic],
+    chip: ChipConfig,
+) -> ActivationPlan:
+    """Each layer's own traffic, or with fusion or residency on, the plan they make."""
+    if chip.memory.fusion == "off" and chip.memory.activation_residency == "off":
+        return plain_plan(network, mappings, timings, memories)
+    from accel.memory.activations import plan_activations
+
+    return plan_activations(network, mappings, timings, memories, chip)
+
+
+def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> NetworkResult:
+    """A multi-core chip: each layer mapped and timed whole on the first core (the rows'
+    mapping columns), then cut over the cores and played on the shared channel
+    (`schedule_network`); each row's cycles, DRAM bytes and energy are its pieces'."""
+    from accel.memory.core_outputs import cores_section
+    from accel.memory.multicore import schedule_network
+
+    core = chip.core_chips()[0]
+    run = schedule_network(network, chip, batch)
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    pe_count = sum(each.array.pe_count for each in chip.core_chips())
+    layers, ifmap_reads = [], {}
+    for layer, plan, layer_footprint in zip(network.layers, run.layers, footprint.layers,
+                                            strict=True):  # fmt: skip
+        mapping = map_layer(layer, core, batch)
+        timing = time_layer(mapping, core)
+        whole = model_memory(mapping, timing, core)
+        if mapping.array is not None:  # a window may skip input pixels (strided 1×1)
+            ifmap_reads[layer.name] = whole.compulsory_ifmap_bytes
+        memory = _cores_memory(whole, plan)
+        if plan.pieces:
+            timing = replace(timing, compute_cycles=plan.compute_cycles)
+        energy = layer_energy(mapping, timing, memory, plan.cycles, chip)
+        layers.append(LayerResult(mapping, timing, memory, energy, pe_count, plan.cycles,
+                                  layer_footprint, cores=plan))  # fmt: skip
+    return NetworkResult(network.name, chip, batch, network.params, tuple(layers),
+                         footprint=footprint,
+                         cores=cores_section(run, network, chip, batch, ifmap_reads),
+                         core_run=run)  # fmt: skip
+
+
+def _cores_memory(memory: MemoryTraffic, plan: LayerCores) -> MemoryTraffic:
+    """The layer's DRAM bytes: the sum over its pieces (a cut reads a shared operand more)."""
+    return replace(
+        memory,
+        dram_ifmap_bytes=plan.total("ifmap_bytes"),
+        dram_weight_bytes=plan.total("weight_bytes"),
+        dram_ofmap_write_bytes=plan.total("ofmap_write_bytes"),
+        dram_ofmap_read_bytes=plan.total("ofmap_read_bytes"),
+    )
+
+
+def simulate_training(
+    network: Network, chip: ChipConfig, batch: int = 1, optimizer: Optimizer = "sgd"
+) -> NetworkResult:
+    """One training step of `network` on `batch` images: forward, loss, backward and the
+    optimizer update, each work item mapped, timed and costed by the inference stages, end to
+    end on one timeline; the result's `training` block has the step's MACs, time and memory."""
+    from accel.mapping.training import map_work
+    from accel.model.training import training_step
+    from accel.results import training_section
+
+    if chip.core_count > 1:
+        raise InputError(f"a training step runs on one core: cores must be 1 for --training, "
+                         f"not {chip.core_count}")  # fmt: skip
+    step = training_step(network, batch, optimizer, chip.array.element_bytes,
+                         chip.training.activations)  # fmt: skip
+    mappings = [map_work(work, chip) for work in step.items]
+    timings = [time_layer(mapping, chip) for mapping in mappings]
+    memories = [
+        model_memory(mapping, timing, chip)
+        for mapping, timing in zip(mappings, timings, strict=True)
+    ]
+    shares = replay_network([memory.schedule for memory in memories], chip)
+    layers = tuple(
+        LayerResult(
+            mapping, timing, memory, layer_energy(mapping, timing, memory, cycles, chip),
+            chip.array.pe_count, cycles, pass_name=work.pass_name, label=work.label,
+        )
+        for work, mapping, timing, memory, cycles in zip(
+            step.items, mappings, timings, memories, shares, strict=True
+        )
+    )  # fmt: skip
+    section = training_section(layers, step.memory(chip.array.element_bytes), chip, optimizer)
+    return NetworkResult(network.name, chip, batch, network.params, layers, training=section)
+
+
+def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dict[str, Any]:
+    """The summary's `ANALYTIC_METRICS` from mapping and timing alone, without the memory
+    model: what a sweep that asks only for them computes per point. A multi-core chip's compute
+    cycles come from its schedule: it is simulated whole."""
+    mappings = [map_layer(layer, chip, batch) for layer in network.layers]
+    layers = [
+        (mapping.macs, time_layer(mapping, chip).compute_cycles,
+         compulsory_bytes(mapping))
+        for mapping in mappings
+    ]  # fmt: skip
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    analytic = analytic_summary(chip, network.params, footprint, layers)
+    if chip.core_count > 1:
+        summary = simulate_network(network, chip, batch).summary()
+        return {key: summary[key] for key in analytic}
+    return analytic
