@@ -14,24 +14,24 @@ from typing import Any, TypeVar
 import pydantic
 from pydantic_core import core_schema as cs
 
-from accel.user_input.record import Record, fields_of
-
-_R = TypeVar("_R", bound=Record)
-
-
-_MODELS: dict[type[Record], type[pydantic.BaseModel]] = {}
+# A record class: accel.user_input.record imports this module when it needs pydantic, so this
+# module reads a record's class attributes without importing it.
+_R = TypeVar("_R")
 
 
-def schema_model(record: type[Record]) -> type[pydantic.BaseModel]:
+_MODELS: dict[type[Any], type[pydantic.BaseModel]] = {}
+
+
+def schema_model(record: type[Any]) -> type[pydantic.BaseModel]:
     """The frozen pydantic model that validates input for `record` (built once per class)."""
     if record not in _MODELS:
         _MODELS[record] = _build(record)
     return _MODELS[record]
 
 
-def _build(record: type[Record]) -> type[pydantic.BaseModel]:
+def _build(record: type[Any]) -> type[pydantic.BaseModel]:
     definitions: dict[str, Any] = {}
-    for name, spec in fields_of(record).items():
+    for name, spec in record.model_fields.items():
         options: dict[str, Any] = dict(spec.rules)
         if spec.description is not None:
             options["description"] = spec.description
@@ -61,7 +61,7 @@ def _build(record: type[Record]) -> type[pydantic.BaseModel]:
     return model
 
 
-def _model_check(record: type[Record], check: Any) -> Any:
+def _model_check(record: type[Any], check: Any) -> Any:
     """A pydantic model validator running `check` on the record the model's values make."""
 
     def run(model: Any) -> Any:
@@ -72,8 +72,8 @@ def _model_check(record: type[Record], check: Any) -> Any:
 
 
 def _record(record: type[_R], model: pydantic.BaseModel) -> _R:
-    values = {name: getattr(model, name) for name in record._fields}
-    return record.model_construct(model.model_fields_set, **values)
+    values = {name: getattr(model, name) for name in record.model_fields}  # type: ignore[attr-defined]
+    return record.model_construct(model.model_fields_set, **values)  # type: ignore[attr-defined, no-any-return]
 
 
 def validate(record: type[_R], data: Any) -> _R:
@@ -83,7 +83,7 @@ def validate(record: type[_R], data: Any) -> _R:
     return _record(record, schema_model(record).model_validate(data))
 
 
-def core_schema(record: type[Record], handler: Any) -> Any:
+def core_schema(record: type[Any], handler: Any) -> Any:
     """pydantic's schema of a field whose type is `record`: a record passes as it is, anything
     else is validated by the record's model and made the record."""
     inner = handler(schema_model(record))

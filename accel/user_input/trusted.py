@@ -16,10 +16,7 @@ from __future__ import annotations
 import math
 import types
 import typing
-from typing import TYPE_CHECKING, Any, Literal
-
-if TYPE_CHECKING:
-    from accel.user_input.record import FieldSpec, Record
+from typing import Any, Literal
 
 
 class _Refused(Exception):
@@ -51,7 +48,7 @@ def construct(model: type[Any], data: Any) -> Any:
         return None  # a validator refused: pydantic says so in its own words
 
 
-def _construct(model: type[Record], data: Any) -> Any:
+def _construct(model: Any, data: Any) -> Any:
     fields = model.model_fields
     if not isinstance(data, dict) or not set(data) <= set(fields):
         raise _Refused
@@ -78,7 +75,7 @@ def _construct(model: type[Record], data: Any) -> Any:
     return instance
 
 
-def _value(annotation: Any, value: Any, field: FieldSpec | None) -> Any:
+def _value(annotation: Any, value: Any, field: Any) -> Any:
     """`value` as pydantic makes it for `annotation` when that is keeping it (an int made a
     float aside); raise _Refused where pydantic might convert or refuse it."""
     origin = typing.get_origin(annotation)
@@ -107,7 +104,7 @@ def _value(annotation: Any, value: Any, field: FieldSpec | None) -> Any:
     return _scalar(annotation, value)
 
 
-def _union(members: tuple[Any, ...], value: Any, field: FieldSpec | None) -> Any:
+def _union(members: tuple[Any, ...], value: Any, field: Any) -> Any:
     """A union member that takes `value` as it is; exactly one must (pydantic's smart mode
     picks an exact match; two would need its tie-break rules)."""
     results = []
@@ -153,7 +150,7 @@ def _scalar(annotation: Any, value: Any) -> Any:
     raise _Refused
 
 
-def _constrained(value: Any, field: FieldSpec | None) -> Any:
+def _constrained(value: Any, field: Any) -> Any:
     """`value` if it meets every constraint of `field`."""
     for rule, limit in ({} if field is None else field.rules).items():
         if rule == "gt":
