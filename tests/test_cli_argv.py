@@ -114,8 +114,11 @@ def test_text_printed_without_rich_reads_as_rich_prints_it(
     assert not _prints_as_is(stripped)
 
 
-# Third-party packages a plain `simulate-network -q` run on a built-in network does not need.
-NOT_ON_THE_PATH = ("typer", "click", "rich", "yaml", "simpy", "onnx")
+# Third-party packages a plain `simulate-network -q` run does not need: its layers and chip are
+# records built without pydantic (accel.user_input.record), which validates only input that
+# needs converting or is wrong.
+NOT_ON_THE_PATH = ("typer", "click", "rich", "yaml", "simpy", "onnx", "pydantic",
+                   "pydantic_core", "annotated_types")  # fmt: skip
 # accel's own modules of features such a run (single core, systolic array, fusion and
 # residency off, no --training, --check or --report) does not choose: each is imported where a
 # run chooses its feature. A package stands for all its modules.
@@ -133,40 +136,66 @@ FEATURE_MODULES = (
     "accel.report", "accel.sweep", "accel.oracles", "accel.api",  # --report, sweeps, tests
     "accel.io.scalesim", "accel.io.onnx_import", "accel.io.tflite_import",  # other formats
 )  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def quiet_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], str]:
-    """The modules a quiet run of lenet5 loads (sys.modules at exit, in a fresh process), and
-    what it printed."""
-    code = (
-        "import atexit, json, sys\n"
-        "atexit.register(lambda: print(json.dumps(sorted(sys.modules))))\n"
+SCALESIM = Path(__file__).parent / "data" / "scalesim"
+ZOO = ("lenet5", "alexnet", "vgg16", "vgg19", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large",
+       "mobilenet_v3_small", "resnet18", "resnet34", "resnet50", "googlenet")  # fmt: skip
+RUNS = {
+    "built-in network": (
         "from accel.cli import main\n"
         "sys.argv = ['accel', 'simulate-network', '-n', 'lenet5', '-q', '--out', 'out']\n"
-        "main()\n"
+        "main()\n", "lenet5 on default",
+    ),
+    "SCALE-Sim topology and config": (
+        "from accel.cli import main\n"
+        f"sys.argv = ['accel', 'simulate-network', '-n', {str(SCALESIM / 'topo_mixed.csv')!r},"
+        f" '-c', {str(SCALESIM / 'mixed_16x16_ws.cfg')!r}, '-q', '--out', 'out']\n"
+        "main()\n", "topo_mixed on ",
+    ),
+    "the zoo in one process": (
+        "from accel.io.sources import load_chip, load_network\n"
+        "from accel.simulation import simulate_network\n"
+        f"for name in {ZOO!r}:\n"
+        "    print(name, simulate_network(load_network(name), load_chip(None), 1).total_cycles)\n",
+        "googlenet ",
+    ),
+}
+
+
+def _modules_of(run_name: str, cwd: Path) -> set[str]:
+    """The modules a run loads (sys.modules at exit, in a fresh process), not a timing."""
+    body, expected = RUNS[run_name]
+    code = (
+        "import atexit, json, sys\n"
+        "atexit.register(lambda: print(json.dumps(sorted(sys.modules))))\n" + body
     )
     # A short --out and the default width (pytest sets COLUMNS=80): the summary is not wrapped.
     env = {key: value for key, value in os.environ.items() if key != "COLUMNS"}
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                         cwd=tmp_path_factory.mktemp("quiet"), env=env)  # fmt: skip
-    return set(json.loads(run.stdout.splitlines()[-1])), run.stdout
+                         cwd=cwd, env=env)  # fmt: skip
+    assert expected in run.stdout
+    return set(json.loads(run.stdout.splitlines()[-1]))
 
 
-def test_a_quiet_run_loads_no_package_it_does_not_need(quiet_run: tuple[set[str], str]) -> None:
-    """The packages a run loads, not a timing; and that it builds no pydantic validator (its
-    layers and the default chip need none)."""
-    modules, stdout = quiet_run
-    loaded = {name.split(".")[0] for name in modules}
+@pytest.fixture(scope="module")
+def loaded_modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+    """Each run's modules, each run made once for both tests below."""
+    return {name: _modules_of(name, tmp_path_factory.mktemp("run")) for name in RUNS}
+
+
+@pytest.mark.parametrize("run_name", RUNS)
+def test_a_quiet_run_loads_no_package_it_does_not_need(
+    run_name: str, loaded_modules: dict[str, set[str]]
+) -> None:
+    loaded = {name.split(".")[0] for name in loaded_modules[run_name]}
     assert "accel" in loaded
     assert sorted(loaded & set(NOT_ON_THE_PATH)) == []
-    # pydantic loads its plugins when it first builds a model's validators: none was built
-    assert "pydantic" in loaded and "pydantic.plugin._loader" not in modules
-    assert "lenet5 on default" in stdout
 
 
-def test_a_quiet_run_loads_no_feature_it_does_not_choose(quiet_run: tuple[set[str], str]) -> None:
-    modules, _ = quiet_run
+@pytest.mark.parametrize("run_name", ["built-in network", "the zoo in one process"])
+def test_a_quiet_run_loads_no_feature_it_does_not_choose(
+    run_name: str, loaded_modules: dict[str, set[str]]
+) -> None:
+    modules = loaded_modules[run_name]
     assert {"accel.simulation", "accel.memory.model", "accel.results"} <= modules
     features = sorted(name for name in modules
                       if any(name == f or name.startswith(f + ".") for f in FEATURE_MODULES))

@@ -12,12 +12,13 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from accel import config
 from accel.io.sources import load_network, zoo_names
 from accel.io.workload_yaml import OP_CLASSES
 from accel.user_input import trusted
+from accel.user_input.record import Record
 
 MODELS = sorted({*OP_CLASSES.values(), config.ChipConfig, config.ArrayConfig,
                  config.BufferConfig, config.SramConfig, config.DramConfig,
@@ -29,7 +30,7 @@ def same(built: Any, validated: Any) -> bool:
     and for models the same fields set."""
     if type(built) is not type(validated):
         return False
-    if isinstance(built, BaseModel):
+    if isinstance(built, Record):
         return built.model_fields_set == validated.model_fields_set and same(
             built.__dict__, validated.__dict__
         )
@@ -64,7 +65,7 @@ def fitting(annotation: Any, depth: int = 0) -> st.SearchStrategy[Any]:
     if origin is tuple:
         items = [fitting(args[0])] * 3 if args[-1] is Ellipsis else [fitting(a) for a in args]
         return st.tuples(*items) | st.tuples(*items).map(list)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and issubclass(annotation, Record):
         return models(annotation, depth + 1) if depth < 2 else st.just({})
     return {
         bool: st.booleans(), type(None): st.none(), str: st.sampled_from(["x", "conv", ""]),
@@ -75,7 +76,7 @@ def fitting(annotation: Any, depth: int = 0) -> st.SearchStrategy[Any]:
 
 
 @st.composite
-def models(draw: st.DrawFn, model: type[BaseModel], depth: int = 0) -> dict[str, Any]:
+def models(draw: st.DrawFn, model: type[Record], depth: int = 0) -> dict[str, Any]:
     names = list(model.model_fields)
     chosen = draw(st.lists(st.sampled_from(names), unique=True, max_size=len(names)))
     if draw(st.integers(0, 4)):  # mostly with every required field
@@ -91,7 +92,7 @@ def models(draw: st.DrawFn, model: type[BaseModel], depth: int = 0) -> dict[str,
 
 
 @st.composite
-def inputs(draw: st.DrawFn) -> tuple[type[BaseModel], dict[str, Any]]:
+def inputs(draw: st.DrawFn) -> tuple[type[Record], dict[str, Any]]:
     model = draw(st.sampled_from(MODELS))
     return model, draw(models(model))
 
@@ -99,7 +100,7 @@ def inputs(draw: st.DrawFn) -> tuple[type[BaseModel], dict[str, Any]]:
 @settings(max_examples=1500, deadline=None)
 @given(inputs())
 def test_what_is_built_without_pydantic_is_what_pydantic_builds(
-    case: tuple[type[BaseModel], dict[str, Any]],
+    case: tuple[type[Record], dict[str, Any]],
 ) -> None:
     model, data = case
     built = trusted.construct(model, data)
@@ -122,7 +123,7 @@ def test_a_zoo_network_builds_as_pydantic_builds_it(
 
     refused: list[str] = []
 
-    def counting(model: type[BaseModel], data: Any) -> Any:
+    def counting(model: type[Record], data: Any) -> Any:
         built = trusted.construct(model, data)
         if built is None:
             refused.append(model.__name__)
@@ -163,6 +164,6 @@ def test_a_chip_config_builds_as_pydantic_builds_it() -> None:
     ],
 )
 def test_input_needing_conversion_or_refused_goes_to_pydantic(
-    model: type[BaseModel], data: dict[str, Any]
+    model: type[Record], data: dict[str, Any]
 ) -> None:
     assert trusted.construct(model, data) is None

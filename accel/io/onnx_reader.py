@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import ValidationError
 
 from accel.errors import InputError, first_line
 from accel.io.imported import ImportedModel, ImportedParts, finish
@@ -144,9 +143,10 @@ class OnnxImporter:
                     self._convert(node, index, self.convert)
                 except InputError:
                     raise
-                except (ValidationError, ValueError, IndexError, TypeError, KeyError,
-                        ZeroDivisionError, OverflowError) as err:  # fmt: skip
-                    # An attribute no valid model has (stride 0, negative pads, group 0).
+                except (ValueError, IndexError, TypeError, KeyError, ZeroDivisionError,
+                        OverflowError) as err:  # fmt: skip
+                    # An attribute no valid model has (stride 0, negative pads, group 0); an op
+                    # pydantic refuses raises its ValidationError, a ValueError.
                     raise InputError(f"{self.source}: node {node.name!r} (op {node.op_type}) "
                                      f"is malformed ({describe(err)})") from None  # fmt: skip
         return finish(self.parts, self.source)

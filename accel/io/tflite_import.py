@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from pydantic import ValidationError
 
 from accel.errors import InputError, first_line
 from accel.io import tflite_ops, tflite_resample
@@ -64,8 +63,9 @@ def _run(importer: TfliteImporter) -> ImportedModel:
             _convert(importer, importer.graph.Operators(position), position)
         except InputError:
             raise
-        except (*MALFORMED, ValidationError) as err:
-            # A corrupt file: an index past a table, a short buffer, a missing option.
+        except MALFORMED as err:
+            # A corrupt file: an index past a table, a short buffer, a missing option (or an op
+            # pydantic refuses: its ValidationError is a ValueError).
             raise InputError(f"{importer.source}: operator {position} is malformed "
                              f"({describe(err)})") from None
     return finish(importer.parts, importer.source)

@@ -21,16 +21,15 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
-
 from accel.errors import InputError, closest
 from accel.io.expressions import Number, substitute
 from accel.model import ops
 from accel.model.network import INPUT, LayerEntry, Network
+from accel.model.op_base import OpBase
 from accel.model.ops import Shape
 from accel.user_input import load_yaml_mapping, validate_model
 
-OP_CLASSES: dict[str, type[BaseModel]] = {
+OP_CLASSES: dict[str, type[OpBase]] = {
     "conv": ops.Conv,
     "fc": ops.FullyConnected,
     "maxpool": ops.MaxPool,

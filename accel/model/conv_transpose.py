@@ -18,11 +18,13 @@ fvcore and other profilers use); how many the array issues depends on the mappin
 
 from __future__ import annotations
 
-from typing import Literal
-
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from typing import TYPE_CHECKING, Literal
 
 from accel.model.op_base import OpBase, Shape, ShapeError, as_pair
+from accel.user_input.record import Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    from pydantic import ValidationInfo
 
 FusedActivation = Literal["relu", "relu6"]
 

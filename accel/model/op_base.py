@@ -1,7 +1,8 @@
 """The common ground of all operators: the per-image tensor shape and the operator base class.
 
-An operator is a frozen pydantic model holding only hyper-parameters; every derived quantity
-(output shape, MACs, parameters, vector-unit work) is a method of its input shapes.
+An operator is a frozen record (`accel.user_input.record`) holding only hyper-parameters; every
+derived quantity (output shape, MACs, parameters, vector-unit work) is a method of its input
+shapes.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict
+from accel.user_input.record import Record
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,7 @@ def as_pair(value: int | tuple[int, int] | list[int], what: str) -> tuple[int, i
     return pair
 
 
-class OpBase(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+class OpBase(Record):
 
     # Op groups, declared once on the op classes (every stage asks the op, none keeps a list):
     # `moves_values`: the output is the input's values rearranged, no arithmetic (reshapes,

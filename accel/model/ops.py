@@ -9,9 +9,7 @@ parameter, not part of the model.
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar, Literal
-
-from pydantic import Field
+from typing import ClassVar, Literal
 
 from accel.model.conv_transpose import ConvTranspose
 from accel.model.op_base import OpBase, Shape, ShapeError
@@ -34,6 +32,7 @@ from accel.model.tensor_ops import (
     Unsupported,
 )
 from accel.model.window import PaddingMode, WindowOp
+from accel.user_input.record import Field
 
 ActivationFunction = Literal[
     "relu", "relu6", "hswish", "hsigmoid", "sigmoid", "leaky_relu", "tanh", "hard_sigmoid"
@@ -241,7 +240,7 @@ class Softmax(OpBase):
         return 3 * output.elements  # exponent, sum, divide
 
 
-Op = Annotated[
+Op = (
     Conv
     | FullyConnected
     | MaxPool
@@ -267,9 +266,8 @@ Op = Annotated[
     | PRelu
     | ReduceMean
     | Unsupported
-    | ConvTranspose,
-    Field(discriminator="kind"),
-]
+    | ConvTranspose
+)
 OP_KINDS: tuple[str, ...] = (
     "conv",
     "fc",

@@ -24,9 +24,9 @@ import math
 from typing import ClassVar, Literal
 
 import numpy as np
-from pydantic import Field, field_validator, model_validator
 
 from accel.model.op_base import OpBase, Shape, ShapeError
+from accel.user_input.record import Field, field_validator, model_validator
 
 ResizeMode = Literal["nearest", "bilinear"]
 CoordinateMode = Literal[

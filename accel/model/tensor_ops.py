@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from pydantic import Field, field_validator
-
 from accel.model.op_base import OpBase, Shape, ShapeError
+from accel.user_input.record import Field, field_validator
 
 PadMode = Literal["constant", "reflect", "edge"]
 

@@ -11,11 +11,13 @@ instead with `ceil_mode` (ONNX Runtime's and PyTorch's rule, or SCALE-Sim's).
 from __future__ import annotations
 
 import math
-from typing import Literal
-
-from pydantic import Field, ValidationInfo, field_validator
+from typing import TYPE_CHECKING, Literal
 
 from accel.model.op_base import OpBase, Shape, ShapeError, as_pair
+from accel.user_input.record import Field, field_validator
+
+if TYPE_CHECKING:
+    from pydantic import ValidationInfo
 
 PaddingMode = Literal["same", "same_upper", "same_lower", "valid"]
 

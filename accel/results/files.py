@@ -35,7 +35,7 @@ def write_results(result: NetworkResult, out_dir: Path) -> None:
     write_atomically(out_dir / "layers.csv", buffer.getvalue())
     summary = json.dumps(result.summary(), indent=2, allow_nan=False)  # JSON has no inf/NaN
     write_atomically(out_dir / "summary.json", summary + "\n")
-    chip_yaml = dump_yaml_mapping(result.chip.field_values())
+    chip_yaml = dump_yaml_mapping(result.chip.model_dump())
     write_atomically(out_dir / "chip.yaml", chip_yaml)
 
 

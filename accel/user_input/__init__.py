@@ -12,18 +12,20 @@ chip config that uses it.
 from __future__ import annotations
 
 import re
+import sys
 import types
 import typing
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
-
-from pydantic import BaseModel, ValidationError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from accel.errors import InputError, closest, first_line
 from accel.user_input.trusted import construct
 
-Model = TypeVar("Model", bound=BaseModel)
+if TYPE_CHECKING:
+    from pydantic import ValidationError
+
+Model = TypeVar("Model")
 
 
 MAX_YAML_BYTES = 4 << 20  # a chip, workload or sweep file is kilobytes; refuse megabytes
@@ -138,14 +140,16 @@ def validate_model(model: type[Model], data: Any, source: str) -> Model:
     built = construct(model, data)
     if built is not None:
         return built  # type: ignore[no-any-return]
+    from pydantic import ValidationError
+
     try:
-        return model.model_validate(data)
+        return model.model_validate(data)  # type: ignore[attr-defined, no-any-return]
     except ValidationError as err:
         lines = validation_messages(err, source, model)
         raise InputError(format_validation_error(err, source, model), lines) from None
 
 
-def format_validation_error(err: ValidationError, source: str, model: type[BaseModel]) -> str:
+def format_validation_error(err: ValidationError, source: str, model: type[Any]) -> str:
     """One line for the first error pydantic found (and how many more there are)."""
     lines = validation_messages(err, source, model)
     more = len(lines) - 1
@@ -156,13 +160,16 @@ def format_validation_error(err: ValidationError, source: str, model: type[BaseM
 def describe(err: Exception) -> str:
     """A third-party or validation exception as a short phrase: a pydantic error's first
     field, rule and value ("stride must be > 0, not 0"), else the exception's first line."""
-    if isinstance(err, ValidationError):
-        return _message(err.errors()[0], BaseModel) if err.errors() else "invalid values"
+    if "pydantic" in sys.modules:  # else no pydantic error was ever raised
+        from pydantic import ValidationError
+
+        if isinstance(err, ValidationError):
+            return _message(err.errors()[0], object) if err.errors() else "invalid values"
     return f"{type(err).__name__}: {first_line(err)}"
 
 
 def validation_messages(
-    err: ValidationError, source: str, model: type[BaseModel]
+    err: ValidationError, source: str, model: type[Any]
 ) -> tuple[str, ...]:
     """One line per error pydantic found, a misspelt field first (it explains the others:
     a misspelling shows up as both an unknown and a missing field)."""
@@ -170,7 +177,7 @@ def validation_messages(
     return tuple(f"{source}: {_message(error, model)}" for error in errors)
 
 
-def _message(error: Any, model: type[BaseModel]) -> str:
+def _message(error: Any, model: type[Any]) -> str:
     loc = [str(part) for part in error["loc"]]
     path = ".".join(loc) or "(top level)"
     kind = error["type"]
@@ -215,7 +222,7 @@ def _number(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def _field_names(model: type[BaseModel], loc: list[str]) -> list[str]:
+def _field_names(model: type[Any], loc: list[str]) -> list[str]:
     """Field names of the (nested) model that `loc` points into."""
     current: Any = model
     for part in loc:
@@ -227,7 +234,8 @@ def _field_names(model: type[BaseModel], loc: list[str]) -> list[str]:
 
 
 def _is_model(obj: Any) -> bool:
-    return isinstance(obj, type) and issubclass(obj, BaseModel)
+    """A record or a pydantic model: a class with `model_fields`."""
+    return isinstance(obj, type) and hasattr(obj, "model_fields")
 
 
 def _unwrap_model(annotation: Any) -> Any:

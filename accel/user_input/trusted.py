@@ -1,33 +1,22 @@
-"""Validation without building pydantic's validators, for input that needs no conversion.
+"""Building a record from values that need no conversion, without pydantic.
 
-pydantic builds a model's validators the first time it validates one (a few milliseconds per
-model class, and the first build scans the installed packages for pydantic plugins), which a
-run that builds a network from a workload file, or a chip from a config, pays for every class.
 `construct` takes the values themselves where pydantic would keep them unchanged — an `int`
 (not a bool) for an int field, a `float` (or an int, made a float) for a float field, a bool,
 a string of a `Literal`, None, tuples (or lists) of such, nested mappings of such — checks
-every constraint of the field (`gt`, `ge`, `lt`, `le`, `allow_inf_nan`) and runs the model's own
-field and model validators, then assembles the model as pydantic would. Anything else — an
-unknown or missing field, a value of another type, a union it matches twice, a failed check or
-validator, a validator shape it does not know — returns None, and pydantic validates the input
-itself, so every conversion and every error message stay pydantic's.
+every constraint of the field (`gt`, `ge`, `lt`, `le`, `allow_inf_nan`, `min_length`) and runs
+the record's own field and model validators, then assembles the record as pydantic would.
+Anything else — an unknown or missing field, a value of another type, a union it matches twice,
+a failed check or validator — returns None, and pydantic validates the input itself
+(`accel.user_input.schema`), so every conversion and every error message stay pydantic's.
 tests/test_trusted_validation.py holds it against pydantic on random input.
 """
 
 from __future__ import annotations
 
-import inspect
 import math
 import types
 import typing
-from functools import cache
 from typing import Any, Literal
-
-import annotated_types
-from pydantic import BaseModel
-from pydantic.fields import FieldInfo
-
-_MISSING = object()
 
 
 class _Refused(Exception):
@@ -46,8 +35,11 @@ class _Info:
         self.data = data
 
 
-def construct(model: type[BaseModel], data: Any) -> Any:
-    """`model.model_validate(data)` where `data` needs no conversion, else None."""
+def construct(model: type[Any], data: Any) -> Any:
+    """`model.model_validate(data)` where `model` is a record and `data` needs no conversion,
+    else None."""
+    if not hasattr(model, "_field_checks"):
+        return None  # a pydantic model (a sweep spec): pydantic validates it
     try:
         return _construct(model, data)
     except _Refused:
@@ -56,13 +48,11 @@ def construct(model: type[BaseModel], data: Any) -> Any:
         return None  # a validator refused: pydantic says so in its own words
 
 
-def _construct(model: type[BaseModel], data: Any) -> Any:
+def _construct(model: Any, data: Any) -> Any:
     fields = model.model_fields
-    if not isinstance(data, dict) or not set(data) <= set(fields) or not _plain_model(model):
+    if not isinstance(data, dict) or not set(data) <= set(fields):
         raise _Refused
-    validators = _field_validators(model)
-    if validators is None:
-        raise _Refused
+    validators = model._field_checks
     values: dict[str, Any] = {}
     for name, field in fields.items():
         if name not in data:
@@ -78,72 +68,14 @@ def _construct(model: type[BaseModel], data: Any) -> Any:
             value = after(value, _Info(name, values))
         values[name] = value
     instance = model.model_construct(set(data), **values)
-    for check in _model_validators(model):
+    for check in model._model_checks:
         instance = check(instance)
         if type(instance) is not model:
             raise _Refused
     return instance
 
 
-_PLAIN_CONFIG = frozenset(("frozen", "extra", "defer_build"))
-
-
-@cache
-def _plain_model(model: type[BaseModel]) -> bool:
-    """A frozen model that forbids unknown fields, with no other setting, alias, serializer or
-    old-style validator that validation would have to honour."""
-    config = model.model_config
-    if set(config) - _PLAIN_CONFIG or config.get("extra") != "forbid" or not config.get("frozen"):
-        return False
-    decorators = model.__pydantic_decorators__
-    if decorators.validators or decorators.root_validators or decorators.field_serializers:
-        return False
-    if decorators.model_serializers or decorators.computed_fields:
-        return False
-    return all(field.alias is None and field.validation_alias is None
-               for field in model.model_fields.values())  # fmt: skip
-
-
-@cache
-def _field_validators(model: type[BaseModel]) -> dict[str, tuple[Any, Any]] | None:
-    """Field name → (before validator, after validator), each a function of (value, info);
-    None if a validator is of a kind this module does not run."""
-    found: dict[str, list[Any]] = {}
-    for decorator in model.__pydantic_decorators__.field_validators.values():
-        mode = decorator.info.mode
-        if mode not in ("before", "after") or "*" in decorator.info.fields:
-            return None
-        slot = 0 if mode == "before" else 1
-        for name in decorator.info.fields:
-            pair = found.setdefault(name, [None, None])
-            if pair[slot] is not None:
-                return None
-            pair[slot] = _with_info(decorator.func)
-    return {name: (pair[0], pair[1]) for name, pair in found.items()}
-
-
-@cache
-def _model_validators(model: type[BaseModel]) -> tuple[Any, ...]:
-    checks = []
-    for decorator in model.__pydantic_decorators__.model_validators.values():
-        if decorator.info.mode != "after" or len(inspect.signature(decorator.func).parameters) != 1:
-            checks.append(_refuse)
-        else:
-            checks.append(decorator.func)
-    return tuple(checks)
-
-
-def _refuse(instance: Any) -> Any:
-    raise _Refused
-
-
-def _with_info(func: Any) -> Any:
-    """`func` called as pydantic calls a field validator: with the info if it takes one."""
-    takes_info = len(inspect.signature(func).parameters) == 2
-    return func if takes_info else (lambda value, info: func(value))
-
-
-def _value(annotation: Any, value: Any, field: FieldInfo | None) -> Any:
+def _value(annotation: Any, value: Any, field: Any) -> Any:
     """`value` as pydantic makes it for `annotation` when that is keeping it (an int made a
     float aside); raise _Refused where pydantic might convert or refuse it."""
     origin = typing.get_origin(annotation)
@@ -151,7 +83,13 @@ def _value(annotation: Any, value: Any, field: FieldInfo | None) -> Any:
         return _union(typing.get_args(annotation), value, field)
     if annotation in (int, float):
         return _constrained(_scalar(annotation, value), field)
-    if field is not None and field.metadata:  # constraints on a string, tuple or model
+    rules = {} if field is None else field.rules
+    if origin is tuple and set(rules) <= {"min_length"}:
+        items = _tuple(typing.get_args(annotation), value)
+        if len(items) < rules.get("min_length", 0):
+            raise _Refused
+        return items
+    if rules:  # constraints on a string or a record
         raise _Refused
     if annotation is type(None):
         if value is not None:
@@ -161,14 +99,12 @@ def _value(annotation: Any, value: Any, field: FieldInfo | None) -> Any:
         if type(value) is not str or value not in typing.get_args(annotation):
             raise _Refused
         return value
-    if origin is tuple:
-        return _tuple(typing.get_args(annotation), value)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+    if isinstance(annotation, type) and hasattr(annotation, "_field_checks"):
         return value if type(value) is annotation else _construct(annotation, value)
     return _scalar(annotation, value)
 
 
-def _union(members: tuple[Any, ...], value: Any, field: FieldInfo | None) -> Any:
+def _union(members: tuple[Any, ...], value: Any, field: Any) -> Any:
     """A union member that takes `value` as it is; exactly one must (pydantic's smart mode
     picks an exact match; two would need its tie-break rules)."""
     results = []
@@ -214,19 +150,19 @@ def _scalar(annotation: Any, value: Any) -> Any:
     raise _Refused
 
 
-def _constrained(value: Any, field: FieldInfo | None) -> Any:
+def _constrained(value: Any, field: Any) -> Any:
     """`value` if it meets every constraint of `field`."""
-    for rule in () if field is None else field.metadata:
-        if isinstance(rule, annotated_types.Gt):
-            ok = value > rule.gt
-        elif isinstance(rule, annotated_types.Ge):
-            ok = value >= rule.ge
-        elif isinstance(rule, annotated_types.Lt):
-            ok = value < rule.lt
-        elif isinstance(rule, annotated_types.Le):
-            ok = value <= rule.le
-        elif type(rule).__name__ == "AllowInfNan" and vars(rule) == {"allow_inf_nan": False}:
-            ok = not isinstance(value, float) or math.isfinite(value)
+    for rule, limit in ({} if field is None else field.rules).items():
+        if rule == "gt":
+            ok = value > limit
+        elif rule == "ge":
+            ok = value >= limit
+        elif rule == "lt":
+            ok = value < limit
+        elif rule == "le":
+            ok = value <= limit
+        elif rule == "allow_inf_nan":
+            ok = limit or not isinstance(value, float) or math.isfinite(value)
         else:
             raise _Refused
         if not ok:
