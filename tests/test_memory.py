@@ -237,9 +237,9 @@ def test_chips_differing_in_dram_timing_share_plans_and_get_the_cold_answer() ->
     cold_slow = run(slow)
     memory.clear_cache()
     run(fast)
-    planned = memory._plans.cache_info()
+    planned = memory._grid.cache_info()
     warm_slow = run(slow)
-    after = memory._plans.cache_info()
+    after = memory._grid.cache_info()
     assert (after.misses, after.hits) == (planned.misses, planned.hits + 1)
     assert warm_slow == cold_slow
     assert warm_slow.stall_cycles > run(fast).stall_cycles

@@ -166,6 +166,19 @@ class LayerGeometry:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
         return _box_pixels(self.plane, self.m, m_tile, rows, cols).copy()
 
+    def first_box(self, m_tiles: IntArray, taps: Taps | None = None) -> IntArray:
+        """Input pixels the first M-tile of each of `m_tiles` output pixels reads (through
+        `taps`): whole images, then the start of the next."""
+        rows, cols = self.rows, self.cols
+        if taps is not None and taps != self.all_taps:
+            rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
+        size = np.minimum(m_tiles, self.m)
+        images, rest = size // self.plane, size % self.plane
+        whole = _part_box(np.array([0]), np.array([self.plane - 1]), rows, cols)
+        start = _part_box(np.zeros_like(rest), np.maximum(rest - 1, 0), rows, cols)
+        result: IntArray = images * whole + np.where(rest > 0, start, 0)
+        return result
+
     def box_stats(
         self, m_tiles: tuple[int, ...], taps: Taps | None = None
     ) -> tuple[IntArray, IntArray]:
@@ -223,6 +236,10 @@ class LayerGeometry:
                     self.cols.kernel)
             for start in range(0, self.k, k_tile)
         ]
+
+    def first_k_part(self, k_tile: int) -> KPart:
+        """The first K-tile as (channel count, taps covered) pieces."""
+        return _k_part(0, min(k_tile, self.k), self.rows.kernel, self.cols.kernel)
 
     def k_patterns(self, k_tile: int) -> Mapping[KPart, int]:
         """The distinct K-tile shapes and how many K-tiles have each (per group)."""

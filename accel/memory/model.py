@@ -32,21 +32,19 @@ from accel.config import OPERANDS, ChipConfig, Operand
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.mapping.mapper import Mapping
-from accel.memory import loop_nest
+from accel.memory import loop_nest, search
 from accel.memory import tiling as tiles
 from accel.memory.geometry import IntArray, LayerGeometry, clear_geometry_cache
 from accel.memory.loop_nest import array_schedule
 from accel.memory.replay import replay_layer
 from accel.memory.tile_schedule import Schedule, stream_schedule
-from accel.memory.traffic import TRAFFIC, GridTraffic, grid_traffic, streamed_passes, trips
+from accel.memory.traffic import TRAFFIC, GridTraffic, grid_traffic
 from accel.model.network import Layer
 from accel.model.ops import Op, Shape
 from accel.perf.timing import ComputeTiming
 
 T = TypeVar("T")
 
-_PIPELINED_STEPS = 8  # a second shortlist pick per point: the fewest steps at least this many
-_MAX_REPLAYED = 10
 
 
 @dataclass(frozen=True)
@@ -107,11 +105,12 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
 def clear_cache() -> None:
     """Forget the memoized tilings (identical layers on one chip are chosen once per process)."""
     _array_memory.cache_clear()
-    _plans.cache_clear()
+    _grid.cache_clear()
     _layout_chip.cache_clear()
     _candidates.cache_clear()
     _ORDER_TRAFFIC.found.clear()
     _SCHEDULES.found.clear()
+    _RUNS.found.clear()
     _VECTOR_RUNS.found.clear()
     clear_geometry_cache()
     loop_nest.clear_cache()
@@ -154,23 +153,48 @@ def _array_memory(
     compute_cycles: int,
     chip: ChipConfig,
 ) -> MemoryTraffic:
-    plans, compulsory = _plans(
+    table, geometry, compulsory = _grid(
         op, input_shapes, output_shape, batch, array, compute_cycles, _layout_chip(chip)
     )
-    runs = [(replay_layer(schedule, chip), moved, index) for index, (_, schedule, _, moved)
-            in enumerate(plans)]
-    # Fewest cycles, then fewest DRAM bytes.
-    total, _, best = min(runs)
-    tiling, schedule, traffic, _ = plans[best]
+    has_bias = Layer("layer", op, ("input",), input_shapes, output_shape).bias_elements > 0
+    schedules: dict[tiles.Tiling, Schedule] = {}
+
+    def replay(tiling: tiles.Tiling) -> int:
+        schedule, key = _schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
+        schedules[tiling] = schedule
+        # The replay reads of the chip the DRAM channel and the double buffers (in `key`).
+        return _RUNS.get((key, chip.dram), lambda: replay_layer(schedule, chip))
+
+    (tiling, traffic), total, _ = search.best_tiling(table, chip, replay)
     macs = Layer("layer", op, ("input",), input_shapes, output_shape).macs * batch
-    return _record(total, traffic, compulsory, macs, tiling, schedule, chip, compute_cycles)
+    return _record(
+        total, traffic, compulsory, macs, tiling, schedules[tiling], chip, compute_cycles
+    )
 
 
-_Plan = tuple[tiles.Tiling, Schedule, dict[str, int], int]  # tiling, schedule, traffic, bytes
+def every_candidate(
+    mapping: Mapping, timing: ComputeTiming, chip: ChipConfig
+) -> list[tuple[tiles.Tiling, int, int, int]]:
+    """(tiling, replayed cycles, DRAM bytes, lower bound) of every valid candidate of an array
+    layer's grid: the exhaustive search `model_memory` must never lose to (tests, benchmarks)."""
+    layer, array = mapping.array_layer, mapping.array
+    assert array is not None
+    args = (layer.op, layer.input_shapes, layer.output_shape, mapping.batch, array,
+            timing.compute_cycles)  # fmt: skip
+    table, geometry, _ = _grid(*args, _layout_chip(chip))
+    bounds = search.lower_bounds(table, chip)
+    runs = []
+    for position, flat in enumerate(table.flat.tolist()):
+        tiling, traffic = search.candidate(table, flat)
+        schedule, _ = _schedule(tiling, geometry, array, chip, layer.bias_elements > 0,
+                                timing.compute_cycles)  # fmt: skip
+        moved = sum(traffic[kind] for kind in TRAFFIC)
+        runs.append((tiling, replay_layer(schedule, chip), moved, int(bounds[position])))
+    return runs
 
 
 @lru_cache(maxsize=4096)
-def _plans(
+def _grid(
     op: Op,
     input_shapes: tuple[Shape, ...],
     output_shape: Shape,
@@ -178,9 +202,9 @@ def _plans(
     array: ArrayMapping,
     compute_cycles: int,
     chip: ChipConfig,
-) -> tuple[tuple[_Plan, ...], tuple[int, int, int]]:
-    """The shortlisted tilings of a layer with their schedules, before any replay: what a sweep
-    over DRAM bandwidth or latency, clock or energy shares between its points."""
+) -> tuple[search.Grid, LayerGeometry, tuple[int, int, int]]:
+    """Every valid tiling of a layer with its traffic and bound inputs, before any replay: what
+    a sweep over DRAM bandwidth or latency, clock or energy shares between its points."""
     layer = Layer("layer", op, ("input",), input_shapes, output_shape)
     geometry = LayerGeometry.of(layer, batch)
     grid = _candidates(array, geometry)
@@ -188,19 +212,11 @@ def _plans(
     sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
     compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes)
     orders, per_order, fit = _fitting(grid, geometry, sizes, array, chip, compulsory[1])
-    shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
-    # Whole groups per step move the same bytes in fewer, larger transfers.
-    shortlist += [
-        (blocked, traffic)
-        for tiling, traffic in shortlist
-        for blocked in tiles.group_blocks(tiling, chip)
-    ]
-    plans = tuple(
-        (tiling, _schedule(tiling, geometry, array, chip, has_bias, compute_cycles),
-         traffic, sum(traffic[kind] for kind in TRAFFIC))
-        for tiling, traffic in shortlist
+    valid = [_valid(traffic, f, compulsory) for traffic, f in zip(orders, fit, strict=True)]
+    table = search.build_grid(
+        grid, orders, per_order, valid, array, chip, has_bias, compute_cycles
     )
-    return plans, compulsory
+    return table, geometry, compulsory
 
 
 class _Memo:
@@ -222,6 +238,7 @@ class _Memo:
 
 _ORDER_TRAFFIC = _Memo(4096)
 _SCHEDULES = _Memo(16384)
+_RUNS = _Memo(16384)  # replayed cycles per (schedule, DRAM channel)
 _VECTOR_RUNS = _Memo(16384)
 
 
@@ -259,9 +276,10 @@ def _schedule(
     chip: ChipConfig,
     has_bias: bool,
     compute_cycles: int,
-) -> Schedule:
-    """`array_schedule`, which reads of the chip only which buffers are double-buffered, the
-    streamed operands' piece sizes, the accumulator and operand widths and fold overlap."""
+) -> tuple[Schedule, tuple[object, ...]]:
+    """`array_schedule` and its memo key: of the chip it reads only which buffers are
+    double-buffered, the streamed operands' piece sizes, the accumulator and operand widths
+    and fold overlap."""
     sram = chip.sram
     reads = (
         tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
@@ -270,10 +288,11 @@ def _schedule(
         chip.array.fold_overlap,
         chip.array.element_bytes,
     )
-    return _SCHEDULES.get(
-        (tiling, geometry, array, has_bias, compute_cycles, reads),
-        lambda: array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles),
+    key = (tiling, geometry, array, has_bias, compute_cycles, reads)
+    schedule = _SCHEDULES.get(
+        key, lambda: array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
     )
+    return schedule, key
 
 
 # Chip fields (and sections) that only the replay reads (DRAM timing) or that the memory model
@@ -367,77 +386,12 @@ def _record(
     )
 
 
-def _shortlist(
-    grid: tiles.Candidates,
-    orders: list[GridTraffic],
-    sizes: list[dict[Operand, IntArray]],
-    fit: list[IntArray],
-    array: ArrayMapping,
-    compulsory: tuple[int, int, int],
-    compute_cycles: int,
-) -> list[tuple[tiles.Tiling, dict[str, int]]]:
-    """Tilings worth replaying: Pareto-efficient in (array cycles, bus bytes), two per point.
-
-    Of the tilings at one Pareto point, the one with the fewest steps (least per-tile overhead)
-    and the one with the fewest steps among those with at least `_PIPELINED_STEPS` (enough tiles
-    for loads to overlap compute) are kept.
-    """
-    table = trips(grid, array)
-    steps = array.groups * table["m"] * table["k"] * table["n"]
-    valid = np.stack([_valid(t, f, compulsory) for t, f in zip(orders, fit, strict=True)]).ravel()
-    cycles = np.stack([compute_cycles + t.refill for t in orders]).ravel()[valid]
-    bus = np.stack([t.bus for t in orders]).ravel()[valid]
-    many = np.broadcast_to(steps, (len(orders), *steps.shape)).ravel()[valid]
-    index = np.flatnonzero(valid)
-    order = np.lexsort((many, bus, cycles))
-    best_bus = np.minimum.accumulate(bus[order])
-    front = order[np.concatenate(([True], bus[order][1:] < best_bus[:-1]))]
-    picks: list[int] = []
-    for point in front:
-        same = (cycles == cycles[point]) & (bus == bus[point])
-        pipelined = np.flatnonzero(same & (many >= _PIPELINED_STEPS))
-        picks.append(int(index[point]))
-        if len(pipelined):
-            picks.append(int(index[pipelined[np.argmin(many[pipelined])]]))
-    if len(picks) > _MAX_REPLAYED:  # keep both ends of the front and spread the rest
-        keep = np.unique(np.linspace(0, len(picks) - 1, _MAX_REPLAYED).round().astype(int))
-        picks = [picks[i] for i in keep]
-    return [_tiling(orders, pick, grid, sizes, array) for pick in dict.fromkeys(picks)]
-
-
 def _valid(traffic: GridTraffic, fit: IntArray, compulsory: tuple[int, int, int]) -> IntArray:
     if traffic.streamed or not fit[-1, -1, -1]:
         return fit
     # The whole layer fits: nothing may be fetched twice when nothing has to be.
     exact = (traffic.bytes["ifmap"] == compulsory[0]) & (traffic.bytes["weight"] == compulsory[1])
     return np.asarray(fit & exact & (traffic.bytes["ofmap_read"] == 0))
-
-
-def _tiling(
-    orders: list[GridTraffic],
-    flat: int,
-    grid: tiles.Candidates,
-    per_order: list[dict[Operand, IntArray]],
-    array: ArrayMapping,
-) -> tuple[tiles.Tiling, dict[str, int]]:
-    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
-    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
-    traffic, sizes = orders[o], per_order[o]
-    m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
-    table = trips(grid, array)
-    passes = tuple(
-        int(streamed_passes(op, table, traffic.in_place, array)[i, j, n])
-        for op in traffic.streamed
-    )
-    tiling = tiles.Tiling(
-        array.dataflow, traffic.order, m_tile, k_tile, n_tile,
-        ceil_div(array.m, m_tile), ceil_div(array.k, k_tile), ceil_div(array.n, n_tile),
-        array.groups, int(sizes["ifmap"][i, j, 0]), int(sizes["weight"][0, j, n]),
-        int(sizes["ofmap"][i, 0, n]), traffic.streamed, passes,
-    )
-    picked = {kind: int(traffic.bytes[kind][i, j, n]) for kind in TRAFFIC}
-    picked["refill"] = int(traffic.refill[i, j, n])
-    return tiling, picked
 
 
 def _vector_memory(

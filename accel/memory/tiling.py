@@ -165,6 +165,7 @@ class Candidates:
     n: IntArray
     ifmap_sum: IntArray  # [m, k] candidate: ifmap bytes over all tiles of one group (one pass)
     ifmap_max: IntArray  # [m, k]: an upper bound of the largest ifmap tile
+    ifmap_first: IntArray  # [m, k]: the ifmap bytes of the first tile (one group)
 
 
 def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
@@ -183,7 +184,11 @@ def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
             ifmap_sum[:, j] += repeats * sum(count * box(taps)[0] for count, taps in part)
             largest = sum(count * box(taps)[1] for count, taps in part)
             ifmap_max[:, j] = np.maximum(ifmap_max[:, j], largest)
-    return Candidates(sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max)
+    ifmap_first = np.zeros(shape, dtype=np.int64)
+    for j, k_tile in enumerate(sizes["k"].tolist()):
+        for count, taps in geometry.first_k_part(k_tile):
+            ifmap_first[:, j] += count * geometry.first_box(sizes["m"], taps)
+    return Candidates(sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max, ifmap_first)
 
 
 def _sizes(dim: GemmDim, array: ArrayMapping, geometry: LayerGeometry) -> IntArray:
