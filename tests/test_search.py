@@ -12,7 +12,7 @@ from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
 from accel.memory import model as memory
-from accel.memory.search import channel_bound
+from accel.memory.bounds import channel_bound
 from accel.model.network import Layer
 from accel.perf.timing import time_layer
 

@@ -2,13 +2,12 @@
 
 For an array layer, every tiling that fits the buffers (`accel/memory/tiling.py`: tile sizes × loop
 order) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic is each tensor
-once (the ifmap: each input element some window reads). The chooser keeps the tilings that are
-Pareto-efficient in (array cycles incl. refills, bytes on the bus), adds to each whose groups'
-GEMMs are uncut the variants that carry several groups per step (`tiling.group_blocks`: same
-bytes, fewer and larger transfers), replays each in the DMA / compute pipeline (`replay.py`,
-exact) and keeps the one with the fewest total cycles, ties broken by DRAM bytes. Neither the
-shortlist nor its variants depend on the DRAM bandwidth or latency, so the chosen latency can
-only fall when the channel gets faster.
+once (the ifmap: each input element some window reads). `search.py` picks the tiling with the
+fewest cycles in the DMA / compute pipeline replay (`replay.py`, exact), ties broken by DRAM
+bytes, replaying only the tilings whose lower bound could still win. The candidates and their
+bound inputs do not depend on the DRAM bandwidth or latency (`PLAN_FREE_FIELDS`): chips that
+differ only there share them, and replays are memoized per schedule and DRAM channel, so chips
+that differ in buffer sizes share the replays of the tilings both allow.
 
 A layer whose whole GEMM fits on chip is only tiled in ways that fetch nothing twice: its
 traffic equals the compulsory traffic. Vector-unit layers stream their tensors once, in slices.
@@ -21,24 +20,29 @@ the bytes its smallest tile needs; `stream` exempts the operands whose smallest 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 
-import numpy as np
-
-from accel.config import OPERANDS, ChipConfig, Operand
+from accel.config import OPERANDS, ChipConfig
 from accel.errors import InputError
-from accel.mapping.array import ArrayMapping, ceil_div
+from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import Mapping
-from accel.memory import loop_nest, search
+from accel.memory import bounds, loop_nest, search, vector
 from accel.memory import tiling as tiles
-from accel.memory.geometry import IntArray, LayerGeometry, clear_geometry_cache
+from accel.memory.candidates import (
+    ORDER_TRAFFIC,
+    Memo,
+    NoFit,
+    candidate_grid,
+    fitting,
+    valid,
+)
+from accel.memory.geometry import LayerGeometry, clear_geometry_cache
 from accel.memory.loop_nest import array_schedule
 from accel.memory.replay import replay_layer
-from accel.memory.tile_schedule import Schedule, stream_schedule
-from accel.memory.traffic import TRAFFIC, GridTraffic, grid_traffic
+from accel.memory.tile_schedule import Schedule
+from accel.memory.traffic import TRAFFIC
 from accel.model.network import Layer
 from accel.model.ops import Op, Shape
 from accel.perf.timing import ComputeTiming
@@ -80,10 +84,6 @@ class MemoryTraffic:
         return self.dram_read_bytes + self.dram_write_bytes
 
 
-class _NoFit(Exception):
-    """No tile fits; the message lacks the layer name (the cache is shared across names)."""
-
-
 def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> MemoryTraffic:
     """Tiling, DRAM traffic and stall cycles of one layer (the layer alone, cold start)."""
     layer, batch = mapping.array_layer, mapping.batch
@@ -98,7 +98,7 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
             layer.op, layer.input_shapes, layer.output_shape, batch, mapping.array,
             timing.compute_cycles, chip,
         )
-    except _NoFit as err:
+    except NoFit as err:
         raise InputError(f"layer {layer.name!r}: {err}") from None
 
 
@@ -107,8 +107,8 @@ def clear_cache() -> None:
     _array_memory.cache_clear()
     _grid.cache_clear()
     _layout_chip.cache_clear()
-    _candidates.cache_clear()
-    _ORDER_TRAFFIC.found.clear()
+    candidate_grid.cache_clear()
+    ORDER_TRAFFIC.found.clear()
     _SCHEDULES.found.clear()
     _RUNS.found.clear()
     _VECTOR_RUNS.found.clear()
@@ -182,14 +182,14 @@ def every_candidate(
     args = (layer.op, layer.input_shapes, layer.output_shape, mapping.batch, array,
             timing.compute_cycles)  # fmt: skip
     table, geometry, _ = _grid(*args, _layout_chip(chip))
-    bounds = search.lower_bounds(table, chip)
+    lowest = bounds.lower_bounds(table, chip)
     runs = []
     for position, flat in enumerate(table.flat.tolist()):
         tiling, traffic = search.candidate(table, flat)
         schedule, _ = _schedule(tiling, geometry, array, chip, layer.bias_elements > 0,
                                 timing.compute_cycles)  # fmt: skip
         moved = sum(traffic[kind] for kind in TRAFFIC)
-        runs.append((tiling, replay_layer(schedule, chip), moved, int(bounds[position])))
+        runs.append((tiling, replay_layer(schedule, chip), moved, int(lowest[position])))
     return runs
 
 
@@ -202,71 +202,26 @@ def _grid(
     array: ArrayMapping,
     compute_cycles: int,
     chip: ChipConfig,
-) -> tuple[search.Grid, LayerGeometry, tuple[int, int, int]]:
+) -> tuple[bounds.Grid, LayerGeometry, tuple[int, int, int]]:
     """Every valid tiling of a layer with its traffic and bound inputs, before any replay: what
     a sweep over DRAM bandwidth or latency, clock or energy shares between its points."""
     layer = Layer("layer", op, ("input",), input_shapes, output_shape)
     geometry = LayerGeometry.of(layer, batch)
-    grid = _candidates(array, geometry)
+    grid = candidate_grid(array, geometry)
     has_bias = layer.bias_elements > 0
     sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
     compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes)
-    orders, per_order, fit = _fitting(grid, geometry, sizes, array, chip, compulsory[1])
-    valid = [_valid(traffic, f, compulsory) for traffic, f in zip(orders, fit, strict=True)]
-    table = search.build_grid(
-        grid, orders, per_order, valid, array, chip, has_bias, compute_cycles
+    orders, per_order, fit = fitting(grid, geometry, sizes, array, chip, compulsory[1])
+    kept = [valid(traffic, f, compulsory) for traffic, f in zip(orders, fit, strict=True)]
+    table = bounds.build_grid(
+        grid, orders, per_order, kept, array, chip, has_bias, compute_cycles
     )
     return table, geometry, compulsory
 
 
-class _Memo:
-    """A bounded memo whose key the caller chooses: what a stage reads of the chip, not the chip
-    (sweep points that differ elsewhere, an SRAM size or a bandwidth, then share the work)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.found: dict[object, Any] = {}
-
-    def get(self, key: object, make: Callable[[], T]) -> T:
-        if key not in self.found:
-            if len(self.found) >= self.limit:
-                self.found.clear()
-            self.found[key] = make()
-        result: T = self.found[key]
-        return result
-
-
-_ORDER_TRAFFIC = _Memo(4096)
-_SCHEDULES = _Memo(16384)
-_RUNS = _Memo(16384)  # replayed cycles per (schedule, DRAM channel)
-_VECTOR_RUNS = _Memo(16384)
-
-
-@lru_cache(maxsize=4096)
-def _candidates(array: ArrayMapping, geometry: LayerGeometry) -> tiles.Candidates:
-    """The candidate grid: it reads only the array mapping and the geometry."""
-    return tiles.candidates(array, geometry)
-
-
-def _order_traffic(
-    array: ArrayMapping,
-    geometry: LayerGeometry,
-    chip: ChipConfig,
-    weight_bytes: int,
-    streamed: tuple[Operand, ...] = (),
-) -> tuple[GridTraffic, ...]:
-    """Every loop order's `grid_traffic`, which reads of the chip only the accumulator and
-    operand widths, the DRAM burst and fold overlap."""
-    reads = (chip.array.accumulator_bytes, chip.dram.burst_bytes, chip.array.fold_overlap,
-             chip.array.element_bytes)  # fmt: skip
-    grid = _candidates(array, geometry)
-    return _ORDER_TRAFFIC.get(
-        (array, geometry, reads, weight_bytes, streamed),
-        lambda: tuple(
-            grid_traffic(order, grid, array, chip, weight_bytes, streamed)
-            for order in tiles.LOOP_ORDERS
-        ),
-    )
+_SCHEDULES = Memo(16384)
+_RUNS = Memo(16384)  # replayed cycles per (schedule, DRAM channel)
+_VECTOR_RUNS = Memo(16384)
 
 
 def _schedule(
@@ -321,41 +276,6 @@ def _layout_chip(chip: ChipConfig) -> ChipConfig:
     return chip.model_copy(update=top)
 
 
-def _fitting(
-    grid: tiles.Candidates,
-    geometry: LayerGeometry,
-    sizes: dict[Operand, IntArray],
-    array: ArrayMapping,
-    chip: ChipConfig,
-    weight_bytes: int,
-) -> tuple[list[GridTraffic], list[dict[Operand, IntArray]], list[IntArray]]:
-    """Traffic, tile bytes and fit of every candidate under each loop order.
-
-    When nothing fits: an error naming the buffer, or (`sram.undersized: stream`) the same
-    grid with the undersized operands streamed.
-    """
-    orders = list(_order_traffic(array, geometry, chip, weight_bytes))
-    width = chip.array.element_bytes
-    per_order = [
-        tiles.with_outputs_in_pes(sizes, grid, array, t.in_place, width) for t in orders
-    ]
-    fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
-    if any(f.any() for f in fit):
-        return orders, per_order, fit
-    single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]), width)
-    if chip.sram.undersized == "error":
-        try:
-            tiles.raise_no_fit("layer", single, chip, grid)
-        except InputError as err:
-            raise _NoFit(str(err).split(": ", 1)[1]) from None
-    streamed = tiles.undersized({op: int(size.flat[0]) for op, size in single.items()}, chip)
-    orders = list(_order_traffic(array, geometry, chip, weight_bytes, streamed))
-    legal = tiles.stream_legal(grid, array, streamed)
-    fit = [tiles.fits(order_sizes, chip, streamed) & legal for order_sizes in per_order]
-    assert any(f.any() for f in fit), "the smallest tile of every other operand fits"
-    return orders, per_order, fit
-
-
 def _record(
     total: int,
     traffic: dict[str, int],
@@ -386,14 +306,6 @@ def _record(
     )
 
 
-def _valid(traffic: GridTraffic, fit: IntArray, compulsory: tuple[int, int, int]) -> IntArray:
-    if traffic.streamed or not fit[-1, -1, -1]:
-        return fit
-    # The whole layer fits: nothing may be fetched twice when nothing has to be.
-    exact = (traffic.bytes["ifmap"] == compulsory[0]) & (traffic.bytes["weight"] == compulsory[1])
-    return np.asarray(fit & exact & (traffic.bytes["ofmap_read"] == 0))
-
-
 def _vector_memory(
     ifmap: int, weight: int, ofmap: int, ops: int, compute_cycles: int, chip: ChipConfig
 ) -> MemoryTraffic:
@@ -401,7 +313,7 @@ def _vector_memory(
     key = (ifmap, weight, ofmap, compute_cycles, chip.vector_unit.pipeline_latency_cycles,
            chip.sram, chip.dram)  # fmt: skip
     total, schedule = _VECTOR_RUNS.get(
-        key, lambda: _fastest_stream(ifmap, weight, ofmap, compute_cycles, chip)
+        key, lambda: vector.fastest_stream(ifmap, weight, ofmap, compute_cycles, chip)
     )
     moved = ifmap + weight + ofmap
     intensity = ops / moved if moved else 0.0
@@ -415,34 +327,3 @@ def _vector_memory(
     )
 
 
-def _fastest_stream(
-    ifmap: int, weight: int, ofmap: int, compute_cycles: int, chip: ChipConfig
-) -> tuple[int, Schedule]:
-    """(cycles, schedule) of the slice count that replays fastest; it reads of the chip only
-    the SRAM, the DRAM channel and the vector unit's pipeline latency (its memo key)."""
-    sizes: dict[Operand, int] = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
-    fewest = _fewest_slices(sizes, chip)
-    options = [fewest * 4**i for i in range(4) if fewest * 4**i <= min(ifmap, ofmap)] or [1]
-    drain = min(chip.vector_unit.pipeline_latency_cycles, compute_cycles)
-    runs = []
-    for chunks in options:
-        schedule = stream_schedule(sizes, compute_cycles, drain, chunks)
-        runs.append((replay_layer(schedule, chip), chunks, schedule))
-    total, _, schedule = min(runs, key=lambda run: run[:2])
-    return total, schedule
-
-
-def _fewest_slices(sizes: dict[Operand, int], chip: ChipConfig) -> int:
-    """The fewest equal slices whose every piece fits its buffer half."""
-    sram = chip.sram
-    chunks = 1
-    shared = 0
-    for operand, size in sizes.items():
-        if sram.is_shared(operand):
-            shared += size + 1  # +1: equal slices round up by at most a byte
-        else:
-            half = sram.buffer_for(operand).tile_bytes
-            chunks = max(chunks, ceil_div(size, half))
-    if sram.unified is not None:
-        chunks = max(chunks, ceil_div(shared, sram.unified.tile_bytes))
-    return chunks

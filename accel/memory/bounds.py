@@ -1,0 +1,299 @@
+"""Lower bounds of a tiling's replayed cycles, for every candidate of a layer's grid at once.
+
+Every candidate tiling (tile sizes × loop order, `tiling.py`) that fits the buffers gets, over
+the whole grid in numpy (no Python loop per candidate), its DRAM bytes in closed form
+(`traffic.py`) and a lower bound of the cycles the pipeline replay (`replay.py`) will measure
+for it, each from a fact of that replay:
+
+- compute runs its steps in order, their cycles adding up to the layer's compute cycles plus
+  the refills of a cut streamed dimension; it starts after the prologue's ifmap and weight
+  tiles have crossed the channel and the DRAM latency passed, and the last ofmap tile is
+  written back after the last step;
+- the one DRAM channel carries every byte in whole bursts, one transfer after another;
+- a load waits for a free half of its buffer, and the ring is in order: an input operand whose
+  tile changes at every step chains each step to the one that freed its half (`Chain`), and
+  a write-back delays the loads queued after it (`_windows`).
+
+`search.py` replays candidates in order of these bounds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.config import ChipConfig, Operand
+from accel.mapping.array import ArrayMapping, GemmDim
+from accel.mapping.array import loop_dims as _loop_dims
+from accel.memory import tiling as tiles
+from accel.memory.geometry import IntArray
+from accel.memory.loop_nest import layer_edges
+from accel.memory.traffic import TRAFFIC, GridTraffic, trips
+from accel.perf.timing import fill_drain_cycles
+
+INPUTS: tuple[Operand, ...] = ("ifmap", "weight")
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Input operands whose tiles change at every step, over `halves` buffer halves: the loads
+    of step `j`'s tiles wait for step `j − halves` to release their halves and cross the one
+    channel in turn, so every `halves` steps the pipeline pays those loads, the DRAM latency
+    and a step's compute one after another.
+    Averaged over the `halves` interleaved chains, the layer lasts at least
+    `(Σ_{j ≥ halves} load_j + (steps − halves) · latency + Σ_{j ≥ halves} compute_j) / halves`.
+    Arrays are per valid candidate; `steps` 0 where the operand does not change every step."""
+
+    halves: int
+    steps: IntArray
+    bus: IntArray  # the operands' bytes, each rounded up to whole bursts
+    largest: tuple[IntArray, ...]  # per operand and the write-back, one transfer's bytes at most
+    compute: IntArray  # a lower bound of the compute of steps `halves` onwards
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Every valid candidate of one layer, flattened, with what its cycle bound needs."""
+
+    grid: tiles.Candidates
+    orders: tuple[GridTraffic, ...]
+    per_order: tuple[dict[Operand, IntArray], ...]
+    array: ArrayMapping
+    compute_cycles: int  # the untiled layer's, from the timing model
+    flat: IntArray  # index into (order, m, k, n) of each valid candidate
+    compute: IntArray  # compute cycles plus refills
+    moved: IntArray  # DRAM bytes
+    bus: IntArray  # bytes on the channel, at least: each kind rounded up to whole bursts
+    first_ifmap: IntArray  # bytes of the prologue's ifmap load (0 when streamed)
+    first_weight: IntArray  # bytes of the prologue's weight load (0 when streamed)
+    last_write: IntArray  # bytes of the last write-back (0 when the ofmap is streamed)
+    chains: tuple[Chain, ...] = ()  # per input operand: the refill chain of each candidate
+    windows: IntArray | None = None  # write-backs whose ring slot delays a load two steps on
+    window_bytes: tuple[IntArray, ...] = ()  # the smallest write-back, and of each such load
+    window_compute: IntArray | None = None  # the compute of one step, at most
+
+    def __len__(self) -> int:
+        return len(self.flat)
+
+
+def build_grid(
+    grid: tiles.Candidates,
+    orders: list[GridTraffic],
+    per_order: list[dict[Operand, IntArray]],
+    valid: list[IntArray],
+    array: ArrayMapping,
+    chip: ChipConfig,
+    has_bias: bool,
+    compute_cycles: int,
+) -> Grid:
+    """Flatten the valid candidates of every loop order into one table of bound inputs."""
+    mask = np.stack(valid).ravel()
+    shape = valid[0].shape
+    burst = chip.dram.burst_bytes
+    width = chip.array.element_bytes
+    m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
+    weight0 = k * n * width + (tiles.BIAS_BYTES * n if has_bias else 0)
+    last = _last_extent(array.m, m) * _last_extent(array.n, n) * width
+    ifmap0 = grid.ifmap_first[:, :, None] * width
+    columns: dict[str, list[IntArray]] = {
+        key: [] for key in ("compute", "moved", "bus", "i", "w", "o")
+    }
+    for traffic in orders:
+        columns["compute"].append(np.broadcast_to(compute_cycles + traffic.refill, shape))
+        columns["moved"].append(np.broadcast_to(traffic.moved, shape))
+        whole = sum(-(-traffic.bytes[kind] // burst) * burst for kind in TRAFFIC)
+        columns["bus"].append(np.broadcast_to(whole, shape))
+        streamed = traffic.streamed
+        columns["i"].append(np.broadcast_to(0 if "ifmap" in streamed else ifmap0, shape))
+        columns["w"].append(np.broadcast_to(0 if "weight" in streamed else weight0, shape))
+        columns["o"].append(np.broadcast_to(0 if "ofmap" in streamed else last, shape))
+
+    def flat(name: str) -> IntArray:
+        return np.stack(columns[name]).ravel()[mask].astype(np.int64)
+
+    chains = tuple(
+        _chain(operands, grid, orders, per_order, array, chip, compute_cycles, mask)
+        for operands in (("ifmap",), ("weight",), ("ifmap", "weight"))
+    )
+
+    return Grid(
+        grid, tuple(orders), tuple(per_order), array, compute_cycles, np.flatnonzero(mask),
+        flat("compute"), flat("moved"), flat("bus"), flat("i"), flat("w"), flat("o"), chains,
+        *_windows(grid, orders, array, chip, mask),
+    )  # fmt: skip
+
+
+def _windows(
+    grid: tiles.Candidates,
+    orders: list[GridTraffic],
+    array: ArrayMapping,
+    chip: ChipConfig,
+    mask: IntArray,
+) -> tuple[IntArray, tuple[IntArray, ...], IntArray]:
+    """Step `j`'s write-back sits in the ring before the loads step `j + 1` queues: the tiles
+    of step `j + 2` of every input operand whose tile changes at every step. So step `j + 2`
+    ends at least a write-back, those loads, the latency and its compute after step `j` does,
+    where plain compute needs two steps. An ofmap tile that lasts two steps or more writes back
+    at most every other step, so these windows (all write-backs but the last) never overlap."""
+    trip = trips(grid, array)
+    shape = trip["m"].shape
+    m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
+    width = chip.array.element_bytes
+    fewest = {
+        "write": _last_extent(array.m, m) * _last_extent(array.n, n) * width,
+        "ifmap": grid.ifmap_min[:, :, None] * width,
+        "weight": _last_extent(array.k, k) * _last_extent(array.n, n) * width,
+    }
+    step_most = _step_most(grid, array, chip, first=False)
+    columns: dict[str, list[IntArray]] = {key: [] for key in ("count", *fewest)}
+    for traffic in orders:
+        lasting = ~_innermost_indexes(traffic.order, trip, array.groups, "ofmap")
+        usable = lasting & (not traffic.streamed)
+        columns["count"].append(np.where(usable, traffic.transfers["ofmap_write"] - 1, 0))
+        columns["write"].append(np.broadcast_to(fewest["write"], shape))
+        for operand in INPUTS:
+            changes = _innermost_indexes(traffic.order, trip, array.groups, operand)
+            columns[operand].append(np.where(changes, fewest[operand], 0))
+
+    def flat(column: list[IntArray]) -> IntArray:
+        return np.stack(column).ravel()[mask].astype(np.int64)
+
+    return (
+        flat(columns["count"]),
+        tuple(flat(columns[key]) for key in fewest),
+        flat([np.broadcast_to(step_most, shape)] * len(orders)),
+    )
+
+
+def _step_most(
+    grid: tiles.Candidates, array: ArrayMapping, chip: ChipConfig, first: bool
+) -> IntArray:
+    """A step's compute cycles, at most, over the (m, k, n) grid: any step but the last, or
+    (`first` false) any but the first and the last (`loop_nest.fold_run_cycles`: with overlap
+    a fold holds the array for `max(τ, Ar)`, a continuing chunk less)."""
+    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
+    folds = -(-sizes[array.rows_dim] // array.array_rows) * -(
+        -sizes[array.cols_dim] // array.array_cols
+    )
+    time = sizes[array.time_dim]
+    overlap = chip.array.fold_overlap
+    per_fold = np.maximum(time, array.array_rows) if overlap else time + fill_drain_cycles(array)
+    first_edge, _ = layer_edges(array, overlap)
+    result: IntArray = folds * per_fold + (max(first_edge, 0) if first else 0)
+    return result
+
+
+def _chain(
+    operands: tuple[Operand, ...],
+    grid: tiles.Candidates,
+    orders: list[GridTraffic],
+    per_order: list[dict[Operand, IntArray]],
+    array: ArrayMapping,
+    chip: ChipConfig,
+    compute_cycles: int,
+    mask: IntArray,
+) -> Chain:
+    """The `Chain` of `operands` over every loop order's grid, flattened like `Grid`. With
+    halves of different counts the larger holds (a load may wait for a later release)."""
+    halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in operands)
+    trip = trips(grid, array)
+    shape = trip["m"].shape
+    steps = array.groups * trip["m"] * trip["k"] * trip["n"]
+    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
+    step_most = _step_most(grid, array, chip, first=True)
+    burst = chip.dram.burst_bytes
+    accumulator = max(chip.array.accumulator_bytes, chip.array.element_bytes)
+    write_most = sizes["m"] * sizes["n"] * accumulator  # one write-back, at most
+    columns: dict[str, list[IntArray]] = {"steps": [], "bus": [], "compute": []}
+    largest: list[list[IntArray]] = [[] for _ in (*operands, "write")]
+    for traffic, tile_sizes in zip(orders, per_order, strict=True):
+        changes = np.ones(shape, dtype=bool)
+        for operand in operands:
+            changes &= _innermost_indexes(traffic.order, trip, array.groups, operand)
+            changes &= operand not in traffic.streamed
+        columns["steps"].append(np.where(changes & (steps > halves), steps, 0))
+        bus = sum(-(-traffic.bytes[op] // burst) * burst for op in operands)
+        # With two halves, step j's write-back sits in the ring between the loads for steps
+        # j + 1 and j + 2: the chain pays it too (all but the last steps' write-backs).
+        writes = halves == 2 and "ofmap" not in traffic.streamed
+        columns["bus"].append(np.broadcast_to(bus + (
+            -(-traffic.bytes["ofmap_write"] // burst) * burst if writes else 0
+        ), shape))  # fmt: skip
+        for each, operand in zip(largest, operands, strict=False):
+            each.append(np.broadcast_to(tile_sizes[operand], shape))
+        largest[-1].append(np.broadcast_to(write_most if writes else 0, shape))
+        rest = compute_cycles + traffic.refill - halves * step_most
+        columns["compute"].append(np.broadcast_to(np.maximum(rest, 0), shape))
+
+    def flat(column: list[IntArray]) -> IntArray:
+        return np.stack(column).ravel()[mask].astype(np.int64)
+
+    return Chain(
+        halves, flat(columns["steps"]), flat(columns["bus"]), tuple(flat(c) for c in largest),
+        flat(columns["compute"]),
+    )  # fmt: skip
+
+
+def _innermost_indexes(
+    order: str, trip: dict[GemmDim, IntArray], groups: int, operand: Operand
+) -> IntArray:
+    """Where the innermost loop that iterates indexes `operand` (the groups loop, outermost,
+    indexes every operand): its tile changes at every step."""
+    result = np.zeros(trip["m"].shape, dtype=bool)
+    decided = np.zeros_like(result)
+    for dim in reversed(_loop_dims(order)):
+        moving = (trip[dim] > 1) & ~decided
+        if dim in tiles.OPERAND_DIMS[operand]:
+            result |= moving
+        decided |= moving
+    if groups > 1:
+        result |= ~decided
+    return result
+
+
+def _last_extent(total: int, tile: IntArray) -> IntArray:
+    """The extent of the last tile along a dimension of `total` cut into `tile`s."""
+    result: IntArray = total - (total - 1) // tile * tile
+    return result
+
+
+def transfer_bound(size: IntArray, chip: ChipConfig) -> IntArray:
+    """Cycles of one transfer of `size` bytes (`replay.transfer_cycles`, over an array)."""
+    burst, bandwidth = chip.dram.burst_bytes, chip.dram.bandwidth_bytes_per_cycle
+    result: IntArray = np.floor(-(-size // burst) * burst / bandwidth + 0.5).astype(np.int64)
+    return result
+
+
+def channel_bound(bus: IntArray, chip: ChipConfig) -> IntArray:
+    """Cycles the channel needs at least to carry `bus` bytes in whole bursts, however they are
+    cut into transfers: each transfer's cycles round to the nearest, so when a burst is not a
+    whole number of cycles a transfer of `b` bursts may take half a cycle less than `b` bursts'
+    worth, at most a share `bandwidth / (2 · burst)` of its time."""
+    burst, bandwidth = chip.dram.burst_bytes, chip.dram.bandwidth_bytes_per_cycle
+    per_burst = burst / bandwidth
+    slack = 0.0 if per_burst == math.floor(per_burst) else 0.5 / per_burst
+    cycles = bus / bandwidth * max(0.0, 1.0 - slack)
+    result: IntArray = np.ceil(cycles - 1e-9).astype(np.int64)
+    return result
+
+
+def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
+    """A lower bound of every candidate's replayed cycles on `chip`'s DRAM channel."""
+    latency = chip.dram.latency_cycles
+    first = transfer_bound(table.first_ifmap, chip) + transfer_bound(table.first_weight, chip)
+    fill = np.where(first > 0, first + latency, 0)
+    pipeline = table.compute + fill + transfer_bound(table.last_write, chip)
+    if table.windows is not None and table.window_compute is not None:
+        moved = sum(transfer_bound(size, chip) for size in table.window_bytes)
+        extra = np.maximum(moved + latency - table.window_compute, 0)
+        pipeline = pipeline + table.windows * extra
+    bound: IntArray = np.maximum(pipeline, channel_bound(table.bus, chip))
+    for chain in table.chains:
+        opening = sum(transfer_bound(largest, chip) for largest in chain.largest)
+        loads = channel_bound(chain.bus, chip) - chain.halves * opening
+        waits = (chain.steps - chain.halves) * latency
+        total = np.maximum(loads, 0) + waits + chain.compute
+        bound = np.maximum(bound, np.where(chain.steps > 0, total // chain.halves, 0))
+    return bound
