@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from accel.config import ChipConfig, Operand
+from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, GemmDim
 from accel.mapping.array import loop_dims as _loop_dims
 from accel.memory import tiling as tiles
@@ -113,15 +113,21 @@ def build_grid(
     def flat(name: str) -> IntArray:
         return np.stack(columns[name]).ravel()[mask].astype(np.int64)
 
+    trip = trips(grid, array)
+    innermost: dict[tuple[str, Operand], IntArray] = {
+        (traffic.order, operand): _innermost_indexes(traffic.order, trip, array.groups, operand)
+        for traffic in orders
+        for operand in OPERANDS
+    }  # fmt: skip
     chains = tuple(
-        _chain(operands, grid, orders, per_order, array, chip, compute_cycles, mask)
+        _chain(operands, grid, orders, per_order, array, chip, compute_cycles, mask, innermost)
         for operands in (("ifmap",), ("weight",), ("ifmap", "weight"))
     )
 
     return Grid(
         grid, tuple(orders), tuple(per_order), array, compute_cycles, np.flatnonzero(mask),
         flat("compute"), flat("moved"), flat("bus"), flat("i"), flat("w"), flat("o"), chains,
-        *_windows(grid, orders, array, chip, mask),
+        *_windows(grid, orders, array, chip, mask, innermost),
     )  # fmt: skip
 
 
@@ -131,6 +137,7 @@ def _windows(
     array: ArrayMapping,
     chip: ChipConfig,
     mask: IntArray,
+    innermost: dict[tuple[str, Operand], IntArray],
 ) -> tuple[IntArray, tuple[IntArray, ...], IntArray]:
     """Step `j`'s write-back sits in the ring before the loads step `j + 1` queues: the tiles
     of step `j + 2` of every input operand whose tile changes at every step. So step `j + 2`
@@ -149,12 +156,12 @@ def _windows(
     step_most = _step_most(grid, array, chip, first=False)
     columns: dict[str, list[IntArray]] = {key: [] for key in ("count", *fewest)}
     for traffic in orders:
-        lasting = ~_innermost_indexes(traffic.order, trip, array.groups, "ofmap")
+        lasting = ~innermost[traffic.order, "ofmap"]
         usable = lasting & (not traffic.streamed)
         columns["count"].append(np.where(usable, traffic.transfers["ofmap_write"] - 1, 0))
         columns["write"].append(np.broadcast_to(fewest["write"], shape))
         for operand in INPUTS:
-            changes = _innermost_indexes(traffic.order, trip, array.groups, operand)
+            changes = innermost[traffic.order, operand]
             columns[operand].append(np.where(changes, fewest[operand], 0))
 
     def flat(column: list[IntArray]) -> IntArray:
@@ -194,6 +201,7 @@ def _chain(
     chip: ChipConfig,
     compute_cycles: int,
     mask: IntArray,
+    innermost: dict[tuple[str, Operand], IntArray],
 ) -> Chain:
     """The `Chain` of `operands` over every loop order's grid, flattened like `Grid`. With
     halves of different counts the larger holds (a load may wait for a later release)."""
@@ -211,7 +219,7 @@ def _chain(
     for traffic, tile_sizes in zip(orders, per_order, strict=True):
         changes = np.ones(shape, dtype=bool)
         for operand in operands:
-            changes &= _innermost_indexes(traffic.order, trip, array.groups, operand)
+            changes &= innermost[traffic.order, operand]
             changes &= operand not in traffic.streamed
         columns["steps"].append(np.where(changes & (steps > halves), steps, 0))
         bus = sum(-(-traffic.bytes[op] // burst) * burst for op in operands)

@@ -192,9 +192,12 @@ def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
             fewest = sum(count * geometry.box_smallest(m_sizes, taps) for count, taps in part)
             ifmap_min[:, j] = np.minimum(ifmap_min[:, j], fewest)
     ifmap_first = np.zeros(shape, dtype=np.int64)
+    first_boxes: dict[Taps, IntArray] = {}
     for j, k_tile in enumerate(sizes["k"].tolist()):
         for count, taps in geometry.first_k_part(k_tile):
-            ifmap_first[:, j] += count * geometry.first_box(sizes["m"], taps)
+            if taps not in first_boxes:
+                first_boxes[taps] = geometry.first_box(sizes["m"], taps)
+            ifmap_first[:, j] += count * first_boxes[taps]
     return Candidates(
         sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max, ifmap_first, ifmap_min
     )
