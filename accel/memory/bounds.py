@@ -20,7 +20,7 @@ for it, each from a fact of that replay:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -265,6 +265,30 @@ def _last_extent(total: int, tile: IntArray) -> IntArray:
     """The extent of the last tile along a dimension of `total` cut into `tile`s."""
     result: IntArray = total - (total - 1) // tile * tile
     return result
+
+
+def restrict(table: Grid, valid: list[IntArray]) -> Grid:
+    """`table` (built over every candidate, all valid) cut down to the `valid` ones: the bound
+    inputs do not read the buffer sizes, so chips that differ only there share one build."""
+    mask = np.stack(valid).ravel()
+
+    def cut(values: IntArray) -> IntArray:
+        result: IntArray = values[mask]
+        return result
+
+    chains = tuple(
+        replace(chain, steps=cut(chain.steps), bus=cut(chain.bus), compute=cut(chain.compute),
+                largest=tuple(cut(each) for each in chain.largest))
+        for chain in table.chains
+    )  # fmt: skip
+    assert table.windows is not None and table.window_compute is not None
+    return replace(
+        table, flat=np.flatnonzero(mask), compute=cut(table.compute), moved=cut(table.moved),
+        bus=cut(table.bus), first_ifmap=cut(table.first_ifmap),
+        first_weight=cut(table.first_weight), last_write=cut(table.last_write), chains=chains,
+        windows=cut(table.windows), window_bytes=tuple(cut(each) for each in table.window_bytes),
+        window_compute=cut(table.window_compute),
+    )  # fmt: skip
 
 
 def transfer_bound(size: IntArray, chip: ChipConfig) -> IntArray:

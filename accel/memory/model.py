@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, TypeVar
 
+import numpy as np
+
 from accel.config import OPERANDS, ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
@@ -111,6 +113,7 @@ def clear_cache() -> None:
     ORDER_TRAFFIC.found.clear()
     _SCHEDULES.found.clear()
     _RUNS.found.clear()
+    _BOUND_INPUTS.found.clear()
     _VECTOR_RUNS.found.clear()
     clear_geometry_cache()
     loop_nest.clear_cache()
@@ -213,15 +216,27 @@ def _grid(
     compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes)
     orders, per_order, fit = fitting(grid, geometry, sizes, array, chip, compulsory[1])
     kept = [valid(traffic, f, compulsory) for traffic, f in zip(orders, fit, strict=True)]
-    table = bounds.build_grid(
-        grid, orders, per_order, kept, array, chip, has_bias, compute_cycles
+    sram = chip.sram
+    reads = (
+        has_bias, compute_cycles, compulsory[1], orders[0].streamed, chip.array.element_bytes,
+        chip.array.accumulator_bytes, chip.array.fold_overlap, chip.dram.burst_bytes,
+        tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
+    )  # fmt: skip
+    every = [np.ones_like(each) for each in kept]
+    full = _BOUND_INPUTS.get(
+        (array, geometry, reads),
+        lambda: bounds.build_grid(
+            grid, orders, per_order, every, array, chip, has_bias, compute_cycles
+        ),
     )
+    table = bounds.restrict(full, kept)
     return table, geometry, compulsory
 
 
 _SCHEDULES = Memo(16384)
 _RUNS = Memo(16384)  # replayed cycles per (schedule, DRAM channel)
 _VECTOR_RUNS = Memo(16384)
+_BOUND_INPUTS = Memo(1024)  # per layer, array and the chip fields bounds read: not buffer sizes
 
 
 def _schedule(
