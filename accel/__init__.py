@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from accel.errors import InputError
 
 if TYPE_CHECKING:
-    from accel.api import load_chip, simulate, sweep_table
+    from accel.api import load_chip, simulate, sweep_table, train_step
     from accel.config import ChipConfig
     from accel.functional.calibrate import quantize_network
     from accel.functional.engine import execute
@@ -37,6 +37,7 @@ _HOMES = {
     "simulate": "accel.api",
     "sweep_table": "accel.api",
     "load_chip": "accel.api",
+    "train_step": "accel.api",
     "ChipConfig": "accel.config",
     "quantize_network": "accel.functional.calibrate",
     "execute": "accel.functional.engine",
@@ -98,6 +99,7 @@ __all__ = [
     "simulate_network",
     "sweep_table",
     "time_layer",
+    "train_step",
     "write_results",
     "zoo_names",
 ]

@@ -20,17 +20,22 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_chip as _load_chip_file
 from accel.io.sources import load_network
 from accel.mapping.mapper import MAX_BATCH
 from accel.model.network import Network
+from accel.model.training import Optimizer
 from accel.results import NetworkResult, import_pandas
 from accel.simulation import simulate_network
 
 if TYPE_CHECKING:
     import pandas
+
+    from accel.functional.training import TrainingNumbers
 
 ChipSource = ChipConfig | Mapping[str, Any] | str | Path | None
 
@@ -62,6 +67,34 @@ def simulate(
         raise InputError(f"batch must be an integer from 1 to {MAX_BATCH}, not {batch!r}")
     net = network if isinstance(network, Network) else load_network(str(network), params)
     return simulate_network(net, load_chip(chip), batch)
+
+
+def train_step(
+    network: str | Path | Network,
+    chip: ChipSource = None,
+    batch: int = 2,
+    optimizer: Optimizer = "sgd",
+    seed: int = 0,
+    **params: float,
+) -> TrainingNumbers:
+    """The numbers of one training step of `network` on a float `chip` (`array.precision`
+    fp32, bf16 or fp16) as the array computes them: seeded N(0, 1) images and random class
+    targets, `random_weights(network, seed)`. Forward outputs, loss, every gradient, dW, the
+    updated weights (see `accel.functional.training`)."""
+    from accel.functional.training import training_numbers  # only a training run pays for it
+    from accel.functional.weights import random_weights
+
+    if not isinstance(batch, int) or isinstance(batch, bool) or not 1 <= batch <= MAX_BATCH:
+        raise InputError(f"batch must be an integer from 1 to {MAX_BATCH}, not {batch!r}")
+    net = network if isinstance(network, Network) else load_network(str(network), params)
+    rng = np.random.default_rng(seed)
+    shape = net.inputs[0][1]
+    images = rng.standard_normal((batch, shape.channels, shape.height, shape.width),
+                                 dtype=np.float32)  # fmt: skip
+    classes = net.layer(net.outputs[0]).output_shape.elements
+    targets = rng.integers(0, classes, batch)
+    return training_numbers(net, load_chip(chip), images, targets, random_weights(net, seed),
+                            optimizer)  # fmt: skip
 
 
 def sweep_table(

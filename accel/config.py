@@ -5,10 +5,14 @@ that forbids unknown fields, so a typo in a YAML file is an error instead of a s
 setting. Every field carries its unit in its name or description. `ChipConfig()` is the embedded
 default chip (`configs/default.yaml`): a 32×32 int8 weight-stationary edge NPU at 1 GHz with
 64 KiB ifmap + 64 KiB weight + 32 KiB ofmap SRAM and 16 bytes/cycle of DRAM bandwidth.
+A multi-core chip (`cores` > 1) has that many such cores, or a list of different ones, sharing
+the DRAM channel over an on-chip network (`noc`) and optionally a `global_buffer`.
 """
 
 from __future__ import annotations
 
+import copy
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,16 +21,24 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from accel.errors import InputError
 from accel.user_input import load_yaml_mapping, validate_model
 
-Dataflow = Literal["os", "ws", "is"]
-Precision = Literal["int8", "fp16", "bf16", "fp32"]
+Dataflow = Literal["os", "ws", "is", "rs"]
+Precision = Literal["int8", "int16", "fp16", "bf16", "fp32"]
 # Bytes of one MAC operand (an ifmap, weight or ofmap element) at each precision.
-PRECISION_BYTES: dict[Precision, int] = {"int8": 1, "fp16": 2, "bf16": 2, "fp32": 4}
+PRECISION_BYTES: dict[Precision, int] = {"int8": 1, "int16": 2, "fp16": 2, "bf16": 2, "fp32": 4}
+FLOAT_PRECISIONS: frozenset[Precision] = frozenset({"fp16", "bf16", "fp32"})
 Operand = Literal["ifmap", "weight", "ofmap"]
 OPERANDS: tuple[Operand, ...] = ("ifmap", "weight", "ofmap")
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+
+    def field_values(self) -> dict[str, Any]:
+        """`model_dump()`, read from the fields (numbers, strings, bools, None, sections)
+        without pydantic's serializer, which would have to be built first (~25 ms)."""
+        values = {name: getattr(self, name) for name in type(self).model_fields}
+        return {name: value.field_values() if isinstance(value, _Model) else value
+                for name, value in values.items()}  # fmt: skip
 
 
 class ArrayConfig(_Model):
@@ -35,13 +47,17 @@ class ArrayConfig(_Model):
     rows: int = Field(32, gt=0, le=65536, description="PE rows of the array (Ar)")
     cols: int = Field(32, gt=0, le=65536, description="PE columns of the array (Ac)")
     dataflow: Dataflow = Field(
-        "ws", description="what stays in the PEs: os = outputs, ws = weights, is = inputs"
+        "ws",
+        description="what stays in the PEs: os = outputs, ws = weights, is = inputs (systolic "
+        "GEMM dataflows); rs = row stationary (Eyeriss: a filter row per PE, ifmap rows sliding "
+        "diagonally, partial sums accumulated up each column; `row_stationary` sizes it)",
     )
     precision: Precision = Field(
         "int8",
-        description="MAC operand precision: int8 (int32 accumulators, bit-exact --check), or "
-        "fp16 / bf16 / fp32 (fp32 accumulators); sets the bytes of every ifmap, weight and ofmap "
-        "element in SRAM, DRAM and the footprint (1, 2, 2, 4) and the energy per MAC",
+        description="MAC operand precision: int8 (int32 accumulators, bit-exact --check), "
+        "int16 (fixed point, as Eyeriss; analytic only), or fp16 / bf16 / fp32 (fp32 "
+        "accumulators); sets the bytes of every ifmap, weight and ofmap element in SRAM, DRAM "
+        "and the footprint (1, 2, 2, 2, 4) and the energy per MAC",
     )
     accumulator_bits: int = Field(
         32, ge=8, le=64,
@@ -90,7 +106,7 @@ class ArrayConfig(_Model):
 
     @property
     def is_float(self) -> bool:
-        return self.precision != "int8"
+        return self.precision in FLOAT_PRECISIONS
 
     @model_validator(mode="after")
     def _float_accumulates_in_fp32(self) -> ArrayConfig:
@@ -218,6 +234,23 @@ class SramConfig(_Model):
         return sum(b.size_bytes for b in buffers if b is not None)
 
 
+class RowStationaryConfig(_Model):
+    """The PE scratchpads of a row-stationary array (`array.dataflow: rs`), in entries of one
+    operand each. Defaults: Eyeriss v1 (Chen et al., JSSC 2017): 12 ifmap, 224 filter and 24
+    psum entries of 16 bits per PE. The global buffer is the chip's `sram`: the ifmap buffer
+    holds ifmap rows and partial sums, the weight buffer the filters of one pass."""
+
+    ifmap_spad_entries: int = Field(
+        12, gt=0, le=1 << 16, description="ifmap scratchpad of a PE: a sliding window of q·S"
+    )
+    filter_spad_entries: int = Field(
+        224, gt=0, le=1 << 20, description="filter scratchpad of a PE: p·q·S filter weights"
+    )
+    psum_spad_entries: int = Field(
+        24, gt=0, le=1 << 16, description="psum scratchpad of a PE: p partial sums"
+    )
+
+
 class DramConfig(_Model):
     """The off-chip memory channel."""
 
@@ -244,6 +277,19 @@ class DramConfig(_Model):
         description="fetch the next layer's first weight tile during the current layer, as soon "
         "as a weight buffer half is free",
     )
+    feature_map_compression: Literal["none", "rlc"] = Field(
+        "none",
+        description="rlc = run-length coding of feature maps on the link (Eyeriss: a 5-bit run "
+        "of zeros + a 16-bit level per pair, three pairs per 64-bit word; not the first layer's "
+        "input, not weights); read only by the rs dataflow",
+    )
+    feature_map_density: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        allow_inf_nan=False,
+        description="fraction of non-zero elements in a compressed feature map (1 − zeros)",
+    )
     capacity_mib: float = Field(
         8192.0,
         gt=0,
@@ -256,6 +302,36 @@ class DramConfig(_Model):
     @property
     def capacity_bytes(self) -> int:
         return int(self.capacity_mib * 1024 * 1024)
+
+
+class CoreConfig(_Model):
+    """One core of a multi-core chip: its own array, vector unit and local SRAM. A field left
+    out is the chip's top-level one (the template)."""
+
+    array: ArrayConfig | None = Field(None, description="this core's MAC array")
+    vector_unit: VectorUnitConfig | None = Field(None, description="this core's vector unit")
+    sram: SramConfig | None = Field(None, description="this core's local SRAM buffers")
+
+
+class NocConfig(_Model):
+    """The on-chip network between the cores and the DRAM controller.
+
+    `mesh`: the cores sit on a near-square grid (ceil(sqrt(n)) columns, row by row) with the DRAM
+    controller attached to the router of core 0; a transfer crosses the Manhattan distance in
+    hops (+1 hop into or out of the controller), each link carries `bandwidth_bytes_per_cycle`,
+    and only the controller's port is shared (core-to-core routes are contention-free). `bus`:
+    one shared bus carries every transfer, DRAM and core-to-core, one hop each.
+    """
+
+    topology: Literal["mesh", "bus"] = Field("mesh", description="mesh or bus (see above)")
+    bandwidth_bytes_per_cycle: float | None = Field(
+        None, gt=0, allow_inf_nan=True,
+        description="bytes per cycle of one NoC link (mesh) or of the bus; unset = the DRAM "
+        "channel's bandwidth (a NoC that never slows a DRAM stream down)",
+    )  # fmt: skip
+    hop_latency_cycles: int = Field(
+        2, ge=0, le=10**6, description="cycles a transfer's data takes per hop (router + link)"
+    )
 
 
 class EnergyConfig(_Model):
@@ -271,6 +347,11 @@ class EnergyConfig(_Model):
     vector_op_pj: float = Field(
         0.1, ge=0, le=1e9, allow_inf_nan=False,
         description="one vector-unit operation on an int8 chip (a 32-bit add), pJ",
+    )  # fmt: skip
+    int16_mac_pj: float = Field(
+        0.9, ge=0, le=1e9, allow_inf_nan=False,
+        description="one int16 MAC, pJ: Horowitz lists no 16-bit multiply, so the 8-bit one "
+        "(0.2) scaled by the square of the width (0.8, an assumption) + 32-bit add (0.1)",
     )  # fmt: skip
     fp16_mac_pj: float = Field(
         2.0, ge=0, le=1e9, allow_inf_nan=False,
@@ -322,12 +403,12 @@ class EnergyConfig(_Model):
 
     def mac_pj_at(self, precision: Precision) -> float:
         """Energy of one MAC at `precision`, pJ."""
-        return {"int8": self.mac_pj, "fp16": self.fp16_mac_pj, "bf16": self.bf16_mac_pj,
-                "fp32": self.fp32_mac_pj}[precision]  # fmt: skip
+        return {"int8": self.mac_pj, "int16": self.int16_mac_pj, "fp16": self.fp16_mac_pj,
+                "bf16": self.bf16_mac_pj, "fp32": self.fp32_mac_pj}[precision]  # fmt: skip
 
     def vector_op_pj_at(self, precision: Precision) -> float:
         """Energy of one vector-unit operation on a chip of `precision`, pJ."""
-        return self.vector_op_pj if precision == "int8" else self.float_vector_op_pj
+        return self.float_vector_op_pj if precision in FLOAT_PRECISIONS else self.vector_op_pj
 
 
 class TrainingConfig(_Model):
@@ -339,6 +420,51 @@ class TrainingConfig(_Model):
         "store only the conv / fc inputs and recompute the rest (ReLU masks, pooling argmax, "
         "pre-BatchNorm outputs) by running their forward layers again before their backward",
     )
+
+
+ActivationBuffer = Literal["ifmap", "ofmap", "unified"]
+
+
+class MemoryConfig(_Model):
+    """How the compiler keeps activations on chip between layers (README "Activation residency
+    and layer fusion"). Both features are off by default: every layer then reads its input
+    from DRAM and writes its output back, as each layer's memory model assumes."""
+
+    activation_residency: Literal["off", "on"] = Field(
+        "off",
+        description="on = a layer's output stays in the activation buffers for its consumers "
+        "when it fits beside their tiles (no DRAM write, no DRAM read); tensors that do not fit "
+        "are spilled, in production order (README)",
+    )
+    activation_buffers: tuple[ActivationBuffer, ...] = Field(
+        ("ifmap", "ofmap"),
+        min_length=1,
+        description="the SRAM buffers resident activations and fused tiles may occupy (their "
+        "capacity, less the running layer's own tiles); unified = the shared buffer",
+    )
+    fusion: Literal["off", "auto", "manual"] = Field(
+        "off",
+        description="depth-first layer fusion: off; auto = chains chosen greedily under the SRAM "
+        "capacity where they cut DRAM bytes; manual = the chains in fused_groups (the chip's, or "
+        "else the workload's)",
+    )
+    fused_groups: tuple[tuple[str, str], ...] = Field(
+        (),
+        description="with fusion: manual, each fused chain as [first layer, last layer] "
+        "(inclusive, in the network's order); empty: the workload's fused_groups",
+    )
+    fusion_halo: Literal["recompute", "cache"] = Field(
+        "recompute",
+        description="rows a fused tile shares with the previous tile: recompute = compute them "
+        "again (extra MACs, reported; the group input's halo is read again), cache = keep them "
+        "in SRAM (no extra MACs, more SRAM per group)",
+    )
+
+    @model_validator(mode="after")
+    def _groups_need_manual(self) -> MemoryConfig:
+        if self.fused_groups and self.fusion != "manual":
+            raise ValueError(f"fused_groups needs fusion: manual, not {self.fusion!r}")
+        return self
 
 
 class AreaConfig(_Model):
@@ -366,6 +492,18 @@ class AreaConfig(_Model):
 class ChipConfig(_Model):
     """A whole accelerator. `ChipConfig()` is the embedded default chip."""
 
+    def __init__(self, /, **data: Any) -> None:
+        if data:
+            super().__init__(**data)
+            return
+        # The embedded default, equal to a validated one in every field, without building the
+        # validators: a run on the default chip validates nothing (tests/test_config.py).
+        default = _default_chip()
+        for name in ("__dict__", "__pydantic_fields_set__"):
+            object.__setattr__(self, name, copy.copy(getattr(default, name)))
+        for name in ("__pydantic_extra__", "__pydantic_private__"):
+            object.__setattr__(self, name, None)
+
     name: str = Field("default", description="short name used in reports")
     description: str = Field(
         "32x32 int8 WS edge NPU, 64+64+32 KiB SRAM, 16 B/cycle DRAM, 1 GHz",
@@ -381,6 +519,73 @@ class ChipConfig(_Model):
     energy: EnergyConfig = Field(default_factory=EnergyConfig)
     area: AreaConfig = Field(default_factory=AreaConfig)
     training: TrainingConfig = Field(default_factory=TrainingConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
+    row_stationary: RowStationaryConfig = Field(default_factory=RowStationaryConfig)
+
+    @model_validator(mode="after")
+    def _activation_buffers_exist(self) -> ChipConfig:
+        if "unified" in self.memory.activation_buffers and self.sram.unified is None:
+            raise ValueError(
+                "memory.activation_buffers names unified, but the chip has no sram.unified"
+            )
+        return self
+
+    cores: int | tuple[CoreConfig, ...] = Field(
+        1,
+        description="the cores: a count of copies of the top-level array, vector unit and SRAM "
+        "(1: the single-core chip), or a list of cores each with its own (README Multi-core)",
+    )
+    core_schedule: Literal["auto", "split", "pipeline"] = Field(
+        "auto",
+        description="how a multi-core chip runs a network: split = layer by layer, each layer "
+        "split over the cores; pipeline = consecutive layers on different cores, a batch's "
+        "images (at batch 1: bands of rows) streaming between them; auto = the faster of the two",
+    )
+    global_buffer: BufferConfig | None = Field(
+        None,
+        description="an SRAM shared by all cores: an operand every core reads in full (the "
+        "ifmap of a channel split, the weights of a row split) is fetched from DRAM once when "
+        "it fits, and sent to the cores over the NoC",
+    )
+    noc: NocConfig = Field(
+        default_factory=NocConfig, description="the on-chip network (multi-core chips only)"
+    )
+
+    @model_validator(mode="after")
+    def _at_least_one_core(self) -> ChipConfig:
+        count = self.cores if isinstance(self.cores, int) else len(self.cores)
+        if count < 1 or count > 4096:
+            given = self.cores if isinstance(self.cores, int) else list(self.cores)
+            raise ValueError(f"cores must be a count from 1 to 4096 or a non-empty list, "
+                             f"not {given!r}")  # fmt: skip
+        return self
+
+    @model_validator(mode="after")
+    def _residency_on_one_core(self) -> ChipConfig:
+        count = self.cores if isinstance(self.cores, int) else len(self.cores)
+        if count > 1 and (self.memory.activation_residency == "on" or self.memory.fusion != "off"):
+            raise ValueError(f"memory.activation_residency and memory.fusion are single-core "
+                             f"schedules: they need cores: 1, not {count}")  # fmt: skip
+        return self
+
+    @property
+    def core_count(self) -> int:
+        return self.cores if isinstance(self.cores, int) else len(self.cores)
+
+    def core_chips(self) -> tuple[ChipConfig, ...]:
+        """Each core as a single-core chip: its array, vector unit and SRAM, the rest shared."""
+        if isinstance(self.cores, int):
+            alone = self.model_copy(update={"cores": 1})
+            return (alone,) * self.cores
+        return tuple(
+            self.model_copy(update={
+                "cores": 1,
+                "array": core.array or self.array,
+                "vector_unit": core.vector_unit or self.vector_unit,
+                "sram": core.sram or self.sram,
+            })
+            for core in self.cores
+        )  # fmt: skip
 
     @property
     def dram_bandwidth_gb_per_s(self) -> float:
@@ -418,3 +623,23 @@ class ChipConfig(_Model):
                 raise InputError(f"chip field {dotted!r} does not exist")
             node[parts[-1]] = value
         return ChipConfig.from_dict(data, "chip")
+
+
+@cache
+def _default_chip() -> ChipConfig:
+    """`ChipConfig()` assembled from the defaults as validation would make them (the buffer
+    sizes as floats, each section's fields unset)."""
+
+    def buffer(size_kib: float) -> BufferConfig:
+        return BufferConfig.model_construct({"size_kib"}, size_kib=size_kib)
+
+    sections: dict[str, Any] = {  # every other section at its own model's defaults, unvalidated
+        name: field.default_factory.model_construct(set())
+        for name, field in ChipConfig.model_fields.items()
+        if name != "sram"
+        and isinstance(field.default_factory, type) and issubclass(field.default_factory, _Model)
+    }  # fmt: skip
+    sections["sram"] = SramConfig.model_construct(
+        set(), ifmap=buffer(64.0), weight=buffer(64.0), ofmap=buffer(32.0)
+    )
+    return ChipConfig.model_construct(set(), **sections)

@@ -8,7 +8,6 @@ error (exit code 1).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 
@@ -26,6 +25,8 @@ class InputError(ValueError):
 
 def closest(name: str, choices: Iterable[str]) -> str:
     """Return a ` (did you mean 'x'?)` hint for a misspelt name, or an empty string."""
+    import difflib  # loaded by the first misspelling, not by every run
+
     matches = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
     return f" (did you mean {matches[0]!r}?)" if matches else ""
 

@@ -13,16 +13,16 @@ import json
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-import yaml
-
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import Mapping
+from accel.memory.activations import LayerActivations
+from accel.memory.core_pieces import LayerCores, MultiCoreRun
 from accel.memory.footprint import LayerFootprint, NetworkFootprint
 from accel.memory.model import MemoryTraffic
 from accel.model.ops import Unsupported
@@ -30,6 +30,7 @@ from accel.model.training import PASSES, Pass, TrainingMemory
 from accel.perf.area import chip_area
 from accel.perf.energy import EnergyBreakdown
 from accel.perf.timing import ComputeTiming
+from accel.user_input import dump_yaml_mapping
 
 if TYPE_CHECKING:
     import pandas
@@ -97,6 +98,8 @@ class LayerResult:
     footprint: LayerFootprint | None = None
     pass_name: Pass | None = None  # a training step's pass (forward, backward_data, ...)
     label: str = ""  # the kind column when it is not the layer's own (training work items)
+    activations: LayerActivations | None = None  # set when residency or fusion is on
+    cores: LayerCores | None = None  # how a multi-core chip cut the layer
 
     @property
     def name(self) -> str:
@@ -142,6 +145,18 @@ class LayerResult:
         }
         if self.pass_name is not None:  # training only: inference rows keep their columns
             row["pass"] = self.pass_name
+        if self.activations is not None:  # residency or fusion on: their columns
+            facts = self.activations
+            row["resident_inputs"] = "+".join(facts.resident_inputs)
+            row["spilled"] = int(facts.spilled)
+            row["fused_group"] = "" if facts.fused_group is None else facts.fused_group
+            row["recompute_macs"] = facts.recompute_macs
+        if self.cores is not None:  # multi-core chips only: single-core rows keep theirs
+            row.update(
+                cores_cut=self.cores.cut,
+                cores_used=self.cores.cores_used,
+                core_to_core_bytes=self.cores.total("peer_bytes"),
+            )
         return row
 
     def _contract_columns(self) -> dict[str, Any]:
@@ -202,6 +217,7 @@ class LayerResult:
         memory, tiling = self.memory, self.memory.tiling
         return {
             "compulsory_dram_bytes": memory.compulsory_dram_bytes,
+            "glb_access_bytes": memory.glb_access_bytes,
             "isolated_cycles": self.isolated_cycles,
             "refill_cycles": memory.refill_cycles,
             "tile_m": tiling.m_tile if tiling else "",
@@ -246,6 +262,10 @@ class NetworkResult:
     functional: dict[str, Any] | None = None
     footprint: NetworkFootprint | None = None
     training: dict[str, Any] | None = None  # the summary's `training` block of a training step
+    activations: dict[str, Any] | None = None  # the `activations` block (residency, fusion)
+    compulsory_network_bytes: int | None = None  # inputs, weights, outputs once each
+    cores: dict[str, Any] | None = None  # the summary's `cores` block of a multi-core chip
+    core_run: MultiCoreRun | None = field(default=None, compare=False, repr=False)
 
     @property
     def total_cycles(self) -> int:
@@ -285,7 +305,7 @@ class NetworkResult:
             "total_cycles": cycles,
             "compute_cycles": analytic["compute_cycles"],
             "stall_cycles": sum(layer.stall_cycles for layer in layers),
-            "utilization": round(macs / (cycles * self.chip.array.pe_count), 6) if cycles else 0.0,
+            "utilization": round(macs / (cycles * self._pe_count), 6) if cycles else 0.0,
             "latency_ms": round(self.latency_ms, 6),
             "fps": round(self.batch / latency_s, 3) if cycles else 0.0,
             "energy_uj": round(self.energy_pj * 1e-6, 3),
@@ -311,7 +331,21 @@ class NetworkResult:
             summary["functional"] = self.functional
         if self.training is not None:
             summary["training"] = self.training
+        if self.compulsory_network_bytes is not None:
+            moved = summary["dram_read_bytes"] + summary["dram_write_bytes"]
+            bound = self.compulsory_network_bytes
+            summary["compulsory_network_dram_bytes"] = bound
+            summary["dram_over_compulsory"] = round(moved / bound, 6) if bound else 0.0
+        if self.activations is not None:
+            summary["activations"] = self.activations
+        if self.cores is not None:
+            summary["cores"] = self.cores
         return summary
+
+    @property
+    def _pe_count(self) -> int:
+        """PEs of every core's array."""
+        return sum(core.array.pe_count for core in self.chip.core_chips())
 
     def _memory_summary(self) -> dict[str, Any]:
         isolated = sum(layer.isolated_cycles for layer in self.layers)
@@ -454,9 +488,21 @@ def analytic_summary(
         "macs": sum(macs for macs, _, _ in layers),
         "compute_cycles": sum(cycles for _, cycles, _ in layers),
         "compulsory_dram_bytes": sum(compulsory for _, _, compulsory in layers),
-        "area_mm2": chip_area(chip).total_mm2,
+        "area_mm2": _area_mm2(chip),
         **_footprint_summary(footprint, chip),
     }
+
+
+def _area_mm2(chip: ChipConfig) -> float:
+    """Every core's PEs and SRAM (a single-core chip: its own), plus a global buffer."""
+    if chip.core_count == 1:
+        return chip_area(chip).total_mm2
+    cores = sum(chip_area(core).total_mm2 for core in chip.core_chips())
+    shared = chip.global_buffer
+    if shared is None:
+        return cores
+    per_kib = chip_area(chip).sram_um2_per_kib
+    return cores + per_kib * shared.size_bytes / 1024 * 1e-6
 
 
 def _footprint_summary(footprint: NetworkFootprint | None, chip: ChipConfig) -> dict[str, Any]:
@@ -491,7 +537,7 @@ def write_results(result: NetworkResult, out_dir: Path) -> None:
     write_atomically(out_dir / "layers.csv", buffer.getvalue())
     summary = json.dumps(result.summary(), indent=2, allow_nan=False)  # JSON has no inf/NaN
     write_atomically(out_dir / "summary.json", summary + "\n")
-    chip_yaml = yaml.safe_dump(result.chip.model_dump(), sort_keys=False)
+    chip_yaml = dump_yaml_mapping(result.chip.field_values())
     write_atomically(out_dir / "chip.yaml", chip_yaml)
 
 

@@ -3,6 +3,7 @@
 map_layer     → where the layer runs and how it folds onto the array
 time_layer    → stall-free compute cycles and SRAM accesses
 model_memory  → tiling under SRAM capacity, DRAM traffic, the layer's replayed pipeline
+plan_activations → fused groups and resident activations (off by default): traffic, schedules
 replay_network → the end-to-end timeline: layers back to back, next weights prefetched
 layer_energy  → energy per component over each layer's share of that timeline
 
@@ -19,7 +20,7 @@ instead reads onnxruntime's optimized graph (which layers it fuses, which it kee
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,13 +30,17 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
 from accel.mapping.training import map_work
+from accel.memory.activations import plan_activations
+from accel.memory.core_outputs import cores_section
+from accel.memory.core_pieces import LayerCores
 from accel.memory.footprint import network_footprint
-from accel.memory.model import compulsory_bytes, model_memory
+from accel.memory.model import MemoryTraffic, compulsory_bytes, model_memory
+from accel.memory.multicore import schedule_network
 from accel.memory.replay import replay_network
 from accel.model.network import Layer, Network
 from accel.model.ops import BatchNorm
 from accel.model.training import Optimizer, training_step
-from accel.perf.energy import layer_energy
+from accel.perf.energy import layer_energy, recomputed
 from accel.perf.timing import time_layer
 from accel.results import LayerResult, NetworkResult, analytic_summary, training_section
 
@@ -58,32 +63,89 @@ def simulate_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> LayerResul
     return LayerResult(mapping, timing, memory, energy, chip.array.pe_count)
 
 
-def simulate_network(network: Network, chip: ChipConfig, batch: int = 1) -> NetworkResult:
-    """Simulate every layer of `network` on `chip` for `batch` images, end to end."""
+def simulate_network(
+    network: Network, chip: ChipConfig, batch: int = 1,
+    densities: Mapping[str, tuple[float, float]] | None = None,
+) -> NetworkResult:
+    """Simulate every layer of `network` on `chip` for `batch` images, end to end.
+    `densities` maps a layer to the non-zero fractions of its (ifmap, ofmap), which drive the
+    run-length coder of a row-stationary chip (`feature_map_densities` measures them)."""
+    if chip.core_count > 1:
+        return simulate_cores(network, chip, batch)
+    if not isinstance(chip.cores, int):  # a list of one core: that core is the chip
+        chip = chip.core_chips()[0]
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     timings = [time_layer(mapping, chip) for mapping in mappings]
+    found = densities or {}
     memories = [
-        model_memory(mapping, timing, chip)
+        model_memory(mapping, timing, chip, found.get(mapping.layer.name))
         for mapping, timing in zip(mappings, timings, strict=True)
     ]
+    # Fused groups and activations kept on chip (chip.memory; both off by default).
+    plan = plan_activations(network, mappings, timings, memories, chip)
     # Each layer's share of the end-to-end timeline (sums to the network's latency).
-    shares = replay_network([memory.schedule for memory in memories], chip)
+    shares = plan.shares(replay_network(plan.schedules, chip))
     footprint = network_footprint(network, batch, chip.array.element_bytes)
+    facts = plan.layers or (None,) * len(mappings)
     layers = tuple(
         LayerResult(
             mapping,
             timing,
             memory,
-            layer_energy(mapping, timing, memory, cycles, chip),
+            recomputed(layer_energy(mapping, timing, memory, cycles, chip),
+                       fact.recompute_macs if fact else 0, chip),
             chip.array.pe_count,
             cycles,
             layer_footprint,
+            activations=fact,
         )
-        for mapping, timing, memory, cycles, layer_footprint in zip(
-            mappings, timings, memories, shares, footprint.layers, strict=True
+        for mapping, timing, memory, cycles, layer_footprint, fact in zip(
+            mappings, plan.timings, plan.memories, shares, footprint.layers, facts, strict=True
         )
+    )  # fmt: skip
+    block = plan.summary(chip, network) if plan.layers is not None else None
+    return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint,
+                         activations=block,
+                         compulsory_network_bytes=plan.compulsory_network_bytes)  # fmt: skip
+
+
+def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> NetworkResult:
+    """A multi-core chip: each layer mapped and timed whole on the first core (the rows'
+    mapping columns), then cut over the cores and played on the shared channel
+    (`schedule_network`); each row's cycles, DRAM bytes and energy are its pieces'."""
+    core = chip.core_chips()[0]
+    run = schedule_network(network, chip, batch)
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    pe_count = sum(each.array.pe_count for each in chip.core_chips())
+    layers, ifmap_reads = [], {}
+    for layer, plan, layer_footprint in zip(network.layers, run.layers, footprint.layers,
+                                            strict=True):  # fmt: skip
+        mapping = map_layer(layer, core, batch)
+        timing = time_layer(mapping, core)
+        whole = model_memory(mapping, timing, core)
+        if mapping.array is not None:  # a window may skip input pixels (strided 1×1)
+            ifmap_reads[layer.name] = whole.compulsory_ifmap_bytes
+        memory = _cores_memory(whole, plan)
+        if plan.pieces:
+            timing = replace(timing, compute_cycles=plan.compute_cycles)
+        energy = layer_energy(mapping, timing, memory, plan.cycles, chip)
+        layers.append(LayerResult(mapping, timing, memory, energy, pe_count, plan.cycles,
+                                  layer_footprint, cores=plan))  # fmt: skip
+    return NetworkResult(network.name, chip, batch, network.params, tuple(layers),
+                         footprint=footprint,
+                         cores=cores_section(run, network, chip, batch, ifmap_reads),
+                         core_run=run)  # fmt: skip
+
+
+def _cores_memory(memory: MemoryTraffic, plan: LayerCores) -> MemoryTraffic:
+    """The layer's DRAM bytes: the sum over its pieces (a cut reads a shared operand more)."""
+    return replace(
+        memory,
+        dram_ifmap_bytes=plan.total("ifmap_bytes"),
+        dram_weight_bytes=plan.total("weight_bytes"),
+        dram_ofmap_write_bytes=plan.total("ofmap_write_bytes"),
+        dram_ofmap_read_bytes=plan.total("ofmap_read_bytes"),
     )
-    return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint)
 
 
 def simulate_training(
@@ -92,6 +154,9 @@ def simulate_training(
     """One training step of `network` on `batch` images: forward, loss, backward and the
     optimizer update, each work item mapped, timed and costed by the inference stages, end to
     end on one timeline; the result's `training` block has the step's MACs, time and memory."""
+    if chip.core_count > 1:
+        raise InputError(f"a training step runs on one core: cores must be 1 for --training, "
+                         f"not {chip.core_count}")  # fmt: skip
     step = training_step(network, batch, optimizer, chip.array.element_bytes,
                          chip.training.activations)  # fmt: skip
     mappings = [map_work(work, chip) for work in step.items]
@@ -116,7 +181,8 @@ def simulate_training(
 
 def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dict[str, Any]:
     """The summary's `ANALYTIC_METRICS` from mapping and timing alone, without the memory
-    model: what a sweep that asks only for them computes per point."""
+    model: what a sweep that asks only for them computes per point. A multi-core chip's compute
+    cycles come from its schedule: it is simulated whole."""
     mappings = [map_layer(layer, chip, batch) for layer in network.layers]
     layers = [
         (mapping.macs, time_layer(mapping, chip).compute_cycles,
@@ -124,10 +190,34 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
         for mapping in mappings
     ]  # fmt: skip
     footprint = network_footprint(network, batch, chip.array.element_bytes)
-    return analytic_summary(chip, network.params, footprint, layers)
+    analytic = analytic_summary(chip, network.params, footprint, layers)
+    if chip.core_count > 1:
+        summary = simulate_network(network, chip, batch).summary()
+        return {key: summary[key] for key in analytic}
+    return analytic
 
 
 FILE_INT8 = "the model file's int8 weights and scales"
+
+
+def feature_map_densities(
+    network: Network, run: FunctionalRun, qnet: QuantizedNetwork
+) -> dict[str, tuple[float, float]]:
+    """Each layer's (ifmap, ofmap) non-zero fractions in a functional run: elements whose code
+    is not the tensor's zero point (a real zero). What a run-length coder on the DRAM link sees
+    (`simulate_network(densities=...)`, `dram.feature_map_compression: rlc`)."""
+
+    def density(name: str) -> float:
+        codes = run.outputs[name]
+        zero = qnet.activations[name].zero_point
+        return float(np.count_nonzero(codes != zero)) / max(codes.size, 1)
+
+    known = set(run.outputs) & set(qnet.activations)
+    return {
+        layer.name: (density(layer.inputs[0]), density(layer.name))
+        for layer in network.layers
+        if layer.inputs and layer.inputs[0] in known and layer.name in known
+    }
 
 
 def require_int8(chip: ChipConfig) -> None:

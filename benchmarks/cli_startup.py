@@ -1,15 +1,25 @@
-"""Wall time of the `accel` command: interpreter start, imports, and whole runs.
+"""Whole-process time of the `accel` command: interpreter start, imports, and whole runs, each
+beside the target issue 14 sets for it.
 
 Each command runs --repeat times in a fresh Python process (as a user's shell would run it);
-the script prints the median and the best wall time. "imports of a simulate-network run" loads
-every module such a run loads (no work): the gap to the run itself is the work. The whole runs
-are VGG16 on the default chip, with its per-layer table (stdout a pipe) and with -q, and, when
---scalesim-cfg and --scalesim-topology name existing files (SCALE-Sim's `configs/google.cfg`
-and `topologies/conv_nets/mobilenet.csv`, not shipped here; see benchmarks/vs_scalesim.py),
-SCALE-Sim's MobileNet case. Bytecode is cached (in a temporary folder, after one warm-up run)
-as it is for an installed package, even where PYTHONDONTWRITEBYTECODE is set; --cold compiles
-every module from source each time instead. --checkout times another checkout's accel (e.g.
-the commit before a change, `git archive COMMIT | tar -x -C ../accel-before`) with this script.
+the script prints the median and the best wall time, and the target where there is one:
+
+- VGG16 on the default chip, `-q`: 0.15 s; at batch 8: 0.3 s; with its per-layer table printed
+  (stdout a pipe, no target);
+- SCALE-Sim's MobileNet topology on its TPU config, `-q`: 0.2 s, when --scalesim-cfg and
+  --scalesim-topology name existing files (SCALE-Sim's `configs/google.cfg` and
+  `topologies/conv_nets/mobilenet.csv`, not shipped here; see benchmarks/vs_scalesim.py);
+- a ResNet-18 ONNX file, `-q`: 0.5 s (exported once, untimed, by `accel export -n resnet18
+  --format onnx --seed 0`: float weights, seeded);
+- the 12 networks of DESIGN.md's zoo (lenet5 ... googlenet) loaded and simulated on the default
+  chip in one process through the library (`load_network`, `simulate_network`): 0.5 s.
+
+"imports of a simulate-network run" loads every module a quiet run on a built-in network loads
+(no work): the gap to the run itself is the work. Bytecode is cached (in a temporary folder,
+after one warm-up run) as it is for an installed package, even where PYTHONDONTWRITEBYTECODE is
+set; --cold compiles every module from source each time instead. --checkout times another
+checkout's accel (e.g. the commit before a change, `git archive COMMIT | tar -x -C
+../accel-before`) with this script.
 
     python benchmarks/cli_startup.py
     python benchmarks/cli_startup.py --repeat 20 --checkout ../accel-before
@@ -21,8 +31,8 @@ On a shared machine wall times swing by tens of percent with the neighbours' loa
 instructions it executed (one BLAS thread, a fixed hash seed): the same from run to run
 within a percent or so, so two checkouts compare on it however busy the machine is.
 
-Where the import time goes: `python -X importtime -c "import accel.cli, accel.io.sources,
-accel.simulation, accel.results, rich.table" 2>&1 | sort -t'|' -k2 -n`.
+Where the import time goes: `python -X importtime -c "import accel.cli.argv,
+accel.cli.simulate, accel.io.sources, accel.simulation, accel.results" 2>&1 | sort -t'|' -k2 -n`.
 """
 
 from __future__ import annotations
@@ -39,8 +49,23 @@ from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 CLI = "from accel.cli import main; main()"
-# Every module `accel simulate-network` imports on its way (its table included).
-RUN_IMPORTS = "import accel.cli, accel.io.sources, accel.simulation, accel.results, rich.table"
+# Every module a quiet `accel simulate-network` of a built-in network imports on its way (a
+# checkout from before the fast path imports typer and rich for it instead).
+RUN_IMPORTS = (
+    "try:\n    import accel.cli.argv, accel.cli.simulate\n"
+    "except ImportError:\n    import accel.cli, rich.table\n"
+    "import accel.io.sources, accel.simulation, accel.results\n"
+)
+# DESIGN.md §3's built-in networks, simulated one after another in one process.
+ZOO = ("lenet5", "alexnet", "vgg16", "vgg19", "mobilenet_v1", "mobilenet_v2", "mobilenet_v3_large",
+       "mobilenet_v3_small", "resnet18", "resnet34", "resnet50", "googlenet")  # fmt: skip
+ZOO_RUN = (
+    "from accel.io.sources import load_chip, load_network\n"
+    "from accel.simulation import simulate_network\n"
+    "chip = load_chip(None)\n"
+    f"for name in {ZOO!r}:\n"
+    "    simulate_network(load_network(name), chip, 1)\n"
+)
 
 
 def wall_seconds(argv: list[str], checkout: Path, env: dict[str, str], repeat: int) -> list[float]:
@@ -67,6 +92,37 @@ def instructions(argv: list[str], checkout: Path, env: dict[str, str]) -> int:
     return int(found[1].replace(",", ""))
 
 
+Commands = dict[str, tuple[list[str], float | None]]  # label → (command line, target seconds)
+
+
+def commands(args: argparse.Namespace, out: str, scratch: Path) -> Commands:
+    """The commands to time, with their targets (None: no target)."""
+    python = sys.executable
+    run = [python, "-c", CLI, "simulate-network", "--out", out]
+    vgg16 = [*run, "-n", "vgg16"]
+    found: Commands = {
+        "python -c pass": ([python, "-c", "pass"], None),
+        "import accel": ([python, "-c", "import accel"], None),
+        "import accel.cli": ([python, "-c", "import accel.cli"], None),
+        "imports of a simulate-network run": ([python, "-c", RUN_IMPORTS], None),
+        "accel --help": ([python, "-c", CLI, "--help"], None),
+        "VGG16, its table printed": (vgg16, None),
+        "VGG16 -q": ([*vgg16, "-q"], 0.15),
+        "VGG16 --batch 8 -q": ([*vgg16, "--batch", "8", "-q"], 0.3),
+    }
+    cfg, topology = args.scalesim_cfg, args.scalesim_topology
+    if cfg is not None and topology is not None and cfg.is_file() and topology.is_file():
+        found["SCALE-Sim MobileNet, its cfg, -q"] = (
+            [*run, "-n", str(topology.resolve()), "-c", str(cfg.resolve()), "-q"], 0.2)
+    onnx = scratch / "resnet18.onnx"
+    export = [python, "-c", CLI, "export", "-n", "resnet18", "--format", "onnx", "--seed", "0",
+              "--out", str(onnx)]  # fmt: skip
+    if subprocess.run(export, cwd=args.checkout, capture_output=True).returncode == 0:
+        found["ResNet-18 ONNX -q"] = ([*run, "-n", str(onnx), "-q"], 0.5)
+    found["12 zoo networks, one process"] = ([python, "-c", ZOO_RUN], 0.5)
+    return found
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
@@ -77,42 +133,29 @@ def main() -> int:
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions under valgrind instead of timing")  # fmt: skip
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as pycache:
+    with (tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as pycache,
+          tempfile.TemporaryDirectory() as scratch):  # fmt: skip
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
         env["PYTHONPYCACHEPREFIX"] = pycache
         if args.cold:
             env["PYTHONDONTWRITEBYTECODE"] = "1"
-        vgg16 = [sys.executable, "-c", CLI, "simulate-network", "-n", "vgg16", "--out", out]
-        commands = {
-            "python -c pass": [sys.executable, "-c", "pass"],
-            "import accel": [sys.executable, "-c", "import accel"],
-            "import accel.cli": [sys.executable, "-c", "import accel.cli"],
-            "imports of a simulate-network run": [sys.executable, "-c", RUN_IMPORTS],
-            "accel --help": [sys.executable, "-c", CLI, "--help"],
-            "accel simulate-network -n vgg16": vgg16,
-            "accel simulate-network -n vgg16 -q": [*vgg16, "-q"],
-        }
-        cfg, topology = args.scalesim_cfg, args.scalesim_topology
-        if cfg is not None and topology is not None and cfg.is_file() and topology.is_file():
-            commands["SCALE-Sim MobileNet, google.cfg, -q"] = [
-                sys.executable, "-c", CLI, "simulate-network", "-n", str(topology.resolve()),
-                "-c", str(cfg.resolve()), "--out", out, "-q",
-            ]  # fmt: skip
+        found = commands(args, out, Path(scratch))
         cache = "no bytecode cache" if args.cold else "bytecode cached"
         what = "instructions" if args.instructions else f"wall time, {args.repeat} runs each"
         print(f"{args.checkout.resolve()} ({cache}): fresh processes, {what}")
-        if "SCALE-Sim MobileNet, google.cfg, -q" not in commands:
+        if not any(label.startswith("SCALE-Sim") for label in found):
             print("(SCALE-Sim's MobileNet case skipped: --scalesim-cfg / --scalesim-topology "
                   "name no files)")
         if args.instructions:
-            print(f"{'command':40s} {'M instructions':>15s}")
-            for label, argv in commands.items():
-                print(f"{label:40s} {instructions(argv, args.checkout, env) / 1e6:15,.0f}")
+            print(f"{'command':36s} {'M instructions':>15s}")
+            for label, (argv, _) in found.items():
+                print(f"{label:36s} {instructions(argv, args.checkout, env) / 1e6:15,.0f}")
             return 0
-        print(f"{'command':40s} {'median ms':>10s} {'best ms':>9s}")
-        for label, argv in commands.items():
+        print(f"{'command':36s} {'median s':>9s} {'best s':>7s} {'target s':>9s}  met (best)")
+        for label, (argv, target) in found.items():
             times = wall_seconds(argv, args.checkout, env, args.repeat)
-            print(f"{label:40s} {statistics.median(times) * 1e3:10.1f} {min(times) * 1e3:9.1f}")
+            goal = f"{target:9.2f}  {'yes' if min(times) <= target else 'no'}" if target else ""
+            print(f"{label:36s} {statistics.median(times):9.3f} {min(times):7.3f} {goal}")
     return 0
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from accel.config import ChipConfig
 from accel.model.network import Layer, LayerEntry, Network
-from accel.model.ops import Conv, FullyConnected, Op, Shape
+from accel.model.ops import Add, Conv, Flatten, FullyConnected, Op, Shape
 
 # The suite is deterministic: hypothesis draws the same examples on every run, so CI passes or
 # fails for a reason in the code, never by luck. `pytest --hypothesis-profile=explore` draws new
@@ -135,3 +135,18 @@ streaming_chips = st.builds(
     bandwidth=st.sampled_from([1, 4, 16]),
     single=st.booleans(),
 )
+
+
+def residual_network() -> Network:
+    """Two 3×3 convs added, flattened into an fc: a residual join on 3×8×8."""
+    return Network.build(
+        "residual",
+        Shape(3, 8, 8),
+        [
+            LayerEntry("a", Conv(kernel=3, padding=1, out_channels=8)),
+            LayerEntry("b", Conv(kernel=3, padding=1, out_channels=8)),
+            LayerEntry("sum", Add(), ("a", "b")),
+            LayerEntry("flat", Flatten()),
+            LayerEntry("fc", FullyConnected(out_features=10)),
+        ],
+    )

@@ -62,3 +62,14 @@ def test_tables_have_numbers_as_numbers_and_the_html_view_names_the_run(tmp_path
     table = accel.sweep_table(spec, out=tmp_path / "sweep")
     assert list(table["array.rows"]) == [8, 16] and set(table["status"]) == {"ok"}
     assert (tmp_path / "sweep" / "results.csv").is_file()
+
+
+def test_train_step_gives_a_seeded_float_training_steps_numbers() -> None:
+    numbers = accel.train_step("lenet5", {"array.precision": "bf16"}, batch=2, optimizer="adam")
+    again = accel.train_step("lenet5", {"array.precision": "bf16"}, batch=2, optimizer="adam")
+    assert numbers.precision == "bf16" and numbers.loss == again.loss
+    assert sorted(numbers.weight_gradients) == ["conv1", "conv2", "conv3", "fc4", "fc5"]
+    assert numbers.activations["input"].shape == (2, 1, 32, 32)
+    assert numbers.state.step == 1
+    with pytest.raises(InputError, match=r"array\.precision must be fp32, bf16 or fp16"):
+        accel.train_step("lenet5")

@@ -109,6 +109,14 @@ def test_chip_by_file_and_builtin_name(tmp_path: Path) -> None:
             "error: .*layer 'conv1' cannot take its input from 'input' \\(1x4x4\\)",
         ),
         (("validate", "missing.yaml"), "error: config file 'missing.yaml' does not exist"),
+        (
+            ("simulate-network", "-n", "lenet5", "--fusion", "maybe"),
+            "error: --fusion must be auto or off, not 'maybe'",
+        ),
+        (
+            ("simulate-network", "-n", "lenet5", "--residency", "yes"),
+            "error: --residency must be on or off, not 'yes'",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args: tuple[str, ...], message: str) -> None:
@@ -362,7 +370,7 @@ def test_a_long_step_shows_a_progress_bar_on_a_terminal_and_nothing_otherwise(
 ) -> None:
     from rich.console import Console
 
-    from accel import cli
+    from accel.cli import simulate as cli
 
     with cli._working("computing the int8 outputs") as progress:
         assert progress is None  # not a terminal: no bar, and the run is told nothing
@@ -431,3 +439,16 @@ def test_a_run_builds_only_its_command_and_parses_alike(args: list[str]) -> None
         assert alone.exit_code == (0 if args == ["--help"] else 2)
     assert _only_the_command(["--version"]) is app
     assert _only_the_command(["simulate-netwrk"]) is app
+
+
+def test_fusion_and_residency_from_the_command_line(tmp_path: Path) -> None:
+    result = run_accel("simulate-network", "-n", "mobilenet_v2", "--fusion", "auto",
+                       "--residency", "on", "--out", str(tmp_path), "-q")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["activations"]["fusion"] == "auto"
+    assert summary["activations"]["activation_residency"] == "on"
+    # Fewer DRAM bytes than MobileNetV2 layer by layer (18,658,344; tests/test_activations.py).
+    assert summary["dram_read_bytes"] + summary["dram_write_bytes"] == 5_561_000
+    header = (tmp_path / "layers.csv").read_text().splitlines()[0].split(",")
+    assert header[-4:] == ["resident_inputs", "spilled", "fused_group", "recompute_macs"]

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import REPO
+from pydantic import BaseModel
 
 from accel.config import BufferConfig, ChipConfig
 from accel.errors import InputError
@@ -15,6 +18,29 @@ CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 
 def test_default_yaml_is_the_embedded_default() -> None:
     assert ChipConfig.from_yaml(REPO / "configs" / "default.yaml") == ChipConfig()
+
+
+def _sets(model: Any) -> list[set[str]]:
+    """The fields set on `model` and on each of its sections, in order."""
+    sections = [getattr(model, name) for name in type(model).model_fields]
+    nested = [fields for v in sections if isinstance(v, BaseModel) for fields in _sets(v)]
+    return [model.model_fields_set, *nested]
+
+
+def test_the_embedded_default_is_a_validated_default_chip() -> None:
+    """`ChipConfig()` is assembled without pydantic's validators; it must equal a validated
+    default in every value (and its type: 64.0 is not 64), every set field, its hash."""
+    assembled, validated = ChipConfig(), ChipConfig.model_validate({})
+    assert assembled == validated and hash(assembled) == hash(validated)
+    assert json.dumps(assembled.model_dump()) == json.dumps(validated.model_dump())
+    assert _sets(assembled) == _sets(validated)
+    assert ChipConfig(name="x") == validated.model_copy(update={"name": "x"})
+
+
+@pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
+def test_field_values_are_the_model_dump(path: Path) -> None:
+    for chip in (ChipConfig(), ChipConfig.from_yaml(path)):
+        assert json.dumps(chip.field_values()) == json.dumps(chip.model_dump())
 
 
 def test_default_chip_is_the_documented_edge_npu(chip: ChipConfig) -> None:
@@ -88,8 +114,9 @@ def test_wrong_type_is_rejected(write_yaml) -> None:  # type: ignore[no-untyped-
 
 
 def test_unknown_dataflow_lists_the_valid_ones(write_yaml) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InputError, match=r"array\.dataflow must be one of 'os', 'ws' or 'is'"):
-        ChipConfig.from_yaml(write_yaml("array: {dataflow: rs}\n"))
+    with pytest.raises(InputError,
+                       match=r"array\.dataflow must be one of 'os', 'ws', 'is' or 'rs'"):
+        ChipConfig.from_yaml(write_yaml("array: {dataflow: xs}\n"))
 
 
 def test_undersized_policy_is_error_or_stream(write_yaml) -> None:  # type: ignore[no-untyped-def]

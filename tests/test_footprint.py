@@ -2,28 +2,16 @@
 
 from __future__ import annotations
 
+from conftest import residual_network
+
 from accel.io.sources import load_network
 from accel.memory.footprint import network_footprint
 from accel.model.network import LayerEntry, Network
-from accel.model.ops import Add, Concat, Conv, Flatten, FullyConnected, Shape
-
-
-def _residual() -> Network:
-    return Network.build(
-        "residual",
-        Shape(3, 8, 8),
-        [
-            LayerEntry("a", Conv(kernel=3, padding=1, out_channels=8)),
-            LayerEntry("b", Conv(kernel=3, padding=1, out_channels=8)),
-            LayerEntry("sum", Add(), ("a", "b")),
-            LayerEntry("flat", Flatten()),
-            LayerEntry("fc", FullyConnected(out_features=10)),
-        ],
-    )
+from accel.model.ops import Concat, Conv, Shape
 
 
 def test_skip_connections_keep_their_source_alive() -> None:
-    footprint = network_footprint(_residual())
+    footprint = network_footprint(residual_network())
     live = [layer.live_activation_bytes for layer in footprint.layers]
     # a: input 192 + a 512; b: a + b; sum: a + b + sum; flat: sum (viewed flat); fc: sum + fc.
     assert live == [704, 1024, 1536, 512, 522]
@@ -34,7 +22,7 @@ def test_skip_connections_keep_their_source_alive() -> None:
 
 
 def test_batch_scales_activations_and_bounds_the_batch_on_chip() -> None:
-    footprint = network_footprint(_residual(), batch=2)
+    footprint = network_footprint(residual_network(), batch=2)
     assert footprint.peak_activation_bytes == 2 * 1536
     assert footprint.fits(6016 + 3072) and not footprint.fits(6016 + 3071)
     assert footprint.max_batch(10_000) == (10_000 - 6016) // 1536 == 2

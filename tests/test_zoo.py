@@ -14,6 +14,7 @@ import csv
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from accel.io.sources import load_network, zoo_names
 from accel.model.network import Network
@@ -23,7 +24,7 @@ FIGURES = Path(__file__).parent / "data" / "published_figures.csv"
 ROWS = list(csv.DictReader(FIGURES.open(encoding="utf-8")))
 ZOO = zoo_names()
 DEFAULT_CLASSES = {"lenet5": 10, "lenet5_tanh": 10, "fcn8s": 21, "unet": 2}
-INDEPENDENTLY_COUNTED = {"lenet5_tanh", "fcn8s", "unet"}  # tests at the end of this file
+INDEPENDENTLY_COUNTED = {"lenet5_tanh", "fcn8s", "unet", "alexnet_v1"}  # tests at the end of this file
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[row["network"] for row in ROWS])
@@ -46,7 +47,7 @@ def test_every_zoo_network_has_published_figures() -> None:
     no_macs = {row["network"] for row in ROWS if not row["macs"]}
     assert set(ZOO) == covered | INDEPENDENTLY_COUNTED
     assert no_macs | (set(ZOO) - covered) <= INDEPENDENTLY_COUNTED
-    assert len(ZOO) == 16
+    assert len(ZOO) == 17
 
 
 @pytest.mark.parametrize(
@@ -247,3 +248,34 @@ def test_unet_counts(resolution: int, classes: int) -> None:
         assert (net.params, net.macs) == (31_030_658, 192_384_335_872)
         assert str(net.layer("down5.conv2").output_shape) == "1024x32x32"
         assert str(net.layer("up1.concat").output_shape) == "1024x64x64"
+
+
+def test_alexnet_v1_conv_macs_are_eyeriss_figures() -> None:
+    # Chen et al.: 666 million conv MACs per 227×227 image (ISSCC 2016), 2.66 G for the batch
+    # of 4 of JSSC 2017 Table V; per layer 0.42 / 0.90 / 0.60 / 0.45 / 0.30 G at batch 4.
+    net = load_network("alexnet_v1")
+    convs = {layer.name: layer.macs for layer in net.layers if layer.kind == "conv"}
+    assert sum(convs.values()) == 665_784_864
+    assert [round(4 * macs / 1e9, 2) for macs in convs.values()] == [0.42, 0.9, 0.6, 0.45, 0.3]
+    assert [layer.op.groups for layer in net.layers if isinstance(layer.op, Conv)] == [
+        1, 2, 1, 2, 2]  # fmt: skip
+
+
+def test_zoo_json_holds_every_workload_file_as_parsed(tmp_path: Path) -> None:
+    """accel/io/zoo.json is current (else: python tools/gen_zoo.py), and an edited workload
+    file is read from its YAML, not from the stale entry."""
+    import shutil
+
+    from accel.io.workload_yaml import load_workload
+    from accel.io.zoo import parsed_workload
+    from accel.user_input import load_yaml_mapping
+
+    workloads = sorted((REPO / "workloads").glob("*.yaml"))
+    assert [path.stem for path in workloads] == zoo_names()
+    for path in workloads:
+        assert parsed_workload(path) == load_yaml_mapping(path, "workload"), path.name
+    edited = tmp_path / "vgg16.yaml"
+    shutil.copy(REPO / "workloads" / "vgg16.yaml", edited)
+    edited.write_text(edited.read_text().replace("classes: 1000", "classes: 10"))
+    assert parsed_workload(edited) is None
+    assert load_workload(edited).layers[-1].output_shape.channels == 10

@@ -172,6 +172,42 @@ def alexnet() -> Net:
     return net
 
 
+def alexnet_v1() -> Net:
+    net = Net(
+        "alexnet_v1",
+        [
+            "AlexNet as published (Krizhevsky, Sutskever, Hinton, 2012; Caffe's bvlc_alexnet):",
+            "the two-GPU network, 96-256-384-384-256 channels on a 227x227 input, CONV2/4/5 in 2",
+            "groups, local response normalisation after CONV1 and CONV2. The network Eyeriss ran",
+            "(Chen et al., JSSC 2017, Tables III and V). Dropout is omitted (the identity at",
+            "inference).",
+        ],
+        "Krizhevsky, Sutskever, Hinton: ImageNet Classification with Deep Convolutional Neural "
+        "Networks, NIPS 2012; Caffe models/bvlc_alexnet; Chen et al., Eyeriss, ISSCC 2016 / "
+        "JSSC 2017",
+        {"resolution": 227, "classes": 1000},
+        "Caffe bvlc_alexnet: 60,965,224 params; Eyeriss (ISSCC 2016): 666 million conv MACs per "
+        "227x227 image.",
+    )
+    net.comment("features")
+    net.conv("conv1", 96, 11, stride=4, act="relu")
+    net.layer("norm1", "lrn", size=5)
+    net.layer("pool1", "maxpool", kernel=3, stride=2)
+    net.conv("conv2", 256, 5, padding=2, groups=2, act="relu")
+    net.layer("norm2", "lrn", size=5)
+    net.layer("pool2", "maxpool", kernel=3, stride=2)
+    net.conv("conv3", 384, 3, padding=1, act="relu")
+    net.conv("conv4", 384, 3, padding=1, groups=2, act="relu")
+    net.conv("conv5", 256, 3, padding=1, groups=2, act="relu")
+    net.layer("pool5", "maxpool", kernel=3, stride=2)
+    net.comment("classifier")
+    net.layer("flatten", "flatten")
+    net.layer("fc6", "fc", out_features=4096, activation="relu")
+    net.layer("fc7", "fc", out_features=4096, activation="relu")
+    net.layer("fc8", "fc", out_features="${classes}")
+    return net
+
+
 _VGG = {
     "vgg16": [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
     "vgg19": [[64, 64], [128, 128], [256] * 4, [512] * 4, [512] * 4],
@@ -839,6 +875,7 @@ def _wrap(text: str, width: int = 94) -> list[str]:
 
 GENERATORS: dict[str, Callable[[], Net]] = {
     "alexnet": alexnet,
+    "alexnet_v1": alexnet_v1,
     "vgg16": lambda: vgg("vgg16"),
     "vgg19": lambda: vgg("vgg19"),
     "resnet18": lambda: resnet("resnet18"),

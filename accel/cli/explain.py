@@ -72,6 +72,15 @@ def explain(layer: LayerResult, chip: ChipConfig) -> dict[str, Any]:
             "row_folds": array.row_folds, "col_folds": array.col_folds,
             "mapping_efficiency": round(timing.mapping_efficiency, 6),
         }  # fmt: skip
+    rs = mapping.row_stationary
+    if rs is not None:  # not a GEMM placement: PE sets, strips and passes instead of folds
+        facts["row_stationary"] = {
+            "set": f"{rs.set_rows}×{rs.e}", "segments": rs.segments, "strips": rs.strips,
+            "r": rs.r, "t": rs.t, "p": rs.p, "q": rs.q, "n": rs.n, "m": rs.m,
+            "active_pes": rs.active_pes, "passes": rs.passes,
+            "glb_access_bytes": memory.glb_access_bytes,
+        }  # fmt: skip
+        del facts["dataflow"]
     if mapping.lowered is not None:  # a transposed conv: the dense conv the array runs
         facts["lowered"] = {"mapping": chip.array.conv_transpose,
                             "ifmap": str(mapping.lowered.input_shapes[0]),
@@ -119,9 +128,17 @@ def _verdict(layer: LayerResult, bandwidth: float) -> str:
 def _lines(facts: dict[str, Any]) -> list[str]:
     lines = [f"{facts['layer']} ({facts['kind']}) on the {facts['unit']}: {facts['macs']:,} MACs"]
     if "gemm" in facts:
-        gemm, flow = facts["gemm"], facts["dataflow"]
+        gemm = facts["gemm"]
         lines.append(f"  GEMM per group: M {gemm['M']:,} × K {gemm['K']:,} × N {gemm['N']:,}, "
                      f"{gemm['groups']} group(s)")  # fmt: skip
+    if "row_stationary" in facts:
+        rs = facts["row_stationary"]
+        lines.append(f"  rs: PE set {rs['set']} ({rs['segments']} segment(s)), {rs['strips']} "
+                     f"strip(s), r {rs['r']} × t {rs['t']} sets, p {rs['p']}, q {rs['q']}, "
+                     f"n {rs['n']}, m {rs['m']}: {rs['active_pes']} active PEs, "
+                     f"{rs['passes']:,} passes, global buffer {rs['glb_access_bytes']:,} B")
+    elif "dataflow" in facts:
+        flow = facts["dataflow"]
         lines.append(f"  {flow['dataflow']}: {flow['rows']} on rows, {flow['cols']} on columns, "
                      f"{flow['time']} in time; {flow['row_folds']} × {flow['col_folds']} folds, "
                      f"mapping efficiency {flow['mapping_efficiency']:.1%}")  # fmt: skip

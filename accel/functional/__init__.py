@@ -6,4 +6,9 @@ flavour, accumulator narrowing, QuantizeLinear / DequantizeLinear), `geometry` (
 windows), `conv` (the MAC array's exact accumulators), `pooling`, `elementwise` (residual add,
 SE multiply) and `lookup` (table activations, concat). Each is verified bit for bit against
 onnxruntime's CPU kernels and TFLite's reference kernels (tests/test_conv.py and siblings).
+
+A float training step's numbers (`training`): `float_round` (RNE into bf16 / fp16),
+`float_gemm` (fp32 accumulation in the schedule's fold order), `training_conv` (a conv / fc's
+forward, dX and dW GEMMs), `training_vector` (pooling, activations, loss) and `optimizer`
+(SGD with momentum, Adam), checked against JAX's autograd (tests/test_training_numbers.py).
 """

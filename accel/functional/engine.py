@@ -192,9 +192,9 @@ def schedules_for(network: Network, chip: ChipConfig, batch: int) -> dict[str, S
     schedules = {}
     for layer in network.layers:
         mapping = map_layer(layer, chip, batch)
-        if mapping.array is not None:
+        if mapping.array is not None and mapping.row_stationary is None:
             memory = model_memory(mapping, time_layer(mapping, chip), chip)
-            assert memory.tiling is not None  # every array layer is tiled
+            assert memory.tiling is not None  # every GEMM-placed array layer is tiled
             schedules[layer.name] = Schedule.from_tiling(mapping.array, memory.tiling)
     return schedules
 

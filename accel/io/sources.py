@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import parse_qsl
 
 from accel.config import ChipConfig
 from accel.errors import InputError, closest
 from accel.io.expressions import Number
-from accel.io.workload_yaml import load_workload
+from accel.io.workload_yaml import load_workload, parse_workload
+from accel.io.zoo import parsed_workload
 from accel.model.network import Network
 
 if TYPE_CHECKING:  # model files (and numpy with them) load only when a .onnx/.tflite is read
@@ -92,7 +92,7 @@ def load_source(
 ) -> tuple[Network, ImportedModel | None]:
     """`load_network`, plus the imported model (weights, quantization) of a model file."""
     name, _, query = source.partition("?")
-    merged = {**parse_params([f"{k}={v}" for k, v in parse_qsl(query)]), **(params or {})}
+    merged = {**_query_params(query), **(params or {})}
     path = Path(name)
     suffix = path.suffix.lower()
     if suffix in (".onnx", ".tflite"):
@@ -100,6 +100,15 @@ def load_source(
         model = load_model(name, input_shapes, allow_unsupported)
         return model.network, model
     return _load_described(source, name, merged, input_shapes), None
+
+
+def _query_params(query: str) -> dict[str, Number]:
+    """The parameters of `name?alpha=0.5&resolution=160` (urllib loads only when there are)."""
+    if not query:
+        return {}
+    from urllib.parse import parse_qsl
+
+    return parse_params([f"{key}={value}" for key, value in parse_qsl(query)])
 
 
 def _load_described(
@@ -122,7 +131,11 @@ def _load_described(
     if name not in names:
         hint = closest(name, names)
         raise InputError(f"network must be a file or one of {', '.join(names)}, not {name!r}{hint}")
-    return load_workload(data_dir("workloads") / f"{name}.yaml", merged)
+    path = data_dir("workloads") / f"{name}.yaml"
+    parsed = parsed_workload(path)  # the file as parsed ahead of time, unless it was edited
+    if parsed is None:
+        return load_workload(path, merged)
+    return parse_workload(parsed, str(path), merged)
 
 
 def load_chip(source: str | Path | None) -> ChipConfig:

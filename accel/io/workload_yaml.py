@@ -10,16 +10,17 @@ layers:
   - {name: fc, kind: fc, out_features: 10}
 ```
 A layer reads the previous layer unless it names `inputs: [a, b]` (or `input: a`). The other keys
-are the operator's fields (see `accel.model.ops`).
+are the operator's fields (see `accel.model.ops`). An optional top-level `fused_groups: [[first,
+last], ...]` names the chains to fuse depth first on a chip with `memory.fusion: manual`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel
 
 from accel.errors import InputError, closest
@@ -57,7 +58,8 @@ OP_CLASSES: dict[str, type[BaseModel]] = {
     "unsupported": ops.Unsupported,
     "conv_transpose": ops.ConvTranspose,
 }
-_TOP_LEVEL = ("name", "description", "source", "parameters", "input", "inputs", "layers")
+_TOP_LEVEL = ("name", "description", "source", "parameters", "input", "inputs", "layers",
+              "fused_groups")
 
 
 def load_workload(path: str | Path, overrides: Mapping[str, Number] | None = None) -> Network:
@@ -79,9 +81,43 @@ def parse_workload(data: dict[str, Any], source: str, overrides: Mapping[str, Nu
     entries = [_entry(raw, index, names, source) for index, raw in enumerate(data["layers"])]
     name = str(data.get("name") or Path(source).stem)
     try:
-        return Network.build(name, graph_inputs, entries)
+        network = Network.build(name, graph_inputs, entries)
     except InputError as err:
         raise InputError(f"{source}: {err}") from None
+    if "fused_groups" not in data:
+        return network
+    return replace(network, fused_groups=_fused_groups(data["fused_groups"], network, source))
+
+
+def _fused_groups(groups: Any, network: Network, source: str) -> tuple[tuple[str, str], ...]:
+    """The workload's `fused_groups`, checked as the chip's are: [first, last] pairs of its
+    layers, the last after the first, no two overlapping (whether each is a chain that fuses is
+    checked when a chip with `fusion: manual` runs it)."""
+    if not isinstance(groups, list):
+        raise InputError(f"{source}: fused_groups must be a list of [first, last] layer names, "
+                         f"not {groups!r}")  # fmt: skip
+    position = {layer.name: i for i, layer in enumerate(network.layers)}
+    taken: set[int] = set()
+    pairs = []
+    for group in groups:
+        if not (isinstance(group, list) and len(group) == 2 and all(
+                isinstance(name, str) for name in group)):  # fmt: skip
+            raise InputError(f"{source}: fused_groups entries must be [first, last] layer names, "
+                             f"not {group!r}")  # fmt: skip
+        first, last = group
+        where = f"{source}: fused_groups [{first}, {last}]"
+        for name in (first, last):
+            if name not in position:
+                raise InputError(f"{where}: layer {name!r} is not in {network.name}"
+                                 f"{closest(name, position)}")  # fmt: skip
+        if position[last] <= position[first]:
+            raise InputError(f"{where}: the last layer must come after the first")
+        span = set(range(position[first], position[last] + 1))
+        if taken & span:
+            raise InputError(f"{where}: overlaps another fused group")
+        taken |= span
+        pairs.append((first, last))
+    return tuple(pairs)
 
 
 def _parameters(defaults: Any, overrides: Mapping[str, Number], source: str) -> dict[str, Number]:
@@ -156,6 +192,8 @@ def _inputs(fields: dict[str, Any], where: str) -> tuple[str, ...]:
 
 def network_to_yaml(network: Network) -> str:
     """Write a Network as a concrete workload file (no parameters, every field explicit)."""
+    import yaml  # only writing a workload needs PyYAML here (a run reads the zoo without it)
+
     layers = []
     for layer in network.layers:
         fields: dict[str, Any] = {"name": layer.name}
@@ -173,4 +211,6 @@ def network_to_yaml(network: Network) -> str:
     else:
         data["inputs"] = shapes
     data["layers"] = layers
+    if network.fused_groups:
+        data["fused_groups"] = [list(group) for group in network.fused_groups]
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)

@@ -34,6 +34,10 @@ _PLACEMENT: dict[Dataflow, tuple[GemmDim, GemmDim, GemmDim]] = {
     "os": ("m", "n", "k"),
     "ws": ("k", "n", "m"),
     "is": ("k", "m", "n"),
+    # Row stationary is not a GEMM placement: its cycles and traffic come from
+    # accel.mapping.row_stationary. The GEMM view keeps ws's for what reads one (explain, the
+    # results' M/K/N columns).
+    "rs": ("k", "n", "m"),
 }
 
 

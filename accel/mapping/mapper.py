@@ -19,6 +19,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.conv_transpose import lower
+from accel.mapping.row_stationary import RowStationaryMapping, map_row_stationary
 from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer
 
@@ -37,6 +38,7 @@ class Mapping:
     vector_outputs: int = 0  # results the vector unit produces (all images); ops spread over them
     lowered: Layer | None = None  # a transposed conv: the dense conv the array runs instead
     element_bytes: int = 1  # bytes of one operand element at the chip's precision
+    row_stationary: RowStationaryMapping | None = None  # set on an rs array (dataflow rs)
 
     @property
     def tensor_bytes(self) -> tuple[int, int, int]:
@@ -77,12 +79,19 @@ def map_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> Mapping:
         conv = lower(layer, chip.array.conv_transpose).conv
         assert conv.gemm is not None
         array = ArrayMapping.place(conv.gemm, batch, chip.array)
-        return Mapping(layer, batch, "array", array, 0, lowered=conv, element_bytes=width)
+        return Mapping(layer, batch, "array", array, 0, lowered=conv, element_bytes=width,
+                       row_stationary=_row_stationary(conv, chip, batch))  # fmt: skip
     gemm = layer.gemm
     if gemm is not None and not (layer.is_depthwise and chip.array.depthwise_unit == "vector"):
         array = ArrayMapping.place(gemm, batch, chip.array)
-        return Mapping(layer, batch, "array", array, 0, element_bytes=width)
+        return Mapping(layer, batch, "array", array, 0, element_bytes=width,
+                       row_stationary=_row_stationary(layer, chip, batch))  # fmt: skip
     ops = layer.macs if gemm is not None else layer.vector_ops
     unit: Unit = "vector" if ops else "none"
     outputs = layer.ofmap_elements if ops else 0
     return Mapping(layer, batch, unit, None, ops * batch, outputs * batch, element_bytes=width)
+
+
+def _row_stationary(layer: Layer, chip: ChipConfig, batch: int) -> RowStationaryMapping | None:
+    """The row-stationary placement of an array layer on an rs chip, else None."""
+    return map_row_stationary(layer, chip, batch) if chip.array.dataflow == "rs" else None

@@ -14,9 +14,10 @@ and `max_batch_on_chip` says how many images' activations fit beside the weights
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from accel.model.network import Network
+from accel.model.network import Layer, Network
 
 _ALIASING = ("flatten", "concat")
 
@@ -67,7 +68,7 @@ def network_footprint(
     """Weights and live activations at every layer of `network` for `batch` images, with
     weights and activations of `element_bytes` each (the chip's `array.element_bytes`)."""
     order = {layer.name: step for step, layer in enumerate(network.layers)}
-    root = _alias_roots(network)
+    root = alias_roots(network)
     size: dict[str, int] = {}
     first: dict[str, int] = {}
     last: dict[str, int] = {}
@@ -95,8 +96,12 @@ def network_footprint(
     return NetworkFootprint(footprints, batch, weights)
 
 
-def _alias_roots(network: Network) -> dict[str, str]:
-    """Each tensor's allocation: itself, or the flatten / concat output it is part of."""
+def alias_roots(
+    network: Network, aliases: Callable[[Layer], bool] | None = None
+) -> dict[str, str]:
+    """Each tensor's allocation: itself, or that of the last layer that only aliases its inputs
+    (`aliases`; default: flatten and concat), named after that layer."""
+    aliasing = aliases or (lambda layer: layer.kind in _ALIASING)
     parent = {name: name for name, _ in network.inputs}
     parent.update({layer.name: layer.name for layer in network.layers})
 
@@ -106,7 +111,7 @@ def _alias_roots(network: Network) -> dict[str, str]:
         return name
 
     for layer in network.layers:
-        if layer.kind in _ALIASING:
+        if aliasing(layer):
             for source in layer.inputs:
                 parent[find(source)] = find(layer.name)
     return {name: find(name) for name in parent}

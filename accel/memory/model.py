@@ -43,6 +43,7 @@ from accel.memory.candidates import (
 from accel.memory.geometry import LayerGeometry, clear_geometry_cache
 from accel.memory.loop_nest import array_schedule
 from accel.memory.replay import replay_layer
+from accel.memory.row_stationary import rs_traffic
 from accel.memory.tile_schedule import Schedule
 from accel.memory.traffic import TRAFFIC
 from accel.model.network import Layer
@@ -71,6 +72,7 @@ class MemoryTraffic:
     bound: str = ""  # "compute" | "memory" by the roofline; "" for layers that move nothing
     tiling: tiles.Tiling | None = None
     tile_steps: int = 0
+    glb_access_bytes: int = 0  # row stationary: global-buffer reads + writes (0 otherwise)
     schedule: Schedule | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -86,8 +88,13 @@ class MemoryTraffic:
         return self.dram_read_bytes + self.dram_write_bytes
 
 
-def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> MemoryTraffic:
-    """Tiling, DRAM traffic and stall cycles of one layer (the layer alone, cold start)."""
+def model_memory(
+    mapping: Mapping, timing: ComputeTiming, chip: ChipConfig,
+    densities: tuple[float, float] | None = None,
+) -> MemoryTraffic:
+    """Tiling, DRAM traffic and stall cycles of one layer (the layer alone, cold start).
+    `densities` (ifmap, ofmap non-zero fractions) drive a row-stationary chip's run-length
+    coder instead of its stated `dram.feature_map_density`."""
     layer, batch = mapping.array_layer, mapping.batch
     if mapping.unit == "none":
         return MemoryTraffic(0, 0, 0, 0, 0, 0)
@@ -95,6 +102,8 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
         return _vector_memory(
             *_whole_tensors(mapping), mapping.vector_ops, timing.compute_cycles, chip
         )
+    if mapping.row_stationary is not None:
+        return row_stationary_memory(mapping, timing, chip, densities)
     try:
         return _array_memory(
             layer.op, layer.input_shapes, layer.output_shape, batch, mapping.array,
@@ -102,6 +111,30 @@ def model_memory(mapping: Mapping, timing: ComputeTiming, chip: ChipConfig) -> M
         )
     except NoFit as err:
         raise InputError(f"layer {layer.name!r}: {err}") from None
+
+
+def row_stationary_memory(
+    mapping: Mapping, timing: ComputeTiming, chip: ChipConfig,
+    densities: tuple[float, float] | None = None,
+) -> MemoryTraffic:
+    """A row-stationary layer (`accel.memory.row_stationary`): its passes' DRAM traffic
+    streamed beside its compute in the slice count that replays fastest. `densities` (ifmap,
+    ofmap) override the chip's stated feature-map density for this layer."""
+    assert mapping.row_stationary is not None
+    layer = mapping.array_layer
+    ifmap, weight, ofmap, glb = rs_traffic(mapping.row_stationary, layer, timing, chip, densities)
+    total, schedule = vector.fastest_stream(ifmap, weight, ofmap, timing.compute_cycles, chip)
+    compulsory = compulsory_traffic(layer, mapping.batch, mapping.element_bytes)
+    moved = ifmap + weight + ofmap
+    intensity = mapping.macs / moved if moved else 0.0
+    return MemoryTraffic(
+        ifmap, weight, ofmap, 0, sum(compulsory), total - timing.compute_cycles, *compulsory,
+        arithmetic_intensity=intensity,
+        bound="memory" if intensity < chip.ridge_point_macs_per_byte else "compute",
+        tile_steps=schedule.step_count,
+        glb_access_bytes=glb,
+        schedule=schedule,
+    )
 
 
 def clear_cache() -> None:
@@ -269,7 +302,7 @@ def _schedule(
 # does not read (names, clock, energy): chips that differ only here share their plans.
 PLAN_FREE_FIELDS = (
     "name", "description", "clock_mhz", "energy", "dram.bandwidth_bytes_per_cycle",
-    "dram.latency_cycles", "dram.prefetch_next_layer_weights",
+    "dram.latency_cycles", "dram.prefetch_next_layer_weights", "memory",
 )  # fmt: skip
 
 
@@ -340,5 +373,3 @@ def _vector_memory(
         tile_steps=schedule.step_count,
         schedule=schedule,
     )
-
-

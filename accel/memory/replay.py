@@ -157,6 +157,9 @@ class Timeline:
 
     def load(self, load: Load) -> None:
         free = self.free_halves[_BUFFER[load.kind]].popleft()
+        if load.on_chip:  # a resident activation: ready as soon as its half is
+            self.ready[load.kind].append(free)
+            return
         start = free if free > self.channel_free else self.channel_free
         self.channel_free = end = start + self.transfer(load.bytes)
         self.ready[load.kind].append(end + self._latency)
@@ -196,6 +199,8 @@ class Timeline:
             self.last_write_end = written
             if self.log is not None:
                 self.record((start, written, "writeback", "ofmap"))
+        elif step.ofmap_on_chip:
+            free_halves["ofmap"].append(end)
         for load in step.post_loads:
             self.load(load)
 

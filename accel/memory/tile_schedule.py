@@ -41,6 +41,7 @@ class Load:
 
     kind: LoadKind
     bytes: int
+    on_chip: bool = False  # a resident tensor's tile: already in SRAM, no channel time
 
     @property
     def buffer(self) -> Buffer:
@@ -59,6 +60,7 @@ class Step:
     writeback_bytes: int = 0
     post_loads: tuple[Load, ...] = ()
     prefetch_point: bool = False  # the next layer's first weight tile may follow `loads`
+    ofmap_on_chip: bool = False  # the finished ofmap tile stays in SRAM (a resident activation)
 
 
 @dataclass(frozen=True)

@@ -149,11 +149,14 @@ class Network:
     """A whole model: its graph inputs and its layers in topological order.
 
     Most networks have one input named `input`; a SCALE-Sim topology gives each layer its own.
+    `fused_groups` are the chains its author asks to fuse, as (first, last) layer names in
+    order, not overlapping (a workload file's `fused_groups`; used with `memory.fusion: manual`).
     """
 
     name: str
     inputs: tuple[tuple[str, Shape], ...]
     layers: tuple[Layer, ...]
+    fused_groups: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def build(

@@ -33,10 +33,10 @@ from accel.config import ChipConfig
 # Horowitz ISSCC 2014, 45 nm: an 8-bit integer, a 16-bit and a 32-bit float multiply; bf16 has
 # no figure of its own and takes fp16's (its 8-bit significand multiplier is smaller: an upper
 # bound), as the energy defaults do.
-MULTIPLIER_UM2 = {"int8": 282.0, "fp16": 1640.0, "bf16": 1640.0, "fp32": 7700.0}
+MULTIPLIER_UM2 = {"int8": 282.0, "int16": 1128.0, "fp16": 1640.0, "bf16": 1640.0, "fp32": 7700.0}
 ADDER_UM2 = ((8, 36.0), (16, 67.0), (32, 137.0))  # (bits, µm²): Horowitz's 8/16/32-bit adds
 FP32_ADDER_UM2 = 4184.0  # Horowitz's 32-bit float add: the accumulator of every float array
-OPERAND_BITS = {"int8": 8, "fp16": 16, "bf16": 16, "fp32": 32}
+OPERAND_BITS = {"int8": 8, "int16": 16, "fp16": 16, "bf16": 16, "fp32": 32}
 FLIP_FLOP_UM2 = 4.522  # NanGate 45 nm Open Cell Library DFF_X1, 3.23 µm × 1.4 µm
 SRAM_CELL_UM2 = 0.346  # Intel 45 nm 6T cell (Mistry et al., IEDM 2007)
 SRAM_ARRAY_EFFICIENCY = 0.5  # cells / macro area; an assumption (see the module docstring)
@@ -80,9 +80,10 @@ def pe_area_um2(chip: ChipConfig) -> float:
     operand_bits = OPERAND_BITS[array.precision]
     register_bits = 2 * operand_bits + array.accumulator_bits
     if array.fold_overlap:
-        stationary = {"ws": operand_bits, "is": operand_bits, "os": array.accumulator_bits}
+        stationary = {"ws": operand_bits, "is": operand_bits, "os": array.accumulator_bits,
+                      "rs": 0}  # rs: its scratchpads are not in the area model (README)
         register_bits += stationary[array.dataflow]
-    float_array = array.precision != "int8"
+    float_array = array.is_float
     adder = FP32_ADDER_UM2 if float_array else adder_area_um2(array.accumulator_bits)
     return MULTIPLIER_UM2[array.precision] + adder + register_bits * FLIP_FLOP_UM2
 

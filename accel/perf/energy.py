@@ -24,7 +24,7 @@ Leakage is charged per cycle of the layer's share of the end-to-end timeline.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from accel.config import BufferConfig, ChipConfig, Operand
@@ -131,3 +131,11 @@ def layer_energy(
         dram_pj=memory.dram_bytes * energy.dram_pj_per_byte,
         leakage_pj=total_cycles * energy.leakage_pj_per_cycle,
     )
+
+
+def recomputed(energy: EnergyBreakdown, recompute_macs: int, chip: ChipConfig) -> EnergyBreakdown:
+    """`energy` plus the MACs a fused group spends computing halo rows again."""
+    if not recompute_macs:
+        return energy
+    extra = recompute_macs * chip.energy.mac_pj_at(chip.array.precision)
+    return replace(energy, mac_pj=energy.mac_pj + extra)

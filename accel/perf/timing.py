@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from accel.config import ChipConfig, VectorUnitConfig
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.mapping.mapper import Mapping
+from accel.mapping.row_stationary import RowStationaryMapping
+from accel.perf.row_stationary import buffer_accesses, busy_fraction, rs_compute_cycles
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ class ComputeTiming:
 
 def time_layer(mapping: Mapping, chip: ChipConfig) -> ComputeTiming:
     """Compute cycles and SRAM traffic of one mapped layer."""
+    if mapping.row_stationary is not None:
+        return _time_row_stationary(mapping.row_stationary, chip.array.pe_count)
     if mapping.array is not None:
         return _time_array(mapping.array, chip.array.fold_overlap)
     layer = mapping.layer
@@ -115,4 +119,19 @@ def _time_array(array: ArrayMapping, fold_overlap: bool) -> ComputeTiming:
         mapping_efficiency=array.mapping_efficiency,
         fold_period_cycles=fold_period(array, fold_overlap),
         fold_overlap=fold_overlap,
+    )
+
+
+def _time_row_stationary(mapping: RowStationaryMapping, pe_count: int) -> ComputeTiming:
+    """A row-stationary layer (`accel.perf.row_stationary`): SRAM accesses are the global
+    buffer's; `cycles_per_fold` is its longest pass."""
+    accesses = buffer_accesses(mapping)
+    return ComputeTiming(
+        compute_cycles=rs_compute_cycles(mapping),
+        cycles_per_fold=accesses.longest_pass_cycles,
+        sram_ifmap_reads=accesses.ifmap_reads,
+        sram_weight_reads=accesses.weight_reads,
+        sram_ofmap_writes=accesses.psum_writes,
+        sram_ofmap_reads=accesses.psum_reads,
+        mapping_efficiency=busy_fraction(mapping, pe_count),
     )

@@ -16,6 +16,7 @@ from typing import Any
 from accel.errors import InputError
 from accel.io.tables import read_csv
 from accel.report.charts import Series, bar_chart, hbar_chart
+from accel.report.core_timeline import cores_timeline
 from accel.report.page import Card, cards, page, params_grid, section, table
 from accel.report.plots import PointGroup, scatter_chart
 from accel.report.svg import attr, byte_unit, color, energy_unit, format_energy, format_number
@@ -58,8 +59,18 @@ def build_run_report(
         return render_run_report(*_read_run(out_dir))
     rows = result.rows()
     columns = list(rows[0]) if rows else []
-    return render_run_report(result.summary(), columns, rows, result.chip.model_dump(),
+    return render_run_report(result.summary(), columns, rows, _as_read(result.chip.model_dump()),
                              _timeline_section(result, timeline))  # fmt: skip
+
+
+def _as_read(value: Any) -> Any:
+    """The chip's fields as chip.yaml gives them back: tuples (memory.activation_buffers) as
+    lists, so the page from memory and the page from the files are the same."""
+    if isinstance(value, dict):
+        return {key: _as_read(item) for key, item in value.items()}
+    if isinstance(value, tuple | list):
+        return [_as_read(item) for item in value]
+    return value
 
 
 def _read_run(out_dir: Path) -> tuple[dict[str, Any], list[str], list[dict[str, Any]], Any]:
@@ -368,6 +379,8 @@ def _timeline_section(result: NetworkResult | None, layers: range | None = None)
                        "simulate-network with --report, and --report-timeline FIRST[:LAST] to "
                        "choose the layers; --timeline FILE.json writes every event for "
                        "Perfetto.</p>", anchor="timeline")  # fmt: skip
+    if result.core_run is not None:
+        return section("Timeline", *cores_timeline(result, result.core_run), anchor="timeline")
     view = timeline_view(result, layers if layers is not None else busiest_layer(result))
     if not view.spans:
         return section("Timeline", '<p class="note">These layers move no data and compute '

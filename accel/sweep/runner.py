@@ -72,12 +72,10 @@ def run_sweep(
 def _chunks(points: Sequence[Point], parallelism: int) -> list[Sequence[Point]]:
     """About four chunks per worker keeps every worker busy to the end. Points that share the
     memory model's plans (they differ only in `PLAN_FREE_FIELDS`: DRAM timing, clock, energy)
-    go to one chunk (of up to `_MAX_CHUNK_POINTS`), so one worker plans them once. Groups of
-    one array (and network and batch) follow one another, so chunks hold points that differ
-    only in buffer sizes where they can: those share their tilings' schedules and replays."""
+    go to one chunk (of up to `_MAX_CHUNK_POINTS`), so one worker plans them once."""
     size = max(1, min(_MAX_CHUNK_POINTS, math.ceil(len(points) / (4 * parallelism))))
     groups: dict[tuple[object, ...], list[Point]] = {}
-    for point in sorted(points, key=_array_key):
+    for point in points:
         groups.setdefault(_plan_key(point), []).append(point)
     chunks: list[list[Point]] = []
     for group in groups.values():
@@ -89,13 +87,6 @@ def _chunks(points: Sequence[Point], parallelism: int) -> list[Sequence[Point]]:
             else:
                 chunks.append(list(piece))
     return list(chunks)
-
-
-def _array_key(point: Point) -> tuple[str, int, str]:
-    """What orders points by their array: network, batch and the array fields' values (as text,
-    so values of any type compare)."""
-    fields = [(name, value) for name, value in point.values if name.startswith("array.")]
-    return point.network, point.batch, repr(fields)
 
 
 def _plan_key(point: Point) -> tuple[object, ...]:

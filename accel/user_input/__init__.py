@@ -11,15 +11,17 @@ chip config that uses it.
 
 from __future__ import annotations
 
+import re
 import types
 import typing
+from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from accel.errors import InputError, closest, first_line
+from accel.user_input.trusted import construct
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -49,24 +51,32 @@ def read_user_file(path: str | Path, what: str, limit: int = MAX_YAML_BYTES) -> 
         raise InputError(f"{path}: cannot be read ({err.strerror or err})") from None
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """PyYAML's safe loader that refuses duplicate keys and deep nesting."""
+@cache
+def _strict_loader() -> type[Any]:
+    """PyYAML's safe loader that refuses duplicate keys and deep nesting (built on first use:
+    a run of built-in networks on the default chip reads no YAML and never imports PyYAML)."""
+    import yaml
 
-    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if isinstance(key, typing.Hashable) and key in seen:
-                mark = key_node.start_mark
-                raise InputError(f"line {mark.line + 1}: duplicate key {key!r} (each key may "
-                                 "appear once in a mapping)")  # fmt: skip
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                key = self.construct_object(key_node, deep=deep)
+                if isinstance(key, typing.Hashable) and key in seen:
+                    mark = key_node.start_mark
+                    raise InputError(f"line {mark.line + 1}: duplicate key {key!r} (each key "
+                                     "may appear once in a mapping)")  # fmt: skip
+                seen.add(key)
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
 
 
 def _expanded_size(node: Any, sizes: dict[int, int], depth: int = 0) -> int:
     """How many values `node` stands for once every alias is expanded (shared nodes counted
     each time they are referred to), refusing nesting deeper than MAX_YAML_DEPTH."""
+    import yaml
+
     if depth > MAX_YAML_DEPTH:
         raise InputError(f"line {node.start_mark.line + 1}: YAML must nest at most "
                          f"{MAX_YAML_DEPTH} levels deep")  # fmt: skip
@@ -90,7 +100,9 @@ def _expanded_size(node: Any, sizes: dict[int, int], depth: int = 0) -> int:
 
 def parse_yaml(text: str, where: str) -> Any:
     """Parse YAML text safely: no duplicate keys, bounded nesting and alias expansion."""
-    loader = _StrictLoader(text)
+    import yaml
+
+    loader = _strict_loader()(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -120,7 +132,12 @@ def load_yaml_mapping(path: str | Path, what: str) -> dict[str, Any]:
 
 
 def validate_model(model: type[Model], data: Any, source: str) -> Model:
-    """`model` validated from `data`; a failure is one `InputError` line naming `source`."""
+    """`model` validated from `data`; a failure is one `InputError` line naming `source`.
+    Input that needs no conversion is taken without building pydantic's validators
+    (`accel.user_input.trusted`); anything else, and every error, is pydantic's."""
+    built = construct(model, data)
+    if built is not None:
+        return built  # type: ignore[no-any-return]
     try:
         return model.model_validate(data)
     except ValidationError as err:
@@ -221,3 +238,92 @@ def _unwrap_model(annotation: Any) -> Any:
             if _is_model(arg):
                 return arg
     return annotation
+
+
+# A string PyYAML writes as it is (plain): printable ASCII without YAML indicators, no number,
+# date, bool or null lookalike (those it quotes), no doubled or edge spaces.
+_PLAIN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.,+/()-]*(?: [A-Za-z0-9_.,+/()-]+)*")
+_RESERVED_WORDS = frozenset(("yes", "no", "true", "false", "on", "off", "null", "y", "n"))
+_YAML_WIDTH = 80  # PyYAML folds a plain scalar past this column
+
+
+def dump_yaml_mapping(data: dict[str, Any]) -> str:
+    """`yaml.safe_dump(data, sort_keys=False)`, written without PyYAML when `data` holds only
+    mappings and scalars whose text is plain (the chip.yaml of a run); anything else goes to
+    PyYAML. tests/test_user_input.py compares both on every chip config."""
+    lines: list[str] = []
+    if not data or not _dump_block(data, 0, lines):
+        import yaml
+
+        return str(yaml.safe_dump(data, sort_keys=False))
+    return "".join(line + "\n" for line in lines)
+
+
+def _dump_block(data: dict[str, Any], indent: int, lines: list[str]) -> bool:
+    for key, value in data.items():
+        name = _scalar(key)
+        if name is None:
+            return False
+        head = " " * indent + name + ":"
+        if len(head) >= _YAML_WIDTH:
+            return False
+        if isinstance(value, dict) and value:
+            lines.append(head)
+            if not _dump_block(value, indent + 2, lines):
+                return False
+            continue
+        if isinstance(value, list | tuple) and value:
+            lines.append(head)
+            if not _dump_items(value, indent, lines):
+                return False
+            continue
+        text = _empty(value) if isinstance(value, dict | list | tuple) else _scalar(value)
+        if text is None or len(head) + 1 + len(text) > _YAML_WIDTH:
+            return False
+        lines.append(f"{head} {text}")
+    return True
+
+
+def _dump_items(items: list[Any] | tuple[Any, ...], indent: int, lines: list[str]) -> bool:
+    """A sequence of scalars, one `- item` line each at the key's indent (PyYAML's block style)."""
+    for item in items:
+        text = _scalar(item)
+        if text is None or indent + 2 + len(text) > _YAML_WIDTH:
+            return False
+        lines.append(" " * indent + "- " + text)
+    return True
+
+
+def _empty(value: dict[Any, Any] | list[Any] | tuple[Any, ...]) -> str:
+    return "{}" if isinstance(value, dict) else "[]"
+
+
+# The words PyYAML's resolver reads as a bool or null, which it writes single-quoted.
+_QUOTED_WORDS = frozenset(
+    variant for word in ("yes", "no", "true", "false", "on", "off", "null")
+    for variant in (word, word.capitalize(), word.upper())
+)
+
+
+def _scalar(value: Any) -> str | None:
+    """PyYAML's text of a scalar, or None where PyYAML might write it otherwise."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return ".nan"
+        if value in (float("inf"), float("-inf")):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value).lower()
+        return text.replace("e", ".0e", 1) if "." not in text and "e" in text else text
+    if not isinstance(value, str) or not _PLAIN.fullmatch(value):
+        return None
+    if value[0].isdigit() and " " not in value:  # a number or a date, maybe
+        return None
+    if value in _QUOTED_WORDS:
+        return f"'{value}'"
+    return None if value.lower() in _RESERVED_WORDS else value
