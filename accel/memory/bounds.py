@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from accel.config import OPERANDS, ChipConfig, Operand
-from accel.mapping.array import ArrayMapping, GemmDim
+from accel.mapping.array import GEMM_DIMS, ArrayMapping
 from accel.mapping.array import loop_dims as _loop_dims
 from accel.memory import tiling as tiles
 from accel.memory.geometry import IntArray
@@ -90,62 +90,88 @@ def build_grid(
 ) -> Grid:
     """Flatten the valid candidates of every loop order into one table of bound inputs."""
     mask = np.stack(valid).ravel()
-    shape = valid[0].shape
-    burst = chip.dram.burst_bytes
+    stack = _Stack.of(orders, per_order, grid, array, chip, mask)
     width = chip.array.element_bytes
     m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
     weight0 = k * n * width + (tiles.BIAS_BYTES * n if has_bias else 0)
     last = _last_extent(array.m, m) * _last_extent(array.n, n) * width
     ifmap0 = grid.ifmap_first[:, :, None] * width
-    columns: dict[str, list[IntArray]] = {
-        key: [] for key in ("compute", "moved", "bus", "i", "w", "o")
-    }
-    for traffic in orders:
-        columns["compute"].append(np.broadcast_to(compute_cycles + traffic.refill, shape))
-        columns["moved"].append(np.broadcast_to(traffic.moved, shape))
-        whole = sum(-(-traffic.bytes[kind] // burst) * burst for kind in TRAFFIC)
-        columns["bus"].append(np.broadcast_to(whole, shape))
-        streamed = traffic.streamed
-        columns["i"].append(np.broadcast_to(0 if "ifmap" in streamed else ifmap0, shape))
-        columns["w"].append(np.broadcast_to(0 if "weight" in streamed else weight0, shape))
-        columns["o"].append(np.broadcast_to(0 if "ofmap" in streamed else last, shape))
-
-    def flat(name: str) -> IntArray:
-        return np.stack(columns[name]).ravel()[mask].astype(np.int64)
-
-    trip = trips(grid, array)
-    innermost: dict[tuple[str, Operand], IntArray] = {
-        (traffic.order, operand): _innermost_indexes(traffic.order, trip, array.groups, operand)
-        for traffic in orders
-        for operand in OPERANDS
-    }  # fmt: skip
+    streamed = stack.streamed
     chains = tuple(
-        _chain(operands, grid, orders, per_order, array, chip, compute_cycles, mask, innermost)
+        _chain(operands, grid, stack, array, chip, compute_cycles)
         for operands in (("ifmap",), ("weight",), ("ifmap", "weight"))
     )
-
     return Grid(
         grid, tuple(orders), tuple(per_order), array, compute_cycles, np.flatnonzero(mask),
-        flat("compute"), flat("moved"), flat("bus"), flat("i"), flat("w"), flat("o"), chains,
-        *_windows(grid, orders, array, chip, mask, innermost),
+        stack.flat(compute_cycles + stack.refill), stack.flat(stack.moved),
+        stack.flat(sum(stack.rounded[kind] for kind in TRAFFIC)),
+        stack.flat(0 if "ifmap" in streamed else ifmap0),
+        stack.flat(0 if "weight" in streamed else weight0),
+        stack.flat(0 if "ofmap" in streamed else last), chains,
+        *_windows(grid, stack, array, chip),
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class _Stack:
+    """Every loop order's traffic stacked on a first axis (order, m, k, n), with what the
+    bounds read of it, and the mask of the candidates kept (one flattening for all)."""
+
+    full: tuple[int, ...]
+    streamed: tuple[Operand, ...]  # the same for every order of one grid
+    rounded: dict[str, IntArray]  # per TRAFFIC kind: bytes rounded up to whole bursts
+    refill: IntArray
+    moved: IntArray
+    writes: IntArray  # ofmap write-back transfers
+    innermost: dict[Operand, IntArray]  # `_innermost_indexes`, per order
+    tile_sizes: dict[Operand, IntArray]  # per order
+    mask: IntArray
+    everything: bool  # every candidate kept: no cut
+
+    @classmethod
+    def of(
+        cls, orders: list[GridTraffic], per_order: list[dict[Operand, IntArray]],
+        grid: tiles.Candidates, array: ArrayMapping, chip: ChipConfig, mask: IntArray,
+    ) -> _Stack:
+        trip = trips(grid, array)
+        full = (len(orders), *trip["m"].shape)
+        burst = chip.dram.burst_bytes
+        stacked = {kind: np.stack([t.bytes[kind] for t in orders]) for kind in TRAFFIC}
+        moving: dict[str, IntArray] = {dim: np.asarray(trip[dim] > 1) for dim in GEMM_DIMS}
+        inner = [_innermost_indexes(t.order, moving, array.groups) for t in orders]
+        return cls(
+            full, orders[0].streamed,
+            {kind: -(-values // burst) * burst for kind, values in stacked.items()},
+            np.stack([t.refill for t in orders]), np.sum(list(stacked.values()), axis=0),
+            np.stack([t.transfers["ofmap_write"] for t in orders]),
+            {op: np.stack([each[op] for each in inner]) for op in OPERANDS},
+            {op: _same_or_stacked([sizes[op] for sizes in per_order], full)
+             for op in OPERANDS},
+            mask, bool(mask.all()),
+        )  # fmt: skip
+
+    def flat(self, values: IntArray | int) -> IntArray:
+        """`values` broadcast over (order, m, k, n), flattened like `Grid.flat`."""
+        flat = np.broadcast_to(np.asarray(values, dtype=np.int64), self.full).reshape(-1)
+        result: IntArray = flat if self.everything else flat[self.mask]
+        return result
+
+
+def _same_or_stacked(values: list[IntArray], full: tuple[int, ...]) -> IntArray:
+    """One array per order: broadcast over the orders when they are all one array."""
+    if all(each is values[0] for each in values):
+        return values[0]
+    return np.stack([np.broadcast_to(each, full[1:]) for each in values])
+
+
 def _windows(
-    grid: tiles.Candidates,
-    orders: list[GridTraffic],
-    array: ArrayMapping,
-    chip: ChipConfig,
-    mask: IntArray,
-    innermost: dict[tuple[str, Operand], IntArray],
+    grid: tiles.Candidates, stack: _Stack, array: ArrayMapping, chip: ChipConfig
 ) -> tuple[IntArray, tuple[IntArray, ...], IntArray]:
     """Step `j`'s write-back sits in the ring before the loads step `j + 1` queues: the tiles
     of step `j + 2` of every input operand whose tile changes at every step. So step `j + 2`
     ends at least a write-back, those loads, the latency and its compute after step `j` does,
     where plain compute needs two steps. An ofmap tile that lasts two steps or more writes back
     at most every other step, so these windows (all write-backs but the last) never overlap."""
-    trip = trips(grid, array)
-    shape = trip["m"].shape
     m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
     width = chip.array.element_bytes
     fewest = {
@@ -154,24 +180,14 @@ def _windows(
         "weight": _last_extent(array.k, k) * _last_extent(array.n, n) * width,
     }
     step_most = _step_most(grid, array, chip, first=False)
-    columns: dict[str, list[IntArray]] = {key: [] for key in ("count", *fewest)}
-    for traffic in orders:
-        lasting = ~innermost[traffic.order, "ofmap"]
-        usable = lasting & (not traffic.streamed)
-        columns["count"].append(np.where(usable, traffic.transfers["ofmap_write"] - 1, 0))
-        columns["write"].append(np.broadcast_to(fewest["write"], shape))
-        for operand in INPUTS:
-            changes = innermost[traffic.order, operand]
-            columns[operand].append(np.where(changes, fewest[operand], 0))
-
-    def flat(column: list[IntArray]) -> IntArray:
-        return np.stack(column).ravel()[mask].astype(np.int64)
-
-    return (
-        flat(columns["count"]),
-        tuple(flat(columns[key]) for key in fewest),
-        flat([np.broadcast_to(step_most, shape)] * len(orders)),
-    )
+    if stack.streamed:
+        count: IntArray | int = 0
+    else:
+        count = np.where(~stack.innermost["ofmap"], stack.writes - 1, 0)
+    sizes = {"write": stack.flat(fewest["write"])}
+    for operand in INPUTS:
+        sizes[operand] = stack.flat(np.where(stack.innermost[operand], fewest[operand], 0))
+    return stack.flat(count), tuple(sizes[key] for key in fewest), stack.flat(step_most)
 
 
 def _step_most(
@@ -195,69 +211,60 @@ def _step_most(
 def _chain(
     operands: tuple[Operand, ...],
     grid: tiles.Candidates,
-    orders: list[GridTraffic],
-    per_order: list[dict[Operand, IntArray]],
+    stack: _Stack,
     array: ArrayMapping,
     chip: ChipConfig,
     compute_cycles: int,
-    mask: IntArray,
-    innermost: dict[tuple[str, Operand], IntArray],
 ) -> Chain:
     """The `Chain` of `operands` over every loop order's grid, flattened like `Grid`. With
     halves of different counts the larger holds (a load may wait for a later release)."""
     halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in operands)
     trip = trips(grid, array)
-    shape = trip["m"].shape
     steps = array.groups * trip["m"] * trip["k"] * trip["n"]
     sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
     step_most = _step_most(grid, array, chip, first=True)
-    burst = chip.dram.burst_bytes
     accumulator = max(chip.array.accumulator_bytes, chip.array.element_bytes)
     write_most = sizes["m"] * sizes["n"] * accumulator  # one write-back, at most
-    columns: dict[str, list[IntArray]] = {"steps": [], "bus": [], "compute": []}
-    largest: list[list[IntArray]] = [[] for _ in (*operands, "write")]
-    for traffic, tile_sizes in zip(orders, per_order, strict=True):
-        changes = np.ones(shape, dtype=bool)
-        for operand in operands:
-            changes &= innermost[traffic.order, operand]
-            changes &= operand not in traffic.streamed
-        columns["steps"].append(np.where(changes & (steps > halves), steps, 0))
-        bus = sum(-(-traffic.bytes[op] // burst) * burst for op in operands)
-        # With two halves, step j's write-back sits in the ring between the loads for steps
-        # j + 1 and j + 2: the chain pays it too (all but the last steps' write-backs).
-        writes = halves == 2 and "ofmap" not in traffic.streamed
-        columns["bus"].append(np.broadcast_to(bus + (
-            -(-traffic.bytes["ofmap_write"] // burst) * burst if writes else 0
-        ), shape))  # fmt: skip
-        for each, operand in zip(largest, operands, strict=False):
-            each.append(np.broadcast_to(tile_sizes[operand], shape))
-        largest[-1].append(np.broadcast_to(write_most if writes else 0, shape))
-        rest = compute_cycles + traffic.refill - halves * step_most
-        columns["compute"].append(np.broadcast_to(np.maximum(rest, 0), shape))
-
-    def flat(column: list[IntArray]) -> IntArray:
-        return np.stack(column).ravel()[mask].astype(np.int64)
-
+    if any(operand in stack.streamed for operand in operands):
+        chained: IntArray | int = 0
+    else:
+        changes = stack.innermost[operands[0]]
+        for operand in operands[1:]:
+            changes = changes & stack.innermost[operand]
+        chained = np.where(changes & (steps > halves), steps, 0)
+    bus = sum(stack.rounded[op] for op in operands)
+    # With two halves, step j's write-back sits in the ring between the loads for steps
+    # j + 1 and j + 2: the chain pays it too (all but the last steps' write-backs).
+    writes = halves == 2 and "ofmap" not in stack.streamed
+    if writes:
+        bus = bus + stack.rounded["ofmap_write"]
+    largest = [stack.tile_sizes[operand] for operand in operands]
+    largest.append(write_most if writes else np.zeros((1, 1, 1), dtype=np.int64))
+    compute = np.maximum(compute_cycles - halves * step_most + stack.refill, 0)
     return Chain(
-        halves, flat(columns["steps"]), flat(columns["bus"]), tuple(flat(c) for c in largest),
-        flat(columns["compute"]),
+        halves, stack.flat(chained), stack.flat(bus), tuple(stack.flat(c) for c in largest),
+        stack.flat(compute),
     )  # fmt: skip
 
 
 def _innermost_indexes(
-    order: str, trip: dict[GemmDim, IntArray], groups: int, operand: Operand
-) -> IntArray:
-    """Where the innermost loop that iterates indexes `operand` (the groups loop, outermost,
-    indexes every operand): its tile changes at every step."""
-    result = np.zeros(trip["m"].shape, dtype=bool)
-    decided = np.zeros_like(result)
-    for dim in reversed(_loop_dims(order)):
-        moving = (trip[dim] > 1) & ~decided
-        if dim in tiles.OPERAND_DIMS[operand]:
-            result |= moving
-        decided |= moving
-    if groups > 1:
-        result |= ~decided
+    order: str, moving: dict[str, IntArray], groups: int
+) -> dict[Operand, IntArray]:
+    """Per operand, where the innermost loop that iterates indexes it (the groups loop,
+    outermost, indexes every operand): its tile changes at every step. `moving`: per dim,
+    where its loop has more than one trip."""
+    dims = _loop_dims(order)
+    # The innermost moving loop is `dims[i]` where it moves and every loop inside it does not.
+    innermost: dict[str, IntArray] = {}
+    still = np.ones_like(moving["m"])
+    for dim in reversed(dims):
+        innermost[dim] = moving[dim] & still
+        still = still & ~moving[dim]
+    result: dict[Operand, IntArray] = {}
+    for operand in OPERANDS:
+        first, second = tiles.OPERAND_DIMS[operand]
+        found = innermost[first] | innermost[second]
+        result[operand] = found | still if groups > 1 else found
     return result
 
 

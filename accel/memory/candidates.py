@@ -19,7 +19,7 @@ from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.memory import tiling as tiles
 from accel.memory.geometry import IntArray, LayerGeometry
-from accel.memory.traffic import GridTraffic, grid_traffic
+from accel.memory.traffic import GridTraffic, order_traffics
 
 T = TypeVar("T")
 
@@ -68,10 +68,7 @@ def order_traffic(
     grid = candidate_grid(array, geometry)
     return ORDER_TRAFFIC.get(
         (array, geometry, reads, weight_bytes, streamed),
-        lambda: tuple(
-            grid_traffic(order, grid, array, chip, weight_bytes, streamed)
-            for order in tiles.LOOP_ORDERS
-        ),
+        lambda: order_traffics(tiles.LOOP_ORDERS, grid, array, chip, weight_bytes, streamed),
     )
 
 

@@ -68,8 +68,9 @@ class _Key(NamedTuple):
 
 
 def clear_cache() -> None:
-    """Forget the memoized runs of loop indices."""
+    """Forget the memoized runs of loop indices and tile classes."""
     _level_runs.cache_clear()
+    _classes_of.cache_clear()
 
 
 @lru_cache(maxsize=16384)
@@ -257,35 +258,47 @@ class _Nest:
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
 class _Position:
-    """One step of the nest, given every loop's index key."""
+    """One step of the nest, given every loop's index key (what every step method reads of
+    the context is worked out once, here)."""
 
-    nest: _Nest
-    context: tuple[_Key, ...]
+    __slots__ = ("_advanced", "_inner_first", "_inner_last", "_now", "carry", "context", "nest")
+
+    def __init__(self, nest: _Nest, context: tuple[_Key, ...]) -> None:
+        self.nest, self.context = nest, context
+        lasts = [key.last for key in context]
+        # The loop that advances after this step (−1: this is the last step).
+        self.carry = max((i for i, last in enumerate(lasts) if not last), default=-1)
+        # At `i`: every loop from level `i` inward is at its first (last) index.
+        self._inner_first = _suffix_all([key.first for key in context])
+        self._inner_last = _suffix_all(lasts)
+        levels = nest.levels
+        self._now: Coords = {levels[i][0]: (key.now, key.first) for i, key in enumerate(context)}
+        self._advanced: dict[int, Coords] = {}
 
     def starts(self, level: int) -> bool:
         """Every loop inside `level` is at its first index: a new tile of that level begins."""
-        return all(key.first for key in self.context[level + 1 :])
+        return self._inner_first[level + 1]
 
     def ends(self, level: int) -> bool:
-        return all(key.last for key in self.context[level + 1 :])
-
-    @cached_property
-    def carry(self) -> int:
-        """The loop that advances after this step (−1: this is the last step)."""
-        return max((i for i, key in enumerate(self.context) if not key.last), default=-1)
+        return self._inner_last[level + 1]
 
     def coords(self, advance: int | None = None) -> Coords | None:
         """Tile classes now, or after the loop at level `advance` (with carries) moves on."""
-        nest, context = self.nest, self.context
         if advance is None:
-            return {nest.levels[i][0]: (key.now, key.first) for i, key in enumerate(context)}
-        moving = [i for i in range(advance + 1) if not context[i].last]
+            return self._now
+        moving = [i for i in range(advance + 1) if not self.context[i].last]
         if not moving:
             return None
-        level = moving[-1]
-        return {
+        return self._after(moving[-1])
+
+    def _after(self, level: int) -> Coords:
+        """Tile classes once the loop at `level` advances (inner loops back at their first)."""
+        found = self._advanced.get(level)
+        if found is not None:
+            return found
+        nest, context = self.nest, self.context
+        found = self._advanced[level] = {
             nest.levels[i][0]: (
                 (key.now, key.first) if i < level
                 else (key.after, False) if i == level
@@ -293,6 +306,7 @@ class _Position:
             )
             for i, key in enumerate(context)
         }
+        return found
 
     def nodes(self) -> tuple[Node, ...]:
         """This step, cut into one sub-step per piece when streamed operands pass through."""
@@ -407,26 +421,44 @@ class _Position:
         return cycles
 
 
+def _suffix_all(flags: list[bool]) -> list[bool]:
+    """`result[i]` = all of `flags[i:]`, for i from 0 to len (the last: True)."""
+    result = [True] * (len(flags) + 1)
+    for i in range(len(flags) - 1, -1, -1):
+        result[i] = flags[i] and result[i + 1]
+    return result
+
+
 def _tile_classes(
     tiling: Tiling, geometry: LayerGeometry, array: ArrayMapping
-) -> dict[str, list[Any]]:
+) -> dict[str, tuple[Any, ...]]:
     """Per dim, each tile index's class: its extent, and for M the input pixels it reads through
     each tap box the K-tiles use, for K its (channels, tap box index) pieces, for G the groups
-    each step carries."""
-    parts = geometry.k_parts(tiling.k_tile)
+    each step carries. The same for every loop order of one set of tile sizes (memoized)."""
+    sizes = (tiling.m_tile, tiling.k_tile, tiling.n_tile, tiling.g_tile, tiling.groups)
+    return _classes_of(sizes, geometry, array)
+
+
+@lru_cache(maxsize=4096)
+def _classes_of(
+    sizes: tuple[int, int, int, int, int], geometry: LayerGeometry, array: ArrayMapping
+) -> dict[str, tuple[Any, ...]]:
+    """`_tile_classes` of tiles (m, k, n, groups per step, groups); read only."""
+    m_tile, k_tile, n_tile, g_tile, groups = sizes
+    parts = geometry.k_parts(k_tile)
     boxes = sorted({taps for part in parts for _, taps in part})
     index = {taps: i for i, taps in enumerate(boxes)}
-    pixels = [geometry.box_pixels(tiling.m_tile, taps).tolist() for taps in boxes]
+    pixels = [geometry.box_pixels(m_tile, taps).tolist() for taps in boxes]
     extras = {
         "m": list(zip(*pixels, strict=True)),
         "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
     }
-    starts = range(0, tiling.groups, tiling.g_tile)
-    classes: dict[str, list[Any]] = {"g": [min(tiling.g_tile, tiling.groups - g) for g in starts]}
-    for dim, total, tile in (("m", array.m, tiling.m_tile), ("k", array.k, tiling.k_tile),
-                             ("n", array.n, tiling.n_tile)):
+    starts = range(0, groups, g_tile)
+    classes: dict[str, tuple[Any, ...]] = {"g": tuple(min(g_tile, groups - g) for g in starts)}
+    for dim, total, tile in (("m", array.m, m_tile), ("k", array.k, k_tile),
+                             ("n", array.n, n_tile)):  # fmt: skip
         extents = [min(tile, total - start) for start in range(0, total, tile)]
-        classes[dim] = list(zip(extents, extras.get(dim, extents), strict=True))
+        classes[dim] = tuple(zip(extents, extras.get(dim, extents), strict=True))
     return classes
 
 

@@ -46,6 +46,7 @@ from accel.memory.replay import replay_layer
 from accel.memory.row_stationary import rs_traffic
 from accel.memory.tile_schedule import Schedule
 from accel.memory.traffic import TRAFFIC
+from accel.memory.traffic import clear_cache as clear_trips
 from accel.model.network import Layer
 from accel.model.ops import Op, Shape
 from accel.perf.timing import ComputeTiming
@@ -150,6 +151,7 @@ def clear_cache() -> None:
     _VECTOR_RUNS.found.clear()
     clear_geometry_cache()
     loop_nest.clear_cache()
+    clear_trips()
 
 
 def compulsory_bytes(mapping: Mapping) -> int:
