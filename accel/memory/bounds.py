@@ -28,8 +28,8 @@ from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping
 from accel.mapping.array import loop_dims as _loop_dims
 from accel.memory import tiling as tiles
+from accel.memory.fold_cycles import layer_edges
 from accel.memory.geometry import IntArray
-from accel.memory.loop_nest import layer_edges
 from accel.memory.traffic import TRAFFIC, GridTraffic, trips
 from accel.perf.timing import fill_drain_cycles
 

@@ -26,13 +26,15 @@ pieces at its end, each piece reading back its partial sums first when the reduc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from typing import Any, NamedTuple
+from functools import cached_property
+from typing import Any
 
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, ceil_div
+from accel.memory.fold_cycles import fold_run_cycles, layer_edges, untiled_cycles
 from accel.memory.geometry import LayerGeometry
 from accel.memory.streaming import Pieces, cut, split_step
+from accel.memory.tile_classes import Key, level_runs, tile_classes
 from accel.memory.tile_schedule import (
     INPUT_OPERANDS,
     Buffer,
@@ -43,7 +45,6 @@ from accel.memory.tile_schedule import (
     Schedule,
     Step,
     buffer_of,
-    compress,
 )
 from accel.memory.tiling import (
     BIAS_BYTES,
@@ -52,75 +53,8 @@ from accel.memory.tiling import (
     Tiling,
     piece_bytes,
 )
-from accel.perf.timing import fill_drain_cycles
 
 Coords = dict[str, tuple[Any, bool]]  # dim → (size class, is the first index)
-
-
-class _Key(NamedTuple):
-    """What a loop index contributes to the steps below it (a tuple: cheap to hash)."""
-
-    now: Any
-    after: Any  # class of the next index (None at the last)
-    first: bool
-    last: bool
-    penultimate: bool
-
-
-def clear_cache() -> None:
-    """Forget the memoized runs of loop indices and tile classes."""
-    _level_runs.cache_clear()
-    _classes_of.cache_clear()
-
-
-@lru_cache(maxsize=16384)
-def _level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[_Key, ...]]]:
-    """One loop's indices as compressed runs of keys; memoized, as loops of the same tile
-    classes recur across layers of one shape and across sweep points (read only)."""
-    count = len(classes)
-    keys = [
-        _Key(classes[i], classes[i + 1] if i + 1 < count else None,
-             i == 0, i == count - 1, i == count - 2)
-        for i in range(count)
-    ]  # fmt: skip
-    return compress(keys)  # type: ignore[return-value]
-
-
-def fold_run_cycles(
-    array: ArrayMapping, fold_overlap: bool, steps: int, folds: int, chunk: str
-) -> int:
-    """Cycles of `folds` folds streaming `steps` wavefronts each.
-
-    `chunk` is "whole" (each fold starts afresh), "head" (the first chunk of a fold whose
-    stream continues in later steps) or "tail" (a continuation: the fold is already loaded).
-    """
-    rows = array.array_rows
-    overhead = fill_drain_cycles(array)
-    if chunk == "tail":
-        return steps
-    if not fold_overlap:
-        return folds * (overhead + steps)
-    if chunk == "head":
-        return steps + max(0, rows - array.time_steps)
-    return folds * max(steps, rows)
-
-
-def layer_edges(array: ArrayMapping, fold_overlap: bool) -> tuple[int, int]:
-    """Cycles paid once per layer: before the first fold and after the last."""
-    rows, cols = array.array_rows, array.array_cols
-    if not fold_overlap:
-        return 0, -1  # SCALE-Sim counts `folds · per_fold − 1`
-    # With overlap a fold occupies the array for max(T, Ar) cycles (the stationary preload in
-    # ws / is, the output bus drain in os), except the last, which only streams its T.
-    first = rows if array.dataflow != "os" else 0
-    return first, rows + cols - 3 - max(0, rows - array.time_steps)
-
-
-def untiled_cycles(array: ArrayMapping, fold_overlap: bool) -> int:
-    """The timing model's compute cycles, rebuilt from fold runs (one chunk per fold)."""
-    first, last = layer_edges(array, fold_overlap)
-    whole = fold_run_cycles(array, fold_overlap, array.time_steps, 1, "whole")
-    return first + array.folds * whole + last
 
 
 @dataclass(frozen=True)
@@ -136,7 +70,7 @@ class _Nest:
     tail_adjust: int
     streamed: tuple[Operand, ...] = ()
     pieces: dict[Operand, int] = field(default_factory=dict)  # streamed operand → piece bytes
-    memo: dict[tuple[int, tuple[_Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
+    memo: dict[tuple[int, tuple[Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
 
     @cached_property
     def merged(self) -> bool:
@@ -178,11 +112,11 @@ class _Nest:
         return self.chip.sram.buffer_for(buffer).double_buffered
 
     @cached_property
-    def runs(self) -> list[list[tuple[int, tuple[_Key, ...]]]]:
+    def runs(self) -> list[list[tuple[int, tuple[Key, ...]]]]:
         """Each level's indices as compressed runs of keys (the same under every parent)."""
-        return [_level_runs(classes) for _, classes in self.levels]
+        return [level_runs(classes) for _, classes in self.levels]
 
-    def subtree(self, level: int, context: tuple[_Key, ...]) -> tuple[Node, ...]:
+    def subtree(self, level: int, context: tuple[Key, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the indices of the loops outside it."""
         if level == len(self.levels):
             return _Position(self, context).nodes()
@@ -264,7 +198,7 @@ class _Position:
 
     __slots__ = ("_advanced", "_inner_first", "_inner_last", "_now", "carry", "context", "nest")
 
-    def __init__(self, nest: _Nest, context: tuple[_Key, ...]) -> None:
+    def __init__(self, nest: _Nest, context: tuple[Key, ...]) -> None:
         self.nest, self.context = nest, context
         lasts = [key.last for key in context]
         # The loop that advances after this step (−1: this is the last step).
@@ -429,39 +363,6 @@ def _suffix_all(flags: list[bool]) -> list[bool]:
     return result
 
 
-def _tile_classes(
-    tiling: Tiling, geometry: LayerGeometry, array: ArrayMapping
-) -> dict[str, tuple[Any, ...]]:
-    """Per dim, each tile index's class: its extent, and for M the input pixels it reads through
-    each tap box the K-tiles use, for K its (channels, tap box index) pieces, for G the groups
-    each step carries. The same for every loop order of one set of tile sizes (memoized)."""
-    sizes = (tiling.m_tile, tiling.k_tile, tiling.n_tile, tiling.g_tile, tiling.groups)
-    return _classes_of(sizes, geometry, array)
-
-
-@lru_cache(maxsize=4096)
-def _classes_of(
-    sizes: tuple[int, int, int, int, int], geometry: LayerGeometry, array: ArrayMapping
-) -> dict[str, tuple[Any, ...]]:
-    """`_tile_classes` of tiles (m, k, n, groups per step, groups); read only."""
-    m_tile, k_tile, n_tile, g_tile, groups = sizes
-    parts = geometry.k_parts(k_tile)
-    boxes = sorted({taps for part in parts for _, taps in part})
-    index = {taps: i for i, taps in enumerate(boxes)}
-    pixels = [geometry.box_pixels(m_tile, taps).tolist() for taps in boxes]
-    extras = {
-        "m": list(zip(*pixels, strict=True)),
-        "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
-    }
-    starts = range(0, groups, g_tile)
-    classes: dict[str, tuple[Any, ...]] = {"g": tuple(min(g_tile, groups - g) for g in starts)}
-    for dim, total, tile in (("m", array.m, m_tile), ("k", array.k, k_tile),
-                             ("n", array.n, n_tile)):  # fmt: skip
-        extents = [min(tile, total - start) for start in range(0, total, tile)]
-        classes[dim] = tuple(zip(extents, extras.get(dim, extents), strict=True))
-    return classes
-
-
 def array_schedule(
     tiling: Tiling,
     geometry: LayerGeometry,
@@ -475,7 +376,7 @@ def array_schedule(
     `compute_cycles` is the timing model's figure for the untiled layer; any difference from
     the fold-run rebuild (none today, tested) is added to the last step so the two agree.
     """
-    classes = _tile_classes(tiling, geometry, array)
+    classes = tile_classes(tiling, geometry, array)
     order = "g" + tiling.loop_order
     levels = tuple((dim, tuple(classes[dim])) for dim in order if len(classes[dim]) > 1)
     constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}

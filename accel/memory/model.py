@@ -5,9 +5,9 @@ order) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic i
 once (the ifmap: each input element some window reads). `search.py` picks the tiling with the
 fewest cycles in the DMA / compute pipeline replay (`replay.py`, exact), ties broken by DRAM
 bytes, replaying only the tilings whose lower bound could still win. The candidates and their
-bound inputs do not depend on the DRAM bandwidth or latency (`PLAN_FREE_FIELDS`): chips that
-differ only there share them, and replays are memoized per schedule and DRAM channel, so chips
-that differ in buffer sizes share the replays of the tilings both allow.
+bound inputs (`plans.py`) do not depend on the DRAM bandwidth or latency (`PLAN_FREE_FIELDS`):
+chips that differ only there share them, and replays are memoized per schedule and DRAM
+channel, so chips that differ in buffer sizes share the replays of the tilings both allow.
 
 A layer whose whole GEMM fits on chip is only tiled in ways that fetch nothing twice: its
 traffic equals the compulsory traffic. Vector-unit layers stream their tensors once, in slices.
@@ -22,26 +22,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, TypeVar
 
-import numpy as np
-
-from accel.config import OPERANDS, ChipConfig
+from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import Mapping
-from accel.memory import bounds, loop_nest, search, vector
+from accel.memory import bounds, plans, search, tile_classes, vector
 from accel.memory import tiling as tiles
 from accel.memory.candidates import (
     ORDER_TRAFFIC,
     Memo,
     NoFit,
     candidate_grid,
-    fitting,
-    valid,
 )
-from accel.memory.geometry import LayerGeometry, clear_geometry_cache
-from accel.memory.loop_nest import array_schedule
+from accel.memory.geometry import clear_geometry_cache
+from accel.memory.plans import (
+    compulsory_traffic,
+    layer_table,
+    layout_chip,
+    schedule_of,
+)
 from accel.memory.replay import replay_layer
 from accel.memory.row_stationary import rs_traffic
 from accel.memory.tile_schedule import Schedule
@@ -51,8 +51,8 @@ from accel.model.network import Layer
 from accel.model.ops import Op, Shape
 from accel.perf.timing import ComputeTiming
 
-T = TypeVar("T")
-
+# Re-exported: what sweeps group points by (chips differing only here share a layer's plan).
+PLAN_FREE_FIELDS = plans.PLAN_FREE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -141,16 +141,13 @@ def row_stationary_memory(
 def clear_cache() -> None:
     """Forget the memoized tilings (identical layers on one chip are chosen once per process)."""
     _array_memory.cache_clear()
-    _grid.cache_clear()
-    _layout_chip.cache_clear()
+    plans.clear_cache()
     candidate_grid.cache_clear()
     ORDER_TRAFFIC.found.clear()
-    _SCHEDULES.found.clear()
     _RUNS.found.clear()
-    _BOUND_INPUTS.found.clear()
     _VECTOR_RUNS.found.clear()
     clear_geometry_cache()
-    loop_nest.clear_cache()
+    tile_classes.clear_cache()
     clear_trips()
 
 
@@ -169,18 +166,6 @@ def _whole_tensors(mapping: Mapping) -> tuple[int, int, int]:
     return mapping.tensor_bytes
 
 
-def compulsory_traffic(layer: Layer, batch: int, element_bytes: int = 1) -> tuple[int, int, int]:
-    """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once, for
-    operands of `element_bytes` each (the chip's `array.element_bytes`)."""
-    weight = layer.weight_bytes_at(element_bytes)
-    ofmap = layer.ofmap_elements * element_bytes * batch
-    if layer.gemm is None:
-        return layer.ifmap_elements * element_bytes * batch, weight, ofmap
-    geometry = LayerGeometry.of(layer, batch)
-    ifmap = geometry.image_box * geometry.channels_per_group * layer.gemm.groups * batch
-    return ifmap * element_bytes, weight, ofmap
-
-
 @lru_cache(maxsize=4096)
 def _array_memory(
     op: Op,
@@ -191,14 +176,14 @@ def _array_memory(
     compute_cycles: int,
     chip: ChipConfig,
 ) -> MemoryTraffic:
-    table, geometry, compulsory = _grid(
-        op, input_shapes, output_shape, batch, array, compute_cycles, _layout_chip(chip)
+    table, geometry, compulsory = layer_table(
+        op, input_shapes, output_shape, batch, array, compute_cycles, layout_chip(chip)
     )
     has_bias = Layer("layer", op, ("input",), input_shapes, output_shape).bias_elements > 0
     schedules: dict[tiles.Tiling, Schedule] = {}
 
     def replay(tiling: tiles.Tiling) -> int:
-        schedule, key = _schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
+        schedule, key = schedule_of(tiling, geometry, array, chip, has_bias, compute_cycles)
         schedules[tiling] = schedule
         # The replay reads of the chip the DRAM channel and the double buffers (in `key`).
         return _RUNS.get((key, chip.dram), lambda: replay_layer(schedule, chip))
@@ -219,111 +204,20 @@ def every_candidate(
     assert array is not None
     args = (layer.op, layer.input_shapes, layer.output_shape, mapping.batch, array,
             timing.compute_cycles)  # fmt: skip
-    table, geometry, _ = _grid(*args, _layout_chip(chip))
+    table, geometry, _ = layer_table(*args, layout_chip(chip))
     lowest = bounds.lower_bounds(table, chip)
     runs = []
     for position, flat in enumerate(table.flat.tolist()):
         tiling, traffic = search.candidate(table, flat)
-        schedule, _ = _schedule(tiling, geometry, array, chip, layer.bias_elements > 0,
+        schedule, _ = schedule_of(tiling, geometry, array, chip, layer.bias_elements > 0,
                                 timing.compute_cycles)  # fmt: skip
         moved = sum(traffic[kind] for kind in TRAFFIC)
         runs.append((tiling, replay_layer(schedule, chip), moved, int(lowest[position])))
     return runs
 
 
-@lru_cache(maxsize=4096)
-def _grid(
-    op: Op,
-    input_shapes: tuple[Shape, ...],
-    output_shape: Shape,
-    batch: int,
-    array: ArrayMapping,
-    compute_cycles: int,
-    chip: ChipConfig,
-) -> tuple[bounds.Grid, LayerGeometry, tuple[int, int, int]]:
-    """Every valid tiling of a layer with its traffic and bound inputs, before any replay: what
-    a sweep over DRAM bandwidth or latency, clock or energy shares between its points."""
-    layer = Layer("layer", op, ("input",), input_shapes, output_shape)
-    geometry = LayerGeometry.of(layer, batch)
-    grid = candidate_grid(array, geometry)
-    has_bias = layer.bias_elements > 0
-    sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
-    compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes)
-    orders, per_order, fit = fitting(grid, geometry, sizes, array, chip, compulsory[1])
-    kept = [valid(traffic, f, compulsory) for traffic, f in zip(orders, fit, strict=True)]
-    sram = chip.sram
-    reads = (
-        has_bias, compute_cycles, compulsory[1], orders[0].streamed, chip.array.element_bytes,
-        chip.array.accumulator_bytes, chip.array.fold_overlap, chip.dram.burst_bytes,
-        tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
-    )  # fmt: skip
-    every = [np.ones_like(each) for each in kept]
-    full = _BOUND_INPUTS.get(
-        (array, geometry, reads),
-        lambda: bounds.build_grid(
-            grid, orders, per_order, every, array, chip, has_bias, compute_cycles
-        ),
-    )
-    table = bounds.restrict(full, kept)
-    return table, geometry, compulsory
-
-
-_SCHEDULES = Memo(16384)
 _RUNS = Memo(16384)  # replayed cycles per (schedule, DRAM channel)
 _VECTOR_RUNS = Memo(16384)
-_BOUND_INPUTS = Memo(1024)  # per layer, array and the chip fields bounds read: not buffer sizes
-
-
-def _schedule(
-    tiling: tiles.Tiling,
-    geometry: LayerGeometry,
-    array: ArrayMapping,
-    chip: ChipConfig,
-    has_bias: bool,
-    compute_cycles: int,
-) -> tuple[Schedule, tuple[object, ...]]:
-    """`array_schedule` and its memo key: of the chip it reads only which buffers are
-    double-buffered, the streamed operands' piece sizes, the accumulator and operand widths
-    and fold overlap."""
-    sram = chip.sram
-    reads = (
-        tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
-        tuple(sorted(tiles.piece_bytes(chip, tiling.streamed).items())),
-        chip.array.accumulator_bytes,
-        chip.array.fold_overlap,
-        chip.array.element_bytes,
-    )
-    key = (tiling, geometry, array, has_bias, compute_cycles, reads)
-    schedule = _SCHEDULES.get(
-        key, lambda: array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
-    )
-    return schedule, key
-
-
-# Chip fields (and sections) that only the replay reads (DRAM timing) or that the memory model
-# does not read (names, clock, energy): chips that differ only here share their plans.
-PLAN_FREE_FIELDS = (
-    "name", "description", "clock_mhz", "energy", "dram.bandwidth_bytes_per_cycle",
-    "dram.latency_cycles", "dram.prefetch_next_layer_weights", "memory",
-)  # fmt: skip
-
-
-@lru_cache(maxsize=256)
-def _layout_chip(chip: ChipConfig) -> ChipConfig:
-    """`chip` with every `PLAN_FREE_FIELDS` entry at its default, so chips differing only there
-    share plans."""
-    default = ChipConfig()
-    top: dict[str, Any] = {}
-    sections: dict[str, dict[str, Any]] = {}
-    for path in PLAN_FREE_FIELDS:
-        section, _, name = path.partition(".")
-        if name:
-            sections.setdefault(section, {})[name] = getattr(getattr(default, section), name)
-        else:
-            top[section] = getattr(default, section)
-    for section, update in sections.items():
-        top[section] = getattr(chip, section).model_copy(update=update)
-    return chip.model_copy(update=top)
 
 
 def _record(

@@ -30,8 +30,8 @@ import numpy as np
 from accel.config import ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div, loop_dims
 from accel.memory import tiling as tiles
+from accel.memory.fold_cycles import fold_run_cycles
 from accel.memory.geometry import IntArray
-from accel.memory.loop_nest import fold_run_cycles
 
 TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
 
