@@ -109,7 +109,17 @@ class _Nest:
         return self.every_step("ofmap") or self.k_level < self.level["ofmap"]
 
     def double(self, buffer: Operand) -> bool:
-        return self.chip.sram.buffer_for(buffer).double_buffered
+        return self.doubles[buffer]
+
+    @cached_property
+    def doubles(self) -> dict[Operand, bool]:
+        """Which buffers are double-buffered."""
+        return {op: self.chip.sram.buffer_for(op).double_buffered for op in OPERANDS}
+
+    @cached_property
+    def edges(self) -> tuple[int, int]:
+        """`layer_edges`: cycles before the first fold and after the last."""
+        return layer_edges(self.array, self.chip.array.fold_overlap)
 
     @cached_property
     def runs(self) -> list[list[tuple[int, tuple[Key, ...]]]]:
@@ -347,7 +357,7 @@ class _Position:
         )
         chunk = "whole" if not nest.merged else "head" if self.context[-1].first else "tail"
         cycles = fold_run_cycles(array, overlap, extents[array.time_dim], folds, chunk)
-        first, last = layer_edges(array, overlap)
+        first, last = nest.edges
         if self.starts(-1):
             cycles += first
         if self.carry < 0:
