@@ -5,7 +5,7 @@ Each command runs --repeat times in a fresh Python process (as a user's shell wo
 the script prints the median and the best wall time, and the target where there is one:
 
 - VGG16 on the default chip, `-q`: 0.15 s; at batch 8: 0.3 s; with its per-layer table printed
-  (stdout a pipe, no target);
+  (stdout a pipe, no target); MobileNetV2, `-q` (no target: the tiling search's largest share);
 - SCALE-Sim's MobileNet topology on its TPU config, `-q`: 0.2 s, when --scalesim-cfg and
   --scalesim-topology name existing files (SCALE-Sim's `configs/google.cfg` and
   `topologies/conv_nets/mobilenet.csv`, not shipped here; see benchmarks/vs_scalesim.py);
@@ -109,6 +109,7 @@ def commands(args: argparse.Namespace, out: str, scratch: Path) -> Commands:
         "VGG16, its table printed": (vgg16, None),
         "VGG16 -q": ([*vgg16, "-q"], 0.15),
         "VGG16 --batch 8 -q": ([*vgg16, "--batch", "8", "-q"], 0.3),
+        "MobileNetV2 -q": ([*run, "-n", "mobilenet_v2", "-q"], None),
     }
     cfg, topology = args.scalesim_cfg, args.scalesim_topology
     if cfg is not None and topology is not None and cfg.is_file() and topology.is_file():

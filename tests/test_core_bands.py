@@ -44,7 +44,7 @@ def test_bands_beat_whole_image_pipelining_at_batch_1_and_never_the_slowest_stag
     images = image_pipeline(network, chip, 1)
     bound = _stage_compute_bound(network, chip)
     assert bound == 225_978  # two 3×3 64→64 convs at 56×56 per core
-    assert (bands.total_cycles, images.total_cycles) == (315_942, 453_222)
+    assert (bands.total_cycles, images.total_cycles) == (317_032, 455_182)
     assert bound < bands.total_cycles < images.total_cycles
     assert [plan.cut for plan in bands.layers] == ["bands"] * 4
     assert [len(plan.pieces) for plan in bands.layers] == [8] * 4
@@ -62,9 +62,10 @@ def test_a_band_waits_for_the_bands_holding_the_rows_its_windows_read() -> None:
     # both made on core 0 and sent over the NoC.
     producers = [run.tasks[index] for index in conv2.after]
     assert [(task.layer, task.core) for task in producers] == [(1, 0), (1, 0)]
-    # Its 8 input rows (28,672 bytes) come over the NoC as its tiling fetches them (3.5×), not
-    # from DRAM, which it reads only for the weights (and biases).
-    assert (conv2.peer_bytes, conv2.dram_read_bytes) == (100_352, 37_120)
+    # Its 8 input rows (28,672 bytes) come over the NoC as its tiling fetches them (5×), not
+    # from DRAM, which it reads only for the weights (and biases): the fastest tiling of the
+    # band alone (M56 K288 N32) reads them more than once (37,120 bytes each pass).
+    assert (conv2.peer_bytes, conv2.dram_read_bytes) == (143_360, 137_472)
     assert run.timeline.starts[first[(2, 1)]] >= max(run.timeline.finishes[i] for i in conv2.after)
     # The last stage's first band starts long before the first stage has finished.
     assert run.timeline.starts[first[(2, 1)]] < max(
@@ -97,7 +98,7 @@ def test_auto_tries_the_band_pipeline_at_batch_1_and_keeps_the_faster() -> None:
         assert sum(row["total_cycles"] for row in rows) == result.total_cycles
         if schedule == "pipeline":
             assert result.summary()["cores"]["schedule"] == "pipeline"
-            assert result.total_cycles == 315_942
+            assert result.total_cycles == 317_032
             assert [row["cores_cut"] for row in rows] == ["bands"] * 4
             # a row's compute is its bands' on their core, in sum
             run = result.core_run
@@ -106,7 +107,7 @@ def test_auto_tries_the_band_pipeline_at_batch_1_and_keeps_the_faster() -> None:
                 task.compute_cycles for task in run.tasks if task.layer == 0)
     split = split_schedule(network, _chip()).total_cycles
     auto = simulate_network(network, _chip())
-    assert split == 227_488 and auto.total_cycles == split  # both cores on every layer wins
+    assert split == 229_056 and auto.total_cycles == split  # both cores on every layer wins
     # 4 cores on a 16-byte channel: split cuts make every core read the whole ifmap or every
     # weight; the bands stream over the NoC instead, and auto keeps them.
     narrow = _chip(4, 16)

@@ -437,7 +437,7 @@ def test_run_functional_executes_the_reported_tiling() -> None:
     })  # fmt: skip
     result = run_functional(network, chip, batch=1)
     schedules = schedules_for(network, chip, 1)
-    assert len(schedules["conv2"].k_chunks) == 3 and not schedules["conv2"].psums_in_pes
+    assert len(schedules["conv2"].k_chunks) == 6 and not schedules["conv2"].psums_in_pes
     prepared, x = prepare(result.qnet), {"input": result.run.outputs["input"]}
     narrow = Accumulator(16, "saturate")
     tiled = run(prepared, x, schedules, narrow).outputs

@@ -223,6 +223,7 @@ def test_output_stationary_partial_sums_may_stay_in_the_pes() -> None:
 
 def test_chips_differing_in_dram_timing_share_plans_and_get_the_cold_answer() -> None:
     from accel.memory import model as memory
+    from accel.memory import plans
 
     layer = single_layer(Conv(kernel=3, out_channels=64, padding=1), 32, 28)
     fast, slow = chip_with(dram__bandwidth_bytes_per_cycle=64), chip_with(
@@ -237,9 +238,9 @@ def test_chips_differing_in_dram_timing_share_plans_and_get_the_cold_answer() ->
     cold_slow = run(slow)
     memory.clear_cache()
     run(fast)
-    planned = memory._plans.cache_info()
+    planned = plans.layer_table.cache_info()
     warm_slow = run(slow)
-    after = memory._plans.cache_info()
+    after = plans.layer_table.cache_info()
     assert (after.misses, after.hits) == (planned.misses, planned.hits + 1)
     assert warm_slow == cold_slow
     assert warm_slow.stall_cycles > run(fast).stall_cycles

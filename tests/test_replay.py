@@ -111,11 +111,15 @@ def test_without_prefetch_layers_run_as_if_alone() -> None:
 def test_prefetching_the_next_weights_hides_their_transfer() -> None:
     shares, memories, chip = _two_fc(prefetch=True)
     without, _, _ = _two_fc(prefetch=False)
-    # fc2's 64·64 + 64·4 = 4352 weight bytes (272 cycles at 16 B/cycle) load during fc1.
-    weight_cycles = transfer_cycles(memories[1].dram_weight_bytes, chip.dram)
-    assert weight_cycles == 272
-    assert sum(without) - sum(shares) == weight_cycles
-    assert shares[0] == without[0]  # fc1 had idle channel time to spare
+    # fc2 loads its 64·64 + 64·4 weight bytes in two N-tiles of 32 outputs (the second loads
+    # while the first computes); the first, 64·32 + 32·4 = 2176 bytes (136 cycles at
+    # 16 B/cycle), loads during fc1, and fc2's share shrinks by exactly its transfer.
+    schedule = memories[1].schedule
+    assert schedule is not None and schedule.first_weight_bytes == 2176
+    assert transfer_cycles(2176, chip.dram) == 136
+    assert without[1] - shares[1] == 136
+    # fc1's last write-back waits behind the prefetch on the one channel.
+    assert shares[0] - without[0] == 6
 
 
 def test_layers_that_move_nothing_take_no_share() -> None:

@@ -126,7 +126,9 @@ def test_cli_simulate_report_and_sweep_report(tmp_path: Path, write_yaml) -> Non
 def test_default_metrics_chart_a_short_set_and_name_the_rest(shapes_dir: Path) -> None:
     assert read_table(shapes_dir)[2]["metrics_chosen"] is False
     html = build_sweep_report(shapes_dir)
-    charted = ["latency (ms)", "energy (µJ)", "utilization (fraction)", "dram read bytes"]
+    # dram write bytes vary: on some array shapes the fastest tiling spills partial sums
+    charted = ["latency (ms)", "energy (µJ)", "utilization (fraction)", "dram read bytes",
+               "dram write bytes"]  # fmt: skip
     axes = ["array.rows", "array.cols", "array.dataflow"]
     assert charts(html) == [
         "latency vs energy (µJ)",
@@ -135,10 +137,11 @@ def test_default_metrics_chart_a_short_set_and_name_the_rest(shapes_dir: Path) -
         *(f"{metric} against {axis}" for axis in axes for metric in charted),
     ]
     left_out = html.split("<h2>Metrics not charted</h2>")[1].split("</section>")[0]
-    assert "the charts show latency_ms, energy_uj, utilization, dram_read_bytes" in left_out
+    assert (
+        "the charts show latency_ms, energy_uj, utilization, dram_read_bytes, dram_write_bytes"
+        in left_out
+    )
     assert "<p>total_cycles, compute_cycles, stall_cycles, fps, tops_per_w," in left_out
-    # dram_write_bytes is in the default set but the same at every point: listed as constant
-    assert "dram_write_bytes" in html.split("<h2>Constant metrics</h2>")[1].split("</section>")[0]
 
 
 def test_heatmap_shows_the_best_latency_per_array_shape(shapes_dir: Path) -> None:

@@ -67,6 +67,12 @@ class _Axis:
         per_output = self.touched(outputs, outputs)
         return int(per_output.sum()), int(per_output.max())
 
+    @cached_property
+    def fewest_per_output(self) -> int:
+        """The fewest input positions a single output position reads."""
+        outputs = np.arange(self.outputs)
+        return int(self.touched(outputs, outputs).min())
+
     def common(self, ranges: tuple[tuple[IntArray, IntArray], ...]) -> IntArray:
         """Input positions read by every one of several output ranges (per element)."""
         reach = self.dilation * (self.kernel - 1) + 1
@@ -166,6 +172,19 @@ class LayerGeometry:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
         return _box_pixels(self.plane, self.m, m_tile, rows, cols).copy()
 
+    def first_box(self, m_tiles: IntArray, taps: Taps | None = None) -> IntArray:
+        """Input pixels the first M-tile of each of `m_tiles` output pixels reads (through
+        `taps`): whole images, then the start of the next."""
+        rows, cols = self.rows, self.cols
+        if taps is not None and taps != self.all_taps:
+            rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
+        size = np.minimum(m_tiles, self.m)
+        images, rest = size // self.plane, size % self.plane
+        whole = _part_box(np.array([0]), np.array([self.plane - 1]), rows, cols)
+        start = _part_box(np.zeros_like(rest), np.maximum(rest - 1, 0), rows, cols)
+        result: IntArray = images * whole + np.where(rest > 0, start, 0)
+        return result
+
     def box_stats(
         self, m_tiles: tuple[int, ...], taps: Taps | None = None
     ) -> tuple[IntArray, IntArray]:
@@ -178,15 +197,23 @@ class LayerGeometry:
         Memoized per geometry: layers of one shape and sweep points that change only the chip
         ask again for the same boxes.
         """
-        return _box_stats(self, m_tiles, taps)
+        sums, largest, _ = _box_stats(self, m_tiles, taps)
+        return sums, largest
 
-    def _box_stats(self, m_tiles: tuple[int, ...], taps: Taps | None) -> tuple[IntArray, IntArray]:
+    def box_smallest(self, m_tiles: tuple[int, ...], taps: Taps | None = None) -> IntArray:
+        """The smallest of `box_pixels(m_tile, taps)` for each of `m_tiles` (as `box_stats`)."""
+        return _box_stats(self, m_tiles, taps)[2]
+
+    def _box_stats(
+        self, m_tiles: tuple[int, ...], taps: Taps | None
+    ) -> tuple[IntArray, IntArray, IntArray]:
         rows, cols = self.rows, self.cols
         if taps is not None and taps != self.all_taps:
             rows, cols = rows.part(taps[0], taps[1]), cols.part(taps[2], taps[3])
         width, height = cols.outputs, rows.outputs
         sums = np.zeros(len(m_tiles), dtype=np.int64)
         largest = np.zeros(len(m_tiles), dtype=np.int64)
+        smallest = np.zeros(len(m_tiles), dtype=np.int64)
         aligned = [i for i, m in enumerate(m_tiles) if m <= width and width % m == 0]
         banded = [
             i for i, m in enumerate(m_tiles)
@@ -198,6 +225,7 @@ class LayerGeometry:
             per_col = cols.touched(first, last)
             sums[aligned] = self.batch * row_sum * np.add.reduceat(per_col, at)
             largest[aligned] = row_max * np.maximum.reduceat(per_col, at)
+            smallest[aligned] = rows.fewest_per_output * np.minimum.reduceat(per_col, at)
         if banded:  # bands of whole rows, each image cut alike
             bands = [m_tiles[i] // width for i in banded]
             first, last, at = _ranges(bands, height)
@@ -205,10 +233,11 @@ class LayerGeometry:
             per_band = rows.touched(first, last) * whole_rows
             sums[banded] = self.batch * np.add.reduceat(per_band, at)
             largest[banded] = np.maximum.reduceat(per_band, at)
+            smallest[banded] = np.minimum.reduceat(per_band, at)
         for i in sorted(set(range(len(m_tiles))) - set(aligned) - set(banded)):
             boxes = _box_pixels(self.plane, self.m, m_tiles[i], rows, cols)
-            sums[i], largest[i] = boxes.sum(), boxes.max()
-        return sums, largest
+            sums[i], largest[i], smallest[i] = boxes.sum(), boxes.max(), boxes.min()
+        return sums, largest, smallest
 
     def channels(self, k_tile: int) -> IntArray:
         """Input channels each K-tile of `k_tile` reduction elements touches, in tile order."""
@@ -223,6 +252,10 @@ class LayerGeometry:
                     self.cols.kernel)
             for start in range(0, self.k, k_tile)
         ]
+
+    def first_k_part(self, k_tile: int) -> KPart:
+        """The first K-tile as (channel count, taps covered) pieces."""
+        return _k_part(0, min(k_tile, self.k), self.rows.kernel, self.cols.kernel)
 
     def k_patterns(self, k_tile: int) -> Mapping[KPart, int]:
         """The distinct K-tile shapes and how many K-tiles have each (per group)."""
@@ -239,7 +272,7 @@ def clear_geometry_cache() -> None:
 @lru_cache(maxsize=1 << 14)
 def _box_stats(
     geometry: LayerGeometry, m_tiles: tuple[int, ...], taps: Taps | None
-) -> tuple[IntArray, IntArray]:
+) -> tuple[IntArray, IntArray, IntArray]:
     return geometry._box_stats(m_tiles, taps)
 
 

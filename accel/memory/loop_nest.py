@@ -26,13 +26,15 @@ pieces at its end, each piece reading back its partial sums first when the reduc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property, lru_cache
-from typing import Any, NamedTuple
+from functools import cached_property
+from typing import Any
 
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, ceil_div
+from accel.memory.fold_cycles import fold_run_cycles, layer_edges, untiled_cycles
 from accel.memory.geometry import LayerGeometry
 from accel.memory.streaming import Pieces, cut, split_step
+from accel.memory.tile_classes import Key, level_runs, tile_classes
 from accel.memory.tile_schedule import (
     INPUT_OPERANDS,
     Buffer,
@@ -43,7 +45,6 @@ from accel.memory.tile_schedule import (
     Schedule,
     Step,
     buffer_of,
-    compress,
 )
 from accel.memory.tiling import (
     BIAS_BYTES,
@@ -52,74 +53,8 @@ from accel.memory.tiling import (
     Tiling,
     piece_bytes,
 )
-from accel.perf.timing import fill_drain_cycles
 
 Coords = dict[str, tuple[Any, bool]]  # dim → (size class, is the first index)
-
-
-class _Key(NamedTuple):
-    """What a loop index contributes to the steps below it (a tuple: cheap to hash)."""
-
-    now: Any
-    after: Any  # class of the next index (None at the last)
-    first: bool
-    last: bool
-    penultimate: bool
-
-
-def clear_cache() -> None:
-    """Forget the memoized runs of loop indices."""
-    _level_runs.cache_clear()
-
-
-@lru_cache(maxsize=16384)
-def _level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[_Key, ...]]]:
-    """One loop's indices as compressed runs of keys; memoized, as loops of the same tile
-    classes recur across layers of one shape and across sweep points (read only)."""
-    count = len(classes)
-    keys = [
-        _Key(classes[i], classes[i + 1] if i + 1 < count else None,
-             i == 0, i == count - 1, i == count - 2)
-        for i in range(count)
-    ]  # fmt: skip
-    return compress(keys)  # type: ignore[return-value]
-
-
-def fold_run_cycles(
-    array: ArrayMapping, fold_overlap: bool, steps: int, folds: int, chunk: str
-) -> int:
-    """Cycles of `folds` folds streaming `steps` wavefronts each.
-
-    `chunk` is "whole" (each fold starts afresh), "head" (the first chunk of a fold whose
-    stream continues in later steps) or "tail" (a continuation: the fold is already loaded).
-    """
-    rows = array.array_rows
-    overhead = fill_drain_cycles(array)
-    if chunk == "tail":
-        return steps
-    if not fold_overlap:
-        return folds * (overhead + steps)
-    if chunk == "head":
-        return steps + max(0, rows - array.time_steps)
-    return folds * max(steps, rows)
-
-
-def layer_edges(array: ArrayMapping, fold_overlap: bool) -> tuple[int, int]:
-    """Cycles paid once per layer: before the first fold and after the last."""
-    rows, cols = array.array_rows, array.array_cols
-    if not fold_overlap:
-        return 0, -1  # SCALE-Sim counts `folds · per_fold − 1`
-    # With overlap a fold occupies the array for max(T, Ar) cycles (the stationary preload in
-    # ws / is, the output bus drain in os), except the last, which only streams its T.
-    first = rows if array.dataflow != "os" else 0
-    return first, rows + cols - 3 - max(0, rows - array.time_steps)
-
-
-def untiled_cycles(array: ArrayMapping, fold_overlap: bool) -> int:
-    """The timing model's compute cycles, rebuilt from fold runs (one chunk per fold)."""
-    first, last = layer_edges(array, fold_overlap)
-    whole = fold_run_cycles(array, fold_overlap, array.time_steps, 1, "whole")
-    return first + array.folds * whole + last
 
 
 @dataclass(frozen=True)
@@ -135,7 +70,7 @@ class _Nest:
     tail_adjust: int
     streamed: tuple[Operand, ...] = ()
     pieces: dict[Operand, int] = field(default_factory=dict)  # streamed operand → piece bytes
-    memo: dict[tuple[int, tuple[_Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
+    memo: dict[tuple[int, tuple[Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
 
     @cached_property
     def merged(self) -> bool:
@@ -174,14 +109,24 @@ class _Nest:
         return self.every_step("ofmap") or self.k_level < self.level["ofmap"]
 
     def double(self, buffer: Operand) -> bool:
-        return self.chip.sram.buffer_for(buffer).double_buffered
+        return self.doubles[buffer]
 
     @cached_property
-    def runs(self) -> list[list[tuple[int, tuple[_Key, ...]]]]:
-        """Each level's indices as compressed runs of keys (the same under every parent)."""
-        return [_level_runs(classes) for _, classes in self.levels]
+    def doubles(self) -> dict[Operand, bool]:
+        """Which buffers are double-buffered."""
+        return {op: self.chip.sram.buffer_for(op).double_buffered for op in OPERANDS}
 
-    def subtree(self, level: int, context: tuple[_Key, ...]) -> tuple[Node, ...]:
+    @cached_property
+    def edges(self) -> tuple[int, int]:
+        """`layer_edges`: cycles before the first fold and after the last."""
+        return layer_edges(self.array, self.chip.array.fold_overlap)
+
+    @cached_property
+    def runs(self) -> list[list[tuple[int, tuple[Key, ...]]]]:
+        """Each level's indices as compressed runs of keys (the same under every parent)."""
+        return [level_runs(classes) for _, classes in self.levels]
+
+    def subtree(self, level: int, context: tuple[Key, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the indices of the loops outside it."""
         if level == len(self.levels):
             return _Position(self, context).nodes()
@@ -257,35 +202,47 @@ class _Nest:
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
 class _Position:
-    """One step of the nest, given every loop's index key."""
+    """One step of the nest, given every loop's index key (what every step method reads of
+    the context is worked out once, here)."""
 
-    nest: _Nest
-    context: tuple[_Key, ...]
+    __slots__ = ("_advanced", "_inner_first", "_inner_last", "_now", "carry", "context", "nest")
+
+    def __init__(self, nest: _Nest, context: tuple[Key, ...]) -> None:
+        self.nest, self.context = nest, context
+        lasts = [key.last for key in context]
+        # The loop that advances after this step (−1: this is the last step).
+        self.carry = max((i for i, last in enumerate(lasts) if not last), default=-1)
+        # At `i`: every loop from level `i` inward is at its first (last) index.
+        self._inner_first = _suffix_all([key.first for key in context])
+        self._inner_last = _suffix_all(lasts)
+        levels = nest.levels
+        self._now: Coords = {levels[i][0]: (key.now, key.first) for i, key in enumerate(context)}
+        self._advanced: dict[int, Coords] = {}
 
     def starts(self, level: int) -> bool:
         """Every loop inside `level` is at its first index: a new tile of that level begins."""
-        return all(key.first for key in self.context[level + 1 :])
+        return self._inner_first[level + 1]
 
     def ends(self, level: int) -> bool:
-        return all(key.last for key in self.context[level + 1 :])
-
-    @cached_property
-    def carry(self) -> int:
-        """The loop that advances after this step (−1: this is the last step)."""
-        return max((i for i, key in enumerate(self.context) if not key.last), default=-1)
+        return self._inner_last[level + 1]
 
     def coords(self, advance: int | None = None) -> Coords | None:
         """Tile classes now, or after the loop at level `advance` (with carries) moves on."""
-        nest, context = self.nest, self.context
         if advance is None:
-            return {nest.levels[i][0]: (key.now, key.first) for i, key in enumerate(context)}
-        moving = [i for i in range(advance + 1) if not context[i].last]
+            return self._now
+        moving = [i for i in range(advance + 1) if not self.context[i].last]
         if not moving:
             return None
-        level = moving[-1]
-        return {
+        return self._after(moving[-1])
+
+    def _after(self, level: int) -> Coords:
+        """Tile classes once the loop at `level` advances (inner loops back at their first)."""
+        found = self._advanced.get(level)
+        if found is not None:
+            return found
+        nest, context = self.nest, self.context
+        found = self._advanced[level] = {
             nest.levels[i][0]: (
                 (key.now, key.first) if i < level
                 else (key.after, False) if i == level
@@ -293,6 +250,7 @@ class _Position:
             )
             for i, key in enumerate(context)
         }
+        return found
 
     def nodes(self) -> tuple[Node, ...]:
         """This step, cut into one sub-step per piece when streamed operands pass through."""
@@ -399,7 +357,7 @@ class _Position:
         )
         chunk = "whole" if not nest.merged else "head" if self.context[-1].first else "tail"
         cycles = fold_run_cycles(array, overlap, extents[array.time_dim], folds, chunk)
-        first, last = layer_edges(array, overlap)
+        first, last = nest.edges
         if self.starts(-1):
             cycles += first
         if self.carry < 0:
@@ -407,27 +365,12 @@ class _Position:
         return cycles
 
 
-def _tile_classes(
-    tiling: Tiling, geometry: LayerGeometry, array: ArrayMapping
-) -> dict[str, list[Any]]:
-    """Per dim, each tile index's class: its extent, and for M the input pixels it reads through
-    each tap box the K-tiles use, for K its (channels, tap box index) pieces, for G the groups
-    each step carries."""
-    parts = geometry.k_parts(tiling.k_tile)
-    boxes = sorted({taps for part in parts for _, taps in part})
-    index = {taps: i for i, taps in enumerate(boxes)}
-    pixels = [geometry.box_pixels(tiling.m_tile, taps).tolist() for taps in boxes]
-    extras = {
-        "m": list(zip(*pixels, strict=True)),
-        "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
-    }
-    starts = range(0, tiling.groups, tiling.g_tile)
-    classes: dict[str, list[Any]] = {"g": [min(tiling.g_tile, tiling.groups - g) for g in starts]}
-    for dim, total, tile in (("m", array.m, tiling.m_tile), ("k", array.k, tiling.k_tile),
-                             ("n", array.n, tiling.n_tile)):
-        extents = [min(tile, total - start) for start in range(0, total, tile)]
-        classes[dim] = list(zip(extents, extras.get(dim, extents), strict=True))
-    return classes
+def _suffix_all(flags: list[bool]) -> list[bool]:
+    """`result[i]` = all of `flags[i:]`, for i from 0 to len (the last: True)."""
+    result = [True] * (len(flags) + 1)
+    for i in range(len(flags) - 1, -1, -1):
+        result[i] = flags[i] and result[i + 1]
+    return result
 
 
 def array_schedule(
@@ -443,7 +386,7 @@ def array_schedule(
     `compute_cycles` is the timing model's figure for the untiled layer; any difference from
     the fold-run rebuild (none today, tested) is added to the last step so the two agree.
     """
-    classes = _tile_classes(tiling, geometry, array)
+    classes = tile_classes(tiling, geometry, array)
     order = "g" + tiling.loop_order
     levels = tuple((dim, tuple(classes[dim])) for dim in order if len(classes[dim]) > 1)
     constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}

@@ -2,13 +2,12 @@
 
 For an array layer, every tiling that fits the buffers (`accel/memory/tiling.py`: tile sizes × loop
 order) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic is each tensor
-once (the ifmap: each input element some window reads). The chooser keeps the tilings that are
-Pareto-efficient in (array cycles incl. refills, bytes on the bus), adds to each whose groups'
-GEMMs are uncut the variants that carry several groups per step (`tiling.group_blocks`: same
-bytes, fewer and larger transfers), replays each in the DMA / compute pipeline (`replay.py`,
-exact) and keeps the one with the fewest total cycles, ties broken by DRAM bytes. Neither the
-shortlist nor its variants depend on the DRAM bandwidth or latency, so the chosen latency can
-only fall when the channel gets faster.
+once (the ifmap: each input element some window reads). `search.py` picks the tiling with the
+fewest cycles in the DMA / compute pipeline replay (`replay.py`, exact), ties broken by DRAM
+bytes, replaying only the tilings whose lower bound could still win. The candidates and their
+bound inputs (`plans.py`) do not depend on the DRAM bandwidth or latency (`PLAN_FREE_FIELDS`):
+chips that differ only there share them, and replays are memoized per schedule and DRAM
+channel, so chips that differ in buffer sizes share the replays of the tilings both allow.
 
 A layer whose whole GEMM fits on chip is only tiled in ways that fetch nothing twice: its
 traffic equals the compulsory traffic. Vector-unit layers stream their tensors once, in slices.
@@ -21,32 +20,38 @@ the bytes its smallest tile needs; `stream` exempts the operands whose smallest 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, TypeVar
 
-import numpy as np
-
-from accel.config import OPERANDS, ChipConfig, Operand
+from accel.config import ChipConfig
 from accel.errors import InputError
-from accel.mapping.array import ArrayMapping, ceil_div
+from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import Mapping
-from accel.memory import loop_nest
+from accel.memory import bounds, plans, search, tile_classes, vector
 from accel.memory import tiling as tiles
-from accel.memory.geometry import IntArray, LayerGeometry, clear_geometry_cache
-from accel.memory.loop_nest import array_schedule
+from accel.memory.candidates import (
+    ORDER_TRAFFIC,
+    Memo,
+    NoFit,
+    candidate_grid,
+)
+from accel.memory.geometry import clear_geometry_cache
+from accel.memory.plans import (
+    compulsory_traffic,
+    layer_table,
+    layout_chip,
+    schedule_of,
+)
 from accel.memory.replay import replay_layer
-from accel.memory.tile_schedule import Schedule, stream_schedule
-from accel.memory.traffic import TRAFFIC, GridTraffic, grid_traffic, streamed_passes, trips
+from accel.memory.tile_schedule import Schedule
+from accel.memory.traffic import TRAFFIC
+from accel.memory.traffic import clear_cache as clear_trips
 from accel.model.network import Layer
 from accel.model.ops import Op, Shape
 from accel.perf.timing import ComputeTiming
 
-T = TypeVar("T")
-
-_PIPELINED_STEPS = 8  # a second shortlist pick per point: the fewest steps at least this many
-_MAX_REPLAYED = 10
+# Re-exported: what sweeps group points by (chips differing only here share a layer's plan).
+PLAN_FREE_FIELDS = plans.PLAN_FREE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -83,10 +88,6 @@ class MemoryTraffic:
         return self.dram_read_bytes + self.dram_write_bytes
 
 
-class _NoFit(Exception):
-    """No tile fits; the message lacks the layer name (the cache is shared across names)."""
-
-
 def model_memory(
     mapping: Mapping, timing: ComputeTiming, chip: ChipConfig,
     densities: tuple[float, float] | None = None,
@@ -108,7 +109,7 @@ def model_memory(
             layer.op, layer.input_shapes, layer.output_shape, batch, mapping.array,
             timing.compute_cycles, chip,
         )
-    except _NoFit as err:
+    except NoFit as err:
         raise InputError(f"layer {layer.name!r}: {err}") from None
 
 
@@ -124,7 +125,7 @@ def row_stationary_memory(
     assert mapping.row_stationary is not None
     layer = mapping.array_layer
     ifmap, weight, ofmap, glb = rs_traffic(mapping.row_stationary, layer, timing, chip, densities)
-    total, schedule = fastest_stream(ifmap, weight, ofmap, timing.compute_cycles, chip)
+    total, schedule = vector.fastest_stream(ifmap, weight, ofmap, timing.compute_cycles, chip)
     compulsory = compulsory_traffic(layer, mapping.batch, mapping.element_bytes)
     moved = ifmap + weight + ofmap
     intensity = mapping.macs / moved if moved else 0.0
@@ -141,14 +142,14 @@ def row_stationary_memory(
 def clear_cache() -> None:
     """Forget the memoized tilings (identical layers on one chip are chosen once per process)."""
     _array_memory.cache_clear()
-    _plans.cache_clear()
-    _layout_chip.cache_clear()
-    _candidates.cache_clear()
-    _ORDER_TRAFFIC.found.clear()
-    _SCHEDULES.found.clear()
+    plans.clear_cache()
+    candidate_grid.cache_clear()
+    ORDER_TRAFFIC.found.clear()
+    _RUNS.found.clear()
     _VECTOR_RUNS.found.clear()
     clear_geometry_cache()
-    loop_nest.clear_cache()
+    tile_classes.clear_cache()
+    clear_trips()
 
 
 def compulsory_bytes(mapping: Mapping) -> int:
@@ -166,18 +167,6 @@ def _whole_tensors(mapping: Mapping) -> tuple[int, int, int]:
     return mapping.tensor_bytes
 
 
-def compulsory_traffic(layer: Layer, batch: int, element_bytes: int = 1) -> tuple[int, int, int]:
-    """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once, for
-    operands of `element_bytes` each (the chip's `array.element_bytes`)."""
-    weight = layer.weight_bytes_at(element_bytes)
-    ofmap = layer.ofmap_elements * element_bytes * batch
-    if layer.gemm is None:
-        return layer.ifmap_elements * element_bytes * batch, weight, ofmap
-    geometry = LayerGeometry.of(layer, batch)
-    ifmap = geometry.image_box * geometry.channels_per_group * layer.gemm.groups * batch
-    return ifmap * element_bytes, weight, ofmap
-
-
 @lru_cache(maxsize=4096)
 def _array_memory(
     op: Op,
@@ -188,187 +177,48 @@ def _array_memory(
     compute_cycles: int,
     chip: ChipConfig,
 ) -> MemoryTraffic:
-    plans, compulsory = _plans(
-        op, input_shapes, output_shape, batch, array, compute_cycles, _layout_chip(chip)
+    table, geometry, compulsory = layer_table(
+        op, input_shapes, output_shape, batch, array, compute_cycles, layout_chip(chip)
     )
-    runs = [(replay_layer(schedule, chip), moved, index) for index, (_, schedule, _, moved)
-            in enumerate(plans)]
-    # Fewest cycles, then fewest DRAM bytes.
-    total, _, best = min(runs)
-    tiling, schedule, traffic, _ = plans[best]
+    has_bias = Layer("layer", op, ("input",), input_shapes, output_shape).bias_elements > 0
+    schedules: dict[tiles.Tiling, Schedule] = {}
+
+    def replay(tiling: tiles.Tiling) -> int:
+        schedule, key = schedule_of(tiling, geometry, array, chip, has_bias, compute_cycles)
+        schedules[tiling] = schedule
+        # The replay reads of the chip the DRAM channel and the double buffers (in `key`).
+        return _RUNS.get((key, chip.dram), lambda: replay_layer(schedule, chip))
+
+    (tiling, traffic), total, _ = search.best_tiling(table, chip, replay)
     macs = Layer("layer", op, ("input",), input_shapes, output_shape).macs * batch
-    return _record(total, traffic, compulsory, macs, tiling, schedule, chip, compute_cycles)
-
-
-_Plan = tuple[tiles.Tiling, Schedule, dict[str, int], int]  # tiling, schedule, traffic, bytes
-
-
-@lru_cache(maxsize=4096)
-def _plans(
-    op: Op,
-    input_shapes: tuple[Shape, ...],
-    output_shape: Shape,
-    batch: int,
-    array: ArrayMapping,
-    compute_cycles: int,
-    chip: ChipConfig,
-) -> tuple[tuple[_Plan, ...], tuple[int, int, int]]:
-    """The shortlisted tilings of a layer with their schedules, before any replay: what a sweep
-    over DRAM bandwidth or latency, clock or energy shares between its points."""
-    layer = Layer("layer", op, ("input",), input_shapes, output_shape)
-    geometry = LayerGeometry.of(layer, batch)
-    grid = _candidates(array, geometry)
-    has_bias = layer.bias_elements > 0
-    sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
-    compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes)
-    orders, per_order, fit = _fitting(grid, geometry, sizes, array, chip, compulsory[1])
-    shortlist = _shortlist(grid, orders, per_order, fit, array, compulsory, compute_cycles)
-    # Whole groups per step move the same bytes in fewer, larger transfers.
-    shortlist += [
-        (blocked, traffic)
-        for tiling, traffic in shortlist
-        for blocked in tiles.group_blocks(tiling, chip)
-    ]
-    plans = tuple(
-        (tiling, _schedule(tiling, geometry, array, chip, has_bias, compute_cycles),
-         traffic, sum(traffic[kind] for kind in TRAFFIC))
-        for tiling, traffic in shortlist
-    )
-    return plans, compulsory
-
-
-class _Memo:
-    """A bounded memo whose key the caller chooses: what a stage reads of the chip, not the chip
-    (sweep points that differ elsewhere, an SRAM size or a bandwidth, then share the work)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.found: dict[object, Any] = {}
-
-    def get(self, key: object, make: Callable[[], T]) -> T:
-        if key not in self.found:
-            if len(self.found) >= self.limit:
-                self.found.clear()
-            self.found[key] = make()
-        result: T = self.found[key]
-        return result
-
-
-_ORDER_TRAFFIC = _Memo(4096)
-_SCHEDULES = _Memo(16384)
-_VECTOR_RUNS = _Memo(16384)
-
-
-@lru_cache(maxsize=4096)
-def _candidates(array: ArrayMapping, geometry: LayerGeometry) -> tiles.Candidates:
-    """The candidate grid: it reads only the array mapping and the geometry."""
-    return tiles.candidates(array, geometry)
-
-
-def _order_traffic(
-    array: ArrayMapping,
-    geometry: LayerGeometry,
-    chip: ChipConfig,
-    weight_bytes: int,
-    streamed: tuple[Operand, ...] = (),
-) -> tuple[GridTraffic, ...]:
-    """Every loop order's `grid_traffic`, which reads of the chip only the accumulator and
-    operand widths, the DRAM burst and fold overlap."""
-    reads = (chip.array.accumulator_bytes, chip.dram.burst_bytes, chip.array.fold_overlap,
-             chip.array.element_bytes)  # fmt: skip
-    grid = _candidates(array, geometry)
-    return _ORDER_TRAFFIC.get(
-        (array, geometry, reads, weight_bytes, streamed),
-        lambda: tuple(
-            grid_traffic(order, grid, array, chip, weight_bytes, streamed)
-            for order in tiles.LOOP_ORDERS
-        ),
+    return _record(
+        total, traffic, compulsory, macs, tiling, schedules[tiling], chip, compute_cycles
     )
 
 
-def _schedule(
-    tiling: tiles.Tiling,
-    geometry: LayerGeometry,
-    array: ArrayMapping,
-    chip: ChipConfig,
-    has_bias: bool,
-    compute_cycles: int,
-) -> Schedule:
-    """`array_schedule`, which reads of the chip only which buffers are double-buffered, the
-    streamed operands' piece sizes, the accumulator and operand widths and fold overlap."""
-    sram = chip.sram
-    reads = (
-        tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
-        tuple(sorted(tiles.piece_bytes(chip, tiling.streamed).items())),
-        chip.array.accumulator_bytes,
-        chip.array.fold_overlap,
-        chip.array.element_bytes,
-    )
-    return _SCHEDULES.get(
-        (tiling, geometry, array, has_bias, compute_cycles, reads),
-        lambda: array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles),
-    )
+def every_candidate(
+    mapping: Mapping, timing: ComputeTiming, chip: ChipConfig
+) -> list[tuple[tiles.Tiling, int, int, int]]:
+    """(tiling, replayed cycles, DRAM bytes, lower bound) of every valid candidate of an array
+    layer's grid: the exhaustive search `model_memory` must never lose to (tests, benchmarks)."""
+    layer, array = mapping.array_layer, mapping.array
+    assert array is not None
+    args = (layer.op, layer.input_shapes, layer.output_shape, mapping.batch, array,
+            timing.compute_cycles)  # fmt: skip
+    table, geometry, _ = layer_table(*args, layout_chip(chip))
+    lowest = bounds.lower_bounds(table, chip)
+    runs = []
+    for position, flat in enumerate(table.flat.tolist()):
+        tiling, traffic = search.candidate(table, flat)
+        schedule, _ = schedule_of(tiling, geometry, array, chip, layer.bias_elements > 0,
+                                timing.compute_cycles)  # fmt: skip
+        moved = sum(traffic[kind] for kind in TRAFFIC)
+        runs.append((tiling, replay_layer(schedule, chip), moved, int(lowest[position])))
+    return runs
 
 
-# Chip fields (and sections) that only the replay reads (DRAM timing) or that the memory model
-# does not read (names, clock, energy): chips that differ only here share their plans.
-PLAN_FREE_FIELDS = (
-    "name", "description", "clock_mhz", "energy", "dram.bandwidth_bytes_per_cycle",
-    "dram.latency_cycles", "dram.prefetch_next_layer_weights", "memory",
-)  # fmt: skip
-
-
-@lru_cache(maxsize=256)
-def _layout_chip(chip: ChipConfig) -> ChipConfig:
-    """`chip` with every `PLAN_FREE_FIELDS` entry at its default, so chips differing only there
-    share plans."""
-    default = ChipConfig()
-    top: dict[str, Any] = {}
-    sections: dict[str, dict[str, Any]] = {}
-    for path in PLAN_FREE_FIELDS:
-        section, _, name = path.partition(".")
-        if name:
-            sections.setdefault(section, {})[name] = getattr(getattr(default, section), name)
-        else:
-            top[section] = getattr(default, section)
-    for section, update in sections.items():
-        top[section] = getattr(chip, section).model_copy(update=update)
-    return chip.model_copy(update=top)
-
-
-def _fitting(
-    grid: tiles.Candidates,
-    geometry: LayerGeometry,
-    sizes: dict[Operand, IntArray],
-    array: ArrayMapping,
-    chip: ChipConfig,
-    weight_bytes: int,
-) -> tuple[list[GridTraffic], list[dict[Operand, IntArray]], list[IntArray]]:
-    """Traffic, tile bytes and fit of every candidate under each loop order.
-
-    When nothing fits: an error naming the buffer, or (`sram.undersized: stream`) the same
-    grid with the undersized operands streamed.
-    """
-    orders = list(_order_traffic(array, geometry, chip, weight_bytes))
-    width = chip.array.element_bytes
-    per_order = [
-        tiles.with_outputs_in_pes(sizes, grid, array, t.in_place, width) for t in orders
-    ]
-    fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
-    if any(f.any() for f in fit):
-        return orders, per_order, fit
-    single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]), width)
-    if chip.sram.undersized == "error":
-        try:
-            tiles.raise_no_fit("layer", single, chip, grid)
-        except InputError as err:
-            raise _NoFit(str(err).split(": ", 1)[1]) from None
-    streamed = tiles.undersized({op: int(size.flat[0]) for op, size in single.items()}, chip)
-    orders = list(_order_traffic(array, geometry, chip, weight_bytes, streamed))
-    legal = tiles.stream_legal(grid, array, streamed)
-    fit = [tiles.fits(order_sizes, chip, streamed) & legal for order_sizes in per_order]
-    assert any(f.any() for f in fit), "the smallest tile of every other operand fits"
-    return orders, per_order, fit
+_RUNS = Memo(16384)  # replayed cycles per (schedule, DRAM channel)
+_VECTOR_RUNS = Memo(16384)
 
 
 def _record(
@@ -401,79 +251,6 @@ def _record(
     )
 
 
-def _shortlist(
-    grid: tiles.Candidates,
-    orders: list[GridTraffic],
-    sizes: list[dict[Operand, IntArray]],
-    fit: list[IntArray],
-    array: ArrayMapping,
-    compulsory: tuple[int, int, int],
-    compute_cycles: int,
-) -> list[tuple[tiles.Tiling, dict[str, int]]]:
-    """Tilings worth replaying: Pareto-efficient in (array cycles, bus bytes), two per point.
-
-    Of the tilings at one Pareto point, the one with the fewest steps (least per-tile overhead)
-    and the one with the fewest steps among those with at least `_PIPELINED_STEPS` (enough tiles
-    for loads to overlap compute) are kept.
-    """
-    table = trips(grid, array)
-    steps = array.groups * table["m"] * table["k"] * table["n"]
-    valid = np.stack([_valid(t, f, compulsory) for t, f in zip(orders, fit, strict=True)]).ravel()
-    cycles = np.stack([compute_cycles + t.refill for t in orders]).ravel()[valid]
-    bus = np.stack([t.bus for t in orders]).ravel()[valid]
-    many = np.broadcast_to(steps, (len(orders), *steps.shape)).ravel()[valid]
-    index = np.flatnonzero(valid)
-    order = np.lexsort((many, bus, cycles))
-    best_bus = np.minimum.accumulate(bus[order])
-    front = order[np.concatenate(([True], bus[order][1:] < best_bus[:-1]))]
-    picks: list[int] = []
-    for point in front:
-        same = (cycles == cycles[point]) & (bus == bus[point])
-        pipelined = np.flatnonzero(same & (many >= _PIPELINED_STEPS))
-        picks.append(int(index[point]))
-        if len(pipelined):
-            picks.append(int(index[pipelined[np.argmin(many[pipelined])]]))
-    if len(picks) > _MAX_REPLAYED:  # keep both ends of the front and spread the rest
-        keep = np.unique(np.linspace(0, len(picks) - 1, _MAX_REPLAYED).round().astype(int))
-        picks = [picks[i] for i in keep]
-    return [_tiling(orders, pick, grid, sizes, array) for pick in dict.fromkeys(picks)]
-
-
-def _valid(traffic: GridTraffic, fit: IntArray, compulsory: tuple[int, int, int]) -> IntArray:
-    if traffic.streamed or not fit[-1, -1, -1]:
-        return fit
-    # The whole layer fits: nothing may be fetched twice when nothing has to be.
-    exact = (traffic.bytes["ifmap"] == compulsory[0]) & (traffic.bytes["weight"] == compulsory[1])
-    return np.asarray(fit & exact & (traffic.bytes["ofmap_read"] == 0))
-
-
-def _tiling(
-    orders: list[GridTraffic],
-    flat: int,
-    grid: tiles.Candidates,
-    per_order: list[dict[Operand, IntArray]],
-    array: ArrayMapping,
-) -> tuple[tiles.Tiling, dict[str, int]]:
-    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
-    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
-    traffic, sizes = orders[o], per_order[o]
-    m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
-    table = trips(grid, array)
-    passes = tuple(
-        int(streamed_passes(op, table, traffic.in_place, array)[i, j, n])
-        for op in traffic.streamed
-    )
-    tiling = tiles.Tiling(
-        array.dataflow, traffic.order, m_tile, k_tile, n_tile,
-        ceil_div(array.m, m_tile), ceil_div(array.k, k_tile), ceil_div(array.n, n_tile),
-        array.groups, int(sizes["ifmap"][i, j, 0]), int(sizes["weight"][0, j, n]),
-        int(sizes["ofmap"][i, 0, n]), traffic.streamed, passes,
-    )
-    picked = {kind: int(traffic.bytes[kind][i, j, n]) for kind in TRAFFIC}
-    picked["refill"] = int(traffic.refill[i, j, n])
-    return tiling, picked
-
-
 def _vector_memory(
     ifmap: int, weight: int, ofmap: int, ops: int, compute_cycles: int, chip: ChipConfig
 ) -> MemoryTraffic:
@@ -481,7 +258,7 @@ def _vector_memory(
     key = (ifmap, weight, ofmap, compute_cycles, chip.vector_unit.pipeline_latency_cycles,
            chip.sram, chip.dram)  # fmt: skip
     total, schedule = _VECTOR_RUNS.get(
-        key, lambda: fastest_stream(ifmap, weight, ofmap, compute_cycles, chip)
+        key, lambda: vector.fastest_stream(ifmap, weight, ofmap, compute_cycles, chip)
     )
     moved = ifmap + weight + ofmap
     intensity = ops / moved if moved else 0.0
@@ -493,36 +270,3 @@ def _vector_memory(
         tile_steps=schedule.step_count,
         schedule=schedule,
     )
-
-
-def fastest_stream(
-    ifmap: int, weight: int, ofmap: int, compute_cycles: int, chip: ChipConfig
-) -> tuple[int, Schedule]:
-    """(cycles, schedule) of the slice count that replays fastest; it reads of the chip only
-    the SRAM, the DRAM channel and the vector unit's pipeline latency (its memo key)."""
-    sizes: dict[Operand, int] = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
-    fewest = _fewest_slices(sizes, chip)
-    options = [fewest * 4**i for i in range(4) if fewest * 4**i <= min(ifmap, ofmap)] or [1]
-    drain = min(chip.vector_unit.pipeline_latency_cycles, compute_cycles)
-    runs = []
-    for chunks in options:
-        schedule = stream_schedule(sizes, compute_cycles, drain, chunks)
-        runs.append((replay_layer(schedule, chip), chunks, schedule))
-    total, _, schedule = min(runs, key=lambda run: run[:2])
-    return total, schedule
-
-
-def _fewest_slices(sizes: dict[Operand, int], chip: ChipConfig) -> int:
-    """The fewest equal slices whose every piece fits its buffer half."""
-    sram = chip.sram
-    chunks = 1
-    shared = 0
-    for operand, size in sizes.items():
-        if sram.is_shared(operand):
-            shared += size + 1  # +1: equal slices round up by at most a byte
-        else:
-            half = sram.buffer_for(operand).tile_bytes
-            chunks = max(chunks, ceil_div(size, half))
-    if sram.unified is not None:
-        chunks = max(chunks, ceil_div(shared, sram.unified.tile_bytes))
-    return chunks

@@ -165,6 +165,8 @@ class Candidates:
     n: IntArray
     ifmap_sum: IntArray  # [m, k] candidate: ifmap bytes over all tiles of one group (one pass)
     ifmap_max: IntArray  # [m, k]: an upper bound of the largest ifmap tile
+    ifmap_first: IntArray  # [m, k]: the ifmap bytes of the first tile (one group)
+    ifmap_min: IntArray  # [m, k]: the ifmap bytes of the smallest tile (one group), at least
 
 
 def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
@@ -183,7 +185,22 @@ def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
             ifmap_sum[:, j] += repeats * sum(count * box(taps)[0] for count, taps in part)
             largest = sum(count * box(taps)[1] for count, taps in part)
             ifmap_max[:, j] = np.maximum(ifmap_max[:, j], largest)
-    return Candidates(sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max)
+    m_sizes = tuple(sizes["m"].tolist())
+    ifmap_min = np.full(shape, np.iinfo(np.int64).max, dtype=np.int64)
+    for j, k_tile in enumerate(sizes["k"].tolist()):
+        for part in geometry.k_patterns(k_tile):
+            fewest = sum(count * geometry.box_smallest(m_sizes, taps) for count, taps in part)
+            ifmap_min[:, j] = np.minimum(ifmap_min[:, j], fewest)
+    ifmap_first = np.zeros(shape, dtype=np.int64)
+    first_boxes: dict[Taps, IntArray] = {}
+    for j, k_tile in enumerate(sizes["k"].tolist()):
+        for count, taps in geometry.first_k_part(k_tile):
+            if taps not in first_boxes:
+                first_boxes[taps] = geometry.first_box(sizes["m"], taps)
+            ifmap_first[:, j] += count * first_boxes[taps]
+    return Candidates(
+        sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max, ifmap_first, ifmap_min
+    )
 
 
 def _sizes(dim: GemmDim, array: ArrayMapping, geometry: LayerGeometry) -> IntArray:

@@ -18,7 +18,7 @@ per fold along the dimension they do not index, and a streamed ifmap as its im2c
 streamed ofmap is read back and written again after every partial sum.
 
 `refill` counts the array cycles lost to cutting the streamed dimension (see `loop_nest.py`);
-`bus` the bytes the channel actually carries (each transfer is whole bursts).
+`bursts` the bytes the channel actually carries (each transfer is whole bursts).
 """
 
 from __future__ import annotations
@@ -28,10 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from accel.config import ChipConfig, Operand
-from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div
+from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div, loop_dims
 from accel.memory import tiling as tiles
+from accel.memory.fold_cycles import fold_run_cycles
 from accel.memory.geometry import IntArray
-from accel.memory.loop_nest import fold_run_cycles
 
 TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
 
@@ -44,7 +44,6 @@ class GridTraffic:
     bytes: dict[str, IntArray]  # per TRAFFIC kind
     transfers: dict[str, IntArray]  # DMA transfers per TRAFFIC kind, all groups
     refill: IntArray
-    bus: IntArray
     in_place: IntArray  # single-fold tiles streaming on: the stationary operand never leaves
     streamed: tuple[Operand, ...] = ()  # operands streamed through undersized buffers
 
@@ -59,9 +58,29 @@ def grid_sizes(grid: tiles.Candidates) -> dict[GemmDim, IntArray]:
 
 
 def trips(grid: tiles.Candidates, array: ArrayMapping) -> dict[GemmDim, IntArray]:
+    """Tile trips along m, k, n of every candidate, over the (m, k, n) grid (read-only views,
+    memoized per grid: the traffic, the bounds and each picked candidate read them)."""
+    found = _TRIPS.get(id(grid))
+    if found is not None and found[0] is grid and found[1] == array:
+        return found[2]
     shape = (len(grid.m), len(grid.k), len(grid.n))
     sizes = grid_sizes(grid)
-    return {dim: np.broadcast_to(-(-array.size(dim) // sizes[dim]), shape) for dim in GEMM_DIMS}
+    result = {
+        dim: np.broadcast_to(-(-array.size(dim) // sizes[dim]), shape) for dim in GEMM_DIMS
+    }  # fmt: skip
+    if len(_TRIPS) >= 256:
+        _TRIPS.clear()
+    _TRIPS[id(grid)] = (grid, array, result)
+    return result
+
+
+# id(grid) → (grid, array, trips); the grid is kept alive so its id is not reused meanwhile.
+_TRIPS: dict[int, tuple[tiles.Candidates, ArrayMapping, dict[GemmDim, IntArray]]] = {}
+
+
+def clear_cache() -> None:
+    """Forget the memoized trips."""
+    _TRIPS.clear()
 
 
 def grid_traffic(
@@ -73,13 +92,35 @@ def grid_traffic(
     streamed: tuple[Operand, ...] = (),
 ) -> GridTraffic:
     """Traffic of every candidate tile size under loop `order` (outer → inner)."""
+    return order_traffics((order,), grid, array, chip, weight_bytes, streamed)[0]
+
+
+def order_traffics(
+    orders: tuple[str, ...],
+    grid: tiles.Candidates,
+    array: ArrayMapping,
+    chip: ChipConfig,
+    weight_bytes: int,
+    streamed: tuple[Operand, ...] = (),
+) -> tuple[GridTraffic, ...]:
+    """`grid_traffic` of each of `orders`, computed for all of them at once over an (order, m,
+    k, n) grid: a loop order decides only which loops run inside which, so each order's passes
+    and in-place streaming select among a few masks of where loops iterate."""
     trip = trips(grid, array)
     shape = trip["m"].shape
+    full = (len(orders), *shape)
     groups, outputs = array.groups, array.groups * array.m * array.n
-    in_place = tiles.streams_in_place(order, grid_sizes(grid), trip, array)
+    moving = _Moving(trip)
+    sizes = grid_sizes(grid)
+    single = (sizes[array.rows_dim] <= array.array_rows) & (
+        sizes[array.cols_dim] <= array.array_cols
+    )
+    # `tiles.streams_in_place`: single-fold tiles, no loop moving inside the streamed one.
+    in_place = single & ~moving.stacked(orders, array.time_dim)
     passes = {
-        op: streamed_passes(op, trip, in_place, array)
-        if op in streamed else tiles.refetches(order, trip, op)
+        op: streamed_passes(op, trip, in_place, array) if op in streamed
+        # `tiles.refetches`: the idle loop repeats a tile when a loop inside it moves.
+        else np.where(moving.stacked(orders, tiles.IDLE_DIM[op]), trip[tiles.IDLE_DIM[op]], 1)
         for op in ("ifmap", "weight", "ofmap")
     }  # fmt: skip
     width = chip.array.element_bytes
@@ -88,8 +129,8 @@ def grid_traffic(
     )
     spill = (passes["ofmap"] - 1) * outputs * chip.array.accumulator_bytes
     size = {
-        "ifmap": np.broadcast_to(ifmap_pass * passes["ifmap"], shape),
-        "weight": np.broadcast_to(weight_bytes * passes["weight"], shape),
+        "ifmap": ifmap_pass * passes["ifmap"],
+        "weight": weight_bytes * passes["weight"],
         "ofmap_write": outputs * width + spill,
         "ofmap_read": spill,
     }
@@ -101,10 +142,44 @@ def grid_traffic(
     }
     transfers = {kind: groups * count for kind, count in per_group.items()}
     _in_pieces(transfers, size, chip, streamed)
-    burst = chip.dram.burst_bytes
-    bus = sum(bursts(size[kind], transfers[kind], burst) for kind in TRAFFIC)
-    refill = refill_cycles(order, trip, grid, array, chip, in_place)
-    return GridTraffic(order, size, transfers, refill, np.asarray(bus), in_place, streamed)
+    refill = np.broadcast_to(refill_cycles(trip, grid, array, chip, in_place), full)
+    size = {kind: np.broadcast_to(values, full) for kind, values in size.items()}
+    transfers = {kind: np.broadcast_to(values, full) for kind, values in transfers.items()}
+    in_place = np.broadcast_to(in_place, full)
+    return tuple(
+        GridTraffic(
+            order, {kind: values[o] for kind, values in size.items()},
+            {kind: values[o] for kind, values in transfers.items()}, refill[o], in_place[o],
+            streamed,
+        )
+        for o, order in enumerate(orders)
+    )  # fmt: skip
+
+
+class _Moving:
+    """Where the loops inside a given loop iterate, per loop order, stacked over the orders
+    (the masks of each set of inner loops are built once)."""
+
+    def __init__(self, trip: dict[GemmDim, IntArray]) -> None:
+        self.moving: dict[str, IntArray] = {dim: np.asarray(trip[dim] > 1) for dim in GEMM_DIMS}
+        self.found: dict[tuple[str, ...], IntArray] = {}
+
+    def inside(self, dims: tuple[str, ...]) -> IntArray:
+        key = tuple(sorted(dims))
+        if key not in self.found:
+            mask = np.zeros_like(self.moving["m"])
+            for dim in key:
+                mask = mask | self.moving[dim]
+            self.found[key] = mask
+        return self.found[key]
+
+    def stacked(self, orders: tuple[str, ...], dim: GemmDim) -> IntArray:
+        """Per order (first axis): where some loop inside `dim`'s loop iterates."""
+        masks = []
+        for order in orders:
+            dims = loop_dims(order)
+            masks.append(self.inside(dims[dims.index(dim) + 1 :]))
+        return np.stack(masks)
 
 
 def streamed_passes(
@@ -149,7 +224,6 @@ def bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
 
 
 def refill_cycles(
-    order: str,
     trip: dict[GemmDim, IntArray],
     grid: tiles.Candidates,
     array: ArrayMapping,

@@ -1,0 +1,115 @@
+"""The candidate tilings of a layer and what fits: the grid, each loop order's traffic, the fit.
+
+Every stage here is memoized on what it reads of the chip, not on the chip, so sweep points
+that differ elsewhere (an SRAM size, a bandwidth) share the work: the grid reads only the array
+mapping and the layer's geometry, the loop orders' traffic the accumulator and operand widths,
+the DRAM burst and fold overlap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import lru_cache
+from typing import Any, TypeVar
+
+import numpy as np
+
+from accel.config import ChipConfig, Operand
+from accel.errors import InputError
+from accel.mapping.array import ArrayMapping
+from accel.memory import tiling as tiles
+from accel.memory.geometry import IntArray, LayerGeometry
+from accel.memory.traffic import GridTraffic, order_traffics
+
+T = TypeVar("T")
+
+
+class NoFit(Exception):
+    """No tile fits; the message lacks the layer name (the cache is shared across names)."""
+
+
+class Memo:
+    """A bounded memo whose key the caller chooses: what a stage reads of the chip, not the chip
+    (sweep points that differ elsewhere, an SRAM size or a bandwidth, then share the work)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.found: dict[object, Any] = {}
+
+    def get(self, key: object, make: Callable[[], T]) -> T:
+        if key not in self.found:
+            if len(self.found) >= self.limit:
+                self.found.clear()
+            self.found[key] = make()
+        result: T = self.found[key]
+        return result
+
+
+ORDER_TRAFFIC = Memo(4096)
+
+
+@lru_cache(maxsize=4096)
+def candidate_grid(array: ArrayMapping, geometry: LayerGeometry) -> tiles.Candidates:
+    """The candidate grid: it reads only the array mapping and the geometry."""
+    return tiles.candidates(array, geometry)
+
+
+def order_traffic(
+    array: ArrayMapping,
+    geometry: LayerGeometry,
+    chip: ChipConfig,
+    weight_bytes: int,
+    streamed: tuple[Operand, ...] = (),
+) -> tuple[GridTraffic, ...]:
+    """Every loop order's `grid_traffic`, which reads of the chip only the accumulator and
+    operand widths, the DRAM burst and fold overlap."""
+    reads = (chip.array.accumulator_bytes, chip.dram.burst_bytes, chip.array.fold_overlap,
+             chip.array.element_bytes)  # fmt: skip
+    grid = candidate_grid(array, geometry)
+    return ORDER_TRAFFIC.get(
+        (array, geometry, reads, weight_bytes, streamed),
+        lambda: order_traffics(tiles.LOOP_ORDERS, grid, array, chip, weight_bytes, streamed),
+    )
+
+
+def fitting(
+    grid: tiles.Candidates,
+    geometry: LayerGeometry,
+    sizes: dict[Operand, IntArray],
+    array: ArrayMapping,
+    chip: ChipConfig,
+    weight_bytes: int,
+) -> tuple[list[GridTraffic], list[dict[Operand, IntArray]], list[IntArray]]:
+    """Traffic, tile bytes and fit of every candidate under each loop order.
+
+    When nothing fits: an error naming the buffer, or (`sram.undersized: stream`) the same
+    grid with the undersized operands streamed.
+    """
+    orders = list(order_traffic(array, geometry, chip, weight_bytes))
+    width = chip.array.element_bytes
+    per_order = [
+        tiles.with_outputs_in_pes(sizes, grid, array, t.in_place, width) for t in orders
+    ]
+    fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
+    if any(f.any() for f in fit):
+        return orders, per_order, fit
+    single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]), width)
+    if chip.sram.undersized == "error":
+        try:
+            tiles.raise_no_fit("layer", single, chip, grid)
+        except InputError as err:
+            raise NoFit(str(err).split(": ", 1)[1]) from None
+    streamed = tiles.undersized({op: int(size.flat[0]) for op, size in single.items()}, chip)
+    orders = list(order_traffic(array, geometry, chip, weight_bytes, streamed))
+    legal = tiles.stream_legal(grid, array, streamed)
+    fit = [tiles.fits(order_sizes, chip, streamed) & legal for order_sizes in per_order]
+    assert any(f.any() for f in fit), "the smallest tile of every other operand fits"
+    return orders, per_order, fit
+
+
+def valid(traffic: GridTraffic, fit: IntArray, compulsory: tuple[int, int, int]) -> IntArray:
+    if traffic.streamed or not fit[-1, -1, -1]:
+        return fit
+    # The whole layer fits: nothing may be fetched twice when nothing has to be.
+    exact = (traffic.bytes["ifmap"] == compulsory[0]) & (traffic.bytes["weight"] == compulsory[1])
+    return np.asarray(fit & exact & (traffic.bytes["ofmap_read"] == 0))

@@ -1,0 +1,80 @@
+"""Tile classes of a tiling: each loop index's tile, as the loop nest compresses it.
+
+Along each GEMM dimension a tiling's tiles differ only at the edges (a partial last tile) and,
+for the ifmap, in the input pixels each M-tile reads through each tap box (halos at the image
+border). A tile's class is what decides its steps; a loop's indices, as classes with whether each
+is the first, second-to-last or last, compress to a few runs of keys (`level_runs`), so the
+schedule is built once per distinct run (`loop_nest.py`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from accel.mapping.array import ArrayMapping
+from accel.memory.geometry import LayerGeometry
+from accel.memory.tile_schedule import compress
+from accel.memory.tiling import Tiling
+
+
+class Key(NamedTuple):
+    """What a loop index contributes to the steps below it (a tuple: cheap to hash)."""
+
+    now: Any
+    after: Any  # class of the next index (None at the last)
+    first: bool
+    last: bool
+    penultimate: bool
+
+
+def clear_cache() -> None:
+    """Forget the memoized runs of loop indices and tile classes."""
+    level_runs.cache_clear()
+    _classes_of.cache_clear()
+
+
+@lru_cache(maxsize=16384)
+def level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[Key, ...]]]:
+    """One loop's indices as compressed runs of keys; memoized, as loops of the same tile
+    classes recur across layers of one shape and across sweep points (read only)."""
+    count = len(classes)
+    keys = [
+        Key(classes[i], classes[i + 1] if i + 1 < count else None,
+             i == 0, i == count - 1, i == count - 2)
+        for i in range(count)
+    ]  # fmt: skip
+    return compress(keys)  # type: ignore[return-value]
+
+
+def tile_classes(
+    tiling: Tiling, geometry: LayerGeometry, array: ArrayMapping
+) -> dict[str, tuple[Any, ...]]:
+    """Per dim, each tile index's class: its extent, and for M the input pixels it reads through
+    each tap box the K-tiles use, for K its (channels, tap box index) pieces, for G the groups
+    each step carries. The same for every loop order of one set of tile sizes (memoized)."""
+    sizes = (tiling.m_tile, tiling.k_tile, tiling.n_tile, tiling.g_tile, tiling.groups)
+    return _classes_of(sizes, geometry, array)
+
+
+@lru_cache(maxsize=4096)
+def _classes_of(
+    sizes: tuple[int, int, int, int, int], geometry: LayerGeometry, array: ArrayMapping
+) -> dict[str, tuple[Any, ...]]:
+    """`tile_classes` of tiles (m, k, n, groups per step, groups); read only."""
+    m_tile, k_tile, n_tile, g_tile, groups = sizes
+    parts = geometry.k_parts(k_tile)
+    boxes = sorted({taps for part in parts for _, taps in part})
+    index = {taps: i for i, taps in enumerate(boxes)}
+    pixels = [geometry.box_pixels(m_tile, taps).tolist() for taps in boxes]
+    extras = {
+        "m": list(zip(*pixels, strict=True)),
+        "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
+    }
+    starts = range(0, groups, g_tile)
+    classes: dict[str, tuple[Any, ...]] = {"g": tuple(min(g_tile, groups - g) for g in starts)}
+    for dim, total, tile in (("m", array.m, m_tile), ("k", array.k, k_tile),
+                             ("n", array.n, n_tile)):  # fmt: skip
+        extents = [min(tile, total - start) for start in range(0, total, tile)]
+        classes[dim] = tuple(zip(extents, extras.get(dim, extents), strict=True))
+    return classes
