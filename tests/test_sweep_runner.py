@@ -201,26 +201,6 @@ def test_workers_exit_when_the_sweep_process_is_killed(reference: tuple[Path, Pa
     assert alive == []
 
 
-def test_points_that_share_plans_are_chunked_together() -> None:
-    """Points differing only in DRAM timing, clock or energy share the memory model's plans:
-    each such group lands in one chunk, so one worker plans it once."""
-    from accel.sweep.plan import Point
-    from accel.sweep.runner import _chunks
-
-    points = [
-        Point(i, f"p{i}", "lenet5", 1, (("array.rows", rows), ("dram.bandwidth_bytes_per_cycle", bw),
-                                         ("clock_mhz", clock)))
-        for i, (bw, rows, clock) in enumerate(
-            (bw, rows, clock) for bw in (4, 8, 16) for rows in (8, 16, 32, 64) for clock in (500, 900))
-    ]  # fmt: skip
-    chunks = _chunks(points, parallelism=2)
-    assert sorted(p.index for chunk in chunks for p in chunk) == list(range(len(points)))
-    rows_of = [{dict(p.values)["array.rows"] for p in chunk} for chunk in chunks]
-    where = {rows: [i for i, seen in enumerate(rows_of) if rows in seen] for rows in (8, 16, 32, 64)}
-    assert all(len(found) == 1 for found in where.values()), where  # 6 points each, one chunk
-    assert len(chunks) == 4  # chunks of 3 points (four per worker) grow to hold a group of 6
-
-
 @pytest.mark.parametrize("network", ["resnet18", "mobilenet_v2", "googlenet"])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_the_analytic_path_gives_the_summarys_analytic_metrics(network: str, batch: int) -> None:
