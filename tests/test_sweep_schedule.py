@@ -92,9 +92,12 @@ def test_an_idle_worker_takes_whole_arrays_from_the_busiest_queue() -> None:
     assert not set(rows[0]) & set(rows[1])  # no array was split: each is two cheap tilings
 
 
-def test_analytic_chunks_cut_the_sweep_in_order() -> None:
-    points = grid(network="mobilenet_v2", **{"array.rows": list(range(1, 101))})
+def test_analytic_chunks_keep_points_that_differ_in_shape_together() -> None:
+    points = grid(network="mobilenet_v2", **{"array.dataflow": ["os", "ws"],
+                  "array.rows": list(range(1, 51)), "sram.ifmap.size_kib": [32, 64]})  # fmt: skip
     chunks = chunk_points(points, LAYERS, parallelism=2, shared=False)
-    assert [p.index for c in chunks for p in c.points] == list(range(100))
-    assert {len(c.points) for c in chunks} == {7, 2}  # ceil(100 / 16) = 7 points a chunk
+    assert sorted(p.index for c in chunks for p in c.points) == list(range(200))
+    assert [len(c.points) for c in chunks] == [25] * 8  # 200 points / (4 per worker x 2)
+    for chunk in chunks:  # one dataflow each: the rows and SRAM sizes vary inside a chunk
+        assert len({dict(p.values)["array.dataflow"] for p in chunk.points}) == 1
     assert all(c.tiling_key is None and c.weight == 100 for c in chunks)

@@ -8,6 +8,7 @@ same whichever executor and however many workers produced it, and however often 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from accel.sweep.schedule import chunk_points
 from accel.sweep.store import Journal, write_table
 
 ProgressCallback = Callable[[int, int, int], None]  # (points finished, total, failed)
+_SYNC_S = 0.25  # points are counted done once fsynced, at most this long after they finish
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,19 @@ def run_sweep(
         context = SweepContext(plan.chip, plan.networks, analytic)
         layers = {label: len(network.layers) for label, network in plan.networks.items()}
         chunks = chunk_points(pending, layers, executor.parallelism, shared=not analytic)
-        finished = reused
+        finished, synced = reused, time.monotonic()
         for records in executor.run(context, chunks):
             journal.append(records)
             for record in records:
                 done[record["id"]] = record
                 failed += record["status"] == "error"
             finished += len(records)
-            report(finished, total, failed)
+            if time.monotonic() - synced >= _SYNC_S:  # one fsync (~10 ms) per interval
+                journal.sync()
+                report(finished, total, failed)
+                synced = time.monotonic()
+        journal.sync()
+        report(finished, total, failed)
         rows = [table_row(plan, point, done[point.point_id]) for point in plan.points]
         tables = write_table(out_dir, table_columns(plan), rows, _metadata(plan, failed))
     finally:

@@ -21,9 +21,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from accel.memory.model import PLAN_FREE_FIELDS
+from accel.sweep.analytic import analytic_key
 from accel.sweep.plan import Point
 
 MAX_CHUNK_POINTS = 16  # bounds what a kill can lose and keeps the progress bar moving
+MAX_ANALYTIC_CHUNK = 1024  # analytic points take ~0.1-1 ms each: larger chunks, fewer messages
 
 # Estimated CPU cost per network layer, in units of one point that reuses its tilings (a
 # MobileNetV2 point that changes only the DRAM bandwidth: ~14 ms, `benchmarks/sweep_speed.py`).
@@ -66,14 +68,19 @@ def chunk_points(
     """The points cut into chunks, each inside one tiling group, grouped by array in order of
     each group's first point. About eight chunks per worker when groups are large, so a worker
     that finishes early can take some. `layers` gives each network's layer count (its cost).
-    `shared=False` (an analytic sweep, whose points share nothing) cuts the sweep in order."""
-    size = max(1, min(MAX_CHUNK_POINTS, -(-len(points) // (8 * parallelism))))
+
+    `shared=False` (an analytic sweep: nothing is memoized, but points that differ only in the
+    array's shape are counted at once, `accel.sweep.analytic`) sorts the points by that group
+    and cuts them into about four chunks per worker, of at most `MAX_ANALYTIC_CHUNK`."""
     if not shared:
+        size = max(1, min(MAX_ANALYTIC_CHUNK, -(-len(points) // (4 * parallelism))))
+        ordered = sorted(points, key=lambda p: repr(analytic_key(p)))
+        pieces = [ordered[start : start + size] for start in range(0, len(ordered), size)]
         return [
-            Chunk(tuple(piece), None, None,
-                  sum(_weight(p, layers) for p in piece) / len(piece))
-            for piece in (points[start : start + size] for start in range(0, len(points), size))
-        ]  # fmt: skip
+            Chunk(tuple(piece), None, None, sum(_weight(p, layers) for p in piece) / len(piece))
+            for piece in pieces
+        ]
+    size = max(1, min(MAX_CHUNK_POINTS, -(-len(points) // (8 * parallelism))))
     arrays: dict[tuple[object, ...], dict[tuple[object, ...], list[Point]]] = {}
     for point in points:
         arrays.setdefault(array_key(point), {}).setdefault(tiling_key(point), []).append(point)
