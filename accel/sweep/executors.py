@@ -146,7 +146,7 @@ class SerialExecutor:
 
 _PARENT_POLL_S = 1.0
 _Context = multiprocessing.context.ForkContext | multiprocessing.context.ForkServerContext
-_IN_FLIGHT = 2  # chunks queued per worker process, so it never waits for this process
+_IN_FLIGHT = 3  # chunks queued per worker process, so it never waits for this process
 
 
 class LocalExecutor:
@@ -266,9 +266,11 @@ def _dispatch(
     context: SweepContext, dispatcher: Dispatcher, processes: Sequence[_WorkerProcess]
 ) -> Iterator[list[dict[str, Any]]]:
     """Keep every worker process `_IN_FLIGHT` chunks ahead, simulate this process's own queue
-    between their results, and yield what finished."""
+    meanwhile (feeding the workers between its points, not only between its chunks: one point
+    on a new array can outlast a worker's chunks), and yield what finished."""
     by_connection: dict[object, _WorkerProcess] = {p.connection: p for p in processes}
-    while True:
+
+    def feed() -> None:
         for worker, process in enumerate(processes, start=1):
             while process.in_flight < _IN_FLIGHT:
                 chunk = dispatcher.next(worker)
@@ -276,18 +278,32 @@ def _dispatch(
                     break
                 process.send(chunk.points)
                 process.in_flight += 1
+
+    def finished(block: bool) -> list[dict[str, Any]]:
         busy = [process.connection for process in processes if process.in_flight]
-        ready = multiprocessing.connection.wait(busy, timeout=0) if busy else []
-        if ready:
-            yield [record for done in ready for record in by_connection[done].receive()]
+        ready = multiprocessing.connection.wait(busy, None if block else 0) if busy else []
+        return [record for done in ready for record in by_connection[done].receive()]
+
+    while True:
+        feed()
+        if records := finished(block=False):
+            yield records
             continue
         chunk = dispatcher.next(0)
-        if chunk is not None:
+        if chunk is None:
+            if not any(process.in_flight for process in processes):
+                return
+            yield finished(block=True)
+        elif context.analytic:  # fast points, counted together
             yield simulate_chunk(context, chunk.points)
-        elif busy:
-            multiprocessing.connection.wait(busy)
         else:
-            return
+            own = []
+            for point in chunk.points:
+                own.append(simulate_point(context, point))
+                feed()
+                if records := finished(block=False):
+                    yield records
+            yield own
 
 
 class DaskExecutor:
