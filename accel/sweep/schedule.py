@@ -135,15 +135,19 @@ class Dispatcher:
             least = loads.index(min(loads))
             self.queues[least].extend(group)
             loads[least] += _Costs(group, set(), set()).total
+        self._finished: set[int] = set()
         self.tilings: list[set[object]] = [set() for _ in range(workers)]
         self.arrays: list[set[object]] = [set() for _ in range(workers)]
 
     def next(self, worker: int) -> Chunk | None:
         """The next chunk for `worker`, or None when nothing is left worth its taking."""
         queue = self.queues[worker]
-        if not queue:
+        if not queue and worker not in self._finished:
             self._steal(worker)
         if not queue:
+            # Queues only shrink: a tail not worth taking now will not be later (nor is it
+            # worth recounting every queue at each request).
+            self._finished.add(worker)
             return None
         chunk = queue.popleft()
         self.tilings[worker].add(chunk.tiling_key)
