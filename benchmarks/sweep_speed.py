@@ -21,8 +21,9 @@ Grids (MobileNetV2, `sram.undersized: stream`):
   tilings, so the sweep's own per-point costs (chip building, records, journal) show.
 - `analytic`: the issue grid asking only for metrics that need no memory model.
 
-Last, in this process: the issue grid warm (run again with every tiling cached, never the
-headline) and the per-point cost of the `cheap` grid split into the model and the rest.
+Last, in one process per checkout (serial, planning excluded): the issue grid warm (run again
+with every tiling cached, never the headline), the issue and large grids asking only for
+analytic metrics, and the per-point cost of the `cheap` grid split into the model and the rest.
 """
 
 from __future__ import annotations
@@ -69,9 +70,8 @@ zip:
     "cheap": "name: cheap\ngrid:\n  array.rows: [32]\n  dram.bandwidth_bytes_per_cycle: ["
     + ", ".join(f"{4 + i / 8:g}" for i in range(256)) + "]\n",
 }
-GRIDS["analytic"] = GRIDS["issue"].replace("name: issue", "name: analytic") + (
-    "metrics: [compute_cycles, macs, compulsory_dram_bytes, peak_footprint_bytes]\n"
-)
+ANALYTIC = "metrics: [compute_cycles, macs, compulsory_dram_bytes, peak_footprint_bytes]\n"
+GRIDS["analytic"] = GRIDS["issue"].replace("name: issue", "name: analytic") + ANALYTIC
 CLI = "import sys; from accel.cli import main; sys.argv[0] = 'accel'; main()"
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -195,8 +195,16 @@ def in_process(scratch: Path) -> None:
     start = time.process_time()
     run_sweep(plan, scratch / "warm", SerialExecutor(), restart=True)
     warm = time.process_time() - start
-    print(f"\nin process, issue grid again with every tiling cached (warm): "
+    print(f"in process, issue grid again with every tiling cached (warm): "
           f"{len(plan.points) / warm:,.0f} points per CPU second")  # fmt: skip
+    for grid in ("issue", "large"):
+        sweep.write_text(COMMON + GRIDS[grid] + ANALYTIC)
+        plan = load_plan(sweep)
+        start = time.process_time()
+        run_sweep(plan, scratch / grid, SerialExecutor(), restart=True)
+        rate = len(plan.points) / (time.process_time() - start)
+        print(f"in process, {grid} grid ({len(plan.points)} points), analytic metrics only: "
+              f"{rate:,.0f} points per CPU second")  # fmt: skip
     sweep.write_text(COMMON + GRIDS["cheap"])
     plan = load_plan(sweep)
     run_sweep(plan, scratch / "cheap", SerialExecutor(), restart=True)  # tilings cached
@@ -222,7 +230,14 @@ def main() -> None:
                         help="grid(s) to run (default: issue, cheap, analytic)")  # fmt: skip
     parser.add_argument("--checkout", type=Path, action="append", default=[],
                         help="another accel checkout to run side by side")  # fmt: skip
+    parser.add_argument("--in-process", type=Path, metavar="CHECKOUT",
+                        help="only the in-process figures, with accel from CHECKOUT")  # fmt: skip
     args = parser.parse_args()
+    if args.in_process:
+        sys.path.insert(0, str(args.in_process))
+        with tempfile.TemporaryDirectory() as scratch:
+            in_process(Path(scratch))
+        return
     grids = args.grid or ["issue", "cheap", "analytic"]
     grids = list(GRIDS) if "all" in grids else grids
     sys.path.insert(0, str(REPO))
@@ -232,7 +247,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         for grid in grids:
             compare(grid, checkouts, [1, args.workers], args.repeat, Path(scratch))
-        in_process(Path(scratch))
+    for checkout in checkouts:  # a fresh process each, importing that checkout's accel
+        print(f"\n{_label(checkout)}:", flush=True)
+        env = {**os.environ, "OMP_NUM_THREADS": "1"}
+        command = [sys.executable, __file__, "--in-process", str(checkout)]
+        subprocess.run(command, check=True, cwd=checkout, env=env)
 
 
 if __name__ == "__main__":
