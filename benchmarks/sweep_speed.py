@@ -3,6 +3,7 @@
     python benchmarks/sweep_speed.py                      # from the repo root
     python benchmarks/sweep_speed.py --repeat 5 --grid large
     python benchmarks/sweep_speed.py --checkout /tmp/old  # another checkout, side by side
+    python benchmarks/sweep_speed.py --costs              # what a point costs, by what it shares
 
 Each run is a fresh process (`accel sweep --restart`: imports, planning, worker start-up, every
 cache empty, the journal and the table included), run alternately for each worker count and
@@ -222,6 +223,39 @@ def in_process(scratch: Path) -> None:
           f"(chip building, records, journal, table)")  # fmt: skip
 
 
+def point_costs() -> None:
+    """CPU ms of a MobileNetV2 point on a new array, a new SRAM size on a searched array, and a
+    new DRAM bandwidth on a searched tiling: what `accel/sweep/schedule.py`'s costs estimate."""
+    from accel.config import ChipConfig
+    from accel.io.sources import load_network
+    from accel.memory.model import clear_cache
+    from accel.simulation import simulate_network
+
+    network = load_network("mobilenet_v2")
+    base = ChipConfig().with_values({"sram.undersized": "stream"})
+
+    def cost(values: dict[str, object]) -> float:
+        chip = base.with_values(values)
+        start = time.process_time()
+        simulate_network(network, chip, 1).summary()
+        return (time.process_time() - start) * 1000
+
+    found: dict[str, list[float]] = {"new array": [], "new SRAM size": [], "new bandwidth": []}
+    for rows, cols in ((16, 16), (32, 32), (64, 64), (128, 128), (16, 128), (128, 16)):
+        for dataflow in ("os", "ws"):
+            clear_cache()
+            array = {"array.rows": rows, "array.cols": cols, "array.dataflow": dataflow}
+            found["new array"].append(cost({**array, "sram.ifmap.size_kib": 64}))
+            found["new SRAM size"] += [cost({**array, "sram.ifmap.size_kib": kib})
+                                       for kib in (32, 128, 256)]  # fmt: skip
+            found["new bandwidth"] += [cost({**array, "sram.ifmap.size_kib": 64,
+                                             "dram.bandwidth_bytes_per_cycle": bandwidth})
+                                       for bandwidth in (4, 8, 32)]  # fmt: skip
+    print("MobileNetV2 point, CPU ms, median (min-max) over 12 arrays:")
+    for label, times in found.items():
+        print(f"  {label:14s} {statistics.median(times):6.0f} ({min(times):.0f}-{max(times):.0f})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="worker count beside 1")
@@ -232,7 +266,13 @@ def main() -> None:
                         help="another accel checkout to run side by side")  # fmt: skip
     parser.add_argument("--in-process", type=Path, metavar="CHECKOUT",
                         help="only the in-process figures, with accel from CHECKOUT")  # fmt: skip
+    parser.add_argument("--costs", action="store_true",
+                        help="only the CPU ms of a new array, SRAM size, bandwidth")  # fmt: skip
     args = parser.parse_args()
+    if args.costs:
+        sys.path.insert(0, str(REPO))
+        point_costs()
+        return
     if args.in_process:
         sys.path.insert(0, str(args.in_process))
         with tempfile.TemporaryDirectory() as scratch:

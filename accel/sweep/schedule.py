@@ -27,9 +27,9 @@ from accel.sweep.plan import Point
 MAX_CHUNK_POINTS = 16  # bounds what a kill can lose and keeps the progress bar moving
 MAX_ANALYTIC_CHUNK = 1024  # analytic points take ~0.1-1 ms each: larger chunks, fewer messages
 
-# Estimated CPU cost per network layer, in units of one point that reuses its tilings (a
-# MobileNetV2 point that changes only the DRAM bandwidth: ~14 ms, `benchmarks/sweep_speed.py`).
-# A point of a new tiling group on a known array costs ~3 such points, one on a new array ~14.
+# Estimated CPU cost per network layer, in units of one point that reuses its tilings. For a
+# MobileNetV2 point (`python benchmarks/sweep_speed.py --costs`, medians over 12 arrays): a new
+# bandwidth 16 ms, a new SRAM size on a searched array 41 ms, a new array 211 ms.
 POINT_COST = 1.0
 TILING_COST = 2.0  # a new SRAM configuration on an array already searched
 ARRAY_COST = 11.0  # the candidate grid and the loop orders' traffic of a new array
