@@ -93,6 +93,26 @@ def test_workers_give_the_same_table(reference: tuple[Path, Path], tmp_path: Pat
     assert_same_tables(tmp_path, reference[1])
 
 
+def test_workers_of_a_process_with_threads_come_from_a_forkserver(
+    reference: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Forking a process that runs threads can deadlock the child: such a process (a notebook)
+    gets its workers from a forkserver, with the same table."""
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    try:
+        executor = LocalExecutor(2)
+    finally:
+        stop.set()
+        thread.join()
+    assert [type(p.process).__name__ for p in executor._processes] == ["ForkServerProcess"]
+    run_sweep(load_plan(reference[0]), tmp_path, executor)
+    assert_same_tables(tmp_path, reference[1])
+
+
 def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(
     reference: tuple[Path, Path], tmp_path: Path
 ) -> None:
@@ -201,26 +221,6 @@ def test_workers_exit_when_the_sweep_process_is_killed(reference: tuple[Path, Pa
     assert alive == []
 
 
-def test_points_that_share_plans_are_chunked_together() -> None:
-    """Points differing only in DRAM timing, clock or energy share the memory model's plans:
-    each such group lands in one chunk, so one worker plans it once."""
-    from accel.sweep.plan import Point
-    from accel.sweep.runner import _chunks
-
-    points = [
-        Point(i, f"p{i}", "lenet5", 1, (("array.rows", rows), ("dram.bandwidth_bytes_per_cycle", bw),
-                                         ("clock_mhz", clock)))
-        for i, (bw, rows, clock) in enumerate(
-            (bw, rows, clock) for bw in (4, 8, 16) for rows in (8, 16, 32, 64) for clock in (500, 900))
-    ]  # fmt: skip
-    chunks = _chunks(points, parallelism=2)
-    assert sorted(p.index for chunk in chunks for p in chunk) == list(range(len(points)))
-    rows_of = [{dict(p.values)["array.rows"] for p in chunk} for chunk in chunks]
-    where = {rows: [i for i, seen in enumerate(rows_of) if rows in seen] for rows in (8, 16, 32, 64)}
-    assert all(len(found) == 1 for found in where.values()), where  # 6 points each, one chunk
-    assert len(chunks) == 4  # chunks of 3 points (four per worker) grow to hold a group of 6
-
-
 @pytest.mark.parametrize("network", ["resnet18", "mobilenet_v2", "googlenet"])
 @pytest.mark.parametrize("batch", [1, 3])
 def test_the_analytic_path_gives_the_summarys_analytic_metrics(network: str, batch: int) -> None:
@@ -256,3 +256,38 @@ def test_a_sweep_of_analytic_metrics_skips_the_memory_model(
     plan = load_plan(sweep)
     outcome = run_sweep(plan, tmp_path / "out", SerialExecutor())
     assert (outcome.simulated, outcome.failed) == (3, 0)
+
+
+def test_every_counted_point_was_fsynced_first(
+    write_yaml, tmp_path: Path, monkeypatch: pytest.MonkeyPatch  # type: ignore[no-untyped-def]
+) -> None:
+    """Points are written as they arrive and fsynced at most every `_SYNC_S`; the progress
+    callback counts only points an fsync has made durable (a power cut keeps every one)."""
+    import accel.sweep.runner as runner
+    import accel.sweep.store as store
+
+    events: list[tuple[str, int]] = []  # ("fsync", journal lines) and ("count", points done)
+    real_fsync = os.fsync
+
+    def fsync(fd: int) -> None:
+        real_fsync(fd)
+        events.append(("fsync", (tmp_path / "points.jsonl").read_text().count("\n")))
+
+    def count(done: int, total: int, failed: int) -> None:
+        events.append(("count", done))
+
+    monkeypatch.setattr(store.os, "fsync", fsync)
+    monkeypatch.setattr(runner, "_SYNC_S", 0.0)  # every chunk
+    plan = load_plan(write_yaml("name: a\nnetworks: [lenet5]\ngrid: {array.rows: [4, 8, 16, 32, 64]}\n"))
+    run_sweep(plan, tmp_path, SerialExecutor(), count)
+    durable = 0
+    for kind, value in events:
+        if kind == "fsync":
+            durable = value
+        else:
+            assert value <= durable, events
+    assert events[-1] == ("count", 5) and sum(kind == "fsync" for kind, _ in events) >= 3
+    monkeypatch.setattr(runner, "_SYNC_S", 3600.0)  # never before the end: one fsync, one count
+    events.clear()
+    run_sweep(plan, tmp_path, SerialExecutor(), count, restart=True)
+    assert events == [("count", 0), ("fsync", 5), ("count", 5)]

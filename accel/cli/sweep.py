@@ -59,6 +59,9 @@ def sweep_command(
     from accel.sweep.plan import load_plan
     from accel.sweep.runner import run_sweep
 
+    # Local workers first: their server imports accel while this process plans the sweep.
+    local = executor == "local" and not scheduler and not dry_run
+    runner = _executor(executor, scheduler, workers) if local else None
     plan = load_plan(sweep)
     from accel.results import safe_name
 
@@ -73,7 +76,7 @@ def sweep_command(
     if dry_run:
         _print_sample(console, plan)
         return
-    runner = _executor(executor, scheduler, workers)
+    runner = runner or _executor(executor, scheduler, workers)
     started = time.perf_counter()
     try:
         with _progress(console) as bar:

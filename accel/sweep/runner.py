@@ -8,20 +8,20 @@ same whichever executor and however many workers produced it, and however often 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from accel.memory.model import PLAN_FREE_FIELDS
 from accel.results import ANALYTIC_METRICS
 from accel.sweep.executors import Executor, SweepContext
 from accel.sweep.plan import RESERVED_COLUMNS, Point, SweepPlan
+from accel.sweep.schedule import chunk_points
 from accel.sweep.store import Journal, write_table
 
 ProgressCallback = Callable[[int, int, int], None]  # (points finished, total, failed)
-_MAX_CHUNK_POINTS = 16  # bounds what a kill can lose and keeps the progress bar moving
+_SYNC_S = 0.25  # points are counted done once fsynced, at most this long after they finish
 
 
 @dataclass(frozen=True)
@@ -53,48 +53,28 @@ def run_sweep(
         failed = sum(1 for p in plan.points if done.get(p.point_id, {}).get("status") == "error")
         report = on_progress or (lambda finished, total, failed: None)
         report(reused, total, failed)
-        context = SweepContext(plan.chip, plan.networks, set(plan.metrics) <= ANALYTIC_METRICS)
-        finished = reused
-        for records in executor.run(context, _chunks(pending, executor.parallelism)):
+        analytic = set(plan.metrics) <= ANALYTIC_METRICS
+        context = SweepContext(plan.chip, plan.networks, analytic)
+        layers = {label: len(network.layers) for label, network in plan.networks.items()}
+        chunks = chunk_points(pending, layers, executor.parallelism, shared=not analytic)
+        finished, synced = reused, time.monotonic()
+        for records in executor.run(context, chunks):
             journal.append(records)
             for record in records:
                 done[record["id"]] = record
                 failed += record["status"] == "error"
             finished += len(records)
-            report(finished, total, failed)
+            if time.monotonic() - synced >= _SYNC_S:  # one fsync (~10 ms) per interval
+                journal.sync()
+                report(finished, total, failed)
+                synced = time.monotonic()
+        journal.sync()
+        report(finished, total, failed)
         rows = [table_row(plan, point, done[point.point_id]) for point in plan.points]
         tables = write_table(out_dir, table_columns(plan), rows, _metadata(plan, failed))
     finally:
         journal.close()
     return SweepOutcome(tuple(tables), total, reused, len(pending), failed)
-
-
-def _chunks(points: Sequence[Point], parallelism: int) -> list[Sequence[Point]]:
-    """About four chunks per worker keeps every worker busy to the end. Points that share the
-    memory model's plans (they differ only in `PLAN_FREE_FIELDS`: DRAM timing, clock, energy)
-    go to one chunk (of up to `_MAX_CHUNK_POINTS`), so one worker plans them once."""
-    size = max(1, min(_MAX_CHUNK_POINTS, math.ceil(len(points) / (4 * parallelism))))
-    groups: dict[tuple[object, ...], list[Point]] = {}
-    for point in points:
-        groups.setdefault(_plan_key(point), []).append(point)
-    chunks: list[list[Point]] = []
-    for group in groups.values():
-        cut = max(size, min(len(group), _MAX_CHUNK_POINTS))
-        pieces = [group[start : start + cut] for start in range(0, len(group), cut)]
-        for piece in pieces:
-            if chunks and len(chunks[-1]) + len(piece) <= size:
-                chunks[-1].extend(piece)
-            else:
-                chunks.append(list(piece))
-    return list(chunks)
-
-
-def _plan_key(point: Point) -> tuple[object, ...]:
-    shared = tuple(
-        (name, value) for name, value in point.values
-        if not any(name == free or name.startswith(free + ".") for free in PLAN_FREE_FIELDS)
-    )  # fmt: skip
-    return point.network, point.batch, shared
 
 
 def table_columns(plan: SweepPlan) -> list[str]:

@@ -1,7 +1,9 @@
 """Where sweep results live: an append-only journal of finished points, and the results table.
 
-The journal (`points.jsonl`) gets one JSON line per finished point, flushed and fsynced after
-each batch, so a killed sweep (SIGKILL included) loses at most the points in flight. A rerun
+The journal (`points.jsonl`) gets one JSON line per finished point, written as soon as it
+arrives (a killed process, SIGKILL included, keeps it: the kernel has it) and fsynced before the
+point is counted as done (a power cut keeps every counted point). A killed sweep loses at most
+the points in flight. A rerun
 reads it, cuts off a half-written last line, and simulates only the points whose id is missing.
 The table (`results.csv`, plus `results.parquet` when pyarrow is installed) is rewritten whole,
 atomically, from the journal when every point is done; `sweep.json` says which columns are swept
@@ -68,11 +70,14 @@ class Journal:
         self._file.truncate(0)
 
     def append(self, records: Iterable[dict[str, Any]]) -> None:
-        """Write finished points durably: after this returns, a kill cannot lose them."""
+        """Write finished points: after this returns, killing the process cannot lose them."""
         text = "".join(json.dumps(record, separators=(",", ":")) + "\n" for record in records)
         self._file.seek(0, os.SEEK_END)
         self._file.write(text)
         self._file.flush()
+
+    def sync(self) -> None:
+        """Make every appended point durable: after this returns, a power cut cannot lose it."""
         os.fsync(self._file.fileno())
 
     def close(self) -> None:

@@ -1,0 +1,180 @@
+"""Which worker simulates which points: groups of points that share the memory model's work
+stay on one worker, and the groups are balanced across workers by their estimated cost.
+
+Two levels of sharing, both memoized per process by the memory model:
+
+- a *tiling group*: points that differ only in `PLAN_FREE_FIELDS` (DRAM bandwidth and latency,
+  clock, energy) share every layer's tilings and schedules and pay only the replay;
+- an *array group*: tiling groups that differ only in SRAM fields share the candidate grid and
+  the traffic of each loop order (a new SRAM size costs about a fifth of a new array).
+
+The points of a sweep are cut into chunks inside tiling groups (the unit a worker runs and the
+journal records); each worker gets whole array groups, largest first to the least loaded
+(LPT). A worker that runs out takes chunks from the end of the busiest worker's queue when
+that finishes the sweep sooner even after paying for the tilings again (`Dispatcher`).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from accel.memory.model import PLAN_FREE_FIELDS
+from accel.sweep.analytic import analytic_key
+from accel.sweep.plan import Point
+
+MAX_CHUNK_POINTS = 16  # bounds what a kill can lose and keeps the progress bar moving
+MAX_ANALYTIC_CHUNK = 1024  # analytic points take ~0.1-1 ms each: larger chunks, fewer messages
+
+# Estimated CPU cost per network layer, in units of one point that reuses its tilings. For a
+# MobileNetV2 point (`python benchmarks/sweep_speed.py --costs`, medians over 12 arrays): a new
+# bandwidth 16 ms, a new SRAM size on a searched array 41 ms, a new array 211 ms.
+POINT_COST = 1.0
+TILING_COST = 2.0  # a new SRAM configuration on an array already searched
+ARRAY_COST = 11.0  # the candidate grid and the loop orders' traffic of a new array
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Points of one tiling group that one worker simulates in one go."""
+
+    points: tuple[Point, ...]
+    tiling_key: tuple[object, ...] | None  # the same for points that share tilings
+    array_key: tuple[object, ...] | None  # the same for points that share the candidate grid
+    weight: float  # cost of one point per `POINT_COST`: the network's layers, the batch
+
+
+def _is_under(name: str, fields: Sequence[str]) -> bool:
+    return any(name == field or name.startswith(field + ".") for field in fields)
+
+
+def tiling_key(point: Point) -> tuple[object, ...]:
+    """What a point's tilings depend on: everything but `PLAN_FREE_FIELDS`."""
+    shared = tuple(pair for pair in point.values if not _is_under(pair[0], PLAN_FREE_FIELDS))
+    return point.network, point.batch, shared
+
+
+def array_key(point: Point) -> tuple[object, ...]:
+    """What a point's candidate grid depends on: its tiling key without the SRAM fields."""
+    network, batch, shared = tiling_key(point)
+    assert isinstance(shared, tuple)
+    return network, batch, tuple(pair for pair in shared if not _is_under(pair[0], ("sram",)))
+
+
+def chunk_points(
+    points: Sequence[Point], layers: Mapping[str, int], parallelism: int, shared: bool = True
+) -> list[Chunk]:
+    """The points cut into chunks, each inside one tiling group, grouped by array in order of
+    each group's first point. About eight chunks per worker when groups are large, so a worker
+    that finishes early can take some. `layers` gives each network's layer count (its cost).
+
+    `shared=False` (an analytic sweep: nothing is memoized, but points that differ only in the
+    array's shape are counted at once, `accel.sweep.analytic`) sorts the points by that group
+    and cuts them into about four chunks per worker, of at most `MAX_ANALYTIC_CHUNK`."""
+    if not shared:
+        size = max(1, min(MAX_ANALYTIC_CHUNK, -(-len(points) // (4 * parallelism))))
+        ordered = sorted(points, key=lambda p: repr(analytic_key(p)))
+        pieces = [ordered[start : start + size] for start in range(0, len(ordered), size)]
+        return [
+            Chunk(tuple(piece), None, None, sum(_weight(p, layers) for p in piece) / len(piece))
+            for piece in pieces
+        ]
+    size = max(1, min(MAX_CHUNK_POINTS, -(-len(points) // (8 * parallelism))))
+    arrays: dict[tuple[object, ...], dict[tuple[object, ...], list[Point]]] = {}
+    for point in points:
+        arrays.setdefault(array_key(point), {}).setdefault(tiling_key(point), []).append(point)
+    return [
+        Chunk(tuple(group[start : start + size]), key, wide, _weight(group[0], layers))
+        for wide, groups in arrays.items()
+        for key, group in groups.items()
+        for start in range(0, len(group), size)
+    ]
+
+
+def _weight(point: Point, layers: Mapping[str, int]) -> float:
+    """A point's cost relative to one layer at batch 1 (cost grows ~5x from batch 1 to 8)."""
+    return float(layers[point.network] * point.batch**0.8)
+
+
+class _Costs:
+    """Estimated cost of chunks to a worker that has already run some tiling and array groups."""
+
+    def __init__(self, chunks: Sequence[Chunk], seen_tilings: set[object],
+                 seen_arrays: set[object]) -> None:  # fmt: skip
+        self.total = 0.0
+        self.tilings, self.arrays = set(seen_tilings), set(seen_arrays)
+        for chunk in chunks:
+            self.add(chunk)
+
+    def add(self, chunk: Chunk) -> float:
+        cost = POINT_COST * len(chunk.points)
+        if chunk.tiling_key is not None and chunk.tiling_key not in self.tilings:
+            self.tilings.add(chunk.tiling_key)
+            cost += TILING_COST
+        if chunk.array_key is not None and chunk.array_key not in self.arrays:
+            self.arrays.add(chunk.array_key)
+            cost += ARRAY_COST
+        self.total += cost * chunk.weight
+        return cost * chunk.weight
+
+
+class Dispatcher:
+    """Hands out chunks to workers: each starts with whole array groups (LPT by cost) and, when
+    its queue is empty, takes the tail of the busiest queue if that ends the sweep sooner."""
+
+    def __init__(self, chunks: Sequence[Chunk], workers: int) -> None:
+        groups: dict[object, list[Chunk]] = {}
+        for index, chunk in enumerate(chunks):
+            key = index if chunk.array_key is None else chunk.array_key
+            groups.setdefault(key, []).append(chunk)
+        by_cost = sorted(groups.values(), key=lambda g: -_Costs(g, set(), set()).total)
+        self.queues: list[deque[Chunk]] = [deque() for _ in range(workers)]
+        loads = [0.0] * workers
+        for group in by_cost:
+            least = loads.index(min(loads))
+            self.queues[least].extend(group)
+            loads[least] += _Costs(group, set(), set()).total
+        self._finished: set[int] = set()
+        self.tilings: list[set[object]] = [set() for _ in range(workers)]
+        self.arrays: list[set[object]] = [set() for _ in range(workers)]
+
+    def next(self, worker: int) -> Chunk | None:
+        """The next chunk for `worker`, or None when nothing is left worth its taking."""
+        queue = self.queues[worker]
+        if not queue and worker not in self._finished:
+            self._steal(worker)
+        if not queue:
+            # Queues only shrink: a tail not worth taking now will not be later (nor is it
+            # worth recounting every queue at each request).
+            self._finished.add(worker)
+            return None
+        chunk = queue.popleft()
+        self.tilings[worker].add(chunk.tiling_key)
+        self.arrays[worker].add(chunk.array_key)
+        return chunk
+
+    def remaining(self, worker: int) -> float:
+        return _Costs(self.queues[worker], self.tilings[worker], self.arrays[worker]).total
+
+    def _steal(self, thief: int) -> None:
+        """Move to `thief` the tail of the costliest queue that minimizes the later of the two
+        finishes (the victim's kept head, the thief's taken tail with its own setup costs)."""
+        others = [w for w in range(len(self.queues)) if w != thief and self.queues[w]]
+        if not others:
+            return
+        victim = max(others, key=self.remaining)
+        queue = list(self.queues[victim])
+        head = _Costs((), self.tilings[victim], self.arrays[victim])
+        prefix = [0.0] + [head.add(chunk) for chunk in queue]
+        for index in range(1, len(prefix)):
+            prefix[index] += prefix[index - 1]
+        tail = _Costs((), self.tilings[thief], self.arrays[thief])
+        best, cut = prefix[-1], len(queue)  # taking nothing: the victim finishes alone
+        for index in range(len(queue) - 1, -1, -1):
+            tail.add(queue[index])
+            finish = max(prefix[index], tail.total)
+            if finish < best:
+                best, cut = finish, index
+        self.queues[victim] = deque(queue[:cut])
+        self.queues[thief].extend(queue[cut:])
