@@ -30,11 +30,13 @@ from accel.errors import InputError, first_line
 from accel.io.imported import ImportedModel, ImportedParts, finish
 from accel.io.onnx_graph import (
     Dims,
+    element_type,
     evaluate_node,
     graph_inputs,
     inferred_dims,
     tensor_array,
 )
+from accel.io.onnx_proto import Graph, Model, attribute_value
 from accel.io.onnx_qdq_pairs import merged_pairs
 from accel.model.network import LayerEntry
 from accel.model.ops import Op, Shape, ShapeError, Unsupported
@@ -107,10 +109,13 @@ class OnnxImporter:
     """One import: the model, what each tensor is, and the layers made so far."""
 
     def __init__(
-        self, model: Any, source: str, input_dims: Mapping[str, Dims], allow_unsupported: bool,
+        self, model: Model, source: str, input_dims: Mapping[str, Dims], allow_unsupported: bool,
         convert: Callable[[Any, Any, int], None], supported: Sequence[str] = (),
     ) -> None:
+        if model.graph is None:
+            raise InputError(f"{source}: not a valid ONNX model (it has no graph)")
         self.model = model
+        self.graph: Graph = model.graph
         # The converter table (`accel.io.onnx_ops`) is handed in: it works through this class.
         self.convert, self.supported = convert, tuple(supported)
         self.source = source
@@ -125,7 +130,7 @@ class OnnxImporter:
         self._inferred: dict[str, Dims] | None = None
 
     def run(self) -> ImportedModel:
-        for tensor in self.model.graph.initializer:
+        for tensor in self.graph.initializer:
             try:
                 array = tensor_array(tensor)
             except InputError:
@@ -135,10 +140,10 @@ class OnnxImporter:
                                  f"({first_line(err)})") from None  # fmt: skip
             self.values[tensor.name] = Const(array, tuple(tensor.dims))
         self._declare_inputs()
-        merges = merged_pairs(self.model.graph)
+        merges = merged_pairs(self.graph)
         self.merged_quant = merges.quant
         self.parts.functional_gaps.extend(merges.gaps)
-        for index, node in enumerate(self.model.graph.node):
+        for index, node in enumerate(self.graph.node):
             if index not in self.absorbed:
                 try:
                     self._convert(node, index, self.convert)
@@ -153,7 +158,7 @@ class OnnxImporter:
 
     def _declare_inputs(self) -> None:
         """Graph inputs; an NHWC input read only through Transpose(0,3,1,2) is declared NCHW."""
-        nodes = list(self.model.graph.node)
+        nodes = list(self.graph.node)
         for name, dims in self.input_dims.items():
             readers = [(i, n) for i, n in enumerate(nodes) if name in n.input]
             to_nchw = len(dims) == 4 and readers and all(
@@ -177,7 +182,7 @@ class OnnxImporter:
     def _integer_inputs(self) -> set[str]:
         codes = {2, 3}  # TensorProto.UINT8, INT8
         return {value.name for value in graph_inputs(self.model)
-                if value.type.tensor_type.elem_type in codes}
+                if element_type(value) in codes}
 
     def _convert(self, node: Any, index: int, convert_node: Any) -> None:
         values = [self.value(name, node) if name else None for name in node.input]
@@ -382,11 +387,9 @@ def _qualified(node: Any) -> str:
 
 
 def attr(node: Any, name: str, default: Any) -> Any:
-    from onnx import helper
-
     for attribute in node.attribute:
         if attribute.name == name:
-            value = helper.get_attribute_value(attribute)
+            value = attribute_value(attribute)
             return value.decode() if isinstance(value, bytes) else value
     return default
 
