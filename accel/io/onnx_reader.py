@@ -6,7 +6,8 @@ what it is to the accelerator:
 - a `Tensor`: an activation held in a layer's output buffer (the IR names the producing layer;
   Identity, Dropout, Cast, Quantize/DequantizeLinear and free reshapes only rename it);
 - a `Const`: weights and the shape arithmetic exporters emit (Shape → Gather → Concat → Reshape),
-  evaluated here with onnx's reference evaluator so no shape computation reaches the chip;
+  folded here (`accel.io.onnx_fold`, or onnx's reference evaluator for the rest) so no shape
+  computation reaches the chip;
 - a `Scalar`: a value computed at run time that is not an activation (the scale of dynamic
   quantization), which costs nothing and folds into the layer it rescales.
 Operators are translated by the table in `accel.io.onnx_ops` (one converter per
@@ -28,6 +29,7 @@ from pydantic import ValidationError
 
 from accel.errors import InputError, first_line
 from accel.io.imported import ImportedModel, ImportedParts, finish
+from accel.io.onnx_fold import MAX_FOLDED_ELEMENTS, fold
 from accel.io.onnx_graph import (
     Dims,
     element_type,
@@ -50,11 +52,6 @@ _SHUFFLE_STEPS = frozenset(
 
 
 TensorHolds = Literal["codes", "dequantized", "raw"]
-
-
-# Constant folding evaluates shape arithmetic and small constants: 2**28 elements (1 GiB as
-# float32) is far above any real one, and far below what would exhaust the machine.
-MAX_FOLDED_ELEMENTS = 1 << 28
 
 
 @dataclass(frozen=True, eq=False)
@@ -122,6 +119,7 @@ class OnnxImporter:
         self.input_dims = dict(input_dims)
         self.allow_unsupported = allow_unsupported
         self.opsets = list(model.opset_import)
+        self.opset = next((o.version for o in self.opsets if o.domain in ("", "ai.onnx")), 0)
         self.values: dict[str, Value] = {}
         self.parts = ImportedParts(Path(source).stem, {})
         self.absorbed: set[int] = set()
@@ -206,12 +204,16 @@ class OnnxImporter:
             dims = self.inferred().get(node.output[0], ())
             self.values[node.output[0]] = Const(None, dims)
             return
-        self._check_fold_size(node, arrays)
-        try:
-            results = evaluate_node(node, arrays, self.opsets)
-        except Exception as err:
-            raise self.error(node, f"its constant inputs cannot be evaluated "
-                                   f"({first_line(err)})") from None  # fmt: skip
+        results = fold(node, arrays, self.opset)
+        if results is None:  # left to onnx's reference evaluator
+            self._check_fold_size(node, arrays)
+            try:
+                results = evaluate_node(node, arrays, self.opsets)
+            except InputError:
+                raise
+            except Exception as err:
+                raise self.error(node, f"its constant inputs cannot be evaluated "
+                                       f"({first_line(err)})") from None  # fmt: skip
         for output, result in zip(node.output, results, strict=False):
             if np.asarray(result).size > MAX_FOLDED_ELEMENTS:
                 raise self.error(node, f"must fold to at most {MAX_FOLDED_ELEMENTS:,} constant "

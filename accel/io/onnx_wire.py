@@ -230,10 +230,8 @@ def _scalar(kind: str, wire: int, value: Any) -> Any:
         return None
     if kind == "bytes":
         return value
-    try:
-        return str(value, "utf-8")
-    except UnicodeDecodeError:
-        raise WireError("a string field is not valid UTF-8") from None
+    # protobuf does not check a proto2 string's UTF-8 (onnx then gives bytes): keep it readable
+    return str(value, "utf-8", "backslashreplace")
 
 
 def _packed(kind: str, value: memoryview) -> np.ndarray:
