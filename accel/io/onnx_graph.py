@@ -214,8 +214,8 @@ def tensor_array(tensor: TensorData) -> np.ndarray | None:
         strings = [bytes(s).decode() for s in tensor.string_data]
         array = np.asarray(strings).astype(object).reshape(dims)
     elif tensor.raw_data is not None:
+        # In place: unaligned where the file puts it, which numpy reads correctly.
         array = np.frombuffer(tensor.raw_data, dtype.newbyteorder("<")).reshape(dims)
-        array = array if array.flags.aligned else array.copy()
     else:
         field = _TYPED_FIELDS.get(tensor.data_type, "int32_data")
         values = np.asarray(getattr(tensor, field), _STORAGE[field])
