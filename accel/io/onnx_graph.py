@@ -55,7 +55,8 @@ def read_model(path: Path) -> Model:
     """Decode `path` as an ONNX ModelProto; external weight data is not loaded.
 
     The file is memory-mapped: a weight's bytes are read from disk only if its values are
-    used (`tensor_array` views them in place)."""
+    used (`tensor_array` views them in place), and the mapping lives as long as those views.
+    Like numpy's memory-mapped arrays, they assume nobody rewrites the file meanwhile."""
     if not path.is_file():
         raise InputError(f"model file {str(path)!r} does not exist")
     data: mmap.mmap | bytes
