@@ -17,6 +17,7 @@ from onnx_builders import FAMILIES, GraphBuilder
 from onnx_equality import assert_same_model, assert_same_tensor
 
 from accel.errors import InputError
+from accel.io import onnx_wire
 from accel.io.export import export_network
 from accel.io.onnx_graph import read_model, tensor_array
 from accel.io.onnx_proto import TensorData, attribute_value, parse_model
@@ -187,7 +188,11 @@ def test_a_name_that_is_not_utf8_is_read_as_onnx_reads_it() -> None:
     assert graph is not None and graph.name == "a\\xff\\xfeb"
 
 
-def test_packed_varints_decode_as_one_at_a_time() -> None:
+@pytest.mark.parametrize("window", [16, 1 << 20])
+def test_packed_varints_decode_as_one_at_a_time(window: int,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Also across the windows the decoder works in (numbers straddle a 16-byte window)."""
+    monkeypatch.setattr(onnx_wire, "_WINDOW", window)
     rng = np.random.default_rng(0)
     values = [int(v) for v in rng.integers(-(2**63), 2**63 - 1, 200, dtype=np.int64)]
     values += [0, 1, 127, 128, 2**31, -1, -(2**31)]

@@ -116,23 +116,41 @@ _FIXED_KINDS = {"float": (5, "<f4"), "double": (1, "<f8")}
 _STRUCT = {"float": "<f", "double": "<d"}
 
 
+# Packed varints are decoded a window at a time, so the temporaries stay small beside the
+# result (8 bytes per number) however long the field.
+_WINDOW = 1 << 20
+
+
 def packed_varints(data: memoryview, kind: str) -> np.ndarray:
-    """A packed run of varints, decoded at once with numpy."""
+    """A packed run of varints, decoded with numpy."""
     raw = np.frombuffer(data, np.uint8)
-    if raw.size == 0:
-        return np.zeros(0, _VARINT_KINDS[kind][1])
-    ends = np.flatnonzero(raw < 0x80)
-    if ends.size == 0 or ends[-1] != raw.size - 1:
-        raise WireError("a packed number runs past the end of its field")
-    starts = np.concatenate(([0], ends[:-1] + 1))
-    if int((ends - starts).max()) >= 10:
-        raise WireError("a number is longer than 10 bytes")
-    position = np.arange(raw.size) - np.repeat(starts, ends - starts + 1)
-    parts = (raw & 0x7F).astype(np.uint64) << (7 * position).astype(np.uint64)
-    values = np.bitwise_or.reduceat(parts, starts)
+    pieces = [np.zeros(0, np.uint64)]
+    start = 0
+    while start < raw.size:
+        window = raw[start:start + _WINDOW]
+        ends = np.flatnonzero(window < 0x80)
+        if ends.size == 0:
+            message = ("runs past the end of its field" if start + window.size == raw.size
+                       else "is longer than 10 bytes")  # fmt: skip
+            raise WireError(f"a packed number {message}")
+        window = window[:ends[-1] + 1]
+        pieces.append(_varint_window(window, ends))
+        start += window.size
+    values = np.concatenate(pieces)
     if kind == "int32":
         return (values & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.int32)
     return values.view(np.int64) if kind == "int64" else values
+
+
+def _varint_window(window: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The varints of `window`, whose last byte ends one (`ends`: where each one ends)."""
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    if int((ends - starts).max()) >= 10:
+        raise WireError("a number is longer than 10 bytes")
+    position = np.arange(window.size) - np.repeat(starts, ends - starts + 1)
+    parts = (window & 0x7F).astype(np.uint64) << (7 * position).astype(np.uint64)
+    values: np.ndarray = np.bitwise_or.reduceat(parts, starts)
+    return values
 
 
 def decode(cls: type[Any], data: bytes | memoryview, depth: int = 0) -> Any:
