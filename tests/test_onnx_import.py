@@ -346,3 +346,16 @@ def test_a_declared_rank_0_input_is_static_not_dynamic(tmp_path: Path) -> None:
     model.graph.input[-1].CopyFrom(undeclared)  # no shape at all: that one is unknown
     with pytest.raises(InputError, match=r"input 'sr' has a dynamic dimension \(no shape\)"):
         import_onnx(save(model, tmp_path, "unknown.onnx"))
+
+
+def test_a_split_of_the_channels_is_one_channel_slice_per_output(tmp_path: Path) -> None:
+    g = GraphBuilder("split", [1, 6, 4, 4], opset=13)
+    sizes = g.constant(np.array([2, 4], np.int64))
+    first = g.node("Split", [g.relu(g.input), sizes], outputs=2, axis=1)
+    second = f"{first}_out1"
+    out = g.node("Concat", [g.relu(second), g.relu(first)], axis=1)
+    network = import_onnx(save(g.model([out]), tmp_path)).network
+    slices = [layer for layer in network.layers if layer.kind == "channel_slice"]
+    assert [(s.op.start, s.op.end) for s in slices] == [(0, 2), (2, 6)]
+    assert [s.name for s in slices] == ["split3", "split3_1"]
+    assert network.layers[-1].output_shape.channels == 6
