@@ -3,7 +3,7 @@
 An ONNX file is one serialized `ModelProto`: a sequence of fields, each a key (field number and
 wire type, as a varint) followed by its value: a varint (0), 8 fixed bytes (1), a length-prefixed
 byte run (2: strings, bytes, nested messages, packed repeated numbers), or 4 fixed bytes (5).
-Groups (3/4) are obsolete; they are skipped when they hold a field accel does not read.
+Groups (3/4, obsolete; ONNX has none) are skipped whole.
 `decode` fills a `Message` class from its table of (field number → name, kind, repeated), with
 protobuf's rules: fields it does not know are skipped, a singular field seen twice keeps the last
 value (a nested message merges), a repeated number may be packed or not, a closed enum's unknown
