@@ -150,3 +150,26 @@ def residual_network() -> Network:
             LayerEntry("fc", FullyConnected(out_features=10)),
         ],
     )
+
+
+@pytest.fixture(autouse=True)
+def _onnx_files_decode_as_onnx_parses_them(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every ONNX file a test imports is also parsed by onnx, and accel's decoded model must
+    match it field by field (tests/onnx_equality.py): the decoder is checked on every model
+    the suite builds, not only on its own tests' models."""
+    import accel.io.onnx_import as onnx_import
+
+    read_model = onnx_import.read_model
+
+    def checked(path: Path) -> object:
+        model = read_model(path)
+        onnx = sys.modules.get("onnx", False)
+        if onnx is None:  # a test that hides the onnx package
+            return model
+        import onnx
+        from onnx_equality import assert_same_model
+
+        assert_same_model(model, onnx.load(str(path), load_external_data=False))
+        return model
+
+    monkeypatch.setattr(onnx_import, "read_model", checked)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 
 from accel.cli.argv import simulate_options
 from accel.cli.output import _prints_as_is, say
@@ -158,6 +159,15 @@ RUNS = {
         "    print(name, simulate_network(load_network(name), load_chip(None), 1).total_cycles)\n",
         "googlenet ",
     ),
+    # accel decodes the protobuf and folds the shape arithmetic (this ShuffleNetV2's Shape →
+    # Gather → Unsqueeze → Concat → Reshape) itself: no onnx, ml_dtypes or protobuf.
+    "ONNX file": (
+        "from accel.cli import main\n"
+        "sys.argv = ['accel', 'simulate-network', '-n',"
+        f" {str(REPO / 'tests' / 'data' / 'onnx' / 'shufflenet_v2_x0_5.onnx')!r},"
+        " '--input-shape', 'input=1x3x224x224', '-q', '--out', 'out']\n"
+        "main()\n", "shufflenet_v2_x0_5 on default",
+    ),
 }
 
 
@@ -188,7 +198,7 @@ def test_a_quiet_run_loads_no_package_it_does_not_need(
 ) -> None:
     loaded = {name.split(".")[0] for name in loaded_modules[run_name]}
     assert "accel" in loaded
-    assert sorted(loaded & set(NOT_ON_THE_PATH)) == []
+    assert sorted(loaded & {*NOT_ON_THE_PATH, "ml_dtypes", "google"}) == []
 
 
 @pytest.mark.parametrize("run_name", ["built-in network", "the zoo in one process"])

@@ -213,11 +213,15 @@ def test_concat_along_height_is_unsupported(tmp_path: Path) -> None:
         import_onnx(save(g.model([out]), tmp_path))
 
 
-def test_missing_onnx_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch,
-                                                  tmp_path: Path) -> None:
+def test_without_the_onnx_package_only_the_steps_left_to_it_say_how_to_install(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """accel decodes the file itself; a placeholder's shape comes from onnx's shape inference."""
+    plain, odd = save(resnet(), tmp_path, "resnet.onnx"), save(erf_model(), tmp_path, "erf.onnx")
     monkeypatch.setitem(__import__("sys").modules, "onnx", None)
+    assert import_onnx(plain, ["1x3x64x64"]).network.macs == count_macs(
+        resnet(), {"data": [1, 3, 64, 64]})
     with pytest.raises(InputError, match=r'pip install "accel-simulator\[onnx\]"'):
-        import_onnx(tmp_path / "any.onnx")
+        import_onnx(odd, allow_unsupported=True)
 
 
 def test_standalone_ops_lrn_pad_clip_transpose(tmp_path: Path) -> None:
@@ -342,3 +346,16 @@ def test_a_declared_rank_0_input_is_static_not_dynamic(tmp_path: Path) -> None:
     model.graph.input[-1].CopyFrom(undeclared)  # no shape at all: that one is unknown
     with pytest.raises(InputError, match=r"input 'sr' has a dynamic dimension \(no shape\)"):
         import_onnx(save(model, tmp_path, "unknown.onnx"))
+
+
+def test_a_split_of_the_channels_is_one_channel_slice_per_output(tmp_path: Path) -> None:
+    g = GraphBuilder("split", [1, 6, 4, 4], opset=13)
+    sizes = g.constant(np.array([2, 4], np.int64))
+    first = g.node("Split", [g.relu(g.input), sizes], outputs=2, axis=1)
+    second = f"{first}_out1"
+    out = g.node("Concat", [g.relu(second), g.relu(first)], axis=1)
+    network = import_onnx(save(g.model([out]), tmp_path)).network
+    slices = [layer for layer in network.layers if layer.kind == "channel_slice"]
+    assert [(s.op.start, s.op.end) for s in slices] == [(0, 2), (2, 6)]
+    assert [s.name for s in slices] == ["split3", "split3_1"]
+    assert network.layers[-1].output_shape.channels == 6

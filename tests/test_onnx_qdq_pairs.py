@@ -16,6 +16,7 @@ from accel.config import ChipConfig
 from accel.functional.requant import dequantize_linear, quantize_linear
 from accel.functional.tensor_layers import run_tensor_layer
 from accel.io.onnx_import import import_onnx
+from accel.io.onnx_proto import parse_model
 from accel.io.onnx_qdq_pairs import merged_pairs, merged_quantization, round_half_away
 from accel.io.sources import load_model
 from accel.model.network import Layer
@@ -89,7 +90,7 @@ def test_merged_quantization_is_onnxruntimes(s1: float, z1: int, s2: float, z2: 
     merged = merged_quantization(first, second)
     assert merged == expected
     assert np.float32(merged.scale).tobytes() == np.float32(expected.scale).tobytes()
-    assert merged_pairs(model.graph).quant == {0: merged, 1: merged, 3: merged, 4: merged}
+    assert merged_pairs(parse_model(model.SerializeToString()).graph).quant == {0: merged, 1: merged, 3: merged, 4: merged}
 
 
 def test_merged_quantization_by_hand() -> None:
@@ -114,7 +115,7 @@ def test_equal_or_shared_pairs_keep_their_quantization(share: bool) -> None:
     # onnxruntime removes the middle pair but keeps the outer parameters; so does accel.
     model = _pair_model(0.05, 3, 0.05, 3, np.int8, share=share)
     assert _ort_merged(model) is None
-    assert merged_pairs(model.graph).quant == {}
+    assert merged_pairs(parse_model(model.SerializeToString()).graph).quant == {}
 
 
 @pytest.mark.parametrize(("tensor", "elem"), [("dq1", TensorProto.FLOAT),
@@ -123,12 +124,12 @@ def test_a_graph_output_inside_the_chain_blocks_the_merge(tensor: str, elem: int
     model = _pair_model(0.1, 0, 0.05, 10, np.int8)
     model.graph.output.append(helper.make_tensor_value_info(tensor, elem, [1, 8]))
     assert _ort_merged(model) is None
-    assert merged_pairs(model.graph).quant == {}
+    assert merged_pairs(parse_model(model.SerializeToString()).graph).quant == {}
 
 
 def test_disjoint_ranges_are_a_functional_gap() -> None:
     model = _pair_model(0.1, -128, 0.1, 127, np.int8)  # [0, 25.5] and [-25.5, 0]
-    rewrites = merged_pairs(model.graph)
+    rewrites = merged_pairs(parse_model(model.SerializeToString()).graph)
     assert rewrites.quant == {}
     assert rewrites.gaps == ["node 'q1' (double QDQ pair with disjoint ranges)"]
 
@@ -179,7 +180,7 @@ def test_import_records_the_merged_quantization(tmp_path: Path) -> None:
     quant = import_onnx(path).quantized
     assert quant is not None
     index = next(i for i, n in enumerate(model.graph.node) if n.name == "flatten65_QuantizeLinear")
-    assert quant.activations["flatten65_QuantizeLinear"] == merged_pairs(model.graph).quant[index]
+    assert quant.activations["flatten65_QuantizeLinear"] == merged_pairs(parse_model(model.SerializeToString()).graph).quant[index]
 
 
 @pytest.mark.parametrize("activation", ["QInt8", "QUInt8"])
@@ -215,5 +216,5 @@ def test_a_conv_whose_first_quantization_is_merged_writes_the_merged_codes(
     assert report is not None and (report.layers_checked, report.mismatches) == (2, 0)
     assert imported.quantized is not None
     conv = imported.quantized.activations["conv3"]
-    assert conv in merged_pairs(model.graph).quant.values()
+    assert conv in merged_pairs(parse_model(model.SerializeToString()).graph).quant.values()
     assert np.float32(conv.scale) == np.float32(0.031)  # the narrower, second range

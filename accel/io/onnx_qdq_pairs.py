@@ -152,15 +152,13 @@ def _same_quantization(dq1: _QdqNode, q2: _QdqNode) -> bool:
 
 def _constants(graph: Any) -> dict[str, np.ndarray | None]:
     """Initializers that no graph input overrides, and Constant nodes' values."""
-    from onnx import numpy_helper
-
     overridable = {value.name for value in graph.input}
     constants = {tensor.name: tensor_array(tensor) for tensor in graph.initializer
                  if tensor.name not in overridable}  # fmt: skip
     for node in graph.node:
-        value = [a.t for a in node.attribute if a.name == "value"]
+        value = [a.t for a in node.attribute if a.name == "value" and a.t is not None]
         if node.op_type == "Constant" and value:
-            constants[node.output[0]] = numpy_helper.to_array(value[0])
+            constants[node.output[0]] = tensor_array(value[0])
     return constants
 
 

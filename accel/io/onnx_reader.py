@@ -6,7 +6,8 @@ what it is to the accelerator:
 - a `Tensor`: an activation held in a layer's output buffer (the IR names the producing layer;
   Identity, Dropout, Cast, Quantize/DequantizeLinear and free reshapes only rename it);
 - a `Const`: weights and the shape arithmetic exporters emit (Shape → Gather → Concat → Reshape),
-  evaluated here with onnx's reference evaluator so no shape computation reaches the chip;
+  folded here (`accel.io.onnx_fold`, or onnx's reference evaluator for the rest) so no shape
+  computation reaches the chip;
 - a `Scalar`: a value computed at run time that is not an activation (the scale of dynamic
   quantization), which costs nothing and folds into the layer it rescales.
 Operators are translated by the table in `accel.io.onnx_ops` (one converter per
@@ -27,13 +28,16 @@ import numpy as np
 
 from accel.errors import InputError, first_line
 from accel.io.imported import ImportedModel, ImportedParts, finish
+from accel.io.onnx_fold import MAX_FOLDED_ELEMENTS, fold
 from accel.io.onnx_graph import (
     Dims,
+    element_type,
     evaluate_node,
     graph_inputs,
     inferred_dims,
     tensor_array,
 )
+from accel.io.onnx_proto import Graph, Model, attribute_value
 from accel.io.onnx_qdq_pairs import merged_pairs
 from accel.model.network import LayerEntry
 from accel.model.ops import Op, Shape, ShapeError, Unsupported
@@ -47,11 +51,6 @@ _SHUFFLE_STEPS = frozenset(
 
 
 TensorHolds = Literal["codes", "dequantized", "raw"]
-
-
-# Constant folding evaluates shape arithmetic and small constants: 2**28 elements (1 GiB as
-# float32) is far above any real one, and far below what would exhaust the machine.
-MAX_FOLDED_ELEMENTS = 1 << 28
 
 
 @dataclass(frozen=True, eq=False)
@@ -106,16 +105,20 @@ class OnnxImporter:
     """One import: the model, what each tensor is, and the layers made so far."""
 
     def __init__(
-        self, model: Any, source: str, input_dims: Mapping[str, Dims], allow_unsupported: bool,
+        self, model: Model, source: str, input_dims: Mapping[str, Dims], allow_unsupported: bool,
         convert: Callable[[Any, Any, int], None], supported: Sequence[str] = (),
     ) -> None:
+        if model.graph is None:
+            raise InputError(f"{source}: not a valid ONNX model (it has no graph)")
         self.model = model
+        self.graph: Graph = model.graph
         # The converter table (`accel.io.onnx_ops`) is handed in: it works through this class.
         self.convert, self.supported = convert, tuple(supported)
         self.source = source
         self.input_dims = dict(input_dims)
         self.allow_unsupported = allow_unsupported
         self.opsets = list(model.opset_import)
+        self.opset = next((o.version for o in self.opsets if o.domain in ("", "ai.onnx")), 0)
         self.values: dict[str, Value] = {}
         self.parts = ImportedParts(Path(source).stem, {})
         self.absorbed: set[int] = set()
@@ -124,7 +127,7 @@ class OnnxImporter:
         self._inferred: dict[str, Dims] | None = None
 
     def run(self) -> ImportedModel:
-        for tensor in self.model.graph.initializer:
+        for tensor in self.graph.initializer:
             try:
                 array = tensor_array(tensor)
             except InputError:
@@ -134,10 +137,10 @@ class OnnxImporter:
                                  f"({first_line(err)})") from None  # fmt: skip
             self.values[tensor.name] = Const(array, tuple(tensor.dims))
         self._declare_inputs()
-        merges = merged_pairs(self.model.graph)
+        merges = merged_pairs(self.graph)
         self.merged_quant = merges.quant
         self.parts.functional_gaps.extend(merges.gaps)
-        for index, node in enumerate(self.model.graph.node):
+        for index, node in enumerate(self.graph.node):
             if index not in self.absorbed:
                 try:
                     self._convert(node, index, self.convert)
@@ -153,7 +156,7 @@ class OnnxImporter:
 
     def _declare_inputs(self) -> None:
         """Graph inputs; an NHWC input read only through Transpose(0,3,1,2) is declared NCHW."""
-        nodes = list(self.model.graph.node)
+        nodes = list(self.graph.node)
         for name, dims in self.input_dims.items():
             readers = [(i, n) for i, n in enumerate(nodes) if name in n.input]
             to_nchw = len(dims) == 4 and readers and all(
@@ -177,7 +180,7 @@ class OnnxImporter:
     def _integer_inputs(self) -> set[str]:
         codes = {2, 3}  # TensorProto.UINT8, INT8
         return {value.name for value in graph_inputs(self.model)
-                if value.type.tensor_type.elem_type in codes}
+                if element_type(value) in codes}
 
     def _convert(self, node: Any, index: int, convert_node: Any) -> None:
         values = [self.value(name, node) if name else None for name in node.input]
@@ -201,12 +204,16 @@ class OnnxImporter:
             dims = self.inferred().get(node.output[0], ())
             self.values[node.output[0]] = Const(None, dims)
             return
-        self._check_fold_size(node, arrays)
-        try:
-            results = evaluate_node(node, arrays, self.opsets)
-        except Exception as err:
-            raise self.error(node, f"its constant inputs cannot be evaluated "
-                                   f"({first_line(err)})") from None  # fmt: skip
+        results = fold(node, arrays, self.opset)
+        if results is None:  # left to onnx's reference evaluator
+            self._check_fold_size(node, arrays)
+            try:
+                results = evaluate_node(node, arrays, self.opsets)
+            except InputError:
+                raise
+            except Exception as err:
+                raise self.error(node, f"its constant inputs cannot be evaluated "
+                                       f"({first_line(err)})") from None  # fmt: skip
         for output, result in zip(node.output, results, strict=False):
             if np.asarray(result).size > MAX_FOLDED_ELEMENTS:
                 raise self.error(node, f"must fold to at most {MAX_FOLDED_ELEMENTS:,} constant "
@@ -382,11 +389,9 @@ def _qualified(node: Any) -> str:
 
 
 def attr(node: Any, name: str, default: Any) -> Any:
-    from onnx import helper
-
     for attribute in node.attribute:
         if attribute.name == name:
-            value = helper.get_attribute_value(attribute)
+            value = attribute_value(attribute)
             return value.decode() if isinstance(value, bytes) else value
     return default
 

@@ -146,10 +146,8 @@ def _channel_slice(imp: OnnxImporter, node: Any, index: int, x: Tensor, start: i
 
 
 def _with_output(node: Any, output: int) -> Any:
-    from onnx import helper
-
-    return helper.make_node(node.op_type, list(node.input), [node.output[output]],
-                            name=f"{node.name or node.op_type.lower()}_{output}")
+    return node.replace(output=(node.output[output],), attribute=(),
+                        name=f"{node.name or node.op_type.lower()}_{output}")
 
 
 def slice_channels(imp: OnnxImporter, node: Any, index: int) -> None:
