@@ -71,6 +71,7 @@ class _Nest:
     streamed: tuple[Operand, ...] = ()
     pieces: dict[Operand, int] = field(default_factory=dict)  # streamed operand → piece bytes
     memo: dict[tuple[int, tuple[Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
+    leaves: dict[tuple[Any, ...], tuple[Node, ...]] = field(default_factory=dict)
 
     @cached_property
     def merged(self) -> bool:
@@ -129,7 +130,11 @@ class _Nest:
     def subtree(self, level: int, context: tuple[Key, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the indices of the loops outside it."""
         if level == len(self.levels):
-            return _Position(self, context).nodes()
+            leaf = self.leaf_key(context)
+            found = self.leaves.get(leaf)
+            if found is None:
+                found = self.leaves[leaf] = _Position(self, context).nodes()
+            return found
         memo_key = (level, context)
         if memo_key not in self.memo:
             nodes: list[Node] = []
@@ -140,6 +145,27 @@ class _Nest:
                 nodes.extend(body if repeats == 1 else (Repeat(repeats, body),))
             self.memo[memo_key] = tuple(nodes)
         return self.memo[memo_key]
+
+    def leaf_key(self, context: tuple[Key, ...]) -> tuple[Any, ...]:
+        """What the step at `context` reads of it: steps with one key are the same.
+
+        Inside a loop at a middle index `j` (neither its first nor its last), no loop outside
+        `j` starts, ends, carries or advances at this step, so of each such loop only its tile
+        class counts, with K's first and last flags (bias bytes, partial sums) and, when `j` is
+        the weight loop, whether it is at its last index (`prefetch_point`).
+        """
+        middle = len(context) - 1
+        while middle >= 0 and (context[middle].first or context[middle].last):
+            middle -= 1
+        if middle < 0:
+            return (-1, (), context)
+        weight_here = self.level["weight"] == middle
+        outer = tuple(
+            (key.now, key.first if dim == "k" else None,
+             key.last if dim == "k" or weight_here else None)
+            for (dim, _), key in zip(self.levels[:middle], context[:middle], strict=True)
+        )  # fmt: skip
+        return (middle, outer, context[middle:])
 
     @cached_property
     def fixed(self) -> Coords:
