@@ -4,7 +4,8 @@ Run from the repository root:
 
     python benchmarks/cold_simulate.py                         # VGG16 and MobileNetV2
     python benchmarks/cold_simulate.py -n resnet18 -n vgg16    # others
-    python benchmarks/cold_simulate.py --profile -n vgg16      # cProfile of the call instead
+    python benchmarks/cold_simulate.py --profile -n vgg16      # cProfile of the call instead,
+                                                               # and how many searches it made
 
 Each network is counted by two runs under valgrind's cachegrind (one BLAS thread, a fixed hash
 seed): one that imports, loads the network and chip and empties every cache, and one that then
@@ -55,7 +56,7 @@ def profile(name: str) -> None:
 
     sys.path.insert(0, str(CHECKOUT))
     from accel.io.sources import load_chip, load_network
-    from accel.memory.model import clear_cache
+    from accel.memory.model import _array_memory, clear_cache
     from accel.simulation import simulate_network
 
     network, chip = load_network(name), load_chip(None)
@@ -64,6 +65,8 @@ def profile(name: str) -> None:
     profiler.runcall(simulate_network, network, chip, 1)
     stats = pstats.Stats(profiler)
     stats.sort_stats("tottime").print_stats(25)
+    searches = _array_memory.cache_info()  # identical layer shapes share one search
+    print(f"{name}: {searches.hits + searches.misses} array layers, {searches.misses} searches")
 
 
 def main() -> None:
