@@ -120,10 +120,16 @@ def compress(keys: Sequence[Hashable]) -> list[tuple[int, tuple[Hashable, ...]]]
     """Cut a sequence into runs `(count, period)` of a repeated period, greedily, longest first."""
     ids: dict[Hashable, int] = {}
     codes = np.array([ids.setdefault(key, len(ids)) for key in keys], dtype=np.int64)
+    return [(count, tuple(keys[start : start + period])) for count, start, period in runs(codes)]
+
+
+def runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
+    """`compress` of a sequence given as integer codes (equal codes: equal elements), each run
+    as (count, start, period)."""
     size = len(codes)
     periods = min(_MAX_PERIOD, size // 2)
     streaks = _streaks(codes, periods)
-    runs: list[tuple[int, tuple[Hashable, ...]]] = []
+    found: list[tuple[int, int, int]] = []
     start = 0
     while start < size:
         best_period, best_count = 1, 1
@@ -135,9 +141,9 @@ def compress(keys: Sequence[Hashable]) -> list[tuple[int, tuple[Hashable, ...]]]
             count = 1 + streak // period
             if count > 1 and count * period > best_count * best_period:
                 best_period, best_count = period, count
-        runs.append((best_count, tuple(keys[start : start + best_period])))
+        found.append((best_count, start, best_period))
         start += best_count * best_period
-    return runs
+    return found
 
 
 def _streaks(codes: np.ndarray, periods: int) -> np.ndarray:
