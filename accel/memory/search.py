@@ -45,10 +45,13 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
             continue
         seen.add(key)
         variants = [tiling, *tiles.group_blocks(tiling, chip)]
+        channel = -1  # the channel bound, once a variant needs it
         for each in variants:
-            channel = int(channel_bound(table.bus[position : position + 1], chip)[0])
-            if each is not tiling and _variant_bound(each, table, chip, traffic, channel) >= best:
-                continue
+            if each is not tiling:
+                if channel < 0:
+                    channel = int(channel_bound(table.bus[position : position + 1], chip)[0])
+                if _variant_bound(each, table, chip, traffic, channel) >= best:
+                    continue
             cycles = replay(each)
             replayed += 1
             if (cycles, moved) < best:
