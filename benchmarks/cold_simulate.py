@@ -64,7 +64,7 @@ def profile(name: str) -> None:
     profiler = cProfile.Profile()
     profiler.runcall(simulate_network, network, chip, 1)
     stats = pstats.Stats(profiler)
-    stats.sort_stats("tottime").print_stats(25)
+    stats.sort_stats("cumulative").print_stats(25)
     searches = _array_memory.cache_info()  # identical layer shapes share one search
     print(f"{name}: {searches.hits + searches.misses} array layers, {searches.misses} searches")
 
