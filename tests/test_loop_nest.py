@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
+from unittest import mock
 
 import numpy as np
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
@@ -16,7 +17,7 @@ from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
 from accel.memory import tiling as tiles
 from accel.memory.geometry import LayerGeometry
-from accel.memory.loop_nest import array_schedule, untiled_cycles
+from accel.memory.loop_nest import _Nest, array_schedule, untiled_cycles
 from accel.memory.model import model_memory
 from accel.memory.replay import replay_layer
 from accel.memory.tile_schedule import Schedule
@@ -175,3 +176,40 @@ def test_every_group_block_moves_the_same_bytes_and_computes_the_same_cycles(
                  "ofmap": block.ofmap_tile_bytes}  # fmt: skip
         assert tiles.fits({op: np.array(size) for op, size in sizes.items()}, chip).all()
         event(f"g_tile {block.g_tile}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    layer=layers, chip=chips | streaming_chips, batch=st.integers(1, 2),
+    cuts=st.tuples(st.integers(1, 5), st.integers(1, 5), st.integers(1, 5)),
+    order=st.sampled_from(["mkn", "mnk", "kmn", "knm", "nmk", "nkm"]),
+)  # fmt: skip
+def test_steps_shared_between_loop_indices_are_the_steps_each_would_build(
+    layer: Layer, chip: ChipConfig, batch: int, cuts: tuple[int, int, int], order: str
+) -> None:
+    """A step built once for every loop index with its `leaf_key` is the step each index
+    builds alone (every index its own key: the whole context)."""
+    mapping = map_layer(layer, chip, batch)
+    timing = time_layer(mapping, chip)
+    try:
+        memory = model_memory(mapping, timing, chip)
+    except InputError:
+        return
+    tiling, array = memory.tiling, mapping.array
+    assume(tiling is not None and array is not None)
+    assert tiling is not None and array is not None
+    # Smaller tiles in any loop order: deeper nests, with edge tiles and middle indices.
+    m, k, n = (max(1, size // cut) for size, cut in
+               zip((tiling.m_tile, tiling.k_tile, tiling.n_tile), cuts, strict=True))  # fmt: skip
+    smaller = dataclasses.replace(
+        tiling, loop_order=order, m_tile=m, k_tile=k, n_tile=n, g_tile=1,
+        m_tiles=-(-array.m // m), k_tiles=-(-array.k // k), n_tiles=-(-array.n // n),
+    )  # fmt: skip
+    geometry, bias = LayerGeometry.of(layer, batch), layer.bias_elements > 0
+    shared = array_schedule(smaller, geometry, array, chip, bias, timing.compute_cycles)
+    with mock.patch.object(_Nest, "leaf_key", lambda self, context: context):
+        alone = array_schedule(smaller, geometry, array, chip, bias, timing.compute_cycles)
+    assert shared == alone
+    if not smaller.streamed:  # one step per tile
+        tiles_count = smaller.m_tiles * smaller.k_tiles * smaller.n_tiles * smaller.g_tiles
+        assert shared.step_count == tiles_count

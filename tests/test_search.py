@@ -5,14 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import chip_with, chips, layers, streaming_chips
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
 from accel.memory import model as memory
+from accel.memory import plans, search
 from accel.memory.bounds import channel_bound
+from accel.memory.candidates import NoFit
 from accel.model.network import Layer
 from accel.perf.timing import time_layer
 
@@ -99,3 +101,25 @@ def test_the_channel_bound_allows_a_rounded_down_transfer() -> None:
     chip = chip_with(dram__bandwidth_bytes_per_cycle=24)
     assert channel_bound(np.array([128]), chip).tolist() == [5]
     assert channel_bound(np.array([128]), ChipConfig()).tolist() == [8]  # 16 B/cycle: exact
+
+
+@settings(max_examples=30, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips)
+def test_a_candidates_schedule_key_is_read_off_the_table_without_building_it(
+    layer: Layer, chip: ChipConfig
+) -> None:
+    """The scan skips loop orders that build a schedule already replayed before it builds the
+    tiling: the key it reads off the table is the built tiling's, for every candidate."""
+    mapping = map_layer(layer, chip)
+    assume(mapping.array is not None)
+    assert mapping.array is not None
+    args = (layer.op, layer.input_shapes, layer.output_shape, 1, mapping.array,
+            time_layer(mapping, chip).compute_cycles, plans.layout_chip(chip))  # fmt: skip
+    try:
+        table = plans.layer_table(*args)[0]
+    except NoFit:
+        return
+    flats = table.flat.tolist()
+    for flat in flats:
+        tiling, _ = search.candidate(table, flat)
+        assert search._position_key(table, flat) == search._schedule_key(tiling)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from hypothesis import given
+from hypothesis import strategies as st
+
+from accel.memory.tile_classes import Key, level_runs
 from accel.memory.tile_schedule import Repeat, compress, stream_schedule
 
 
@@ -10,6 +14,33 @@ def test_compress_finds_runs_of_single_items_and_of_periods() -> None:
     assert compress(list("xabcabcabcy")) == [(1, ("x",)), (3, ("a", "b", "c")), (1, ("y",))]
     assert compress([]) == []
     assert compress(list("ab")) == [(1, ("a",)), (1, ("b",))]
+
+
+@given(
+    base=st.lists(st.integers(0, 3), min_size=1, max_size=4),
+    length=st.integers(1, 120),
+    edits=st.lists(st.tuples(st.integers(0, 119), st.integers(0, 5)), max_size=4),
+)
+def test_level_runs_are_the_runs_of_every_index_key(
+    base: list[int], length: int, edits: list[tuple[int, int]]
+) -> None:
+    """`level_runs` codes the keys from the classes without building a Key per index: the
+    same runs as compressing every index's Key."""
+    classes = (base * length)[:length]
+    for index, value in edits:
+        classes[index % length] = value
+    sizes = tuple((size, (size * 7,)) for size in classes)
+    keys = [Key(sizes[i], sizes[i + 1] if i + 1 < length else None, i == 0, i == length - 1,
+                i == length - 2) for i in range(length)]  # fmt: skip
+    assert level_runs.__wrapped__(sizes) == compress(keys)
+
+
+def test_level_runs_keep_the_first_and_the_last_two_indices_apart() -> None:
+    tile = (4, (28,))
+    runs = level_runs.__wrapped__((tile,) * 6)
+    assert [(count, [key.first, key.last, key.penultimate]) for count, period in runs
+            for key in period] == [(1, [True, False, False]), (3, [False, False, False]),
+                                   (1, [False, False, True]), (1, [False, True, False])]  # fmt: skip
 
 
 def test_stream_schedule_splits_tensors_evenly_and_drains_at_the_end() -> None:

@@ -54,7 +54,7 @@ from accel.memory.tiling import (
     piece_bytes,
 )
 
-Coords = dict[str, tuple[Any, bool]]  # dim → (size class, is the first index)
+Coords = dict[str, tuple[Any, bool]]  # every dim → (size class, is the first index)
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,7 @@ class _Nest:
     streamed: tuple[Operand, ...] = ()
     pieces: dict[Operand, int] = field(default_factory=dict)  # streamed operand → piece bytes
     memo: dict[tuple[int, tuple[Key, ...]], tuple[Node, ...]] = field(default_factory=dict)
+    leaves: dict[tuple[Any, ...], tuple[Node, ...]] = field(default_factory=dict)
 
     @cached_property
     def merged(self) -> bool:
@@ -129,7 +130,11 @@ class _Nest:
     def subtree(self, level: int, context: tuple[Key, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the indices of the loops outside it."""
         if level == len(self.levels):
-            return _Position(self, context).nodes()
+            leaf = self.leaf_key(context)
+            found = self.leaves.get(leaf)
+            if found is None:
+                found = self.leaves[leaf] = _Position(self, context).nodes()
+            return found
         memo_key = (level, context)
         if memo_key not in self.memo:
             nodes: list[Node] = []
@@ -141,12 +146,35 @@ class _Nest:
             self.memo[memo_key] = tuple(nodes)
         return self.memo[memo_key]
 
-    def size(self, coords: Coords, dim: str) -> Any:
-        return coords[dim][0] if dim in coords else self.constant[dim]
+    def leaf_key(self, context: tuple[Key, ...]) -> tuple[Any, ...]:
+        """What the step at `context` reads of it: steps with one key are the same.
+
+        Inside a loop at a middle index `j` (neither its first nor its last), no loop outside
+        `j` starts, ends, carries or advances at this step, so of each such loop only its tile
+        class counts, with K's first and last flags (bias bytes, partial sums) and, when `j` is
+        the weight loop, whether it is at its last index (`prefetch_point`).
+        """
+        middle = len(context) - 1
+        while middle >= 0 and (context[middle].first or context[middle].last):
+            middle -= 1
+        if middle < 0:
+            return (-1, (), context)
+        weight_here = self.level["weight"] == middle
+        outer = tuple(
+            (key.now, key.first if dim == "k" else None,
+             key.last if dim == "k" or weight_here else None)
+            for (dim, _), key in zip(self.levels[:middle], context[:middle], strict=True)
+        )  # fmt: skip
+        return (middle, outer, context[middle:])
+
+    @cached_property
+    def fixed(self) -> Coords:
+        """The dims that do not iterate, at their single (first) index."""
+        return {dim: (size, True) for dim, size in self.constant.items()}
 
     def groups(self, coords: Coords) -> int:
         """Whole groups the step at `coords` carries (its tiles hold that many groups' data)."""
-        return int(self.size(coords, "g"))
+        return int(coords["g"][0])
 
     def bytes(self, kind: str, coords: Coords) -> int:
         """Bytes of the `kind` tile at `coords` (psum: int32 partial sums of an ofmap tile).
@@ -154,8 +182,8 @@ class _Nest:
         A streamed input is what the array reads in the step: im2col elements for the ifmap,
         once per fold along the dimension it does not index.
         """
-        m, k, n = (self.size(coords, d) for d in "mkn")
-        groups = self.groups(coords)
+        m, k, n = coords["m"][0], coords["k"][0], coords["n"][0]
+        groups = coords["g"][0]
         if kind == "psum":
             return int(groups * m[0] * n[0] * self.chip.array.accumulator_bytes)
         reads = self.fold_reads(kind, coords) if kind in self.streamed else 0
@@ -164,7 +192,7 @@ class _Nest:
             return int(m[0] * k[0] * reads * width)
         if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
             return int(groups * sum(count * m[1][box] for count, box in k[1]) * width)
-        k_first = coords.get("k", (None, True))[1]
+        k_first = coords["k"][1]
         bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
         return int(groups * (k[0] * n[0] * width + bias) * max(reads, 1))
 
@@ -175,7 +203,7 @@ class _Nest:
         if idle == array.time_dim:
             return 1
         fold = array.array_rows if idle == array.rows_dim else array.array_cols
-        return ceil_div(self.size(coords, idle)[0], fold)
+        return ceil_div(coords[idle][0][0], fold)
 
     def has_psum(self, coords: Coords) -> bool:
         """True when this ofmap visit continues a reduction begun in an earlier visit."""
@@ -210,14 +238,21 @@ class _Position:
 
     def __init__(self, nest: _Nest, context: tuple[Key, ...]) -> None:
         self.nest, self.context = nest, context
-        lasts = [key.last for key in context]
-        # The loop that advances after this step (−1: this is the last step).
-        self.carry = max((i for i, last in enumerate(lasts) if not last), default=-1)
+        count = len(context)
         # At `i`: every loop from level `i` inward is at its first (last) index.
-        self._inner_first = _suffix_all([key.first for key in context])
-        self._inner_last = _suffix_all(lasts)
-        levels = nest.levels
-        self._now: Coords = {levels[i][0]: (key.now, key.first) for i, key in enumerate(context)}
+        inner_first, inner_last = [True] * (count + 1), [True] * (count + 1)
+        carry = -1  # the loop that advances after this step (−1: this is the last step)
+        for i in range(count - 1, -1, -1):
+            key = context[i]
+            inner_first[i] = key.first and inner_first[i + 1]
+            inner_last[i] = key.last and inner_last[i + 1]
+            if carry < 0 and not key.last:
+                carry = i
+        self.carry, self._inner_first, self._inner_last = carry, inner_first, inner_last
+        now = dict(nest.fixed)
+        for (dim, _), key in zip(nest.levels, context, strict=True):
+            now[dim] = (key.now, key.first)
+        self._now: Coords = now
         self._advanced: dict[int, Coords] = {}
 
     def starts(self, level: int) -> bool:
@@ -231,10 +266,11 @@ class _Position:
         """Tile classes now, or after the loop at level `advance` (with carries) moves on."""
         if advance is None:
             return self._now
-        moving = [i for i in range(advance + 1) if not self.context[i].last]
-        if not moving:
-            return None
-        return self._after(moving[-1])
+        context = self.context
+        for level in range(advance, -1, -1):
+            if not context[level].last:
+                return self._after(level)
+        return None
 
     def _after(self, level: int) -> Coords:
         """Tile classes once the loop at `level` advances (inner loops back at their first)."""
@@ -242,14 +278,15 @@ class _Position:
         if found is not None:
             return found
         nest, context = self.nest, self.context
-        found = self._advanced[level] = {
-            nest.levels[i][0]: (
+        found = dict(nest.fixed)
+        for i, (dim, classes) in enumerate(nest.levels):
+            key = context[i]
+            found[dim] = (
                 (key.now, key.first) if i < level
                 else (key.after, False) if i == level
-                else (nest.levels[i][1][0], True)
-            )
-            for i, key in enumerate(context)
-        }
+                else (classes[0], True)
+            )  # fmt: skip
+        self._advanced[level] = found
         return found
 
     def nodes(self) -> tuple[Node, ...]:
@@ -296,7 +333,7 @@ class _Position:
         )
         if "ofmap" not in nest.streamed or not self.ends(nest.level["psum"]):
             return Pieces(inputs)
-        m, _, n = (nest.size(now, d) for d in "mkn")
+        m, n = now["m"][0], now["n"][0]
         outputs = int(nest.groups(now) * m[0] * n[0])
         write = self.writeback(now) // outputs
         psum = nest.chip.array.accumulator_bytes if nest.has_psum(now) else 0
@@ -326,7 +363,7 @@ class _Position:
         """Final outputs (int8 or the float width), or accumulator-wide partial sums when
         later visits still add to them."""
         nest = self.nest
-        m, _, n = (nest.size(coords, d) for d in "mkn")
+        m, n = coords["m"][0], coords["n"][0]
         unfinished = nest.reduces_across_visits and not self.context[nest.k_level].last  # type: ignore[index]
         array = nest.chip.array
         per_output = array.accumulator_bytes if unfinished else array.element_bytes
@@ -350,7 +387,7 @@ class _Position:
     def cycles(self, now: Coords) -> int:
         nest, array = self.nest, self.nest.array
         overlap = nest.chip.array.fold_overlap
-        extents = {dim: nest.size(now, dim)[0] for dim in "mkn"}
+        extents = {dim: now[dim][0][0] for dim in "mkn"}
         # The step's groups run one after another, each in its own folds.
         folds = nest.groups(now) * ceil_div(extents[array.rows_dim], array.array_rows) * ceil_div(
             extents[array.cols_dim], array.array_cols
@@ -363,14 +400,6 @@ class _Position:
         if self.carry < 0:
             cycles += last + nest.tail_adjust
         return cycles
-
-
-def _suffix_all(flags: list[bool]) -> list[bool]:
-    """`result[i]` = all of `flags[i:]`, for i from 0 to len (the last: True)."""
-    result = [True] * (len(flags) + 1)
-    for i in range(len(flags) - 1, -1, -1):
-        result[i] = flags[i] and result[i + 1]
-    return result
 
 
 def array_schedule(
@@ -397,7 +426,7 @@ def array_schedule(
     nest = _Nest(
         levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces
     )
-    origin: Coords = {dim: (c[0], True) for dim, c in levels}
+    origin: Coords = {**nest.fixed, **{dim: (c[0], True) for dim, c in levels}}
     prologue = tuple(Load(op, nest.first_piece(op, origin)) for op in INPUT_OPERANDS)
     at_start = nest.level["weight"] < 0 and nest.double("weight") and "weight" not in streamed
     return Schedule(prologue, nest.subtree(0, ()), at_start, prologue[1].bytes)

@@ -39,16 +39,20 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
         moved = int(table.moved[position])
         if (int(bound[position]), moved) >= best:
             break
-        tiling, traffic = candidate(table, int(table.flat[position]))
-        key = _schedule_key(tiling)
+        flat = int(table.flat[position])
+        key = _position_key(table, flat)
         if key in seen:
             continue
         seen.add(key)
+        tiling, traffic = candidate(table, flat)
         variants = [tiling, *tiles.group_blocks(tiling, chip)]
+        channel = -1  # the channel bound, once a variant needs it
         for each in variants:
-            channel = int(channel_bound(table.bus[position : position + 1], chip)[0])
-            if each is not tiling and _variant_bound(each, table, chip, traffic, channel) >= best:
-                continue
+            if each is not tiling:
+                if channel < 0:
+                    channel = int(channel_bound(table.bus[position : position + 1], chip)[0])
+                if _variant_bound(each, table, chip, traffic, channel) >= best:
+                    continue
             cycles = replay(each)
             replayed += 1
             if (cycles, moved) < best:
@@ -62,6 +66,20 @@ def _schedule_key(tiling: tiles.Tiling) -> tuple[int, ...] | tiles.Tiling:
     one schedule."""
     moving = "".join(d for d in _loop_dims(tiling.loop_order) if tiling.trips(d) > 1)
     return (tiling.m_tile, tiling.k_tile, tiling.n_tile, hash(moving), hash(tiling.streamed))
+
+
+def _position_key(table: Grid, flat: int) -> tuple[int, ...] | tiles.Tiling:
+    """`_schedule_key` of the candidate at `flat`, without building it."""
+    grid, orders, array = table.grid, table.orders, table.array
+    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
+    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
+    sizes = {"m": int(grid.m[i]), "k": int(grid.k[j]), "n": int(grid.n[n])}
+    totals = {"m": array.m, "k": array.k, "n": array.n}
+    traffic = orders[o]
+    moving = "".join(
+        d for d in _loop_dims(traffic.order) if ceil_div(totals[d], sizes[d]) > 1
+    )
+    return (sizes["m"], sizes["k"], sizes["n"], hash(moving), hash(traffic.streamed))
 
 
 def _variant_bound(

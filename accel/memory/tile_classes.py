@@ -12,9 +12,11 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from accel.mapping.array import ArrayMapping
 from accel.memory.geometry import LayerGeometry
-from accel.memory.tile_schedule import compress
+from accel.memory.tile_schedule import runs
 from accel.memory.tiling import Tiling
 
 
@@ -39,12 +41,20 @@ def level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[Key, ...]]]:
     """One loop's indices as compressed runs of keys; memoized, as loops of the same tile
     classes recur across layers of one shape and across sweep points (read only)."""
     count = len(classes)
-    keys = [
-        Key(classes[i], classes[i + 1] if i + 1 < count else None,
-             i == 0, i == count - 1, i == count - 2)
-        for i in range(count)
-    ]  # fmt: skip
-    return compress(keys)  # type: ignore[return-value]
+
+    def key(i: int) -> Key:
+        after = classes[i + 1] if i + 1 < count else None
+        return Key(classes[i], after, i == 0, i == count - 1, i == count - 2)
+
+    # Equal keys ⇔ equal (class, next class) away from the first and the last two indices,
+    # which are each unlike every other: codes from the classes, no Key per index.
+    ids: dict[Any, int] = {}
+    codes = np.array([ids.setdefault(each, len(ids)) for each in classes], dtype=np.int64)
+    pairs = codes[:-1] * (len(ids) + 1) + codes[1:]
+    keys = np.concatenate((pairs, [-1]))
+    special = sorted({0, count - 2, count - 1} & set(range(count)))
+    keys[special] = -2 - np.arange(len(special))
+    return [(n, tuple(key(start + i) for i in range(period))) for n, start, period in runs(keys)]
 
 
 def tile_classes(

@@ -120,32 +120,43 @@ def compress(keys: Sequence[Hashable]) -> list[tuple[int, tuple[Hashable, ...]]]
     """Cut a sequence into runs `(count, period)` of a repeated period, greedily, longest first."""
     ids: dict[Hashable, int] = {}
     codes = np.array([ids.setdefault(key, len(ids)) for key in keys], dtype=np.int64)
+    return [(count, tuple(keys[start : start + period])) for count, start, period in runs(codes)]
+
+
+def runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
+    """`compress` of a sequence given as integer codes (equal codes: equal elements), each run
+    as (count, start, period)."""
     size = len(codes)
-    streaks = {p: _streaks(codes, p) for p in range(1, min(_MAX_PERIOD, size // 2) + 1)}
-    runs: list[tuple[int, tuple[Hashable, ...]]] = []
+    periods = min(_MAX_PERIOD, size // 2)
+    streaks = _streaks(codes, periods)
+    found: list[tuple[int, int, int]] = []
     start = 0
     while start < size:
         best_period, best_count = 1, 1
-        for period, streak in streaks.items():
+        # Periods 1, 2, … at `start`, read in one go (a Python list: cheap to index).
+        column = streaks[:, start].tolist() if periods else []
+        for period, streak in enumerate(column, start=1):
             if start + 2 * period > size:
                 break
-            count = 1 + int(streak[start]) // period
+            count = 1 + streak // period
             if count > 1 and count * period > best_count * best_period:
                 best_period, best_count = period, count
-        runs.append((best_count, tuple(keys[start : start + best_period])))
+        found.append((best_count, start, best_period))
         start += best_count * best_period
-    return runs
+    return found
 
 
-def _streaks(codes: np.ndarray, period: int) -> np.ndarray:
-    """For each position i: how many j >= i in a row have codes[j] == codes[j + period]."""
-    equal = codes[period:] == codes[:-period]
-    streak = np.zeros(len(codes) + 1, dtype=np.int64)
+def _streaks(codes: np.ndarray, periods: int) -> np.ndarray:
+    """Row p − 1, position i: how many j >= i in a row have codes[j] == codes[j + p], for every
+    period p up to `periods` at once (positions past the end compare unequal)."""
+    size = len(codes)
+    padded = np.concatenate((codes, np.full(periods, -1, dtype=np.int64)))
+    positions = np.arange(size)
+    shifted = padded[positions[None, :] + np.arange(1, periods + 1)[:, None]]
     # A backwards running count that resets at every mismatch.
-    positions = np.arange(len(equal))
-    breaks = np.where(~equal, positions, len(equal))
-    next_break = np.minimum.accumulate(breaks[::-1])[::-1]
-    streak[: len(equal)] = next_break - positions
+    breaks = np.where(codes[None, :] == shifted, size, positions[None, :])
+    next_break = np.minimum.accumulate(breaks[:, ::-1], axis=1)[:, ::-1]
+    streak: np.ndarray = next_break - positions[None, :]
     return streak
 
 

@@ -1,0 +1,90 @@
+"""Instructions of one cold in-process `simulate_network` call, imports excluded.
+
+Run from the repository root:
+
+    python benchmarks/cold_simulate.py                         # VGG16 and MobileNetV2
+    python benchmarks/cold_simulate.py -n resnet18 -n vgg16    # others
+    python benchmarks/cold_simulate.py --profile -n vgg16      # cProfile of the call instead,
+                                                               # and how many searches it made
+
+Each network is counted by two runs under valgrind's cachegrind (one BLAS thread, a fixed hash
+seed): one that imports, loads the network and chip and empties every cache, and one that then
+also calls `simulate_network(network, chip, 1)` once. The difference is the call's cold cost,
+the same from run to run (the counts, unlike times, do not depend on the machine's load).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+CHECKOUT = Path(__file__).resolve().parent.parent
+SETUP = (
+    "import sys\n"
+    "from accel.io.sources import load_chip, load_network\n"
+    "from accel.memory.model import clear_cache\n"
+    "from accel.simulation import simulate_network\n"
+    "network, chip = load_network(sys.argv[1]), load_chip(None)\n"
+    "clear_cache()\n"
+)
+CALL = "simulate_network(network, chip, 1)\n"
+
+
+def instructions(script: str, name: str) -> int:
+    """Instructions that `python -c script name` executes, counted by cachegrind."""
+    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1",
+           "PYTHONPATH": str(CHECKOUT)}  # fmt: skip
+    argv = [sys.executable, "-c", script, name]
+    subprocess.run(argv, cwd=CHECKOUT, env=env, check=True, capture_output=True)  # warm-up
+    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                "--cachegrind-out-file=/dev/null"]  # fmt: skip
+    run = subprocess.run([*valgrind, *argv], cwd=CHECKOUT, env=env, check=True,
+                         capture_output=True, text=True)  # fmt: skip
+    found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
+    assert found, run.stderr
+    return int(found[1].replace(",", ""))
+
+
+def profile(name: str) -> None:
+    """cProfile of one cold call, the 25 functions with the most cumulative time."""
+    import cProfile
+    import pstats
+
+    sys.path.insert(0, str(CHECKOUT))
+    from accel.io.sources import load_chip, load_network
+    from accel.memory.model import _array_memory, clear_cache
+    from accel.simulation import simulate_network
+
+    network, chip = load_network(name), load_chip(None)
+    clear_cache()
+    profiler = cProfile.Profile()
+    profiler.runcall(simulate_network, network, chip, 1)
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(25)
+    searches = _array_memory.cache_info()  # identical layer shapes share one search
+    print(f"{name}: {searches.hits + searches.misses} array layers, {searches.misses} searches")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--network", action="append", help="zoo network (repeatable)")
+    parser.add_argument("--profile", action="store_true", help="cProfile instead of counting")
+    args = parser.parse_args()
+    names = args.network or ["vgg16", "mobilenet_v2"]
+    if args.profile:
+        for name in names:
+            profile(name)
+        return
+    print(f"{'network':20s} {'M instructions, cold call':>26s}")
+    for name in names:
+        base = instructions(SETUP, name)
+        called = instructions(SETUP + CALL, name)
+        print(f"{name:20s} {(called - base) / 1e6:26,.1f}")
+
+
+if __name__ == "__main__":
+    main()
