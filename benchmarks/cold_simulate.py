@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
-import subprocess
 import sys
 from pathlib import Path
+
+import cli_startup  # the counting of benchmarks/cli_startup.py, beside this script
 
 CHECKOUT = Path(__file__).resolve().parent.parent
 SETUP = (
@@ -36,17 +36,8 @@ CALL = "simulate_network(network, chip, 1)\n"
 
 def instructions(script: str, name: str) -> int:
     """Instructions that `python -c script name` executes, counted by cachegrind."""
-    env = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1",
-           "PYTHONPATH": str(CHECKOUT)}  # fmt: skip
-    argv = [sys.executable, "-c", script, name]
-    subprocess.run(argv, cwd=CHECKOUT, env=env, check=True, capture_output=True)  # warm-up
-    valgrind = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
-                "--cachegrind-out-file=/dev/null"]  # fmt: skip
-    run = subprocess.run([*valgrind, *argv], cwd=CHECKOUT, env=env, check=True,
-                         capture_output=True, text=True)  # fmt: skip
-    found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
-    assert found, run.stderr
-    return int(found[1].replace(",", ""))
+    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
+    return cli_startup.instructions([sys.executable, "-c", script, name], CHECKOUT, env)
 
 
 def profile(name: str) -> None:
