@@ -129,7 +129,8 @@ FEATURE_MODULES = (
     "accel.memory.multicore", "accel.memory.core_pieces", "accel.memory.core_split",
     "accel.memory.core_timeline", "accel.memory.core_outputs", "accel.memory.core_bands",
     "accel.memory.core_stages",  # multi-core chips
-    "accel.mapping.training", "accel.model.training", "accel.model.backward",  # --training
+    "accel.mapping.training", "accel.model.training", "accel.model.training_items",
+    "accel.model.backward",  # --training
     "accel.mapping.row_stationary", "accel.perf.row_stationary",
     "accel.memory.row_stationary",  # a row-stationary (rs) array
     "accel.mapping.conv_transpose",  # transposed convolutions
