@@ -14,6 +14,7 @@ the script prints the median and the best wall time, and the target where there 
 - the 12 networks of DESIGN.md's zoo (lenet5 ... googlenet) loaded and simulated on the default
   chip in one process through the library (`load_network`, `simulate_network`): 0.5 s.
 
+"import numpy" is the floor under every run (the tiling search is numpy).
 "imports of a simulate-network run" loads every module a quiet run on a built-in network loads
 (no work): the gap to the run itself is the work. Bytecode is cached (in a temporary folder,
 after one warm-up run) as it is for an installed package, even where PYTHONDONTWRITEBYTECODE is
@@ -102,6 +103,7 @@ def commands(args: argparse.Namespace, out: str, scratch: Path) -> Commands:
     vgg16 = [*run, "-n", "vgg16"]
     found: Commands = {
         "python -c pass": ([python, "-c", "pass"], None),
+        "import numpy": ([python, "-c", "import numpy"], None),  # the floor of every run
         "import accel": ([python, "-c", "import accel"], None),
         "import accel.cli": ([python, "-c", "import accel.cli"], None),
         "imports of a simulate-network run": ([python, "-c", RUN_IMPORTS], None),
