@@ -175,3 +175,5 @@ def test_box_stats_of_many_tile_sizes_equal_the_boxes_they_sum(
     boxes = [g.box_pixels(m, (r0, r1, s0, s1)) for m in m_tiles]
     assert sums.tolist() == [int(box.sum()) for box in boxes]
     assert largest.tolist() == [int(box.max()) for box in boxes]
+    assert g.box_smallest(m_tiles, (r0, r1, s0, s1)).tolist() == [int(b.min()) for b in boxes]
+    assert g.first_box(m_tiles, (r0, r1, s0, s1)).tolist() == [int(b[0]) for b in boxes]

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
+from accel.memory import tile_grid
 from accel.memory import tiling as tiles
 from accel.memory.geometry import LayerGeometry
 from accel.memory.traffic import bursts, grid_traffic, tiling_traffic
@@ -24,7 +25,7 @@ def _setup(layer: Layer, chip: ChipConfig) -> tuple[ArrayMapping, LayerGeometry,
     array = map_layer(layer, chip).array
     assert array is not None
     geometry = LayerGeometry.of(layer, 1)
-    return array, geometry, tiles.candidates(array, geometry)
+    return array, geometry, tile_grid.candidates(array, geometry)
 
 
 def _tiling(array: ArrayMapping, order: str, m: int, k: int, n: int) -> tiles.Tiling:

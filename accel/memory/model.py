@@ -1,7 +1,7 @@
 """DRAM traffic and stall cycles of one layer: tiles under SRAM capacity, real reuse, a replay.
 
-For an array layer, every tiling that fits the buffers (`accel/memory/tiling.py`: tile sizes × loop
-order) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic is each tensor
+For an array layer, every tiling that fits the buffers (`tiling.py`, `tile_grid.py`: tile sizes ×
+loop order; `tile_fit.py`) gets its DRAM traffic in closed form (`traffic.py`). Compulsory traffic is each tensor
 once (the ifmap: each input element some window reads). `search.py` picks the tiling with the
 fewest cycles in the DMA / compute pipeline replay (`replay.py`, exact), ties broken by DRAM
 bytes, replaying only the tilings whose lower bound could still win. The candidates and their
