@@ -1,18 +1,22 @@
 """The candidate grid: its ifmap bytes per (M-tile, K-tile) size, as matrix products over the
-distinct tap boxes, equal summing every K-tile size's pieces one by one."""
+distinct tap boxes, equal summing every K-tile size's pieces one by one; each loop order's fit
+from two evaluations equals evaluating it per order."""
 
 from __future__ import annotations
 
 import numpy as np
-from conftest import chip_with, single_layer
+from conftest import chip_with, chips, layers, single_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from accel.config import ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping
 from accel.mapping.mapper import map_layer
-from accel.memory import tile_grid
+from accel.memory import tile_fit, tile_grid
 from accel.memory.geometry import IntArray, LayerGeometry, Taps
-from accel.memory.tiling import Candidates
+from accel.memory.tiling import LOOP_ORDERS, Candidates
+from accel.memory.traffic import order_traffics
+from accel.model.network import Layer
 from accel.model.ops import Conv, FullyConnected
 
 
@@ -89,3 +93,39 @@ def test_a_3x3_conv_grid_counts_halo_rows_and_partial_windows() -> None:
     # One output row (M 8) of a K-tile of the first 4 taps (kernel rows 0..1): 8 columns of
     # rows 0 and 1 (row 0's first tap reads the padding), summed over rows and K-tiles.
     assert grid.ifmap_first[3, 0] == 8 * 1
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=layers, chip=chips, streamed=st.sampled_from([(), ("ifmap",), ("weight", "ofmap")]))
+def test_each_orders_fit_selects_between_outputs_in_the_pes_and_not(
+    layer: Layer, chip: ChipConfig, streamed: tuple[Operand, ...]
+) -> None:
+    _fits_agree(layer, chip, streamed)
+
+
+def test_outputs_kept_in_the_pes_fit_where_accumulators_do_not() -> None:
+    # os, 4×4 array, 16-byte ofmap halves: a 4×4 tile fits as int8 outputs, not as int32 sums.
+    layer = single_layer(Conv(kernel=3, padding=1, out_channels=4), 8, 4)
+    chip = chip_with(array__rows=4, array__cols=4, array__dataflow="os",
+                     sram__ofmap__size_kib=0.03125)  # fmt: skip
+    assert _fits_agree(layer, chip, ()) > 0
+
+
+def _fits_agree(layer: Layer, chip: ChipConfig, streamed: tuple[Operand, ...]) -> int:
+    """Check `fits_per_order` against `fits` per order; return how many candidates fit only
+    with their outputs in the PEs."""
+    array = map_layer(layer, chip).array
+    assert array is not None
+    geometry = LayerGeometry.of(layer, 1)
+    grid = tile_grid.candidates(array, geometry)
+    sizes = tile_fit.tile_bytes(grid, geometry, array, chip, layer.bias_elements > 0)
+    traffic = order_traffics(LOOP_ORDERS, grid, array, chip, layer.weight_bytes, streamed)
+    in_place = [t.in_place for t in traffic]
+    fast = tile_fit.fits_per_order(sizes, grid, array, in_place, chip, streamed)
+    only_inside = 0
+    for each, fit in zip(in_place, fast, strict=True):
+        width = chip.array.element_bytes
+        order_sizes = tile_fit.with_outputs_in_pes(sizes, grid, array, each, width)
+        assert fit.tolist() == tile_fit.fits(order_sizes, chip, streamed).tolist()
+        only_inside += int((fit & ~tile_fit.fits(sizes, chip, streamed)).sum())
+    return only_inside

@@ -64,13 +64,27 @@ def box_stats(
 @lru_cache(maxsize=1 << 14)
 def first_boxes(batch: int, rows: Axis, cols: Axis, m_tiles: tuple[int, ...]) -> IntArray:
     """Input pixels the first M-tile of each of `m_tiles` output pixels reads: whole images,
-    then the start of the next."""
+    then the start of the next (`_start_box`)."""
     plane = rows.outputs * cols.outputs
     size = np.minimum(np.array(m_tiles, dtype=np.int64), batch * plane)
     images, rest = size // plane, size % plane
-    whole = _part_box(np.array([0]), np.array([plane - 1]), rows, cols)
-    start = _part_box(np.zeros_like(rest), np.maximum(rest - 1, 0), rows, cols)
-    result: IntArray = images * whole + np.where(rest > 0, start, 0)
+    start = _start_box(np.maximum(rest - 1, 0), rows, cols)
+    result: IntArray = images * (rows.whole * cols.whole) + np.where(rest > 0, start, 0)
+    return result
+
+
+def _start_box(last: IntArray, rows: Axis, cols: Axis) -> IntArray:
+    """Input pixels read by output pixels `0..last` of an image: the whole rows above the last
+    one, and the start of the last row; their union by inclusion–exclusion (`_part_box` with
+    the first row whole)."""
+    bottom, right = last // cols.outputs, last % cols.outputs
+    zero = np.zeros_like(last)
+    above = (zero, bottom - 1)
+    start = cols.touched(zero, right)
+    overlap = rows.common((above, (bottom, bottom)))
+    result: IntArray = (
+        rows.touched(*above) * cols.whole + (rows.touched(bottom, bottom) - overlap) * start
+    )
     return result
 
 
@@ -85,9 +99,10 @@ def box_pixels(batch: int, rows: Axis, cols: Axis, m_tile: int) -> IntArray:
     first_pixel, last_pixel = starts % plane, ends % plane
     one_image = first_image == last_image
     inside = _part_box(first_pixel, np.where(one_image, last_pixel, plane - 1), rows, cols)
-    tail = _part_box(np.zeros_like(last_pixel), last_pixel, rows, cols)
-    image = _part_box(np.array([0]), np.array([plane - 1]), rows, cols)
-    middle = np.maximum(last_image - first_image - 1, 0) * image
+    if one_image.all():
+        return inside
+    tail = _start_box(last_pixel, rows, cols)
+    middle = np.maximum(last_image - first_image - 1, 0) * (rows.whole * cols.whole)
     result: IntArray = np.where(one_image, inside, inside + middle + tail)
     return result
 
@@ -97,6 +112,8 @@ def _part_box(first: IntArray, last: IntArray, rows: Axis, cols: Axis) -> IntArr
 
     A span over several output rows is three rectangles: the rest of the first row, the whole
     middle rows and the start of the last row; their union is counted by inclusion–exclusion.
+    The middle rows read every column the others do, so only the first and last rows' column
+    ranges need intersecting.
     """
     width = cols.outputs
     top, bottom = first // width, last // width
@@ -107,21 +124,17 @@ def _part_box(first: IntArray, last: IntArray, rows: Axis, cols: Axis) -> IntArr
         within: IntArray = rows.touched(top, top) * cols.touched(left, right)
         return within
     if not left.any() and (right == width - 1).all():  # whole rows: one rectangle
-        whole: IntArray = rows.touched(top, bottom) * cols.touched(zero, end)
+        whole: IntArray = rows.touched(top, bottom) * cols.whole
         return whole
-    single = rows.touched(top, top) * cols.touched(left, right)
-    head = ((top, top), (left, end))
-    body = ((top + 1, bottom - 1), (zero, end))
-    foot = ((bottom, bottom), (zero, right))
-
-    def area(*parts: tuple[tuple[IntArray, IntArray], tuple[IntArray, IntArray]]) -> IntArray:
-        shared_rows = rows.common(tuple(part[0] for part in parts))
-        return shared_rows * cols.common(tuple(part[1] for part in parts))
-
+    head, body, foot = (top, top), (top + 1, bottom - 1), (bottom, bottom)
+    head_cols, foot_cols = cols.touched(left, end), cols.touched(zero, right)
+    both_cols = cols.common(((left, end), (zero, right)))
     spanning = (
-        area(head) + area(body) + area(foot)
-        - area(head, body) - area(body, foot) - area(head, foot)
-        + area(head, body, foot)
-    )
+        rows.touched(*head) * head_cols + rows.touched(*body) * cols.whole
+        + rows.touched(*foot) * foot_cols
+        - rows.common((head, body)) * head_cols - rows.common((body, foot)) * foot_cols
+        - (rows.common((head, foot)) - rows.common((head, body, foot))) * both_cols
+    )  # fmt: skip
+    single = rows.touched(top, top) * cols.touched(left, right)
     result: IntArray = np.where(top == bottom, single, spanning)
     return result

@@ -92,7 +92,8 @@ def fitting(
     per_order = [
         tile_fit.with_outputs_in_pes(sizes, grid, array, t.in_place, width) for t in orders
     ]
-    fit = [tile_fit.fits(order_sizes, chip) for order_sizes in per_order]
+    in_place = [t.in_place for t in orders]
+    fit = tile_fit.fits_per_order(sizes, grid, array, in_place, chip)
     if any(f.any() for f in fit):
         return orders, per_order, fit
     single = tile_fit.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]), width)
@@ -104,7 +105,7 @@ def fitting(
     streamed = tiles.undersized({op: int(size.flat[0]) for op, size in single.items()}, chip)
     orders = list(order_traffic(array, geometry, chip, weight_bytes, streamed))
     legal = tile_fit.stream_legal(grid, array, streamed)
-    fit = [tile_fit.fits(order_sizes, chip, streamed) & legal for order_sizes in per_order]
+    fit = [f & legal for f in tile_fit.fits_per_order(sizes, grid, array, in_place, chip, streamed)]
     assert any(f.any() for f in fit), "the smallest tile of every other operand fits"
     return orders, per_order, fit
 

@@ -76,6 +76,21 @@ def fits(
     return ok
 
 
+def fits_per_order(
+    sizes: dict[Operand, IntArray], grid: Candidates, array: ArrayMapping,
+    in_place: list[IntArray], chip: ChipConfig, streamed: tuple[Operand, ...] = (),
+) -> list[IntArray]:
+    """`fits` of each loop order's tile bytes (`with_outputs_in_pes` of its `in_place`), from
+    two evaluations: every os tile with its outputs in the PEs, and none (the fit of one
+    candidate reads only its own tile bytes, so an order's fit selects between them)."""
+    if array.dataflow != "os":
+        return [fits(sizes, chip, streamed)] * len(in_place)
+    outputs = grid.m[:, None, None] * grid.n[None, None, :] * chip.array.element_bytes
+    inside = fits({**sizes, "ofmap": outputs}, chip, streamed)
+    outside = fits(sizes, chip, streamed)
+    return [np.where(each, inside, outside) for each in in_place]
+
+
 def stream_legal(grid: Candidates, array: ArrayMapping, streamed: tuple[Operand, ...]) -> IntArray:
     """Candidates a streamed ofmap allows: where `K` sits on the array rows (ws / is), a tile
     takes one row fold of `K`, so each step updates its outputs once (read, add, write back)."""
