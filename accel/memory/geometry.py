@@ -17,6 +17,7 @@ channels, one "pixel" per image.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -145,11 +146,17 @@ def clear_geometry_cache() -> None:
 @lru_cache(maxsize=1 << 14)
 def _k_patterns(k: int, taps: int, kernel_rows: int, kernel_cols: int, k_tile: int
                 ) -> dict[KPart, int]:  # fmt: skip
-    starts = np.arange(0, k, k_tile, dtype=np.int64)
-    shapes = np.stack([starts % taps, np.minimum(k_tile, k - starts)], axis=1)
-    unique, counts = np.unique(shapes, axis=0, return_counts=True)
+    """K-tiles as (first tap, length) shapes, counted without listing them: the full tiles'
+    first taps `j · k_tile mod taps` repeat every `taps / gcd(k_tile, taps)` tiles, and the
+    last tile may be shorter. Shapes are visited in sorted order, as `np.unique` lists them."""
+    full, tail = divmod(k, k_tile)
+    period = taps // math.gcd(k_tile, taps)
+    rounds, extra = divmod(full, period)
+    shapes = {(j * k_tile % taps, k_tile): rounds + (j < extra) for j in range(min(period, full))}
+    if tail:
+        shapes[(full * k_tile % taps, tail)] = 1
     patterns: dict[KPart, int] = {}
-    for (offset, length), count in zip(unique.tolist(), counts.tolist(), strict=True):
+    for (offset, length), count in sorted(shapes.items()):
         part = _k_part(offset, length, kernel_rows, kernel_cols)
         patterns[part] = patterns.get(part, 0) + count
     return patterns
