@@ -42,9 +42,9 @@ class Axis:
             return self.common(((first, last),))
         # `common` of one range that reads one interval, without its reductions over ranges.
         low = np.maximum(first * self.stride - self.pad_before, 0)
-        high = np.minimum(last * self.stride - self.pad_before + reach - 1, self.size - 1)
-        result: IntArray = np.where(first > last, 0, np.maximum(high - low + 1, 0))
-        return result.astype(np.int64)
+        high = np.minimum(last * self.stride + (reach - self.pad_before), self.size)
+        result: IntArray = np.where(first > last, 0, np.maximum(high - low, 0))
+        return np.asarray(result, dtype=np.int64)
 
     @cached_property
     def each_output(self) -> tuple[int, int]:
