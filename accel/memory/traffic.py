@@ -187,8 +187,8 @@ class _Moving:
 @lru_cache(maxsize=64)
 def _inner_sets(orders: tuple[str, ...], dim: GemmDim) -> tuple[int, ...]:
     """Per order, the set of loops inside `dim`'s (bit i: GEMM_DIMS[i])."""
-    inner = [order[order.index(dim) + 1 :] for order in orders]
-    return tuple(sum(1 << GEMM_DIMS.index(loop_dims(d)[0]) for d in dims) for dims in inner)
+    inner = [loop_dims(order)[order.index(dim) + 1 :] for order in orders]
+    return tuple(sum(1 << GEMM_DIMS.index(d) for d in dims) for dims in inner)
 
 
 def streamed_passes(
