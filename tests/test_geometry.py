@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 from conftest import single_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from accel.memory.geometry import LayerGeometry
+from accel.memory.geometry import KPart, LayerGeometry, _k_part, _k_patterns
 from accel.model.ops import Conv, FullyConnected
 
 
@@ -175,3 +176,29 @@ def test_box_stats_of_many_tile_sizes_equal_the_boxes_they_sum(
     boxes = [g.box_pixels(m, (r0, r1, s0, s1)) for m in m_tiles]
     assert sums.tolist() == [int(box.sum()) for box in boxes]
     assert largest.tolist() == [int(box.max()) for box in boxes]
+    assert g.box_smallest(m_tiles, (r0, r1, s0, s1)).tolist() == [int(b.min()) for b in boxes]
+    assert g.first_box(m_tiles, (r0, r1, s0, s1)).tolist() == [int(b[0]) for b in boxes]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    channels=st.integers(1, 300),
+    kernel_rows=st.integers(1, 7),
+    kernel_cols=st.integers(1, 7),
+    k_tile=st.integers(1, 600),
+)
+def test_k_patterns_count_the_shapes_of_every_listed_k_tile(
+    channels: int, kernel_rows: int, kernel_cols: int, k_tile: int
+) -> None:
+    taps = kernel_rows * kernel_cols
+    k = channels * taps
+    # The plain count: list every K-tile's (first tap, length), count equal ones in sorted order.
+    starts = np.arange(0, k, k_tile)
+    shapes = np.stack([starts % taps, np.minimum(k_tile, k - starts)], axis=1)
+    unique, counts = np.unique(shapes, axis=0, return_counts=True)
+    expected: dict[KPart, int] = {}
+    for (offset, length), count in zip(unique.tolist(), counts.tolist(), strict=True):
+        part = _k_part(offset, length, kernel_rows, kernel_cols)
+        expected[part] = expected.get(part, 0) + count
+    found = _k_patterns(k, taps, kernel_rows, kernel_cols, k_tile)
+    assert list(found.items()) == list(expected.items())

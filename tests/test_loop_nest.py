@@ -15,6 +15,7 @@ from accel.config import ArrayConfig, ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
+from accel.memory import tile_fit
 from accel.memory import tiling as tiles
 from accel.memory.geometry import LayerGeometry
 from accel.memory.loop_nest import _Nest, array_schedule, untiled_cycles
@@ -174,7 +175,7 @@ def test_every_group_block_moves_the_same_bytes_and_computes_the_same_cycles(
         assert sum(s.prefetch_point for s in steps) + schedule.prefetch_at_start == 1
         sizes = {"ifmap": block.ifmap_tile_bytes, "weight": block.weight_tile_bytes,
                  "ofmap": block.ofmap_tile_bytes}  # fmt: skip
-        assert tiles.fits({op: np.array(size) for op, size in sizes.items()}, chip).all()
+        assert tile_fit.fits({op: np.array(size) for op, size in sizes.items()}, chip).all()
         event(f"g_tile {block.g_tile}")
 
 

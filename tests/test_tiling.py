@@ -10,6 +10,7 @@ from conftest import chip_with, single_layer
 
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
+from accel.memory import tile_fit, tile_grid
 from accel.memory import tiling as tiles
 from accel.memory.geometry import LayerGeometry
 from accel.memory.model import MemoryTraffic, model_memory
@@ -61,7 +62,7 @@ def test_mapped_dimensions_are_cut_in_whole_folds() -> None:
     chip = chip_with(array__rows=16, array__cols=8)
     array = map_layer(layer, chip).array
     assert array is not None and (array.k, array.n) == (180, 100)
-    grid = tiles.candidates(array, LayerGeometry.of(layer, 1))
+    grid = tile_grid.candidates(array, LayerGeometry.of(layer, 1))
     assert all(size % 16 == 0 or size == 180 for size in grid.k)  # K on rows (ws)
     assert all(size % 8 == 0 or size == 100 for size in grid.n)  # N on cols
     assert 144 in grid.k  # lcm(16, 9 taps): whole channels per K-tile
@@ -76,8 +77,8 @@ def test_ofmap_tiles_hold_accumulators_only_while_reducing() -> None:
         array = map_layer(layer, chip).array
         assert array is not None
         geometry = LayerGeometry.of(layer, 1)
-        grid = tiles.candidates(array, geometry)
-        sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias=True)
+        grid = tile_grid.candidates(array, geometry)
+        sizes = tile_fit.tile_bytes(grid, geometry, array, chip, has_bias=True)
         whole = sizes["ofmap"][-1, -1, -1]
         assert whole == 16 * 8 * expected  # ws: K = 64 > 32 rows, accumulate; os: in the PEs
 

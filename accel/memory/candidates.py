@@ -17,8 +17,10 @@ import numpy as np
 from accel.config import ChipConfig, Operand
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
+from accel.memory import tile_fit
 from accel.memory import tiling as tiles
 from accel.memory.geometry import IntArray, LayerGeometry
+from accel.memory.tile_grid import candidates
 from accel.memory.traffic import GridTraffic, order_traffics
 
 T = TypeVar("T")
@@ -51,7 +53,7 @@ ORDER_TRAFFIC = Memo(4096)
 @lru_cache(maxsize=4096)
 def candidate_grid(array: ArrayMapping, geometry: LayerGeometry) -> tiles.Candidates:
     """The candidate grid: it reads only the array mapping and the geometry."""
-    return tiles.candidates(array, geometry)
+    return candidates(array, geometry)
 
 
 def order_traffic(
@@ -88,21 +90,22 @@ def fitting(
     orders = list(order_traffic(array, geometry, chip, weight_bytes))
     width = chip.array.element_bytes
     per_order = [
-        tiles.with_outputs_in_pes(sizes, grid, array, t.in_place, width) for t in orders
+        tile_fit.with_outputs_in_pes(sizes, grid, array, t.in_place, width) for t in orders
     ]
-    fit = [tiles.fits(order_sizes, chip) for order_sizes in per_order]
+    in_place = [t.in_place for t in orders]
+    fit = tile_fit.fits_per_order(sizes, grid, array, in_place, chip)
     if any(f.any() for f in fit):
         return orders, per_order, fit
-    single = tiles.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]), width)
+    single = tile_fit.with_outputs_in_pes(sizes, grid, array, np.ones_like(fit[0]), width)
     if chip.sram.undersized == "error":
         try:
-            tiles.raise_no_fit("layer", single, chip, grid)
+            tile_fit.raise_no_fit("layer", single, chip, grid)
         except InputError as err:
             raise NoFit(str(err).split(": ", 1)[1]) from None
     streamed = tiles.undersized({op: int(size.flat[0]) for op, size in single.items()}, chip)
     orders = list(order_traffic(array, geometry, chip, weight_bytes, streamed))
-    legal = tiles.stream_legal(grid, array, streamed)
-    fit = [tiles.fits(order_sizes, chip, streamed) & legal for order_sizes in per_order]
+    legal = tile_fit.stream_legal(grid, array, streamed)
+    fit = [f & legal for f in tile_fit.fits_per_order(sizes, grid, array, in_place, chip, streamed)]
     assert any(f.any() for f in fit), "the smallest tile of every other operand fits"
     return orders, per_order, fit
 

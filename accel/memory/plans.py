@@ -16,7 +16,7 @@ import numpy as np
 
 from accel.config import OPERANDS, ChipConfig
 from accel.mapping.array import ArrayMapping
-from accel.memory import bounds
+from accel.memory import bounds, tile_fit
 from accel.memory import tiling as tiles
 from accel.memory.candidates import Memo, candidate_grid, fitting, valid
 from accel.memory.geometry import LayerGeometry
@@ -62,7 +62,7 @@ def layer_table(
     geometry = LayerGeometry.of(layer, batch)
     grid = candidate_grid(array, geometry)
     has_bias = layer.bias_elements > 0
-    sizes = tiles.tile_bytes(grid, geometry, array, chip, has_bias)
+    sizes = tile_fit.tile_bytes(grid, geometry, array, chip, has_bias)
     compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes)
     orders, per_order, fit = fitting(grid, geometry, sizes, array, chip, compulsory[1])
     kept = [valid(traffic, f, compulsory) for traffic, f in zip(orders, fit, strict=True)]

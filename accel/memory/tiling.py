@@ -3,38 +3,33 @@
 The chip's SRAM cannot hold a whole layer, so the GEMM (per group `M × K × N`) is cut into tiles
 `m_tile × k_tile × n_tile` visited by three nested loops. The loop order (outer → inner, e.g.
 `nkm`) decides which operand stays resident: the one the innermost loop does not index (`nkm`
-keeps each weight tile while ifmap tiles stream past it). A tile must fit its buffer's half when
-the buffer is double-buffered (the other half is being filled), so tile bytes are checked against
-`BufferConfig.tile_bytes`; operands without a buffer of their own share the unified one.
+keeps each weight tile while ifmap tiles stream past it). Which tiles fit the buffers is
+`tile_fit.py`; the candidate tile sizes and their ifmap bytes are `tile_grid.py`.
 
 Tiles respect the array's folds: along a dimension mapped onto array rows or columns a tile is a
 whole number of folds or the whole dimension, so each tile's compute time follows from the timing
 model. The dimension streamed in time can be cut anywhere: output rows for `M` (neighbouring
 tiles then re-read halo rows), whole channels' taps for `K`. Groups (depthwise) run one after
-another, outermost. The ofmap buffer holds int32 accumulators (`accumulator_bits` wide) while
-a reduction spans several passes through the array, and int8 outputs once each pass completes
-the whole reduction, or when an output-stationary tile of one fold keeps its partial sums in
-the PEs while its K-tiles stream past.
+another, outermost.
 
 When even the smallest legal tile of an operand overflows its buffer half, the chip's
-`sram.undersized` policy decides: `error` refuses the layer (`raise_no_fit`), `stream` keeps
-simulating with that operand *streamed* (`undersized`): it is never held in SRAM from one step
-to the next, but passes through its buffer in pieces of one half every time the array reads it.
+`sram.undersized` policy decides: `error` refuses the layer (`tile_fit.raise_no_fit`), `stream`
+keeps simulating with that operand *streamed* (`undersized`): it is never held in SRAM from one
+step to the next, but passes through its buffer in pieces of one half every time the array
+reads it.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from accel.config import ChipConfig, Dataflow, Operand
-from accel.errors import InputError
 from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div, loop_dims
-from accel.memory.geometry import IntArray, LayerGeometry, Taps
+from accel.memory.geometry import IntArray
 
 LOOP_ORDERS: tuple[str, ...] = tuple("".join(p) for p in itertools.permutations("mkn"))
 OPERAND_DIMS: dict[Operand, tuple[GemmDim, GemmDim]] = {
@@ -169,122 +164,6 @@ class Candidates:
     ifmap_min: IntArray  # [m, k]: the ifmap bytes of the smallest tile (one group), at least
 
 
-def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
-    sizes = {dim: _sizes(dim, array, geometry) for dim in GEMM_DIMS}
-    boxes: dict[Taps, tuple[IntArray, IntArray]] = {}  # taps → (sum, max) per m candidate
-
-    def box(taps: Taps) -> tuple[IntArray, IntArray]:
-        if taps not in boxes:
-            boxes[taps] = geometry.box_stats(tuple(sizes["m"].tolist()), taps)
-        return boxes[taps]
-
-    shape = (len(sizes["m"]), len(sizes["k"]))
-    ifmap_sum, ifmap_max = np.zeros(shape, dtype=np.int64), np.zeros(shape, dtype=np.int64)
-    for j, k_tile in enumerate(sizes["k"]):
-        for part, repeats in geometry.k_patterns(int(k_tile)).items():
-            ifmap_sum[:, j] += repeats * sum(count * box(taps)[0] for count, taps in part)
-            largest = sum(count * box(taps)[1] for count, taps in part)
-            ifmap_max[:, j] = np.maximum(ifmap_max[:, j], largest)
-    m_sizes = tuple(sizes["m"].tolist())
-    ifmap_min = np.full(shape, np.iinfo(np.int64).max, dtype=np.int64)
-    for j, k_tile in enumerate(sizes["k"].tolist()):
-        for part in geometry.k_patterns(k_tile):
-            fewest = sum(count * geometry.box_smallest(m_sizes, taps) for count, taps in part)
-            ifmap_min[:, j] = np.minimum(ifmap_min[:, j], fewest)
-    ifmap_first = np.zeros(shape, dtype=np.int64)
-    first_boxes: dict[Taps, IntArray] = {}
-    for j, k_tile in enumerate(sizes["k"].tolist()):
-        for count, taps in geometry.first_k_part(k_tile):
-            if taps not in first_boxes:
-                first_boxes[taps] = geometry.first_box(sizes["m"], taps)
-            ifmap_first[:, j] += count * first_boxes[taps]
-    return Candidates(
-        sizes["m"], sizes["k"], sizes["n"], ifmap_sum, ifmap_max, ifmap_first, ifmap_min
-    )
-
-
-def _sizes(dim: GemmDim, array: ArrayMapping, geometry: LayerGeometry) -> IntArray:
-    """Tile sizes along `dim`: the smallest legal one, then aligned ones doubling up to the dim.
-
-    Aligned sizes keep every interior tile alike (whole output rows, whole channels' taps), so
-    schedules compress well; the smallest legal tile keeps tight buffers usable.
-    """
-    total = {"m": array.m, "k": array.k, "n": array.n}[dim]
-    width, plane, taps = geometry.cols.outputs, geometry.plane, geometry.taps
-    if dim in (array.rows_dim, array.cols_dim):
-        fold = array.array_rows if dim == array.rows_dim else array.array_cols
-        align = {"m": width, "k": taps, "n": 1}[dim]
-        smallest, starts = fold, [math.lcm(fold, align)]
-    elif dim == "m":
-        smallest = 1
-        starts = [width, plane] + [width // 2**i for i in range(1, 8) if width % 2**i == 0]
-    elif dim == "k":
-        smallest, starts = 1, [taps]
-    else:
-        smallest, starts = 1, [1]
-    found = {total, min(smallest, total)}
-    for size in starts:
-        while size < total:
-            found.add(size)
-            size *= 2
-    return np.array(sorted(found), dtype=np.int64)
-
-
-def tile_bytes(
-    grid: Candidates, geometry: LayerGeometry, array: ArrayMapping, chip: ChipConfig,
-    has_bias: bool,
-) -> dict[Operand, IntArray]:
-    """Largest tile of each operand for every (m, k, n) candidate, as broadcastable arrays.
-
-    An ofmap tile holds int32 (float chips: fp32) accumulators while its reduction is spread
-    over several passes through the array; when each pass finishes the whole `K` (os with the
-    whole `K` per tile; ws / is when `K` fits one fold of rows) it holds final outputs of
-    `array.element_bytes` each instead (int8: requantized). Operands are that wide too.
-    """
-    m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
-    width = chip.array.element_bytes
-    ifmap = grid.ifmap_max[:, :, None] * width
-    weight = k * n * width + (BIAS_BYTES * n if has_bias else 0)
-    in_array = array.k <= array.array_rows or array.dataflow == "os"
-    complete = (k == array.k) & in_array
-    ofmap = m * n * np.where(complete, width, chip.array.accumulator_bytes)
-    return {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
-
-
-def with_outputs_in_pes(
-    sizes: dict[Operand, IntArray], grid: Candidates, array: ArrayMapping, in_place: IntArray,
-    element_bytes: int = 1,
-) -> dict[Operand, IntArray]:
-    """Tile bytes when an os tile keeps its partial sums in the PEs (`in_place`): only final
-    outputs (`element_bytes` each) reach the ofmap buffer."""
-    if array.dataflow != "os":
-        return sizes
-    outputs = grid.m[:, None, None] * grid.n[None, None, :] * element_bytes
-    return {**sizes, "ofmap": np.where(in_place, outputs, sizes["ofmap"])}
-
-
-def fits(
-    tiles: dict[Operand, IntArray], chip: ChipConfig, streamed: tuple[Operand, ...] = ()
-) -> IntArray:
-    """Boolean grid: which candidates fit every buffer half (shared ones by their sum).
-
-    Streamed operands are exempt: they pass through their buffer in pieces.
-    """
-    sram = chip.sram
-    ok = np.ones(np.broadcast_shapes(*(t.shape for t in tiles.values())), dtype=bool)
-    shared = np.zeros_like(ok, dtype=np.int64)
-    for operand, size in tiles.items():
-        if operand in streamed:
-            continue
-        if sram.is_shared(operand):
-            shared = shared + size
-        else:
-            ok &= size <= sram.buffer_for(operand).tile_bytes
-    if sram.unified is not None:
-        ok &= shared <= sram.unified.tile_bytes
-    return ok
-
-
 def group_blocks(tiling: Tiling, chip: ChipConfig) -> list[Tiling]:
     """`tiling` carrying several whole groups per step: the most whose double-buffered tiles
     fit every buffer half, and each power of two below it (fewer groups per step fill the
@@ -341,36 +220,3 @@ def piece_bytes(chip: ChipConfig, streamed: tuple[Operand, ...]) -> dict[Operand
         op: max(1, sram.buffer_for(op).tile_bytes // (sharing if sram.is_shared(op) else 1))
         for op in streamed
     }
-
-
-def stream_legal(grid: Candidates, array: ArrayMapping, streamed: tuple[Operand, ...]) -> IntArray:
-    """Candidates a streamed ofmap allows: where `K` sits on the array rows (ws / is), a tile
-    takes one row fold of `K`, so each step updates its outputs once (read, add, write back)."""
-    ok = np.ones((len(grid.m), len(grid.k), len(grid.n)), dtype=bool)
-    if "ofmap" in streamed and array.rows_dim == "k":
-        ok &= (grid.k <= array.array_rows)[None, :, None]
-    return ok
-
-
-def raise_no_fit(
-    layer_name: str, tiles: dict[Operand, IntArray], chip: ChipConfig, grid: Candidates
-) -> None:
-    """Name the buffer that cannot hold even the smallest legal tile, and the bytes it needs."""
-    smallest: dict[Operand, int] = {op: int(size.flat[0]) for op, size in tiles.items()}
-    detail = f"m_tile {grid.m[0]}, k_tile {grid.k[0]}, n_tile {grid.n[0]}"
-    sram = chip.sram
-    for operand, need in smallest.items():
-        if not sram.is_shared(operand) and need > sram.buffer_for(operand).tile_bytes:
-            half = sram.buffer_for(operand).tile_bytes
-            raise InputError(
-                f"layer {layer_name!r}: {operand} buffer ({half} bytes per half) must hold at "
-                f"least one {operand} tile of {need} bytes ({detail}), not {half}"
-            )
-    shared = [op for op in smallest if sram.is_shared(op)]
-    assert sram.unified is not None
-    need = sum(smallest[op] for op in shared)
-    half = sram.unified.tile_bytes
-    raise InputError(
-        f"layer {layer_name!r}: unified buffer ({half} bytes per half) must hold at least one "
-        f"{' + '.join(shared)} tile of {need} bytes ({detail}), not {half}"
-    )

@@ -24,6 +24,7 @@ streamed ofmap is read back and written again after every partial sum.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -110,17 +111,17 @@ def order_traffics(
     shape = trip["m"].shape
     full = (len(orders), *shape)
     groups, outputs = array.groups, array.groups * array.m * array.n
-    moving = _Moving(trip)
+    moving = _Moving(trip, orders)
     sizes = grid_sizes(grid)
     single = (sizes[array.rows_dim] <= array.array_rows) & (
         sizes[array.cols_dim] <= array.array_cols
     )
     # `tiles.streams_in_place`: single-fold tiles, no loop moving inside the streamed one.
-    in_place = single & ~moving.stacked(orders, array.time_dim)
+    in_place = single & ~moving.stacked(array.time_dim)
     passes = {
         op: streamed_passes(op, trip, in_place, array) if op in streamed
         # `tiles.refetches`: the idle loop repeats a tile when a loop inside it moves.
-        else np.where(moving.stacked(orders, tiles.IDLE_DIM[op]), trip[tiles.IDLE_DIM[op]], 1)
+        else np.where(moving.stacked(tiles.IDLE_DIM[op]), trip[tiles.IDLE_DIM[op]], 1)
         for op in ("ifmap", "weight", "ofmap")
     }  # fmt: skip
     width = chip.array.element_bytes
@@ -142,10 +143,10 @@ def order_traffics(
     }
     transfers = {kind: groups * count for kind, count in per_group.items()}
     _in_pieces(transfers, size, chip, streamed)
-    refill = np.broadcast_to(refill_cycles(trip, grid, array, chip, in_place), full)
-    size = {kind: np.broadcast_to(values, full) for kind, values in size.items()}
-    transfers = {kind: np.broadcast_to(values, full) for kind, values in transfers.items()}
-    in_place = np.broadcast_to(in_place, full)
+    refill = _over(refill_cycles(trip, grid, array, chip, in_place), full)
+    size = {kind: _over(values, full) for kind, values in size.items()}
+    transfers = {kind: _over(values, full) for kind, values in transfers.items()}
+    in_place = _over(in_place, full)
     return tuple(
         GridTraffic(
             order, {kind: values[o] for kind, values in size.items()},
@@ -156,30 +157,38 @@ def order_traffics(
     )  # fmt: skip
 
 
+def _over(values: IntArray, full: tuple[int, ...]) -> IntArray:
+    """`values` broadcast over the (order, m, k, n) grid (as it is when it already spans it)."""
+    if np.shape(values) == full:
+        return values
+    return np.broadcast_to(values, full)
+
+
 class _Moving:
-    """Where the loops inside a given loop iterate, per loop order, stacked over the orders
-    (the masks of each set of inner loops are built once)."""
+    """Where the loops inside a given loop iterate, per loop order, stacked over the orders:
+    the mask of each of the 8 sets of inner loops is built once, and each loop's masks over
+    the orders are one pick among them."""
 
-    def __init__(self, trip: dict[GemmDim, IntArray]) -> None:
-        self.moving: dict[str, IntArray] = {dim: np.asarray(trip[dim] > 1) for dim in GEMM_DIMS}
-        self.found: dict[tuple[str, ...], IntArray] = {}
+    def __init__(self, trip: dict[GemmDim, IntArray], orders: tuple[str, ...]) -> None:
+        moving = np.stack([trip[dim] > 1 for dim in GEMM_DIMS])  # trips span the grid
+        # Set `s` of loops (bit i: GEMM_DIMS[i]): where any of its loops iterates.
+        members = (np.arange(8)[:, None] >> np.arange(3)) & 1 == 1
+        self.subsets = (members[:, :, None, None, None] & moving).any(axis=1)
+        self.orders = orders
+        self.found: dict[GemmDim, IntArray] = {}
 
-    def inside(self, dims: tuple[str, ...]) -> IntArray:
-        key = tuple(sorted(dims))
-        if key not in self.found:
-            mask = np.zeros_like(self.moving["m"])
-            for dim in key:
-                mask = mask | self.moving[dim]
-            self.found[key] = mask
-        return self.found[key]
-
-    def stacked(self, orders: tuple[str, ...], dim: GemmDim) -> IntArray:
+    def stacked(self, dim: GemmDim) -> IntArray:
         """Per order (first axis): where some loop inside `dim`'s loop iterates."""
-        masks = []
-        for order in orders:
-            dims = loop_dims(order)
-            masks.append(self.inside(dims[dims.index(dim) + 1 :]))
-        return np.stack(masks)
+        if dim not in self.found:
+            self.found[dim] = self.subsets[list(_inner_sets(self.orders, dim))]
+        return self.found[dim]
+
+
+@lru_cache(maxsize=64)
+def _inner_sets(orders: tuple[str, ...], dim: GemmDim) -> tuple[int, ...]:
+    """Per order, the set of loops inside `dim`'s (bit i: GEMM_DIMS[i])."""
+    inner = [loop_dims(order)[order.index(dim) + 1 :] for order in orders]
+    return tuple(sum(1 << GEMM_DIMS.index(d) for d in dims) for dims in inner)
 
 
 def streamed_passes(

@@ -1,0 +1,130 @@
+"""One spatial axis of a convolution: which input rows (or columns) ranges of outputs read.
+
+An output position `o` reads input positions `o · stride − pad_before + tap · dilation` for
+each kernel tap that lands inside the input. A range of outputs reads one interval when the
+windows overlap or touch (`dilation` 1, `stride` at most the window's reach), disjoint windows
+when the stride skips past them, and scattered positions when the kernel is dilated.
+A subset of kernel taps (`Axis.part`) is a shifted, smaller kernel on the same axis; parts are
+memoized so layers of one spatial shape share their per-axis results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache, reduce
+
+import numpy as np
+from numpy.typing import NDArray
+
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One spatial axis of a convolution: input size, output size and the window's reach."""
+
+    size: int  # input rows (or columns)
+    outputs: int  # output rows (or columns)
+    kernel: int
+    stride: int
+    dilation: int
+    pad_before: int
+
+    def part(self, first_tap: int, last_tap: int) -> Axis:
+        """The axis as kernel taps `first_tap..last_tap` alone see it: a shifted, smaller kernel
+        (one object per distinct part, so what it caches is shared)."""
+        return _part(self, first_tap, last_tap)
+
+    def touched(self, first: IntArray, last: IntArray) -> IntArray:
+        """Input positions read by output positions `first..last` (inclusive), per pair."""
+        reach = self.dilation * (self.kernel - 1) + 1
+        if self.dilation != 1 or self.stride > reach:
+            return self.common(((first, last),))
+        # `common` of one range that reads one interval, without its reductions over ranges.
+        low = np.maximum(first * self.stride - self.pad_before, 0)
+        high = np.minimum(last * self.stride + (reach - self.pad_before), self.size)
+        result: IntArray = np.where(first > last, 0, np.maximum(high - low, 0))
+        return np.asarray(result, dtype=np.int64)
+
+    @cached_property
+    def each_output(self) -> tuple[int, int]:
+        """(sum, largest) of the input positions each single output position reads."""
+        per_output = self._per_output
+        return int(per_output.sum()), int(per_output.max())
+
+    @cached_property
+    def fewest_per_output(self) -> int:
+        """The fewest input positions a single output position reads."""
+        return int(self._per_output.min())
+
+    @cached_property
+    def whole(self) -> int:
+        """Input positions all outputs together read."""
+        return int(self.touched(np.array([0]), np.array([self.outputs - 1]))[0])
+
+    @cached_property
+    def _per_output(self) -> IntArray:
+        outputs = np.arange(self.outputs)
+        return self.touched(outputs, outputs)
+
+    def common(self, ranges: tuple[tuple[IntArray, IntArray], ...]) -> IntArray:
+        """Input positions read by every one of several output ranges (per element)."""
+        reach = self.dilation * (self.kernel - 1) + 1
+        if self.dilation == 1 and self.stride <= reach:  # each range reads one interval
+            low = reduce(np.maximum, (f * self.stride for f, _ in ranges)) - self.pad_before
+            high = reduce(np.minimum, (x * self.stride for _, x in ranges)) - self.pad_before
+            low, high = np.maximum(low, 0), np.minimum(high + reach - 1, self.size - 1)
+            count = high - low + 1
+        elif self.dilation == 1:  # windows never overlap: only shared outputs share inputs
+            first = np.clip(reduce(np.maximum, (f for f, _ in ranges)), 0, self.outputs)
+            last = np.clip(reduce(np.minimum, (x for _, x in ranges)), -1, self.outputs - 1)
+            prefix = self._disjoint_prefix
+            start = np.minimum(first, last + 1)
+            count = np.where(first <= last, prefix[last + 1] - prefix[start], 0)
+        else:
+            bounds = np.broadcast_arrays(*(a for pair in ranges for a in pair))
+            count = np.array([self._shared(values) for values in zip(*bounds, strict=True)])
+        empty = reduce(np.logical_or, (f > x for f, x in ranges))
+        result: IntArray = np.where(empty, 0, np.maximum(count, 0)).astype(np.int64)
+        return result
+
+    @cached_property
+    def _disjoint_prefix(self) -> IntArray:
+        starts = np.arange(self.outputs) * self.stride - self.pad_before
+        low = np.maximum(starts, 0)
+        high = np.minimum(starts + self.kernel - 1, self.size - 1)
+        return np.concatenate(([0], np.cumsum(np.maximum(high - low + 1, 0))))
+
+    def _shared(self, bounds: tuple[int, ...]) -> int:
+        """Dilated windows: intersect the position sets of each (first, last) range."""
+        sets = [
+            {
+                o * self.stride - self.pad_before + tap * self.dilation
+                for o in range(int(first), int(last) + 1)
+                for tap in range(self.kernel)
+            }
+            for first, last in zip(bounds[::2], bounds[1::2], strict=True)
+        ]
+        return sum(1 for p in set.intersection(*sets) if 0 <= p < self.size)
+
+
+@lru_cache(maxsize=1 << 12)
+def _part(axis: Axis, first_tap: int, last_tap: int) -> Axis:
+    pad = axis.pad_before - first_tap * axis.dilation
+    kernel = last_tap - first_tap + 1
+    return Axis(axis.size, axis.outputs, kernel, axis.stride, axis.dilation, pad)
+
+
+def ranges(tiles: list[int], extent: int) -> tuple[IntArray, IntArray, IntArray]:
+    """Positions `0..extent − 1` cut into ranges of each of several tile lengths, one cut after
+    another: (first and last position of every range, where each tile length's ranges begin)."""
+    firsts = [np.arange(0, extent, tile) for tile in tiles]
+    lasts = [np.minimum(first + tile, extent) - 1
+             for first, tile in zip(firsts, tiles, strict=True)]  # fmt: skip
+    at = np.cumsum([0] + [len(first) for first in firsts[:-1]])
+    return np.concatenate(firsts), np.concatenate(lasts), at
+
+
+def clear_axis_cache() -> None:
+    """Forget the memoized axis parts (and with them what they cached)."""
+    _part.cache_clear()
