@@ -56,9 +56,10 @@ class _Tree:
         return found
 
     @cached_property
-    def outer_ids(self) -> tuple[list[Hashable], list[Hashable]]:
+    def outer_ids(self) -> tuple[list[Hashable], list[Hashable], list[bool]]:
         """What a key at a level outside the step's middle index contributes to its `leaf_key`
-        (see there), by key id; the second list when the middle index is the weight loop's."""
+        (see there), by key id; the second list when the middle index is the weight loop's;
+        the third: whether the key is a first or a last index."""
         runs = self.runs  # numbers every key first
         dims = {key_id: dim for (dim, _), level in zip(self.nest.levels, runs, strict=True)
                 for _, period in level for key_id in period}  # fmt: skip
@@ -68,7 +69,7 @@ class _Tree:
             k = dims[key_id] == "k"
             plain.append((key.now, key.first if k else None, key.last if k else None))
             weighted.append((key.now, key.first if k else None, key.last))
-        return plain, weighted
+        return plain, weighted, [key.first or key.last for key in self.keys]
 
     def subtree(self, level: int, context: tuple[int, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the key ids of the loops outside it."""
@@ -76,8 +77,7 @@ class _Tree:
             leaf = self.leaf_key(context)
             found = self.leaves.get(leaf)
             if found is None:
-                keys = self.keys
-                position = Position(self.nest, tuple(keys[i] for i in context))
+                position = Position(self.nest, tuple(map(self.keys.__getitem__, context)))
                 found = self.leaves[leaf] = position.nodes()
             return found
         memo_key = (level, context)
@@ -85,10 +85,13 @@ class _Tree:
         if found is None:
             nodes: list[Node] = []
             for repeats, period in self.runs[level]:
-                body = tuple(
-                    node for key in period for node in self.subtree(level + 1, (*context, key))
-                )
-                nodes.extend(body if repeats == 1 else (Repeat(repeats, body),))
+                body: list[Node] = []
+                for key in period:
+                    body.extend(self.subtree(level + 1, (*context, key)))
+                if repeats == 1:
+                    nodes.extend(body)
+                else:
+                    nodes.append(Repeat(repeats, tuple(body)))
             found = self.memo[memo_key] = tuple(nodes)
         return found
 
@@ -100,14 +103,14 @@ class _Tree:
         class counts, with K's first and last flags (bias bytes, partial sums) and, when `j` is
         the weight loop, whether it is at its last index (`prefetch_point`).
         """
-        keys = self.keys
+        plain, weighted, edge = self.outer_ids
         middle = len(context) - 1
-        while middle >= 0 and (keys[context[middle]].first or keys[context[middle]].last):
+        while middle >= 0 and edge[context[middle]]:
             middle -= 1
         if middle < 0:
             return (-1, (), context)
-        outer = self.outer_ids[self.nest.level["weight"] == middle]
-        return (middle, tuple(outer[i] for i in context[:middle]), context[middle:])
+        outer = weighted if self.nest.level["weight"] == middle else plain
+        return (middle, tuple([outer[i] for i in context[:middle]]), context[middle:])
 
 
 def array_schedule(

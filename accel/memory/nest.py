@@ -130,6 +130,16 @@ class Nest:
             self.runs[key] = found
         return found
 
+    @cached_property
+    def output_bytes(self) -> int:
+        """Bytes of one final output: the operand width."""
+        return self.chip.array.element_bytes
+
+    @cached_property
+    def partial_sum_bytes(self) -> int:
+        """Bytes of one partial sum: the accumulator width."""
+        return self.chip.array.accumulator_bytes
+
     def groups(self, coords: Coords) -> int:
         """Whole groups the step at `coords` carries (its tiles hold that many groups' data)."""
         return int(coords["g"][0])

@@ -149,11 +149,9 @@ class Position:
         """Final outputs (int8 or the float width), or accumulator-wide partial sums when
         later visits still add to them."""
         nest = self.nest
-        m, n = coords["m"][0], coords["n"][0]
         unfinished = nest.reduces_across_visits and not self.context[nest.k_level].last  # type: ignore[index]
-        array = nest.chip.array
-        per_output = array.accumulator_bytes if unfinished else array.element_bytes
-        return int(nest.groups(coords) * m[0] * n[0] * per_output)
+        per_output = nest.partial_sum_bytes if unfinished else nest.output_bytes
+        return int(coords["g"][0] * coords["m"][0][0] * coords["n"][0][0] * per_output)
 
     def prefetch_point(self) -> bool:
         """True at the step whose ring slot follows the release of the last weight tile's
