@@ -23,7 +23,6 @@ import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from accel.config import OPERANDS, ChipConfig, DramConfig
 from accel.memory.tile_schedule import Load, LoadKind, Node, Repeat, Schedule, Step, buffer_of
@@ -55,15 +54,8 @@ class Timeline:
     prefetched: bool = False  # this layer's first weight tile is already on chip
     events_left: int = -1  # events the log still takes before it closes (-1: no limit)
     _transfer: dict[int, int] = field(default_factory=dict, repr=False)  # bytes → channel cycles
-
-    @cached_property
-    def _queues(self) -> tuple[deque[int], ...]:
-        """Every ready and free-half queue, in a fixed order (the state's shape)."""
-        return (*self.ready.values(), *self.free_halves.values())
-
-    @cached_property
-    def _latency(self) -> int:
-        return self.chip.dram.latency_cycles
+    # Every ready and free-half queue, in a fixed order (the state's shape).
+    _queues: tuple[deque[int], ...] = field(default=(), repr=False)
 
     def transfer(self, size_bytes: int) -> int:
         """`transfer_cycles` on this chip's channel, memoized per size."""
@@ -82,7 +74,8 @@ class Timeline:
             for buffer in OPERANDS
         }
         ready: dict[str, deque[int]] = {kind: deque() for kind in _KINDS}
-        return cls(chip, compress, log, ready=ready, free_halves=halves)
+        queues = (*ready.values(), *halves.values())
+        return cls(chip, compress, log, ready=ready, free_halves=halves, _queues=queues)
 
     @property
     def end(self) -> int:
@@ -115,7 +108,7 @@ class Timeline:
         """`run` unlogged: the events of `step` with the times kept in local variables. The
         rare next-layer prefetch and loads behind a write-back go through `load`."""
         ready, free_halves, transfer = self.ready, self.free_halves, self._transfer
-        latency, ofmap_halves = self._latency, free_halves["ofmap"]
+        latency, ofmap_halves = self.chip.dram.latency_cycles, free_halves["ofmap"]
         channel, compute = self.channel_free, self.compute_end
         for step in nodes:
             if type(step) is not Step:
@@ -227,7 +220,7 @@ class Timeline:
             return
         start = free if free > self.channel_free else self.channel_free
         self.channel_free = end = start + self.transfer(load.bytes)
-        self.ready[load.kind].append(end + self._latency)
+        self.ready[load.kind].append(end + self.chip.dram.latency_cycles)
         if self.log is not None:
             self.record((start, end, "dma_load", load.kind))
 
