@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Hashable
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.memory.fold_cycles import untiled_cycles
 from accel.memory.geometry import LayerGeometry
-from accel.memory.nest import Coords, Nest
+from accel.memory.nest import Coords, Nest, once
 from accel.memory.nest_step import Position
 from accel.memory.tile_classes import Key, level_runs, tile_classes
 from accel.memory.tile_schedule import INPUT_OPERANDS, Load, Node, Repeat, Schedule
@@ -37,7 +36,7 @@ class _Tree:
     leaves: dict[Hashable, tuple[Node, ...]] = field(default_factory=dict)
     keys: list[Key] = field(default_factory=list)  # id → key, every level's keys in one list
 
-    @cached_property
+    @once
     def runs(self) -> list[list[Run]]:
         """Each level's indices as runs of key ids (the same under every parent)."""
         found: list[list[Run]] = []
@@ -55,7 +54,7 @@ class _Tree:
             found.append(level)
         return found
 
-    @cached_property
+    @once
     def outer_ids(self) -> tuple[list[Hashable], list[Hashable], list[bool]]:
         """What a key at a level outside the step's middle index contributes to its `leaf_key`
         (see there), by key id; the second list when the middle index is the weight loop's;

@@ -10,9 +10,9 @@ the dims it spans, so they are worked out once per distinct class and kept.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, ceil_div
@@ -27,6 +27,20 @@ from accel.memory.tile_schedule import (
 from accel.memory.tiling import BIAS_BYTES, IDLE_DIM, OPERAND_DIMS
 
 Coords = dict[str, tuple[Any, bool]]  # every dim → (size class, is the first index)
+T = TypeVar("T")
+
+
+class once(Generic[T]):
+    """`functools.cached_property` without its lock: computed on first use, then a plain
+    attribute. Python 3.11's takes a lock at every first use (removed in 3.12, CPython issue
+    gh-87634), which costs more than most of the facts a nest works out once per schedule."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute, self.name = compute, compute.__name__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> T:
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
 
 
 @dataclass(frozen=True)
@@ -46,7 +60,7 @@ class Nest:
     sizes: dict[tuple[Any, ...], int] = field(default_factory=dict)
     runs: dict[tuple[int, int, int, int, str], int] = field(default_factory=dict)  # fold_run
 
-    @cached_property
+    @once
     def merged(self) -> bool:
         """Single-fold tiles whose innermost loop is the streamed one: consecutive steps
         continue one fold, and its stationary operand stays in the PEs."""
@@ -57,7 +71,7 @@ class Nest:
         held = self.merged and IDLE_DIM[operand] == self.array.time_dim
         return operand in self.streamed and not held
 
-    @cached_property
+    @once
     def level(self) -> dict[Buffer | LoadKind, int]:
         """Each operand's innermost iterating loop level (−1: one tile for the whole layer)."""
         found: dict[Buffer | LoadKind, int] = {}
@@ -70,11 +84,11 @@ class Nest:
         found["psum"] = found["ofmap"]
         return found
 
-    @cached_property
+    @once
     def k_level(self) -> int | None:
         return next((i for i, (dim, _) in enumerate(self.levels) if dim == "k"), None)
 
-    @cached_property
+    @once
     def reduces_across_visits(self) -> bool:
         """The `k` loop runs outside the ofmap's loops: outputs are revisited per K-tile (a
         streamed ofmap is revisited by every step)."""
@@ -85,32 +99,32 @@ class Nest:
     def double(self, buffer: Operand) -> bool:
         return self.doubles[buffer]
 
-    @cached_property
+    @once
     def doubles(self) -> dict[Operand, bool]:
         """Which buffers are double-buffered."""
         return {op: self.chip.sram.buffer_for(op).double_buffered for op in OPERANDS}
 
-    @cached_property
+    @once
     def edges(self) -> tuple[int, int]:
         """`layer_edges`: cycles before the first fold and after the last."""
         return layer_edges(self.array, self.chip.array.fold_overlap)
 
-    @cached_property
+    @once
     def fixed(self) -> Coords:
         """The dims that do not iterate, at their single (first) index."""
         return {dim: (size, True) for dim, size in self.constant.items()}
 
-    @cached_property
+    @once
     def origins(self) -> tuple[tuple[Any, bool], ...]:
         """Each level's first index: where a loop restarts when a loop outside it advances."""
         return tuple((classes[0], True) for _, classes in self.levels)
 
-    @cached_property
+    @once
     def kept_levels(self) -> tuple[tuple[InputOperand, int], ...]:
         """Each input operand kept in its buffer, with the level (+1) whose start takes it."""
         return tuple((op, self.level[op] + 1) for op in INPUT_OPERANDS if op not in self.streamed)
 
-    @cached_property
+    @once
     def visit_level(self) -> int | None:
         """The level (+1) whose start begins an ofmap visit (None: a streamed ofmap)."""
         return None if "ofmap" in self.streamed else self.level["psum"] + 1
@@ -130,12 +144,12 @@ class Nest:
             self.runs[key] = found
         return found
 
-    @cached_property
+    @once
     def output_bytes(self) -> int:
         """Bytes of one final output: the operand width."""
         return self.chip.array.element_bytes
 
-    @cached_property
+    @once
     def partial_sum_bytes(self) -> int:
         """Bytes of one partial sum: the accumulator width."""
         return self.chip.array.accumulator_bytes
@@ -196,7 +210,7 @@ class Nest:
         accumulator = self.chip.array.accumulator_bytes
         return min(size, max(1, self.pieces["ofmap"] // accumulator) * accumulator)
 
-    @cached_property
+    @once
     def deferred(self) -> frozenset[LoadKind]:
         """Load kinds a streamed step queues behind its last sub-step (see `streaming.py`)."""
         kinds: tuple[LoadKind, ...] = ("ifmap", "weight", "psum")
