@@ -80,8 +80,8 @@ def main() -> None:
         for name in names:
             profile(name)
         return
-    rerun = f"bandwidth {args.bandwidth:g} re-run" if args.bandwidth else ""
-    print(f"{'network':20s} {'M instructions, cold call':>26s} {rerun:>24s}")
+    rerun = f" {f'bandwidth {args.bandwidth:g} re-run':>24s}" if args.bandwidth else ""
+    print(f"{'network':20s} {'M instructions, cold call':>26s}{rerun}")
     for name in names:
         base = instructions(SETUP, name)
         called = instructions(SETUP + CALL, name)

@@ -106,7 +106,10 @@ class Timeline:
 
     def play(self, nodes: Sequence[Node]) -> None:
         """`run` unlogged: the events of `step` with the times kept in local variables. The
-        rare next-layer prefetch and loads behind a write-back go through `load`."""
+        rare next-layer prefetch and loads behind a write-back go through `load`.
+
+        Longer than a function should be, on purpose: it is the replay's inner loop, and a call
+        per load or per step (`load`, `step`) is what it saves."""
         ready, free_halves, transfer = self.ready, self.free_halves, self._transfer
         latency, ofmap_halves = self.chip.dram.latency_cycles, free_halves["ofmap"]
         channel, compute = self.channel_free, self.compute_end
