@@ -6,11 +6,15 @@ Run from the repository root:
     python benchmarks/cold_simulate.py -n resnet18 -n vgg16    # others
     python benchmarks/cold_simulate.py --profile -n vgg16      # cProfile of the call instead,
                                                                # and how many searches it made
+    python benchmarks/cold_simulate.py --bandwidth 8           # also a bandwidth-only re-run
 
 Each network is counted by two runs under valgrind's cachegrind (one BLAS thread, a fixed hash
 seed): one that imports, loads the network and chip and empties every cache, and one that then
 also calls `simulate_network(network, chip, 1)` once. The difference is the call's cold cost,
 the same from run to run (the counts, unlike times, do not depend on the machine's load).
+With `--bandwidth B`, one more run counts a second call on the same chip at another DRAM
+bandwidth (`B` bytes/cycle) after the first: a sweep point that differs only in DRAM timing,
+whose tilings' tables and schedules are cached and whose replays are not.
 """
 
 from __future__ import annotations
@@ -32,12 +36,16 @@ SETUP = (
     "clear_cache()\n"
 )
 CALL = "simulate_network(network, chip, 1)\n"
+RERUN = (
+    "other = chip.with_values({'dram.bandwidth_bytes_per_cycle': float(sys.argv[2])})\n"
+    "simulate_network(network, other, 1)\n"
+)
 
 
-def instructions(script: str, name: str) -> int:
-    """Instructions that `python -c script name` executes, counted by cachegrind."""
+def instructions(script: str, name: str, *more: str) -> int:
+    """Instructions that `python -c script name ...` executes, counted by cachegrind."""
     env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
-    return cli_startup.instructions([sys.executable, "-c", script, name], CHECKOUT, env)
+    return cli_startup.instructions([sys.executable, "-c", script, name, *more], CHECKOUT, env)
 
 
 def profile(name: str) -> None:
@@ -64,17 +72,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--network", action="append", help="zoo network (repeatable)")
     parser.add_argument("--profile", action="store_true", help="cProfile instead of counting")
+    parser.add_argument("--bandwidth", type=float, help="also count a re-run at this DRAM "
+                        "bandwidth (bytes/cycle) after the first call")  # fmt: skip
     args = parser.parse_args()
     names = args.network or ["vgg16", "mobilenet_v2"]
     if args.profile:
         for name in names:
             profile(name)
         return
-    print(f"{'network':20s} {'M instructions, cold call':>26s}")
+    rerun = f" {f'bandwidth {args.bandwidth:g} re-run':>24s}" if args.bandwidth else ""
+    print(f"{'network':20s} {'M instructions, cold call':>26s}{rerun}")
     for name in names:
         base = instructions(SETUP, name)
         called = instructions(SETUP + CALL, name)
-        print(f"{name:20s} {(called - base) / 1e6:26,.1f}")
+        line = f"{name:20s} {(called - base) / 1e6:26,.1f}"
+        if args.bandwidth:
+            again = instructions(SETUP + CALL + RERUN, name, str(args.bandwidth))
+            line += f" {(again - called) / 1e6:24,.1f}"
+        print(line)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from accel.mapping.mapper import map_layer
 from accel.memory import tile_fit
 from accel.memory import tiling as tiles
 from accel.memory.geometry import LayerGeometry
-from accel.memory.loop_nest import _Nest, array_schedule, untiled_cycles
+from accel.memory.loop_nest import _Tree, array_schedule, untiled_cycles
 from accel.memory.model import model_memory
 from accel.memory.replay import replay_layer
 from accel.memory.tile_schedule import Schedule
@@ -208,7 +208,7 @@ def test_steps_shared_between_loop_indices_are_the_steps_each_would_build(
     )  # fmt: skip
     geometry, bias = LayerGeometry.of(layer, batch), layer.bias_elements > 0
     shared = array_schedule(smaller, geometry, array, chip, bias, timing.compute_cycles)
-    with mock.patch.object(_Nest, "leaf_key", lambda self, context: context):
+    with mock.patch.object(_Tree, "leaf_key", lambda self, context: context):
         alone = array_schedule(smaller, geometry, array, chip, bias, timing.compute_cycles)
     assert shared == alone
     if not smaller.streamed:  # one step per tile

@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
+from accel.memory.geometry import LayerGeometry
+from accel.memory.loop_nest import array_schedule
 from accel.memory.model import MemoryTraffic, model_memory
-from accel.memory.replay import Timeline, replay_layer, replay_network, transfer_cycles
+from accel.memory.network_replay import replay_network
+from accel.memory.replay import Timeline, replay_layer, transfer_cycles
 from accel.memory.tile_schedule import Repeat
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import FullyConnected, Shape
@@ -129,7 +133,7 @@ def test_layers_that_move_nothing_take_no_share() -> None:
 
 
 def test_a_timeline_too_long_to_write_is_refused_by_its_step_count() -> None:
-    from accel.memory.replay import trace_events
+    from accel.memory.network_replay import trace_events
     from accel.simulation import simulate_network
 
     result = simulate_network(load_network("lenet5"), ChipConfig())
@@ -158,3 +162,44 @@ def test_watching_a_few_layers_logs_the_same_events_as_watching_all() -> None:
     assert replay_network(schedules, chip, capped, window, max_events=50) == shares
     flat = [event for log in some for event in log]
     assert len(flat) > 50 and [event for log in capped for event in log] == flat[:50]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    layer=layers, chip=chips | streaming_chips,
+    cuts=st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 6)),
+    order=st.sampled_from(["mkn", "mnk", "kmn", "knm", "nmk", "nkm"]),
+    bandwidth=st.sampled_from([1, 3.7, 16, 1000]), latency=st.sampled_from([0, 7, 100]),
+)  # fmt: skip
+def test_the_fast_replay_is_the_plain_one_event_for_event(
+    layer: Layer, chip: ChipConfig, cuts: tuple[int, int, int], order: str,
+    bandwidth: float, latency: int,
+) -> None:  # fmt: skip
+    """`play` (unlogged, periods skipped or not) ends where the logged step-by-step replay
+    does, on schedules of smaller tiles in any loop order: deep nests of nested repeats."""
+    chip = chip.with_values(
+        {"dram.bandwidth_bytes_per_cycle": bandwidth, "dram.latency_cycles": latency}
+    )
+    mapping = map_layer(layer, chip)
+    timing = time_layer(mapping, chip)
+    try:
+        memory = model_memory(mapping, timing, chip)
+    except InputError:
+        return
+    tiling, array = memory.tiling, mapping.array
+    assume(tiling is not None and array is not None)
+    assert tiling is not None and array is not None
+    m, k, n = (max(1, size // cut) for size, cut in
+               zip((tiling.m_tile, tiling.k_tile, tiling.n_tile), cuts, strict=True))  # fmt: skip
+    smaller = dataclasses.replace(
+        tiling, loop_order=order, m_tile=m, k_tile=k, n_tile=n, g_tile=1,
+        m_tiles=-(-array.m // m), k_tiles=-(-array.k // k), n_tiles=-(-array.n // n),
+    )  # fmt: skip
+    geometry, bias = LayerGeometry.of(layer, 1), layer.bias_elements > 0
+    schedule = array_schedule(smaller, geometry, array, chip, bias, timing.compute_cycles)
+    assume(schedule.step_count <= 5000)
+    plain = Timeline.empty(chip, compress=False, log=[])
+    end = plain.run_layer(schedule)
+    assert plain.log is not None and len(plain.log) >= schedule.step_count
+    assert Timeline.empty(chip, compress=False).run_layer(schedule) == end
+    assert replay_layer(schedule, chip) == end

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from accel.memory import tile_schedule
 from accel.memory.tile_classes import Key, level_runs
 from accel.memory.tile_schedule import Repeat, compress, stream_schedule
 
@@ -14,6 +16,28 @@ def test_compress_finds_runs_of_single_items_and_of_periods() -> None:
     assert compress(list("xabcabcabcy")) == [(1, ("x",)), (3, ("a", "b", "c")), (1, ("y",))]
     assert compress([]) == []
     assert compress(list("ab")) == [(1, ("a",)), (1, ("b",))]
+
+
+@given(
+    base=st.lists(st.sampled_from([-3, -2, 0, 1, 2, 3]), min_size=1, max_size=5),
+    length=st.integers(0, 70),
+    edits=st.lists(st.tuples(st.integers(0, 69), st.sampled_from([-4, -2, 0, 5])), max_size=4),
+)
+def test_short_sequences_are_cut_as_numpy_cuts_them(
+    base: list[int], length: int, edits: list[tuple[int, int]]
+) -> None:
+    """`runs` cuts sequences up to `_SHORT` long element by element, longer ones with numpy's
+    streaks over every period at once: the same cut either way (codes may be negative, but
+    not -1: past the end compares unequal)."""
+    codes = (base * length)[:length]
+    for index, value in edits:
+        if length:
+            codes[index % length] = value
+    streaks = tile_schedule._streaks(np.array(codes, dtype=np.int64), min(32, length // 2))
+    by_numpy = tile_schedule._cut(codes, lambda start: streaks[:, start].tolist())
+    by_element = tile_schedule._cut(codes, lambda start: tile_schedule._streak_column(codes, start))
+    assert by_element == by_numpy
+    assert sum(count * period for count, _, period in by_numpy) == length
 
 
 @given(

@@ -197,7 +197,7 @@ def _timeline_layers(net: Network, spec: str | None) -> range | None:
 
 
 def _write_timeline(result: NetworkResult, chip: ChipConfig, path: Path) -> None:
-    from accel.memory.replay import trace_events
+    from accel.memory.network_replay import trace_events
     from accel.results import write_atomically
 
     names = [layer.name for layer in result.layers]

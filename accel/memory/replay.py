@@ -19,15 +19,12 @@ the skip exact, not an approximation; `tests/test_replay.py` checks it against t
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from accel.config import OPERANDS, ChipConfig, DramConfig
-from accel.errors import InputError
 from accel.memory.tile_schedule import Load, LoadKind, Node, Repeat, Schedule, Step, buffer_of
 
 LogEntry = tuple[int, int, str, str]  # (start, end, actor, what)
@@ -57,15 +54,8 @@ class Timeline:
     prefetched: bool = False  # this layer's first weight tile is already on chip
     events_left: int = -1  # events the log still takes before it closes (-1: no limit)
     _transfer: dict[int, int] = field(default_factory=dict, repr=False)  # bytes → channel cycles
-
-    @cached_property
-    def _queues(self) -> tuple[deque[int], ...]:
-        """Every ready and free-half queue, in a fixed order (the state's shape)."""
-        return (*self.ready.values(), *self.free_halves.values())
-
-    @cached_property
-    def _latency(self) -> int:
-        return self.chip.dram.latency_cycles
+    # Every ready and free-half queue, in a fixed order (the state's shape).
+    _queues: tuple[deque[int], ...] = field(default=(), repr=False)
 
     def transfer(self, size_bytes: int) -> int:
         """`transfer_cycles` on this chip's channel, memoized per size."""
@@ -84,7 +74,8 @@ class Timeline:
             for buffer in OPERANDS
         }
         ready: dict[str, deque[int]] = {kind: deque() for kind in _KINDS}
-        return cls(chip, compress, log, ready=ready, free_halves=halves)
+        queues = (*ready.values(), *halves.values())
+        return cls(chip, compress, log, ready=ready, free_halves=halves, _queues=queues)
 
     @property
     def end(self) -> int:
@@ -104,25 +95,94 @@ class Timeline:
         return self.end
 
     def run(self, nodes: Sequence[Node]) -> None:
+        if self.log is None:
+            self.play(nodes)
+            return
         for node in nodes:
             if isinstance(node, Step):
                 self.step(node)
             else:
                 self.repeat(node)
 
+    def play(self, nodes: Sequence[Node]) -> None:
+        """`run` unlogged: the events of `step` with the times kept in local variables. The
+        rare next-layer prefetch and loads behind a write-back go through `load`.
+
+        Longer than a function should be, on purpose: it is the replay's inner loop, and a call
+        per load or per step (`load`, `step`) is what it saves."""
+        ready, free_halves, transfer = self.ready, self.free_halves, self._transfer
+        latency, ofmap_halves = self.chip.dram.latency_cycles, free_halves["ofmap"]
+        channel, compute = self.channel_free, self.compute_end
+        for step in nodes:
+            if type(step) is not Step:
+                self.channel_free, self.compute_end = channel, compute
+                self.repeat(step)  # type: ignore[arg-type]
+                channel, compute = self.channel_free, self.compute_end
+                continue
+            start = compute
+            for kind in step.takes:
+                arrival = ready[kind].popleft()
+                if arrival > start:
+                    start = arrival
+            if step.claims_ofmap:
+                free = ofmap_halves.popleft()
+                if free > start:
+                    start = free
+            compute = end = start + step.compute_cycles
+            for buffer in step.releases:
+                free_halves[buffer].append(end)
+            for load in step.loads:
+                kind = load.kind
+                free = free_halves[_BUFFER[kind]].popleft()
+                if load.on_chip:
+                    ready[kind].append(free)
+                    continue
+                busy = transfer.get(load.bytes)
+                if busy is None:
+                    busy = self.transfer(load.bytes)
+                channel = (free if free > channel else channel) + busy
+                ready[kind].append(channel + latency)
+            if step.prefetch_point and self.prefetch_bytes:
+                self.channel_free = channel
+                self.prefetch()
+                channel = self.channel_free
+            written = step.writeback_bytes
+            if written:
+                busy = transfer.get(written)
+                if busy is None:
+                    busy = self.transfer(written)
+                channel = (channel if channel > end else end) + busy
+                ofmap_halves.append(channel)
+                self.last_write_end = channel
+            elif step.ofmap_on_chip:
+                ofmap_halves.append(end)
+            if step.post_loads:
+                self.channel_free = channel
+                for load in step.post_loads:
+                    self.load(load)
+                channel = self.channel_free
+        self.channel_free, self.compute_end = channel, compute
+
     def repeat(self, node: Repeat) -> None:
+        """`node.body` `node.count` times, whole periods skipped once the state recurs.
+
+        Skipping is exact whenever a state recurs, so when to look is free: not once a skip has
+        left fewer runs than a period, not at the last run, and not before the first run of a
+        single step (the state before it is rarely the steady one, and a step costs less than
+        a snapshot)."""
         seen: dict[tuple[int, ...], tuple[int, int]] = {}
-        done = 0
-        while done < node.count:
-            if self.compress:
+        count, done, looking = node.count, 0, True
+        first = 1 if len(node.body) == 1 and type(node.body[0]) is Step else 0
+        while done < count:
+            if looking and self.compress and first <= done < count - 1:
                 state, origin = self.snapshot()
                 if state in seen:
-                    earlier, earlier_origin = seen.pop(state)
+                    earlier, earlier_origin = seen[state]
                     period = done - earlier
-                    periods = (node.count - done) // period
+                    periods = (count - done) // period
                     self.shift(periods * (origin - earlier_origin))
                     done += periods * period
-                    seen.clear()
+                    looking = False  # fewer than a period left
                     continue
                 seen[state] = (done, origin)
             self.run(node.body)
@@ -132,12 +192,13 @@ class Timeline:
         """The state relative to the earliest time a future event can start, and that time."""
         channel, compute = self.channel_free, self.compute_end
         floor = channel if channel < compute else compute
-        queues = self._queues
-        shape = [int(self.prefetched), self.prefetch_bytes, *(len(queue) for queue in queues)]
-        values = [channel, compute, self.last_write_end]
-        for queue in queues:
-            values.extend(queue)
-        return tuple(shape + [v - floor if v > floor else 0 for v in values]), floor
+        q0, q1, q2, q3, q4, q5 = self._queues
+        values = (channel, compute, self.last_write_end, *q0, *q1, *q2, *q3, *q4, *q5)
+        return (
+            self.prefetched, self.prefetch_bytes,
+            len(q0), len(q1), len(q2), len(q3), len(q4), len(q5),
+            *[v - floor if v > floor else 0 for v in values],
+        ), floor  # fmt: skip
 
     def shift(self, cycles: int) -> None:
         self.channel_free += cycles
@@ -162,7 +223,7 @@ class Timeline:
             return
         start = free if free > self.channel_free else self.channel_free
         self.channel_free = end = start + self.transfer(load.bytes)
-        self.ready[load.kind].append(end + self._latency)
+        self.ready[load.kind].append(end + self.chip.dram.latency_cycles)
         if self.log is not None:
             self.record((start, end, "dma_load", load.kind))
 
@@ -208,83 +269,3 @@ class Timeline:
 def replay_layer(schedule: Schedule, chip: ChipConfig) -> int:
     """Cycles of one layer alone, from empty buffers and an idle channel to its last event."""
     return Timeline.empty(chip).run_layer(schedule)
-
-
-def replay_network(
-    schedules: Sequence[Schedule | None],
-    chip: ChipConfig,
-    logs: list[list[LogEntry]] | None = None,
-    logged: range | None = None,
-    max_events: int = -1,
-) -> list[int]:
-    """Each layer's share of the end-to-end timeline: from the previous layer's end to its own.
-
-    Layers run one after another on one channel and one set of buffers, so a layer's loads queue
-    behind the previous layer's write-backs. With `dram.prefetch_next_layer_weights`, a layer's
-    first weight tile is fetched during the previous layer, as soon as a weight half is free.
-    `None` (a layer that moves no data and computes nothing) takes zero cycles. With `logs`, the
-    layers at the positions in `logged` (default: all) are replayed event by event (no skipping of
-    repeated runs: the same times, more work) and each one's events are appended to `logs` as
-    one list; after `max_events` events (-1: no limit) the log closes and the rest is replayed
-    with skipping again, so a few layers of a long run are cheap to watch.
-    """
-    log: list[LogEntry] = []
-    timeline = Timeline.empty(chip)
-    timeline.events_left = max_events
-    prefetch = chip.dram.prefetch_next_layer_weights
-    present = [i for i, schedule in enumerate(schedules) if schedule is not None]
-    following = dict(itertools.pairwise(present))
-    shares = [0] * len(schedules)
-    previous_end = 0
-    for index in present:
-        schedule = schedules[index]
-        assert schedule is not None
-        after = following.get(index)
-        upcoming = schedules[after] if after is not None else None
-        next_bytes = upcoming.first_weight_bytes if prefetch and upcoming else 0
-        watched = logs is not None and (logged is None or index in logged)
-        timeline.log = log if watched and timeline.events_left != 0 else None
-        timeline.compress = timeline.log is None
-        end = timeline.run_layer(schedule, next_bytes)
-        shares[index] = end - previous_end
-        previous_end = end
-        if watched and logs is not None:
-            logs.append(log[:])
-            log.clear()
-    return shares
-
-
-def trace_events(
-    names: Sequence[str],
-    schedules: Sequence[Schedule | None],
-    chip: ChipConfig,
-    limit: int = 200_000,
-) -> dict[str, object]:
-    """The run's event timeline in Chrome's trace-event format (Perfetto, chrome://tracing):
-    one span per layer (its share of the timeline) and every DMA load, compute step and
-    write-back on its own track; times in µs at the chip's clock, cycles in each event's args."""
-    present = [(name, schedule) for name, schedule in zip(names, schedules, strict=True)
-               if schedule is not None]  # fmt: skip
-    steps = sum(schedule.step_count for _, schedule in present)
-    if steps > limit:
-        raise InputError(f"--timeline would hold {steps:,} tile steps; at most {limit:,} are "
-                         "written (a smaller batch or a larger SRAM has fewer)")  # fmt: skip
-    logs: list[list[LogEntry]] = []
-    shares = replay_network([schedule for _, schedule in present], chip, logs)
-    us = 1.0 / chip.clock_mhz
-    tracks = {"layer": 0, "dma_load": 1, "compute": 2, "writeback": 3}
-    events: list[dict[str, object]] = [
-        {"ph": "M", "name": "thread_name", "pid": 1, "tid": tid, "args": {"name": track}}
-        for track, tid in tracks.items()
-    ]
-    start = 0
-    for (name, _), share, log in zip(present, shares, logs, strict=True):
-        events.append({"ph": "X", "name": name, "cat": "layer", "pid": 1, "tid": 0,
-                       "ts": start * us, "dur": share * us, "args": {"cycles": share}})
-        for begin, end, actor, what in log:
-            events.append({"ph": "X", "name": what or actor, "cat": actor, "pid": 1,
-                           "tid": tracks[actor], "ts": begin * us, "dur": (end - begin) * us,
-                           "args": {"layer": name, "cycles": end - begin}})  # fmt: skip
-        start += share
-    return {"traceEvents": events, "displayTimeUnit": "ns",
-            "otherData": {"clock_mhz": chip.clock_mhz, "total_cycles": start}}  # fmt: skip

@@ -9,10 +9,9 @@ schedule is built once per distinct run (`loop_nest.py`).
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from typing import Any, NamedTuple
-
-import numpy as np
 
 from accel.mapping.array import ArrayMapping
 from accel.memory.geometry import LayerGeometry
@@ -49,11 +48,11 @@ def level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[Key, ...]]]:
     # Equal keys ⇔ equal (class, next class) away from the first and the last two indices,
     # which are each unlike every other: codes from the classes, no Key per index.
     ids: dict[Any, int] = {}
-    codes = np.array([ids.setdefault(each, len(ids)) for each in classes], dtype=np.int64)
-    pairs = codes[:-1] * (len(ids) + 1) + codes[1:]
-    keys = np.concatenate((pairs, [-1]))
-    special = sorted({0, count - 2, count - 1} & set(range(count)))
-    keys[special] = -2 - np.arange(len(special))
+    codes = [ids.setdefault(each, len(ids)) for each in classes]
+    width = len(ids) + 1
+    keys = [before * width + after for before, after in itertools.pairwise(codes)] + [-1]
+    for i, special in enumerate(sorted({0, count - 2, count - 1} & set(range(count)))):
+        keys[special] = -2 - i
     return [(n, tuple(key(start + i) for i in range(period))) for n, start, period in runs(keys)]
 
 

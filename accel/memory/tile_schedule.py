@@ -16,7 +16,7 @@ nest, so a layer of 10^5 tiles is a tree of a few dozen nodes; `replay.py` plays
 from __future__ import annotations
 
 import itertools
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -119,23 +119,32 @@ _MAX_PERIOD = 32
 def compress(keys: Sequence[Hashable]) -> list[tuple[int, tuple[Hashable, ...]]]:
     """Cut a sequence into runs `(count, period)` of a repeated period, greedily, longest first."""
     ids: dict[Hashable, int] = {}
-    codes = np.array([ids.setdefault(key, len(ids)) for key in keys], dtype=np.int64)
+    codes = [ids.setdefault(key, len(ids)) for key in keys]
     return [(count, tuple(keys[start : start + period])) for count, start, period in runs(codes)]
 
 
-def runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
+_SHORT = 24  # sequences up to this long are cut in plain Python (numpy's overhead is larger)
+
+
+def runs(codes: Sequence[int]) -> list[tuple[int, int, int]]:
     """`compress` of a sequence given as integer codes (equal codes: equal elements), each run
     as (count, start, period)."""
+    if len(codes) <= _SHORT:
+        return _cut(list(codes), lambda start: _streak_column(codes, start))
+    array = np.asarray(codes, dtype=np.int64)
+    streaks = _streaks(array, min(_MAX_PERIOD, len(codes) // 2))
+    return _cut(list(codes), lambda start: streaks[:, start].tolist())
+
+
+def _cut(codes: list[int], column: Callable[[int], list[int]]) -> list[tuple[int, int, int]]:
+    """The greedy cut, given each start's streaks for periods 1, 2, … (`_streaks`)."""
     size = len(codes)
     periods = min(_MAX_PERIOD, size // 2)
-    streaks = _streaks(codes, periods)
     found: list[tuple[int, int, int]] = []
     start = 0
     while start < size:
         best_period, best_count = 1, 1
-        # Periods 1, 2, … at `start`, read in one go (a Python list: cheap to index).
-        column = streaks[:, start].tolist() if periods else []
-        for period, streak in enumerate(column, start=1):
+        for period, streak in enumerate(column(start) if periods else [], start=1):
             if start + 2 * period > size:
                 break
             count = 1 + streak // period
@@ -144,6 +153,18 @@ def runs(codes: np.ndarray) -> list[tuple[int, int, int]]:
         found.append((best_count, start, best_period))
         start += best_count * best_period
     return found
+
+
+def _streak_column(codes: Sequence[int], start: int) -> list[int]:
+    """Column `start` of `_streaks`, element by element, for the periods that fit twice."""
+    size = len(codes)
+    column = []
+    for period in range(1, min(_MAX_PERIOD, (size - start) // 2) + 1):
+        end = start
+        while end < size and codes[end] == (codes[end + period] if end + period < size else -1):
+            end += 1
+        column.append(end - start)
+    return column
 
 
 def _streaks(codes: np.ndarray, periods: int) -> np.ndarray:

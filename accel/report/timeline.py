@@ -17,7 +17,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from accel.errors import InputError, closest
-from accel.memory.replay import LogEntry, replay_network
+from accel.memory.network_replay import replay_network
+from accel.memory.replay import LogEntry
 from accel.report.charts import Span, gantt_chart
 from accel.report.svg import color
 from accel.results import NetworkResult

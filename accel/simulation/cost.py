@@ -14,7 +14,7 @@ from accel.mapping.mapper import map_layer
 from accel.memory.activation_plan import ActivationPlan, plain_plan
 from accel.memory.footprint import network_footprint
 from accel.memory.model import MemoryTraffic, compulsory_bytes, model_memory
-from accel.memory.replay import replay_network
+from accel.memory.network_replay import replay_network
 from accel.model.network import Layer, Network
 from accel.perf.energy import layer_energy, recomputed
 from accel.perf.timing import ComputeTiming, time_layer

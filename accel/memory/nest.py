@@ -1,0 +1,220 @@
+"""The loop nest over a layer's tiles: which loops iterate, where each operand's tile lives, and
+the bytes of a tile at given loop indices.
+
+The loops are groups (outermost, `g_tile` whole groups per step: their tiles move and compute
+together) then the tiling's loop order; loops of one trip are dropped. Each operand changes
+tile when a loop that indexes it advances, so its tile lives through the loops inside its
+innermost indexing loop. A tile's bytes depend only on the tile classes (`tile_classes.py`) of
+the dims it spans, so they are worked out once per distinct class and kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from accel.config import OPERANDS, ChipConfig, Operand
+from accel.mapping.array import ArrayMapping, ceil_div
+from accel.memory.fold_cycles import fold_run_cycles, layer_edges
+from accel.memory.tile_schedule import (
+    INPUT_OPERANDS,
+    Buffer,
+    InputOperand,
+    LoadKind,
+    buffer_of,
+)
+from accel.memory.tiling import BIAS_BYTES, IDLE_DIM, OPERAND_DIMS
+
+Coords = dict[str, tuple[Any, bool]]  # every dim → (size class, is the first index)
+T = TypeVar("T")
+
+
+class once(Generic[T]):
+    """`functools.cached_property` without its lock: computed on first use, then a plain
+    attribute. Python 3.11's takes a lock at every first use (removed in 3.12, CPython issue
+    gh-87634), which costs more than most of the facts a nest works out once per schedule."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute, self.name = compute, compute.__name__
+
+    def __get__(self, instance: Any, owner: type | None = None) -> T:
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
+
+@dataclass(frozen=True)
+class Nest:
+    """The loops that iterate (outer → inner) with each index's tile class, and the chip."""
+
+    levels: tuple[tuple[str, tuple[Any, ...]], ...]  # (dim, class of each index)
+    constant: dict[str, Any]  # the single class of each dim that does not iterate
+    array: ArrayMapping
+    chip: ChipConfig
+    has_bias: bool
+    in_place: bool  # `streams_in_place`: consecutive steps may continue one fold
+    tail_adjust: int
+    streamed: tuple[Operand, ...] = ()
+    pieces: dict[Operand, int] = field(default_factory=dict)  # streamed operand → piece bytes
+    # Tile bytes by (kind, the classes and flags they read): the same tile recurs at many steps.
+    sizes: dict[tuple[Any, ...], int] = field(default_factory=dict)
+    runs: dict[tuple[int, int, int, int, str], int] = field(default_factory=dict)  # fold_run
+
+    @once
+    def merged(self) -> bool:
+        """Single-fold tiles whose innermost loop is the streamed one: consecutive steps
+        continue one fold, and its stationary operand stays in the PEs."""
+        return self.in_place and any(dim == self.array.time_dim for dim, _ in self.levels)
+
+    def every_step(self, operand: Operand) -> bool:
+        """A streamed operand the array reads at every step (all but one held in the PEs)."""
+        held = self.merged and IDLE_DIM[operand] == self.array.time_dim
+        return operand in self.streamed and not held
+
+    @once
+    def level(self) -> dict[Buffer | LoadKind, int]:
+        """Each operand's innermost iterating loop level (−1: one tile for the whole layer)."""
+        found: dict[Buffer | LoadKind, int] = {}
+        for operand in OPERANDS:
+            dims = ("g", *OPERAND_DIMS[operand])
+            levels = [i for i, (dim, _) in enumerate(self.levels) if dim in dims]
+            found[operand] = levels[-1] if levels else -1
+            if self.every_step(operand):
+                found[operand] = len(self.levels) - 1
+        found["psum"] = found["ofmap"]
+        return found
+
+    @once
+    def k_level(self) -> int | None:
+        return next((i for i, (dim, _) in enumerate(self.levels) if dim == "k"), None)
+
+    @once
+    def reduces_across_visits(self) -> bool:
+        """The `k` loop runs outside the ofmap's loops: outputs are revisited per K-tile (a
+        streamed ofmap is revisited by every step)."""
+        if self.k_level is None:
+            return False
+        return self.every_step("ofmap") or self.k_level < self.level["ofmap"]
+
+    def double(self, buffer: Operand) -> bool:
+        return self.doubles[buffer]
+
+    @once
+    def doubles(self) -> dict[Operand, bool]:
+        """Which buffers are double-buffered."""
+        return {op: self.chip.sram.buffer_for(op).double_buffered for op in OPERANDS}
+
+    @once
+    def edges(self) -> tuple[int, int]:
+        """`layer_edges`: cycles before the first fold and after the last."""
+        return layer_edges(self.array, self.chip.array.fold_overlap)
+
+    @once
+    def fixed(self) -> Coords:
+        """The dims that do not iterate, at their single (first) index."""
+        return {dim: (size, True) for dim, size in self.constant.items()}
+
+    @once
+    def origins(self) -> tuple[tuple[Any, bool], ...]:
+        """Each level's first index: where a loop restarts when a loop outside it advances."""
+        return tuple((classes[0], True) for _, classes in self.levels)
+
+    @once
+    def kept_levels(self) -> tuple[tuple[InputOperand, int], ...]:
+        """Each input operand kept in its buffer, with the level (+1) whose start takes it."""
+        return tuple((op, self.level[op] + 1) for op in INPUT_OPERANDS if op not in self.streamed)
+
+    @once
+    def visit_level(self) -> int | None:
+        """The level (+1) whose start begins an ofmap visit (None: a streamed ofmap)."""
+        return None if "ofmap" in self.streamed else self.level["psum"] + 1
+
+    def fold_run(self, m: int, k: int, n: int, groups: int, chunk: str) -> int:
+        """`fold_run_cycles` of a step of tile extents `m`, `k`, `n` carrying `groups` groups
+        (they run one after another, each in its own folds); memoized."""
+        key = (m, k, n, groups, chunk)
+        found = self.runs.get(key)
+        if found is None:
+            array, extents = self.array, {"m": m, "k": k, "n": n}
+            folds = groups * ceil_div(extents[array.rows_dim], array.array_rows) * ceil_div(
+                extents[array.cols_dim], array.array_cols
+            )
+            overlap = self.chip.array.fold_overlap
+            found = fold_run_cycles(array, overlap, extents[array.time_dim], folds, chunk)
+            self.runs[key] = found
+        return found
+
+    @once
+    def output_bytes(self) -> int:
+        """Bytes of one final output: the operand width."""
+        return self.chip.array.element_bytes
+
+    @once
+    def partial_sum_bytes(self) -> int:
+        """Bytes of one partial sum: the accumulator width."""
+        return self.chip.array.accumulator_bytes
+
+    def groups(self, coords: Coords) -> int:
+        """Whole groups the step at `coords` carries (its tiles hold that many groups' data)."""
+        return int(coords["g"][0])
+
+    def bytes(self, kind: str, coords: Coords) -> int:
+        """Bytes of the `kind` tile at `coords` (psum: int32 partial sums of an ofmap tile).
+
+        A streamed input is what the array reads in the step: im2col elements for the ifmap,
+        once per fold along the dimension it does not index.
+        """
+        m, k, n = coords["m"][0], coords["k"][0], coords["n"][0]
+        groups = coords["g"][0]
+        if kind == "psum":
+            return int(groups * m[0] * n[0] * self.chip.array.accumulator_bytes)
+        reads = self.fold_reads(kind, coords) if kind in self.streamed else 0
+        width = self.chip.array.element_bytes
+        if kind == "ifmap" and reads:
+            return int(m[0] * k[0] * reads * width)
+        if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
+            return int(groups * sum(count * m[1][box] for count, box in k[1]) * width)
+        k_first = coords["k"][1]
+        bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
+        return int(groups * (k[0] * n[0] * width + bias) * max(reads, 1))
+
+    def fold_reads(self, operand: Operand, coords: Coords) -> int:
+        """How often a step reads its tile of `operand`: once per fold along the dimension the
+        operand does not index (once for the stationary operand)."""
+        array, idle = self.array, IDLE_DIM[operand]
+        if idle == array.time_dim:
+            return 1
+        fold = array.array_rows if idle == array.rows_dim else array.array_cols
+        return ceil_div(coords[idle][0][0], fold)
+
+    def has_psum(self, coords: Coords) -> bool:
+        """True when this ofmap visit continues a reduction begun in an earlier visit."""
+        return self.reduces_across_visits and not coords["k"][1]
+
+    def first_piece(self, kind: LoadKind, coords: Coords) -> int:
+        """Bytes of the `kind` tile at `coords`, or of its first piece when it is streamed."""
+        # What `bytes` reads of `coords`: every class, and K's first flag (the bias).
+        key = (kind, coords["g"][0], coords["m"][0], coords["k"], coords["n"][0])
+        found = self.sizes.get(key)
+        if found is None:
+            found = self.sizes[key] = self._first_piece(kind, coords)
+        return found
+
+    def _first_piece(self, kind: LoadKind, coords: Coords) -> int:
+        size = self.bytes(kind, coords)
+        buffer = buffer_of(kind)
+        if buffer not in self.streamed:
+            return size
+        if kind != "psum":
+            return min(size, self.pieces[kind])
+        accumulator = self.chip.array.accumulator_bytes
+        return min(size, max(1, self.pieces["ofmap"] // accumulator) * accumulator)
+
+    @once
+    def deferred(self) -> frozenset[LoadKind]:
+        """Load kinds a streamed step queues behind its last sub-step (see `streaming.py`)."""
+        kinds: tuple[LoadKind, ...] = ("ifmap", "weight", "psum")
+        return frozenset(
+            kind for kind in kinds
+            if buffer_of(kind) in self.streamed or not self.double(buffer_of(kind))
+        )  # fmt: skip
