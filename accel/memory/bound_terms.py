@@ -70,8 +70,7 @@ def chains(
     flattened like `Grid`."""
     trip, sizes = trips(grid, array), grid_sizes(grid)
     steps = array.groups * trip["m"] * trip["k"] * trip["n"]
-    accumulator = max(chip.array.accumulator_bytes, chip.array.element_bytes)
-    write_most = sizes["m"] * sizes["n"] * accumulator  # one write-back, at most
+    write_most = sizes["m"] * sizes["n"] * write_width(stack, chip)  # one write-back, at most
     # The compute of steps `halves` onwards: all but `halves` steps of at most `most` each.
     most = grid_step_most(grid, array, chip, first=True)
     compute = {
@@ -138,6 +137,16 @@ def windows(
     return stack.flat(count), tuple(found[key] for key in fewest), stack.flat(most)
 
 
+def write_width(stack: Stack, chip: ChipConfig) -> IntArray:
+    """Bytes per output of a write-back, at most: accumulators where partial sums spill (and
+    are read back), else final outputs only."""
+    array = chip.array
+    spills = stack.transfers["ofmap_read"] > 0
+    result: IntArray = np.where(spills, max(array.accumulator_bytes, array.element_bytes),
+                                array.element_bytes)  # fmt: skip
+    return result
+
+
 def grid_step_most(
     grid: tiles.Candidates, array: ArrayMapping, chip: ChipConfig, first: bool
 ) -> IntArray:
@@ -174,16 +183,60 @@ def drain_bus(
     behind step `S − 2`: only the last write-back follows the last load. Where the ofmap
     changes at every step, so does an input (the loop that moves it indexes one), loaded
     behind step `S − 2`, before that step's write-back: that one may follow too (its bytes at
-    most a whole tile of accumulators)."""
+    most a whole tile, `write_width` each)."""
     reads: IntArray = np.sum([stack.rounded[kind] for kind in READS], axis=0)
     if stack.streamed:
         return reads
     burst, width = chip.dram.burst_bytes, chip.array.element_bytes
     last, sizes = stack.ends, grid_sizes(grid)
     final = -(-last["m"] * last["n"] * width // burst) * burst
-    largest = -(-sizes["m"] * sizes["n"] * max(chip.array.accumulator_bytes, width) // burst)
+    largest = -(-sizes["m"] * sizes["n"] * write_width(stack, chip) // burst)
     one_more = np.where(stack.innermost["ofmap"] & (stack.writes > 1), largest * burst, 0)
     result: IntArray = np.maximum(stack.bus - final - one_more, reads)
+    return result
+
+
+def head_bus(
+    grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig,
+    drain: IntArray, prologue: IntArray,
+) -> IntArray:
+    """Of the `drain` bytes (`drain_bus`), those the channel carries after the first step ends,
+    at least: until then, no buffer half is released (steps release input halves as they end,
+    write-backs start after their step), so besides the `prologue` (its bytes on the bus) each
+    double-buffered buffer takes one load into its other half at most: an ifmap or weight tile,
+    a tile of partial sums. Negative where the last load may end before; −1 with streamed
+    operands (pieces of one tile use several halves)."""
+    if stack.streamed:
+        return np.full((1, 1, 1, 1), -1, dtype=np.int64)
+    burst, sizes = chip.dram.burst_bytes, grid_sizes(grid)
+    double = {op: chip.sram.buffer_for(op).double_buffered for op in ("ifmap", "weight", "ofmap")}
+    early: list[IntArray] = [prologue]
+    early += [stack.tile_sizes[op] for op in INPUTS if double[op]]
+    if double["ofmap"]:
+        partial = sizes["m"] * sizes["n"] * chip.array.accumulator_bytes
+        early.append(np.where(stack.transfers["ofmap_read"] > 0, partial, 0))
+    allowance = sum(-(-each // burst) * burst for each in early[1:]) + prologue
+    result: IntArray = drain - allowance
+    return result
+
+
+def first_step(
+    grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig
+) -> IntArray:
+    """The first step's compute cycles, at least, over (order, m, k, n), where it is not also
+    the last (0 there, and where streamed operands cut steps into pieces): its tiles are whole
+    (or the whole extent), and it opens the layer (`layer_edges`)."""
+    trip, sizes = trips(grid, array), grid_sizes(grid)
+    steps = array.groups * trip["m"] * trip["k"] * trip["n"]
+    if stack.streamed:
+        return np.zeros((1, 1, 1, 1), dtype=np.int64)
+    first = {dim: np.minimum(sizes[dim], array.size(dim)) for dim in sizes}
+    overlap = chip.array.fold_overlap
+    whole = whole_folds_cycles(array, overlap, folds_of(first, array), first[array.time_dim])
+    merged = stack.in_place & (trip[array.time_dim] > 1)
+    opening, _ = layer_edges(array, overlap)
+    cycles = np.where(merged, first[array.time_dim], whole) + max(opening, 0)
+    result: IntArray = np.where(steps > 1, cycles, 0)
     return result
 
 

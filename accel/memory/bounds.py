@@ -61,6 +61,8 @@ class Grid:
     window_compute: IntArray | None = None  # the compute of one step, at most
     drain_bus: IntArray | None = None  # bytes on the channel until the last load ends, at least
     last_compute: IntArray | None = None  # the last step's compute cycles, at least
+    head_bus: IntArray | None = None  # of `drain_bus`, what follows the first step, at least
+    first_compute: IntArray | None = None  # the first step's compute cycles, at least
     transfers: IntArray | None = None  # how many transfers carry `bus`, at most
 
     def __len__(self) -> int:
@@ -87,6 +89,9 @@ def build_grid(
     ifmap0 = grid.ifmap_first[:, :, None] * width
     streamed = stack.streamed
     chains = terms.chains(grid, stack, array, chip, compute_cycles)
+    drain = terms.drain_bus(grid, stack, array, chip)
+    burst = chip.dram.burst_bytes
+    prologue = -(-ifmap0 // burst) * burst + -(-weight0 // burst) * burst
     return Grid(
         grid, tuple(orders), tuple(per_order), array, compute_cycles, np.flatnonzero(mask),
         stack.flat(compute_cycles + stack.refill), stack.flat(stack.moved),
@@ -95,9 +100,9 @@ def build_grid(
         stack.flat(0 if "weight" in streamed else weight0),
         stack.flat(0 if "ofmap" in streamed else last), chains,
         *terms.windows(grid, stack, array, chip),
-        stack.flat(terms.drain_bus(grid, stack, array, chip)),
-        stack.flat(terms.last_step(grid, stack, array, chip, compute_cycles)),
-        stack.flat(stack.count(TRAFFIC)),
+        stack.flat(drain), stack.flat(terms.last_step(grid, stack, array, chip, compute_cycles)),
+        stack.flat(terms.head_bus(grid, stack, array, chip, drain, prologue)),
+        stack.flat(terms.first_step(grid, stack, array, chip)), stack.flat(stack.count(TRAFFIC)),
     )  # fmt: skip
 
 
@@ -123,6 +128,7 @@ def restrict(table: Grid, valid: list[IntArray]) -> Grid:
     assert table.windows is not None and table.window_compute is not None
     assert table.drain_bus is not None and table.last_compute is not None
     assert table.transfers is not None
+    assert table.head_bus is not None and table.first_compute is not None
     return replace(
         table, flat=np.flatnonzero(mask), compute=cut(table.compute), moved=cut(table.moved),
         bus=cut(table.bus), first_ifmap=cut(table.first_ifmap),
@@ -130,6 +136,7 @@ def restrict(table: Grid, valid: list[IntArray]) -> Grid:
         windows=cut(table.windows), window_bytes=tuple(cut(each) for each in table.window_bytes),
         window_compute=cut(table.window_compute),
         drain_bus=cut(table.drain_bus), last_compute=cut(table.last_compute),
+        head_bus=cut(table.head_bus), first_compute=cut(table.first_compute),
         transfers=cut(table.transfers),
     )  # fmt: skip
 
@@ -149,8 +156,15 @@ def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
     count = table.transfers
     bound: IntArray = np.maximum(pipeline, channel_bound(table.bus, chip, count))
     if table.drain_bus is not None and table.last_compute is not None:
-        drain = channel_bound(table.drain_bus, chip, count) + latency + table.last_compute + last
+        closing = latency + table.last_compute + last  # after the last load ends
+        drain = channel_bound(table.drain_bus, chip, count) + closing
         bound = np.maximum(bound, drain)
+        if table.head_bus is not None and table.first_compute is not None:
+            rest = table.head_bus
+            steps_after = table.last_compute + last  # the first step is not the last
+            after = np.where(rest > 0, channel_bound(rest, chip, count) + closing, steps_after)
+            opened = first + latency + table.first_compute + after
+            bound = np.maximum(bound, np.where(table.first_compute > 0, opened, 0))
     for chain in table.chains:
         bound = np.maximum(bound, chain_bound(chain, chip, transfer))
     return bound
