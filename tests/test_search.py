@@ -257,3 +257,17 @@ def test_ties_go_to_the_smaller_prologue_then_the_grid_whatever_the_replay_order
     first = np.lexsort((table.flat, prologue, table.moved))[0]
     assert picked == search.candidate(table, int(table.flat[first]))[0]
     assert cycles == everything
+
+
+def test_the_head_bounds_a_streaming_pointwise_conv_exactly() -> None:
+    """A 1x1 conv at 112x112 streams its ifmap in and its ofmap out past one resident weight
+    tile: until the first step ends the channel carries the prologue and a second ifmap tile
+    only (there is no second weight tile), then everything else but the last load's followers,
+    then the drain. Every fastest candidate's bound is its replay: the scan stops at the first."""
+    layer = single_layer(Conv(kernel=1, out_channels=16), 16, 112)
+    chip = ChipConfig()
+    mapping = map_layer(layer, chip)
+    runs = memory.every_candidate(mapping, time_layer(mapping, chip), chip)
+    fastest = min(cycles for _, cycles, _, _ in runs)
+    assert fastest == 25401
+    assert {bound for _, cycles, _, bound in runs if cycles == fastest} == {25401}

@@ -203,15 +203,18 @@ def head_bus(
     """Of the `drain` bytes (`drain_bus`), those the channel carries after the first step ends,
     at least: until then, no buffer half is released (steps release input halves as they end,
     write-backs start after their step), so besides the `prologue` (its bytes on the bus) each
-    double-buffered buffer takes one load into its other half at most: an ifmap or weight tile,
-    a tile of partial sums. Negative where the last load may end before; −1 with streamed
-    operands (pieces of one tile use several halves)."""
+    double-buffered buffer takes one load into its other half at most: a second ifmap or weight
+    tile where there is one, a tile of partial sums where they are read back. Negative where
+    the last load may end before; −1 with streamed operands (pieces of one tile use several
+    halves)."""
     if stack.streamed:
         return np.full((1, 1, 1, 1), -1, dtype=np.int64)
     burst, sizes = chip.dram.burst_bytes, grid_sizes(grid)
     double = {op: chip.sram.buffer_for(op).double_buffered for op in ("ifmap", "weight", "ofmap")}
     early: list[IntArray] = [prologue]
-    early += [stack.tile_sizes[op] for op in INPUTS if double[op]]
+    for op in INPUTS:  # a second tile, where there is one
+        if double[op]:
+            early.append(np.where(stack.transfers[op] > 1, stack.tile_sizes[op], 0))
     if double["ofmap"]:
         partial = sizes["m"] * sizes["n"] * chip.array.accumulator_bytes
         early.append(np.where(stack.transfers["ofmap_read"] > 0, partial, 0))
