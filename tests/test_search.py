@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import chip_with, chips, layers, streaming_chips
+from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import assume, given, settings
 
 from accel.config import ChipConfig
@@ -13,9 +13,15 @@ from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
 from accel.memory import model as memory
 from accel.memory import plans, search
-from accel.memory.bounds import channel_bound
+from accel.memory import tiling as tiles
+from accel.memory.bounds import Grid, lower_bounds
 from accel.memory.candidates import NoFit
+from accel.memory.channel_cycles import channel_bound, transfer_bound
+from accel.memory.geometry import LayerGeometry
+from accel.memory.replay import replay_layer
+from accel.memory.tile_schedule import Node, Step
 from accel.model.network import Layer
+from accel.model.ops import Conv, FullyConnected
 from accel.perf.timing import time_layer
 
 CHIPS = {
@@ -123,3 +129,145 @@ def test_a_candidates_schedule_key_is_read_off_the_table_without_building_it(
     for flat in flats:
         tiling, _ = search.candidate(table, flat)
         assert search._position_key(table, flat) == search._schedule_key(tiling)
+
+
+def _table(layer: Layer, chip: ChipConfig) -> tuple[Grid, LayerGeometry, int] | None:
+    """The layer's candidate table on `chip`, its geometry and compute cycles (None: an array
+    layer that fits no tiling, or a vector-unit layer)."""
+    mapping = map_layer(layer, chip)
+    if mapping.array is None:
+        return None
+    compute = time_layer(mapping, chip).compute_cycles
+    args = (layer.op, layer.input_shapes, layer.output_shape, 1, mapping.array, compute,
+            plans.layout_chip(chip))  # fmt: skip
+    try:
+        table, geometry, _ = plans.layer_table(*args)
+    except NoFit:
+        return None
+    return table, geometry, compute
+
+
+def _transfers(nodes: tuple[Node, ...]) -> tuple[int, int]:
+    """DMA loads and write-backs of a schedule's steps, repeats expanded."""
+    loads = writes = 0
+    for node in nodes:
+        if isinstance(node, Step):
+            loads += len(node.loads) + len(node.post_loads)
+            writes += node.writeback_bytes > 0
+        else:
+            inner = _transfers(node.body)
+            loads, writes = loads + node.count * inner[0], writes + node.count * inner[1]
+    return loads, writes
+
+
+@settings(max_examples=30, deadline=None)
+@given(layer=layers, chip=chips)
+def test_the_transfer_counts_are_the_schedules(layer: Layer, chip: ChipConfig) -> None:
+    """The channel bound leans on each candidate's transfer count (a burst each, half a cycle
+    of rounding each): the closed form's count is the schedule's, load for load, for every
+    candidate, and each groups-per-step variant loads two tiles and writes one per step."""
+    found = _table(layer, chip)
+    assume(found is not None)
+    assert found is not None
+    table, geometry, compute = found
+    assert table.transfers is not None
+    array, bias = table.array, layer.bias_elements > 0
+    for position, flat in enumerate(table.flat.tolist()):
+        tiling, _ = search.candidate(table, flat)
+        schedule, _ = plans.schedule_of(tiling, geometry, array, chip, bias, compute)
+        loads, writes = _transfers(schedule.body)
+        assert loads + len(schedule.prologue) + writes == table.transfers[position]
+        for block in tiles.group_blocks(tiling, chip):
+            schedule, _ = plans.schedule_of(block, geometry, array, chip, bias, compute)
+            loads, writes = _transfers(schedule.body)
+            assert (loads + len(schedule.prologue), writes) == (2 * block.g_tiles, block.g_tiles)
+
+
+def _variant_failures(layer: Layer, chip: ChipConfig) -> list[str]:
+    """Each groups-per-step variant of every candidate whose bound (`_variant_bound`: the
+    exhaustive side does not see the variants) exceeds its replay."""
+    found = _table(layer, chip)
+    if found is None:
+        return []
+    table, geometry, compute = found
+    array, bias = table.array, layer.bias_elements > 0
+    failures = []
+    for position, flat in enumerate(table.flat.tolist()):
+        tiling, traffic = search.candidate(table, flat)
+        for block in tiles.group_blocks(tiling, chip):
+            bound, _, _ = search._variant_bound(block, table, chip, traffic, position)
+            schedule, _ = plans.schedule_of(block, geometry, array, chip, bias, compute)
+            cycles = replay_layer(schedule, chip)
+            if bound > cycles:
+                failures.append(f"{block.describe()}: bound {bound} > replay {cycles}")
+    return failures
+
+
+@settings(max_examples=20, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips)
+def test_a_variants_bound_never_exceeds_its_replay(layer: Layer, chip: ChipConfig) -> None:
+    assert _variant_failures(layer, chip) == []
+
+
+@pytest.mark.parametrize("chip_name", CHIPS)
+def test_a_variants_bound_on_mobilenet_v2s_depthwise_layers(chip_name: str) -> None:
+    chip = chip_with(**CHIPS[chip_name])
+    depthwise = [layer for layer in load_network("mobilenet_v2", {"resolution": 32}).layers
+                 if layer.name.endswith(".dw")]  # fmt: skip
+    assert depthwise
+    assert [failure for layer in depthwise for failure in _variant_failures(layer, chip)] == []
+
+
+def test_the_channel_bound_counts_half_a_cycle_per_transfer_at_most() -> None:
+    # 64-byte bursts at 48.6 B/cycle: 1.317 cycles each. Ten transfers of 64 bursts take
+    # round(84.28) = 84 cycles each, 840 in all: at least 842.8 − 5 with the count, where a
+    # count unknown allows a third less (a one-burst transfer rounds 1.317 down to 1).
+    chip = chip_with(dram__bandwidth_bytes_per_cycle=48.6)
+    bus = np.array([10 * 64 * 64])
+    assert channel_bound(bus, chip, np.array([10])).tolist() == [838]
+    assert channel_bound(bus, chip).tolist() == [523]
+    assert 10 * transfer_bound(np.array([64 * 64]), chip).tolist()[0] == 840
+
+
+def test_the_drain_bounds_a_memory_bound_fc_layer_exactly() -> None:
+    """An fc layer at batch 1 streams its weights: the channel is busy from the first byte to
+    the last load, then the last step waits out the DRAM latency, computes and writes back.
+    The pick's bound is its replay, so the scan replays nothing more once it is found."""
+    layer = single_layer(FullyConnected(out_features=144), 576, 1)
+    chip = ChipConfig()
+    mapping = map_layer(layer, chip)
+    timing = time_layer(mapping, chip)
+    runs = memory.every_candidate(mapping, timing, chip)
+    best = min(runs, key=lambda run: (run[1], run[2]))
+    assert (best[0].describe(), best[1]) == ("M1 K32 N144 mkn (ofmap resident)", 5594)
+    assert best[3] == 5594
+
+
+def test_ties_go_to_the_smaller_prologue_then_the_grid_whatever_the_replay_order() -> None:
+    """Every candidate replayed to the same cycles (the largest bound): the pick is the one
+    with the fewest DRAM bytes, then the smallest prologue, then the first in the grid."""
+    chip = chip_with(array__rows=8, array__cols=8)
+    layer = single_layer(Conv(kernel=3, out_channels=16, padding=1, groups=16), 16, 14)
+    found = _table(layer, chip)
+    assert found is not None
+    table = found[0]
+    everything = int(lower_bounds(table, chip).max())
+    (picked, _), cycles, _ = search.best_tiling(table, chip, lambda tiling: everything)
+    prologue = table.first_ifmap + table.first_weight
+    first = np.lexsort((table.flat, prologue, table.moved))[0]
+    assert picked == search.candidate(table, int(table.flat[first]))[0]
+    assert cycles == everything
+
+
+def test_the_head_bounds_a_streaming_pointwise_conv_exactly() -> None:
+    """A 1x1 conv at 112x112 streams its ifmap in and its ofmap out past one resident weight
+    tile: until the first step ends the channel carries the prologue and a second ifmap tile
+    only (there is no second weight tile), then everything else but the last load's followers,
+    then the drain. Every fastest candidate's bound is its replay: the scan stops at the first."""
+    layer = single_layer(Conv(kernel=1, out_channels=16), 16, 112)
+    chip = ChipConfig()
+    mapping = map_layer(layer, chip)
+    runs = memory.every_candidate(mapping, time_layer(mapping, chip), chip)
+    fastest = min(cycles for _, cycles, _, _ in runs)
+    assert fastest == 25401
+    assert {bound for _, cycles, _, bound in runs if cycles == fastest} == {25401}

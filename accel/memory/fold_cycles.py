@@ -9,7 +9,10 @@ the timing model's figure (`untiled_cycles`).
 
 from __future__ import annotations
 
+import numpy as np
+
 from accel.mapping.array import ArrayMapping
+from accel.memory.geometry import IntArray
 from accel.perf.timing import fill_drain_cycles
 
 
@@ -48,3 +51,30 @@ def untiled_cycles(array: ArrayMapping, fold_overlap: bool) -> int:
     first, last = layer_edges(array, fold_overlap)
     whole = fold_run_cycles(array, fold_overlap, array.time_steps, 1, "whole")
     return first + array.folds * whole + last
+
+
+def whole_folds_cycles(
+    array: ArrayMapping, fold_overlap: bool, folds: IntArray, time: IntArray
+) -> IntArray:
+    """`fold_run_cycles` of whole folds over arrays of candidates: `folds` folds streaming
+    `time` wavefronts each."""
+    if fold_overlap:
+        result: IntArray = folds * np.maximum(time, array.array_rows)
+    else:
+        result = folds * (time + fill_drain_cycles(array))
+    return result
+
+
+def last_step_cycles(
+    array: ArrayMapping, fold_overlap: bool, compute_cycles: int, folds: IntArray,
+    time: IntArray, merged: IntArray,
+) -> IntArray:
+    """Compute cycles of a layer's last step, at least, over arrays of candidates: `folds` folds
+    streaming `time` wavefronts each, or (`merged`) the tail chunk of a fold continued in place,
+    plus the closing edge and the rebuild's difference from `compute_cycles`, both paid there
+    (`loop_nest._Position.cycles`; a single-step layer also pays the opening edge)."""
+    whole = whole_folds_cycles(array, fold_overlap, folds, time)
+    _, last = layer_edges(array, fold_overlap)
+    adjust = compute_cycles - untiled_cycles(array, fold_overlap)
+    result: IntArray = np.where(merged, time, whole) + last + adjust
+    return result

@@ -1,17 +1,21 @@
 """The tiling search: the fastest tiling of a layer's candidate grid, proven by lower bounds.
 
 Every valid candidate carries a lower bound of its replayed cycles (`bounds.py`). Candidates are
-replayed exactly in order of that bound (ties: fewer DRAM bytes first), and the scan stops at
-the first whose bound, with its bytes, cannot beat the best replayed so far: the pick is at
-least as good as replaying every candidate (fewest cycles, then fewest DRAM bytes), without
-doing so. Loop orders that differ only in loops of one trip build the same schedule and are
-replayed once. The groups-per-step variants of an uncut tiling (`tiling.group_blocks`) move the
-same bytes in fewer, larger transfers and join the scan with their own bound.
+replayed exactly in order of that bound, and the scan stops at the first whose bound cannot beat
+the best replayed so far: the pick is the best of replaying every candidate (fewest cycles, then
+fewest DRAM bytes), without doing so. Ties in both go to the smaller prologue (the first ifmap
+and weight tiles), then to the earlier candidate in the grid: a rule of the candidates alone,
+so the pick does not depend on the bounds or the order of the replays. Loop orders that differ
+only in loops of one trip build the same schedule and are replayed once. The groups-per-step
+variants of an uncut tiling (`tiling.group_blocks`) move the same bytes in fewer, larger
+transfers; each joins the scan at its own bound (`_variant_bound`), not right after its tiling.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -19,7 +23,10 @@ from accel.config import ChipConfig
 from accel.mapping.array import ceil_div
 from accel.mapping.array import loop_dims as _loop_dims
 from accel.memory import tiling as tiles
-from accel.memory.bounds import Grid, channel_bound, lower_bounds, transfer_bound
+from accel.memory.bound_terms import INPUTS, READS, Chain, chain_bound, step_most
+from accel.memory.bounds import Grid, lower_bounds
+from accel.memory.channel_cycles import channel_bound, transfer_bound
+from accel.memory.fold_cycles import last_step_cycles
 from accel.memory.traffic import TRAFFIC, streamed_passes, trips
 
 Picked = tuple[tiles.Tiling, dict[str, int]]  # a tiling and its traffic (bytes per kind, refill)
@@ -30,35 +37,64 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
     """The candidate with the fewest replayed cycles, then DRAM bytes; with its cycles and how
     many tilings were replayed."""
     bound = lower_bounds(table, chip)
-    order = np.lexsort((table.moved, bound))
-    best: tuple[int, int] = (np.iinfo(np.int64).max, 0)
-    picked: Picked | None = None
+    prologue = table.first_ifmap + table.first_weight
+    order = np.lexsort((table.flat, prologue, table.moved, bound))
+    scan = _Scan(replay)
     seen: set[tuple[int, ...] | tiles.Tiling] = set()
-    replayed = 0
     for position in order.tolist():
-        moved = int(table.moved[position])
-        if (int(bound[position]), moved) >= best:
-            break
         flat = int(table.flat[position])
-        key = _position_key(table, flat)
-        if key in seen:
+        first = int(prologue[position])
+        key = (int(bound[position]), int(table.moved[position]), first, flat, 0)
+        scan.variants_before(key)
+        if key >= scan.best:
+            break
+        schedule = _position_key(table, flat)
+        if schedule in seen:
             continue
-        seen.add(key)
+        seen.add(schedule)
         tiling, traffic = candidate(table, flat)
-        variants = [tiling, *tiles.group_blocks(tiling, chip)]
-        channel = -1  # the channel bound, once a variant needs it
-        for each in variants:
-            if each is not tiling:
-                if channel < 0:
-                    channel = int(channel_bound(table.bus[position : position + 1], chip)[0])
-                if _variant_bound(each, table, chip, traffic, channel) >= best:
-                    continue
-            cycles = replay(each)
-            replayed += 1
-            if (cycles, moved) < best:
-                best, picked = (cycles, moved), (each, traffic)
-    assert picked is not None, "the grid holds at least one valid candidate"
-    return picked, best[0], replayed
+        scan.replay_if_better(key, (tiling, traffic))
+        for index, each in enumerate(tiles.group_blocks(tiling, chip), start=1):
+            cycles, moved, first = _variant_bound(each, table, chip, traffic, position)
+            heapq.heappush(scan.pending, ((cycles, moved, first, flat, index), (each, traffic)))
+    scan.variants_before(scan.best)
+    assert scan.picked is not None, "the grid holds at least one valid candidate"
+    return scan.picked, scan.best[0], scan.replayed
+
+
+# (cycles or their bound, DRAM bytes, prologue bytes, position in the grid, variant: 0 for none)
+Rank = tuple[int, int, int, int, int]
+
+
+@dataclass
+class _Scan:
+    """The best replayed so far and the groups-per-step variants waiting for their turn.
+
+    Ties in (cycles, DRAM bytes) go to the candidate with the smaller prologue (its first ifmap
+    and weight tiles), then the earlier in the grid (a variant after its tiling, fewer groups
+    per step first), whatever order they were replayed in: a candidate is replayed when its
+    bound could beat the best so far on that full rank."""
+
+    replay: Replay
+    best: Rank = (np.iinfo(np.int64).max, 0, 0, 0, 0)
+    picked: Picked | None = None
+    replayed: int = 0
+    pending: list[tuple[Rank, Picked]] = field(default_factory=list)  # a heap on the rank
+
+    def replay_if_better(self, bound: Rank, candidate: Picked) -> None:
+        if bound >= self.best:
+            return
+        cycles = self.replay(candidate[0])
+        self.replayed += 1
+        rank = (cycles, *bound[1:])
+        if rank < self.best:
+            self.best, self.picked = rank, candidate
+
+    def variants_before(self, key: Rank) -> None:
+        """Replay the waiting variants whose bound ranks before `key` (and the best)."""
+        while self.pending and self.pending[0][0] < key:
+            bound, candidate = heapq.heappop(self.pending)
+            self.replay_if_better(bound, candidate)
 
 
 def _schedule_key(tiling: tiles.Tiling) -> tuple[int, ...] | tiles.Tiling:
@@ -83,16 +119,59 @@ def _position_key(table: Grid, flat: int) -> tuple[int, ...] | tiles.Tiling:
 
 
 def _variant_bound(
-    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], channel: int
-) -> tuple[int, int]:
-    """The bound and bytes of one groups-per-step variant of an uncut tiling: its prologue
-    weight tile holds `g_tile` groups' weights, its last write-back the last block's outputs."""
+    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
+) -> tuple[int, int, int]:
+    """The bound, DRAM bytes and prologue bytes of one groups-per-step variant of the uncut
+    tiling at position `base`: the terms of `bounds.lower_bounds` for steps of `g_tile` groups.
+    Its prologue tiles hold `g_tile` groups' ifmap and weights (each group's as large as in
+    `base`'s), its last step computes and writes back the last block's groups."""
+    array, width = table.array, chip.array.element_bytes
     last_groups = tiling.groups - (tiling.g_tiles - 1) * tiling.g_tile
-    outputs = last_groups * tiling.m_tile * tiling.n_tile * chip.array.element_bytes
-    sizes = np.array([tiling.weight_tile_bytes, outputs], dtype=np.int64)
-    first, last = transfer_bound(sizes, chip).tolist()
-    pipeline = table.compute_cycles + traffic["refill"] + first + chip.dram.latency_cycles + last
-    return max(pipeline, channel), sum(traffic[kind] for kind in TRAFFIC)
+    outputs = last_groups * tiling.m_tile * tiling.n_tile * width
+    ifmap = tiling.g_tile * int(table.first_ifmap[base])
+    sizes = np.array([ifmap, tiling.weight_tile_bytes, outputs], dtype=np.int64)
+    first_ifmap, first_weight, last = transfer_bound(sizes, chip).tolist()
+    latency = chip.dram.latency_cycles
+    pipeline = (table.compute_cycles + traffic["refill"] + first_ifmap + first_weight + latency
+                + last)  # fmt: skip
+    folds = np.array(last_groups * array.folds_per_group)
+    compute = last_step_cycles(array, chip.array.fold_overlap, table.compute_cycles, folds,
+                               np.array(array.time_steps), np.array(False))  # fmt: skip
+    burst, steps = chip.dram.burst_bytes, tiling.g_tiles
+    bus = {kind: -(-traffic[kind] // burst) * burst for kind in TRAFFIC}  # fewer transfers
+    reads, everything = sum(bus[kind] for kind in READS), sum(bus.values())
+    # Each step loads its ifmap and weight tiles and writes its outputs back.
+    count = np.array([2 * steps, 3 * steps])
+    loads, channel = channel_bound(np.array([reads, everything]), chip, count).tolist()
+    drain = loads + latency + int(compute) + last
+    chain = int(chain_bound(_variant_chain(tiling, table, chip, traffic), chip)[0])
+    bound = max(pipeline, channel, drain, chain)
+    return bound, sum(traffic[kind] for kind in TRAFFIC), ifmap + tiling.weight_tile_bytes
+
+
+def _variant_chain(
+    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int]
+) -> Chain:
+    """The `Chain` of a groups-per-step variant: every step of the groups loop brings new
+    ifmap and weight tiles (and, double-buffered, writes its outputs back)."""
+    array, burst = table.array, chip.dram.burst_bytes
+    halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in INPUTS)
+    kinds = ["ifmap", "weight"] + (["ofmap_write"] if halves == 2 else [])
+    bus = sum(-(-traffic[kind] // burst) * burst for kind in kinds)
+    accumulator = max(chip.array.accumulator_bytes, chip.array.element_bytes)
+    largest = [tiling.ifmap_tile_bytes, tiling.weight_tile_bytes]
+    largest.append(tiling.g_tile * tiling.m_tile * tiling.n_tile * accumulator if halves == 2
+                   else 0)  # fmt: skip
+    overlap = chip.array.fold_overlap
+    folds = np.array(tiling.g_tile * array.folds_per_group)
+    most = int(step_most(array, overlap, folds, np.array(array.time_steps), first=True))
+    steps = tiling.g_tiles if tiling.g_tiles > halves else 0
+    compute = max(table.compute_cycles + traffic["refill"] - halves * most, 0)
+    return Chain(
+        halves, np.array([steps]), np.array([bus]),
+        tuple(np.array([each]) for each in largest), np.array([compute]),
+        np.array([tiling.g_tiles * len(kinds)]),
+    )  # fmt: skip
 
 
 def candidate(table: Grid, flat: int) -> Picked:

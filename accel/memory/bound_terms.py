@@ -1,0 +1,261 @@
+"""The terms of a tiling's cycle bound that follow its steps through the DMA ring.
+
+Each is a fact of the replay (`replay.py`) about one schedule (`loop_nest.py`), proven for every
+candidate of a layer's grid at once (`bound_stack.Stack`, flattened to the valid candidates):
+
+- `Chain`: an input whose tile changes at every step ties each step to the one that freed its
+  buffer half;
+- `windows`: a write-back sits in the ring before the loads queued after it;
+- `drain_bus` and `last_step`: after the last load, the last step still waits out the DRAM
+  latency, computes and writes its outputs back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.config import ChipConfig, Operand
+from accel.mapping.array import ArrayMapping
+from accel.memory import tiling as tiles
+from accel.memory.bound_stack import Stack, folds_of
+from accel.memory.channel_cycles import channel_bound, transfer_bound
+from accel.memory.fold_cycles import last_step_cycles, layer_edges, whole_folds_cycles
+from accel.memory.geometry import IntArray
+from accel.memory.traffic import grid_sizes, trips
+
+INPUTS: tuple[Operand, ...] = ("ifmap", "weight")
+READS = ("ifmap", "weight", "ofmap_read")  # the TRAFFIC kinds loaded from DRAM
+
+
+@dataclass(frozen=True)
+class Chain:
+    """Input operands whose tiles change at every step, over `halves` buffer halves: the loads
+    of step `j`'s tiles wait for step `j − halves` to release their halves and cross the one
+    channel in turn, so every `halves` steps the pipeline pays those loads, the DRAM latency
+    and a step's compute one after another.
+    Averaged over the `halves` interleaved chains, the layer lasts at least
+    `(Σ_{j ≥ halves} load_j + (steps − halves) · latency + Σ_{j ≥ halves} compute_j) / halves`.
+    Arrays are per valid candidate; `steps` 0 where the operand does not change every step."""
+
+    halves: int
+    steps: IntArray
+    bus: IntArray  # the operands' bytes on the bus, at least
+    largest: tuple[IntArray, ...]  # per operand and the write-back, one transfer's bytes at most
+    compute: IntArray  # a lower bound of the compute of steps `halves` onwards
+    transfers: IntArray  # how many transfers carry `bus`, at most
+
+
+def chain_bound(
+    chain: Chain, chip: ChipConfig, transfer: Callable[[IntArray], IntArray] | None = None
+) -> IntArray:
+    """`Chain`'s bound of each candidate (0 where its operands do not change every step);
+    `transfer`: `transfer_bound` on `chip`, memoized."""
+    cycles = transfer or (lambda size: transfer_bound(size, chip))
+    opening = sum(cycles(largest) for largest in chain.largest)
+    loads = channel_bound(chain.bus, chip, chain.transfers) - chain.halves * opening
+    waits = (chain.steps - chain.halves) * chip.dram.latency_cycles
+    total = np.maximum(loads, 0) + waits + chain.compute
+    result: IntArray = np.where(chain.steps > 0, total // chain.halves, 0)
+    return result
+
+
+def chains(
+    grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig,
+    compute_cycles: int,
+) -> tuple[Chain, ...]:
+    """The `Chain`s of the ifmap, the weights and both, over every loop order's grid,
+    flattened like `Grid`."""
+    trip, sizes = trips(grid, array), grid_sizes(grid)
+    steps = array.groups * trip["m"] * trip["k"] * trip["n"]
+    write_most = sizes["m"] * sizes["n"] * write_width(stack, chip)  # one write-back, at most
+    # The compute of steps `halves` onwards: all but `halves` steps of at most `most` each.
+    most = grid_step_most(grid, array, chip, first=True)
+    compute = {
+        halves: stack.flat(np.maximum(compute_cycles + stack.refill - halves * most, 0))
+        for halves in (1, 2)
+    }
+    return tuple(
+        _chain(operands, stack, chip, steps, write_most, compute)
+        for operands in (("ifmap",), ("weight",), ("ifmap", "weight"))
+    )
+
+
+def _chain(
+    operands: tuple[Operand, ...], stack: Stack, chip: ChipConfig, steps: IntArray,
+    write_most: IntArray, compute: dict[int, IntArray],
+) -> Chain:
+    """The `Chain` of `operands`. With halves of different counts the larger holds (a load may
+    wait for a later release). `compute`: per count of halves, the chain's compute."""
+    halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in operands)
+    if any(operand in stack.streamed for operand in operands):
+        chained: IntArray | int = 0
+    else:
+        changes = stack.innermost[operands[0]]
+        for operand in operands[1:]:
+            changes = changes & stack.innermost[operand]
+        chained = np.where(changes & (steps > halves), steps, 0)
+    kinds: list[str] = list(operands)
+    # With two halves, step j's write-back sits in the ring between the loads for steps
+    # j + 1 and j + 2: the chain pays it too (all but the last steps' write-backs).
+    writes = halves == 2 and "ofmap" not in stack.streamed
+    if writes:
+        kinds.append("ofmap_write")
+    largest = [stack.tile_sizes[operand] for operand in operands]
+    largest.append(write_most if writes else np.zeros((1, 1, 1), dtype=np.int64))
+    return Chain(
+        halves, stack.flat(chained), stack.flat(sum(stack.rounded[kind] for kind in kinds)),
+        tuple(stack.flat(c) for c in largest), compute[halves],
+        stack.flat(stack.count(kinds)),
+    )  # fmt: skip
+
+
+def windows(
+    grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig
+) -> tuple[IntArray, tuple[IntArray, ...], IntArray]:
+    """Step `j`'s write-back sits in the ring before the loads step `j + 1` queues: the tiles
+    of step `j + 2` of every input operand whose tile changes at every step. So step `j + 2`
+    ends at least a write-back, those loads, the latency and its compute after step `j` does,
+    where plain compute needs two steps. An ofmap tile that lasts two steps or more writes back
+    at most every other step, so these windows (all write-backs but the last) never overlap."""
+    width = chip.array.element_bytes
+    fewest = {
+        "write": stack.ends["m"] * stack.ends["n"] * width,
+        "ifmap": grid.ifmap_min[:, :, None] * width,
+        "weight": stack.ends["k"] * stack.ends["n"] * width,
+    }
+    most = grid_step_most(grid, array, chip, first=False)
+    if stack.streamed:
+        count: IntArray | int = 0
+    else:
+        count = np.where(~stack.innermost["ofmap"], stack.writes - 1, 0)
+    found = {"write": stack.flat(fewest["write"])}
+    for operand in INPUTS:
+        found[operand] = stack.flat(np.where(stack.innermost[operand], fewest[operand], 0))
+    return stack.flat(count), tuple(found[key] for key in fewest), stack.flat(most)
+
+
+def write_width(stack: Stack, chip: ChipConfig) -> IntArray:
+    """Bytes per output of a write-back, at most: accumulators where partial sums spill (and
+    are read back), else final outputs only."""
+    array = chip.array
+    spills = stack.transfers["ofmap_read"] > 0
+    result: IntArray = np.where(spills, max(array.accumulator_bytes, array.element_bytes),
+                                array.element_bytes)  # fmt: skip
+    return result
+
+
+def grid_step_most(
+    grid: tiles.Candidates, array: ArrayMapping, chip: ChipConfig, first: bool
+) -> IntArray:
+    """`step_most` over the (m, k, n) grid."""
+    sizes = grid_sizes(grid)
+    folds = folds_of(sizes, array)
+    return step_most(array, chip.array.fold_overlap, folds, sizes[array.time_dim], first)
+
+
+def step_most(
+    array: ArrayMapping, fold_overlap: bool, folds: IntArray, time: IntArray, first: bool
+) -> IntArray:
+    """A step's compute cycles, at most, for steps of `folds` whole folds of `time` wavefronts:
+    any step but the last, or (`first` false) any but the first and the last
+    (`loop_nest.fold_run_cycles`: with overlap a fold holds the array for `max(τ, Ar)`, a
+    continuing chunk less)."""
+    first_edge, _ = layer_edges(array, fold_overlap)
+    result: IntArray = whole_folds_cycles(array, fold_overlap, folds, time) + (
+        max(first_edge, 0) if first else 0
+    )
+    return result
+
+
+def drain_bus(
+    grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig
+) -> IntArray:
+    """Bytes the channel carries up to the end of the last load, at least: every load, and
+    every write-back but those that may follow it in the ring.
+
+    Nothing is loaded behind the last step `S − 1`. With streamed operands (steps cut into
+    pieces) only the loads count. Otherwise: where the ofmap tile lasts two steps or more (the
+    innermost moving loop is `k`) or is written back once, the write-backs before the last are
+    queued behind step `S − 3` at the latest, and the last step's new ifmap and weight tiles
+    behind step `S − 2`: only the last write-back follows the last load. Where the ofmap
+    changes at every step, so does an input (the loop that moves it indexes one), loaded
+    behind step `S − 2`, before that step's write-back: that one may follow too (its bytes at
+    most a whole tile, `write_width` each)."""
+    reads: IntArray = np.sum([stack.rounded[kind] for kind in READS], axis=0)
+    if stack.streamed:
+        return reads
+    burst, width = chip.dram.burst_bytes, chip.array.element_bytes
+    last, sizes = stack.ends, grid_sizes(grid)
+    final = -(-last["m"] * last["n"] * width // burst) * burst
+    largest = -(-sizes["m"] * sizes["n"] * write_width(stack, chip) // burst)
+    one_more = np.where(stack.innermost["ofmap"] & (stack.writes > 1), largest * burst, 0)
+    result: IntArray = np.maximum(stack.bus - final - one_more, reads)
+    return result
+
+
+def head_bus(
+    grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig,
+    drain: IntArray, prologue: IntArray,
+) -> IntArray:
+    """Of the `drain` bytes (`drain_bus`), those the channel carries after the first step ends,
+    at least: until then, no buffer half is released (steps release input halves as they end,
+    write-backs start after their step), so besides the `prologue` (its bytes on the bus) each
+    double-buffered buffer takes one load into its other half at most: a second ifmap or weight
+    tile where there is one, a tile of partial sums where they are read back. Negative where
+    the last load may end before; −1 with streamed operands (pieces of one tile use several
+    halves)."""
+    if stack.streamed:
+        return np.full((1, 1, 1, 1), -1, dtype=np.int64)
+    burst, sizes = chip.dram.burst_bytes, grid_sizes(grid)
+    double = {op: chip.sram.buffer_for(op).double_buffered for op in ("ifmap", "weight", "ofmap")}
+    early: list[IntArray] = [prologue]
+    for op in INPUTS:  # a second tile, where there is one
+        if double[op]:
+            early.append(np.where(stack.transfers[op] > 1, stack.tile_sizes[op], 0))
+    if double["ofmap"]:
+        partial = sizes["m"] * sizes["n"] * chip.array.accumulator_bytes
+        early.append(np.where(stack.transfers["ofmap_read"] > 0, partial, 0))
+    allowance = sum(-(-each // burst) * burst for each in early[1:]) + prologue
+    result: IntArray = drain - allowance
+    return result
+
+
+def first_step(
+    grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig
+) -> IntArray:
+    """The first step's compute cycles, at least, over (order, m, k, n), where it is not also
+    the last (0 there, and where streamed operands cut steps into pieces): its tiles are whole
+    (or the whole extent), and it opens the layer (`layer_edges`)."""
+    trip, sizes = trips(grid, array), grid_sizes(grid)
+    steps = array.groups * trip["m"] * trip["k"] * trip["n"]
+    if stack.streamed:
+        return np.zeros((1, 1, 1, 1), dtype=np.int64)
+    first = {dim: np.minimum(sizes[dim], array.size(dim)) for dim in sizes}
+    overlap = chip.array.fold_overlap
+    whole = whole_folds_cycles(array, overlap, folds_of(first, array), first[array.time_dim])
+    merged = stack.in_place & (trip[array.time_dim] > 1)
+    opening, _ = layer_edges(array, overlap)
+    cycles = np.where(merged, first[array.time_dim], whole) + max(opening, 0)
+    result: IntArray = np.where(steps > 1, cycles, 0)
+    return result
+
+
+def last_step(
+    grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig,
+    compute_cycles: int,
+) -> IntArray:
+    """The last step's compute cycles, at least, over (order, m, k, n): every loop at its last
+    tile (0 where streamed operands cut steps into pieces, each with a share of them). It
+    continues its fold in place where the tiles are single folds streaming along the
+    innermost, moving loop (`tiling.streams_in_place`)."""
+    if stack.streamed:
+        return np.zeros((1, 1, 1, 1), dtype=np.int64)
+    last = stack.ends
+    merged = stack.in_place & (trips(grid, array)[array.time_dim] > 1)
+    return last_step_cycles(
+        array, chip.array.fold_overlap, compute_cycles, folds_of(last, array),
+        last[array.time_dim], merged,
+    )  # fmt: skip
