@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from accel.results import ANALYTIC_METRICS
-from accel.sweep.executors import Executor, SweepContext
+from accel.sweep.evaluate import SweepContext
+from accel.sweep.executors import Executor
 from accel.sweep.plan import RESERVED_COLUMNS, Point, SweepPlan
 from accel.sweep.schedule import chunk_points
 from accel.sweep.store import Journal, write_table

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from accel.memory.model import PLAN_FREE_FIELDS
+from accel.simulation import CYCLE_FREE_FIELDS
 from accel.sweep.analytic import analytic_key
 from accel.sweep.plan import Point
 
@@ -62,6 +63,21 @@ def array_key(point: Point) -> tuple[object, ...]:
     return network, batch, tuple(pair for pair in shared if not _is_under(pair[0], ("sram",)))
 
 
+def cycle_key(point: Point) -> tuple[object, ...]:
+    """What a point's cycles depend on: everything but `CYCLE_FREE_FIELDS` (points with one
+    key replay once, `accel.sweep.evaluate`)."""
+    kept = tuple(pair for pair in point.values if not _is_under(pair[0], CYCLE_FREE_FIELDS))
+    return point.network, point.batch, kept
+
+
+def _by_cycles(points: list[Point]) -> list[Point]:
+    """`points` with those of one `cycle_key` next to each other, in order of first sight."""
+    groups: dict[tuple[object, ...], list[Point]] = {}
+    for point in points:
+        groups.setdefault(cycle_key(point), []).append(point)
+    return [point for group in groups.values() for point in group]
+
+
 def chunk_points(
     points: Sequence[Point], layers: Mapping[str, int], parallelism: int, shared: bool = True
 ) -> list[Chunk]:
@@ -84,12 +100,13 @@ def chunk_points(
     arrays: dict[tuple[object, ...], dict[tuple[object, ...], list[Point]]] = {}
     for point in points:
         arrays.setdefault(array_key(point), {}).setdefault(tiling_key(point), []).append(point)
-    return [
-        Chunk(tuple(group[start : start + size]), key, wide, _weight(group[0], layers))
-        for wide, groups in arrays.items()
-        for key, group in groups.items()
-        for start in range(0, len(group), size)
-    ]
+    chunks: list[Chunk] = []
+    for wide, groups in arrays.items():
+        for key, group in groups.items():
+            ordered, weight = _by_cycles(group), _weight(group[0], layers)
+            chunks += [Chunk(tuple(ordered[start : start + size]), key, wide, weight)
+                       for start in range(0, len(ordered), size)]  # fmt: skip
+    return chunks
 
 
 def _weight(point: Point, layers: Mapping[str, int]) -> float:
