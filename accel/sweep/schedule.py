@@ -1,7 +1,8 @@
 """Which worker simulates which points: groups of points that share the memory model's work
-stay on one worker, and the groups are balanced across workers by their estimated cost.
+stay on one worker, each worker taking the next group, costliest first, as it frees up.
 
-Two levels of sharing, both memoized per process by the memory model:
+Two levels of sharing, both memoized per process by the memory model (and a third: inside a
+tiling group, points that differ only in clock, energy or area replay once, `cycle_key`):
 
 - a *tiling group*: points that differ only in `PLAN_FREE_FIELDS` (DRAM bandwidth and latency,
   clock, energy) share every layer's tilings and schedules and pay only the replay;
@@ -9,9 +10,10 @@ Two levels of sharing, both memoized per process by the memory model:
   the traffic of each loop order (a new SRAM size costs about a fifth of a new array).
 
 The points of a sweep are cut into chunks inside tiling groups (the unit a worker runs and the
-journal records); each worker gets whole array groups, largest first to the least loaded
-(LPT). A worker that runs out takes chunks from the end of the busiest worker's queue when
-that finishes the sweep sooner even after paying for the tilings again (`Dispatcher`).
+journal records); a worker takes whole array groups, the costliest left whenever its queue
+is empty. When none is left, a worker that runs out takes chunks from the end of the busiest
+worker's queue when that finishes the sweep sooner even after paying for the tilings again
+(`Dispatcher`).
 """
 
 from __future__ import annotations
@@ -137,8 +139,10 @@ class _Costs:
 
 
 class Dispatcher:
-    """Hands out chunks to workers: each starts with whole array groups (LPT by cost) and, when
-    its queue is empty, takes the tail of the busiest queue if that ends the sweep sooner."""
+    """Hands out chunks to workers: a worker whose queue is empty takes the next whole array
+    group, costliest first (list scheduling in LPT order: it follows the real durations, which
+    the estimates and a shared machine's load make uneven); when none is left, it takes the
+    tail of the busiest queue if that ends the sweep sooner."""
 
     def __init__(self, chunks: Sequence[Chunk], workers: int) -> None:
         groups: dict[object, list[Chunk]] = {}
@@ -146,12 +150,8 @@ class Dispatcher:
             key = index if chunk.array_key is None else chunk.array_key
             groups.setdefault(key, []).append(chunk)
         by_cost = sorted(groups.values(), key=lambda g: -_Costs(g, set(), set()).total)
+        self.pool: deque[list[Chunk]] = deque(by_cost)
         self.queues: list[deque[Chunk]] = [deque() for _ in range(workers)]
-        loads = [0.0] * workers
-        for group in by_cost:
-            least = loads.index(min(loads))
-            self.queues[least].extend(group)
-            loads[least] += _Costs(group, set(), set()).total
         self._finished: set[int] = set()
         self.tilings: list[set[object]] = [set() for _ in range(workers)]
         self.arrays: list[set[object]] = [set() for _ in range(workers)]
@@ -159,11 +159,13 @@ class Dispatcher:
     def next(self, worker: int) -> Chunk | None:
         """The next chunk for `worker`, or None when nothing is left worth its taking."""
         queue = self.queues[worker]
+        if not queue and self.pool:
+            queue.extend(self.pool.popleft())
         if not queue and worker not in self._finished:
             self._steal(worker)
         if not queue:
-            # Queues only shrink: a tail not worth taking now will not be later (nor is it
-            # worth recounting every queue at each request).
+            # Queues only shrink once the pool is empty: a tail not worth taking now will not
+            # be later (nor is it worth recounting every queue at each request).
             self._finished.add(worker)
             return None
         chunk = queue.popleft()
