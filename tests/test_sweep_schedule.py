@@ -81,6 +81,16 @@ def test_a_lone_group_is_split_only_when_the_tail_outweighs_the_search() -> None
     assert sum(len(c.points) for c in got[0]) == 4 and got[1] == []
 
 
+def test_a_lone_group_of_clock_values_stays_on_one_worker() -> None:
+    # 64 clocks on one array: one replay, then 63 points that only count energy again, far
+    # cheaper than a second search; beside them 64 bandwidths (64 replays) are split.
+    clocks = grid(**{"clock_mhz": [float(100 + i) for i in range(64)]})
+    chunks = chunk_points(clocks, LAYERS, parallelism=2)
+    assert sum(c.replays for c in chunks) == 1
+    got = drain(Dispatcher(chunks, workers=2), [0, 1])
+    assert sum(len(c.points) for c in got[0]) == 64 and got[1] == []
+
+
 def test_a_worker_takes_the_next_whole_array_when_it_frees_up() -> None:
     # Worker 0 is slow (asks once per three of worker 1's requests): each takes the next
     # array as its queue empties, so worker 1 runs four of the six and worker 0 two.
