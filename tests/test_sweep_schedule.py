@@ -111,3 +111,15 @@ def test_analytic_chunks_keep_points_that_differ_in_shape_together() -> None:
     for chunk in chunks:  # one dataflow each: the rows and SRAM sizes vary inside a chunk
         assert len({dict(p.values)["array.dataflow"] for p in chunk.points}) == 1
     assert all(c.tiling_key is None and c.weight == 100 for c in chunks)
+
+
+def test_a_worker_takes_the_array_most_like_its_last() -> None:
+    # Eight arrays of equal estimate, one chunk each, asked for unevenly: in plan order the
+    # ws worker would take an os array next; each takes the one most like its last instead,
+    # so each keeps to one dataflow (arrays of one dataflow share part of their search).
+    points = grid(**{"array.rows": [16, 64], "array.cols": [16, 64],
+                     "array.dataflow": ["os", "ws"]})  # fmt: skip
+    got = drain(Dispatcher(chunk_points(points, LAYERS, parallelism=2), workers=2), [1, 0, 0, 1])
+    dataflows = {w: [dict(p.values)["array.dataflow"] for c in cs for p in c.points]
+                 for w, cs in got.items()}  # fmt: skip
+    assert dataflows == {1: ["os"] * 4, 0: ["ws"] * 4}

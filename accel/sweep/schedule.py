@@ -124,6 +124,18 @@ def _analytic_chunks(
     ]  # fmt: skip
 
 
+_AFFINITY_SCAN = 64  # pool groups compared per take: the scan stays short on huge sweeps
+
+
+def _shared(key: tuple[object, ...] | None, other: tuple[object, ...]) -> int:
+    """How many (field, value) pairs two array keys have in common."""
+    if key is None:
+        return 0
+    values, others = key[2], other[2]
+    assert isinstance(values, tuple) and isinstance(others, tuple)
+    return len(set(values) & set(others)) + (key[:2] == other[:2])
+
+
 def _weight(point: Point, layers: Mapping[str, int]) -> float:
     """A point's cost relative to one layer at batch 1 (cost grows ~5x from batch 1 to 8)."""
     return float(layers[point.network] * point.batch**0.8)
@@ -154,16 +166,19 @@ class _Costs:
 class Dispatcher:
     """Hands out chunks to workers: a worker whose queue is empty takes the next whole array
     group, costliest first (list scheduling in LPT order: it follows the real durations, which
-    the estimates and a shared machine's load make uneven); when none is left, it takes the
-    tail of the busiest queue if that ends the sweep sooner."""
+    the estimates and a shared machine's load make uneven), among equal estimates the one most
+    like its last; when none is left, it takes the tail of the busiest queue if that ends the
+    sweep sooner."""
 
     def __init__(self, chunks: Sequence[Chunk], workers: int) -> None:
         groups: dict[object, list[Chunk]] = {}
         for index, chunk in enumerate(chunks):
             key = index if chunk.array_key is None else chunk.array_key
             groups.setdefault(key, []).append(chunk)
-        by_cost = sorted(groups.values(), key=lambda g: -_Costs(g, set(), set()).total)
-        self.pool: deque[list[Chunk]] = deque(by_cost)
+        costs = {id(group): _Costs(group, set(), set()).total for group in groups.values()}
+        by_cost = sorted(groups.values(), key=lambda g: -costs[id(g)])
+        self.pool: list[tuple[float, list[Chunk]]] = [(costs[id(g)], g) for g in by_cost]
+        self.last: list[tuple[object, ...] | None] = [None] * workers
         self.queues: list[deque[Chunk]] = [deque() for _ in range(workers)]
         self._finished: set[int] = set()
         self.tilings: list[set[object]] = [set() for _ in range(workers)]
@@ -173,7 +188,7 @@ class Dispatcher:
         """The next chunk for `worker`, or None when nothing is left worth its taking."""
         queue = self.queues[worker]
         if not queue and self.pool:
-            queue.extend(self.pool.popleft())
+            queue.extend(self._take(worker))
         if not queue and worker not in self._finished:
             self._steal(worker)
         if not queue:
@@ -184,7 +199,21 @@ class Dispatcher:
         chunk = queue.popleft()
         self.tilings[worker].add(chunk.tiling_key)
         self.arrays[worker].add(chunk.array_key)
+        self.last[worker] = chunk.array_key
         return chunk
+
+    def _take(self, worker: int) -> list[Chunk]:
+        """The costliest array group left; among equal estimates (a grid's groups usually
+        are), the one sharing the most swept values with the worker's last group: arrays of
+        one dataflow and one side share part of their search (an os array's with another of
+        the same rows)."""
+        last = self.last[worker]
+        best = 0
+        if last is not None:
+            top = self.pool[0][0]
+            ties = [i for i, (cost, _) in enumerate(self.pool[:_AFFINITY_SCAN]) if cost == top]
+            best = max(ties, key=lambda i: (_shared(self.pool[i][1][0].array_key, last), -i))
+        return self.pool.pop(best)[1]
 
     def remaining(self, worker: int) -> float:
         return _Costs(self.queues[worker], self.tilings[worker], self.arrays[worker]).total
