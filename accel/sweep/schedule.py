@@ -55,8 +55,10 @@ def _is_under(name: str, fields: Sequence[str]) -> bool:
 
 
 def tiling_key(point: Point) -> tuple[object, ...]:
-    """What a point's tilings depend on: everything but `PLAN_FREE_FIELDS`."""
-    shared = tuple(pair for pair in point.values if not _is_under(pair[0], PLAN_FREE_FIELDS))
+    """What a point's tilings depend on: everything but `PLAN_FREE_FIELDS` (and the
+    `CYCLE_FREE_FIELDS`, such as area, that no stage before the energy reads)."""
+    free = (*PLAN_FREE_FIELDS, *CYCLE_FREE_FIELDS)
+    shared = tuple(pair for pair in point.values if not _is_under(pair[0], free))
     return point.network, point.batch, shared
 
 
