@@ -21,6 +21,8 @@ Grids (MobileNetV2, `sram.undersized: stream`):
 - `cheap`: one array and SRAM size, 256 DRAM bandwidths: every point after the first reuses the
   tilings, so the sweep's own per-point costs (chip building, records, journal) show.
 - `analytic`: the issue grid asking only for metrics that need no memory model.
+- `clock`: one array and SRAM size, 2 DRAM bandwidths × 4 MAC energies × 16 clocks, 128 points:
+  the points of one bandwidth differ only in clock and energy, so their cycles are the same.
 
 Last, in one process per checkout (serial, planning excluded): the issue grid warm (run again
 with every tiling cached, never the headline), the issue and large grids asking only for
@@ -71,6 +73,11 @@ zip:
     "cheap": "name: cheap\ngrid:\n  array.rows: [32]\n  dram.bandwidth_bytes_per_cycle: ["
     + ", ".join(f"{4 + i / 8:g}" for i in range(256)) + "]\n",
 }
+GRIDS["clock"] = (
+    "name: clock\ngrid:\n  array.rows: [32]\n  dram.bandwidth_bytes_per_cycle: [8, 16]\n"
+    "  energy.mac_pj: [0.2, 0.3, 0.4, 0.5]\n  clock_mhz: ["
+    + ", ".join(f"{250 + 50 * i}" for i in range(16)) + "]\n"
+)
 ANALYTIC = "metrics: [compute_cycles, macs, compulsory_dram_bytes, peak_footprint_bytes]\n"
 GRIDS["analytic"] = GRIDS["issue"].replace("name: issue", "name: analytic") + ANALYTIC
 CLI = "import sys; from accel.cli import main; sys.argv[0] = 'accel'; main()"

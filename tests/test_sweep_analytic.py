@@ -10,7 +10,7 @@ from accel.config import ChipConfig
 from accel.io.sources import load_network
 from accel.simulation import simulate_analytic
 from accel.sweep.analytic import analytic_key, analytic_summaries
-from accel.sweep.executors import SweepContext, simulate_chunk, simulate_point
+from accel.sweep.evaluate import SweepContext, simulate_chunk, simulate_point
 from accel.sweep.plan import Point
 
 

@@ -106,3 +106,24 @@ def test_a_metric_named_like_a_column_is_not_repeated(write_yaml) -> None:  # ty
     plan = load_plan(write_yaml("name: c\nnetworks: [lenet5]\ngrid: {clock_mhz: [500, 1000]}\n"))
     assert "clock_mhz" in plan.axes and "clock_mhz" not in plan.metrics
     assert "clock_mhz" in load_plan(write_yaml("name: c\nnetworks: [lenet5]\n")).metrics
+
+
+@pytest.mark.parametrize("chip_file", [None, "stream_tpu_like_quad_core", "eyeriss_like"])
+@pytest.mark.parametrize("fusion", ["off", "auto"])
+def test_metric_names_known_without_a_simulation_are_the_summarys(
+    chip_file: str | None, fusion: str
+) -> None:
+    """Planning reads the metric names off a run of no layers: the numeric keys of a real
+    summary, in the same order, on one core or many, with fusion on or off."""
+    from accel.config import ChipConfig
+    from accel.io.sources import load_chip, load_network
+    from accel.simulation import simulate_network, summary_metric_names
+
+    chip = load_chip(REPO / "configs" / f"{chip_file}.yaml") if chip_file else ChipConfig()
+    if chip.core_count == 1:
+        chip = chip.with_values({"memory.fusion": fusion})
+    network = load_network("mobilenet_v2", {"resolution": 32})
+    summary = simulate_network(network, chip, 1).summary()
+    numeric = [key for key, value in summary.items()
+               if isinstance(value, int | float) and not isinstance(value, bool)]  # fmt: skip
+    assert list(summary_metric_names(network, chip)) == numeric

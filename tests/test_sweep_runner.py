@@ -244,12 +244,12 @@ def test_the_analytic_path_gives_the_summarys_analytic_metrics(network: str, bat
 def test_a_sweep_of_analytic_metrics_skips_the_memory_model(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import accel.sweep.executors as executors
+    import accel.sweep.evaluate as evaluate
 
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("the memory model ran")
 
-    monkeypatch.setattr(executors, "simulate_network", refuse)
+    monkeypatch.setattr(evaluate, "simulate_network", refuse)
     sweep = tmp_path / "analytic.yaml"
     sweep.write_text("name: a\nnetworks: [lenet5]\ngrid:\n  array.rows: [4, 8, 16]\n"
                      "metrics: [compute_cycles, macs]\n")  # fmt: skip

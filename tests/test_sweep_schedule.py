@@ -81,15 +81,25 @@ def test_a_lone_group_is_split_only_when_the_tail_outweighs_the_search() -> None
     assert sum(len(c.points) for c in got[0]) == 4 and got[1] == []
 
 
-def test_an_idle_worker_takes_whole_arrays_from_the_busiest_queue() -> None:
-    # Worker 0 is slow (asks once per three of worker 1's requests): worker 1 finishes its
-    # own arrays first, then takes not-yet-started arrays from worker 0's queue's end.
+def test_a_lone_group_of_clock_values_stays_on_one_worker() -> None:
+    # 64 clocks on one array: one replay, then 63 points that only count energy again, far
+    # cheaper than a second search; beside them 64 bandwidths (64 replays) are split.
+    clocks = grid(**{"clock_mhz": [float(100 + i) for i in range(64)]})
+    chunks = chunk_points(clocks, LAYERS, parallelism=2)
+    assert sum(c.replays for c in chunks) == 1
+    got = drain(Dispatcher(chunks, workers=2), [0, 1])
+    assert sum(len(c.points) for c in got[0]) == 64 and got[1] == []
+
+
+def test_a_worker_takes_the_next_whole_array_when_it_frees_up() -> None:
+    # Worker 0 is slow (asks once per three of worker 1's requests): each takes the next
+    # array as its queue empties, so worker 1 runs four of the six and worker 0 two.
     points = grid(**{"array.rows": [4, 8, 16, 32, 64, 128], "sram.ifmap.size_kib": [32, 64]})
     dispatcher = Dispatcher(chunk_points(points, LAYERS, parallelism=2), workers=2)
     got = drain(dispatcher, [0, 1, 1, 1])
     rows = {w: [dict(p.values)["array.rows"] for c in cs for p in c.points] for w, cs in got.items()}
-    assert len(rows[1]) > len(rows[0])
-    assert not set(rows[0]) & set(rows[1])  # no array was split: each is two cheap tilings
+    assert set(rows[0]) == {4, 64} and set(rows[1]) == {8, 16, 32, 128}
+    assert len(rows[0]) == 4  # no array was split: each is two cheap tilings
 
 
 def test_analytic_chunks_keep_points_that_differ_in_shape_together() -> None:
@@ -101,3 +111,15 @@ def test_analytic_chunks_keep_points_that_differ_in_shape_together() -> None:
     for chunk in chunks:  # one dataflow each: the rows and SRAM sizes vary inside a chunk
         assert len({dict(p.values)["array.dataflow"] for p in chunk.points}) == 1
     assert all(c.tiling_key is None and c.weight == 100 for c in chunks)
+
+
+def test_a_worker_takes_the_array_most_like_its_last() -> None:
+    # Eight arrays of equal estimate, one chunk each, asked for unevenly: in plan order the
+    # ws worker would take an os array next; each takes the one most like its last instead,
+    # so each keeps to one dataflow (arrays of one dataflow share part of their search).
+    points = grid(**{"array.rows": [16, 64], "array.cols": [16, 64],
+                     "array.dataflow": ["os", "ws"]})  # fmt: skip
+    got = drain(Dispatcher(chunk_points(points, LAYERS, parallelism=2), workers=2), [1, 0, 0, 1])
+    dataflows = {w: [dict(p.values)["array.dataflow"] for c in cs for p in c.points]
+                 for w, cs in got.items()}  # fmt: skip
+    assert dataflows == {1: ["os"] * 4, 0: ["ws"] * 4}

@@ -74,3 +74,46 @@ def test_parquet_table_has_one_type_per_column(tmp_path: Path) -> None:
 def test_missing_table_is_an_input_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match=r"sweep results .* do not exist"):
         read_table(tmp_path / "results.csv")
+
+
+@pytest.mark.skipif(not parquet_available(), reason="pyarrow is not installed (the parquet extra)")
+def test_the_arrow_table_equals_pyarrows_own_from_python_lists() -> None:
+    """The table read from the rows' JSON (no pandas import) equals `pa.array` of each column,
+    for every kind of column, and columns JSON cannot carry exactly take `pa.array` itself."""
+    import random
+
+    import pyarrow as pa
+
+    from accel.sweep.store import _arrow_table, _uniform
+
+    rng = random.Random(3)
+    floats = [rng.random() * 10.0 ** rng.randint(-300, 300) for _ in range(500)]
+    columns = {
+        "int": list(range(500)),
+        "float": floats,
+        "mixed": _uniform([i if i % 3 else i / 7 for i in range(500)]),
+        "text": [None if i % 4 else f'a "quoted", {i}\n line' for i in range(500)],
+        "empty_text": ["" if i % 2 else "x" for i in range(500)],
+        "text_and_number": _uniform(["x" if i % 2 else i for i in range(500)]),
+        "flag": [bool(i % 2) for i in range(500)],
+        "nothing": [None] * 500,
+    }
+    want = pa.Table.from_arrays([pa.array(v) for v in columns.values()], names=list(columns))
+    assert _arrow_table(list(columns), list(columns.values())).equals(want)
+    odd = {"inf": [1.0, float("inf")], "minus_inf": [float("-inf"), None]}
+    for name, column in odd.items():
+        got = _arrow_table([name], [column])
+        assert got.equals(pa.Table.from_arrays([pa.array(column)], names=[name]))
+
+
+@pytest.mark.skipif(not parquet_available(), reason="pyarrow is not installed (the parquet extra)")
+def test_writing_the_parquet_table_does_not_import_pandas(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from pathlib import Path; from accel.sweep.store import write_table; "
+            f"write_table(Path({str(tmp_path)!r}), ['a', 'b'], [{{'a': 1, 'b': 'x'}}], {{}}); "
+            "print('pandas' in sys.modules)")  # fmt: skip
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+    assert (tmp_path / "results.parquet").is_file()

@@ -22,11 +22,16 @@ instead reads onnxruntime's optimized graph (which layers it fuses, which it kee
 from __future__ import annotations
 
 from accel.simulation.cost import (
+    CYCLE_FREE_FIELDS,
+    can_reclock,
+    cycle_chip,
+    reclocked,
     simulate_analytic,
     simulate_cores,
     simulate_layer,
     simulate_network,
     simulate_training,
+    summary_metric_names,
 )
 from accel.simulation.int8 import (
     FILE_INT8,
@@ -39,10 +44,14 @@ from accel.simulation.int8 import (
 )
 
 __all__ = [
+    "CYCLE_FREE_FIELDS",
     "FILE_INT8",
     "FunctionalResult",
     "Progress",
+    "can_reclock",
+    "cycle_chip",
     "feature_map_densities",
+    "reclocked",
     "require_int8",
     "run_functional",
     "run_model_file",
@@ -51,4 +60,5 @@ __all__ = [
     "simulate_layer",
     "simulate_network",
     "simulate_training",
+    "summary_metric_names",
 ]

@@ -83,6 +83,59 @@ def simulate_network(
                          compulsory_network_bytes=plan.compulsory_network_bytes)  # fmt: skip
 
 
+# Chip fields no stage before the energy reads (names, clock, energy, area): chips that differ
+# only here run the same cycles and traffic (`reclocked`).
+CYCLE_FREE_FIELDS = ("name", "description", "clock_mhz", "energy", "area")
+
+
+def cycle_chip(chip: ChipConfig) -> ChipConfig:
+    """`chip` with every `CYCLE_FREE_FIELDS` entry at its default: equal for chips whose runs
+    have the same cycles and traffic."""
+    default = ChipConfig()
+    return chip.model_copy(update={name: getattr(default, name) for name in CYCLE_FREE_FIELDS})
+
+
+def can_reclock(chip: ChipConfig) -> bool:
+    """A chip whose run `reclocked` can reprice: one core, fusion and residency off (their
+    plans' blocks are not recounted)."""
+    return (
+        isinstance(chip.cores, int) and chip.cores == 1
+        and chip.memory.fusion == "off" and chip.memory.activation_residency == "off"
+    )  # fmt: skip
+
+
+def reclocked(result: NetworkResult, chip: ChipConfig) -> NetworkResult:
+    """`simulate_network(network, chip, batch)` from the `result` of the same network and batch
+    on a chip equal to `chip` but in `CYCLE_FREE_FIELDS`: the same mapping, cycles and traffic
+    (nothing replayed), each layer's energy counted again on `chip`, the summary from `chip`."""
+    if not can_reclock(chip) or cycle_chip(chip) != cycle_chip(result.chip):
+        raise ValueError("reclocked needs a one-core chip equal to the result's but in "
+                         f"{', '.join(CYCLE_FREE_FIELDS)}")  # fmt: skip
+    layers = tuple(
+        replace(layer, energy=recomputed(
+            layer_energy(layer.mapping, layer.timing, layer.memory, layer.total_cycles, chip),
+            0, chip,
+        ))
+        for layer in result.layers
+    )  # fmt: skip
+    return replace(result, chip=chip, layers=layers)
+
+
+def summary_metric_names(network: Network, chip: ChipConfig) -> tuple[str, ...]:
+    """The numeric keys of `simulate_network(network, chip).summary()`, in their order, without
+    simulating: the summary of a run of no layers has the same numeric keys (which blocks it
+    has depends only on whether the chip runs on one core)."""
+    footprint = network_footprint(network, 1, chip.array.element_bytes)
+    single = chip.core_count == 1
+    empty = NetworkResult(network.name, chip, 1, network.params, (), footprint=footprint,
+                          compulsory_network_bytes=0 if single else None,
+                          cores=None if single else {})  # fmt: skip
+    return tuple(
+        key for key, value in empty.summary().items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    )  # fmt: skip
+
+
 def _activation_plan(
     network: Network,
     mappings: list[LayerMapping],

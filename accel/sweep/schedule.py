@@ -1,7 +1,8 @@
 """Which worker simulates which points: groups of points that share the memory model's work
-stay on one worker, and the groups are balanced across workers by their estimated cost.
+stay on one worker, each worker taking the next group, costliest first, as it frees up.
 
-Two levels of sharing, both memoized per process by the memory model:
+Two levels of sharing, both memoized per process by the memory model (and a third: inside a
+tiling group, points that differ only in clock, energy or area replay once, `cycle_key`):
 
 - a *tiling group*: points that differ only in `PLAN_FREE_FIELDS` (DRAM bandwidth and latency,
   clock, energy) share every layer's tilings and schedules and pay only the replay;
@@ -9,9 +10,10 @@ Two levels of sharing, both memoized per process by the memory model:
   the traffic of each loop order (a new SRAM size costs about a fifth of a new array).
 
 The points of a sweep are cut into chunks inside tiling groups (the unit a worker runs and the
-journal records); each worker gets whole array groups, largest first to the least loaded
-(LPT). A worker that runs out takes chunks from the end of the busiest worker's queue when
-that finishes the sweep sooner even after paying for the tilings again (`Dispatcher`).
+journal records); a worker takes whole array groups, the costliest left whenever its queue
+is empty. When none is left, a worker that runs out takes chunks from the end of the busiest
+worker's queue when that finishes the sweep sooner even after paying for the tilings again
+(`Dispatcher`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from accel.memory.model import PLAN_FREE_FIELDS
+from accel.simulation import CYCLE_FREE_FIELDS
 from accel.sweep.analytic import analytic_key
 from accel.sweep.plan import Point
 
@@ -33,6 +36,7 @@ MAX_ANALYTIC_CHUNK = 1024  # analytic points take ~0.1-1 ms each: larger chunks,
 POINT_COST = 1.0
 TILING_COST = 2.0  # a new SRAM configuration on an array already searched
 ARRAY_COST = 11.0  # the candidate grid and the loop orders' traffic of a new array
+RECLOCK_COST = 0.05  # a point that differs from the last only in clock or energy: 1.5 of 38 ms
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,7 @@ class Chunk:
     tiling_key: tuple[object, ...] | None  # the same for points that share tilings
     array_key: tuple[object, ...] | None  # the same for points that share the candidate grid
     weight: float  # cost of one point per `POINT_COST`: the network's layers, the batch
+    replays: int  # points that replay: the others differ from an earlier one only in clock, energy
 
 
 def _is_under(name: str, fields: Sequence[str]) -> bool:
@@ -50,8 +55,10 @@ def _is_under(name: str, fields: Sequence[str]) -> bool:
 
 
 def tiling_key(point: Point) -> tuple[object, ...]:
-    """What a point's tilings depend on: everything but `PLAN_FREE_FIELDS`."""
-    shared = tuple(pair for pair in point.values if not _is_under(pair[0], PLAN_FREE_FIELDS))
+    """What a point's tilings depend on: everything but `PLAN_FREE_FIELDS` (and the
+    `CYCLE_FREE_FIELDS`, such as area, that no stage before the energy reads)."""
+    free = (*PLAN_FREE_FIELDS, *CYCLE_FREE_FIELDS)
+    shared = tuple(pair for pair in point.values if not _is_under(pair[0], free))
     return point.network, point.batch, shared
 
 
@@ -60,6 +67,21 @@ def array_key(point: Point) -> tuple[object, ...]:
     network, batch, shared = tiling_key(point)
     assert isinstance(shared, tuple)
     return network, batch, tuple(pair for pair in shared if not _is_under(pair[0], ("sram",)))
+
+
+def cycle_key(point: Point) -> tuple[object, ...]:
+    """What a point's cycles depend on: everything but `CYCLE_FREE_FIELDS` (points with one
+    key replay once, `accel.sweep.evaluate`)."""
+    kept = tuple(pair for pair in point.values if not _is_under(pair[0], CYCLE_FREE_FIELDS))
+    return point.network, point.batch, kept
+
+
+def _by_cycles(points: list[Point]) -> list[Point]:
+    """`points` with those of one `cycle_key` next to each other, in order of first sight."""
+    groups: dict[tuple[object, ...], list[Point]] = {}
+    for point in points:
+        groups.setdefault(cycle_key(point), []).append(point)
+    return [point for group in groups.values() for point in group]
 
 
 def chunk_points(
@@ -73,23 +95,47 @@ def chunk_points(
     array's shape are counted at once, `accel.sweep.analytic`) sorts the points by that group
     and cuts them into about four chunks per worker, of at most `MAX_ANALYTIC_CHUNK`."""
     if not shared:
-        size = max(1, min(MAX_ANALYTIC_CHUNK, -(-len(points) // (4 * parallelism))))
-        ordered = sorted(points, key=lambda p: repr(analytic_key(p)))
-        pieces = [ordered[start : start + size] for start in range(0, len(ordered), size)]
-        return [
-            Chunk(tuple(piece), None, None, sum(_weight(p, layers) for p in piece) / len(piece))
-            for piece in pieces
-        ]
+        return _analytic_chunks(points, layers, parallelism)
     size = max(1, min(MAX_CHUNK_POINTS, -(-len(points) // (8 * parallelism))))
     arrays: dict[tuple[object, ...], dict[tuple[object, ...], list[Point]]] = {}
     for point in points:
         arrays.setdefault(array_key(point), {}).setdefault(tiling_key(point), []).append(point)
+    chunks: list[Chunk] = []
+    for wide, groups in arrays.items():
+        for key, group in groups.items():
+            ordered, weight = _by_cycles(group), _weight(group[0], layers)
+            seen: set[tuple[object, ...]] = set()  # cycles replayed by an earlier chunk
+            for start in range(0, len(ordered), size):
+                piece = tuple(ordered[start : start + size])
+                new = {cycle_key(point) for point in piece} - seen
+                seen |= new
+                chunks.append(Chunk(piece, key, wide, weight, len(new)))
+    return chunks
+
+
+def _analytic_chunks(
+    points: Sequence[Point], layers: Mapping[str, int], parallelism: int
+) -> list[Chunk]:
+    size = max(1, min(MAX_ANALYTIC_CHUNK, -(-len(points) // (4 * parallelism))))
+    ordered = sorted(points, key=lambda p: repr(analytic_key(p)))
+    pieces = [ordered[start : start + size] for start in range(0, len(ordered), size)]
     return [
-        Chunk(tuple(group[start : start + size]), key, wide, _weight(group[0], layers))
-        for wide, groups in arrays.items()
-        for key, group in groups.items()
-        for start in range(0, len(group), size)
-    ]
+        Chunk(tuple(piece), None, None, sum(_weight(p, layers) for p in piece) / len(piece),
+              len(piece))
+        for piece in pieces
+    ]  # fmt: skip
+
+
+_AFFINITY_SCAN = 64  # pool groups compared per take: the scan stays short on huge sweeps
+
+
+def _shared(key: tuple[object, ...] | None, other: tuple[object, ...]) -> int:
+    """How many (field, value) pairs two array keys have in common."""
+    if key is None:
+        return 0
+    values, others = key[2], other[2]
+    assert isinstance(values, tuple) and isinstance(others, tuple)
+    return len(set(values) & set(others)) + (key[:2] == other[:2])
 
 
 def _weight(point: Point, layers: Mapping[str, int]) -> float:
@@ -108,7 +154,7 @@ class _Costs:
             self.add(chunk)
 
     def add(self, chunk: Chunk) -> float:
-        cost = POINT_COST * len(chunk.points)
+        cost = POINT_COST * chunk.replays + RECLOCK_COST * (len(chunk.points) - chunk.replays)
         if chunk.tiling_key is not None and chunk.tiling_key not in self.tilings:
             self.tilings.add(chunk.tiling_key)
             cost += TILING_COST
@@ -120,21 +166,22 @@ class _Costs:
 
 
 class Dispatcher:
-    """Hands out chunks to workers: each starts with whole array groups (LPT by cost) and, when
-    its queue is empty, takes the tail of the busiest queue if that ends the sweep sooner."""
+    """Hands out chunks to workers: a worker whose queue is empty takes the next whole array
+    group, costliest first (list scheduling in LPT order: it follows the real durations, which
+    the estimates and a shared machine's load make uneven), among equal estimates the one most
+    like its last; when none is left, it takes the tail of the busiest queue if that ends the
+    sweep sooner."""
 
     def __init__(self, chunks: Sequence[Chunk], workers: int) -> None:
         groups: dict[object, list[Chunk]] = {}
         for index, chunk in enumerate(chunks):
             key = index if chunk.array_key is None else chunk.array_key
             groups.setdefault(key, []).append(chunk)
-        by_cost = sorted(groups.values(), key=lambda g: -_Costs(g, set(), set()).total)
+        costs = {id(group): _Costs(group, set(), set()).total for group in groups.values()}
+        by_cost = sorted(groups.values(), key=lambda g: -costs[id(g)])
+        self.pool: list[tuple[float, list[Chunk]]] = [(costs[id(g)], g) for g in by_cost]
+        self.last: list[tuple[object, ...] | None] = [None] * workers
         self.queues: list[deque[Chunk]] = [deque() for _ in range(workers)]
-        loads = [0.0] * workers
-        for group in by_cost:
-            least = loads.index(min(loads))
-            self.queues[least].extend(group)
-            loads[least] += _Costs(group, set(), set()).total
         self._finished: set[int] = set()
         self.tilings: list[set[object]] = [set() for _ in range(workers)]
         self.arrays: list[set[object]] = [set() for _ in range(workers)]
@@ -142,17 +189,33 @@ class Dispatcher:
     def next(self, worker: int) -> Chunk | None:
         """The next chunk for `worker`, or None when nothing is left worth its taking."""
         queue = self.queues[worker]
+        if not queue and self.pool:
+            queue.extend(self._take(worker))
         if not queue and worker not in self._finished:
             self._steal(worker)
         if not queue:
-            # Queues only shrink: a tail not worth taking now will not be later (nor is it
-            # worth recounting every queue at each request).
+            # Queues only shrink once the pool is empty: a tail not worth taking now will not
+            # be later (nor is it worth recounting every queue at each request).
             self._finished.add(worker)
             return None
         chunk = queue.popleft()
         self.tilings[worker].add(chunk.tiling_key)
         self.arrays[worker].add(chunk.array_key)
+        self.last[worker] = chunk.array_key
         return chunk
+
+    def _take(self, worker: int) -> list[Chunk]:
+        """The costliest array group left; among equal estimates (a grid's groups usually
+        are), the one sharing the most swept values with the worker's last group: arrays of
+        one dataflow and one side share part of their search (an os array's with another of
+        the same rows)."""
+        last = self.last[worker]
+        best = 0
+        if last is not None:
+            top = self.pool[0][0]
+            ties = [i for i, (cost, _) in enumerate(self.pool[:_AFFINITY_SCAN]) if cost == top]
+            best = max(ties, key=lambda i: (_shared(self.pool[i][1][0].array_key, last), -i))
+        return self.pool.pop(best)[1]
 
     def remaining(self, worker: int) -> float:
         return _Costs(self.queues[worker], self.tilings[worker], self.arrays[worker]).total
