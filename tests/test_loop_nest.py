@@ -10,6 +10,7 @@ import numpy as np
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
+from nest_cases import smaller_nest
 
 from accel.config import ArrayConfig, ChipConfig
 from accel.errors import InputError
@@ -190,26 +191,13 @@ def test_steps_shared_between_loop_indices_are_the_steps_each_would_build(
 ) -> None:
     """A step built once for every loop index with its `leaf_key` is the step each index
     builds alone (every index its own key: the whole context)."""
-    mapping = map_layer(layer, chip, batch)
-    timing = time_layer(mapping, chip)
-    try:
-        memory = model_memory(mapping, timing, chip)
-    except InputError:
+    nest = smaller_nest(layer, chip, batch, cuts, order)
+    if nest is None:
         return
-    tiling, array = memory.tiling, mapping.array
-    assume(tiling is not None and array is not None)
-    assert tiling is not None and array is not None
-    # Smaller tiles in any loop order: deeper nests, with edge tiles and middle indices.
-    m, k, n = (max(1, size // cut) for size, cut in
-               zip((tiling.m_tile, tiling.k_tile, tiling.n_tile), cuts, strict=True))  # fmt: skip
-    smaller = dataclasses.replace(
-        tiling, loop_order=order, m_tile=m, k_tile=k, n_tile=n, g_tile=1,
-        m_tiles=-(-array.m // m), k_tiles=-(-array.k // k), n_tiles=-(-array.n // n),
-    )  # fmt: skip
-    geometry, bias = LayerGeometry.of(layer, batch), layer.bias_elements > 0
-    shared = array_schedule(smaller, geometry, array, chip, bias, timing.compute_cycles)
+    smaller = nest.tiling
+    shared = nest.schedule()
     with mock.patch.object(_Tree, "leaf_key", lambda self, context: context):
-        alone = array_schedule(smaller, geometry, array, chip, bias, timing.compute_cycles)
+        alone = nest.schedule()
     assert shared == alone
     if not smaller.streamed:  # one step per tile
         tiles_count = smaller.m_tiles * smaller.k_tiles * smaller.n_tiles * smaller.g_tiles

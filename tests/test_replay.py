@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 
 import pytest
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from nest_cases import smaller_nest
 
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
-from accel.memory.geometry import LayerGeometry
-from accel.memory.loop_nest import array_schedule
 from accel.memory.model import MemoryTraffic, model_memory
 from accel.memory.network_replay import replay_network
 from accel.memory.replay import Timeline, replay_layer, transfer_cycles
@@ -180,23 +178,10 @@ def test_the_fast_replay_is_the_plain_one_event_for_event(
     chip = chip.with_values(
         {"dram.bandwidth_bytes_per_cycle": bandwidth, "dram.latency_cycles": latency}
     )
-    mapping = map_layer(layer, chip)
-    timing = time_layer(mapping, chip)
-    try:
-        memory = model_memory(mapping, timing, chip)
-    except InputError:
+    nest = smaller_nest(layer, chip, 1, cuts, order)
+    if nest is None:
         return
-    tiling, array = memory.tiling, mapping.array
-    assume(tiling is not None and array is not None)
-    assert tiling is not None and array is not None
-    m, k, n = (max(1, size // cut) for size, cut in
-               zip((tiling.m_tile, tiling.k_tile, tiling.n_tile), cuts, strict=True))  # fmt: skip
-    smaller = dataclasses.replace(
-        tiling, loop_order=order, m_tile=m, k_tile=k, n_tile=n, g_tile=1,
-        m_tiles=-(-array.m // m), k_tiles=-(-array.k // k), n_tiles=-(-array.n // n),
-    )  # fmt: skip
-    geometry, bias = LayerGeometry.of(layer, 1), layer.bias_elements > 0
-    schedule = array_schedule(smaller, geometry, array, chip, bias, timing.compute_cycles)
+    schedule = nest.schedule()
     assume(schedule.step_count <= 5000)
     plain = Timeline.empty(chip, compress=False, log=[])
     end = plain.run_layer(schedule)
