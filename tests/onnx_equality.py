@@ -4,6 +4,7 @@ parse of the same bytes: every field the importer reads, and each initializer's 
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,12 @@ def _text(value: Any) -> Any:
     return [_text(item) for item in value] if not isinstance(value, str) else value
 
 
+def _pairs(ours: Sequence[Any], theirs: Sequence[Any], where: str) -> Iterator[tuple[Any, Any]]:
+    """Our repeated field and onnx's, item by item, once their lengths are equal."""
+    assert len(ours) == len(theirs), where
+    return zip(ours, theirs, strict=True)
+
+
 def assert_same_model(ours: Model, theirs: Any) -> None:
     assert ours.ir_version == theirs.ir_version
     assert [(o.domain, o.version) for o in ours.opset_import] == [
@@ -31,27 +38,21 @@ def assert_same_model(ours: Model, theirs: Any) -> None:
 
 def assert_same_graph(ours: Graph, theirs: Any, where: str) -> None:
     assert ours.name == _text(theirs.name), where
-    assert len(ours.node) == len(theirs.node), where
-    for index, (node, proto) in enumerate(zip(ours.node, theirs.node, strict=True)):
+    for index, (node, proto) in enumerate(_pairs(ours.node, theirs.node, where)):
         at = f"{where}.node[{index}]"
         assert (list(node.input), list(node.output)) == (_text(proto.input),
                                                          _text(proto.output)), at
         assert (node.name, node.op_type, node.domain) == (_text(proto.name), _text(proto.op_type),
                                                          _text(proto.domain)), at
-        assert len(node.attribute) == len(proto.attribute), at
-        for attribute, attribute_proto in zip(node.attribute, proto.attribute, strict=True):
+        for attribute, attribute_proto in _pairs(node.attribute, proto.attribute, at):
             assert_same_attribute(attribute, attribute_proto, at)
-    for kind in ("initializer",):
-        assert len(ours.initializer) == len(theirs.initializer), where
-        for tensor, proto in zip(ours.initializer, theirs.initializer, strict=True):
-            assert_same_tensor(tensor, proto, f"{where}.{kind}[{tensor.name}]")
-    assert len(ours.sparse_initializer) == len(theirs.sparse_initializer), where
-    for sparse, proto in zip(ours.sparse_initializer, theirs.sparse_initializer, strict=True):
+    for tensor, proto in _pairs(ours.initializer, theirs.initializer, where):
+        assert_same_tensor(tensor, proto, f"{where}.initializer[{tensor.name}]")
+    for sparse, proto in _pairs(ours.sparse_initializer, theirs.sparse_initializer, where):
         assert_same_sparse(sparse, proto, f"{where}.sparse_initializer")
     for kind in ("input", "output", "value_info"):
         values, protos = getattr(ours, kind), getattr(theirs, kind)
-        assert len(values) == len(protos), f"{where}.{kind}"
-        for value, proto in zip(values, protos, strict=True):
+        for value, proto in _pairs(values, protos, f"{where}.{kind}"):
             assert_same_value_info(value, proto, f"{where}.{kind}[{value.name}]")
 
 
@@ -103,17 +104,13 @@ def assert_same_attribute(ours: Attribute, theirs: Any, where: str) -> None:
         assert_same_sparse(ours.sparse_tensor, theirs.sparse_tensor, f"{where}.sparse_tensor")
     if ours.tp is not None:
         assert_same_type(ours.tp, theirs.tp, f"{where}.tp")
-    assert len(ours.tensors) == len(theirs.tensors), where
-    for tensor, proto in zip(ours.tensors, theirs.tensors, strict=True):
+    for tensor, proto in _pairs(ours.tensors, theirs.tensors, where):
         assert_same_tensor(tensor, proto, f"{where}.tensors")
-    assert len(ours.graphs) == len(theirs.graphs), where
-    for graph, proto in zip(ours.graphs, theirs.graphs, strict=True):
+    for graph, proto in _pairs(ours.graphs, theirs.graphs, where):
         assert_same_graph(graph, proto, f"{where}.graphs")
-    assert len(ours.sparse_tensors) == len(theirs.sparse_tensors), where
-    for sparse, proto in zip(ours.sparse_tensors, theirs.sparse_tensors, strict=True):
+    for sparse, proto in _pairs(ours.sparse_tensors, theirs.sparse_tensors, where):
         assert_same_sparse(sparse, proto, f"{where}.sparse_tensors")
-    assert len(ours.type_protos) == len(theirs.type_protos), where
-    for type_info, proto in zip(ours.type_protos, theirs.type_protos, strict=True):
+    for type_info, proto in _pairs(ours.type_protos, theirs.type_protos, where):
         assert_same_type(type_info, proto, f"{where}.type_protos")
 
 
