@@ -181,7 +181,8 @@ def _array_memory(
     table, geometry, compulsory = layer_table(
         op, input_shapes, output_shape, batch, array, compute_cycles, layout_chip(chip)
     )
-    has_bias = Layer("layer", op, ("input",), input_shapes, output_shape).bias_elements > 0
+    layer = Layer("layer", op, ("input",), input_shapes, output_shape)
+    has_bias = layer.bias_elements > 0
     schedules: dict[tiles.Tiling, Schedule] = {}
 
     def replay(tiling: tiles.Tiling) -> int:
@@ -191,7 +192,7 @@ def _array_memory(
         return _RUNS.get((key, chip.dram), lambda: replay_layer(schedule, chip))
 
     (tiling, traffic), total, _ = search.best_tiling(table, chip, replay)
-    macs = Layer("layer", op, ("input",), input_shapes, output_shape).macs * batch
+    macs = layer.macs * batch
     return _record(
         total, traffic, compulsory, macs, tiling, schedules[tiling], chip, compute_cycles
     )
