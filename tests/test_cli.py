@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -452,3 +453,44 @@ def test_fusion_and_residency_from_the_command_line(tmp_path: Path) -> None:
     assert summary["dram_read_bytes"] + summary["dram_write_bytes"] == 5_561_000
     header = (tmp_path / "layers.csv").read_text().splitlines()[0].split(",")
     assert header[-4:] == ["resident_inputs", "spilled", "fused_group", "recompute_macs"]
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "threads"),
+    [
+        (["simulate-network", "-n", "vgg16", "-q"], {}, "1"),
+        (["sweep", "grid.yaml", "--workers", "2"], {}, "1"),
+        (["simulate-network", "-n", "lenet5", "--check"], {}, None),
+        (["simulate-network", "-n", "lenet5", "--inputs=x.npy"], {}, None),
+        (["simulate-network", "-n", "lenet5", "--training"], {}, None),
+        (["export", "-n", "lenet5"], {}, None),
+        ([], {}, None),
+        (["simulate-network", "-n", "vgg16"], {"OMP_NUM_THREADS": "4"}, None),
+        (["simulate-network", "-n", "vgg16"], {"OPENBLAS_NUM_THREADS": "3"}, "3"),
+    ],
+)
+def test_a_timing_only_run_loads_blas_with_one_thread(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], environ: dict[str, str], threads: str | None
+) -> None:
+    import sys
+
+    from accel.cli import _one_blas_thread
+
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delitem(sys.modules, "numpy")
+    _one_blas_thread(args)
+    assert os.environ.get("OPENBLAS_NUM_THREADS") == threads
+
+
+def test_blas_is_left_alone_once_numpy_is_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy  # noqa: F401  (loaded: its BLAS already chose its threads)
+
+    from accel.cli import _one_blas_thread
+
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    _one_blas_thread(["simulate-network", "-n", "vgg16", "-q"])
+    assert "OPENBLAS_NUM_THREADS" not in os.environ

@@ -20,6 +20,11 @@ from importlib import import_module
 
 from accel.errors import InputError
 
+# What runs only the timing model: no float GEMM, so numpy's BLAS needs no thread pool.
+_MODEL_ONLY = ("simulate-network", "sweep")
+# simulate-network options that run the int8 engine or training (float32 GEMMs through BLAS).
+_GEMM_OPTIONS = frozenset(("--check", "--training", "--inputs", "--dump"))
+
 
 def main() -> None:
     """Entry point of the `accel` console script.
@@ -35,6 +40,7 @@ def main() -> None:
     # A short-lived process: collect cyclic garbage less often (imports allocate much, free
     # little; `benchmarks/cli_startup.py` times it).
     gc.set_threshold(50_000, 20, 100)
+    _one_blas_thread(sys.argv[1:])
     # At exit the interpreter's last collections walk every object left, the imported modules'
     # included; frozen first, they are skipped (a plain VGG16 run: ~55 M fewer instructions).
     # Registered once however often `main` runs in one process (tests), and only run at exit.
@@ -50,6 +56,24 @@ def main() -> None:
         if debug:
             raise
         _fail(*_unexpected(err))
+
+
+def _one_blas_thread(args: list[str]) -> None:
+    """A run of the timing model alone loads numpy's OpenBLAS with one thread.
+
+    OpenBLAS starts its thread pool when numpy is imported; on the 2-core machine that costs a
+    VGG16 run ~50 ms of CPU of ~0.27 s (`/usr/bin/time accel simulate-network -n vgg16 -q`
+    with and without OPENBLAS_NUM_THREADS=1), and sweep workers would each start one. The
+    model's numpy work is integer arithmetic, which never calls BLAS. Runs of the int8 engine
+    or training keep BLAS's default, as does a user's own OPENBLAS_NUM_THREADS or
+    OMP_NUM_THREADS.
+    """
+    if not args or args[0] not in _MODEL_ONLY or "numpy" in sys.modules:
+        return  # another command, or numpy (and its BLAS) already loaded: nothing to choose
+    if any(arg.partition("=")[0] in _GEMM_OPTIONS for arg in args):
+        return
+    if "OPENBLAS_NUM_THREADS" not in os.environ and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
 
 
 def _run(args: list[str]) -> None:
