@@ -29,6 +29,16 @@ def test_equal_values_are_equal_records_with_one_hash() -> None:
     assert len({ChipConfig(), ChipConfig(), ChipConfig(name="x")}) == 2
 
 
+def test_a_hash_is_kept_but_never_carried_to_a_changed_copy() -> None:
+    chip = ChipConfig()
+    first = hash(chip)
+    assert hash(chip) == first == hash(ChipConfig())  # the kept value, equal to a fresh one's
+    named = chip.model_copy(update={"name": "other"})
+    assert hash(named) == hash(ChipConfig(name="other")) != first
+    restored = pickle.loads(pickle.dumps(named))
+    assert hash(restored) == hash(named) and restored == named
+
+
 def test_a_record_survives_pickle_and_copies() -> None:
     chip = ChipConfig.from_dict({"cores": [{"array": {"rows": 8}}, {}]})
     for again in (pickle.loads(pickle.dumps(chip)), copy.deepcopy(chip), copy.copy(chip)):

@@ -114,8 +114,9 @@ def fields_of(cls: type[Record]) -> dict[str, FieldSpec]:
 class Record:
     """The base of a frozen record class (see the module's docstring)."""
 
-    __slots__ = ("__dict__", "_fields_set")
+    __slots__ = ("__dict__", "_fields_set", "_hash")
     _fields_set: frozenset[str]
+    _hash: int
     _fields: ClassVar[dict[str, FieldSpec]] = {}
     _resolved: ClassVar[bool] = False
     # Field name → (before, after) validator, each a function of (value, info); model validators.
@@ -223,7 +224,14 @@ class Record:
         return self.__dict__ == other.__dict__
 
     def __hash__(self) -> int:
-        return hash(type(self)) + hash(tuple(self.__dict__.values()))
+        """Computed once: a record is immutable, and the memory model's memo keys hash a chip's
+        records (each hashing its nested records) thousands of times per simulation."""
+        try:
+            return self._hash
+        except AttributeError:
+            value = hash(type(self)) + hash(tuple(self.__dict__.values()))
+            object.__setattr__(self, "_hash", value)
+            return value
 
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
