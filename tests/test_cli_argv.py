@@ -135,6 +135,7 @@ FEATURE_MODULES = (
     "accel.memory.row_stationary",  # a row-stationary (rs) array
     "accel.mapping.conv_transpose",  # transposed convolutions
     "accel.functional", "accel.check", "accel.io.tensors",  # --check, --inputs, --dump
+    "accel.simulation.int8",
     "accel.report", "accel.sweep", "accel.oracles", "accel.api",  # --report, sweeps, tests
     "accel.io.scalesim", "accel.io.onnx_import", "accel.io.tflite_import",  # other formats
 )  # fmt: skip

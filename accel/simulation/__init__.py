@@ -21,6 +21,8 @@ instead reads onnxruntime's optimized graph (which layers it fuses, which it kee
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from accel.simulation.cost import (
     CYCLE_FREE_FIELDS,
     can_reclock,
@@ -33,15 +35,30 @@ from accel.simulation.cost import (
     simulate_training,
     summary_metric_names,
 )
-from accel.simulation.int8 import (
-    FILE_INT8,
-    FunctionalResult,
-    Progress,
-    feature_map_densities,
-    require_int8,
-    run_functional,
-    run_model_file,
-)
+
+if TYPE_CHECKING:
+    from accel.simulation.int8 import (
+        FILE_INT8,
+        FunctionalResult,
+        Progress,
+        feature_map_densities,
+        require_int8,
+        run_functional,
+        run_model_file,
+    )
+
+# The int8 chain's names, loaded on first use: a run of the cost model alone never needs them.
+_INT8 = frozenset(("FILE_INT8", "FunctionalResult", "Progress", "feature_map_densities",
+                   "require_int8", "run_functional", "run_model_file"))  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _INT8:
+        from accel.simulation import int8
+
+        return getattr(int8, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CYCLE_FREE_FIELDS",
