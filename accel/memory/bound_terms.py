@@ -1,7 +1,7 @@
 """The terms of a tiling's cycle bound that follow its steps through the DMA ring.
 
 Each is a fact of the replay (`replay.py`) about one schedule (`loop_nest.py`), proven for every
-candidate of a layer's grid at once (`bound_stack.Stack`, flattened to the valid candidates):
+candidate of a layer's grid at once, over (order, m, k, n) (`bound_stack.Stack`):
 
 - `Chain`: an input whose tile changes at every step ties each step to the one that freed its
   buffer half;
@@ -20,7 +20,7 @@ import numpy as np
 from accel.config import ChipConfig, Operand
 from accel.mapping.array import ArrayMapping
 from accel.memory import tiling as tiles
-from accel.memory.bound_stack import Stack, folds_of
+from accel.memory.bound_stack import Stack, folds_of, summed
 from accel.memory.channel_cycles import channel_bound, transfer_bound
 from accel.memory.fold_cycles import last_step_cycles, layer_edges, whole_folds_cycles
 from accel.memory.geometry import IntArray
@@ -38,7 +38,8 @@ class Chain:
     and a step's compute one after another.
     Averaged over the `halves` interleaved chains, the layer lasts at least
     `(Σ_{j ≥ halves} load_j + (steps − halves) · latency + Σ_{j ≥ halves} compute_j) / halves`.
-    Arrays are per valid candidate; `steps` 0 where the operand does not change every step."""
+    Arrays are per valid candidate (before `bound_stack.flatten`: over (order, m, k, n)); `steps`
+    0 where the operand does not change every step."""
 
     halves: int
     steps: IntArray
@@ -66,16 +67,14 @@ def chains(
     grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig,
     compute_cycles: int,
 ) -> tuple[Chain, ...]:
-    """The `Chain`s of the ifmap, the weights and both, over every loop order's grid,
-    flattened like `Grid`."""
+    """The `Chain`s of the ifmap, the weights and both, over (order, m, k, n)."""
     trip, sizes = trips(grid, array), grid_sizes(grid)
     steps = array.groups * trip["m"] * trip["k"] * trip["n"]
     write_most = sizes["m"] * sizes["n"] * write_width(stack, chip)  # one write-back, at most
     # The compute of steps `halves` onwards: all but `halves` steps of at most `most` each.
     most = grid_step_most(grid, array, chip, first=True)
     compute = {
-        halves: stack.flat(np.maximum(compute_cycles + stack.refill - halves * most, 0))
-        for halves in (1, 2)
+        halves: np.maximum(compute_cycles + stack.refill - halves * most, 0) for halves in (1, 2)
     }
     return tuple(
         _chain(operands, stack, chip, steps, write_most, compute)
@@ -91,7 +90,7 @@ def _chain(
     wait for a later release). `compute`: per count of halves, the chain's compute."""
     halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in operands)
     if any(operand in stack.streamed for operand in operands):
-        chained: IntArray | int = 0
+        chained = np.zeros((1, 1, 1, 1), dtype=np.int64)
     else:
         changes = stack.innermost[operands[0]]
         for operand in operands[1:]:
@@ -105,10 +104,9 @@ def _chain(
         kinds.append("ofmap_write")
     largest = [stack.tile_sizes[operand] for operand in operands]
     largest.append(write_most if writes else np.zeros((1, 1, 1), dtype=np.int64))
+    bus = summed([stack.rounded[kind] for kind in kinds])
     return Chain(
-        halves, stack.flat(chained), stack.flat(sum(stack.rounded[kind] for kind in kinds)),
-        tuple(stack.flat(c) for c in largest), compute[halves],
-        stack.flat(stack.count(kinds)),
+        halves, chained, bus, tuple(largest), compute[halves], stack.count(kinds)
     )  # fmt: skip
 
 
@@ -128,13 +126,13 @@ def windows(
     }
     most = grid_step_most(grid, array, chip, first=False)
     if stack.streamed:
-        count: IntArray | int = 0
+        count = np.zeros((1, 1, 1, 1), dtype=np.int64)
     else:
         count = np.where(~stack.innermost["ofmap"], stack.writes - 1, 0)
-    found = {"write": stack.flat(fewest["write"])}
+    found = {"write": fewest["write"]}
     for operand in INPUTS:
-        found[operand] = stack.flat(np.where(stack.innermost[operand], fewest[operand], 0))
-    return stack.flat(count), tuple(found[key] for key in fewest), stack.flat(most)
+        found[operand] = np.where(stack.innermost[operand], fewest[operand], 0)
+    return count, tuple(found[key] for key in fewest), most
 
 
 def write_width(stack: Stack, chip: ChipConfig) -> IntArray:
@@ -184,7 +182,7 @@ def drain_bus(
     changes at every step, so does an input (the loop that moves it indexes one), loaded
     behind step `S − 2`, before that step's write-back: that one may follow too (its bytes at
     most a whole tile, `write_width` each)."""
-    reads: IntArray = np.sum([stack.rounded[kind] for kind in READS], axis=0)
+    reads = summed([stack.rounded[kind] for kind in READS])
     if stack.streamed:
         return reads
     burst, width = chip.dram.burst_bytes, chip.array.element_bytes

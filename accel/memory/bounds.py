@@ -24,7 +24,8 @@ for it, the largest of several, each from a fact of that replay:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -32,8 +33,8 @@ from accel.config import ChipConfig, Operand
 from accel.mapping.array import ArrayMapping
 from accel.memory import bound_terms as terms
 from accel.memory import tiling as tiles
-from accel.memory.bound_stack import Stack
-from accel.memory.bound_terms import Chain, chain_bound
+from accel.memory.bound_stack import Stack, flatten
+from accel.memory.bound_terms import Chain
 from accel.memory.channel_cycles import channel_bound, transfer_bound
 from accel.memory.geometry import IntArray
 from accel.memory.traffic import TRAFFIC, GridTraffic, grid_sizes
@@ -41,7 +42,8 @@ from accel.memory.traffic import TRAFFIC, GridTraffic, grid_sizes
 
 @dataclass(frozen=True)
 class Grid:
-    """Every valid candidate of one layer, flattened, with what its cycle bound needs."""
+    """Every valid candidate of one layer, flattened, with what its cycle bound needs: each
+    input a row of one matrix (`rows`, in `_rows` order), the fields below views of it."""
 
     grid: tiles.Candidates
     orders: tuple[GridTraffic, ...]
@@ -49,39 +51,104 @@ class Grid:
     array: ArrayMapping
     compute_cycles: int  # the untiled layer's, from the timing model
     flat: IntArray  # index into (order, m, k, n) of each valid candidate
+    rows: IntArray  # every bound input below, a row each, per valid candidate
+    chain_shapes: tuple[tuple[int, int], ...]  # per chain: its halves, how many `largest`
     compute: IntArray  # compute cycles plus refills
     moved: IntArray  # DRAM bytes
     bus: IntArray  # bytes on the channel, at least: each kind rounded up to whole bursts
     first_ifmap: IntArray  # bytes of the prologue's ifmap load (0 when streamed)
     first_weight: IntArray  # bytes of the prologue's weight load (0 when streamed)
     last_write: IntArray  # bytes of the last write-back (0 when the ofmap is streamed)
-    chains: tuple[Chain, ...] = ()  # per input operand: the refill chain of each candidate
-    windows: IntArray | None = None  # write-backs whose ring slot delays a load two steps on
-    window_bytes: tuple[IntArray, ...] = ()  # the smallest write-back, and of each such load
-    window_compute: IntArray | None = None  # the compute of one step, at most
-    drain_bus: IntArray | None = None  # bytes on the channel until the last load ends, at least
-    last_compute: IntArray | None = None  # the last step's compute cycles, at least
-    head_bus: IntArray | None = None  # of `drain_bus`, what follows the first step, at least
-    first_compute: IntArray | None = None  # the first step's compute cycles, at least
-    transfers: IntArray | None = None  # how many transfers carry `bus`, at most
+    chains: tuple[Chain, ...]  # per input operand: the refill chain of each candidate
+    windows: IntArray  # write-backs whose ring slot delays a load two steps on
+    window_bytes: tuple[IntArray, ...]  # the smallest write-back, and of each such load
+    window_compute: IntArray  # the compute of one step, at most
+    drain_bus: IntArray  # bytes on the channel until the last load ends, at least
+    last_compute: IntArray  # the last step's compute cycles, at least
+    head_bus: IntArray  # of `drain_bus`, what follows the first step, at least
+    first_compute: IntArray  # the first step's compute cycles, at least
+    transfers: IntArray  # how many transfers carry `bus`, at most
 
     def __len__(self) -> int:
         return len(self.flat)
+
+
+# `Grid.rows`, in blocks `lower_bounds` reads at once: transfer sizes (then the three
+# `window_bytes` and every chain's `largest`), bytes on the channel (then every chain's `bus`),
+# their transfer counts (then every chain's `transfers`), the rest (then every chain's `steps`
+# and `compute`).
+_SIZES = ("first_ifmap", "first_weight", "last_write")
+_BUSES = ("bus", "drain_bus", "head_bus")
+_REST = ("compute", "moved", "windows", "window_compute", "last_compute", "first_compute")
+
+
+def _rows(
+    sizes: Sequence[IntArray | int], window_bytes: tuple[IntArray, ...], buses: list[IntArray],
+    transfers: IntArray, rest: Sequence[IntArray | int], chains: tuple[Chain, ...],
+) -> list[IntArray | int]:
+    """The bound inputs in `Grid.rows` order (each broadcast over (order, m, k, n))."""
+    return [
+        *sizes, *window_bytes, *(each for chain in chains for each in chain.largest),
+        *buses, *(chain.bus for chain in chains), *[transfers] * len(_BUSES),
+        *(chain.transfers for chain in chains), *rest, *(chain.steps for chain in chains),
+        *(chain.compute for chain in chains),
+    ]  # fmt: skip
+
+
+def _grid(
+    table: _Source | Grid, shapes: tuple[tuple[int, int], ...], flat: IntArray, rows: IntArray
+) -> Grid:
+    """The `Grid` of `table`'s candidates `flat`, with their bound inputs `rows` (`_rows`
+    order) and chains of `shapes` (halves, how many `largest`)."""
+    count = len(shapes)
+    each = list(rows)
+    at = len(_SIZES) + 3 + sum(largest for _, largest in shapes)
+    sizes, windows, largest = each[:3], tuple(each[3:6]), each[6:at]
+    buses, chain_bus = each[at : at + 3], each[at + 3 : at + 3 + count]
+    at += 3 + count
+    transfers, chain_transfers = each[at], each[at + 3 : at + 3 + count]
+    at += 3 + count
+    rest = dict(zip(_REST, each[at : at + len(_REST)], strict=True))
+    at += len(_REST)
+    steps, compute = each[at : at + count], each[at + count : at + 2 * count]
+    chains, used = [], 0
+    for c, (halves, many) in enumerate(shapes):
+        chains.append(Chain(halves, steps[c], chain_bus[c], tuple(largest[used : used + many]),
+                            compute[c], chain_transfers[c]))  # fmt: skip
+        used += many
+    return Grid(
+        table.grid, tuple(table.orders), tuple(table.per_order), table.array,
+        table.compute_cycles, flat, rows, shapes, first_ifmap=sizes[0], first_weight=sizes[1],
+        last_write=sizes[2], window_bytes=windows, bus=buses[0], drain_bus=buses[1],
+        head_bus=buses[2], transfers=transfers, chains=tuple(chains), **rest,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _Source:
+    """What a `Grid` keeps of the layer's candidate grid and loop orders."""
+
+    grid: tiles.Candidates
+    orders: tuple[GridTraffic, ...] | list[GridTraffic]
+    per_order: tuple[dict[Operand, IntArray], ...] | list[dict[Operand, IntArray]]
+    array: ArrayMapping
+    compute_cycles: int
 
 
 def build_grid(
     grid: tiles.Candidates,
     orders: list[GridTraffic],
     per_order: list[dict[Operand, IntArray]],
-    valid: list[IntArray],
+    valid: list[IntArray] | None,
     array: ArrayMapping,
     chip: ChipConfig,
     has_bias: bool,
     compute_cycles: int,
 ) -> Grid:
-    """Flatten the valid candidates of every loop order into one table of bound inputs."""
-    mask = np.stack(valid).ravel()
-    stack = Stack.of(orders, per_order, grid, array, chip, mask)
+    """Flatten the valid candidates (None: all) of every loop order into one table of bound
+    inputs."""
+    mask = None if valid is None else np.stack(valid).ravel()
+    stack = Stack.of(orders, per_order, grid, array, chip)
     width = chip.array.element_bytes
     sizes, ends = grid_sizes(grid), stack.ends
     weight0 = sizes["k"] * sizes["n"] * width + (tiles.BIAS_BYTES * sizes["n"] if has_bias else 0)
@@ -92,93 +159,66 @@ def build_grid(
     drain = terms.drain_bus(grid, stack, array, chip)
     burst = chip.dram.burst_bytes
     prologue = -(-ifmap0 // burst) * burst + -(-weight0 // burst) * burst
-    return Grid(
-        grid, tuple(orders), tuple(per_order), array, compute_cycles, np.flatnonzero(mask),
-        stack.flat(compute_cycles + stack.refill), stack.flat(stack.moved),
-        stack.flat(stack.bus),
-        stack.flat(0 if "ifmap" in streamed else ifmap0),
-        stack.flat(0 if "weight" in streamed else weight0),
-        stack.flat(0 if "ofmap" in streamed else last), chains,
-        *terms.windows(grid, stack, array, chip),
-        stack.flat(drain), stack.flat(terms.last_step(grid, stack, array, chip, compute_cycles)),
-        stack.flat(terms.head_bus(grid, stack, array, chip, drain, prologue)),
-        stack.flat(terms.first_step(grid, stack, array, chip)), stack.flat(stack.count(TRAFFIC)),
-    )  # fmt: skip
+    windows, window_bytes, window_compute = terms.windows(grid, stack, array, chip)
+    firsts: list[IntArray | int] = [
+        0 if "ifmap" in streamed else ifmap0, 0 if "weight" in streamed else weight0,
+        0 if "ofmap" in streamed else last,
+    ]  # fmt: skip
+    buses = [stack.bus, drain, terms.head_bus(grid, stack, array, chip, drain, prologue)]
+    rest = [
+        compute_cycles + stack.refill, stack.moved, windows, window_compute,
+        terms.last_step(grid, stack, array, chip, compute_cycles),
+        terms.first_step(grid, stack, array, chip),
+    ]  # fmt: skip
+    values = _rows(firsts, window_bytes, buses, stack.count(TRAFFIC), rest, chains)
+    flat = np.arange(np.prod(stack.full)) if mask is None else np.flatnonzero(mask)
+    source = _Source(grid, orders, per_order, array, compute_cycles)
+    shapes = tuple((chain.halves, len(chain.largest)) for chain in chains)
+    return _grid(source, shapes, flat, flatten(values, stack.full, mask))
 
 
 def restrict(table: Grid, valid: list[IntArray]) -> Grid:
     """`table` (built over every candidate, all valid) cut down to the `valid` ones: the bound
     inputs do not read the buffer sizes, so chips that differ only there share one build."""
     mask = np.stack(valid).ravel()
-    done: dict[int, tuple[IntArray, IntArray]] = {}
-
-    def cut(values: IntArray) -> IntArray:
-        """`values` at the valid candidates, once per array (the chains share some)."""
-        hit = done.get(id(values))
-        if hit is None or hit[0] is not values:
-            hit = done[id(values)] = (values, values[mask])
-        return hit[1]
-
-    chains = tuple(
-        replace(chain, steps=cut(chain.steps), bus=cut(chain.bus), compute=cut(chain.compute),
-                transfers=cut(chain.transfers),
-                largest=tuple(cut(each) for each in chain.largest))
-        for chain in table.chains
-    )  # fmt: skip
-    assert table.windows is not None and table.window_compute is not None
-    assert table.drain_bus is not None and table.last_compute is not None
-    assert table.transfers is not None
-    assert table.head_bus is not None and table.first_compute is not None
-    return replace(
-        table, flat=np.flatnonzero(mask), compute=cut(table.compute), moved=cut(table.moved),
-        bus=cut(table.bus), first_ifmap=cut(table.first_ifmap),
-        first_weight=cut(table.first_weight), last_write=cut(table.last_write), chains=chains,
-        windows=cut(table.windows), window_bytes=tuple(cut(each) for each in table.window_bytes),
-        window_compute=cut(table.window_compute),
-        drain_bus=cut(table.drain_bus), last_compute=cut(table.last_compute),
-        head_bus=cut(table.head_bus), first_compute=cut(table.first_compute),
-        transfers=cut(table.transfers),
-    )  # fmt: skip
+    return _grid(table, table.chain_shapes, np.flatnonzero(mask), table.rows[:, mask])
 
 
 def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
     """A lower bound of every candidate's replayed cycles on `chip`'s DRAM channel."""
-    latency = chip.dram.latency_cycles
-    transfer = _Transfers(chip)
-    first = transfer(table.first_ifmap) + transfer(table.first_weight)
+    latency, count = chip.dram.latency_cycles, len(table.chain_shapes)
+    rows, at = table.rows, len(_SIZES) + 3 + sum(many for _, many in table.chain_shapes)
+    transfer = transfer_bound(rows[:at], chip)  # the transfer sizes' cycles
+    buses = len(_BUSES) + count
+    channel = channel_bound(rows[at : at + buses], chip, rows[at + buses : at + 2 * buses])
+    first = transfer[0] + transfer[1]
     fill = np.where(first > 0, first + latency, 0)
-    last = transfer(table.last_write)
+    last = transfer[2]
     pipeline = table.compute + fill + last
-    if table.windows is not None and table.window_compute is not None:
-        moved = sum(transfer(size) for size in table.window_bytes)
-        extra = np.maximum(moved + latency - table.window_compute, 0)
-        pipeline = pipeline + table.windows * extra
-    count = table.transfers
-    bound: IntArray = np.maximum(pipeline, channel_bound(table.bus, chip, count))
-    if table.drain_bus is not None and table.last_compute is not None:
-        closing = latency + table.last_compute + last  # after the last load ends
-        drain = channel_bound(table.drain_bus, chip, count) + closing
-        bound = np.maximum(bound, drain)
-        if table.head_bus is not None and table.first_compute is not None:
-            rest = table.head_bus
-            steps_after = table.last_compute + last  # the first step is not the last
-            after = np.where(rest > 0, channel_bound(rest, chip, count) + closing, steps_after)
-            opened = first + latency + table.first_compute + after
-            bound = np.maximum(bound, np.where(table.first_compute > 0, opened, 0))
-    for chain in table.chains:
-        bound = np.maximum(bound, chain_bound(chain, chip, transfer))
+    moved = transfer[3] + transfer[4] + transfer[5]
+    extra = np.maximum(moved + latency - table.window_compute, 0)
+    pipeline = pipeline + table.windows * extra
+    bound: IntArray = np.maximum(pipeline, channel[0])
+    closing = latency + table.last_compute + last  # after the last load ends
+    bound = np.maximum(bound, channel[1] + closing)
+    rest = table.head_bus
+    steps_after = table.last_compute + last  # the first step is not the last
+    after = np.where(rest > 0, channel[2] + closing, steps_after)
+    opened = first + latency + table.first_compute + after
+    bound = np.maximum(bound, np.where(table.first_compute > 0, opened, 0))
+    used = len(_SIZES) + 3
+    for c, chain in enumerate(table.chains):
+        opening: IntArray = np.sum(transfer[used : used + len(chain.largest)], axis=0)
+        used += len(chain.largest)
+        bound = np.maximum(bound, _chain_cycles(chain, channel[len(_BUSES) + c], opening, latency))
     return bound
 
 
-class _Transfers:
-    """`transfer_bound` on one chip, once per array (the chains share their tile sizes)."""
-
-    def __init__(self, chip: ChipConfig) -> None:
-        self.chip = chip
-        self.found: dict[int, tuple[IntArray, IntArray]] = {}
-
-    def __call__(self, size: IntArray) -> IntArray:
-        hit = self.found.get(id(size))
-        if hit is None or hit[0] is not size:
-            hit = self.found[id(size)] = (size, transfer_bound(size, self.chip))
-        return hit[1]
+def _chain_cycles(chain: Chain, loads: IntArray, opening: IntArray, latency: int) -> IntArray:
+    """`chain_bound` from the channel cycles of the chain's bytes (`loads`) and the sum of its
+    largest transfers' cycles (`opening`)."""
+    loads = loads - chain.halves * opening
+    waits = (chain.steps - chain.halves) * latency
+    total = np.maximum(loads, 0) + waits + chain.compute
+    result: IntArray = np.where(chain.steps > 0, total // chain.halves, 0)
+    return result

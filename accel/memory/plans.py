@@ -12,8 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from accel.config import OPERANDS, ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.memory import bounds, tile_fit
@@ -72,11 +70,10 @@ def layer_table(
         chip.array.accumulator_bytes, chip.array.fold_overlap, chip.dram.burst_bytes,
         tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
     )  # fmt: skip
-    every = [np.ones_like(each) for each in kept]
     full = _BOUND_INPUTS.get(
         (array, geometry, reads),
         lambda: bounds.build_grid(
-            grid, orders, per_order, every, array, chip, has_bias, compute_cycles
+            grid, orders, per_order, None, array, chip, has_bias, compute_cycles
         ),
     )
     table = bounds.restrict(full, kept)
