@@ -181,6 +181,8 @@ def restrict(table: Grid, valid: list[IntArray]) -> Grid:
     """`table` (built over every candidate, all valid) cut down to the `valid` ones: the bound
     inputs do not read the buffer sizes, so chips that differ only there share one build."""
     mask = np.stack(valid).ravel()
+    if len(table) == len(mask) and mask.all():
+        return table
     return _grid(table, table.chain_shapes, np.flatnonzero(mask), table.rows[:, mask])
 
 
