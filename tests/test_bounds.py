@@ -13,14 +13,15 @@ from hypothesis import assume, given, settings
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, loop_dims
 from accel.mapping.mapper import map_layer
-from accel.memory import bound_stack, plans
+from accel.memory import bound_stack, bound_terms, plans
 from accel.memory import tiling as tiles
 from accel.memory.bound_terms import chain_bound
 from accel.memory.bounds import Grid, lower_bounds
 from accel.memory.candidates import NoFit
 from accel.memory.channel_cycles import channel_bound, transfer_bound
 from accel.memory.geometry import IntArray
-from accel.memory.traffic import TRAFFIC, trips
+from accel.memory.tiling import Candidates
+from accel.memory.traffic import TRAFFIC, grid_sizes, trips
 from accel.model.network import Layer
 from accel.perf.timing import time_layer
 
@@ -121,6 +122,41 @@ def test_every_orders_stack_is_each_orders_own(layer: Layer, chip: ChipConfig) -
         assert joint.moved[o].tolist() == np.broadcast_to(moved, joint.full[1:]).tolist()
     assert joint.bus.tolist() == stacked.bus.tolist()
     assert joint.count(TRAFFIC).tolist() == stacked.count(TRAFFIC).tolist()
+
+
+def _plain_head_bus(
+    stack: bound_stack.Stack, grid: Candidates, chip: ChipConfig, drain: IntArray,
+    prologue: IntArray,
+) -> IntArray:
+    """`bound_terms.head_bus` choosing each early tile first and rounding it to bursts after."""
+    burst, sizes = chip.dram.burst_bytes, grid_sizes(grid)
+    early: list[IntArray] = [prologue]
+    for op in ("ifmap", "weight"):
+        if chip.sram.buffer_for(op).double_buffered:
+            early.append(np.where(stack.transfers[op] > 1, stack.tile_sizes[op], 0))
+    if chip.sram.buffer_for("ofmap").double_buffered:
+        partial = sizes["m"] * sizes["n"] * chip.array.accumulator_bytes
+        early.append(np.where(stack.transfers["ofmap_read"] > 0, partial, 0))
+    allowance = sum(-(-each // burst) * burst for each in early[1:]) + prologue
+    result: IntArray = drain - allowance
+    return result
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=layers, chip=chips)
+def test_the_head_rounds_each_early_tile_before_choosing_it(
+    layer: Layer, chip: ChipConfig
+) -> None:
+    table = _table(layer, chip)
+    assume(table is not None and not table.orders[0].streamed)
+    assert table is not None
+    grid, array = table.grid, table.array
+    stack = bound_stack.Stack.of(list(table.orders), list(table.per_order), grid, array, chip)
+    drain = bound_terms.drain_bus(grid, stack, array, chip)
+    prologue = np.full((1, 1, 1, 1), 64, dtype=np.int64)
+    fast = bound_terms.head_bus(grid, stack, array, chip, drain, prologue)
+    plain = _plain_head_bus(stack, grid, chip, drain, prologue)
+    assert np.broadcast_to(fast, stack.full).tolist() == np.broadcast_to(plain, stack.full).tolist()
 
 
 def test_flatten_cuts_every_row_like_one_array_at_a_time() -> None:

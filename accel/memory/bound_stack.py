@@ -38,6 +38,9 @@ class Stack:
     tile_sizes: dict[Operand, IntArray]  # per order
     ends: dict[GemmDim, IntArray]  # `last_extents`
     bus: IntArray  # bytes of every kind on the bus, at least
+    steps: IntArray  # tile steps, all groups
+    merged: IntArray  # the last (and the first) step continues a fold in place
+    write_most: IntArray  # bytes of one write-back, at most (`write_width` each output)
 
     @classmethod
     def of(
@@ -49,6 +52,7 @@ class Stack:
         stacked, counts = joint.bytes, joint.transfers
         rounded = {kind: _rounded(stacked[kind], counts[kind], kind, streamed, grid, chip)
                    for kind in TRAFFIC}  # fmt: skip
+        trip, sizes = trips(grid, array), grid_sizes(grid)
         return cls(
             full, streamed, rounded, joint.refill,
             summed([stacked[kind] for kind in TRAFFIC]), joint.in_place,
@@ -56,6 +60,9 @@ class Stack:
             {op: _same_or_stacked([sizes[op] for sizes in per_order], full)
              for op in OPERANDS},
             last_extents(grid, array), summed([rounded[kind] for kind in TRAFFIC]),
+            array.groups * trip["m"] * trip["k"] * trip["n"],
+            joint.in_place & (trip[array.time_dim] > 1),
+            sizes["m"] * sizes["n"] * write_width(counts, chip),
         )  # fmt: skip
 
     def count(self, kinds: tuple[str, ...] | list[str]) -> IntArray:
@@ -127,9 +134,21 @@ def _rounded(
     operand = "ofmap" if kind.startswith("ofmap") else kind
     if operand not in streamed:
         each = np.maximum(bursts, transfers)
-        empty = grid.ifmap_min[:, :, None] <= 0 if kind == "ifmap" else False
-        bursts = np.where(empty, bursts, each)
+        if kind == "ifmap":
+            bursts = np.where(grid.ifmap_min[:, :, None] <= 0, bursts, each)
+        else:
+            bursts = each
     result: IntArray = bursts * burst
+    return result
+
+
+def write_width(transfers: dict[str, IntArray], chip: ChipConfig) -> IntArray:
+    """Bytes per output of a write-back, at most: accumulators where partial sums spill (and
+    are read back, `transfers` of that kind), else final outputs only."""
+    array = chip.array
+    spills = transfers["ofmap_read"] > 0
+    result: IntArray = np.where(spills, max(array.accumulator_bytes, array.element_bytes),
+                                array.element_bytes)  # fmt: skip
     return result
 
 

@@ -154,8 +154,8 @@ def build_grid(
     weight0 = sizes["k"] * sizes["n"] * width + (tiles.BIAS_BYTES * sizes["n"] if has_bias else 0)
     last = ends["m"] * ends["n"] * width
     ifmap0 = grid.ifmap_first[:, :, None] * width
-    streamed = stack.streamed
-    chains = terms.chains(grid, stack, array, chip, compute_cycles)
+    streamed, compute = stack.streamed, compute_cycles + stack.refill
+    chains = terms.chains(grid, stack, array, chip, compute)
     drain = terms.drain_bus(grid, stack, array, chip)
     burst = chip.dram.burst_bytes
     prologue = -(-ifmap0 // burst) * burst + -(-weight0 // burst) * burst
@@ -166,7 +166,7 @@ def build_grid(
     ]  # fmt: skip
     buses = [stack.bus, drain, terms.head_bus(grid, stack, array, chip, drain, prologue)]
     rest = [
-        compute_cycles + stack.refill, stack.moved, windows, window_compute,
+        compute, stack.moved, windows, window_compute,
         terms.last_step(grid, stack, array, chip, compute_cycles),
         terms.first_step(grid, stack, array, chip),
     ]  # fmt: skip
