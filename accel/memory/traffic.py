@@ -142,20 +142,24 @@ def order_traffics(
     ifmap_pass = groups * width * (
         array.m * array.k if "ifmap" in streamed else grid.ifmap_sum[:, :, None]
     )
-    spill = (passes["ofmap"] - 1) * outputs * chip.array.accumulator_bytes
+    revisits = passes["ofmap"] - 1
+    spill = revisits * outputs * chip.array.accumulator_bytes
     size = {
         "ifmap": ifmap_pass * passes["ifmap"],
         "weight": weight_bytes * passes["weight"],
         "ofmap_write": outputs * width + spill,
         "ofmap_read": spill,
     }
+    ofmap_tiles = trip["m"] * trip["n"]
     per_group = {
         "ifmap": trip["m"] * trip["k"] * passes["ifmap"],
         "weight": trip["k"] * trip["n"] * passes["weight"],
-        "ofmap_write": trip["m"] * trip["n"] * passes["ofmap"],
-        "ofmap_read": trip["m"] * trip["n"] * (passes["ofmap"] - 1),
+        "ofmap_write": ofmap_tiles * passes["ofmap"],
+        "ofmap_read": ofmap_tiles * revisits,
     }
-    transfers = {kind: groups * count for kind, count in per_group.items()}
+    transfers = per_group if groups == 1 else {
+        kind: groups * count for kind, count in per_group.items()
+    }  # fmt: skip
     _in_pieces(transfers, size, chip, streamed)
     refill = _over(refill_cycles(trip, grid, array, chip, in_place), full)
     size = {kind: _over(values, full) for kind, values in size.items()}
@@ -179,6 +183,9 @@ def _over(values: IntArray, full: tuple[int, ...]) -> IntArray:
     return np.broadcast_to(values, full)
 
 
+_MEMBERS = (np.arange(8)[:, None] >> np.arange(3)) & 1 == 1  # set `s` holds loop i: bit i
+
+
 class Moving:
     """Where the loops inside a given loop iterate, per loop order, stacked over the orders:
     the mask of each of the 8 sets of inner loops is built once, and each loop's masks over
@@ -188,8 +195,7 @@ class Moving:
         moving = np.stack([trip[dim] > 1 for dim in GEMM_DIMS])  # trips span the grid
         self.moves = moving  # per dim (GEMM_DIMS), where its loop iterates
         # Set `s` of loops (bit i: GEMM_DIMS[i]): where any of its loops iterates.
-        members = (np.arange(8)[:, None] >> np.arange(3)) & 1 == 1
-        self.subsets = (members[:, :, None, None, None] & moving).any(axis=1)
+        self.subsets = (_MEMBERS[:, :, None, None, None] & moving).any(axis=1)
         self.orders = orders
         self.found: dict[GemmDim, IntArray] = {}
 
