@@ -208,19 +208,26 @@ def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
     after = np.where(rest > 0, channel[2] + closing, steps_after)
     opened = first + latency + table.first_compute + after
     bound = np.maximum(bound, np.where(table.first_compute > 0, opened, 0))
-    used = len(_SIZES) + 3
-    for c, chain in enumerate(table.chains):
-        opening: IntArray = np.sum(transfer[used : used + len(chain.largest)], axis=0)
-        used += len(chain.largest)
-        bound = np.maximum(bound, _chain_cycles(chain, channel[len(_BUSES) + c], opening, latency))
+    if count:
+        bound = np.maximum(bound, _chain_cycles(table, transfer, channel[len(_BUSES) :], latency))
     return bound
 
 
-def _chain_cycles(chain: Chain, loads: IntArray, opening: IntArray, latency: int) -> IntArray:
-    """`chain_bound` from the channel cycles of the chain's bytes (`loads`) and the sum of its
-    largest transfers' cycles (`opening`)."""
-    loads = loads - chain.halves * opening
-    waits = (chain.steps - chain.halves) * latency
-    total = np.maximum(loads, 0) + waits + chain.compute
-    result: IntArray = np.where(chain.steps > 0, total // chain.halves, 0)
+def _chain_cycles(
+    table: Grid, transfer: IntArray, loads: IntArray, latency: int
+) -> IntArray:
+    """The largest `chain_bound` of `table`'s chains, all chains at once (a row each), from
+    the cycles of the transfer sizes (`transfer`: each chain's `largest` after the first six
+    rows) and the channel cycles of each chain's bytes (`loads`)."""
+    shapes, count = table.chain_shapes, len(table.chain_shapes)
+    starts = np.cumsum([0] + [many for _, many in shapes[:-1]])
+    assert all(many > 0 for _, many in shapes), "every chain has a transfer"
+    opening = np.add.reduceat(transfer[len(_SIZES) + 3 :], starts, axis=0)
+    halves = np.array([[each] for each, _ in shapes], dtype=np.int64)
+    steps = table.rows[-2 * count : -count]
+    compute = table.rows[-count:]
+    loads = loads - halves * opening
+    waits = (steps - halves) * latency
+    total = np.maximum(loads, 0) + waits + compute
+    result: IntArray = np.where(steps > 0, total // halves, 0).max(axis=0)
     return result
