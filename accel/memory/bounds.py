@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -38,6 +39,17 @@ from accel.memory.bound_terms import Chain
 from accel.memory.channel_cycles import channel_bound, transfer_bound
 from accel.memory.geometry import IntArray
 from accel.memory.traffic import TRAFFIC, GridTraffic, grid_sizes
+
+
+class _Row:
+    """A bound input of `Grid`: one row of its matrix (a view), found by name in its layout."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, table: Grid, owner: type | None = None) -> IntArray:
+        row: IntArray = table.rows[table.layout[self.name]]
+        return row
 
 
 @dataclass(frozen=True)
@@ -53,24 +65,42 @@ class Grid:
     flat: IntArray  # index into (order, m, k, n) of each valid candidate
     rows: IntArray  # every bound input below, a row each, per valid candidate
     chain_shapes: tuple[tuple[int, int], ...]  # per chain: its halves, how many `largest`
-    compute: IntArray  # compute cycles plus refills
-    moved: IntArray  # DRAM bytes
-    bus: IntArray  # bytes on the channel, at least: each kind rounded up to whole bursts
-    first_ifmap: IntArray  # bytes of the prologue's ifmap load (0 when streamed)
-    first_weight: IntArray  # bytes of the prologue's weight load (0 when streamed)
-    last_write: IntArray  # bytes of the last write-back (0 when the ofmap is streamed)
-    chains: tuple[Chain, ...]  # per input operand: the refill chain of each candidate
-    windows: IntArray  # write-backs whose ring slot delays a load two steps on
-    window_bytes: tuple[IntArray, ...]  # the smallest write-back, and of each such load
-    window_compute: IntArray  # the compute of one step, at most
-    drain_bus: IntArray  # bytes on the channel until the last load ends, at least
-    last_compute: IntArray  # the last step's compute cycles, at least
-    head_bus: IntArray  # of `drain_bus`, what follows the first step, at least
-    first_compute: IntArray  # the first step's compute cycles, at least
-    transfers: IntArray  # how many transfers carry `bus`, at most
+    layout: dict[str, int]  # the row of each bound input (`_layout`)
+
+    compute = _Row()  # compute cycles plus refills
+    moved = _Row()  # DRAM bytes
+    bus = _Row()  # bytes on the channel, at least: each kind rounded up to whole bursts
+    first_ifmap = _Row()  # bytes of the prologue's ifmap load (0 when streamed)
+    first_weight = _Row()  # bytes of the prologue's weight load (0 when streamed)
+    last_write = _Row()  # bytes of the last write-back (0 when the ofmap is streamed)
+    windows = _Row()  # write-backs whose ring slot delays a load two steps on
+    window_compute = _Row()  # the compute of one step, at most
+    drain_bus = _Row()  # bytes on the channel until the last load ends, at least
+    last_compute = _Row()  # the last step's compute cycles, at least
+    head_bus = _Row()  # of `drain_bus`, what follows the first step, at least
+    first_compute = _Row()  # the first step's compute cycles, at least
+    transfers = _Row()  # how many transfers carry `bus`, at most
 
     def __len__(self) -> int:
         return len(self.flat)
+
+    @property
+    def window_bytes(self) -> tuple[IntArray, ...]:
+        """The smallest write-back, and of each load a write-back's ring slot delays."""
+        return tuple(self.rows[len(_SIZES) : len(_SIZES) + 3])
+
+    @property
+    def chains(self) -> tuple[Chain, ...]:
+        """Per input operand (and both): the refill chain of each candidate."""
+        rows, count, at = self.rows, len(self.chain_shapes), self.layout["largest"]
+        bus, transfers = self.layout["bus"] + len(_BUSES), self.layout["transfers"] + len(_BUSES)
+        steps = self.layout["first_compute"] + 1
+        chains = []
+        for c, (halves, many) in enumerate(self.chain_shapes):
+            chains.append(Chain(halves, rows[steps + c], rows[bus + c], tuple(rows[at : at + many]),
+                                rows[steps + count + c], rows[transfers + c]))  # fmt: skip
+            at += many
+        return tuple(chains)
 
 
 # `Grid.rows`, in blocks `lower_bounds` reads at once: transfer sizes (then the three
@@ -80,6 +110,20 @@ class Grid:
 _SIZES = ("first_ifmap", "first_weight", "last_write")
 _BUSES = ("bus", "drain_bus", "head_bus")
 _REST = ("compute", "moved", "windows", "window_compute", "last_compute", "first_compute")
+
+
+@lru_cache(maxsize=64)
+def _layout(shapes: tuple[tuple[int, int], ...]) -> dict[str, int]:
+    """The row of each bound input in `Grid.rows` (`_rows` order), for chains of `shapes`;
+    `largest`: the first chain's first `largest`."""
+    count, at = len(shapes), len(_SIZES) + 3 + sum(many for _, many in shapes)
+    found = {name: i for i, name in enumerate(_SIZES)}
+    found["largest"] = len(_SIZES) + 3
+    found |= {name: at + i for i, name in enumerate(_BUSES)}
+    found["transfers"] = at + len(_BUSES) + count
+    rest = at + 2 * (len(_BUSES) + count)
+    found |= {name: rest + i for i, name in enumerate(_REST)}
+    return found
 
 
 def _rows(
@@ -100,27 +144,9 @@ def _grid(
 ) -> Grid:
     """The `Grid` of `table`'s candidates `flat`, with their bound inputs `rows` (`_rows`
     order) and chains of `shapes` (halves, how many `largest`)."""
-    count = len(shapes)
-    each = list(rows)
-    at = len(_SIZES) + 3 + sum(largest for _, largest in shapes)
-    sizes, windows, largest = each[:3], tuple(each[3:6]), each[6:at]
-    buses, chain_bus = each[at : at + 3], each[at + 3 : at + 3 + count]
-    at += 3 + count
-    transfers, chain_transfers = each[at], each[at + 3 : at + 3 + count]
-    at += 3 + count
-    rest = dict(zip(_REST, each[at : at + len(_REST)], strict=True))
-    at += len(_REST)
-    steps, compute = each[at : at + count], each[at + count : at + 2 * count]
-    chains, used = [], 0
-    for c, (halves, many) in enumerate(shapes):
-        chains.append(Chain(halves, steps[c], chain_bus[c], tuple(largest[used : used + many]),
-                            compute[c], chain_transfers[c]))  # fmt: skip
-        used += many
     return Grid(
         table.grid, tuple(table.orders), tuple(table.per_order), table.array,
-        table.compute_cycles, flat, rows, shapes, first_ifmap=sizes[0], first_weight=sizes[1],
-        last_write=sizes[2], window_bytes=windows, bus=buses[0], drain_bus=buses[1],
-        head_bus=buses[2], transfers=transfers, chains=tuple(chains), **rest,
+        table.compute_cycles, flat, rows, shapes, _layout(shapes),
     )  # fmt: skip
 
 
