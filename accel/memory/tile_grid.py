@@ -46,8 +46,7 @@ def _ifmap_grid(
                               for _, t in part))  # fmt: skip
     where = {t: i for i, t in enumerate(taps)}
     # Per M-tile size (rows) and tap box (columns): sum, largest, smallest and first box.
-    per_tap = [(*geometry.box_stats(m_sizes, t), geometry.box_smallest(m_sizes, t),
-                geometry.first_box(m_sizes, t)) for t in taps]  # fmt: skip
+    per_tap = [geometry.box_figures(m_sizes, t) for t in taps]
     box_sum, box_max, box_min, box_first = (
         np.stack(each, axis=1) for each in zip(*per_tap, strict=True)
     )
