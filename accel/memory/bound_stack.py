@@ -34,7 +34,7 @@ class Stack:
     in_place: IntArray
     writes: IntArray  # ofmap write-back transfers
     transfers: dict[str, IntArray]  # per TRAFFIC kind
-    innermost: dict[Operand, IntArray]  # `innermost_indexes`, per order
+    innermost: dict[Operand, IntArray]  # `_innermost`, per order
     tile_sizes: dict[Operand, IntArray]  # per order
     ends: dict[GemmDim, IntArray]  # `last_extents`
     bus: IntArray  # bytes of every kind on the bus, at least

@@ -24,6 +24,7 @@ for it, the largest of several, each from a fact of that replay:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -197,7 +198,7 @@ def build_grid(
         terms.first_step(grid, stack, array, chip),
     ]  # fmt: skip
     values = _rows(firsts, window_bytes, buses, stack.count(TRAFFIC), rest, chains)
-    flat = np.arange(np.prod(stack.full)) if mask is None else np.flatnonzero(mask)
+    flat = np.arange(math.prod(stack.full)) if mask is None else np.flatnonzero(mask)
     source = _Source(grid, orders, per_order, array, compute_cycles)
     shapes = tuple((chain.halves, len(chain.largest)) for chain in chains)
     return _grid(source, shapes, flat, flatten(values, stack.full, mask))
