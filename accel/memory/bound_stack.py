@@ -85,7 +85,8 @@ def flatten(values: list[IntArray | int], full: tuple[int, ...], mask: IntArray 
 
 
 def summed(values: list[IntArray]) -> IntArray:
-    """The sum of `values` (broadcast together), in one pass per term."""
+    """The sum of `values` (broadcast together), term by term: `np.sum` of a list would first
+    copy them all into one array."""
     result = values[0]
     for each in values[1:]:
         result = result + each
