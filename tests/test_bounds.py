@@ -13,7 +13,7 @@ from hypothesis import assume, given, settings
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, loop_dims
 from accel.mapping.mapper import map_layer
-from accel.memory import bound_stack, bound_terms, plans
+from accel.memory import bound_stack, bound_terms, bounds, plans
 from accel.memory import tiling as tiles
 from accel.memory.bound_terms import chain_bound
 from accel.memory.bounds import Grid, lower_bounds
@@ -157,6 +157,30 @@ def test_the_head_rounds_each_early_tile_before_choosing_it(
     fast = bound_terms.head_bus(grid, stack, array, chip, drain, prologue)
     plain = _plain_head_bus(stack, grid, chip, drain, prologue)
     assert np.broadcast_to(fast, stack.full).tolist() == np.broadcast_to(plain, stack.full).tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips)
+def test_a_table_cut_to_the_fit_is_the_table_built_on_it(layer: Layer, chip: ChipConfig) -> None:
+    """`restrict` (one cut of the shared full table's rows) against `build_grid` on the valid
+    candidates alone: every bound input of every candidate, chain by chain."""
+    table = _table(layer, chip)
+    assume(table is not None)
+    assert table is not None
+    valid = np.zeros(len(table.orders) * table.grid.m.size * table.grid.k.size
+                     * table.grid.n.size, dtype=bool)  # fmt: skip
+    valid[table.flat] = True
+    kept = list(valid.reshape(len(table.orders), -1))
+    built = bounds.build_grid(
+        table.grid, list(table.orders), list(table.per_order), kept, table.array, chip,
+        layer.bias_elements > 0, table.compute_cycles,
+    )  # fmt: skip
+    assert built.flat.tolist() == table.flat.tolist()
+    assert built.rows.tolist() == table.rows.tolist()
+    assert built.transfers.tolist() == table.transfers.tolist()
+    assert [chain.steps.tolist() for chain in built.chains] == [
+        chain.steps.tolist() for chain in table.chains
+    ]
 
 
 def test_flatten_cuts_every_row_like_one_array_at_a_time() -> None:
