@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
+from accel.memory.geometry import LayerGeometry
 from accel.memory.model import MemoryTraffic, compulsory_traffic, model_memory
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import Conv, Flatten, FullyConnected, MaxPool, Shape
@@ -100,6 +101,8 @@ def test_tiny_weight_buffer_rereads_the_ifmap_once_per_weight_column() -> None:
 def test_compulsory_ifmap_is_what_the_windows_read() -> None:
     strided = single_layer(Conv(kernel=1, stride=2, out_channels=4), 3, 8)
     assert compulsory_traffic(strided, 2) == (2 * 3 * 16, 12 + 16, 2 * 4 * 16)
+    geometry = LayerGeometry.of(strided, 2)  # the caller's, where it has one
+    assert compulsory_traffic(strided, 2, 1, geometry) == (2 * 3 * 16, 12 + 16, 2 * 4 * 16)
     pool = single_layer(MaxPool(kernel=2, stride=2), 3, 8)
     assert compulsory_traffic(pool, 1) == (192, 0, 48)
 

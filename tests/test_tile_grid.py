@@ -122,10 +122,20 @@ def _fits_agree(layer: Layer, chip: ChipConfig, streamed: tuple[Operand, ...]) -
     traffic = order_traffics(LOOP_ORDERS, grid, array, chip, layer.weight_bytes, streamed)
     in_place = [t.in_place for t in traffic]
     fast = tile_fit.fits_per_order(sizes, grid, array, in_place, chip, streamed)
+    joint = traffic[0].joint
+    assert joint is not None
+    stacked = tile_fit.fits_per_order(sizes, grid, array, joint.in_place, chip, streamed)
+    width = chip.array.element_bytes
+    per_order = tile_fit.per_order_outputs_in_pes(sizes, grid, array, joint.in_place, width)
     only_inside = 0
-    for each, fit in zip(in_place, fast, strict=True):
-        width = chip.array.element_bytes
+    for o, (each, fit) in enumerate(zip(in_place, fast, strict=True)):
         order_sizes = tile_fit.with_outputs_in_pes(sizes, grid, array, each, width)
         assert fit.tolist() == tile_fit.fits(order_sizes, chip, streamed).tolist()
+        assert stacked[o].tolist() == fit.tolist()
+        assert per_order[o].keys() == order_sizes.keys()
+        for operand, size in order_sizes.items():
+            assert np.broadcast_to(per_order[o][operand], fit.shape).tolist() == (
+                np.broadcast_to(size, fit.shape).tolist()
+            )
         only_inside += int((fit & ~tile_fit.fits(sizes, chip, streamed)).sum())
     return only_inside

@@ -16,7 +16,7 @@ from accel.mapping.mapper import map_layer
 from accel.memory import tile_grid
 from accel.memory import tiling as tiles
 from accel.memory.geometry import LayerGeometry
-from accel.memory.traffic import _Moving, bursts, grid_traffic, tiling_traffic
+from accel.memory.traffic import Moving, bursts, grid_traffic, tiling_traffic
 from accel.model.network import Layer
 from accel.model.ops import Conv, FullyConnected
 
@@ -172,7 +172,7 @@ def test_inner_loop_masks_equal_or_ing_the_loops_inside_each(
         "k": np.broadcast_to(np.array(trips_k)[None, :, None], shape),
         "n": np.broadcast_to(np.array(trips_n)[None, None, :], shape),
     }
-    moving = _Moving(trip, tuple(orders))
+    moving = Moving(trip, tuple(orders))
     for dim in ("m", "k", "n"):
         for o, order in enumerate(orders):
             inside = order[order.index(dim) + 1 :]

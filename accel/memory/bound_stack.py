@@ -3,29 +3,28 @@
 The bounds (`bounds.py`, `bound_terms.py`) read, per candidate tiling (loop order × tile sizes
 m, k, n), its DRAM bytes and transfers per kind (`traffic.py`), which operand's tile changes at
 every step, and the tile sizes. `Stack` holds them over one (order, m, k, n) array per quantity
-and flattens any of them, or anything broadcast over that shape, to the valid candidates.
+(as `order_traffics` computed them, all orders at once); `flatten` cuts every bound input, or
+anything broadcast over that shape, to the valid candidates in one matrix.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass
 
 import numpy as np
 
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim
-from accel.mapping.array import loop_dims as _loop_dims
 from accel.memory import tiling as tiles
 from accel.memory.channel_cycles import UNKNOWN
 from accel.memory.geometry import IntArray
-from accel.memory.traffic import TRAFFIC, GridTraffic, grid_sizes, trips
+from accel.memory.traffic import TRAFFIC, GridTraffic, Moving, OrderStack, grid_sizes, trips
 
 
 @dataclass(frozen=True)
 class Stack:
     """Every loop order's traffic stacked on a first axis (order, m, k, n), with what the
-    bounds read of it, and the mask of the candidates kept (one flattening for all)."""
+    bounds read of it."""
 
     full: tuple[int, ...]
     streamed: tuple[Operand, ...]  # the same for every order of one grid
@@ -35,35 +34,35 @@ class Stack:
     in_place: IntArray
     writes: IntArray  # ofmap write-back transfers
     transfers: dict[str, IntArray]  # per TRAFFIC kind
-    innermost: dict[Operand, IntArray]  # `innermost_indexes`, per order
+    innermost: dict[Operand, IntArray]  # `_innermost`, per order
     tile_sizes: dict[Operand, IntArray]  # per order
     ends: dict[GemmDim, IntArray]  # `last_extents`
-    mask: IntArray
-    everything: bool  # every candidate kept: no cut
-    flats: dict[int, tuple[IntArray, IntArray]] = field(default_factory=dict, repr=False)
+    bus: IntArray  # bytes of every kind on the bus, at least
+    steps: IntArray  # tile steps, all groups
+    merged: IntArray  # the last (and the first) step continues a fold in place
+    write_most: IntArray  # bytes of one write-back, at most (`write_width` each output)
 
     @classmethod
     def of(
         cls, orders: list[GridTraffic], per_order: list[dict[Operand, IntArray]],
-        grid: tiles.Candidates, array: ArrayMapping, chip: ChipConfig, mask: IntArray,
+        grid: tiles.Candidates, array: ArrayMapping, chip: ChipConfig,
     ) -> Stack:
-        trip = trips(grid, array)
-        full = (len(orders), *trip["m"].shape)
-        stacked = {kind: np.stack([t.bytes[kind] for t in orders]) for kind in TRAFFIC}
-        counts = {kind: np.stack([t.transfers[kind] for t in orders]) for kind in TRAFFIC}
-        moving: dict[str, IntArray] = {dim: np.asarray(trip[dim] > 1) for dim in GEMM_DIMS}
-        inner = [innermost_indexes(t.order, moving, array.groups) for t in orders]
-        streamed = orders[0].streamed
+        joint = _joint(orders, grid, array)
+        full, streamed = joint.refill.shape, orders[0].streamed
+        stacked, counts = joint.bytes, joint.transfers
         rounded = {kind: _rounded(stacked[kind], counts[kind], kind, streamed, grid, chip)
                    for kind in TRAFFIC}  # fmt: skip
+        trip, sizes = trips(grid, array), grid_sizes(grid)
         return cls(
-            full, streamed, rounded, np.stack([t.refill for t in orders]),
-            np.sum(list(stacked.values()), axis=0), np.stack([t.in_place for t in orders]),
-            counts["ofmap_write"], counts,
-            {op: np.stack([each[op] for each in inner]) for op in OPERANDS},
+            full, streamed, rounded, joint.refill,
+            summed([stacked[kind] for kind in TRAFFIC]), joint.in_place,
+            counts["ofmap_write"], counts, _innermost(joint.moving, array.groups),
             {op: _same_or_stacked([sizes[op] for sizes in per_order], full)
              for op in OPERANDS},
-            last_extents(grid, array), mask, bool(mask.all()),
+            last_extents(grid, array), summed([rounded[kind] for kind in TRAFFIC]),
+            array.groups * trip["m"] * trip["k"] * trip["n"],
+            joint.in_place & (trip[array.time_dim] > 1),
+            sizes["m"] * sizes["n"] * write_width(counts, chip),
         )  # fmt: skip
 
     def count(self, kinds: tuple[str, ...] | list[str]) -> IntArray:
@@ -71,32 +70,56 @@ class Stack:
         streamed operands move in pieces: `UNKNOWN` there."""
         if self.streamed:
             return np.full((1, 1, 1, 1), UNKNOWN, dtype=np.int64)
-        result: IntArray = np.sum([self.transfers[kind] for kind in kinds], axis=0)
-        return result
+        return summed([self.transfers[kind] for kind in kinds])
 
-    @cached_property
-    def bus(self) -> IntArray:
-        """Bytes of every kind on the bus, at least."""
-        result: IntArray = np.sum([self.rounded[kind] for kind in TRAFFIC], axis=0)
-        return result
 
-    def flat(self, values: IntArray | int) -> IntArray:
-        """`values` broadcast over (order, m, k, n), flattened like `Grid.flat` (memoized per
-        array: the chains share their tile sizes)."""
-        if isinstance(values, np.ndarray):
-            found = self.flats.get(id(values))
-            if found is not None and found[0] is values:
-                return found[1]
-        if isinstance(values, np.ndarray) and values.shape == self.full:
-            flat = values.astype(np.int64, copy=False).reshape(-1)
-        else:
-            flat = np.empty(self.full, dtype=np.int64)
-            np.copyto(flat, values)
-            flat = flat.reshape(-1)
-        result: IntArray = flat if self.everything else flat[self.mask]
-        if isinstance(values, np.ndarray):
-            self.flats[id(values)] = (values, result)  # kept alive: its id stays its own
-        return result
+def flatten(values: list[IntArray | int], full: tuple[int, ...], mask: IntArray | None) -> IntArray:
+    """`values`, each broadcast over (order, m, k, n), as the rows of one matrix whose columns
+    are the candidates `mask` keeps (all when None), in flat (order, m, k, n) order: one copy
+    and one cut for every bound input."""
+    matrix = np.empty((len(values), *full), dtype=np.int64)
+    for row, each in zip(matrix, values, strict=True):
+        row[...] = each
+    flat = matrix.reshape(len(values), -1)
+    return flat if mask is None else flat[:, mask]
+
+
+def summed(values: list[IntArray]) -> IntArray:
+    """The sum of `values` (broadcast together), term by term: `np.sum` of a list would first
+    copy them all into one array."""
+    result = values[0]
+    for each in values[1:]:
+        result = result + each
+    return result
+
+
+def _joint(orders: list[GridTraffic], grid: tiles.Candidates, array: ArrayMapping) -> OrderStack:
+    """The orders' traffic over one (order, m, k, n) grid: as `order_traffics` computed it
+    when these are its orders, else stacked here."""
+    joint = orders[0].joint
+    names = tuple(t.order for t in orders)
+    if joint is not None and joint.orders == names and all(t.joint is joint for t in orders):
+        return joint
+    return OrderStack(
+        names, {kind: np.stack([t.bytes[kind] for t in orders]) for kind in TRAFFIC},
+        {kind: np.stack([t.transfers[kind] for t in orders]) for kind in TRAFFIC},
+        np.stack([t.refill for t in orders]), np.stack([t.in_place for t in orders]),
+        Moving(trips(grid, array), names),
+    )  # fmt: skip
+
+
+def _innermost(moving: Moving, groups: int) -> dict[Operand, IntArray]:
+    """Per operand, over (order, m, k, n), where the innermost loop that iterates indexes it
+    (the groups loop, outermost, indexes every operand): its tile changes at every step. The
+    innermost moving loop is the one that moves while no loop inside it does."""
+    inner = {dim: moving.moves[i] & ~moving.stacked(dim) for i, dim in enumerate(GEMM_DIMS)}
+    still = ~moving.subsets[-1]  # no loop moves
+    result: dict[Operand, IntArray] = {}
+    for operand in OPERANDS:
+        first, second = tiles.OPERAND_DIMS[operand]
+        found = inner[first] | inner[second]
+        result[operand] = found | still if groups > 1 else found
+    return result
 
 
 def _rounded(
@@ -112,9 +135,21 @@ def _rounded(
     operand = "ofmap" if kind.startswith("ofmap") else kind
     if operand not in streamed:
         each = np.maximum(bursts, transfers)
-        empty = grid.ifmap_min[:, :, None] <= 0 if kind == "ifmap" else False
-        bursts = np.where(empty, bursts, each)
+        if kind == "ifmap":
+            bursts = np.where(grid.ifmap_min[:, :, None] <= 0, bursts, each)
+        else:
+            bursts = each
     result: IntArray = bursts * burst
+    return result
+
+
+def write_width(transfers: dict[str, IntArray], chip: ChipConfig) -> IntArray:
+    """Bytes per output of a write-back, at most: accumulators where partial sums spill (and
+    are read back, `transfers` of that kind), else final outputs only."""
+    array = chip.array
+    spills = transfers["ofmap_read"] > 0
+    result: IntArray = np.where(spills, max(array.accumulator_bytes, array.element_bytes),
+                                array.element_bytes)  # fmt: skip
     return result
 
 
@@ -123,27 +158,6 @@ def _same_or_stacked(values: list[IntArray], full: tuple[int, ...]) -> IntArray:
     if all(each is values[0] for each in values):
         return values[0]
     return np.stack([np.broadcast_to(each, full[1:]) for each in values])
-
-
-def innermost_indexes(
-    order: str, moving: dict[str, IntArray], groups: int
-) -> dict[Operand, IntArray]:
-    """Per operand, where the innermost loop that iterates indexes it (the groups loop,
-    outermost, indexes every operand): its tile changes at every step. `moving`: per dim,
-    where its loop has more than one trip."""
-    dims = _loop_dims(order)
-    # The innermost moving loop is `dims[i]` where it moves and every loop inside it does not.
-    innermost: dict[str, IntArray] = {}
-    still = np.ones_like(moving["m"])
-    for dim in reversed(dims):
-        innermost[dim] = moving[dim] & still
-        still = still & ~moving[dim]
-    result: dict[Operand, IntArray] = {}
-    for operand in OPERANDS:
-        first, second = tiles.OPERAND_DIMS[operand]
-        found = innermost[first] | innermost[second]
-        result[operand] = found | still if groups > 1 else found
-    return result
 
 
 def last_extents(grid: tiles.Candidates, array: ArrayMapping) -> dict[GemmDim, IntArray]:

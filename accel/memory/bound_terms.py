@@ -1,7 +1,7 @@
 """The terms of a tiling's cycle bound that follow its steps through the DMA ring.
 
 Each is a fact of the replay (`replay.py`) about one schedule (`loop_nest.py`), proven for every
-candidate of a layer's grid at once (`bound_stack.Stack`, flattened to the valid candidates):
+candidate of a layer's grid at once, over (order, m, k, n) (`bound_stack.Stack`):
 
 - `Chain`: an input whose tile changes at every step ties each step to the one that freed its
   buffer half;
@@ -20,11 +20,11 @@ import numpy as np
 from accel.config import ChipConfig, Operand
 from accel.mapping.array import ArrayMapping
 from accel.memory import tiling as tiles
-from accel.memory.bound_stack import Stack, folds_of
+from accel.memory.bound_stack import Stack, folds_of, summed
 from accel.memory.channel_cycles import channel_bound, transfer_bound
 from accel.memory.fold_cycles import last_step_cycles, layer_edges, whole_folds_cycles
 from accel.memory.geometry import IntArray
-from accel.memory.traffic import grid_sizes, trips
+from accel.memory.traffic import grid_sizes
 
 INPUTS: tuple[Operand, ...] = ("ifmap", "weight")
 READS = ("ifmap", "weight", "ofmap_read")  # the TRAFFIC kinds loaded from DRAM
@@ -38,7 +38,8 @@ class Chain:
     and a step's compute one after another.
     Averaged over the `halves` interleaved chains, the layer lasts at least
     `(Σ_{j ≥ halves} load_j + (steps − halves) · latency + Σ_{j ≥ halves} compute_j) / halves`.
-    Arrays are per valid candidate; `steps` 0 where the operand does not change every step."""
+    Arrays are per valid candidate (before `bound_stack.flatten`: over (order, m, k, n)); `steps`
+    0 where the operand does not change every step."""
 
     halves: int
     steps: IntArray
@@ -64,21 +65,16 @@ def chain_bound(
 
 def chains(
     grid: tiles.Candidates, stack: Stack, array: ArrayMapping, chip: ChipConfig,
-    compute_cycles: int,
+    compute: IntArray,
 ) -> tuple[Chain, ...]:
-    """The `Chain`s of the ifmap, the weights and both, over every loop order's grid,
-    flattened like `Grid`."""
-    trip, sizes = trips(grid, array), grid_sizes(grid)
-    steps = array.groups * trip["m"] * trip["k"] * trip["n"]
-    write_most = sizes["m"] * sizes["n"] * write_width(stack, chip)  # one write-back, at most
+    """The `Chain`s of the ifmap, the weights and both, over (order, m, k, n); `compute`: the
+    layer's compute cycles plus refills, over the same grid."""
+    steps, write_most = stack.steps, stack.write_most
     # The compute of steps `halves` onwards: all but `halves` steps of at most `most` each.
     most = grid_step_most(grid, array, chip, first=True)
-    compute = {
-        halves: stack.flat(np.maximum(compute_cycles + stack.refill - halves * most, 0))
-        for halves in (1, 2)
-    }
+    rest = {halves: np.maximum(compute - halves * most, 0) for halves in (1, 2)}
     return tuple(
-        _chain(operands, stack, chip, steps, write_most, compute)
+        _chain(operands, stack, chip, steps, write_most, rest)
         for operands in (("ifmap",), ("weight",), ("ifmap", "weight"))
     )
 
@@ -91,7 +87,7 @@ def _chain(
     wait for a later release). `compute`: per count of halves, the chain's compute."""
     halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in operands)
     if any(operand in stack.streamed for operand in operands):
-        chained: IntArray | int = 0
+        chained = np.zeros((1, 1, 1, 1), dtype=np.int64)
     else:
         changes = stack.innermost[operands[0]]
         for operand in operands[1:]:
@@ -105,10 +101,9 @@ def _chain(
         kinds.append("ofmap_write")
     largest = [stack.tile_sizes[operand] for operand in operands]
     largest.append(write_most if writes else np.zeros((1, 1, 1), dtype=np.int64))
+    bus = summed([stack.rounded[kind] for kind in kinds])
     return Chain(
-        halves, stack.flat(chained), stack.flat(sum(stack.rounded[kind] for kind in kinds)),
-        tuple(stack.flat(c) for c in largest), compute[halves],
-        stack.flat(stack.count(kinds)),
+        halves, chained, bus, tuple(largest), compute[halves], stack.count(kinds)
     )  # fmt: skip
 
 
@@ -128,23 +123,13 @@ def windows(
     }
     most = grid_step_most(grid, array, chip, first=False)
     if stack.streamed:
-        count: IntArray | int = 0
+        count = np.zeros((1, 1, 1, 1), dtype=np.int64)
     else:
         count = np.where(~stack.innermost["ofmap"], stack.writes - 1, 0)
-    found = {"write": stack.flat(fewest["write"])}
+    found = {"write": fewest["write"]}
     for operand in INPUTS:
-        found[operand] = stack.flat(np.where(stack.innermost[operand], fewest[operand], 0))
-    return stack.flat(count), tuple(found[key] for key in fewest), stack.flat(most)
-
-
-def write_width(stack: Stack, chip: ChipConfig) -> IntArray:
-    """Bytes per output of a write-back, at most: accumulators where partial sums spill (and
-    are read back), else final outputs only."""
-    array = chip.array
-    spills = stack.transfers["ofmap_read"] > 0
-    result: IntArray = np.where(spills, max(array.accumulator_bytes, array.element_bytes),
-                                array.element_bytes)  # fmt: skip
-    return result
+        found[operand] = np.where(stack.innermost[operand], fewest[operand], 0)
+    return count, tuple(found[key] for key in fewest), most
 
 
 def grid_step_most(
@@ -183,14 +168,14 @@ def drain_bus(
     behind step `S − 2`: only the last write-back follows the last load. Where the ofmap
     changes at every step, so does an input (the loop that moves it indexes one), loaded
     behind step `S − 2`, before that step's write-back: that one may follow too (its bytes at
-    most a whole tile, `write_width` each)."""
-    reads: IntArray = np.sum([stack.rounded[kind] for kind in READS], axis=0)
+    most a whole tile, `bound_stack.write_width` each)."""
+    reads = summed([stack.rounded[kind] for kind in READS])
     if stack.streamed:
         return reads
     burst, width = chip.dram.burst_bytes, chip.array.element_bytes
-    last, sizes = stack.ends, grid_sizes(grid)
+    last = stack.ends
     final = -(-last["m"] * last["n"] * width // burst) * burst
-    largest = -(-sizes["m"] * sizes["n"] * write_width(stack, chip) // burst)
+    largest = -(-stack.write_most // burst)
     one_more = np.where(stack.innermost["ofmap"] & (stack.writes > 1), largest * burst, 0)
     result: IntArray = np.maximum(stack.bus - final - one_more, reads)
     return result
@@ -211,14 +196,15 @@ def head_bus(
         return np.full((1, 1, 1, 1), -1, dtype=np.int64)
     burst, sizes = chip.dram.burst_bytes, grid_sizes(grid)
     double = {op: chip.sram.buffer_for(op).double_buffered for op in ("ifmap", "weight", "ofmap")}
-    early: list[IntArray] = [prologue]
+    early: list[IntArray] = []  # on the bus: tiles rounded to whole bursts (before the choice)
     for op in INPUTS:  # a second tile, where there is one
         if double[op]:
-            early.append(np.where(stack.transfers[op] > 1, stack.tile_sizes[op], 0))
+            tile = -(-stack.tile_sizes[op] // burst) * burst
+            early.append(np.where(stack.transfers[op] > 1, tile, 0))
     if double["ofmap"]:
-        partial = sizes["m"] * sizes["n"] * chip.array.accumulator_bytes
+        partial = -(-sizes["m"] * sizes["n"] * chip.array.accumulator_bytes // burst) * burst
         early.append(np.where(stack.transfers["ofmap_read"] > 0, partial, 0))
-    allowance = sum(-(-each // burst) * burst for each in early[1:]) + prologue
+    allowance = sum(early) + prologue
     result: IntArray = drain - allowance
     return result
 
@@ -229,17 +215,15 @@ def first_step(
     """The first step's compute cycles, at least, over (order, m, k, n), where it is not also
     the last (0 there, and where streamed operands cut steps into pieces): its tiles are whole
     (or the whole extent), and it opens the layer (`layer_edges`)."""
-    trip, sizes = trips(grid, array), grid_sizes(grid)
-    steps = array.groups * trip["m"] * trip["k"] * trip["n"]
     if stack.streamed:
         return np.zeros((1, 1, 1, 1), dtype=np.int64)
+    sizes = grid_sizes(grid)
     first = {dim: np.minimum(sizes[dim], array.size(dim)) for dim in sizes}
     overlap = chip.array.fold_overlap
     whole = whole_folds_cycles(array, overlap, folds_of(first, array), first[array.time_dim])
-    merged = stack.in_place & (trip[array.time_dim] > 1)
     opening, _ = layer_edges(array, overlap)
-    cycles = np.where(merged, first[array.time_dim], whole) + max(opening, 0)
-    result: IntArray = np.where(steps > 1, cycles, 0)
+    cycles = np.where(stack.merged, first[array.time_dim], whole) + max(opening, 0)
+    result: IntArray = np.where(stack.steps > 1, cycles, 0)
     return result
 
 
@@ -254,8 +238,7 @@ def last_step(
     if stack.streamed:
         return np.zeros((1, 1, 1, 1), dtype=np.int64)
     last = stack.ends
-    merged = stack.in_place & (trips(grid, array)[array.time_dim] > 1)
     return last_step_cycles(
         array, chip.array.fold_overlap, compute_cycles, folds_of(last, array),
-        last[array.time_dim], merged,
+        last[array.time_dim], stack.merged,
     )  # fmt: skip

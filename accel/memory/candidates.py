@@ -89,10 +89,9 @@ def fitting(
     """
     orders = list(order_traffic(array, geometry, chip, weight_bytes))
     width = chip.array.element_bytes
-    per_order = [
-        tile_fit.with_outputs_in_pes(sizes, grid, array, t.in_place, width) for t in orders
-    ]
-    in_place = [t.in_place for t in orders]
+    joint = orders[0].joint  # every order's in-place streaming at once
+    in_place = [t.in_place for t in orders] if joint is None else joint.in_place
+    per_order = tile_fit.per_order_outputs_in_pes(sizes, grid, array, in_place, width)
     fit = tile_fit.fits_per_order(sizes, grid, array, in_place, chip)
     if any(f.any() for f in fit):
         return orders, per_order, fit

@@ -109,6 +109,14 @@ class LayerGeometry:
         sums, largest, _ = boxes.box_stats(self.batch, *self.axes(taps), m_tiles)
         return sums, largest
 
+    def box_figures(
+        self, m_tiles: tuple[int, ...], taps: Taps | None = None
+    ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+        """`box_stats`, `box_smallest` and `first_box` at once, the axes looked up once."""
+        rows, cols = self.axes(taps)
+        sums, largest, smallest = boxes.box_stats(self.batch, rows, cols, m_tiles)
+        return sums, largest, smallest, boxes.first_boxes(self.batch, rows, cols, m_tiles)
+
     def box_smallest(self, m_tiles: tuple[int, ...], taps: Taps | None = None) -> IntArray:
         """The smallest of `box_pixels(m_tile, taps)` for each of `m_tiles` (as `box_stats`)."""
         return boxes.box_stats(self.batch, *self.axes(taps), m_tiles)[2]

@@ -28,7 +28,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import Mapping
-from accel.memory import bounds, plans, search, tile_classes, vector
+from accel.memory import bounds, plans, search, tile_classes, tile_grid, vector
 from accel.memory import tiling as tiles
 from accel.memory.candidates import (
     ORDER_TRAFFIC,
@@ -149,6 +149,7 @@ def clear_cache() -> None:
     _RUNS.found.clear()
     _VECTOR_RUNS.found.clear()
     clear_geometry_cache()
+    tile_grid.clear_cache()
     tile_classes.clear_cache()
     clear_trips()
 

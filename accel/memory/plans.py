@@ -12,8 +12,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import numpy as np
-
 from accel.config import OPERANDS, ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.memory import bounds, tile_fit
@@ -34,14 +32,17 @@ def clear_cache() -> None:
     _BOUND_INPUTS.found.clear()
 
 
-def compulsory_traffic(layer: Layer, batch: int, element_bytes: int = 1) -> tuple[int, int, int]:
+def compulsory_traffic(
+    layer: Layer, batch: int, element_bytes: int = 1, geometry: LayerGeometry | None = None
+) -> tuple[int, int, int]:
     """(ifmap, weight, ofmap) bytes when each tensor crosses the channel exactly once, for
-    operands of `element_bytes` each (the chip's `array.element_bytes`)."""
+    operands of `element_bytes` each (the chip's `array.element_bytes`); `geometry`: the
+    layer's at `batch`, when the caller has it."""
     weight = layer.weight_bytes_at(element_bytes)
     ofmap = layer.ofmap_elements * element_bytes * batch
     if layer.gemm is None:
         return layer.ifmap_elements * element_bytes * batch, weight, ofmap
-    geometry = LayerGeometry.of(layer, batch)
+    geometry = geometry or LayerGeometry.of(layer, batch)
     ifmap = geometry.image_box * geometry.channels_per_group * layer.gemm.groups * batch
     return ifmap * element_bytes, weight, ofmap
 
@@ -63,7 +64,7 @@ def layer_table(
     grid = candidate_grid(array, geometry)
     has_bias = layer.bias_elements > 0
     sizes = tile_fit.tile_bytes(grid, geometry, array, chip, has_bias)
-    compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes)
+    compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes, geometry)
     orders, per_order, fit = fitting(grid, geometry, sizes, array, chip, compulsory[1])
     kept = [valid(traffic, f, compulsory) for traffic, f in zip(orders, fit, strict=True)]
     sram = chip.sram
@@ -72,11 +73,10 @@ def layer_table(
         chip.array.accumulator_bytes, chip.array.fold_overlap, chip.dram.burst_bytes,
         tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
     )  # fmt: skip
-    every = [np.ones_like(each) for each in kept]
     full = _BOUND_INPUTS.get(
         (array, geometry, reads),
         lambda: bounds.build_grid(
-            grid, orders, per_order, every, array, chip, has_bias, compute_cycles
+            grid, orders, per_order, None, array, chip, has_bias, compute_cycles
         ),
     )
     table = bounds.restrict(full, kept)

@@ -54,6 +54,18 @@ def with_outputs_in_pes(
     return {**sizes, "ofmap": np.where(in_place, outputs, sizes["ofmap"])}
 
 
+def per_order_outputs_in_pes(
+    sizes: dict[Operand, IntArray], grid: Candidates, array: ArrayMapping,
+    in_place: list[IntArray] | IntArray, element_bytes: int = 1,
+) -> list[dict[Operand, IntArray]]:
+    """`with_outputs_in_pes` of each loop order's `in_place` (a list, or stacked on a first
+    axis), in one selection for all of them."""
+    if array.dataflow != "os":
+        return [sizes] * len(in_place)
+    outputs = grid.m[:, None, None] * grid.n[None, None, :] * element_bytes
+    return [{**sizes, "ofmap": each} for each in np.where(in_place, outputs, sizes["ofmap"])]
+
+
 def fits(
     tiles: dict[Operand, IntArray], chip: ChipConfig, streamed: tuple[Operand, ...] = ()
 ) -> IntArray:
@@ -78,17 +90,18 @@ def fits(
 
 def fits_per_order(
     sizes: dict[Operand, IntArray], grid: Candidates, array: ArrayMapping,
-    in_place: list[IntArray], chip: ChipConfig, streamed: tuple[Operand, ...] = (),
+    in_place: list[IntArray] | IntArray, chip: ChipConfig, streamed: tuple[Operand, ...] = (),
 ) -> list[IntArray]:
-    """`fits` of each loop order's tile bytes (`with_outputs_in_pes` of its `in_place`), from
-    two evaluations: every os tile with its outputs in the PEs, and none (the fit of one
-    candidate reads only its own tile bytes, so an order's fit selects between them)."""
+    """`fits` of each loop order's tile bytes (`with_outputs_in_pes` of its `in_place`: a
+    list, or stacked on a first axis), from two evaluations: every os tile with its outputs in
+    the PEs, and none (the fit of one candidate reads only its own tile bytes, so an order's
+    fit selects between them, all orders in one selection)."""
     if array.dataflow != "os":
         return [fits(sizes, chip, streamed)] * len(in_place)
     outputs = grid.m[:, None, None] * grid.n[None, None, :] * chip.array.element_bytes
     inside = fits({**sizes, "ofmap": outputs}, chip, streamed)
     outside = fits(sizes, chip, streamed)
-    return [np.where(each, inside, outside) for each in in_place]
+    return list(np.where(in_place, inside, outside))
 
 
 def stream_legal(grid: Candidates, array: ArrayMapping, streamed: tuple[Operand, ...]) -> IntArray:

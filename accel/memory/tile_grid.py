@@ -12,6 +12,7 @@ small integer matrix product instead of a Python loop per K-tile size and piece.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -23,16 +24,29 @@ from accel.memory.tiling import Candidates
 def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
     """Every legal tile size along each GEMM dimension, with the ifmap bytes each implies."""
     sizes = {dim: _sizes(dim, array, geometry) for dim in GEMM_DIMS}
-    m_sizes = tuple(sizes["m"].tolist())
-    k_sizes = sizes["k"].tolist()
+    m_sizes, k_sizes = tuple(sizes["m"].tolist()), tuple(sizes["k"].tolist())
+    return Candidates(sizes["m"], sizes["k"], sizes["n"], *_ifmap_grid(geometry, m_sizes, k_sizes))
+
+
+def clear_cache() -> None:
+    """Forget the memoized ifmap grids."""
+    _ifmap_grid.cache_clear()
+
+
+@lru_cache(maxsize=4096)
+def _ifmap_grid(
+    geometry: LayerGeometry, m_sizes: tuple[int, ...], k_sizes: tuple[int, ...]
+) -> tuple[IntArray, IntArray, IntArray, IntArray]:
+    """`Candidates`' ifmap figures over the (M-tile, K-tile) grid (read-only: memoized). They
+    read the geometry and the tile sizes, not the array or `N`: layers on one input that differ
+    in their outputs (GoogLeNet's branches) share them."""
     patterns = [geometry.k_patterns(k_tile) for k_tile in k_sizes]
     firsts = [geometry.first_k_part(k_tile) for k_tile in k_sizes]
     taps = list(dict.fromkeys(t for each in (*patterns, firsts) for part in each
                               for _, t in part))  # fmt: skip
     where = {t: i for i, t in enumerate(taps)}
     # Per M-tile size (rows) and tap box (columns): sum, largest, smallest and first box.
-    per_tap = [(*geometry.box_stats(m_sizes, t), geometry.box_smallest(m_sizes, t),
-                geometry.first_box(m_sizes, t)) for t in taps]  # fmt: skip
+    per_tap = [geometry.box_figures(m_sizes, t) for t in taps]
     box_sum, box_max, box_min, box_first = (
         np.stack(each, axis=1) for each in zip(*per_tap, strict=True)
     )
@@ -49,11 +63,13 @@ def candidates(array: ArrayMapping, geometry: LayerGeometry) -> Candidates:
         for count, t in firsts[j]:
             first[where[t], j] += count
     each = _piece_matrix(pieces, where)
-    return Candidates(
-        sizes["m"], sizes["k"], sizes["n"], box_sum @ total,
-        np.maximum.reduceat(box_max @ each, starts, axis=1),
+    result = (
+        box_sum @ total, np.maximum.reduceat(box_max @ each, starts, axis=1),
         box_first @ first, np.minimum.reduceat(box_min @ each, starts, axis=1),
     )  # fmt: skip
+    for values in result:
+        values.flags.writeable = False
+    return result
 
 
 def _piece_matrix(pieces: list[KPart], where: dict[Taps, int]) -> IntArray:

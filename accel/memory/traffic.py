@@ -23,7 +23,7 @@ streamed ofmap is read back and written again after every partial sum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -47,10 +47,24 @@ class GridTraffic:
     refill: IntArray
     in_place: IntArray  # single-fold tiles streaming on: the stationary operand never leaves
     streamed: tuple[Operand, ...] = ()  # operands streamed through undersized buffers
+    joint: OrderStack | None = field(default=None, compare=False, repr=False)
 
     @property
     def moved(self) -> IntArray:
         return sum((self.bytes[kind] for kind in TRAFFIC), np.zeros_like(self.refill))
+
+
+@dataclass(frozen=True)
+class OrderStack:
+    """The traffic of several loop orders over one (order, m, k, n) grid, of which each order's
+    `GridTraffic` holds a view (`joint`): the cycle bounds read every order at once."""
+
+    orders: tuple[str, ...]
+    bytes: dict[str, IntArray]  # per TRAFFIC kind, over (order, m, k, n)
+    transfers: dict[str, IntArray]
+    refill: IntArray
+    in_place: IntArray
+    moving: Moving  # where the loops inside each loop iterate, per order
 
 
 def grid_sizes(grid: tiles.Candidates) -> dict[GemmDim, IntArray]:
@@ -111,7 +125,7 @@ def order_traffics(
     shape = trip["m"].shape
     full = (len(orders), *shape)
     groups, outputs = array.groups, array.groups * array.m * array.n
-    moving = _Moving(trip, orders)
+    moving = Moving(trip, orders)
     sizes = grid_sizes(grid)
     single = (sizes[array.rows_dim] <= array.array_rows) & (
         sizes[array.cols_dim] <= array.array_cols
@@ -128,30 +142,35 @@ def order_traffics(
     ifmap_pass = groups * width * (
         array.m * array.k if "ifmap" in streamed else grid.ifmap_sum[:, :, None]
     )
-    spill = (passes["ofmap"] - 1) * outputs * chip.array.accumulator_bytes
+    revisits = passes["ofmap"] - 1
+    spill = revisits * outputs * chip.array.accumulator_bytes
     size = {
         "ifmap": ifmap_pass * passes["ifmap"],
         "weight": weight_bytes * passes["weight"],
         "ofmap_write": outputs * width + spill,
         "ofmap_read": spill,
     }
+    ofmap_tiles = trip["m"] * trip["n"]
     per_group = {
         "ifmap": trip["m"] * trip["k"] * passes["ifmap"],
         "weight": trip["k"] * trip["n"] * passes["weight"],
-        "ofmap_write": trip["m"] * trip["n"] * passes["ofmap"],
-        "ofmap_read": trip["m"] * trip["n"] * (passes["ofmap"] - 1),
+        "ofmap_write": ofmap_tiles * passes["ofmap"],
+        "ofmap_read": ofmap_tiles * revisits,
     }
-    transfers = {kind: groups * count for kind, count in per_group.items()}
+    transfers = per_group if groups == 1 else {
+        kind: groups * count for kind, count in per_group.items()
+    }  # fmt: skip
     _in_pieces(transfers, size, chip, streamed)
     refill = _over(refill_cycles(trip, grid, array, chip, in_place), full)
     size = {kind: _over(values, full) for kind, values in size.items()}
     transfers = {kind: _over(values, full) for kind, values in transfers.items()}
     in_place = _over(in_place, full)
+    joint = OrderStack(orders, size, transfers, refill, in_place, moving)
     return tuple(
         GridTraffic(
             order, {kind: values[o] for kind, values in size.items()},
             {kind: values[o] for kind, values in transfers.items()}, refill[o], in_place[o],
-            streamed,
+            streamed, joint,
         )
         for o, order in enumerate(orders)
     )  # fmt: skip
@@ -164,16 +183,19 @@ def _over(values: IntArray, full: tuple[int, ...]) -> IntArray:
     return np.broadcast_to(values, full)
 
 
-class _Moving:
+_MEMBERS = (np.arange(8)[:, None] >> np.arange(3)) & 1 == 1  # set `s` holds loop i: bit i
+
+
+class Moving:
     """Where the loops inside a given loop iterate, per loop order, stacked over the orders:
     the mask of each of the 8 sets of inner loops is built once, and each loop's masks over
     the orders are one pick among them."""
 
     def __init__(self, trip: dict[GemmDim, IntArray], orders: tuple[str, ...]) -> None:
         moving = np.stack([trip[dim] > 1 for dim in GEMM_DIMS])  # trips span the grid
+        self.moves = moving  # per dim (GEMM_DIMS), where its loop iterates
         # Set `s` of loops (bit i: GEMM_DIMS[i]): where any of its loops iterates.
-        members = (np.arange(8)[:, None] >> np.arange(3)) & 1 == 1
-        self.subsets = (members[:, :, None, None, None] & moving).any(axis=1)
+        self.subsets = (_MEMBERS[:, :, None, None, None] & moving).any(axis=1)
         self.orders = orders
         self.found: dict[GemmDim, IntArray] = {}
 
