@@ -28,7 +28,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import Mapping
-from accel.memory import bounds, plans, search, tile_classes, vector
+from accel.memory import bounds, plans, search, search_facts, tile_classes, vector
 from accel.memory import tiling as tiles
 from accel.memory.candidates import (
     ORDER_TRAFFIC,
@@ -144,6 +144,7 @@ def clear_cache() -> None:
     """Forget the memoized tilings (identical layers on one chip are chosen once per process)."""
     _array_memory.cache_clear()
     plans.clear_cache()
+    search_facts.clear_cache()
     candidate_grid.cache_clear()
     ORDER_TRAFFIC.found.clear()
     _RUNS.found.clear()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -27,6 +28,7 @@ from accel.memory.bound_terms import INPUTS, READS, Chain, chain_bound, step_mos
 from accel.memory.bounds import Grid, lower_bounds
 from accel.memory.channel_cycles import channel_bound, transfer_bound
 from accel.memory.fold_cycles import last_step_cycles
+from accel.memory.search_facts import Variant, facts_of
 from accel.memory.traffic import TRAFFIC, streamed_passes, trips
 
 Picked = tuple[tiles.Tiling, dict[str, int]]  # a tiling and its traffic (bytes per kind, refill)
@@ -36,30 +38,44 @@ Replay = Callable[[tiles.Tiling], int]  # a tiling's exact cycles
 def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, int, int]:
     """The candidate with the fewest replayed cycles, then DRAM bytes; with its cycles and how
     many tilings were replayed."""
+    facts = facts_of(table, chip)
     bound = lower_bounds(table, chip)
-    prologue = table.first_ifmap + table.first_weight
-    order = np.lexsort((table.flat, prologue, table.moved, bound))
+    order = np.lexsort((table.flat, facts.prologue, table.moved, bound))
+    flats, prologues, moveds = facts.positions
     scan = _Scan(replay)
     seen: set[tuple[int, ...] | tiles.Tiling] = set()
     for position in order.tolist():
-        flat = int(table.flat[position])
-        first = int(prologue[position])
-        key = (int(bound[position]), int(table.moved[position]), first, flat, 0)
+        flat = flats[position]
+        key = (int(bound[position]), moveds[position], prologues[position], flat, 0)
         scan.variants_before(key)
         if key >= scan.best:
             break
-        schedule = _position_key(table, flat)
+        schedule = _known(facts.keys, flat, _position_key, table, flat)
         if schedule in seen:
             continue
         seen.add(schedule)
-        tiling, traffic = candidate(table, flat)
-        scan.replay_if_better(key, (tiling, traffic))
-        for index, each in enumerate(tiles.group_blocks(tiling, chip), start=1):
-            cycles, moved, first = _variant_bound(each, table, chip, traffic, position)
-            heapq.heappush(scan.pending, ((cycles, moved, first, flat, index), (each, traffic)))
+        picked = _known(facts.candidates, flat, candidate, table, flat)
+        scan.replay_if_better(key, picked)
+        variants = _known(facts.variants, flat, _variants, picked, table, chip, position)
+        for index, (variant, each) in enumerate(variants, start=1):
+            cycles = _timed_bound(variant, chip)
+            rank = (cycles, variant.moved, variant.prologue, flat, index)
+            heapq.heappush(scan.pending, (rank, each))
     scan.variants_before(scan.best)
     assert scan.picked is not None, "the grid holds at least one valid candidate"
     return scan.picked, scan.best[0], scan.replayed
+
+
+T = TypeVar("T")
+
+
+def _known(found: dict[int, T], flat: int, make: Callable[..., T], *args: Any) -> T:
+    """`found[flat]`, `make(*args)` on first use: what a table's position needs at every
+    bandwidth."""
+    value = found.get(flat)
+    if value is None:
+        value = found[flat] = make(*args)
+    return value
 
 
 # (cycles or their bound, DRAM bytes, prologue bytes, position in the grid, variant: 0 for none)
@@ -107,8 +123,7 @@ def _schedule_key(tiling: tiles.Tiling) -> tuple[int, ...] | tiles.Tiling:
 def _position_key(table: Grid, flat: int) -> tuple[int, ...] | tiles.Tiling:
     """`_schedule_key` of the candidate at `flat`, without building it."""
     grid, orders, array = table.grid, table.orders, table.array
-    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
-    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
+    o, i, j, n = _indices(table, flat)
     sizes = {"m": int(grid.m[i]), "k": int(grid.k[j]), "n": int(grid.n[n])}
     totals = {"m": array.m, "k": array.k, "n": array.n}
     traffic = orders[o]
@@ -118,22 +133,47 @@ def _position_key(table: Grid, flat: int) -> tuple[int, ...] | tiles.Tiling:
     return (sizes["m"], sizes["k"], sizes["n"], hash(moving), hash(traffic.streamed))
 
 
+def _indices(table: Grid, flat: int) -> tuple[int, int, int, int]:
+    """The (order, m, k, n) indices of the candidate at `flat` (`np.unravel_index` on one
+    number, in plain integers)."""
+    grid = table.grid
+    rest, n = divmod(flat, len(grid.n))
+    rest, j = divmod(rest, len(grid.k))
+    o, i = divmod(rest, len(grid.m))
+    return o, i, j, n
+
+
 def _variant_bound(
     tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
 ) -> tuple[int, int, int]:
     """The bound, DRAM bytes and prologue bytes of one groups-per-step variant of the uncut
-    tiling at position `base`: the terms of `bounds.lower_bounds` for steps of `g_tile` groups.
-    Its prologue tiles hold `g_tile` groups' ifmap and weights (each group's as large as in
-    `base`'s), its last step computes and writes back the last block's groups."""
+    tiling at position `base`: the terms of `bounds.lower_bounds` for steps of `g_tile` groups."""
+    variant = _variant(tiling, table, chip, traffic, base)
+    return _timed_bound(variant, chip), variant.moved, variant.prologue
+
+
+def _variants(
+    picked: Picked, table: Grid, chip: ChipConfig, base: int
+) -> list[tuple[Variant, Picked]]:
+    """The groups-per-step variants of the candidate at position `base`, fewer groups first."""
+    tiling, traffic = picked
+    return [
+        (_variant(each, table, chip, traffic, base), (each, traffic))
+        for each in tiles.group_blocks(tiling, chip)
+    ]
+
+
+def _variant(
+    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
+) -> Variant:
+    """What a variant's bound reads that no DRAM timing changes. Its prologue tiles hold
+    `g_tile` groups' ifmap and weights (each group's as large as in `base`'s), its last step
+    computes and writes back the last block's groups."""
     array, width = table.array, chip.array.element_bytes
     last_groups = tiling.groups - (tiling.g_tiles - 1) * tiling.g_tile
     outputs = last_groups * tiling.m_tile * tiling.n_tile * width
     ifmap = tiling.g_tile * int(table.first_ifmap[base])
     sizes = np.array([ifmap, tiling.weight_tile_bytes, outputs], dtype=np.int64)
-    first_ifmap, first_weight, last = transfer_bound(sizes, chip).tolist()
-    latency = chip.dram.latency_cycles
-    pipeline = (table.compute_cycles + traffic["refill"] + first_ifmap + first_weight + latency
-                + last)  # fmt: skip
     folds = np.array(last_groups * array.folds_per_group)
     compute = last_step_cycles(array, chip.array.fold_overlap, table.compute_cycles, folds,
                                np.array(array.time_steps), np.array(False))  # fmt: skip
@@ -142,11 +182,24 @@ def _variant_bound(
     reads, everything = sum(bus[kind] for kind in READS), sum(bus.values())
     # Each step loads its ifmap and weight tiles and writes its outputs back.
     count = np.array([2 * steps, 3 * steps])
-    loads, channel = channel_bound(np.array([reads, everything]), chip, count).tolist()
-    drain = loads + latency + int(compute) + last
-    chain = int(chain_bound(_variant_chain(tiling, table, chip, traffic), chip)[0])
-    bound = max(pipeline, channel, drain, chain)
-    return bound, sum(traffic[kind] for kind in TRAFFIC), ifmap + tiling.weight_tile_bytes
+    return Variant(
+        tiling, sizes, table.compute_cycles + traffic["refill"], int(compute),
+        np.array([reads, everything]), count, _variant_chain(tiling, table, chip, traffic),
+        sum(traffic[kind] for kind in TRAFFIC), ifmap + tiling.weight_tile_bytes,
+    )  # fmt: skip
+
+
+def _timed_bound(variant: Variant, chip: ChipConfig) -> int:
+    """A variant's bound on `chip`'s DRAM channel: through the pipeline, the channel, the
+    drain after the last load and the chain of its steps."""
+    first_ifmap, first_weight, last = transfer_bound(variant.sizes, chip).tolist()
+    latency = chip.dram.latency_cycles
+    pipeline = variant.pipeline + first_ifmap + first_weight + latency + last
+    loads, channel = channel_bound(variant.bus, chip, variant.count).tolist()
+    drain = loads + latency + variant.last_compute + last
+    chain = int(chain_bound(variant.chain, chip)[0])
+    bound: int = max(pipeline, channel, drain, chain)
+    return bound
 
 
 def _variant_chain(
@@ -177,8 +230,7 @@ def _variant_chain(
 def candidate(table: Grid, flat: int) -> Picked:
     """The tiling at `flat` in (order, m, k, n) and its traffic."""
     grid, orders, array = table.grid, table.orders, table.array
-    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
-    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
+    o, i, j, n = _indices(table, flat)
     traffic, sizes = orders[o], table.per_order[o]
     m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
     table_trips = trips(grid, array)

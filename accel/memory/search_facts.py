@@ -1,0 +1,81 @@
+"""What the tiling search reads of a candidate table that no DRAM timing changes, kept per table.
+
+A layer's table (`plans.layer_table`) is shared by chips that differ only in DRAM bandwidth,
+latency, clock or energy (`plans.PLAN_FREE_FIELDS`): a sweep over bandwidth searches the same
+table again with only the bounds' channel cycles and the replays changed. Each candidate's
+schedule key, its tiling and traffic, and its groups-per-step variants with every term of their
+bound that does not read the DRAM timing are worked out at the first search that reaches them
+and kept for the next (`search.py` adds the timing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from accel.config import ChipConfig
+from accel.memory import tiling as tiles
+from accel.memory.bound_terms import Chain
+from accel.memory.bounds import Grid
+
+Key = tuple[int, ...] | tiles.Tiling  # a schedule key (`search._schedule_key`)
+Picked = tuple[tiles.Tiling, dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A groups-per-step variant of a candidate and the timing-free terms of its bound
+    (`search._variant_bound`)."""
+
+    tiling: tiles.Tiling
+    sizes: np.ndarray  # bytes of one transfer each: the first ifmap, first weight, last outputs
+    pipeline: int  # compute cycles plus refills
+    last_compute: int  # the last step's compute cycles
+    bus: np.ndarray  # bytes on the bus in whole bursts: the loads, everything
+    count: np.ndarray  # transfers carrying `bus`, at most
+    chain: Chain
+    moved: int  # DRAM bytes
+    prologue: int  # bytes of the first ifmap and weight tiles
+
+
+class TableFacts:
+    """One table's timing-free facts, filled in as searches reach them (a position's key,
+    candidate and variants are built once, then read)."""
+
+    def __init__(self, table: Grid, plan: tuple[Any, ...]) -> None:
+        self.table, self.plan = table, plan
+        prologue = table.first_ifmap + table.first_weight
+        self.prologue = prologue
+        self.positions = (table.flat.tolist(), prologue.tolist(), table.moved.tolist())
+        self.keys: dict[int, Key] = {}
+        self.candidates: dict[int, Picked] = {}
+        self.variants: dict[int, list[tuple[Variant, Picked]]] = {}
+
+
+def plan_of(chip: ChipConfig) -> tuple[Any, ...]:
+    """What the facts read of the chip: the buffers (`tiling.group_blocks` and the variants'
+    chains), the burst, the operand and accumulator widths and fold overlap."""
+    return (chip.sram, chip.dram.burst_bytes, chip.array.element_bytes,
+            chip.array.accumulator_bytes, chip.array.fold_overlap)  # fmt: skip
+
+
+_FACTS: dict[int, TableFacts] = {}
+_LIMIT = 1024
+
+
+def facts_of(table: Grid, chip: ChipConfig) -> TableFacts:
+    """The facts of `table` on `chip`'s plan fields (kept while the table lives here)."""
+    plan = plan_of(chip)
+    found = _FACTS.get(id(table))
+    if found is None or found.table is not table or found.plan != plan:
+        if len(_FACTS) >= _LIMIT:
+            _FACTS.clear()
+        found = _FACTS[id(table)] = TableFacts(table, plan)
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every table's facts."""
+    _FACTS.clear()
