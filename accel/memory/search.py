@@ -14,7 +14,7 @@ transfers; each joins the scan at its own bound (`_variant_bound`), not right af
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -40,13 +40,13 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
     many tilings were replayed."""
     facts = facts_of(table, chip)
     bound = lower_bounds(table, chip)
-    order = np.lexsort((table.flat, facts.prologue, table.moved, bound))
-    flats, prologues, moveds = facts.positions
+    prologue = facts.prologue
+    order = np.lexsort((table.flat, prologue, table.moved, bound))
     scan = _Scan(replay)
     seen: set[tuple[int, ...] | tiles.Tiling] = set()
-    for position in order.tolist():
-        flat = flats[position]
-        key = (int(bound[position]), moveds[position], prologues[position], flat, 0)
+    for position in _lazily(order):
+        flat = int(table.flat[position])
+        key = (int(bound[position]), int(table.moved[position]), int(prologue[position]), flat, 0)
         scan.variants_before(key)
         if key >= scan.best:
             break
@@ -67,6 +67,15 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
 
 
 T = TypeVar("T")
+
+
+def _lazily(order: np.ndarray) -> Iterator[int]:
+    """`order` as plain integers, a few at a time: the scan rarely reads past its first few
+    positions, and a table holds hundreds."""
+    start, size = 0, 8
+    while start < len(order):
+        yield from order[start : start + size].tolist()
+        start, size = start + size, size * 4
 
 
 def _known(found: dict[int, T], flat: int, make: Callable[..., T], *args: Any) -> T:

@@ -46,9 +46,7 @@ class TableFacts:
 
     def __init__(self, table: Grid, plan: tuple[Any, ...]) -> None:
         self.table, self.plan = table, plan
-        prologue = table.first_ifmap + table.first_weight
-        self.prologue = prologue
-        self.positions = (table.flat.tolist(), prologue.tolist(), table.moved.tolist())
+        self.prologue = table.first_ifmap + table.first_weight
         self.keys: dict[int, Key] = {}
         self.candidates: dict[int, Picked] = {}
         self.variants: dict[int, list[tuple[Variant, Picked]]] = {}
