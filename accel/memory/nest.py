@@ -120,6 +120,14 @@ class Nest:
         return tuple((classes[0], True) for _, classes in self.levels)
 
     @once
+    def restarts(self) -> tuple[Coords, ...]:
+        """Per level, the first index of every loop inside it: where those loops restart when
+        it advances."""
+        dims = [dim for dim, _ in self.levels]
+        return tuple(dict(zip(dims[level + 1 :], self.origins[level + 1 :], strict=True))
+                     for level in range(len(dims)))  # fmt: skip
+
+    @once
     def kept_levels(self) -> tuple[tuple[InputOperand, int], ...]:
         """Each input operand kept in its buffer, with the level (+1) whose start takes it."""
         return tuple((op, self.level[op] + 1) for op in INPUT_OPERANDS if op not in self.streamed)

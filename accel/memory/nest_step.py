@@ -22,6 +22,8 @@ from accel.memory.streaming import Pieces, cut, split_step
 from accel.memory.tile_classes import Key
 from accel.memory.tile_schedule import INPUT_OPERANDS, Load, LoadKind, Node, Step, buffer_of
 
+_BUFFER = {kind: buffer_of(kind) for kind in ("ifmap", "weight", "psum")}
+
 
 class Position:
     """One step of the nest, given every loop's index key (what every step method reads of
@@ -71,10 +73,8 @@ class Position:
         if found is None:
             nest = self.nest
             found = self._advanced[level] = dict(self._now)  # the loops outside stay
-            levels, origins = nest.levels, nest.origins
-            found[levels[level][0]] = (self.context[level].after, False)
-            for inner in range(level + 1, len(levels)):
-                found[levels[inner][0]] = origins[inner]
+            found[nest.levels[level][0]] = (self.context[level].after, False)
+            found.update(nest.restarts[level])
         return found
 
     def nodes(self) -> tuple[Node, ...]:
@@ -133,14 +133,16 @@ class Position:
         needs it next; a double-buffered tile that lasts several steps loads its successor now,
         during the second step of its own life.
         """
-        nest, level = self.nest, self.nest.level[kind]
-        if level < 0 or self.carry < 0:
+        nest, carry = self.nest, self.carry
+        level = nest.level[kind]
+        if level < 0 or carry < 0:
             return ()
-        innermost = len(self.context) - 1
-        if level == innermost or not nest.doubles[buffer_of(kind)]:
-            target = self.coords(innermost) if self.carry <= level else None
+        if level == len(self.context) - 1 or not nest.doubles[_BUFFER[kind]]:
+            if carry > level:
+                return ()
+            target: Coords | None = self._after(carry)  # `coords(innermost)`: carry advances
         else:
-            target = self.coords(level) if self.starts(level) else None
+            target = self.coords(level) if self._inner_first[level + 1] else None
         if target is None or (kind == "psum" and not nest.has_psum(target)):
             return ()
         return (Load(kind, nest.first_piece(kind, target)),)

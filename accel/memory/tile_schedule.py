@@ -53,7 +53,8 @@ class Load(NamedTuple):
 
 
 class Step(NamedTuple):
-    """One tile: compute, then the ring entries queued behind it."""
+    """One tile: compute, then the ring entries queued behind it (`replay.Timeline.play`
+    unpacks the fields in this order)."""
 
     compute_cycles: int
     takes: tuple[LoadKind, ...]  # tiles compute starts using here (waits until they arrived)
