@@ -29,6 +29,18 @@ def test_equal_values_are_equal_records_with_one_hash() -> None:
     assert len({ChipConfig(), ChipConfig(), ChipConfig(name="x")}) == 2
 
 
+def test_a_records_hash_is_worked_out_once_and_is_its_fields() -> None:
+    """The hash is kept after the first (chips key many memos); it is the fields' hash, and a
+    copy with other fields gets its own."""
+    chip = ChipConfig()
+    plain = hash(type(chip)) + hash(tuple(chip.__dict__.values()))
+    assert hash(chip) == plain and chip._hash == plain and hash(chip) == plain
+    faster = chip.with_values({"dram.bandwidth_bytes_per_cycle": 8})
+    assert hash(faster) == hash(type(faster)) + hash(tuple(faster.__dict__.values()))
+    assert hash(faster) != hash(chip) and hash(chip.model_copy()) == plain
+    assert "_hash" not in chip.__dict__ and chip.model_dump() == ChipConfig().model_dump()
+
+
 def test_a_record_survives_pickle_and_copies() -> None:
     chip = ChipConfig.from_dict({"cores": [{"array": {"rows": 8}}, {}]})
     for again in (pickle.loads(pickle.dumps(chip)), copy.deepcopy(chip), copy.copy(chip)):

@@ -114,8 +114,9 @@ def fields_of(cls: type[Record]) -> dict[str, FieldSpec]:
 class Record:
     """The base of a frozen record class (see the module's docstring)."""
 
-    __slots__ = ("__dict__", "_fields_set")
+    __slots__ = ("__dict__", "_fields_set", "_hash")
     _fields_set: frozenset[str]
+    _hash: int  # set at the first `hash`: a record is frozen, and chips key many memos
     _fields: ClassVar[dict[str, FieldSpec]] = {}
     _resolved: ClassVar[bool] = False
     # Field name → (before, after) validator, each a function of (value, info); model validators.
@@ -223,7 +224,13 @@ class Record:
         return self.__dict__ == other.__dict__
 
     def __hash__(self) -> int:
-        return hash(type(self)) + hash(tuple(self.__dict__.values()))
+        """The fields' hash, worked out once (a chip's nests records several levels deep)."""
+        try:
+            return self._hash
+        except AttributeError:
+            found = hash(type(self)) + hash(tuple(self.__dict__.values()))
+            object.__setattr__(self, "_hash", found)
+            return found
 
     def __repr__(self) -> str:
         values = ", ".join(f"{name}={value!r}" for name, value in self.__dict__.items())
