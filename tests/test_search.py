@@ -13,7 +13,7 @@ from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
 from accel.memory import model as memory
-from accel.memory import plans, search, search_facts
+from accel.memory import plans, search, search_facts, variant_bounds
 from accel.memory import tiling as tiles
 from accel.memory.bounds import Grid, lower_bounds
 from accel.memory.candidates import NoFit
@@ -196,7 +196,7 @@ def _variant_failures(layer: Layer, chip: ChipConfig) -> list[str]:
     for position, flat in enumerate(table.flat.tolist()):
         tiling, traffic = search.candidate(table, flat)
         for block in tiles.group_blocks(tiling, chip):
-            bound, _, _ = search._variant_bound(block, table, chip, traffic, position)
+            bound, _, _ = variant_bounds.variant_bound(block, table, chip, traffic, position)
             schedule, _ = plans.schedule_of(block, geometry, array, chip, bias, compute)
             cycles = replay_layer(schedule, chip)
             if bound > cycles:

@@ -8,7 +8,8 @@ and weight tiles), then to the earlier candidate in the grid: a rule of the cand
 so the pick does not depend on the bounds or the order of the replays. Loop orders that differ
 only in loops of one trip build the same schedule and are replayed once. The groups-per-step
 variants of an uncut tiling (`tiling.group_blocks`) move the same bytes in fewer, larger
-transfers; each joins the scan at its own bound (`_variant_bound`), not right after its tiling.
+transfers; each joins the scan at its own bound (`variant_bounds.py`), not right after its
+tiling.
 """
 
 from __future__ import annotations
@@ -24,11 +25,9 @@ from accel.config import ChipConfig
 from accel.mapping.array import ceil_div
 from accel.mapping.array import loop_dims as _loop_dims
 from accel.memory import tiling as tiles
-from accel.memory.bound_terms import INPUTS, READS, Chain, chain_bound, step_most
+from accel.memory import variant_bounds
 from accel.memory.bounds import Grid, lower_bounds
-from accel.memory.channel_cycles import channel_bound, transfer_bound
-from accel.memory.fold_cycles import last_step_cycles
-from accel.memory.search_facts import Variant, facts_of
+from accel.memory.search_facts import facts_of
 from accel.memory.traffic import TRAFFIC, streamed_passes, trips
 
 Picked = tuple[tiles.Tiling, dict[str, int]]  # a tiling and its traffic (bytes per kind, refill)
@@ -56,9 +55,10 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
         seen.add(schedule)
         picked = _known(facts.candidates, flat, candidate, table, flat)
         scan.replay_if_better(key, picked)
-        variants = _known(facts.variants, flat, _variants, picked, table, chip, position)
+        variants = _known(facts.variants, flat, variant_bounds.variants, picked, table, chip,
+                          position)  # fmt: skip
         for index, (variant, each) in enumerate(variants, start=1):
-            cycles = _timed_bound(variant, chip)
+            cycles = variant_bounds.timed_bound(variant, chip)
             rank = (cycles, variant.moved, variant.prologue, flat, index)
             heapq.heappush(scan.pending, (rank, each))
     scan.variants_before(scan.best)
@@ -150,90 +150,6 @@ def _indices(table: Grid, flat: int) -> tuple[int, int, int, int]:
     rest, j = divmod(rest, len(grid.k))
     o, i = divmod(rest, len(grid.m))
     return o, i, j, n
-
-
-def _variant_bound(
-    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
-) -> tuple[int, int, int]:
-    """The bound, DRAM bytes and prologue bytes of one groups-per-step variant of the uncut
-    tiling at position `base`: the terms of `bounds.lower_bounds` for steps of `g_tile` groups."""
-    variant = _variant(tiling, table, chip, traffic, base)
-    return _timed_bound(variant, chip), variant.moved, variant.prologue
-
-
-def _variants(
-    picked: Picked, table: Grid, chip: ChipConfig, base: int
-) -> list[tuple[Variant, Picked]]:
-    """The groups-per-step variants of the candidate at position `base`, fewer groups first."""
-    tiling, traffic = picked
-    return [
-        (_variant(each, table, chip, traffic, base), (each, traffic))
-        for each in tiles.group_blocks(tiling, chip)
-    ]
-
-
-def _variant(
-    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
-) -> Variant:
-    """What a variant's bound reads that no DRAM timing changes. Its prologue tiles hold
-    `g_tile` groups' ifmap and weights (each group's as large as in `base`'s), its last step
-    computes and writes back the last block's groups."""
-    array, width = table.array, chip.array.element_bytes
-    last_groups = tiling.groups - (tiling.g_tiles - 1) * tiling.g_tile
-    outputs = last_groups * tiling.m_tile * tiling.n_tile * width
-    ifmap = tiling.g_tile * int(table.first_ifmap[base])
-    sizes = np.array([ifmap, tiling.weight_tile_bytes, outputs], dtype=np.int64)
-    folds = np.array(last_groups * array.folds_per_group)
-    compute = last_step_cycles(array, chip.array.fold_overlap, table.compute_cycles, folds,
-                               np.array(array.time_steps), np.array(False))  # fmt: skip
-    burst, steps = chip.dram.burst_bytes, tiling.g_tiles
-    bus = {kind: -(-traffic[kind] // burst) * burst for kind in TRAFFIC}  # fewer transfers
-    reads, everything = sum(bus[kind] for kind in READS), sum(bus.values())
-    # Each step loads its ifmap and weight tiles and writes its outputs back.
-    count = np.array([2 * steps, 3 * steps])
-    return Variant(
-        tiling, sizes, table.compute_cycles + traffic["refill"], int(compute),
-        np.array([reads, everything]), count, _variant_chain(tiling, table, chip, traffic),
-        sum(traffic[kind] for kind in TRAFFIC), ifmap + tiling.weight_tile_bytes,
-    )  # fmt: skip
-
-
-def _timed_bound(variant: Variant, chip: ChipConfig) -> int:
-    """A variant's bound on `chip`'s DRAM channel: through the pipeline, the channel, the
-    drain after the last load and the chain of its steps."""
-    first_ifmap, first_weight, last = transfer_bound(variant.sizes, chip).tolist()
-    latency = chip.dram.latency_cycles
-    pipeline = variant.pipeline + first_ifmap + first_weight + latency + last
-    loads, channel = channel_bound(variant.bus, chip, variant.count).tolist()
-    drain = loads + latency + variant.last_compute + last
-    chain = int(chain_bound(variant.chain, chip)[0])
-    bound: int = max(pipeline, channel, drain, chain)
-    return bound
-
-
-def _variant_chain(
-    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int]
-) -> Chain:
-    """The `Chain` of a groups-per-step variant: every step of the groups loop brings new
-    ifmap and weight tiles (and, double-buffered, writes its outputs back)."""
-    array, burst = table.array, chip.dram.burst_bytes
-    halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in INPUTS)
-    kinds = ["ifmap", "weight"] + (["ofmap_write"] if halves == 2 else [])
-    bus = sum(-(-traffic[kind] // burst) * burst for kind in kinds)
-    accumulator = max(chip.array.accumulator_bytes, chip.array.element_bytes)
-    largest = [tiling.ifmap_tile_bytes, tiling.weight_tile_bytes]
-    largest.append(tiling.g_tile * tiling.m_tile * tiling.n_tile * accumulator if halves == 2
-                   else 0)  # fmt: skip
-    overlap = chip.array.fold_overlap
-    folds = np.array(tiling.g_tile * array.folds_per_group)
-    most = int(step_most(array, overlap, folds, np.array(array.time_steps), first=True))
-    steps = tiling.g_tiles if tiling.g_tiles > halves else 0
-    compute = max(table.compute_cycles + traffic["refill"] - halves * most, 0)
-    return Chain(
-        halves, np.array([steps]), np.array([bus]),
-        tuple(np.array([each]) for each in largest), np.array([compute]),
-        np.array([tiling.g_tiles * len(kinds)]),
-    )  # fmt: skip
 
 
 def candidate(table: Grid, flat: int) -> Picked:

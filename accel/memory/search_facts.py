@@ -10,34 +10,14 @@ and kept for the next (`search.py` adds the timing).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from accel.config import ChipConfig
 from accel.memory import tiling as tiles
-from accel.memory.bound_terms import Chain
 from accel.memory.bounds import Grid
+from accel.memory.variant_bounds import Picked, Variant
 
 Key = tuple[int, ...] | tiles.Tiling  # a schedule key (`search._schedule_key`)
-Picked = tuple[tiles.Tiling, dict[str, int]]
-
-
-@dataclass(frozen=True)
-class Variant:
-    """A groups-per-step variant of a candidate and the timing-free terms of its bound
-    (`search._variant_bound`)."""
-
-    tiling: tiles.Tiling
-    sizes: np.ndarray  # bytes of one transfer each: the first ifmap, first weight, last outputs
-    pipeline: int  # compute cycles plus refills
-    last_compute: int  # the last step's compute cycles
-    bus: np.ndarray  # bytes on the bus in whole bursts: the loads, everything
-    count: np.ndarray  # transfers carrying `bus`, at most
-    chain: Chain
-    moved: int  # DRAM bytes
-    prologue: int  # bytes of the first ifmap and weight tiles
 
 
 class TableFacts:
