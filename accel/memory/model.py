@@ -43,6 +43,7 @@ from accel.memory.plans import (
     layout_chip,
     schedule_of,
 )
+from accel.memory.replay import clear_cache as clear_transfers
 from accel.memory.replay import replay_layer
 from accel.memory.tile_schedule import Schedule
 from accel.memory.traffic import TRAFFIC
@@ -149,6 +150,8 @@ def clear_cache() -> None:
     ORDER_TRAFFIC.found.clear()
     _RUNS.found.clear()
     _VECTOR_RUNS.found.clear()
+    vector.clear_cache()
+    clear_transfers()
     clear_geometry_cache()
     tile_classes.clear_cache()
     clear_trips()

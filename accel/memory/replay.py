@@ -38,6 +38,15 @@ def transfer_cycles(size_bytes: int, dram: DramConfig) -> int:
     return math.floor(on_bus / dram.bandwidth_bytes_per_cycle + 0.5)
 
 
+# `transfer_cycles` by size, per DRAM channel: shared by every replay on that channel.
+_TRANSFERS: dict[DramConfig, dict[int, int]] = {}
+
+
+def clear_cache() -> None:
+    """Forget the channels' transfer cycles."""
+    _TRANSFERS.clear()
+
+
 @dataclass
 class Timeline:
     """Event times of the pipeline so far; `run_layer` advances it through one schedule."""
@@ -75,7 +84,13 @@ class Timeline:
         }
         ready: dict[str, deque[int]] = {kind: deque() for kind in _KINDS}
         queues = (*ready.values(), *halves.values())
-        return cls(chip, compress, log, ready=ready, free_halves=halves, _queues=queues)
+        transfer = _TRANSFERS.get(chip.dram)
+        if transfer is None:
+            if len(_TRANSFERS) >= 64:
+                _TRANSFERS.clear()
+            transfer = _TRANSFERS[chip.dram] = {}
+        return cls(chip, compress, log, ready=ready, free_halves=halves, _transfer=transfer,
+                   _queues=queues)  # fmt: skip
 
     @property
     def end(self) -> int:

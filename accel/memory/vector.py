@@ -7,8 +7,11 @@ with compute better but move smaller transfers, so a few counts are replayed and
 
 from __future__ import annotations
 
+from functools import partial
+
 from accel.config import ChipConfig, Operand
 from accel.mapping.array import ceil_div
+from accel.memory.candidates import Memo
 from accel.memory.replay import replay_layer
 from accel.memory.tile_schedule import Schedule, stream_schedule
 
@@ -24,10 +27,21 @@ def fastest_stream(
     drain = min(chip.vector_unit.pipeline_latency_cycles, compute_cycles)
     runs = []
     for chunks in options:
-        schedule = stream_schedule(sizes, compute_cycles, drain, chunks)
+        key = (ifmap, weight, ofmap, compute_cycles, drain, chunks)
+        schedule = _STREAMS.get(key, partial(stream_schedule, sizes, compute_cycles, drain, chunks))
         runs.append((replay_layer(schedule, chip), chunks, schedule))
     total, _, schedule = min(runs, key=lambda run: run[:2])
     return total, schedule
+
+
+# The slices' schedules by (sizes, compute, drain, slices): a sweep over DRAM timing replays
+# the same schedules at every point.
+_STREAMS = Memo(4096)
+
+
+def clear_cache() -> None:
+    """Forget the slices' schedules."""
+    _STREAMS.found.clear()
 
 
 def fewest_slices(sizes: dict[Operand, int], chip: ChipConfig) -> int:
