@@ -92,15 +92,16 @@ class Position:
         visit = visit_level is not None and inner_first[visit_level]
         psum_now = visit and nest.reduces_across_visits and not now["k"][1]
         loads = self.fetch("ifmap") + self.fetch("weight")
-        late = self.fetch("psum")
-        if nest.doubles["ofmap"]:
+        # Partial sums are read back only when a reduction spans visits (`has_psum`).
+        late = self.fetch("psum") if nest.reduces_across_visits else ()
+        if late and nest.doubles["ofmap"]:
             loads, late = loads + late, ()
-        takes = tuple(op for op, level in kept if inner_first[level])
+        takes = tuple([op for op, level in kept if inner_first[level]])
         return Step(
             compute_cycles=self.cycles(now),
             takes=(*takes, "psum") if psum_now else takes,
             claims_ofmap=visit and not psum_now,
-            releases=tuple(op for op, level in kept if inner_last[level]),
+            releases=tuple([op for op, level in kept if inner_last[level]]),
             loads=loads,
             writeback_bytes=self.writeback(now)
             if visit_level is not None and inner_last[visit_level]
