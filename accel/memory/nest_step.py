@@ -159,13 +159,11 @@ class Position:
     def prefetch_point(self) -> bool:
         """True at the step whose ring slot follows the release of the last weight tile's
         predecessor: the next layer's first weight tile can take that half."""
-        nest, level = self.nest, self.nest.level["weight"]
-        if "weight" in nest.streamed:
-            return self.carry < 0  # its halves are busy with pieces until the last step
-        if level < 0 and nest.double("weight"):
-            return False  # the schedule prefetches right after its prologue
-        if level < 0 or not nest.double("weight"):
+        rule, level = self.nest.prefetch_rule
+        if rule == "last":
             return self.carry < 0
+        if rule == "never":
+            return False
         previous = self.context[:level]
         return self.carry == level and self.context[level].penultimate and all(
             key.last for key in previous
