@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accel.memory import tile_schedule
-from accel.memory.tile_classes import Key, level_runs
+from accel.memory.tile_classes import Key, _extents, level_runs
 from accel.memory.tile_schedule import Repeat, compress, stream_schedule
 
 
@@ -106,3 +106,11 @@ def test_long_streams_stay_small() -> None:
     assert schedule.node_count < 20
     assert any(isinstance(node, Repeat) for node in schedule.body)
     assert sum(step.prefetch_point for step in schedule.steps()) == 1
+
+
+@given(total=st.integers(1, 5000), tile=st.integers(1, 600))
+def test_a_dimensions_tile_extents_are_each_tiles_share(total: int, tile: int) -> None:
+    """`tile_classes._extents` (whole tiles, then the rest) is each tile's extent, tile by
+    tile."""
+    plain = [min(tile, total - start) for start in range(0, total, tile)]
+    assert _extents(total, tile) == plain
