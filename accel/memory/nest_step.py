@@ -37,16 +37,15 @@ class Position:
         # At `i`: every loop from level `i` inward is at its first (last) index.
         inner_first, inner_last = [True] * (count + 1), [True] * (count + 1)
         carry = -1  # the loop that advances after this step (−1: this is the last step)
+        now = dict(nest.fixed)
         for i in range(count - 1, -1, -1):
-            key = context[i]
-            inner_first[i] = key.first and inner_first[i + 1]
-            inner_last[i] = key.last and inner_last[i + 1]
-            if carry < 0 and not key.last:
+            tile, _, first, last, _ = context[i]  # a Key: one unpacking reads its fields
+            now[nest.levels[i][0]] = (tile, first)
+            inner_first[i] = first and inner_first[i + 1]
+            inner_last[i] = last and inner_last[i + 1]
+            if carry < 0 and not last:
                 carry = i
         self.carry, self._inner_first, self._inner_last = carry, inner_first, inner_last
-        now = dict(nest.fixed)
-        for (dim, _), key in zip(nest.levels, context, strict=True):
-            now[dim] = (key.now, key.first)
         self._now: Coords = now
         self._advanced: dict[int, Coords] = {}
 
