@@ -14,6 +14,8 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
+from accel.memory import replay as replay_module
+from accel.memory import vector
 from accel.memory.model import MemoryTraffic, model_memory
 from accel.memory.network_replay import replay_network
 from accel.memory.replay import Timeline, replay_layer, transfer_cycles
@@ -188,3 +190,24 @@ def test_the_fast_replay_is_the_plain_one_event_for_event(
     assert plain.log is not None and len(plain.log) >= schedule.step_count
     assert Timeline.empty(chip, compress=False).run_layer(schedule) == end
     assert replay_layer(schedule, chip) == end
+
+
+def test_replays_on_other_channels_share_no_transfer_cycles_by_mistake() -> None:
+    """Replays keep each channel's transfer cycles (and vector layers their slices'
+    schedules) for the next on the same channel: replaying at three bandwidths in turn, then
+    again, gives each bandwidth's cycles as a replay with nothing kept."""
+    layer = single_layer(FullyConnected(out_features=96), 300, 1)
+    chips_by_bandwidth = [chip_with(dram__bandwidth_bytes_per_cycle=b) for b in (3, 8, 24.5)]
+    schedule = _memory(layer, chips_by_bandwidth[0]).schedule
+    assert schedule is not None
+    kept = [replay_layer(schedule, chip) for chip in chips_by_bandwidth * 2]
+    kept_streams = [vector.fastest_stream(5000, 0, 4000, 900, chip)[0]
+                    for chip in chips_by_bandwidth]  # fmt: skip
+    fresh, fresh_streams = [], []
+    for chip in chips_by_bandwidth:
+        replay_module.clear_cache()
+        vector.clear_cache()
+        fresh.append(replay_layer(schedule, chip))
+        fresh_streams.append(vector.fastest_stream(5000, 0, 4000, 900, chip)[0])
+    assert kept == fresh * 2 and kept_streams == fresh_streams
+    assert len(set(fresh)) == 3 and len(set(fresh_streams)) == 3

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.io.sources import load_network
 from accel.mapping.mapper import map_layer
 from accel.memory import model as memory
-from accel.memory import plans, search
+from accel.memory import plans, search, search_facts, variant_bounds
 from accel.memory import tiling as tiles
 from accel.memory.bounds import Grid, lower_bounds
 from accel.memory.candidates import NoFit
@@ -195,7 +196,7 @@ def _variant_failures(layer: Layer, chip: ChipConfig) -> list[str]:
     for position, flat in enumerate(table.flat.tolist()):
         tiling, traffic = search.candidate(table, flat)
         for block in tiles.group_blocks(tiling, chip):
-            bound, _, _ = search._variant_bound(block, table, chip, traffic, position)
+            bound, _, _ = variant_bounds.variant_bound(block, table, chip, traffic, position)
             schedule, _ = plans.schedule_of(block, geometry, array, chip, bias, compute)
             cycles = replay_layer(schedule, chip)
             if bound > cycles:
@@ -271,3 +272,41 @@ def test_the_head_bounds_a_streaming_pointwise_conv_exactly() -> None:
     fastest = min(cycles for _, cycles, _, _ in runs)
     assert fastest == 25401
     assert {bound for _, cycles, _, bound in runs if cycles == fastest} == {25401}
+
+
+@settings(max_examples=25, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips,
+       bandwidth=st.sampled_from([1.5, 3.0, 8.0, 48.6]), latency=st.sampled_from([0, 100, 300]))
+def test_a_table_searched_again_at_another_dram_timing_picks_what_a_fresh_search_does(
+    layer: Layer, chip: ChipConfig, bandwidth: float, latency: int
+) -> None:
+    """The search keeps each table's timing-free facts (keys, candidates, variants and their
+    bound terms) for the next search of the table: a second search at another bandwidth and
+    latency, on facts kept from the first, picks, counts and replays exactly as one on fresh
+    facts; and the indices read off a position are `np.unravel_index`'s."""
+    found = _table(layer, chip)
+    assume(found is not None)
+    assert found is not None
+    table, geometry, compute = found
+    other = chip.with_values({"dram.bandwidth_bytes_per_cycle": bandwidth,
+                              "dram.latency_cycles": latency})  # fmt: skip
+    bias = layer.bias_elements > 0
+
+    def search_on(target: ChipConfig) -> tuple[object, ...]:
+        replayed: list[tiles.Tiling] = []
+
+        def replay(tiling: tiles.Tiling) -> int:
+            replayed.append(tiling)
+            schedule, _ = plans.schedule_of(tiling, geometry, table.array, target, bias, compute)
+            return replay_layer(schedule, target)
+
+        return (*search.best_tiling(table, target, replay), replayed)
+
+    search_on(chip)
+    again = search_on(other)
+    search_facts.clear_cache()
+    assert again == search_on(other)
+    grid = table.grid
+    shape = (len(table.orders), len(grid.m), len(grid.k), len(grid.n))
+    for flat in table.flat.tolist():
+        assert search._indices(table, flat) == tuple(np.unravel_index(flat, shape))

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accel.memory import tile_schedule
-from accel.memory.tile_classes import Key, level_runs
+from accel.memory.tile_classes import Key, _extents, level_runs
 from accel.memory.tile_schedule import Repeat, compress, stream_schedule
 
 
@@ -38,6 +38,25 @@ def test_short_sequences_are_cut_as_numpy_cuts_them(
     by_element = tile_schedule._cut(codes, lambda start: tile_schedule._streak_column(codes, start))
     assert by_element == by_numpy
     assert sum(count * period for count, _, period in by_numpy) == length
+
+
+@given(
+    length=st.integers(25, 120), middle=st.integers(-4, 3),
+    ends=st.tuples(*[st.integers(-5, 3)] * 3),
+    edits=st.lists(st.tuples(st.integers(0, 119), st.integers(-5, 3)), max_size=2),
+)  # fmt: skip
+def test_a_uniform_long_sequence_is_cut_as_numpy_cuts_it(
+    length: int, middle: int, ends: tuple[int, int, int], edits: list[tuple[int, int]]
+) -> None:
+    """`runs` reads the cut of a long sequence that is one code between a unique first and
+    two unique last ones off its ends (a loop of alike tiles); any sequence gets numpy's cut,
+    uniform or not (ends that repeat a code, or edits inside)."""
+    codes = [ends[0]] + [middle] * (length - 3) + [ends[1], ends[2]]
+    for index, value in edits:
+        codes[index % length] = value
+    assert tile_schedule.runs(codes) == tile_schedule._long_runs(codes)
+    if len(set(ends) | {middle}) == 4 and not edits:
+        assert tile_schedule._uniform_runs(codes) is not None
 
 
 @given(
@@ -87,3 +106,11 @@ def test_long_streams_stay_small() -> None:
     assert schedule.node_count < 20
     assert any(isinstance(node, Repeat) for node in schedule.body)
     assert sum(step.prefetch_point for step in schedule.steps()) == 1
+
+
+@given(total=st.integers(1, 5000), tile=st.integers(1, 600))
+def test_a_dimensions_tile_extents_are_each_tiles_share(total: int, tile: int) -> None:
+    """`tile_classes._extents` (whole tiles, then the rest) is each tile's extent, tile by
+    tile."""
+    plain = [min(tile, total - start) for start in range(0, total, tile)]
+    assert _extents(total, tile) == plain

@@ -7,8 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 from conftest import chip_with, single_layer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from accel.errors import InputError
+from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
 from accel.memory import tile_fit, tile_grid
 from accel.memory import tiling as tiles
@@ -221,3 +224,25 @@ def test_a_unified_buffer_bounds_the_groups_by_their_sum() -> None:
     unified = chip_with(sram__ifmap=None, sram__weight=None, sram__ofmap=None,
                         sram__unified={"size_kib": 2})  # fmt: skip
     assert [block.g_tile for block in tiles.group_blocks(single, unified)] == [2, 4, 8, 9]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    sizes=st.tuples(*[st.integers(1, 40)] * 3), totals=st.tuples(*[st.integers(1, 120)] * 3),
+    order=st.sampled_from(tiles.LOOP_ORDERS), dataflow=st.sampled_from(["os", "ws", "is"]),
+    rows=st.integers(1, 16), cols=st.integers(1, 16),
+)  # fmt: skip
+def test_a_tilings_in_place_is_the_grid_rule_on_one_candidate(
+    sizes: tuple[int, int, int], totals: tuple[int, int, int], order: str, dataflow: str,
+    rows: int, cols: int,
+) -> None:
+    """`Tiling.in_place` evaluates `streams_in_place` on plain integers: the same answer as the
+    grid form on one-element arrays (how it was evaluated before)."""
+    array = ArrayMapping(dataflow, *totals, 1, rows, cols)  # type: ignore[arg-type]
+    trips = [-(-total // size) for total, size in zip(totals, sizes, strict=True)]
+    tiling = tiles.Tiling(dataflow, order, *sizes, *trips, 1, 1, 1, 1)  # type: ignore[arg-type]
+    grid = tiles.streams_in_place(
+        order, {dim: np.array([size]) for dim, size in zip("mkn", sizes, strict=True)},
+        {dim: np.array([trip]) for dim, trip in zip("mkn", trips, strict=True)}, array,
+    )  # type: ignore[arg-type]  # fmt: skip
+    assert tiling.in_place(array) is bool(grid[0])

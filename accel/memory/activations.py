@@ -194,8 +194,8 @@ def _rescaled(schedule: Schedule, read: Fraction, write: Fraction) -> Schedule:
         if item.kind != "ifmap" or read == 1:
             return item
         if read == 0:
-            return replace(item, on_chip=True)
-        return replace(item, bytes=max(1, round(item.bytes * read)))
+            return item._replace(on_chip=True)
+        return item._replace(bytes=max(1, round(item.bytes * read)))
 
     def node(item: Node) -> Node:
         if isinstance(item, Repeat):
@@ -203,9 +203,9 @@ def _rescaled(schedule: Schedule, read: Fraction, write: Fraction) -> Schedule:
         written = item.writeback_bytes
         if written and write != 1:
             scaled = round(written * write)
-            item = replace(item, writeback_bytes=scaled, ofmap_on_chip=scaled == 0)
-        return replace(item, loads=tuple(map(load, item.loads)),
-                       post_loads=tuple(map(load, item.post_loads)))  # fmt: skip
+            item = item._replace(writeback_bytes=scaled, ofmap_on_chip=scaled == 0)
+        return item._replace(loads=tuple(map(load, item.loads)),
+                             post_loads=tuple(map(load, item.post_loads)))  # fmt: skip
 
     return replace(schedule, prologue=tuple(map(load, schedule.prologue)),
                    body=tuple(node(item) for item in schedule.body))  # fmt: skip

@@ -42,3 +42,22 @@ def channel_bound(
         cycles = np.maximum(cycles, bus / bandwidth - transfers / 2)
     result: IntArray = np.ceil(cycles - 1e-9).astype(np.int64)
     return result
+
+
+def transfer_cycles_of(size: int, chip: ChipConfig) -> int:
+    """`transfer_bound` of one size in plain numbers (the same float64 operations in the same
+    order, so the same cycles): for bounds worked out one candidate at a time."""
+    burst, bandwidth = chip.dram.burst_bytes, chip.dram.bandwidth_bytes_per_cycle
+    return math.floor(-(-size // burst) * burst / bandwidth + 0.5)
+
+
+def channel_cycles_of(bus: int, chip: ChipConfig, transfers: int | None = None) -> int:
+    """`channel_bound` of one candidate in plain numbers (the same operations, so the same
+    cycles)."""
+    burst, bandwidth = chip.dram.burst_bytes, chip.dram.bandwidth_bytes_per_cycle
+    per_burst = burst / bandwidth
+    slack = 0.0 if per_burst == math.floor(per_burst) else 0.5 / per_burst
+    cycles = bus / bandwidth * max(0.0, 1.0 - slack)
+    if slack and transfers is not None:
+        cycles = max(cycles, bus / bandwidth - transfers / 2)
+    return math.ceil(cycles - 1e-9)

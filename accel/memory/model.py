@@ -28,7 +28,7 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import Mapping
-from accel.memory import bounds, plans, search, tile_classes, tile_grid, vector
+from accel.memory import bounds, plans, search, search_facts, tile_classes, tile_grid, vector
 from accel.memory import tiling as tiles
 from accel.memory.candidates import (
     ORDER_TRAFFIC,
@@ -43,6 +43,7 @@ from accel.memory.plans import (
     layout_chip,
     schedule_of,
 )
+from accel.memory.replay import clear_cache as clear_transfers
 from accel.memory.replay import replay_layer
 from accel.memory.tile_schedule import Schedule
 from accel.memory.traffic import TRAFFIC
@@ -144,10 +145,13 @@ def clear_cache() -> None:
     """Forget the memoized tilings (identical layers on one chip are chosen once per process)."""
     _array_memory.cache_clear()
     plans.clear_cache()
+    search_facts.clear_cache()
     candidate_grid.cache_clear()
     ORDER_TRAFFIC.found.clear()
     _RUNS.found.clear()
     _VECTOR_RUNS.found.clear()
+    vector.clear_cache()
+    clear_transfers()
     clear_geometry_cache()
     tile_grid.clear_cache()
     tile_classes.clear_cache()

@@ -120,6 +120,30 @@ class Nest:
         return tuple((classes[0], True) for _, classes in self.levels)
 
     @once
+    def restarts(self) -> tuple[Coords, ...]:
+        """Per level, the first index of every loop inside it: where those loops restart when
+        it advances."""
+        dims = [dim for dim, _ in self.levels]
+        return tuple(dict(zip(dims[level + 1 :], self.origins[level + 1 :], strict=True))
+                     for level in range(len(dims)))  # fmt: skip
+
+    @once
+    def prefetch_rule(self) -> tuple[str, int]:
+        """Which step may be followed by the next layer's first weight tile (`Position.
+        prefetch_point`), with the weight loop's level: "last" (a streamed weight's halves
+        are busy with pieces until then; or one weight half), "never" (the schedule prefetches
+        right after its prologue: one double-buffered weight tile), or "penultimate" (the
+        step that frees the half of the last weight tile's predecessor)."""
+        level = self.level["weight"]
+        if "weight" in self.streamed:
+            return "last", level
+        if level < 0 and self.double("weight"):
+            return "never", level
+        if level < 0 or not self.double("weight"):
+            return "last", level
+        return "penultimate", level
+
+    @once
     def kept_levels(self) -> tuple[tuple[InputOperand, int], ...]:
         """Each input operand kept in its buffer, with the level (+1) whose start takes it."""
         return tuple((op, self.level[op] + 1) for op in INPUT_OPERANDS if op not in self.streamed)

@@ -22,6 +22,8 @@ from accel.memory.streaming import Pieces, cut, split_step
 from accel.memory.tile_classes import Key
 from accel.memory.tile_schedule import INPUT_OPERANDS, Load, LoadKind, Node, Step, buffer_of
 
+_BUFFER = {kind: buffer_of(kind) for kind in ("ifmap", "weight", "psum")}
+
 
 class Position:
     """One step of the nest, given every loop's index key (what every step method reads of
@@ -35,16 +37,15 @@ class Position:
         # At `i`: every loop from level `i` inward is at its first (last) index.
         inner_first, inner_last = [True] * (count + 1), [True] * (count + 1)
         carry = -1  # the loop that advances after this step (−1: this is the last step)
+        now = dict(nest.fixed)
         for i in range(count - 1, -1, -1):
-            key = context[i]
-            inner_first[i] = key.first and inner_first[i + 1]
-            inner_last[i] = key.last and inner_last[i + 1]
-            if carry < 0 and not key.last:
+            tile, _, first, last, _ = context[i]  # a Key: one unpacking reads its fields
+            now[nest.levels[i][0]] = (tile, first)
+            inner_first[i] = first and inner_first[i + 1]
+            inner_last[i] = last and inner_last[i + 1]
+            if carry < 0 and not last:
                 carry = i
         self.carry, self._inner_first, self._inner_last = carry, inner_first, inner_last
-        now = dict(nest.fixed)
-        for (dim, _), key in zip(nest.levels, context, strict=True):
-            now[dim] = (key.now, key.first)
         self._now: Coords = now
         self._advanced: dict[int, Coords] = {}
 
@@ -71,10 +72,8 @@ class Position:
         if found is None:
             nest = self.nest
             found = self._advanced[level] = dict(self._now)  # the loops outside stay
-            levels, origins = nest.levels, nest.origins
-            found[levels[level][0]] = (self.context[level].after, False)
-            for inner in range(level + 1, len(levels)):
-                found[levels[inner][0]] = origins[inner]
+            found[nest.levels[level][0]] = (self.context[level].after, False)
+            found.update(nest.restarts[level])
         return found
 
     def nodes(self) -> tuple[Node, ...]:
@@ -92,15 +91,16 @@ class Position:
         visit = visit_level is not None and inner_first[visit_level]
         psum_now = visit and nest.reduces_across_visits and not now["k"][1]
         loads = self.fetch("ifmap") + self.fetch("weight")
-        late = self.fetch("psum")
-        if nest.doubles["ofmap"]:
+        # Partial sums are read back only when a reduction spans visits (`has_psum`).
+        late = self.fetch("psum") if nest.reduces_across_visits else ()
+        if late and nest.doubles["ofmap"]:
             loads, late = loads + late, ()
-        takes = tuple(op for op, level in kept if inner_first[level])
+        takes = tuple([op for op, level in kept if inner_first[level]])
         return Step(
             compute_cycles=self.cycles(now),
             takes=(*takes, "psum") if psum_now else takes,
             claims_ofmap=visit and not psum_now,
-            releases=tuple(op for op, level in kept if inner_last[level]),
+            releases=tuple([op for op, level in kept if inner_last[level]]),
             loads=loads,
             writeback_bytes=self.writeback(now)
             if visit_level is not None and inner_last[visit_level]
@@ -133,14 +133,16 @@ class Position:
         needs it next; a double-buffered tile that lasts several steps loads its successor now,
         during the second step of its own life.
         """
-        nest, level = self.nest, self.nest.level[kind]
-        if level < 0 or self.carry < 0:
+        nest, carry = self.nest, self.carry
+        level = nest.level[kind]
+        if level < 0 or carry < 0:
             return ()
-        innermost = len(self.context) - 1
-        if level == innermost or not nest.doubles[buffer_of(kind)]:
-            target = self.coords(innermost) if self.carry <= level else None
+        if level == len(self.context) - 1 or not nest.doubles[_BUFFER[kind]]:
+            if carry > level:
+                return ()
+            target: Coords | None = self._after(carry)  # `coords(innermost)`: carry advances
         else:
-            target = self.coords(level) if self.starts(level) else None
+            target = self.coords(level) if self._inner_first[level + 1] else None
         if target is None or (kind == "psum" and not nest.has_psum(target)):
             return ()
         return (Load(kind, nest.first_piece(kind, target)),)
@@ -156,13 +158,11 @@ class Position:
     def prefetch_point(self) -> bool:
         """True at the step whose ring slot follows the release of the last weight tile's
         predecessor: the next layer's first weight tile can take that half."""
-        nest, level = self.nest, self.nest.level["weight"]
-        if "weight" in nest.streamed:
-            return self.carry < 0  # its halves are busy with pieces until the last step
-        if level < 0 and nest.double("weight"):
-            return False  # the schedule prefetches right after its prologue
-        if level < 0 or not nest.double("weight"):
+        rule, level = self.nest.prefetch_rule
+        if rule == "last":
             return self.carry < 0
+        if rule == "never":
+            return False
         previous = self.context[:level]
         return self.carry == level and self.context[level].penultimate and all(
             key.last for key in previous

@@ -38,6 +38,15 @@ def transfer_cycles(size_bytes: int, dram: DramConfig) -> int:
     return math.floor(on_bus / dram.bandwidth_bytes_per_cycle + 0.5)
 
 
+# `transfer_cycles` by size, per DRAM channel: shared by every replay on that channel.
+_TRANSFERS: dict[DramConfig, dict[int, int]] = {}
+
+
+def clear_cache() -> None:
+    """Forget the channels' transfer cycles."""
+    _TRANSFERS.clear()
+
+
 @dataclass
 class Timeline:
     """Event times of the pipeline so far; `run_layer` advances it through one schedule."""
@@ -75,7 +84,13 @@ class Timeline:
         }
         ready: dict[str, deque[int]] = {kind: deque() for kind in _KINDS}
         queues = (*ready.values(), *halves.values())
-        return cls(chip, compress, log, ready=ready, free_halves=halves, _queues=queues)
+        transfer = _TRANSFERS.get(chip.dram)
+        if transfer is None:
+            if len(_TRANSFERS) >= 64:
+                _TRANSFERS.clear()
+            transfer = _TRANSFERS[chip.dram] = {}
+        return cls(chip, compress, log, ready=ready, free_halves=halves, _transfer=transfer,
+                   _queues=queues)  # fmt: skip
 
     @property
     def end(self) -> int:
@@ -119,34 +134,35 @@ class Timeline:
                 self.repeat(step)  # type: ignore[arg-type]
                 channel, compute = self.channel_free, self.compute_end
                 continue
+            # A step is a named tuple: one unpacking reads every field.
+            (cycles, takes, claims_ofmap, releases, loads, written, post_loads, prefetch_point,
+             ofmap_on_chip) = step  # fmt: skip
             start = compute
-            for kind in step.takes:
+            for kind in takes:
                 arrival = ready[kind].popleft()
                 if arrival > start:
                     start = arrival
-            if step.claims_ofmap:
+            if claims_ofmap:
                 free = ofmap_halves.popleft()
                 if free > start:
                     start = free
-            compute = end = start + step.compute_cycles
-            for buffer in step.releases:
+            compute = end = start + cycles
+            for buffer in releases:
                 free_halves[buffer].append(end)
-            for load in step.loads:
-                kind = load.kind
+            for kind, size, on_chip in loads:
                 free = free_halves[_BUFFER[kind]].popleft()
-                if load.on_chip:
+                if on_chip:
                     ready[kind].append(free)
                     continue
-                busy = transfer.get(load.bytes)
+                busy = transfer.get(size)
                 if busy is None:
-                    busy = self.transfer(load.bytes)
+                    busy = self.transfer(size)
                 channel = (free if free > channel else channel) + busy
                 ready[kind].append(channel + latency)
-            if step.prefetch_point and self.prefetch_bytes:
+            if prefetch_point and self.prefetch_bytes:
                 self.channel_free = channel
                 self.prefetch()
                 channel = self.channel_free
-            written = step.writeback_bytes
             if written:
                 busy = transfer.get(written)
                 if busy is None:
@@ -154,11 +170,11 @@ class Timeline:
                 channel = (channel if channel > end else end) + busy
                 ofmap_halves.append(channel)
                 self.last_write_end = channel
-            elif step.ofmap_on_chip:
+            elif ofmap_on_chip:
                 ofmap_halves.append(end)
-            if step.post_loads:
+            if post_loads:
                 self.channel_free = channel
-                for load in step.post_loads:
+                for load in post_loads:
                     self.load(load)
                 channel = self.channel_free
         self.channel_free, self.compute_end = channel, compute

@@ -8,14 +8,16 @@ and weight tiles), then to the earlier candidate in the grid: a rule of the cand
 so the pick does not depend on the bounds or the order of the replays. Loop orders that differ
 only in loops of one trip build the same schedule and are replayed once. The groups-per-step
 variants of an uncut tiling (`tiling.group_blocks`) move the same bytes in fewer, larger
-transfers; each joins the scan at its own bound (`_variant_bound`), not right after its tiling.
+transfers; each joins the scan at its own bound (`variant_bounds.py`), not right after its
+tiling.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -23,10 +25,9 @@ from accel.config import ChipConfig
 from accel.mapping.array import ceil_div
 from accel.mapping.array import loop_dims as _loop_dims
 from accel.memory import tiling as tiles
-from accel.memory.bound_terms import INPUTS, READS, Chain, chain_bound, step_most
+from accel.memory import variant_bounds
 from accel.memory.bounds import Grid, lower_bounds
-from accel.memory.channel_cycles import channel_bound, transfer_bound
-from accel.memory.fold_cycles import last_step_cycles
+from accel.memory.search_facts import facts_of
 from accel.memory.traffic import TRAFFIC, streamed_passes, trips
 
 Picked = tuple[tiles.Tiling, dict[str, int]]  # a tiling and its traffic (bytes per kind, refill)
@@ -36,30 +37,54 @@ Replay = Callable[[tiles.Tiling], int]  # a tiling's exact cycles
 def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, int, int]:
     """The candidate with the fewest replayed cycles, then DRAM bytes; with its cycles and how
     many tilings were replayed."""
+    facts = facts_of(table, chip)
     bound = lower_bounds(table, chip)
-    prologue = table.first_ifmap + table.first_weight
+    prologue = facts.prologue
     order = np.lexsort((table.flat, prologue, table.moved, bound))
     scan = _Scan(replay)
     seen: set[tuple[int, ...] | tiles.Tiling] = set()
-    for position in order.tolist():
+    for position in _lazily(order):
         flat = int(table.flat[position])
-        first = int(prologue[position])
-        key = (int(bound[position]), int(table.moved[position]), first, flat, 0)
+        key = (int(bound[position]), int(table.moved[position]), int(prologue[position]), flat, 0)
         scan.variants_before(key)
         if key >= scan.best:
             break
-        schedule = _position_key(table, flat)
+        schedule = _known(facts.keys, flat, _position_key, table, flat)
         if schedule in seen:
             continue
         seen.add(schedule)
-        tiling, traffic = candidate(table, flat)
-        scan.replay_if_better(key, (tiling, traffic))
-        for index, each in enumerate(tiles.group_blocks(tiling, chip), start=1):
-            cycles, moved, first = _variant_bound(each, table, chip, traffic, position)
-            heapq.heappush(scan.pending, ((cycles, moved, first, flat, index), (each, traffic)))
+        picked = _known(facts.candidates, flat, candidate, table, flat)
+        scan.replay_if_better(key, picked)
+        variants = _known(facts.variants, flat, variant_bounds.variants, picked, table, chip,
+                          position)  # fmt: skip
+        for index, (variant, each) in enumerate(variants, start=1):
+            cycles = variant_bounds.timed_bound(variant, chip)
+            rank = (cycles, variant.moved, variant.prologue, flat, index)
+            heapq.heappush(scan.pending, (rank, each))
     scan.variants_before(scan.best)
     assert scan.picked is not None, "the grid holds at least one valid candidate"
     return scan.picked, scan.best[0], scan.replayed
+
+
+T = TypeVar("T")
+
+
+def _lazily(order: np.ndarray) -> Iterator[int]:
+    """`order` as plain integers, a few at a time: the scan rarely reads past its first few
+    positions, and a table holds hundreds."""
+    start, size = 0, 8
+    while start < len(order):
+        yield from order[start : start + size].tolist()
+        start, size = start + size, size * 4
+
+
+def _known(found: dict[int, T], flat: int, make: Callable[..., T], *args: Any) -> T:
+    """`found[flat]`, `make(*args)` on first use: what a table's position needs at every
+    bandwidth."""
+    value = found.get(flat)
+    if value is None:
+        value = found[flat] = make(*args)
+    return value
 
 
 # (cycles or their bound, DRAM bytes, prologue bytes, position in the grid, variant: 0 for none)
@@ -107,8 +132,7 @@ def _schedule_key(tiling: tiles.Tiling) -> tuple[int, ...] | tiles.Tiling:
 def _position_key(table: Grid, flat: int) -> tuple[int, ...] | tiles.Tiling:
     """`_schedule_key` of the candidate at `flat`, without building it."""
     grid, orders, array = table.grid, table.orders, table.array
-    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
-    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
+    o, i, j, n = _indices(table, flat)
     sizes = {"m": int(grid.m[i]), "k": int(grid.k[j]), "n": int(grid.n[n])}
     totals = {"m": array.m, "k": array.k, "n": array.n}
     traffic = orders[o]
@@ -118,67 +142,20 @@ def _position_key(table: Grid, flat: int) -> tuple[int, ...] | tiles.Tiling:
     return (sizes["m"], sizes["k"], sizes["n"], hash(moving), hash(traffic.streamed))
 
 
-def _variant_bound(
-    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
-) -> tuple[int, int, int]:
-    """The bound, DRAM bytes and prologue bytes of one groups-per-step variant of the uncut
-    tiling at position `base`: the terms of `bounds.lower_bounds` for steps of `g_tile` groups.
-    Its prologue tiles hold `g_tile` groups' ifmap and weights (each group's as large as in
-    `base`'s), its last step computes and writes back the last block's groups."""
-    array, width = table.array, chip.array.element_bytes
-    last_groups = tiling.groups - (tiling.g_tiles - 1) * tiling.g_tile
-    outputs = last_groups * tiling.m_tile * tiling.n_tile * width
-    ifmap = tiling.g_tile * int(table.first_ifmap[base])
-    sizes = np.array([ifmap, tiling.weight_tile_bytes, outputs], dtype=np.int64)
-    first_ifmap, first_weight, last = transfer_bound(sizes, chip).tolist()
-    latency = chip.dram.latency_cycles
-    pipeline = (table.compute_cycles + traffic["refill"] + first_ifmap + first_weight + latency
-                + last)  # fmt: skip
-    folds = np.array(last_groups * array.folds_per_group)
-    compute = last_step_cycles(array, chip.array.fold_overlap, table.compute_cycles, folds,
-                               np.array(array.time_steps), np.array(False))  # fmt: skip
-    burst, steps = chip.dram.burst_bytes, tiling.g_tiles
-    bus = {kind: -(-traffic[kind] // burst) * burst for kind in TRAFFIC}  # fewer transfers
-    reads, everything = sum(bus[kind] for kind in READS), sum(bus.values())
-    # Each step loads its ifmap and weight tiles and writes its outputs back.
-    count = np.array([2 * steps, 3 * steps])
-    loads, channel = channel_bound(np.array([reads, everything]), chip, count).tolist()
-    drain = loads + latency + int(compute) + last
-    chain = int(chain_bound(_variant_chain(tiling, table, chip, traffic), chip)[0])
-    bound = max(pipeline, channel, drain, chain)
-    return bound, sum(traffic[kind] for kind in TRAFFIC), ifmap + tiling.weight_tile_bytes
-
-
-def _variant_chain(
-    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int]
-) -> Chain:
-    """The `Chain` of a groups-per-step variant: every step of the groups loop brings new
-    ifmap and weight tiles (and, double-buffered, writes its outputs back)."""
-    array, burst = table.array, chip.dram.burst_bytes
-    halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in INPUTS)
-    kinds = ["ifmap", "weight"] + (["ofmap_write"] if halves == 2 else [])
-    bus = sum(-(-traffic[kind] // burst) * burst for kind in kinds)
-    accumulator = max(chip.array.accumulator_bytes, chip.array.element_bytes)
-    largest = [tiling.ifmap_tile_bytes, tiling.weight_tile_bytes]
-    largest.append(tiling.g_tile * tiling.m_tile * tiling.n_tile * accumulator if halves == 2
-                   else 0)  # fmt: skip
-    overlap = chip.array.fold_overlap
-    folds = np.array(tiling.g_tile * array.folds_per_group)
-    most = int(step_most(array, overlap, folds, np.array(array.time_steps), first=True))
-    steps = tiling.g_tiles if tiling.g_tiles > halves else 0
-    compute = max(table.compute_cycles + traffic["refill"] - halves * most, 0)
-    return Chain(
-        halves, np.array([steps]), np.array([bus]),
-        tuple(np.array([each]) for each in largest), np.array([compute]),
-        np.array([tiling.g_tiles * len(kinds)]),
-    )  # fmt: skip
+def _indices(table: Grid, flat: int) -> tuple[int, int, int, int]:
+    """The (order, m, k, n) indices of the candidate at `flat` (`np.unravel_index` on one
+    number, in plain integers)."""
+    grid = table.grid
+    rest, n = divmod(flat, len(grid.n))
+    rest, j = divmod(rest, len(grid.k))
+    o, i = divmod(rest, len(grid.m))
+    return o, i, j, n
 
 
 def candidate(table: Grid, flat: int) -> Picked:
     """The tiling at `flat` in (order, m, k, n) and its traffic."""
     grid, orders, array = table.grid, table.orders, table.array
-    shape = (len(orders), len(grid.m), len(grid.k), len(grid.n))
-    o, i, j, n = (int(x) for x in np.unravel_index(flat, shape))
+    o, i, j, n = _indices(table, flat)
     traffic, sizes = orders[o], table.per_order[o]
     m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
     table_trips = trips(grid, array)

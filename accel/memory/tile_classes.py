@@ -80,10 +80,16 @@ def _classes_of(
         "m": list(zip(*pixels, strict=True)),
         "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
     }
-    starts = range(0, groups, g_tile)
-    classes: dict[str, tuple[Any, ...]] = {"g": tuple(min(g_tile, groups - g) for g in starts)}
+    classes: dict[str, tuple[Any, ...]] = {"g": tuple(_extents(groups, g_tile))}
     for dim, total, tile in (("m", array.m, m_tile), ("k", array.k, k_tile),
                              ("n", array.n, n_tile)):  # fmt: skip
-        extents = [min(tile, total - start) for start in range(0, total, tile)]
+        extents = _extents(total, tile)
         classes[dim] = tuple(zip(extents, extras.get(dim, extents), strict=True))
     return classes
+
+
+def _extents(total: int, tile: int) -> list[int]:
+    """Each tile's extent along a dimension of `total` cut into tiles of `tile`: whole tiles,
+    then the partial last one."""
+    full, rest = divmod(total, tile)
+    return [tile] * full + ([rest] if rest else [])

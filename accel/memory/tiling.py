@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
+from typing import TypeVar, cast
 
 import numpy as np
 
@@ -54,24 +55,26 @@ def refetches(order: str, trips: Mapping[GemmDim, IntArray], operand: Operand) -
     return np.where(moves, trips[idle], 1)
 
 
+Counts = TypeVar("Counts", IntArray, int)  # a grid of candidates, or one tiling's
+
+
 def streams_in_place(
     order: str,
-    tile: Mapping[GemmDim, IntArray],
-    trip: Mapping[GemmDim, IntArray],
+    tile: Mapping[GemmDim, Counts],
+    trip: Mapping[GemmDim, Counts],
     array: ArrayMapping,
-) -> IntArray:
+) -> Counts:
     """Where every tile is one fold of the array and the streamed loop is the innermost that
     moves: consecutive chunks continue the same fold, so its stationary operand (os: the partial
     sums) stays in the PEs. The one home of this rule: the traffic model evaluates it over a grid
     of candidate tile sizes, the loop nest and the int8 engine on one tiling (`Tiling.in_place`).
     """
     single = (tile[array.rows_dim] <= array.array_rows) & (tile[array.cols_dim] <= array.array_cols)
-    innermost = np.ones_like(trip[array.time_dim], dtype=bool)
+    innermost = trip[array.time_dim] > 0  # all true (a loop makes a trip at least), its shape
     dims = loop_dims(order)
     for dim in dims[dims.index(array.time_dim) + 1 :]:
         innermost &= trip[dim] == 1
-    result: IntArray = single & innermost
-    return result
+    return cast(Counts, single & innermost)  # booleans, as the grid's IntArray has always held
 
 
 @dataclass(frozen=True)
@@ -115,9 +118,9 @@ class Tiling:
 
     def in_place(self, array: ArrayMapping) -> bool:
         """`streams_in_place` for this tiling."""
-        sizes = {dim: np.asarray(self.tile(dim)) for dim in GEMM_DIMS}
-        trip = {dim: np.asarray(self.trips(dim)) for dim in GEMM_DIMS}
-        return bool(streams_in_place(self.loop_order, sizes, trip, array))
+        sizes: dict[GemmDim, int] = {"m": self.m_tile, "k": self.k_tile, "n": self.n_tile}
+        trip: dict[GemmDim, int] = {"m": self.m_tiles, "k": self.k_tiles, "n": self.n_tiles}
+        return bool(streams_in_place(self.loop_order, sizes, trip, array))  # on plain integers
 
     def passes(self, operand: Operand) -> int:
         """Passes over `operand` (ofmap: visits of each output tile; > 1 spills partial sums).

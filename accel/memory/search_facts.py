@@ -1,0 +1,59 @@
+"""What the tiling search reads of a candidate table that no DRAM timing changes, kept per table.
+
+A layer's table (`plans.layer_table`) is shared by chips that differ only in DRAM bandwidth,
+latency, clock or energy (`plans.PLAN_FREE_FIELDS`): a sweep over bandwidth searches the same
+table again with only the bounds' channel cycles and the replays changed. Each candidate's
+schedule key, its tiling and traffic, and its groups-per-step variants with every term of their
+bound that does not read the DRAM timing are worked out at the first search that reaches them
+and kept for the next (`search.py` adds the timing).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accel.config import ChipConfig
+from accel.memory import tiling as tiles
+from accel.memory.bounds import Grid
+from accel.memory.variant_bounds import Picked, Variant
+
+Key = tuple[int, ...] | tiles.Tiling  # a schedule key (`search._schedule_key`)
+
+
+class TableFacts:
+    """One table's timing-free facts, filled in as searches reach them (a position's key,
+    candidate and variants are built once, then read)."""
+
+    def __init__(self, table: Grid, plan: tuple[Any, ...]) -> None:
+        self.table, self.plan = table, plan
+        self.prologue = table.first_ifmap + table.first_weight
+        self.keys: dict[int, Key] = {}
+        self.candidates: dict[int, Picked] = {}
+        self.variants: dict[int, list[tuple[Variant, Picked]]] = {}
+
+
+def plan_of(chip: ChipConfig) -> tuple[Any, ...]:
+    """What the facts read of the chip: the buffers (`tiling.group_blocks` and the variants'
+    chains), the burst, the operand and accumulator widths and fold overlap."""
+    return (chip.sram, chip.dram.burst_bytes, chip.array.element_bytes,
+            chip.array.accumulator_bytes, chip.array.fold_overlap)  # fmt: skip
+
+
+_FACTS: dict[int, TableFacts] = {}
+_LIMIT = 1024
+
+
+def facts_of(table: Grid, chip: ChipConfig) -> TableFacts:
+    """The facts of `table` on `chip`'s plan fields (kept while the table lives here)."""
+    plan = plan_of(chip)
+    found = _FACTS.get(id(table))
+    if found is None or found.table is not table or found.plan != plan:
+        if len(_FACTS) >= _LIMIT:
+            _FACTS.clear()
+        found = _FACTS[id(table)] = TableFacts(table, plan)
+    return found
+
+
+def clear_cache() -> None:
+    """Forget every table's facts."""
+    _FACTS.clear()

@@ -1,0 +1,144 @@
+"""The cycle bound of a groups-per-step variant: an uncut tiling carrying several groups per step.
+
+`tiling.group_blocks` turns a tiling whose GEMM is uncut into variants that move the same bytes
+in fewer, larger transfers; the search (`search.py`) lets each join its scan at its own bound,
+the terms of `bounds.lower_bounds` for steps of `g_tile` groups. A variant is one candidate, not
+a grid: its bound is worked out in plain numbers (`channel_cycles.transfer_cycles_of`,
+`channel_cycles_of`: the grid forms' operations, so the same cycles), and what it reads that no
+DRAM timing changes is kept (`Variant`) for the next search of the table at another bandwidth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from accel.config import ChipConfig
+from accel.memory import tiling as tiles
+from accel.memory.bound_terms import INPUTS, READS, step_most
+from accel.memory.bounds import Grid
+from accel.memory.channel_cycles import channel_cycles_of, transfer_cycles_of
+from accel.memory.fold_cycles import last_step_cycles
+from accel.memory.traffic import TRAFFIC
+
+Picked = tuple[tiles.Tiling, dict[str, int]]  # a tiling and its traffic (bytes per kind, refill)
+
+
+class ChainTerms(NamedTuple):
+    """`bound_terms.Chain` of one variant, in plain numbers: every step of the groups loop
+    brings new ifmap and weight tiles (and, double-buffered, writes its outputs back)."""
+
+    halves: int
+    steps: int  # 0 when there are no more steps than halves
+    bus: int  # the chained operands' bytes on the bus
+    largest: tuple[int, ...]  # per operand and the write-back, one transfer's bytes at most
+    compute: int  # the compute of steps `halves` onwards, at least
+    transfers: int  # how many transfers carry `bus`, at most
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A groups-per-step variant and the terms of its bound that no DRAM timing changes."""
+
+    tiling: tiles.Tiling
+    first_ifmap: int  # bytes of the prologue's ifmap load: `g_tile` groups' tiles
+    first_weight: int
+    last_outputs: int  # bytes of the last write-back: the last block's groups
+    pipeline: int  # compute cycles plus refills
+    last_compute: int  # the last step's compute cycles
+    reads: int  # bytes loaded, in whole bursts per kind
+    everything: int  # bytes on the bus, in whole bursts per kind
+    steps: int  # steps of the groups loop: each loads two tiles and writes one back
+    chain: ChainTerms
+    moved: int  # DRAM bytes
+    prologue: int  # bytes of the first ifmap and weight tiles
+
+
+def variant_bound(
+    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
+) -> tuple[int, int, int]:
+    """The bound, DRAM bytes and prologue bytes of one groups-per-step variant of the uncut
+    tiling at position `base`."""
+    variant = variant_of(tiling, table, chip, traffic, base)
+    return timed_bound(variant, chip), variant.moved, variant.prologue
+
+
+def variants(
+    picked: Picked, table: Grid, chip: ChipConfig, base: int
+) -> list[tuple[Variant, Picked]]:
+    """The groups-per-step variants of the candidate at position `base`, fewer groups first."""
+    tiling, traffic = picked
+    return [
+        (variant_of(each, table, chip, traffic, base), (each, traffic))
+        for each in tiles.group_blocks(tiling, chip)
+    ]
+
+
+def variant_of(
+    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
+) -> Variant:
+    """What a variant's bound reads that no DRAM timing changes. Its prologue tiles hold
+    `g_tile` groups' ifmap and weights (each group's as large as in `base`'s), its last step
+    computes and writes back the last block's groups."""
+    array, width = table.array, chip.array.element_bytes
+    last_groups = tiling.groups - (tiling.g_tiles - 1) * tiling.g_tile
+    outputs = last_groups * tiling.m_tile * tiling.n_tile * width
+    ifmap = tiling.g_tile * int(table.first_ifmap[base])
+    folds = np.array(last_groups * array.folds_per_group)
+    compute = last_step_cycles(array, chip.array.fold_overlap, table.compute_cycles, folds,
+                               np.array(array.time_steps), np.array(False))  # fmt: skip
+    burst = chip.dram.burst_bytes
+    bus = {kind: -(-traffic[kind] // burst) * burst for kind in TRAFFIC}  # fewer transfers
+    return Variant(
+        tiling, ifmap, tiling.weight_tile_bytes, outputs,
+        table.compute_cycles + traffic["refill"], int(compute),
+        sum(bus[kind] for kind in READS), sum(bus.values()), tiling.g_tiles,
+        _chain_terms(tiling, table, chip, traffic),
+        sum(traffic[kind] for kind in TRAFFIC), ifmap + tiling.weight_tile_bytes,
+    )  # fmt: skip
+
+
+def timed_bound(variant: Variant, chip: ChipConfig) -> int:
+    """A variant's bound on `chip`'s DRAM channel: through the pipeline, the channel, the
+    drain after the last load and the chain of its steps."""
+    first_ifmap = transfer_cycles_of(variant.first_ifmap, chip)
+    first_weight = transfer_cycles_of(variant.first_weight, chip)
+    last = transfer_cycles_of(variant.last_outputs, chip)
+    latency = chip.dram.latency_cycles
+    pipeline = variant.pipeline + first_ifmap + first_weight + latency + last
+    loads = channel_cycles_of(variant.reads, chip, 2 * variant.steps)
+    channel = channel_cycles_of(variant.everything, chip, 3 * variant.steps)
+    drain = loads + latency + variant.last_compute + last
+    return max(pipeline, channel, drain, chain_cycles(variant.chain, chip))
+
+
+def chain_cycles(chain: ChainTerms, chip: ChipConfig) -> int:
+    """`bound_terms.chain_bound` of one candidate, in plain numbers."""
+    opening = sum(transfer_cycles_of(size, chip) for size in chain.largest)
+    loads = channel_cycles_of(chain.bus, chip, chain.transfers) - chain.halves * opening
+    if chain.steps <= 0:
+        return 0
+    waits = (chain.steps - chain.halves) * chip.dram.latency_cycles
+    return (max(loads, 0) + waits + chain.compute) // chain.halves
+
+
+def _chain_terms(
+    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int]
+) -> ChainTerms:
+    """The chain of a variant's steps (`ChainTerms`)."""
+    array, burst = table.array, chip.dram.burst_bytes
+    halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in INPUTS)
+    kinds = ["ifmap", "weight"] + (["ofmap_write"] if halves == 2 else [])
+    bus = sum(-(-traffic[kind] // burst) * burst for kind in kinds)
+    accumulator = max(chip.array.accumulator_bytes, chip.array.element_bytes)
+    largest = [tiling.ifmap_tile_bytes, tiling.weight_tile_bytes]
+    largest.append(tiling.g_tile * tiling.m_tile * tiling.n_tile * accumulator if halves == 2
+                   else 0)  # fmt: skip
+    overlap = chip.array.fold_overlap
+    folds = np.array(tiling.g_tile * array.folds_per_group)
+    most = int(step_most(array, overlap, folds, np.array(array.time_steps), first=True))
+    steps = tiling.g_tiles if tiling.g_tiles > halves else 0
+    compute = max(table.compute_cycles + traffic["refill"] - halves * most, 0)
+    return ChainTerms(halves, steps, bus, tuple(largest), compute, tiling.g_tiles * len(kinds))
