@@ -90,12 +90,12 @@ def _classes_of(
     """`tile_classes` of tiles (m, k, n, groups per step, groups); read only."""
     m_tile, k_tile, n_tile, g_tile, groups = sizes
     parts = geometry.k_parts(k_tile)
-    boxes = sorted({taps for part in parts for _, taps in part})
+    boxes = sorted({taps for part in dict.fromkeys(parts) for _, taps in part})
     index = {taps: i for i, taps in enumerate(boxes)}
     pixels = [geometry.box_pixels(m_tile, taps).tolist() for taps in boxes]
     extras = {
         "m": list(zip(*pixels, strict=True)),
-        "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
+        "k": _coded(parts, index),
     }
     classes: dict[str, tuple[Any, ...]] = {"g": tuple(_extents(groups, g_tile))}
     for dim, total, tile in (("m", array.m, m_tile), ("k", array.k, k_tile),
@@ -103,6 +103,14 @@ def _classes_of(
         extents = _extents(total, tile)
         classes[dim] = tuple(zip(extents, extras.get(dim, extents), strict=True))
     return classes
+
+
+def _coded(parts: list[Any], index: dict[Any, int]) -> list[tuple[tuple[int, int], ...]]:
+    """Each K-tile's pieces with their tap boxes as indices into `index`, each distinct K-tile
+    coded once (a layer's K-tiles repeat a few shapes)."""
+    coded = {part: tuple([(count, index[taps]) for count, taps in part])
+             for part in dict.fromkeys(parts)}  # fmt: skip
+    return [coded[part] for part in parts]
 
 
 def _extents(total: int, tile: int) -> list[int]:
