@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from accel.memory import tile_schedule
-from accel.memory.tile_classes import Key, _extents, _pair_keys, _uniform_keys, level_runs
+from accel.memory.tile_classes import Key, _extents, level_runs
 from accel.memory.tile_schedule import Repeat, compress, stream_schedule
 
 
@@ -80,24 +80,22 @@ def test_level_runs_are_the_runs_of_every_index_key(
 
 @given(
     length=st.integers(1, 300),
-    tile=st.integers(1, 4),
-    last=st.integers(1, 4),
+    ends=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
     other=st.none() | st.tuples(st.integers(0, 299), st.integers(1, 4)),
 )
-def test_the_keys_of_a_loop_of_like_tiles_are_the_codes_of_each_pair(
-    length: int, tile: int, last: int, other: tuple[int, int] | None
+def test_level_runs_of_loops_alike_but_at_their_ends_are_the_runs_of_every_index_key(
+    length: int, ends: tuple[int, int, int], other: tuple[int, int] | None
 ) -> None:
-    """`_uniform_keys` (list repetition) gives the keys `_pair_keys` codes index by index,
-    on loops of like tiles and a last one (like or not), and declines any other loop."""
-    classes = [(tile, (tile * 3,))] * (length - 1) + [(last, (last * 3,))]
+    """A loop whose tiles are alike but perhaps the first and the last (keyed by repetition,
+    not a code per index), and the same with one more tile changed (coded per index): the
+    runs of compressing every index's Key."""
+    first, tile, last = ((size, (size * 3,)) for size in ends)
+    sizes = [first] + [tile] * (length - 2) + [last] if length > 1 else [first]
     if other is not None:
-        classes[other[0] % length] = (other[1], (other[1] * 3,))
-    fast = _uniform_keys(tuple(classes))
-    alike = classes[:-1].count(classes[0]) == length - 1
-    assert (fast is not None) == alike
-    if fast is not None:
-        assert fast == _pair_keys(tuple(classes))
-        assert fast[:-2] == [0] * (length - 2)
+        sizes[other[0] % length] = (other[1], (other[1] * 3,))
+    keys = [Key(sizes[i], sizes[i + 1] if i + 1 < length else None, i == 0, i == length - 1,
+                i == length - 2) for i in range(length)]  # fmt: skip
+    assert level_runs.__wrapped__(tuple(sizes)) == compress(keys)
 
 
 def test_level_runs_keep_the_first_and_the_last_two_indices_apart() -> None:

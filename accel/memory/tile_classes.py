@@ -46,8 +46,12 @@ def level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[Key, ...]]]:
         return Key(classes[i], after, i == 0, i == count - 1, i == count - 2)
 
     # Equal keys ⇔ equal (class, next class) away from the first and the last two indices,
-    # which are each unlike every other: codes from the classes, no Key per index.
-    keys = _uniform_keys(classes) or _pair_keys(classes)
+    # which are each unlike every other: codes from the classes, no Key per index. When the
+    # classes between the first and the last are all alike (whole tiles; row tiles but for
+    # the image border's halos), so are those keys: no code per index either.
+    middle = classes[1:-1]
+    alike = not middle or middle.count(middle[0]) == len(middle)
+    keys = [0] * count if alike else _pair_keys(classes)
     for i, special in enumerate(sorted({0, count - 2, count - 1} & set(range(count)))):
         keys[special] = -2 - i
     return [(n, tuple(key(start + i) for i in range(period))) for n, start, period in runs(keys)]
@@ -59,18 +63,6 @@ def _pair_keys(classes: tuple[Any, ...]) -> list[int]:
     codes = [ids.setdefault(each, len(ids)) for each in classes]
     width = len(ids) + 1
     return [before * width + after for before, after in itertools.pairwise(codes)] + [-1]
-
-
-def _uniform_keys(classes: tuple[Any, ...]) -> list[int] | None:
-    """`_pair_keys` of a loop whose tiles are all alike but perhaps the last (most loops:
-    whole tiles then a partial one), by list repetition rather than a code per index; None
-    for any other loop."""
-    count, alike = len(classes), classes.count(classes[0])
-    if alike == count:  # codes all 0: pairs (0, 0) at width 2
-        return [0] * (count - 1) + [-1]
-    if alike == count - 1 and classes[-1] != classes[0]:  # codes 0 … 0, 1 at width 3
-        return [0] * (count - 2) + [1, -1]
-    return None
 
 
 def tile_classes(
