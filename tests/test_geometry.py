@@ -54,6 +54,21 @@ def test_k_tiles_inside_a_channel_read_only_their_taps() -> None:
     assert sum(g.k_patterns(4).values()) == 5
 
 
+@given(
+    kernel=st.tuples(st.integers(1, 7), st.integers(1, 7)),
+    channels=st.integers(1, 40),
+    k_tile=st.integers(1, 400),
+)
+def test_k_tiles_repeated_by_period_are_the_k_tiles_listed_one_by_one(
+    kernel: tuple[int, int], channels: int, k_tile: int
+) -> None:
+    """`k_parts` repeats one period of K-tiles (then the partial last): the pieces listing
+    every K-tile from its start gives."""
+    g = geometry(Conv(kernel=kernel, padding=3, out_channels=4), channels, 9)
+    assert g.k_parts(k_tile) == g.plain_k_parts(k_tile)
+    assert len(g.k_parts(k_tile)) == -(-g.k // k_tile)
+
+
 def test_stride_larger_than_kernel_skips_unread_rows() -> None:
     g = geometry(Conv(kernel=1, stride=2, out_channels=4), 3, 8)
     assert g.image_box == 16  # rows and columns 0, 2, 4, 6

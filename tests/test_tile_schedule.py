@@ -78,6 +78,26 @@ def test_level_runs_are_the_runs_of_every_index_key(
     assert level_runs.__wrapped__(sizes) == compress(keys)
 
 
+@given(
+    length=st.integers(1, 300),
+    ends=st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
+    other=st.none() | st.tuples(st.integers(0, 299), st.integers(1, 4)),
+)
+def test_level_runs_of_loops_alike_but_at_their_ends_are_the_runs_of_every_index_key(
+    length: int, ends: tuple[int, int, int], other: tuple[int, int] | None
+) -> None:
+    """A loop whose tiles are alike but perhaps the first and the last (keyed by repetition,
+    not a code per index), and the same with one more tile changed (coded per index): the
+    runs of compressing every index's Key."""
+    first, tile, last = ((size, (size * 3,)) for size in ends)
+    sizes = [first] + [tile] * (length - 2) + [last] if length > 1 else [first]
+    if other is not None:
+        sizes[other[0] % length] = (other[1], (other[1] * 3,))
+    keys = [Key(sizes[i], sizes[i + 1] if i + 1 < length else None, i == 0, i == length - 1,
+                i == length - 2) for i in range(length)]  # fmt: skip
+    assert level_runs.__wrapped__(tuple(sizes)) == compress(keys)
+
+
 def test_level_runs_keep_the_first_and_the_last_two_indices_apart() -> None:
     tile = (4, (28,))
     runs = level_runs.__wrapped__((tile,) * 6)

@@ -128,7 +128,22 @@ class LayerGeometry:
         return ends // self.taps - starts // self.taps + 1
 
     def k_parts(self, k_tile: int) -> list[KPart]:
-        """Each K-tile as (channel count, taps covered) pieces, in tile order."""
+        """Each K-tile as (channel count, taps covered) pieces, in tile order: the full tiles'
+        first taps repeat every `taps / gcd(k_tile, taps)` tiles (`_k_patterns`), so one
+        period is worked out and repeated, then the partial last tile."""
+        taps, k, kernel_rows, kernel_cols = self.taps, self.k, self.rows.kernel, self.cols.kernel
+        full, tail = divmod(k, k_tile)
+        period = min(full, taps // math.gcd(k_tile, taps))
+        head = [_k_part(j * k_tile % taps, k_tile, kernel_rows, kernel_cols)
+                for j in range(period)]  # fmt: skip
+        rounds, extra = divmod(full, period) if period else (0, 0)
+        parts = head * rounds + head[:extra]
+        if tail:
+            parts.append(_k_part(full * k_tile % taps, tail, kernel_rows, kernel_cols))
+        return parts
+
+    def plain_k_parts(self, k_tile: int) -> list[KPart]:
+        """`k_parts` tile by tile (the form it is tested against)."""
         return [
             _k_part(start % self.taps, min(k_tile, self.k - start), self.rows.kernel,
                     self.cols.kernel)

@@ -46,14 +46,23 @@ def level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[Key, ...]]]:
         return Key(classes[i], after, i == 0, i == count - 1, i == count - 2)
 
     # Equal keys ⇔ equal (class, next class) away from the first and the last two indices,
-    # which are each unlike every other: codes from the classes, no Key per index.
-    ids: dict[Any, int] = {}
-    codes = [ids.setdefault(each, len(ids)) for each in classes]
-    width = len(ids) + 1
-    keys = [before * width + after for before, after in itertools.pairwise(codes)] + [-1]
+    # which are each unlike every other: codes from the classes, no Key per index. When the
+    # classes between the first and the last are all alike (whole tiles; row tiles but for
+    # the image border's halos), so are those keys: no code per index either.
+    middle = classes[1:-1]
+    alike = not middle or middle.count(middle[0]) == len(middle)
+    keys = [0] * count if alike else _pair_keys(classes)
     for i, special in enumerate(sorted({0, count - 2, count - 1} & set(range(count)))):
         keys[special] = -2 - i
     return [(n, tuple(key(start + i) for i in range(period))) for n, start, period in runs(keys)]
+
+
+def _pair_keys(classes: tuple[Any, ...]) -> list[int]:
+    """A code per index, equal where (class, next class) are equal (−1: the last index)."""
+    ids: dict[Any, int] = {}
+    codes = [ids.setdefault(each, len(ids)) for each in classes]
+    width = len(ids) + 1
+    return [before * width + after for before, after in itertools.pairwise(codes)] + [-1]
 
 
 def tile_classes(
@@ -73,12 +82,12 @@ def _classes_of(
     """`tile_classes` of tiles (m, k, n, groups per step, groups); read only."""
     m_tile, k_tile, n_tile, g_tile, groups = sizes
     parts = geometry.k_parts(k_tile)
-    boxes = sorted({taps for part in parts for _, taps in part})
+    boxes = sorted({taps for part in dict.fromkeys(parts) for _, taps in part})
     index = {taps: i for i, taps in enumerate(boxes)}
     pixels = [geometry.box_pixels(m_tile, taps).tolist() for taps in boxes]
     extras = {
         "m": list(zip(*pixels, strict=True)),
-        "k": [tuple((count, index[taps]) for count, taps in part) for part in parts],
+        "k": _coded(parts, index),
     }
     classes: dict[str, tuple[Any, ...]] = {"g": tuple(_extents(groups, g_tile))}
     for dim, total, tile in (("m", array.m, m_tile), ("k", array.k, k_tile),
@@ -86,6 +95,14 @@ def _classes_of(
         extents = _extents(total, tile)
         classes[dim] = tuple(zip(extents, extras.get(dim, extents), strict=True))
     return classes
+
+
+def _coded(parts: list[Any], index: dict[Any, int]) -> list[tuple[tuple[int, int], ...]]:
+    """Each K-tile's pieces with their tap boxes as indices into `index`, each distinct K-tile
+    coded once (a layer's K-tiles repeat a few shapes)."""
+    coded = {part: tuple([(count, index[taps]) for count, taps in part])
+             for part in dict.fromkeys(parts)}  # fmt: skip
+    return [coded[part] for part in parts]
 
 
 def _extents(total: int, tile: int) -> list[int]:
