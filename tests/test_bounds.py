@@ -89,8 +89,15 @@ def test_the_lower_bounds_in_one_pass_are_the_term_by_term_ones(
     table = _table(layer, chip)
     assume(table is not None)
     assert table is not None
-    for bandwidth in (chip.dram.bandwidth_bytes_per_cycle, 7.3, 48.6):
-        other = chip.with_values({"dram.bandwidth_bytes_per_cycle": bandwidth})
+    # Bandwidths with a whole or a fractional number of cycles per burst, and one where a
+    # burst takes no cycle; latencies with and without waits: the timing-free parts kept on
+    # the table at the first are finished at each.
+    timings = [(chip.dram.bandwidth_bytes_per_cycle, chip.dram.latency_cycles)]
+    timings += [(7.3, 0), (48.6, 37), (200.0, 5), (8.0, 1000)]
+    for bandwidth, latency in timings:
+        other = chip.with_values(
+            {"dram.bandwidth_bytes_per_cycle": bandwidth, "dram.latency_cycles": latency}
+        )
         fast = lower_bounds(table, other)
         assert fast.dtype == np.int64
         assert fast.tolist() == _plain_lower_bounds(table, other).tolist()

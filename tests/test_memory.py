@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.mapper import map_layer
+from accel.memory.candidates import Hashed
 from accel.memory.geometry import LayerGeometry
-from accel.memory.model import MemoryTraffic, compulsory_traffic, model_memory
+from accel.memory.model import MemoryTraffic, clear_cache, compulsory_traffic, model_memory
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import Conv, Flatten, FullyConnected, MaxPool, Shape
 from accel.perf.timing import time_layer
@@ -300,3 +301,32 @@ def test_each_chip_field_a_stage_reads_is_in_its_cache_key(
     warm = memory_of(layer, second)
     assert warm == cold and warm.schedule == cold.schedule
     assert warm != memory_of(layer, first)  # the field matters to this layer
+
+
+@settings(max_examples=25, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips,
+       bandwidth=st.sampled_from([1.5, 3.0, 8.0, 48.6]), latency=st.sampled_from([0, 100, 300]))
+def test_a_layer_at_another_dram_timing_is_what_a_fresh_model_gives(
+    layer: Layer, chip: ChipConfig, bandwidth: float, latency: int
+) -> None:
+    """A chip that differs only in DRAM timing reuses the table's facts from the first chip,
+    its kept schedules and their hashed memo keys among them: its layer is the one a model with
+    every cache empty gives (same tiling, traffic, cycles and schedule)."""
+    other = chip.with_values({"dram.bandwidth_bytes_per_cycle": bandwidth,
+                              "dram.latency_cycles": latency})  # fmt: skip
+    try:
+        memory_of(layer, chip)
+        again = memory_of(layer, other)
+    except InputError:
+        return
+    clear_cache()
+    assert again == memory_of(layer, other)
+    assert again.schedule is not None
+
+
+def test_a_hashed_key_is_equal_to_an_equal_value_hashed_again() -> None:
+    key = Hashed(("tiling", (1, 2), 3))
+    same, different = Hashed(("tiling", (1, 2), 3)), Hashed(("tiling", (1, 2), 4))
+    assert (key == same, hash(key) == hash(same), key == different) == (True, True, False)
+    assert {key: 5}[same] == 5
+    assert key != ("tiling", (1, 2), 3)  # only another `Hashed` is equal

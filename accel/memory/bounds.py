@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
@@ -37,7 +37,7 @@ from accel.memory import bound_terms as terms
 from accel.memory import tiling as tiles
 from accel.memory.bound_stack import Stack, flatten
 from accel.memory.bound_terms import Chain
-from accel.memory.channel_cycles import channel_bound, transfer_bound
+from accel.memory.bound_timing import Untimed
 from accel.memory.geometry import IntArray
 from accel.memory.traffic import TRAFFIC, GridTraffic, grid_sizes
 
@@ -67,6 +67,8 @@ class Grid:
     rows: IntArray  # every bound input below, a row each, per valid candidate
     chain_shapes: tuple[tuple[int, int], ...]  # per chain: its halves, how many `largest`
     layout: dict[str, int]  # the row of each bound input (`_layout`)
+    # per burst size, the bounds' timing-free parts (`lower_bounds`), kept for the next timing
+    untimed: dict[int, Untimed] = field(default_factory=dict, compare=False, repr=False)
 
     compute = _Row()  # compute cycles plus refills
     moved = _Row()  # DRAM bytes
@@ -214,47 +216,45 @@ def restrict(table: Grid, valid: list[IntArray]) -> Grid:
 
 
 def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
-    """A lower bound of every candidate's replayed cycles on `chip`'s DRAM channel."""
-    latency, count = chip.dram.latency_cycles, len(table.chain_shapes)
-    rows, at = table.rows, len(_SIZES) + 3 + sum(many for _, many in table.chain_shapes)
-    transfer = transfer_bound(rows[:at], chip)  # the transfer sizes' cycles
-    buses = len(_BUSES) + count
-    channel = channel_bound(rows[at : at + buses], chip, rows[at + buses : at + 2 * buses])
-    first = transfer[0] + transfer[1]
-    fill = np.where(first > 0, first + latency, 0)
-    last = transfer[2]
-    pipeline = table.compute + fill + last
-    moved = transfer[3] + transfer[4] + transfer[5]
-    extra = np.maximum(moved + latency - table.window_compute, 0)
-    pipeline = pipeline + table.windows * extra
-    bound: IntArray = np.maximum(pipeline, channel[0])
-    closing = latency + table.last_compute + last  # after the last load ends
-    bound = np.maximum(bound, channel[1] + closing)
-    rest = table.head_bus
-    steps_after = table.last_compute + last  # the first step is not the last
-    after = np.where(rest > 0, channel[2] + closing, steps_after)
-    opened = first + latency + table.first_compute + after
-    bound = np.maximum(bound, np.where(table.first_compute > 0, opened, 0))
-    if count:
-        bound = np.maximum(bound, _chain_cycles(table, transfer, channel[len(_BUSES) :], latency))
-    return bound
+    """A lower bound of every candidate's replayed cycles on `chip`'s DRAM channel: the terms
+    above, their timing-free parts kept per table (`bound_timing.Untimed`), finished at the
+    chip's bandwidth and latency."""
+    dram = chip.dram
+    untimed = table.untimed.get(dram.burst_bytes)
+    if untimed is None:
+        untimed = table.untimed[dram.burst_bytes] = _untimed(table, dram.burst_bytes)
+    return untimed.at(dram.bandwidth_bytes_per_cycle, dram.latency_cycles)
 
 
-def _chain_cycles(
-    table: Grid, transfer: IntArray, loads: IntArray, latency: int
-) -> IntArray:
-    """The largest `chain_bound` of `table`'s chains, all chains at once (a row each), from
-    the cycles of the transfer sizes (`transfer`: each chain's `largest` after the first six
-    rows) and the channel cycles of each chain's bytes (`loads`)."""
-    shapes, count = table.chain_shapes, len(table.chain_shapes)
-    starts = np.cumsum([0] + [many for _, many in shapes[:-1]])
-    assert all(many > 0 for _, many in shapes), "every chain has a transfer"
-    opening = np.add.reduceat(transfer[len(_SIZES) + 3 :], starts, axis=0)
-    halves = np.array([[each] for each, _ in shapes], dtype=np.int64)
-    steps = table.rows[-2 * count : -count]
-    compute = table.rows[-count:]
-    loads = loads - halves * opening
-    waits = (steps - halves) * latency
-    total = np.maximum(loads, 0) + waits + compute
-    result: IntArray = np.where(steps > 0, total // halves, 0).max(axis=0)
-    return result
+def _untimed(table: Grid, burst: int) -> Untimed:
+    """What `lower_bounds` reads of `table` that no bandwidth or latency changes."""
+    shapes, count, rows = table.chain_shapes, len(table.chain_shapes), table.rows
+    at, buses = len(_SIZES) + 3 + sum(many for _, many in shapes), len(_BUSES) + count
+    first, head = table.first_compute, table.head_bus
+    steps = rows[len(rows) - 2 * count : len(rows) - count]
+    halves = np.array([[each] for each, _ in shapes], dtype=np.float64).reshape(count, 1)
+    on_bus = np.zeros((at + 1, len(table)))  # and a row of zeros
+    on_bus[:at] = -(-rows[:at] // burst) * burst
+    return Untimed(
+        burst, on_bus,
+        rows[at : at + buses].astype(np.float64), rows[at + buses : at + 2 * buses] / 2,
+        table.compute.astype(np.float64), table.windows.astype(np.float64),
+        -table.window_compute.astype(np.float64), table.last_compute.astype(np.float64),
+        np.where((first > 0) & (head <= 0), first, -np.inf),
+        np.where((first > 0) & (head > 0), first, -np.inf),
+        _chain_rows(shapes, at), halves, steps - halves,
+        np.where(steps > 0, rows[len(rows) - count :], -np.inf),
+    )  # fmt: skip
+
+
+def _chain_rows(shapes: tuple[tuple[int, int], ...], zeros: int) -> IntArray:
+    """Per chain (a column), the rows of its `largest` transfers in `Untimed.on_bus`, each as
+    many times as the chain has halves (their sum is what the halves' first transfers may
+    overlap), padded with the row of zeros at `zeros`."""
+    columns, at = [], len(_SIZES) + 3
+    for halves, many in shapes:
+        columns.append([row for row in range(at, at + many) for _ in range(halves)])
+        at += many
+    longest = max((len(column) for column in columns), default=0)
+    padded = [column + [zeros] * (longest - len(column)) for column in columns]
+    return np.array(padded, dtype=np.int64).reshape(len(shapes), longest).T

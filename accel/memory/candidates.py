@@ -39,12 +39,32 @@ class Memo:
         self.found: dict[object, Any] = {}
 
     def get(self, key: object, make: Callable[[], T]) -> T:
-        if key not in self.found:
+        result: T = self.found.get(key, _MISSING)  # one hash of `key` when found
+        if result is _MISSING:
             if len(self.found) >= self.limit:
                 self.found.clear()
-            self.found[key] = make()
-        result: T = self.found[key]
+            result = self.found[key] = make()
         return result
+
+
+_MISSING: Any = object()
+
+
+class Hashed:
+    """A memo key hashed once: a deep key (tilings, geometry, chip sections) costs microseconds
+    to hash, and a key kept and used again (`search_facts.TableFacts.schedules`) is then found
+    by its kept hash and by identity. Equal to another `Hashed` of an equal value."""
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value: object) -> None:
+        self.value, self._hash = value, hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return self is other or (isinstance(other, Hashed) and self.value == other.value)
 
 
 ORDER_TRAFFIC = Memo(4096)

@@ -32,6 +32,7 @@ from accel.memory import bounds, plans, search, search_facts, tile_classes, tile
 from accel.memory import tiling as tiles
 from accel.memory.candidates import (
     ORDER_TRAFFIC,
+    Hashed,
     Memo,
     NoFit,
     candidate_grid,
@@ -188,18 +189,26 @@ def _array_memory(
     )
     layer = Layer("layer", op, ("input",), input_shapes, output_shape)
     has_bias = layer.bias_elements > 0
-    schedules: dict[tiles.Tiling, Schedule] = {}
+    known = search_facts.facts_of(table, chip).schedules
+
+    def schedule(tiling: tiles.Tiling) -> tuple[Schedule, Hashed]:
+        """The tiling's schedule and memo key, kept with the table's facts: the facts' plan
+        fields are all that `schedule_of` reads of the chip."""
+        found = known.get(id(tiling))
+        if found is None or found[0] is not tiling:
+            made, key = schedule_of(tiling, geometry, array, chip, has_bias, compute_cycles)
+            found = known[id(tiling)] = (tiling, made, Hashed(key))
+        return found[1], found[2]
 
     def replay(tiling: tiles.Tiling) -> int:
-        schedule, key = schedule_of(tiling, geometry, array, chip, has_bias, compute_cycles)
-        schedules[tiling] = schedule
+        made, key = schedule(tiling)
         # The replay reads of the chip the DRAM channel and the double buffers (in `key`).
-        return _RUNS.get((key, chip.dram), lambda: replay_layer(schedule, chip))
+        return _RUNS.get((key, chip.dram), lambda: replay_layer(made, chip))
 
     (tiling, traffic), total, _ = search.best_tiling(table, chip, replay)
     macs = layer.macs * batch
     return _record(
-        total, traffic, compulsory, macs, tiling, schedules[tiling], chip, compute_cycles
+        total, traffic, compulsory, macs, tiling, schedule(tiling)[0], chip, compute_cycles
     )
 
 

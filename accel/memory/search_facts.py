@@ -3,9 +3,9 @@
 A layer's table (`plans.layer_table`) is shared by chips that differ only in DRAM bandwidth,
 latency, clock or energy (`plans.PLAN_FREE_FIELDS`): a sweep over bandwidth searches the same
 table again with only the bounds' channel cycles and the replays changed. Each candidate's
-schedule key, its tiling and traffic, and its groups-per-step variants with every term of their
-bound that does not read the DRAM timing are worked out at the first search that reaches them
-and kept for the next (`search.py` adds the timing).
+schedule key, its tiling and traffic, its groups-per-step variants with every term of their
+bound that does not read the DRAM timing, and the schedule of each tiling replayed are worked
+out at the first search that reaches them and kept for the next (`search.py` adds the timing).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from typing import Any
 from accel.config import ChipConfig
 from accel.memory import tiling as tiles
 from accel.memory.bounds import Grid
+from accel.memory.candidates import Hashed
+from accel.memory.tile_schedule import Schedule
 from accel.memory.variant_bounds import Picked, Variant
 
 Key = tuple[int, ...] | tiles.Tiling  # a schedule key (`search._schedule_key`)
@@ -30,6 +32,9 @@ class TableFacts:
         self.keys: dict[int, Key] = {}
         self.candidates: dict[int, Picked] = {}
         self.variants: dict[int, list[tuple[Variant, Picked]]] = {}
+        # per tiling replayed (by identity: the tilings above, kept here), its schedule and the
+        # schedule's memo key (`model._array_memory`): the plan fields fix both
+        self.schedules: dict[int, tuple[tiles.Tiling, Schedule, Hashed]] = {}
 
 
 def plan_of(chip: ChipConfig) -> tuple[Any, ...]:

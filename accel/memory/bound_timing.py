@@ -1,0 +1,111 @@
+"""A candidate table's cycle bounds split at the DRAM timing: what a bandwidth or latency changes.
+
+`bounds.lower_bounds` is the largest of a few terms per candidate, each made of channel cycles
+(`channel_cycles.transfer_bound`, `channel_bound`), the DRAM latency and cycles no DRAM timing
+changes (compute, a step's cycles, counts of steps and write-backs). A sweep point that differs
+only in DRAM timing searches the same table again (`search_facts.py`), so the timing-free half
+of every term is worked out once per table and burst size (`Untimed`): the transfer sizes in
+whole bursts, the bytes on the bus and the transfer counts as floats, each term's constant
+cycles, and its conditions as −∞ where the term does not apply. `Untimed.at` finishes them at a
+bandwidth and latency in a few whole-table numpy operations.
+
+The values are exactly those of the term-by-term form (`tests/test_bounds.py` holds the two
+equal): every operand is an integer below 2⁵³, where float64 adds, multiplies and floors
+exactly; the channel's own divisions are the same float64 operations in the same order; and a
+term that does not apply (−∞ instead of 0) never decides a maximum that the always-applying,
+non-negative channel term takes part in. So each bound is the proven one of `bounds.py`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from accel.memory.geometry import IntArray
+
+FloatArray = np.ndarray  # float64 rows of whole numbers (or −∞), one column per candidate
+
+
+@dataclass(frozen=True)
+class Untimed:
+    """The timing-free parts of a table's bounds (rows over its candidates, float64).
+
+    Transfer rows (`on_bus`): the prologue's ifmap and weight tiles, the last write-back, the
+    three `window_bytes`, each chain's `largest`, then a row of zeros (`chain_rows` pads with
+    it); bus rows (`bus`, `half_transfers`): all
+    traffic, the drain, the head, then each chain's bytes."""
+
+    burst: int
+    on_bus: FloatArray  # each transfer size rounded up to whole bursts
+    bus: FloatArray  # bytes on the channel, at least
+    half_transfers: FloatArray  # half the transfers that carry them, at most
+    compute: FloatArray  # compute cycles plus refills
+    windows: FloatArray  # write-backs whose ring slot delays a load two steps on
+    window_slack: FloatArray  # minus the compute of one step, at most
+    last_compute: FloatArray  # the last step's compute cycles, at least
+    opened: FloatArray  # the first step's compute where the head bytes are not left (else −∞)
+    opened_head: FloatArray  # the same where they are (else −∞)
+    chain_rows: IntArray  # per chain (a column): its `largest` rows, each once per half
+    halves: FloatArray  # per chain (a column): its buffer halves
+    chain_waits: FloatArray  # per chain: steps past the first halves, each waiting a latency
+    chain_compute: FloatArray  # per chain: its compute (−∞ where it does not chain)
+
+    def at(self, bandwidth: float, latency: int) -> IntArray:
+        """Every candidate's bound at `bandwidth` bytes/cycle and `latency` cycles."""
+        transfer = self.on_bus / bandwidth
+        transfer += 0.5
+        np.floor(transfer, out=transfer)  # `transfer_bound` of every transfer size
+        channel = self._channel(bandwidth)
+        first = transfer[0] + transfer[1]
+        fill = np.where(first > 0, first + latency, 0.0)
+        last = transfer[2]
+        extra = transfer[3] + transfer[4]
+        extra += transfer[5]
+        extra += self.window_slack
+        extra += latency
+        np.maximum(extra, 0.0, out=extra)
+        extra *= self.windows
+        bound = self.compute + last
+        bound += fill
+        bound += extra  # through the pipeline
+        np.maximum(bound, channel[0], out=bound)  # the channel
+        closing = self.last_compute + last
+        closing += latency  # after the last load ends
+        np.maximum(bound, channel[1] + closing, out=bound)  # the drain
+        opened = first + closing
+        np.maximum(bound, opened + self.opened, out=bound)  # from the first step on
+        opened += channel[2]
+        opened += self.opened_head
+        opened += latency
+        np.maximum(bound, opened, out=bound)
+        if len(self.halves):
+            np.maximum(bound, self._chains(transfer, channel, latency), out=bound)
+        result: IntArray = bound.astype(np.int64)
+        return result
+
+    def _channel(self, bandwidth: float) -> FloatArray:
+        """`channel_cycles.channel_bound` of every bus row (the same operations)."""
+        per_burst = self.burst / bandwidth
+        slack = 0.0 if per_burst == math.floor(per_burst) else 0.5 / per_burst
+        share = self.bus / bandwidth
+        cycles = share * max(0.0, 1.0 - slack) if slack else share
+        if slack:
+            share -= self.half_transfers
+            np.maximum(cycles, share, out=cycles)
+        cycles -= 1e-9
+        result: FloatArray = np.ceil(cycles, out=cycles)
+        return result
+
+    def _chains(self, transfer: FloatArray, channel: FloatArray, latency: int) -> FloatArray:
+        """The largest `bound_terms.chain_bound` of the chains: per chain, its loads past what
+        the halves' first transfers may overlap, a latency per step past the halves, and its
+        compute, shared among its halves."""
+        loads = channel[3:] - transfer[self.chain_rows].sum(axis=0)
+        np.maximum(loads, 0.0, out=loads)
+        loads += self.chain_compute
+        loads += self.chain_waits * latency
+        loads /= self.halves
+        result: FloatArray = np.floor(loads, out=loads).max(axis=0)
+        return result
