@@ -20,10 +20,12 @@ the script prints the median and the best wall time, and the target where there 
 after one warm-up run) as it is for an installed package, even where PYTHONDONTWRITEBYTECODE is
 set; --cold compiles every module from source each time instead. --checkout times another
 checkout's accel (e.g. the commit before a change, `git archive COMMIT | tar -x -C
-../accel-before`) with this script.
+../accel-before`) with this script; given more than once, the checkouts run side by side, in
+turn within every repeat of every command, so a neighbour's load slows them alike, and the last
+column is the first checkout's best over the last's.
 
     python benchmarks/cli_startup.py
-    python benchmarks/cli_startup.py --repeat 20 --checkout ../accel-before
+    python benchmarks/cli_startup.py --repeat 20 --checkout ../accel-before --checkout .
     python benchmarks/cli_startup.py --scalesim-cfg google.cfg --scalesim-topology mobilenet.csv
     python benchmarks/cli_startup.py --instructions   # valgrind: counts, not times
 
@@ -69,14 +71,19 @@ ZOO_RUN = (
 )
 
 
-def wall_seconds(argv: list[str], checkout: Path, env: dict[str, str], repeat: int) -> list[float]:
+def wall_seconds(
+    argv: list[str], checkouts: list[Path], env: dict[str, str], repeat: int
+) -> list[list[float]]:
+    """Each checkout's wall times of `argv`, the checkouts in turn within every repeat."""
     # The working directory comes first on sys.path, so `checkout`'s accel is the one imported.
-    subprocess.run(argv, cwd=checkout, env=env, check=True, capture_output=True)  # warm-up
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
+    for checkout in checkouts:  # warm-up
         subprocess.run(argv, cwd=checkout, env=env, check=True, capture_output=True)
-        times.append(time.perf_counter() - start)
+    times: list[list[float]] = [[] for _ in checkouts]
+    for _ in range(repeat):
+        for checkout, found in zip(checkouts, times, strict=True):
+            start = time.perf_counter()
+            subprocess.run(argv, cwd=checkout, env=env, check=True, capture_output=True)
+            found.append(time.perf_counter() - start)
     return times
 
 
@@ -120,7 +127,7 @@ def commands(args: argparse.Namespace, out: str, scratch: Path) -> Commands:
     onnx = scratch / "resnet18.onnx"
     export = [python, "-c", CLI, "export", "-n", "resnet18", "--format", "onnx", "--seed", "0",
               "--out", str(onnx)]  # fmt: skip
-    if subprocess.run(export, cwd=args.checkout, capture_output=True).returncode == 0:
+    if subprocess.run(export, cwd=args.checkout[-1], capture_output=True).returncode == 0:
         found["ResNet-18 ONNX -q"] = ([*run, "-n", str(onnx), "-q"], 0.5)
     found["12 zoo networks, one process"] = ([python, "-c", ZOO_RUN], 0.5)
     return found
@@ -129,13 +136,15 @@ def commands(args: argparse.Namespace, out: str, scratch: Path) -> Commands:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--checkout", type=Path, default=CHECKOUT, help="accel checkout to time")
+    parser.add_argument("--checkout", type=Path, action="append",
+                        help="accel checkout to time (again: side by side; default this one)")
     parser.add_argument("--cold", action="store_true", help="no bytecode cache")
     parser.add_argument("--scalesim-cfg", type=Path, help="SCALE-Sim's google.cfg")
     parser.add_argument("--scalesim-topology", type=Path, help="SCALE-Sim's mobilenet.csv")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions under valgrind instead of timing")  # fmt: skip
     args = parser.parse_args()
+    args.checkout = args.checkout or [CHECKOUT]
     with (tempfile.TemporaryDirectory() as out, tempfile.TemporaryDirectory() as pycache,
           tempfile.TemporaryDirectory() as scratch):  # fmt: skip
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -145,21 +154,43 @@ def main() -> int:
         found = commands(args, out, Path(scratch))
         cache = "no bytecode cache" if args.cold else "bytecode cached"
         what = "instructions" if args.instructions else f"wall time, {args.repeat} runs each"
-        print(f"{args.checkout.resolve()} ({cache}): fresh processes, {what}")
+        for number, checkout in enumerate(args.checkout, 1):
+            print(f"[{number}] {checkout.resolve()}")
+        print(f"({cache}): fresh processes, {what}")
         if not any(label.startswith("SCALE-Sim") for label in found):
             print("(SCALE-Sim's MobileNet case skipped: --scalesim-cfg / --scalesim-topology "
                   "name no files)")
         if args.instructions:
-            print(f"{'command':36s} {'M instructions':>15s}")
-            for label, (argv, _) in found.items():
-                print(f"{label:36s} {instructions(argv, args.checkout, env) / 1e6:15,.0f}")
-            return 0
-        print(f"{'command':36s} {'median s':>9s} {'best s':>7s} {'target s':>9s}  met (best)")
-        for label, (argv, target) in found.items():
-            times = wall_seconds(argv, args.checkout, env, args.repeat)
-            goal = f"{target:9.2f}  {'yes' if min(times) <= target else 'no'}" if target else ""
-            print(f"{label:36s} {statistics.median(times):9.3f} {min(times):7.3f} {goal}")
+            _print_instructions(found, args.checkout, env)
+        else:
+            _print_walls(found, args.checkout, env, args.repeat)
     return 0
+
+
+def _print_instructions(found: Commands, checkouts: list[Path], env: dict[str, str]) -> None:
+    heads = "".join(f"{f'[{n}] M instr.':>15s}" for n in range(1, len(checkouts) + 1))
+    print(f"{'command':36s}{heads}")
+    for label, (argv, _) in found.items():
+        counts = "".join(f"{instructions(argv, c, env) / 1e6:15,.0f}" for c in checkouts)
+        print(f"{label:36s}{counts}")
+
+
+def _print_walls(found: Commands, checkouts: list[Path], env: dict[str, str], repeat: int) -> None:
+    """Per checkout the median and best seconds and whether the best meets the target; with
+    several checkouts, the first's best over the last's (above 1: the last is faster)."""
+    heads = "".join(f"{f'[{n}] median':>11s}{'best':>7s}{'met':>4s}"
+                    for n in range(1, len(checkouts) + 1))  # fmt: skip
+    ratio = f"{'[1]/[' + str(len(checkouts)) + ']':>9s}" if len(checkouts) > 1 else ""
+    print(f"{'command':36s}{heads}{'target s':>9s}{ratio}")
+    for label, (argv, target) in found.items():
+        times = wall_seconds(argv, checkouts, env, repeat)
+        cells = ""
+        for found_times in times:
+            met = "" if target is None else ("yes" if min(found_times) <= target else "no")
+            cells += f"{statistics.median(found_times):11.3f}{min(found_times):7.3f}{met:>4s}"
+        goal = f"{target:9.2f}" if target else f"{'':9s}"
+        share = f"{min(times[0]) / min(times[-1]):8.2f}x" if len(checkouts) > 1 else ""
+        print(f"{label:36s}{cells}{goal}{share}")
 
 
 if __name__ == "__main__":
