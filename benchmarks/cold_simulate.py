@@ -7,6 +7,7 @@ Run from the repository root:
     python benchmarks/cold_simulate.py --profile -n vgg16      # cProfile of the call instead,
                                                                # and how many searches it made
     python benchmarks/cold_simulate.py --bandwidth 8           # also a bandwidth-only re-run
+    python benchmarks/cold_simulate.py -n mobilenet.csv -c google.cfg  # a topology on its chip
 
 Each network is counted by two runs under valgrind's cachegrind (one BLAS thread, a fixed hash
 seed): one that imports, loads the network and chip and empties every cache, and one that then
@@ -32,12 +33,12 @@ SETUP = (
     "from accel.io.sources import load_chip, load_network\n"
     "from accel.memory.model import clear_cache\n"
     "from accel.simulation import simulate_network\n"
-    "network, chip = load_network(sys.argv[1]), load_chip(None)\n"
+    "network, chip = load_network(sys.argv[1]), load_chip(sys.argv[2] or None)\n"
     "clear_cache()\n"
 )
 CALL = "simulate_network(network, chip, 1)\n"
 RERUN = (
-    "other = chip.with_values({'dram.bandwidth_bytes_per_cycle': float(sys.argv[2])})\n"
+    "other = chip.with_values({'dram.bandwidth_bytes_per_cycle': float(sys.argv[3])})\n"
     "simulate_network(network, other, 1)\n"
 )
 
@@ -48,7 +49,7 @@ def instructions(script: str, name: str, *more: str) -> int:
     return cli_startup.instructions([sys.executable, "-c", script, name, *more], CHECKOUT, env)
 
 
-def profile(name: str) -> None:
+def profile(name: str, chip_path: str) -> None:
     """cProfile of one cold call, the 25 functions with the most cumulative time."""
     import cProfile
     import pstats
@@ -58,7 +59,7 @@ def profile(name: str) -> None:
     from accel.memory.model import _array_memory, clear_cache
     from accel.simulation import simulate_network
 
-    network, chip = load_network(name), load_chip(None)
+    network, chip = load_network(name), load_chip(chip_path or None)
     clear_cache()
     profiler = cProfile.Profile()
     profiler.runcall(simulate_network, network, chip, 1)
@@ -70,7 +71,10 @@ def profile(name: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", "--network", action="append", help="zoo network (repeatable)")
+    parser.add_argument("-n", "--network", action="append",
+                        help="zoo network, workload or topology file (repeatable)")
+    parser.add_argument("-c", "--chip", default="", help="chip: built-in name, YAML or SCALE-Sim "
+                        ".cfg (default chip if not given)")  # fmt: skip
     parser.add_argument("--profile", action="store_true", help="cProfile instead of counting")
     parser.add_argument("--bandwidth", type=float, help="also count a re-run at this DRAM "
                         "bandwidth (bytes/cycle) after the first call")  # fmt: skip
@@ -78,16 +82,16 @@ def main() -> None:
     names = args.network or ["vgg16", "mobilenet_v2"]
     if args.profile:
         for name in names:
-            profile(name)
+            profile(name, args.chip)
         return
     rerun = f" {f'bandwidth {args.bandwidth:g} re-run':>24s}" if args.bandwidth else ""
     print(f"{'network':20s} {'M instructions, cold call':>26s}{rerun}")
     for name in names:
-        base = instructions(SETUP, name)
-        called = instructions(SETUP + CALL, name)
+        base = instructions(SETUP, name, args.chip)
+        called = instructions(SETUP + CALL, name, args.chip)
         line = f"{name:20s} {(called - base) / 1e6:26,.1f}"
         if args.bandwidth:
-            again = instructions(SETUP + CALL + RERUN, name, str(args.bandwidth))
+            again = instructions(SETUP + CALL + RERUN, name, args.chip, str(args.bandwidth))
             line += f" {(again - called) / 1e6:24,.1f}"
         print(line)
 
