@@ -185,7 +185,7 @@ def test_the_transfer_counts_are_the_schedules(layer: Layer, chip: ChipConfig) -
 
 
 def _variant_failures(layer: Layer, chip: ChipConfig) -> list[str]:
-    """Each groups-per-step variant of every candidate whose bound (`_variant_bound`: the
+    """Each groups-per-step variant of every candidate whose bound (`variant_bounds`: the
     exhaustive side does not see the variants) exceeds its replay."""
     found = _table(layer, chip)
     if found is None:
@@ -196,7 +196,8 @@ def _variant_failures(layer: Layer, chip: ChipConfig) -> list[str]:
     for position, flat in enumerate(table.flat.tolist()):
         tiling, traffic = search.candidate(table, flat)
         for block in tiles.group_blocks(tiling, chip):
-            bound, _, _ = variant_bounds.variant_bound(block, table, chip, traffic, position)
+            variant = variant_bounds.variant_of(block, table, chip, traffic, position)
+            bound = variant_bounds.timed_bound(variant, chip)
             schedule, _ = plans.schedule_of(block, geometry, array, chip, bias, compute)
             cycles = replay_layer(schedule, chip)
             if bound > cycles:

@@ -142,14 +142,6 @@ class LayerGeometry:
             parts.append(_k_part(full * k_tile % taps, tail, kernel_rows, kernel_cols))
         return parts
 
-    def plain_k_parts(self, k_tile: int) -> list[KPart]:
-        """`k_parts` tile by tile (the form it is tested against)."""
-        return [
-            _k_part(start % self.taps, min(k_tile, self.k - start), self.rows.kernel,
-                    self.cols.kernel)
-            for start in range(0, self.k, k_tile)
-        ]
-
     def first_k_part(self, k_tile: int) -> KPart:
         """The first K-tile as (channel count, taps covered) pieces."""
         return _k_part(0, min(k_tile, self.k), self.rows.kernel, self.cols.kernel)

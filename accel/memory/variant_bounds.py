@@ -56,15 +56,6 @@ class Variant:
     prologue: int  # bytes of the first ifmap and weight tiles
 
 
-def variant_bound(
-    tiling: tiles.Tiling, table: Grid, chip: ChipConfig, traffic: dict[str, int], base: int
-) -> tuple[int, int, int]:
-    """The bound, DRAM bytes and prologue bytes of one groups-per-step variant of the uncut
-    tiling at position `base`."""
-    variant = variant_of(tiling, table, chip, traffic, base)
-    return timed_bound(variant, chip), variant.moved, variant.prologue
-
-
 def variants(
     picked: Picked, table: Grid, chip: ChipConfig, base: int
 ) -> list[tuple[Variant, Picked]]:
