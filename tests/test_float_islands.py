@@ -214,3 +214,27 @@ def test_a_plain_average_pool_read_through_a_reshape_is_bit_exact(config: QuantC
     # 8 channels take MLAS's NCHWc layout where its blocks are 8 channels (AVX2), not 16.
     kernel = "com.microsoft.nchwc.AveragePool" if nchwc_block_size() == 8 else "AveragePool"
     assert pools == ({"averagepool11": kernel} if config.form == "qdq" else {})
+
+
+def squeeze_excite_cnn() -> Any:
+    """MobileNetV3's squeeze-and-excite entry: conv → float BatchNormalization → ReLU whose
+    result two layers read (the pool and the Mul), so the ReLU stays a layer of its own and the
+    BatchNormalization's float result is the value before it."""
+    g = GraphBuilder("squeeze_excite", [1, 3, 12, 12], opset=13, seed=5)
+    x = g.relu(g.bn(g.conv(g.input, 3, 8, 3, bias=False), 8))
+    gate = g.node("Sigmoid", [g.conv(g.node("GlobalAveragePool", [x]), 8, 8, 1, pad=0)])
+    return g.model([_head(g, g.conv(g.node("Mul", [x, gate]), 8, 8, 1, pad=0), 8)])
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: c.label)
+def test_a_batchnorm_before_a_relu_layer_is_compared_before_the_relu(config: QuantConfig,
+                                                                     tmp_path: Path) -> None:
+    result = check(quantize(squeeze_excite_cnn(), config, tmp_path))
+    report = result.check
+    assert report is not None and report.extra["replay_reproduces_session"] is True
+    assert (report.mismatches, report.mismatched_elements) == (0, 0), report.as_dict()
+    norm = next(layer.name for layer in result.qnet.network.layers if layer.kind == "batchnorm")
+    # QOperator keeps the ReLU as a layer (QDQ drops it); the BatchNormalization's float32
+    # output was once read from behind that ReLU (a false mismatch on every negative value).
+    assert report.layers_checked == (10 if config.form == "qoperator" else 9)
+    assert report.extra["float_layers"][norm] == "BatchNormalization"

@@ -125,13 +125,16 @@ def _nhwc_tensors(graph: Any, nhwc_inputs: set[str]) -> set[str]:
     return nhwc
 
 
-def _token_nodes(graph: Any) -> dict[str, list[Any]]:
+def _base_name(name: str) -> str:
     # ORT names a replacement node after the original: "_token_<n>" when it re-creates it,
     # "_nchwc" in the blocked layout, "_pre_q" when it moved a QuantizeLinear above it.
+    return re.sub(r"(_token_\d+|_nchwc|_pre_q)+$", "", name)
+
+
+def _token_nodes(graph: Any) -> dict[str, list[Any]]:
     by_name: dict[str, list[Any]] = {}
     for node in graph.node:
-        base = re.sub(r"(_token_\d+|_nchwc|_pre_q)+$", "", node.name)
-        by_name.setdefault(base, []).append(node)
+        by_name.setdefault(_base_name(node.name), []).append(node)
     return by_name
 
 
@@ -200,13 +203,16 @@ def locate(
         producer = producers.get(found)
         float_op = _float_op(producer, producers) if producer is not None else None
         locations[name] = Location(found, found in nhwc, offset, float_op)
+    layers = frozenset(layers)
     for name in layers:
-        if name not in tensor_names and (location := _float_output(graph, name, nhwc)):
+        if name not in tensor_names and (location := _float_output(graph, name, nhwc, layers)):
             locations[name] = location
     return locations
 
 
-def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None:
+def _float_output(
+    graph: OrtGraph, name: str, nhwc: set[str], layers: frozenset[str]
+) -> Location | None:
     """The float32 output of the node named `name` (through its NCHWc ReorderOutput)."""
     optimized = graph.optimized.graph
     by_name = _token_nodes(optimized)
@@ -216,7 +222,7 @@ def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None
     nodes = [n for n in candidates if n.op_type not in _QDQ]
     if not nodes:
         return None
-    node = _through_fused_relu(optimized, nodes[0])
+    node = _through_fused_relu(optimized, nodes[0], layers)
     domain = "" if node.domain in ("", "ai.onnx") else f"{node.domain}."
     tensor, channels_last = str(node.output[0]), node.output[0] in nhwc
     if node.domain == "com.microsoft.nchwc":  # blocked layout: read it after ReorderOutput
@@ -228,10 +234,14 @@ def _float_output(graph: OrtGraph, name: str, nhwc: set[str]) -> Location | None
     return Location(tensor, channels_last, 0, f"{domain}{node.op_type}")
 
 
-def _through_fused_relu(graph: Any, node: Any) -> Any:
-    """The Relu that is `node`'s only reader, if any: the importer fuses a float Add's ReLU
-    into the add layer, so the layer's float result is the Relu's output."""
+def _through_fused_relu(graph: Any, node: Any, layers: frozenset[str]) -> Any:
+    """The Relu that is `node`'s only reader, if the importer fused it into the layer (a float
+    Add's ReLU joins the add layer, so the layer's float result is the Relu's output). A Relu
+    that is a layer of its own (after a float BatchNormalization) is not looked through: the
+    layer's result is the value before it."""
     readers = [n for n in graph.node if node.output[0] in n.input]
     if len(readers) == 1 and readers[0].op_type == "Relu":
-        return readers[0]
+        relu = readers[0]
+        if _base_name(relu.name) not in layers:
+            return relu
     return node
