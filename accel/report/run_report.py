@@ -9,17 +9,24 @@ the roofline takes `arithmetic_intensity` when a column gives it, else MACs per 
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 from accel.errors import InputError
 from accel.io.tables import read_csv
-from accel.report.charts import Series, bar_chart, hbar_chart
+from accel.report.charts import hbar_chart
 from accel.report.core_timeline import cores_timeline
 from accel.report.page import Card, cards, page, params_grid, section, table
-from accel.report.plots import PointGroup, scatter_chart
-from accel.report.svg import attr, byte_unit, color, energy_unit, format_energy, format_number
+from accel.report.run_charts import (
+    DRAM,
+    cycles_chart,
+    dram_chart,
+    energy_section,
+    peak_and_bandwidth,
+    roofline,
+    utilization_chart,
+)
+from accel.report.svg import attr, byte_unit, color, format_energy, format_number
 from accel.report.timeline import busiest_layer, timeline_view
 from accel.results import NetworkResult, verdict, write_atomically
 from accel.sweep.points import flatten_fields
@@ -35,10 +42,6 @@ _ARRAY_ONLY = (
     "M", "K", "N", "groups", "dataflow", "mapping_efficiency", "row_folds", "col_folds",
     "cycles_per_fold", "fold_period_cycles", "fold_overlap", "folds", "used_pe_fraction_min",
 )  # fmt: skip
-_LABELLED = 8  # roofline points named on the chart: the layers with the most cycles
-_VERDICT_ORDER = {"compute-bound": 0, "mapping-bound": 1, "memory-bound": 2}  # legend colours
-_ENERGY = re.compile(r"^energy_(.+)_pj$")
-_DRAM = re.compile(r"^dram_(.+)_bytes$")
 
 
 def write_run_report(
@@ -108,7 +111,7 @@ def render_run_report(
     timeline: str = "",
 ) -> str:
     """The report page of one run; `timeline` is its timeline section when the run was live."""
-    bandwidth = _peak_and_bandwidth(chip, summary)[1]
+    bandwidth = peak_and_bandwidth(chip, summary)[1]
     rows = [_derived(row, columns, bandwidth) for row in rows]
     title = f"{summary.get('network', '?')} on {summary.get('chip', '?')}"
     subtitle = (
@@ -119,11 +122,11 @@ def render_run_report(
         section("Summary", cards(_cards(summary))),
         section("Chip", _chip_params(chip, summary), anchor="chip"),
         _training_section(summary),
-        _cycles_chart(rows),
-        _utilization_chart(rows),
-        _dram_chart(rows, columns),
-        _energy_section(rows, columns),
-        _roofline(rows, chip, summary),
+        cycles_chart(rows),
+        utilization_chart(rows),
+        dram_chart(rows, columns),
+        energy_section(rows, columns),
+        roofline(rows, chip, summary),
         timeline or _timeline_section(None),
         _layer_tables(rows, columns),
     ]
@@ -168,7 +171,7 @@ def _derived(row: dict[str, Any], columns: list[str], bandwidth: float) -> dict[
     verdict when the DRAM bandwidth is known) and the array's columns blank when the layer is
     not on the array."""
     row = dict(row)
-    row["dram_bytes"] = sum(row.get(c) or 0 for c in columns if _DRAM.match(c))
+    row["dram_bytes"] = sum(row.get(c) or 0 for c in columns if DRAM.match(c))
     row["energy_uj"] = (row.get("energy_pj") or 0) / 1e6
     on_array = row.get("unit", "array") == "array"
     compute, efficiency = row.get("compute_cycles"), row.get("mapping_efficiency")
@@ -231,144 +234,6 @@ def _chip_params(chip: dict[str, Any], summary: dict[str, Any]) -> str:
         if key not in ("name", "description")
     ]
     return f'<p class="note">{attr(described)}</p>' + params_grid(pairs)
-
-
-def _names(rows: list[dict[str, Any]]) -> list[str]:
-    return [str(row.get("layer", i)) for i, row in enumerate(rows)]
-
-
-def _cycles_chart(rows: list[dict[str, Any]]) -> str:
-    compute = [float(r.get("compute_cycles") or 0) for r in rows]
-    stall = [float(r.get("stall_cycles") or 0) for r in rows]
-    tips = [
-        f"{r.get('layer')} ({r.get('kind')}): compute {c:,.0f} + stall {s:,.0f} cycles"
-        for r, c, s in zip(rows, compute, stall, strict=True)
-    ]
-    chart = bar_chart(
-        _names(rows),
-        [Series("compute", compute, color(0)), Series("stall", stall, color(3))],
-        "cycles per layer", "cycles", tips,
-    )  # fmt: skip
-    return section("Cycles per layer", chart, "compute cycles and DRAM stall cycles, stacked")
-
-
-def _utilization_chart(rows: list[dict[str, Any]]) -> str:
-    util = [float(r.get("utilization") or 0) for r in rows]
-    tips = [
-        f"{r.get('layer')} on {r.get('unit', '?')}: utilization {u:.1%}, "
-        f"mapping efficiency {float(r.get('mapping_efficiency') or 0):.1%}"
-        for r, u in zip(rows, util, strict=True)
-    ]
-    chart = bar_chart(
-        _names(rows), [Series("utilization", util, color(2))], "utilization per layer",
-        "utilization (MACs / cycles·PEs)", tips, percent=True,
-    )  # fmt: skip
-    return section("Utilization per layer", chart, "layers off the array have no MACs")
-
-
-def _dram_chart(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    operands = [c for c in columns if _DRAM.match(c)]
-    if not operands:
-        return section("DRAM traffic per layer", '<p class="note">no dram_*_bytes columns</p>')
-    scale, unit = byte_unit(max((float(r["dram_bytes"]) for r in rows), default=0.0))
-    series = [
-        Series(_DRAM.sub(r"\1", c), [float(r.get(c) or 0) / scale for r in rows], color(i))
-        for i, c in enumerate(operands)
-    ]
-    tips = [
-        f"{r.get('layer')}: " + ", ".join(f"{s.name} {s.values[i]:,.4g} {unit}" for s in series)
-        for i, r in enumerate(rows)
-    ]
-    chart = bar_chart(_names(rows), series, "DRAM traffic per layer", f"DRAM traffic ({unit})",
-                      tips)  # fmt: skip
-    return section("DRAM traffic per operand", chart, "bytes moved between DRAM and SRAM")
-
-
-def _energy_section(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    parts = [c for c in columns if _ENERGY.match(c)]
-    if not parts:
-        return section(
-            "Energy", '<p class="note">no energy_*_pj columns in layers.csv: breakdown skipped</p>'
-        )
-    whole, whole_unit = energy_unit(sum(float(r.get("energy_pj") or 0) for r in rows) / 1e6)
-    totals = [
-        (_ENERGY.sub(r"\1", c), sum(float(r.get(c) or 0) for r in rows) / 1e6 / whole, color(i))
-        for i, c in enumerate(parts)
-    ]
-    overall = hbar_chart(totals, "energy by component", whole_unit)
-    scale, unit = energy_unit(max((float(r.get("energy_pj") or 0) for r in rows), default=0) / 1e6)
-    series = [
-        Series(name, [float(r.get(c) or 0) / 1e6 / scale for r in rows], fill)
-        for c, (name, _, fill) in zip(parts, totals, strict=True)
-    ]
-    tips = [f"{r.get('layer')}: {float(r.get('energy_pj') or 0) / 1e6 / scale:,.4g} {unit}"
-            for r in rows]  # fmt: skip
-    per_layer = bar_chart(_names(rows), series, "energy per layer", f"energy ({unit})", tips)
-    return section(
-        "Energy breakdown", overall + per_layer, "whole network by component, then per layer"
-    )
-
-
-def _roofline(rows: list[dict[str, Any]], chip: dict[str, Any], summary: dict[str, Any]) -> str:
-    peak, bandwidth = _peak_and_bandwidth(chip, summary)
-    groups: dict[str, list[tuple[float, float, str]]] = {}
-    named: list[tuple[float, float, float, str]] = []  # (cycles, x, y, layer)
-    for row in rows:
-        macs, cycles, dram = row.get("macs") or 0, row.get("total_cycles") or 0, row["dram_bytes"]
-        intensity = row.get("arithmetic_intensity") or (macs / dram if dram else 0)
-        if not (macs and cycles and intensity):
-            continue
-        achieved = macs / cycles
-        found = row.get("verdict") or row.get("bound") or _bound(intensity, peak, bandwidth)
-        group = f"{found}-bound" if found else "layers"
-        text = (f"{row.get('layer')} ({group}): {intensity:,.1f} MACs/byte, "
-                f"{achieved:,.1f} MACs/cycle, {cycles:,} cycles")  # fmt: skip
-        groups.setdefault(group, []).append((intensity, achieved, text))
-        named.append((cycles, intensity, achieved, str(row.get("layer"))))
-    if not groups:
-        return section("Roofline", '<p class="note">no layer with MACs and DRAM traffic</p>')
-    lines = []
-    if peak and bandwidth:
-        xs = [p[0] for g in groups.values() for p in g]
-        low, high = min(xs) / 2, max(xs) * 2
-        ridge = peak / bandwidth
-        roof = [(low, min(peak, bandwidth * low))]
-        roof += [(ridge, peak)] if low < ridge < high else []
-        roof += [(high, min(peak, bandwidth * high))]
-        lines.append((roof, "#111", f"roof: {peak} MACs/cycle, {bandwidth:g} B/cycle"))
-    # Each verdict keeps its colour whichever others are present.
-    ordered = sorted(groups.items(), key=lambda item: _VERDICT_ORDER.get(item[0], 3))
-    labels = [(x, y, layer) for _, x, y, layer in sorted(named, reverse=True)[:_LABELLED]]
-    chart = scatter_chart(
-        [PointGroup(name, color(_VERDICT_ORDER.get(name, 3)), pts) for name, pts in ordered],
-        "roofline", "arithmetic intensity (MACs per DRAM byte)", "achieved MACs per cycle", lines,
-        full_width=True, labels=labels,
-    )  # fmt: skip
-    note = (
-        "each array layer as a point, coloured by what its time goes to: memory-bound (its DRAM "
-        "bytes at the channel's bandwidth take at least as long as its compute), mapping-bound "
-        "(computing on an array its mapping fills to less than half: far below the roof), "
-        "compute-bound; the dashed "
-        f"roof is min(PEs, bandwidth × intensity); the {_LABELLED} layers with the most cycles "
-        "are named"
-    )
-    return section("Roofline", chart, note)
-
-
-def _peak_and_bandwidth(chip: dict[str, Any], summary: dict[str, Any]) -> tuple[int, float]:
-    array, dram = chip.get("array") or {}, chip.get("dram") or {}
-    peak = int(array.get("rows", 0)) * int(array.get("cols", 0))
-    if not peak:
-        shape = re.match(r"(\d+)x(\d+)", str(summary.get("array", "")))
-        peak = int(shape[1]) * int(shape[2]) if shape else 0
-    return peak, float(dram.get("bandwidth_bytes_per_cycle", 0))
-
-
-def _bound(intensity: float, peak: int, bandwidth: float) -> str:
-    """The roofline's verdict, for a table without the cycles to tell (empty: no roof known)."""
-    if not (peak and bandwidth):
-        return ""
-    return "memory" if intensity < peak / bandwidth else "compute"
 
 
 def _timeline_section(result: NetworkResult | None, layers: range | None = None) -> str:
