@@ -24,7 +24,6 @@ Requires the `onnx` package (`pip install "accel-simulator[check]"`).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,18 @@ import numpy as np
 from accel.errors import InputError
 from accel.functional.conv_layer import conv_pads
 from accel.functional.requant import onnx_requant_scale
+from accel.io.onnx_export_nodes import (
+    MS_DOMAIN,
+    NodeArgs,
+    QGraph,
+    activation_nodes,
+    batchnorm_nodes,
+    binary_nodes,
+    block_move_nodes,
+    float_chain,
+    prelu_nodes,
+    resize_nodes,
+)
 from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer
 from accel.model.ops import (
@@ -54,9 +65,6 @@ from accel.model.quantized import QuantizedNetwork
 from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 
 ONNX_OPSET = 21
-MS_DOMAIN = "com.microsoft"
-_FLOAT_OP = {"relu": "Relu", "relu6": "Clip", "hswish": "HardSwish", "hsigmoid": "HardSigmoid",
-             "tanh": "Tanh", "hard_sigmoid": "HardSigmoid"}
 
 
 def quantized_input_name(name: str) -> str:
@@ -71,32 +79,6 @@ def output_names(qnet: QuantizedNetwork) -> dict[str, str]:
     return names
 
 
-@dataclass
-class _Graph:
-    """Nodes and initializers collected while walking the network."""
-
-    qnet: QuantizedNetwork
-    nodes: list[Any] = field(default_factory=list)
-    initializers: dict[str, np.ndarray] = field(default_factory=dict)
-
-    def const(self, name: str, value: np.ndarray) -> str:
-        self.initializers[name] = value
-        return name
-
-    def quant(self, tensor: str) -> tuple[str, str]:
-        """Initializers of a tensor's scale (float32 scalar) and zero point (its type)."""
-        p = self.qnet.activations[tensor]
-        scale = self.const(f"{tensor}.scale", np.array(p.scale, np.float32))
-        return scale, self.const(f"{tensor}.zero_point", np.array(p.zero_point, p.dtype))
-
-    def node(self, op: str, inputs: list[str], outputs: list[str], **attrs: Any) -> None:
-        from onnx import helper
-
-        domain = MS_DOMAIN if op.startswith("QLinear") and op not in _STANDARD else None
-        self.nodes.append(helper.make_node(op, inputs, outputs, domain=domain, **attrs))
-
-
-_STANDARD = {"QLinearConv", "QLinearMatMul"}
 
 
 def build_quantized_onnx(qnet: QuantizedNetwork, batch: int = 1) -> Any:
@@ -108,7 +90,7 @@ def build_quantized_onnx(qnet: QuantizedNetwork, batch: int = 1) -> Any:
         raise InputError(
             'ONNX export needs the onnx package: pip install "accel-simulator[check]"'
         ) from None
-    graph = _Graph(qnet)
+    graph = QGraph(qnet)
     names = output_names(qnet)
     if len(set(names.values())) != len(names):
         raise InputError("layer names must not end in '.quantized' (reserved for graph inputs)")
@@ -145,10 +127,7 @@ def export_quantized_onnx(qnet: QuantizedNetwork, path: str | Path, batch: int =
     Path(path).write_bytes(build_quantized_onnx(qnet, batch).SerializeToString())
 
 
-NodeArgs = tuple[str, list[str], list[str], dict[str, Any]]
-
-
-def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs]:
+def _layer_nodes(graph: QGraph, layer: Layer, x: list[str]) -> Iterator[NodeArgs]:
     op, y = layer.op, layer.name
     x_q, y_q = graph.quant(layer.inputs[0]), graph.quant(y)
     activation = getattr(op, "activation", None)
@@ -169,7 +148,7 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
     elif isinstance(op, GlobalAvgPool):
         yield "QLinearGlobalAveragePool", [x[0], *x_q, *y_q], [y], {"channels_last": 0}
     elif isinstance(op, Add | Mul):
-        yield from _binary_nodes(graph, layer, x, pre)
+        yield from binary_nodes(graph, layer, x, pre)
     elif isinstance(op, Concat):
         args = [a for name, source in zip(x, layer.inputs, strict=True)
                 for a in (name, *graph.quant(source))]  # fmt: skip
@@ -184,13 +163,13 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
     elif isinstance(op, Softmax):
         yield "QLinearSoftmax", [x[0], *x_q, *y_q], [y], {"axis": op.axis + 1, "opset": 13}
     elif isinstance(op, Activation):
-        yield from _activation_nodes(graph, op, layer.inputs[0], x[0], y)
+        yield from activation_nodes(graph, op, layer.inputs[0], x[0], y)
     elif isinstance(op, Resize):
-        yield from _resize_nodes(graph, layer, x[0])
+        yield from resize_nodes(graph, layer, x[0])
     elif isinstance(op, DepthToSpace | SpaceToDepth):
-        yield from _block_move_nodes(graph, layer, x[0])
+        yield from block_move_nodes(graph, layer, x[0])
     elif isinstance(op, PRelu) and "slopes" in graph.qnet.attributes.get(y, {}):
-        yield from _prelu_nodes(graph, layer, x[0])
+        yield from prelu_nodes(graph, layer, x[0])
     elif isinstance(op, ReduceMean):  # no integer ReduceMean: DQ → float → Q
         axes = graph.const(f"{y}.axes", np.array([axis + 1 for axis in op.axes], np.int64))
         real, result = f"{y}.real", f"{y}.real_out"
@@ -198,11 +177,11 @@ def _layer_nodes(graph: _Graph, layer: Layer, x: list[str]) -> Iterator[NodeArgs
         yield "ReduceMean", [real, axes], [result], {"keepdims": 1}
         yield "QuantizeLinear", [result, *y_q], [y], {}
     elif isinstance(op, BatchNorm) and "batchnorm" in graph.qnet.attributes.get(y, {}):
-        yield from _batchnorm_nodes(graph, layer, x[0])
+        yield from batchnorm_nodes(graph, layer, x[0])
     else:
         raise InputError(f"layer {y!r}: {layer.kind} cannot be exported to ONNX")
     if activation:
-        yield from _float_chain(graph, activation, y, pre, y)
+        yield from float_chain(graph, activation, y, pre, y)
 
 
 def _hw(layer: Layer) -> tuple[int, int]:
@@ -221,7 +200,7 @@ def _window_attrs(
     }
 
 
-def _array_nodes(graph: _Graph, layer: Layer, x: str, y: str) -> Iterator[NodeArgs]:
+def _array_nodes(graph: QGraph, layer: Layer, x: str, y: str) -> Iterator[NodeArgs]:
     weights = graph.qnet.weights[layer.name]
     w = weights.weight
     out_channels = w.shape[0]
@@ -251,7 +230,7 @@ def _array_nodes(graph: _Graph, layer: Layer, x: str, y: str) -> Iterator[NodeAr
     yield "QLinearConv", inputs, [y], attrs
 
 
-def _conv_transpose_nodes(graph: _Graph, layer: Layer, x: str, y: str) -> Iterator[NodeArgs]:
+def _conv_transpose_nodes(graph: QGraph, layer: Layer, x: str, y: str) -> Iterator[NodeArgs]:
     from onnx import TensorProto
 
     op, name = layer.op, layer.name
@@ -296,104 +275,3 @@ def conv_transpose_sum_bound(qnet: QuantizedNetwork, layer: Layer, x: np.ndarray
     total = conv_transpose(centred, np.abs(weights.centred()).astype(np.float64), op)
     bias = np.abs(np.asarray(weights.bias, np.float64)).reshape(1, -1, 1, 1)
     return int((total + bias).max(initial=0.0))
-
-
-def _binary_nodes(graph: _Graph, layer: Layer, x: list[str], y: str) -> Iterator[NodeArgs]:
-    # An n-ary add is a chain of QLinearAdds, each partial sum at the output's quantization.
-    op_type = "QLinearAdd" if isinstance(layer.op, Add) else "QLinearMul"
-    y_q = graph.quant(layer.name)
-    left, left_q = x[0], graph.quant(layer.inputs[0])
-    last = len(x) - 1
-    for i, (right, source) in enumerate(zip(x[1:], layer.inputs[1:], strict=True), start=1):
-        out = y if i == last else f"{layer.name}.partial{i}"
-        yield op_type, [left, *left_q, right, *graph.quant(source), *y_q], [out], {}
-        left, left_q = out, y_q
-
-
-def _activation_nodes(
-    graph: _Graph, op: Activation, source: str, x: str, y: str
-) -> Iterator[NodeArgs]:
-    x_q, y_q = graph.quant(source), graph.quant(y)
-    if op.function == "sigmoid":
-        yield "QLinearSigmoid", [x, *x_q, *y_q], [y], {}
-    elif op.function == "leaky_relu":
-        yield "QLinearLeakyRelu", [x, *x_q, *y_q], [y], {"alpha": op.alpha}
-    elif op.function == "hard_sigmoid":
-        yield from _float_chain(graph, op.function, source, x, y,
-                                {"alpha": op.alpha, "beta": op.beta})
-    else:
-        yield from _float_chain(graph, op.function, source, x, y)
-
-
-def _resize_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
-    """Resize on the codes, as quantize_static's QOperator form leaves it (its QDQ form's
-    DequantizeLinear → Resize → QuantizeLinear at one quantization is fused to the same)."""
-    op, y = layer.op, layer.name
-    assert isinstance(op, Resize)
-    if op.scale is not None:  # axes (opset 18) leave batch and channels alone
-        inputs = [x, "", graph.const(f"{y}.scales", np.array(op.scale, np.float32))]
-    else:
-        shape = layer.input_shapes[0]
-        sizes = np.array(op.output_size(shape.height, shape.width), np.int64)
-        inputs = [x, "", "", graph.const(f"{y}.sizes", sizes)]
-    attrs = {"mode": "linear" if op.mode == "bilinear" else "nearest",
-             "coordinate_transformation_mode": op.coordinate_mode,
-             "nearest_mode": op.nearest_mode, "axes": [2, 3]}  # fmt: skip
-    yield "Resize", inputs, [y], attrs
-
-
-def _block_move_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
-    """DepthToSpace / SpaceToDepth on the codes; between two quantizations DequantizeLinear →
-    move → QuantizeLinear, as quantize_static leaves these ops (float, not in its registries)."""
-    op, y = layer.op, layer.name
-    assert isinstance(op, DepthToSpace | SpaceToDepth)
-    attrs: dict[str, Any] = {"blocksize": op.block}
-    if isinstance(op, DepthToSpace):
-        attrs["mode"] = op.order
-    op_type = "DepthToSpace" if isinstance(op, DepthToSpace) else "SpaceToDepth"
-    if graph.qnet.activations[layer.inputs[0]] == graph.qnet.activations[y]:
-        yield op_type, [x], [y], attrs
-        return
-    real, result = f"{y}.real", f"{y}.real_out"
-    yield "DequantizeLinear", [x, *graph.quant(layer.inputs[0])], [real], {}
-    yield op_type, [real], [result], attrs
-    yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}
-
-
-def _prelu_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
-    """DequantizeLinear → PRelu (float32: onnxruntime has no integer PRelu) → QuantizeLinear,
-    the slopes shaped to broadcast over (N, C, H, W): (C, 1, 1), or (1,) when shared."""
-    y = layer.name
-    slopes = np.asarray(graph.qnet.attributes[y]["slopes"], np.float32).reshape(-1)
-    shaped = slopes.reshape(-1, 1, 1) if slopes.size > 1 else slopes
-    real, result = f"{y}.real", f"{y}.real_out"
-    yield "DequantizeLinear", [x, *graph.quant(layer.inputs[0])], [real], {}
-    yield "PRelu", [real, graph.const(f"{y}.slopes", shaped)], [result], {}
-    yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}
-
-
-def _batchnorm_nodes(graph: _Graph, layer: Layer, x: str) -> Iterator[NodeArgs]:
-    """DequantizeLinear → BatchNormalization (float32, as onnxruntime leaves it: no integer
-    kernel exists) → QuantizeLinear."""
-    y, constants = layer.name, graph.qnet.attributes[layer.name]["batchnorm"]
-    real, result = f"{y}.real", f"{y}.real_out"
-    yield "DequantizeLinear", [x, *graph.quant(layer.inputs[0])], [real], {}
-    parts = [graph.const(f"{y}.bn_{part}", getattr(constants, part))
-             for part in ("scale", "bias", "mean", "variance")]  # fmt: skip
-    yield "BatchNormalization", [real, *parts], [result], {"epsilon": constants.epsilon}
-    yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}
-
-
-def _float_chain(graph: _Graph, function: str, source: str, x: str, y: str,
-                 attrs: dict[str, Any] | None = None) -> Iterator[NodeArgs]:
-    """DequantizeLinear → float function (with `attrs`) → QuantizeLinear (at y's quantization)."""
-    real, result = f"{y}.real", f"{y}.real_out"
-    yield "DequantizeLinear", [x, *graph.quant(source)], [real], {}
-    inputs, attrs = [real], attrs or {}
-    if function == "relu6":
-        inputs += [graph.const("relu6.min", np.array(0.0, np.float32)),
-                   graph.const("relu6.max", np.array(6.0, np.float32))]  # fmt: skip
-    if function == "hsigmoid":
-        attrs = {"alpha": 1.0 / 6.0, "beta": 0.5}
-    yield _FLOAT_OP[function], inputs, [result], attrs
-    yield "QuantizeLinear", [result, *graph.quant(y)], [y], {}
