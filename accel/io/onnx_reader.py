@@ -20,9 +20,9 @@ Activations are NCHW: an IR shape (C, H, W) is the ONNX tensor without its batch
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -37,10 +37,20 @@ from accel.io.onnx_graph import (
     inferred_dims,
     tensor_array,
 )
-from accel.io.onnx_proto import Graph, Model, attribute_value
+from accel.io.onnx_proto import Graph, Model
 from accel.io.onnx_qdq_pairs import merged_pairs
+from accel.io.onnx_values import (
+    Const,
+    Scalar,
+    Tensor,
+    TensorHolds,
+    Value,
+    attr,
+    dequantize_const,
+    ir_shape,
+)
 from accel.model.network import LayerEntry
-from accel.model.ops import Op, Shape, ShapeError, Unsupported
+from accel.model.ops import Op, ShapeError, Unsupported
 from accel.model.quantized import QuantParams
 from accel.user_input import describe
 
@@ -48,57 +58,6 @@ from accel.user_input import describe
 _SHUFFLE_STEPS = frozenset(
     ("Transpose", "Reshape", "QuantizeLinear", "DequantizeLinear", "Identity", "Cast")
 )
-
-
-TensorHolds = Literal["codes", "dequantized", "raw"]
-
-
-@dataclass(frozen=True, eq=False)
-class QuantizedConst:
-    """A constant stored as integers with an affine scale (QDQ weights and biases)."""
-
-    values: np.ndarray
-    scale: np.ndarray
-    zero_point: np.ndarray
-    axis: int
-
-
-@dataclass(frozen=True, eq=False)
-class Tensor:
-    """An activation: the IR layer (or graph input) that holds it, and its ONNX dims."""
-
-    source: str
-    dims: Dims
-    quant: QuantParams | None = None
-    shuffle_groups: int = 0  # > 0 inside a reshape-transpose-reshape channel shuffle
-    shuffle_stage: int = 0  # 1 after the split reshape, 2 after the transpose
-    # What the ONNX tensor holds: int8/uint8 codes, their DequantizeLinear, or a float op's
-    # raw result (which a layer reading it must take in float32, not from the codes).
-    holds: TensorHolds = "raw"
-
-
-@dataclass(frozen=True, eq=False)
-class Const:
-    """A value known before inference (None when its data is in a missing external file)."""
-
-    array: np.ndarray | None
-    dims: Dims
-    quantized: QuantizedConst | None = None
-
-
-@dataclass(frozen=True)
-class Scalar:
-    """A run-time value that is not an activation (dynamic quantization's scale)."""
-
-
-Value = Tensor | Const | Scalar
-# Operators that move values without computing: their output holds what their input holds.
-
-
-def ir_shape(dims: Dims) -> Shape:
-    """The per-image IR shape of an ONNX activation with a leading batch dimension."""
-    rest = [*dims[1:], 1, 1][:3] if len(dims) >= 2 else [*dims, 1, 1, 1][:3]
-    return Shape(*rest)
 
 
 class OnnxImporter:
@@ -197,7 +156,7 @@ class OnnxImporter:
     def _fold_constant(self, node: Any, values: list[Value | None]) -> None:
         consts = [v if isinstance(v, Const) else None for v in values]
         if node.op_type == "DequantizeLinear" and consts[0] is not None:
-            self.values[node.output[0]] = _dequantize_const(consts, attr(node, "axis", 1))
+            self.values[node.output[0]] = dequantize_const(consts, attr(node, "axis", 1))
             return
         arrays = [c.array if c is not None else None for c in consts]
         if any(c is not None and c.array is None for c in consts):
@@ -386,29 +345,3 @@ Converter = Callable[[OnnxImporter, Any, int], None]
 def _qualified(node: Any) -> str:
     domain = node.domain if node.domain not in ("", "ai.onnx") else ""
     return f"{domain}.{node.op_type}" if domain else node.op_type
-
-
-def attr(node: Any, name: str, default: Any) -> Any:
-    for attribute in node.attribute:
-        if attribute.name == name:
-            value = attribute_value(attribute)
-            return value.decode() if isinstance(value, bytes) else value
-    return default
-
-
-def _dequantize_const(consts: list[Const | None], axis: int) -> Const:
-    values, scale_c = consts[0], consts[1] if len(consts) > 1 else None
-    zero_c = consts[2] if len(consts) > 2 else None
-    assert values is not None
-    if values.array is None or scale_c is None or scale_c.array is None:
-        return Const(None, values.dims)
-    q = values.array
-    scale = scale_c.array.astype(np.float32)
-    zero = zero_c.array if zero_c is not None and zero_c.array is not None else np.zeros_like(scale,
-                                                                                             q.dtype)
-    shape = [1] * q.ndim
-    if scale.size > 1:
-        shape[axis % q.ndim] = scale.size
-    real = (q.astype(np.int64) - zero.astype(np.int64).reshape(shape)) * scale.reshape(shape)
-    quantized = QuantizedConst(q, scale, zero, axis % max(q.ndim, 1))
-    return Const(real.astype(np.float32), tuple(q.shape), quantized)

@@ -21,7 +21,8 @@ import numpy as np
 from accel.model.quantized import BatchNormConstants, QuantizedWeights, QuantParams
 
 if TYPE_CHECKING:
-    from accel.io.onnx_reader import Const, OnnxImporter, Tensor
+    from accel.io.onnx_reader import OnnxImporter
+    from accel.io.onnx_values import Const, Tensor
 
 
 def quantized_weights(

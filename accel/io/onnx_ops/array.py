@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from accel.io.onnx_reader import Const, OnnxImporter, Tensor, attr
+from accel.io.onnx_reader import OnnxImporter
+from accel.io.onnx_values import Const, Tensor, attr
 from accel.io.onnx_weights import keep_qdq_weights
 from accel.model.ops import Conv, FullyConnected
 from accel.model.quantized import FloatWeights, QuantParams

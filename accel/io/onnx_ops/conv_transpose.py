@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 
 from accel.io.onnx_ops.array import _keep_float_weights
-from accel.io.onnx_reader import Const, OnnxImporter, attr
+from accel.io.onnx_reader import OnnxImporter
+from accel.io.onnx_values import Const, attr
 from accel.io.onnx_weights import keep_qdq_weights
 from accel.model.conv_transpose import ConvTranspose, transposed_output_size
 

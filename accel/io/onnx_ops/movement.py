@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from accel.io.onnx_reader import Const, OnnxImporter, Scalar, Tensor, TensorHolds, attr, ir_shape
+from accel.io.onnx_reader import OnnxImporter
+from accel.io.onnx_values import Const, Scalar, Tensor, TensorHolds, attr, ir_shape
 from accel.model.ops import ChannelShuffle, ChannelSlice, Flatten, Pad, Reshape, Transpose
 from accel.model.quantized import QuantParams
 

@@ -16,7 +16,8 @@ import numpy as np
 from accel.io.imported import Affine, AffineOrigin
 from accel.io.onnx_ops.array import conv_layer, fc_layer
 from accel.io.onnx_ops.vector import pool_layer
-from accel.io.onnx_reader import Const, Converter, OnnxImporter, Tensor, attr
+from accel.io.onnx_reader import Converter, OnnxImporter
+from accel.io.onnx_values import Const, Tensor, attr
 from accel.io.onnx_weights import quantized_weights
 from accel.model.ops import Activation, Add, BatchNorm, Concat, GlobalAvgPool, Mul, Softmax
 

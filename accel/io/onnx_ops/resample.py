@@ -13,7 +13,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from accel.io.onnx_reader import Const, OnnxImporter, Tensor, attr
+from accel.io.onnx_reader import OnnxImporter
+from accel.io.onnx_values import Const, Tensor, attr
 from accel.model.ops import Activation, GlobalAvgPool, Reshape
 from accel.model.quantized import FloatWeights
 from accel.model.resample_ops import (

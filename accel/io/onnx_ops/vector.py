@@ -14,7 +14,8 @@ import numpy as np
 
 from accel.io.imported import Affine, AffineOrigin
 from accel.io.onnx_ops.array import window
-from accel.io.onnx_reader import Const, Converter, OnnxImporter, Scalar, Tensor, attr
+from accel.io.onnx_reader import Converter, OnnxImporter
+from accel.io.onnx_values import Const, Scalar, Tensor, attr
 from accel.io.onnx_weights import keep_batchnorm_constants
 from accel.model.ops import (
     Activation,
