@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from accel.errors import InputError, closest
 from accel.model.ops import Conv, ConvTranspose, FullyConnected, Op, Shape, ShapeError
@@ -32,8 +33,9 @@ class GemmView:
         return self.m * self.k * self.n * self.groups
 
 
-@dataclass(frozen=True)
-class LayerEntry:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class LayerEntry(NamedTuple):
     """A layer as written: a name, an operator, the names of its inputs (empty = previous)."""
 
     name: str
