@@ -117,9 +117,9 @@ def test_text_printed_without_rich_reads_as_rich_prints_it(
 
 # Third-party packages a plain `simulate-network -q` run does not need: its layers and chip are
 # records built without pydantic (accel.user_input.record), which validates only input that
-# needs converting or is wrong.
+# needs converting or is wrong. Nor hashlib, which loads OpenSSL: zoo.json's check is a CRC-32.
 NOT_ON_THE_PATH = ("typer", "click", "rich", "yaml", "simpy", "onnx", "pydantic",
-                   "pydantic_core", "annotated_types")  # fmt: skip
+                   "pydantic_core", "annotated_types", "hashlib")  # fmt: skip
 # accel's own modules of features such a run (single core, systolic array, fusion and
 # residency off, no --training, --check or --report) does not choose: each is imported where a
 # run chooses its feature. A package stands for all its modules.

@@ -75,7 +75,7 @@ def test_the_grid_equals_summing_each_k_tile_size_piece_by_piece(
     assert array is not None
     geometry = LayerGeometry.of(layer, batch)
     fast, plain = tile_grid.candidates(array, geometry), _one_by_one(array, geometry)
-    for name in Candidates.__dataclass_fields__:
+    for name in Candidates._fields:
         got, expected = getattr(fast, name), getattr(plain, name)
         assert got.dtype == expected.dtype and got.tolist() == expected.tolist(), name
 

@@ -1,4 +1,4 @@
-"""Rewrite accel/io/zoo.json: every built-in workload YAML parsed, with its SHA-256.
+"""Rewrite accel/io/zoo.json: every built-in workload YAML parsed, with its CRC-32.
 
     python tools/gen_zoo.py
 
@@ -19,7 +19,7 @@ WORKLOADS = Path(__file__).resolve().parent.parent / "workloads"
 
 def zoo_entries() -> dict[str, object]:
     return {
-        path.stem: {"sha256": digest(path.read_bytes()),
+        path.stem: {"crc32": digest(path.read_bytes()),
                     "data": load_yaml_mapping(path, "workload")}
         for path in sorted(WORKLOADS.glob("*.yaml"))
     }

@@ -7,9 +7,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from accel.cli.output import console, say
 from accel.cli.tables import layer_table, print_functional, print_summary, print_training
@@ -24,9 +23,11 @@ if TYPE_CHECKING:
     from accel.simulation import FunctionalResult, Progress
 
 
-@dataclass(frozen=True)
-class SimulateOptions:
-    """The options of `accel simulate-network`, as `accel simulate-network --help` lists them."""
+class SimulateOptions(NamedTuple):
+    """The options of `accel simulate-network`, as `accel simulate-network --help` lists them.
+
+    A NamedTuple rather than a frozen dataclass (as immutable, equal and hashed alike): Python
+    3.11 compiles each generated method of a dataclass at import, 6 M instructions here."""
 
     network: str
     chip: Path | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from accel.mapping.mapper import Mapping
 from accel.memory.footprint import alias_roots
@@ -37,8 +37,9 @@ class LayerActivations:
     recompute_macs: int = 0  # halo rows computed again in its fused group
 
 
-@dataclass(frozen=True)
-class ActivationPlan:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class ActivationPlan(NamedTuple):
     """Per-layer timings, traffic and schedules after fusion and residency."""
 
     timings: tuple[ComputeTiming, ...]

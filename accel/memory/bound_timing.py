@@ -19,7 +19,7 @@ non-negative channel term takes part in. So each bound is the proven one of `bou
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -28,8 +28,9 @@ from accel.memory.geometry import IntArray
 FloatArray = np.ndarray  # float64 rows of whole numbers (or −∞), one column per candidate
 
 
-@dataclass(frozen=True)
-class Untimed:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class Untimed(NamedTuple):
     """The timing-free parts of a table's bounds (rows over its candidates, float64).
 
     Transfer rows (`on_bus`): the prologue's ifmap and weight tiles, the last write-back, the

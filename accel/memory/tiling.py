@@ -24,7 +24,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import TypeVar, cast
+from typing import NamedTuple, TypeVar, cast
 
 import numpy as np
 
@@ -154,8 +154,9 @@ class Tiling:
         )
 
 
-@dataclass(frozen=True)
-class Candidates:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class Candidates(NamedTuple):
     """Every legal tile size along each GEMM dimension, with the ifmap bytes each implies."""
 
     m: IntArray

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -54,8 +55,9 @@ class GridTraffic:
         return sum((self.bytes[kind] for kind in TRAFFIC), np.zeros_like(self.refill))
 
 
-@dataclass(frozen=True)
-class OrderStack:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class OrderStack(NamedTuple):
     """The traffic of several loop orders over one (order, m, k, n) grid, of which each order's
     `GridTraffic` holds a view (`joint`): the cycle bounds read every order at once."""
 

@@ -10,7 +10,6 @@ DRAM timing changes is kept (`Variant`) for the next search of the table at anot
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
@@ -38,8 +37,9 @@ class ChainTerms(NamedTuple):
     transfers: int  # how many transfers carry `bus`, at most
 
 
-@dataclass(frozen=True)
-class Variant:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class Variant(NamedTuple):
     """A groups-per-step variant and the terms of its bound that no DRAM timing changes."""
 
     tiling: tiles.Tiling

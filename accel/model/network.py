@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 from accel.errors import InputError, closest
 from accel.model.ops import Conv, ConvTranspose, FullyConnected, Op, Shape, ShapeError
@@ -18,8 +19,9 @@ INPUT = "input"
 BIAS_BYTES = 4  # int32 (int8 chips) or fp32 (float chips) bias per output channel
 
 
-@dataclass(frozen=True)
-class GemmView:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class GemmView(NamedTuple):
     """A conv/fc layer as matrix multiplications: per group, (M×K) · (K×N), per image."""
 
     m: int  # output pixels per image
@@ -32,8 +34,8 @@ class GemmView:
         return self.m * self.k * self.n * self.groups
 
 
-@dataclass(frozen=True)
-class LayerEntry:
+# A NamedTuple, as GemmView is.
+class LayerEntry(NamedTuple):
     """A layer as written: a name, an operator, the names of its inputs (empty = previous)."""
 
     name: str

@@ -26,7 +26,7 @@ derived figures (for another node, or a synthesized PE).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from accel.config import ChipConfig
 
@@ -43,8 +43,9 @@ SRAM_ARRAY_EFFICIENCY = 0.5  # cells / macro area; an assumption (see the module
 BITS_PER_KIB = 8 * 1024
 
 
-@dataclass(frozen=True)
-class ChipArea:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class ChipArea(NamedTuple):
     """The array's and the SRAM's area; `total_mm2` is what sweeps and summaries report."""
 
     pe_um2: float
