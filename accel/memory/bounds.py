@@ -28,6 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -69,6 +70,11 @@ class Grid:
     layout: dict[str, int]  # the row of each bound input (`_layout`)
     # per burst size, the bounds' timing-free parts (`lower_bounds`), kept for the next timing
     untimed: dict[int, Untimed] = field(default_factory=dict, compare=False, repr=False)
+    # per position in the (order, m, k, n) grid, what the search works out of it that reads
+    # neither the chip's DRAM timing nor its buffer sizes (`search.candidate`, its schedule
+    # key): one dict per build, shared by every table `restrict` cuts from it, so sweep points
+    # that differ only in SRAM sizes build each candidate once
+    positions: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
 
     compute = _Row()  # compute cycles plus refills
     moved = _Row()  # DRAM bytes
@@ -146,10 +152,12 @@ def _grid(
     table: _Source | Grid, shapes: tuple[tuple[int, int], ...], flat: IntArray, rows: IntArray
 ) -> Grid:
     """The `Grid` of `table`'s candidates `flat`, with their bound inputs `rows` (`_rows`
-    order) and chains of `shapes` (halves, how many `largest`)."""
+    order) and chains of `shapes` (halves, how many `largest`); cut from a `Grid`, it shares
+    that one's `positions`."""
+    positions = table.positions if isinstance(table, Grid) else {}
     return Grid(
         table.grid, tuple(table.orders), tuple(table.per_order), table.array,
-        table.compute_cycles, flat, rows, shapes, _layout(shapes),
+        table.compute_cycles, flat, rows, shapes, _layout(shapes), positions=positions,
     )  # fmt: skip
 
 
