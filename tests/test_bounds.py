@@ -202,3 +202,25 @@ def test_flatten_cuts_every_row_like_one_array_at_a_time() -> None:
         assert row.tolist() == np.broadcast_to(each, full).reshape(-1)[mask].tolist()
     assert bound_stack.flatten(values, full, None)[1].tolist() == [5, 5, 6, 6, 7, 7] * 2
     assert rows[0].tolist() == [0, 2, 3, 5, 6, 8, 9, 11]
+
+
+@settings(max_examples=30, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips)
+def test_the_stacks_step_cycles_are_each_terms_own(layer: Layer, chip: ChipConfig) -> None:
+    """The tile sizes and a whole step's compute, worked out once per stack for every term,
+    against each term's own: `grid_sizes` and `grid_step_most` (with and without the first
+    step's edge)."""
+    table = _table(layer, chip)
+    assume(table is not None)
+    assert table is not None
+    grid, array = table.grid, table.array
+    stack = bound_stack.Stack.of(list(table.orders), list(table.per_order), grid, array, chip)
+    sizes = grid_sizes(grid)
+    assert {dim: each.tolist() for dim, each in stack.sizes.items()} == {
+        dim: each.tolist() for dim, each in sizes.items()
+    }
+    rest = bound_terms.grid_step_most(grid, array, chip, first=False)
+    first = bound_terms.grid_step_most(grid, array, chip, first=True)
+    edge = max(bound_terms.layer_edges(array, chip.array.fold_overlap)[0], 0)
+    assert stack.step_cycles.tolist() == rest.tolist()
+    assert (stack.step_cycles + edge).tolist() == first.tolist()

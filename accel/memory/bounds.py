@@ -40,7 +40,7 @@ from accel.memory.bound_stack import Stack, flatten
 from accel.memory.bound_terms import Chain
 from accel.memory.bound_timing import Untimed
 from accel.memory.geometry import IntArray
-from accel.memory.traffic import TRAFFIC, GridTraffic, grid_sizes
+from accel.memory.traffic import TRAFFIC, GridTraffic
 
 
 class _Row:
@@ -187,7 +187,7 @@ def build_grid(
     mask = None if valid is None else np.stack(valid).ravel()
     stack = Stack.of(orders, per_order, grid, array, chip)
     width = chip.array.element_bytes
-    sizes, ends = grid_sizes(grid), stack.ends
+    sizes, ends = stack.sizes, stack.ends
     weight0 = sizes["k"] * sizes["n"] * width + (tiles.BIAS_BYTES * sizes["n"] if has_bias else 0)
     last = ends["m"] * ends["n"] * width
     ifmap0 = grid.ifmap_first[:, :, None] * width
