@@ -38,7 +38,7 @@ from accel.memory import bound_terms as terms
 from accel.memory import tiling as tiles
 from accel.memory.bound_stack import Stack, flatten
 from accel.memory.bound_terms import Chain
-from accel.memory.bound_timing import Untimed
+from accel.memory.bound_timing import FloatArray, Untimed
 from accel.memory.geometry import IntArray
 from accel.memory.traffic import TRAFFIC, GridTraffic
 
@@ -240,14 +240,15 @@ def _untimed(table: Grid, burst: int) -> Untimed:
     at, buses = len(_SIZES) + 3 + sum(many for _, many in shapes), len(_BUSES) + count
     first, head = table.first_compute, table.head_bus
     steps = rows[len(rows) - 2 * count : len(rows) - count]
-    halves = np.array([[each] for each, _ in shapes], dtype=np.float64).reshape(count, 1)
+    halves = _halves(shapes)
     on_bus = np.zeros((at + 1, len(table)))  # and a row of zeros
     on_bus[:at] = -(-rows[:at] // burst) * burst
+    floats, layout = rows.astype(np.float64), table.layout  # one conversion, rows as views
     return Untimed(
         burst, on_bus,
-        rows[at : at + buses].astype(np.float64), rows[at + buses : at + 2 * buses] / 2,
-        table.compute.astype(np.float64), table.windows.astype(np.float64),
-        -table.window_compute.astype(np.float64), table.last_compute.astype(np.float64),
+        floats[at : at + buses], floats[at + buses : at + 2 * buses] / 2,
+        floats[layout["compute"]], floats[layout["windows"]],
+        -floats[layout["window_compute"]], floats[layout["last_compute"]],
         np.where((first > 0) & (head <= 0), first, -np.inf),
         np.where((first > 0) & (head > 0), first, -np.inf),
         _chain_rows(shapes, at), halves, steps - halves,
@@ -255,14 +256,27 @@ def _untimed(table: Grid, burst: int) -> Untimed:
     )  # fmt: skip
 
 
+@lru_cache(maxsize=64)
+def _halves(shapes: tuple[tuple[int, int], ...]) -> FloatArray:
+    """Per chain (a row), its buffer halves, as floats (read-only: memoized)."""
+    result: FloatArray = np.array([[each] for each, _ in shapes], dtype=np.float64)
+    result = result.reshape(len(shapes), 1)
+    result.flags.writeable = False
+    return result
+
+
+@lru_cache(maxsize=64)
 def _chain_rows(shapes: tuple[tuple[int, int], ...], zeros: int) -> IntArray:
     """Per chain (a column), the rows of its `largest` transfers in `Untimed.on_bus`, each as
     many times as the chain has halves (their sum is what the halves' first transfers may
-    overlap), padded with the row of zeros at `zeros`."""
+    overlap), padded with the row of zeros at `zeros` (read-only: memoized, tables of one
+    chain layout share it)."""
     columns, at = [], len(_SIZES) + 3
     for halves, many in shapes:
         columns.append([row for row in range(at, at + many) for _ in range(halves)])
         at += many
     longest = max((len(column) for column in columns), default=0)
     padded = [column + [zeros] * (longest - len(column)) for column in columns]
-    return np.array(padded, dtype=np.int64).reshape(len(shapes), longest).T
+    result: IntArray = np.array(padded, dtype=np.int64).reshape(len(shapes), longest).T
+    result.flags.writeable = False
+    return result
