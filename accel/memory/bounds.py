@@ -75,6 +75,13 @@ class Grid:
     # key): one dict per build, shared by every table `restrict` cuts from it, so sweep points
     # that differ only in SRAM sizes build each candidate once
     positions: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the table `restrict` cut this one from (None: a build), whose candidates `flat` indexes
+    parent: Grid | None = field(default=None, compare=False, repr=False)
+    # per (burst, bandwidth, latency), every candidate's bound, when tables cut from this one
+    # read theirs off it (`lower_bounds`)
+    timed: dict[tuple[int, float, int], IntArray] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     compute = _Row()  # compute cycles plus refills
     moved = _Row()  # DRAM bytes
@@ -153,11 +160,12 @@ def _grid(
 ) -> Grid:
     """The `Grid` of `table`'s candidates `flat`, with their bound inputs `rows` (`_rows`
     order) and chains of `shapes` (halves, how many `largest`); cut from a `Grid`, it shares
-    that one's `positions`."""
-    positions = table.positions if isinstance(table, Grid) else {}
+    that one's `positions` and names it its `parent`."""
+    parent = table if isinstance(table, Grid) else None
     return Grid(
         table.grid, tuple(table.orders), tuple(table.per_order), table.array,
-        table.compute_cycles, flat, rows, shapes, _layout(shapes), positions=positions,
+        table.compute_cycles, flat, rows, shapes, _layout(shapes),
+        positions={} if parent is None else parent.positions, parent=parent,
     )  # fmt: skip
 
 
@@ -228,10 +236,36 @@ def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
     above, their timing-free parts kept per table (`bound_timing.Untimed`), finished at the
     chip's bandwidth and latency."""
     dram = chip.dram
-    untimed = table.untimed.get(dram.burst_bytes)
+    burst, bandwidth = dram.burst_bytes, dram.bandwidth_bytes_per_cycle
+    latency = dram.latency_cycles
+    parent = table.parent
+    if parent is None or not _reads_parent(table, parent, burst):
+        return _untimed_of(table, burst).at(bandwidth, latency)
+    key = (burst, bandwidth, latency)
+    found = parent.timed.get(key)
+    if found is None:
+        if len(parent.timed) >= 64:
+            parent.timed.clear()
+        found = parent.timed[key] = _untimed_of(parent, burst).at(bandwidth, latency)
+    cut: IntArray = found[table.flat]  # `flat` indexes the build's candidates
+    return cut
+
+
+def _reads_parent(table: Grid, parent: Grid, burst: int) -> bool:
+    """Whether `table` reads its bounds off its `parent`'s (a column each, every bound a
+    function of its own candidate's inputs): from the second table cut from one build on (a
+    sweep point that differs only in SRAM sizes), not the first (a lone chip's search, which
+    works out the bounds of its own candidates only)."""
+    first: int = parent.positions.setdefault(("first cut", burst), id(table))
+    return first != id(table)
+
+
+def _untimed_of(table: Grid, burst: int) -> Untimed:
+    """`_untimed`, kept per table and burst size."""
+    untimed = table.untimed.get(burst)
     if untimed is None:
-        untimed = table.untimed[dram.burst_bytes] = _untimed(table, dram.burst_bytes)
-    return untimed.at(dram.bandwidth_bytes_per_cycle, dram.latency_cycles)
+        untimed = table.untimed[burst] = _untimed(table, burst)
+    return untimed
 
 
 def _untimed(table: Grid, burst: int) -> Untimed:
