@@ -244,11 +244,14 @@ def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
     key = (burst, bandwidth, latency)
     found = parent.timed.get(key)
     if found is None:
-        if len(parent.timed) >= 64:
+        if len(parent.timed) >= _TIMINGS:
             parent.timed.clear()
         found = parent.timed[key] = _untimed_of(parent, burst).at(bandwidth, latency)
     cut: IntArray = found[table.flat]  # `flat` indexes the build's candidates
     return cut
+
+
+_TIMINGS = 16  # DRAM timings whose bounds a build keeps for its cuts (a sweep's bandwidths)
 
 
 def _reads_parent(table: Grid, parent: Grid, burst: int) -> bool:
