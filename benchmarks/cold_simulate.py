@@ -8,6 +8,8 @@ Run from the repository root:
                                                                # and how many searches it made
     python benchmarks/cold_simulate.py --bandwidth 8           # also a bandwidth-only re-run
     python benchmarks/cold_simulate.py -n mobilenet.csv -c google.cfg  # a topology on its chip
+    python benchmarks/cold_simulate.py --sram 128 --sram 256   # also SRAM-only re-runs
+    python benchmarks/cold_simulate.py --checkout ../old       # another checkout beside this
 
 Each network is counted by two runs under valgrind's cachegrind (one BLAS thread, a fixed hash
 seed): one that imports, loads the network and chip and empties every cache, and one that then
@@ -15,7 +17,10 @@ also calls `simulate_network(network, chip, 1)` once. The difference is the call
 the same from run to run (the counts, unlike times, do not depend on the machine's load).
 With `--bandwidth B`, one more run counts a second call on the same chip at another DRAM
 bandwidth (`B` bytes/cycle) after the first: a sweep point that differs only in DRAM timing,
-whose tilings' tables and schedules are cached and whose replays are not.
+whose tilings' tables and schedules are cached and whose replays are not. With `--sram KIB`
+(repeatable), one more run per size counts a call with the ifmap and weight buffers at `KIB`
+KiB after the first call and the re-runs at the sizes before it: sweep points that differ
+only in SRAM sizes, which share a layer's candidate grid and bound inputs, not its fit.
 """
 
 from __future__ import annotations
@@ -41,12 +46,18 @@ RERUN = (
     "other = chip.with_values({'dram.bandwidth_bytes_per_cycle': float(sys.argv[3])})\n"
     "simulate_network(network, other, 1)\n"
 )
+SRAM_RERUN = (  # the re-run at the `index`-th size of `--sram`, argument 4 + index
+    "other = chip.with_values({f'sram.{op}.size_kib': float(sys.argv[{index}])\n"
+    "                          for op in ('ifmap', 'weight')})\n"
+    "simulate_network(network, other, 1)\n"
+)
 
 
-def instructions(script: str, name: str, *more: str) -> int:
-    """Instructions that `python -c script name ...` executes, counted by cachegrind."""
-    env = {**os.environ, "PYTHONPATH": str(CHECKOUT)}
-    return cli_startup.instructions([sys.executable, "-c", script, name, *more], CHECKOUT, env)
+def instructions(checkout: Path, script: str, name: str, *more: str) -> int:
+    """Instructions that `python -c script name ...` executes on `checkout`, counted by
+    cachegrind."""
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    return cli_startup.instructions([sys.executable, "-c", script, name, *more], checkout, env)
 
 
 def profile(name: str, chip_path: str) -> None:
@@ -78,6 +89,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile instead of counting")
     parser.add_argument("--bandwidth", type=float, help="also count a re-run at this DRAM "
                         "bandwidth (bytes/cycle) after the first call")  # fmt: skip
+    parser.add_argument("--sram", type=float, action="append", default=[], help="also count "
+                        "a re-run with the ifmap and weight buffers at this size (KiB) after "
+                        "the first call and the re-runs before it (repeatable)")  # fmt: skip
+    parser.add_argument("--checkout", type=Path, action="append", default=[],
+                        help="another checkout to count beside this one (repeatable)")
     args = parser.parse_args()
     names = args.network or ["vgg16", "mobilenet_v2"]
     if args.profile:
@@ -85,15 +101,29 @@ def main() -> None:
             profile(name, args.chip)
         return
     rerun = f" {f'bandwidth {args.bandwidth:g} re-run':>24s}" if args.bandwidth else ""
-    print(f"{'network':20s} {'M instructions, cold call':>26s}{rerun}")
-    for name in names:
-        base = instructions(SETUP, name, args.chip)
-        called = instructions(SETUP + CALL, name, args.chip)
-        line = f"{name:20s} {(called - base) / 1e6:26,.1f}"
-        if args.bandwidth:
-            again = instructions(SETUP + CALL + RERUN, name, args.chip, str(args.bandwidth))
-            line += f" {(again - called) / 1e6:24,.1f}"
-        print(line)
+    rerun += "".join(f" {f'SRAM {size:g} KiB re-run':>22s}" for size in args.sram)
+    for checkout in [CHECKOUT, *(path.resolve() for path in args.checkout)]:
+        print(f"{checkout}\n{'network':20s} {'M instructions, cold call':>26s}{rerun}")
+        for name in names:
+            print(f"{name:20s} {_counts(checkout, name, args):s}")
+
+
+def _counts(checkout: Path, name: str, args: argparse.Namespace) -> str:
+    """The cold call's count and each re-run's, as `main` prints them."""
+    base = instructions(checkout, SETUP, name, args.chip)
+    called = instructions(checkout, SETUP + CALL, name, args.chip)
+    line = f"{(called - base) / 1e6:26,.1f}"
+    if args.bandwidth:
+        again = instructions(checkout, SETUP + CALL + RERUN, name, args.chip,
+                             str(args.bandwidth))  # fmt: skip
+        line += f" {(again - called) / 1e6:24,.1f}"
+    script, before, sizes = SETUP + CALL, called, [str(size) for size in args.sram]
+    for index in range(len(sizes)):
+        script += SRAM_RERUN.replace("{index}", str(4 + index))
+        after = instructions(checkout, script, name, args.chip, "0", *sizes)
+        line += f" {(after - before) / 1e6:22,.1f}"
+        before = after
+    return line
 
 
 if __name__ == "__main__":

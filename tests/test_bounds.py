@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 from conftest import chips, layers, streaming_chips
 from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, loop_dims
@@ -202,3 +203,57 @@ def test_flatten_cuts_every_row_like_one_array_at_a_time() -> None:
         assert row.tolist() == np.broadcast_to(each, full).reshape(-1)[mask].tolist()
     assert bound_stack.flatten(values, full, None)[1].tolist() == [5, 5, 6, 6, 7, 7] * 2
     assert rows[0].tolist() == [0, 2, 3, 5, 6, 8, 9, 11]
+
+
+@settings(max_examples=30, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips)
+def test_the_stacks_step_cycles_are_each_terms_own(layer: Layer, chip: ChipConfig) -> None:
+    """The tile sizes and a whole step's compute, worked out once per stack for every term,
+    against each term's own: `grid_sizes` and `grid_step_most` (with and without the first
+    step's edge)."""
+    table = _table(layer, chip)
+    assume(table is not None)
+    assert table is not None
+    grid, array = table.grid, table.array
+    stack = bound_stack.Stack.of(list(table.orders), list(table.per_order), grid, array, chip)
+    sizes = grid_sizes(grid)
+    assert {dim: each.tolist() for dim, each in stack.sizes.items()} == {
+        dim: each.tolist() for dim, each in sizes.items()
+    }
+    rest = bound_terms.grid_step_most(grid, array, chip, first=False)
+    first = bound_terms.grid_step_most(grid, array, chip, first=True)
+    edge = max(bound_terms.layer_edges(array, chip.array.fold_overlap)[0], 0)
+    assert stack.step_cycles.tolist() == rest.tolist()
+    assert (stack.step_cycles + edge).tolist() == first.tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips, scale=st.sampled_from([0.25, 0.5, 2.0]),
+       bandwidth=st.sampled_from([1.5, 8.0, 48.6]), latency=st.sampled_from([0, 300]))
+def test_tables_cut_from_one_build_read_their_bounds_off_it(
+    layer: Layer, chip: ChipConfig, scale: float, bandwidth: float, latency: int
+) -> None:
+    """From the second table cut from one build on (a sweep point that differs only in SRAM
+    sizes), `lower_bounds` takes each candidate's column of the build's bounds instead of
+    working out the table's own: the same bounds, at every DRAM timing."""
+    sram = chip.sram
+    sizes = {f"sram.{op}.size_kib": getattr(sram, op).size_kib * scale
+             for op in ("ifmap", "weight", "ofmap") if getattr(sram, op) is not None}
+    if not sizes:
+        assert sram.unified is not None
+        sizes = {"sram.unified.size_kib": sram.unified.size_kib * scale}
+    other = chip.with_values(sizes)
+    first, second = _table(layer, chip), _table(layer, other)
+    assume(first is not None and second is not None)
+    assert first is not None and second is not None
+    timed = other.with_values({"dram.bandwidth_bytes_per_cycle": bandwidth,
+                               "dram.latency_cycles": latency})  # fmt: skip
+    for target in (other, timed):
+        lower_bounds(first, target)
+        fast = lower_bounds(second, target)
+        assert fast.dtype == np.int64
+        plain = bounds._untimed(second, target.dram.burst_bytes)
+        dram = target.dram
+        assert fast.tolist() == plain.at(dram.bandwidth_bytes_per_cycle,
+                                         dram.latency_cycles).tolist()  # fmt: skip
+        assert fast.tolist() == _plain_lower_bounds(second, target).tolist()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
@@ -311,3 +313,48 @@ def test_a_table_searched_again_at_another_dram_timing_picks_what_a_fresh_search
     shape = (len(table.orders), len(grid.m), len(grid.k), len(grid.n))
     for flat in table.flat.tolist():
         assert search._indices(table, flat) == tuple(np.unravel_index(flat, shape))
+
+
+@settings(max_examples=25, deadline=None)
+@given(layer=layers, chip=chips | streaming_chips, scale=st.sampled_from([0.25, 0.5, 2.0, 4.0]))
+def test_tables_cut_at_other_sram_sizes_share_candidates_and_pick_what_fresh_ones_do(
+    layer: Layer, chip: ChipConfig, scale: float
+) -> None:
+    """Tables of one layer at two SRAM sizes are cut from one build of its bound inputs and
+    share what the search reads off a position (`Grid.positions`: the candidate and its
+    schedule key, read by neither the buffer sizes nor the DRAM timing): the second search,
+    on the positions the first filled, picks, counts and replays exactly as one on fresh
+    positions, and each shared candidate is the one `search.candidate` builds anew."""
+    sram = chip.sram
+    sizes = {f"sram.{op}.size_kib": getattr(sram, op).size_kib * scale
+             for op in ("ifmap", "weight", "ofmap") if getattr(sram, op) is not None}
+    if not sizes:
+        assert sram.unified is not None
+        sizes = {"sram.unified.size_kib": sram.unified.size_kib * scale}
+    other = chip.with_values(sizes)
+    first, second = _table(layer, chip), _table(layer, other)
+    assume(first is not None and second is not None)
+    assert first is not None and second is not None
+
+    def search_on(found: tuple[Grid, LayerGeometry, int], target: ChipConfig) -> tuple[Any, ...]:
+        table, geometry, compute = found
+        replayed: list[tiles.Tiling] = []
+
+        def replay(tiling: tiles.Tiling) -> int:
+            replayed.append(tiling)
+            schedule, _ = plans.schedule_of(tiling, geometry, table.array, target,
+                                            layer.bias_elements > 0, compute)  # fmt: skip
+            return replay_layer(schedule, target)
+
+        return (*search.best_tiling(table, target, replay), replayed)
+
+    search_on(first, chip)
+    again = search_on(second, other)
+    if first[0].orders[0].streamed == second[0].orders[0].streamed:  # one build of the bounds
+        assert second[0].positions is first[0].positions
+    for (_, flat), value in list(second[0].positions.items()):
+        if isinstance(value, tuple) and isinstance(value[0], tiles.Tiling):
+            assert value == search.candidate(second[0], flat)
+    second[0].positions.clear()
+    search_facts.clear_cache()
+    assert again == search_on(second, other)

@@ -17,6 +17,7 @@ from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim
 from accel.memory import tiling as tiles
 from accel.memory.channel_cycles import UNKNOWN
+from accel.memory.fold_cycles import whole_folds_cycles
 from accel.memory.geometry import IntArray
 from accel.memory.traffic import TRAFFIC, GridTraffic, Moving, OrderStack, grid_sizes, trips
 
@@ -41,6 +42,8 @@ class Stack:
     steps: IntArray  # tile steps, all groups
     merged: IntArray  # the last (and the first) step continues a fold in place
     write_most: IntArray  # bytes of one write-back, at most (`write_width` each output)
+    sizes: dict[GemmDim, IntArray]  # `grid_sizes`, over (m, k, n)
+    step_cycles: IntArray  # a step of whole tiles' compute, over (m, k, n) (`whole_folds_cycles`)
 
     @classmethod
     def of(
@@ -62,7 +65,9 @@ class Stack:
             last_extents(grid, array), summed([rounded[kind] for kind in TRAFFIC]),
             array.groups * trip["m"] * trip["k"] * trip["n"],
             joint.in_place & (trip[array.time_dim] > 1),
-            sizes["m"] * sizes["n"] * write_width(counts, chip),
+            sizes["m"] * sizes["n"] * write_width(counts, chip), sizes,
+            whole_folds_cycles(array, chip.array.fold_overlap, folds_of(sizes, array),
+                               sizes[array.time_dim]),
         )  # fmt: skip
 
     def count(self, kinds: tuple[str, ...] | list[str]) -> IntArray:

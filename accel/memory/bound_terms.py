@@ -71,7 +71,7 @@ def chains(
     layer's compute cycles plus refills, over the same grid."""
     steps, write_most = stack.steps, stack.write_most
     # The compute of steps `halves` onwards: all but `halves` steps of at most `most` each.
-    most = grid_step_most(grid, array, chip, first=True)
+    most = stack.step_cycles + max(layer_edges(array, chip.array.fold_overlap)[0], 0)
     rest = {halves: np.maximum(compute - halves * most, 0) for halves in (1, 2)}
     return tuple(
         _chain(operands, stack, chip, steps, write_most, rest)
@@ -121,7 +121,7 @@ def windows(
         "ifmap": grid.ifmap_min[:, :, None] * width,
         "weight": stack.ends["k"] * stack.ends["n"] * width,
     }
-    most = grid_step_most(grid, array, chip, first=False)
+    most = stack.step_cycles  # `grid_step_most(first=False)`
     if stack.streamed:
         count = np.zeros((1, 1, 1, 1), dtype=np.int64)
     else:
@@ -135,7 +135,8 @@ def windows(
 def grid_step_most(
     grid: tiles.Candidates, array: ArrayMapping, chip: ChipConfig, first: bool
 ) -> IntArray:
-    """`step_most` over the (m, k, n) grid."""
+    """`step_most` over the (m, k, n) grid (`Stack.step_cycles` holds it without the first
+    step's edge)."""
     sizes = grid_sizes(grid)
     folds = folds_of(sizes, array)
     return step_most(array, chip.array.fold_overlap, folds, sizes[array.time_dim], first)
@@ -194,7 +195,7 @@ def head_bus(
     halves)."""
     if stack.streamed:
         return np.full((1, 1, 1, 1), -1, dtype=np.int64)
-    burst, sizes = chip.dram.burst_bytes, grid_sizes(grid)
+    burst, sizes = chip.dram.burst_bytes, stack.sizes
     double = {op: chip.sram.buffer_for(op).double_buffered for op in ("ifmap", "weight", "ofmap")}
     early: list[IntArray] = []  # on the bus: tiles rounded to whole bursts (before the choice)
     for op in INPUTS:  # a second tile, where there is one
@@ -217,7 +218,7 @@ def first_step(
     (or the whole extent), and it opens the layer (`layer_edges`)."""
     if stack.streamed:
         return np.zeros((1, 1, 1, 1), dtype=np.int64)
-    sizes = grid_sizes(grid)
+    sizes = stack.sizes
     first = {dim: np.minimum(sizes[dim], array.size(dim)) for dim in sizes}
     overlap = chip.array.fold_overlap
     whole = whole_folds_cycles(array, overlap, folds_of(first, array), first[array.time_dim])

@@ -28,6 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -37,9 +38,9 @@ from accel.memory import bound_terms as terms
 from accel.memory import tiling as tiles
 from accel.memory.bound_stack import Stack, flatten
 from accel.memory.bound_terms import Chain
-from accel.memory.bound_timing import Untimed
+from accel.memory.bound_timing import FloatArray, Untimed
 from accel.memory.geometry import IntArray
-from accel.memory.traffic import TRAFFIC, GridTraffic, grid_sizes
+from accel.memory.traffic import TRAFFIC, GridTraffic
 
 
 class _Row:
@@ -69,6 +70,18 @@ class Grid:
     layout: dict[str, int]  # the row of each bound input (`_layout`)
     # per burst size, the bounds' timing-free parts (`lower_bounds`), kept for the next timing
     untimed: dict[int, Untimed] = field(default_factory=dict, compare=False, repr=False)
+    # per position in the (order, m, k, n) grid, what the search works out of it that reads
+    # neither the chip's DRAM timing nor its buffer sizes (`search.candidate`, its schedule
+    # key): one dict per build, shared by every table `restrict` cuts from it, so sweep points
+    # that differ only in SRAM sizes build each candidate once
+    positions: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
+    # the table `restrict` cut this one from (None: a build), whose candidates `flat` indexes
+    parent: Grid | None = field(default=None, compare=False, repr=False)
+    # per (burst, bandwidth, latency), every candidate's bound, when tables cut from this one
+    # read theirs off it (`lower_bounds`)
+    timed: dict[tuple[int, float, int], IntArray] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     compute = _Row()  # compute cycles plus refills
     moved = _Row()  # DRAM bytes
@@ -146,10 +159,13 @@ def _grid(
     table: _Source | Grid, shapes: tuple[tuple[int, int], ...], flat: IntArray, rows: IntArray
 ) -> Grid:
     """The `Grid` of `table`'s candidates `flat`, with their bound inputs `rows` (`_rows`
-    order) and chains of `shapes` (halves, how many `largest`)."""
+    order) and chains of `shapes` (halves, how many `largest`); cut from a `Grid`, it shares
+    that one's `positions` and names it its `parent`."""
+    parent = table if isinstance(table, Grid) else None
     return Grid(
         table.grid, tuple(table.orders), tuple(table.per_order), table.array,
         table.compute_cycles, flat, rows, shapes, _layout(shapes),
+        positions={} if parent is None else parent.positions, parent=parent,
     )  # fmt: skip
 
 
@@ -179,7 +195,7 @@ def build_grid(
     mask = None if valid is None else np.stack(valid).ravel()
     stack = Stack.of(orders, per_order, grid, array, chip)
     width = chip.array.element_bytes
-    sizes, ends = grid_sizes(grid), stack.ends
+    sizes, ends = stack.sizes, stack.ends
     weight0 = sizes["k"] * sizes["n"] * width + (tiles.BIAS_BYTES * sizes["n"] if has_bias else 0)
     last = ends["m"] * ends["n"] * width
     ifmap0 = grid.ifmap_first[:, :, None] * width
@@ -220,10 +236,39 @@ def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
     above, their timing-free parts kept per table (`bound_timing.Untimed`), finished at the
     chip's bandwidth and latency."""
     dram = chip.dram
-    untimed = table.untimed.get(dram.burst_bytes)
+    burst, bandwidth = dram.burst_bytes, dram.bandwidth_bytes_per_cycle
+    latency = dram.latency_cycles
+    parent = table.parent
+    if parent is None or not _reads_parent(table, parent, burst):
+        return _untimed_of(table, burst).at(bandwidth, latency)
+    key = (burst, bandwidth, latency)
+    found = parent.timed.get(key)
+    if found is None:
+        if len(parent.timed) >= _TIMINGS:
+            parent.timed.clear()
+        found = parent.timed[key] = _untimed_of(parent, burst).at(bandwidth, latency)
+    cut: IntArray = found[table.flat]  # `flat` indexes the build's candidates
+    return cut
+
+
+_TIMINGS = 16  # DRAM timings whose bounds a build keeps for its cuts (a sweep's bandwidths)
+
+
+def _reads_parent(table: Grid, parent: Grid, burst: int) -> bool:
+    """Whether `table` reads its bounds off its `parent`'s (a column each, every bound a
+    function of its own candidate's inputs): from the second table cut from one build on (a
+    sweep point that differs only in SRAM sizes), not the first (a lone chip's search, which
+    works out the bounds of its own candidates only)."""
+    first: int = parent.positions.setdefault(("first cut", burst), id(table))
+    return first != id(table)
+
+
+def _untimed_of(table: Grid, burst: int) -> Untimed:
+    """`_untimed`, kept per table and burst size."""
+    untimed = table.untimed.get(burst)
     if untimed is None:
-        untimed = table.untimed[dram.burst_bytes] = _untimed(table, dram.burst_bytes)
-    return untimed.at(dram.bandwidth_bytes_per_cycle, dram.latency_cycles)
+        untimed = table.untimed[burst] = _untimed(table, burst)
+    return untimed
 
 
 def _untimed(table: Grid, burst: int) -> Untimed:
@@ -232,14 +277,15 @@ def _untimed(table: Grid, burst: int) -> Untimed:
     at, buses = len(_SIZES) + 3 + sum(many for _, many in shapes), len(_BUSES) + count
     first, head = table.first_compute, table.head_bus
     steps = rows[len(rows) - 2 * count : len(rows) - count]
-    halves = np.array([[each] for each, _ in shapes], dtype=np.float64).reshape(count, 1)
+    halves = _halves(shapes)
     on_bus = np.zeros((at + 1, len(table)))  # and a row of zeros
     on_bus[:at] = -(-rows[:at] // burst) * burst
+    floats, layout = rows.astype(np.float64), table.layout  # one conversion, rows as views
     return Untimed(
         burst, on_bus,
-        rows[at : at + buses].astype(np.float64), rows[at + buses : at + 2 * buses] / 2,
-        table.compute.astype(np.float64), table.windows.astype(np.float64),
-        -table.window_compute.astype(np.float64), table.last_compute.astype(np.float64),
+        floats[at : at + buses], floats[at + buses : at + 2 * buses] / 2,
+        floats[layout["compute"]], floats[layout["windows"]],
+        -floats[layout["window_compute"]], floats[layout["last_compute"]],
         np.where((first > 0) & (head <= 0), first, -np.inf),
         np.where((first > 0) & (head > 0), first, -np.inf),
         _chain_rows(shapes, at), halves, steps - halves,
@@ -247,14 +293,27 @@ def _untimed(table: Grid, burst: int) -> Untimed:
     )  # fmt: skip
 
 
+@lru_cache(maxsize=64)
+def _halves(shapes: tuple[tuple[int, int], ...]) -> FloatArray:
+    """Per chain (a row), its buffer halves, as floats (read-only: memoized)."""
+    result: FloatArray = np.array([[each] for each, _ in shapes], dtype=np.float64)
+    result = result.reshape(len(shapes), 1)
+    result.flags.writeable = False
+    return result
+
+
+@lru_cache(maxsize=64)
 def _chain_rows(shapes: tuple[tuple[int, int], ...], zeros: int) -> IntArray:
     """Per chain (a column), the rows of its `largest` transfers in `Untimed.on_bus`, each as
     many times as the chain has halves (their sum is what the halves' first transfers may
-    overlap), padded with the row of zeros at `zeros`."""
+    overlap), padded with the row of zeros at `zeros` (read-only: memoized, tables of one
+    chain layout share it)."""
     columns, at = [], len(_SIZES) + 3
     for halves, many in shapes:
         columns.append([row for row in range(at, at + many) for _ in range(halves)])
         at += many
     longest = max((len(column) for column in columns), default=0)
     padded = [column + [zeros] * (longest - len(column)) for column in columns]
-    return np.array(padded, dtype=np.int64).reshape(len(shapes), longest).T
+    result: IntArray = np.array(padded, dtype=np.int64).reshape(len(shapes), longest).T
+    result.flags.writeable = False
+    return result

@@ -49,11 +49,11 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
         scan.variants_before(key)
         if key >= scan.best:
             break
-        schedule = _known(facts.keys, flat, _position_key, table, flat)
+        schedule = _known(facts.keys, flat, _shared, table, flat, _position_key)
         if schedule in seen:
             continue
         seen.add(schedule)
-        picked = _known(facts.candidates, flat, candidate, table, flat)
+        picked = _known(facts.candidates, flat, _shared, table, flat, candidate)
         scan.replay_if_better(key, picked)
         variants = _known(facts.variants, flat, variant_bounds.variants, picked, table, chip,
                           position)  # fmt: skip
@@ -84,6 +84,17 @@ def _known(found: dict[int, T], flat: int, make: Callable[..., T], *args: Any) -
     value = found.get(flat)
     if value is None:
         value = found[flat] = make(*args)
+    return value
+
+
+def _shared(table: Grid, flat: int, make: Callable[[Grid, int], T]) -> T:
+    """`make(table, flat)`, kept in `table.positions`: it reads only what tables cut from one
+    build share (the grid, the loop orders' traffic, the tile bytes), so a table of the same
+    layer at another SRAM size finds it there."""
+    key = (make, flat)
+    value: T | None = table.positions.get(key)
+    if value is None:
+        value = table.positions[key] = make(table, flat)
     return value
 
 
