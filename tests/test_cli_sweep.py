@@ -91,3 +91,25 @@ def test_errors_read_by_either_path_are_the_same(tmp_path: Path) -> None:
     assert dask.stderr.strip().splitlines()[-1] == "error: --scheduler must give the Dask scheduler address for --executor dask"
     usage = run_accel("sweep", missing, "--workers", "0", cwd=REPO)
     assert usage.returncode == 2 and "--workers" in usage.stderr
+
+
+def test_the_display_loads_rich_only_once_the_workers_have_work(
+    write_yaml, capsys: pytest.CaptureFixture[str]
+) -> None:  # type: ignore[no-untyped-def]
+    """The first progress report comes before any point is sent: nothing is shown (rich is not
+    loaded) until the second; the sweep's first line is shown even if no report came."""
+    from accel.cli.sweep_run import _Display
+    from accel.sweep.plan import load_plan
+
+    plan = load_plan(write_yaml("name: s\nnetworks: [lenet5]\ngrid: {array.rows: [8, 16]}\n"))
+    display = _Display(plan)
+    display.report(0, 2, 0)
+    assert display._console is None and capsys.readouterr().err == ""
+    display.report(2, 2, 1)
+    display.close()
+    shown = capsys.readouterr().err
+    assert shown.startswith("s: 2 points over 1 network(s), axes array.rows\n")
+    assert "simulating (1 failed)" in shown and "2/2" in shown
+    quiet = _Display(plan)
+    quiet.close()
+    assert capsys.readouterr().err == "s: 2 points over 1 network(s), axes array.rows\n"

@@ -101,9 +101,6 @@ def sweep_options(args: list[str]) -> SweepOptions | None:
 
 def sweep_run(options: SweepOptions) -> int:
     """Simulate every point of the sweep (or plan it only, `dry_run`); the exit code."""
-    # Imported here, not at the top: `accel --help` registers this command without loading them.
-    from rich.console import Console
-
     from accel.results import safe_name
     from accel.sweep.executors import DaskExecutor
     from accel.sweep.plan import load_plan
@@ -115,31 +112,62 @@ def sweep_run(options: SweepOptions) -> int:
     runner = _executor(kind, scheduler, workers) if local else None
     plan = load_plan(options.sweep)
     out_dir = options.out or Path("reports") / "sweeps" / safe_name(plan.name, "sweep")
-    console = Console(stderr=True)
-    _print_plan(console, plan)
+    display = _Display(plan)
     if options.dry_run:
-        _print_sample(console, plan)
+        _print_sample(display.console(), plan)
         return 0
     runner = runner or _executor(kind, scheduler, workers)
     started = time.perf_counter()
     try:
-        with _progress(console) as bar:
-            task = bar.add_task("simulating", total=len(plan.points))
-
-            def advance(finished: int, total: int, failed: int) -> None:
-                label = f"simulating ({failed:,} failed)" if failed else "simulating"
-                bar.update(task, completed=finished, total=total, description=label)
-
-            outcome = run_sweep(plan, out_dir, runner, advance, options.restart)
+        outcome = run_sweep(plan, out_dir, runner, display.report, options.restart)
     finally:
+        display.close()
         if isinstance(runner, DaskExecutor):
             runner.close()
-    _print_outcome(console, outcome, time.perf_counter() - started)
+    _print_outcome(display.console(), outcome, time.perf_counter() - started)
     if options.report:
         from accel.report.sweep_report import write_sweep_report
 
-        console.print(f"  wrote {write_sweep_report(out_dir)}")
+        display.console().print(f"  wrote {write_sweep_report(out_dir)}")
     return 0
+
+
+class _Display:
+    """The sweep's first line and its progress bar, on stderr, shown from the second progress
+    report on: the first comes before the workers have their first points, and loading rich
+    (~0.06 s CPU) then would keep them waiting; from the second on, they simulate meanwhile."""
+
+    def __init__(self, plan: SweepPlan) -> None:
+        self.plan = plan
+        self.reports = 0
+        self._console: Console | None = None
+        self._bar: Progress | None = None
+
+    def console(self) -> Console:
+        """The console, with the sweep's first line printed."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(stderr=True)
+            _print_plan(self._console, self.plan)
+        return self._console
+
+    def report(self, finished: int, total: int, failed: int) -> None:
+        self.reports += 1
+        if self.reports == 1:
+            return
+        if self._bar is None:
+            self._bar = _progress(self.console())
+            self._bar.start()
+            self._bar.add_task("simulating", total=total)
+        label = f"simulating ({failed:,} failed)" if failed else "simulating"
+        self._bar.update(self._bar.task_ids[0], completed=finished, total=total, description=label)
+
+    def close(self) -> None:
+        """Stop the bar; the first line is printed even if the run ended before any report."""
+        self.console()
+        if self._bar is not None:
+            self._bar.stop()
 
 
 def _print_plan(console: Console, plan: SweepPlan) -> None:
