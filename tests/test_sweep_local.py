@@ -4,6 +4,7 @@ queues where an idle worker can take it, and brings a dead worker's failure to t
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -15,7 +16,6 @@ from typing import Any
 import pytest
 
 from accel.sweep import local
-from accel.sweep.evaluate import SweepContext
 from accel.sweep.plan import Point, load_plan
 from accel.sweep.runner import run_sweep
 from accel.sweep.schedule import Chunk, Dispatcher, chunk_points
@@ -89,16 +89,18 @@ def test_the_feeder_sends_one_chunk_ahead_only_while_whole_groups_are_left() -> 
     assert any(groups == 0 for _, groups in sent)
 
 
-def test_a_worker_that_dies_ends_the_sweep_with_its_exit_code(
-    write_yaml, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+class Dies:
+    """Unpickled, it ends the process: a worker receiving it in the sweep's context dies."""
+
+    layers = ()  # a network of no layers, to the planner
+
+    def __reduce__(self) -> tuple[object, tuple[int]]:
+        return os._exit, (3,)
+
+
+def test_a_worker_that_dies_ends_the_sweep_with_its_exit_code(write_yaml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     plan = load_plan(write_yaml("name: a\nnetworks: [lenet5]\ngrid: {array.rows: [8, 16, 32, 64]}\n"))
-
-    def die(context: SweepContext, points: list[Point]) -> list[dict[str, Any]]:
-        os._exit(3)
-
-    monkeypatch.setattr(local, "simulate_chunk", die)  # the forked worker inherits it
-    executor = local.LocalExecutor(2)
+    poisoned = dataclasses.replace(plan, networks={**plan.networks, "dies": Dies()})
     with pytest.raises(RuntimeError, match=r"^a sweep worker process ended unexpectedly \(exit code 3\)$"):
-        run_sweep(plan, tmp_path / "out", executor)
+        run_sweep(poisoned, tmp_path / "out", local.LocalExecutor(2))
     assert not (tmp_path / "out" / "results.csv").exists()
