@@ -4,6 +4,7 @@
     python benchmarks/sweep_speed.py --repeat 5 --grid large
     python benchmarks/sweep_speed.py --checkout /tmp/old  # another checkout, side by side
     python benchmarks/sweep_speed.py --costs              # what a point costs, by what it shares
+    python benchmarks/sweep_speed.py --instructions --grid issue --checkout /tmp/old
 
 Each run is a fresh process (`accel sweep --restart`: imports, planning, worker start-up, every
 cache empty, the journal and the table included), run alternately for each worker count and
@@ -24,6 +25,12 @@ Grids (MobileNetV2, `sram.undersized: stream`):
 - `clock`: one array and SRAM size, 2 DRAM bandwidths × 4 MAC energies × 16 clocks, 128 points:
   the points of one bandwidth differ only in clock and energy, so their cycles are the same.
 
+--instructions counts instead of timing (valgrind's cachegrind: the same from run to run within
+a percent or so, however busy the machine): per grid and checkout, the instructions of the
+start-up alone (`accel sweep --dry-run`: imports and planning), of a whole `--workers 1` run, and
+of each process of a `--workers 2` run, with the serial run's count over the busiest process's
+(what 2 workers would gain on an otherwise idle machine if no process ever waited).
+
 Last, in one process per checkout (serial, planning excluded): the issue grid warm (run again
 with every tiling cached, never the headline), the issue and large grids asking only for
 analytic metrics, and the per-point cost of the `cheap` grid split into the model and the rest.
@@ -33,7 +40,9 @@ from __future__ import annotations
 
 import argparse
 import ctypes
+import gc
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -179,6 +188,38 @@ def compare(
               "CPU s / the N-worker run's busiest process)")
 
 
+def instructions(checkout: Path, sweep: Path, out: Path, *options: str) -> list[int]:
+    """Instructions each process of one `accel sweep` run executed, counted by valgrind's
+    cachegrind (one BLAS thread, a fixed hash seed), the sweep's own process first."""
+    env = {**os.environ, "PYTHONPATH": str(checkout), "OMP_NUM_THREADS": "1",
+           "OPENBLAS_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}  # fmt: skip
+    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no",
+               "--cachegrind-out-file=/dev/null", sys.executable, "-c", CLI, "sweep", str(sweep),
+               "--out", str(out), "--restart", *options]  # fmt: skip
+    run = subprocess.run(command, cwd=checkout, env=env, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise SystemExit(f"accel sweep failed in {checkout}:\n{run.stderr}")
+    found = re.findall(r"==(\d+)== I\s+refs:\s+([\d,]+)", run.stderr)
+    counts = {int(pid): int(count.replace(",", "")) for pid, count in found}
+    return [counts[pid] for pid in sorted(counts)]  # the sweep's process started first
+
+
+def count(grid: str, checkouts: list[Path], scratch: Path) -> None:
+    sweep = scratch / f"{grid}.yaml"
+    sweep.write_text(COMMON + GRIDS[grid])
+    print(f"\n{grid}: {_point_count(sweep)} points, instructions (millions, cachegrind)")
+    print(f"  {'checkout':24s} {'start-up':>9s} {'1 worker':>9s} {'2 workers':>10s} "
+          f"{'busiest':>9s} {'1 / busiest':>11s}")  # fmt: skip
+    for checkout in checkouts:
+        out = scratch / f"{grid}-count"
+        startup = instructions(checkout, sweep, out, "--dry-run")[0]
+        serial = sum(instructions(checkout, sweep, out, "--workers", "1"))
+        processes = instructions(checkout, sweep, out, "--workers", "2")
+        print(f"  {_label(checkout):24s} {startup / 1e6:9,.0f} {serial / 1e6:9,.0f} "
+              f"{sum(processes) / 1e6:10,.0f} {max(processes) / 1e6:9,.0f} "
+              f"{serial / max(processes):10.2f}x", flush=True)  # fmt: skip
+
+
 def _label(checkout: Path) -> str:
     return "this checkout" if checkout == REPO else str(checkout)[-24:]
 
@@ -200,6 +241,7 @@ def in_process(scratch: Path) -> None:
     sweep.write_text(COMMON + GRIDS["issue"])
     plan = load_plan(sweep)
     run_sweep(plan, scratch / "warm", SerialExecutor(), restart=True)
+    gc.collect()  # each figure pays for its own garbage, not for an earlier one's
     start = time.process_time()
     run_sweep(plan, scratch / "warm", SerialExecutor(), restart=True)
     warm = time.process_time() - start
@@ -208,6 +250,7 @@ def in_process(scratch: Path) -> None:
     for grid in ("issue", "large"):
         sweep.write_text(COMMON + GRIDS[grid] + ANALYTIC)
         plan = load_plan(sweep)
+        gc.collect()
         start = time.process_time()
         run_sweep(plan, scratch / grid, SerialExecutor(), restart=True)
         rate = len(plan.points) / (time.process_time() - start)
@@ -216,11 +259,13 @@ def in_process(scratch: Path) -> None:
     sweep.write_text(COMMON + GRIDS["cheap"])
     plan = load_plan(sweep)
     run_sweep(plan, scratch / "cheap", SerialExecutor(), restart=True)  # tilings cached
+    gc.collect()
     start = time.process_time()
     run_sweep(plan, scratch / "cheap", SerialExecutor(), restart=True)
     whole = (time.process_time() - start) / len(plan.points) * 1000
     network = plan.networks["mobilenet_v2"]
     chips = [plan.chip.with_values(dict(point.values)) for point in plan.points]
+    gc.collect()
     start = time.process_time()
     for chip in chips:
         simulate_network(network, chip, 1).summary()
@@ -273,6 +318,8 @@ def main() -> None:
                         help="another accel checkout to run side by side")  # fmt: skip
     parser.add_argument("--in-process", type=Path, metavar="CHECKOUT",
                         help="only the in-process figures, with accel from CHECKOUT")  # fmt: skip
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions (valgrind) instead of timing")  # fmt: skip
     parser.add_argument("--costs", action="store_true",
                         help="only the CPU ms of a new array, SRAM size, bandwidth")  # fmt: skip
     args = parser.parse_args()
@@ -293,7 +340,12 @@ def main() -> None:
     print(f"{os.cpu_count()} cores here, load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as scratch:
         for grid in grids:
-            compare(grid, checkouts, [1, args.workers], args.repeat, Path(scratch))
+            if args.instructions:
+                count(grid, checkouts, Path(scratch))
+            else:
+                compare(grid, checkouts, [1, args.workers], args.repeat, Path(scratch))
+    if args.instructions:
+        return
     for checkout in checkouts:  # a fresh process each, importing that checkout's accel
         print(f"\n{_label(checkout)}:", flush=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -16,6 +16,7 @@ import atexit
 import gc
 import os
 import sys
+from collections.abc import Callable
 from importlib import import_module
 
 from accel.errors import InputError
@@ -77,20 +78,17 @@ def _one_blas_thread(args: list[str]) -> None:
 
 
 def _run(args: list[str]) -> None:
-    """A plain `simulate-network` line runs without typer (`accel.cli.argv`); any other line
-    goes to typer (standalone: usage errors print themselves, exit 2)."""
-    from accel.cli.argv import simulate_options
-
-    options = simulate_options(args)
-    if options is None:
+    """A plain `simulate-network` or `sweep` line runs without typer (`accel.cli.argv`,
+    `accel.cli.sweep_run`); any other line goes to typer (standalone: usage errors print
+    themselves, exit 2)."""
+    run = _plain_run(args)
+    if run is None:
         from accel.cli.typer_app import _only_the_command
 
         _only_the_command(args)()
         return
-    from accel.cli.simulate import simulate_network_run
-
     try:
-        code = simulate_network_run(options)
+        code = run()
     except KeyboardInterrupt:  # as typer ends a command
         sys.exit(130)
     except EOFError:
@@ -101,6 +99,21 @@ def _run(args: list[str]) -> None:
         os.dup2(devnull, sys.stdout.fileno())
         sys.exit(1)
     sys.exit(code)
+
+
+def _plain_run(args: list[str]) -> Callable[[], int] | None:
+    """The run of a line read without typer, or None for typer to read it."""
+    from accel.cli.argv import simulate_options
+
+    options = simulate_options(args)
+    if options is not None:
+        from accel.cli.simulate import simulate_network_run
+
+        return lambda: simulate_network_run(options)
+    from accel.cli.sweep_run import sweep_options, sweep_run
+
+    sweep = sweep_options(args)
+    return None if sweep is None else lambda: sweep_run(sweep)
 
 
 def _unexpected(err: BaseException) -> tuple[str, int]:

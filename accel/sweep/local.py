@@ -1,6 +1,7 @@
 """Local worker processes: this process and `workers - 1` forked (or forkserver) processes on
 this machine, each receiving the sweep's context once and then chunks of points from its own
-queue (`accel.sweep.schedule.Dispatcher`), sending back each chunk's records.
+queue (`accel.sweep.schedule.Dispatcher`), sending back each chunk's records; a thread of this
+process feeds them while it simulates its own points.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import multiprocessing
 import multiprocessing.connection
 import multiprocessing.context
 import os
+import queue
 import sys
 import threading
 import time
@@ -21,8 +23,10 @@ from accel.sweep.evaluate import SweepContext, simulate_chunk, simulate_point
 from accel.sweep.schedule import Chunk, Dispatcher
 
 _PARENT_POLL_S = 1.0
+_STOP_POLL_S = 0.05  # how soon the feeder thread notices that the sweep stopped early
 _Context = multiprocessing.context.ForkContext | multiprocessing.context.ForkServerContext
-_IN_FLIGHT = 3  # chunks queued per worker process, so it never waits for this process
+_IN_FLIGHT = 2  # chunks sent ahead to a worker process while whole groups are left
+_SWITCH_S = 0.001  # the feeder thread waits at most this long for the GIL (Python's default: 5 ms)
 
 
 class LocalExecutor:
@@ -84,17 +88,23 @@ class _WorkerProcess:
         self.in_flight = 0
 
     def send(self, message: object) -> None:
-        self.connection.send(message)
+        try:
+            self.connection.send(message)
+        except OSError:  # a broken pipe: it died before taking it
+            raise self._ended() from None
 
     def receive(self) -> list[dict[str, Any]]:
         try:
             records: list[dict[str, Any]] = self.connection.recv()
         except (EOFError, OSError):
-            code = self.process.exitcode
-            message = f"a sweep worker process ended unexpectedly (exit code {code})"
-            raise RuntimeError(message) from None
+            raise self._ended() from None
         self.in_flight -= 1
         return records
+
+    def _ended(self) -> RuntimeError:
+        self.process.join(_PARENT_POLL_S)  # its pipe closes as it exits: wait for its code
+        code = self.process.exitcode
+        return RuntimeError(f"a sweep worker process ended unexpectedly (exit code {code})")
 
     def stop(self, finished: bool) -> None:
         """Let it exit after its chunks (a finished run), else end it now (a failed or
@@ -141,42 +151,103 @@ def _exit_with_parent(parent_pid: int) -> None:
 def _dispatch(
     context: SweepContext, dispatcher: Dispatcher, processes: Sequence[_WorkerProcess]
 ) -> Iterator[list[dict[str, Any]]]:
-    """Keep every worker process `_IN_FLIGHT` chunks ahead, simulate this process's own queue
-    meanwhile (feeding the workers between its points, not only between its chunks: one point
-    on a new array can outlast a worker's chunks), and yield what finished."""
-    by_connection: dict[object, _WorkerProcess] = {p.connection: p for p in processes}
-
-    def feed() -> None:
-        for worker, process in enumerate(processes, start=1):
-            while process.in_flight < _IN_FLIGHT:
-                chunk = dispatcher.next(worker)
-                if chunk is None:
-                    break
-                process.send(chunk.points)
-                process.in_flight += 1
-
-    def finished(block: bool) -> list[dict[str, Any]]:
-        busy = [process.connection for process in processes if process.in_flight]
-        ready = multiprocessing.connection.wait(busy, None if block else 0) if busy else []
-        return [record for done in ready for record in by_connection[done].receive()]
-
-    while True:
-        feed()
-        if records := finished(block=False):
-            yield records
-            continue
-        chunk = dispatcher.next(0)
-        if chunk is None:
-            if not any(process.in_flight for process in processes):
-                return
-            yield finished(block=True)
-        elif context.analytic:  # fast points, counted together
-            yield simulate_chunk(context, chunk.points)
-        else:
+    """Simulate this process's own queue while a thread (`_Feeder`) keeps the worker processes
+    fed and collects their records; yield what finished, between this process's points too."""
+    feeder = _Feeder(dispatcher, processes)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(_SWITCH_S)
+    try:
+        while (chunk := feeder.next_own()) is not None:
+            if context.analytic:  # fast points, counted together
+                yield simulate_chunk(context, chunk.points)
+                yield from feeder.finished(block=False)
+                continue
             own = []
             for point in chunk.points:
                 own.append(simulate_point(context, point))
-                feed()
-                if records := finished(block=False):
-                    yield records
+                yield from feeder.finished(block=False)
             yield own
+        yield from feeder.finished(block=True)
+    finally:
+        sys.setswitchinterval(switch)
+        feeder.stop()
+
+
+class _Feeder:
+    """A thread that sends each worker process its next chunk as soon as it returns one (this
+    process is busy simulating its own points: fed between them, a worker would wait up to a
+    point's time for its next chunk) and queues the records it receives.
+
+    While whole groups are left it keeps `_IN_FLIGHT` chunks at a worker, so a worker never
+    waits for the thread; once every group is taken, one: the chunks no worker has started
+    stay in the queues (`Dispatcher`), where an idle worker can take them. The dispatcher is
+    shared with this process's own loop, under a lock."""
+
+    def __init__(self, dispatcher: Dispatcher, processes: Sequence[_WorkerProcess]) -> None:
+        self.dispatcher = dispatcher
+        self.processes = processes
+        self.lock = threading.Lock()
+        self.results: queue.SimpleQueue[list[dict[str, Any]] | BaseException | None] = (
+            queue.SimpleQueue()
+        )
+        self.done = not processes
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="accel-sweep-feeder", daemon=True)
+        if processes:
+            self.thread.start()
+
+    def next_own(self) -> Chunk | None:
+        with self.lock:
+            return self.dispatcher.next(0)
+
+    def finished(self, block: bool) -> Iterator[list[dict[str, Any]]]:
+        """The records that arrived (with `block`, every one until the workers are done)."""
+        while not self.done:
+            try:
+                item = self.results.get(block=block)
+            except queue.Empty:
+                return
+            if isinstance(item, BaseException):
+                self.done = True
+                raise item
+            if item is None:
+                self.done = True
+                return
+            yield item
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self.thread.is_alive():
+            self.thread.join()
+
+    def _run(self) -> None:
+        try:
+            workers: dict[object, tuple[int, _WorkerProcess]] = {
+                p.connection: (w, p) for w, p in enumerate(self.processes, start=1)
+            }
+            for worker, process in workers.values():
+                self._fill(worker, process)
+            while not self._stopping.is_set():
+                busy = [p.connection for p in self.processes if p.in_flight]
+                if not busy:
+                    break
+                for connection in multiprocessing.connection.wait(busy, _STOP_POLL_S):
+                    worker, process = workers[connection]
+                    records = process.receive()
+                    self._fill(worker, process)  # its next chunk first, then the records
+                    self.results.put(records)
+            self.results.put(None)
+        except BaseException as err:  # raised again in the sweep's own thread
+            self.results.put(err)
+
+    def _fill(self, worker: int, process: _WorkerProcess) -> None:
+        while True:
+            with self.lock:
+                ahead = _IN_FLIGHT if self.dispatcher.pool else 1
+                if process.in_flight >= ahead:
+                    return
+                chunk = self.dispatcher.next(worker)
+            if chunk is None:
+                return
+            process.send(chunk.points)
+            process.in_flight += 1

@@ -22,27 +22,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
-
+from accel.sweep.spec_plain import plain_record
 from accel.user_input import format_validation_error, load_yaml_mapping, validate_model
+from accel.user_input.record import Field, Record, field_validator, model_validator
 
 Scalar = int | float | str | bool | None
 Number = int | float
 _FILE_SUFFIXES = (".yaml", ".yml", ".csv", ".onnx", ".tflite")
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class NetworkEntry(_Model):
+class NetworkEntry(Record):
     """One network of the sweep: a built-in name or a workload file, with parameters."""
 
     name: str | None = Field(None, description="built-in network name (see `accel networks`)")
@@ -77,7 +66,7 @@ class NetworkEntry(_Model):
 MAX_POINTS = 1_000_000
 
 
-class Range(_Model):
+class Range(Record):
     """A continuous interval a random sample is drawn from (uniformly, or log-uniformly)."""
 
     min: float = Field(allow_inf_nan=False, description="smallest value")
@@ -94,7 +83,7 @@ class Range(_Model):
         return self
 
 
-class RandomSection(_Model):
+class RandomSection(Record):
     """`samples` random points over `axes`, reproducible from `seed`."""
 
     samples: int = Field(gt=0, le=MAX_POINTS, description="number of random points")
@@ -109,13 +98,8 @@ class RandomSection(_Model):
         if not isinstance(axes, dict) or not axes:
             raise ValueError(f"axes must map at least one chip field to values, not {axes!r}")
         _scalar_lists({path: v for path, v in axes.items() if not isinstance(v, dict)})
-        ranges = {}
-        for path, value in axes.items():
-            if isinstance(value, dict):
-                try:
-                    ranges[path] = Range.model_validate(value)
-                except ValidationError as err:
-                    raise ValueError(format_validation_error(err, path, Range)) from None
+        ranges = {path: _range(path, value) for path, value in axes.items()
+                  if isinstance(value, dict)}  # fmt: skip
         return {**axes, **ranges}
 
     @model_validator(mode="after")
@@ -124,7 +108,7 @@ class RandomSection(_Model):
         return self
 
 
-class SweepSpec(_Model):
+class SweepSpec(Record):
     """The whole sweep file."""
 
     name: str = Field(description="short name, used for the output folder")
@@ -211,12 +195,28 @@ class SweepSpec(_Model):
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "sweep") -> SweepSpec:
-        return validate_model(cls, data, source)
+        """The spec of `data`: taken as it is when nothing needs converting or rejecting
+        (`accel.sweep.spec_plain`), else validated by pydantic, which words every error."""
+        plain = plain_record(cls, data)
+        return plain if plain is not None else validate_model(cls, data, source)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SweepSpec:
         """Load a sweep YAML; raise `InputError` with a one-line message on any problem."""
         return cls.from_dict(load_yaml_mapping(path, "sweep"), str(path))
+
+
+def _range(path: str, value: dict[str, Any]) -> Range:
+    """`value` as a Range; one that needs converting or is wrong goes to pydantic."""
+    plain = plain_record(Range, value)
+    if plain is not None:
+        return plain
+    from pydantic import ValidationError  # only input pydantic must validate gets here
+
+    try:
+        return Range.model_validate(value)
+    except ValidationError as err:
+        raise ValueError(format_validation_error(err, path, Range)) from None
 
 
 def _check_lists(axes: dict[str, Any], section: str) -> None:
