@@ -55,7 +55,7 @@ _REPEATED = frozenset(("param", "columns", "input_shape"))  # may be given again
 def simulate_options(args: list[str]) -> SimulateOptions | None:
     """The options of a plain `simulate-network ...` line (`args` without the program name),
     or None for anything else (another command, help, an error): typer's to read."""
-    if args[:1] != [COMMAND] or _typer_acts_alone():
+    if args[:1] != [COMMAND] or typer_acts_alone():
         return None
     values: dict[str, Any] = {}
     rest = args[1:]
@@ -75,7 +75,7 @@ def simulate_options(args: list[str]) -> SimulateOptions | None:
                 return None
             value, rest = rest[0], rest[1:]
         field = _VALUED[name]
-        if not _plain(value) or (field in values and field not in _REPEATED):
+        if not plain_value(value) or (field in values and field not in _REPEATED):
             return None
         if field in _REPEATED:
             values[field] = (*values.get(field, ()), value)
@@ -90,7 +90,7 @@ def simulate_options(args: list[str]) -> SimulateOptions | None:
     return SimulateOptions(**values)
 
 
-def _typer_acts_alone() -> bool:
+def typer_acts_alone() -> bool:
     """Whether typer would do something of its own with any line: answer a shell completion
     request (a `_<PROG>_COMPLETE` variable) or, on Windows, expand wildcards in the arguments."""
     return os.name == "nt" or any(
@@ -98,7 +98,7 @@ def _typer_acts_alone() -> bool:
     )
 
 
-def _plain(value: str) -> bool:
+def plain_value(value: str) -> bool:
     """A value typer reads as written: not empty, not like an option, ASCII digits only if a
     number (`str.isdigit` takes other scripts' digits too)."""
     return value != "" and not value.startswith("-") and value.isascii()

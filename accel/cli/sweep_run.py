@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from accel.cli.argv import _plain, _typer_acts_alone
+from accel.cli.argv import plain_value, typer_acts_alone
 from accel.errors import InputError
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ _EXECUTORS = ("local", "dask")
 def sweep_options(args: list[str]) -> SweepOptions | None:
     """The options of a plain `sweep FILE ...` line (`args` without the program name), or None
     for anything else (another command, help, an error, `--scheduler`): typer's to read."""
-    if args[:1] != [COMMAND] or _typer_acts_alone():
+    if args[:1] != [COMMAND] or typer_acts_alone():
         return None
     values: dict[str, object] = {}
     rest = args[1:]
@@ -73,7 +73,7 @@ def sweep_options(args: list[str]) -> SweepOptions | None:
             values[field] = flag
             continue
         if name not in _VALUED:
-            if "sweep" in values or not _plain(token):
+            if "sweep" in values or not plain_value(token):
                 return None
             values["sweep"] = Path(token)
             continue
@@ -82,7 +82,7 @@ def sweep_options(args: list[str]) -> SweepOptions | None:
                 return None
             value, rest = rest[0], rest[1:]
         field = _VALUED[name]
-        if field in values or not _plain(value):
+        if field in values or not plain_value(value):
             return None
         if field == "workers":
             if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
