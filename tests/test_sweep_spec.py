@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from accel.errors import InputError
 from accel.sweep.spec import Range, SweepSpec
-from accel.sweep.spec_plain import plain_record
 from accel.user_input import load_yaml_mapping
 from accel.user_input.record import Record
+from accel.user_input.trusted import construct
 
 BASE: dict[str, Any] = {"name": "s", "networks": ["lenet5"]}
 
@@ -84,12 +84,12 @@ def test_missing_name() -> None:
 
 
 def test_the_shipped_examples_need_no_pydantic() -> None:
-    """A sweep file that needs no conversion is built without pydantic (`spec_plain`): it
+    """A sweep file that needs no conversion is built without pydantic (`accel.user_input.trusted`): it
     costs ~0.1 s of CPU before the workers start."""
     from conftest import REPO
 
     for path in sorted((REPO / "configs" / "sweeps").glob("*.yaml")):
-        assert plain_record(SweepSpec, load_yaml_mapping(path, "sweep")) is not None, path
+        assert construct(SweepSpec, load_yaml_mapping(path, "sweep")) is not None, path
     code = ("import sys; from accel.sweep.spec import SweepSpec; "
             "SweepSpec.from_dict({'name': 's', 'networks': ['lenet5'], 'grid': {'a.b': [1, 2.5]},"
             " 'random': {'samples': 2, 'axes': {'c': {'min': 1, 'max': 2}}}}); "
@@ -155,7 +155,7 @@ FINITE = st.one_of(st.integers(-2, 64), st.booleans(), st.none(), st.sampled_fro
                    st.sampled_from(["os", "ws"]))  # fmt: skip
 LISTS = st.dictionaries(st.sampled_from(["array.rows", "clock_mhz", "sram.x"]),
                         st.lists(FINITE, min_size=1, max_size=3), max_size=2)  # fmt: skip
-VALID = st.fixed_dictionaries(  # mostly valid: pydantic takes most, and plain_record should
+VALID = st.fixed_dictionaries(  # mostly valid: pydantic takes most, and construct should
     {"name": st.just("s"), "networks": st.lists(ENTRY, min_size=1, max_size=2)},
     optional={
         "batch": st.one_of(st.integers(1, 4), st.lists(st.integers(1, 4), min_size=1)),
@@ -174,11 +174,11 @@ VALID = st.fixed_dictionaries(  # mostly valid: pydantic takes most, and plain_r
 @settings(max_examples=500, deadline=None)
 @given(st.one_of(VALID, SPECS))
 def test_a_spec_taken_as_written_is_what_pydantic_builds(data: dict[str, Any]) -> None:
-    """`plain_record` builds exactly what pydantic builds, or leaves the input to pydantic:
+    """`construct` builds exactly what pydantic builds, or leaves the input to pydantic:
     it never accepts what pydantic would refuse or convert otherwise."""
     from pydantic import ValidationError
 
-    plain = plain_record(SweepSpec, data)
+    plain = construct(SweepSpec, data)
     try:
         validated = SweepSpec.model_validate(data)
     except ValidationError:

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
-from accel.sweep.spec_plain import plain_record
 from accel.user_input import format_validation_error, load_yaml_mapping, validate_model
 from accel.user_input.record import Field, Record, field_validator, model_validator
+from accel.user_input.trusted import construct
 
 Scalar = int | float | str | bool | None
 Number = int | float
@@ -196,9 +196,8 @@ class SweepSpec(Record):
     @classmethod
     def from_dict(cls, data: dict[str, Any], source: str = "sweep") -> SweepSpec:
         """The spec of `data`: taken as it is when nothing needs converting or rejecting
-        (`accel.sweep.spec_plain`), else validated by pydantic, which words every error."""
-        plain = plain_record(cls, data)
-        return plain if plain is not None else validate_model(cls, data, source)
+        (`accel.user_input.trusted`), else validated by pydantic, which words every error."""
+        return validate_model(cls, data, source)
 
     @classmethod
     def from_yaml(cls, path: str | Path) -> SweepSpec:
@@ -208,7 +207,7 @@ class SweepSpec(Record):
 
 def _range(path: str, value: dict[str, Any]) -> Range:
     """`value` as a Range; one that needs converting or is wrong goes to pydantic."""
-    plain = plain_record(Range, value)
+    plain: Range | None = construct(Range, value)
     if plain is not None:
         return plain
     from pydantic import ValidationError  # only input pydantic must validate gets here

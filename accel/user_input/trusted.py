@@ -2,8 +2,9 @@
 
 `construct` takes the values themselves where pydantic would keep them unchanged — an `int`
 (not a bool) for an int field, a `float` (or an int, made a float) for a float field, a bool,
-a string of a `Literal`, None, tuples (or lists) of such, nested mappings of such — checks
-every constraint of the field (`gt`, `ge`, `lt`, `le`, `allow_inf_nan`, `min_length`) and runs
+a string of a `Literal`, None, anything for `Any`, tuples (or lists) and lists of such,
+str-keyed dicts of such, nested records — checks every constraint of the field (`gt`, `ge`,
+`lt`, `le`, `allow_inf_nan`, `min_length`) and runs
 the record's own field and model validators, then assembles the record as pydantic would.
 Anything else — an unknown or missing field, a value of another type, a union it matches twice,
 a failed check or validator — returns None, and pydantic validates the input itself
@@ -39,7 +40,7 @@ def construct(model: type[Any], data: Any) -> Any:
     """`model.model_validate(data)` where `model` is a record and `data` needs no conversion,
     else None."""
     if not hasattr(model, "_field_checks"):
-        return None  # a pydantic model (a sweep spec): pydantic validates it
+        return None  # a pydantic model: pydantic validates it
     try:
         return _construct(model, data)
     except _Refused:
@@ -79,18 +80,22 @@ def _value(annotation: Any, value: Any, field: Any) -> Any:
     """`value` as pydantic makes it for `annotation` when that is keeping it (an int made a
     float aside); raise _Refused where pydantic might convert or refuse it."""
     origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return value
     if origin in (typing.Union, types.UnionType):
         return _union(typing.get_args(annotation), value, field)
     if annotation in (int, float):
         return _constrained(_scalar(annotation, value), field)
     rules = {} if field is None else field.rules
-    if origin is tuple and set(rules) <= {"min_length"}:
-        items = _tuple(typing.get_args(annotation), value)
+    if origin in (tuple, list) and set(rules) <= {"min_length"}:
+        items = _sequence(origin, typing.get_args(annotation), value)
         if len(items) < rules.get("min_length", 0):
             raise _Refused
         return items
-    if rules:  # constraints on a string or a record
+    if rules:  # constraints on a string, a mapping or a record
         raise _Refused
+    if origin is dict:
+        return _mapping(typing.get_args(annotation), value)
     if annotation is type(None):
         if value is not None:
             raise _Refused
@@ -105,27 +110,43 @@ def _value(annotation: Any, value: Any, field: Any) -> Any:
 
 
 def _union(members: tuple[Any, ...], value: Any, field: Any) -> Any:
-    """A union member that takes `value` as it is; exactly one must (pydantic's smart mode
-    picks an exact match; two would need its tie-break rules)."""
+    """The union member that takes `value` as it is: pydantic's smart mode picks the one exact
+    match (an int for `int | float`), else the one member that converts it (an int made a
+    float for `float | None`); two would need its tie-break rules."""
     results = []
     for member in members:
         try:
-            results.append(_value(member, value, field if member is not type(None) else None))
+            taken = _value(member, value, field if member is not type(None) else None)
         except _Refused:
             continue
-    if len(results) != 1:
+        results.append((member is float and type(value) is int, taken))
+    exact = [taken for converted, taken in results if not converted]
+    chosen = exact or [taken for _, taken in results]
+    if len(chosen) != 1:
         raise _Refused
-    return results[0]
+    return chosen[0]
 
 
-def _tuple(args: tuple[Any, ...], value: Any) -> tuple[Any, ...]:
-    if type(value) not in (tuple, list):
+def _sequence(origin: type, args: tuple[Any, ...], value: Any) -> tuple[Any, ...] | list[Any]:
+    """A tuple field takes a tuple or a list; a list field only a list (pydantic would turn a
+    tuple into one)."""
+    if type(value) not in ((tuple, list) if origin is tuple else (list,)):
         raise _Refused
+    if origin is list:
+        return [_value(args[0], item, None) for item in value]
     if len(args) == 2 and args[1] is Ellipsis:
         return tuple(_value(args[0], item, None) for item in value)
     if len(value) != len(args):
         raise _Refused
     return tuple(_value(kind, item, None) for kind, item in zip(args, value, strict=True))
+
+
+def _mapping(args: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """A str-keyed mapping of values taken as they are (other keys pydantic may convert)."""
+    key, item = args
+    if type(value) is not dict or key is not str or any(type(k) is not str for k in value):
+        raise _Refused
+    return {k: _value(item, v, None) for k, v in value.items()}
 
 
 def _scalar(annotation: Any, value: Any) -> Any:
