@@ -75,6 +75,7 @@ def _layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], dict[
 # `play` looks for a recurring state only where a skip after two looks would save at least
 # this many runs times nodes of the body: a snapshot costs about as much as two steps.
 _WORTH_LOOKING = 6
+_NEVER_SEEN: dict[tuple[int, ...], tuple[int, int]] = {}  # `play`'s states when it does not look
 
 
 @dataclass(slots=True)
@@ -160,7 +161,7 @@ class Timeline:
         channel, compute = self.channel_free, self.compute_end
         first = 1 if len(nodes) == 1 and type(nodes[0]) is Step else 0
         looking = self.compress and (count - first - 1) * len(nodes) >= _WORTH_LOOKING
-        seen: dict[tuple[int, ...], tuple[int, int]] = {}
+        seen: dict[tuple[int, ...], tuple[int, int]] = {} if looking else _NEVER_SEEN
         done = 0
         while done < count:
             if looking and first <= done < count - 1:
