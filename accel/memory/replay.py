@@ -130,7 +130,10 @@ class Timeline:
             self.load(load)
         if schedule.prefetch_at_start:
             self.prefetch()
-        self.run(schedule.body)
+        if self.log is None:
+            self.play(schedule.body)
+        else:
+            self.run(schedule.body)
         return self.end
 
     def run(self, nodes: Sequence[Node]) -> None:
@@ -252,15 +255,17 @@ class Timeline:
 
     def snapshot(self) -> tuple[tuple[int, ...], int]:
         """The state relative to the earliest time a future event can start, and that time."""
-        channel, compute = self.channel_free, self.compute_end
+        channel, compute, written = self.channel_free, self.compute_end, self.last_write_end
         floor = channel if channel < compute else compute
-        q0, q1, q2, q3, q4, q5 = self._queues
-        values = (channel, compute, self.last_write_end, *q0, *q1, *q2, *q3, *q4, *q5)
-        return (
-            self.prefetched, self.prefetch_bytes,
-            len(q0), len(q1), len(q2), len(q3), len(q4), len(q5),
-            *[v - floor if v > floor else 0 for v in values],
-        ), floor  # fmt: skip
+        q0, q1, q2, q3, q4, q5 = queues = self._queues
+        # A list grown in plain loops: a comprehension is a call of its own each snapshot.
+        state = [self.prefetched, self.prefetch_bytes,
+                 len(q0), len(q1), len(q2), len(q3), len(q4), len(q5),
+                 channel - floor, compute - floor, written - floor if written > floor else 0]
+        for queue in queues:
+            for value in queue:
+                state.append(value - floor if value > floor else 0)
+        return tuple(state), floor
 
     def shift(self, cycles: int) -> None:
         self.channel_free += cycles
