@@ -60,7 +60,6 @@ class Untimed(NamedTuple):
         np.floor(transfer, out=transfer)  # `transfer_bound` of every transfer size
         channel = self._channel(bandwidth)
         first = transfer[0] + transfer[1]
-        fill = np.where(first > 0, first + latency, 0.0)
         last = transfer[2]
         extra = transfer[3] + transfer[4]
         extra += transfer[5]
@@ -69,17 +68,21 @@ class Untimed(NamedTuple):
         np.maximum(extra, 0.0, out=extra)
         extra *= self.windows
         bound = self.compute + last
-        bound += fill
+        bound += first
+        np.add(bound, latency, out=bound, where=first > 0)  # the fill, where there is one
         bound += extra  # through the pipeline
         np.maximum(bound, channel[0], out=bound)  # the channel
         closing = self.last_compute + last
         closing += latency  # after the last load ends
         np.maximum(bound, channel[1] + closing, out=bound)  # the drain
-        opened = first + closing
-        np.maximum(bound, opened + self.opened, out=bound)  # from the first step on
-        opened += channel[2]
-        opened += self.opened_head
+        # From the first step on: the first tiles, the closing and the larger of `opened` (the
+        # head bytes not left) and the head's channel cycles, `opened_head` and a latency
+        # (left); one sum and one maximum fewer than the two terms apart, the same whole numbers.
+        opened = channel[2] + self.opened_head
         opened += latency
+        np.maximum(opened, self.opened, out=opened)
+        opened += first
+        opened += closing
         np.maximum(bound, opened, out=bound)
         if len(self.halves):
             np.maximum(bound, self._chains(transfer, channel, latency), out=bound)

@@ -42,12 +42,43 @@ def transfer_cycles(size_bytes: int, dram: DramConfig) -> int:
 _TRANSFERS: dict[DramConfig, dict[int, int]] = {}
 
 
+# Per chip (by identity, kept here while it is): each buffer's halves (ifmap, weight, ofmap) and
+# its channel's transfer cycles. A simulation starts a replay from empty buffers hundreds of
+# times on one chip, and reading the three buffers' configs cost more than the rest of the start.
+_CHIPS: dict[int, tuple[ChipConfig, tuple[deque[int], ...], dict[int, int]]] = {}
+
+
 def clear_cache() -> None:
     """Forget the channels' transfer cycles."""
     _TRANSFERS.clear()
+    _CHIPS.clear()
 
 
-@dataclass
+def _layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], dict[int, int]]:
+    """(chip, each buffer's free halves when empty, transfer cycles by size) of `chip`, kept
+    by identity (the halves to be copied: a copy is cheaper than a new queue)."""
+    found = _CHIPS.get(id(chip))
+    if found is None or found[0] is not chip:
+        halves = tuple(deque([0] * (2 if chip.sram.buffer_for(buffer).double_buffered else 1))
+                       for buffer in OPERANDS)  # fmt: skip
+        transfer = _TRANSFERS.get(chip.dram)
+        if transfer is None:
+            if len(_TRANSFERS) >= 64:
+                _TRANSFERS.clear()
+            transfer = _TRANSFERS[chip.dram] = {}
+        if len(_CHIPS) >= 64:
+            _CHIPS.clear()
+        found = _CHIPS[id(chip)] = (chip, halves, transfer)
+    return found
+
+
+# `play` looks for a recurring state only where a skip after two looks would save at least
+# this many runs times nodes of the body: a snapshot costs about as much as two steps.
+_WORTH_LOOKING = 6
+_NEVER_SEEN: dict[tuple[int, ...], tuple[int, int]] = {}  # `play`'s states when it does not look
+
+
+@dataclass(slots=True)
 class Timeline:
     """Event times of the pipeline so far; `run_layer` advances it through one schedule."""
 
@@ -78,17 +109,10 @@ class Timeline:
         cls, chip: ChipConfig, compress: bool = True, log: list[LogEntry] | None = None
     ) -> Timeline:
         """Idle channel, empty buffers: every half free at time 0."""
-        halves: dict[str, deque[int]] = {
-            buffer: deque([0] * (2 if chip.sram.buffer_for(buffer).double_buffered else 1))
-            for buffer in OPERANDS
-        }
-        ready: dict[str, deque[int]] = {kind: deque() for kind in _KINDS}
+        _, (ifmap, weight, ofmap), transfer = _layout(chip)
+        halves = {"ifmap": ifmap.copy(), "weight": weight.copy(), "ofmap": ofmap.copy()}
+        ready: dict[str, deque[int]] = {"ifmap": deque(), "weight": deque(), "psum": deque()}
         queues = (*ready.values(), *halves.values())
-        transfer = _TRANSFERS.get(chip.dram)
-        if transfer is None:
-            if len(_TRANSFERS) >= 64:
-                _TRANSFERS.clear()
-            transfer = _TRANSFERS[chip.dram] = {}
         return cls(chip, compress, log, ready=ready, free_halves=halves, _transfer=transfer,
                    _queues=queues)  # fmt: skip
 
@@ -106,7 +130,10 @@ class Timeline:
             self.load(load)
         if schedule.prefetch_at_start:
             self.prefetch()
-        self.run(schedule.body)
+        if self.log is None:
+            self.play(schedule.body)
+        else:
+            self.run(schedule.body)
         return self.end
 
     def run(self, nodes: Sequence[Node]) -> None:
@@ -119,73 +146,95 @@ class Timeline:
             else:
                 self.repeat(node)
 
-    def play(self, nodes: Sequence[Node]) -> None:
-        """`run` unlogged: the events of `step` with the times kept in local variables. The
-        rare next-layer prefetch and loads behind a write-back go through `load`.
+    def play(self, nodes: Sequence[Node], count: int = 1) -> None:
+        """`run` unlogged, `count` times (a `Repeat`'s body), whole periods skipped once the
+        state recurs: the events of `step` with the times kept in local variables. The rare
+        next-layer prefetch and loads behind a write-back go through `load`.
+
+        Skipping is exact whenever a state recurs, so when to look is free: not once a skip has
+        left fewer runs than a period, not at the last run, not before the first run of a
+        single step (the state before it is rarely the steady one), and not where the steps a
+        skip could save after the first two looks are too few to pay for them (a snapshot costs
+        about two steps).
 
         Longer than a function should be, on purpose: it is the replay's inner loop, and a call
-        per load or per step (`load`, `step`) is what it saves."""
+        per load, per step or per run of a repeat (`load`, `step`, `repeat`) is what it saves."""
         ready, free_halves, transfer = self.ready, self.free_halves, self._transfer
         latency, ofmap_halves = self.chip.dram.latency_cycles, free_halves["ofmap"]
         channel, compute = self.channel_free, self.compute_end
-        for step in nodes:
-            if type(step) is not Step:
+        first = 1 if len(nodes) == 1 and type(nodes[0]) is Step else 0
+        looking = self.compress and (count - first - 1) * len(nodes) >= _WORTH_LOOKING
+        seen: dict[tuple[int, ...], tuple[int, int]] = {} if looking else _NEVER_SEEN
+        done = 0
+        while done < count:
+            if looking and first <= done < count - 1:
                 self.channel_free, self.compute_end = channel, compute
-                self.repeat(step)  # type: ignore[arg-type]
-                channel, compute = self.channel_free, self.compute_end
-                continue
-            # A step is a named tuple: one unpacking reads every field.
-            (cycles, takes, claims_ofmap, releases, loads, written, post_loads, prefetch_point,
-             ofmap_on_chip) = step  # fmt: skip
-            start = compute
-            for kind in takes:
-                arrival = ready[kind].popleft()
-                if arrival > start:
-                    start = arrival
-            if claims_ofmap:
-                free = ofmap_halves.popleft()
-                if free > start:
-                    start = free
-            compute = end = start + cycles
-            for buffer in releases:
-                free_halves[buffer].append(end)
-            for kind, size, on_chip in loads:
-                free = free_halves[_BUFFER[kind]].popleft()
-                if on_chip:
-                    ready[kind].append(free)
+                state, origin = self.snapshot()
+                found = seen.get(state)
+                if found is not None:
+                    period = done - found[0]
+                    periods = (count - done) // period
+                    self.shift(periods * (origin - found[1]))
+                    channel, compute = self.channel_free, self.compute_end
+                    done += periods * period
+                    looking = False  # fewer than a period left
                     continue
-                busy = transfer.get(size)
-                if busy is None:
-                    busy = self.transfer(size)
-                channel = (free if free > channel else channel) + busy
-                ready[kind].append(channel + latency)
-            if prefetch_point and self.prefetch_bytes:
-                self.channel_free = channel
-                self.prefetch()
-                channel = self.channel_free
-            if written:
-                busy = transfer.get(written)
-                if busy is None:
-                    busy = self.transfer(written)
-                channel = (channel if channel > end else end) + busy
-                ofmap_halves.append(channel)
-                self.last_write_end = channel
-            elif ofmap_on_chip:
-                ofmap_halves.append(end)
-            if post_loads:
-                self.channel_free = channel
-                for load in post_loads:
-                    self.load(load)
-                channel = self.channel_free
+                seen[state] = (done, origin)
+            done += 1
+            for step in nodes:
+                if type(step) is not Step:
+                    self.channel_free, self.compute_end = channel, compute
+                    self.play(step.body, step.count)  # type: ignore[union-attr,arg-type]
+                    channel, compute = self.channel_free, self.compute_end
+                    continue
+                # A step is a named tuple: one unpacking reads every field.
+                (cycles, takes, claims_ofmap, releases, loads, written, post_loads,
+                 prefetch_point, ofmap_on_chip) = step  # fmt: skip
+                start = compute
+                for kind in takes:
+                    arrival = ready[kind].popleft()
+                    if arrival > start:
+                        start = arrival
+                if claims_ofmap:
+                    free = ofmap_halves.popleft()
+                    if free > start:
+                        start = free
+                compute = end = start + cycles
+                for buffer in releases:
+                    free_halves[buffer].append(end)
+                for kind, size, on_chip in loads:
+                    free = free_halves[_BUFFER[kind]].popleft()
+                    if on_chip:
+                        ready[kind].append(free)
+                        continue
+                    busy = transfer.get(size)
+                    if busy is None:
+                        busy = self.transfer(size)
+                    channel = (free if free > channel else channel) + busy
+                    ready[kind].append(channel + latency)
+                if prefetch_point and self.prefetch_bytes:
+                    self.channel_free = channel
+                    self.prefetch()
+                    channel = self.channel_free
+                if written:
+                    busy = transfer.get(written)
+                    if busy is None:
+                        busy = self.transfer(written)
+                    channel = (channel if channel > end else end) + busy
+                    ofmap_halves.append(channel)
+                    self.last_write_end = channel
+                elif ofmap_on_chip:
+                    ofmap_halves.append(end)
+                if post_loads:
+                    self.channel_free = channel
+                    for load in post_loads:
+                        self.load(load)
+                    channel = self.channel_free
         self.channel_free, self.compute_end = channel, compute
 
     def repeat(self, node: Repeat) -> None:
-        """`node.body` `node.count` times, whole periods skipped once the state recurs.
-
-        Skipping is exact whenever a state recurs, so when to look is free: not once a skip has
-        left fewer runs than a period, not at the last run, and not before the first run of a
-        single step (the state before it is rarely the steady one, and a step costs less than
-        a snapshot)."""
+        """`node.body` `node.count` times, logged (`play` is the unlogged form), whole
+        periods skipped once the state recurs (when `compress` is on)."""
         seen: dict[tuple[int, ...], tuple[int, int]] = {}
         count, done, looking = node.count, 0, True
         first = 1 if len(node.body) == 1 and type(node.body[0]) is Step else 0
@@ -206,15 +255,17 @@ class Timeline:
 
     def snapshot(self) -> tuple[tuple[int, ...], int]:
         """The state relative to the earliest time a future event can start, and that time."""
-        channel, compute = self.channel_free, self.compute_end
+        channel, compute, written = self.channel_free, self.compute_end, self.last_write_end
         floor = channel if channel < compute else compute
-        q0, q1, q2, q3, q4, q5 = self._queues
-        values = (channel, compute, self.last_write_end, *q0, *q1, *q2, *q3, *q4, *q5)
-        return (
-            self.prefetched, self.prefetch_bytes,
-            len(q0), len(q1), len(q2), len(q3), len(q4), len(q5),
-            *[v - floor if v > floor else 0 for v in values],
-        ), floor  # fmt: skip
+        q0, q1, q2, q3, q4, q5 = queues = self._queues
+        # A list grown in plain loops: a comprehension is a call of its own each snapshot.
+        state = [self.prefetched, self.prefetch_bytes,
+                 len(q0), len(q1), len(q2), len(q3), len(q4), len(q5),
+                 channel - floor, compute - floor, written - floor if written > floor else 0]
+        for queue in queues:
+            for value in queue:
+                state.append(value - floor if value > floor else 0)
+        return tuple(state), floor
 
     def shift(self, cycles: int) -> None:
         self.channel_free += cycles
