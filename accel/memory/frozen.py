@@ -11,6 +11,7 @@ instance, fields left out of equality, a method a tuple already has) write their
 from __future__ import annotations
 
 from dataclasses import FrozenInstanceError
+from operator import attrgetter
 from typing import Any, ClassVar
 
 
@@ -20,6 +21,13 @@ class Frozen:
 
     __slots__ = ()
     _compared: ClassVar[tuple[str, ...]] = ()
+    _key: ClassVar[attrgetter[tuple[Any, ...]]]  # `_compared`'s values, in one C call
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if len(cls._compared) < 2:  # `attrgetter` of one name gives its value, not a tuple
+            raise TypeError(f"{cls.__name__} compares {cls._compared!r}: two fields at least")
+        cls._key = attrgetter(*cls._compared)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
@@ -27,16 +35,13 @@ class Frozen:
     def __delattr__(self, name: str) -> None:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
 
-    def _key(self) -> tuple[Any, ...]:
-        return tuple([getattr(self, name) for name in self._compared])
-
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
-            return self._key() == other._key()
+            return self._key(self) == other._key(other)
         return NotImplemented
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(self._key(self))
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._compared)
