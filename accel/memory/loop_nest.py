@@ -38,12 +38,15 @@ class _Tree(Frozen):
     leaves: dict[Hashable, tuple[Node, ...]]
     keys: list[Key]  # id → key, every level's keys in one list
 
-    def __init__(self, nest: Nest) -> None:
+    def __init__(
+        self, nest: Nest, memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]] | None = None,
+        leaves: dict[Hashable, tuple[Node, ...]] | None = None, keys: list[Key] | None = None,
+    ) -> None:  # fmt: skip
         init = object.__setattr__
         init(self, "nest", nest)
-        init(self, "memo", {})
-        init(self, "leaves", {})
-        init(self, "keys", [])
+        init(self, "memo", {} if memo is None else memo)
+        init(self, "leaves", {} if leaves is None else leaves)
+        init(self, "keys", [] if keys is None else keys)
 
     @once
     def runs(self) -> list[list[Run]]:

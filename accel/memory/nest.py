@@ -69,7 +69,8 @@ class Nest(Frozen):
         self, levels: tuple[tuple[str, tuple[Any, ...]], ...], constant: dict[str, Any],
         array: ArrayMapping, chip: ChipConfig, has_bias: bool, in_place: bool,
         tail_adjust: int, streamed: tuple[Operand, ...] = (),
-        pieces: dict[Operand, int] | None = None,
+        pieces: dict[Operand, int] | None = None, sizes: dict[tuple[Any, ...], int] | None = None,
+        runs: dict[tuple[int, int, int, int, str], int] | None = None,
     ) -> None:  # fmt: skip
         init = object.__setattr__
         init(self, "levels", levels)
@@ -81,8 +82,8 @@ class Nest(Frozen):
         init(self, "tail_adjust", tail_adjust)
         init(self, "streamed", streamed)
         init(self, "pieces", {} if pieces is None else pieces)
-        init(self, "sizes", {})
-        init(self, "runs", {})
+        init(self, "sizes", {} if sizes is None else sizes)
+        init(self, "runs", {} if runs is None else runs)
 
     @once
     def merged(self) -> bool:
