@@ -5,7 +5,9 @@ exactly when every field is, hashed alike, built by position or keyword, shown a
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import pickle
 from typing import Any
 
 import pytest
@@ -112,6 +114,9 @@ def test_a_hand_written_record_keeps_the_frozen_dataclass_contract(
             delattr(record, name)
     with pytest.raises(AttributeError):
         record.unknown_field = 0
+    for copied in (pickle.loads(pickle.dumps(record)), copy.copy(record), copy.deepcopy(record)):
+        assert copied == record and type(copied) is cls
+        assert [getattr(copied, name) for name in names] == list(values.values())
     required = {name: value for name, value in values.items() if name not in fresh}
     first, second = cls(**required), cls(**required)
     for name in fresh:
@@ -127,3 +132,5 @@ def test_an_axis_caches_its_values_as_the_dataclass_did() -> None:
     assert axis.part(0, 1) is Axis(10, 5, 3, 2, 1, 1).part(0, 1)
     geometry = LayerGeometry(2, 3, axis, axis)
     assert geometry.m == 2 * 25 and geometry.image_box == geometry.image_box
+    copied = pickle.loads(pickle.dumps(geometry))
+    assert copied == geometry and vars(copied) == vars(geometry)  # the cached values too

@@ -5,7 +5,8 @@ a run's start-up paid ~2.5 M instructions plus ~0.3 M per field for every frozen
 The records that need more than a NamedTuple gives (a cached value or a mutable dict per
 instance, fields left out of equality, a method a tuple already has) write their own
 `__init__` and inherit the rest here: assignment refused, and equality, hash and repr over
-`_compared` (the fields a dataclass compares, in order), as the dataclass had them.
+`_compared` (the fields a dataclass compares, in order), as the dataclass had them; pickled
+and copied as it was.
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ class Frozen:
 
     def __delattr__(self, name: str) -> None:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __setstate__(self, state: Any) -> None:
+        """Unpickled or copied: the default state (the `__dict__`, or it and the slots' values
+        as a pair) set past `__setattr__`, as a dataclass's `__dict__` is."""
+        for part in state if isinstance(state, tuple) else (state,):
+            for name, value in (part or {}).items():
+                object.__setattr__(self, name, value)
 
     def __eq__(self, other: object) -> bool:
         if other.__class__ is self.__class__:
