@@ -24,7 +24,7 @@ from accel.memory.geometry import LayerGeometry
 from accel.memory.loop_nest import _Tree
 from accel.memory.nest import Nest
 from accel.memory.streaming import Pieces
-from accel.memory.tiling import Candidates
+from accel.memory.tiling import Candidates, Tiling
 from accel.memory.traffic import GridTraffic, OrderStack
 from accel.memory.variant_bounds import Variant
 from accel.model.network import GemmView, LayerEntry
@@ -134,3 +134,23 @@ def test_an_axis_caches_its_values_as_the_dataclass_did() -> None:
     assert geometry.m == 2 * 25 and geometry.image_box == geometry.image_box
     copied = pickle.loads(pickle.dumps(geometry))
     assert copied == geometry and vars(copied) == vars(geometry)  # the cached values too
+
+
+def test_a_tiling_keeps_the_frozen_dataclass_contract_and_its_check() -> None:
+    """`Tiling` (hand-written: it checks `g_tile` when built) is equal, hashed and shown as the
+    dataclass was, `replace` builds a checked copy as `dataclasses.replace` did."""
+    plain = _plain(Tiling, Tiling._compared, ())
+    values = ("ws", "mkn", 49, 9, 1, 1, 1, 1, 96, 49, 13, 49)
+    tiling, same = Tiling(*values), plain(*values, (), (), 1)
+    assert repr(tiling) == repr(same) and hash(tiling) == hash(same)
+    assert tiling == Tiling(*values, streamed=(), streamed_passes=(), g_tile=1)
+    assert pickle.loads(pickle.dumps(tiling)) == tiling == copy.deepcopy(tiling)
+    grouped = tiling.replace(g_tile=4, ifmap_tile_bytes=4 * 49)
+    assert grouped == Tiling(*values[:9], 4 * 49, *values[10:], g_tile=4) != tiling
+    assert tiling.g_tile == 1  # unchanged
+    with pytest.raises(ValueError, match="g_tile"):
+        tiling.replace(g_tile=97)
+    with pytest.raises(ValueError, match="g_tile"):
+        Tiling("ws", "mkn", 49, 9, 1, 2, 1, 1, 96, 49, 13, 49, g_tile=2)  # M cut
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tiling.g_tile = 2  # type: ignore[misc]
