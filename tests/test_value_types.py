@@ -22,6 +22,7 @@ from accel.memory.bounds import Grid, _Source
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
 from accel.memory.loop_nest import _Tree
+from accel.memory.model import MemoryTraffic
 from accel.memory.nest import Nest
 from accel.memory.streaming import Pieces
 from accel.memory.tiling import Candidates, Tiling
@@ -82,6 +83,7 @@ FROZEN: list[tuple[type[Frozen], tuple[str, ...], tuple[str, ...], tuple[str, ..
     (LayerGeometry, LayerGeometry._compared, (), ()),
     (Nest, Nest._compared, ("pieces", "sizes", "runs"), ()),
     (_Tree, _Tree._compared, ("memo", "leaves", "keys"), ()),
+    (MemoryTraffic, MemoryTraffic.__slots__, (), ("schedule",)),
 ]  # fmt: skip
 
 
@@ -154,3 +156,15 @@ def test_a_tiling_keeps_the_frozen_dataclass_contract_and_its_check() -> None:
         Tiling("ws", "mkn", 49, 9, 1, 2, 1, 1, 96, 49, 13, 49, g_tile=2)  # M cut
     with pytest.raises(dataclasses.FrozenInstanceError):
         tiling.g_tile = 2  # type: ignore[misc]
+
+
+def test_a_memory_traffic_copy_changes_only_what_it_names() -> None:
+    """`MemoryTraffic.replace`, as `dataclasses.replace` was: every other field kept, the
+    schedule (out of equality) too."""
+    traffic = MemoryTraffic(1, 2, 3, 4, 5, 6, bound="memory", tile_steps=7, schedule=None)
+    changed = traffic.replace(dram_weight_bytes=20, stall_cycles=60)
+    assert changed == MemoryTraffic(1, 20, 3, 4, 5, 60, bound="memory", tile_steps=7)
+    assert (traffic.dram_weight_bytes, changed.dram_bytes) == (2, 1 + 20 + 4 + 3)
+    marked = traffic.replace(schedule="a schedule")
+    assert marked == traffic and marked.schedule == "a schedule"
+    assert marked.replace(bound="compute").schedule == "a schedule"
