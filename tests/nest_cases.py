@@ -3,7 +3,6 @@ smaller tiles, in any loop order (edge tiles, middle indices, nested repeats).""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import NamedTuple
 
 from hypothesis import assume
@@ -52,8 +51,8 @@ def smaller_nest(
     assert tiling is not None and array is not None
     m, k, n = (max(1, size // cut) for size, cut in
                zip((tiling.m_tile, tiling.k_tile, tiling.n_tile), cuts, strict=True))  # fmt: skip
-    smaller = dataclasses.replace(
-        tiling, loop_order=order, m_tile=m, k_tile=k, n_tile=n, g_tile=1,
+    smaller = tiling.replace(
+        loop_order=order, m_tile=m, k_tile=k, n_tile=n, g_tile=1,
         m_tiles=-(-array.m // m), k_tiles=-(-array.k // k), n_tiles=-(-array.n // n),
     )  # fmt: skip
     geometry = LayerGeometry.of(layer, batch)

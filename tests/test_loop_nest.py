@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 from collections import Counter
 from unittest import mock
@@ -162,8 +161,8 @@ def test_every_group_block_moves_the_same_bytes_and_computes_the_same_cycles(
     tiling, array = memory.tiling, mapping.array
     assume(tiling is not None and array is not None and tiling.groups > 1)
     assert tiling is not None and array is not None
-    single = dataclasses.replace(
-        tiling, g_tile=1,
+    single = tiling.replace(
+        g_tile=1,
         ifmap_tile_bytes=tiling.ifmap_tile_bytes // tiling.g_tile,
         weight_tile_bytes=tiling.weight_tile_bytes // tiling.g_tile,
         ofmap_tile_bytes=tiling.ofmap_tile_bytes // tiling.g_tile,

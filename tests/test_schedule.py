@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from conftest import chip_with, chips, layers, streaming_chips
 from hypothesis import given, settings
@@ -127,7 +125,7 @@ def test_from_tiling_refuses_tiles_that_cut_a_fold(
 
 def test_from_tiling_refuses_trip_counts_that_miss_tiles() -> None:
     array = _ARRAY["ws"]
-    short = replace(_tiling(array, "mkn", 10, 4, 3), k_tiles=2)  # K = 9 needs 3 tiles of 4
+    short = _tiling(array, "mkn", 10, 4, 3).replace(k_tiles=2)  # K = 9 needs 3 tiles of 4
     with pytest.raises(ValueError, match=r"tiling's k tiles must cover K = 9 in 2 tiles, not "):
         Schedule.from_tiling(array, short)
 
@@ -194,6 +192,6 @@ def test_groups_per_step_leave_the_passes_unchanged() -> None:
     """Every pass runs all groups side by side: `g_tile` only groups the memory model's DMA."""
     array = ArrayMapping.place(GemmView(m=49, k=9, n=1, groups=96), 1, ArrayConfig())
     single = _tiling(array, "mkn", 49, 9, 1)
-    coalesced = replace(single, g_tile=10)
+    coalesced = single.replace(g_tile=10)
     assert (single.steps, coalesced.steps) == (96, 10)
     assert Schedule.from_tiling(array, coalesced) == Schedule.from_tiling(array, single)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 from conftest import chip_with, single_layer
@@ -215,7 +213,7 @@ def test_groups_whose_gemm_is_cut_stay_one_per_step() -> None:
     assert memory.tile_steps == tiling.steps == 16 * tiling.m_tiles
     assert tiles.group_blocks(tiling, chip_with(sram__ifmap__size_kib=1)) == []
     with pytest.raises(ValueError, match=r"^g_tile must be 1, or up to 16 groups when no dim"):
-        dataclasses.replace(tiling, g_tile=2)
+        tiling.replace(g_tile=2)
 
 
 def test_a_unified_buffer_bounds_the_groups_by_their_sum() -> None:

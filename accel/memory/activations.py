@@ -152,8 +152,7 @@ def _apply_group(
     stalls = split(max(0, replay_layer(schedule, chip) - sum(compute)), list(compute))
     for position, i in enumerate(group.layers):
         timings[i] = replace(timings[i], compute_cycles=compute[position])
-        memories[i] = replace(
-            memories[i],
+        memories[i] = memories[i].replace(
             dram_ifmap_bytes=read_by.get(i, 0) + read_change.get(i, 0),
             dram_weight_bytes=group.weight_bytes[position],
             dram_ofmap_write_bytes=write_after if i == last else 0,
@@ -178,9 +177,9 @@ def _with_changes(
                              Fraction(before_write + write, before_write or 1))  # fmt: skip
     stall = (replay_layer(schedule, chip) - timing.compute_cycles if schedule is not None
              else memory.stall_cycles)  # fmt: skip
-    changed = replace(memory, dram_ifmap_bytes=before_read + read,
-                      dram_ofmap_write_bytes=before_write + write, stall_cycles=stall,
-                      schedule=schedule)  # fmt: skip
+    changed = memory.replace(dram_ifmap_bytes=before_read + read,
+                             dram_ofmap_write_bytes=before_write + write, stall_cycles=stall,
+                             schedule=schedule)  # fmt: skip
     return changed, schedule
 
 

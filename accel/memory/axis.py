@@ -10,18 +10,21 @@ memoized so layers of one spatial shape share their per-axis results.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property, lru_cache, reduce
 
 import numpy as np
 from numpy.typing import NDArray
 
+from accel.memory.frozen import Frozen
+
 IntArray = NDArray[np.int64]
 
 
-@dataclass(frozen=True)
-class Axis:
-    """One spatial axis of a convolution: input size, output size and the window's reach."""
+class Axis(Frozen):
+    """One spatial axis of a convolution: input size, output size and the window's reach.
+    Hand-written, not a frozen dataclass (see `frozen.py`): it caches values per instance."""
+
+    _compared = ("size", "outputs", "kernel", "stride", "dilation", "pad_before")
 
     size: int  # input rows (or columns)
     outputs: int  # output rows (or columns)
@@ -29,6 +32,17 @@ class Axis:
     stride: int
     dilation: int
     pad_before: int
+
+    def __init__(
+        self, size: int, outputs: int, kernel: int, stride: int, dilation: int, pad_before: int
+    ) -> None:
+        init = object.__setattr__
+        init(self, "size", size)
+        init(self, "outputs", outputs)
+        init(self, "kernel", kernel)
+        init(self, "stride", stride)
+        init(self, "dilation", dilation)
+        init(self, "pad_before", pad_before)
 
     def part(self, first_tap: int, last_tap: int) -> Axis:
         """The axis as kernel taps `first_tap..last_tap` alone see it: a shifted, smaller kernel

@@ -9,8 +9,6 @@ anything broadcast over that shape, to the valid candidates in one matrix.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from accel.config import OPERANDS, ChipConfig, Operand
@@ -18,14 +16,21 @@ from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim
 from accel.memory import tiling as tiles
 from accel.memory.channel_cycles import UNKNOWN
 from accel.memory.fold_cycles import whole_folds_cycles
+from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
 from accel.memory.traffic import TRAFFIC, GridTraffic, Moving, OrderStack, grid_sizes, trips
 
 
-@dataclass(frozen=True)
-class Stack:
+class Stack(Frozen):
     """Every loop order's traffic stacked on a first axis (order, m, k, n), with what the
-    bounds read of it."""
+    bounds read of it. Hand-written, not a frozen dataclass (see `frozen.py`; a NamedTuple's
+    `count` is taken)."""
+
+    __slots__ = _compared = (
+        "full", "streamed", "rounded", "refill", "moved", "in_place", "writes", "transfers",
+        "innermost", "tile_sizes", "ends", "bus", "steps", "merged", "write_most", "sizes",
+        "step_cycles",
+    )  # fmt: skip
 
     full: tuple[int, ...]
     streamed: tuple[Operand, ...]  # the same for every order of one grid
@@ -44,6 +49,45 @@ class Stack:
     write_most: IntArray  # bytes of one write-back, at most (`write_width` each output)
     sizes: dict[GemmDim, IntArray]  # `grid_sizes`, over (m, k, n)
     step_cycles: IntArray  # a step of whole tiles' compute, over (m, k, n) (`whole_folds_cycles`)
+
+    def __init__(
+        self,
+        full: tuple[int, ...],
+        streamed: tuple[Operand, ...],
+        rounded: dict[str, IntArray],
+        refill: IntArray,
+        moved: IntArray,
+        in_place: IntArray,
+        writes: IntArray,
+        transfers: dict[str, IntArray],
+        innermost: dict[Operand, IntArray],
+        tile_sizes: dict[Operand, IntArray],
+        ends: dict[GemmDim, IntArray],
+        bus: IntArray,
+        steps: IntArray,
+        merged: IntArray,
+        write_most: IntArray,
+        sizes: dict[GemmDim, IntArray],
+        step_cycles: IntArray,
+    ) -> None:
+        init = object.__setattr__
+        init(self, "full", full)
+        init(self, "streamed", streamed)
+        init(self, "rounded", rounded)
+        init(self, "refill", refill)
+        init(self, "moved", moved)
+        init(self, "in_place", in_place)
+        init(self, "writes", writes)
+        init(self, "transfers", transfers)
+        init(self, "innermost", innermost)
+        init(self, "tile_sizes", tile_sizes)
+        init(self, "ends", ends)
+        init(self, "bus", bus)
+        init(self, "steps", steps)
+        init(self, "merged", merged)
+        init(self, "write_most", write_most)
+        init(self, "sizes", sizes)
+        init(self, "step_cycles", step_cycles)
 
     @classmethod
     def of(

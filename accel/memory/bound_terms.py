@@ -13,7 +13,7 @@ candidate of a layer's grid at once, over (order, m, k, n) (`bound_stack.Stack`)
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -30,8 +30,9 @@ INPUTS: tuple[Operand, ...] = ("ifmap", "weight")
 READS = ("ifmap", "weight", "ofmap_read")  # the TRAFFIC kinds loaded from DRAM
 
 
-@dataclass(frozen=True)
-class Chain:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
+# without compiling generated methods (Python 3.11 compiles each at every start-up).
+class Chain(NamedTuple):
     """Input operands whose tiles change at every step, over `halves` buffer halves: the loads
     of step `j`'s tiles wait for step `j − halves` to release their halves and cross the one
     channel in turn, so every `halves` steps the pipeline pays those loads, the DRAM latency

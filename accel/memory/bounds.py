@@ -26,9 +26,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -39,6 +38,7 @@ from accel.memory import tiling as tiles
 from accel.memory.bound_stack import Stack, flatten
 from accel.memory.bound_terms import Chain
 from accel.memory.bound_timing import FloatArray, Untimed
+from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
 from accel.memory.traffic import TRAFFIC, GridTraffic
 
@@ -54,10 +54,17 @@ class _Row:
         return row
 
 
-@dataclass(frozen=True)
-class Grid:
+class Grid(Frozen):
     """Every valid candidate of one layer, flattened, with what its cycle bound needs: each
-    input a row of one matrix (`rows`, in `_rows` order), the fields below views of it."""
+    input a row of one matrix (`rows`, in `_rows` order), the fields below views of it.
+    Hand-written, not a frozen dataclass (see `frozen.py`): equal, hashed and shown by its
+    first nine fields, as the dataclass was."""
+
+    _compared = (
+        "grid", "orders", "per_order", "array", "compute_cycles", "flat", "rows",
+        "chain_shapes", "layout",
+    )  # fmt: skip
+    __slots__ = (*_compared, "untimed", "positions", "parent", "timed")
 
     grid: tiles.Candidates
     orders: tuple[GridTraffic, ...]
@@ -69,19 +76,40 @@ class Grid:
     chain_shapes: tuple[tuple[int, int], ...]  # per chain: its halves, how many `largest`
     layout: dict[str, int]  # the row of each bound input (`_layout`)
     # per burst size, the bounds' timing-free parts (`lower_bounds`), kept for the next timing
-    untimed: dict[int, Untimed] = field(default_factory=dict, compare=False, repr=False)
+    untimed: dict[int, Untimed]
     # per position in the (order, m, k, n) grid, what the search works out of it that reads
     # neither the chip's DRAM timing nor its buffer sizes (`search.candidate`, its schedule
     # key): one dict per build, shared by every table `restrict` cuts from it, so sweep points
     # that differ only in SRAM sizes build each candidate once
-    positions: dict[object, Any] = field(default_factory=dict, compare=False, repr=False)
+    positions: dict[object, Any]
     # the table `restrict` cut this one from (None: a build), whose candidates `flat` indexes
-    parent: Grid | None = field(default=None, compare=False, repr=False)
+    parent: Grid | None
     # per (burst, bandwidth, latency), every candidate's bound, when tables cut from this one
     # read theirs off it (`lower_bounds`)
-    timed: dict[tuple[int, float, int], IntArray] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    timed: dict[tuple[int, float, int], IntArray]
+
+    def __init__(
+        self, grid: tiles.Candidates, orders: tuple[GridTraffic, ...],
+        per_order: tuple[dict[Operand, IntArray], ...], array: ArrayMapping,
+        compute_cycles: int, flat: IntArray, rows: IntArray,
+        chain_shapes: tuple[tuple[int, int], ...], layout: dict[str, int],
+        untimed: dict[int, Untimed] | None = None, positions: dict[object, Any] | None = None,
+        parent: Grid | None = None, timed: dict[tuple[int, float, int], IntArray] | None = None,
+    ) -> None:  # fmt: skip
+        init = object.__setattr__
+        init(self, "grid", grid)
+        init(self, "orders", orders)
+        init(self, "per_order", per_order)
+        init(self, "array", array)
+        init(self, "compute_cycles", compute_cycles)
+        init(self, "flat", flat)
+        init(self, "rows", rows)
+        init(self, "chain_shapes", chain_shapes)
+        init(self, "layout", layout)
+        init(self, "untimed", {} if untimed is None else untimed)
+        init(self, "positions", {} if positions is None else positions)
+        init(self, "parent", parent)
+        init(self, "timed", {} if timed is None else timed)
 
     compute = _Row()  # compute cycles plus refills
     moved = _Row()  # DRAM bytes
@@ -169,8 +197,7 @@ def _grid(
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _Source:
+class _Source(NamedTuple):  # a NamedTuple: no generated-method compiles at start-up
     """What a `Grid` keeps of the layer's candidate grid and loop orders."""
 
     grid: tiles.Candidates

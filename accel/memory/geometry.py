@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -27,6 +26,7 @@ import numpy as np
 from accel.memory import boxes
 from accel.memory.axis import Axis, clear_axis_cache
 from accel.memory.axis import IntArray as IntArray  # the grid's integer arrays, for every module
+from accel.memory.frozen import Frozen
 from accel.model.network import Layer
 from accel.model.ops import Conv, FullyConnected
 
@@ -34,14 +34,23 @@ Taps = tuple[int, int, int, int]  # kernel rows first..last, kernel columns firs
 KPart = tuple[tuple[int, Taps], ...]  # one K-tile: (channels, taps they cover) pieces
 
 
-@dataclass(frozen=True)
-class LayerGeometry:
-    """The ifmap geometry of one conv/fc layer for a batch, per group."""
+class LayerGeometry(Frozen):
+    """The ifmap geometry of one conv/fc layer for a batch, per group. Hand-written, not a
+    frozen dataclass (see `frozen.py`): it caches values per instance."""
+
+    _compared = ("batch", "channels_per_group", "rows", "cols")
 
     batch: int
     channels_per_group: int
     rows: Axis
     cols: Axis
+
+    def __init__(self, batch: int, channels_per_group: int, rows: Axis, cols: Axis) -> None:
+        init = object.__setattr__
+        init(self, "batch", batch)
+        init(self, "channels_per_group", channels_per_group)
+        init(self, "rows", rows)
+        init(self, "cols", cols)
 
     @classmethod
     def of(cls, layer: Layer, batch: int) -> LayerGeometry:

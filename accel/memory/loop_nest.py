@@ -9,11 +9,11 @@ run, not once per tile; each step (`nest_step.py`) is built once per distinct `l
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass, field
 
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.memory.fold_cycles import untiled_cycles
+from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
 from accel.memory.nest import Coords, Nest, once
 from accel.memory.nest_step import Position
@@ -26,15 +26,27 @@ __all__ = ["array_schedule", "untiled_cycles"]
 Run = tuple[int, tuple[int, ...]]  # (repeats, the key ids of one period)
 
 
-@dataclass(frozen=True)
-class _Tree:
+class _Tree(Frozen):
     """The compressed steps under each loop level. A context (the indices of the loops outside
-    a level) is a tuple of small key ids, cheap to hash, rather than of keys holding classes."""
+    a level) is a tuple of small key ids, cheap to hash, rather than of keys holding classes.
+    Hand-written, not a frozen dataclass (see `frozen.py`): dicts per instance, cached facts."""
+
+    _compared = ("nest", "memo", "leaves", "keys")
 
     nest: Nest
-    memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]] = field(default_factory=dict)
-    leaves: dict[Hashable, tuple[Node, ...]] = field(default_factory=dict)
-    keys: list[Key] = field(default_factory=list)  # id → key, every level's keys in one list
+    memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]]
+    leaves: dict[Hashable, tuple[Node, ...]]
+    keys: list[Key]  # id → key, every level's keys in one list
+
+    def __init__(
+        self, nest: Nest, memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]] | None = None,
+        leaves: dict[Hashable, tuple[Node, ...]] | None = None, keys: list[Key] | None = None,
+    ) -> None:  # fmt: skip
+        init = object.__setattr__
+        init(self, "nest", nest)
+        init(self, "memo", {} if memo is None else memo)
+        init(self, "leaves", {} if leaves is None else leaves)
+        init(self, "keys", [] if keys is None else keys)
 
     @once
     def runs(self) -> list[list[Run]]:

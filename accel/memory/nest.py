@@ -11,12 +11,12 @@ the dims it spans, so they are worked out once per distinct class and kept.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.memory.fold_cycles import fold_run_cycles, layer_edges
+from accel.memory.frozen import Frozen
 from accel.memory.tile_schedule import (
     INPUT_OPERANDS,
     Buffer,
@@ -43,9 +43,14 @@ class once(Generic[T]):
         return value
 
 
-@dataclass(frozen=True)
-class Nest:
-    """The loops that iterate (outer → inner) with each index's tile class, and the chip."""
+class Nest(Frozen):
+    """The loops that iterate (outer → inner) with each index's tile class, and the chip.
+    Hand-written, not a frozen dataclass (see `frozen.py`): dicts per instance, cached facts."""
+
+    _compared = (
+        "levels", "constant", "array", "chip", "has_bias", "in_place", "tail_adjust",
+        "streamed", "pieces", "sizes", "runs",
+    )  # fmt: skip
 
     levels: tuple[tuple[str, tuple[Any, ...]], ...]  # (dim, class of each index)
     constant: dict[str, Any]  # the single class of each dim that does not iterate
@@ -54,11 +59,31 @@ class Nest:
     has_bias: bool
     in_place: bool  # `streams_in_place`: consecutive steps may continue one fold
     tail_adjust: int
-    streamed: tuple[Operand, ...] = ()
-    pieces: dict[Operand, int] = field(default_factory=dict)  # streamed operand → piece bytes
+    streamed: tuple[Operand, ...]
+    pieces: dict[Operand, int]  # streamed operand → piece bytes
     # Tile bytes by (kind, the classes and flags they read): the same tile recurs at many steps.
-    sizes: dict[tuple[Any, ...], int] = field(default_factory=dict)
-    runs: dict[tuple[int, int, int, int, str], int] = field(default_factory=dict)  # fold_run
+    sizes: dict[tuple[Any, ...], int]
+    runs: dict[tuple[int, int, int, int, str], int]  # fold_run
+
+    def __init__(
+        self, levels: tuple[tuple[str, tuple[Any, ...]], ...], constant: dict[str, Any],
+        array: ArrayMapping, chip: ChipConfig, has_bias: bool, in_place: bool,
+        tail_adjust: int, streamed: tuple[Operand, ...] = (),
+        pieces: dict[Operand, int] | None = None, sizes: dict[tuple[Any, ...], int] | None = None,
+        runs: dict[tuple[int, int, int, int, str], int] | None = None,
+    ) -> None:  # fmt: skip
+        init = object.__setattr__
+        init(self, "levels", levels)
+        init(self, "constant", constant)
+        init(self, "array", array)
+        init(self, "chip", chip)
+        init(self, "has_bias", has_bias)
+        init(self, "in_place", in_place)
+        init(self, "tail_adjust", tail_adjust)
+        init(self, "streamed", streamed)
+        init(self, "pieces", {} if pieces is None else pieces)
+        init(self, "sizes", {} if sizes is None else sizes)
+        init(self, "runs", {} if runs is None else runs)
 
     @once
     def merged(self) -> bool:

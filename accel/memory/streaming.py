@@ -19,19 +19,34 @@ operand) with the last.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 
+from accel.memory.frozen import Frozen
 from accel.memory.tile_schedule import InputOperand, Load, Node, Repeat, Step, share
 
 
-@dataclass(frozen=True)
-class Pieces:
-    """What one step streams: input pieces in order, and the streamed ofmap's pieces."""
+class Pieces(Frozen):
+    """What one step streams: input pieces in order, and the streamed ofmap's pieces.
+    Hand-written, not a frozen dataclass (see `frozen.py`; a NamedTuple's `count` is taken)."""
 
-    inputs: tuple[tuple[InputOperand, tuple[int, ...]], ...] = ()  # (kind, bytes of each piece)
-    outputs: tuple[int, ...] = ()  # output elements per ofmap piece
-    psum_bytes_per_output: int = 0  # partial sums read back before adding (0: a fresh start)
-    write_bytes_per_output: int = 0  # int32 partial sums, or int8 results
+    __slots__ = _compared = (
+        "inputs", "outputs", "psum_bytes_per_output", "write_bytes_per_output"
+    )  # fmt: skip
+
+    inputs: tuple[tuple[InputOperand, tuple[int, ...]], ...]  # (kind, bytes of each piece)
+    outputs: tuple[int, ...]  # output elements per ofmap piece
+    psum_bytes_per_output: int  # partial sums read back before adding (0: a fresh start)
+    write_bytes_per_output: int  # int32 partial sums, or int8 results
+
+    def __init__(
+        self, inputs: tuple[tuple[InputOperand, tuple[int, ...]], ...] = (),
+        outputs: tuple[int, ...] = (), psum_bytes_per_output: int = 0,
+        write_bytes_per_output: int = 0,
+    ) -> None:  # fmt: skip
+        init = object.__setattr__
+        init(self, "inputs", inputs)
+        init(self, "outputs", outputs)
+        init(self, "psum_bytes_per_output", psum_bytes_per_output)
+        init(self, "write_bytes_per_output", write_bytes_per_output)
 
     @property
     def count(self) -> int:

@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
 from typing import NamedTuple, TypeVar, cast
 
 import numpy as np
 
 from accel.config import ChipConfig, Dataflow, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div, loop_dims
+from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
 
 LOOP_ORDERS: tuple[str, ...] = tuple("".join(p) for p in itertools.permutations("mkn"))
@@ -77,9 +77,15 @@ def streams_in_place(
     return cast(Counts, single & innermost)  # booleans, as the grid's IntArray has always held
 
 
-@dataclass(frozen=True)
-class Tiling:
-    """One layer's chosen tiles: sizes, loop order, trip counts and the largest tile bytes."""
+class Tiling(Frozen):
+    """One layer's chosen tiles: sizes, loop order, trip counts and the largest tile bytes.
+    Hand-written, not a frozen dataclass (see `frozen.py`): it checks `g_tile` when built."""
+
+    __slots__ = _compared = (
+        "dataflow", "loop_order", "m_tile", "k_tile", "n_tile", "m_tiles", "k_tiles", "n_tiles",
+        "groups", "ifmap_tile_bytes", "weight_tile_bytes", "ofmap_tile_bytes", "streamed",
+        "streamed_passes", "g_tile",
+    )  # fmt: skip
 
     dataflow: Dataflow
     loop_order: str  # outer → inner over m, k, n
@@ -93,17 +99,57 @@ class Tiling:
     ifmap_tile_bytes: int  # of one step (all its `g_tile` groups)
     weight_tile_bytes: int
     ofmap_tile_bytes: int
-    streamed: tuple[Operand, ...] = ()  # operands streamed through an undersized buffer
-    streamed_passes: tuple[int, ...] = ()  # for each: times the array reads each element
-    g_tile: int = 1  # whole groups per tile step (only when M, K and N are uncut, none streamed)
+    streamed: tuple[Operand, ...]  # operands streamed through an undersized buffer
+    streamed_passes: tuple[int, ...]  # for each: times the array reads each element
+    g_tile: int  # whole groups per tile step (only when M, K and N are uncut, none streamed)
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        dataflow: Dataflow,
+        loop_order: str,
+        m_tile: int,
+        k_tile: int,
+        n_tile: int,
+        m_tiles: int,
+        k_tiles: int,
+        n_tiles: int,
+        groups: int,
+        ifmap_tile_bytes: int,
+        weight_tile_bytes: int,
+        ofmap_tile_bytes: int,
+        streamed: tuple[Operand, ...] = (),
+        streamed_passes: tuple[int, ...] = (),
+        g_tile: int = 1,
+    ) -> None:
+        init = object.__setattr__
+        init(self, "dataflow", dataflow)
+        init(self, "loop_order", loop_order)
+        init(self, "m_tile", m_tile)
+        init(self, "k_tile", k_tile)
+        init(self, "n_tile", n_tile)
+        init(self, "m_tiles", m_tiles)
+        init(self, "k_tiles", k_tiles)
+        init(self, "n_tiles", n_tiles)
+        init(self, "groups", groups)
+        init(self, "ifmap_tile_bytes", ifmap_tile_bytes)
+        init(self, "weight_tile_bytes", weight_tile_bytes)
+        init(self, "ofmap_tile_bytes", ofmap_tile_bytes)
+        init(self, "streamed", streamed)
+        init(self, "streamed_passes", streamed_passes)
+        init(self, "g_tile", g_tile)
+        self._check()
+
+    def _check(self) -> None:
         cut = self.m_tiles * self.k_tiles * self.n_tiles > 1 or bool(self.streamed)
         if not 1 <= self.g_tile <= max(self.groups, 1) or (self.g_tile > 1 and cut):
             raise ValueError(
                 f"g_tile must be 1, or up to {self.groups} groups when no dimension is cut and "
                 f"nothing is streamed, not {self.g_tile!r}"
             )
+
+    def replace(self, **changes: object) -> Tiling:
+        """A copy with `changes`, checked again (`dataclasses.replace`, as it was)."""
+        return Tiling(**{**dict(zip(self._compared, self._key(self), strict=True)), **changes})
 
     @property
     def g_tiles(self) -> int:
@@ -190,8 +236,8 @@ def group_blocks(tiling: Tiling, chip: ChipConfig) -> list[Tiling]:
         most = min(most, sram.unified.tile_bytes // max(shared, 1))
     blocks = sorted({most} | {2**i for i in range(1, most.bit_length()) if 2**i < most})
     return [
-        replace(
-            tiling, g_tile=g, ifmap_tile_bytes=g * per_group["ifmap"],
+        tiling.replace(
+            g_tile=g, ifmap_tile_bytes=g * per_group["ifmap"],
             weight_tile_bytes=g * per_group["weight"], ofmap_tile_bytes=g * per_group["ofmap"],
         )
         for g in blocks if g > 1

@@ -23,7 +23,6 @@ streamed ofmap is read back and written again after every partial sum.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -33,22 +32,40 @@ from accel.config import ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div, loop_dims
 from accel.memory import tiling as tiles
 from accel.memory.fold_cycles import fold_run_cycles
+from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
 
 TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
 
 
-@dataclass(frozen=True)
-class GridTraffic:
-    """Traffic of one loop order for every (m, k, n) tile-size candidate (arrays on the grid)."""
+class GridTraffic(Frozen):
+    """Traffic of one loop order for every (m, k, n) tile-size candidate (arrays on the grid).
+    Hand-written, not a frozen dataclass (see `frozen.py`): `joint` is left out of equality."""
+
+    _compared = ("order", "bytes", "transfers", "refill", "in_place", "streamed")
+    __slots__ = (*_compared, "joint")
 
     order: str
     bytes: dict[str, IntArray]  # per TRAFFIC kind
     transfers: dict[str, IntArray]  # DMA transfers per TRAFFIC kind, all groups
     refill: IntArray
     in_place: IntArray  # single-fold tiles streaming on: the stationary operand never leaves
-    streamed: tuple[Operand, ...] = ()  # operands streamed through undersized buffers
-    joint: OrderStack | None = field(default=None, compare=False, repr=False)
+    streamed: tuple[Operand, ...]  # operands streamed through undersized buffers
+    joint: OrderStack | None
+
+    def __init__(
+        self, order: str, bytes: dict[str, IntArray], transfers: dict[str, IntArray],
+        refill: IntArray, in_place: IntArray, streamed: tuple[Operand, ...] = (),
+        joint: OrderStack | None = None,
+    ) -> None:  # fmt: skip
+        init = object.__setattr__
+        init(self, "order", order)
+        init(self, "bytes", bytes)
+        init(self, "transfers", transfers)
+        init(self, "refill", refill)
+        init(self, "in_place", in_place)
+        init(self, "streamed", streamed)
+        init(self, "joint", joint)
 
     @property
     def moved(self) -> IntArray:

@@ -184,8 +184,7 @@ def simulate_cores(network: Network, chip: ChipConfig, batch: int = 1) -> Networ
 
 def _cores_memory(memory: MemoryTraffic, plan: LayerCores) -> MemoryTraffic:
     """The layer's DRAM bytes: the sum over its pieces (a cut reads a shared operand more)."""
-    return replace(
-        memory,
+    return memory.replace(
         dram_ifmap_bytes=plan.total("ifmap_bytes"),
         dram_weight_bytes=plan.total("weight_bytes"),
         dram_ofmap_write_bytes=plan.total("ofmap_write_bytes"),
