@@ -13,6 +13,7 @@ parses the whole line, so help, usage errors and their exit codes stay typer's o
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -57,26 +58,13 @@ def simulate_options(args: list[str]) -> SimulateOptions | None:
     or None for anything else (another command, help, an error): typer's to read."""
     if args[:1] != [COMMAND] or typer_acts_alone():
         return None
+    pairs = option_pairs(args[1:], _FLAGS, _VALUED)
+    if pairs is None:
+        return None
     values: dict[str, Any] = {}
-    rest = args[1:]
-    while rest:
-        token, rest = rest[0], rest[1:]
-        name, equals, value = token.partition("=")
-        if name in _FLAGS and not equals:
-            field, flag = _FLAGS[name]
-            if field in values:
-                return None
-            values[field] = flag
-            continue
-        if name not in _VALUED or (equals and not name.startswith("--")):
-            return None
-        if not equals:
-            if not rest:
-                return None
-            value, rest = rest[0], rest[1:]
-        field = _VALUED[name]
-        if not plain_value(value) or (field in values and field not in _REPEATED):
-            return None
+    for field, value in pairs:
+        if field is None or (field in values and field not in _REPEATED):
+            return None  # no positional arguments; single-valued options once
         if field in _REPEATED:
             values[field] = (*values.get(field, ()), value)
         elif field == "batch":
@@ -88,6 +76,38 @@ def simulate_options(args: list[str]) -> SimulateOptions | None:
     if "network" not in values:
         return None
     return SimulateOptions(**values)
+
+
+def option_pairs(
+    args: list[str], flags: Mapping[str, tuple[str, bool]], valued: Mapping[str, str]
+) -> list[tuple[str | None, Any]] | None:
+    """A plain line's arguments after its command, in order: (field, value) for a flag and for
+    an option with its text (`--out x` or `--out=x`), (None, token) for a positional one; None
+    where typer must read the line (a short option written `-n=x`, an option without its value,
+    a token or value typer might not take as written)."""
+    pairs: list[tuple[str | None, Any]] = []
+    rest = args
+    while rest:
+        token, rest = rest[0], rest[1:]
+        name, equals, value = token.partition("=")
+        if name in flags and not equals:
+            pairs.append(flags[name])
+            continue
+        if name not in valued:
+            if not plain_value(token):
+                return None
+            pairs.append((None, token))
+            continue
+        if equals and not name.startswith("--"):
+            return None
+        if not equals:
+            if not rest:
+                return None
+            value, rest = rest[0], rest[1:]
+        if not plain_value(value):
+            return None
+        pairs.append((valued[name], value))
+    return pairs
 
 
 def typer_acts_alone() -> bool:

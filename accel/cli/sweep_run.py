@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from accel.cli.argv import plain_value, typer_acts_alone
+from accel.cli.argv import option_pairs, typer_acts_alone
 from accel.errors import InputError
 
 if TYPE_CHECKING:
@@ -61,28 +61,13 @@ def sweep_options(args: list[str]) -> SweepOptions | None:
     for anything else (another command, help, an error, `--scheduler`): typer's to read."""
     if args[:1] != [COMMAND] or typer_acts_alone():
         return None
+    pairs = option_pairs(args[1:], _FLAGS, _VALUED)
+    if pairs is None:
+        return None
     values: dict[str, object] = {}
-    rest = args[1:]
-    while rest:
-        token, rest = rest[0], rest[1:]
-        name, equals, value = token.partition("=")
-        if name in _FLAGS and not equals:
-            field, flag = _FLAGS[name]
-            if field in values:
-                return None
-            values[field] = flag
-            continue
-        if name not in _VALUED:
-            if "sweep" in values or not plain_value(token):
-                return None
-            values["sweep"] = Path(token)
-            continue
-        if not equals:
-            if not rest:
-                return None
-            value, rest = rest[0], rest[1:]
-        field = _VALUED[name]
-        if field in values or not plain_value(value):
+    for named, value in pairs:
+        field = named or "sweep"  # the one positional argument: the sweep file
+        if field in values:
             return None
         if field == "workers":
             if not value.isdigit() or not 1 <= int(value) <= MAX_WORKERS:
@@ -92,8 +77,10 @@ def sweep_options(args: list[str]) -> SweepOptions | None:
             if value not in _EXECUTORS:
                 return None
             values[field] = value
-        else:
+        elif field in ("sweep", "out"):
             values[field] = Path(value)
+        else:
+            values[field] = value  # a flag's bool
     if "sweep" not in values:
         return None
     return SweepOptions(**values)  # type: ignore[arg-type]
