@@ -63,6 +63,18 @@ def chip_with(**values: object) -> ChipConfig:
     return ChipConfig().with_values({key.replace("__", "."): v for key, v in values.items()})
 
 
+def sram_scaled(chip: ChipConfig, scale: float) -> ChipConfig:
+    """`chip` with every buffer (or its unified SRAM) `scale` times the size: a sweep point
+    that differs only in SRAM sizes."""
+    sram = chip.sram
+    sizes = {f"sram.{op}.size_kib": getattr(sram, op).size_kib * scale
+             for op in ("ifmap", "weight", "ofmap") if getattr(sram, op) is not None}
+    if not sizes:
+        assert sram.unified is not None
+        sizes = {"sram.unified.size_kib": sram.unified.size_kib * scale}
+    return chip.with_values(sizes)
+
+
 # Random conv / depthwise / fc layers and small chips for property tests of the memory model.
 layers = st.builds(
     lambda kind, kernel, stride, channels, size, out, depthwise: (

@@ -3,12 +3,14 @@ smaller tiles, in any loop order (edge tiles, middle indices, nested repeats).""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from hypothesis import assume
 
 from accel.config import ChipConfig
 from accel.errors import InputError
+from accel.io.sources import load_network
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
 from accel.memory.geometry import LayerGeometry
@@ -57,3 +59,33 @@ def smaller_nest(
     )  # fmt: skip
     geometry = LayerGeometry.of(layer, batch)
     return Nest(smaller, geometry, array, chip, layer.bias_elements > 0, timing.compute_cycles)
+
+
+# The chips of the pinned schedules (test_loop_nest) and replays (test_replay), as chip_with
+# keywords.
+PINNED_CHIPS = {
+    "default": {},
+    "8x8 ws, single-buffered ofmap": {
+        "array__rows": 8, "array__cols": 8, "array__dataflow": "ws",
+        "sram__ofmap__double_buffered": False, "sram__ifmap__size_kib": 4,
+    },
+    "4x8 is, streamed through 64-byte buffers": {
+        "array__rows": 4, "array__cols": 8, "array__dataflow": "is",
+        "sram__ifmap__size_kib": 0.0625, "sram__weight__size_kib": 0.0625,
+        "sram__ofmap__size_kib": 0.0625, "sram__undersized": "stream",
+    },
+}  # fmt: skip
+
+
+def pinned_nests(chip: ChipConfig) -> Iterator[tuple[str, str, Nest]]:
+    """(layer name, loop order, nest) of the pinned set on `chip`: the array layers of LeNet-5
+    and of MobileNetV2 and ResNet-18 at 32×32, each tiling cut smaller in three loop orders."""
+    for name, resolution in (("lenet5", None), ("mobilenet_v2", 32), ("resnet18", 32)):
+        parameters = None if resolution is None else {"resolution": resolution}
+        for layer in load_network(name, parameters).layers:
+            if map_layer(layer, chip).array is None:
+                continue
+            for cuts, order in (((1, 1, 1), "mkn"), ((2, 3, 2), "nkm"), ((3, 1, 2), "kmn")):
+                nest = smaller_nest(layer, chip, 1, cuts, order)
+                if nest is not None:
+                    yield layer.name, order, nest

@@ -5,7 +5,7 @@ input, one pass over the rows against one call per bound term."""
 from __future__ import annotations
 
 import numpy as np
-from conftest import chips, layers, streaming_chips
+from conftest import chips, layers, sram_scaled, streaming_chips
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -235,13 +235,7 @@ def test_tables_cut_from_one_build_read_their_bounds_off_it(
     """From the second table cut from one build on (a sweep point that differs only in SRAM
     sizes), `lower_bounds` takes each candidate's column of the build's bounds instead of
     working out the table's own: the same bounds, at every DRAM timing."""
-    sram = chip.sram
-    sizes = {f"sram.{op}.size_kib": getattr(sram, op).size_kib * scale
-             for op in ("ifmap", "weight", "ofmap") if getattr(sram, op) is not None}
-    if not sizes:
-        assert sram.unified is not None
-        sizes = {"sram.unified.size_kib": sram.unified.size_kib * scale}
-    other = chip.with_values(sizes)
+    other = sram_scaled(chip, scale)
     first, second = _table(layer, chip), _table(layer, other)
     assume(first is not None and second is not None)
     assert first is not None and second is not None

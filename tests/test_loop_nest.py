@@ -11,11 +11,10 @@ import pytest
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
-from nest_cases import smaller_nest
+from nest_cases import PINNED_CHIPS, pinned_nests, smaller_nest
 
 from accel.config import ArrayConfig, ChipConfig
 from accel.errors import InputError
-from accel.io.sources import load_network
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
 from accel.memory import tile_fit
@@ -206,18 +205,6 @@ def test_steps_shared_between_loop_indices_are_the_steps_each_would_build(
         assert shared.step_count == tiles_count
 
 
-PINNED_CHIPS = {
-    "default": {},
-    "8x8 ws, single-buffered ofmap": {
-        "array__rows": 8, "array__cols": 8, "array__dataflow": "ws",
-        "sram__ofmap__double_buffered": False, "sram__ifmap__size_kib": 4,
-    },
-    "4x8 is, streamed through 64-byte buffers": {
-        "array__rows": 4, "array__cols": 8, "array__dataflow": "is",
-        "sram__ifmap__size_kib": 0.0625, "sram__weight__size_kib": 0.0625,
-        "sram__ofmap__size_kib": 0.0625, "sram__undersized": "stream",
-    },
-}  # fmt: skip
 
 
 @pytest.mark.filterwarnings("ignore:Using `assume` outside")  # smaller_nest's, always true here
@@ -227,15 +214,7 @@ def test_the_schedules_of_small_networks_are_pinned() -> None:
     must build exactly the same steps. Recorded at 3b1365d."""
     digest = hashlib.sha256()
     for chip_name, values in PINNED_CHIPS.items():
-        chip = chip_with(**values)
-        for name, resolution in (("lenet5", None), ("mobilenet_v2", 32), ("resnet18", 32)):
-            parameters = None if resolution is None else {"resolution": resolution}
-            for layer in load_network(name, parameters).layers:
-                if map_layer(layer, chip).array is None:
-                    continue
-                for cuts, order in (((1, 1, 1), "mkn"), ((2, 3, 2), "nkm"), ((3, 1, 2), "kmn")):
-                    nest = smaller_nest(layer, chip, 1, cuts, order)
-                    if nest is not None:
-                        digest.update(f"{chip_name} {layer.name} {order}".encode())
-                        digest.update(repr(nest.schedule()).encode())
+        for layer_name, order, nest in pinned_nests(chip_with(**values)):
+            digest.update(f"{chip_name} {layer_name} {order}".encode())
+            digest.update(repr(nest.schedule()).encode())
     assert digest.hexdigest()[:16] == "a0fa41c2aa1273f1"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterator
 
 import pytest
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from nest_cases import smaller_nest
+from nest_cases import PINNED_CHIPS, pinned_nests, smaller_nest
 
 from accel.config import ChipConfig
 from accel.errors import InputError
@@ -21,7 +20,7 @@ from accel.memory import vector
 from accel.memory.model import MemoryTraffic, model_memory
 from accel.memory.network_replay import replay_network
 from accel.memory.replay import Timeline, replay_layer, transfer_cycles
-from accel.memory.tile_schedule import Repeat, Schedule
+from accel.memory.tile_schedule import Repeat
 from accel.model.network import Layer, LayerEntry, Network
 from accel.model.ops import FullyConnected, Shape
 from accel.oracles.pipeline import replay_pipeline
@@ -223,28 +222,13 @@ def test_the_replays_of_small_networks_are_pinned() -> None:
     """The replayed cycles of the schedules `test_loop_nest` pins, on three DRAM channels,
     alone and back to back with the next layer's weights prefetched, as a digest: a faster
     replay must end every layer at the same cycle. Recorded at 2a8ea8f."""
-    from test_loop_nest import PINNED_CHIPS
-
     digest = hashlib.sha256()
     for chip_name, values in PINNED_CHIPS.items():
         for bandwidth, latency in DRAM_TIMINGS:
             chip = chip_with(**values, dram__bandwidth_bytes_per_cycle=bandwidth,
                              dram__latency_cycles=latency)  # fmt: skip
-            schedules = list(_pinned_schedules(chip))
+            schedules = [nest.schedule() for _, _, nest in pinned_nests(chip)]
             ends = [replay_layer(schedule, chip) for schedule in schedules]
             shares = replay_network(schedules, chip)
             digest.update(f"{chip_name} {bandwidth} {latency} {ends} {shares}".encode())
     assert digest.hexdigest()[:16] == "c71cf2327b7ee3ba"
-
-
-def _pinned_schedules(chip: ChipConfig) -> Iterator[Schedule]:
-    """`test_loop_nest`'s pinned schedules on `chip`."""
-    for name, resolution in (("lenet5", None), ("mobilenet_v2", 32), ("resnet18", 32)):
-        parameters = None if resolution is None else {"resolution": resolution}
-        for layer in load_network(name, parameters).layers:
-            if map_layer(layer, chip).array is None:
-                continue
-            for cuts, order in (((1, 1, 1), "mkn"), ((2, 3, 2), "nkm"), ((3, 1, 2), "kmn")):
-                nest = smaller_nest(layer, chip, 1, cuts, order)
-                if nest is not None:
-                    yield nest.schedule()

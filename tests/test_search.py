@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from conftest import chip_with, chips, layers, single_layer, streaming_chips
+from conftest import chip_with, chips, layers, single_layer, sram_scaled, streaming_chips
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
@@ -325,13 +325,7 @@ def test_tables_cut_at_other_sram_sizes_share_candidates_and_pick_what_fresh_one
     schedule key, read by neither the buffer sizes nor the DRAM timing): the second search,
     on the positions the first filled, picks, counts and replays exactly as one on fresh
     positions, and each shared candidate is the one `search.candidate` builds anew."""
-    sram = chip.sram
-    sizes = {f"sram.{op}.size_kib": getattr(sram, op).size_kib * scale
-             for op in ("ifmap", "weight", "ofmap") if getattr(sram, op) is not None}
-    if not sizes:
-        assert sram.unified is not None
-        sizes = {"sram.unified.size_kib": sram.unified.size_kib * scale}
-    other = chip.with_values(sizes)
+    other = sram_scaled(chip, scale)
     # From empty caches, so the two tables are cut from one build (a table kept from an
     # earlier test may come from a build since dropped, which shares nothing: still correct).
     memory.clear_cache()

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_trusted_validation import same
 
 from accel.errors import InputError
 from accel.sweep.spec import Range, SweepSpec
 from accel.user_input import load_yaml_mapping
-from accel.user_input.record import Record
 from accel.user_input.trusted import construct
 
 BASE: dict[str, Any] = {"name": "s", "networks": ["lenet5"]}
@@ -96,21 +96,6 @@ def test_the_shipped_examples_need_no_pydantic() -> None:
             "print('pydantic' in sys.modules)")  # fmt: skip
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert found.stdout.strip() == "False"
-
-
-def same(built: Any, validated: Any) -> bool:
-    """Equal values of equal types all the way down (64.0 is not 64), the same fields set."""
-    if type(built) is not type(validated):
-        return False
-    if isinstance(built, Record):
-        return built.model_fields_set == validated.model_fields_set and same(
-            built.__dict__, validated.__dict__
-        )
-    if isinstance(built, dict):
-        return built.keys() == validated.keys() and all(same(built[k], validated[k]) for k in built)
-    if isinstance(built, list):
-        return len(built) == len(validated) and all(map(same, built, validated))
-    return bool(built == validated) or (built != built and validated != validated)
 
 
 SCALARS = st.one_of(

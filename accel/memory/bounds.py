@@ -64,7 +64,7 @@ class Grid(Frozen):
         "grid", "orders", "per_order", "array", "compute_cycles", "flat", "rows",
         "chain_shapes", "layout",
     )  # fmt: skip
-    __slots__ = (*_compared, "untimed", "positions", "parent", "timed")
+    __slots__ = (*_compared, "untimed", "positions", "parent", "timed", "first_cut")
 
     grid: tiles.Candidates
     orders: tuple[GridTraffic, ...]
@@ -87,6 +87,9 @@ class Grid(Frozen):
     # per (burst, bandwidth, latency), every candidate's bound, when tables cut from this one
     # read theirs off it (`lower_bounds`)
     timed: dict[tuple[int, float, int], IntArray]
+    # per burst size, the `id` of the first table cut from this one that read its bounds
+    # (`_reads_parent`): that one works out its own
+    first_cut: dict[int, int]
 
     def __init__(
         self, grid: tiles.Candidates, orders: tuple[GridTraffic, ...],
@@ -95,6 +98,7 @@ class Grid(Frozen):
         chain_shapes: tuple[tuple[int, int], ...], layout: dict[str, int],
         untimed: dict[int, Untimed] | None = None, positions: dict[object, Any] | None = None,
         parent: Grid | None = None, timed: dict[tuple[int, float, int], IntArray] | None = None,
+        first_cut: dict[int, int] | None = None,
     ) -> None:  # fmt: skip
         init = object.__setattr__
         init(self, "grid", grid)
@@ -110,6 +114,7 @@ class Grid(Frozen):
         init(self, "positions", {} if positions is None else positions)
         init(self, "parent", parent)
         init(self, "timed", {} if timed is None else timed)
+        init(self, "first_cut", {} if first_cut is None else first_cut)
 
     compute = _Row()  # compute cycles plus refills
     moved = _Row()  # DRAM bytes
@@ -286,8 +291,7 @@ def _reads_parent(table: Grid, parent: Grid, burst: int) -> bool:
     function of its own candidate's inputs): from the second table cut from one build on (a
     sweep point that differs only in SRAM sizes), not the first (a lone chip's search, which
     works out the bounds of its own candidates only)."""
-    first: int = parent.positions.setdefault(("first cut", burst), id(table))
-    return first != id(table)
+    return parent.first_cut.setdefault(burst, id(table)) != id(table)
 
 
 def _untimed_of(table: Grid, burst: int) -> Untimed:
