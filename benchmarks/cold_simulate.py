@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import cli_startup  # the counting of benchmarks/cli_startup.py, beside this script
@@ -100,6 +102,11 @@ def main() -> None:
         for name in names:
             profile(name, args.chip)
         return
+    # Modules a call imports lazily are read from bytecode, as an installed package's are, even
+    # where PYTHONDONTWRITEBYTECODE is set: compiling them would count as the call's work.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    pycache = tempfile.TemporaryDirectory()
+    os.environ["PYTHONPYCACHEPREFIX"] = pycache.name
     rerun = f" {f'bandwidth {args.bandwidth:g} re-run':>24s}" if args.bandwidth else ""
     rerun += "".join(f" {f'SRAM {size:g} KiB re-run':>22s}" for size in args.sram)
     for checkout in [CHECKOUT, *(path.resolve() for path in args.checkout)]:
@@ -109,7 +116,13 @@ def main() -> None:
 
 
 def _counts(checkout: Path, name: str, args: argparse.Namespace) -> str:
-    """The cold call's count and each re-run's, as `main` prints them."""
+    """The cold call's count and each re-run's, as `main` prints them (after an uncounted run
+    that writes the bytecode of every module the runs import)."""
+    sizes = [str(size) for size in args.sram] or ["64"]
+    warm_up = SETUP + CALL + RERUN + SRAM_RERUN.replace("{index}", "4")
+    env = {**os.environ, "PYTHONPATH": str(checkout)}
+    subprocess.run([sys.executable, "-c", warm_up, name, args.chip, "8", sizes[0]],
+                   cwd=checkout, env=env, check=True, capture_output=True)  # fmt: skip
     base = instructions(checkout, SETUP, name, args.chip)
     called = instructions(checkout, SETUP + CALL, name, args.chip)
     line = f"{(called - base) / 1e6:26,.1f}"

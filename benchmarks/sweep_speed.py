@@ -7,12 +7,13 @@
     python benchmarks/sweep_speed.py --instructions --grid issue --checkout /tmp/old
 
 Each run is a fresh process (`accel sweep --restart`: imports, planning, worker start-up, every
-cache empty, the journal and the table included), run alternately for each worker count and
-checkout so that a busy machine slows all of them alike. Per configuration it prints the best
-and median wall time, points per second of the best, the CPU seconds of every process of the
-run together, and the CPU seconds of the busiest process (what the wall time would be on an
-otherwise idle machine, start-up included): the machine is shared, so wall times vary by tens
-of percent from run to run, CPU seconds much less.
+cache empty, the journal and the table included; modules read from bytecode compiled by an untimed
+run first, as an installed package's are, even where PYTHONDONTWRITEBYTECODE is set), run
+alternately for each worker count and checkout so that a busy machine slows all of them alike. Per
+configuration it prints the best and median wall time, points per second of the best, the CPU
+seconds of every process of the run together, and the CPU seconds of the busiest process (what the
+wall time would be on an otherwise idle machine, start-up included): the machine is shared, so wall
+times vary by tens of percent from run to run, CPU seconds much less.
 
 Grids (MobileNetV2, `sram.undersized: stream`):
 - `issue`: issue 14's sweep, 128 points: array shape (rows, cols ∈ {16, 64}) × dataflow (os, ws)
@@ -308,6 +309,19 @@ def point_costs() -> None:
         print(f"  {label:14s} {statistics.median(times):6.0f} ({min(times):.0f}-{max(times):.0f})")
 
 
+def _cache_bytecode(checkouts: list[Path], scratch: Path) -> None:
+    """Every process from here on reads compiled bytecode, as an installed package's would, even
+    where PYTHONDONTWRITEBYTECODE is set (which would otherwise add every module's compilation,
+    ~0.5 G instructions, to each run's start-up): the bytecode goes to a folder in `scratch`,
+    written by one untimed sweep per checkout."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    os.environ["PYTHONPYCACHEPREFIX"] = str(scratch / "pycache")
+    sweep = scratch / "warm-up.yaml"
+    sweep.write_text(COMMON + "name: warm-up\ngrid: {dram.bandwidth_bytes_per_cycle: [8, 16]}\n")
+    for checkout in checkouts:
+        whole_process(checkout, sweep, scratch / "warm-up", 2)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2, help="worker count beside 1")
@@ -339,6 +353,7 @@ def main() -> None:
     checkouts = [REPO, *(path.resolve() for path in args.checkout)]
     print(f"{os.cpu_count()} cores here, load average {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as scratch:
+        _cache_bytecode(checkouts, Path(scratch))
         for grid in grids:
             if args.instructions:
                 count(grid, checkouts, Path(scratch))
