@@ -71,3 +71,29 @@ def test_a_layer_alone_counts_its_cold_start() -> None:
     assert result.total_cycles == result.isolated_cycles == (
         result.timing.compute_cycles + result.memory.stall_cycles
     )
+
+
+def test_points_that_share_the_array_share_mappings_and_nothing_else_leaks() -> None:
+    """Chips that differ only in SRAM, DRAM, clock or energy map and time every layer once
+    (`cost._front`); a chip that differs in the array, or a row-stationary chip in its buffers,
+    maps again, and every result is what a fresh process computes."""
+    from accel.memory.model import clear_cache
+    from accel.simulation import cost
+
+    network = load_network("lenet5")
+    base = ChipConfig()
+    chips = [
+        base,
+        base.with_values({"dram.bandwidth_bytes_per_cycle": 4, "sram.weight.size_kib": 16}),
+        base.with_values({"array.rows": 8}),
+        base.with_values({"array.dataflow": "rs"}),
+        base.with_values({"array.dataflow": "rs", "sram.ifmap.size_kib": 8}),
+    ]
+    results = [simulate_network(network, chip) for chip in chips]
+    first, same_array, other_array = (result.layers for result in results[:3])
+    assert all(a.mapping is b.mapping for a, b in zip(first, same_array, strict=True))
+    assert not any(a.mapping is b.mapping for a, b in zip(first, other_array, strict=True))
+    for chip, result in zip(chips, results, strict=True):
+        cost._FRONTS.clear()
+        clear_cache()
+        assert simulate_network(network, chip) == result

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Protocol
 
-from accel.config import BufferConfig, ChipConfig, Operand
+from accel.config import BufferConfig, ChipConfig, EnergyConfig, Operand
 from accel.mapping.mapper import Mapping
 from accel.perf.timing import ComputeTiming
 
@@ -88,9 +89,14 @@ def sram_pj_per_byte(buffer: BufferConfig) -> float:
 
 def sram_access_pj(chip: ChipConfig, operand: Operand) -> tuple[float, float]:
     """(read, write) energy per byte of the buffer holding `operand`."""
-    buffer = chip.sram.buffer_for(operand)
+    return _access_pj(chip.sram.buffer_for(operand), chip.energy)
+
+
+@lru_cache(maxsize=256)
+def _access_pj(buffer: BufferConfig, energy: EnergyConfig) -> tuple[float, float]:
+    """`sram_access_pj` of one buffer, worked out once per buffer and energy table (three
+    times per layer otherwise, each with five logarithms)."""
     scaled = sram_pj_per_byte(buffer)
-    energy = chip.energy
     read = _first(buffer.read_pj_per_byte, energy.sram_read_pj_per_byte, scaled)
     write = _first(buffer.write_pj_per_byte, energy.sram_write_pj_per_byte, read)
     return read, write

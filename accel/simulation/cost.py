@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -12,7 +13,7 @@ from accel.errors import InputError
 from accel.mapping.mapper import Mapping as LayerMapping
 from accel.mapping.mapper import map_layer
 from accel.memory.activation_plan import ActivationPlan, plain_plan
-from accel.memory.footprint import network_footprint
+from accel.memory.footprint import NetworkFootprint, network_footprint
 from accel.memory.model import MemoryTraffic, compulsory_bytes, model_memory
 from accel.memory.network_replay import replay_network
 from accel.model.network import Layer, Network
@@ -22,6 +23,8 @@ from accel.results import LayerResult, NetworkResult, analytic_summary
 
 # A feature's modules (fusion and residency, multi-core scheduling, training passes) are
 # imported where a run chooses the feature: a plain single-core run never loads them.
+_Front = tuple[tuple[LayerMapping, ...], tuple[ComputeTiming, ...], NetworkFootprint]
+
 if TYPE_CHECKING:
     from accel.memory.core_pieces import LayerCores
     from accel.model.training import Optimizer
@@ -48,8 +51,7 @@ def simulate_network(
         return simulate_cores(network, chip, batch)
     if not isinstance(chip.cores, int):  # a list of one core: that core is the chip
         chip = chip.core_chips()[0]
-    mappings = [map_layer(layer, chip, batch) for layer in network.layers]
-    timings = [time_layer(mapping, chip) for mapping in mappings]
+    mappings, timings, footprint = _front(network, chip, batch)
     found = densities or {}
     memories = [
         model_memory(mapping, timing, chip, found.get(mapping.layer.name))
@@ -59,7 +61,6 @@ def simulate_network(
     plan = _activation_plan(network, mappings, timings, memories, chip)
     # Each layer's share of the end-to-end timeline (sums to the network's latency).
     shares = plan.shares(replay_network(plan.schedules, chip))
-    footprint = network_footprint(network, batch, chip.array.element_bytes)
     facts = plan.layers or (None,) * len(mappings)
     layers = tuple(
         LayerResult(
@@ -81,6 +82,31 @@ def simulate_network(
     return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint,
                          activations=block,
                          compulsory_network_bytes=plan.compulsory_network_bytes)  # fmt: skip
+
+
+# (network, batch, what mapping and compute timing read of the chip) → (the network, kept alive
+# so that its id is not reused; its mappings, timings and footprint): sweep points that differ
+# only in SRAM sizes, DRAM timing, clock or energy map and time every layer once
+_FRONTS: OrderedDict[tuple[object, ...], tuple[Network, _Front]] = OrderedDict()
+_KEPT_FRONTS = 8
+
+
+def _front(network: Network, chip: ChipConfig, batch: int) -> _Front:
+    """Every layer's mapping and compute timing, and the network's footprint on `chip`."""
+    rs = chip.array.dataflow == "rs"  # the row-stationary mapping also reads the buffers
+    key = (id(network), batch, chip.array, chip.vector_unit,
+           (chip.row_stationary, chip.sram) if rs else None)  # fmt: skip
+    kept = _FRONTS.get(key)
+    if kept is not None and kept[0] is network:
+        _FRONTS.move_to_end(key)
+        return kept[1]
+    mappings = tuple(map_layer(layer, chip, batch) for layer in network.layers)
+    timings = tuple(time_layer(mapping, chip) for mapping in mappings)
+    front = (mappings, timings, network_footprint(network, batch, chip.array.element_bytes))
+    _FRONTS[key] = (network, front)
+    if len(_FRONTS) > _KEPT_FRONTS:
+        _FRONTS.popitem(last=False)
+    return front
 
 
 # Chip fields no stage before the energy reads (names, clock, energy, area): chips that differ
@@ -138,9 +164,9 @@ def summary_metric_names(network: Network, chip: ChipConfig) -> tuple[str, ...]:
 
 def _activation_plan(
     network: Network,
-    mappings: list[LayerMapping],
-    timings: list[ComputeTiming],
-    memories: list[MemoryTraffic],
+    mappings: Sequence[LayerMapping],
+    timings: Sequence[ComputeTiming],
+    memories: Sequence[MemoryTraffic],
     chip: ChipConfig,
 ) -> ActivationPlan:
     """Each layer's own traffic, or with fusion or residency on, the plan they make."""
