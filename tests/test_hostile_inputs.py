@@ -389,6 +389,28 @@ def test_a_corrupt_journal_line_reruns_its_point(tmp_path: Path,
     assert (out / "results.csv").read_text() == first
 
 
+def test_axis_values_of_mixed_kinds_or_past_64_bits_end_in_a_table(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`true` beside `1` in one axis, and an integer past 64 bits (a point refused on its own),
+    once ended the sweep in an internal error at its last step, writing the Parquet table:
+    such a column is text there, as in the CSV."""
+    from accel.sweep.store import parquet_available, read_table
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text("name: odd\nnetworks: [lenet5]\ngrid: {array.fold_overlap: [true, 1], "
+                    "array.rows: [16, 100000000000000000000000]}\n")  # fmt: skip
+    out = tmp_path / "out"
+    code, stderr = run_cli(capsys, "sweep", str(path), "--out", str(out))
+    assert code == 0, stderr
+    _, rows, _ = read_table(out / "results.csv")
+    assert [row["status"] for row in rows] == ["ok", "error", "ok", "error"]
+    if parquet_available():
+        _, rows, _ = read_table(out / "results.parquet")
+        assert [row["array.fold_overlap"] for row in rows] == ["True", "True", "1", "1"]
+        assert rows[1]["array.rows"] == "100000000000000000000000"
+        assert "must be <= 65536" in rows[1]["error"]
+
+
 def test_an_npy_header_declaring_a_huge_array_is_refused(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     import struct

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
+import math
 from pathlib import Path
 
 import pytest
 
 from accel.errors import InputError
+from accel.sweep.parquet import parquet_bytes
 from accel.sweep.store import Journal, parquet_available, read_table, write_table
 
 
@@ -77,43 +80,76 @@ def test_missing_table_is_an_input_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not parquet_available(), reason="pyarrow is not installed (the parquet extra)")
-def test_the_arrow_table_equals_pyarrows_own_from_python_lists() -> None:
-    """The table read from the rows' JSON (no pandas import) equals `pa.array` of each column,
-    for every kind of column, and columns JSON cannot carry exactly take `pa.array` itself."""
+@pytest.mark.parametrize("rows", [500, 2, 7, 8, 9, 16])
+def test_pyarrow_reads_the_parquet_file_as_its_own_table_of_the_columns(rows: int) -> None:
+    """Every kind of column, nulls at every position of the definition levels' bytes, lists
+    of 15 and more items in the footer: pyarrow reads what `parquet_bytes` writes as the table
+    it builds from the same Python lists (ints beside floats as floats, mixed kinds as text)."""
     import random
 
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
-    from accel.sweep.store import _arrow_table, _uniform
-
-    rng = random.Random(3)
-    floats = [rng.random() * 10.0 ** rng.randint(-300, 300) for _ in range(500)]
+    rng = random.Random(rows)
+    floats = [rng.random() * 10.0 ** rng.randint(-300, 300) for _ in range(rows)]
     columns = {
-        "int": list(range(500)),
-        "float": floats,
-        "mixed": _uniform([i if i % 3 else i / 7 for i in range(500)]),
-        "text": [None if i % 4 else f'a "quoted", {i}\n line' for i in range(500)],
-        "empty_text": ["" if i % 2 else "x" for i in range(500)],
-        "text_and_number": _uniform(["x" if i % 2 else i for i in range(500)]),
-        "flag": [bool(i % 2) for i in range(500)],
-        "nothing": [None] * 500,
+        "int": [None if i % 5 == 3 else i - 2**62 * (i % 3) for i in range(rows)],
+        "float": [math.inf if i == 2 else -math.inf if i == 4 else f for i, f in enumerate(floats)],
+        "mixed": [i if i % 3 else i / 7 for i in range(rows)],
+        "text": [None if i % 4 else f'a "quoted", {i}\n line é' for i in range(rows)],
+        "empty_text": ["" if i % 2 else "x" for i in range(rows)],
+        "text_and_number": ["x" if i % 2 else i for i in range(rows)],
+        "flag": [None if i % 7 == 6 else bool(i % 2) for i in range(rows)],
+        "flag_and_number": [True if i % 2 else i for i in range(rows)],
+        "huge": [2**70 + i for i in range(rows)],
+        "nothing": [None] * rows,
+        **{f"padding {i}": list(range(rows)) for i in range(12)},
     }
-    want = pa.Table.from_arrays([pa.array(v) for v in columns.values()], names=list(columns))
-    assert _arrow_table(list(columns), list(columns.values())).equals(want)
-    odd = {"inf": [1.0, float("inf")], "minus_inf": [float("-inf"), None]}
-    for name, column in odd.items():
-        got = _arrow_table([name], [column])
-        assert got.equals(pa.Table.from_arrays([pa.array(column)], names=[name]))
+    text = {"mixed": float, "text_and_number": str, "flag_and_number": str, "huge": str}
+    want = pa.table({
+        name: pa.array([None if v is None or name not in text else text[name](v)
+                        for v in values] if name in text else values)
+        for name, values in columns.items()
+    })  # fmt: skip
+    meta = {"accel.sweep": json.dumps({"name": "t"})}
+    got = pq.read_table(io.BytesIO(parquet_bytes(list(columns), list(columns.values()), meta, "t")))
+    assert got.schema.metadata == {b"accel.sweep": meta["accel.sweep"].encode()}
+    assert got.replace_schema_metadata(None).equals(want)
+    nan = pq.read_table(io.BytesIO(parquet_bytes(["nan"], [[math.nan, 1.0]], {}, "t")))
+    assert math.isnan(nan.column(0)[0].as_py()) and nan.column(0)[1].as_py() == 1.0
 
 
 @pytest.mark.skipif(not parquet_available(), reason="pyarrow is not installed (the parquet extra)")
-def test_writing_the_parquet_table_does_not_import_pandas(tmp_path: Path) -> None:
+def test_a_parquet_table_of_one_row_or_none_reads_back() -> None:
+    import pyarrow.parquet as pq
+
+    names = ["n", "x", "s", "b", "none"]
+    one = pq.read_table(io.BytesIO(parquet_bytes(names, [[1], [0.5], ["é"], [True], [None]],
+                                                 {}, "t")))  # fmt: skip
+    assert one.to_pylist() == [{"n": 1, "x": 0.5, "s": "é", "b": True, "none": None}]
+    empty = pq.read_table(io.BytesIO(parquet_bytes(names, [[]] * 5, {}, "t")))
+    assert (empty.num_rows, empty.column_names) == (0, names)
+
+
+def test_writing_the_tables_imports_neither_pyarrow_nor_pandas(tmp_path: Path) -> None:
     import subprocess
     import sys
 
     code = ("import sys; from pathlib import Path; from accel.sweep.store import write_table; "
             f"write_table(Path({str(tmp_path)!r}), ['a', 'b'], [{{'a': 1, 'b': 'x'}}], {{}}); "
-            "print('pandas' in sys.modules)")  # fmt: skip
+            "print('pandas' in sys.modules, 'pyarrow' in sys.modules)")  # fmt: skip
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.strip() == "False", result.stderr
-    assert (tmp_path / "results.parquet").is_file()
+    assert result.stdout.strip() == "False False", result.stderr
+    assert (tmp_path / "results.parquet").read_bytes()[:4] == b"PAR1"
+
+
+def test_a_parquet_table_without_pyarrow_names_the_csv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from accel.sweep import store
+
+    write_table(tmp_path, COLUMNS, ROWS, {"name": "t"})
+    monkeypatch.setattr(store, "parquet_available", lambda: False)
+    assert read_table(tmp_path)[1] == read_table(tmp_path / "results.csv")[1]  # the folder: CSV
+    with pytest.raises(InputError, match=r"needs pyarrow .*results\.csv beside it"):
+        read_table(tmp_path / "results.parquet")

@@ -39,12 +39,13 @@ def write_results(result: NetworkResult, out_dir: Path) -> None:
     write_atomically(out_dir / "chip.yaml", chip_yaml)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one rename; a failed write (a full disk, a read-only
-    folder) leaves neither a partial file nor a traceback, but a one-line error."""
+def write_atomically(path: Path, text: str | bytes) -> None:
+    """Replace `path` with `text` (bytes as they are, else UTF-8) in one rename; a failed
+    write (a full disk, a read-only folder) leaves neither a partial file nor a traceback, but
+    a one-line error."""
     partial = path.with_name(f".{path.name}.partial")
     try:
-        partial.write_text(text, encoding="utf-8")
+        partial.write_bytes(text if isinstance(text, bytes) else text.encode())
         os.replace(partial, path)
     except OSError as err:
         partial.unlink(missing_ok=True)

@@ -8,7 +8,6 @@ same whichever executor and however many workers produced it, and however often 
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from accel.sweep.evaluate import SweepContext
 from accel.sweep.executors import Executor
 from accel.sweep.plan import RESERVED_COLUMNS, Point, SweepPlan
 from accel.sweep.schedule import chunk_points
-from accel.sweep.store import Journal, preload_table_writer, write_table
+from accel.sweep.store import Journal, write_table
 
 ProgressCallback = Callable[[int, int, int], None]  # (points finished, total, failed)
 _SYNC_S = 0.25  # points are counted done once fsynced, at most this long after they finish
@@ -60,9 +59,7 @@ def run_sweep(
         layers = {label: len(network.layers) for label, network in plan.networks.items()}
         chunks = chunk_points(pending, layers, executor.parallelism, shared=not analytic)
         finished, synced = reused, time.monotonic()
-        preload: threading.Thread | None = None
         for records in executor.run(context, chunks):
-            preload = preload or preload_table_writer()  # the workers run by now
             journal.append(records)
             for record in records:
                 done[record["id"]] = record

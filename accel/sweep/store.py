@@ -5,21 +5,18 @@ arrives (a killed process, SIGKILL included, keeps it: the kernel has it) and fs
 point is counted as done (a power cut keeps every counted point). A killed sweep loses at most
 the points in flight. A rerun
 reads it, cuts off a half-written last line, and simulates only the points whose id is missing.
-The table (`results.csv`, plus `results.parquet` when pyarrow is installed) is rewritten whole,
+The table (`results.csv` and `results.parquet`, written without pyarrow) is rewritten whole,
 atomically, from the journal when every point is done; `sweep.json` says which columns are swept
 axes and which are metrics.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import fcntl
 import io
 import json
-import math
 import os
-import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -27,6 +24,8 @@ from typing import IO, Any
 from accel.errors import InputError
 from accel.io.tables import read_csv
 from accel.results import write_atomically
+from accel.sweep.parquet import parquet_bytes
+from accel.version import version
 
 JOURNAL = "points.jsonl"
 TABLE_CSV = "results.csv"
@@ -88,6 +87,7 @@ class Journal:
 
 
 def parquet_available() -> bool:
+    """Whether Parquet tables can be read here (writing needs nothing: `parquet.py`)."""
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -95,84 +95,21 @@ def parquet_available() -> bool:
     return True
 
 
-def preload_table_writer() -> threading.Thread:
-    """Import the Parquet writer's modules in a thread (~0.18 s CPU at the end of every sweep
-    otherwise): the sweep's process then imports them while it waits for its workers or the
-    disk. Start it once the workers run: a process forked while a thread imports can deadlock."""
-
-    def load() -> None:
-        with contextlib.suppress(ImportError):
-            import pyarrow.json
-            import pyarrow.parquet  # noqa: F401
-
-    thread = threading.Thread(target=load, name="accel-table-import", daemon=True)
-    thread.start()
-    return thread
-
-
 def write_table(
     out_dir: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]], metadata: dict[str, Any]
 ) -> list[Path]:
-    """Write the results table (CSV always, Parquet when pyarrow is installed) and sweep.json."""
+    """Write the results table (CSV and Parquet) and sweep.json."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    written = [out_dir / TABLE_CSV]
+    written = [out_dir / TABLE_CSV, out_dir / TABLE_PARQUET]
     write_atomically(written[0], buffer.getvalue())
-    if parquet_available():
-        written.append(_write_parquet(out_dir / TABLE_PARQUET, columns, rows, metadata))
+    values = [[row.get(name) for row in rows] for name in columns]
+    tags = {"accel.sweep": json.dumps(metadata)}
+    write_atomically(written[1], parquet_bytes(columns, values, tags, f"accel {version()}"))
     write_atomically(out_dir / METADATA, json.dumps(metadata, indent=2) + "\n")
     return written
-
-
-def _write_parquet(
-    path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]], metadata: dict[str, Any]
-) -> Path:
-    import pyarrow.parquet as pq
-
-    table = _arrow_table(columns, [_uniform([row.get(name) for row in rows]) for name in columns])
-    table = table.replace_schema_metadata({"accel.sweep": json.dumps(metadata)})
-    partial = path.with_name(f".{path.name}.partial")
-    pq.write_table(table, partial)
-    os.replace(partial, path)
-    return path
-
-
-def _arrow_table(columns: Sequence[str], values: Sequence[list[Any]]) -> Any:
-    """The columns as an Arrow table, read by pyarrow's JSON reader with each column's type
-    given: `pa.array` on Python lists imports pandas when it is installed (~0.3 s, most of the
-    time of writing a sweep's table), the reader does not, and gives the same table. Columns
-    of mixed kinds or non-finite floats, which JSON cannot carry exactly, go through `pa.array`."""
-    import pyarrow as pa
-    import pyarrow.json as arrow_json
-
-    arrow_types = {frozenset(): pa.null(), frozenset({bool}): pa.bool_(),
-                   frozenset({int}): pa.int64(), frozenset({float}): pa.float64(),
-                   frozenset({str}): pa.string()}  # fmt: skip
-    kinds = [frozenset(type(v) for v in column if v is not None) for column in values]
-    finite = all(math.isfinite(v) for column in values for v in column if type(v) is float)
-    typed = all(kind in arrow_types for kind in kinds) and len(set(columns)) == len(columns)
-    if not (finite and typed and values and values[0]):
-        arrays = [pa.array(column) for column in values]
-        return pa.Table.from_arrays(arrays, names=list(columns))
-    schema = pa.schema([(name, arrow_types[kind])
-                        for name, kind in zip(columns, kinds, strict=True)])  # fmt: skip
-    rows = zip(*values, strict=True)
-    text = "".join(json.dumps(dict(zip(columns, row, strict=True))) + "\n" for row in rows)
-    options = arrow_json.ParseOptions(explicit_schema=schema, unexpected_field_behavior="error")
-    table = arrow_json.read_json(io.BytesIO(text.encode()), parse_options=options)
-    return table.combine_chunks()
-
-
-def _uniform(values: list[Any]) -> list[Any]:
-    """One type per column: ints become floats beside floats, anything beside text becomes text."""
-    kinds = {type(v) for v in values if v is not None}
-    if str in kinds and len(kinds) > 1:
-        return [None if v is None else str(v) for v in values]
-    if float in kinds and int in kinds:
-        return [None if v is None else float(v) for v in values]
-    return values
 
 
 def read_table(path: Path) -> tuple[list[str], list[dict[str, Any]], dict[str, Any]]:
@@ -188,6 +125,9 @@ def read_table(path: Path) -> tuple[list[str], list[dict[str, Any]], dict[str, A
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError(f"{meta_file}: must be the JSON accel wrote ({err})") from None
     if path.suffix == ".parquet":
+        if not parquet_available():
+            raise InputError(f"reading {str(path)!r} needs pyarrow (pip install pyarrow); "
+                             f"{TABLE_CSV} beside it holds the same rows")  # fmt: skip
         import pyarrow.parquet as pq
 
         table = pq.read_table(path)
