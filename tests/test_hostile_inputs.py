@@ -167,15 +167,15 @@ def test_outputs_that_cannot_be_written_are_one_line(target: str, tmp_path: Path
 def test_a_full_disk_leaves_no_partial_file(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str],
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    real_write = Path.write_text
+    real_write = Path.write_bytes  # what `write_atomically` writes every file with
 
-    def full(self: Path, *args: object, **kwargs: object) -> int:
+    def full(self: Path, data: bytes) -> int:
         if self.name.endswith(".partial") and "summary" in self.name:
-            real_write(self, "half")
+            real_write(self, b"half")
             raise OSError(28, "No space left on device")
-        return real_write(self, *args, **kwargs)  # type: ignore[arg-type]
+        return real_write(self, data)
 
-    monkeypatch.setattr(Path, "write_text", full)
+    monkeypatch.setattr(Path, "write_bytes", full)
     code, stderr = run_cli(capsys, "simulate-network", "-n", "lenet5", "-q", "--out",
                          str(tmp_path / "out"))  # fmt: skip
     assert_refused(code, stderr, "No space left on device")
