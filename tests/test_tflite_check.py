@@ -22,19 +22,8 @@ from accel.functional.calibrate import quantize_network
 from accel.functional.engine import prepare, run
 from accel.functional.vector import activation_table
 from accel.io.sources import load_network
-from accel.model.ops import (
-    Activation,
-    Add,
-    AvgPool,
-    Concat,
-    Conv,
-    FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
-    Mul,
-    Shape,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, Concat, Conv, FullyConnected, Mul, Shape, Softmax
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.simulation import run_functional
 

@@ -44,16 +44,8 @@ from accel.functional.kernels.mlas_softmax import softmax
 from accel.functional.tensor_layers import move_values
 from accel.functional.vector import float_activation
 from accel.model.network import Layer
-from accel.model.ops import (
-    Activation,
-    Add,
-    BatchNorm,
-    Concat,
-    LocalResponseNorm,
-    MaxPool,
-    Mul,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, BatchNorm, Concat, LocalResponseNorm, Mul, Softmax
+from accel.model.pool_ops import MaxPool
 from accel.model.quantized import LayerAttributes, QuantizedWeights, QuantParams
 from accel.model.resample_ops import PRelu, ReduceMean, Resize
 

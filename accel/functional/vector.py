@@ -37,17 +37,8 @@ from accel.functional.requant import (
 )
 from accel.functional.tensor_layers import KINDS, run_tensor_layer
 from accel.model.network import Layer
-from accel.model.ops import (
-    Activation,
-    Add,
-    AvgPool,
-    Concat,
-    Flatten,
-    GlobalAvgPool,
-    MaxPool,
-    Mul,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, Concat, Flatten, Mul, Softmax
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import LayerAttributes, QuantParams
 from accel.model.resample_ops import PRelu, ReduceMean, Resize
 

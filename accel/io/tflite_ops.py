@@ -20,20 +20,18 @@ from accel.model.ops import (
 )
 from accel.model.ops import (
     Add,
-    AvgPool,
     BatchNorm,
     Clip,
     Concat,
     Conv,
     Flatten,
     FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
     Mul,
     Pad,
     Reshape,
     Softmax,
 )
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 
 Converter = Callable[[TfliteImporter, Any, list[int]], None]
 _PADDING = {0: "same", 1: "valid"}
