@@ -27,17 +27,8 @@ from accel.functional.optimizer import Hyperparameters, OptimizerState
 from accel.functional.training import TrainingNumbers, final_softmax
 from accel.functional.weights import random_weights
 from accel.model.network import Layer, LayerEntry, Network
-from accel.model.ops import (
-    Activation,
-    Add,
-    AvgPool,
-    Conv,
-    Flatten,
-    FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
-    Shape,
-)
+from accel.model.ops import Activation, Add, Conv, Flatten, FullyConnected, Shape
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import FloatWeights
 
 jax.config.update("jax_platforms", "cpu")

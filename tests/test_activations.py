@@ -18,7 +18,8 @@ from accel.mapping.mapper import map_layer
 from accel.memory import bands, fusion
 from accel.memory.model import model_memory
 from accel.model.network import LayerEntry, Network
-from accel.model.ops import Activation, Add, Conv, MaxPool, Shape
+from accel.model.ops import Activation, Add, Conv, Shape
+from accel.model.pool_ops import MaxPool
 from accel.perf.timing import time_layer
 from accel.results import NetworkResult
 from accel.simulation import simulate_network

@@ -16,7 +16,8 @@ from accel.memory.candidates import Hashed
 from accel.memory.geometry import LayerGeometry
 from accel.memory.model import MemoryTraffic, clear_cache, compulsory_traffic, model_memory
 from accel.model.network import Layer, LayerEntry, Network
-from accel.model.ops import Conv, Flatten, FullyConnected, MaxPool, Shape
+from accel.model.ops import Conv, Flatten, FullyConnected, Shape
+from accel.model.pool_ops import MaxPool
 from accel.perf.timing import time_layer
 
 BIG_SRAM = {"sram__ifmap__size_kib": 1024, "sram__weight__size_kib": 1024, "sram__ofmap__size_kib": 1024}

@@ -75,7 +75,7 @@ def test_an_order_dependent_float_island_is_refused_on_an_unmodelled_cpu(
     from accel.functional import float_path
     from accel.functional.kernels import cpu
     from accel.model.network import LayerEntry, Network, Shape
-    from accel.model.ops import GlobalAvgPool
+    from accel.model.pool_ops import GlobalAvgPool
     from accel.model.quantized import QuantizedNetwork
 
     network = Network.build("gap", Shape(4, 3, 3), [LayerEntry("pool", GlobalAvgPool())])

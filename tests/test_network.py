@@ -6,7 +6,8 @@ import pytest
 
 from accel.errors import InputError
 from accel.model.network import LayerEntry, Network
-from accel.model.ops import Add, Concat, Conv, FullyConnected, MaxPool, Shape
+from accel.model.ops import Add, Concat, Conv, FullyConnected, Shape
+from accel.model.pool_ops import MaxPool
 
 IMAGE = Shape(3, 32, 32)
 

@@ -24,19 +24,8 @@ from accel.functional.engine import execute
 from accel.functional.inputs import prepare_inputs, random_images
 from accel.io.onnx_export import export_quantized_onnx
 from accel.io.sources import load_network, zoo_names
-from accel.model.ops import (
-    Activation,
-    Add,
-    AvgPool,
-    Concat,
-    Conv,
-    FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
-    Mul,
-    Shape,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, Concat, Conv, FullyConnected, Mul, Shape, Softmax
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import QuantizedNetwork, QuantParams
 
 onnx = pytest.importorskip("onnx")

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from accel.model.ops import AvgPool, Conv, FullyConnected, MaxPool, Mul, Shape, ShapeError
+from accel.model.ops import Conv, FullyConnected, Mul, Shape, ShapeError
+from accel.model.pool_ops import AvgPool, MaxPool
 
 
 def test_conv_output_size_uses_floor() -> None:

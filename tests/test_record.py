@@ -10,7 +10,8 @@ import pytest
 from pydantic import ValidationError
 
 from accel.config import ArrayConfig, BufferConfig, ChipConfig, SramConfig
-from accel.model.ops import Clip, Conv, MaxPool
+from accel.model.ops import Clip, Conv
+from accel.model.pool_ops import MaxPool
 
 
 def test_a_record_is_frozen() -> None:

@@ -39,7 +39,8 @@ def test_channel_slices_and_their_concat_reorder_the_maps() -> None:
     quantization (one buffer, offsets), also a tanh's fixed 1/128; so does a pool after the
     tanh (LeNet-5's S4; TFLite's AVERAGE_POOL_2D requires it)."""
     from accel.functional.calibrate import quantize_network
-    from accel.model.ops import Activation, AvgPool, ChannelSlice, Concat
+    from accel.model.ops import Activation, ChannelSlice, Concat
+    from accel.model.pool_ops import AvgPool
 
     network = Network.build("c3", Shape(6, 2, 2), [
         LayerEntry("tanh", Activation(function="tanh"), ("input",)),

@@ -18,23 +18,12 @@ from qnets import input_codes, one_layer, quant_params, weights_for
 from accel.check.tflite_check import check_tflite
 from accel.config import ChipConfig
 from accel.errors import InputError
+from accel.functional.activation_tables import activation_table
 from accel.functional.calibrate import quantize_network
 from accel.functional.engine import prepare, run
-from accel.functional.vector import activation_table
 from accel.io.sources import load_network
-from accel.model.ops import (
-    Activation,
-    Add,
-    AvgPool,
-    Concat,
-    Conv,
-    FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
-    Mul,
-    Shape,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, Concat, Conv, FullyConnected, Mul, Shape, Softmax
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import QuantizedNetwork, QuantizedWeights, QuantParams
 from accel.simulation import run_functional
 

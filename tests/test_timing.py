@@ -15,7 +15,8 @@ from accel.io.sources import load_chip, load_network, zoo_names
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
 from accel.model.network import LayerEntry, Network
-from accel.model.ops import Add, Conv, GlobalAvgPool, MaxPool, Shape
+from accel.model.ops import Add, Conv, Shape
+from accel.model.pool_ops import GlobalAvgPool, MaxPool
 from accel.perf.timing import (
     array_compute_cycles,
     fold_cycles,

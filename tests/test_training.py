@@ -11,7 +11,8 @@ from conftest import chip_with, run_accel
 
 from accel.io.sources import load_network
 from accel.model.network import INPUT, Layer, LayerEntry, Network
-from accel.model.ops import Conv, Flatten, FullyConnected, MaxPool, Shape
+from accel.model.ops import Conv, Flatten, FullyConnected, Shape
+from accel.model.pool_ops import MaxPool
 from accel.model.training import training_step
 from accel.simulation import simulate_network, simulate_training
 

@@ -20,17 +20,8 @@ from accel.functional.schedule import Schedule
 from accel.functional.training import training_numbers, training_schedules
 from accel.functional.weights import random_weights
 from accel.model.network import LayerEntry, Network
-from accel.model.ops import (
-    Activation,
-    AvgPool,
-    Conv,
-    Flatten,
-    FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
-    Shape,
-    Softmax,
-)
+from accel.model.ops import Activation, Conv, Flatten, FullyConnected, Shape, Softmax
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import FloatWeights
 
 jax = pytest.importorskip("jax")

@@ -10,7 +10,8 @@ from accel.config import ArrayConfig, ChipConfig, VectorUnitConfig
 from accel.mapping.im2col import gemm_operands
 from accel.mapping.mapper import map_layer
 from accel.model.network import Layer, LayerEntry, Network
-from accel.model.ops import Conv, MaxPool, Shape
+from accel.model.ops import Conv, Shape
+from accel.model.pool_ops import MaxPool
 from accel.oracles.vector_lanes import simulate_vector
 from accel.perf.timing import time_layer, vector_cycles
 

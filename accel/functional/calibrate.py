@@ -29,18 +29,16 @@ from accel.functional.reference import forward
 from accel.functional.weights import random_batchnorms, random_weights
 from accel.model.network import Network
 from accel.model.ops import (
-    AvgPool,
     ChannelSlice,
     Concat,
     DepthToSpace,
     Flatten,
-    GlobalAvgPool,
-    MaxPool,
     PRelu,
     Resize,
     Softmax,
     SpaceToDepth,
 )
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import (
     QMIN_QMAX,
     ActivationDtype,

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.functional.accumulate import Accumulator, accumulate
+from accel.functional.activation_tables import activation_table
 from accel.functional.conv_layer import ArrayLayer, prepare_array_layer, run_array_layer
 from accel.functional.float_layers import float_function, float_only
 from accel.functional.float_path import on_float_path, raw_sources, run_float_layer
@@ -32,7 +33,7 @@ from accel.functional.float_windows import FloatLayer
 from accel.functional.requant import QuantMode
 from accel.functional.schedule import Schedule
 from accel.functional.tensor_layers import ZERO_POINT_SENSITIVE, in_uint8_domain
-from accel.functional.vector import activation_table, run_vector_layer
+from accel.functional.vector import run_vector_layer
 from accel.mapping.conv_transpose import ConvTransposeMapping
 from accel.mapping.mapper import map_layer
 from accel.memory.model import model_memory

@@ -29,6 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.functional import resample
+from accel.functional.activation_tables import float_activation
 from accel.functional.float_norms import batch_norm, lrn
 from accel.functional.float_windows import (
     FloatLayer,
@@ -42,18 +43,9 @@ from accel.functional.float_windows import (
 from accel.functional.kernels.mlas_pool import reduce_mean
 from accel.functional.kernels.mlas_softmax import softmax
 from accel.functional.tensor_layers import move_values
-from accel.functional.vector import float_activation
 from accel.model.network import Layer
-from accel.model.ops import (
-    Activation,
-    Add,
-    BatchNorm,
-    Concat,
-    LocalResponseNorm,
-    MaxPool,
-    Mul,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, BatchNorm, Concat, LocalResponseNorm, Mul, Softmax
+from accel.model.pool_ops import MaxPool
 from accel.model.quantized import LayerAttributes, QuantizedWeights, QuantParams
 from accel.model.resample_ops import PRelu, ReduceMean, Resize
 

@@ -24,7 +24,8 @@ from accel.functional.kernels.mlas_float import conv2d, gemm
 from accel.functional.kernels.mlas_pool import average_pool, mean_eigen
 from accel.functional.requant import activation_bounds, dequantize_linear, quantize_linear
 from accel.model.network import Layer
-from accel.model.ops import AvgPool, Conv, ConvTranspose, FullyConnected, GlobalAvgPool, MaxPool
+from accel.model.ops import Conv, ConvTranspose, FullyConnected
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import LayerAttributes, QuantizedWeights, QuantParams
 
 Array = npt.NDArray[Any]

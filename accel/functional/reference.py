@@ -23,17 +23,15 @@ from accel.model.network import Layer, Network
 from accel.model.ops import (
     Activation,
     Add,
-    AvgPool,
     ChannelSlice,
     Concat,
     Conv,
     Flatten,
     FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
     Mul,
     Softmax,
 )
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import BatchNormConstants, FloatWeights
 from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 

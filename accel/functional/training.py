@@ -49,15 +49,8 @@ from accel.functional.weights import random_weights
 from accel.mapping.training import map_work
 from accel.memory.model import model_memory
 from accel.model.network import Layer, Network
-from accel.model.ops import (
-    Activation,
-    Add,
-    Conv,
-    Flatten,
-    FullyConnected,
-    GlobalAvgPool,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, Conv, Flatten, FullyConnected, Softmax
+from accel.model.pool_ops import GlobalAvgPool
 from accel.model.quantized import FloatWeights
 from accel.model.training import Optimizer, training_step
 from accel.perf.timing import time_layer

@@ -36,7 +36,8 @@ import numpy.typing as npt
 from accel.functional.float_gemm import crop_plane
 from accel.functional.geometry import Pads, pad_to_windows, windows
 from accel.model.network import Layer
-from accel.model.ops import Activation, AvgPool, MaxPool
+from accel.model.ops import Activation
+from accel.model.pool_ops import AvgPool, MaxPool
 
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]

@@ -1,5 +1,6 @@
 """The vector unit's layers on quantized tensors: pooling, residual add, SE multiply, concat,
-table activations, flatten and softmax, each in the chip's requantization mode.
+table activations, flatten and softmax, each in the chip's requantization mode (an activation's
+table is built by `accel.functional.activation_tables`).
 
 `onnx` mode reproduces onnxruntime's QOperator kernels (com.microsoft QLinearAveragePool,
 QLinearAdd, QLinearMul, QLinearConcat, QLinearSigmoid, QLinearSoftmax, and
@@ -12,7 +13,7 @@ quantizations TFLite refuses) is an `InputError` naming the layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -26,6 +27,7 @@ from accel.functional import (
     tflite_activations,
     tflite_rescale,
 )
+from accel.functional.activation_tables import TFLITE_PROBABILITY
 from accel.functional.conv_layer import fused_activation
 from accel.functional.kernels import mlas_pool
 from accel.functional.kernels.cpu import require_modelled
@@ -37,84 +39,12 @@ from accel.functional.requant import (
 )
 from accel.functional.tensor_layers import KINDS, run_tensor_layer
 from accel.model.network import Layer
-from accel.model.ops import (
-    Activation,
-    Add,
-    AvgPool,
-    Concat,
-    Flatten,
-    GlobalAvgPool,
-    MaxPool,
-    Mul,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, Concat, Flatten, Mul, Softmax
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import LayerAttributes, QuantParams
 from accel.model.resample_ops import PRelu, ReduceMean, Resize
 
 IntArray = npt.NDArray[np.integer]
-F32 = npt.NDArray[np.float32]
-
-
-def float_activation(op: Activation) -> Callable[[F32], F32]:
-    """The float32 function of an activation, as onnxruntime's float kernels compute it."""
-    functions: dict[str, Callable[[F32], F32]] = {
-        "relu": lambda v: np.maximum(v, np.float32(0.0)),
-        "relu6": lambda v: np.clip(v, np.float32(0.0), np.float32(6.0)),
-        "hswish": lookup.hard_swish_f32,
-        "hsigmoid": lookup.hard_sigmoid_f32,
-        "sigmoid": lookup.mlas_logistic,
-        "leaky_relu": lambda v: lookup.leaky_relu_f32(v, op.alpha),
-        "tanh": resample.mlas_tanh,
-        "hard_sigmoid": lambda v: lookup.hard_sigmoid_f32(v, op.alpha, op.beta),
-    }
-    return functions[op.function]
-
-
-def activation_table(layer: Layer, x: QuantParams, y: QuantParams, mode: QuantMode) -> IntArray:
-    """The 256-entry table an activation layer is evaluated with (raw byte → output code)."""
-    op = layer.op
-    assert isinstance(op, Activation)
-    if mode == "tflite":
-        return _tflite_table(layer, op, x, y)
-    return lookup.build_lookup_table(
-        float_activation(op), x.scale, x.zero_point, y.scale, y.zero_point, y.dtype
-    )
-
-
-def _tflite_table(layer: Layer, op: Activation, x: QuantParams, y: QuantParams) -> IntArray:
-    codes = np.arange(256, dtype=np.uint8).view(np.dtype(x.dtype))
-    if op.function in ("relu", "relu6"):
-        if x != y:
-            raise InputError(f"layer {layer.name!r}: a tflite {op.function} must keep its input "
-                             f"quantization, not {x} -> {y}")  # fmt: skip
-        lo, hi = activation_bounds(op.function, y.scale, y.zero_point, y.dtype, "tflite")
-        return np.clip(codes, lo, hi).astype(x.dtype)
-    if x.dtype != "int8" or y.dtype != "int8":
-        raise InputError(f"layer {layer.name!r}: tflite {op.function} must be int8 to int8, "
-                         f"not {x.dtype} -> {y.dtype}")  # fmt: skip
-    if op.function == "tanh" and y != resample.TFLITE_TANH_OUTPUT:
-        raise InputError(f"layer {layer.name!r}: a tflite tanh output must be quantized as "
-                         f"{resample.TFLITE_TANH_OUTPUT}, not {y}")  # fmt: skip
-    if op.function == "sigmoid" and y != TFLITE_PROBABILITY:
-        raise InputError(f"layer {layer.name!r}: a tflite sigmoid output must be quantized as "
-                         f"{TFLITE_PROBABILITY}, not {y}")  # fmt: skip
-    kernels: dict[str, Callable[[], IntArray]] = {
-        "hswish": lambda: tflite_activations.hard_swish_tflite(
-            codes, x.scale, x.zero_point, y.scale, y.zero_point),
-        "hsigmoid": lambda: tflite_activations.hard_sigmoid_tflite(
-            codes, x.scale, x.zero_point, y.scale, y.zero_point),
-        "sigmoid": lambda: tflite_activations.logistic_tflite(codes, x.scale, x.zero_point),
-        "leaky_relu": lambda: tflite_activations.leaky_relu_tflite(
-            codes, x.scale, x.zero_point, y.scale, y.zero_point, op.alpha),
-        "tanh": lambda: resample.tanh_tflite(codes, x.scale, x.zero_point),
-    }  # fmt: skip
-    if op.function not in kernels:
-        raise InputError(f"layer {layer.name!r}: tflite mode has no {op.function} kernel, "
-                         f"only {', '.join(['relu', 'relu6', *kernels])}")  # fmt: skip
-    try:
-        return kernels[op.function]()
-    except ValueError as err:
-        raise InputError(f"layer {layer.name!r}: {err}") from None
 
 
 def run_vector_layer(
@@ -257,10 +187,6 @@ def _concat(
         return np.concatenate(requantized, axis=1)
     parts = [(x, p.scale, p.zero_point) for x, p in zip(inputs, params, strict=True)]
     return lookup.concat_onnx(parts, y.scale, y.zero_point, axis=1)
-
-
-# The only int8 output quantization TFLite's LOGISTIC and SOFTMAX accept.
-TFLITE_PROBABILITY = QuantParams(1.0 / 256.0, -128, "int8")
 
 
 def is_tflite_mean(

@@ -27,18 +27,8 @@ import numpy.typing as npt
 from accel.errors import InputError
 from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import LayerEntry, Network
-from accel.model.ops import (
-    Activation,
-    Add,
-    AvgPool,
-    BatchNorm,
-    Clip,
-    Conv,
-    FullyConnected,
-    MaxPool,
-    Pad,
-    Shape,
-)
+from accel.model.ops import Activation, Add, BatchNorm, Clip, Conv, FullyConnected, Pad, Shape
+from accel.model.pool_ops import AvgPool, MaxPool
 from accel.model.quantized import (
     BatchNormConstants,
     FloatWeights,

@@ -49,18 +49,16 @@ from accel.model.network import Layer
 from accel.model.ops import (
     Activation,
     Add,
-    AvgPool,
     BatchNorm,
     ChannelSlice,
     Concat,
     Conv,
     Flatten,
     FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
     Mul,
     Softmax,
 )
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import QuantizedNetwork
 from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 

@@ -15,17 +15,16 @@ from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer, Network
 from accel.model.ops import (
     Activation,
-    AvgPool,
     ChannelShuffle,
     ChannelSlice,
     Clip,
     Conv,
     FullyConnected,
     LocalResponseNorm,
-    MaxPool,
     Pad,
     Transpose,
 )
+from accel.model.pool_ops import AvgPool, MaxPool
 from accel.model.quantized import FloatWeights
 
 _AUTO_PAD = {"same": "SAME_UPPER", "same_upper": "SAME_UPPER", "same_lower": "SAME_LOWER",

@@ -6,8 +6,7 @@ what it is to the accelerator:
 - a `Tensor`: an activation held in a layer's output buffer (the IR names the producing layer;
   Identity, Dropout, Cast, Quantize/DequantizeLinear and free reshapes only rename it);
 - a `Const`: weights and the shape arithmetic exporters emit (Shape → Gather → Concat → Reshape),
-  folded here (`accel.io.onnx_fold`, or onnx's reference evaluator for the rest) so no shape
-  computation reaches the chip;
+  folded here (`accel.io.onnx_constants`) so no shape computation reaches the chip;
 - a `Scalar`: a value computed at run time that is not an activation (the scale of dynamic
   quantization), which costs nothing and folds into the layer it rescales.
 Operators are translated by the table in `accel.io.onnx_ops` (one converter per
@@ -26,16 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from accel.errors import InputError, first_line
+from accel.errors import InputError
 from accel.io.imported import ImportedModel, ImportedParts, finish
-from accel.io.onnx_fold import MAX_FOLDED_ELEMENTS, fold
+from accel.io.onnx_constants import folded_outputs, initializer_consts
 from accel.io.onnx_graph import (
     Dims,
     element_type,
-    evaluate_node,
     graph_inputs,
     inferred_dims,
-    tensor_array,
 )
 from accel.io.onnx_proto import Graph, Model
 from accel.io.onnx_qdq_pairs import merged_pairs
@@ -46,7 +43,6 @@ from accel.io.onnx_values import (
     TensorHolds,
     Value,
     attr,
-    dequantize_const,
     ir_shape,
 )
 from accel.model.network import LayerEntry
@@ -86,15 +82,7 @@ class OnnxImporter:
         self._inferred: dict[str, Dims] | None = None
 
     def run(self) -> ImportedModel:
-        for tensor in self.graph.initializer:
-            try:
-                array = tensor_array(tensor)
-            except InputError:
-                raise
-            except (ValueError, TypeError, MemoryError) as err:
-                raise InputError(f"{self.source}: initializer {tensor.name!r} is malformed "
-                                 f"({first_line(err)})") from None  # fmt: skip
-            self.values[tensor.name] = Const(array, tuple(tensor.dims))
+        self.values.update(initializer_consts(self.graph, self.source))
         self._declare_inputs()
         merges = merged_pairs(self.graph)
         self.merged_quant = merges.quant
@@ -146,52 +134,12 @@ class OnnxImporter:
         if node.op_type == "Constant" or (
             values and all(isinstance(v, Const) or v is None for v in values)
         ):
-            self._fold_constant(node, values)
+            self.values.update(folded_outputs(self, node, values))
         elif not any(isinstance(v, Tensor) for v in values):
             for output in node.output:
                 self.values[output] = Scalar()
         else:
             convert_node(self, node, index)
-
-    def _fold_constant(self, node: Any, values: list[Value | None]) -> None:
-        consts = [v if isinstance(v, Const) else None for v in values]
-        if node.op_type == "DequantizeLinear" and consts[0] is not None:
-            self.values[node.output[0]] = dequantize_const(consts, attr(node, "axis", 1))
-            return
-        arrays = [c.array if c is not None else None for c in consts]
-        if any(c is not None and c.array is None for c in consts):
-            dims = self.inferred().get(node.output[0], ())
-            self.values[node.output[0]] = Const(None, dims)
-            return
-        results = fold(node, arrays, self.opset)
-        if results is None:  # left to onnx's reference evaluator
-            self._check_fold_size(node, arrays)
-            try:
-                results = evaluate_node(node, arrays, self.opsets)
-            except InputError:
-                raise
-            except Exception as err:
-                raise self.error(node, f"its constant inputs cannot be evaluated "
-                                       f"({first_line(err)})") from None  # fmt: skip
-        for output, result in zip(node.output, results, strict=False):
-            if np.asarray(result).size > MAX_FOLDED_ELEMENTS:
-                raise self.error(node, f"must fold to at most {MAX_FOLDED_ELEMENTS:,} constant "
-                                       f"elements, not {np.asarray(result).size:,}")  # fmt: skip
-            self.values[output] = Const(result, tuple(result.shape))
-
-    def _check_fold_size(self, node: Any, arrays: list[Any]) -> None:
-        """Refuse, before computing it, a constant that would be huge: ConstantOfShape's shape
-        input, or the size ONNX shape inference gives the output."""
-        size = None
-        if node.op_type == "ConstantOfShape" and arrays and arrays[0] is not None:
-            shape = np.asarray(arrays[0]).reshape(-1)
-            size = int(np.prod([max(int(d), 0) for d in shape], dtype=object)) if shape.size else 1
-        elif node.output and (dims := self.inferred().get(node.output[0])):
-            size = int(np.prod([int(d) for d in dims], dtype=object))
-        if size is not None and size > MAX_FOLDED_ELEMENTS:
-            raise self.error(node, f"must fold to at most {MAX_FOLDED_ELEMENTS:,} constant "
-                                   f"elements, not {size:,} ({size * 4 / 2**30:.1f} GiB as "
-                                   "float32)")  # fmt: skip
 
     def value(self, name: str, node: Any) -> Value:
         if name not in self.values:

@@ -30,18 +30,8 @@ from accel.io.tflite_export_resample import resample_layer
 from accel.io.tflite_flatbuffer import schema
 from accel.model.conv_transpose import ConvTranspose
 from accel.model.network import Layer
-from accel.model.ops import (
-    Activation,
-    Add,
-    AvgPool,
-    Concat,
-    Conv,
-    FullyConnected,
-    GlobalAvgPool,
-    MaxPool,
-    Mul,
-    Softmax,
-)
+from accel.model.ops import Activation, Add, Concat, Conv, FullyConnected, Mul, Softmax
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import QuantizedNetwork
 from accel.model.resample_ops import DepthToSpace, PRelu, ReduceMean, Resize, SpaceToDepth
 

@@ -1,8 +1,9 @@
 """Importing a TFLite flatbuffer: each operator of the main subgraph becomes a layer or an alias.
 
 The reading itself is `accel.io.tflite_reader`; the converter of each operator is in
-`accel.io.tflite_ops` and `accel.io.tflite_resample` (resize, PReLU, depth/space moves, tanh,
-means over any axes, and the constant shape arithmetic before a RESHAPE).
+`accel.io.tflite_ops`, `accel.io.tflite_transpose_conv` (TRANSPOSE_CONV and mediapipe's
+Convolution2DTransposeBias) and `accel.io.tflite_resample` (resize, PReLU, depth/space moves,
+tanh, means over any axes, and the constant shape arithmetic before a RESHAPE).
 
 TFLite tensors are NHWC with static shapes stored in the file, so no shape inference is needed:
 the importer maps (1, H, W, C) to the IR's (C, H, W), (1, F) to (F, 1, 1) and (1, A, B) to
@@ -23,12 +24,14 @@ from typing import Any
 import numpy as np
 
 from accel.errors import InputError, first_line
-from accel.io import tflite_ops, tflite_resample
+from accel.io import tflite_ops, tflite_resample, tflite_transpose_conv
 from accel.io.imported import ImportedModel, finish
 from accel.io.tflite_reader import MALFORMED, Activation, TfliteImporter, require_tflite
 from accel.user_input import describe
 
-OPERATORS = {**tflite_ops.OPERATORS, **tflite_resample.OPERATORS}
+OPERATORS = {
+    **tflite_ops.OPERATORS, **tflite_transpose_conv.OPERATORS, **tflite_resample.OPERATORS
+}
 
 
 def supported_operators() -> list[str]:

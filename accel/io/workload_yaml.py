@@ -23,7 +23,7 @@ from typing import Any
 
 from accel.errors import InputError, closest
 from accel.io.expressions import Number, substitute
-from accel.model import ops
+from accel.model import ops, pool_ops
 from accel.model.network import INPUT, LayerEntry, Network
 from accel.model.op_base import OpBase
 from accel.model.ops import Shape
@@ -32,9 +32,9 @@ from accel.user_input import load_yaml_mapping, validate_model
 OP_CLASSES: dict[str, type[OpBase]] = {
     "conv": ops.Conv,
     "fc": ops.FullyConnected,
-    "maxpool": ops.MaxPool,
-    "avgpool": ops.AvgPool,
-    "global_avgpool": ops.GlobalAvgPool,
+    "maxpool": pool_ops.MaxPool,
+    "avgpool": pool_ops.AvgPool,
+    "global_avgpool": pool_ops.GlobalAvgPool,
     "add": ops.Add,
     "mul": ops.Mul,
     "concat": ops.Concat,

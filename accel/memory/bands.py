@@ -33,7 +33,8 @@ from accel.config import ChipConfig
 from accel.memory.capacity import activation_capacity, weight_capacity
 from accel.memory.tile_schedule import Load, LoadKind, Node, Repeat, Schedule, Step, compress
 from accel.model.network import Layer
-from accel.model.ops import Activation, Add, AvgPool, Conv, MaxPool, Mul
+from accel.model.ops import Activation, Add, Conv, Mul
+from accel.model.pool_ops import AvgPool, MaxPool
 from accel.model.tensor_ops import BatchNorm, Clip
 
 PIPELINED_TILES = 8  # bands per image a pipelined schedule aims at

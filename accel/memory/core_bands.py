@@ -38,7 +38,8 @@ from accel.memory.core_split import shares, split_layer
 from accel.memory.core_stages import Stages, stages_of, streamed
 from accel.memory.core_timeline import CoreTask
 from accel.model.network import Layer, Network
-from accel.model.ops import AvgPool, Conv, MaxPool
+from accel.model.ops import Conv
+from accel.model.pool_ops import AvgPool, MaxPool
 
 _FIELDS = (
     "macs", "compute_cycles", "isolated_cycles", "ifmap_bytes", "weight_bytes",

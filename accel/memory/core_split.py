@@ -20,7 +20,8 @@ from __future__ import annotations
 from typing import Literal
 
 from accel.model.network import Layer
-from accel.model.ops import AvgPool, Conv, FullyConnected, MaxPool, Op, Shape
+from accel.model.ops import Conv, FullyConnected, Op, Shape
+from accel.model.pool_ops import AvgPool, MaxPool
 
 Cut = Literal["channels", "rows"]
 CUTS: tuple[Cut, ...] = ("channels", "rows")

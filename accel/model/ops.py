@@ -5,6 +5,10 @@ Each operator kind is a frozen pydantic model tagged by `kind`, holding only its
 the GEMM view — is derived from the operator and its input shapes. Tensors are (channels, height,
 width) per image; a fully-connected layer produces (out_features, 1, 1). Batch is a simulation
 parameter, not part of the model.
+
+`Op` is the tagged union of every kind; pooling, transposed convolution, resampling and the
+operators imported model files add are defined in `accel.model.pool_ops`, `conv_transpose`,
+`resample_ops` and `tensor_ops`.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from typing import ClassVar, Literal
 
 from accel.model.conv_transpose import ConvTranspose
 from accel.model.op_base import OpBase, Shape, ShapeError
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.resample_ops import (
     DepthToSpace,
     PRelu,
@@ -97,42 +102,6 @@ class FullyConnected(OpBase):
 
     def bias_elements(self, inputs: tuple[Shape, ...]) -> int:
         return self.out_features * (int(self.bias) + 2 * int(self.batchnorm))
-
-
-class _Pool(WindowOp):
-    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        height, width = self.window_output(inputs[0])
-        return Shape(inputs[0].channels, height, width)
-
-    def vector_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
-        return output.elements * self.kernel[0] * self.kernel[1]
-
-
-class MaxPool(_Pool):
-    """Max over each window; padding never wins."""
-
-    keeps_quantization: ClassVar[bool] = True
-
-    kind: Literal["maxpool"] = "maxpool"
-
-
-class AvgPool(_Pool):
-    """Mean over each window."""
-
-    kind: Literal["avgpool"] = "avgpool"
-    count_include_pad: bool = Field(False, description="divide by the full window at the edges")
-
-
-class GlobalAvgPool(OpBase):
-    """Mean over the whole spatial plane of each channel."""
-
-    kind: Literal["global_avgpool"] = "global_avgpool"
-
-    def output_shape(self, inputs: tuple[Shape, ...]) -> Shape:
-        return Shape(inputs[0].channels, 1, 1)
-
-    def vector_ops(self, inputs: tuple[Shape, ...], output: Shape) -> int:
-        return inputs[0].elements
 
 
 class Add(OpBase):
@@ -302,7 +271,6 @@ __all__ = [
     "Activation",
     "ActivationFunction",
     "Add",
-    "AvgPool",
     "BatchNorm",
     "ChannelShuffle",
     "ChannelSlice",
@@ -314,9 +282,7 @@ __all__ = [
     "Flatten",
     "FullyConnected",
     "FusedActivation",
-    "GlobalAvgPool",
     "LocalResponseNorm",
-    "MaxPool",
     "Mul",
     "Op",
     "PRelu",

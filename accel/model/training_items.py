@@ -38,22 +38,20 @@ from accel.model.network import Layer, Network
 from accel.model.ops import (
     Activation,
     Add,
-    AvgPool,
     BatchNorm,
     Clip,
     Concat,
     Conv,
     Flatten,
     FullyConnected,
-    GlobalAvgPool,
     LocalResponseNorm,
-    MaxPool,
     Mul,
     Pad,
     Shape,
     Softmax,
     Transpose,
 )
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 
 Pass = Literal["forward", "backward_data", "backward_weight", "update"]
 PASSES: tuple[Pass, ...] = ("forward", "backward_data", "backward_weight", "update")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 from accel.errors import InputError
 from accel.results.layer import CONTRACT_COLUMNS
-from accel.user_input import dump_yaml_mapping
+from accel.user_input.yaml_dump import dump_yaml_mapping
 
 if TYPE_CHECKING:
     from accel.results.network import NetworkResult

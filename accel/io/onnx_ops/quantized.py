@@ -19,7 +19,8 @@ from accel.io.onnx_ops.vector import pool_layer
 from accel.io.onnx_reader import Converter, OnnxImporter
 from accel.io.onnx_values import Const, Tensor, attr
 from accel.io.onnx_weights import quantized_weights
-from accel.model.ops import Activation, Add, BatchNorm, Concat, GlobalAvgPool, Mul, Softmax
+from accel.model.ops import Activation, Add, BatchNorm, Concat, Mul, Softmax
+from accel.model.pool_ops import GlobalAvgPool
 
 
 def qlinear_conv(imp: OnnxImporter, node: Any, index: int) -> None:

@@ -15,7 +15,8 @@ import numpy as np
 
 from accel.io.onnx_reader import OnnxImporter
 from accel.io.onnx_values import Const, Tensor, attr
-from accel.model.ops import Activation, GlobalAvgPool, Reshape
+from accel.model.ops import Activation, Reshape
+from accel.model.pool_ops import GlobalAvgPool
 from accel.model.quantized import FloatWeights
 from accel.model.resample_ops import (
     DepthToSpace,

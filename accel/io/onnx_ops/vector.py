@@ -20,16 +20,14 @@ from accel.io.onnx_weights import keep_batchnorm_constants
 from accel.model.ops import (
     Activation,
     Add,
-    AvgPool,
     BatchNorm,
     Clip,
     Concat,
-    GlobalAvgPool,
     LocalResponseNorm,
-    MaxPool,
     Mul,
     Softmax,
 )
+from accel.model.pool_ops import AvgPool, GlobalAvgPool, MaxPool
 from accel.model.quantized import QuantParams
 
 

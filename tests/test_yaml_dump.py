@@ -11,7 +11,7 @@ from conftest import REPO
 
 from accel.config import ChipConfig
 from accel.io.sources import load_chip
-from accel.user_input import dump_yaml_mapping
+from accel.user_input.yaml_dump import dump_yaml_mapping
 
 CHIPS = sorted((REPO / "configs").glob("*.yaml"))
 
