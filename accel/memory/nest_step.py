@@ -147,7 +147,7 @@ class Position:
             target = self.coords(level) if self._inner_first[level + 1] else None
         if target is None or (kind == "psum" and not nest.has_psum(target)):
             return ()
-        return (Load(kind, nest.first_piece(kind, target)),)
+        return nest.load(kind, target)
 
     def writeback(self, coords: Coords) -> int:
         """Final outputs (int8 or the float width), or accumulator-wide partial sums when
