@@ -20,7 +20,6 @@ from accel.memory.frozen import Frozen
 from accel.memory.tile_schedule import (
     INPUT_OPERANDS,
     Buffer,
-    InputOperand,
     Load,
     LoadKind,
     buffer_of,
@@ -172,9 +171,29 @@ class Nest(Frozen):
         return "penultimate", level
 
     @once
-    def kept_levels(self) -> tuple[tuple[InputOperand, int], ...]:
-        """Each input operand kept in its buffer, with the level (+1) whose start takes it."""
-        return tuple((op, self.level[op] + 1) for op in INPUT_OPERANDS if op not in self.streamed)
+    def kept_at(self) -> tuple[int, int]:
+        """The level (+1) whose start takes the ifmap (weight) tile into the array and whose
+        end releases it; −1 for a streamed operand, which no such level takes."""
+        ifmap, weight = (-1 if op in self.streamed else self.level[op] + 1 for op in INPUT_OPERANDS)
+        return ifmap, weight
+
+    @once
+    def fetches(self) -> tuple[tuple[LoadKind, int, bool], ...]:
+        """The load kinds a step may queue (psum: when a reduction spans visits), each with its
+        level and whether its tile loads ahead, a step into its life (double-buffered, lasting
+        several steps; see `Position.loads`)."""
+        kinds: tuple[LoadKind, ...] = ("ifmap", "weight", "psum")
+        innermost = len(self.levels) - 1
+        return tuple(
+            (kind, level, level != innermost and self.doubles[buffer_of(kind)])
+            for kind in kinds
+            if (level := self.level[kind]) >= 0 and (kind != "psum" or self.reduces_across_visits)
+        )  # fmt: skip
+
+    @once
+    def dims(self) -> tuple[str, ...]:
+        """The dim of each loop level."""
+        return tuple(dim for dim, _ in self.levels)
 
     @once
     def visit_level(self) -> int | None:
