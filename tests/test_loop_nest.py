@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Hashable
 from unittest import mock
 
 import numpy as np
@@ -190,14 +191,18 @@ def test_every_group_block_moves_the_same_bytes_and_computes_the_same_cycles(
 def test_steps_shared_between_loop_indices_are_the_steps_each_would_build(
     layer: Layer, chip: ChipConfig, batch: int, cuts: tuple[int, int, int], order: str
 ) -> None:
-    """A step built once for every loop index with its `leaf_key` is the step each index
-    builds alone (every index its own key: the whole context)."""
+    """A step built once for every loop index with its leaf key (`_Tree.leaf_keys`) is the
+    step each index builds alone (every index its own key: the whole context)."""
     nest = smaller_nest(layer, chip, batch, cuts, order)
     if nest is None:
         return
     smaller = nest.tiling
     shared = nest.schedule()
-    with mock.patch.object(_Tree, "leaf_key", lambda self, context: context):
+
+    def alone_keys(self: _Tree, context: tuple[int, ...]) -> tuple[Hashable, Hashable]:
+        return ("inner", context), ("edge", context)
+
+    with mock.patch.object(_Tree, "leaf_keys", alone_keys):
         alone = nest.schedule()
     assert shared == alone
     if not smaller.streamed:  # one step per tile

@@ -81,7 +81,7 @@ FROZEN: list[tuple[type[Frozen], tuple[str, ...], tuple[str, ...], tuple[str, ..
      ("untimed", "positions", "parent", "timed", "first_cut")),
     (Axis, Axis._compared, (), ()),
     (LayerGeometry, LayerGeometry._compared, (), ()),
-    (Nest, Nest._compared, ("pieces", "sizes", "runs"), ()),
+    (Nest, Nest._compared, ("pieces", "loads", "runs"), ()),
     (_Tree, _Tree._compared, ("memo", "leaves", "keys"), ()),
     (MemoryTraffic, MemoryTraffic.__slots__, (), ("schedule",)),
 ]  # fmt: skip

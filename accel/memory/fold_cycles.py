@@ -72,7 +72,7 @@ def last_step_cycles(
     """Compute cycles of a layer's last step, at least, over arrays of candidates: `folds` folds
     streaming `time` wavefronts each, or (`merged`) the tail chunk of a fold continued in place,
     plus the closing edge and the rebuild's difference from `compute_cycles`, both paid there
-    (`loop_nest._Position.cycles`; a single-step layer also pays the opening edge)."""
+    (`nest_step.Position.cycles`; a single-step layer also pays the opening edge)."""
     whole = whole_folds_cycles(array, fold_overlap, folds, time)
     _, last = layer_edges(array, fold_overlap)
     adjust = compute_cycles - untiled_cycles(array, fold_overlap)

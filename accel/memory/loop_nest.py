@@ -3,12 +3,13 @@
 The steps of one loop level depend only on the tile size class of the index (edge tiles are
 partial, halos differ at the image border) and on whether the index is the first, second-to-last
 or last, so a level's indices compress to a few runs and the schedule is built once per distinct
-run, not once per tile; each step (`nest_step.py`) is built once per distinct `leaf_key`.
+run, not once per tile; each step (`nest_step.py`) is built once per distinct leaf key
+(`_Tree.leaf_keys`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping
@@ -18,7 +19,7 @@ from accel.memory.geometry import LayerGeometry
 from accel.memory.nest import Coords, Nest, once
 from accel.memory.nest_step import Position
 from accel.memory.tile_classes import Key, level_runs, tile_classes
-from accel.memory.tile_schedule import INPUT_OPERANDS, Load, Node, Repeat, Schedule
+from accel.memory.tile_schedule import INPUT_OPERANDS, Node, Repeat, Schedule
 from accel.memory.tiling import Tiling, piece_bytes
 
 __all__ = ["array_schedule", "untiled_cycles"]
@@ -35,12 +36,13 @@ class _Tree(Frozen):
 
     nest: Nest
     memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]]
-    leaves: dict[Hashable, tuple[Node, ...]]
+    leaves: dict[Hashable, dict[int, tuple[Node, ...]]]  # leaf key → innermost key id → steps
     keys: list[Key]  # id → key, every level's keys in one list
 
     def __init__(
         self, nest: Nest, memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]] | None = None,
-        leaves: dict[Hashable, tuple[Node, ...]] | None = None, keys: list[Key] | None = None,
+        leaves: dict[Hashable, dict[int, tuple[Node, ...]]] | None = None,
+        keys: list[Key] | None = None,
     ) -> None:  # fmt: skip
         init = object.__setattr__
         init(self, "nest", nest)
@@ -68,7 +70,7 @@ class _Tree(Frozen):
 
     @once
     def outer_ids(self) -> tuple[list[Hashable], list[Hashable], list[bool]]:
-        """What a key at a level outside the step's middle index contributes to its `leaf_key`
+        """What a key at a level outside the step's middle index contributes to its leaf key
         (see there), by key id; the second list when the middle index is the weight loop's;
         the third: whether the key is a first or a last index."""
         runs = self.runs  # numbers every key first
@@ -84,21 +86,21 @@ class _Tree(Frozen):
 
     def subtree(self, level: int, context: tuple[int, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the key ids of the loops outside it."""
-        if level == len(self.nest.levels):
-            leaf = self.leaf_key(context)
-            found = self.leaves.get(leaf)
-            if found is None:
-                position = Position(self.nest, tuple(map(self.keys.__getitem__, context)))
-                found = self.leaves[leaf] = position.nodes()
-            return found
+        depth = len(self.nest.levels)
+        if level == depth:  # no loop iterates: a single step
+            return Position(self.nest, ()).nodes()
         memo_key = (level, context)
         found = self.memo.get(memo_key)
         if found is None:
+            leaves = self.leaves_under(context) if level + 1 == depth else None
             nodes: list[Node] = []
             for repeats, period in self.runs[level]:
                 body: list[Node] = []
                 for key in period:
-                    body.extend(self.subtree(level + 1, (*context, key)))
+                    if leaves is None:
+                        body.extend(self.subtree(level + 1, (*context, key)))
+                    else:
+                        body.extend(leaves(key))
                 if repeats == 1:
                     nodes.extend(body)
                 else:
@@ -106,22 +108,47 @@ class _Tree(Frozen):
             found = self.memo[memo_key] = tuple(nodes)
         return found
 
-    def leaf_key(self, context: tuple[int, ...]) -> Hashable:
-        """What the step at `context` reads of it: steps with one key are the same.
+    def leaves_under(self, context: tuple[int, ...]) -> Callable[[int], tuple[Node, ...]]:
+        """The steps of the innermost loop's index of key id `key` under `context`, each
+        built once per distinct leaf key (`leaf_keys`)."""
+        inner, edged = self.leaf_keys(context)
+        plain_leaves = self.leaves.setdefault(inner, {})
+        edge_leaves = self.leaves.setdefault(edged, {})
+        edge, keys, nest = self.outer_ids[2], self.keys, self.nest
+
+        def leaf(key: int) -> tuple[Node, ...]:
+            leaves = edge_leaves if edge[key] else plain_leaves
+            found = leaves.get(key)
+            if found is None:
+                position = Position(nest, (*map(keys.__getitem__, context), keys[key]))
+                found = leaves[key] = position.nodes()
+            return found
+
+        return leaf
+
+    def leaf_keys(self, context: tuple[int, ...]) -> tuple[Hashable, Hashable]:
+        """What the steps under `context` read of it, for an innermost index at a middle
+        position and at its first or last (an edge): steps of one entry and index key id are
+        the same.
 
         Inside a loop at a middle index `j` (neither its first nor its last), no loop outside
         `j` starts, ends, carries or advances at this step, so of each such loop only its tile
         class counts, with K's first and last flags (bias bytes, partial sums) and, when `j` is
-        the weight loop, whether it is at its last index (`prefetch_point`).
+        the weight loop, whether it is at its last index (`prefetch_point`). At an edge index
+        `j` is the innermost middle index of `context` (none: the whole context counts).
         """
         plain, weighted, edge = self.outer_ids
-        middle = len(context) - 1
+        weight = self.nest.level["weight"]
+        middle = len(context)
+        outer = weighted if weight == middle else plain
+        inner = (middle, tuple([outer[i] for i in context]), ())
+        middle -= 1
         while middle >= 0 and edge[context[middle]]:
             middle -= 1
         if middle < 0:
-            return (-1, (), context)
-        outer = weighted if self.nest.level["weight"] == middle else plain
-        return (middle, tuple([outer[i] for i in context[:middle]]), context[middle:])
+            return inner, (-1, (), context)
+        outer = weighted if weight == middle else plain
+        return inner, (middle, tuple([outer[i] for i in context[:middle]]), context[middle:])
 
 
 def array_schedule(
@@ -147,6 +174,6 @@ def array_schedule(
     in_place = tiling.in_place(array)
     nest = Nest(levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces)
     origin: Coords = {**nest.fixed, **{dim: (c[0], True) for dim, c in levels}}
-    prologue = tuple(Load(op, nest.first_piece(op, origin)) for op in INPUT_OPERANDS)
+    prologue = tuple(nest.load(op, origin)[0] for op in INPUT_OPERANDS)
     at_start = nest.level["weight"] < 0 and nest.double("weight") and "weight" not in streamed
     return Schedule(prologue, _Tree(nest).subtree(0, ()), at_start, prologue[1].bytes)

@@ -20,7 +20,7 @@ from accel.memory.frozen import Frozen
 from accel.memory.tile_schedule import (
     INPUT_OPERANDS,
     Buffer,
-    InputOperand,
+    Load,
     LoadKind,
     buffer_of,
 )
@@ -49,7 +49,7 @@ class Nest(Frozen):
 
     _compared = (
         "levels", "constant", "array", "chip", "has_bias", "in_place", "tail_adjust",
-        "streamed", "pieces", "sizes", "runs",
+        "streamed", "pieces", "loads", "runs",
     )  # fmt: skip
 
     levels: tuple[tuple[str, tuple[Any, ...]], ...]  # (dim, class of each index)
@@ -61,15 +61,17 @@ class Nest(Frozen):
     tail_adjust: int
     streamed: tuple[Operand, ...]
     pieces: dict[Operand, int]  # streamed operand → piece bytes
-    # Tile bytes by (kind, the classes and flags they read): the same tile recurs at many steps.
-    sizes: dict[tuple[Any, ...], int]
+    # A tile's load by (kind, the classes and flags its bytes read): the same tile recurs at
+    # many steps, and they share one `Load` (a named tuple costs more to build than to find).
+    loads: dict[tuple[Any, ...], tuple[Load]]
     runs: dict[tuple[int, int, int, int, str], int]  # fold_run
 
     def __init__(
         self, levels: tuple[tuple[str, tuple[Any, ...]], ...], constant: dict[str, Any],
         array: ArrayMapping, chip: ChipConfig, has_bias: bool, in_place: bool,
         tail_adjust: int, streamed: tuple[Operand, ...] = (),
-        pieces: dict[Operand, int] | None = None, sizes: dict[tuple[Any, ...], int] | None = None,
+        pieces: dict[Operand, int] | None = None,
+        loads: dict[tuple[Any, ...], tuple[Load]] | None = None,
         runs: dict[tuple[int, int, int, int, str], int] | None = None,
     ) -> None:  # fmt: skip
         init = object.__setattr__
@@ -82,7 +84,7 @@ class Nest(Frozen):
         init(self, "tail_adjust", tail_adjust)
         init(self, "streamed", streamed)
         init(self, "pieces", {} if pieces is None else pieces)
-        init(self, "sizes", {} if sizes is None else sizes)
+        init(self, "loads", {} if loads is None else loads)
         init(self, "runs", {} if runs is None else runs)
 
     @once
@@ -169,9 +171,29 @@ class Nest(Frozen):
         return "penultimate", level
 
     @once
-    def kept_levels(self) -> tuple[tuple[InputOperand, int], ...]:
-        """Each input operand kept in its buffer, with the level (+1) whose start takes it."""
-        return tuple((op, self.level[op] + 1) for op in INPUT_OPERANDS if op not in self.streamed)
+    def kept_at(self) -> tuple[int, int]:
+        """The level (+1) whose start takes the ifmap (weight) tile into the array and whose
+        end releases it; −1 for a streamed operand, which no such level takes."""
+        ifmap, weight = (-1 if op in self.streamed else self.level[op] + 1 for op in INPUT_OPERANDS)
+        return ifmap, weight
+
+    @once
+    def fetches(self) -> tuple[tuple[LoadKind, int, bool], ...]:
+        """The load kinds a step may queue (psum: when a reduction spans visits), each with its
+        level and whether its tile loads ahead, a step into its life (double-buffered, lasting
+        several steps; see `Position.loads`)."""
+        kinds: tuple[LoadKind, ...] = ("ifmap", "weight", "psum")
+        innermost = len(self.levels) - 1
+        return tuple(
+            (kind, level, level != innermost and self.doubles[buffer_of(kind)])
+            for kind in kinds
+            if (level := self.level[kind]) >= 0 and (kind != "psum" or self.reduces_across_visits)
+        )  # fmt: skip
+
+    @once
+    def dims(self) -> tuple[str, ...]:
+        """The dim of each loop level."""
+        return tuple(dim for dim, _ in self.levels)
 
     @once
     def visit_level(self) -> int | None:
@@ -240,13 +262,14 @@ class Nest(Frozen):
         """True when this ofmap visit continues a reduction begun in an earlier visit."""
         return self.reduces_across_visits and not coords["k"][1]
 
-    def first_piece(self, kind: LoadKind, coords: Coords) -> int:
-        """Bytes of the `kind` tile at `coords`, or of its first piece when it is streamed."""
+    def load(self, kind: LoadKind, coords: Coords) -> tuple[Load]:
+        """The load of the `kind` tile at `coords`, or of its first piece when it is streamed,
+        as a one-load tuple; memoized."""
         # What `bytes` reads of `coords`: every class, and K's first flag (the bias).
         key = (kind, coords["g"][0], coords["m"][0], coords["k"], coords["n"][0])
-        found = self.sizes.get(key)
+        found = self.loads.get(key)
         if found is None:
-            found = self.sizes[key] = self._first_piece(kind, coords)
+            found = self.loads[key] = (Load(kind, self._first_piece(kind, coords)),)
         return found
 
     def _first_piece(self, kind: LoadKind, coords: Coords) -> int:

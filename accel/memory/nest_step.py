@@ -20,9 +20,16 @@ from __future__ import annotations
 from accel.memory.nest import Coords, Nest
 from accel.memory.streaming import Pieces, cut, split_step
 from accel.memory.tile_classes import Key
-from accel.memory.tile_schedule import INPUT_OPERANDS, Load, LoadKind, Node, Step, buffer_of
+from accel.memory.tile_schedule import INPUT_OPERANDS, InputOperand, Load, Node, Step
 
-_BUFFER = {kind: buffer_of(kind) for kind in ("ifmap", "weight", "psum")}
+# The kept input operands whose flags are set, at index ifmap's flag + 2 · weight's flag: a
+# tuple looked up, not built (a comprehension is a call of its own, at every step).
+_OPERANDS_BY_FLAGS: tuple[tuple[InputOperand, ...], ...] = (
+    (), ("ifmap",), ("weight",), ("ifmap", "weight"),
+)  # fmt: skip
+# A `Step` built by `tuple.__new__` from its fields in order: the named tuple's generated
+# `__new__` (a Python function of nine arguments) costs as much again.
+_new = tuple.__new__
 
 
 class Position:
@@ -34,13 +41,16 @@ class Position:
     def __init__(self, nest: Nest, context: tuple[Key, ...]) -> None:
         self.nest, self.context = nest, context
         count = len(context)
-        # At `i`: every loop from level `i` inward is at its first (last) index.
-        inner_first, inner_last = [True] * (count + 1), [True] * (count + 1)
+        # At `i`: every loop from level `i` inward is at its first (last) index. The last entry
+        # (at −1) is False: the level of an operand that is not kept (`Nest.kept_at`).
+        inner_first, inner_last = [True] * (count + 2), [True] * (count + 2)
+        inner_first[-1] = inner_last[-1] = False
         carry = -1  # the loop that advances after this step (−1: this is the last step)
         now = dict(nest.fixed)
+        dims = nest.dims
         for i in range(count - 1, -1, -1):
             tile, _, first, last, _ = context[i]  # a Key: one unpacking reads its fields
-            now[nest.levels[i][0]] = (tile, first)
+            now[dims[i]] = (tile, first)
             inner_first[i] = first and inner_first[i + 1]
             inner_last[i] = last and inner_last[i + 1]
             if carry < 0 and not last:
@@ -71,9 +81,11 @@ class Position:
         found = self._advanced.get(level)
         if found is None:
             nest = self.nest
-            found = self._advanced[level] = dict(self._now)  # the loops outside stay
-            found[nest.levels[level][0]] = (self.context[level].after, False)
-            found.update(nest.restarts[level])
+            found = self._advanced[level] = {  # the loops outside stay
+                **self._now,
+                nest.dims[level]: (self.context[level].after, False),
+                **nest.restarts[level],
+            }
         return found
 
     def nodes(self) -> tuple[Node, ...]:
@@ -87,29 +99,28 @@ class Position:
         """The step; streamed operands are left to `split_step`, except their next loads."""
         nest, now = self.nest, self._now
         inner_first, inner_last = self._inner_first, self._inner_last
-        visit_level, kept = nest.visit_level, nest.kept_levels
+        visit_level = nest.visit_level
         visit = visit_level is not None and inner_first[visit_level]
         psum_now = visit and nest.reduces_across_visits and not now["k"][1]
-        loads = self.fetch("ifmap") + self.fetch("weight")
-        # Partial sums are read back only when a reduction spans visits (`has_psum`).
-        late = self.fetch("psum") if nest.reduces_across_visits else ()
-        if late and nest.doubles["ofmap"]:
-            loads, late = loads + late, ()
-        takes = tuple([op for op, level in kept if inner_first[level]])
+        loads, late = self.loads()
+        ifmap, weight = nest.kept_at
+        takes = _OPERANDS_BY_FLAGS[inner_first[ifmap] + 2 * inner_first[weight]]
         writes = visit_level is not None and inner_last[visit_level]
-        # Positional, in `Step`'s field order (keywords cost a named tuple twice the time):
-        # compute cycles, takes, claims ofmap, releases, loads, write-back, post loads,
-        # prefetch point.
-        return Step(
+        # In `Step`'s field order: compute cycles, takes, claims ofmap, releases, loads,
+        # write-back, post loads, prefetch point, ofmap on chip.
+        fields = (
             self.cycles(now),
             (*takes, "psum") if psum_now else takes,
             visit and not psum_now,
-            tuple([op for op, level in kept if inner_last[level]]),
+            _OPERANDS_BY_FLAGS[inner_last[ifmap] + 2 * inner_last[weight]],
             loads,
             self.writeback(now) if writes else 0,
             late,
             self.prefetch_point(),
+            False,
         )
+        step: Step = _new(Step, fields)
+        return step
 
     def pieces(self) -> Pieces:
         """The pieces of the streamed operands this step reads (or, the ofmap, writes)."""
@@ -128,26 +139,38 @@ class Position:
         per_piece = max(1, nest.pieces["ofmap"] // max(write, psum))
         return Pieces(inputs, cut(outputs, per_piece), psum, write)
 
-    def fetch(self, kind: LoadKind) -> tuple[Load, ...]:
-        """The `kind` tile the DMA queues behind this step, if any.
+    def loads(self) -> tuple[tuple[Load, ...], tuple[Load, ...]]:
+        """The tiles the DMA queues behind this step, and the partial sums it queues behind
+        the step's write-back (a single-buffered ofmap: they wait for its half).
 
         A tile that lasts one step, or sits in a single-buffered buffer, loads for the step that
         needs it next; a double-buffered tile that lasts several steps loads its successor now,
-        during the second step of its own life.
+        during the second step of its own life. Partial sums are read back only when a
+        reduction spans visits (`has_psum`).
         """
-        nest, carry = self.nest, self.carry
-        level = nest.level[kind]
-        if level < 0 or carry < 0:
-            return ()
-        if level == len(self.context) - 1 or not nest.doubles[_BUFFER[kind]]:
-            if carry > level:
-                return ()
-            target: Coords | None = self._after(carry)  # `coords(innermost)`: carry advances
-        else:
-            target = self.coords(level) if self._inner_first[level + 1] else None
-        if target is None or (kind == "psum" and not nest.has_psum(target)):
-            return ()
-        return (Load(kind, nest.first_piece(kind, target)),)
+        loads: tuple[Load, ...] = ()
+        late: tuple[Load, ...] = ()
+        carry = self.carry
+        if carry < 0:
+            return loads, late
+        nest = self.nest
+        for kind, level, ahead in nest.fetches:
+            if not ahead:
+                if carry > level:
+                    continue
+                target = self._after(carry)  # `coords(innermost)`: carry advances
+            elif self._inner_first[level + 1] and (advanced := self.coords(level)) is not None:
+                target = advanced
+            else:
+                continue
+            if kind != "psum":
+                loads += nest.load(kind, target)
+            elif not target["k"][1]:  # `has_psum`
+                if nest.doubles["ofmap"]:
+                    loads += nest.load(kind, target)
+                else:
+                    late = nest.load(kind, target)
+        return loads, late
 
     def writeback(self, coords: Coords) -> int:
         """Final outputs (int8 or the float width), or accumulator-wide partial sums when
@@ -173,7 +196,10 @@ class Position:
     def cycles(self, now: Coords) -> int:
         nest = self.nest
         chunk = "whole" if not nest.merged else "head" if self.context[-1].first else "tail"
-        cycles = nest.fold_run(now["m"][0][0], now["k"][0][0], now["n"][0][0], now["g"][0], chunk)
+        key = (now["m"][0][0], now["k"][0][0], now["n"][0][0], now["g"][0], chunk)
+        cycles = nest.runs.get(key)  # `fold_run`'s memo, read here: most steps find it
+        if cycles is None:
+            cycles = nest.fold_run(*key)
         first, last = nest.edges
         if self._inner_first[0]:
             cycles += first
