@@ -79,11 +79,13 @@ class OrderStack(NamedTuple):
     `GridTraffic` holds a view (`joint`): the cycle bounds read every order at once."""
 
     orders: tuple[str, ...]
-    bytes: dict[str, IntArray]  # per TRAFFIC kind, over (order, m, k, n)
-    transfers: dict[str, IntArray]
+    bytes: dict[str, IntArray]  # per TRAFFIC kind, over (order, m, k, n): rows of `kinds_bytes`
+    transfers: dict[str, IntArray]  # the same, rows of `kinds_transfers`
     refill: IntArray
     in_place: IntArray
     moving: Moving  # where the loops inside each loop iterate, per order
+    kinds_bytes: IntArray  # over (TRAFFIC kind, order, m, k, n): the kinds in one array
+    kinds_transfers: IntArray
 
 
 def grid_sizes(grid: tiles.Candidates) -> dict[GemmDim, IntArray]:
@@ -181,10 +183,13 @@ def order_traffics(
     }  # fmt: skip
     _in_pieces(transfers, size, chip, streamed)
     refill = _over(refill_cycles(trip, grid, array, chip, in_place), full)
-    size = {kind: _over(values, full) for kind, values in size.items()}
-    transfers = {kind: _over(values, full) for kind, values in transfers.items()}
+    kinds_bytes, kinds_transfers = by_kind(size, full), by_kind(transfers, full)
+    size = dict(zip(TRAFFIC, kinds_bytes, strict=True))
+    transfers = dict(zip(TRAFFIC, kinds_transfers, strict=True))
     in_place = _over(in_place, full)
-    joint = OrderStack(orders, size, transfers, refill, in_place, moving)
+    joint = OrderStack(
+        orders, size, transfers, refill, in_place, moving, kinds_bytes, kinds_transfers
+    )
     return tuple(
         GridTraffic(
             order, {kind: values[o] for kind, values in size.items()},
@@ -193,6 +198,15 @@ def order_traffics(
         )
         for o, order in enumerate(orders)
     )  # fmt: skip
+
+
+def by_kind(values: dict[str, IntArray], full: tuple[int, ...]) -> IntArray:
+    """`values` of each TRAFFIC kind, broadcast over the (order, m, k, n) grid, as the rows of
+    one array: the bounds round and add the kinds in a few whole-array operations."""
+    result = np.empty((len(TRAFFIC), *full), dtype=np.int64)
+    for row, kind in zip(result, TRAFFIC, strict=True):
+        row[...] = values[kind]
+    return result
 
 
 def _over(values: IntArray, full: tuple[int, ...]) -> IntArray:
