@@ -224,7 +224,7 @@ def build_grid(
 ) -> Grid:
     """Flatten the valid candidates (None: all) of every loop order into one table of bound
     inputs."""
-    mask = None if valid is None else np.stack(valid).ravel()
+    mask = None if valid is None else np.array(valid).ravel()
     stack = Stack.of(orders, per_order, grid, array, chip)
     width = chip.array.element_bytes
     sizes, ends = stack.sizes, stack.ends
@@ -257,7 +257,7 @@ def build_grid(
 def restrict(table: Grid, valid: list[IntArray]) -> Grid:
     """`table` (built over every candidate, all valid) cut down to the `valid` ones: the bound
     inputs do not read the buffer sizes, so chips that differ only there share one build."""
-    mask = np.stack(valid).ravel()
+    mask = np.array(valid).ravel()  # of one shape: as `np.stack`, without its Python
     if len(table) == len(mask) and mask.all():
         return table
     return _grid(table, table.chain_shapes, np.flatnonzero(mask), table.rows[:, mask])

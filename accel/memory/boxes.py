@@ -139,11 +139,11 @@ def _first_parts(batch: int, rows: Parts, cols: Parts, m_tiles: tuple[int, ...])
     size = np.minimum(np.array(m_tiles, dtype=np.int64), batch * plane)
     images, rest = size // plane, size % plane
     bottom, right = np.divmod(np.maximum(rest - 1, 0), cols.outputs)
-    above = np.where(bottom < 1, 0, rows.touched(np.zeros_like(bottom), bottom - 1))
+    zero = np.zeros(len(m_tiles), dtype=np.int64)
+    above = np.where(bottom < 1, 0, rows.touched(zero, bottom - 1))
     start = (
         above * cols.whole
-        + (rows.touched(bottom, bottom) - rows.common_above(bottom))
-        * cols.touched(np.zeros_like(right), right)
+        + (rows.touched(bottom, bottom) - rows.common_above(bottom)) * cols.touched(zero, right)
     )  # fmt: skip
     result: IntArray = images * (rows.whole * cols.whole) + np.where(rest > 0, start, 0)
     return result

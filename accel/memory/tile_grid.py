@@ -48,7 +48,7 @@ def _ifmap_grid(
     # Per M-tile size (rows) and tap box (columns): sum, largest, smallest and first box.
     box_sum, box_max, box_min, box_first = geometry.tap_figures(m_sizes, tuple(taps))
     total = np.zeros((len(taps), len(k_sizes)), dtype=np.int64)  # Σ repeats · channels
-    first = np.zeros_like(total)
+    first = np.zeros((len(taps), len(k_sizes)), dtype=np.int64)
     pieces: list[KPart] = []  # every distinct K-tile shape, K-tile size by K-tile size
     starts = []
     for j, found in enumerate(patterns):

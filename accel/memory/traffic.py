@@ -101,9 +101,11 @@ def trips(grid: tiles.Candidates, array: ArrayMapping) -> dict[GemmDim, IntArray
         return found[2]
     shape = (len(grid.m), len(grid.k), len(grid.n))
     sizes = grid_sizes(grid)
-    result = {
-        dim: np.broadcast_to(-(-array.size(dim) // sizes[dim]), shape) for dim in GEMM_DIMS
-    }  # fmt: skip
+    result = {}
+    for dim in GEMM_DIMS:  # spelled out over the grid: `np.broadcast_to` costs more, in Python
+        result[dim] = np.empty(shape, dtype=np.int64)
+        result[dim][...] = -(-array.size(dim) // sizes[dim])
+        result[dim].flags.writeable = False
     if len(_TRIPS) >= 256:
         _TRIPS.clear()
     _TRIPS[id(grid)] = (grid, array, result)
@@ -210,10 +212,14 @@ def by_kind(values: dict[str, IntArray], full: tuple[int, ...]) -> IntArray:
 
 
 def _over(values: IntArray, full: tuple[int, ...]) -> IntArray:
-    """`values` broadcast over the (order, m, k, n) grid (as it is when it already spans it)."""
-    if np.shape(values) == full:
+    """`values` over the (order, m, k, n) grid (as it is when it already spans it): a
+    read-only copy, which costs less than `np.broadcast_to`'s Python."""
+    if values.shape == full:
         return values
-    return np.broadcast_to(values, full)
+    result = np.empty(full, dtype=values.dtype)
+    result[...] = values
+    result.flags.writeable = False
+    return result
 
 
 _MEMBERS = (np.arange(8)[:, None] >> np.arange(3)) & 1 == 1  # set `s` holds loop i: bit i
@@ -225,7 +231,9 @@ class Moving:
     the orders are one pick among them."""
 
     def __init__(self, trip: dict[GemmDim, IntArray], orders: tuple[str, ...]) -> None:
-        moving = np.stack([trip[dim] > 1 for dim in GEMM_DIMS])  # trips span the grid
+        moving = np.empty((len(GEMM_DIMS), *trip["m"].shape), dtype=bool)  # trips span it
+        for i, dim in enumerate(GEMM_DIMS):  # not `np.stack`, in Python
+            np.greater(trip[dim], 1, out=moving[i])
         self.moves = moving  # per dim (GEMM_DIMS), where its loop iterates
         # Set `s` of loops (bit i: GEMM_DIMS[i]): where any of its loops iterates.
         self.subsets = (_MEMBERS[:, :, None, None, None] & moving).any(axis=1)
