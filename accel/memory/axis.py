@@ -73,7 +73,12 @@ class Axis(Frozen):
 
     @cached_property
     def whole(self) -> int:
-        """Input positions all outputs together read."""
+        """Input positions all outputs together read (where they read one interval, `touched`
+        on plain integers: no numpy call)."""
+        reach = self.dilation * (self.kernel - 1) + 1
+        if self.dilation == 1 and self.stride <= reach:
+            high = min((self.outputs - 1) * self.stride + (reach - self.pad_before), self.size)
+            return max(high - max(-self.pad_before, 0), 0)
         return int(self.touched(np.array([0]), np.array([self.outputs - 1]))[0])
 
     @cached_property

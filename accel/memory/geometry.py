@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,7 +36,7 @@ KPart = tuple[tuple[int, Taps], ...]  # one K-tile: (channels, taps they cover) 
 
 class LayerGeometry(Frozen):
     """The ifmap geometry of one conv/fc layer for a batch, per group. Hand-written, not a
-    frozen dataclass (see `frozen.py`): it caches values per instance."""
+    frozen dataclass (see `frozen.py`: no methods compiled at import)."""
 
     _compared = ("batch", "channels_per_group", "rows", "cols")
 
@@ -88,7 +88,7 @@ class LayerGeometry(Frozen):
     def k(self) -> int:
         return self.channels_per_group * self.taps
 
-    @cached_property
+    @property
     def image_box(self) -> int:
         """Input pixels one whole image's outputs read (through every tap): the largest
         M-tile of one image, in closed form."""
