@@ -38,20 +38,23 @@ from accel.memory.geometry import IntArray
 TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
 
 
+_Arrays = tuple[dict[str, IntArray], dict[str, IntArray], IntArray, IntArray]
+
+
 class GridTraffic(Frozen):
     """Traffic of one loop order for every (m, k, n) tile-size candidate (arrays on the grid).
-    Hand-written, not a frozen dataclass (see `frozen.py`): `joint` is left out of equality."""
+    Hand-written, not a frozen dataclass (see `frozen.py`): `joint` is left out of equality,
+    and one order of a `joint` stack (`in_stack`) takes its views of the stack's arrays when
+    first read (a layer's search reads few orders' own arrays: the bounds read the stack)."""
 
     _compared = ("order", "bytes", "transfers", "refill", "in_place", "streamed")
-    __slots__ = (*_compared, "joint")
+    __slots__ = ("_arrays", "_at", "joint", "order", "streamed")
 
     order: str
-    bytes: dict[str, IntArray]  # per TRAFFIC kind
-    transfers: dict[str, IntArray]  # DMA transfers per TRAFFIC kind, all groups
-    refill: IntArray
-    in_place: IntArray  # single-fold tiles streaming on: the stationary operand never leaves
     streamed: tuple[Operand, ...]  # operands streamed through undersized buffers
     joint: OrderStack | None
+    _arrays: _Arrays | None  # bytes, transfers, refill, in_place (None: not yet viewed)
+    _at: int | None  # the order's index in `joint`
 
     def __init__(
         self, order: str, bytes: dict[str, IntArray], transfers: dict[str, IntArray],
@@ -60,12 +63,54 @@ class GridTraffic(Frozen):
     ) -> None:  # fmt: skip
         init = object.__setattr__
         init(self, "order", order)
-        init(self, "bytes", bytes)
-        init(self, "transfers", transfers)
-        init(self, "refill", refill)
-        init(self, "in_place", in_place)
+        init(self, "_arrays", (bytes, transfers, refill, in_place))
         init(self, "streamed", streamed)
         init(self, "joint", joint)
+        init(self, "_at", None)
+
+    @classmethod
+    def in_stack(cls, joint: OrderStack, at: int, streamed: tuple[Operand, ...]) -> GridTraffic:
+        """The order `joint.orders[at]` of `joint`, its arrays views of the stack's."""
+        traffic = cls.__new__(cls)
+        init = object.__setattr__
+        init(traffic, "order", joint.orders[at])
+        init(traffic, "_arrays", None)
+        init(traffic, "streamed", streamed)
+        init(traffic, "joint", joint)
+        init(traffic, "_at", at)
+        return traffic
+
+    def _views(self) -> _Arrays:
+        arrays = self._arrays
+        if arrays is None:
+            joint, o = self.joint, self._at
+            assert joint is not None and o is not None
+            arrays = (
+                {kind: values[o] for kind, values in joint.bytes.items()},
+                {kind: values[o] for kind, values in joint.transfers.items()},
+                joint.refill[o], joint.in_place[o],
+            )  # fmt: skip
+            object.__setattr__(self, "_arrays", arrays)
+        return arrays
+
+    @property
+    def bytes(self) -> dict[str, IntArray]:
+        """Per TRAFFIC kind."""
+        return self._views()[0]
+
+    @property
+    def transfers(self) -> dict[str, IntArray]:
+        """DMA transfers per TRAFFIC kind, all groups."""
+        return self._views()[1]
+
+    @property
+    def refill(self) -> IntArray:
+        return self._views()[2]
+
+    @property
+    def in_place(self) -> IntArray:
+        """Single-fold tiles streaming on: the stationary operand never leaves."""
+        return self._views()[3]
 
     @property
     def moved(self) -> IntArray:
@@ -192,14 +237,7 @@ def order_traffics(
     joint = OrderStack(
         orders, size, transfers, refill, in_place, moving, kinds_bytes, kinds_transfers
     )
-    return tuple(
-        GridTraffic(
-            order, {kind: values[o] for kind, values in size.items()},
-            {kind: values[o] for kind, values in transfers.items()}, refill[o], in_place[o],
-            streamed, joint,
-        )
-        for o, order in enumerate(orders)
-    )  # fmt: skip
+    return tuple(GridTraffic.in_stack(joint, o, streamed) for o in range(len(orders)))
 
 
 def by_kind(values: dict[str, IntArray], full: tuple[int, ...]) -> IntArray:
