@@ -76,7 +76,7 @@ def test_options_of_two_runs_differ_only_where_their_options_do() -> None:
 FROZEN: list[tuple[type[Frozen], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = [
     (Stack, Stack._compared, (), ()),
     (Pieces, Pieces._compared, (), ()),
-    (GridTraffic, GridTraffic.__slots__, (), ("joint",)),
+    (GridTraffic, (*GridTraffic._compared, "joint"), (), ("joint",)),
     (Grid, Grid.__slots__, ("untimed", "positions", "timed", "first_cut"),
      ("untimed", "positions", "parent", "timed", "first_cut")),
     (Axis, Axis._compared, (), ()),

@@ -73,7 +73,12 @@ class Axis(Frozen):
 
     @cached_property
     def whole(self) -> int:
-        """Input positions all outputs together read."""
+        """Input positions all outputs together read (where they read one interval, `touched`
+        on plain integers: no numpy call)."""
+        reach = self.dilation * (self.kernel - 1) + 1
+        if self.dilation == 1 and self.stride <= reach:
+            high = min((self.outputs - 1) * self.stride + (reach - self.pad_before), self.size)
+            return max(high - max(-self.pad_before, 0), 0)
         return int(self.touched(np.array([0]), np.array([self.outputs - 1]))[0])
 
     @cached_property
@@ -120,6 +125,55 @@ class Axis(Frozen):
             for first, last in zip(bounds[::2], bounds[1::2], strict=True)
         ]
         return sum(1 for p in set.intersection(*sets) if 0 <= p < self.size)
+
+
+class Parts:
+    """Several parts of one axis (`Axis.part`, one per tap box) side by side, none dilated: what
+    `Axis.touched` and `Axis.common` work out, for every part at once (a row each), from their
+    pads and reaches as columns. Windows that overlap or touch read one interval; the windows
+    of a part the stride skips past (`disjoint`) add up through a prefix sum per part, as
+    `Axis.common` sums them. The tap boxes of a layer's K-tiles then cost a few numpy calls
+    together instead of a few each."""
+
+    def __init__(self, parts: tuple[Axis, ...]) -> None:
+        axis = parts[0]
+        self.size, self.outputs, self.stride = axis.size, axis.outputs, axis.stride
+        self.pad = np.array([[part.pad_before] for part in parts], dtype=np.int64)
+        self.reach = np.array([[part.kernel] for part in parts], dtype=np.int64)  # dilation 1
+        self.disjoint = self.reach < self.stride
+        self.prefix: IntArray | None = None
+        if self.disjoint.any():  # `Axis._disjoint_prefix` of every part
+            starts = np.arange(self.outputs) * self.stride - self.pad
+            low = np.maximum(starts, 0)
+            high = np.minimum(starts + self.reach - 1, self.size - 1)
+            self.prefix = np.zeros((len(parts), self.outputs + 1), dtype=np.int64)
+            np.cumsum(np.maximum(high - low + 1, 0), axis=1, out=self.prefix[:, 1:])
+        self.whole = self.touched(np.zeros(1, dtype=np.int64), np.full(1, axis.outputs - 1))
+
+    @staticmethod
+    def of(parts: tuple[Axis, ...]) -> Parts | None:
+        """The parts side by side, or None when some part is dilated (`Axis.touched` visits
+        its positions one by one)."""
+        return Parts(parts) if all(part.dilation == 1 for part in parts) else None
+
+    def touched(self, first: IntArray, last: IntArray) -> IntArray:
+        """`Axis.touched` of every part (a row each) for ranges `first..last` of outputs, none
+        of them empty."""
+        low = np.maximum(first * self.stride - self.pad, 0)
+        high = np.minimum(last * self.stride + (self.reach - self.pad), self.size)
+        result: IntArray = np.maximum(high - low, 0)
+        if self.prefix is not None:
+            apart = self.prefix[:, last + 1] - self.prefix[:, first]
+            result = np.where(self.disjoint, apart, result)
+        return result
+
+    def common_above(self, row: IntArray) -> IntArray:
+        """`Axis.common` of the ranges `0..row − 1` and `row..row` (none where `row` is 0, or
+        the windows are disjoint): what the rows above an output row read that it reads too."""
+        low = np.maximum(row * self.stride - self.pad, 0)
+        high = np.minimum((row - 1) * self.stride - self.pad + self.reach - 1, self.size - 1)
+        result: IntArray = np.where((row < 1) | self.disjoint, 0, np.maximum(high - low + 1, 0))
+        return result
 
 
 @lru_cache(maxsize=1 << 12)

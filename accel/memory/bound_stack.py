@@ -18,7 +18,15 @@ from accel.memory.channel_cycles import UNKNOWN
 from accel.memory.fold_cycles import whole_folds_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
-from accel.memory.traffic import TRAFFIC, GridTraffic, Moving, OrderStack, grid_sizes, trips
+from accel.memory.traffic import (
+    TRAFFIC,
+    GridTraffic,
+    Moving,
+    OrderStack,
+    by_kind,
+    grid_sizes,
+    trips,
+)
 
 
 class Stack(Frozen):
@@ -29,7 +37,7 @@ class Stack(Frozen):
     __slots__ = _compared = (
         "full", "streamed", "rounded", "refill", "moved", "in_place", "writes", "transfers",
         "innermost", "tile_sizes", "ends", "bus", "steps", "merged", "write_most", "sizes",
-        "step_cycles",
+        "step_cycles", "kinds_transfers",
     )  # fmt: skip
 
     full: tuple[int, ...]
@@ -49,6 +57,7 @@ class Stack(Frozen):
     write_most: IntArray  # bytes of one write-back, at most (`write_width` each output)
     sizes: dict[GemmDim, IntArray]  # `grid_sizes`, over (m, k, n)
     step_cycles: IntArray  # a step of whole tiles' compute, over (m, k, n) (`whole_folds_cycles`)
+    kinds_transfers: IntArray  # `transfers` as the rows of one array (`traffic.by_kind`)
 
     def __init__(
         self,
@@ -69,6 +78,7 @@ class Stack(Frozen):
         write_most: IntArray,
         sizes: dict[GemmDim, IntArray],
         step_cycles: IntArray,
+        kinds_transfers: IntArray,
     ) -> None:
         init = object.__setattr__
         init(self, "full", full)
@@ -88,6 +98,7 @@ class Stack(Frozen):
         init(self, "write_most", write_most)
         init(self, "sizes", sizes)
         init(self, "step_cycles", step_cycles)
+        init(self, "kinds_transfers", kinds_transfers)
 
     @classmethod
     def of(
@@ -95,23 +106,22 @@ class Stack(Frozen):
         grid: tiles.Candidates, array: ArrayMapping, chip: ChipConfig,
     ) -> Stack:
         joint = _joint(orders, grid, array)
-        full, streamed = joint.refill.shape, orders[0].streamed
-        stacked, counts = joint.bytes, joint.transfers
-        rounded = {kind: _rounded(stacked[kind], counts[kind], kind, streamed, grid, chip)
-                   for kind in TRAFFIC}  # fmt: skip
+        full, streamed, counts = joint.refill.shape, orders[0].streamed, joint.transfers
+        rounded = _rounded(joint.kinds_bytes, joint.kinds_transfers, streamed, grid, chip)
         trip, sizes = trips(grid, array), grid_sizes(grid)
         return cls(
-            full, streamed, rounded, joint.refill,
-            summed([stacked[kind] for kind in TRAFFIC]), joint.in_place,
+            full, streamed, dict(zip(TRAFFIC, rounded, strict=True)), joint.refill,
+            joint.kinds_bytes.sum(axis=0), joint.in_place,
             counts["ofmap_write"], counts, _innermost(joint.moving, array.groups),
             {op: _same_or_stacked([sizes[op] for sizes in per_order], full)
              for op in OPERANDS},
-            last_extents(grid, array), summed([rounded[kind] for kind in TRAFFIC]),
+            last_extents(grid, array), rounded.sum(axis=0),
             array.groups * trip["m"] * trip["k"] * trip["n"],
             joint.in_place & (trip[array.time_dim] > 1),
             sizes["m"] * sizes["n"] * write_width(counts, chip), sizes,
             whole_folds_cycles(array, chip.array.fold_overlap, folds_of(sizes, array),
                                sizes[array.time_dim]),
+            joint.kinds_transfers,
         )  # fmt: skip
 
     def count(self, kinds: tuple[str, ...] | list[str]) -> IntArray:
@@ -119,6 +129,9 @@ class Stack(Frozen):
         streamed operands move in pieces: `UNKNOWN` there."""
         if self.streamed:
             return np.full((1, 1, 1, 1), UNKNOWN, dtype=np.int64)
+        if tuple(kinds) == TRAFFIC:  # every kind: one sum over the kinds' array
+            total: IntArray = self.kinds_transfers.sum(axis=0)
+            return total
         return summed([self.transfers[kind] for kind in kinds])
 
 
@@ -131,6 +144,17 @@ def flatten(values: list[IntArray | int], full: tuple[int, ...], mask: IntArray 
         row[...] = each
     flat = matrix.reshape(len(values), -1)
     return flat if mask is None else flat[:, mask]
+
+
+def in_bursts(values: IntArray, burst: int) -> IntArray:
+    """`values` bytes rounded up to whole bursts of `burst` bytes, `-(-values // burst) *
+    burst`: with a power-of-two burst the same integers from an add and a mask (two's
+    complement), without the division."""
+    if burst & (burst - 1) == 0:
+        masked: IntArray = (values + (burst - 1)) & -burst
+        return masked
+    result: IntArray = -(-values // burst) * burst
+    return result
 
 
 def summed(values: list[IntArray]) -> IntArray:
@@ -149,11 +173,17 @@ def _joint(orders: list[GridTraffic], grid: tiles.Candidates, array: ArrayMappin
     names = tuple(t.order for t in orders)
     if joint is not None and joint.orders == names and all(t.joint is joint for t in orders):
         return joint
+    full = (len(orders), len(grid.m), len(grid.k), len(grid.n))
+    stacked = [
+        by_kind({kind: np.stack([getattr(t, field)[kind] for t in orders]) for kind in TRAFFIC},
+                full)
+        for field in ("bytes", "transfers")
+    ]  # fmt: skip
     return OrderStack(
-        names, {kind: np.stack([t.bytes[kind] for t in orders]) for kind in TRAFFIC},
-        {kind: np.stack([t.transfers[kind] for t in orders]) for kind in TRAFFIC},
+        names, dict(zip(TRAFFIC, stacked[0], strict=True)),
+        dict(zip(TRAFFIC, stacked[1], strict=True)),
         np.stack([t.refill for t in orders]), np.stack([t.in_place for t in orders]),
-        Moving(trips(grid, array), names),
+        Moving(trips(grid, array), names), *stacked,
     )  # fmt: skip
 
 
@@ -172,23 +202,22 @@ def _innermost(moving: Moving, groups: int) -> dict[Operand, IntArray]:
 
 
 def _rounded(
-    values: IntArray, transfers: IntArray, kind: str, streamed: tuple[Operand, ...],
+    values: IntArray, transfers: IntArray, streamed: tuple[Operand, ...],
     grid: tiles.Candidates, chip: ChipConfig,
 ) -> IntArray:
-    """Bytes of `kind` on the bus, at least: whole bursts, and a burst per transfer where every
-    transfer moves a byte or more (weights, outputs and partial sums always; an ifmap tile
-    unless it can fall wholly in the padding). A streamed operand's transfer count is an
-    estimate, not counted."""
+    """Bytes of each kind (`values`, over (TRAFFIC kind, order, m, k, n)) on the bus, at
+    least: whole bursts, and a burst per transfer where every transfer moves a byte or more
+    (weights, outputs and partial sums always; an ifmap tile unless it can fall wholly in the
+    padding). A streamed operand's transfer count is an estimate, not counted."""
     burst = chip.dram.burst_bytes
     bursts = -(-values // burst)
-    operand = "ofmap" if kind.startswith("ofmap") else kind
-    if operand not in streamed:
-        each = np.maximum(bursts, transfers)
-        if kind == "ifmap":
-            bursts = np.where(grid.ifmap_min[:, :, None] <= 0, bursts, each)
-        else:
-            bursts = each
-    result: IntArray = bursts * burst
+    result = np.maximum(bursts, transfers)
+    for row, kind in enumerate(TRAFFIC):
+        if ("ofmap" if kind.startswith("ofmap") else kind) in streamed:
+            result[row] = bursts[row]
+        elif kind == "ifmap":
+            np.copyto(result[row], bursts[row], where=grid.ifmap_min[:, :, None] <= 0)
+    result *= burst
     return result
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from accel.config import ChipConfig, Operand
 from accel.mapping.array import ArrayMapping
 from accel.memory import tiling as tiles
-from accel.memory.bound_stack import Stack, folds_of, summed
+from accel.memory.bound_stack import Stack, folds_of, in_bursts, summed
 from accel.memory.channel_cycles import channel_bound, transfer_bound
 from accel.memory.fold_cycles import last_step_cycles, layer_edges, whole_folds_cycles
 from accel.memory.geometry import IntArray
@@ -171,14 +171,14 @@ def drain_bus(
     changes at every step, so does an input (the loop that moves it indexes one), loaded
     behind step `S − 2`, before that step's write-back: that one may follow too (its bytes at
     most a whole tile, `bound_stack.write_width` each)."""
-    reads = summed([stack.rounded[kind] for kind in READS])
+    reads = stack.bus - stack.rounded["ofmap_write"]  # every kind but the write-backs
     if stack.streamed:
         return reads
     burst, width = chip.dram.burst_bytes, chip.array.element_bytes
     last = stack.ends
-    final = -(-last["m"] * last["n"] * width // burst) * burst
-    largest = -(-stack.write_most // burst)
-    one_more = np.where(stack.innermost["ofmap"] & (stack.writes > 1), largest * burst, 0)
+    final = in_bursts(last["m"] * last["n"] * width, burst)
+    largest = in_bursts(stack.write_most, burst)
+    one_more = np.where(stack.innermost["ofmap"] & (stack.writes > 1), largest, 0)
     result: IntArray = np.maximum(stack.bus - final - one_more, reads)
     return result
 
@@ -201,10 +201,10 @@ def head_bus(
     early: list[IntArray] = []  # on the bus: tiles rounded to whole bursts (before the choice)
     for op in INPUTS:  # a second tile, where there is one
         if double[op]:
-            tile = -(-stack.tile_sizes[op] // burst) * burst
+            tile = in_bursts(stack.tile_sizes[op], burst)
             early.append(np.where(stack.transfers[op] > 1, tile, 0))
     if double["ofmap"]:
-        partial = -(-sizes["m"] * sizes["n"] * chip.array.accumulator_bytes // burst) * burst
+        partial = in_bursts(sizes["m"] * sizes["n"] * chip.array.accumulator_bytes, burst)
         early.append(np.where(stack.transfers["ofmap_read"] > 0, partial, 0))
     allowance = sum(early) + prologue
     result: IntArray = drain - allowance

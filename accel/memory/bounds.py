@@ -35,7 +35,7 @@ from accel.config import ChipConfig, Operand
 from accel.mapping.array import ArrayMapping
 from accel.memory import bound_terms as terms
 from accel.memory import tiling as tiles
-from accel.memory.bound_stack import Stack, flatten
+from accel.memory.bound_stack import Stack, flatten, in_bursts
 from accel.memory.bound_terms import Chain
 from accel.memory.bound_timing import FloatArray, Untimed
 from accel.memory.frozen import Frozen
@@ -224,7 +224,7 @@ def build_grid(
 ) -> Grid:
     """Flatten the valid candidates (None: all) of every loop order into one table of bound
     inputs."""
-    mask = None if valid is None else np.stack(valid).ravel()
+    mask = None if valid is None else np.array(valid).ravel()
     stack = Stack.of(orders, per_order, grid, array, chip)
     width = chip.array.element_bytes
     sizes, ends = stack.sizes, stack.ends
@@ -235,7 +235,7 @@ def build_grid(
     chains = terms.chains(grid, stack, array, chip, compute)
     drain = terms.drain_bus(grid, stack, array, chip)
     burst = chip.dram.burst_bytes
-    prologue = -(-ifmap0 // burst) * burst + -(-weight0 // burst) * burst
+    prologue = in_bursts(ifmap0, burst) + in_bursts(weight0, burst)
     windows, window_bytes, window_compute = terms.windows(grid, stack, array, chip)
     firsts: list[IntArray | int] = [
         0 if "ifmap" in streamed else ifmap0, 0 if "weight" in streamed else weight0,
@@ -257,7 +257,7 @@ def build_grid(
 def restrict(table: Grid, valid: list[IntArray]) -> Grid:
     """`table` (built over every candidate, all valid) cut down to the `valid` ones: the bound
     inputs do not read the buffer sizes, so chips that differ only there share one build."""
-    mask = np.stack(valid).ravel()
+    mask = np.array(valid).ravel()  # of one shape: as `np.stack`, without its Python
     if len(table) == len(mask) and mask.all():
         return table
     return _grid(table, table.chain_shapes, np.flatnonzero(mask), table.rows[:, mask])
@@ -310,15 +310,15 @@ def _untimed(table: Grid, burst: int) -> Untimed:
     steps = rows[len(rows) - 2 * count : len(rows) - count]
     halves = _halves(shapes)
     on_bus = np.zeros((at + 1, len(table)))  # and a row of zeros
-    on_bus[:at] = -(-rows[:at] // burst) * burst
+    on_bus[:at] = in_bursts(rows[:at], burst)
     floats, layout = rows.astype(np.float64), table.layout  # one conversion, rows as views
+    opened, head_left = np.where(first > 0, first, -np.inf), head > 0
     return Untimed(
         burst, on_bus,
         floats[at : at + buses], floats[at + buses : at + 2 * buses] / 2,
         floats[layout["compute"]], floats[layout["windows"]],
         -floats[layout["window_compute"]], floats[layout["last_compute"]],
-        np.where((first > 0) & (head <= 0), first, -np.inf),
-        np.where((first > 0) & (head > 0), first, -np.inf),
+        np.where(head_left, -np.inf, opened), np.where(head_left, opened, -np.inf),
         _chain_rows(shapes, at), halves, steps - halves,
         np.where(steps > 0, rows[len(rows) - count :], -np.inf),
     )  # fmt: skip

@@ -15,13 +15,14 @@ from functools import lru_cache
 
 import numpy as np
 
-from accel.memory.axis import Axis, IntArray, ranges
+from accel.memory.axis import Axis, IntArray, Parts, ranges
 
 
 def clear_boxes_cache() -> None:
     """Forget the memoized boxes."""
     box_stats.cache_clear()
     first_boxes.cache_clear()
+    tap_figures.cache_clear()
     box_pixels.cache_clear()
 
 
@@ -59,6 +60,93 @@ def box_stats(
         boxes = box_pixels(batch, rows, cols, m_tiles[i])
         sums[i], largest[i], smallest[i] = boxes.sum(), boxes.max(), boxes.min()
     return sums, largest, smallest
+
+
+Figures = tuple[IntArray, IntArray, IntArray, IntArray]
+
+
+@lru_cache(maxsize=1 << 12)
+def tap_figures(batch: int, parts: tuple[tuple[Axis, Axis], ...], m_tiles: tuple[int, ...]
+                ) -> Figures:  # fmt: skip
+    """`box_stats` and `first_boxes` through each of several tap boxes ((rows, cols) parts),
+    as (sum, largest, smallest, first) matrices of M-tile sizes (rows) by tap boxes (columns);
+    every tap box at once where their windows each read one interval and every tile size is
+    row-aligned (`_tap_figures`), else tap box by tap box (read-only: memoized)."""
+    rows, cols = Parts.of(tuple(r for r, _ in parts)), Parts.of(tuple(c for _, c in parts))
+    classes = _tile_classes(batch, parts[0][0].outputs, parts[0][1].outputs, m_tiles)
+    if rows is not None and cols is not None and classes is not None:
+        result = _tap_figures(batch, rows, cols, m_tiles, *classes)
+    else:
+        per_tap = [(*box_stats(batch, r, c, m_tiles), first_boxes(batch, r, c, m_tiles))
+                   for r, c in parts]  # fmt: skip
+        sums, largest, smallest, first = (
+            np.stack(each, axis=1) for each in zip(*per_tap, strict=True)
+        )
+        result = (sums, largest, smallest, first)
+    for values in result:
+        values.flags.writeable = False
+    return result
+
+
+def _tile_classes(batch: int, height: int, width: int, m_tiles: tuple[int, ...]
+                  ) -> tuple[list[int], list[int]] | None:  # fmt: skip
+    """The tile sizes (indices) `box_stats` sums as a row × column-range grid and as row
+    bands, or None when some size is neither."""
+    plane = height * width
+    aligned = [i for i, m in enumerate(m_tiles) if m <= width and width % m == 0]
+    banded = [
+        i for i, m in enumerate(m_tiles)
+        if m > width and m % width == 0 and (batch == 1 or plane % m == 0)
+    ]  # fmt: skip
+    return (aligned, banded) if len(aligned) + len(banded) == len(m_tiles) else None
+
+
+def _tap_figures(
+    batch: int, rows: Parts, cols: Parts, m_tiles: tuple[int, ...], aligned: list[int],
+    banded: list[int],
+) -> Figures:
+    """`tap_figures` of tap boxes side by side: `box_stats`' closed forms and `first_boxes`,
+    each a row per tap box, transposed to a column each."""
+    figures = np.zeros((3, len(rows.pad), len(m_tiles)), dtype=np.int64)
+    sums, largest, smallest = figures
+    if aligned:
+        outputs = np.arange(rows.outputs)
+        per_output = rows.touched(outputs, outputs)
+        first, last, at = ranges([m_tiles[i] for i in aligned], cols.outputs)
+        per_col = cols.touched(first, last)
+        sums[:, aligned] = batch * per_output.sum(axis=1, keepdims=True) * np.add.reduceat(
+            per_col, at, axis=1
+        )
+        largest[:, aligned] = per_output.max(axis=1, keepdims=True) * np.maximum.reduceat(
+            per_col, at, axis=1
+        )
+        smallest[:, aligned] = per_output.min(axis=1, keepdims=True) * np.minimum.reduceat(
+            per_col, at, axis=1
+        )
+    if banded:
+        first, last, at = ranges([m_tiles[i] // cols.outputs for i in banded], rows.outputs)
+        per_band = rows.touched(first, last) * cols.whole
+        sums[:, banded] = batch * np.add.reduceat(per_band, at, axis=1)
+        largest[:, banded] = np.maximum.reduceat(per_band, at, axis=1)
+        smallest[:, banded] = np.minimum.reduceat(per_band, at, axis=1)
+    return sums.T, largest.T, smallest.T, _first_parts(batch, rows, cols, m_tiles).T
+
+
+def _first_parts(batch: int, rows: Parts, cols: Parts, m_tiles: tuple[int, ...]) -> IntArray:
+    """`first_boxes` of tap boxes side by side (a row each): whole images, then the rows
+    above the last one and the start of the last row (`_start_box`)."""
+    plane = rows.outputs * cols.outputs
+    size = np.minimum(np.array(m_tiles, dtype=np.int64), batch * plane)
+    images, rest = size // plane, size % plane
+    bottom, right = np.divmod(np.maximum(rest - 1, 0), cols.outputs)
+    zero = np.zeros(len(m_tiles), dtype=np.int64)
+    above = np.where(bottom < 1, 0, rows.touched(zero, bottom - 1))
+    start = (
+        above * cols.whole
+        + (rows.touched(bottom, bottom) - rows.common_above(bottom)) * cols.touched(zero, right)
+    )  # fmt: skip
+    result: IntArray = images * (rows.whole * cols.whole) + np.where(rest > 0, start, 0)
+    return result
 
 
 @lru_cache(maxsize=1 << 14)

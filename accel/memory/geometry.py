@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from functools import cached_property, lru_cache
+from functools import lru_cache
 
 import numpy as np
 
@@ -36,7 +36,7 @@ KPart = tuple[tuple[int, Taps], ...]  # one K-tile: (channels, taps they cover) 
 
 class LayerGeometry(Frozen):
     """The ifmap geometry of one conv/fc layer for a batch, per group. Hand-written, not a
-    frozen dataclass (see `frozen.py`): it caches values per instance."""
+    frozen dataclass (see `frozen.py`: no methods compiled at import)."""
 
     _compared = ("batch", "channels_per_group", "rows", "cols")
 
@@ -88,11 +88,11 @@ class LayerGeometry(Frozen):
     def k(self) -> int:
         return self.channels_per_group * self.taps
 
-    @cached_property
+    @property
     def image_box(self) -> int:
         """Input pixels one whole image's outputs read (through every tap): the largest
         M-tile of one image, in closed form."""
-        return int(self.box_stats((self.plane,))[1][0])
+        return self.rows.whole * self.cols.whole  # of whole rows: one rectangle
 
     def axes(self, taps: Taps | None = None) -> tuple[Axis, Axis]:
         """(rows, cols) as the kernel taps `taps` alone see them (every tap: the axes)."""
@@ -121,10 +121,14 @@ class LayerGeometry(Frozen):
     def box_figures(
         self, m_tiles: tuple[int, ...], taps: Taps | None = None
     ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-        """`box_stats`, `box_smallest` and `first_box` at once, the axes looked up once."""
-        rows, cols = self.axes(taps)
-        sums, largest, smallest = boxes.box_stats(self.batch, rows, cols, m_tiles)
-        return sums, largest, smallest, boxes.first_boxes(self.batch, rows, cols, m_tiles)
+        """`box_stats`, `box_smallest` and `first_box` at once (`tap_figures` of one tap box)."""
+        sums, largest, smallest, first = self.tap_figures(m_tiles, (taps or self.all_taps,))
+        return sums[:, 0], largest[:, 0], smallest[:, 0], first[:, 0]
+
+    def tap_figures(self, m_tiles: tuple[int, ...], taps: tuple[Taps, ...]) -> boxes.Figures:
+        """`box_figures` through each of `taps`, as (M-tile size, tap box) matrices, every tap
+        box at once where it can (`boxes.tap_figures`; read-only: memoized)."""
+        return boxes.tap_figures(self.batch, tuple(self.axes(t) for t in taps), m_tiles)
 
     def box_smallest(self, m_tiles: tuple[int, ...], taps: Taps | None = None) -> IntArray:
         """The smallest of `box_pixels(m_tile, taps)` for each of `m_tiles` (as `box_stats`)."""

@@ -74,8 +74,8 @@ def fits(
     Streamed operands are exempt: they pass through their buffer in pieces.
     """
     sram = chip.sram
-    ok = np.ones(np.broadcast_shapes(*(t.shape for t in tiles.values())), dtype=bool)
-    shared = np.zeros_like(ok, dtype=np.int64)
+    shape = np.broadcast(*tiles.values()).shape  # not `np.broadcast_shapes`, in Python
+    ok, shared = np.ones(shape, dtype=bool), np.zeros(shape, dtype=np.int64)
     for operand, size in tiles.items():
         if operand in streamed:
             continue

@@ -46,12 +46,9 @@ def _ifmap_grid(
                               for _, t in part))  # fmt: skip
     where = {t: i for i, t in enumerate(taps)}
     # Per M-tile size (rows) and tap box (columns): sum, largest, smallest and first box.
-    per_tap = [geometry.box_figures(m_sizes, t) for t in taps]
-    box_sum, box_max, box_min, box_first = (
-        np.stack(each, axis=1) for each in zip(*per_tap, strict=True)
-    )
+    box_sum, box_max, box_min, box_first = geometry.tap_figures(m_sizes, tuple(taps))
     total = np.zeros((len(taps), len(k_sizes)), dtype=np.int64)  # Σ repeats · channels
-    first = np.zeros_like(total)
+    first = np.zeros((len(taps), len(k_sizes)), dtype=np.int64)
     pieces: list[KPart] = []  # every distinct K-tile shape, K-tile size by K-tile size
     starts = []
     for j, found in enumerate(patterns):

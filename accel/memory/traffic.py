@@ -38,20 +38,23 @@ from accel.memory.geometry import IntArray
 TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
 
 
+_Arrays = tuple[dict[str, IntArray], dict[str, IntArray], IntArray, IntArray]
+
+
 class GridTraffic(Frozen):
     """Traffic of one loop order for every (m, k, n) tile-size candidate (arrays on the grid).
-    Hand-written, not a frozen dataclass (see `frozen.py`): `joint` is left out of equality."""
+    Hand-written, not a frozen dataclass (see `frozen.py`): `joint` is left out of equality,
+    and one order of a `joint` stack (`in_stack`) takes its views of the stack's arrays when
+    first read (a layer's search reads few orders' own arrays: the bounds read the stack)."""
 
     _compared = ("order", "bytes", "transfers", "refill", "in_place", "streamed")
-    __slots__ = (*_compared, "joint")
+    __slots__ = ("_arrays", "_at", "joint", "order", "streamed")
 
     order: str
-    bytes: dict[str, IntArray]  # per TRAFFIC kind
-    transfers: dict[str, IntArray]  # DMA transfers per TRAFFIC kind, all groups
-    refill: IntArray
-    in_place: IntArray  # single-fold tiles streaming on: the stationary operand never leaves
     streamed: tuple[Operand, ...]  # operands streamed through undersized buffers
     joint: OrderStack | None
+    _arrays: _Arrays | None  # bytes, transfers, refill, in_place (None: not yet viewed)
+    _at: int | None  # the order's index in `joint`
 
     def __init__(
         self, order: str, bytes: dict[str, IntArray], transfers: dict[str, IntArray],
@@ -60,12 +63,54 @@ class GridTraffic(Frozen):
     ) -> None:  # fmt: skip
         init = object.__setattr__
         init(self, "order", order)
-        init(self, "bytes", bytes)
-        init(self, "transfers", transfers)
-        init(self, "refill", refill)
-        init(self, "in_place", in_place)
+        init(self, "_arrays", (bytes, transfers, refill, in_place))
         init(self, "streamed", streamed)
         init(self, "joint", joint)
+        init(self, "_at", None)
+
+    @classmethod
+    def in_stack(cls, joint: OrderStack, at: int, streamed: tuple[Operand, ...]) -> GridTraffic:
+        """The order `joint.orders[at]` of `joint`, its arrays views of the stack's."""
+        traffic = cls.__new__(cls)
+        init = object.__setattr__
+        init(traffic, "order", joint.orders[at])
+        init(traffic, "_arrays", None)
+        init(traffic, "streamed", streamed)
+        init(traffic, "joint", joint)
+        init(traffic, "_at", at)
+        return traffic
+
+    def _views(self) -> _Arrays:
+        arrays = self._arrays
+        if arrays is None:
+            joint, o = self.joint, self._at
+            assert joint is not None and o is not None
+            arrays = (
+                {kind: values[o] for kind, values in joint.bytes.items()},
+                {kind: values[o] for kind, values in joint.transfers.items()},
+                joint.refill[o], joint.in_place[o],
+            )  # fmt: skip
+            object.__setattr__(self, "_arrays", arrays)
+        return arrays
+
+    @property
+    def bytes(self) -> dict[str, IntArray]:
+        """Per TRAFFIC kind."""
+        return self._views()[0]
+
+    @property
+    def transfers(self) -> dict[str, IntArray]:
+        """DMA transfers per TRAFFIC kind, all groups."""
+        return self._views()[1]
+
+    @property
+    def refill(self) -> IntArray:
+        return self._views()[2]
+
+    @property
+    def in_place(self) -> IntArray:
+        """Single-fold tiles streaming on: the stationary operand never leaves."""
+        return self._views()[3]
 
     @property
     def moved(self) -> IntArray:
@@ -79,11 +124,13 @@ class OrderStack(NamedTuple):
     `GridTraffic` holds a view (`joint`): the cycle bounds read every order at once."""
 
     orders: tuple[str, ...]
-    bytes: dict[str, IntArray]  # per TRAFFIC kind, over (order, m, k, n)
-    transfers: dict[str, IntArray]
+    bytes: dict[str, IntArray]  # per TRAFFIC kind, over (order, m, k, n): rows of `kinds_bytes`
+    transfers: dict[str, IntArray]  # the same, rows of `kinds_transfers`
     refill: IntArray
     in_place: IntArray
     moving: Moving  # where the loops inside each loop iterate, per order
+    kinds_bytes: IntArray  # over (TRAFFIC kind, order, m, k, n): the kinds in one array
+    kinds_transfers: IntArray
 
 
 def grid_sizes(grid: tiles.Candidates) -> dict[GemmDim, IntArray]:
@@ -99,9 +146,11 @@ def trips(grid: tiles.Candidates, array: ArrayMapping) -> dict[GemmDim, IntArray
         return found[2]
     shape = (len(grid.m), len(grid.k), len(grid.n))
     sizes = grid_sizes(grid)
-    result = {
-        dim: np.broadcast_to(-(-array.size(dim) // sizes[dim]), shape) for dim in GEMM_DIMS
-    }  # fmt: skip
+    result = {}
+    for dim in GEMM_DIMS:  # spelled out over the grid: `np.broadcast_to` costs more, in Python
+        result[dim] = np.empty(shape, dtype=np.int64)
+        result[dim][...] = -(-array.size(dim) // sizes[dim])
+        result[dim].flags.writeable = False
     if len(_TRIPS) >= 256:
         _TRIPS.clear()
     _TRIPS[id(grid)] = (grid, array, result)
@@ -181,25 +230,34 @@ def order_traffics(
     }  # fmt: skip
     _in_pieces(transfers, size, chip, streamed)
     refill = _over(refill_cycles(trip, grid, array, chip, in_place), full)
-    size = {kind: _over(values, full) for kind, values in size.items()}
-    transfers = {kind: _over(values, full) for kind, values in transfers.items()}
+    kinds_bytes, kinds_transfers = by_kind(size, full), by_kind(transfers, full)
+    size = dict(zip(TRAFFIC, kinds_bytes, strict=True))
+    transfers = dict(zip(TRAFFIC, kinds_transfers, strict=True))
     in_place = _over(in_place, full)
-    joint = OrderStack(orders, size, transfers, refill, in_place, moving)
-    return tuple(
-        GridTraffic(
-            order, {kind: values[o] for kind, values in size.items()},
-            {kind: values[o] for kind, values in transfers.items()}, refill[o], in_place[o],
-            streamed, joint,
-        )
-        for o, order in enumerate(orders)
-    )  # fmt: skip
+    joint = OrderStack(
+        orders, size, transfers, refill, in_place, moving, kinds_bytes, kinds_transfers
+    )
+    return tuple(GridTraffic.in_stack(joint, o, streamed) for o in range(len(orders)))
+
+
+def by_kind(values: dict[str, IntArray], full: tuple[int, ...]) -> IntArray:
+    """`values` of each TRAFFIC kind, broadcast over the (order, m, k, n) grid, as the rows of
+    one array: the bounds round and add the kinds in a few whole-array operations."""
+    result = np.empty((len(TRAFFIC), *full), dtype=np.int64)
+    for row, kind in zip(result, TRAFFIC, strict=True):
+        row[...] = values[kind]
+    return result
 
 
 def _over(values: IntArray, full: tuple[int, ...]) -> IntArray:
-    """`values` broadcast over the (order, m, k, n) grid (as it is when it already spans it)."""
-    if np.shape(values) == full:
+    """`values` over the (order, m, k, n) grid (as it is when it already spans it): a
+    read-only copy, which costs less than `np.broadcast_to`'s Python."""
+    if values.shape == full:
         return values
-    return np.broadcast_to(values, full)
+    result = np.empty(full, dtype=values.dtype)
+    result[...] = values
+    result.flags.writeable = False
+    return result
 
 
 _MEMBERS = (np.arange(8)[:, None] >> np.arange(3)) & 1 == 1  # set `s` holds loop i: bit i
@@ -211,7 +269,9 @@ class Moving:
     the orders are one pick among them."""
 
     def __init__(self, trip: dict[GemmDim, IntArray], orders: tuple[str, ...]) -> None:
-        moving = np.stack([trip[dim] > 1 for dim in GEMM_DIMS])  # trips span the grid
+        moving = np.empty((len(GEMM_DIMS), *trip["m"].shape), dtype=bool)  # trips span it
+        for i, dim in enumerate(GEMM_DIMS):  # not `np.stack`, in Python
+            np.greater(trip[dim], 1, out=moving[i])
         self.moves = moving  # per dim (GEMM_DIMS), where its loop iterates
         # Set `s` of loops (bit i: GEMM_DIMS[i]): where any of its loops iterates.
         self.subsets = (_MEMBERS[:, :, None, None, None] & moving).any(axis=1)
