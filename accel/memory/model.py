@@ -16,7 +16,7 @@ traffic equals the compulsory traffic. Vector-unit layers stream their tensors o
 When no tiling fits, the chip's `sram.undersized` policy decides: `error` names the buffer and
 the bytes its smallest tile needs; `stream` exempts the operands whose smallest tile overflows
 (`tiling.undersized`) from the fit, charges them a DRAM fetch per array read
-(`traffic.streamed_passes`) and moves them in pieces of one buffer half (`loop_nest.py`).
+(`streamed_traffic.streamed_passes`) and moves them in pieces of one buffer half (`loop_nest.py`).
 """
 
 from __future__ import annotations

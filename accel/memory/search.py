@@ -28,7 +28,8 @@ from accel.memory import tiling as tiles
 from accel.memory import variant_bounds
 from accel.memory.bounds import Grid, lower_bounds
 from accel.memory.search_facts import facts_of
-from accel.memory.traffic import TRAFFIC, streamed_passes, trips
+from accel.memory.streamed_traffic import streamed_passes
+from accel.memory.traffic import TRAFFIC, trips
 
 Picked = tuple[tiles.Tiling, dict[str, int]]  # a tiling and its traffic (bytes per kind, refill)
 Replay = Callable[[tiles.Tiling], int]  # a tiling's exact cycles

@@ -11,14 +11,10 @@ With tile sizes `(m_tile, k_tile, n_tile)`, trips `(m_tiles, k_tiles, n_tiles)` 
   outside its own loops spills int32 partial sums after each visit but the last, and reads them
   back before each visit but the first.
 
-An operand streamed through an undersized buffer (`sram.undersized: stream`) is never reused
-from SRAM: it crosses the channel every time the array reads it (`streamed_passes`): a
-stationary operand once per fold it is loaded into (or drained from) the PEs, the others once
-per fold along the dimension they do not index, and a streamed ifmap as its im2col copies. A
-streamed ofmap is read back and written again after every partial sum.
-
-`refill` counts the array cycles lost to cutting the streamed dimension (see `loop_nest.py`);
-`bursts` the bytes the channel actually carries (each transfer is whole bursts).
+An operand streamed through an undersized buffer crosses the channel every time the array
+reads it, and `refill` counts the array cycles lost to cutting the streamed dimension
+(`streamed_traffic.py`); `bursts` the bytes the channel actually carries (each transfer is whole
+bursts).
 """
 
 from __future__ import annotations
@@ -29,11 +25,11 @@ from typing import NamedTuple
 import numpy as np
 
 from accel.config import ChipConfig, Operand
-from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div, loop_dims
+from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, loop_dims
 from accel.memory import tiling as tiles
-from accel.memory.fold_cycles import fold_run_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
+from accel.memory.streamed_traffic import in_pieces, refill_cycles, streamed_passes
 
 TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
 
@@ -228,7 +224,7 @@ def order_traffics(
     transfers = per_group if groups == 1 else {
         kind: groups * count for kind, count in per_group.items()
     }  # fmt: skip
-    _in_pieces(transfers, size, chip, streamed)
+    in_pieces(transfers, size, chip, streamed)
     refill = _over(refill_cycles(trip, grid, array, chip, in_place), full)
     kinds_bytes, kinds_transfers = by_kind(size, full), by_kind(transfers, full)
     size = dict(zip(TRAFFIC, kinds_bytes, strict=True))
@@ -292,70 +288,10 @@ def _inner_sets(orders: tuple[str, ...], dim: GemmDim) -> tuple[int, ...]:
     return tuple(sum(1 << GEMM_DIMS.index(d) for d in dims) for dims in inner)
 
 
-def streamed_passes(
-    operand: Operand, trip: dict[GemmDim, IntArray], in_place: IntArray, array: ArrayMapping
-) -> IntArray:
-    """How many times the array reads each element of a streamed `operand` (the ofmap: how
-    many partial sums update each output), for every candidate.
-
-    The operand the streamed dimension does not index is stationary: it enters (os: leaves)
-    the PEs once per chunk of the streamed dimension, or once per fold when consecutive chunks
-    continue the same fold in place. The others are re-read by every fold along the dimension
-    they do not index (whole folds per tile, so the tiling does not change the count).
-    """
-    idle = tiles.IDLE_DIM[operand]
-    if idle == array.time_dim:
-        result: IntArray = np.where(in_place, 1, trip[idle])
-        return result
-    fold = array.array_rows if idle == array.rows_dim else array.array_cols
-    total = {"m": array.m, "k": array.k, "n": array.n}[idle]
-    return np.full_like(trip[idle], ceil_div(total, fold))
-
-
-def _in_pieces(
-    transfers: dict[str, IntArray],
-    size: dict[str, IntArray],
-    chip: ChipConfig,
-    streamed: tuple[Operand, ...],
-) -> None:
-    """Streamed operands move in pieces of at most their buffer's half: at least that many
-    transfers (an estimate for the shortlist; the schedule moves the exact pieces)."""
-    pieces = tiles.piece_bytes(chip, streamed)
-    kinds = {"ifmap": ("ifmap",), "weight": ("weight",), "ofmap": ("ofmap_write", "ofmap_read")}
-    for operand in streamed:
-        for kind in kinds[operand]:
-            transfers[kind] = np.maximum(transfers[kind], -(-size[kind] // pieces[operand]))
-
-
 def bursts(size: IntArray, transfers: IntArray, burst: int) -> IntArray:
     """Bytes on the bus when `size` bytes move in `transfers` equal transfers of whole bursts."""
     each = -(-size // np.maximum(transfers, 1))
     return np.where(transfers > 0, transfers * -(-each // burst) * burst, 0)
-
-
-def refill_cycles(
-    trip: dict[GemmDim, IntArray],
-    grid: tiles.Candidates,
-    array: ArrayMapping,
-    chip: ChipConfig,
-    in_place: IntArray,
-) -> IntArray:
-    """Array cycles added by cutting the streamed dimension into several chunks per fold."""
-    sizes = {"m": grid.m[:, None, None], "k": grid.k[None, :, None], "n": grid.n[None, None, :]}
-    time = array.time_dim
-    chunks = trip[time]
-    cut = (chunks > 1) & ~in_place
-    folds = array.folds_per_group * array.groups
-    if not chip.array.fold_overlap:
-        overhead = fold_run_cycles(array, False, 0, 1, "whole")
-        return np.where(cut, folds * (chunks - 1) * overhead, 0)
-    # Each chunk occupies the array for at least Ar cycles (ws / is: the stationary preload,
-    # os: the output bus drain), where the uncut fold paid that once.
-    rows, steps = array.array_rows, array.time_steps
-    chunk = sizes[time]
-    last = steps - (chunks - 1) * chunk
-    tiled = (chunks - 1) * np.maximum(chunk, rows) + np.maximum(last, rows)
-    return np.where(cut, folds * (tiled - max(steps, rows)), 0)
 
 
 def tiling_traffic(
