@@ -25,7 +25,6 @@ from accel.errors import InputError
 from accel.io.tables import read_csv
 from accel.results import write_atomically
 from accel.sweep.parquet import parquet_bytes
-from accel.version import version
 
 JOURNAL = "points.jsonl"
 TABLE_CSV = "results.csv"
@@ -105,6 +104,8 @@ def write_table(
     writer.writerows(rows)
     written = [out_dir / TABLE_CSV, out_dir / TABLE_PARQUET]
     write_atomically(written[0], buffer.getvalue())
+    from accel.version import version  # importlib.metadata: only when a table is written
+
     values = [[row.get(name) for row in rows] for name in columns]
     tags = {"accel.sweep": json.dumps(metadata)}
     write_atomically(written[1], parquet_bytes(columns, values, tags, f"accel {version()}"))
