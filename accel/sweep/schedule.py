@@ -7,7 +7,7 @@ tiling group, points that differ only in clock, energy or area replay once, `cyc
 - a *tiling group*: points that differ only in `PLAN_FREE_FIELDS` (DRAM bandwidth and latency,
   clock, energy) share every layer's tilings and schedules and pay only the replay;
 - an *array group*: tiling groups that differ only in SRAM fields share the candidate grid and
-  the traffic of each loop order (a new SRAM size costs about a third of a new array).
+  the traffic of each loop order (a new SRAM size costs about a fifth of a new array).
 
 The points of a sweep are cut into chunks inside tiling groups (the unit a worker runs and the
 journal records); a worker takes whole array groups, the costliest left whenever its queue
@@ -31,12 +31,11 @@ MAX_CHUNK_POINTS = 16  # bounds what a kill can lose and keeps the progress bar 
 MAX_ANALYTIC_CHUNK = 1024  # analytic points take ~0.1-1 ms each: larger chunks, fewer messages
 
 # Estimated CPU cost per network layer, in units of one point that reuses its tilings. For a
-# MobileNetV2 point on the default chip (`python benchmarks/cold_simulate.py -n mobilenet_v2
-# --bandwidth 8 --sram 128 --sram 256`, M instructions): a new bandwidth 55, a new SRAM size on
-# a searched array 68-95, a new array 266 (`sweep_speed.py --costs` times the same in CPU ms).
+# MobileNetV2 point (`python benchmarks/sweep_speed.py --costs`, medians over 12 arrays): a new
+# bandwidth 16 ms, a new SRAM size on a searched array 41 ms, a new array 211 ms.
 POINT_COST = 1.0
-TILING_COST = 0.5  # a new SRAM configuration on an array already searched
-ARRAY_COST = 3.3  # the candidate grid and the loop orders' traffic of a new array
+TILING_COST = 2.0  # a new SRAM configuration on an array already searched
+ARRAY_COST = 11.0  # the candidate grid and the loop orders' traffic of a new array
 RECLOCK_COST = 0.05  # a point that differs from the last only in clock or energy: 1.5 of 38 ms
 
 
