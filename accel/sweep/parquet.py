@@ -54,19 +54,19 @@ def parquet_bytes(
     """A whole Parquet file: `values[i]` is column `columns[i]`, each written as one kind."""
     rows = len(values[0]) if values else 0
     out = bytearray(b"PAR1")
-    chunks: list[Field] = []
+    chunks: list[list[Field]] = []
     schema: list[list[Field]] = [[(4, _BINARY, b"schema"), (5, _I32, len(columns))]]
     for name, raw in zip(columns, values, strict=True):
         kind, column = typed(raw)
         offset = len(out)
         out += _page(column, kind)
-        chunks.append((0, _STRUCT, _chunk(name, kind, rows, offset, len(out) - offset)))
+        chunks.append(_chunk(name, kind, rows, offset, len(out) - offset))
         schema.append(_schema_element(name, kind))
     footer = _struct([
         (1, _I32, 1),
         (2, _LIST, (_STRUCT, schema)),
         (3, _I64, rows),
-        (4, _LIST, (_STRUCT, [[(1, _LIST, (_STRUCT, [f[2] for f in chunks])),
+        (4, _LIST, (_STRUCT, [[(1, _LIST, (_STRUCT, chunks)),
                                (2, _I64, len(out) - 4), (3, _I64, rows)]])),
         (5, _LIST, (_STRUCT, [[(1, _BINARY, k.encode()), (2, _BINARY, v.encode())]
                               for k, v in metadata.items()])),
