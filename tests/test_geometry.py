@@ -199,8 +199,8 @@ def test_box_stats_of_many_tile_sizes_equal_the_boxes_they_sum(
     assert largest.tolist() == [int(box.max()) for box in boxes]
     assert g.box_smallest(m_tiles, (r0, r1, s0, s1)).tolist() == [int(b.min()) for b in boxes]
     assert g.first_box(m_tiles, (r0, r1, s0, s1)).tolist() == [int(b[0]) for b in boxes]
-    figures = g.box_figures(m_tiles, (r0, r1, s0, s1))  # the four at once
-    assert [each.tolist() for each in figures] == [
+    figures = g.tap_figures(m_tiles, ((r0, r1, s0, s1),))  # the four at once
+    assert [each[:, 0].tolist() for each in figures] == [
         [int(b.sum()) for b in boxes], [int(b.max()) for b in boxes],
         [int(b.min()) for b in boxes], [int(b[0]) for b in boxes],
     ]  # fmt: skip

@@ -118,16 +118,10 @@ class LayerGeometry(Frozen):
         sums, largest, _ = boxes.box_stats(self.batch, *self.axes(taps), m_tiles)
         return sums, largest
 
-    def box_figures(
-        self, m_tiles: tuple[int, ...], taps: Taps | None = None
-    ) -> tuple[IntArray, IntArray, IntArray, IntArray]:
-        """`box_stats`, `box_smallest` and `first_box` at once (`tap_figures` of one tap box)."""
-        sums, largest, smallest, first = self.tap_figures(m_tiles, (taps or self.all_taps,))
-        return sums[:, 0], largest[:, 0], smallest[:, 0], first[:, 0]
-
     def tap_figures(self, m_tiles: tuple[int, ...], taps: tuple[Taps, ...]) -> boxes.Figures:
-        """`box_figures` through each of `taps`, as (M-tile size, tap box) matrices, every tap
-        box at once where it can (`boxes.tap_figures`; read-only: memoized)."""
+        """`box_stats`, `box_smallest` and `first_box` through each of `taps`, as (M-tile size,
+        tap box) matrices, every tap box at once where it can (`boxes.tap_figures`; read-only:
+        memoized)."""
         return boxes.tap_figures(self.batch, tuple(self.axes(t) for t in taps), m_tiles)
 
     def box_smallest(self, m_tiles: tuple[int, ...], taps: Taps | None = None) -> IntArray:
