@@ -257,13 +257,11 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
     """The summary's `ANALYTIC_METRICS` from mapping and timing alone, without the memory
     model: what a sweep that asks only for them computes per point. A multi-core chip's compute
     cycles come from its schedule: it is simulated whole."""
-    mappings = [map_layer(layer, chip, batch) for layer in network.layers]
+    mappings, timings, footprint = _front(network, chip, batch)
     layers = [
-        (mapping.macs, time_layer(mapping, chip).compute_cycles,
-         compulsory_bytes(mapping))
-        for mapping in mappings
-    ]  # fmt: skip
-    footprint = network_footprint(network, batch, chip.array.element_bytes)
+        (mapping.macs, timing.compute_cycles, compulsory_bytes(mapping))
+        for mapping, timing in zip(mappings, timings, strict=True)
+    ]
     analytic = analytic_summary(chip, network.params, footprint, layers)
     if chip.core_count > 1:
         summary = simulate_network(network, chip, batch).summary()
