@@ -38,14 +38,29 @@ def transfer_cycles(size_bytes: int, dram: DramConfig) -> int:
     return math.floor(on_bus / dram.bandwidth_bytes_per_cycle + 0.5)
 
 
+class _Transfers(dict[int, int]):
+    """`transfer_cycles` by size on one DRAM channel, filled in on first use (a missing key
+    computes its value, so a look-up is one subscript)."""
+
+    __slots__ = ("dram",)
+
+    def __init__(self, dram: DramConfig) -> None:
+        super().__init__()
+        self.dram = dram
+
+    def __missing__(self, size_bytes: int) -> int:
+        cycles = self[size_bytes] = transfer_cycles(size_bytes, self.dram)
+        return cycles
+
+
 # `transfer_cycles` by size, per DRAM channel: shared by every replay on that channel.
-_TRANSFERS: dict[DramConfig, dict[int, int]] = {}
+_TRANSFERS: dict[DramConfig, _Transfers] = {}
 
 
 # Per chip (by identity, kept here while it is): each buffer's halves (ifmap, weight, ofmap) and
 # its channel's transfer cycles. A simulation starts a replay from empty buffers hundreds of
 # times on one chip, and reading the three buffers' configs cost more than the rest of the start.
-_CHIPS: dict[int, tuple[ChipConfig, tuple[deque[int], ...], dict[int, int]]] = {}
+_CHIPS: dict[int, tuple[ChipConfig, tuple[deque[int], ...], _Transfers]] = {}
 
 
 def clear_cache() -> None:
@@ -54,7 +69,7 @@ def clear_cache() -> None:
     _CHIPS.clear()
 
 
-def _layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], dict[int, int]]:
+def _layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], _Transfers]:
     """(chip, each buffer's free halves when empty, transfer cycles by size) of `chip`, kept
     by identity (the halves to be copied: a copy is cheaper than a new queue)."""
     found = _CHIPS.get(id(chip))
@@ -65,7 +80,7 @@ def _layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], dict[
         if transfer is None:
             if len(_TRANSFERS) >= 64:
                 _TRANSFERS.clear()
-            transfer = _TRANSFERS[chip.dram] = {}
+            transfer = _TRANSFERS[chip.dram] = _Transfers(chip.dram)
         if len(_CHIPS) >= 64:
             _CHIPS.clear()
         found = _CHIPS[id(chip)] = (chip, halves, transfer)
@@ -94,15 +109,14 @@ class Timeline:
     prefetched: bool = False  # this layer's first weight tile is already on chip
     events_left: int = -1  # events the log still takes before it closes (-1: no limit)
     _transfer: dict[int, int] = field(default_factory=dict, repr=False)  # bytes → channel cycles
+    # Per load kind: (the free halves of the buffer it fills, its ready queue).
+    _fills: dict[str, tuple[deque[int], deque[int]]] = field(default_factory=dict, repr=False)
     # Every ready and free-half queue, in a fixed order (the state's shape).
     _queues: tuple[deque[int], ...] = field(default=(), repr=False)
 
     def transfer(self, size_bytes: int) -> int:
         """`transfer_cycles` on this chip's channel, memoized per size."""
-        cycles = self._transfer.get(size_bytes)
-        if cycles is None:
-            cycles = self._transfer[size_bytes] = transfer_cycles(size_bytes, self.chip.dram)
-        return cycles
+        return self._transfer[size_bytes]
 
     @classmethod
     def empty(
@@ -113,8 +127,9 @@ class Timeline:
         halves = {"ifmap": ifmap.copy(), "weight": weight.copy(), "ofmap": ofmap.copy()}
         ready: dict[str, deque[int]] = {"ifmap": deque(), "weight": deque(), "psum": deque()}
         queues = (*ready.values(), *halves.values())
+        fills = {kind: (halves[_BUFFER[kind]], ready[kind]) for kind in _KINDS}
         return cls(chip, compress, log, ready=ready, free_halves=halves, _transfer=transfer,
-                   _queues=queues)  # fmt: skip
+                   _fills=fills, _queues=queues)  # fmt: skip
 
     @property
     def end(self) -> int:
@@ -160,6 +175,7 @@ class Timeline:
         Longer than a function should be, on purpose: it is the replay's inner loop, and a call
         per load, per step or per run of a repeat (`load`, `step`, `repeat`) is what it saves."""
         ready, free_halves, transfer = self.ready, self.free_halves, self._transfer
+        fills, queues = self._fills, self._queues
         latency, ofmap_halves = self.chip.dram.latency_cycles, free_halves["ofmap"]
         channel, compute = self.channel_free, self.compute_end
         first = 1 if len(nodes) == 1 and type(nodes[0]) is Step else 0
@@ -168,12 +184,21 @@ class Timeline:
         done = 0
         while done < count:
             if looking and first <= done < count - 1:
-                self.channel_free, self.compute_end = channel, compute
-                state, origin = self.snapshot()
+                floor = channel if channel < compute else compute
+                written = self.last_write_end
+                q0, q1, q2, q3, q4, q5 = queues
+                snap = [self.prefetched, self.prefetch_bytes,
+                        len(q0), len(q1), len(q2), len(q3), len(q4), len(q5),
+                        channel - floor, compute - floor, written - floor if written > floor else 0]
+                for queue in queues:
+                    for value in queue:
+                        snap.append(value - floor if value > floor else 0)
+                state, origin = tuple(snap), floor
                 found = seen.get(state)
                 if found is not None:
                     period = done - found[0]
                     periods = (count - done) // period
+                    self.channel_free, self.compute_end = channel, compute
                     self.shift(periods * (origin - found[1]))
                     channel, compute = self.channel_free, self.compute_end
                     done += periods * period
@@ -203,24 +228,19 @@ class Timeline:
                 for buffer in releases:
                     free_halves[buffer].append(end)
                 for kind, size, on_chip in loads:
-                    free = free_halves[_BUFFER[kind]].popleft()
+                    halves, arrivals = fills[kind]
+                    free = halves.popleft()
                     if on_chip:
-                        ready[kind].append(free)
+                        arrivals.append(free)
                         continue
-                    busy = transfer.get(size)
-                    if busy is None:
-                        busy = self.transfer(size)
-                    channel = (free if free > channel else channel) + busy
-                    ready[kind].append(channel + latency)
+                    channel = (free if free > channel else channel) + transfer[size]
+                    arrivals.append(channel + latency)
                 if prefetch_point and self.prefetch_bytes:
                     self.channel_free = channel
                     self.prefetch()
                     channel = self.channel_free
                 if written:
-                    busy = transfer.get(written)
-                    if busy is None:
-                        busy = self.transfer(written)
-                    channel = (channel if channel > end else end) + busy
+                    channel = (channel if channel > end else end) + transfer[written]
                     ofmap_halves.append(channel)
                     self.last_write_end = channel
                 elif ofmap_on_chip:
