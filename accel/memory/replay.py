@@ -292,8 +292,14 @@ class Timeline:
         self.compute_end += cycles
         self.last_write_end += cycles
         for queue in self._queues:
-            for i in range(len(queue)):
-                queue[i] += cycles
+            size = len(queue)
+            if size:  # a queue holds at most a buffer's two halves: indexing beats a range
+                queue[0] += cycles
+                if size > 1:
+                    queue[1] += cycles
+                    if size > 2:
+                        for i in range(2, size):
+                            queue[i] += cycles
 
     def record(self, entry: LogEntry) -> None:
         """Log one event; when the log is full, stop logging and skip repeated runs again."""
