@@ -198,9 +198,19 @@ class Timeline:
                 if found is not None:
                     period = done - found[0]
                     periods = (count - done) // period
-                    self.channel_free, self.compute_end = channel, compute
-                    self.shift(periods * (origin - found[1]))
-                    channel, compute = self.channel_free, self.compute_end
+                    cycles = periods * (origin - found[1])
+                    channel += cycles
+                    compute += cycles
+                    self.last_write_end += cycles
+                    for queue in queues:
+                        size = len(queue)
+                        if size:  # at most a buffer's two halves: indexing beats a range
+                            queue[0] += cycles
+                            if size > 1:
+                                queue[1] += cycles
+                                if size > 2:
+                                    for i in range(2, size):
+                                        queue[i] += cycles
                     done += periods * period
                     looking = False  # fewer than a period left
                     continue
