@@ -178,10 +178,12 @@ class Timeline:
         fills, queues = self._fills, self._queues
         latency, ofmap_halves = self.chip.dram.latency_cycles, free_halves["ofmap"]
         channel, compute = self.channel_free, self.compute_end
-        first = 1 if len(nodes) == 1 and type(nodes[0]) is Step else 0
-        looking = self.compress and (count - first - 1) * len(nodes) >= _WORTH_LOOKING
+        first = done = 0
+        looking = self.compress and (count - 1) * len(nodes) >= _WORTH_LOOKING
+        if looking and len(nodes) == 1 and type(nodes[0]) is Step:
+            first = 1
+            looking = count - 2 >= _WORTH_LOOKING
         seen: dict[tuple[int, ...], tuple[int, int]] = {} if looking else _NEVER_SEEN
-        done = 0
         while done < count:
             if looking and first <= done < count - 1:
                 floor = channel if channel < compute else compute
