@@ -299,6 +299,19 @@ class Timeline:
                 state.append(value - floor if value > floor else 0)
         return tuple(state), floor
 
+    def restore(self, state: tuple[int, ...], floor: int) -> None:
+        """Take the `snapshot` `state` at `floor`: the state it was taken from, shifted to start
+        there (times it clamped to its floor could delay nothing then and can delay nothing now)."""
+        self.prefetched, self.prefetch_bytes = bool(state[0]), state[1]
+        self.channel_free, self.compute_end = floor + state[8], floor + state[9]
+        self.last_write_end = floor + state[10]
+        at = 11
+        for queue, size in zip(self._queues, state[2:8], strict=True):
+            queue.clear()
+            for value in state[at : at + size]:
+                queue.append(floor + value)
+            at += size
+
     def shift(self, cycles: int) -> None:
         self.channel_free += cycles
         self.compute_end += cycles
