@@ -124,12 +124,18 @@ class Timeline:
     ) -> Timeline:
         """Idle channel, empty buffers: every half free at time 0."""
         _, (ifmap, weight, ofmap), transfer = _layout(chip)
-        halves = {"ifmap": ifmap.copy(), "weight": weight.copy(), "ofmap": ofmap.copy()}
-        ready: dict[str, deque[int]] = {"ifmap": deque(), "weight": deque(), "psum": deque()}
-        queues = (*ready.values(), *halves.values())
-        fills = {kind: (halves[_BUFFER[kind]], ready[kind]) for kind in _KINDS}
-        return cls(chip, compress, log, ready=ready, free_halves=halves, _transfer=transfer,
-                   _fills=fills, _queues=queues)  # fmt: skip
+        ifmap, weight, ofmap = ifmap.copy(), weight.copy(), ofmap.copy()
+        ifmaps: deque[int] = deque()
+        weights: deque[int] = deque()
+        psums: deque[int] = deque()
+        return cls(
+            chip, compress, log,
+            ready={"ifmap": ifmaps, "weight": weights, "psum": psums},
+            free_halves={"ifmap": ifmap, "weight": weight, "ofmap": ofmap},
+            _transfer=transfer,
+            _fills={"ifmap": (ifmap, ifmaps), "weight": (weight, weights), "psum": (ofmap, psums)},
+            _queues=(ifmaps, weights, psums, ifmap, weight, ofmap),
+        )  # fmt: skip
 
     @property
     def end(self) -> int:
