@@ -93,6 +93,11 @@ _WORTH_LOOKING = 6
 _NEVER_SEEN: dict[tuple[int, ...], tuple[int, int]] = {}  # `play`'s states when it does not look
 
 
+_Queues = dict[str, deque[int]]
+_Parts = tuple[_Queues, _Queues, dict[int, int], dict[str, tuple[deque[int], deque[int]]],
+               tuple[deque[int], ...], int, deque[int]]  # fmt: skip
+
+
 @dataclass(slots=True)
 class Timeline:
     """Event times of the pipeline so far; `run_layer` advances it through one schedule."""
@@ -109,10 +114,12 @@ class Timeline:
     prefetched: bool = False  # this layer's first weight tile is already on chip
     events_left: int = -1  # events the log still takes before it closes (-1: no limit)
     _transfer: dict[int, int] = field(default_factory=dict, repr=False)  # bytes → channel cycles
-    # Per load kind: (the free halves of the buffer it fills, its ready queue).
-    _fills: dict[str, tuple[deque[int], deque[int]]] = field(default_factory=dict, repr=False)
     # Every ready and free-half queue, in a fixed order (the state's shape).
     _queues: tuple[deque[int], ...] = field(default=(), repr=False)
+    # What `play` reads of the timeline and never replaces, in one attribute: `ready`,
+    # `free_halves`, the transfer cycles, per load kind the free halves of the buffer it fills
+    # and its ready queue, `_queues`, the channel's latency and the ofmap's free halves.
+    _parts: _Parts = field(default=None, repr=False)  # type: ignore[assignment]
 
     def transfer(self, size_bytes: int) -> int:
         """`transfer_cycles` on this chip's channel, memoized per size."""
@@ -128,14 +135,13 @@ class Timeline:
         ifmaps: deque[int] = deque()
         weights: deque[int] = deque()
         psums: deque[int] = deque()
-        return cls(
-            chip, compress, log,
-            ready={"ifmap": ifmaps, "weight": weights, "psum": psums},
-            free_halves={"ifmap": ifmap, "weight": weight, "ofmap": ofmap},
-            _transfer=transfer,
-            _fills={"ifmap": (ifmap, ifmaps), "weight": (weight, weights), "psum": (ofmap, psums)},
-            _queues=(ifmaps, weights, psums, ifmap, weight, ofmap),
-        )  # fmt: skip
+        ready = {"ifmap": ifmaps, "weight": weights, "psum": psums}
+        halves = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
+        fills = {"ifmap": (ifmap, ifmaps), "weight": (weight, weights), "psum": (ofmap, psums)}
+        queues = (ifmaps, weights, psums, ifmap, weight, ofmap)
+        parts = (ready, halves, transfer, fills, queues, chip.dram.latency_cycles, ofmap)
+        return cls(chip, compress, log, ready=ready, free_halves=halves, _transfer=transfer,
+                   _queues=queues, _parts=parts)  # fmt: skip
 
     @property
     def end(self) -> int:
@@ -169,8 +175,18 @@ class Timeline:
 
     def play(self, nodes: Sequence[Node], count: int = 1) -> None:
         """`run` unlogged, `count` times (a `Repeat`'s body), whole periods skipped once the
-        state recurs: the events of `step` with the times kept in local variables. The rare
-        next-layer prefetch and loads behind a write-back go through `load`.
+        state recurs."""
+        self.channel_free, self.compute_end = self._play(
+            nodes, count, self.channel_free, self.compute_end
+        )
+
+    def _play(
+        self, nodes: Sequence[Node], count: int, channel: int, compute: int
+    ) -> tuple[int, int]:
+        """`play` from the channel and compute times given, returning them: the events of
+        `step` with these two times kept in local variables (a nested repeat passes them on,
+        not through the timeline). The rare next-layer prefetch and loads behind a write-back
+        go through `load`.
 
         Skipping is exact whenever a state recurs, so when to look is free: not once a skip has
         left fewer runs than a period, not at the last run, not before the first run of a
@@ -180,10 +196,7 @@ class Timeline:
 
         Longer than a function should be, on purpose: it is the replay's inner loop, and a call
         per load, per step or per run of a repeat (`load`, `step`, `repeat`) is what it saves."""
-        ready, free_halves, transfer = self.ready, self.free_halves, self._transfer
-        fills, queues = self._fills, self._queues
-        latency, ofmap_halves = self.chip.dram.latency_cycles, free_halves["ofmap"]
-        channel, compute = self.channel_free, self.compute_end
+        ready, free_halves, transfer, fills, queues, latency, ofmap_halves = self._parts
         first = done = 0
         looking = self.compress and (count - 1) * len(nodes) >= _WORTH_LOOKING
         if looking and len(nodes) == 1 and type(nodes[0]) is Step:
@@ -226,9 +239,7 @@ class Timeline:
             done += 1
             for step in nodes:
                 if type(step) is not Step:
-                    self.channel_free, self.compute_end = channel, compute
-                    self.play(step.body, step.count)  # type: ignore[union-attr,arg-type]
-                    channel, compute = self.channel_free, self.compute_end
+                    channel, compute = self._play(step.body, step.count, channel, compute)  # type: ignore[union-attr,arg-type]
                     continue
                 # A step is a named tuple: one unpacking reads every field.
                 (cycles, takes, claims_ofmap, releases, loads, written, post_loads,
@@ -268,7 +279,7 @@ class Timeline:
                     for load in post_loads:
                         self.load(load)
                     channel = self.channel_free
-        self.channel_free, self.compute_end = channel, compute
+        return channel, compute
 
     def repeat(self, node: Repeat) -> None:
         """`node.body` `node.count` times, logged (`play` is the unlogged form), whole
