@@ -158,10 +158,15 @@ class Timeline:
         if schedule.prefetch_at_start:
             self.prefetch()
         if self.log is None:
-            self.play(schedule.body)
+            self.channel_free, compute = self._play(
+                schedule.body, 1, self.channel_free, self.compute_end
+            )
         else:
             self.run(schedule.body)
-        return self.end
+            compute = self.compute_end
+        self.compute_end = compute
+        written = self.last_write_end
+        return compute if compute > written else written
 
     def run(self, nodes: Sequence[Node]) -> None:
         if self.log is None:
@@ -352,15 +357,19 @@ class Timeline:
             self.log, self.compress = None, True
 
     def load(self, load: Load) -> None:
-        free = self.free_halves[_BUFFER[load.kind]].popleft()
-        if load.on_chip:  # a resident activation: ready as soon as its half is
-            self.ready[load.kind].append(free)
+        kind, size, on_chip = load
+        _, _, transfer, fills, _, latency, _ = self._parts
+        halves, arrivals = fills[kind]
+        free = halves.popleft()
+        if on_chip:  # a resident activation: ready as soon as its half is
+            arrivals.append(free)
             return
-        start = free if free > self.channel_free else self.channel_free
-        self.channel_free = end = start + self.transfer(load.bytes)
-        self.ready[load.kind].append(end + self.chip.dram.latency_cycles)
+        channel = self.channel_free
+        start = free if free > channel else channel
+        self.channel_free = end = start + transfer[size]
+        arrivals.append(end + latency)
         if self.log is not None:
-            self.record((start, end, "dma_load", load.kind))
+            self.record((start, end, "dma_load", kind))
 
     def prefetch(self) -> None:
         if self.prefetch_bytes:
