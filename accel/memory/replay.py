@@ -3,8 +3,9 @@
 Same hardware, same rules as the simpy model, written as a recurrence on event times:
 
 - one DRAM channel works through an in-order ring of transfers; a transfer of `b` bytes occupies
-  it for `round(ceil(b / burst) · burst / bandwidth)` cycles, and read data lands `latency`
-  cycles after its transfer ends (requests are pipelined, so latency does not hold the channel);
+  it for `round(ceil(b / burst) · burst / bandwidth)` cycles (`replay_channel.py`), and read
+  data lands `latency` cycles after its transfer ends (requests are pipelined, so latency does
+  not hold the channel);
 - every operand buffer has two halves (one when not double-buffered); a load waits for a free
   half, a tile frees its half when its last step has computed (ofmap: when written back);
 - compute runs steps in order, each waiting for its tiles and, for a fresh ofmap tile, a half.
@@ -19,72 +20,17 @@ the skip exact, not an approximation; `tests/test_replay.py` checks it against t
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from accel.config import OPERANDS, ChipConfig, DramConfig
-from accel.memory.tile_schedule import Load, LoadKind, Node, Repeat, Schedule, Step, buffer_of
+from accel.config import ChipConfig
+from accel.memory.replay_channel import clear_cache as clear_cache
+from accel.memory.replay_channel import layout
+from accel.memory.replay_channel import transfer_cycles as transfer_cycles
+from accel.memory.tile_schedule import Load, Node, Repeat, Schedule, Step
 
 LogEntry = tuple[int, int, str, str]  # (start, end, actor, what)
-_KINDS: tuple[LoadKind, ...] = ("ifmap", "weight", "psum")
-_BUFFER = {kind: buffer_of(kind) for kind in _KINDS}  # the buffer each load kind fills
-
-
-def transfer_cycles(size_bytes: int, dram: DramConfig) -> int:
-    """Channel cycles for one transfer: whole bursts at the configured bandwidth, rounded."""
-    on_bus = math.ceil(size_bytes / dram.burst_bytes) * dram.burst_bytes
-    return math.floor(on_bus / dram.bandwidth_bytes_per_cycle + 0.5)
-
-
-class _Transfers(dict[int, int]):
-    """`transfer_cycles` by size on one DRAM channel, filled in on first use (a missing key
-    computes its value, so a look-up is one subscript)."""
-
-    __slots__ = ("dram",)
-
-    def __init__(self, dram: DramConfig) -> None:
-        super().__init__()
-        self.dram = dram
-
-    def __missing__(self, size_bytes: int) -> int:
-        cycles = self[size_bytes] = transfer_cycles(size_bytes, self.dram)
-        return cycles
-
-
-# `transfer_cycles` by size, per DRAM channel: shared by every replay on that channel.
-_TRANSFERS: dict[DramConfig, _Transfers] = {}
-
-
-# Per chip (by identity, kept here while it is): each buffer's halves (ifmap, weight, ofmap) and
-# its channel's transfer cycles. A simulation starts a replay from empty buffers hundreds of
-# times on one chip, and reading the three buffers' configs cost more than the rest of the start.
-_CHIPS: dict[int, tuple[ChipConfig, tuple[deque[int], ...], _Transfers]] = {}
-
-
-def clear_cache() -> None:
-    """Forget the channels' transfer cycles."""
-    _TRANSFERS.clear()
-    _CHIPS.clear()
-
-
-def _layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], _Transfers]:
-    """(chip, each buffer's free halves when empty, transfer cycles by size) of `chip`, kept
-    by identity (the halves to be copied: a copy is cheaper than a new queue)."""
-    found = _CHIPS.get(id(chip))
-    if found is None or found[0] is not chip:
-        halves = tuple(deque([0] * (2 if chip.sram.buffer_for(buffer).double_buffered else 1))
-                       for buffer in OPERANDS)  # fmt: skip
-        transfer = _TRANSFERS.get(chip.dram)
-        if transfer is None:
-            if len(_TRANSFERS) >= 64:
-                _TRANSFERS.clear()
-            transfer = _TRANSFERS[chip.dram] = _Transfers(chip.dram)
-        if len(_CHIPS) >= 64:
-            _CHIPS.clear()
-        found = _CHIPS[id(chip)] = (chip, halves, transfer)
-    return found
 
 
 # `play` looks for a recurring state only where a skip after two looks would save at least
@@ -130,7 +76,7 @@ class Timeline:
         cls, chip: ChipConfig, compress: bool = True, log: list[LogEntry] | None = None
     ) -> Timeline:
         """Idle channel, empty buffers: every half free at time 0."""
-        _, (ifmap, weight, ofmap), transfer = _layout(chip)
+        _, (ifmap, weight, ofmap), transfer = layout(chip)
         ifmap, weight, ofmap = ifmap.copy(), weight.copy(), ofmap.copy()
         ifmaps: deque[int] = deque()
         weights: deque[int] = deque()
