@@ -173,16 +173,7 @@ class Timeline:
                     cycles = periods * (origin - found[1])
                     channel += cycles
                     compute += cycles
-                    self.last_write_end += cycles
-                    for queue in queues:
-                        size = len(queue)
-                        if size:  # at most a buffer's two halves: indexing beats a range
-                            queue[0] += cycles
-                            if size > 1:
-                                queue[1] += cycles
-                                if size > 2:
-                                    for i in range(2, size):
-                                        queue[i] += cycles
+                    self.shift_queues(cycles)
                     done += periods * period
                     looking = False  # fewer than a period left
                     continue
@@ -281,8 +272,13 @@ class Timeline:
             at += size
 
     def shift(self, cycles: int) -> None:
+        """Move every time of the state `cycles` later."""
         self.channel_free += cycles
         self.compute_end += cycles
+        self.shift_queues(cycles)
+
+    def shift_queues(self, cycles: int) -> None:
+        """`shift` but for the channel and compute times (`_play` keeps them itself)."""
         self.last_write_end += cycles
         for queue in self._queues:
             size = len(queue)
