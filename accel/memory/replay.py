@@ -97,7 +97,7 @@ class Timeline:
         """Play one layer's schedule; return the time its last compute or write-back ends."""
         self.prefetch_bytes = prefetch_next_bytes
         for load in schedule.prologue:
-            if load.kind == "weight" and self.prefetched:
+            if self.prefetched and load.kind == "weight":
                 self.prefetched = False
                 continue
             self.load(load)
