@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import math
 
 import pytest
 from conftest import chip_with, chips, layers, single_layer, streaming_chips
@@ -30,14 +29,6 @@ from accel.perf.timing import time_layer
 def _memory(layer: Layer, chip: ChipConfig, batch: int = 1) -> MemoryTraffic:
     mapping = map_layer(layer, chip, batch)
     return model_memory(mapping, time_layer(mapping, chip), chip)
-
-
-def test_transfers_take_whole_bursts_at_the_bandwidth() -> None:
-    dram = chip_with(dram__bandwidth_bytes_per_cycle=48.6, dram__burst_bytes=64).dram
-    assert transfer_cycles(1, dram) == 1  # one 64-byte burst: 1.32 cycles, rounded
-    assert transfer_cycles(6400, dram) == 132  # 131.7
-    unlimited = chip_with(dram__bandwidth_bytes_per_cycle=math.inf).dram
-    assert transfer_cycles(10**9, unlimited) == 0
 
 
 @settings(max_examples=60, deadline=None)
@@ -83,6 +74,17 @@ def test_skipping_repeated_runs_is_exact_on_whole_networks() -> None:
                 continue
             full = Timeline.empty(chip, compress=False).run_layer(schedule)
             assert replay_layer(schedule, chip) == full, layer.name
+
+
+def test_a_shift_moves_every_time_of_the_state_however_long_a_queue() -> None:
+    timeline = Timeline.empty(chip_with(sram__weight__double_buffered=False))
+    timeline.ready["ifmap"].extend([5, 9, 12])  # longer than a buffer's two halves: never
+    timeline.channel_free, timeline.compute_end, timeline.last_write_end = 3, 4, 2
+    timeline.shift(10)
+    assert (timeline.channel_free, timeline.compute_end, timeline.last_write_end) == (13, 14, 12)
+    assert [list(queue) for queue in timeline._queues] == [
+        [15, 19, 22], [], [], [10, 10], [10], [10, 10]
+    ]
 
 
 def test_repeats_compress_thousands_of_tiles_into_a_small_tree() -> None:

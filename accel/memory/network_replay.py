@@ -44,6 +44,11 @@ def replay_network(
     following = dict(itertools.pairwise(present))
     shares = [0] * len(schedules)
     previous_end = 0
+    # A layer's run from a state (relative to its floor) it was run from before repeats that
+    # run, shifted (`Timeline.snapshot`): (schedule, next bytes, state) → (state after, floor
+    # difference). Repeated blocks of a network start the same layer in the same state.
+    runs: dict[tuple[int, int, tuple[int, ...]], tuple[tuple[int, ...], int]] = {}
+    unrecorded: tuple[tuple[int, int, tuple[int, ...]], int] | None = None  # (key, floor)
     for index in present:
         schedule = schedules[index]
         assert schedule is not None
@@ -53,7 +58,19 @@ def replay_network(
         watched = logs is not None and (logged is None or index in logged)
         timeline.log = log if watched and timeline.events_left != 0 else None
         timeline.compress = timeline.log is None
-        end = timeline.run_layer(schedule, next_bytes)
+        if timeline.log is None:
+            state, floor = timeline.snapshot()
+            if unrecorded is not None:
+                runs[unrecorded[0]] = (state, floor - unrecorded[1])
+            key = (id(schedule), next_bytes, state)
+            found = runs.get(key)
+            if found is not None:
+                timeline.restore(found[0], floor + found[1])
+                end, unrecorded = timeline.end, None
+            else:
+                end, unrecorded = timeline.run_layer(schedule, next_bytes), (key, floor)
+        else:
+            end, unrecorded = timeline.run_layer(schedule, next_bytes), None
         shares[index] = end - previous_end
         previous_end = end
         if watched and logs is not None:

@@ -3,8 +3,9 @@
 Same hardware, same rules as the simpy model, written as a recurrence on event times:
 
 - one DRAM channel works through an in-order ring of transfers; a transfer of `b` bytes occupies
-  it for `round(ceil(b / burst) · burst / bandwidth)` cycles, and read data lands `latency`
-  cycles after its transfer ends (requests are pipelined, so latency does not hold the channel);
+  it for `round(ceil(b / burst) · burst / bandwidth)` cycles (`replay_channel.py`), and read
+  data lands `latency` cycles after its transfer ends (requests are pipelined, so latency does
+  not hold the channel);
 - every operand buffer has two halves (one when not double-buffered); a load waits for a free
   half, a tile frees its half when its last step has computed (ofmap: when written back);
 - compute runs steps in order, each waiting for its tiles and, for a fresh ofmap tile, a half.
@@ -19,63 +20,28 @@ the skip exact, not an approximation; `tests/test_replay.py` checks it against t
 
 from __future__ import annotations
 
-import math
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from accel.config import OPERANDS, ChipConfig, DramConfig
-from accel.memory.tile_schedule import Load, LoadKind, Node, Repeat, Schedule, Step, buffer_of
+from accel.config import ChipConfig
+from accel.memory.replay_channel import clear_cache as clear_cache
+from accel.memory.replay_channel import layout
+from accel.memory.replay_channel import transfer_cycles as transfer_cycles
+from accel.memory.tile_schedule import Load, Node, Repeat, Schedule, Step
 
 LogEntry = tuple[int, int, str, str]  # (start, end, actor, what)
-_KINDS: tuple[LoadKind, ...] = ("ifmap", "weight", "psum")
-_BUFFER = {kind: buffer_of(kind) for kind in _KINDS}  # the buffer each load kind fills
-
-
-def transfer_cycles(size_bytes: int, dram: DramConfig) -> int:
-    """Channel cycles for one transfer: whole bursts at the configured bandwidth, rounded."""
-    on_bus = math.ceil(size_bytes / dram.burst_bytes) * dram.burst_bytes
-    return math.floor(on_bus / dram.bandwidth_bytes_per_cycle + 0.5)
-
-
-# `transfer_cycles` by size, per DRAM channel: shared by every replay on that channel.
-_TRANSFERS: dict[DramConfig, dict[int, int]] = {}
-
-
-# Per chip (by identity, kept here while it is): each buffer's halves (ifmap, weight, ofmap) and
-# its channel's transfer cycles. A simulation starts a replay from empty buffers hundreds of
-# times on one chip, and reading the three buffers' configs cost more than the rest of the start.
-_CHIPS: dict[int, tuple[ChipConfig, tuple[deque[int], ...], dict[int, int]]] = {}
-
-
-def clear_cache() -> None:
-    """Forget the channels' transfer cycles."""
-    _TRANSFERS.clear()
-    _CHIPS.clear()
-
-
-def _layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], dict[int, int]]:
-    """(chip, each buffer's free halves when empty, transfer cycles by size) of `chip`, kept
-    by identity (the halves to be copied: a copy is cheaper than a new queue)."""
-    found = _CHIPS.get(id(chip))
-    if found is None or found[0] is not chip:
-        halves = tuple(deque([0] * (2 if chip.sram.buffer_for(buffer).double_buffered else 1))
-                       for buffer in OPERANDS)  # fmt: skip
-        transfer = _TRANSFERS.get(chip.dram)
-        if transfer is None:
-            if len(_TRANSFERS) >= 64:
-                _TRANSFERS.clear()
-            transfer = _TRANSFERS[chip.dram] = {}
-        if len(_CHIPS) >= 64:
-            _CHIPS.clear()
-        found = _CHIPS[id(chip)] = (chip, halves, transfer)
-    return found
 
 
 # `play` looks for a recurring state only where a skip after two looks would save at least
 # this many runs times nodes of the body: a snapshot costs about as much as two steps.
 _WORTH_LOOKING = 6
 _NEVER_SEEN: dict[tuple[int, ...], tuple[int, int]] = {}  # `play`'s states when it does not look
+
+
+_Queues = dict[str, deque[int]]
+_Parts = tuple[_Queues, _Queues, dict[int, int], dict[str, tuple[deque[int], deque[int]]],
+               tuple[deque[int], ...], int, deque[int]]  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -96,25 +62,32 @@ class Timeline:
     _transfer: dict[int, int] = field(default_factory=dict, repr=False)  # bytes → channel cycles
     # Every ready and free-half queue, in a fixed order (the state's shape).
     _queues: tuple[deque[int], ...] = field(default=(), repr=False)
+    # What `play` reads of the timeline and never replaces, in one attribute: `ready`,
+    # `free_halves`, the transfer cycles, per load kind the free halves of the buffer it fills
+    # and its ready queue, `_queues`, the channel's latency and the ofmap's free halves.
+    _parts: _Parts = field(default=None, repr=False)  # type: ignore[assignment]
 
     def transfer(self, size_bytes: int) -> int:
         """`transfer_cycles` on this chip's channel, memoized per size."""
-        cycles = self._transfer.get(size_bytes)
-        if cycles is None:
-            cycles = self._transfer[size_bytes] = transfer_cycles(size_bytes, self.chip.dram)
-        return cycles
+        return self._transfer[size_bytes]
 
     @classmethod
     def empty(
         cls, chip: ChipConfig, compress: bool = True, log: list[LogEntry] | None = None
     ) -> Timeline:
         """Idle channel, empty buffers: every half free at time 0."""
-        _, (ifmap, weight, ofmap), transfer = _layout(chip)
-        halves = {"ifmap": ifmap.copy(), "weight": weight.copy(), "ofmap": ofmap.copy()}
-        ready: dict[str, deque[int]] = {"ifmap": deque(), "weight": deque(), "psum": deque()}
-        queues = (*ready.values(), *halves.values())
+        _, (ifmap, weight, ofmap), transfer = layout(chip)
+        ifmap, weight, ofmap = ifmap.copy(), weight.copy(), ofmap.copy()
+        ifmaps: deque[int] = deque()
+        weights: deque[int] = deque()
+        psums: deque[int] = deque()
+        ready = {"ifmap": ifmaps, "weight": weights, "psum": psums}
+        halves = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
+        fills = {"ifmap": (ifmap, ifmaps), "weight": (weight, weights), "psum": (ofmap, psums)}
+        queues = (ifmaps, weights, psums, ifmap, weight, ofmap)
+        parts = (ready, halves, transfer, fills, queues, chip.dram.latency_cycles, ofmap)
         return cls(chip, compress, log, ready=ready, free_halves=halves, _transfer=transfer,
-                   _queues=queues)  # fmt: skip
+                   _queues=queues, _parts=parts)  # fmt: skip
 
     @property
     def end(self) -> int:
@@ -124,17 +97,22 @@ class Timeline:
         """Play one layer's schedule; return the time its last compute or write-back ends."""
         self.prefetch_bytes = prefetch_next_bytes
         for load in schedule.prologue:
-            if load.kind == "weight" and self.prefetched:
+            if self.prefetched and load.kind == "weight":
                 self.prefetched = False
                 continue
             self.load(load)
         if schedule.prefetch_at_start:
             self.prefetch()
         if self.log is None:
-            self.play(schedule.body)
+            self.channel_free, compute = self._play(
+                schedule.body, 1, self.channel_free, self.compute_end
+            )
         else:
             self.run(schedule.body)
-        return self.end
+            compute = self.compute_end
+        self.compute_end = compute
+        written = self.last_write_end
+        return compute if compute > written else written
 
     def run(self, nodes: Sequence[Node]) -> None:
         if self.log is None:
@@ -148,8 +126,18 @@ class Timeline:
 
     def play(self, nodes: Sequence[Node], count: int = 1) -> None:
         """`run` unlogged, `count` times (a `Repeat`'s body), whole periods skipped once the
-        state recurs: the events of `step` with the times kept in local variables. The rare
-        next-layer prefetch and loads behind a write-back go through `load`.
+        state recurs."""
+        self.channel_free, self.compute_end = self._play(
+            nodes, count, self.channel_free, self.compute_end
+        )
+
+    def _play(
+        self, nodes: Sequence[Node], count: int, channel: int, compute: int
+    ) -> tuple[int, int]:
+        """`play` from the channel and compute times given, returning them: the events of
+        `step` with these two times kept in local variables (a nested repeat passes them on,
+        not through the timeline). The rare next-layer prefetch and loads behind a write-back
+        go through `load`.
 
         Skipping is exact whenever a state recurs, so when to look is free: not once a skip has
         left fewer runs than a period, not at the last run, not before the first run of a
@@ -159,23 +147,33 @@ class Timeline:
 
         Longer than a function should be, on purpose: it is the replay's inner loop, and a call
         per load, per step or per run of a repeat (`load`, `step`, `repeat`) is what it saves."""
-        ready, free_halves, transfer = self.ready, self.free_halves, self._transfer
-        latency, ofmap_halves = self.chip.dram.latency_cycles, free_halves["ofmap"]
-        channel, compute = self.channel_free, self.compute_end
-        first = 1 if len(nodes) == 1 and type(nodes[0]) is Step else 0
-        looking = self.compress and (count - first - 1) * len(nodes) >= _WORTH_LOOKING
+        ready, free_halves, transfer, fills, queues, latency, ofmap_halves = self._parts
+        first = done = 0
+        looking = self.compress and (count - 1) * len(nodes) >= _WORTH_LOOKING
+        if looking and len(nodes) == 1 and type(nodes[0]) is Step:
+            first = 1
+            looking = count - 2 >= _WORTH_LOOKING
         seen: dict[tuple[int, ...], tuple[int, int]] = {} if looking else _NEVER_SEEN
-        done = 0
         while done < count:
             if looking and first <= done < count - 1:
-                self.channel_free, self.compute_end = channel, compute
-                state, origin = self.snapshot()
+                floor = channel if channel < compute else compute
+                written = self.last_write_end
+                q0, q1, q2, q3, q4, q5 = queues
+                snap = [self.prefetched, self.prefetch_bytes,
+                        len(q0), len(q1), len(q2), len(q3), len(q4), len(q5),
+                        channel - floor, compute - floor, written - floor if written > floor else 0]
+                for queue in queues:
+                    for value in queue:
+                        snap.append(value - floor if value > floor else 0)
+                state, origin = tuple(snap), floor
                 found = seen.get(state)
                 if found is not None:
                     period = done - found[0]
                     periods = (count - done) // period
-                    self.shift(periods * (origin - found[1]))
-                    channel, compute = self.channel_free, self.compute_end
+                    cycles = periods * (origin - found[1])
+                    channel += cycles
+                    compute += cycles
+                    self.shift_queues(cycles)
                     done += periods * period
                     looking = False  # fewer than a period left
                     continue
@@ -183,9 +181,7 @@ class Timeline:
             done += 1
             for step in nodes:
                 if type(step) is not Step:
-                    self.channel_free, self.compute_end = channel, compute
-                    self.play(step.body, step.count)  # type: ignore[union-attr,arg-type]
-                    channel, compute = self.channel_free, self.compute_end
+                    channel, compute = self._play(step.body, step.count, channel, compute)  # type: ignore[union-attr,arg-type]
                     continue
                 # A step is a named tuple: one unpacking reads every field.
                 (cycles, takes, claims_ofmap, releases, loads, written, post_loads,
@@ -203,24 +199,19 @@ class Timeline:
                 for buffer in releases:
                     free_halves[buffer].append(end)
                 for kind, size, on_chip in loads:
-                    free = free_halves[_BUFFER[kind]].popleft()
+                    halves, arrivals = fills[kind]
+                    free = halves.popleft()
                     if on_chip:
-                        ready[kind].append(free)
+                        arrivals.append(free)
                         continue
-                    busy = transfer.get(size)
-                    if busy is None:
-                        busy = self.transfer(size)
-                    channel = (free if free > channel else channel) + busy
-                    ready[kind].append(channel + latency)
+                    channel = (free if free > channel else channel) + transfer[size]
+                    arrivals.append(channel + latency)
                 if prefetch_point and self.prefetch_bytes:
                     self.channel_free = channel
                     self.prefetch()
                     channel = self.channel_free
                 if written:
-                    busy = transfer.get(written)
-                    if busy is None:
-                        busy = self.transfer(written)
-                    channel = (channel if channel > end else end) + busy
+                    channel = (channel if channel > end else end) + transfer[written]
                     ofmap_halves.append(channel)
                     self.last_write_end = channel
                 elif ofmap_on_chip:
@@ -230,7 +221,7 @@ class Timeline:
                     for load in post_loads:
                         self.load(load)
                     channel = self.channel_free
-        self.channel_free, self.compute_end = channel, compute
+        return channel, compute
 
     def repeat(self, node: Repeat) -> None:
         """`node.body` `node.count` times, logged (`play` is the unlogged form), whole
@@ -267,13 +258,37 @@ class Timeline:
                 state.append(value - floor if value > floor else 0)
         return tuple(state), floor
 
+    def restore(self, state: tuple[int, ...], floor: int) -> None:
+        """Take the `snapshot` `state` at `floor`: the state it was taken from, shifted to start
+        there (times it clamped to its floor could delay nothing then and can delay nothing now)."""
+        self.prefetched, self.prefetch_bytes = bool(state[0]), state[1]
+        self.channel_free, self.compute_end = floor + state[8], floor + state[9]
+        self.last_write_end = floor + state[10]
+        at = 11
+        for queue, size in zip(self._queues, state[2:8], strict=True):
+            queue.clear()
+            for value in state[at : at + size]:
+                queue.append(floor + value)
+            at += size
+
     def shift(self, cycles: int) -> None:
+        """Move every time of the state `cycles` later."""
         self.channel_free += cycles
         self.compute_end += cycles
+        self.shift_queues(cycles)
+
+    def shift_queues(self, cycles: int) -> None:
+        """`shift` but for the channel and compute times (`_play` keeps them itself)."""
         self.last_write_end += cycles
         for queue in self._queues:
-            for i in range(len(queue)):
-                queue[i] += cycles
+            size = len(queue)
+            if size:  # a queue holds at most a buffer's two halves: indexing beats a range
+                queue[0] += cycles
+                if size > 1:
+                    queue[1] += cycles
+                    if size > 2:
+                        for i in range(2, size):
+                            queue[i] += cycles
 
     def record(self, entry: LogEntry) -> None:
         """Log one event; when the log is full, stop logging and skip repeated runs again."""
@@ -284,15 +299,19 @@ class Timeline:
             self.log, self.compress = None, True
 
     def load(self, load: Load) -> None:
-        free = self.free_halves[_BUFFER[load.kind]].popleft()
-        if load.on_chip:  # a resident activation: ready as soon as its half is
-            self.ready[load.kind].append(free)
+        kind, size, on_chip = load
+        _, _, transfer, fills, _, latency, _ = self._parts
+        halves, arrivals = fills[kind]
+        free = halves.popleft()
+        if on_chip:  # a resident activation: ready as soon as its half is
+            arrivals.append(free)
             return
-        start = free if free > self.channel_free else self.channel_free
-        self.channel_free = end = start + self.transfer(load.bytes)
-        self.ready[load.kind].append(end + self.chip.dram.latency_cycles)
+        channel = self.channel_free
+        start = free if free > channel else channel
+        self.channel_free = end = start + transfer[size]
+        arrivals.append(end + latency)
         if self.log is not None:
-            self.record((start, end, "dma_load", load.kind))
+            self.record((start, end, "dma_load", kind))
 
     def prefetch(self) -> None:
         if self.prefetch_bytes:
