@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 from accel.memory.model import PLAN_FREE_FIELDS
 from accel.simulation import CYCLE_FREE_FIELDS
@@ -50,15 +51,20 @@ class Chunk:
     replays: int  # points that replay: the others differ from an earlier one only in clock, energy
 
 
-def _is_under(name: str, fields: Sequence[str]) -> bool:
+@cache
+def _is_under(name: str, fields: tuple[str, ...]) -> bool:
+    """Whether the dotted field `name` is one of `fields` or inside one (remembered: a sweep
+    has a few axes and asks this of each of every point's values, three times per point)."""
     return any(name == field or name.startswith(field + ".") for field in fields)
+
+
+_TILING_FREE = (*PLAN_FREE_FIELDS, *CYCLE_FREE_FIELDS)
 
 
 def tiling_key(point: Point) -> tuple[object, ...]:
     """What a point's tilings depend on: everything but `PLAN_FREE_FIELDS` (and the
     `CYCLE_FREE_FIELDS`, such as area, that no stage before the energy reads)."""
-    free = (*PLAN_FREE_FIELDS, *CYCLE_FREE_FIELDS)
-    shared = tuple(pair for pair in point.values if not _is_under(pair[0], free))
+    shared = tuple(pair for pair in point.values if not _is_under(pair[0], _TILING_FREE))
     return point.network, point.batch, shared
 
 
