@@ -24,7 +24,6 @@ Leakage is charged per cycle of the layer's share of the end-to-end timeline.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import NamedTuple, Protocol
 
@@ -59,8 +58,9 @@ class DramBytes(Protocol):
     def dram_bytes(self) -> int: ...
 
 
-@dataclass(frozen=True)
-class EnergyBreakdown:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class EnergyBreakdown(NamedTuple):
     """Energy of one layer per component, in pJ."""
 
     mac_pj: float
@@ -174,4 +174,4 @@ def recomputed(energy: EnergyBreakdown, recompute_macs: int, chip: ChipConfig) -
     if not recompute_macs:
         return energy
     extra = recompute_macs * chip.energy.mac_pj_at(chip.array.precision)
-    return replace(energy, mac_pj=energy.mac_pj + extra)
+    return energy._replace(mac_pj=energy.mac_pj + extra)

@@ -138,7 +138,7 @@ def reclocked(result: NetworkResult, chip: ChipConfig) -> NetworkResult:
         raise ValueError("reclocked needs a one-core chip equal to the result's but in "
                          f"{', '.join(CYCLE_FREE_FIELDS)}")  # fmt: skip
     layers = tuple(
-        replace(layer, energy=recomputed(
+        layer._replace(energy=recomputed(
             layer_energy(layer.mapping, layer.timing, layer.memory, layer.total_cycles, chip),
             0, chip,
         ))

@@ -12,9 +12,8 @@ import hashlib
 import itertools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from accel.config import ChipConfig
 from accel.errors import InputError, closest
@@ -32,19 +31,19 @@ RESERVED_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Point:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class Point(NamedTuple):
     """One simulation of the sweep: a network variant, a batch size and the swept chip values."""
 
-    index: int  # position in the sweep's order; the results table is sorted by it
+    index: int  # type: ignore[assignment]  # position in the sweep's order (the table's)
     point_id: str
     network: str  # the variant's label, e.g. "mobilenet_v1?alpha=0.5"
     batch: int
     values: Values
 
 
-@dataclass(frozen=True)
-class SweepPlan:
+class SweepPlan(NamedTuple):
     """Everything a runner needs, loaded and checked before the first point is simulated."""
 
     name: str

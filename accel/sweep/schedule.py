@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 
 from accel.memory.model import PLAN_FREE_FIELDS
 from accel.simulation import CYCLE_FREE_FIELDS
@@ -40,8 +40,9 @@ ARRAY_COST = 11.0  # the candidate grid and the loop orders' traffic of a new ar
 RECLOCK_COST = 0.05  # a point that differs from the last only in clock or energy: 1.5 of 38 ms
 
 
-@dataclass(frozen=True)
-class Chunk:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class Chunk(NamedTuple):
     """Points of one tiling group that one worker simulates in one go."""
 
     points: tuple[Point, ...]
