@@ -8,12 +8,11 @@ reused.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from accel.config import ChipConfig
 from accel.errors import InputError, closest
@@ -22,6 +21,19 @@ from accel.model.network import Network
 from accel.simulation import summary_metric_names
 from accel.sweep.points import Values, check_axis_paths, expand_values, flatten_fields, satisfies
 from accel.sweep.spec import NetworkEntry, SweepSpec
+
+# CPython's own SHA-256 (`_sha2` from 3.12), the same digests: hashlib's import loads OpenSSL,
+# ~11 M instructions of every sweep's serial start.
+if TYPE_CHECKING:
+    from hashlib import sha256
+else:
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        try:
+            from _sha256 import sha256
+        except ImportError:
+            from hashlib import sha256
 
 # Columns of the results table that are not metrics; a summary key of the same name (or a
 # swept chip field, such as clock_mhz) is not repeated as a metric.
@@ -82,7 +94,7 @@ def plan_sweep(spec: SweepSpec, base_dir: Path, source: str = "sweep") -> SweepP
             excluded += 1
             continue
         key = {"chip": chip_key, "network": fingerprints[label], "batch": batch, "values": values}
-        point_id = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:20]
+        point_id = sha256(json.dumps(key).encode()).hexdigest()[:20]
         if point_id in seen:
             duplicates += 1
             continue
@@ -147,4 +159,4 @@ def _metrics(
 def _fingerprint(network: Network) -> str:
     """A hash of the network's layers: the same file with other contents gives other ids."""
     text = f"{network.name}{network.inputs!r}{network.layers!r}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()
