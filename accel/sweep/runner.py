@@ -72,7 +72,8 @@ def run_sweep(
         journal.sync()
         report(finished, total, failed)
         rows = [table_row(plan, point, done[point.point_id]) for point in plan.points]
-        tables = write_table(out_dir, table_columns(plan), rows, _metadata(plan, failed))
+        writer = getattr(executor, "table_writer", None)  # a worker may have it ready
+        tables = write_table(out_dir, table_columns(plan), rows, _metadata(plan, failed), writer)
     finally:
         journal.close()
     return SweepOutcome(tuple(tables), total, reused, len(pending), failed)
