@@ -41,7 +41,7 @@ def _fc_energy(chip: ChipConfig, cycles: int = 1000) -> dict[str, float]:
     assert (timing.sram_ofmap_writes, timing.sram_ofmap_reads) == (32, 16)
     assert (memory.dram_ifmap_bytes, memory.dram_weight_bytes) == (64, 1024 + 64)
     energy = layer_energy(mapping, timing, memory, cycles, chip)
-    return vars(energy) | {"total": energy.total_pj}
+    return energy._asdict() | {"total": energy.total_pj}
 
 
 def test_layer_energy_adds_up_every_event() -> None:

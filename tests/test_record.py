@@ -81,3 +81,26 @@ def test_defaults_and_descriptions_are_the_fields() -> None:
     assert fields["rows"].annotation is int and not fields["rows"].is_required()
     assert BufferConfig.model_fields["size_kib"].is_required()
     assert "PE rows" in (fields["rows"].description or "")
+
+
+def test_field_annotations_resolve_as_get_type_hints_does() -> None:
+    """`fields_of` evaluates each class's field annotations in one go; every record class's
+    come out as typing.get_type_hints gives them (the same types, `X | None`, Literal, tuples)."""
+    import importlib
+    import typing
+
+    from accel.user_input.record import Record, _field_hints
+
+    for module in ("accel.api", "accel.sweep.plan", "accel.io.sources"):  # their records
+        importlib.import_module(module)
+
+    def subclasses(cls: type[Record]) -> list[type[Record]]:
+        return [c for sub in cls.__subclasses__() for c in (sub, *subclasses(sub))]
+
+    classes = subclasses(Record)
+    assert len(classes) > 30 and ChipConfig in classes and Conv in classes
+    for cls in classes:
+        expected = typing.get_type_hints(cls)
+        found = _field_hints(cls)
+        assert found == {name: expected[name] for name in cls._fields}, cls
+    assert _field_hints(BufferConfig)["read_pj_per_byte"] == float | None

@@ -4,7 +4,6 @@ queues where an idle worker can take it, and brings a dead worker's failure to t
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import itertools
 import multiprocessing
 import os
@@ -100,7 +99,7 @@ class Dies:
 
 def test_a_worker_that_dies_ends_the_sweep_with_its_exit_code(write_yaml, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     plan = load_plan(write_yaml("name: a\nnetworks: [lenet5]\ngrid: {array.rows: [8, 16, 32, 64]}\n"))
-    poisoned = dataclasses.replace(plan, networks={**plan.networks, "dies": Dies()})
+    poisoned = plan._replace(networks={**plan.networks, "dies": Dies()})
     with pytest.raises(RuntimeError, match=r"^a sweep worker process ended unexpectedly \(exit code 3\)$"):
         run_sweep(poisoned, tmp_path / "out", local.LocalExecutor(2))
     assert not (tmp_path / "out" / "results.csv").exists()

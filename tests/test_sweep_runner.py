@@ -16,7 +16,7 @@ from conftest import REPO, run_accel
 from accel.sweep.executors import LocalExecutor, SerialExecutor
 from accel.sweep.plan import SweepPlan, load_plan
 from accel.sweep.runner import run_sweep
-from accel.sweep.store import parquet_available
+from accel.sweep.store import parquet_available, table_writer
 
 # Several axes in every section, two networks, two batch sizes, and 96 of the 288 points failing
 # (array.cols = 0 is not a valid chip): a few seconds of work.
@@ -89,8 +89,11 @@ def test_table_rows_and_failures(reference: tuple[Path, Path]) -> None:
 
 
 def test_workers_give_the_same_table(reference: tuple[Path, Path], tmp_path: Path) -> None:
-    run_sweep(load_plan(reference[0]), tmp_path, LocalExecutor(2))
+    executor = LocalExecutor(2)
+    run_sweep(load_plan(reference[0]), tmp_path, executor)
     assert_same_tables(tmp_path, reference[1])
+    # The Parquet file's writer came from the forked worker, as this process would say it.
+    assert executor.table_writer == table_writer() and table_writer().startswith("accel ")
 
 
 def test_workers_of_a_process_with_threads_come_from_a_forkserver(
@@ -111,6 +114,7 @@ def test_workers_of_a_process_with_threads_come_from_a_forkserver(
     assert [type(p.process).__name__ for p in executor._processes] == ["ForkServerProcess"]
     run_sweep(load_plan(reference[0]), tmp_path, executor)
     assert_same_tables(tmp_path, reference[1])
+    assert executor.table_writer is None  # not this process forked: the runner asks itself
 
 
 def test_sigkill_mid_run_then_resume_loses_and_repeats_nothing(

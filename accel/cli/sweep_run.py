@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from accel.cli.argv import option_pairs, typer_acts_alone
 from accel.errors import InputError
@@ -32,8 +31,9 @@ DEFAULT_WORKERS = os.cpu_count() or 1
 MAX_WORKERS = 1 << 16  # a plain --workers larger than this is left to typer
 
 
-@dataclass(frozen=True)
-class SweepOptions:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class SweepOptions(NamedTuple):
     """What an `accel sweep` line asks for (the command's options, see `accel.cli.sweep`)."""
 
     sweep: Path

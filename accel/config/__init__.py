@@ -40,6 +40,7 @@ from accel.config.memory import (
 from accel.errors import InputError
 from accel.user_input import load_yaml_mapping, validate_model
 from accel.user_input.record import Field, Record, model_validator
+from accel.user_input.trusted import replaced
 
 __all__ = [
     "FLOAT_PRECISIONS", "OPERANDS", "PRECISION_BYTES", "ActivationBuffer", "AreaConfig",
@@ -158,7 +159,14 @@ class ChipConfig(Record):
         return cls.from_dict(load_yaml_mapping(path, "chip config"), str(path))
 
     def with_values(self, updates: dict[str, Any]) -> ChipConfig:
-        """A copy with fields changed by dotted path (`{"array.rows": 64}`), validated again."""
+        """A copy with fields changed by dotted path (`{"array.rows": 64}`), validated again.
+        Only the sections a path enters are rebuilt (`replaced`: a sweep point's chip differs
+        from the base in a few fields, and the rest need no second validation); what it is not
+        sure of is built from the whole dump, so every result and error stay the same."""
+        paths = {tuple(dotted.split(".")): value for dotted, value in updates.items()}
+        chip = replaced(self, paths) if len(paths) == len(updates) else None
+        if chip is not None:
+            return chip  # type: ignore[no-any-return]
         data = self.model_dump()
         for dotted, value in updates.items():
             node = data

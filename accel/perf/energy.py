@@ -24,11 +24,17 @@ Leakage is charged per cycle of the layer's share of the end-to-end timeline.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from accel.config import BufferConfig, ChipConfig, EnergyConfig, Operand
+from accel.config import (
+    ArrayConfig,
+    BufferConfig,
+    ChipConfig,
+    EnergyConfig,
+    Operand,
+    SramConfig,
+)
 from accel.mapping.mapper import Mapping
 from accel.perf.timing import ComputeTiming
 
@@ -52,8 +58,9 @@ class DramBytes(Protocol):
     def dram_bytes(self) -> int: ...
 
 
-@dataclass(frozen=True)
-class EnergyBreakdown:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class EnergyBreakdown(NamedTuple):
     """Energy of one layer per component, in pJ."""
 
     mac_pj: float
@@ -114,29 +121,52 @@ def layer_energy(
     chip: ChipConfig,
 ) -> EnergyBreakdown:
     """Energy of one layer that took `total_cycles` (its share of the end-to-end timeline)."""
-    energy, precision, width = chip.energy, chip.array.precision, chip.array.element_bytes
-    on_array = mapping.unit == "array"
-    macs = mapping.issued_macs if on_array else 0  # inserted zeros are multiplied too
+    prices = _prices(chip.array, chip.sram, chip.energy)
+    width = prices.element_bytes
+    macs = mapping.issued_macs if mapping.unit == "array" else 0  # inserted zeros too
     # Partial sums read back mean accumulators live in the buffer; otherwise final outputs.
-    ofmap_bytes = chip.array.accumulator_bytes if timing.sram_ofmap_reads else width
-
-    def sram(operand: Operand, reads: int, writes: int) -> float:
-        read, write = sram_access_pj(chip, operand)
-        return reads * read + writes * write
-
+    ofmap_bytes = prices.accumulator_bytes if timing.sram_ofmap_reads else width
+    (ifmap_read, ifmap_write), (weight_read, weight_write), (ofmap_read, ofmap_write) = (
+        prices.ifmap, prices.weight, prices.ofmap
+    )  # fmt: skip
+    ofmap_reads = timing.sram_ofmap_reads * ofmap_bytes + memory.dram_ofmap_write_bytes
+    ofmap_writes = timing.sram_ofmap_writes * ofmap_bytes + memory.dram_ofmap_read_bytes
     return EnergyBreakdown(
-        mac_pj=macs * energy.mac_pj_at(precision),
-        vector_pj=mapping.vector_ops * energy.vector_op_pj_at(precision),
-        sram_ifmap_pj=sram("ifmap", timing.sram_ifmap_reads * width, memory.dram_ifmap_bytes),
-        sram_weight_pj=sram("weight", timing.sram_weight_reads * width, memory.dram_weight_bytes),
-        sram_ofmap_pj=sram(
-            "ofmap",
-            timing.sram_ofmap_reads * ofmap_bytes + memory.dram_ofmap_write_bytes,
-            timing.sram_ofmap_writes * ofmap_bytes + memory.dram_ofmap_read_bytes,
-        ),
-        dram_pj=memory.dram_bytes * energy.dram_pj_per_byte,
-        leakage_pj=total_cycles * energy.leakage_pj_per_cycle,
+        mac_pj=macs * prices.mac_pj,
+        vector_pj=mapping.vector_ops * prices.vector_op_pj,
+        sram_ifmap_pj=timing.sram_ifmap_reads * width * ifmap_read
+        + memory.dram_ifmap_bytes * ifmap_write,
+        sram_weight_pj=timing.sram_weight_reads * width * weight_read
+        + memory.dram_weight_bytes * weight_write,
+        sram_ofmap_pj=ofmap_reads * ofmap_read + ofmap_writes * ofmap_write,
+        dram_pj=memory.dram_bytes * chip.energy.dram_pj_per_byte,
+        leakage_pj=total_cycles * chip.energy.leakage_pj_per_cycle,
     )
+
+
+class _Prices(NamedTuple):
+    """What one layer's energy reads of its chip, per chip (not per layer): element and
+    partial-sum bytes, pJ per MAC and vector op, (read, write) pJ per byte of each buffer."""
+
+    element_bytes: int
+    accumulator_bytes: int
+    mac_pj: float
+    vector_op_pj: float
+    ifmap: tuple[float, float]
+    weight: tuple[float, float]
+    ofmap: tuple[float, float]
+
+
+@lru_cache(maxsize=256)
+def _prices(array: ArrayConfig, sram: SramConfig, energy: EnergyConfig) -> _Prices:
+    precision = array.precision
+    return _Prices(
+        array.element_bytes, array.accumulator_bytes,
+        energy.mac_pj_at(precision), energy.vector_op_pj_at(precision),
+        _access_pj(sram.buffer_for("ifmap"), energy),
+        _access_pj(sram.buffer_for("weight"), energy),
+        _access_pj(sram.buffer_for("ofmap"), energy),
+    )  # fmt: skip
 
 
 def recomputed(energy: EnergyBreakdown, recompute_macs: int, chip: ChipConfig) -> EnergyBreakdown:
@@ -144,4 +174,4 @@ def recomputed(energy: EnergyBreakdown, recompute_macs: int, chip: ChipConfig) -
     if not recompute_macs:
         return energy
     extra = recompute_macs * chip.energy.mac_pj_at(chip.array.precision)
-    return replace(energy, mac_pj=energy.mac_pj + extra)
+    return energy._replace(mac_pj=energy.mac_pj + extra)

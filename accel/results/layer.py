@@ -8,8 +8,7 @@ multiple cores).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from accel.mapping.mapper import Mapping
 from accel.memory.footprint import LayerFootprint
@@ -68,8 +67,9 @@ def verdict(compute_cycles: int, dram_cycles: float, mapping_efficiency: float |
     return "compute"
 
 
-@dataclass(frozen=True)
-class LayerResult:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class LayerResult(NamedTuple):
     """Everything the simulator found out about one layer.
 
     `cycles`, when set, is the layer's share of the network's end-to-end timeline (from the

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
 from accel.config import ChipConfig
@@ -61,15 +62,21 @@ class NetworkResult:
     @cached_property
     def _summary(self) -> dict[str, Any]:
         layers = self.layers
+        footprint = footprint_summary(self.footprint, self.chip)
         analytic = analytic_summary(
             self.chip, self.params, self.footprint,
             [(layer.macs, layer.timing.compute_cycles, layer.memory.compulsory_dram_bytes)
              for layer in layers],
+            footprint,
         )  # fmt: skip
         macs = analytic["macs"]
-        cycles = self.total_cycles
-        latency_s = self.latency_ms / 1000.0
-        energy_j = self.energy_pj * 1e-12
+        # Each total once (the properties of the same names each walk the layers again).
+        per_layer = [layer.total_cycles for layer in layers]
+        cycles = sum(per_layer)
+        latency_ms = cycles / (self.chip.clock_mhz * 1000.0)
+        latency_s = latency_ms / 1000.0
+        energy_pj = sum([layer.energy.total_pj for layer in layers])
+        energy_j = energy_pj * 1e-12
         summary: dict[str, Any] = {
             "network": self.network,
             "chip": self.chip.name,
@@ -79,11 +86,12 @@ class NetworkResult:
             "macs": macs,
             "total_cycles": cycles,
             "compute_cycles": analytic["compute_cycles"],
-            "stall_cycles": sum(layer.stall_cycles for layer in layers),
+            "stall_cycles": sum([total - layer.timing.compute_cycles
+                                 for total, layer in zip(per_layer, layers, strict=True)]),
             "utilization": round(macs / (cycles * self._pe_count), 6) if cycles else 0.0,
-            "latency_ms": round(self.latency_ms, 6),
+            "latency_ms": round(latency_ms, 6),
             "fps": round(self.batch / latency_s, 3) if cycles else 0.0,
-            "energy_uj": round(self.energy_pj * 1e-6, 3),
+            "energy_uj": round(energy_pj * 1e-6, 3),
             "dram_read_bytes": sum(layer.memory.dram_read_bytes for layer in layers),
             "dram_write_bytes": sum(layer.memory.dram_write_bytes for layer in layers),
             "compulsory_dram_bytes": analytic["compulsory_dram_bytes"],
@@ -91,10 +99,10 @@ class NetworkResult:
             "clock_mhz": self.chip.clock_mhz,
             "array": f"{self.chip.array.rows}x{self.chip.array.cols} {self.chip.array.dataflow}",
             "area_mm2": analytic["area_mm2"],
-            **self._memory_summary(),
+            **self._memory_summary(cycles),
             **self._energy_summary(),
-            **self._footprint_summary(),
-        }
+            **footprint,
+        }  # fmt: skip
         unsupported = [
             {"layer": layer.name, "op": layer.mapping.layer.op.op_type}
             for layer in layers
@@ -119,19 +127,23 @@ class NetworkResult:
 
     @property
     def _pe_count(self) -> int:
-        """PEs of every core's array."""
+        """PEs of every core's array (copies of the chip's own when `cores` is a count)."""
+        if isinstance(self.chip.cores, int):
+            return self.chip.cores * self.chip.array.pe_count
         return sum(core.array.pe_count for core in self.chip.core_chips())
 
-    def _memory_summary(self) -> dict[str, Any]:
+    def _memory_summary(self, cycles: int) -> dict[str, Any]:
+        """The memory model's totals, the network's `cycles` given."""
         isolated = sum(layer.isolated_cycles for layer in self.layers)
+        undersized = self._undersized()
         return {
             "isolated_total_cycles": isolated,
-            "overlap_saved_cycles": isolated - self.total_cycles,
+            "overlap_saved_cycles": isolated - cycles,
             "prefetch_next_layer_weights": self.chip.dram.prefetch_next_layer_weights,
             "refill_cycles": sum(layer.memory.refill_cycles for layer in self.layers),
             "memory_bound_layers": sum(layer.memory.bound == "memory" for layer in self.layers),
-            "undersized_layer_count": len(self._undersized()),
-            "undersized_layers": self._undersized(),
+            "undersized_layer_count": len(undersized),
+            "undersized_layers": undersized,
             "ridge_point_macs_per_byte": round(self.chip.ridge_point_macs_per_byte, 4),
         }
 
@@ -144,15 +156,11 @@ class NetworkResult:
         }
 
     def _energy_summary(self) -> dict[str, Any]:
+        energies = [layer.energy for layer in self.layers]
         return {
-            f"energy_{part}_uj": round(
-                sum(getattr(layer.energy, f"{part}_pj") for layer in self.layers) * 1e-6, 3
-            )
+            f"energy_{part}_uj": round(sum(map(attrgetter(f"{part}_pj"), energies)) * 1e-6, 3)
             for part in ENERGY_PARTS
         }
-
-    def _footprint_summary(self) -> dict[str, Any]:
-        return footprint_summary(self.footprint, self.chip)
 
     def rows(self) -> list[dict[str, Any]]:
         return [layer.row() for layer in self.layers]

@@ -77,9 +77,11 @@ def analytic_summary(
     params: int,
     footprint: NetworkFootprint | None,
     layers: Sequence[tuple[int, int, int]],
+    footprint_block: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The `ANALYTIC_METRICS` of a run from each layer's (MACs, compute cycles, compulsory DRAM
-    bytes): the summary's and the analytic sweep path's one home."""
+    bytes): the summary's and the analytic sweep path's one home. `footprint_block` is
+    `footprint_summary(footprint, chip)` where the caller has it already."""
     return {
         "layers": len(layers),
         "params": params,
@@ -87,7 +89,7 @@ def analytic_summary(
         "compute_cycles": sum(cycles for _, cycles, _ in layers),
         "compulsory_dram_bytes": sum(compulsory for _, _, compulsory in layers),
         "area_mm2": _area_mm2(chip),
-        **footprint_summary(footprint, chip),
+        **(footprint_summary(footprint, chip) if footprint_block is None else footprint_block),
     }
 
 

@@ -23,7 +23,7 @@ from accel.results import LayerResult, NetworkResult, analytic_summary
 
 # A feature's modules (fusion and residency, multi-core scheduling, training passes) are
 # imported where a run chooses the feature: a plain single-core run never loads them.
-_Front = tuple[tuple[LayerMapping, ...], tuple[ComputeTiming, ...], NetworkFootprint]
+_Front = tuple[tuple[LayerMapping, ...], tuple[ComputeTiming, ...], NetworkFootprint, int]
 
 if TYPE_CHECKING:
     from accel.memory.core_pieces import LayerCores
@@ -51,7 +51,7 @@ def simulate_network(
         return simulate_cores(network, chip, batch)
     if not isinstance(chip.cores, int):  # a list of one core: that core is the chip
         chip = chip.core_chips()[0]
-    mappings, timings, footprint = _front(network, chip, batch)
+    mappings, timings, footprint, params = _front(network, chip, batch)
     found = densities or {}
     memories = [
         model_memory(mapping, timing, chip, found.get(mapping.layer.name))
@@ -79,20 +79,22 @@ def simulate_network(
         )
     )  # fmt: skip
     block = plan.summary(chip, network) if plan.layers is not None else None
-    return NetworkResult(network.name, chip, batch, network.params, layers, footprint=footprint,
+    return NetworkResult(network.name, chip, batch, params, layers, footprint=footprint,
                          activations=block,
                          compulsory_network_bytes=plan.compulsory_network_bytes)  # fmt: skip
 
 
 # (network, batch, what mapping and compute timing read of the chip) → (the network, kept alive
-# so that its id is not reused; its mappings, timings and footprint): sweep points that differ
-# only in SRAM sizes, DRAM timing, clock or energy map and time every layer once
+# so that its id is not reused; its mappings, timings, footprint and parameter count): sweep
+# points that differ only in SRAM sizes, DRAM timing, clock or energy map and time every layer
+# once (and sum the parameters, a walk over every layer's weights, once)
 _FRONTS: OrderedDict[tuple[object, ...], tuple[Network, _Front]] = OrderedDict()
 _KEPT_FRONTS = 8
 
 
 def _front(network: Network, chip: ChipConfig, batch: int) -> _Front:
-    """Every layer's mapping and compute timing, and the network's footprint on `chip`."""
+    """Every layer's mapping and compute timing, the network's footprint on `chip`, and its
+    parameter count."""
     rs = chip.array.dataflow == "rs"  # the row-stationary mapping also reads the buffers
     key = (id(network), batch, chip.array, chip.vector_unit,
            (chip.row_stationary, chip.sram) if rs else None)  # fmt: skip
@@ -102,7 +104,8 @@ def _front(network: Network, chip: ChipConfig, batch: int) -> _Front:
         return kept[1]
     mappings = tuple(map_layer(layer, chip, batch) for layer in network.layers)
     timings = tuple(time_layer(mapping, chip) for mapping in mappings)
-    front = (mappings, timings, network_footprint(network, batch, chip.array.element_bytes))
+    footprint = network_footprint(network, batch, chip.array.element_bytes)
+    front = (mappings, timings, footprint, network.params)
     _FRONTS[key] = (network, front)
     if len(_FRONTS) > _KEPT_FRONTS:
         _FRONTS.popitem(last=False)
@@ -138,7 +141,7 @@ def reclocked(result: NetworkResult, chip: ChipConfig) -> NetworkResult:
         raise ValueError("reclocked needs a one-core chip equal to the result's but in "
                          f"{', '.join(CYCLE_FREE_FIELDS)}")  # fmt: skip
     layers = tuple(
-        replace(layer, energy=recomputed(
+        layer._replace(energy=recomputed(
             layer_energy(layer.mapping, layer.timing, layer.memory, layer.total_cycles, chip),
             0, chip,
         ))
@@ -257,12 +260,12 @@ def simulate_analytic(network: Network, chip: ChipConfig, batch: int = 1) -> dic
     """The summary's `ANALYTIC_METRICS` from mapping and timing alone, without the memory
     model: what a sweep that asks only for them computes per point. A multi-core chip's compute
     cycles come from its schedule: it is simulated whole."""
-    mappings, timings, footprint = _front(network, chip, batch)
+    mappings, timings, footprint, params = _front(network, chip, batch)
     layers = [
         (mapping.macs, timing.compute_cycles, compulsory_bytes(mapping))
         for mapping, timing in zip(mappings, timings, strict=True)
     ]
-    analytic = analytic_summary(chip, network.params, footprint, layers)
+    analytic = analytic_summary(chip, params, footprint, layers)
     if chip.core_count > 1:
         summary = simulate_network(network, chip, batch).summary()
         return {key: summary[key] for key in analytic}

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from accel.config import ChipConfig
 from accel.errors import InputError
@@ -32,8 +31,9 @@ from accel.sweep.plan import Point
 _KEPT_RESULTS = 1  # the scheduler puts points of one cycle key side by side: the last suffices
 
 
-@dataclass(frozen=True)
-class SweepContext:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class SweepContext(NamedTuple):
     """What every worker needs before its first point: the base chip and the networks, and
     whether the sweep asks only for metrics that need no memory model (`analytic`)."""
 

@@ -21,6 +21,7 @@ from typing import Any
 from accel.errors import InputError
 from accel.sweep.evaluate import SweepContext, simulate_chunk, simulate_point
 from accel.sweep.schedule import Chunk, Dispatcher
+from accel.sweep.store import table_writer
 
 _PARENT_POLL_S = 1.0
 _STOP_POLL_S = 0.05  # how soon the feeder thread notices that the sweep stopped early
@@ -46,6 +47,7 @@ class LocalExecutor:
             raise InputError(f"workers must be >= 1, not {workers!r}")
         self.workers = workers
         self._processes = _start_workers(workers - 1)
+        self.table_writer: str | None = None  # the results table's writer, from a worker
 
     @property
     def parallelism(self) -> int:
@@ -60,6 +62,7 @@ class LocalExecutor:
         finished = False
         try:
             for process in processes:
+                self.table_writer = process.table_writer() or self.table_writer
                 process.send(context)
             yield from _dispatch(context, dispatcher, processes)
             finished = True
@@ -76,16 +79,29 @@ class LocalExecutor:
 
 class _WorkerProcess:
     """One worker process and the pipe to it: it receives the context, then chunks, and sends
-    back each chunk's records."""
+    back each chunk's records. A forked one first sends the results table's writer
+    (`accel.sweep.store.table_writer`), worked out while this process plans the sweep: the
+    same answer as this process's (it is this process, forked), off the sweep's serial end."""
 
     def __init__(self, context: _Context) -> None:
         self.connection, theirs = context.Pipe()
+        self.forked = context.get_start_method() == "fork"
         self.process = context.Process(
-            target=_worker_main, args=(theirs, os.getpid()), daemon=True
+            target=_worker_main, args=(theirs, os.getpid(), self.forked), daemon=True
         )
         self.process.start()
         theirs.close()
         self.in_flight = 0
+
+    def table_writer(self) -> str | None:
+        """What a forked worker sent first (None if it could not tell, or was not forked)."""
+        if not self.forked:
+            return None
+        try:
+            writer: str | None = self.connection.recv()
+        except (EOFError, OSError):
+            raise self._ended() from None
+        return writer
 
     def send(self, message: object) -> None:
         try:
@@ -129,9 +145,18 @@ def _start_workers(count: int) -> list[_WorkerProcess]:
     return [_WorkerProcess(context) for _ in range(count)]
 
 
-def _worker_main(connection: multiprocessing.connection.Connection, parent_pid: int) -> None:
-    """A worker process: the sweep's context first, then chunks until None."""
+def _worker_main(
+    connection: multiprocessing.connection.Connection, parent_pid: int, forked: bool
+) -> None:
+    """A worker process: (forked) the table's writer sent, then the sweep's context received,
+    then chunks until None."""
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
+    if forked:
+        try:
+            writer: str | None = table_writer()
+        except Exception:  # the sweep's process works it out itself, and says what failed
+            writer = None
+        connection.send(writer)
     context: SweepContext = connection.recv()
     while (points := connection.recv()) is not None:
         connection.send(simulate_chunk(context, points))

@@ -8,13 +8,11 @@ reused.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from accel.config import ChipConfig
 from accel.errors import InputError, closest
@@ -24,6 +22,19 @@ from accel.simulation import summary_metric_names
 from accel.sweep.points import Values, check_axis_paths, expand_values, flatten_fields, satisfies
 from accel.sweep.spec import NetworkEntry, SweepSpec
 
+# CPython's own SHA-256 (`_sha2` from 3.12), the same digests: hashlib's import loads OpenSSL,
+# ~11 M instructions of every sweep's serial start.
+if TYPE_CHECKING:
+    from hashlib import sha256
+else:
+    try:
+        from _sha2 import sha256
+    except ImportError:
+        try:
+            from _sha256 import sha256
+        except ImportError:
+            from hashlib import sha256
+
 # Columns of the results table that are not metrics; a summary key of the same name (or a
 # swept chip field, such as clock_mhz) is not repeated as a metric.
 RESERVED_COLUMNS = (
@@ -32,19 +43,19 @@ RESERVED_COLUMNS = (
 )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Point:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class Point(NamedTuple):
     """One simulation of the sweep: a network variant, a batch size and the swept chip values."""
 
-    index: int  # position in the sweep's order; the results table is sorted by it
+    index: int  # type: ignore[assignment]  # position in the sweep's order (the table's)
     point_id: str
     network: str  # the variant's label, e.g. "mobilenet_v1?alpha=0.5"
     batch: int
     values: Values
 
 
-@dataclass(frozen=True)
-class SweepPlan:
+class SweepPlan(NamedTuple):
     """Everything a runner needs, loaded and checked before the first point is simulated."""
 
     name: str
@@ -83,7 +94,7 @@ def plan_sweep(spec: SweepSpec, base_dir: Path, source: str = "sweep") -> SweepP
             excluded += 1
             continue
         key = {"chip": chip_key, "network": fingerprints[label], "batch": batch, "values": values}
-        point_id = hashlib.sha256(json.dumps(key).encode()).hexdigest()[:20]
+        point_id = sha256(json.dumps(key).encode()).hexdigest()[:20]
         if point_id in seen:
             duplicates += 1
             continue
@@ -148,4 +159,4 @@ def _metrics(
 def _fingerprint(network: Network) -> str:
     """A hash of the network's layers: the same file with other contents gives other ids."""
     text = f"{network.name}{network.inputs!r}{network.layers!r}"
-    return hashlib.sha256(text.encode()).hexdigest()
+    return sha256(text.encode()).hexdigest()

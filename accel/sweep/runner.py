@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from accel.results import ANALYTIC_METRICS
 from accel.sweep.evaluate import SweepContext
@@ -25,8 +24,9 @@ ProgressCallback = Callable[[int, int, int], None]  # (points finished, total, f
 _SYNC_S = 0.25  # points are counted done once fsynced, at most this long after they finish
 
 
-@dataclass(frozen=True)
-class SweepOutcome:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class SweepOutcome(NamedTuple):
     """What a run did: where the table is and how many points were reused, run and failed."""
 
     tables: tuple[Path, ...]
@@ -72,7 +72,8 @@ def run_sweep(
         journal.sync()
         report(finished, total, failed)
         rows = [table_row(plan, point, done[point.point_id]) for point in plan.points]
-        tables = write_table(out_dir, table_columns(plan), rows, _metadata(plan, failed))
+        writer = getattr(executor, "table_writer", None)  # a worker may have it ready
+        tables = write_table(out_dir, table_columns(plan), rows, _metadata(plan, failed), writer)
     finally:
         journal.close()
     return SweepOutcome(tuple(tables), total, reused, len(pending), failed)

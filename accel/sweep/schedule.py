@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from functools import cache
+from typing import NamedTuple
 
 from accel.memory.model import PLAN_FREE_FIELDS
 from accel.simulation import CYCLE_FREE_FIELDS
@@ -39,8 +40,9 @@ ARRAY_COST = 11.0  # the candidate grid and the loop orders' traffic of a new ar
 RECLOCK_COST = 0.05  # a point that differs from the last only in clock or energy: 1.5 of 38 ms
 
 
-@dataclass(frozen=True)
-class Chunk:
+# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
+# without compiling generated methods (Python 3.11 compiles a dataclass's at every start-up).
+class Chunk(NamedTuple):
     """Points of one tiling group that one worker simulates in one go."""
 
     points: tuple[Point, ...]
@@ -50,15 +52,20 @@ class Chunk:
     replays: int  # points that replay: the others differ from an earlier one only in clock, energy
 
 
-def _is_under(name: str, fields: Sequence[str]) -> bool:
+@cache
+def _is_under(name: str, fields: tuple[str, ...]) -> bool:
+    """Whether the dotted field `name` is one of `fields` or inside one (remembered: a sweep
+    has a few axes and asks this of each of every point's values, three times per point)."""
     return any(name == field or name.startswith(field + ".") for field in fields)
+
+
+_TILING_FREE = (*PLAN_FREE_FIELDS, *CYCLE_FREE_FIELDS)
 
 
 def tiling_key(point: Point) -> tuple[object, ...]:
     """What a point's tilings depend on: everything but `PLAN_FREE_FIELDS` (and the
     `CYCLE_FREE_FIELDS`, such as area, that no stage before the energy reads)."""
-    free = (*PLAN_FREE_FIELDS, *CYCLE_FREE_FIELDS)
-    shared = tuple(pair for pair in point.values if not _is_under(pair[0], free))
+    shared = tuple(pair for pair in point.values if not _is_under(pair[0], _TILING_FREE))
     return point.network, point.batch, shared
 
 

@@ -76,6 +76,74 @@ def _construct(model: Any, data: Any) -> Any:
     return instance
 
 
+def replaced(record: Any, updates: dict[tuple[str, ...], Any]) -> Any:
+    """`record` with the values at `updates`' field paths replaced, the record `construct`
+    builds from its dump with those values, but keeping each record no path enters as it is and
+    checking only the values that changed (with its model validators) where the record has no
+    field validators (one may read other fields); or None where that is not sure to be the
+    same (a path that is not a record's field, one path inside another, input `construct`
+    leaves to pydantic): the caller then builds it from the dump. Each rebuilt nested record is
+    interned (`_interned`): a sweep's points rebuild equal sections, and the memory model's and
+    energy's memo keys then match them by identity instead of field by field."""
+    model = type(record)
+    fields = getattr(model, "_fields", None)
+    if not isinstance(fields, dict):
+        return None
+    changed: dict[str, Any] = {}
+    inner: dict[str, dict[tuple[str, ...], Any]] = {}
+    for path, value in updates.items():
+        if not path or path[0] not in fields:
+            return None
+        if len(path) == 1:
+            changed[path[0]] = value
+        else:
+            inner.setdefault(path[0], {})[path[1:]] = value
+    for name, nested in inner.items():
+        child = record.__dict__[name]
+        if name in changed or not isinstance(getattr(type(child), "_fields", None), dict):
+            return None
+        child = replaced(child, nested)
+        if child is None:
+            return None
+        changed[name] = _interned(child)
+    if model._field_checks:
+        return construct(model, {**record.__dict__, **changed})
+    try:
+        return _rebuilt(model, record, changed)
+    except (_Refused, ValueError, TypeError, AssertionError, AttributeError, KeyError, IndexError):
+        return None
+
+
+def _rebuilt(model: Any, record: Any, changed: dict[str, Any]) -> Any:
+    """`record` with the `changed` values, each checked as `_construct` checks it."""
+    specs = model.model_fields
+    values = dict(record.__dict__)
+    for name, value in changed.items():
+        values[name] = _value(specs[name].annotation, value, specs[name])
+    instance = model.model_construct(set(specs), **values)
+    for check in model._model_checks:
+        instance = check(instance)
+        if type(instance) is not model:
+            raise _Refused
+    return instance
+
+
+# Records `replaced` rebuilt, each equal one once (cleared when full: a sweep rebuilds a few
+# sections per point, and a long sweep must not keep every point's).
+_INTERNED: dict[Any, Any] = {}
+_MAX_INTERNED = 4096
+
+
+def _interned(record: Any) -> Any:
+    found = _INTERNED.get(record)
+    if found is not None and found._fields_set == record._fields_set:
+        return found
+    if len(_INTERNED) >= _MAX_INTERNED:
+        _INTERNED.clear()
+    _INTERNED[record] = record
+    return record
+
+
 def _value(annotation: Any, value: Any, field: Any) -> Any:
     """`value` as pydantic makes it for `annotation` when that is keeping it (an int made a
     float aside); raise _Refused where pydantic might convert or refuse it."""
