@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from accel.config import ChipConfig
 from accel.memory import tiling as tiles
 from accel.memory.bounds import Grid
 from accel.memory.candidates import Hashed
+from accel.memory.geometry import IntArray
 from accel.memory.tile_schedule import Schedule
 from accel.memory.variant_bounds import Picked, Variant
 
@@ -28,7 +31,11 @@ class TableFacts:
 
     def __init__(self, table: Grid, plan: tuple[Any, ...]) -> None:
         self.table, self.plan = table, plan
-        self.prologue = table.first_ifmap + table.first_weight
+        prologue = table.first_ifmap + table.first_weight
+        # the search's rank past the bound: DRAM bytes, prologue bytes, position in the grid;
+        # the candidates in that order, and those three (a row each, per candidate)
+        self.ties: IntArray = np.lexsort((table.flat, prologue, table.moved))
+        self.columns: IntArray = np.stack((table.flat, table.moved, prologue))
         self.keys: dict[int, Key] = {}
         self.candidates: dict[int, Picked] = {}
         self.variants: dict[int, list[tuple[Variant, Picked]]] = {}

@@ -5,11 +5,13 @@ in fewer, larger transfers; the search (`search.py`) lets each join its scan at 
 the terms of `bounds.lower_bounds` for steps of `g_tile` groups. A variant is one candidate, not
 a grid: its bound is worked out in plain numbers (`channel_cycles.transfer_cycles_of`,
 `channel_cycles_of`: the grid forms' operations, so the same cycles), and what it reads that no
-DRAM timing changes is kept (`Variant`) for the next search of the table at another bandwidth.
+DRAM timing changes is kept (`Variant`) for the next search of the table at another bandwidth;
+what it reads of the DRAM timing is read once per search (`Timing`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -18,7 +20,6 @@ from accel.config import ChipConfig
 from accel.memory import tiling as tiles
 from accel.memory.bound_terms import INPUTS, READS, step_most
 from accel.memory.bounds import Grid
-from accel.memory.channel_cycles import channel_cycles_of, transfer_cycles_of
 from accel.memory.fold_cycles import last_step_cycles
 from accel.memory.traffic import TRAFFIC
 
@@ -91,27 +92,67 @@ def variant_of(
     )  # fmt: skip
 
 
+class Timing(NamedTuple):
+    """What a variant's bound reads of the chip's DRAM channel, read once per search: the
+    burst, the bandwidth, the latency, and `channel_cycles_of`'s slack and scale of the bus
+    (the same values, so the same float64 operations)."""
+
+    burst: int
+    bandwidth: float
+    latency: int
+    slack: float  # half a cycle per burst where a burst is not whole cycles (else 0)
+    scale: float  # `max(0.0, 1.0 - slack)`
+
+    @classmethod
+    def of(cls, chip: ChipConfig) -> Timing:
+        dram = chip.dram
+        burst, bandwidth = dram.burst_bytes, dram.bandwidth_bytes_per_cycle
+        per_burst = burst / bandwidth
+        slack = 0.0 if per_burst == math.floor(per_burst) else 0.5 / per_burst
+        return cls(burst, bandwidth, dram.latency_cycles, slack, max(0.0, 1.0 - slack))
+
+    def transfer(self, size: int) -> int:
+        """`channel_cycles.transfer_cycles_of`."""
+        burst = self.burst
+        return math.floor(-(-size // burst) * burst / self.bandwidth + 0.5)
+
+    def channel(self, bus: int, transfers: int) -> int:
+        """`channel_cycles.channel_cycles_of`, with a count of transfers."""
+        cycles = bus / self.bandwidth * self.scale
+        if self.slack:
+            cycles = max(cycles, bus / self.bandwidth - transfers / 2)
+        return math.ceil(cycles - 1e-9)
+
+
 def timed_bound(variant: Variant, chip: ChipConfig) -> int:
-    """A variant's bound on `chip`'s DRAM channel: through the pipeline, the channel, the
-    drain after the last load and the chain of its steps."""
-    first_ifmap = transfer_cycles_of(variant.first_ifmap, chip)
-    first_weight = transfer_cycles_of(variant.first_weight, chip)
-    last = transfer_cycles_of(variant.last_outputs, chip)
-    latency = chip.dram.latency_cycles
-    pipeline = variant.pipeline + first_ifmap + first_weight + latency + last
-    loads = channel_cycles_of(variant.reads, chip, 2 * variant.steps)
-    channel = channel_cycles_of(variant.everything, chip, 3 * variant.steps)
+    """A variant's bound on `chip`'s DRAM channel (`timed`)."""
+    return timed(variant, Timing.of(chip))
+
+
+def timed(variant: Variant, timing: Timing) -> int:
+    """A variant's bound at `timing`: through the pipeline, the channel, the drain after the
+    last load and the chain of its steps."""
+    transfer = timing.transfer
+    last = transfer(variant.last_outputs)
+    latency = timing.latency
+    pipeline = (variant.pipeline + transfer(variant.first_ifmap)
+                + transfer(variant.first_weight) + latency + last)  # fmt: skip
+    loads = timing.channel(variant.reads, 2 * variant.steps)
+    channel = timing.channel(variant.everything, 3 * variant.steps)
     drain = loads + latency + variant.last_compute + last
-    return max(pipeline, channel, drain, chain_cycles(variant.chain, chip))
-
-
-def chain_cycles(chain: ChainTerms, chip: ChipConfig) -> int:
-    """`bound_terms.chain_bound` of one candidate, in plain numbers."""
-    opening = sum(transfer_cycles_of(size, chip) for size in chain.largest)
-    loads = channel_cycles_of(chain.bus, chip, chain.transfers) - chain.halves * opening
+    chain = variant.chain
     if chain.steps <= 0:
-        return 0
-    waits = (chain.steps - chain.halves) * chip.dram.latency_cycles
+        return max(pipeline, channel, drain, 0)
+    return max(pipeline, channel, drain, _chain_cycles(chain, timing))
+
+
+def _chain_cycles(chain: ChainTerms, timing: Timing) -> int:
+    """`bound_terms.chain_bound` of one candidate whose chain has steps, in plain numbers."""
+    opening = 0
+    for size in chain.largest:
+        opening += timing.transfer(size)
+    loads = timing.channel(chain.bus, chain.transfers) - chain.halves * opening
+    waits = (chain.steps - chain.halves) * timing.latency
     return (max(loads, 0) + waits + chain.compute) // chain.halves
 
 
