@@ -31,6 +31,7 @@ class TableFacts:
 
     def __init__(self, table: Grid, plan: tuple[Any, ...]) -> None:
         self.table, self.plan = table, plan
+        self.chip: ChipConfig | None = None  # the chip last served, whose plan is `plan`
         prologue = table.first_ifmap + table.first_weight
         # the search's rank past the bound: DRAM bytes, prologue bytes, position in the grid;
         # the candidates in that order, and those three (a row each, per candidate)
@@ -57,12 +58,15 @@ _LIMIT = 1024
 
 def facts_of(table: Grid, chip: ChipConfig) -> TableFacts:
     """The facts of `table` on `chip`'s plan fields (kept while the table lives here)."""
-    plan = plan_of(chip)
     found = _FACTS.get(id(table))
+    if found is not None and found.table is table and found.chip is chip:
+        return found  # asked again for the chip it last served (the search, its replays)
+    plan = plan_of(chip)
     if found is None or found.table is not table or found.plan != plan:
         if len(_FACTS) >= _LIMIT:
             _FACTS.clear()
         found = _FACTS[id(table)] = TableFacts(table, plan)
+    found.chip = chip
     return found
 
 

@@ -14,13 +14,11 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numpy as np
-
 from accel.config import ChipConfig
 from accel.memory import tiling as tiles
-from accel.memory.bound_terms import INPUTS, READS, step_most
+from accel.memory.bound_terms import INPUTS, READS
 from accel.memory.bounds import Grid
-from accel.memory.fold_cycles import last_step_cycles
+from accel.memory.fold_cycles import fold_run_cycles, layer_edges, untiled_cycles
 from accel.memory.traffic import TRAFFIC
 
 Picked = tuple[tiles.Tiling, dict[str, int]]  # a tiling and its traffic (bytes per kind, refill)
@@ -78,14 +76,17 @@ def variant_of(
     last_groups = tiling.groups - (tiling.g_tiles - 1) * tiling.g_tile
     outputs = last_groups * tiling.m_tile * tiling.n_tile * width
     ifmap = tiling.g_tile * int(table.first_ifmap[base])
-    folds = np.array(last_groups * array.folds_per_group)
-    compute = last_step_cycles(array, chip.array.fold_overlap, table.compute_cycles, folds,
-                               np.array(array.time_steps), np.array(False))  # fmt: skip
+    # `fold_cycles.last_step_cycles` of whole folds, in plain numbers
+    overlap = chip.array.fold_overlap
+    whole = fold_run_cycles(array, overlap, array.time_steps,
+                            last_groups * array.folds_per_group, "whole")  # fmt: skip
+    rebuilt = table.compute_cycles - untiled_cycles(array, overlap)  # paid at the last step
+    compute = whole + layer_edges(array, overlap)[1] + rebuilt
     burst = chip.dram.burst_bytes
     bus = {kind: -(-traffic[kind] // burst) * burst for kind in TRAFFIC}  # fewer transfers
     return Variant(
         tiling, ifmap, tiling.weight_tile_bytes, outputs,
-        table.compute_cycles + traffic["refill"], int(compute),
+        table.compute_cycles + traffic["refill"], compute,
         sum(bus[kind] for kind in READS), sum(bus.values()), tiling.g_tiles,
         _chain_terms(tiling, table, chip, traffic),
         sum(traffic[kind] for kind in TRAFFIC), ifmap + tiling.weight_tile_bytes,
@@ -169,8 +170,10 @@ def _chain_terms(
     largest.append(tiling.g_tile * tiling.m_tile * tiling.n_tile * accumulator if halves == 2
                    else 0)  # fmt: skip
     overlap = chip.array.fold_overlap
-    folds = np.array(tiling.g_tile * array.folds_per_group)
-    most = int(step_most(array, overlap, folds, np.array(array.time_steps), first=True))
+    # `bound_terms.step_most` of any step but the last, in plain numbers
+    folds = tiling.g_tile * array.folds_per_group
+    whole = fold_run_cycles(array, overlap, array.time_steps, folds, "whole")
+    most = whole + max(layer_edges(array, overlap)[0], 0)
     steps = tiling.g_tiles if tiling.g_tiles > halves else 0
     compute = max(table.compute_cycles + traffic["refill"] - halves * most, 0)
     return ChainTerms(halves, steps, bus, tuple(largest), compute, tiling.g_tiles * len(kinds))
