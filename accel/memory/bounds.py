@@ -260,9 +260,7 @@ def restrict(table: Grid, valid: list[IntArray]) -> Grid:
     mask = np.array(valid).ravel()  # of one shape: as `np.stack`, without its Python
     if len(table) == len(mask) and mask.all():
         return table
-    flat = np.flatnonzero(mask)
-    # `take` of the columns: the same cut as `rows[:, mask]`, in half the time
-    return _grid(table, table.chain_shapes, flat, table.rows.take(flat, axis=1))
+    return _grid(table, table.chain_shapes, np.flatnonzero(mask), table.rows[:, mask])
 
 
 def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:

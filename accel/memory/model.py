@@ -27,7 +27,16 @@ from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import Mapping
-from accel.memory import bounds, plans, search, search_facts, tile_classes, tile_grid, vector
+from accel.memory import (
+    bounds,
+    plans,
+    search,
+    search_facts,
+    tile_classes,
+    tile_fit,
+    tile_grid,
+    vector,
+)
 from accel.memory import tiling as tiles
 from accel.memory.candidates import (
     ORDER_TRAFFIC,
@@ -208,6 +217,7 @@ def clear_cache() -> None:
     clear_geometry_cache()
     tile_grid.clear_cache()
     tile_classes.clear_cache()
+    tile_fit.clear_cache()
     clear_trips()
 
 

@@ -78,10 +78,8 @@ T = TypeVar("T")
 def _lazily(facts: TableFacts, bound: IntArray) -> Iterator[tuple[int, int, int, int, int]]:
     """Each candidate's (position, bound, flat, DRAM bytes, prologue bytes) in plain
     integers, in order of (bound, DRAM bytes, prologue, flat), a few at a time: the scan
-    rarely reads past its first few positions, and a table holds hundreds. The last three
-    keys are the table's own (`TableFacts.ties`): one stable sort on the bound orders all."""
-    ties, columns = facts.ties, facts.columns
-    order = ties[np.argsort(bound[ties], kind="stable")]
+    rarely reads past its first few positions, and a table holds hundreds."""
+    columns, order = facts.columns, facts.order(bound)
     start, size = 0, 8
     while start < len(order):
         chunk = order[start : start + size]

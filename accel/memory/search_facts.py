@@ -32,17 +32,34 @@ class TableFacts:
     def __init__(self, table: Grid, plan: tuple[Any, ...]) -> None:
         self.table, self.plan = table, plan
         self.chip: ChipConfig | None = None  # the chip last served, whose plan is `plan`
-        prologue = table.first_ifmap + table.first_weight
-        # the search's rank past the bound: DRAM bytes, prologue bytes, position in the grid;
-        # the candidates in that order, and those three (a row each, per candidate)
-        self.ties: IntArray = np.lexsort((table.flat, prologue, table.moved))
-        self.columns: IntArray = np.stack((table.flat, table.moved, prologue))
+        self.prologue = table.first_ifmap + table.first_weight
+        # the search's rank past the bound (a row each, per candidate): position in the grid,
+        # DRAM bytes, prologue bytes; and from the second search on, the candidates in the
+        # order of those three (`order`)
+        self.columns: IntArray = np.array((table.flat, table.moved, self.prologue))
+        self.ties: IntArray | None = None
+        self.searched = False
         self.keys: dict[int, Key] = {}
         self.candidates: dict[int, Picked] = {}
         self.variants: dict[int, list[tuple[Variant, Picked]]] = {}
         # per tiling replayed (by identity: the tilings above, kept here), its schedule and the
         # schedule's memo key (`model._array_memory`): the plan fields fix both
         self.schedules: dict[int, tuple[tiles.Tiling, Schedule, Hashed]] = {}
+
+    def order(self, bound: IntArray) -> IntArray:
+        """The candidates in order of (`bound`, DRAM bytes, prologue bytes, position in the
+        grid): one sort on four keys for a table searched once (a lone chip's), then one
+        stable sort on the bound over the table's kept order of the other three (a sweep's
+        table, searched again at each DRAM timing)."""
+        table = self.table
+        if self.ties is None:
+            if not self.searched:
+                self.searched = True
+                return np.lexsort((table.flat, self.prologue, table.moved, bound))
+            self.ties = np.lexsort((table.flat, self.prologue, table.moved))
+        ties = self.ties
+        result: IntArray = ties[np.argsort(bound[ties], kind="stable")]
+        return result
 
 
 def plan_of(chip: ChipConfig) -> tuple[Any, ...]:
