@@ -320,7 +320,7 @@ def _untimed(table: Grid, burst: int) -> Untimed:
         -floats[layout["window_compute"]], floats[layout["last_compute"]],
         np.where(head_left, -np.inf, opened), np.where(head_left, opened, -np.inf),
         _chain_rows(shapes, at), halves, steps - halves,
-        np.where(steps > 0, rows[len(rows) - count :], -np.inf),
+        np.where(steps > 0, rows[len(rows) - count :], -np.inf), {},
     )  # fmt: skip
 
 
