@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TypeVar
 
 import numpy as np
@@ -142,16 +143,22 @@ def _schedule_key(tiling: tiles.Tiling) -> tuple[int, ...] | tiles.Tiling:
 
 
 def _position_key(table: Grid, flat: int) -> tuple[int, ...] | tiles.Tiling:
-    """`_schedule_key` of the candidate at `flat`, without building it."""
-    grid, orders, array = table.grid, table.orders, table.array
+    """`_schedule_key` of the candidate at `flat`, without building it: a loop iterates where
+    its tile is smaller than its extent (`ceil_div(extent, tile) > 1`)."""
+    grid, array = table.grid, table.array
     o, i, j, n = _indices(table, flat)
-    sizes = {"m": int(grid.m[i]), "k": int(grid.k[j]), "n": int(grid.n[n])}
-    totals = {"m": array.m, "k": array.k, "n": array.n}
-    traffic = orders[o]
-    moving = "".join(
-        d for d in _loop_dims(traffic.order) if ceil_div(totals[d], sizes[d]) > 1
-    )
-    return (sizes["m"], sizes["k"], sizes["n"], hash(moving), hash(traffic.streamed))
+    m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
+    traffic = table.orders[o]
+    moving = _moving(traffic.order, array.m > m_tile, array.k > k_tile, array.n > n_tile)
+    return (m_tile, k_tile, n_tile, moving, hash(traffic.streamed))
+
+
+@lru_cache(maxsize=256)
+def _moving(order: str, m: bool, k: bool, n: bool) -> int:
+    """The hash of the loops of `order` that iterate (`m`, `k`, `n`: whether each does), as
+    `_schedule_key` spells them."""
+    moves = {"m": m, "k": k, "n": n}
+    return hash("".join(d for d in _loop_dims(order) if moves[d]))
 
 
 def _indices(table: Grid, flat: int) -> tuple[int, int, int, int]:
