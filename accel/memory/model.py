@@ -219,6 +219,7 @@ def clear_cache() -> None:
     tile_classes.clear_cache()
     tile_fit.clear_cache()
     clear_trips()
+    _LAST_LAYOUT.clear()
 
 
 def compulsory_bytes(mapping: Mapping) -> int:
@@ -247,7 +248,7 @@ def _array_memory(
     chip: ChipConfig,
 ) -> MemoryTraffic:
     table, geometry, compulsory = layer_table(
-        op, input_shapes, output_shape, batch, array, compute_cycles, layout_chip(chip)
+        op, input_shapes, output_shape, batch, array, compute_cycles, _layout_of(chip)
     )
     layer = Layer("layer", op, ("input",), input_shapes, output_shape)
     has_bias = layer.bias_elements > 0
@@ -272,6 +273,21 @@ def _array_memory(
     return _record(
         total, traffic, compulsory, macs, tiling, schedule(tiling)[0], chip, compute_cycles
     )
+
+
+def _layout_of(chip: ChipConfig) -> ChipConfig:
+    """`layout_chip(chip)`, answered for the chip asked last without its memo's comparison:
+    a network's layers ask with one chip object, and a chip equal to the one memoized (a
+    sweep point's) is compared field by field there."""
+    last = _LAST_LAYOUT
+    if last and last[0] is chip:
+        return last[1]
+    layout = layout_chip(chip)
+    _LAST_LAYOUT[:] = (chip, layout)
+    return layout
+
+
+_LAST_LAYOUT: list[ChipConfig] = []  # the chip asked last and its layout chip
 
 
 def every_candidate(
