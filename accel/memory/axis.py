@@ -55,9 +55,18 @@ class Axis(Frozen):
         if self.dilation != 1 or self.stride > reach:
             return self.common(((first, last),))
         # `common` of one range that reads one interval, without its reductions over ranges.
-        low = np.maximum(first * self.stride - self.pad_before, 0)
-        high = np.minimum(last * self.stride + (reach - self.pad_before), self.size)
-        result: IntArray = np.where(first > last, 0, np.maximum(high - low, 0))
+        return self._interval(first, last, first > last, reach)
+
+    def _interval(
+        self, first: IntArray, last: IntArray, empty: NDArray[np.bool_], reach: int
+    ) -> IntArray:
+        """Input positions read by every output of `first..last` where each output's window
+        reads one interval (`reach` positions): from the last output's window start to the
+        first's window end; none where `empty`."""
+        stride, pad = self.stride, self.pad_before
+        low = np.maximum((first * stride if stride != 1 else first) - pad, 0)
+        high = np.minimum((last * stride if stride != 1 else last) + (reach - pad), self.size)
+        result: IntArray = np.where(empty, 0, np.maximum(high - low, 0))
         return np.asarray(result, dtype=np.int64)
 
     @cached_property
@@ -89,12 +98,12 @@ class Axis(Frozen):
     def common(self, ranges: tuple[tuple[IntArray, IntArray], ...]) -> IntArray:
         """Input positions read by every one of several output ranges (per element)."""
         reach = self.dilation * (self.kernel - 1) + 1
+        empty = reduce(np.logical_or, (f > x for f, x in ranges))
         if self.dilation == 1 and self.stride <= reach:  # each range reads one interval
-            low = reduce(np.maximum, (f * self.stride for f, _ in ranges)) - self.pad_before
-            high = reduce(np.minimum, (x * self.stride for _, x in ranges)) - self.pad_before
-            low, high = np.maximum(low, 0), np.minimum(high + reach - 1, self.size - 1)
-            count = high - low + 1
-        elif self.dilation == 1:  # windows never overlap: only shared outputs share inputs
+            first = reduce(np.maximum, (f for f, _ in ranges))
+            last = reduce(np.minimum, (x for _, x in ranges))
+            return self._interval(first, last, empty, reach)  # the intervals' intersection
+        if self.dilation == 1:  # windows never overlap: only shared outputs share inputs
             first = np.clip(reduce(np.maximum, (f for f, _ in ranges)), 0, self.outputs)
             last = np.clip(reduce(np.minimum, (x for _, x in ranges)), -1, self.outputs - 1)
             prefix = self._disjoint_prefix
@@ -103,7 +112,6 @@ class Axis(Frozen):
         else:
             bounds = np.broadcast_arrays(*(a for pair in ranges for a in pair))
             count = np.array([self._shared(values) for values in zip(*bounds, strict=True)])
-        empty = reduce(np.logical_or, (f > x for f, x in ranges))
         result: IntArray = np.where(empty, 0, np.maximum(count, 0)).astype(np.int64)
         return result
 

@@ -165,7 +165,7 @@ def _start_box(last: IntArray, rows: Axis, cols: Axis) -> IntArray:
     """Input pixels read by output pixels `0..last` of an image: the whole rows above the last
     one, and the start of the last row; their union by inclusion–exclusion (`_part_box` with
     the first row whole)."""
-    bottom, right = last // cols.outputs, last % cols.outputs
+    bottom, right = np.divmod(last, cols.outputs)
     zero = np.zeros_like(last)
     above = (zero, bottom - 1)
     start = cols.touched(zero, right)
@@ -183,8 +183,8 @@ def box_pixels(batch: int, rows: Axis, cols: Axis, m_tile: int) -> IntArray:
     plane = rows.outputs * cols.outputs
     starts = np.arange(0, batch * plane, m_tile, dtype=np.int64)
     ends = np.minimum(starts + m_tile, batch * plane) - 1
-    first_image, last_image = starts // plane, ends // plane
-    first_pixel, last_pixel = starts % plane, ends % plane
+    first_image, first_pixel = np.divmod(starts, plane)
+    last_image, last_pixel = np.divmod(ends, plane)
     one_image = first_image == last_image
     inside = _part_box(first_pixel, np.where(one_image, last_pixel, plane - 1), rows, cols)
     if one_image.all():
@@ -204,25 +204,26 @@ def _part_box(first: IntArray, last: IntArray, rows: Axis, cols: Axis) -> IntArr
     ranges need intersecting.
     """
     width = cols.outputs
-    top, bottom = first // width, last // width
-    left, right = first % width, last % width
-    end = np.full_like(first, width - 1)
-    zero = np.zeros_like(first)
+    top, left = np.divmod(first, width)
+    bottom, right = np.divmod(last, width)
     if (top == bottom).all():  # each span within one row: one rectangle
         within: IntArray = rows.touched(top, top) * cols.touched(left, right)
         return within
     if not left.any() and (right == width - 1).all():  # whole rows: one rectangle
         whole: IntArray = rows.touched(top, bottom) * cols.whole
         return whole
+    end = np.full_like(first, width - 1)
+    zero = np.zeros_like(first)
     head, body, foot = (top, top), (top + 1, bottom - 1), (bottom, bottom)
+    head_rows = rows.touched(*head)  # also the single row's, where the span is within one
     head_cols, foot_cols = cols.touched(left, end), cols.touched(zero, right)
     both_cols = cols.common(((left, end), (zero, right)))
     spanning = (
-        rows.touched(*head) * head_cols + rows.touched(*body) * cols.whole
+        head_rows * head_cols + rows.touched(*body) * cols.whole
         + rows.touched(*foot) * foot_cols
         - rows.common((head, body)) * head_cols - rows.common((body, foot)) * foot_cols
         - (rows.common((head, foot)) - rows.common((head, body, foot))) * both_cols
     )  # fmt: skip
-    single = rows.touched(top, top) * cols.touched(left, right)
+    single = head_rows * cols.touched(left, right)
     result: IntArray = np.where(top == bottom, single, spanning)
     return result
