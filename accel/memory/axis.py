@@ -104,8 +104,11 @@ class Axis(Frozen):
             last = reduce(np.minimum, (x for _, x in ranges))
             return self._interval(first, last, empty, reach)  # the intervals' intersection
         if self.dilation == 1:  # windows never overlap: only shared outputs share inputs
-            first = np.clip(reduce(np.maximum, (f for f, _ in ranges)), 0, self.outputs)
-            last = np.clip(reduce(np.minimum, (x for _, x in ranges)), -1, self.outputs - 1)
+            # clipped to the outputs: `np.clip`'s numbers, without its Python
+            first = np.minimum(np.maximum(reduce(np.maximum, (f for f, _ in ranges)), 0),
+                               self.outputs)  # fmt: skip
+            last = np.minimum(np.maximum(reduce(np.minimum, (x for _, x in ranges)), -1),
+                              self.outputs - 1)  # fmt: skip
             prefix = self._disjoint_prefix
             start = np.minimum(first, last + 1)
             count = np.where(first <= last, prefix[last + 1] - prefix[start], 0)
