@@ -159,7 +159,8 @@ class Parts:
             high = np.minimum(starts + self.reach - 1, self.size - 1)
             self.prefix = np.zeros((len(parts), self.outputs + 1), dtype=np.int64)
             np.cumsum(np.maximum(high - low + 1, 0), axis=1, out=self.prefix[:, 1:])
-        self.whole = self.touched(np.zeros(1, dtype=np.int64), np.full(1, axis.outputs - 1))
+        self.whole = self.touched(np.zeros(1, dtype=np.int64),
+                                  np.array([axis.outputs - 1], dtype=np.int64))  # fmt: skip
 
     @staticmethod
     def of(parts: tuple[Axis, ...]) -> Parts | None:

@@ -235,7 +235,10 @@ def _same_or_stacked(values: list[IntArray], full: tuple[int, ...]) -> IntArray:
     """One array per order: broadcast over the orders when they are all one array."""
     if all(each is values[0] for each in values):
         return values[0]
-    return np.stack([np.broadcast_to(each, full[1:]) for each in values])
+    result = np.empty(full, dtype=np.result_type(*values))  # `np.stack`, without its Python
+    for row, each in enumerate(values):
+        result[row] = each
+    return result
 
 
 def last_extents(grid: tiles.Candidates, array: ArrayMapping) -> dict[GemmDim, IntArray]:

@@ -79,8 +79,8 @@ def tap_figures(batch: int, parts: tuple[tuple[Axis, Axis], ...], m_tiles: tuple
     else:
         per_tap = [(*box_stats(batch, r, c, m_tiles), first_boxes(batch, r, c, m_tiles))
                    for r, c in parts]  # fmt: skip
-        sums, largest, smallest, first = (
-            np.stack(each, axis=1) for each in zip(*per_tap, strict=True)
+        sums, largest, smallest, first = (  # `np.stack(axis=1)`, without its Python
+            np.array(each).T.copy() for each in zip(*per_tap, strict=True)
         )
         result = (sums, largest, smallest, first)
     for values in result:
@@ -166,7 +166,7 @@ def _start_box(last: IntArray, rows: Axis, cols: Axis) -> IntArray:
     one, and the start of the last row; their union by inclusion–exclusion (`_part_box` with
     the first row whole)."""
     bottom, right = np.divmod(last, cols.outputs)
-    zero = np.zeros_like(last)
+    zero = np.zeros(last.shape, dtype=last.dtype)
     above = (zero, bottom - 1)
     start = cols.touched(zero, right)
     overlap = rows.common((above, (bottom, bottom)))
@@ -212,8 +212,9 @@ def _part_box(first: IntArray, last: IntArray, rows: Axis, cols: Axis) -> IntArr
     if not left.any() and (right == width - 1).all():  # whole rows: one rectangle
         whole: IntArray = rows.touched(top, bottom) * cols.whole
         return whole
-    end = np.full_like(first, width - 1)
-    zero = np.zeros_like(first)
+    end = np.empty_like(first)  # `np.full_like`, without its Python
+    end.fill(width - 1)
+    zero = np.zeros(first.shape, dtype=first.dtype)
     head, body, foot = (top, top), (top + 1, bottom - 1), (bottom, bottom)
     head_rows = rows.touched(*head)  # also the single row's, where the span is within one
     head_cols, foot_cols = cols.touched(left, end), cols.touched(zero, right)
