@@ -79,7 +79,7 @@ class Untimed(NamedTuple):
         terms[1:3] += closing  # the drain, row 1
         if len(self.halves):  # rows 3 on: each chain's (`_chains`)
             loads = terms[3:buses]
-            loads -= transfer[self.chain_rows].sum(axis=0)
+            loads -= np.add.reduce(transfer[self.chain_rows], axis=0)  # `.sum`, in C alone
             np.maximum(loads, 0.0, out=loads)
             loads += chained
             loads /= self.halves
@@ -94,7 +94,7 @@ class Untimed(NamedTuple):
         pipeline += first
         np.add(pipeline, latency, out=pipeline, where=first > 0)  # the fill, where there is one
         pipeline += extra  # through the pipeline
-        result: IntArray = terms.max(axis=0).astype(np.int64)
+        result: IntArray = np.maximum.reduce(terms, axis=0).astype(np.int64)
         return result
 
     def _with_latency(self, latency: int) -> tuple[FloatArray, ...]:

@@ -260,7 +260,8 @@ def restrict(table: Grid, valid: list[IntArray]) -> Grid:
     mask = np.array(valid).ravel()  # of one shape: as `np.stack`, without its Python
     if len(table) == len(mask) and mask.all():
         return table
-    return _grid(table, table.chain_shapes, np.flatnonzero(mask), table.rows[:, mask])
+    flat = mask.nonzero()[0]  # `np.flatnonzero` of the flat mask, without its Python
+    return _grid(table, table.chain_shapes, flat, table.rows[:, mask])
 
 
 def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:

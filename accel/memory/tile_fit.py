@@ -104,7 +104,8 @@ def fits(
     """
     sram = chip.sram
     shape = np.broadcast(*tiles.values()).shape  # not `np.broadcast_shapes`, in Python
-    ok, shared = np.ones(shape, dtype=bool), np.zeros(shape, dtype=np.int64)
+    ok, shared = np.empty(shape, dtype=bool), np.zeros(shape, dtype=np.int64)
+    ok.fill(True)  # `np.ones`, without its Python
     for operand, size in tiles.items():
         if operand in streamed:
             continue
