@@ -70,12 +70,18 @@ def tap_figures(batch: int, parts: tuple[tuple[Axis, Axis], ...], m_tiles: tuple
                 ) -> Figures:  # fmt: skip
     """`box_stats` and `first_boxes` through each of several tap boxes ((rows, cols) parts),
     as (sum, largest, smallest, first) matrices of M-tile sizes (rows) by tap boxes (columns);
-    every tap box at once where their windows each read one interval and every tile size is
-    row-aligned (`_tap_figures`), else tap box by tap box (read-only: memoized)."""
+    every tap box at once where their windows each read one interval (`_tap_figures`: the
+    row-aligned tile sizes in closed form, the others box by box), else tap box by tap box
+    (read-only: memoized)."""
     rows, cols = Parts.of(tuple(r for r, _ in parts)), Parts.of(tuple(c for _, c in parts))
-    classes = _tile_classes(batch, parts[0][0].outputs, parts[0][1].outputs, m_tiles)
-    if rows is not None and cols is not None and classes is not None:
-        result = _tap_figures(batch, rows, cols, m_tiles, *classes)
+    if rows is not None and cols is not None:
+        aligned, banded = _tile_classes(batch, parts[0][0].outputs, parts[0][1].outputs, m_tiles)
+        result = _tap_figures(batch, rows, cols, m_tiles, aligned, banded)
+        sums, largest, smallest, _ = result
+        for i in sorted(set(range(len(m_tiles))) - set(aligned) - set(banded)):
+            for t, (r, c) in enumerate(parts):  # as `box_stats` visits them
+                boxes = box_pixels(batch, r, c, m_tiles[i])
+                sums[i, t], largest[i, t], smallest[i, t] = boxes.sum(), boxes.max(), boxes.min()
     else:
         per_tap = [(*box_stats(batch, r, c, m_tiles), first_boxes(batch, r, c, m_tiles))
                    for r, c in parts]  # fmt: skip
@@ -89,16 +95,16 @@ def tap_figures(batch: int, parts: tuple[tuple[Axis, Axis], ...], m_tiles: tuple
 
 
 def _tile_classes(batch: int, height: int, width: int, m_tiles: tuple[int, ...]
-                  ) -> tuple[list[int], list[int]] | None:  # fmt: skip
+                  ) -> tuple[list[int], list[int]]:  # fmt: skip
     """The tile sizes (indices) `box_stats` sums as a row × column-range grid and as row
-    bands, or None when some size is neither."""
+    bands (the others it sums box by box)."""
     plane = height * width
     aligned = [i for i, m in enumerate(m_tiles) if m <= width and width % m == 0]
     banded = [
         i for i, m in enumerate(m_tiles)
         if m > width and m % width == 0 and (batch == 1 or plane % m == 0)
     ]  # fmt: skip
-    return (aligned, banded) if len(aligned) + len(banded) == len(m_tiles) else None
+    return aligned, banded
 
 
 def _tap_figures(
