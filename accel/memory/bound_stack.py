@@ -191,7 +191,9 @@ def _innermost(moving: Moving, groups: int) -> dict[Operand, IntArray]:
     """Per operand, over (order, m, k, n), where the innermost loop that iterates indexes it
     (the groups loop, outermost, indexes every operand): its tile changes at every step. The
     innermost moving loop is the one that moves while no loop inside it does."""
-    inner = {dim: moving.moves[i] & ~moving.stacked(dim) for i, dim in enumerate(GEMM_DIMS)}
+    # `moves & ~stacked`, of booleans: `moves > stacked`, one operation
+    inner = {dim: np.greater(moving.moves[i], moving.stacked(dim))
+             for i, dim in enumerate(GEMM_DIMS)}  # fmt: skip
     still = ~moving.subsets[-1]  # no loop moves
     result: dict[Operand, IntArray] = {}
     for operand in OPERANDS:

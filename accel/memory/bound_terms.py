@@ -224,8 +224,7 @@ def head_bus(
     if double["ofmap"]:
         partial = in_bursts(sizes["m"] * sizes["n"] * chip.array.accumulator_bytes, burst)
         early.append(np.where(stack.transfers["ofmap_read"] > 0, partial, 0))
-    allowance = sum(early) + prologue
-    result: IntArray = drain - allowance
+    result: IntArray = drain - summed([prologue, *early])
     return result
 
 
