@@ -55,9 +55,18 @@ class Axis(Frozen):
         if self.dilation != 1 or self.stride > reach:
             return self.common(((first, last),))
         # `common` of one range that reads one interval, without its reductions over ranges.
-        low = np.maximum(first * self.stride - self.pad_before, 0)
-        high = np.minimum(last * self.stride + (reach - self.pad_before), self.size)
-        result: IntArray = np.where(first > last, 0, np.maximum(high - low, 0))
+        return self._interval(first, last, first > last, reach)
+
+    def _interval(
+        self, first: IntArray, last: IntArray, empty: NDArray[np.bool_], reach: int
+    ) -> IntArray:
+        """Input positions read by every output of `first..last` where each output's window
+        reads one interval (`reach` positions): from the last output's window start to the
+        first's window end; none where `empty`."""
+        stride, pad = self.stride, self.pad_before
+        low = np.maximum((first * stride if stride != 1 else first) - pad, 0)
+        high = np.minimum((last * stride if stride != 1 else last) + (reach - pad), self.size)
+        result: IntArray = np.where(empty, 0, np.maximum(high - low, 0))
         return np.asarray(result, dtype=np.int64)
 
     @cached_property
@@ -89,21 +98,23 @@ class Axis(Frozen):
     def common(self, ranges: tuple[tuple[IntArray, IntArray], ...]) -> IntArray:
         """Input positions read by every one of several output ranges (per element)."""
         reach = self.dilation * (self.kernel - 1) + 1
+        empty = reduce(np.logical_or, (f > x for f, x in ranges))
         if self.dilation == 1 and self.stride <= reach:  # each range reads one interval
-            low = reduce(np.maximum, (f * self.stride for f, _ in ranges)) - self.pad_before
-            high = reduce(np.minimum, (x * self.stride for _, x in ranges)) - self.pad_before
-            low, high = np.maximum(low, 0), np.minimum(high + reach - 1, self.size - 1)
-            count = high - low + 1
-        elif self.dilation == 1:  # windows never overlap: only shared outputs share inputs
-            first = np.clip(reduce(np.maximum, (f for f, _ in ranges)), 0, self.outputs)
-            last = np.clip(reduce(np.minimum, (x for _, x in ranges)), -1, self.outputs - 1)
+            first = reduce(np.maximum, (f for f, _ in ranges))
+            last = reduce(np.minimum, (x for _, x in ranges))
+            return self._interval(first, last, empty, reach)  # the intervals' intersection
+        if self.dilation == 1:  # windows never overlap: only shared outputs share inputs
+            # clipped to the outputs: `np.clip`'s numbers, without its Python
+            first = np.minimum(np.maximum(reduce(np.maximum, (f for f, _ in ranges)), 0),
+                               self.outputs)  # fmt: skip
+            last = np.minimum(np.maximum(reduce(np.minimum, (x for _, x in ranges)), -1),
+                              self.outputs - 1)  # fmt: skip
             prefix = self._disjoint_prefix
             start = np.minimum(first, last + 1)
             count = np.where(first <= last, prefix[last + 1] - prefix[start], 0)
         else:
             bounds = np.broadcast_arrays(*(a for pair in ranges for a in pair))
             count = np.array([self._shared(values) for values in zip(*bounds, strict=True)])
-        empty = reduce(np.logical_or, (f > x for f, x in ranges))
         result: IntArray = np.where(empty, 0, np.maximum(count, 0)).astype(np.int64)
         return result
 
@@ -148,7 +159,8 @@ class Parts:
             high = np.minimum(starts + self.reach - 1, self.size - 1)
             self.prefix = np.zeros((len(parts), self.outputs + 1), dtype=np.int64)
             np.cumsum(np.maximum(high - low + 1, 0), axis=1, out=self.prefix[:, 1:])
-        self.whole = self.touched(np.zeros(1, dtype=np.int64), np.full(1, axis.outputs - 1))
+        self.whole = self.touched(np.zeros(1, dtype=np.int64),
+                                  np.array([axis.outputs - 1], dtype=np.int64))  # fmt: skip
 
     @staticmethod
     def of(parts: tuple[Axis, ...]) -> Parts | None:

@@ -191,7 +191,9 @@ def _innermost(moving: Moving, groups: int) -> dict[Operand, IntArray]:
     """Per operand, over (order, m, k, n), where the innermost loop that iterates indexes it
     (the groups loop, outermost, indexes every operand): its tile changes at every step. The
     innermost moving loop is the one that moves while no loop inside it does."""
-    inner = {dim: moving.moves[i] & ~moving.stacked(dim) for i, dim in enumerate(GEMM_DIMS)}
+    # `moves & ~stacked`, of booleans: `moves > stacked`, one operation
+    inner = {dim: np.greater(moving.moves[i], moving.stacked(dim))
+             for i, dim in enumerate(GEMM_DIMS)}  # fmt: skip
     still = ~moving.subsets[-1]  # no loop moves
     result: dict[Operand, IntArray] = {}
     for operand in OPERANDS:
@@ -235,7 +237,10 @@ def _same_or_stacked(values: list[IntArray], full: tuple[int, ...]) -> IntArray:
     """One array per order: broadcast over the orders when they are all one array."""
     if all(each is values[0] for each in values):
         return values[0]
-    return np.stack([np.broadcast_to(each, full[1:]) for each in values])
+    result = np.empty(full, dtype=np.result_type(*values))  # `np.stack`, without its Python
+    for row, each in enumerate(values):
+        result[row] = each
+    return result
 
 
 def last_extents(grid: tiles.Candidates, array: ArrayMapping) -> dict[GemmDim, IntArray]:

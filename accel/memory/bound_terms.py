@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import NDArray
 
 from accel.config import ChipConfig, Operand
 from accel.mapping.array import ArrayMapping
@@ -27,6 +28,7 @@ from accel.memory.geometry import IntArray
 from accel.memory.traffic import grid_sizes
 
 INPUTS: tuple[Operand, ...] = ("ifmap", "weight")
+BoolArray = NDArray[np.bool_]
 READS = ("ifmap", "weight", "ofmap_read")  # the TRAFFIC kinds loaded from DRAM
 
 
@@ -71,29 +73,47 @@ def chains(
     """The `Chain`s of the ifmap, the weights and both, over (order, m, k, n); `compute`: the
     layer's compute cycles plus refills, over the same grid."""
     steps, write_most = stack.steps, stack.write_most
-    # The compute of steps `halves` onwards: all but `halves` steps of at most `most` each.
+    # The compute of steps `halves` onwards: all but `halves` steps of at most `most` each;
+    # and where a chain of `halves` has more steps than halves. Per count of halves, worked
+    # out when a chain first has that many (`_Halves`).
     most = stack.step_cycles + max(layer_edges(array, chip.array.fold_overlap)[0], 0)
-    rest = {halves: np.maximum(compute - halves * most, 0) for halves in (1, 2)}
+    per_halves = _Halves(compute, most, steps)
     return tuple(
-        _chain(operands, stack, chip, steps, write_most, rest)
+        _chain(operands, stack, chip, steps, write_most, per_halves)
         for operands in (("ifmap",), ("weight",), ("ifmap", "weight"))
     )
 
 
+class _Halves(dict[int, tuple[IntArray, BoolArray]]):
+    """Per count of halves: the compute of the steps past them, and where there are more steps
+    than halves (built on first use: the chains of a chip mostly share one count)."""
+
+    def __init__(self, compute: IntArray, most: IntArray, steps: IntArray) -> None:
+        super().__init__()
+        self.compute, self.most, self.steps = compute, most, steps
+
+    def __missing__(self, halves: int) -> tuple[IntArray, BoolArray]:
+        rest = np.maximum(self.compute - halves * self.most, 0)
+        found = self[halves] = (rest, self.steps > halves)
+        return found
+
+
 def _chain(
     operands: tuple[Operand, ...], stack: Stack, chip: ChipConfig, steps: IntArray,
-    write_most: IntArray, compute: dict[int, IntArray],
+    write_most: IntArray, per_halves: _Halves,
 ) -> Chain:
     """The `Chain` of `operands`. With halves of different counts the larger holds (a load may
-    wait for a later release). `compute`: per count of halves, the chain's compute."""
+    wait for a later release). `per_halves`: per count of halves, the chain's compute and
+    where it has more steps than halves."""
     halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in operands)
+    compute, more = per_halves[halves]
     if any(operand in stack.streamed for operand in operands):
         chained = np.zeros((1, 1, 1, 1), dtype=np.int64)
     else:
         changes = stack.innermost[operands[0]]
         for operand in operands[1:]:
             changes = changes & stack.innermost[operand]
-        chained = np.where(changes & (steps > halves), steps, 0)
+        chained = np.where(changes & more, steps, 0)
     kinds: list[str] = list(operands)
     # With two halves, step j's write-back sits in the ring between the loads for steps
     # j + 1 and j + 2: the chain pays it too (all but the last steps' write-backs).
@@ -103,9 +123,7 @@ def _chain(
     largest = [stack.tile_sizes[operand] for operand in operands]
     largest.append(write_most if writes else np.zeros((1, 1, 1), dtype=np.int64))
     bus = summed([stack.rounded[kind] for kind in kinds])
-    return Chain(
-        halves, chained, bus, tuple(largest), compute[halves], stack.count(kinds)
-    )  # fmt: skip
+    return Chain(halves, chained, bus, tuple(largest), compute, stack.count(kinds))
 
 
 def windows(
@@ -206,8 +224,7 @@ def head_bus(
     if double["ofmap"]:
         partial = in_bursts(sizes["m"] * sizes["n"] * chip.array.accumulator_bytes, burst)
         early.append(np.where(stack.transfers["ofmap_read"] > 0, partial, 0))
-    allowance = sum(early) + prologue
-    result: IntArray = drain - allowance
+    result: IntArray = drain - summed([prologue, *early])
     return result
 
 
@@ -219,10 +236,15 @@ def first_step(
     (or the whole extent), and it opens the layer (`layer_edges`)."""
     if stack.streamed:
         return np.zeros((1, 1, 1, 1), dtype=np.int64)
-    sizes = stack.sizes
-    first = {dim: np.minimum(sizes[dim], array.size(dim)) for dim in sizes}
-    overlap = chip.array.fold_overlap
-    whole = whole_folds_cycles(array, overlap, folds_of(first, array), first[array.time_dim])
+    sizes, overlap = stack.sizes, chip.array.fold_overlap
+    largest = [int(np.maximum.reduce(each)) for each in (grid.m, grid.k, grid.n)]
+    if largest[0] <= array.m and largest[1] <= array.k and largest[2] <= array.n:
+        # every tile size within its extent (as `tile_grid` makes them): the first tiles are
+        # the tile sizes, whose step `Stack.step_cycles` holds
+        first, whole = sizes, stack.step_cycles
+    else:
+        first = {dim: np.minimum(sizes[dim], array.size(dim)) for dim in sizes}
+        whole = whole_folds_cycles(array, overlap, folds_of(first, array), first[array.time_dim])
     opening, _ = layer_edges(array, overlap)
     cycles = np.where(stack.merged, first[array.time_dim], whole) + max(opening, 0)
     result: IntArray = np.where(stack.steps > 1, cycles, 0)

@@ -7,7 +7,8 @@ only in DRAM timing searches the same table again (`search_facts.py`), so the ti
 of every term is worked out once per table and burst size (`Untimed`): the transfer sizes in
 whole bursts, the bytes on the bus and the transfer counts as floats, each term's constant
 cycles, and its conditions as −∞ where the term does not apply. `Untimed.at` finishes them at a
-bandwidth and latency in a few whole-table numpy operations.
+bandwidth and latency in a few whole-table numpy operations (the parts that read only the
+latency kept per latency: a sweep's bandwidths share them).
 
 The values are exactly those of the term-by-term form (`tests/test_bounds.py` holds the two
 equal): every operand is an integer below 2⁵³, where float64 adds, multiplies and floors
@@ -52,64 +53,74 @@ class Untimed(NamedTuple):
     halves: FloatArray  # per chain (a column): its buffer halves
     chain_waits: FloatArray  # per chain: steps past the first halves, each waiting a latency
     chain_compute: FloatArray  # per chain: its compute (−∞ where it does not chain)
+    latencies: dict[int, tuple[FloatArray, ...]]  # `_with_latency`, per latency (filled in)
 
     def at(self, bandwidth: float, latency: int) -> IntArray:
-        """Every candidate's bound at `bandwidth` bytes/cycle and `latency` cycles."""
+        """Every candidate's bound at `bandwidth` bytes/cycle and `latency` cycles: each term a
+        row of one matrix, written in place over the channel's rows (`_channel`), then the
+        largest of the rows."""
         transfer = self.on_bus / bandwidth
         transfer += 0.5
         np.floor(transfer, out=transfer)  # `transfer_bound` of every transfer size
-        channel = self._channel(bandwidth)
+        buses = len(self.bus)
+        terms = np.empty((buses + 1, self.bus.shape[1]))
+        self._channel(bandwidth, terms[:buses])  # the channel, row 0
+        head, closing, chained, slack = self._with_latency(latency)
         first = transfer[0] + transfer[1]
         last = transfer[2]
-        extra = transfer[3] + transfer[4]
-        extra += transfer[5]
-        extra += self.window_slack
-        extra += latency
-        np.maximum(extra, 0.0, out=extra)
-        extra *= self.windows
-        bound = self.compute + last
-        bound += first
-        np.add(bound, latency, out=bound, where=first > 0)  # the fill, where there is one
-        bound += extra  # through the pipeline
-        np.maximum(bound, channel[0], out=bound)  # the channel
-        closing = self.last_compute + last
-        closing += latency  # after the last load ends
-        np.maximum(bound, channel[1] + closing, out=bound)  # the drain
         # From the first step on: the first tiles, the closing and the larger of `opened` (the
         # head bytes not left) and the head's channel cycles, `opened_head` and a latency
         # (left); one sum and one maximum fewer than the two terms apart, the same whole numbers.
-        opened = channel[2] + self.opened_head
-        opened += latency
+        opened = terms[2]
+        opened += head
         np.maximum(opened, self.opened, out=opened)
         opened += first
-        opened += closing
-        np.maximum(bound, opened, out=bound)
-        if len(self.halves):
-            np.maximum(bound, self._chains(transfer, channel, latency), out=bound)
-        result: IntArray = bound.astype(np.int64)
+        closing = closing + last  # after the last load ends
+        terms[1:3] += closing  # the drain, row 1
+        if len(self.halves):  # rows 3 on: each chain's (`_chains`)
+            loads = terms[3:buses]
+            loads -= np.add.reduce(transfer[self.chain_rows], axis=0)  # `.sum`, in C alone
+            np.maximum(loads, 0.0, out=loads)
+            loads += chained
+            loads /= self.halves
+            np.floor(loads, out=loads)
+        extra = transfer[3] + transfer[4]
+        extra += transfer[5]
+        extra += slack
+        np.maximum(extra, 0.0, out=extra)
+        extra *= self.windows
+        pipeline = terms[buses]
+        np.add(self.compute, last, out=pipeline)
+        pipeline += first
+        np.add(pipeline, latency, out=pipeline, where=first > 0)  # the fill, where there is one
+        pipeline += extra  # through the pipeline
+        result: IntArray = np.maximum.reduce(terms, axis=0).astype(np.int64)
         return result
 
-    def _channel(self, bandwidth: float) -> FloatArray:
-        """`channel_cycles.channel_bound` of every bus row (the same operations)."""
+    def _with_latency(self, latency: int) -> tuple[FloatArray, ...]:
+        """The terms' parts that read the latency and no bandwidth, kept per latency (a
+        sweep's bandwidths share one): `opened_head`, the last step's compute and each chain's
+        compute and waits, and the write-back window's slack, each with its latencies."""
+        found = self.latencies.get(latency)
+        if found is None:
+            if len(self.latencies) >= 8:
+                self.latencies.clear()
+            chained = self.chain_waits * latency
+            chained += self.chain_compute
+            found = self.latencies[latency] = (
+                self.opened_head + latency, self.last_compute + latency, chained,
+                self.window_slack + latency,
+            )  # fmt: skip
+        return found
+
+    def _channel(self, bandwidth: float, out: FloatArray) -> None:
+        """`channel_cycles.channel_bound` of every bus row (the same operations), into `out`."""
         per_burst = self.burst / bandwidth
         slack = 0.0 if per_burst == math.floor(per_burst) else 0.5 / per_burst
-        share = self.bus / bandwidth
-        cycles = share * max(0.0, 1.0 - slack) if slack else share
+        cycles = np.divide(self.bus, bandwidth, out=out)
         if slack:
-            share -= self.half_transfers
+            share = cycles - self.half_transfers
+            cycles *= max(0.0, 1.0 - slack)
             np.maximum(cycles, share, out=cycles)
         cycles -= 1e-9
-        result: FloatArray = np.ceil(cycles, out=cycles)
-        return result
-
-    def _chains(self, transfer: FloatArray, channel: FloatArray, latency: int) -> FloatArray:
-        """The largest `bound_terms.chain_bound` of the chains: per chain, its loads past what
-        the halves' first transfers may overlap, a latency per step past the halves, and its
-        compute, shared among its halves."""
-        loads = channel[3:] - transfer[self.chain_rows].sum(axis=0)
-        np.maximum(loads, 0.0, out=loads)
-        loads += self.chain_compute
-        loads += self.chain_waits * latency
-        loads /= self.halves
-        result: FloatArray = np.floor(loads, out=loads).max(axis=0)
-        return result
+        np.ceil(cycles, out=cycles)

@@ -260,7 +260,8 @@ def restrict(table: Grid, valid: list[IntArray]) -> Grid:
     mask = np.array(valid).ravel()  # of one shape: as `np.stack`, without its Python
     if len(table) == len(mask) and mask.all():
         return table
-    return _grid(table, table.chain_shapes, np.flatnonzero(mask), table.rows[:, mask])
+    flat = mask.nonzero()[0]  # `np.flatnonzero` of the flat mask, without its Python
+    return _grid(table, table.chain_shapes, flat, table.rows[:, mask])
 
 
 def lower_bounds(table: Grid, chip: ChipConfig) -> IntArray:
@@ -311,16 +312,17 @@ def _untimed(table: Grid, burst: int) -> Untimed:
     halves = _halves(shapes)
     on_bus = np.zeros((at + 1, len(table)))  # and a row of zeros
     on_bus[:at] = in_bursts(rows[:at], burst)
-    floats, layout = rows.astype(np.float64), table.layout  # one conversion, rows as views
+    # one conversion of the rows past the transfer sizes, read as views (row `r` at `r - at`)
+    floats, layout = rows[at:].astype(np.float64), table.layout
     opened, head_left = np.where(first > 0, first, -np.inf), head > 0
     return Untimed(
         burst, on_bus,
-        floats[at : at + buses], floats[at + buses : at + 2 * buses] / 2,
-        floats[layout["compute"]], floats[layout["windows"]],
-        -floats[layout["window_compute"]], floats[layout["last_compute"]],
+        floats[:buses], floats[buses : 2 * buses] / 2,
+        floats[layout["compute"] - at], floats[layout["windows"] - at],
+        -floats[layout["window_compute"] - at], floats[layout["last_compute"] - at],
         np.where(head_left, -np.inf, opened), np.where(head_left, opened, -np.inf),
         _chain_rows(shapes, at), halves, steps - halves,
-        np.where(steps > 0, rows[len(rows) - count :], -np.inf),
+        np.where(steps > 0, rows[len(rows) - count :], -np.inf), {},
     )  # fmt: skip
 
 

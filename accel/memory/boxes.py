@@ -70,17 +70,23 @@ def tap_figures(batch: int, parts: tuple[tuple[Axis, Axis], ...], m_tiles: tuple
                 ) -> Figures:  # fmt: skip
     """`box_stats` and `first_boxes` through each of several tap boxes ((rows, cols) parts),
     as (sum, largest, smallest, first) matrices of M-tile sizes (rows) by tap boxes (columns);
-    every tap box at once where their windows each read one interval and every tile size is
-    row-aligned (`_tap_figures`), else tap box by tap box (read-only: memoized)."""
+    every tap box at once where their windows each read one interval (`_tap_figures`: the
+    row-aligned tile sizes in closed form, the others box by box), else tap box by tap box
+    (read-only: memoized)."""
     rows, cols = Parts.of(tuple(r for r, _ in parts)), Parts.of(tuple(c for _, c in parts))
-    classes = _tile_classes(batch, parts[0][0].outputs, parts[0][1].outputs, m_tiles)
-    if rows is not None and cols is not None and classes is not None:
-        result = _tap_figures(batch, rows, cols, m_tiles, *classes)
+    if rows is not None and cols is not None:
+        aligned, banded = _tile_classes(batch, parts[0][0].outputs, parts[0][1].outputs, m_tiles)
+        result = _tap_figures(batch, rows, cols, m_tiles, aligned, banded)
+        sums, largest, smallest, _ = result
+        for i in sorted(set(range(len(m_tiles))) - set(aligned) - set(banded)):
+            for t, (r, c) in enumerate(parts):  # as `box_stats` visits them
+                boxes = box_pixels(batch, r, c, m_tiles[i])
+                sums[i, t], largest[i, t], smallest[i, t] = boxes.sum(), boxes.max(), boxes.min()
     else:
         per_tap = [(*box_stats(batch, r, c, m_tiles), first_boxes(batch, r, c, m_tiles))
                    for r, c in parts]  # fmt: skip
-        sums, largest, smallest, first = (
-            np.stack(each, axis=1) for each in zip(*per_tap, strict=True)
+        sums, largest, smallest, first = (  # `np.stack(axis=1)`, without its Python
+            np.array(each).T.copy() for each in zip(*per_tap, strict=True)
         )
         result = (sums, largest, smallest, first)
     for values in result:
@@ -89,16 +95,16 @@ def tap_figures(batch: int, parts: tuple[tuple[Axis, Axis], ...], m_tiles: tuple
 
 
 def _tile_classes(batch: int, height: int, width: int, m_tiles: tuple[int, ...]
-                  ) -> tuple[list[int], list[int]] | None:  # fmt: skip
+                  ) -> tuple[list[int], list[int]]:  # fmt: skip
     """The tile sizes (indices) `box_stats` sums as a row × column-range grid and as row
-    bands, or None when some size is neither."""
+    bands (the others it sums box by box)."""
     plane = height * width
     aligned = [i for i, m in enumerate(m_tiles) if m <= width and width % m == 0]
     banded = [
         i for i, m in enumerate(m_tiles)
         if m > width and m % width == 0 and (batch == 1 or plane % m == 0)
     ]  # fmt: skip
-    return (aligned, banded) if len(aligned) + len(banded) == len(m_tiles) else None
+    return aligned, banded
 
 
 def _tap_figures(
@@ -165,8 +171,8 @@ def _start_box(last: IntArray, rows: Axis, cols: Axis) -> IntArray:
     """Input pixels read by output pixels `0..last` of an image: the whole rows above the last
     one, and the start of the last row; their union by inclusion–exclusion (`_part_box` with
     the first row whole)."""
-    bottom, right = last // cols.outputs, last % cols.outputs
-    zero = np.zeros_like(last)
+    bottom, right = np.divmod(last, cols.outputs)
+    zero = np.zeros(last.shape, dtype=last.dtype)
     above = (zero, bottom - 1)
     start = cols.touched(zero, right)
     overlap = rows.common((above, (bottom, bottom)))
@@ -183,8 +189,8 @@ def box_pixels(batch: int, rows: Axis, cols: Axis, m_tile: int) -> IntArray:
     plane = rows.outputs * cols.outputs
     starts = np.arange(0, batch * plane, m_tile, dtype=np.int64)
     ends = np.minimum(starts + m_tile, batch * plane) - 1
-    first_image, last_image = starts // plane, ends // plane
-    first_pixel, last_pixel = starts % plane, ends % plane
+    first_image, first_pixel = np.divmod(starts, plane)
+    last_image, last_pixel = np.divmod(ends, plane)
     one_image = first_image == last_image
     inside = _part_box(first_pixel, np.where(one_image, last_pixel, plane - 1), rows, cols)
     if one_image.all():
@@ -204,25 +210,27 @@ def _part_box(first: IntArray, last: IntArray, rows: Axis, cols: Axis) -> IntArr
     ranges need intersecting.
     """
     width = cols.outputs
-    top, bottom = first // width, last // width
-    left, right = first % width, last % width
-    end = np.full_like(first, width - 1)
-    zero = np.zeros_like(first)
+    top, left = np.divmod(first, width)
+    bottom, right = np.divmod(last, width)
     if (top == bottom).all():  # each span within one row: one rectangle
         within: IntArray = rows.touched(top, top) * cols.touched(left, right)
         return within
     if not left.any() and (right == width - 1).all():  # whole rows: one rectangle
         whole: IntArray = rows.touched(top, bottom) * cols.whole
         return whole
+    end = np.empty_like(first)  # `np.full_like`, without its Python
+    end.fill(width - 1)
+    zero = np.zeros(first.shape, dtype=first.dtype)
     head, body, foot = (top, top), (top + 1, bottom - 1), (bottom, bottom)
+    head_rows = rows.touched(*head)  # also the single row's, where the span is within one
     head_cols, foot_cols = cols.touched(left, end), cols.touched(zero, right)
     both_cols = cols.common(((left, end), (zero, right)))
     spanning = (
-        rows.touched(*head) * head_cols + rows.touched(*body) * cols.whole
+        head_rows * head_cols + rows.touched(*body) * cols.whole
         + rows.touched(*foot) * foot_cols
         - rows.common((head, body)) * head_cols - rows.common((body, foot)) * foot_cols
         - (rows.common((head, foot)) - rows.common((head, body, foot))) * both_cols
     )  # fmt: skip
-    single = rows.touched(top, top) * cols.touched(left, right)
+    single = head_rows * cols.touched(left, right)
     result: IntArray = np.where(top == bottom, single, spanning)
     return result

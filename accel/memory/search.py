@@ -17,7 +17,8 @@ from __future__ import annotations
 import heapq
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 
@@ -27,7 +28,8 @@ from accel.mapping.array import loop_dims as _loop_dims
 from accel.memory import tiling as tiles
 from accel.memory import variant_bounds
 from accel.memory.bounds import Grid, lower_bounds
-from accel.memory.search_facts import facts_of
+from accel.memory.geometry import IntArray
+from accel.memory.search_facts import TableFacts, facts_of
 from accel.memory.streamed_traffic import streamed_passes
 from accel.memory.traffic import TRAFFIC, trips
 
@@ -39,28 +41,32 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
     """The candidate with the fewest replayed cycles, then DRAM bytes; with its cycles and how
     many tilings were replayed."""
     facts = facts_of(table, chip)
-    bound = lower_bounds(table, chip)
-    prologue = facts.prologue
-    order = np.lexsort((table.flat, prologue, table.moved, bound))
+    timing = variant_bounds.Timing.of(chip)
     scan = _Scan(replay)
     seen: set[tuple[int, ...] | tiles.Tiling] = set()
-    for position in _lazily(order):
-        flat = int(table.flat[position])
-        key = (int(bound[position]), int(table.moved[position]), int(prologue[position]), flat, 0)
-        scan.variants_before(key)
+    keys, candidates, variants = facts.keys, facts.candidates, facts.variants
+    for position, cycles, flat, moved, prologue in _lazily(facts, lower_bounds(table, chip)):
+        key = (cycles, moved, prologue, flat, 0)
+        if scan.pending and scan.pending[0][0] < key:
+            scan.variants_before(key)
         if key >= scan.best:
             break
-        schedule = _known(facts.keys, flat, _shared, table, flat, _position_key)
+        schedule = keys.get(flat)  # what a table's position needs at every bandwidth, kept
+        if schedule is None:
+            schedule = keys[flat] = _shared(table, flat, _position_key)
         if schedule in seen:
             continue
         seen.add(schedule)
-        picked = _known(facts.candidates, flat, _shared, table, flat, candidate)
+        picked = candidates.get(flat)
+        if picked is None:
+            picked = candidates[flat] = _shared(table, flat, candidate)
         scan.replay_if_better(key, picked)
-        variants = _known(facts.variants, flat, variant_bounds.variants, picked, table, chip,
-                          position)  # fmt: skip
-        for index, (variant, each) in enumerate(variants, start=1):
-            cycles = variant_bounds.timed_bound(variant, chip)
-            rank = (cycles, variant.moved, variant.prologue, flat, index)
+        found = variants.get(flat)
+        if found is None:
+            found = variants[flat] = variant_bounds.variants(picked, table, chip, position)
+        for index, (variant, each) in enumerate(found, start=1):
+            rank = (variant_bounds.timed(variant, timing), variant.moved, variant.prologue,
+                    flat, index)  # fmt: skip
             heapq.heappush(scan.pending, (rank, each))
     scan.variants_before(scan.best)
     assert scan.picked is not None, "the grid holds at least one valid candidate"
@@ -70,22 +76,17 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
 T = TypeVar("T")
 
 
-def _lazily(order: np.ndarray) -> Iterator[int]:
-    """`order` as plain integers, a few at a time: the scan rarely reads past its first few
-    positions, and a table holds hundreds."""
+def _lazily(facts: TableFacts, bound: IntArray) -> Iterator[tuple[int, int, int, int, int]]:
+    """Each candidate's (position, bound, flat, DRAM bytes, prologue bytes) in plain
+    integers, in order of (bound, DRAM bytes, prologue, flat), a few at a time: the scan
+    rarely reads past its first few positions, and a table holds hundreds."""
+    columns, order = facts.columns, facts.order(bound)
     start, size = 0, 8
     while start < len(order):
-        yield from order[start : start + size].tolist()
+        chunk = order[start : start + size]
+        flat, moved, prologue = columns[:, chunk].tolist()
+        yield from zip(chunk.tolist(), bound[chunk].tolist(), flat, moved, prologue, strict=True)
         start, size = start + size, size * 4
-
-
-def _known(found: dict[int, T], flat: int, make: Callable[..., T], *args: Any) -> T:
-    """`found[flat]`, `make(*args)` on first use: what a table's position needs at every
-    bandwidth."""
-    value = found.get(flat)
-    if value is None:
-        value = found[flat] = make(*args)
-    return value
 
 
 def _shared(table: Grid, flat: int, make: Callable[[Grid, int], T]) -> T:
@@ -142,16 +143,22 @@ def _schedule_key(tiling: tiles.Tiling) -> tuple[int, ...] | tiles.Tiling:
 
 
 def _position_key(table: Grid, flat: int) -> tuple[int, ...] | tiles.Tiling:
-    """`_schedule_key` of the candidate at `flat`, without building it."""
-    grid, orders, array = table.grid, table.orders, table.array
+    """`_schedule_key` of the candidate at `flat`, without building it: a loop iterates where
+    its tile is smaller than its extent (`ceil_div(extent, tile) > 1`)."""
+    grid, array = table.grid, table.array
     o, i, j, n = _indices(table, flat)
-    sizes = {"m": int(grid.m[i]), "k": int(grid.k[j]), "n": int(grid.n[n])}
-    totals = {"m": array.m, "k": array.k, "n": array.n}
-    traffic = orders[o]
-    moving = "".join(
-        d for d in _loop_dims(traffic.order) if ceil_div(totals[d], sizes[d]) > 1
-    )
-    return (sizes["m"], sizes["k"], sizes["n"], hash(moving), hash(traffic.streamed))
+    m_tile, k_tile, n_tile = int(grid.m[i]), int(grid.k[j]), int(grid.n[n])
+    traffic = table.orders[o]
+    moving = _moving(traffic.order, array.m > m_tile, array.k > k_tile, array.n > n_tile)
+    return (m_tile, k_tile, n_tile, moving, hash(traffic.streamed))
+
+
+@lru_cache(maxsize=256)
+def _moving(order: str, m: bool, k: bool, n: bool) -> int:
+    """The hash of the loops of `order` that iterate (`m`, `k`, `n`: whether each does), as
+    `_schedule_key` spells them."""
+    moves = {"m": m, "k": k, "n": n}
+    return hash("".join(d for d in _loop_dims(order) if moves[d]))
 
 
 def _indices(table: Grid, flat: int) -> tuple[int, int, int, int]:

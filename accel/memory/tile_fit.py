@@ -31,7 +31,36 @@ def tile_bytes(
     over several passes through the array; when each pass finishes the whole `K` (os with the
     whole `K` per tile; ws / is when `K` fits one fold of rows) it holds final outputs of
     `array.element_bytes` each instead (int8: requantized). Operands are that wide too.
+    Memoized per grid (read-only arrays): chips that differ only in buffer sizes share them.
     """
+    reads = (array.k, array.array_rows, array.dataflow, chip.array.element_bytes,
+             chip.array.accumulator_bytes, has_bias)  # fmt: skip
+    found = _TILE_BYTES.get(id(grid))
+    if found is not None and found[0] is grid and found[1] == reads:
+        return dict(found[2])
+    sizes = _tile_bytes(grid, array, chip, has_bias)
+    for each in sizes.values():
+        each.flags.writeable = False
+    if len(_TILE_BYTES) >= 256:
+        _TILE_BYTES.clear()
+    _TILE_BYTES[id(grid)] = (grid, reads, sizes)
+    return dict(sizes)
+
+
+# id(grid) → (grid, what `tile_bytes` reads besides it, its result); the grid is kept alive so
+# its id is not reused meanwhile.
+_TILE_BYTES: dict[int, tuple[Candidates, tuple[object, ...], dict[Operand, IntArray]]] = {}
+
+
+def clear_cache() -> None:
+    """Forget the memoized tile bytes."""
+    _TILE_BYTES.clear()
+
+
+def _tile_bytes(
+    grid: Candidates, array: ArrayMapping, chip: ChipConfig, has_bias: bool
+) -> dict[Operand, IntArray]:
+    """`tile_bytes`, worked out."""
     m, k, n = grid.m[:, None, None], grid.k[None, :, None], grid.n[None, None, :]
     width = chip.array.element_bytes
     ifmap = grid.ifmap_max[:, :, None] * width
@@ -75,7 +104,8 @@ def fits(
     """
     sram = chip.sram
     shape = np.broadcast(*tiles.values()).shape  # not `np.broadcast_shapes`, in Python
-    ok, shared = np.ones(shape, dtype=bool), np.zeros(shape, dtype=np.int64)
+    ok, shared = np.empty(shape, dtype=bool), np.zeros(shape, dtype=np.int64)
+    ok.fill(True)  # `np.ones`, without its Python
     for operand, size in tiles.items():
         if operand in streamed:
             continue

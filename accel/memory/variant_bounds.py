@@ -5,21 +5,20 @@ in fewer, larger transfers; the search (`search.py`) lets each join its scan at 
 the terms of `bounds.lower_bounds` for steps of `g_tile` groups. A variant is one candidate, not
 a grid: its bound is worked out in plain numbers (`channel_cycles.transfer_cycles_of`,
 `channel_cycles_of`: the grid forms' operations, so the same cycles), and what it reads that no
-DRAM timing changes is kept (`Variant`) for the next search of the table at another bandwidth.
+DRAM timing changes is kept (`Variant`) for the next search of the table at another bandwidth;
+what it reads of the DRAM timing is read once per search (`Timing`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
-
-import numpy as np
 
 from accel.config import ChipConfig
 from accel.memory import tiling as tiles
-from accel.memory.bound_terms import INPUTS, READS, step_most
+from accel.memory.bound_terms import INPUTS, READS
 from accel.memory.bounds import Grid
-from accel.memory.channel_cycles import channel_cycles_of, transfer_cycles_of
-from accel.memory.fold_cycles import last_step_cycles
+from accel.memory.fold_cycles import fold_run_cycles, layer_edges, untiled_cycles
 from accel.memory.traffic import TRAFFIC
 
 Picked = tuple[tiles.Tiling, dict[str, int]]  # a tiling and its traffic (bytes per kind, refill)
@@ -77,41 +76,84 @@ def variant_of(
     last_groups = tiling.groups - (tiling.g_tiles - 1) * tiling.g_tile
     outputs = last_groups * tiling.m_tile * tiling.n_tile * width
     ifmap = tiling.g_tile * int(table.first_ifmap[base])
-    folds = np.array(last_groups * array.folds_per_group)
-    compute = last_step_cycles(array, chip.array.fold_overlap, table.compute_cycles, folds,
-                               np.array(array.time_steps), np.array(False))  # fmt: skip
+    # `fold_cycles.last_step_cycles` of whole folds, in plain numbers
+    overlap = chip.array.fold_overlap
+    whole = fold_run_cycles(array, overlap, array.time_steps,
+                            last_groups * array.folds_per_group, "whole")  # fmt: skip
+    rebuilt = table.compute_cycles - untiled_cycles(array, overlap)  # paid at the last step
+    compute = whole + layer_edges(array, overlap)[1] + rebuilt
     burst = chip.dram.burst_bytes
     bus = {kind: -(-traffic[kind] // burst) * burst for kind in TRAFFIC}  # fewer transfers
     return Variant(
         tiling, ifmap, tiling.weight_tile_bytes, outputs,
-        table.compute_cycles + traffic["refill"], int(compute),
+        table.compute_cycles + traffic["refill"], compute,
         sum(bus[kind] for kind in READS), sum(bus.values()), tiling.g_tiles,
         _chain_terms(tiling, table, chip, traffic),
         sum(traffic[kind] for kind in TRAFFIC), ifmap + tiling.weight_tile_bytes,
     )  # fmt: skip
 
 
+class Timing(NamedTuple):
+    """What a variant's bound reads of the chip's DRAM channel, read once per search: the
+    burst, the bandwidth, the latency, and `channel_cycles_of`'s slack and scale of the bus
+    (the same values, so the same float64 operations)."""
+
+    burst: int
+    bandwidth: float
+    latency: int
+    slack: float  # half a cycle per burst where a burst is not whole cycles (else 0)
+    scale: float  # `max(0.0, 1.0 - slack)`
+
+    @classmethod
+    def of(cls, chip: ChipConfig) -> Timing:
+        dram = chip.dram
+        burst, bandwidth = dram.burst_bytes, dram.bandwidth_bytes_per_cycle
+        per_burst = burst / bandwidth
+        slack = 0.0 if per_burst == math.floor(per_burst) else 0.5 / per_burst
+        return cls(burst, bandwidth, dram.latency_cycles, slack, max(0.0, 1.0 - slack))
+
+    def transfer(self, size: int) -> int:
+        """`channel_cycles.transfer_cycles_of`."""
+        burst = self.burst
+        return math.floor(-(-size // burst) * burst / self.bandwidth + 0.5)
+
+    def channel(self, bus: int, transfers: int) -> int:
+        """`channel_cycles.channel_cycles_of`, with a count of transfers."""
+        cycles = bus / self.bandwidth * self.scale
+        if self.slack:
+            cycles = max(cycles, bus / self.bandwidth - transfers / 2)
+        return math.ceil(cycles - 1e-9)
+
+
 def timed_bound(variant: Variant, chip: ChipConfig) -> int:
-    """A variant's bound on `chip`'s DRAM channel: through the pipeline, the channel, the
-    drain after the last load and the chain of its steps."""
-    first_ifmap = transfer_cycles_of(variant.first_ifmap, chip)
-    first_weight = transfer_cycles_of(variant.first_weight, chip)
-    last = transfer_cycles_of(variant.last_outputs, chip)
-    latency = chip.dram.latency_cycles
-    pipeline = variant.pipeline + first_ifmap + first_weight + latency + last
-    loads = channel_cycles_of(variant.reads, chip, 2 * variant.steps)
-    channel = channel_cycles_of(variant.everything, chip, 3 * variant.steps)
+    """A variant's bound on `chip`'s DRAM channel (`timed`)."""
+    return timed(variant, Timing.of(chip))
+
+
+def timed(variant: Variant, timing: Timing) -> int:
+    """A variant's bound at `timing`: through the pipeline, the channel, the drain after the
+    last load and the chain of its steps."""
+    transfer = timing.transfer
+    last = transfer(variant.last_outputs)
+    latency = timing.latency
+    pipeline = (variant.pipeline + transfer(variant.first_ifmap)
+                + transfer(variant.first_weight) + latency + last)  # fmt: skip
+    loads = timing.channel(variant.reads, 2 * variant.steps)
+    channel = timing.channel(variant.everything, 3 * variant.steps)
     drain = loads + latency + variant.last_compute + last
-    return max(pipeline, channel, drain, chain_cycles(variant.chain, chip))
-
-
-def chain_cycles(chain: ChainTerms, chip: ChipConfig) -> int:
-    """`bound_terms.chain_bound` of one candidate, in plain numbers."""
-    opening = sum(transfer_cycles_of(size, chip) for size in chain.largest)
-    loads = channel_cycles_of(chain.bus, chip, chain.transfers) - chain.halves * opening
+    chain = variant.chain
     if chain.steps <= 0:
-        return 0
-    waits = (chain.steps - chain.halves) * chip.dram.latency_cycles
+        return max(pipeline, channel, drain, 0)
+    return max(pipeline, channel, drain, _chain_cycles(chain, timing))
+
+
+def _chain_cycles(chain: ChainTerms, timing: Timing) -> int:
+    """`bound_terms.chain_bound` of one candidate whose chain has steps, in plain numbers."""
+    opening = 0
+    for size in chain.largest:
+        opening += timing.transfer(size)
+    loads = timing.channel(chain.bus, chain.transfers) - chain.halves * opening
+    waits = (chain.steps - chain.halves) * timing.latency
     return (max(loads, 0) + waits + chain.compute) // chain.halves
 
 
@@ -128,8 +170,10 @@ def _chain_terms(
     largest.append(tiling.g_tile * tiling.m_tile * tiling.n_tile * accumulator if halves == 2
                    else 0)  # fmt: skip
     overlap = chip.array.fold_overlap
-    folds = np.array(tiling.g_tile * array.folds_per_group)
-    most = int(step_most(array, overlap, folds, np.array(array.time_steps), first=True))
+    # `bound_terms.step_most` of any step but the last, in plain numbers
+    folds = tiling.g_tile * array.folds_per_group
+    whole = fold_run_cycles(array, overlap, array.time_steps, folds, "whole")
+    most = whole + max(layer_edges(array, overlap)[0], 0)
     steps = tiling.g_tiles if tiling.g_tiles > halves else 0
     compute = max(table.compute_cycles + traffic["refill"] - halves * most, 0)
     return ChainTerms(halves, steps, bus, tuple(largest), compute, tiling.g_tiles * len(kinds))
