@@ -5,10 +5,10 @@ times only its simulation (`run_scale` with traces off) and prints the seconds. 
 in this process: loading the inputs, then simulating every layer cold (the first call, every
 cache empty: what one run costs) and warm (best of --repeat runs with the tilings cached: what a
 repeated point of a sweep costs); its command line is timed end to end as well (interpreter
-start, imports, files written: best and median of --cli-repeat runs after an untimed one, modules
-read from bytecode as an installed package's are). Prints the wall times, the speed ratios (cold simulation against
-SCALE-Sim's simulation, and process against process) and each layer's compute cycles (SCALE-Sim's
-Total Cycles − Stall Cycles) side by side.
+start, imports, files written: best and median of --cli-repeat runs after an untimed one,
+modules read from bytecode as an installed package's are). Prints the wall times, the speed
+ratios (cold simulation against SCALE-Sim's simulation, and process against process) and each
+layer's compute cycles (SCALE-Sim's Total Cycles − Stall Cycles) side by side.
 
     python benchmarks/vs_scalesim.py                       # AlexNet on 32x32 os (~4-6 min)
     python benchmarks/vs_scalesim.py --cfg tests/data/scalesim/mixed_8x8_os.cfg \\
