@@ -68,7 +68,11 @@ def _construct(model: Any, data: Any) -> Any:
         if after is not None:
             value = after(value, _Info(name, values))
         values[name] = value
-    instance = model.model_construct(set(data), **values)
+    return _checked(model, model.model_construct(set(data), **values))
+
+
+def _checked(model: Any, instance: Any) -> Any:
+    """`instance` through its model validators; _Refused where one returns another type."""
     for check in model._model_checks:
         instance = check(instance)
         if type(instance) is not model:
@@ -120,12 +124,7 @@ def _rebuilt(model: Any, record: Any, changed: dict[str, Any]) -> Any:
     values = dict(record.__dict__)
     for name, value in changed.items():
         values[name] = _value(specs[name].annotation, value, specs[name])
-    instance = model.model_construct(set(specs), **values)
-    for check in model._model_checks:
-        instance = check(instance)
-        if type(instance) is not model:
-            raise _Refused
-    return instance
+    return _checked(model, model.model_construct(set(specs), **values))
 
 
 # Records `replaced` rebuilt, each equal one once (cleared when full: a sweep rebuilds a few
