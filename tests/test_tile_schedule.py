@@ -33,8 +33,8 @@ def test_short_sequences_are_cut_as_numpy_cuts_them(
     for index, value in edits:
         if length:
             codes[index % length] = value
-    streaks = tile_schedule._streaks(np.array(codes, dtype=np.int64), min(32, length // 2))
-    by_numpy = tile_schedule._cut(codes, lambda start: streaks[:, start].tolist())
+    columns = tile_schedule._streak_columns(np.array(codes, dtype=np.int64), min(32, length // 2))
+    by_numpy = tile_schedule._cut(codes, columns)
     by_element = tile_schedule._cut(codes, lambda start: tile_schedule._streak_column(codes, start))
     assert by_element == by_numpy
     assert sum(count * period for count, _, period in by_numpy) == length
