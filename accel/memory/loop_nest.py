@@ -18,71 +18,52 @@ from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
 from accel.memory.nest import Coords, Nest, once
 from accel.memory.nest_step import Position
-from accel.memory.tile_classes import Key, level_runs, tile_classes
+from accel.memory.tile_classes import Key, Level, loop_level, tile_classes
 from accel.memory.tile_schedule import INPUT_OPERANDS, Node, Repeat, Schedule
 from accel.memory.tiling import Tiling, piece_bytes
 
 __all__ = ["array_schedule", "untiled_cycles"]
 
-Run = tuple[int, tuple[int, ...]]  # (repeats, the key ids of one period)
-
 
 class _Tree(Frozen):
     """The compressed steps under each loop level. A context (the indices of the loops outside
-    a level) is a tuple of small key ids, cheap to hash, rather than of keys holding classes.
-    Hand-written, not a frozen dataclass (see `frozen.py`): dicts per instance, cached facts."""
+    a level) is a tuple of small key ids, one per level (`tile_classes.Level`), cheap to hash,
+    rather than of keys holding classes. Hand-written, not a frozen dataclass (see `frozen.py`):
+    dicts per instance, cached facts."""
 
-    _compared = ("nest", "memo", "leaves", "keys")
+    _compared = ("nest", "memo", "leaves")
 
     nest: Nest
     memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]]
     leaves: dict[Hashable, dict[int, tuple[Node, ...]]]  # leaf key → innermost key id → steps
-    keys: list[Key]  # id → key, every level's keys in one list
 
     def __init__(
         self, nest: Nest, memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]] | None = None,
         leaves: dict[Hashable, dict[int, tuple[Node, ...]]] | None = None,
-        keys: list[Key] | None = None,
     ) -> None:  # fmt: skip
         init = object.__setattr__
         init(self, "nest", nest)
         init(self, "memo", {} if memo is None else memo)
         init(self, "leaves", {} if leaves is None else leaves)
-        init(self, "keys", [] if keys is None else keys)
 
     @once
-    def runs(self) -> list[list[Run]]:
-        """Each level's indices as runs of key ids (the same under every parent)."""
-        found: list[list[Run]] = []
-        for _, classes in self.nest.levels:
-            ids: dict[Key, int] = {}
-            level: list[Run] = []
-            for repeats, period in level_runs(classes):
-                period_ids = []
-                for key in period:
-                    if key not in ids:
-                        ids[key] = len(self.keys)
-                        self.keys.append(key)
-                    period_ids.append(ids[key])
-                level.append((repeats, tuple(period_ids)))
-            found.append(level)
-        return found
+    def levels(self) -> list[Level]:
+        """Each level's indices as runs of key ids (the same under every parent), with the
+        keys' leaf-key facts."""
+        return [loop_level(classes, dim == "k") for dim, classes in self.nest.levels]
 
     @once
-    def outer_ids(self) -> tuple[list[Hashable], list[Hashable], list[bool]]:
-        """What a key at a level outside the step's middle index contributes to its leaf key
-        (see there), by key id; the second list when the middle index is the weight loop's;
-        the third: whether the key is a first or a last index."""
-        runs = self.runs  # numbers every key first
-        dims = {key_id: dim for (dim, _), level in zip(self.nest.levels, runs, strict=True)
-                for _, period in level for key_id in period}  # fmt: skip
-        plain: list[Hashable] = []
-        weighted: list[Hashable] = []
-        for key_id, key in enumerate(self.keys):
-            k = dims[key_id] == "k"
-            plain.append((key.now, key.first if k else None, key.last if k else None))
-            weighted.append((key.now, key.first if k else None, key.last))
-        return plain, weighted, [key.first or key.last for key in self.keys]
+    def keys(self) -> list[list[Key]]:
+        """Each level's keys, by key id."""
+        return [level.keys for level in self.levels]
+
+    @once
+    def facts(self) -> tuple[list[list[Hashable]], list[list[Hashable]], list[list[bool]]]:
+        """Each level's `plain`, `weighted` and `edge` facts (`tile_classes.Level`), by key id:
+        a context's facts are then one `map` over the levels."""
+        levels = self.levels
+        return ([level.plain for level in levels], [level.weighted for level in levels],
+                [level.edge for level in levels])  # fmt: skip
 
     def subtree(self, level: int, context: tuple[int, ...]) -> tuple[Node, ...]:
         """The steps under loop `level`, given the key ids of the loops outside it."""
@@ -94,7 +75,7 @@ class _Tree(Frozen):
         if found is None:
             leaves = self.leaves_under(context) if level + 1 == depth else None
             nodes: list[Node] = []
-            for repeats, period in self.runs[level]:
+            for repeats, period in self.levels[level].runs:
                 body: list[Node] = []
                 for key in period:
                     if leaves is None:
@@ -114,13 +95,14 @@ class _Tree(Frozen):
         inner, edged = self.leaf_keys(context)
         plain_leaves = self.leaves.setdefault(inner, {})
         edge_leaves = self.leaves.setdefault(edged, {})
-        edge, keys, nest = self.outer_ids[2], self.keys, self.nest
+        nest, keys = self.nest, self.keys
+        edge, inner_keys = self.levels[-1].edge, keys[-1]
 
         def leaf(key: int) -> tuple[Node, ...]:
             leaves = edge_leaves if edge[key] else plain_leaves
             found = leaves.get(key)
             if found is None:
-                position = Position(nest, (*map(keys.__getitem__, context), keys[key]))
+                position = Position(nest, (*map(list.__getitem__, keys, context), inner_keys[key]))
                 found = leaves[key] = position.nodes()
             return found
 
@@ -137,18 +119,19 @@ class _Tree(Frozen):
         the weight loop, whether it is at its last index (`prefetch_point`). At an edge index
         `j` is the innermost middle index of `context` (none: the whole context counts).
         """
-        plain, weighted, edge = self.outer_ids
+        plain, weighted, edge = self.facts
         weight = self.nest.level["weight"]
         middle = len(context)
         outer = weighted if weight == middle else plain
-        inner = (middle, tuple([outer[i] for i in context]), ())
+        inner = (middle, tuple(map(list.__getitem__, outer, context)), ())
         middle -= 1
-        while middle >= 0 and edge[context[middle]]:
+        while middle >= 0 and edge[middle][context[middle]]:
             middle -= 1
         if middle < 0:
             return inner, (-1, (), context)
         outer = weighted if weight == middle else plain
-        return inner, (middle, tuple([outer[i] for i in context[:middle]]), context[middle:])
+        head = tuple(map(list.__getitem__, outer, context[:middle]))
+        return inner, (middle, head, context[middle:])
 
 
 def array_schedule(

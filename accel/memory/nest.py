@@ -29,6 +29,21 @@ from accel.memory.tiling import BIAS_BYTES, IDLE_DIM, OPERAND_DIMS
 Coords = dict[str, tuple[Any, bool]]  # every dim → (size class, is the first index)
 T = TypeVar("T")
 
+# The facts of a nest that read only its shape: its loops' dims in order, its streamed
+# operands, whether tiles continue in place, the dataflow and which buffers are double-buffered
+# (`Nest.shape`). A few dozen shapes recur across every tiling of a network zoo, so each shape's
+# facts are worked out once and copied into the nests of that shape (read only: shared dicts).
+_SHAPE_FACTS = (
+    "merged", "level", "k_level", "reduces_across_visits", "doubles", "prefetch_rule",
+    "kept_at", "fetches", "dims", "visit_level", "deferred",
+)  # fmt: skip
+_SHAPES: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+
+def clear_cache() -> None:
+    """Forget the facts of the nest shapes seen."""
+    _SHAPES.clear()
+
 
 class once(Generic[T]):
     """`functools.cached_property` without its lock: computed on first use, then a plain
@@ -86,6 +101,21 @@ class Nest(Frozen):
         init(self, "pieces", {} if pieces is None else pieces)
         init(self, "loads", {} if loads is None else loads)
         init(self, "runs", {} if runs is None else runs)
+        self._share_shape_facts()
+
+    def _share_shape_facts(self) -> None:
+        """Take this nest's shape facts (`_SHAPE_FACTS`) from an earlier nest of its shape, or
+        work them out and keep them for later ones."""
+        buffers = self.chip.sram
+        doubles = {op: buffers.buffer_for(op).double_buffered for op in OPERANDS}
+        dims = tuple([dim for dim, _ in self.levels])
+        shape = (dims, self.streamed, self.in_place, self.array.dataflow, *doubles.values())
+        facts = _SHAPES.get(shape)
+        if facts is not None:
+            self.__dict__.update(facts)
+            return
+        self.__dict__.update(doubles=doubles, dims=dims)
+        _SHAPES[shape] = {name: getattr(self, name) for name in _SHAPE_FACTS}
 
     @once
     def merged(self) -> bool:

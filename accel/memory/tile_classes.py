@@ -10,11 +10,13 @@ schedule is built once per distinct run (`loop_nest.py`).
 from __future__ import annotations
 
 import itertools
+from collections.abc import Hashable
 from functools import lru_cache
 from typing import Any, NamedTuple
 
 from accel.mapping.array import ArrayMapping
 from accel.memory.geometry import LayerGeometry
+from accel.memory.nest import clear_cache as clear_nest_shapes
 from accel.memory.tile_schedule import runs
 from accel.memory.tiling import Tiling
 
@@ -29,10 +31,52 @@ class Key(NamedTuple):
     penultimate: bool
 
 
+class Level(NamedTuple):
+    """One loop's indices as runs of key ids (ids into `keys`), with what each key contributes
+    to the leaf keys of the steps below it (`loop_nest._Tree.leaf_keys`), by key id: `plain`
+    and `weighted` (when the step's middle index is the weight loop's), and whether the key
+    is a first or a last index (`edge`)."""
+
+    runs: list[tuple[int, tuple[int, ...]]]
+    keys: list[Key]
+    plain: list[Hashable]
+    weighted: list[Hashable]
+    edge: list[bool]
+
+
 def clear_cache() -> None:
-    """Forget the memoized runs of loop indices and tile classes."""
+    """Forget the memoized runs of loop indices and tile classes, and the facts of the loop
+    nests' shapes (`nest.py`: they are built from these classes)."""
+    clear_nest_shapes()
     level_runs.cache_clear()
+    loop_level.cache_clear()
     _classes_of.cache_clear()
+
+
+@lru_cache(maxsize=16384)
+def loop_level(classes: tuple[Any, ...], reduction: bool) -> Level:
+    """`level_runs` as key ids, with each key's leaf-key facts: of a key at a loop outside a
+    step's middle index only its tile class counts, with its first and last flags for the K
+    loop (`reduction`: bias bytes, partial sums) and its last flag when the middle index is
+    the weight loop's (`prefetch_point`). Memoized, as `level_runs` is (read only)."""
+    ids: dict[Key, int] = {}
+    keys: list[Key] = []
+    runs = []
+    for repeats, period in level_runs(classes):
+        period_ids = []
+        for key in period:
+            if key not in ids:
+                ids[key] = len(keys)
+                keys.append(key)
+            period_ids.append(ids[key])
+        runs.append((repeats, tuple(period_ids)))
+    plain: list[Hashable] = []
+    weighted: list[Hashable] = []
+    for key in keys:
+        first = key.first if reduction else None
+        plain.append((key.now, first, key.last if reduction else None))
+        weighted.append((key.now, first, key.last))
+    return Level(runs, keys, plain, weighted, [key.first or key.last for key in keys])
 
 
 @lru_cache(maxsize=16384)
