@@ -9,7 +9,7 @@ run, not once per tile; each step (`nest_step.py`) is built once per distinct le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping
@@ -31,19 +31,16 @@ class _Tree(Frozen):
     rather than of keys holding classes. Hand-written, not a frozen dataclass (see `frozen.py`):
     dicts per instance, cached facts."""
 
-    _compared = ("nest", "memo", "leaves")
+    _compared = ("nest", "leaves")
 
     nest: Nest
-    memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]]
     leaves: dict[Hashable, dict[int, tuple[Node, ...]]]  # leaf key → innermost key id → steps
 
     def __init__(
-        self, nest: Nest, memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]] | None = None,
-        leaves: dict[Hashable, dict[int, tuple[Node, ...]]] | None = None,
-    ) -> None:  # fmt: skip
+        self, nest: Nest, leaves: dict[Hashable, dict[int, tuple[Node, ...]]] | None = None
+    ) -> None:
         init = object.__setattr__
         init(self, "nest", nest)
-        init(self, "memo", {} if memo is None else memo)
         init(self, "leaves", {} if leaves is None else leaves)
 
     @once
@@ -66,47 +63,47 @@ class _Tree(Frozen):
                 [level.edge for level in levels])  # fmt: skip
 
     def subtree(self, level: int, context: tuple[int, ...]) -> tuple[Node, ...]:
-        """The steps under loop `level`, given the key ids of the loops outside it."""
+        """The steps under loop `level`, given the key ids of the loops outside it. Every key
+        id of a level appears in its runs, under every parent: each one's steps are built
+        once, then laid out along the runs."""
         depth = len(self.nest.levels)
         if level == depth:  # no loop iterates: a single step
             return Position(self.nest, ()).nodes()
-        memo_key = (level, context)
-        found = self.memo.get(memo_key)
-        if found is None:
-            leaves = self.leaves_under(context) if level + 1 == depth else None
-            nodes: list[Node] = []
-            for repeats, period in self.levels[level].runs:
-                body: list[Node] = []
+        if level + 1 == depth:
+            children = self.leaves_under(context)
+        else:
+            children = [self.subtree(level + 1, (*context, key))
+                        for key in range(len(self.keys[level]))]  # fmt: skip
+        nodes: list[Node] = []
+        for repeats, period in self.levels[level].runs:
+            if repeats == 1:
                 for key in period:
-                    if leaves is None:
-                        body.extend(self.subtree(level + 1, (*context, key)))
-                    else:
-                        body.extend(leaves(key))
-                if repeats == 1:
-                    nodes.extend(body)
-                else:
-                    nodes.append(Repeat(repeats, tuple(body)))
-            found = self.memo[memo_key] = tuple(nodes)
-        return found
+                    nodes.extend(children[key])
+                continue
+            body: list[Node] = []
+            for key in period:
+                body.extend(children[key])
+            nodes.append(Repeat(repeats, tuple(body)))
+        return tuple(nodes)
 
-    def leaves_under(self, context: tuple[int, ...]) -> Callable[[int], tuple[Node, ...]]:
-        """The steps of the innermost loop's index of key id `key` under `context`, each
+    def leaves_under(self, context: tuple[int, ...]) -> list[tuple[Node, ...]]:
+        """The steps of the innermost loop's index of each key id under `context`, each
         built once per distinct leaf key (`leaf_keys`)."""
         inner, edged = self.leaf_keys(context)
         plain_leaves = self.leaves.setdefault(inner, {})
         edge_leaves = self.leaves.setdefault(edged, {})
-        nest, keys = self.nest, self.keys
-        edge, inner_keys = self.levels[-1].edge, keys[-1]
-
-        def leaf(key: int) -> tuple[Node, ...]:
-            leaves = edge_leaves if edge[key] else plain_leaves
+        nest, inner_keys = self.nest, self.keys[-1]
+        outer: tuple[Key, ...] | None = None
+        children = []
+        for key, edge in enumerate(self.levels[-1].edge):
+            leaves = edge_leaves if edge else plain_leaves
             found = leaves.get(key)
             if found is None:
-                position = Position(nest, (*map(list.__getitem__, keys, context), inner_keys[key]))
-                found = leaves[key] = position.nodes()
-            return found
-
-        return leaf
+                if outer is None:
+                    outer = tuple(map(list.__getitem__, self.keys, context))
+                found = leaves[key] = Position(nest, (*outer, inner_keys[key])).nodes()
+            children.append(found)
+        return children
 
     def leaf_keys(self, context: tuple[int, ...]) -> tuple[Hashable, Hashable]:
         """What the steps under `context` read of it, for an innermost index at a middle
