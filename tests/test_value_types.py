@@ -82,7 +82,7 @@ FROZEN: list[tuple[type[Frozen], tuple[str, ...], tuple[str, ...], tuple[str, ..
     (Axis, Axis._compared, (), ()),
     (LayerGeometry, LayerGeometry._compared, (), ()),
     (Nest, Nest._compared, ("pieces", "loads", "runs"), ()),
-    (_Tree, _Tree._compared, ("memo", "leaves", "keys"), ()),
+    (_Tree, _Tree._compared, ("leaves",), ()),
     (MemoryTraffic, MemoryTraffic.__slots__, (), ("schedule",)),
 ]  # fmt: skip
 

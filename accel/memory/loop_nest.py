@@ -153,6 +153,7 @@ def array_schedule(
     pieces = piece_bytes(chip, streamed)
     in_place = tiling.in_place(array)
     nest = Nest(levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces)
+    nest.share_shape_facts()
     origin: Coords = {**nest.fixed, **{dim: (c[0], True) for dim, c in levels}}
     prologue = tuple(nest.load(op, origin)[0] for op in INPUT_OPERANDS)
     at_start = nest.level["weight"] < 0 and nest.double("weight") and "weight" not in streamed

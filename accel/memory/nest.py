@@ -101,11 +101,10 @@ class Nest(Frozen):
         init(self, "pieces", {} if pieces is None else pieces)
         init(self, "loads", {} if loads is None else loads)
         init(self, "runs", {} if runs is None else runs)
-        self._share_shape_facts()
 
-    def _share_shape_facts(self) -> None:
+    def share_shape_facts(self) -> None:
         """Take this nest's shape facts (`_SHAPE_FACTS`) from an earlier nest of its shape, or
-        work them out and keep them for later ones."""
+        work them out and keep them for later ones (called once built, before any is read)."""
         buffers = self.chip.sram
         doubles = {op: buffers.buffer_for(op).double_buffered for op in OPERANDS}
         dims = tuple([dim for dim, _ in self.levels])
