@@ -16,7 +16,7 @@ from accel.mapping.array import ArrayMapping
 from accel.memory.fold_cycles import untiled_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
-from accel.memory.nest import Coords, Nest, once
+from accel.memory.nest import Coords, Nest, array_cycles, once
 from accel.memory.nest_step import Position
 from accel.memory.tile_classes import Key, Level, loop_level, tile_classes
 from accel.memory.tile_schedule import INPUT_OPERANDS, Node, Repeat, Schedule
@@ -148,7 +148,7 @@ def array_schedule(
     order = "g" + tiling.loop_order
     levels = tuple((dim, tuple(classes[dim])) for dim in order if len(classes[dim]) > 1)
     constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
-    tail_adjust = compute_cycles - untiled_cycles(array, chip.array.fold_overlap)
+    tail_adjust = compute_cycles - array_cycles(array, chip.array.fold_overlap)[1]
     streamed = tiling.streamed
     pieces = piece_bytes(chip, streamed)
     in_place = tiling.in_place(array)

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.memory.fold_cycles import fold_run_cycles, layer_edges
+from accel.memory.fold_cycles import fold_run_cycles, layer_edges, untiled_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.tile_schedule import (
     INPUT_OPERANDS,
@@ -38,11 +38,45 @@ _SHAPE_FACTS = (
     "kept_at", "fetches", "dims", "visit_level", "deferred",
 )  # fmt: skip
 _SHAPES: dict[tuple[Any, ...], dict[str, Any]] = {}
+# Per array mapping and fold overlap, its `layer_edges` and `untiled_cycles`: each tiling of a
+# layer reads them (and sweep points that keep the array), and they cost more to work out
+# than to find (an array's fold counts are properties of properties).
+_ARRAYS: dict[tuple[ArrayMapping, bool], tuple[tuple[int, int], int]] = {}
+# Per chip, which buffers are double-buffered, by the chip's identity (the chip is kept with
+# them: its id is not reused while it is here). A chip's pydantic sections cost more to read
+# than an identity to find, and one chip builds every schedule of a run.
+_DOUBLES: dict[int, tuple[ChipConfig, dict[Operand, bool]]] = {}
+_LIMIT = 4096  # entries kept before a memo starts afresh (a long sweep's arrays and chips)
 
 
 def clear_cache() -> None:
-    """Forget the facts of the nest shapes seen."""
+    """Forget the facts of the nest shapes, arrays and chips seen."""
     _SHAPES.clear()
+    _ARRAYS.clear()
+    _DOUBLES.clear()
+
+
+def array_cycles(array: ArrayMapping, fold_overlap: bool) -> tuple[tuple[int, int], int]:
+    """`layer_edges` and `untiled_cycles` of `array`; memoized."""
+    key = (array, fold_overlap)
+    found = _ARRAYS.get(key)
+    if found is None:
+        if len(_ARRAYS) >= _LIMIT:
+            _ARRAYS.clear()
+        edges = layer_edges(array, fold_overlap)
+        found = _ARRAYS[key] = (edges, untiled_cycles(array, fold_overlap))
+    return found
+
+
+def double_buffered(chip: ChipConfig) -> dict[Operand, bool]:
+    """Which of `chip`'s buffers are double-buffered; memoized (read only)."""
+    found = _DOUBLES.get(id(chip))
+    if found is None or found[0] is not chip:
+        if len(_DOUBLES) >= _LIMIT:
+            _DOUBLES.clear()
+        doubles = {op: chip.sram.buffer_for(op).double_buffered for op in OPERANDS}
+        found = _DOUBLES[id(chip)] = (chip, doubles)
+    return found[1]
 
 
 class once(Generic[T]):
@@ -105,8 +139,7 @@ class Nest(Frozen):
     def share_shape_facts(self) -> None:
         """Take this nest's shape facts (`_SHAPE_FACTS`) from an earlier nest of its shape, or
         work them out and keep them for later ones (called once built, before any is read)."""
-        buffers = self.chip.sram
-        doubles = {op: buffers.buffer_for(op).double_buffered for op in OPERANDS}
+        doubles = double_buffered(self.chip)
         dims = tuple([dim for dim, _ in self.levels])
         shape = (dims, self.streamed, self.in_place, self.array.dataflow, *doubles.values())
         facts = _SHAPES.get(shape)
@@ -158,12 +191,12 @@ class Nest(Frozen):
     @once
     def doubles(self) -> dict[Operand, bool]:
         """Which buffers are double-buffered."""
-        return {op: self.chip.sram.buffer_for(op).double_buffered for op in OPERANDS}
+        return double_buffered(self.chip)
 
     @once
     def edges(self) -> tuple[int, int]:
         """`layer_edges`: cycles before the first fold and after the last."""
-        return layer_edges(self.array, self.chip.array.fold_overlap)
+        return array_cycles(self.array, self.chip.array.fold_overlap)[0]
 
     @once
     def fixed(self) -> Coords:
