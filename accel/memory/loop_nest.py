@@ -17,7 +17,7 @@ from accel.memory.fold_cycles import untiled_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
 from accel.memory.nest import Coords, Nest, array_cycles, once
-from accel.memory.nest_step import Position
+from accel.memory.nest_step import Outer, Position
 from accel.memory.tile_classes import Key, Level, loop_level, tile_classes
 from accel.memory.tile_schedule import INPUT_OPERANDS, Node, Repeat, Schedule
 from accel.memory.tiling import Tiling, piece_bytes
@@ -93,15 +93,16 @@ class _Tree(Frozen):
         plain_leaves = self.leaves.setdefault(inner, {})
         edge_leaves = self.leaves.setdefault(edged, {})
         nest, inner_keys = self.nest, self.keys[-1]
-        outer: tuple[Key, ...] | None = None
+        outer: Outer | None = None
         children = []
         for key, edge in enumerate(self.levels[-1].edge):
             leaves = edge_leaves if edge else plain_leaves
             found = leaves.get(key)
             if found is None:
                 if outer is None:
-                    outer = tuple(map(list.__getitem__, self.keys, context))
-                found = leaves[key] = Position(nest, (*outer, inner_keys[key])).nodes()
+                    outer = Outer.of(nest, tuple(map(list.__getitem__, self.keys, context)))
+                position = Position(nest, (*outer.keys, inner_keys[key]), outer)
+                found = leaves[key] = position.nodes()
             children.append(found)
         return children
 
