@@ -138,6 +138,23 @@ def test_an_axis_caches_its_values_as_the_dataclass_did() -> None:
     assert copied == geometry and vars(copied) == vars(geometry)  # the cached values too
 
 
+def test_a_record_keeps_its_hash_but_leaves_it_out_of_pickles_and_copies() -> None:
+    """A record with an instance dict (a geometry, an axis) keeps its hash once worked out;
+    pickles and copies leave it out (a string's hash differs from process to process) and work
+    the same hash out again."""
+    axis = Axis(size=10, outputs=5, kernel=3, stride=2, dilation=1, pad_before=1)
+    geometry = LayerGeometry(2, 3, axis, axis)
+    fresh = Axis(10, 5, 3, 2, 1, 1)
+    expected = hash((2, 3, fresh, fresh))  # the fields' hash, as a dataclass's
+    assert hash(geometry) == expected == hash(geometry)
+    assert "_kept_hash_value" in vars(geometry) and "_kept_hash_value" in vars(axis)
+    assert b"_kept_hash_value" not in pickle.dumps(geometry)
+    for copied in (pickle.loads(pickle.dumps(geometry)), copy.copy(geometry),
+                   copy.deepcopy(geometry)):  # fmt: skip
+        assert "_kept_hash_value" not in vars(copied) and copied == geometry
+        assert hash(copied) == expected
+
+
 def test_a_tiling_keeps_the_frozen_dataclass_contract_and_its_check() -> None:
     """`Tiling` (hand-written: it checks `g_tile` when built) is equal, hashed and shown as the
     dataclass was, `replace` builds a checked copy as `dataclasses.replace` did."""
