@@ -147,7 +147,7 @@ def array_schedule(
     """
     classes = tile_classes(tiling, geometry, array)
     order = "g" + tiling.loop_order
-    levels = tuple((dim, tuple(classes[dim])) for dim in order if len(classes[dim]) > 1)
+    levels = tuple((dim, classes[dim]) for dim in order if len(classes[dim]) > 1)
     constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
     tail_adjust = compute_cycles - array_cycles(array, chip.array.fold_overlap)[1]
     streamed = tiling.streamed
