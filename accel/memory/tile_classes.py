@@ -70,6 +70,8 @@ def clear_cache() -> None:
     level_runs.cache_clear()
     loop_level.cache_clear()
     _classes_of.cache_clear()
+    _k_classes.cache_clear()
+    _m_classes.cache_clear()
 
 
 @lru_cache(maxsize=16384)
@@ -148,22 +150,38 @@ def tile_classes(
 def _classes_of(
     sizes: tuple[int, int, int, int, int], geometry: LayerGeometry, array: ArrayMapping
 ) -> dict[str, tuple[Any, ...]]:
-    """`tile_classes` of tiles (m, k, n, groups per step, groups); read only."""
+    """`tile_classes` of tiles (m, k, n, groups per step, groups); read only. Each dim's
+    classes are memoized on what they read (`_k_classes`, `_m_classes`): tilings of one layer
+    share some tile sizes and differ in others."""
     m_tile, k_tile, n_tile, g_tile, groups = sizes
-    parts = geometry.k_parts(k_tile)
-    boxes = sorted({taps for part in dict.fromkeys(parts) for _, taps in part})
-    index = {taps: i for i, taps in enumerate(boxes)}
-    pixels = [geometry.box_pixels(m_tile, taps).tolist() for taps in boxes]
-    extras = {
-        "m": list(zip(*pixels, strict=True)),
-        "k": _coded(parts, index),
+    boxes, k_classes = _k_classes(k_tile, geometry, array.k)
+    n_extents = _extents(array.n, n_tile)
+    return {
+        "g": Classes(_extents(groups, g_tile)),
+        "m": _m_classes(m_tile, boxes, geometry, array.m),
+        "k": k_classes,
+        "n": Classes(zip(n_extents, n_extents, strict=True)),
     }
-    classes: dict[str, tuple[Any, ...]] = {"g": Classes(_extents(groups, g_tile))}
-    for dim, total, tile in (("m", array.m, m_tile), ("k", array.k, k_tile),
-                             ("n", array.n, n_tile)):  # fmt: skip
-        extents = _extents(total, tile)
-        classes[dim] = Classes(zip(extents, extras.get(dim, extents), strict=True))
-    return classes
+
+
+@lru_cache(maxsize=4096)
+def _k_classes(
+    k_tile: int, geometry: LayerGeometry, k: int
+) -> tuple[tuple[Any, ...], Classes]:
+    """The tap boxes the K-tiles of `k_tile` use, in order, and each K-tile's class: its
+    extent and its (channels, tap box index) pieces; read only."""
+    parts = geometry.k_parts(k_tile)
+    boxes = tuple(sorted({taps for part in dict.fromkeys(parts) for _, taps in part}))
+    index = {taps: i for i, taps in enumerate(boxes)}
+    return boxes, Classes(zip(_extents(k, k_tile), _coded(parts, index), strict=True))
+
+
+@lru_cache(maxsize=4096)
+def _m_classes(m_tile: int, boxes: tuple[Any, ...], geometry: LayerGeometry, m: int) -> Classes:
+    """Each M-tile's class: its extent and the input pixels it reads through each of `boxes`;
+    read only."""
+    pixels = [geometry.box_pixels(m_tile, taps).tolist() for taps in boxes]
+    return Classes(zip(_extents(m, m_tile), zip(*pixels, strict=True), strict=True))
 
 
 def _coded(parts: list[Any], index: dict[Any, int]) -> list[tuple[tuple[int, int], ...]]:
