@@ -31,8 +31,9 @@ T = TypeVar("T")
 
 # The facts of a nest that read only its shape: its loops' dims in order, its streamed
 # operands, whether tiles continue in place, the dataflow and which buffers are double-buffered
-# (`Nest.shape`). A few dozen shapes recur across every tiling of a network zoo, so each shape's
-# facts are worked out once and copied into the nests of that shape (read only: shared dicts).
+# (`Nest.share_shape_facts`). A few dozen shapes recur across every tiling of a network zoo,
+# so each shape's facts are worked out once and copied into the nests of that shape (read
+# only: shared dicts).
 _SHAPE_FACTS = (
     "merged", "level", "k_level", "reduces_across_visits", "doubles", "prefetch_rule",
     "kept_at", "fetches", "dims", "visit_level", "deferred",

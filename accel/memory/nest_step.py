@@ -17,8 +17,6 @@ pieces at its end, each piece reading back its partial sums first when the reduc
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from accel.memory.nest import Coords, Nest
 from accel.memory.streaming import Pieces, cut, split_step
 from accel.memory.tile_classes import Key
@@ -34,18 +32,22 @@ _OPERANDS_BY_FLAGS: tuple[tuple[InputOperand, ...], ...] = (
 _new = tuple.__new__
 
 
-class Outer(NamedTuple):
+class Outer:
     """What the steps under one context share: the keys of every loop but the innermost, the
     tile classes of their dims, and the flags of `Position` for an innermost index that is a
     first (`firsts`), a last (`lasts`) or neither, with the carry of a last one. Worked out
-    once per context, so that each step adds only its innermost index."""
+    once per context, so that each step adds only its innermost index. A plain class: a
+    named tuple's class is compiled with `exec` at import."""
 
-    keys: tuple[Key, ...]
-    now: Coords
-    firsts: list[bool]
-    lasts: list[bool]
-    neither: list[bool]
-    carry: int
+    __slots__ = ("carry", "firsts", "keys", "lasts", "neither", "now")
+
+    def __init__(
+        self, keys: tuple[Key, ...], now: Coords, firsts: list[bool], lasts: list[bool],
+        neither: list[bool], carry: int,
+    ) -> None:  # fmt: skip
+        self.keys, self.now, self.firsts, self.lasts, self.neither, self.carry = (
+            keys, now, firsts, lasts, neither, carry
+        )
 
     @classmethod
     def of(cls, nest: Nest, keys: tuple[Key, ...]) -> Outer:

@@ -50,17 +50,22 @@ class Classes(tuple[Any, ...]):
         return Classes, (tuple(self),)
 
 
-class Level(NamedTuple):
+class Level:
     """One loop's indices as runs of key ids (ids into `keys`), with what each key contributes
     to the leaf keys of the steps below it (`loop_nest._Tree.leaf_keys`), by key id: `plain`
     and `weighted` (when the step's middle index is the weight loop's), and whether the key
-    is a first or a last index (`edge`)."""
+    is a first or a last index (`edge`). A plain class: a named tuple's class is compiled
+    with `exec` at import."""
 
-    runs: list[tuple[int, tuple[int, ...]]]
-    keys: list[Key]
-    plain: list[Hashable]
-    weighted: list[Hashable]
-    edge: list[bool]
+    __slots__ = ("edge", "keys", "plain", "runs", "weighted")
+
+    def __init__(
+        self, runs: list[tuple[int, tuple[int, ...]]], keys: list[Key], plain: list[Hashable],
+        weighted: list[Hashable], edge: list[bool],
+    ) -> None:  # fmt: skip
+        self.runs, self.keys, self.plain, self.weighted, self.edge = (
+            runs, keys, plain, weighted, edge
+        )
 
 
 def clear_cache() -> None:
