@@ -53,9 +53,9 @@ class Classes(tuple[Any, ...]):
 class Level:
     """One loop's indices as runs of key ids (ids into `keys`), with what each key contributes
     to the leaf keys of the steps below it (`loop_nest._Tree.leaf_keys`), by key id: `plain`
-    and `weighted` (when the step's middle index is the weight loop's), and whether the key
-    is a first or a last index (`edge`). A plain class: a named tuple's class is compiled
-    with `exec` at import."""
+    and `weighted` (when the step's middle index is the weight loop's) as numbers, equal where
+    those facts are, and whether the key is a first or a last index (`edge`). A plain class:
+    a named tuple's class is compiled with `exec` at import."""
 
     __slots__ = ("edge", "keys", "plain", "runs", "weighted")
 
@@ -96,12 +96,18 @@ def loop_level(classes: tuple[Any, ...], reduction: bool) -> Level:
                 keys.append(key)
             period_ids.append(ids[key])
         runs.append((repeats, tuple(period_ids)))
+    # Each fact as a small number, equal where the facts are: a leaf key of numbers is
+    # cheaper to hash than one of classes (a leaf key reads one level at each position).
+    plain_ids: dict[Hashable, int] = {}
+    weighted_ids: dict[Hashable, int] = {}
     plain: list[Hashable] = []
     weighted: list[Hashable] = []
     for key in keys:
         first = key.first if reduction else None
-        plain.append((key.now, first, key.last if reduction else None))
-        weighted.append((key.now, first, key.last))
+        fact = (key.now, first, key.last if reduction else None)
+        plain.append(plain_ids.setdefault(fact, len(plain_ids)))
+        fact = (key.now, first, key.last)
+        weighted.append(weighted_ids.setdefault(fact, len(weighted_ids)))
     return Level(runs, keys, plain, weighted, [key.first or key.last for key in keys])
 
 
