@@ -28,6 +28,7 @@ from accel.memory.tiling import BIAS_BYTES, IDLE_DIM, OPERAND_DIMS
 
 Coords = dict[str, tuple[Any, bool]]  # every dim → (size class, is the first index)
 T = TypeVar("T")
+_new = tuple.__new__
 
 # The facts of a nest that read only its shape: its loops' dims in order, its streamed
 # operands, whether tiles continue in place, the dataflow and which buffers are double-buffered
@@ -332,7 +333,10 @@ class Nest(Frozen):
         key = (kind, coords["g"][0], coords["m"][0], coords["k"], coords["n"][0])
         found = self.loads.get(key)
         if found is None:
-            found = self.loads[key] = (Load(kind, self._first_piece(kind, coords)),)
+            # Built by `tuple.__new__` from its fields in order (its generated `__new__` is a
+            # Python function): `Load(kind, bytes)`, off chip.
+            load: Load = _new(Load, (kind, self._first_piece(kind, coords), False))
+            found = self.loads[key] = (load,)
         return found
 
     def _first_piece(self, kind: LoadKind, coords: Coords) -> int:
