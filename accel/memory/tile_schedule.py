@@ -133,16 +133,21 @@ _SHORT = 24  # sequences up to this long are cut in plain Python (numpy's overhe
 def runs(codes: Sequence[int]) -> list[tuple[int, int, int]]:
     """`compress` of a sequence given as integer codes (equal codes: equal elements), each run
     as (count, start, period)."""
+    uniform = _uniform_runs(codes)
+    if uniform is not None:
+        return uniform
     if len(codes) <= _SHORT:
         return _cut(list(codes), lambda start: _streak_column(codes, start))
-    return _uniform_runs(codes) or _long_runs(codes)
+    return _long_runs(codes)
 
 
 def _uniform_runs(codes: Sequence[int]) -> list[tuple[int, int, int]] | None:
-    """The greedy cut of a long sequence that is one code between a unique first and two
-    unique last ones (a loop's indices whose tiles are all alike: `tile_classes.level_runs`),
-    read off without the streaks: the first, the middle repeated, the last two. None for any
-    other sequence."""
+    """The greedy cut of a sequence (of four codes or more) that is one code between a unique
+    first and two unique last ones (a loop's indices whose tiles are all alike:
+    `tile_classes.level_runs`), read off without the streaks: the first, the middle repeated,
+    the last two. None for any other sequence."""
+    if len(codes) < 4:
+        return None
     size, middle = len(codes), codes[1]
     first, second_last, last = codes[0], codes[size - 2], codes[size - 1]
     ends = first not in (middle, second_last, last) and middle not in (second_last, last)
