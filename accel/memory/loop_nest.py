@@ -151,7 +151,7 @@ def array_schedule(
     constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
     tail_adjust = compute_cycles - array_cycles(array, chip.array.fold_overlap)[1]
     streamed = tiling.streamed
-    pieces = piece_bytes(chip, streamed)
+    pieces = piece_bytes(chip, streamed) if streamed else {}  # most tilings stream nothing
     in_place = tiling.in_place(array)
     nest = Nest(levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces)
     nest.share_shape_facts()
