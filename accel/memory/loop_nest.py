@@ -16,7 +16,7 @@ from accel.mapping.array import ArrayMapping
 from accel.memory.fold_cycles import untiled_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
-from accel.memory.nest import Coords, Nest, array_cycles, once
+from accel.memory.nest import Coords, Nest, array_memos, once
 from accel.memory.nest_step import Outer, Position
 from accel.memory.tile_classes import Key, Level, loop_level, tile_classes
 from accel.memory.tile_schedule import INPUT_OPERANDS, Node, Repeat, Schedule
@@ -149,11 +149,17 @@ def array_schedule(
     order = "g" + tiling.loop_order
     levels = tuple((dim, classes[dim]) for dim in order if len(classes[dim]) > 1)
     constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
-    tail_adjust = compute_cycles - array_cycles(array, chip.array.fold_overlap)[1]
+    memos = array_memos(array, chip.array.fold_overlap)
+    tail_adjust = compute_cycles - memos.untiled
     streamed = tiling.streamed
     pieces = piece_bytes(chip, streamed) if streamed else {}  # most tilings stream nothing
     in_place = tiling.in_place(array)
-    nest = Nest(levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces)
+    # What a tile's bytes read beside its classes: the nests of one array that agree share loads.
+    reads = (has_bias, streamed, tuple(pieces.items()), chip.array.element_bytes,
+             chip.array.accumulator_bytes)  # fmt: skip
+    loads = memos.loads.setdefault(reads, {})
+    nest = Nest(levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces,
+                loads, memos.runs)  # fmt: skip
     nest.share_shape_facts()
     origin: Coords = {**nest.fixed, **{dim: (c[0], True) for dim, c in levels}}
     prologue = tuple(nest.load(op, origin)[0] for op in INPUT_OPERANDS)

@@ -40,10 +40,11 @@ _SHAPE_FACTS = (
     "kept_at", "fetches", "dims", "visit_level", "deferred",
 )  # fmt: skip
 _SHAPES: dict[tuple[Any, ...], dict[str, Any]] = {}
-# Per array mapping and fold overlap, its `layer_edges` and `untiled_cycles`: each tiling of a
-# layer reads them (and sweep points that keep the array), and they cost more to work out
-# than to find (an array's fold counts are properties of properties).
-_ARRAYS: dict[tuple[ArrayMapping, bool], tuple[tuple[int, int], int]] = {}
+# Per array mapping and fold overlap: its `layer_edges` and `untiled_cycles`, and the memos of
+# `Nest.fold_run` and of `Nest.load` (the latter per what else a tile's bytes read), which
+# every tiling of a layer shares (and sweep points that keep the array): they cost more to
+# work out than to find, and tilings of one layer meet the same tiles again.
+_ARRAYS: dict[tuple[ArrayMapping, bool], ArrayMemos] = {}
 # Per chip, which buffers are double-buffered, by the chip's identity (the chip is kept with
 # them: its id is not reused while it is here). A chip's pydantic sections cost more to read
 # than an identity to find, and one chip builds every schedule of a run.
@@ -58,15 +59,27 @@ def clear_cache() -> None:
     _DOUBLES.clear()
 
 
-def array_cycles(array: ArrayMapping, fold_overlap: bool) -> tuple[tuple[int, int], int]:
-    """`layer_edges` and `untiled_cycles` of `array`; memoized."""
+class ArrayMemos:
+    """What the nests of one array mapping and fold overlap share (`array_memos`)."""
+
+    __slots__ = ("edges", "loads", "runs", "untiled")
+
+    def __init__(self, array: ArrayMapping, fold_overlap: bool) -> None:
+        self.edges = layer_edges(array, fold_overlap)
+        self.untiled = untiled_cycles(array, fold_overlap)
+        self.runs: dict[tuple[int, int, int, int, str], int] = {}  # `Nest.runs`
+        # `Nest.loads` by (has bias, streamed, piece bytes, operand and accumulator widths)
+        self.loads: dict[tuple[Any, ...], dict[tuple[Any, ...], tuple[Load]]] = {}
+
+
+def array_memos(array: ArrayMapping, fold_overlap: bool) -> ArrayMemos:
+    """The facts and memos the nests of `array` share; memoized."""
     key = (array, fold_overlap)
     found = _ARRAYS.get(key)
     if found is None:
         if len(_ARRAYS) >= _LIMIT:
             _ARRAYS.clear()
-        edges = layer_edges(array, fold_overlap)
-        found = _ARRAYS[key] = (edges, untiled_cycles(array, fold_overlap))
+        found = _ARRAYS[key] = ArrayMemos(array, fold_overlap)
     return found
 
 
@@ -198,7 +211,7 @@ class Nest(Frozen):
     @once
     def edges(self) -> tuple[int, int]:
         """`layer_edges`: cycles before the first fold and after the last."""
-        return array_cycles(self.array, self.chip.array.fold_overlap)[0]
+        return array_memos(self.array, self.chip.array.fold_overlap).edges
 
     @once
     def fixed(self) -> Coords:
