@@ -18,11 +18,14 @@ from accel.config import ArrayConfig, ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.mapping.mapper import map_layer
+from accel.memory import nest as nest_shapes
 from accel.memory import tile_fit
 from accel.memory import tiling as tiles
 from accel.memory.geometry import LayerGeometry
 from accel.memory.loop_nest import _Tree, array_schedule, untiled_cycles
 from accel.memory.model import model_memory
+from accel.memory.nest import Nest
+from accel.memory.nest import clear_cache as clear_nest_shapes
 from accel.memory.replay import replay_layer
 from accel.memory.tile_schedule import Schedule
 from accel.memory.tiling import Tiling
@@ -223,3 +226,17 @@ def test_the_schedules_of_small_networks_are_pinned() -> None:
             digest.update(f"{chip_name} {layer_name} {order}".encode())
             digest.update(repr(nest.schedule()).encode())
     assert digest.hexdigest()[:16] == "a0fa41c2aa1273f1"
+
+
+@pytest.mark.filterwarnings("ignore:Using `assume` outside")  # smaller_nest's, always true here
+def test_nests_of_one_shape_share_the_facts_each_would_work_out() -> None:
+    """`Nest.share_shape_facts` copies the facts of an earlier nest of the same shape: the
+    schedules are those of nests that work every fact out alone, and shapes recur."""
+    chip = chip_with(**PINNED_CHIPS["8x8 ws, single-buffered ofmap"])
+    cases = [nest for _, _, nest in pinned_nests(chip)]
+    clear_nest_shapes()
+    shared = [nest.schedule() for nest in cases]
+    assert 1 < len(nest_shapes._SHAPES) < len(cases) / 4
+    with mock.patch.object(Nest, "share_shape_facts", lambda self: None):
+        alone = [nest.schedule() for nest in cases]
+    assert shared == alone

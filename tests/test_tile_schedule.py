@@ -33,24 +33,24 @@ def test_short_sequences_are_cut_as_numpy_cuts_them(
     for index, value in edits:
         if length:
             codes[index % length] = value
-    streaks = tile_schedule._streaks(np.array(codes, dtype=np.int64), min(32, length // 2))
-    by_numpy = tile_schedule._cut(codes, lambda start: streaks[:, start].tolist())
+    columns = tile_schedule._streak_columns(np.array(codes, dtype=np.int64), min(32, length // 2))
+    by_numpy = tile_schedule._cut(codes, columns)
     by_element = tile_schedule._cut(codes, lambda start: tile_schedule._streak_column(codes, start))
     assert by_element == by_numpy
     assert sum(count * period for count, _, period in by_numpy) == length
 
 
 @given(
-    length=st.integers(25, 120), middle=st.integers(-4, 3),
+    length=st.integers(4, 120), middle=st.integers(-4, 3),
     ends=st.tuples(*[st.integers(-5, 3)] * 3),
     edits=st.lists(st.tuples(st.integers(0, 119), st.integers(-5, 3)), max_size=2),
 )  # fmt: skip
-def test_a_uniform_long_sequence_is_cut_as_numpy_cuts_it(
+def test_a_uniform_sequence_is_cut_as_numpy_cuts_it(
     length: int, middle: int, ends: tuple[int, int, int], edits: list[tuple[int, int]]
 ) -> None:
-    """`runs` reads the cut of a long sequence that is one code between a unique first and
-    two unique last ones off its ends (a loop of alike tiles); any sequence gets numpy's cut,
-    uniform or not (ends that repeat a code, or edits inside)."""
+    """`runs` reads the cut of a sequence that is one code between a unique first and two
+    unique last ones off its ends (a loop of alike tiles), short or long; any sequence gets
+    numpy's cut, uniform or not (ends that repeat a code, or edits inside)."""
     codes = [ends[0]] + [middle] * (length - 3) + [ends[1], ends[2]]
     for index, value in edits:
         codes[index % length] = value

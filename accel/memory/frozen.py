@@ -7,6 +7,11 @@ instance, fields left out of equality, a method a tuple already has) write their
 `__init__` and inherit the rest here: assignment refused, and equality, hash and repr over
 `_compared` (the fields a dataclass compares, in order), as the dataclass had them; pickled
 and copied as it was.
+
+A record with an instance dict (no `__slots__` of its own) keeps its hash there once worked
+out: a geometry's hash reads its two axes' six fields each, and geometries key most of the
+memory model's memos. The kept hash is left out of pickles and copies (a string's hash differs
+from one process to the next).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from __future__ import annotations
 from dataclasses import FrozenInstanceError
 from operator import attrgetter
 from typing import Any, ClassVar
+
+_HASH = "_kept_hash_value"  # where a record with an instance dict keeps its hash
 
 
 class Frozen:
@@ -29,12 +36,22 @@ class Frozen:
         if len(cls._compared) < 2:  # `attrgetter` of one name gives its value, not a tuple
             raise TypeError(f"{cls.__name__} compares {cls._compared!r}: two fields at least")
         cls._key = attrgetter(*cls._compared)
+        if cls.__dictoffset__ and "__hash__" not in cls.__dict__:  # an instance dict: keep it
+            cls.__hash__ = Frozen._kept_hash  # type: ignore[method-assign]
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
     def __delattr__(self, name: str) -> None:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __getstate__(self) -> Any:
+        """The default state (the `__dict__`, or it and the slots' values as a pair) without
+        the kept hash (`_kept_hash`)."""
+        state = super().__getstate__()
+        if isinstance(state, dict) and _HASH in state:
+            return {name: value for name, value in state.items() if name != _HASH}
+        return state
 
     def __setstate__(self, state: Any) -> None:
         """Unpickled or copied: the default state (the `__dict__`, or it and the slots' values
@@ -50,6 +67,13 @@ class Frozen:
 
     def __hash__(self) -> int:
         return hash(self._key(self))
+
+    def _kept_hash(self) -> int:
+        """`__hash__` of a record with an instance dict: worked out once, then kept there."""
+        found: int | None = self.__dict__.get(_HASH)
+        if found is None:
+            found = self.__dict__[_HASH] = hash(self._key(self))
+        return found
 
     def __repr__(self) -> str:
         shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._compared)

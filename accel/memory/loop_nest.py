@@ -9,122 +9,102 @@ run, not once per tile; each step (`nest_step.py`) is built once per distinct le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Hashable
 
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.memory.fold_cycles import untiled_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
-from accel.memory.nest import Coords, Nest, once
-from accel.memory.nest_step import Position
-from accel.memory.tile_classes import Key, level_runs, tile_classes
+from accel.memory.nest import Coords, Nest, array_memos, once
+from accel.memory.nest_step import Outer, Position
+from accel.memory.tile_classes import Key, Level, loop_level, tile_classes
 from accel.memory.tile_schedule import INPUT_OPERANDS, Node, Repeat, Schedule
 from accel.memory.tiling import Tiling, piece_bytes
 
 __all__ = ["array_schedule", "untiled_cycles"]
 
-Run = tuple[int, tuple[int, ...]]  # (repeats, the key ids of one period)
-
 
 class _Tree(Frozen):
     """The compressed steps under each loop level. A context (the indices of the loops outside
-    a level) is a tuple of small key ids, cheap to hash, rather than of keys holding classes.
-    Hand-written, not a frozen dataclass (see `frozen.py`): dicts per instance, cached facts."""
+    a level) is a tuple of small key ids, one per level (`tile_classes.Level`), cheap to hash,
+    rather than of keys holding classes. Hand-written, not a frozen dataclass (see `frozen.py`):
+    dicts per instance, cached facts."""
 
-    _compared = ("nest", "memo", "leaves", "keys")
+    _compared = ("nest", "leaves")
 
     nest: Nest
-    memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]]
     leaves: dict[Hashable, dict[int, tuple[Node, ...]]]  # leaf key → innermost key id → steps
-    keys: list[Key]  # id → key, every level's keys in one list
 
     def __init__(
-        self, nest: Nest, memo: dict[tuple[int, tuple[int, ...]], tuple[Node, ...]] | None = None,
-        leaves: dict[Hashable, dict[int, tuple[Node, ...]]] | None = None,
-        keys: list[Key] | None = None,
-    ) -> None:  # fmt: skip
+        self, nest: Nest, leaves: dict[Hashable, dict[int, tuple[Node, ...]]] | None = None
+    ) -> None:
         init = object.__setattr__
         init(self, "nest", nest)
-        init(self, "memo", {} if memo is None else memo)
         init(self, "leaves", {} if leaves is None else leaves)
-        init(self, "keys", [] if keys is None else keys)
 
     @once
-    def runs(self) -> list[list[Run]]:
-        """Each level's indices as runs of key ids (the same under every parent)."""
-        found: list[list[Run]] = []
-        for _, classes in self.nest.levels:
-            ids: dict[Key, int] = {}
-            level: list[Run] = []
-            for repeats, period in level_runs(classes):
-                period_ids = []
-                for key in period:
-                    if key not in ids:
-                        ids[key] = len(self.keys)
-                        self.keys.append(key)
-                    period_ids.append(ids[key])
-                level.append((repeats, tuple(period_ids)))
-            found.append(level)
-        return found
+    def levels(self) -> list[Level]:
+        """Each level's indices as runs of key ids (the same under every parent), with the
+        keys' leaf-key facts."""
+        return [loop_level(classes, dim == "k") for dim, classes in self.nest.levels]
 
     @once
-    def outer_ids(self) -> tuple[list[Hashable], list[Hashable], list[bool]]:
-        """What a key at a level outside the step's middle index contributes to its leaf key
-        (see there), by key id; the second list when the middle index is the weight loop's;
-        the third: whether the key is a first or a last index."""
-        runs = self.runs  # numbers every key first
-        dims = {key_id: dim for (dim, _), level in zip(self.nest.levels, runs, strict=True)
-                for _, period in level for key_id in period}  # fmt: skip
-        plain: list[Hashable] = []
-        weighted: list[Hashable] = []
-        for key_id, key in enumerate(self.keys):
-            k = dims[key_id] == "k"
-            plain.append((key.now, key.first if k else None, key.last if k else None))
-            weighted.append((key.now, key.first if k else None, key.last))
-        return plain, weighted, [key.first or key.last for key in self.keys]
+    def keys(self) -> list[list[Key]]:
+        """Each level's keys, by key id."""
+        return [level.keys for level in self.levels]
+
+    @once
+    def facts(self) -> tuple[list[list[Hashable]], list[list[Hashable]], list[list[bool]]]:
+        """Each level's `plain`, `weighted` and `edge` facts (`tile_classes.Level`), by key id:
+        a context's facts are then one `map` over the levels."""
+        levels = self.levels
+        return ([level.plain for level in levels], [level.weighted for level in levels],
+                [level.edge for level in levels])  # fmt: skip
 
     def subtree(self, level: int, context: tuple[int, ...]) -> tuple[Node, ...]:
-        """The steps under loop `level`, given the key ids of the loops outside it."""
+        """The steps under loop `level`, given the key ids of the loops outside it. Every key
+        id of a level appears in its runs, under every parent: each one's steps are built
+        once, then laid out along the runs."""
         depth = len(self.nest.levels)
         if level == depth:  # no loop iterates: a single step
             return Position(self.nest, ()).nodes()
-        memo_key = (level, context)
-        found = self.memo.get(memo_key)
-        if found is None:
-            leaves = self.leaves_under(context) if level + 1 == depth else None
-            nodes: list[Node] = []
-            for repeats, period in self.runs[level]:
-                body: list[Node] = []
+        if level + 1 == depth:
+            children = self.leaves_under(context)
+        else:
+            children = [self.subtree(level + 1, (*context, key))
+                        for key in range(len(self.keys[level]))]  # fmt: skip
+        nodes: list[Node] = []
+        for repeats, period in self.levels[level].runs:
+            if repeats == 1:
                 for key in period:
-                    if leaves is None:
-                        body.extend(self.subtree(level + 1, (*context, key)))
-                    else:
-                        body.extend(leaves(key))
-                if repeats == 1:
-                    nodes.extend(body)
-                else:
-                    nodes.append(Repeat(repeats, tuple(body)))
-            found = self.memo[memo_key] = tuple(nodes)
-        return found
+                    nodes.extend(children[key])
+                continue
+            body: list[Node] = []
+            for key in period:
+                body.extend(children[key])
+            nodes.append(Repeat(repeats, tuple(body)))
+        return tuple(nodes)
 
-    def leaves_under(self, context: tuple[int, ...]) -> Callable[[int], tuple[Node, ...]]:
-        """The steps of the innermost loop's index of key id `key` under `context`, each
+    def leaves_under(self, context: tuple[int, ...]) -> list[tuple[Node, ...]]:
+        """The steps of the innermost loop's index of each key id under `context`, each
         built once per distinct leaf key (`leaf_keys`)."""
         inner, edged = self.leaf_keys(context)
         plain_leaves = self.leaves.setdefault(inner, {})
         edge_leaves = self.leaves.setdefault(edged, {})
-        edge, keys, nest = self.outer_ids[2], self.keys, self.nest
-
-        def leaf(key: int) -> tuple[Node, ...]:
-            leaves = edge_leaves if edge[key] else plain_leaves
+        nest, inner_keys = self.nest, self.keys[-1]
+        outer: Outer | None = None
+        children = []
+        for key, edge in enumerate(self.levels[-1].edge):
+            leaves = edge_leaves if edge else plain_leaves
             found = leaves.get(key)
             if found is None:
-                position = Position(nest, (*map(keys.__getitem__, context), keys[key]))
+                if outer is None:
+                    outer = Outer.of(nest, tuple(map(list.__getitem__, self.keys, context)))
+                position = Position(nest, (*outer.keys, inner_keys[key]), outer)
                 found = leaves[key] = position.nodes()
-            return found
-
-        return leaf
+            children.append(found)
+        return children
 
     def leaf_keys(self, context: tuple[int, ...]) -> tuple[Hashable, Hashable]:
         """What the steps under `context` read of it, for an innermost index at a middle
@@ -137,18 +117,19 @@ class _Tree(Frozen):
         the weight loop, whether it is at its last index (`prefetch_point`). At an edge index
         `j` is the innermost middle index of `context` (none: the whole context counts).
         """
-        plain, weighted, edge = self.outer_ids
+        plain, weighted, edge = self.facts
         weight = self.nest.level["weight"]
         middle = len(context)
         outer = weighted if weight == middle else plain
-        inner = (middle, tuple([outer[i] for i in context]), ())
+        inner = (middle, tuple(map(list.__getitem__, outer, context)), ())
         middle -= 1
-        while middle >= 0 and edge[context[middle]]:
+        while middle >= 0 and edge[middle][context[middle]]:
             middle -= 1
         if middle < 0:
             return inner, (-1, (), context)
         outer = weighted if weight == middle else plain
-        return inner, (middle, tuple([outer[i] for i in context[:middle]]), context[middle:])
+        head = tuple(map(list.__getitem__, outer, context[:middle]))
+        return inner, (middle, head, context[middle:])
 
 
 def array_schedule(
@@ -166,13 +147,20 @@ def array_schedule(
     """
     classes = tile_classes(tiling, geometry, array)
     order = "g" + tiling.loop_order
-    levels = tuple((dim, tuple(classes[dim])) for dim in order if len(classes[dim]) > 1)
+    levels = tuple((dim, classes[dim]) for dim in order if len(classes[dim]) > 1)
     constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
-    tail_adjust = compute_cycles - untiled_cycles(array, chip.array.fold_overlap)
+    memos = array_memos(array, chip.array.fold_overlap)
+    tail_adjust = compute_cycles - memos.untiled
     streamed = tiling.streamed
-    pieces = piece_bytes(chip, streamed)
+    pieces = piece_bytes(chip, streamed) if streamed else {}  # most tilings stream nothing
     in_place = tiling.in_place(array)
-    nest = Nest(levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces)
+    # What a tile's bytes read beside its classes: the nests of one array that agree share loads.
+    reads = (has_bias, streamed, tuple(pieces.items()), chip.array.element_bytes,
+             chip.array.accumulator_bytes)  # fmt: skip
+    loads = memos.loads.setdefault(reads, {})
+    nest = Nest(levels, constant, array, chip, has_bias, in_place, tail_adjust, streamed, pieces,
+                loads, memos.runs)  # fmt: skip
+    nest.share_shape_facts()
     origin: Coords = {**nest.fixed, **{dim: (c[0], True) for dim, c in levels}}
     prologue = tuple(nest.load(op, origin)[0] for op in INPUT_OPERANDS)
     at_start = nest.level["weight"] < 0 and nest.double("weight") and "weight" not in streamed

@@ -15,7 +15,7 @@ from typing import Any, Generic, TypeVar
 
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, ceil_div
-from accel.memory.fold_cycles import fold_run_cycles, layer_edges
+from accel.memory.fold_cycles import fold_run_cycles, layer_edges, untiled_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.tile_schedule import (
     INPUT_OPERANDS,
@@ -28,6 +28,70 @@ from accel.memory.tiling import BIAS_BYTES, IDLE_DIM, OPERAND_DIMS
 
 Coords = dict[str, tuple[Any, bool]]  # every dim → (size class, is the first index)
 T = TypeVar("T")
+_new = tuple.__new__
+
+# The facts of a nest that read only its shape: its loops' dims in order, its streamed
+# operands, whether tiles continue in place, the dataflow and which buffers are double-buffered
+# (`Nest.share_shape_facts`). A few dozen shapes recur across every tiling of a network zoo,
+# so each shape's facts are worked out once and copied into the nests of that shape (read
+# only: shared dicts).
+_SHAPE_FACTS = (
+    "merged", "level", "k_level", "reduces_across_visits", "doubles", "prefetch_rule",
+    "kept_at", "fetches", "dims", "visit_level", "deferred",
+)  # fmt: skip
+_SHAPES: dict[tuple[Any, ...], dict[str, Any]] = {}
+# Per array mapping and fold overlap: its `layer_edges` and `untiled_cycles`, and the memos of
+# `Nest.fold_run` and of `Nest.load` (the latter per what else a tile's bytes read), which
+# every tiling of a layer shares (and sweep points that keep the array): they cost more to
+# work out than to find, and tilings of one layer meet the same tiles again.
+_ARRAYS: dict[tuple[ArrayMapping, bool], ArrayMemos] = {}
+# Per chip, which buffers are double-buffered, by the chip's identity (the chip is kept with
+# them: its id is not reused while it is here). A chip's pydantic sections cost more to read
+# than an identity to find, and one chip builds every schedule of a run.
+_DOUBLES: dict[int, tuple[ChipConfig, dict[Operand, bool]]] = {}
+_LIMIT = 4096  # entries kept before a memo starts afresh (a long sweep's arrays and chips)
+
+
+def clear_cache() -> None:
+    """Forget the facts of the nest shapes, arrays and chips seen."""
+    _SHAPES.clear()
+    _ARRAYS.clear()
+    _DOUBLES.clear()
+
+
+class ArrayMemos:
+    """What the nests of one array mapping and fold overlap share (`array_memos`)."""
+
+    __slots__ = ("edges", "loads", "runs", "untiled")
+
+    def __init__(self, array: ArrayMapping, fold_overlap: bool) -> None:
+        self.edges = layer_edges(array, fold_overlap)
+        self.untiled = untiled_cycles(array, fold_overlap)
+        self.runs: dict[tuple[int, int, int, int, str], int] = {}  # `Nest.runs`
+        # `Nest.loads` by (has bias, streamed, piece bytes, operand and accumulator widths)
+        self.loads: dict[tuple[Any, ...], dict[tuple[Any, ...], tuple[Load]]] = {}
+
+
+def array_memos(array: ArrayMapping, fold_overlap: bool) -> ArrayMemos:
+    """The facts and memos the nests of `array` share; memoized."""
+    key = (array, fold_overlap)
+    found = _ARRAYS.get(key)
+    if found is None:
+        if len(_ARRAYS) >= _LIMIT:
+            _ARRAYS.clear()
+        found = _ARRAYS[key] = ArrayMemos(array, fold_overlap)
+    return found
+
+
+def double_buffered(chip: ChipConfig) -> dict[Operand, bool]:
+    """Which of `chip`'s buffers are double-buffered; memoized (read only)."""
+    found = _DOUBLES.get(id(chip))
+    if found is None or found[0] is not chip:
+        if len(_DOUBLES) >= _LIMIT:
+            _DOUBLES.clear()
+        doubles = {op: chip.sram.buffer_for(op).double_buffered for op in OPERANDS}
+        found = _DOUBLES[id(chip)] = (chip, doubles)
+    return found[1]
 
 
 class once(Generic[T]):
@@ -87,6 +151,19 @@ class Nest(Frozen):
         init(self, "loads", {} if loads is None else loads)
         init(self, "runs", {} if runs is None else runs)
 
+    def share_shape_facts(self) -> None:
+        """Take this nest's shape facts (`_SHAPE_FACTS`) from an earlier nest of its shape, or
+        work them out and keep them for later ones (called once built, before any is read)."""
+        doubles = double_buffered(self.chip)
+        dims = tuple([dim for dim, _ in self.levels])
+        shape = (dims, self.streamed, self.in_place, self.array.dataflow, *doubles.values())
+        facts = _SHAPES.get(shape)
+        if facts is not None:
+            self.__dict__.update(facts)
+            return
+        self.__dict__.update(doubles=doubles, dims=dims)
+        _SHAPES[shape] = {name: getattr(self, name) for name in _SHAPE_FACTS}
+
     @once
     def merged(self) -> bool:
         """Single-fold tiles whose innermost loop is the streamed one: consecutive steps
@@ -129,12 +206,12 @@ class Nest(Frozen):
     @once
     def doubles(self) -> dict[Operand, bool]:
         """Which buffers are double-buffered."""
-        return {op: self.chip.sram.buffer_for(op).double_buffered for op in OPERANDS}
+        return double_buffered(self.chip)
 
     @once
     def edges(self) -> tuple[int, int]:
         """`layer_edges`: cycles before the first fold and after the last."""
-        return layer_edges(self.array, self.chip.array.fold_overlap)
+        return array_memos(self.array, self.chip.array.fold_overlap).edges
 
     @once
     def fixed(self) -> Coords:
@@ -269,7 +346,10 @@ class Nest(Frozen):
         key = (kind, coords["g"][0], coords["m"][0], coords["k"], coords["n"][0])
         found = self.loads.get(key)
         if found is None:
-            found = self.loads[key] = (Load(kind, self._first_piece(kind, coords)),)
+            # Built by `tuple.__new__` from its fields in order (its generated `__new__` is a
+            # Python function): `Load(kind, bytes)`, off chip.
+            load: Load = _new(Load, (kind, self._first_piece(kind, coords), False))
+            found = self.loads[key] = (load,)
         return found
 
     def _first_piece(self, kind: LoadKind, coords: Coords) -> int:

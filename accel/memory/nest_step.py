@@ -32,32 +32,68 @@ _OPERANDS_BY_FLAGS: tuple[tuple[InputOperand, ...], ...] = (
 _new = tuple.__new__
 
 
+class Outer:
+    """What the steps under one context share: the keys of every loop but the innermost, the
+    tile classes of their dims, and the flags of `Position` for an innermost index that is a
+    first (`firsts`), a last (`lasts`) or neither, with the carry of a last one. Worked out
+    once per context, so that each step adds only its innermost index. A plain class: a
+    named tuple's class is compiled with `exec` at import."""
+
+    __slots__ = ("carry", "firsts", "keys", "lasts", "neither", "now")
+
+    def __init__(
+        self, keys: tuple[Key, ...], now: Coords, firsts: list[bool], lasts: list[bool],
+        neither: list[bool], carry: int,
+    ) -> None:  # fmt: skip
+        self.keys, self.now, self.firsts, self.lasts, self.neither, self.carry = (
+            keys, now, firsts, lasts, neither, carry
+        )
+
+    @classmethod
+    def of(cls, nest: Nest, keys: tuple[Key, ...]) -> Outer:
+        """The context `keys` of the loops outside the innermost (one level or more)."""
+        count = len(keys) + 1  # levels
+        # At `i`: every loop from level `i` inward is at its first (last) index. The last entry
+        # (at −1) is False: the level of an operand that is not kept (`Nest.kept_at`).
+        firsts, lasts = [True] * (count + 2), [True] * (count + 2)
+        firsts[-1] = lasts[-1] = False
+        carry = -1  # the loop that advances after the innermost's last (−1: none)
+        now = dict(nest.fixed)
+        dims = nest.dims
+        for i in range(count - 2, -1, -1):
+            tile, _, first, last, _ = keys[i]  # a Key: one unpacking reads its fields
+            now[dims[i]] = (tile, first)
+            firsts[i] = first and firsts[i + 1]
+            lasts[i] = last and lasts[i + 1]
+            if carry < 0 and not last:
+                carry = i
+        neither = [False] * count + [True, False]
+        return cls(keys, now, firsts, lasts, neither, carry)
+
+
 class Position:
     """One step of the nest, given every loop's index key (what every step method reads of
     the context is worked out once, here)."""
 
     __slots__ = ("_advanced", "_inner_first", "_inner_last", "_now", "carry", "context", "nest")
 
-    def __init__(self, nest: Nest, context: tuple[Key, ...]) -> None:
+    def __init__(self, nest: Nest, context: tuple[Key, ...], outer: Outer | None = None) -> None:
+        """The step at `context`; `outer`: `Outer.of` the context but its last key, when the
+        caller has it (the steps under one context share it)."""
         self.nest, self.context = nest, context
-        count = len(context)
-        # At `i`: every loop from level `i` inward is at its first (last) index. The last entry
-        # (at −1) is False: the level of an operand that is not kept (`Nest.kept_at`).
-        inner_first, inner_last = [True] * (count + 2), [True] * (count + 2)
-        inner_first[-1] = inner_last[-1] = False
-        carry = -1  # the loop that advances after this step (−1: this is the last step)
-        now = dict(nest.fixed)
-        dims = nest.dims
-        for i in range(count - 1, -1, -1):
-            tile, _, first, last, _ = context[i]  # a Key: one unpacking reads its fields
-            now[dims[i]] = (tile, first)
-            inner_first[i] = first and inner_first[i + 1]
-            inner_last[i] = last and inner_last[i + 1]
-            if carry < 0 and not last:
-                carry = i
-        self.carry, self._inner_first, self._inner_last = carry, inner_first, inner_last
-        self._now: Coords = now
         self._advanced: dict[int, Coords] = {}
+        if not context:  # no loop iterates: the only step
+            self.carry, self._inner_first, self._inner_last = -1, [True, False], [True, False]
+            self._now: Coords = dict(nest.fixed)
+            return
+        if outer is None:
+            outer = Outer.of(nest, context[:-1])
+        tile, _, first, last, _ = context[-1]
+        self._inner_first = outer.firsts if first else outer.neither  # shared: read only
+        self._inner_last = outer.lasts if last else outer.neither
+        self.carry = outer.carry if last else len(context) - 1  # the loop that advances next
+        now = self._now = outer.now.copy()
+        now[nest.dims[-1]] = (tile, first)
 
     def starts(self, level: int) -> bool:
         """Every loop inside `level` is at its first index: a new tile of that level begins."""

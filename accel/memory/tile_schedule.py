@@ -133,16 +133,21 @@ _SHORT = 24  # sequences up to this long are cut in plain Python (numpy's overhe
 def runs(codes: Sequence[int]) -> list[tuple[int, int, int]]:
     """`compress` of a sequence given as integer codes (equal codes: equal elements), each run
     as (count, start, period)."""
+    uniform = _uniform_runs(codes)
+    if uniform is not None:
+        return uniform
     if len(codes) <= _SHORT:
         return _cut(list(codes), lambda start: _streak_column(codes, start))
-    return _uniform_runs(codes) or _long_runs(codes)
+    return _long_runs(codes)
 
 
 def _uniform_runs(codes: Sequence[int]) -> list[tuple[int, int, int]] | None:
-    """The greedy cut of a long sequence that is one code between a unique first and two
-    unique last ones (a loop's indices whose tiles are all alike: `tile_classes.level_runs`),
-    read off without the streaks: the first, the middle repeated, the last two. None for any
-    other sequence."""
+    """The greedy cut of a sequence (of four codes or more) that is one code between a unique
+    first and two unique last ones (a loop's indices whose tiles are all alike:
+    `tile_classes.level_runs`), read off without the streaks: the first, the middle repeated,
+    the last two. None for any other sequence."""
+    if len(codes) < 4:
+        return None
     size, middle = len(codes), codes[1]
     first, second_last, last = codes[0], codes[size - 2], codes[size - 1]
     ends = first not in (middle, second_last, last) and middle not in (second_last, last)
@@ -154,12 +159,11 @@ def _uniform_runs(codes: Sequence[int]) -> list[tuple[int, int, int]] | None:
 def _long_runs(codes: Sequence[int]) -> list[tuple[int, int, int]]:
     """`runs` of a long sequence, its streaks worked out in numpy."""
     array = np.asarray(codes, dtype=np.int64)
-    streaks = _streaks(array, min(_MAX_PERIOD, len(codes) // 2))
-    return _cut(list(codes), lambda start: streaks[:, start].tolist())
+    return _cut(list(codes), _streak_columns(array, min(_MAX_PERIOD, len(codes) // 2)))
 
 
 def _cut(codes: list[int], column: Callable[[int], list[int]]) -> list[tuple[int, int, int]]:
-    """The greedy cut, given each start's streaks for periods 1, 2, … (`_streaks`)."""
+    """The greedy cut, given each start's streaks for periods 1, 2, … (`_streak_columns`)."""
     size = len(codes)
     periods = min(_MAX_PERIOD, size // 2)
     found: list[tuple[int, int, int]] = []
@@ -178,7 +182,7 @@ def _cut(codes: list[int], column: Callable[[int], list[int]]) -> list[tuple[int
 
 
 def _streak_column(codes: Sequence[int], start: int) -> list[int]:
-    """Column `start` of `_streaks`, element by element, for the periods that fit twice."""
+    """Column `start` of `_streak_columns`, element by element, for the periods that fit twice."""
     size = len(codes)
     column = []
     for period in range(1, min(_MAX_PERIOD, (size - start) // 2) + 1):
@@ -189,18 +193,31 @@ def _streak_column(codes: Sequence[int], start: int) -> list[int]:
     return column
 
 
-def _streaks(codes: np.ndarray, periods: int) -> np.ndarray:
-    """Row p − 1, position i: how many j >= i in a row have codes[j] == codes[j + p], for every
-    period p up to `periods` at once (positions past the end compare unequal)."""
+def _streak_columns(codes: np.ndarray, periods: int) -> Callable[[int], list[int]]:
+    """Column `start` of the streaks, by start: row p − 1, how many j >= start in a row have
+    codes[j] == codes[j + p], for every period p up to `periods` (positions past the end
+    compare unequal).
+
+    The comparisons are made once, as a periods × (size + 1) table of mismatches read through
+    a strided view (no gathered copy) whose last column always mismatches; a column is then
+    one search per period for the first mismatch at or after `start`. The greedy cut visits
+    a few starts of a long sequence (one per run), so no column it skips is worked out.
+    """
     size = len(codes)
-    padded = np.concatenate((codes, np.full(periods, -1, dtype=np.int64)))
-    positions = np.arange(size)
-    shifted = padded[positions[None, :] + np.arange(1, periods + 1)[:, None]]
-    # A backwards running count that resets at every mismatch.
-    breaks = np.where(codes[None, :] == shifted, size, positions[None, :])
-    next_break = np.minimum.accumulate(breaks[:, ::-1], axis=1)[:, ::-1]
-    streak: np.ndarray = next_break - positions[None, :]
-    return streak
+    padded = np.concatenate((codes, np.full(periods + 1, -1, dtype=np.int64)))
+    # Row p − 1 reads padded[p : p + size + 1]: codes shifted by p, then the padding.
+    shifted = np.ndarray((periods, size + 1), np.int64, padded, padded.itemsize,
+                         (padded.itemsize, padded.itemsize))  # fmt: skip
+    extended = np.concatenate((codes, np.zeros(1, dtype=np.int64)))  # 0 != the padding's −1
+    mismatches = np.flatnonzero(shifted != extended)  # row by row, in order
+    row_starts = np.arange(0, periods * (size + 1), size + 1)
+
+    def column(start: int) -> list[int]:
+        at = row_starts + start
+        streak: list[int] = (mismatches[mismatches.searchsorted(at)] - at).tolist()
+        return streak
+
+    return column
 
 
 def share(total: int, parts: int, index: int) -> int:
