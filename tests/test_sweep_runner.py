@@ -94,6 +94,11 @@ def test_workers_give_the_same_table(reference: tuple[Path, Path], tmp_path: Pat
     assert_same_tables(tmp_path, reference[1])
     # The Parquet file's writer came from the forked worker, as this process would say it.
     assert executor.table_writer == table_writer() and table_writer().startswith("accel ")
+    # The worker was told to exit, not waited for (its exit overlaps the table's writing);
+    # `close` reaps it, exited on its own.
+    (worker,) = executor._ending
+    executor.close()
+    assert worker.process.exitcode == 0 and not executor._ending
 
 
 def test_workers_of_a_process_with_threads_come_from_a_forkserver(

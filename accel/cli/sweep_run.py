@@ -89,7 +89,7 @@ def sweep_options(args: list[str]) -> SweepOptions | None:
 def sweep_run(options: SweepOptions) -> int:
     """Simulate every point of the sweep (or plan it only, `dry_run`); the exit code."""
     from accel.results import safe_name
-    from accel.sweep.executors import DaskExecutor
+    from accel.sweep.executors import DaskExecutor, LocalExecutor
     from accel.sweep.plan import load_plan
     from accel.sweep.runner import run_sweep
 
@@ -112,6 +112,8 @@ def sweep_run(options: SweepOptions) -> int:
         if isinstance(runner, DaskExecutor):
             runner.close()
     _print_outcome(display.console(), outcome, time.perf_counter() - started)
+    if isinstance(runner, LocalExecutor):
+        runner.close()  # its workers exited while the table was written: reaped only now
     if options.report:
         from accel.report.sweep_report import write_sweep_report
 

@@ -47,6 +47,9 @@ class LocalExecutor:
             raise InputError(f"workers must be >= 1, not {workers!r}")
         self.workers = workers
         self._processes = _start_workers(workers - 1)
+        # Told to exit after a finished run, not yet waited for: a worker's exit (its heap
+        # unmapped: ~10 ms) overlaps the table's writing instead of preceding it (`close`).
+        self._ending: list[_WorkerProcess] = []
         self.table_writer: str | None = None  # the results table's writer, from a worker
 
     @property
@@ -69,12 +72,15 @@ class LocalExecutor:
         finally:
             for process in processes:
                 process.stop(finished)
+            self._ending.extend(processes)
 
     def close(self) -> None:
-        """Stop worker processes that no run used."""
+        """Stop worker processes that no run used, and wait for those told to exit."""
         for process in self._processes:
             process.stop(True)
-        self._processes = []
+        for process in (*self._processes, *self._ending):
+            process.reap()
+        self._processes, self._ending = [], []
 
 
 class _WorkerProcess:
@@ -123,12 +129,17 @@ class _WorkerProcess:
         return RuntimeError(f"a sweep worker process ended unexpectedly (exit code {code})")
 
     def stop(self, finished: bool) -> None:
-        """Let it exit after its chunks (a finished run), else end it now (a failed or
-        interrupted one, whose points in flight are run again on resume)."""
+        """Tell it to exit after its chunks (a finished run: `reap` waits for it), else end
+        it now (a failed or interrupted one, whose points in flight are run again on resume)."""
         if finished:
             with contextlib.suppress(OSError):  # it may have gone already
                 self.connection.send(None)
-            self.process.join(10)
+            return
+        self.reap(timeout=0)
+
+    def reap(self, timeout: float = 10) -> None:
+        """Wait up to `timeout` for it to exit, then end it."""
+        self.process.join(timeout)
         if self.process.is_alive():
             self.process.terminate()
             self.process.join()
