@@ -51,7 +51,8 @@ import time
 from pathlib import Path
 
 CHECKOUT = Path(__file__).resolve().parent.parent
-CLI = "from accel.cli import main; main()"
+# The console script's entry (`run`; `main` in checkouts from before it was added).
+CLI = "from accel import cli; getattr(cli, 'run', cli.main)()"
 # Every module a quiet `accel simulate-network` of a built-in network imports on its way (a
 # checkout from before the fast path imports typer and rich for it instead).
 RUN_IMPORTS = (

@@ -28,7 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 NETWORKS = ("resnet50", "mobilenet_v2", "googlenet", "vgg16", "mobilenet_v3_small")
 CHIPS = ("configs/default.yaml", "configs/eyeriss_like.yaml", "configs/tpu_v1_like.yaml")
-CLI = "import sys; from accel.cli import main; sys.argv[0] = 'accel'; main()"
+# The console script's entry (`run`; `main` in checkouts from before it was added).
+CLI = "import sys; from accel import cli; sys.argv[0] = 'accel'; getattr(cli, 'run', cli.main)()"
 
 
 def without(text: str, excluded: tuple[str, ...]) -> bytes:

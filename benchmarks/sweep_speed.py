@@ -90,7 +90,8 @@ GRIDS["clock"] = (
 )
 ANALYTIC = "metrics: [compute_cycles, macs, compulsory_dram_bytes, peak_footprint_bytes]\n"
 GRIDS["analytic"] = GRIDS["issue"].replace("name: issue", "name: analytic") + ANALYTIC
-CLI = "import sys; from accel.cli import main; sys.argv[0] = 'accel'; main()"
+# The console script's entry (`run`; `main` in checkouts from before it was added).
+CLI = "import sys; from accel import cli; sys.argv[0] = 'accel'; getattr(cli, 'run', cli.main)()"
 _PR_SET_CHILD_SUBREAPER = 36
 
 

@@ -115,7 +115,7 @@ def time_cli(cfg: Path, topology: Path, repeat: int) -> tuple[float, float]:
         command = [
             sys.executable,
             "-c",
-            "from accel.cli import main; main()",
+            "from accel import cli; getattr(cli, 'run', cli.main)()",
             "simulate-network",
             "--network",
             str(topology),

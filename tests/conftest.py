@@ -42,9 +42,9 @@ def write_yaml(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 def run_accel(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI in a subprocess, as a user would."""
+    """Run the CLI in a subprocess, as a user would (the console script's entry, `run`)."""
     return subprocess.run(
-        [sys.executable, "-c", "from accel.cli import main; main()", *args],
+        [sys.executable, "-c", "from accel.cli import run; run()", *args],
         capture_output=True,
         text=True,
         cwd=cwd,

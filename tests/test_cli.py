@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -494,3 +496,51 @@ def test_blas_is_left_alone_once_numpy_is_loaded(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     _one_blas_thread(["simulate-network", "-n", "vgg16", "-q"])
     assert "OPENBLAS_NUM_THREADS" not in os.environ
+
+
+def _python(code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=cwd, check=False, timeout=120)  # fmt: skip
+
+
+def test_the_console_scripts_quick_exit_runs_exit_handlers_and_keeps_output_and_code(
+    tmp_path: Path,
+) -> None:
+    """`run` ends the process with os._exit after `main`: a handler registered before it still
+    runs, everything printed arrives, the files are whole, and bad input still exits 2."""
+    start = (
+        "import atexit, sys\n"
+        "atexit.register(print, 'handler ran')\n"
+        "from accel.cli import run\n"
+        "print('before', end=' ')\n"
+    )
+    good = _python(start + f"sys.argv = ['accel', 'simulate-network', '-n', 'lenet5', '-q', "
+                   f"'--out', {str(tmp_path / 'out')!r}]\nrun()\n", tmp_path)  # fmt: skip
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.startswith("before lenet5 on default")
+    assert good.stdout.rstrip().endswith("handler ran")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["network"] == "lenet5" and summary["total_cycles"] > 0
+    bad = _python(start + "sys.argv = ['accel', 'simulate-network', '-n', 'no_such_net']\n"
+                  "run()\n", tmp_path)  # fmt: skip
+    assert bad.returncode == 2
+    assert bad.stderr.count("\n") == 1 and bad.stderr.startswith("error: ")
+    assert bad.stdout == "before handler ran\n"
+
+
+def test_the_quick_exit_keeps_pythons_meaning_of_an_exit_code_and_waits_for_threads(
+    tmp_path: Path,
+) -> None:
+    message = _python("from accel.cli import _exit_now\n_exit_now('stopped here')\n", tmp_path)
+    assert (message.returncode, message.stderr) == (1, "stopped here\n")
+    # A thread still running: the exit is Python's own, which waits for it.
+    threaded = _python(
+        "import sys, threading, time\n"
+        "from accel.cli import run\n"
+        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()\n"
+        "sys.argv = ['accel', 'networks']\n"
+        "run()\n",
+        tmp_path,
+    )
+    assert threaded.returncode == 0, threaded.stderr
+    assert threaded.stdout.rstrip().endswith("thread done")

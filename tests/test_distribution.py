@@ -24,7 +24,7 @@ def test_the_installed_distribution_is_this_project() -> None:
     scripts = importlib.metadata.distribution(DISTRIBUTION).entry_points.select(
         group="console_scripts"
     )
-    assert [(entry.name, entry.value) for entry in scripts] == [("accel", "accel.cli:main")]
+    assert [(entry.name, entry.value) for entry in scripts] == [("accel", "accel.cli:run")]
     requires = {re.split(r"[<>=;\[ ]", line)[0] for line in metadata.get_all("Requires-Dist")}
     assert {"numpy", "pydantic", "pyyaml", "typer"} <= requires
 
