@@ -174,7 +174,7 @@ def _array_memory(
         found = known.get(id(tiling))
         if found is None or found[0] is not tiling:
             made, key = schedule_of(tiling, geometry, array, chip, has_bias, compute_cycles)
-            found = known[id(tiling)] = (tiling, made, Hashed(key))
+            found = known[id(tiling)] = (tiling, made, key)
         return found[1], found[2]
 
     def replay(tiling: tiles.Tiling) -> int:
