@@ -51,6 +51,9 @@ def fold_sizes(needed: int, array_size: int) -> tuple[int, ...]:
     return (array_size,) * full + ((rest,) if rest else ())
 
 
+_HASH = "_kept_hash"  # where an ArrayMapping keeps its hash
+
+
 @dataclass(frozen=True)
 class ArrayMapping:
     """One layer's GEMM placed on the array (all groups, batch included in M)."""
@@ -62,6 +65,21 @@ class ArrayMapping:
     groups: int  # independent GEMMs run one after another (depthwise: one per channel)
     array_rows: int
     array_cols: int
+
+    def __hash__(self) -> int:
+        """The dataclass's hash (of the fields, in order), worked out once and kept in the
+        instance dict: mappings key the memory model's memos (tables, schedules, candidate
+        grids), and a dataclass hashes its seven fields on every lookup."""
+        found: int | None = self.__dict__.get(_HASH)
+        if found is None:
+            found = hash((self.dataflow, self.m, self.k, self.n, self.groups, self.array_rows,
+                          self.array_cols))  # fmt: skip
+            object.__setattr__(self, _HASH, found)
+        return found
+
+    def __getstate__(self) -> dict[str, object]:
+        """The fields without the kept hash (a string's hash differs between processes)."""
+        return {name: value for name, value in self.__dict__.items() if name != _HASH}
 
     @classmethod
     def place(cls, gemm: GemmView, batch: int, array: ArrayConfig) -> ArrayMapping:
