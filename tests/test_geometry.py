@@ -228,3 +228,13 @@ def test_k_patterns_count_the_shapes_of_every_listed_k_tile(
         expected[part] = expected.get(part, 0) + count
     found = _k_patterns(k, taps, kernel_rows, kernel_cols, k_tile)
     assert list(found.items()) == list(expected.items())
+
+
+def test_equal_geometries_are_one_object() -> None:
+    """`LayerGeometry.of` gives one object per value: memos keyed on geometries find their
+    keys by identity (a sweep asks for every layer's again at each point)."""
+    op = Conv(kernel=3, padding=1, out_channels=4)
+    first = geometry(op, 2, 8)
+    assert geometry(op, 2, 8) is first
+    assert geometry(op, 2, 8, batch=2) is not first
+    assert geometry(op, 2, 8, batch=2) == geometry(op, 2, 8, batch=2)

@@ -7,7 +7,7 @@ from conftest import chip_with
 
 from accel.config import ChipConfig
 from accel.io.sources import load_network
-from accel.memory.network_replay import replay_network
+from accel.memory.network_replay import clear_cache, replay_network
 from accel.memory.replay import Timeline
 from accel.memory.tile_schedule import Schedule
 from accel.simulation import simulate_network
@@ -39,6 +39,7 @@ def test_repeated_layers_end_where_replaying_them_event_by_event_does(
         return run_layer(timeline, schedule, next_bytes)
 
     monkeypatch.setattr(Timeline, "run_layer", counted)
+    clear_cache()  # the runs kept from the simulation's own replay
     shares = replay_network(schedules, chip)
     present = sum(schedule is not None for schedule in schedules)
     assert 0 < len(runs) < present
@@ -57,3 +58,37 @@ def test_a_restored_state_runs_on_as_the_state_it_was_taken_from_shifted() -> No
     moved.restore(state, floor + 1000)
     assert moved.snapshot() == (state, floor + 1000)
     assert moved.run_layer(second) == timeline.run_layer(second) + 1000
+
+
+def test_a_replay_on_the_same_channel_and_buffers_reuses_the_runs_an_earlier_one_kept(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The runs outlive a replay: another chip object with the same DRAM channel and buffer
+    halves (a sweep point that differs in SRAM sizes only) replays no layer again and gets the
+    same shares; another bandwidth replays its own."""
+    chip = chip_with(dram__bandwidth_bytes_per_cycle=3.7, dram__latency_cycles=100,
+                     dram__prefetch_next_layer_weights=True)  # fmt: skip
+    schedules = _schedules(chip)
+    clear_cache()
+    fresh = replay_network(schedules, chip)
+    runs: list[Schedule] = []
+    run_layer = Timeline.run_layer
+
+    def counted(timeline: Timeline, schedule: Schedule, next_bytes: int = 0) -> int:
+        runs.append(schedule)
+        return run_layer(timeline, schedule, next_bytes)
+
+    monkeypatch.setattr(Timeline, "run_layer", counted)
+    again = chip_with(dram__bandwidth_bytes_per_cycle=3.7, dram__latency_cycles=100,
+                      dram__prefetch_next_layer_weights=True, sram__ifmap__size_kib=512)  # fmt: skip
+    assert again is not chip
+    assert replay_network(schedules, again) == fresh
+    assert runs == []
+    faster = chip_with(dram__bandwidth_bytes_per_cycle=7.4, dram__latency_cycles=100,
+                       dram__prefetch_next_layer_weights=True)  # fmt: skip
+    shares = replay_network(schedules, faster)
+    assert len(runs) > 0
+    assert shares != fresh
+    runs.clear()
+    clear_cache()
+    assert replay_network(schedules, faster) == shares

@@ -355,3 +355,21 @@ def test_tables_cut_at_other_sram_sizes_share_candidates_and_pick_what_fresh_one
     second[0].positions.clear()
     search_facts.clear_cache()
     assert again == search_on(second, other)
+
+
+def test_a_schedule_keeps_one_key_for_every_table_that_asks_for_it() -> None:
+    """`schedule_of` gives the key it memoized the schedule on, one object per schedule: the
+    same tiling asked for from the tables of two SRAM sizes (a sweep's points) gets it again,
+    so the replays' memo finds it by identity."""
+    layer = single_layer(Conv(kernel=3, padding=1, out_channels=32), 16, 28)
+    chip = chip_with(dram__bandwidth_bytes_per_cycle=8)
+    found = _table(layer, chip)
+    assert found is not None
+    table, geometry, compute = found
+    tiling, _ = search.candidate(table, int(table.flat[0]))
+    bias = layer.bias_elements > 0
+    schedule, key = plans.schedule_of(tiling, geometry, table.array, chip, bias, compute)
+    larger = sram_scaled(chip, 2)
+    again, same = plans.schedule_of(tiling, geometry, table.array, larger, bias, compute)
+    assert again is schedule and same is key
+    assert key.value[0] is tiling and key.value[1] is geometry

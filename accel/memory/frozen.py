@@ -69,10 +69,15 @@ class Frozen:
         return hash(self._key(self))
 
     def _kept_hash(self) -> int:
-        """`__hash__` of a record with an instance dict: worked out once, then kept there."""
-        found: int | None = self.__dict__.get(_HASH)
-        if found is None:
-            found = self.__dict__[_HASH] = hash(self._key(self))
+        """`__hash__` of a record with an instance dict: worked out once, then kept there.
+        Read as an attribute, not from `__dict__`: reading `__dict__` turns the instance's
+        inline attribute values into a dict of their own, which every later attribute read
+        of the record then goes through."""
+        try:
+            found: int = self._kept_hash_value  # type: ignore[attr-defined]
+        except AttributeError:
+            found = hash(self._key(self))
+            object.__setattr__(self, _HASH, found)
         return found
 
     def __repr__(self) -> str:

@@ -54,6 +54,16 @@ class LayerGeometry(Frozen):
 
     @classmethod
     def of(cls, layer: Layer, batch: int) -> LayerGeometry:
+        """The layer's geometry, one object per value (`_GEOMETRIES`): the memos keyed on it
+        (candidate grids, schedules, replays) then find an earlier key by identity rather than
+        by comparing its axes field by field (a sweep asks again per point)."""
+        made = cls._made(layer, batch)
+        if len(_GEOMETRIES) >= 4096:
+            _GEOMETRIES.clear()
+        return _GEOMETRIES.setdefault(made, made)
+
+    @classmethod
+    def _made(cls, layer: Layer, batch: int) -> LayerGeometry:
         op = layer.op
         shape = layer.input_shapes[0]
         if isinstance(op, FullyConnected):
@@ -163,6 +173,10 @@ def clear_geometry_cache() -> None:
     boxes.clear_boxes_cache()
     clear_axis_cache()
     _k_patterns.cache_clear()
+    _GEOMETRIES.clear()
+
+
+_GEOMETRIES: dict[LayerGeometry, LayerGeometry] = {}  # each geometry asked for, by value
 
 
 @lru_cache(maxsize=1 << 14)

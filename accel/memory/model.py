@@ -47,6 +47,7 @@ from accel.memory.candidates import (
 )
 from accel.memory.geometry import clear_geometry_cache
 from accel.memory.memory_traffic import MemoryTraffic as MemoryTraffic  # re-exported
+from accel.memory.network_replay import clear_cache as clear_network_runs
 from accel.memory.plans import (
     compulsory_traffic,
     layer_table,
@@ -128,6 +129,7 @@ def clear_cache() -> None:
     _VECTOR_RUNS.found.clear()
     vector.clear_cache()
     clear_transfers()
+    clear_network_runs()
     clear_geometry_cache()
     tile_grid.clear_cache()
     tile_classes.clear_cache()
@@ -174,7 +176,7 @@ def _array_memory(
         found = known.get(id(tiling))
         if found is None or found[0] is not tiling:
             made, key = schedule_of(tiling, geometry, array, chip, has_bias, compute_cycles)
-            found = known[id(tiling)] = (tiling, made, Hashed(key))
+            found = known[id(tiling)] = (tiling, made, key)
         return found[1], found[2]
 
     def replay(tiling: tiles.Tiling) -> int:

@@ -44,11 +44,8 @@ def replay_network(
     following = dict(itertools.pairwise(present))
     shares = [0] * len(schedules)
     previous_end = 0
-    # A layer's run from a state (relative to its floor) it was run from before repeats that
-    # run, shifted (`Timeline.snapshot`): (schedule, next bytes, state) → (state after, floor
-    # difference). Repeated blocks of a network start the same layer in the same state.
-    runs: dict[tuple[int, int, tuple[int, ...]], tuple[tuple[int, ...], int]] = {}
-    unrecorded: tuple[tuple[int, int, tuple[int, ...]], int] | None = None  # (key, floor)
+    runs = _runs_on(timeline)
+    unrecorded: tuple[_RunKey, int, Schedule] | None = None  # (key, floor, schedule)
     for index in present:
         schedule = schedules[index]
         assert schedule is not None
@@ -61,14 +58,15 @@ def replay_network(
         if timeline.log is None:
             state, floor = timeline.snapshot()
             if unrecorded is not None:
-                runs[unrecorded[0]] = (state, floor - unrecorded[1])
+                runs[unrecorded[0]] = (state, floor - unrecorded[1], unrecorded[2])
             key = (id(schedule), next_bytes, state)
             found = runs.get(key)
             if found is not None:
                 timeline.restore(found[0], floor + found[1])
                 end, unrecorded = timeline.end, None
             else:
-                end, unrecorded = timeline.run_layer(schedule, next_bytes), (key, floor)
+                end = timeline.run_layer(schedule, next_bytes)
+                unrecorded = (key, floor, schedule)
         else:
             end, unrecorded = timeline.run_layer(schedule, next_bytes), None
         shares[index] = end - previous_end
@@ -76,7 +74,41 @@ def replay_network(
         if watched and logs is not None:
             logs.append(log[:])
             log.clear()
+    if unrecorded is not None:  # the last layer's run, for a later replay on this channel
+        state, floor = timeline.snapshot()
+        runs[unrecorded[0]] = (state, floor - unrecorded[1], unrecorded[2])
     return shares
+
+
+# A layer's run from a state (relative to its floor) it was run from before repeats that run,
+# shifted (`Timeline.snapshot`): (schedule, next bytes, state) → (state after, floor difference,
+# the schedule, kept so its id is not another's). Repeated blocks of a network start the same
+# layer in the same state, and so do the networks of sweep points that differ only in SRAM
+# sizes where they pick the same tilings (their schedules are one object, `plans.schedule_of`).
+# Kept per DRAM channel and buffer halves: all that a replay reads of the chip.
+_RunKey = tuple[int, int, tuple[int, ...]]
+_Runs = dict[_RunKey, tuple[tuple[int, ...], int, Schedule]]
+_RUNS: dict[tuple[int, tuple[int, ...]], tuple[object, _Runs]] = {}
+_LIMIT = 1 << 16  # runs kept per channel before its memo starts over
+
+
+def _runs_on(timeline: Timeline) -> _Runs:
+    """The runs kept for `timeline`'s channel (its transfer cycles, one object per channel
+    config, and latency) and buffer halves."""
+    transfer = timeline._transfer
+    halves = tuple(len(queue) for queue in timeline._queues[3:])
+    key = (id(transfer), halves)
+    found = _RUNS.get(key)
+    if found is None or found[0] is not transfer or len(found[1]) >= _LIMIT:
+        if len(_RUNS) >= 64:
+            _RUNS.clear()
+        found = _RUNS[key] = (transfer, {})
+    return found[1]
+
+
+def clear_cache() -> None:
+    """Forget the layer runs kept between replays."""
+    _RUNS.clear()
 
 
 def trace_events(

@@ -16,7 +16,7 @@ from accel.config import OPERANDS, ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.memory import bounds, tile_fit
 from accel.memory import tiling as tiles
-from accel.memory.candidates import Memo, candidate_grid, fitting, valid
+from accel.memory.candidates import Hashed, Memo, candidate_grid, fitting, valid
 from accel.memory.geometry import LayerGeometry
 from accel.memory.loop_nest import array_schedule
 from accel.memory.tile_schedule import Schedule
@@ -94,10 +94,12 @@ def schedule_of(
     chip: ChipConfig,
     has_bias: bool,
     compute_cycles: int,
-) -> tuple[Schedule, tuple[object, ...]]:
+) -> tuple[Schedule, Hashed]:
     """`array_schedule` and its memo key: of the chip it reads only which buffers are
     double-buffered, the streamed operands' piece sizes, the accumulator and operand widths
-    and fold overlap."""
+    and fold overlap. The key is kept with the schedule, one object per schedule: the tables
+    of a layer at other SRAM sizes get the same one, so the replays' memo (keyed on it) finds
+    it by identity, not by comparing tilings and geometries field by field."""
     sram = chip.sram
     reads = (
         tuple(sram.buffer_for(operand).double_buffered for operand in OPERANDS),
@@ -107,10 +109,11 @@ def schedule_of(
         chip.array.element_bytes,
     )
     key = (tiling, geometry, array, has_bias, compute_cycles, reads)
-    schedule = _SCHEDULES.get(
-        key, lambda: array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles)
-    )
-    return schedule, key
+    def made() -> tuple[Schedule, Hashed]:
+        return array_schedule(tiling, geometry, array, chip, has_bias, compute_cycles), Hashed(key)
+
+    found: tuple[Schedule, Hashed] = _SCHEDULES.get(key, made)
+    return found
 
 
 # Chip fields (and sections) that only the replay reads (DRAM timing) or that the memory model

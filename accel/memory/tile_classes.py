@@ -16,6 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from accel.mapping.array import ArrayMapping
+from accel.memory.boxes import box_pixels
 from accel.memory.geometry import LayerGeometry
 from accel.memory.nest import clear_cache as clear_nest_shapes
 from accel.memory.tile_schedule import runs
@@ -191,7 +192,8 @@ def _k_classes(
 def _m_classes(m_tile: int, boxes: tuple[Any, ...], geometry: LayerGeometry, m: int) -> Classes:
     """Each M-tile's class: its extent and the input pixels it reads through each of `boxes`;
     read only."""
-    pixels = [geometry.box_pixels(m_tile, taps).tolist() for taps in boxes]
+    batch = geometry.batch  # the memoized boxes as lists: no copy of each array first
+    pixels = [box_pixels(batch, *geometry.axes(taps), m_tile).tolist() for taps in boxes]
     return Classes(zip(_extents(m, m_tile), zip(*pixels, strict=True), strict=True))
 
 
