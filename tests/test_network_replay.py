@@ -31,14 +31,7 @@ def test_repeated_layers_end_where_replaying_them_event_by_event_does(
     chip = chip_with(dram__bandwidth_bytes_per_cycle=bandwidth, dram__latency_cycles=latency,
                      dram__prefetch_next_layer_weights=prefetch)  # fmt: skip
     schedules = _schedules(chip)
-    runs: list[Schedule] = []
-    run_layer = Timeline.run_layer
-
-    def counted(timeline: Timeline, schedule: Schedule, next_bytes: int = 0) -> int:
-        runs.append(schedule)
-        return run_layer(timeline, schedule, next_bytes)
-
-    monkeypatch.setattr(Timeline, "run_layer", counted)
+    runs = _counted_runs(monkeypatch)
     clear_cache()  # the runs kept from the simulation's own replay
     shares = replay_network(schedules, chip)
     present = sum(schedule is not None for schedule in schedules)
@@ -71,14 +64,7 @@ def test_a_replay_on_the_same_channel_and_buffers_reuses_the_runs_an_earlier_one
     schedules = _schedules(chip)
     clear_cache()
     fresh = replay_network(schedules, chip)
-    runs: list[Schedule] = []
-    run_layer = Timeline.run_layer
-
-    def counted(timeline: Timeline, schedule: Schedule, next_bytes: int = 0) -> int:
-        runs.append(schedule)
-        return run_layer(timeline, schedule, next_bytes)
-
-    monkeypatch.setattr(Timeline, "run_layer", counted)
+    runs = _counted_runs(monkeypatch)
     again = chip_with(dram__bandwidth_bytes_per_cycle=3.7, dram__latency_cycles=100,
                       dram__prefetch_next_layer_weights=True, sram__ifmap__size_kib=512)  # fmt: skip
     assert again is not chip
@@ -92,3 +78,16 @@ def test_a_replay_on_the_same_channel_and_buffers_reuses_the_runs_an_earlier_one
     runs.clear()
     clear_cache()
     assert replay_network(schedules, faster) == shares
+
+
+def _counted_runs(monkeypatch: pytest.MonkeyPatch) -> list[Schedule]:
+    """The schedules `Timeline.run_layer` runs from now on (the test's end undoes it)."""
+    runs: list[Schedule] = []
+    run_layer = Timeline.run_layer
+
+    def counted(timeline: Timeline, schedule: Schedule, next_bytes: int = 0) -> int:
+        runs.append(schedule)
+        return run_layer(timeline, schedule, next_bytes)
+
+    monkeypatch.setattr(Timeline, "run_layer", counted)
+    return runs
