@@ -16,7 +16,8 @@ from accel.mapping.array import ArrayMapping
 from accel.memory.fold_cycles import untiled_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
-from accel.memory.nest import Coords, Nest, array_memos, once
+from accel.memory.nest import Coords, Nest
+from accel.memory.nest_memos import array_memos, once
 from accel.memory.nest_step import Outer, Position
 from accel.memory.tile_classes import Key, Level, loop_level, tile_classes
 from accel.memory.tile_schedule import INPUT_OPERANDS, Node, Repeat, Schedule
