@@ -32,7 +32,6 @@ from accel.config import (
     BufferConfig,
     ChipConfig,
     EnergyConfig,
-    Operand,
     SramConfig,
 )
 from accel.mapping.mapper import Mapping
@@ -94,15 +93,10 @@ def sram_pj_per_byte(buffer: BufferConfig) -> float:
     return math.exp(math.log(y0) + slope * (math.log(size) - math.log(x0)))
 
 
-def sram_access_pj(chip: ChipConfig, operand: Operand) -> tuple[float, float]:
-    """(read, write) energy per byte of the buffer holding `operand`."""
-    return _access_pj(chip.sram.buffer_for(operand), chip.energy)
-
-
 @lru_cache(maxsize=256)
 def _access_pj(buffer: BufferConfig, energy: EnergyConfig) -> tuple[float, float]:
-    """`sram_access_pj` of one buffer, worked out once per buffer and energy table (three
-    times per layer otherwise, each with five logarithms)."""
+    """(read, write) energy per byte of one buffer, worked out once per buffer and energy
+    table (three times per layer otherwise, each with five logarithms)."""
     scaled = sram_pj_per_byte(buffer)
     read = _first(buffer.read_pj_per_byte, energy.sram_read_pj_per_byte, scaled)
     write = _first(buffer.write_pj_per_byte, energy.sram_write_pj_per_byte, read)
