@@ -533,11 +533,13 @@ def test_the_quick_exit_keeps_pythons_meaning_of_an_exit_code_and_waits_for_thre
 ) -> None:
     message = _python("from accel.cli import _exit_now\n_exit_now('stopped here')\n", tmp_path)
     assert (message.returncode, message.stderr) == (1, "stopped here\n")
-    # A thread still running: the exit is Python's own, which waits for it.
+    # A thread still running: the exit is Python's own, which waits for it. The thread prints
+    # only once the main thread has stopped, so its line comes last however slow the machine.
     threaded = _python(
-        "import sys, threading, time\n"
+        "import sys, threading\n"
         "from accel.cli import run\n"
-        "threading.Thread(target=lambda: (time.sleep(0.5), print('thread done'))).start()\n"
+        "main = threading.main_thread()\n"
+        "threading.Thread(target=lambda: (main.join(), print('thread done'))).start()\n"
         "sys.argv = ['accel', 'networks']\n"
         "run()\n",
         tmp_path,
