@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from qstrategies import rng_for, scales, zero_points
 
-from accel.functional import lookup, resample
+from accel.functional import lookup, prelu_tanh, resample
 from accel.model.quantized import QuantParams
 from accel.model.resample_ops import DepthToSpace, Resize, SpaceToDepth
 
@@ -157,10 +157,10 @@ def test_float_islands_equal_onnxruntime(data: st.DataObject, x_s: float, x_zp: 
     xq, yq = QuantParams(x_s, x_zp), QuantParams(y_s, y_zp)
     slopes = (rng.random(channels) - 0.3).astype(np.float32)
     expected = _qdq("PRelu", x, xq, yq, {"slope": slopes.reshape(channels, 1, 1)})
-    np.testing.assert_array_equal(resample.prelu_onnx(x, xq, yq, slopes), expected)
+    np.testing.assert_array_equal(prelu_tanh.prelu_onnx(x, xq, yq, slopes), expected)
     alpha = float(np.float32(data.draw(st.sampled_from([0.2, 1 / 6, 0.1, 0.25]))))
     for kind, function, attrs in (
-        ("Tanh", resample.mlas_tanh, {}),
+        ("Tanh", prelu_tanh.mlas_tanh, {}),
         ("HardSigmoid", lambda v: lookup.hard_sigmoid_f32(v, alpha, 0.5),
          {"alpha": alpha, "beta": 0.5}),
     ):
@@ -178,7 +178,7 @@ def test_mlas_tanh_equals_onnxruntime_on_a_sweep_of_floats() -> None:
     model.ir_version = 9
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     expected = session.run(None, {"x": x})[0]
-    np.testing.assert_array_equal(resample.mlas_tanh(x).view(np.int32), expected.view(np.int32))
+    np.testing.assert_array_equal(prelu_tanh.mlas_tanh(x).view(np.int32), expected.view(np.int32))
 
 
 @pytest.mark.parametrize("order", ["DCR", "CRD"])
@@ -261,7 +261,7 @@ def test_tflite_prelu_equals_tflite_micro(tmp_path_factory: Any, data: st.DataOb
     imported = import_tflite(path)
     assert imported.quantized is not None
     attributes = imported.quantized.attributes[imported.network.layers[-1].name]
-    ours = resample.prelu_tflite(x, QuantParams(x_s, x_zp), QuantParams(y_s, y_zp),
+    ours = prelu_tanh.prelu_tflite(x, QuantParams(x_s, x_zp), QuantParams(y_s, y_zp),
                                  attributes["slope_codes"], attributes["slope_quant"])
     micro, _ = _tflite_both(model, _nhwc(x))
     np.testing.assert_array_equal(_nhwc(ours), micro)
@@ -274,7 +274,7 @@ def test_tflite_tanh_equals_tflite_micro_on_every_code(x_s: float, x_zp: int) ->
     x = np.arange(-128, 128, dtype=np.int8).reshape(1, 1, 16, 16)
     model = builders.int8_unary("TANH", [1, 16, 16, 1], (x_s, x_zp), (1 / 128, 0))
     micro, litert = _tflite_both(model, _nhwc(x))
-    ours = _nhwc(resample.tanh_tflite(x, x_s, x_zp))
+    ours = _nhwc(prelu_tanh.tanh_tflite(x, x_s, x_zp))
     np.testing.assert_array_equal(ours, micro)
     # LiteRT 2.3's int8 TANH reads a table of std::tanh rounded in float; it differs from
     # tflite-micro's fixed-point tanh by one code next to ties (tanh(2^-8)·128 just below 0.5).
@@ -288,7 +288,7 @@ def test_tflite_tanh_litert_rounds_a_near_tie_apart() -> None:
     x = np.arange(-128, 128, dtype=np.int8).reshape(1, 1, 16, 16)
     model = builders.int8_unary("TANH", [1, 16, 16, 1], (2**-8, -128), (1 / 128, 0))
     micro, litert = _tflite_both(model, _nhwc(x))
-    ours = _nhwc(resample.tanh_tflite(x, 2**-8, -128)).reshape(-1)
+    ours = _nhwc(prelu_tanh.tanh_tflite(x, 2**-8, -128)).reshape(-1)
     assert np.array_equal(ours, micro.reshape(-1))
     assert (ours[1], litert.reshape(-1)[1]) == (1, 0)  # code -127: tanh(2^-8)·128 ≈ 0.49999
 

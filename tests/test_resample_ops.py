@@ -328,13 +328,13 @@ def _quantized_heads(bilinear: bool) -> Any:
 @pytest.mark.parametrize("mode", ["onnx", "tflite"])
 def test_engine_runs_each_new_layer_with_its_kernel(mode: str) -> None:
     from accel.config import ChipConfig
-    from accel.functional import resample
+    from accel.functional import prelu_tanh, resample
     from accel.functional.engine import execute
     from accel.functional.inputs import normal_images
     from accel.functional.requant import quantize_linear
 
     qnet = _quantized_heads(bilinear=mode == "tflite")
-    assert qnet.activations["t"] == resample.TFLITE_TANH_OUTPUT  # TFLite's only tanh output
+    assert qnet.activations["t"] == prelu_tanh.TFLITE_TANH_OUTPUT  # TFLite's only tanh output
     xq = qnet.activations["input"]
     images = normal_images(qnet.network, 2, 0, stream=1)["input"]
     chip = ChipConfig.model_validate({"array": {"requantization": mode}})
@@ -344,10 +344,10 @@ def test_engine_runs_each_new_layer_with_its_kernel(mode: str) -> None:
     q = qnet.activations
     slopes = qnet.attributes["p1"]
     if mode == "onnx":
-        expected = resample.prelu_onnx(run["c1"], q["c1"], q["p1"], slopes["slopes"])
+        expected = prelu_tanh.prelu_onnx(run["c1"], q["c1"], q["p1"], slopes["slopes"])
         resized = resample.resize_nearest(run["p1"], up.op, "onnx")  # type: ignore[arg-type]
     else:
-        expected = resample.prelu_tflite(run["c1"], q["c1"], q["p1"], slopes["slope_codes"],
+        expected = prelu_tanh.prelu_tflite(run["c1"], q["c1"], q["p1"], slopes["slope_codes"],
                                          slopes["slope_quant"])  # fmt: skip
         resized = resample.resize_bilinear_tflite(run["p1"], up.op)  # type: ignore[arg-type]
     np.testing.assert_array_equal(run["p1"], expected)

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from accel.errors import InputError
-from accel.functional import lookup, resample, tflite_activations
+from accel.functional import lookup, prelu_tanh, tflite_activations
 from accel.functional.requant import QuantMode, activation_bounds
 from accel.model.network import Layer
 from accel.model.ops import Activation
@@ -38,7 +38,7 @@ def float_activation(op: Activation) -> Callable[[F32], F32]:
         "hsigmoid": lookup.hard_sigmoid_f32,
         "sigmoid": lookup.mlas_logistic,
         "leaky_relu": lambda v: lookup.leaky_relu_f32(v, op.alpha),
-        "tanh": resample.mlas_tanh,
+        "tanh": prelu_tanh.mlas_tanh,
         "hard_sigmoid": lambda v: lookup.hard_sigmoid_f32(v, op.alpha, op.beta),
     }
     return functions[op.function]
@@ -66,9 +66,9 @@ def _tflite_table(layer: Layer, op: Activation, x: QuantParams, y: QuantParams) 
     if x.dtype != "int8" or y.dtype != "int8":
         raise InputError(f"layer {layer.name!r}: tflite {op.function} must be int8 to int8, "
                          f"not {x.dtype} -> {y.dtype}")  # fmt: skip
-    if op.function == "tanh" and y != resample.TFLITE_TANH_OUTPUT:
+    if op.function == "tanh" and y != prelu_tanh.TFLITE_TANH_OUTPUT:
         raise InputError(f"layer {layer.name!r}: a tflite tanh output must be quantized as "
-                         f"{resample.TFLITE_TANH_OUTPUT}, not {y}")  # fmt: skip
+                         f"{prelu_tanh.TFLITE_TANH_OUTPUT}, not {y}")  # fmt: skip
     if op.function == "sigmoid" and y != TFLITE_PROBABILITY:
         raise InputError(f"layer {layer.name!r}: a tflite sigmoid output must be quantized as "
                          f"{TFLITE_PROBABILITY}, not {y}")  # fmt: skip
@@ -80,7 +80,7 @@ def _tflite_table(layer: Layer, op: Activation, x: QuantParams, y: QuantParams) 
         "sigmoid": lambda: tflite_activations.logistic_tflite(codes, x.scale, x.zero_point),
         "leaky_relu": lambda: tflite_activations.leaky_relu_tflite(
             codes, x.scale, x.zero_point, y.scale, y.zero_point, op.alpha),
-        "tanh": lambda: resample.tanh_tflite(codes, x.scale, x.zero_point),
+        "tanh": lambda: prelu_tanh.tanh_tflite(codes, x.scale, x.zero_point),
     }  # fmt: skip
     if op.function not in kernels:
         raise InputError(f"layer {layer.name!r}: tflite mode has no {op.function} kernel, "

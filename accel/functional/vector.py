@@ -23,6 +23,7 @@ from accel.functional import (
     elementwise,
     lookup,
     pooling,
+    prelu_tanh,
     resample,
     tflite_activations,
     tflite_rescale,
@@ -236,11 +237,11 @@ def _resample_layer(layer: Layer, x: IntArray, xq: QuantParams, y: QuantParams,
         if codes is None or quant is None or xq.dtype != "int8" or y.dtype != "int8":
             raise InputError(f"layer {layer.name!r}: a tflite prelu needs int8 input, output "
                              "and slopes")  # fmt: skip
-        return resample.prelu_tflite(x, xq, y, codes, quant)
+        return prelu_tanh.prelu_tflite(x, xq, y, codes, quant)
     slopes = attributes.get("slopes")
     if slopes is None:
         raise InputError(f"layer {layer.name!r}: the prelu's slopes are not in the model")
-    return resample.prelu_onnx(x, xq, y, slopes)
+    return prelu_tanh.prelu_onnx(x, xq, y, slopes)
 
 
 def _reduce_mean(layer: Layer, op: ReduceMean, x: IntArray, xq: QuantParams, y: QuantParams,
