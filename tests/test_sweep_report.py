@@ -10,7 +10,8 @@ from conftest import REPO, run_accel
 
 from accel.errors import InputError
 from accel.report.plots import heatmap_chart, sequential_color
-from accel.report.sweep_report import build_sweep_report, describe
+from accel.report.sweep_axes import describe
+from accel.report.sweep_report import build_sweep_report
 from accel.report.write import write_report
 from accel.sweep.executors import SerialExecutor
 from accel.sweep.plan import load_plan
