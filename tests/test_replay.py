@@ -76,17 +76,6 @@ def test_skipping_repeated_runs_is_exact_on_whole_networks() -> None:
             assert replay_layer(schedule, chip) == full, layer.name
 
 
-def test_a_shift_moves_every_time_of_the_state_however_long_a_queue() -> None:
-    timeline = Timeline.empty(chip_with(sram__weight__double_buffered=False))
-    timeline.ready["ifmap"].extend([5, 9, 12])  # longer than a buffer's two halves: never
-    timeline.channel_free, timeline.compute_end, timeline.last_write_end = 3, 4, 2
-    timeline.shift(10)
-    assert (timeline.channel_free, timeline.compute_end, timeline.last_write_end) == (13, 14, 12)
-    assert [list(queue) for queue in timeline._queues] == [
-        [15, 19, 22], [], [], [10, 10], [10], [10, 10]
-    ]
-
-
 def test_repeats_compress_thousands_of_tiles_into_a_small_tree() -> None:
     chip = chip_with(sram__ofmap__size_kib=4)
     layer = load_network("vgg16").layer("conv1_2")

@@ -29,7 +29,7 @@ def test_a_chip_has_one_half_per_single_buffer_and_shares_its_channel() -> None:
     replay_channel.clear_cache()
     chip = chip_with(sram__weight__double_buffered=False)
     same_channel = chip_with(sram__weight__double_buffered=False, array__rows=8)
-    kept, halves, cycles = layout(chip)
+    kept, halves, cycles, _ = layout(chip)
     assert kept is chip and [len(half) for half in halves] == [2, 1, 2]
     assert layout(chip)[2] is cycles and layout(same_channel)[2] is cycles
     other = chip_with(dram__bandwidth_bytes_per_cycle=3)

@@ -13,25 +13,24 @@ Same hardware, same rules as the simpy model, written as a recurrence on event t
 Repeated runs of steps are where the speed comes from. The system is time-invariant: if the
 pipeline's state at the start of an iteration equals its state some iterations earlier shifted
 by Δ cycles, every later iteration repeats with the same shift, so the remaining whole periods
-are skipped by adding Δ per period. The state is compared relative to the earliest time any
-future event can start (earlier times can no longer delay anything and are clamped), which makes
-the skip exact, not an approximation; `tests/test_replay.py` checks it against the full simpy run.
+are skipped by adding Δ per period. The state (`replay_state.py`) is compared relative to the
+earliest time any future event can start (earlier times can no longer delay anything and are
+clamped), which makes the skip exact, not an approximation; `tests/test_replay.py` checks it
+against the full simpy run.
 """
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from accel.config import ChipConfig
 from accel.memory.replay_channel import clear_cache as clear_cache
 from accel.memory.replay_channel import layout
 from accel.memory.replay_channel import transfer_cycles as transfer_cycles
-from accel.memory.tile_schedule import Load, Node, Repeat, Schedule, Step
-
-LogEntry = tuple[int, int, str, str]  # (start, end, actor, what)
-
+from accel.memory.replay_state import LogEntry as LogEntry
+from accel.memory.replay_state import TimelineState
+from accel.memory.tile_schedule import Node, Repeat, Schedule, Step
 
 # `play` looks for a recurring state only where a skip after two looks would save at least
 # this many runs times nodes of the body: a snapshot costs about as much as two steps.
@@ -39,77 +38,42 @@ _WORTH_LOOKING = 6
 _NEVER_SEEN: dict[tuple[int, ...], tuple[int, int]] = {}  # `play`'s states when it does not look
 
 
-_Queues = dict[str, deque[int]]
-_Parts = tuple[_Queues, _Queues, dict[int, int], dict[str, tuple[deque[int], deque[int]]],
-               tuple[deque[int], ...], int, deque[int]]  # fmt: skip
-
-
 @dataclass(slots=True)
-class Timeline:
+class Timeline(TimelineState):
     """Event times of the pipeline so far; `run_layer` advances it through one schedule."""
-
-    chip: ChipConfig
-    compress: bool = True
-    log: list[LogEntry] | None = None
-    channel_free: int = 0
-    compute_end: int = 0
-    last_write_end: int = 0
-    ready: dict[str, deque[int]] = field(default_factory=dict)
-    free_halves: dict[str, deque[int]] = field(default_factory=dict)
-    prefetch_bytes: int = 0  # the next layer's first weight tile, still to fetch
-    prefetched: bool = False  # this layer's first weight tile is already on chip
-    events_left: int = -1  # events the log still takes before it closes (-1: no limit)
-    _transfer: dict[int, int] = field(default_factory=dict, repr=False)  # bytes → channel cycles
-    # Every ready and free-half queue, in a fixed order (the state's shape).
-    _queues: tuple[deque[int], ...] = field(default=(), repr=False)
-    # What `play` reads of the timeline and never replaces, in one attribute: `ready`,
-    # `free_halves`, the transfer cycles, per load kind the free halves of the buffer it fills
-    # and its ready queue, `_queues`, the channel's latency and the ofmap's free halves.
-    _parts: _Parts = field(default=None, repr=False)  # type: ignore[assignment]
-
-    def transfer(self, size_bytes: int) -> int:
-        """`transfer_cycles` on this chip's channel, memoized per size."""
-        return self._transfer[size_bytes]
-
-    @classmethod
-    def empty(
-        cls, chip: ChipConfig, compress: bool = True, log: list[LogEntry] | None = None
-    ) -> Timeline:
-        """Idle channel, empty buffers: every half free at time 0."""
-        _, (ifmap, weight, ofmap), transfer = layout(chip)
-        ifmap, weight, ofmap = ifmap.copy(), weight.copy(), ofmap.copy()
-        ifmaps: deque[int] = deque()
-        weights: deque[int] = deque()
-        psums: deque[int] = deque()
-        ready = {"ifmap": ifmaps, "weight": weights, "psum": psums}
-        halves = {"ifmap": ifmap, "weight": weight, "ofmap": ofmap}
-        fills = {"ifmap": (ifmap, ifmaps), "weight": (weight, weights), "psum": (ofmap, psums)}
-        queues = (ifmaps, weights, psums, ifmap, weight, ofmap)
-        parts = (ready, halves, transfer, fills, queues, chip.dram.latency_cycles, ofmap)
-        return cls(chip, compress, log, ready=ready, free_halves=halves, _transfer=transfer,
-                   _queues=queues, _parts=parts)  # fmt: skip
-
-    @property
-    def end(self) -> int:
-        return max(self.compute_end, self.last_write_end)
 
     def run_layer(self, schedule: Schedule, prefetch_next_bytes: int = 0) -> int:
         """Play one layer's schedule; return the time its last compute or write-back ends."""
         self.prefetch_bytes = prefetch_next_bytes
-        for load in schedule.prologue:
-            if self.prefetched and load.kind == "weight":
-                self.prefetched = False
-                continue
-            self.load(load)
-        if schedule.prefetch_at_start:
-            self.prefetch()
-        if self.log is None:
-            self.channel_free, compute = self._play(
-                schedule.body, 1, self.channel_free, self.compute_end
-            )
-        else:
+        if self.log is not None:
+            for load in schedule.prologue:
+                if self.prefetched and load.kind == "weight":
+                    self.prefetched = False
+                    continue
+                self.load(load)
+            if schedule.prefetch_at_start:
+                self.prefetch()
             self.run(schedule.body)
             compute = self.compute_end
+        else:  # `load` inlined: a replay from empty is a few steps, and its start counts
+            _, _, transfer, fills, _, latency, _ = self._parts
+            channel = self.channel_free
+            for kind, size, on_chip in schedule.prologue:
+                if kind == "weight" and self.prefetched:
+                    self.prefetched = False
+                    continue
+                halves, arrivals = fills[kind]
+                free = halves.popleft()
+                if on_chip:
+                    arrivals.append(free)
+                    continue
+                channel = (free if free > channel else channel) + transfer[size]
+                arrivals.append(channel + latency)
+            if schedule.prefetch_at_start and prefetch_next_bytes:
+                self.channel_free = channel
+                self.prefetch()
+                channel = self.channel_free
+            self.channel_free, compute = self._play(schedule.body, 1, channel, self.compute_end)
         self.compute_end = compute
         written = self.last_write_end
         return compute if compute > written else written
@@ -244,81 +208,6 @@ class Timeline:
             self.run(node.body)
             done += 1
 
-    def snapshot(self) -> tuple[tuple[int, ...], int]:
-        """The state relative to the earliest time a future event can start, and that time."""
-        channel, compute, written = self.channel_free, self.compute_end, self.last_write_end
-        floor = channel if channel < compute else compute
-        q0, q1, q2, q3, q4, q5 = queues = self._queues
-        # A list grown in plain loops: a comprehension is a call of its own each snapshot.
-        state = [self.prefetched, self.prefetch_bytes,
-                 len(q0), len(q1), len(q2), len(q3), len(q4), len(q5),
-                 channel - floor, compute - floor, written - floor if written > floor else 0]
-        for queue in queues:
-            for value in queue:
-                state.append(value - floor if value > floor else 0)
-        return tuple(state), floor
-
-    def restore(self, state: tuple[int, ...], floor: int) -> None:
-        """Take the `snapshot` `state` at `floor`: the state it was taken from, shifted to start
-        there (times it clamped to its floor could delay nothing then and can delay nothing now)."""
-        self.prefetched, self.prefetch_bytes = bool(state[0]), state[1]
-        self.channel_free, self.compute_end = floor + state[8], floor + state[9]
-        self.last_write_end = floor + state[10]
-        at = 11
-        for queue, size in zip(self._queues, state[2:8], strict=True):
-            queue.clear()
-            for value in state[at : at + size]:
-                queue.append(floor + value)
-            at += size
-
-    def shift(self, cycles: int) -> None:
-        """Move every time of the state `cycles` later."""
-        self.channel_free += cycles
-        self.compute_end += cycles
-        self.shift_queues(cycles)
-
-    def shift_queues(self, cycles: int) -> None:
-        """`shift` but for the channel and compute times (`_play` keeps them itself)."""
-        self.last_write_end += cycles
-        for queue in self._queues:
-            size = len(queue)
-            if size:  # a queue holds at most a buffer's two halves: indexing beats a range
-                queue[0] += cycles
-                if size > 1:
-                    queue[1] += cycles
-                    if size > 2:
-                        for i in range(2, size):
-                            queue[i] += cycles
-
-    def record(self, entry: LogEntry) -> None:
-        """Log one event; when the log is full, stop logging and skip repeated runs again."""
-        assert self.log is not None
-        self.log.append(entry)
-        self.events_left -= 1
-        if self.events_left == 0:
-            self.log, self.compress = None, True
-
-    def load(self, load: Load) -> None:
-        kind, size, on_chip = load
-        _, _, transfer, fills, _, latency, _ = self._parts
-        halves, arrivals = fills[kind]
-        free = halves.popleft()
-        if on_chip:  # a resident activation: ready as soon as its half is
-            arrivals.append(free)
-            return
-        channel = self.channel_free
-        start = free if free > channel else channel
-        self.channel_free = end = start + transfer[size]
-        arrivals.append(end + latency)
-        if self.log is not None:
-            self.record((start, end, "dma_load", kind))
-
-    def prefetch(self) -> None:
-        if self.prefetch_bytes:
-            self.load(Load("weight", self.prefetch_bytes))
-            self.prefetch_bytes = 0
-            self.prefetched = True
-
     def step(self, step: Step) -> None:
         start = self.compute_end
         ready, free_halves = self.ready, self.free_halves
@@ -354,4 +243,14 @@ class Timeline:
 
 def replay_layer(schedule: Schedule, chip: ChipConfig) -> int:
     """Cycles of one layer alone, from empty buffers and an idle channel to its last event."""
-    return Timeline.empty(chip).run_layer(schedule)
+    _, halves, _, spares = layout(chip)
+    timeline: Timeline
+    try:  # a spare is taken by one replay at a time, in any thread
+        timeline = spares.pop()
+    except IndexError:
+        timeline = Timeline.empty(chip)
+    try:
+        return timeline.run_layer(schedule)
+    finally:  # set back to empty even when the schedule was malformed
+        timeline.clear(halves)
+        spares.append(timeline)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
 from accel.config import OPERANDS, ChipConfig, DramConfig
 
@@ -40,10 +41,12 @@ class Transfers(dict[int, int]):
 _TRANSFERS: dict[DramConfig, Transfers] = {}
 
 
-# Per chip (by identity, kept here while it is): each buffer's halves (ifmap, weight, ofmap) and
-# its channel's transfer cycles. A simulation starts a replay from empty buffers hundreds of
-# times on one chip, and reading the three buffers' configs cost more than the rest of the start.
-_CHIPS: dict[int, tuple[ChipConfig, tuple[deque[int], ...], Transfers]] = {}
+# Per chip (by identity, kept here while it is): each buffer's halves (ifmap, weight, ofmap), its
+# channel's transfer cycles and the spare timelines of its replays. A simulation starts a replay
+# from empty buffers hundreds of times on one chip, and reading the three buffers' configs cost
+# more than the rest of the start.
+Layout = tuple[ChipConfig, tuple[deque[int], ...], Transfers, list[Any]]
+_CHIPS: dict[int, Layout] = {}
 
 
 def clear_cache() -> None:
@@ -52,9 +55,11 @@ def clear_cache() -> None:
     _CHIPS.clear()
 
 
-def layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], Transfers]:
-    """(chip, each buffer's free halves when empty, transfer cycles by size) of `chip`, kept
-    by identity (the halves to be copied: a copy is cheaper than a new queue)."""
+def layout(chip: ChipConfig) -> Layout:
+    """(chip, each buffer's free halves when empty, transfer cycles by size, spare timelines)
+    of `chip`, kept by identity (the halves to be copied: a copy is cheaper than a new queue;
+    the spares are `replay.replay_layer`'s, which sets one back to empty after its run: a new
+    one costs as much as three steps of a replay)."""
     found = _CHIPS.get(id(chip))
     if found is None or found[0] is not chip:
         halves = tuple(deque([0] * (2 if chip.sram.buffer_for(buffer).double_buffered else 1))
@@ -66,5 +71,5 @@ def layout(chip: ChipConfig) -> tuple[ChipConfig, tuple[deque[int], ...], Transf
             transfer = _TRANSFERS[chip.dram] = Transfers(chip.dram)
         if len(_CHIPS) >= 64:
             _CHIPS.clear()
-        found = _CHIPS[id(chip)] = (chip, halves, transfer)
+        found = _CHIPS[id(chip)] = (chip, halves, transfer, [])
     return found
