@@ -124,9 +124,10 @@ def sweep_run(options: SweepOptions) -> int:
 class _Display:
     """The sweep's first line and, on a terminal, a progress bar redrawn in place; on stderr.
 
-    Plain text, not rich: the sweep's own process simulates points too, and importing rich
-    and running its live bar (a refresh thread) cost it ~115 M instructions (~40 ms) of the
-    sweep's critical path. Elsewhere (a pipe, a log file) no bar: the last line says it all."""
+    Plain text, not rich: the sweep's own process simulates points too, and rich (its import
+    ~115 M instructions, its live bar with its refresh thread, its console) cost that process
+    ~235 M instructions of a 2-worker issue-grid run, on the sweep's critical path. Elsewhere
+    (a pipe, a log file) no bar: the last line says it all."""
 
     def __init__(self, plan: SweepPlan, stream: TextIO | None = None) -> None:
         self.plan = plan
@@ -181,7 +182,7 @@ class _Display:
 def progress_line(
     label: str, finished: int, total: int, elapsed: float, run: int, width: int = _BAR_WIDTH
 ) -> str:
-    """`simulating ━━━━━━━╺━━━━ 64/128  50% elapsed 0:00:02 ETA 0:00:02`: the bar, points done
+    """`simulating ━━━━━━━━━━      64/128  50% elapsed 0:00:02 ETA 0:00:02`: the bar, points done
     of all, the elapsed time, and the time left at this run's rate (`run` points done by it:
     unknown before its first); the bar `width` characters wide."""
     fraction = finished / total if total else 1.0
