@@ -30,7 +30,10 @@ Grids (MobileNetV2, `sram.undersized: stream`):
 a percent or so, however busy the machine): per grid and checkout, the instructions of the
 start-up alone (`accel sweep --dry-run`: imports and planning), of a whole `--workers 1` run, and
 of each process of a `--workers 2` run, with the serial run's count over the busiest process's
-(what 2 workers would gain on an otherwise idle machine if no process ever waited).
+(what 2 workers would gain on an otherwise idle machine if no process ever waited). A forked
+worker's count includes the sweep process's instructions before the fork (~580 M: cachegrind's
+counters are copied with the process), as its timeline does: the "2 workers" sum counts them
+twice.
 
 Last, in one process per checkout (serial, planning excluded): the issue grid warm (run again
 with every tiling cached, never the headline), the issue and large grids asking only for
