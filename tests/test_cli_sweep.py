@@ -3,6 +3,9 @@ it to typer; a plain sweep line loads neither typer nor pydantic."""
 
 from __future__ import annotations
 
+import io
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -62,7 +65,7 @@ def test_only_sweep_takes_it_and_a_completion_request_goes_to_typer(
     assert sweep_options(["sweep", "s.yaml"]) is None
 
 
-def test_a_plain_sweep_line_loads_neither_typer_nor_pydantic(tmp_path: Path) -> None:
+def test_a_plain_sweep_line_loads_neither_typer_nor_pydantic_nor_rich(tmp_path: Path) -> None:
     sweep = tmp_path / "s.yaml"
     sweep.write_text("name: s\nnetworks: [lenet5]\ngrid: {array.rows: [8, 16]}\n")
     code = (
@@ -70,7 +73,7 @@ def test_a_plain_sweep_line_loads_neither_typer_nor_pydantic(tmp_path: Path) -> 
         f"sys.argv = ['accel', 'sweep', {str(sweep)!r}, '--out', {str(tmp_path / 'o')!r}, "
         "'--workers', '1']\n"
         "try:\n    main()\nfinally:\n"
-        "    print(sorted(m for m in ('typer', 'click', 'pydantic') if m in sys.modules))\n"
+        "    print(sorted(m for m in ('typer', 'click', 'pydantic', 'rich') if m in sys.modules))\n"
     )
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert found.returncode == 0, found.stderr
@@ -93,23 +96,60 @@ def test_errors_read_by_either_path_are_the_same(tmp_path: Path) -> None:
     assert usage.returncode == 2 and "--workers" in usage.stderr
 
 
-def test_the_display_loads_rich_only_once_the_workers_have_work(
-    write_yaml, capsys: pytest.CaptureFixture[str]
+def test_the_display_shows_a_bar_on_a_terminal_only_and_lines_below_it(
+    write_yaml, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """The first progress report comes before any point is sent: nothing is shown (rich is not
-    loaded) until the second; the sweep's first line is shown even if no report came."""
+    """The sweep's first line comes with the first report (or at the end if none came); on a
+    terminal a bar is redrawn in place at each report and a line printed after it starts below
+    it; elsewhere (a pipe, a log) no bar."""
     from accel.cli.sweep_run import _Display
     from accel.sweep.plan import load_plan
 
     plan = load_plan(write_yaml("name: s\nnetworks: [lenet5]\ngrid: {array.rows: [8, 16]}\n"))
-    display = _Display(plan)
+    first = "s: 2 points over 1 network(s), axes array.rows\n"
+    piped = io.StringIO()
+    display = _Display(plan, piped)
     display.report(0, 2, 0)
-    assert display._console is None and capsys.readouterr().err == ""
+    assert piped.getvalue() == first
     display.report(2, 2, 1)
+    display.line("2 points")
     display.close()
-    shown = capsys.readouterr().err
-    assert shown.startswith("s: 2 points over 1 network(s), axes array.rows\n")
-    assert "simulating (1 failed)" in shown and "2/2" in shown
-    quiet = _Display(plan)
-    quiet.close()
-    assert capsys.readouterr().err == "s: 2 points over 1 network(s), axes array.rows\n"
+    assert piped.getvalue() == first + "2 points\n"
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda: os.terminal_size((120, 40)))
+    shown = _Terminal()
+    display = _Display(plan, shown)
+    display.report(0, 2, 0)
+    display.report(2, 2, 1)
+    display.line("2 points")
+    display.close()
+    bars = "\r" + " ".join(("simulating", " " * 40, "0/2", "  0% elapsed 0:00:00 ETA -:--:--"))
+    bars += "\x1b[K\r" + "simulating (1 failed) " + "━" * 40 + " 2/2 100% elapsed 0:00:00 ETA"
+    assert shown.getvalue().startswith(first + bars)
+    assert shown.getvalue().endswith("\x1b[K\n2 points\n")
+    quiet = io.StringIO()
+    _Display(plan, quiet).close()
+    assert quiet.getvalue() == first
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda: os.terminal_size((60, 40)))
+    narrow = _Terminal()
+    _Display(plan, narrow).report(1, 2, 0)
+    assert max(len(line) for line in narrow.getvalue().split("\r")) == len("\x1b[K") + 59
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_line_counts_the_time_left_at_this_runs_rate() -> None:
+    from accel.cli.sweep_run import progress_line
+
+    half = "━" * 20 + " " * 20
+    assert progress_line("simulating", 64, 128, 2.5, 64) == (
+        f"simulating {half} 64/128  50% elapsed 0:00:02 ETA 0:00:02"
+    )
+    # 60 points reused from an earlier run, 4 done by this one in 2 s: 64 left take 32 s
+    assert progress_line("x", 64, 128, 2.0, 4).endswith(" 64/128  50% elapsed 0:00:02 ETA 0:00:32")
+    done = f"x {'━' * 40} 0/0 100% elapsed 1:02:05 ETA 0:00:00"
+    assert progress_line("x", 0, 0, 3725.0, 0) == done
+    assert progress_line("x", 5, 9, 1.0, 0).endswith("elapsed 0:00:01 ETA -:--:--")
+    assert progress_line("x", 5, 10, 1.0, 5, width=4) == "x ━━   5/10  50% elapsed 0:00:01 ETA 0:00:01"

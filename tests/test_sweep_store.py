@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import random
 from pathlib import Path
 
 import pytest
@@ -153,3 +154,23 @@ def test_a_parquet_table_without_pyarrow_names_the_csv(
     assert read_table(tmp_path)[1] == read_table(tmp_path / "results.csv")[1]  # the folder: CSV
     with pytest.raises(InputError, match=r"needs pyarrow .*results\.csv beside it"):
         read_table(tmp_path / "results.parquet")
+
+
+def test_definition_levels_pack_the_first_flag_in_the_lowest_bit() -> None:
+    """`_bits` against the packing written out flag by flag (pyarrow, when installed, reads
+    them too: the Parquet tests above)."""
+    from accel.sweep.parquet import _bits
+
+    def packed(flags: list[bool]) -> bytes:
+        out = bytearray((len(flags) + 7) // 8)
+        for index, flag in enumerate(flags):
+            out[index // 8] += flag << (index % 8)
+        return bytes(out)
+
+    rng = random.Random(14)
+    for length in range(0, 40):
+        for _ in range(8):
+            flags = [rng.random() < 0.7 for _ in range(length)]
+            assert _bits(flags) == packed(flags)
+    assert _bits([True, False, False, False, False, False, False, False, True]) == b"\x01\x01"
+    assert _bits([]) == b"" and _bits([False] * 9) == b"\x00\x00"

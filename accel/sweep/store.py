@@ -106,9 +106,11 @@ def write_table(
     out while it waits for the sweep's plan: importlib.metadata costs ~70 M instructions at the
     sweep's serial end)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    # The rows as lists, a missing cell empty: what csv.DictWriter writes, without its check
+    # of each row's keys (~30 % of the table's time; the rows are built with these columns).
+    writer.writerows([[row.get(name, "") for name in columns] for row in rows])
     written = [out_dir / TABLE_CSV, out_dir / TABLE_PARQUET]
     write_atomically(written[0], buffer.getvalue())
     values = [[row.get(name) for row in rows] for name in columns]
