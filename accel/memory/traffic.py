@@ -270,7 +270,7 @@ class Moving:
             np.greater(trip[dim], 1, out=moving[i])
         self.moves = moving  # per dim (GEMM_DIMS), where its loop iterates
         # Set `s` of loops (bit i: GEMM_DIMS[i]): where any of its loops iterates.
-        self.subsets = (_MEMBERS[:, :, None, None, None] & moving).any(axis=1)
+        self.subsets = np.logical_or.reduce(_MEMBERS[:, :, None, None, None] & moving, axis=1)
         self.orders = orders
         self.found: dict[GemmDim, IntArray] = {}
 
