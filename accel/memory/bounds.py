@@ -254,10 +254,11 @@ def build_grid(
     return _grid(source, shapes, flat, flatten(values, stack.full, mask))
 
 
-def restrict(table: Grid, valid: list[IntArray]) -> Grid:
-    """`table` (built over every candidate, all valid) cut down to the `valid` ones: the bound
-    inputs do not read the buffer sizes, so chips that differ only there share one build."""
-    mask = np.array(valid).ravel()  # of one shape: as `np.stack`, without its Python
+def restrict(table: Grid, valid: list[IntArray] | IntArray) -> Grid:
+    """`table` (built over every candidate, all valid) cut down to the `valid` ones (per loop
+    order, or stacked over the orders): the bound inputs do not read the buffer sizes, so chips
+    that differ only there share one build."""
+    mask = np.asarray(valid).ravel()  # of one shape: as `np.stack`, without its Python
     if len(table) == len(mask) and mask.all():
         return table
     flat = mask.nonzero()[0]  # `np.flatnonzero` of the flat mask, without its Python
