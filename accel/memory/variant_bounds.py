@@ -56,14 +56,23 @@ class Variant(NamedTuple):
 
 
 def variants(
-    picked: Picked, table: Grid, chip: ChipConfig, base: int
+    picked: Picked, table: Grid, chip: ChipConfig, base: int,
+    kept: dict[int, Variant] | None = None,
 ) -> list[tuple[Variant, Picked]]:
-    """The groups-per-step variants of the candidate at position `base`, fewer groups first."""
+    """The groups-per-step variants of the candidate at position `base`, fewer groups first.
+    `kept`: the candidate's `Variant` per groups per step, shared by the tables cut from one
+    build (`bounds.restrict`): which variants a table has reads its buffer sizes, what each
+    reads does not (`variant_of` reads of the chip only fields the build is memoized on)."""
     tiling, traffic = picked
-    return [
-        (variant_of(each, table, chip, traffic, base), (each, traffic))
-        for each in tiles.group_blocks(tiling, chip)
-    ]
+    found = []
+    for each in tiles.group_blocks(tiling, chip):
+        variant = None if kept is None else kept.get(each.g_tile)
+        if variant is None:
+            variant = variant_of(each, table, chip, traffic, base)
+            if kept is not None:
+                kept[each.g_tile] = variant
+        found.append((variant, (each, traffic)))
+    return found
 
 
 def variant_of(
