@@ -106,13 +106,14 @@ def test_tables_cut_from_one_build_share_their_variants(scale: float, dataflow: 
     first, second = _table(layer, chip), _table(layer, other)
     assert first is not None and second is not None
     assert second[0].positions is first[0].positions  # one build
-    shared: dict[int, dict[int, variant_bounds.Variant]] = {}
+    shared: dict[int, variant_bounds.Kept] = {}
     compared = 0
     for table, target in ((first[0], chip), (second[0], other)):
         for base, flat in enumerate(table.flat.tolist()):
             picked = search.candidate(table, flat)
-            kept = shared.setdefault(flat, {})
+            kept = shared.setdefault(flat, ({}, {}))
             fast = variant_bounds.variants(picked, table, target, base, kept)
             assert fast == variant_bounds.variants(picked, table, target, base)
+            assert [block for _, (block, _) in fast] == tiles.group_blocks(picked[0], target)
             compared += len(fast)
     assert compared > 0

@@ -101,9 +101,9 @@ def _shared(table: Grid, flat: int, make: Callable[[Grid, int], T]) -> T:
     return value
 
 
-def _no_variants(table: Grid, flat: int) -> dict[int, variant_bounds.Variant]:
-    """A position's kept variants (`variant_bounds.variants`), none yet."""
-    return {}
+def _no_variants(table: Grid, flat: int) -> variant_bounds.Kept:
+    """A position's kept blocks and variants (`variant_bounds.variants`), none yet."""
+    return {}, {}
 
 
 # (cycles or their bound, DRAM bytes, prologue bytes, position in the grid, variant: 0 for none)
