@@ -18,15 +18,8 @@ from accel.memory.channel_cycles import UNKNOWN
 from accel.memory.fold_cycles import whole_folds_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
-from accel.memory.traffic import (
-    TRAFFIC,
-    GridTraffic,
-    Moving,
-    OrderStack,
-    by_kind,
-    grid_sizes,
-    trips,
-)
+from accel.memory.loop_masks import Moving
+from accel.memory.traffic import TRAFFIC, GridTraffic, OrderStack, by_kind, grid_sizes, trips
 
 
 class Stack(Frozen):
