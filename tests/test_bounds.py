@@ -205,6 +205,21 @@ def test_flatten_cuts_every_row_like_one_array_at_a_time() -> None:
 
 
 @settings(max_examples=30, deadline=None)
+@given(burst=st.integers(1, 256), data=st.data())
+def test_bytes_round_to_bursts_by_a_shift_as_by_a_division(burst: int, data: st.DataObject) -> None:
+    """`_rounded`'s whole bursts (a shift where the burst is a power of two) are the ceiling
+    division's, on the bus as on the chip."""
+    counts = st.lists(st.integers(0, 10**6), min_size=8, max_size=8)
+    values = np.array(data.draw(counts), dtype=np.int64).reshape(4, 1, 2, 1, 1)
+    transfers = np.array(data.draw(counts), dtype=np.int64).reshape(4, 1, 2, 1, 1) % 3
+    grid = Candidates(*(np.array([1]) for _ in range(3)), *(np.array([[1]]) for _ in range(4)))
+    chip = ChipConfig().with_values({"dram.burst_bytes": burst})
+    rows = bound_stack._rounded(values, transfers, (), grid, chip)
+    expected = np.maximum(-(-values // burst), transfers) * burst
+    assert rows.tolist() == expected.tolist()
+
+
+@settings(max_examples=30, deadline=None)
 @given(layer=layers, chip=chips | streaming_chips)
 def test_the_stacks_step_cycles_are_each_terms_own(layer: Layer, chip: ChipConfig) -> None:
     """The tile sizes and a whole step's compute, worked out once per stack for every term,

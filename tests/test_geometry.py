@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from conftest import single_layer
+from conftest import layers, single_layer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from accel.memory.geometry import KPart, LayerGeometry, _k_part, _k_patterns
+from accel.model.network import Layer
 from accel.model.ops import Conv, FullyConnected
 
 
@@ -238,3 +239,27 @@ def test_equal_geometries_are_one_object() -> None:
     assert geometry(op, 2, 8) is first
     assert geometry(op, 2, 8, batch=2) is not first
     assert geometry(op, 2, 8, batch=2) == geometry(op, 2, 8, batch=2)
+
+
+@settings(max_examples=40, deadline=None)
+@given(layer=layers, batch=st.integers(1, 3))
+def test_a_layers_geometry_found_again_is_the_one_worked_out(layer: Layer, batch: int) -> None:
+    """`LayerGeometry.of` finds a layer's geometry again by what it reads of the layer (op,
+    shapes, batch), built anew or not: the geometry `_made` works out, one object per value."""
+    first = LayerGeometry.of(layer, batch)
+    again = Layer("other", layer.op, ("x",), layer.input_shapes, layer.output_shape)
+    assert LayerGeometry.of(again, batch) is first
+    assert first == LayerGeometry._made(layer, batch)
+    other = LayerGeometry.of(layer, batch + 1)
+    assert other == LayerGeometry._made(layer, batch + 1) and other.batch == batch + 1
+
+
+def test_layers_that_differ_only_in_output_rows_have_their_own_geometries() -> None:
+    """A SCALE-Sim topology sizes outputs by its own rounding: the same op on the same input
+    with another output shape reads other input rows."""
+    layer = single_layer(Conv(kernel=3, stride=2, out_channels=4), 2, 8)
+    out = layer.output_shape
+    taller = Layer("taller", layer.op, ("input",), layer.input_shapes,
+                   type(out)(out.channels, out.height + 1, out.width))  # fmt: skip
+    assert LayerGeometry.of(taller, 1).rows.outputs == out.height + 1
+    assert LayerGeometry.of(layer, 1).rows.outputs == out.height

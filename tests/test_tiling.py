@@ -205,6 +205,22 @@ def test_uncut_groups_coalesce_up_to_what_fits_a_buffer_half() -> None:
     assert memory.dram_bytes == memory.compulsory_dram_bytes == 96 * (49 + 13 + 49)
 
 
+def test_blocks_built_before_serve_another_buffer_size() -> None:
+    """`made` keeps each block per groups per step: asked again at other buffer sizes (an
+    SRAM-only sweep point), `group_blocks` reuses the blocks it built and builds the others,
+    the same blocks as without it."""
+    single = tiles.Tiling("ws", "mkn", 49, 9, 1, 1, 1, 1, 96, 49, 13, 49)
+    made: dict[int, tiles.Tiling] = {}
+    small = tiles.group_blocks(single, chip_with(**SMALL_HALVES), made)
+    assert small == tiles.group_blocks(single, chip_with(**SMALL_HALVES))
+    assert sorted(made) == [2, 4, 8, 10]
+    halves = {key: 4 for key in SMALL_HALVES}
+    large = tiles.group_blocks(single, chip_with(**halves), made)
+    assert large == tiles.group_blocks(single, chip_with(**halves))
+    assert [block.g_tile for block in large] == [2, 4, 8, 16, 32, 41]
+    assert all(large[i] is small[i] for i in range(3))  # 2, 4 and 8 groups: built once
+
+
 def test_groups_whose_gemm_is_cut_stay_one_per_step() -> None:
     # A 56 × 56 channel's 3136 ifmap bytes overflow a 512-byte half: M is cut, one group a step.
     memory = _depthwise(16, 56, sram__ifmap__size_kib=1)

@@ -16,7 +16,7 @@ from accel.mapping.mapper import map_layer
 from accel.memory import tile_grid
 from accel.memory import tiling as tiles
 from accel.memory.geometry import LayerGeometry
-from accel.memory.traffic import Moving, bursts, grid_traffic, tiling_traffic
+from accel.memory.traffic import bursts, grid_traffic, tiling_traffic
 from accel.model.network import Layer
 from accel.model.ops import Conv, FullyConnected
 
@@ -154,29 +154,3 @@ def test_every_loop_order_reads_each_operand_at_least_once(order: str) -> None:
     assert traffic.bytes["weight"].min() >= layer.weight_bytes
     assert traffic.bytes["ofmap_write"].min() >= layer.ofmap_bytes
     assert traffic.bytes["ifmap"].min() >= geometry.image_box * 8
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    trips_m=st.lists(st.integers(1, 3), min_size=1, max_size=3),
-    trips_k=st.lists(st.integers(1, 3), min_size=1, max_size=3),
-    trips_n=st.lists(st.integers(1, 3), min_size=1, max_size=3),
-    orders=st.lists(st.sampled_from(tiles.LOOP_ORDERS), min_size=1, max_size=6),
-)
-def test_inner_loop_masks_equal_or_ing_the_loops_inside_each(
-    trips_m: list[int], trips_k: list[int], trips_n: list[int], orders: list[str]
-) -> None:
-    shape = (len(trips_m), len(trips_k), len(trips_n))
-    trip = {
-        "m": np.broadcast_to(np.array(trips_m)[:, None, None], shape),
-        "k": np.broadcast_to(np.array(trips_k)[None, :, None], shape),
-        "n": np.broadcast_to(np.array(trips_n)[None, None, :], shape),
-    }
-    moving = Moving(trip, tuple(orders))
-    for dim in ("m", "k", "n"):
-        for o, order in enumerate(orders):
-            inside = order[order.index(dim) + 1 :]
-            expected = np.zeros(shape, dtype=bool)
-            for loop in inside:
-                expected |= trip[loop] > 1
-            assert moving.stacked(dim)[o].tolist() == expected.tolist()

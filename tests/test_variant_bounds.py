@@ -90,3 +90,30 @@ def test_a_depthwise_layers_uncut_tilings_have_variants() -> None:
     blocks = [len(tiles.group_blocks(search.candidate(table, flat)[0], ChipConfig()))
               for flat in table.flat.tolist()]  # fmt: skip
     assert max(blocks) > 0
+
+
+@settings(max_examples=20, deadline=None)
+@given(scale=st.sampled_from([0.25, 0.5, 2.0, 4.0]), dataflow=st.sampled_from(["os", "ws", "is"]))
+def test_tables_cut_from_one_build_share_their_variants(scale: float, dataflow: str) -> None:
+    """A candidate's variants kept per groups per step (`kept`) by the table of one SRAM size
+    serve the table of another cut from the same build: the same variants, bounds and all,
+    as that table works out on its own."""
+    from conftest import sram_scaled
+
+    layer = single_layer(Conv(kernel=3, out_channels=32, padding=1, groups=32), 32, 14)
+    chip = chip_with(array__dataflow=dataflow)
+    other = sram_scaled(chip, scale)
+    first, second = _table(layer, chip), _table(layer, other)
+    assert first is not None and second is not None
+    assert second[0].positions is first[0].positions  # one build
+    shared: dict[int, variant_bounds.Kept] = {}
+    compared = 0
+    for table, target in ((first[0], chip), (second[0], other)):
+        for base, flat in enumerate(table.flat.tolist()):
+            picked = search.candidate(table, flat)
+            kept = shared.setdefault(flat, ({}, {}))
+            fast = variant_bounds.variants(picked, table, target, base, kept)
+            assert fast == variant_bounds.variants(picked, table, target, base)
+            assert [block for _, (block, _) in fast] == tiles.group_blocks(picked[0], target)
+            compared += len(fast)
+    assert compared > 0

@@ -18,15 +18,8 @@ from accel.memory.channel_cycles import UNKNOWN
 from accel.memory.fold_cycles import whole_folds_cycles
 from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
-from accel.memory.traffic import (
-    TRAFFIC,
-    GridTraffic,
-    Moving,
-    OrderStack,
-    by_kind,
-    grid_sizes,
-    trips,
-)
+from accel.memory.loop_masks import Moving
+from accel.memory.traffic import TRAFFIC, GridTraffic, OrderStack, by_kind, grid_sizes, trips
 
 
 class Stack(Frozen):
@@ -111,11 +104,11 @@ class Stack(Frozen):
         trip, sizes = trips(grid, array), grid_sizes(grid)
         return cls(
             full, streamed, dict(zip(TRAFFIC, rounded, strict=True)), joint.refill,
-            joint.kinds_bytes.sum(axis=0), joint.in_place,
+            np.add.reduce(joint.kinds_bytes, axis=0), joint.in_place,
             counts["ofmap_write"], counts, _innermost(joint.moving, array.groups),
             {op: _same_or_stacked([sizes[op] for sizes in per_order], full)
              for op in OPERANDS},
-            last_extents(grid, array), rounded.sum(axis=0),
+            last_extents(grid, array), np.add.reduce(rounded, axis=0),
             array.groups * trip["m"] * trip["k"] * trip["n"],
             joint.in_place & (trip[array.time_dim] > 1),
             sizes["m"] * sizes["n"] * write_width(counts, chip), sizes,
@@ -130,7 +123,7 @@ class Stack(Frozen):
         if self.streamed:
             return np.full((1, 1, 1, 1), UNKNOWN, dtype=np.int64)
         if tuple(kinds) == TRAFFIC:  # every kind: one sum over the kinds' array
-            total: IntArray = self.kinds_transfers.sum(axis=0)
+            total: IntArray = np.add.reduce(self.kinds_transfers, axis=0)  # `.sum`, in C
             return total
         return summed([self.transfers[kind] for kind in kinds])
 
@@ -212,8 +205,11 @@ def _rounded(
     (weights, outputs and partial sums always; an ifmap tile unless it can fall wholly in the
     padding). A streamed operand's transfer count is an estimate, not counted."""
     burst = chip.dram.burst_bytes
-    bursts = -(-values // burst)
-    result = np.maximum(bursts, transfers)
+    if burst & (burst - 1) == 0:  # `-(-values // burst)` by a shift (floor, as `//` is)
+        bursts: IntArray = (values + (burst - 1)) >> (burst.bit_length() - 1)
+    else:
+        bursts = -(-values // burst)
+    result: IntArray = np.maximum(bursts, transfers)
     for row, kind in enumerate(TRAFFIC):
         if ("ofmap" if kind.startswith("ofmap") else kind) in streamed:
             result[row] = bursts[row]

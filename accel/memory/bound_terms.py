@@ -78,9 +78,12 @@ def chains(
     # out when a chain first has that many (`_Halves`).
     most = stack.step_cycles + max(layer_edges(array, chip.array.fold_overlap)[0], 0)
     per_halves = _Halves(compute, most, steps)
-    return tuple(
-        _chain(operands, stack, chip, steps, write_most, per_halves)
-        for operands in (("ifmap",), ("weight",), ("ifmap", "weight"))
+    sram = chip.sram
+    halves = [2 if sram.buffer_for(op).double_buffered else 1 for op in INPUTS]
+    return (
+        _chain(("ifmap",), halves[0], stack, steps, write_most, per_halves),
+        _chain(("weight",), halves[1], stack, steps, write_most, per_halves),
+        _chain(INPUTS, max(halves), stack, steps, write_most, per_halves),
     )
 
 
@@ -99,15 +102,15 @@ class _Halves(dict[int, tuple[IntArray, BoolArray]]):
 
 
 def _chain(
-    operands: tuple[Operand, ...], stack: Stack, chip: ChipConfig, steps: IntArray,
+    operands: tuple[Operand, ...], halves: int, stack: Stack, steps: IntArray,
     write_most: IntArray, per_halves: _Halves,
 ) -> Chain:
-    """The `Chain` of `operands`. With halves of different counts the larger holds (a load may
-    wait for a later release). `per_halves`: per count of halves, the chain's compute and
-    where it has more steps than halves."""
-    halves = max(2 if chip.sram.buffer_for(op).double_buffered else 1 for op in operands)
+    """The `Chain` of `operands` over `halves` buffer halves (with halves of different counts
+    the larger holds: a load may wait for a later release). `per_halves`: per count of halves,
+    the chain's compute and where it has more steps than halves."""
     compute, more = per_halves[halves]
-    if any(operand in stack.streamed for operand in operands):
+    streamed = stack.streamed
+    if streamed and any(operand in streamed for operand in operands):
         chained = np.zeros((1, 1, 1, 1), dtype=np.int64)
     else:
         changes = stack.innermost[operands[0]]

@@ -4,11 +4,12 @@
 (`channel_cycles.transfer_bound`, `channel_bound`), the DRAM latency and cycles no DRAM timing
 changes (compute, a step's cycles, counts of steps and write-backs). A sweep point that differs
 only in DRAM timing searches the same table again (`search_facts.py`), so the timing-free half
-of every term is worked out once per table and burst size (`Untimed`): the transfer sizes in
-whole bursts, the bytes on the bus and the transfer counts as floats, each term's constant
-cycles, and its conditions as −∞ where the term does not apply. `Untimed.at` finishes them at a
-bandwidth and latency in a few whole-table numpy operations (the parts that read only the
-latency kept per latency: a sweep's bandwidths share them).
+of every term is worked out once per table and burst size (`untimed`, from the table's rows of
+bound inputs): the transfer sizes in whole bursts, the bytes on the bus and the transfer counts
+as floats, each term's constant cycles, and its conditions as −∞ where the term does not
+apply. `Untimed.at` finishes them at a bandwidth and latency in a few whole-table numpy
+operations (the parts that read only the latency kept per latency: a sweep's bandwidths share
+them).
 
 The values are exactly those of the term-by-term form (`tests/test_bounds.py` holds the two
 equal): every operand is an integer below 2⁵³, where float64 adds, multiplies and floors
@@ -20,10 +21,12 @@ non-negative channel term takes part in. So each bound is the proven one of `bou
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 from typing import NamedTuple
 
 import numpy as np
 
+from accel.memory.bound_stack import in_bursts
 from accel.memory.geometry import IntArray
 
 FloatArray = np.ndarray  # float64 rows of whole numbers (or −∞), one column per candidate
@@ -124,3 +127,57 @@ class Untimed(NamedTuple):
             np.maximum(cycles, share, out=cycles)
         cycles -= 1e-9
         np.ceil(cycles, out=cycles)
+
+
+def untimed(
+    rows: IntArray, shapes: tuple[tuple[int, int], ...], layout: dict[str, int], burst: int
+) -> Untimed:
+    """The `Untimed` parts of a table's bounds at `burst`, from its bound inputs `rows` (one
+    row each, per candidate: `bounds.Grid.rows`, found by name in `layout`) and chains of
+    `shapes` (halves, how many `largest`). The transfer sizes come first (up to the first bus
+    row), each chain's `steps` and then its `compute` last."""
+    count, at = len(shapes), layout["bus"]
+    buses = layout["transfers"] - at  # the bus rows: all traffic, drain, head, each chain's
+    first, head = rows[layout["first_compute"]], rows[layout["head_bus"]]
+    steps = rows[len(rows) - 2 * count : len(rows) - count]
+    halves = _halves(shapes)
+    on_bus = np.zeros((at + 1, rows.shape[1]))  # and a row of zeros
+    on_bus[:at] = in_bursts(rows[:at], burst)
+    # one conversion of the rows past the transfer sizes, read as views (row `r` at `r - at`)
+    floats = rows[at:].astype(np.float64)
+    opened, head_left = np.where(first > 0, first, -np.inf), head > 0
+    return Untimed(
+        burst, on_bus,
+        floats[:buses], floats[buses : 2 * buses] / 2,
+        floats[layout["compute"] - at], floats[layout["windows"] - at],
+        -floats[layout["window_compute"] - at], floats[layout["last_compute"] - at],
+        np.where(head_left, -np.inf, opened), np.where(head_left, opened, -np.inf),
+        _chain_rows(shapes, layout["largest"], at), halves, steps - halves,
+        np.where(steps > 0, rows[len(rows) - count :], -np.inf), {},
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=64)
+def _halves(shapes: tuple[tuple[int, int], ...]) -> FloatArray:
+    """Per chain (a row), its buffer halves, as floats (read-only: memoized)."""
+    result: FloatArray = np.array([[each] for each, _ in shapes], dtype=np.float64)
+    result = result.reshape(len(shapes), 1)
+    result.flags.writeable = False
+    return result
+
+
+@lru_cache(maxsize=64)
+def _chain_rows(shapes: tuple[tuple[int, int], ...], largest: int, zeros: int) -> IntArray:
+    """Per chain (a column), the rows of its `largest` transfers in `Untimed.on_bus` (the
+    first chain's first at `largest`), each as many times as the chain has halves (their sum
+    is what the halves' first transfers may overlap), padded with the row of zeros at `zeros`
+    (read-only: memoized, tables of one chain layout share it)."""
+    columns, at = [], largest
+    for halves, many in shapes:
+        columns.append([row for row in range(at, at + many) for _ in range(halves)])
+        at += many
+    longest = max((len(column) for column in columns), default=0)
+    padded = [column + [zeros] * (longest - len(column)) for column in columns]
+    result: IntArray = np.array(padded, dtype=np.int64).reshape(len(shapes), longest).T
+    result.flags.writeable = False
+    return result

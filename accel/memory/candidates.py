@@ -129,6 +129,25 @@ def fitting(
     return orders, per_order, fit
 
 
+def valid_orders(
+    orders: list[GridTraffic], fit: list[IntArray], compulsory: tuple[int, int, int]
+) -> IntArray:
+    """`valid` of every loop order, stacked over (order, m, k, n): where an order's whole layer
+    fits, its exact traffic read off the orders' stacked bytes (`traffic.OrderStack`) in one
+    pass for all of them, not order by order through each order's views."""
+    stacked = np.array(fit)
+    joint = orders[0].joint
+    whole = stacked[:, -1, -1, -1]  # per order: the whole layer fits (alike in every order)
+    if orders[0].streamed or not whole.any():
+        return stacked
+    names = tuple(traffic.order for traffic in orders)
+    if not whole.all() or joint is None or joint.orders != names:  # order by order
+        return np.array([valid(t, f, compulsory) for t, f in zip(orders, fit, strict=True)])
+    ifmap, weight, _, ofmap_read = joint.kinds_bytes  # TRAFFIC's kinds
+    stacked &= (ifmap == compulsory[0]) & (weight == compulsory[1]) & (ofmap_read == 0)
+    return stacked
+
+
 def valid(traffic: GridTraffic, fit: IntArray, compulsory: tuple[int, int, int]) -> IntArray:
     if traffic.streamed or not fit[-1, -1, -1]:
         return fit

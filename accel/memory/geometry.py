@@ -57,10 +57,18 @@ class LayerGeometry(Frozen):
         """The layer's geometry, one object per value (`_GEOMETRIES`): the memos keyed on it
         (candidate grids, schedules, replays) then find an earlier key by identity rather than
         by comparing its axes field by field (a sweep asks again per point)."""
+        # what `_made` reads of the layer: a sweep point asks again with equal ones, found
+        # here by their kept hashes, without building the axes again
+        key = (layer.op, layer.input_shapes[0], layer.output_shape, batch)
+        found = _BY_LAYER.get(key)
+        if found is not None:
+            return found
         made = cls._made(layer, batch)
-        if len(_GEOMETRIES) >= 4096:
+        if len(_BY_LAYER) >= 4096:  # as many as the geometries at least
             _GEOMETRIES.clear()
-        return _GEOMETRIES.setdefault(made, made)
+            _BY_LAYER.clear()
+        found = _BY_LAYER[key] = _GEOMETRIES.setdefault(made, made)
+        return found
 
     @classmethod
     def _made(cls, layer: Layer, batch: int) -> LayerGeometry:
@@ -174,9 +182,11 @@ def clear_geometry_cache() -> None:
     clear_axis_cache()
     _k_patterns.cache_clear()
     _GEOMETRIES.clear()
+    _BY_LAYER.clear()
 
 
 _GEOMETRIES: dict[LayerGeometry, LayerGeometry] = {}  # each geometry asked for, by value
+_BY_LAYER: dict[tuple[object, ...], LayerGeometry] = {}  # each one, by what `_made` reads
 
 
 @lru_cache(maxsize=1 << 14)

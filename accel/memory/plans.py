@@ -16,7 +16,7 @@ from accel.config import OPERANDS, ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.memory import bounds, tile_fit
 from accel.memory import tiling as tiles
-from accel.memory.candidates import Hashed, Memo, candidate_grid, fitting, valid
+from accel.memory.candidates import Hashed, Memo, candidate_grid, fitting, valid_orders
 from accel.memory.geometry import LayerGeometry
 from accel.memory.loop_nest import array_schedule
 from accel.memory.tile_schedule import Schedule
@@ -66,7 +66,7 @@ def layer_table(
     sizes = tile_fit.tile_bytes(grid, geometry, array, chip, has_bias)
     compulsory = compulsory_traffic(layer, batch, chip.array.element_bytes, geometry)
     orders, per_order, fit = fitting(grid, geometry, sizes, array, chip, compulsory[1])
-    kept = [valid(traffic, f, compulsory) for traffic, f in zip(orders, fit, strict=True)]
+    kept = valid_orders(orders, fit, compulsory)
     sram = chip.sram
     reads = (
         has_bias, compute_cycles, compulsory[1], orders[0].streamed, chip.array.element_bytes,

@@ -63,7 +63,8 @@ def best_tiling(table: Grid, chip: ChipConfig, replay: Replay) -> tuple[Picked, 
         scan.replay_if_better(key, picked)
         found = variants.get(flat)
         if found is None:
-            found = variants[flat] = variant_bounds.variants(picked, table, chip, position)
+            kept = _shared(table, flat, _no_variants)  # per groups per step, across cuts
+            found = variants[flat] = variant_bounds.variants(picked, table, chip, position, kept)
         for index, (variant, each) in enumerate(found, start=1):
             rank = (variant_bounds.timed(variant, timing), variant.moved, variant.prologue,
                     flat, index)  # fmt: skip
@@ -98,6 +99,11 @@ def _shared(table: Grid, flat: int, make: Callable[[Grid, int], T]) -> T:
     if value is None:
         value = table.positions[key] = make(table, flat)
     return value
+
+
+def _no_variants(table: Grid, flat: int) -> variant_bounds.Kept:
+    """A position's kept blocks and variants (`variant_bounds.variants`), none yet."""
+    return {}, {}
 
 
 # (cycles or their bound, DRAM bytes, prologue bytes, position in the grid, variant: 0 for none)

@@ -214,10 +214,14 @@ class Candidates(NamedTuple):
     ifmap_min: IntArray  # [m, k]: the ifmap bytes of the smallest tile (one group), at least
 
 
-def group_blocks(tiling: Tiling, chip: ChipConfig) -> list[Tiling]:
+def group_blocks(
+    tiling: Tiling, chip: ChipConfig, made: dict[int, Tiling] | None = None
+) -> list[Tiling]:
     """`tiling` carrying several whole groups per step: the most whose double-buffered tiles
     fit every buffer half, and each power of two below it (fewer groups per step fill the
-    pipeline sooner). Empty unless the groups' GEMMs are uncut and nothing is streamed."""
+    pipeline sooner). Empty unless the groups' GEMMs are uncut and nothing is streamed.
+    `made`: the blocks of `tiling` built before, per groups per step (each reads only `tiling`
+    and its count; which counts fit reads the buffers), filled in."""
     uncut = tiling.m_tiles * tiling.k_tiles * tiling.n_tiles == 1 and not tiling.streamed
     if tiling.groups == 1 or tiling.g_tile > 1 or not uncut:
         return []
@@ -235,13 +239,19 @@ def group_blocks(tiling: Tiling, chip: ChipConfig) -> list[Tiling]:
         shared = sum(size for op, size in per_group.items() if sram.is_shared(op))
         most = min(most, sram.unified.tile_bytes // max(shared, 1))
     blocks = sorted({most} | {2**i for i in range(1, most.bit_length()) if 2**i < most})
-    return [
-        tiling.replace(
-            g_tile=g, ifmap_tile_bytes=g * per_group["ifmap"],
-            weight_tile_bytes=g * per_group["weight"], ofmap_tile_bytes=g * per_group["ofmap"],
-        )
-        for g in blocks if g > 1
-    ]  # fmt: skip
+    found = {} if made is None else made
+    result = []
+    for g in blocks:
+        if g > 1:
+            block = found.get(g)
+            if block is None:
+                block = found[g] = tiling.replace(
+                    g_tile=g, ifmap_tile_bytes=g * per_group["ifmap"],
+                    weight_tile_bytes=g * per_group["weight"],
+                    ofmap_tile_bytes=g * per_group["ofmap"],
+                )  # fmt: skip
+            result.append(block)
+    return result
 
 
 def undersized(smallest: dict[Operand, int], chip: ChipConfig) -> tuple[Operand, ...]:

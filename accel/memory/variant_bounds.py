@@ -55,15 +55,26 @@ class Variant(NamedTuple):
     prologue: int  # bytes of the first ifmap and weight tiles
 
 
+Kept = tuple[dict[int, tiles.Tiling], dict[int, Variant]]  # per groups per step
+
+
 def variants(
-    picked: Picked, table: Grid, chip: ChipConfig, base: int
+    picked: Picked, table: Grid, chip: ChipConfig, base: int, kept: Kept | None = None
 ) -> list[tuple[Variant, Picked]]:
-    """The groups-per-step variants of the candidate at position `base`, fewer groups first."""
+    """The groups-per-step variants of the candidate at position `base`, fewer groups first.
+    `kept`: the candidate's blocks (`tiling.group_blocks`) and their `Variant`s per groups per
+    step, shared by the tables cut from one build (`bounds.restrict`): which variants a table
+    has reads its buffer sizes, what each one reads does not (`variant_of` reads of the chip
+    only fields the build is memoized on)."""
     tiling, traffic = picked
-    return [
-        (variant_of(each, table, chip, traffic, base), (each, traffic))
-        for each in tiles.group_blocks(tiling, chip)
-    ]
+    blocks, known = ({}, {}) if kept is None else kept
+    found = []
+    for each in tiles.group_blocks(tiling, chip, blocks):
+        variant = known.get(each.g_tile)
+        if variant is None:
+            variant = known[each.g_tile] = variant_of(each, table, chip, traffic, base)
+        found.append((variant, (each, traffic)))
+    return found
 
 
 def variant_of(
