@@ -256,9 +256,9 @@ class Nest(Frozen):
         m, k, n = coords["m"][0], coords["k"][0], coords["n"][0]
         groups = coords["g"][0]
         if kind == "psum":
-            return int(groups * m[0] * n[0] * self.chip.array.accumulator_bytes)
+            return int(groups * m[0] * n[0] * self.partial_sum_bytes)
         reads = self.fold_reads(kind, coords) if kind in self.streamed else 0
-        width = self.chip.array.element_bytes
+        width = self.output_bytes
         if kind == "ifmap" and reads:
             return int(m[0] * k[0] * reads * width)
         if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
