@@ -128,6 +128,9 @@ def level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[Key, ...]]]:
     # the image border's halos), so are those keys: no code per index either.
     middle = classes[1:-1]
     alike = not middle or middle.count(middle[0]) == len(middle)
+    if alike and count >= 4:  # the cut `runs` finds (`_uniform_runs`), read off directly
+        return [(1, (key(0),)), (count - 3, (key(1),)), (1, (key(count - 2),)),
+                (1, (key(count - 1),))]  # fmt: skip
     keys = [0] * count if alike else _pair_keys(classes)
     for i, special in enumerate(sorted({j for j in (0, count - 2, count - 1) if 0 <= j < count})):
         keys[special] = -2 - i
