@@ -110,7 +110,10 @@ def _expand(nodes: Sequence[Node]) -> Iterator[Step]:
 
 
 def _count(nodes: Sequence[Node]) -> int:
-    return sum(1 if isinstance(n, Step) else n.count * _count(n.body) for n in nodes)
+    count = 0  # a loop, not `sum` of a generator: a generator resumes once per node
+    for node in nodes:
+        count += 1 if isinstance(node, Step) else node.count * _count(node.body)
+    return count
 
 
 def _nodes(nodes: Sequence[Node]) -> int:
