@@ -162,15 +162,15 @@ class Nest(Frozen):
     @once
     def origins(self) -> tuple[tuple[Any, bool], ...]:
         """Each level's first index: where a loop restarts when a loop outside it advances."""
-        return tuple((classes[0], True) for _, classes in self.levels)
+        return tuple([(classes[0], True) for _, classes in self.levels])
 
     @once
     def restarts(self) -> tuple[Coords, ...]:
         """Per level, the first index of every loop inside it: where those loops restart when
         it advances."""
         dims = [dim for dim, _ in self.levels]
-        return tuple(dict(zip(dims[level + 1 :], self.origins[level + 1 :], strict=True))
-                     for level in range(len(dims)))  # fmt: skip
+        return tuple([dict(zip(dims[level + 1 :], self.origins[level + 1 :], strict=True))
+                      for level in range(len(dims))])  # fmt: skip
 
     @once
     def prefetch_rule(self) -> tuple[str, int]:
@@ -262,7 +262,7 @@ class Nest(Frozen):
         if kind == "ifmap" and reads:
             return int(m[0] * k[0] * reads * width)
         if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
-            return int(groups * sum(count * m[1][box] for count, box in k[1]) * width)
+            return int(groups * sum([count * m[1][box] for count, box in k[1]]) * width)
         k_first = coords["k"][1]
         bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
         return int(groups * (k[0] * n[0] * width + bias) * max(reads, 1))
