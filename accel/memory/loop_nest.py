@@ -104,7 +104,8 @@ class _Tree(Frozen):
                 if outer is None:
                     outer = Outer.of(nest, tuple(map(list.__getitem__, self.keys, context)))
                 position = Position(nest, (*outer.keys, inner_keys[key]), outer)
-                found = leaves[key] = position.nodes()
+                # `nodes`, without its call when no operand streams (most tilings)
+                found = leaves[key] = position.nodes() if nest.streamed else (position.step(),)
             children.append(found)
         return children
 
