@@ -86,9 +86,9 @@ def test_level_runs_are_the_runs_of_every_index_key(
 def test_level_runs_of_loops_alike_but_at_their_ends_are_the_runs_of_every_index_key(
     length: int, ends: tuple[int, int, int], other: tuple[int, int] | None
 ) -> None:
-    """A loop whose tiles are alike but perhaps the first and the last (keyed by repetition,
-    not a code per index), and the same with one more tile changed (coded per index): the
-    runs of compressing every index's Key."""
+    """A loop whose tiles are alike but perhaps the first and the last (its four runs read
+    off directly, no code per index), and the same with one more tile changed (coded per
+    index): the runs of compressing every index's Key."""
     first, tile, last = ((size, (size * 3,)) for size in ends)
     sizes = [first] + [tile] * (length - 2) + [last] if length > 1 else [first]
     if other is not None:

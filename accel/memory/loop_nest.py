@@ -10,6 +10,7 @@ run, not once per tile; each step (`nest_step.py`) is built once per distinct le
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping
@@ -103,7 +104,8 @@ class _Tree(Frozen):
                 if outer is None:
                     outer = Outer.of(nest, tuple(map(list.__getitem__, self.keys, context)))
                 position = Position(nest, (*outer.keys, inner_keys[key]), outer)
-                found = leaves[key] = position.nodes()
+                # `nodes`, without its call when no operand streams (most tilings)
+                found = leaves[key] = position.nodes() if nest.streamed else (position.step(),)
             children.append(found)
         return children
 
@@ -147,9 +149,15 @@ def array_schedule(
     the fold-run rebuild (none today, tested) is added to the last step so the two agree.
     """
     classes = tile_classes(tiling, geometry, array)
-    order = "g" + tiling.loop_order
-    levels = tuple((dim, classes[dim]) for dim in order if len(classes[dim]) > 1)
-    constant = {dim: classes[dim][0] for dim in order if len(classes[dim]) == 1}
+    iterating: list[tuple[str, tuple[Any, ...]]] = []
+    constant: dict[str, Any] = {}
+    for dim in "g" + tiling.loop_order:  # one loop, not two generators (resumed per dim)
+        dim_classes = classes[dim]
+        if len(dim_classes) > 1:
+            iterating.append((dim, dim_classes))
+        else:
+            constant[dim] = dim_classes[0]
+    levels = tuple(iterating)
     memos = array_memos(array, chip.array.fold_overlap)
     tail_adjust = compute_cycles - memos.untiled
     streamed = tiling.streamed
@@ -163,6 +171,6 @@ def array_schedule(
                 loads, memos.runs)  # fmt: skip
     nest.share_shape_facts()
     origin: Coords = {**nest.fixed, **{dim: (c[0], True) for dim, c in levels}}
-    prologue = tuple(nest.load(op, origin)[0] for op in INPUT_OPERANDS)
+    prologue = tuple([nest.load(op, origin)[0] for op in INPUT_OPERANDS])
     at_start = nest.level["weight"] < 0 and nest.double("weight") and "weight" not in streamed
     return Schedule(prologue, _Tree(nest).subtree(0, ()), at_start, prologue[1].bytes)

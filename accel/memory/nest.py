@@ -162,15 +162,15 @@ class Nest(Frozen):
     @once
     def origins(self) -> tuple[tuple[Any, bool], ...]:
         """Each level's first index: where a loop restarts when a loop outside it advances."""
-        return tuple((classes[0], True) for _, classes in self.levels)
+        return tuple([(classes[0], True) for _, classes in self.levels])
 
     @once
     def restarts(self) -> tuple[Coords, ...]:
         """Per level, the first index of every loop inside it: where those loops restart when
         it advances."""
         dims = [dim for dim, _ in self.levels]
-        return tuple(dict(zip(dims[level + 1 :], self.origins[level + 1 :], strict=True))
-                     for level in range(len(dims)))  # fmt: skip
+        return tuple([dict(zip(dims[level + 1 :], self.origins[level + 1 :], strict=True))
+                      for level in range(len(dims))])  # fmt: skip
 
     @once
     def prefetch_rule(self) -> tuple[str, int]:
@@ -256,13 +256,13 @@ class Nest(Frozen):
         m, k, n = coords["m"][0], coords["k"][0], coords["n"][0]
         groups = coords["g"][0]
         if kind == "psum":
-            return int(groups * m[0] * n[0] * self.chip.array.accumulator_bytes)
+            return int(groups * m[0] * n[0] * self.partial_sum_bytes)
         reads = self.fold_reads(kind, coords) if kind in self.streamed else 0
-        width = self.chip.array.element_bytes
+        width = self.output_bytes
         if kind == "ifmap" and reads:
             return int(m[0] * k[0] * reads * width)
         if kind == "ifmap":  # per piece of the K-tile: channels × pixels through its taps
-            return int(groups * sum(count * m[1][box] for count, box in k[1]) * width)
+            return int(groups * sum([count * m[1][box] for count, box in k[1]]) * width)
         k_first = coords["k"][1]
         bias = BIAS_BYTES * n[0] if self.has_bias and k_first else 0
         return int(groups * (k[0] * n[0] * width + bias) * max(reads, 1))

@@ -75,13 +75,12 @@ class Position:
     """One step of the nest, given every loop's index key (what every step method reads of
     the context is worked out once, here)."""
 
-    __slots__ = ("_advanced", "_inner_first", "_inner_last", "_now", "carry", "context", "nest")
+    __slots__ = ("_inner_first", "_inner_last", "_now", "carry", "context", "nest")
 
     def __init__(self, nest: Nest, context: tuple[Key, ...], outer: Outer | None = None) -> None:
         """The step at `context`; `outer`: `Outer.of` the context but its last key, when the
         caller has it (the steps under one context share it)."""
         self.nest, self.context = nest, context
-        self._advanced: dict[int, Coords] = {}
         if not context:  # no loop iterates: the only step
             self.carry, self._inner_first, self._inner_last = -1, [True, False], [True, False]
             self._now: Coords = dict(nest.fixed)
@@ -114,15 +113,12 @@ class Position:
 
     def _after(self, level: int) -> Coords:
         """Tile classes once the loop at `level` advances (inner loops back at their first)."""
-        found = self._advanced.get(level)
-        if found is None:
-            nest = self.nest
-            found = self._advanced[level] = {  # the loops outside stay
-                **self._now,
-                nest.dims[level]: (self.context[level].after, False),
-                **nest.restarts[level],
-            }
-        return found
+        nest = self.nest
+        return {  # the loops outside stay
+            **self._now,
+            nest.dims[level]: (self.context[level].after, False),
+            **nest.restarts[level],
+        }
 
     def nodes(self) -> tuple[Node, ...]:
         """This step, cut into one sub-step per piece when streamed operands pass through."""
@@ -190,11 +186,14 @@ class Position:
         if carry < 0:
             return loads, late
         nest = self.nest
+        carried: Coords | None = None  # `coords(innermost)`: carry advances (one for every kind)
         for kind, level, ahead in nest.fetches:
             if not ahead:
                 if carry > level:
                     continue
-                target = self._after(carry)  # `coords(innermost)`: carry advances
+                if carried is None:
+                    carried = self._after(carry)
+                target = carried
             elif self._inner_first[level + 1] and (advanced := self.coords(level)) is not None:
                 target = advanced
             else:
@@ -224,10 +223,9 @@ class Position:
             return self.carry < 0
         if rule == "never":
             return False
-        previous = self.context[:level]
-        return self.carry == level and self.context[level].penultimate and all(
-            key.last for key in previous
-        )
+        if self.carry != level or not self.context[level].penultimate:
+            return False
+        return all(key.last for key in self.context[:level])
 
     def cycles(self, now: Coords) -> int:
         nest = self.nest
@@ -236,9 +234,8 @@ class Position:
         cycles = nest.runs.get(key)  # `fold_run`'s memo, read here: most steps find it
         if cycles is None:
             cycles = nest.fold_run(*key)
-        first, last = nest.edges
         if self._inner_first[0]:
-            cycles += first
+            cycles += nest.edges[0]
         if self.carry < 0:
-            cycles += last + nest.tail_adjust
+            cycles += nest.edges[1] + nest.tail_adjust
         return cycles

@@ -22,6 +22,8 @@ from accel.memory.nest import clear_cache as clear_nest_shapes
 from accel.memory.tile_schedule import runs
 from accel.memory.tiling import Tiling
 
+_new = tuple.__new__
+
 
 class Key(NamedTuple):
     """What a loop index contributes to the steps below it (a tuple: cheap to hash)."""
@@ -120,7 +122,10 @@ def level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[Key, ...]]]:
 
     def key(i: int) -> Key:
         after = classes[i + 1] if i + 1 < count else None
-        return Key(classes[i], after, i == 0, i == count - 1, i == count - 2)
+        # Built by `tuple.__new__` from its fields in order (`Key`'s own `__new__` is a Python
+        # function): `Key(classes[i], after, first, last, penultimate)`.
+        key: Key = _new(Key, (classes[i], after, i == 0, i == count - 1, i == count - 2))
+        return key
 
     # Equal keys ⇔ equal (class, next class) away from the first and the last two indices,
     # which are each unlike every other: codes from the classes, no Key per index. When the
@@ -128,6 +133,9 @@ def level_runs(classes: tuple[Any, ...]) -> list[tuple[int, tuple[Key, ...]]]:
     # the image border's halos), so are those keys: no code per index either.
     middle = classes[1:-1]
     alike = not middle or middle.count(middle[0]) == len(middle)
+    if alike and count >= 4:  # the cut `runs` finds (`_uniform_runs`), read off directly
+        return [(1, (key(0),)), (count - 3, (key(1),)), (1, (key(count - 2),)),
+                (1, (key(count - 1),))]  # fmt: skip
     keys = [0] * count if alike else _pair_keys(classes)
     for i, special in enumerate(sorted({j for j in (0, count - 2, count - 1) if 0 <= j < count})):
         keys[special] = -2 - i

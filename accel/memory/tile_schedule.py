@@ -110,7 +110,10 @@ def _expand(nodes: Sequence[Node]) -> Iterator[Step]:
 
 
 def _count(nodes: Sequence[Node]) -> int:
-    return sum(1 if isinstance(n, Step) else n.count * _count(n.body) for n in nodes)
+    count = 0  # a loop, not `sum` of a generator: a generator resumes once per node
+    for node in nodes:
+        count += 1 if isinstance(node, Step) else node.count * _count(node.body)
+    return count
 
 
 def _nodes(nodes: Sequence[Node]) -> int:
@@ -234,7 +237,7 @@ def stream_schedule(
     halo from its neighbour and every byte crosses the channel once. `drain_cycles` (the unit's
     pipeline latency) is paid after the last slice.
     """
-    inputs = tuple(kind for kind in INPUT_OPERANDS if sizes.get(kind, 0))
+    inputs = tuple([kind for kind in INPUT_OPERANDS if sizes.get(kind, 0)])
     busy = compute_cycles - drain_cycles
 
     def part(kind: Buffer, index: int) -> int:
@@ -242,16 +245,16 @@ def stream_schedule(
 
     def leaf(index: int) -> Step:
         last = index == chunks - 1
-        loads = () if last else tuple(Load(kind, part(kind, index + 1)) for kind in inputs)
-        return Step(
-            compute_cycles=share(busy, chunks, index) + (drain_cycles if last else 0),
-            takes=inputs,
-            claims_ofmap=True,
-            releases=inputs,
-            loads=loads,
-            writeback_bytes=part("ofmap", index),
-            prefetch_point=last and "weight" in inputs,
-        )
+        loads = () if last else tuple([Load(kind, part(kind, index + 1)) for kind in inputs])
+        # In `Step`'s field order: compute cycles, takes, claims ofmap, releases, loads,
+        # write-back, post loads, prefetch point, ofmap on chip. Built by `tuple.__new__` (the
+        # named tuple's `__new__` is a Python function, slower still given keywords).
+        fields = (
+            share(busy, chunks, index) + (drain_cycles if last else 0), inputs, True, inputs,
+            loads, part("ofmap", index), (), last and "weight" in inputs, False,
+        )  # fmt: skip
+        step: Step = tuple.__new__(Step, fields)
+        return step
 
     # Shares change size only where a remainder runs out: between those cuts all slices are
     # alike, and only the last slice of a run looks ahead to a different next slice.
