@@ -20,6 +20,7 @@ from accel.model.network import Layer, Network
 from accel.perf.energy import layer_energy, recomputed
 from accel.perf.timing import ComputeTiming, time_layer
 from accel.results import LayerResult, NetworkResult, analytic_summary
+from accel.simulation.collection import paused
 
 # A feature's modules (fusion and residency, multi-core scheduling, training passes) are
 # imported where a run chooses the feature: a plain single-core run never loads them.
@@ -40,6 +41,7 @@ def simulate_layer(layer: Layer, chip: ChipConfig, batch: int = 1) -> LayerResul
     return LayerResult(mapping, timing, memory, energy, chip.array.pe_count)
 
 
+@paused
 def simulate_network(
     network: Network, chip: ChipConfig, batch: int = 1,
     densities: Mapping[str, tuple[float, float]] | None = None,
