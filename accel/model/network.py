@@ -235,20 +235,37 @@ def _with_default_inputs(
     return result
 
 
-def _topological_order(entries: list[LayerEntry], done: set[str]) -> list[LayerEntry]:
-    """Kahn's algorithm, stable in the written order; a cycle is an error naming its layers."""
-    ordered: list[LayerEntry] = []
-    pending = list(entries)
-    while pending:
-        ready = [e for e in pending if all(source in done for source in e.inputs)]
-        if not ready:
-            names = ", ".join(repr(e.name) for e in pending[:6])
-            raise InputError(f"the layers must form a DAG, but {names} depend on each other")
-        for entry in ready:
-            done.add(entry.name)
-        ordered.extend(ready)
-        pending = [e for e in pending if e.name not in done]
-    return ordered
+def _topological_order(entries: list[LayerEntry], graph_inputs: set[str]) -> list[LayerEntry]:
+    """Kahn's algorithm in rounds, stable in the written order: round r takes every layer whose
+    inputs all came before it (its longest path from a graph input has r steps). Each layer's
+    round is worked out once from its inputs' (linear; rescanning the pending layers every
+    round was quadratic in a chain's length). A cycle is an error naming its layers."""
+    rounds = dict.fromkeys(graph_inputs, 0)
+    readers: dict[str, list[int]] = {}
+    waiting = [0] * len(entries)  # inputs not yet given a round, per entry
+    ready: list[int] = []
+    for index, entry in enumerate(entries):
+        for source in entry.inputs:
+            if source not in rounds:
+                readers.setdefault(source, []).append(index)
+                waiting[index] += 1
+        if not waiting[index]:
+            ready.append(index)
+    placed = [0] * len(entries)
+    while ready:
+        index = ready.pop()
+        entry = entries[index]
+        placed[index] = rounds[entry.name] = 1 + max(rounds[source] for source in entry.inputs)
+        for reader in readers.get(entry.name, ()):
+            waiting[reader] -= 1
+            if not waiting[reader]:
+                ready.append(reader)
+    pending = [entry for index, entry in enumerate(entries) if not placed[index]]
+    if pending:
+        names = ", ".join(repr(e.name) for e in pending[:6])
+        raise InputError(f"the layers must form a DAG, but {names} depend on each other")
+    order = sorted(range(len(entries)), key=lambda index: (placed[index], index))
+    return [entries[index] for index in order]
 
 
 def _place(entry: LayerEntry, shapes: dict[str, Shape]) -> Layer:
