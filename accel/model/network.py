@@ -8,11 +8,11 @@ its inputs. A shape that does not fit is an error naming the layer and the layer
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
 from accel.errors import InputError, closest
+from accel.model.frozen import Frozen
 from accel.model.ops import Conv, ConvTranspose, FullyConnected, Op, Shape, ShapeError
 
 INPUT = "input"
@@ -43,15 +43,30 @@ class LayerEntry(NamedTuple):
     inputs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Layer:
-    """A layer placed in a network, with its input and output shapes resolved."""
+class Layer(Frozen):
+    """A layer placed in a network, with its input and output shapes resolved.
 
+    Hand-written (`Frozen`), equal, hashed and shown as the frozen dataclass it was: a
+    dataclass's methods are compiled at every start-up."""
+
+    __slots__ = _compared = ("name", "op", "inputs", "input_shapes", "output_shape")
     name: str
     op: Op
     inputs: tuple[str, ...]
     input_shapes: tuple[Shape, ...]
     output_shape: Shape
+
+    def __init__(self, name: str, op: Op, inputs: tuple[str, ...],
+                 input_shapes: tuple[Shape, ...], output_shape: Shape) -> None:  # fmt: skip
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "inputs", inputs)
+        object.__setattr__(self, "input_shapes", input_shapes)
+        object.__setattr__(self, "output_shape", output_shape)
+
+    def renamed(self, name: str) -> Layer:
+        """This layer under another name (`dataclasses.replace(layer, name=name)`, as it was)."""
+        return Layer(name, self.op, self.inputs, self.input_shapes, self.output_shape)
 
     @property
     def kind(self) -> str:
@@ -146,19 +161,27 @@ class Layer:
         return None
 
 
-@dataclass(frozen=True)
-class Network:
+class Network(Frozen):
     """A whole model: its graph inputs and its layers in topological order.
 
     Most networks have one input named `input`; a SCALE-Sim topology gives each layer its own.
     `fused_groups` are the chains its author asks to fuse, as (first, last) layer names in
     order, not overlapping (a workload file's `fused_groups`; used with `memory.fusion: manual`).
+    Hand-written (`Frozen`, with an instance dict for `_by_name`), as the frozen dataclass was.
     """
 
+    _compared = ("name", "inputs", "layers", "fused_groups")
     name: str
     inputs: tuple[tuple[str, Shape], ...]
     layers: tuple[Layer, ...]
-    fused_groups: tuple[tuple[str, str], ...] = ()
+    fused_groups: tuple[tuple[str, str], ...]
+
+    def __init__(self, name: str, inputs: tuple[tuple[str, Shape], ...], layers: tuple[Layer, ...],
+                 fused_groups: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "inputs", inputs)
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "fused_groups", fused_groups)
 
     @classmethod
     def build(
