@@ -546,3 +546,21 @@ def test_the_quick_exit_keeps_pythons_meaning_of_an_exit_code_and_waits_for_thre
     )
     assert threaded.returncode == 0, threaded.stderr
     assert threaded.stdout.rstrip().endswith("thread done")
+
+
+def test_a_plain_run_never_imports_threading(tmp_path: Path) -> None:
+    """`run` looks for live threads only where `threading` was imported (whatever starts a
+    thread Python's exit waits for imports it): a plain simulate-network run, its lines
+    printed without rich (which imports it), never does."""
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('threading' in sys.modules))\n"
+        "from accel.cli import run\n"
+        "sys.argv = ['accel', 'simulate-network', '-n', 'lenet5', '-q', '--out', 'out']\n"
+        "run()\n"
+    )
+    env = {**os.environ, "COLUMNS": "200"}  # no line wider than the console: no rich
+    plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           cwd=tmp_path, env=env, check=False, timeout=120)  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.rstrip().endswith("False"), plain.stdout

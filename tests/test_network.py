@@ -132,3 +132,47 @@ def test_kernel_larger_than_input_names_layer() -> None:
         match=r"layer 'big' cannot take its input from 'input' \(3x32x32\): kernel extent 35",
     ):
         Network.build("n", IMAGE, [LayerEntry("big", Conv(out_channels=4, kernel=35))])
+
+
+def _rounds_order(entries: list[LayerEntry], done: set[str]) -> tuple[list[str], list[str]]:
+    """The order as Kahn's algorithm in rescanned rounds gives it, and the layers left in a
+    cycle (or depending on one), in written order."""
+    ordered: list[str] = []
+    pending = list(entries)
+    while pending:
+        ready = [e for e in pending if all(source in done for source in e.inputs)]
+        if not ready:
+            return ordered, [e.name for e in pending]
+        done.update(e.name for e in ready)
+        ordered.extend(e.name for e in ready)
+        pending = [e for e in pending if e.name not in done]
+    return ordered, []
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_topological_order_is_the_rounds_order(seed: int) -> None:
+    """Random DAGs (and some cycles) written in shuffled order: each layer's round worked out
+    once from its inputs gives the rounds' order and the same cycle error."""
+    import random
+
+    from accel.model.network import _topological_order
+
+    rng = random.Random(seed)
+    count = rng.randint(1, 30)
+    entries = []
+    for i in range(count):
+        sources = ["input", *(f"l{j}" for j in range(i))]
+        inputs = tuple(rng.choice(sources) for _ in range(rng.randint(1, 3)))
+        entries.append(LayerEntry(f"l{i}", Add(), inputs))
+    if seed % 5 == 4:  # a cycle: an early layer reads a later one
+        last = entries[0]
+        entries[0] = LayerEntry(last.name, last.op, (*last.inputs, f"l{count - 1}"))
+    rng.shuffle(entries)
+    expected, stuck = _rounds_order(entries, {"input"})
+    if stuck:
+        names = ", ".join(repr(name) for name in stuck[:6])
+        with pytest.raises(InputError) as caught:
+            _topological_order(entries, {"input"})
+        assert str(caught.value) == f"the layers must form a DAG, but {names} depend on each other"
+    else:
+        assert [e.name for e in _topological_order(entries, {"input"})] == expected

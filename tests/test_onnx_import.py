@@ -66,6 +66,29 @@ def test_batchnorm_and_relu_fold_into_the_conv(tmp_path: Path) -> None:
     np.testing.assert_allclose(weights.bias, beta - mean * scale, rtol=1e-5, atol=1e-7)
 
 
+def test_a_folded_conv_s_weights_are_folded_when_first_read(tmp_path: Path) -> None:
+    """The BatchNorm fold waits for the weights to be read (a run costing the network never
+    reads them), then gives onnxruntime's rounding bit for bit, read or pickled."""
+    import copy
+    import pickle
+
+    from accel.model.quantized import BatchNormConstants, FloatWeights, FoldedWeights
+
+    model = resnet()
+    imported = import_onnx(save(model, tmp_path), ["1x3x64x64"])
+    first = imported.network.layers[0].name
+    weights = imported.float_weights[first]
+    assert isinstance(weights, FoldedWeights) and "_pair" not in vars(weights)
+    constants, unfolded = weights._unfolded
+    assert isinstance(constants, BatchNormConstants)
+    eager = constants.fold_into_conv(unfolded.weight, unfolded.bias)
+    for read in (weights, pickle.loads(pickle.dumps(weights)), copy.deepcopy(weights)):
+        assert isinstance(read, FloatWeights)
+        assert read.weight.tobytes() == eager[0].tobytes()
+        assert read.bias.tobytes() == eager[1].tobytes()
+    assert not np.array_equal(unfolded.weight, eager[0])  # the fold changes the weights
+
+
 def test_densenet_keeps_pre_activation_batchnorm_standalone(tmp_path: Path) -> None:
     network = import_onnx(save(FAMILIES["densenet"](), tmp_path)).network
     standalone = [layer for layer in network.layers if isinstance(layer.op, BatchNorm)]

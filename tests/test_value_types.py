@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from accel.cli.simulate import SimulateOptions
+from accel.mapping.array import ArrayMapping
+from accel.mapping.mapper import Mapping
 from accel.memory.activation_plan import ActivationPlan
 from accel.memory.axis import Axis
 from accel.memory.bound_stack import Stack
 from accel.memory.bound_terms import Chain
 from accel.memory.bound_timing import Untimed
 from accel.memory.bounds import Grid, _Source
-from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
 from accel.memory.loop_nest import _Tree
 from accel.memory.model import MemoryTraffic
@@ -28,7 +29,9 @@ from accel.memory.streaming import Pieces
 from accel.memory.tiling import Candidates, Tiling
 from accel.memory.traffic import GridTraffic, OrderStack
 from accel.memory.variant_bounds import Variant
-from accel.model.network import GemmView, LayerEntry
+from accel.model.frozen import Frozen
+from accel.model.network import GemmView, Layer, LayerEntry, Network
+from accel.model.op_base import Shape
 from accel.perf.area import ChipArea
 
 # Each record's class and a value per field (plain numbers stand in for arrays and records).
@@ -71,7 +74,7 @@ def test_options_of_two_runs_differ_only_where_their_options_do() -> None:
     assert SimulateOptions(network="vgg16", check=True).functional
     assert plain != SimulateOptions(network="vgg16", quiet=True)
 
-# The hand-written frozen classes (`accel.memory.frozen`): each class, its `__init__` fields in
+# The hand-written frozen classes (`accel.model.frozen`): each class, its `__init__` fields in
 # order, the ones a default fills with a fresh dict or list, and those left out of equality.
 FROZEN: list[tuple[type[Frozen], tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = [
     (Stack, Stack._compared, (), ()),
@@ -84,6 +87,11 @@ FROZEN: list[tuple[type[Frozen], tuple[str, ...], tuple[str, ...], tuple[str, ..
     (Nest, Nest._compared, ("pieces", "loads", "runs"), ()),
     (_Tree, _Tree._compared, ("leaves",), ()),
     (MemoryTraffic, MemoryTraffic.__slots__, (), ("schedule",)),
+    (Shape, Shape._compared, (), ()),
+    (Layer, Layer._compared, (), ()),
+    (Network, Network._compared, (), ()),
+    (ArrayMapping, ArrayMapping._compared, (), ()),
+    (Mapping, Mapping._compared, (), ()),
 ]  # fmt: skip
 
 

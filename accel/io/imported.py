@@ -32,6 +32,7 @@ from accel.model.pool_ops import AvgPool, MaxPool
 from accel.model.quantized import (
     BatchNormConstants,
     FloatWeights,
+    FoldedWeights,
     LayerAttributes,
     QuantizedNetwork,
     QuantizedWeights,
@@ -172,9 +173,9 @@ def _fold_into_producer(parts: ImportedParts, producer: LayerEntry, entry: Layer
         constants = parts.attributes.get(entry.name, {}).get("batchnorm")
         weights = parts.float_weights.get(producer.name)
         if isinstance(target, Conv) and isinstance(constants, BatchNormConstants) and weights:
-            # The fold onnxruntime itself makes (ConvBNFusion), rounded as it rounds it.
-            parts.float_weights[producer.name] = FloatWeights(
-                *constants.fold_into_conv(weights.weight, weights.bias))
+            # The fold onnxruntime itself makes (ConvBNFusion), rounded as it rounds it, when
+            # the weights are first read.
+            parts.float_weights[producer.name] = FoldedWeights(constants, weights)
         else:
             _fold_affine_weights(parts, producer.name, affine)
         return True

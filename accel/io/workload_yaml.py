@@ -17,7 +17,6 @@ last], ...]` names the chains to fuse depth first on a chip with `memory.fusion:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +84,8 @@ def parse_workload(data: dict[str, Any], source: str, overrides: Mapping[str, Nu
         raise InputError(f"{source}: {err}") from None
     if "fused_groups" not in data:
         return network
-    return replace(network, fused_groups=_fused_groups(data["fused_groups"], network, source))
+    fused = _fused_groups(data["fused_groups"], network, source)
+    return Network(network.name, network.inputs, network.layers, fused)
 
 
 def _fused_groups(groups: Any, network: Network, source: str) -> tuple[tuple[str, str], ...]:

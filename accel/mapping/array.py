@@ -15,10 +15,10 @@ the last fold along each axis is partial and leaves PEs idle.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Literal
 
 from accel.config import ArrayConfig, Dataflow
+from accel.model.frozen import Frozen
 from accel.model.network import GemmView
 
 GemmDim = Literal["m", "k", "n"]  # the GEMM's output rows, reduction and output columns
@@ -51,13 +51,15 @@ def fold_sizes(needed: int, array_size: int) -> tuple[int, ...]:
     return (array_size,) * full + ((rest,) if rest else ())
 
 
-_HASH = "_kept_hash"  # where an ArrayMapping keeps its hash
+class ArrayMapping(Frozen):
+    """One layer's GEMM placed on the array (all groups, batch included in M).
 
+    Hand-written (`Frozen`, with an instance dict), equal, hashed and shown as the frozen
+    dataclass it was (a dataclass's methods are compiled at every start-up). Its hash, the
+    fields' in order, is worked out with them and kept (`Frozen` leaves it out of pickles and
+    copies): mappings key the memory model's memos (tables, schedules, candidate grids)."""
 
-@dataclass(frozen=True)
-class ArrayMapping:
-    """One layer's GEMM placed on the array (all groups, batch included in M)."""
-
+    _compared = ("dataflow", "m", "k", "n", "groups", "array_rows", "array_cols")
     dataflow: Dataflow
     m: int  # output pixels × batch
     k: int
@@ -65,29 +67,14 @@ class ArrayMapping:
     groups: int  # independent GEMMs run one after another (depthwise: one per channel)
     array_rows: int
     array_cols: int
-    _kept_hash: ClassVar[int]  # set per instance by `__post_init__`, not a field
 
-    def __post_init__(self) -> None:
-        """The dataclass's hash (of the fields, in order), worked out once and kept: mappings
-        key the memory model's memos (tables, schedules, candidate grids), and a dataclass
-        hashes its seven fields on every lookup. Set here, with the fields, not on first use:
-        reading `__dict__` to look for it would turn the instance's inline attribute values
-        into a dict of their own, which every attribute read then goes through."""
-        object.__setattr__(self, _HASH, hash((self.dataflow, self.m, self.k, self.n,
-                                              self.groups, self.array_rows, self.array_cols)))
-
-    def __hash__(self) -> int:
-        return self._kept_hash
-
-    def __getstate__(self) -> dict[str, object]:
-        """The fields without the kept hash (a string's hash differs between processes)."""
-        return {name: value for name, value in self.__dict__.items() if name != _HASH}
-
-    def __setstate__(self, state: dict[str, object]) -> None:
-        """Unpickled or copied: the fields, then this process's hash of them."""
-        for name, value in state.items():
+    def __init__(self, dataflow: Dataflow, m: int, k: int, n: int, groups: int,
+                 array_rows: int, array_cols: int) -> None:  # fmt: skip
+        fields = (dataflow, m, k, n, groups, array_rows, array_cols)
+        for name, value in zip(self._compared, fields, strict=True):
             object.__setattr__(self, name, value)
-        self.__post_init__()
+        # Set here, with the fields, not on first use: `Frozen._kept_hash` reads it back.
+        object.__setattr__(self, "_kept_hash_value", hash(fields))
 
     @classmethod
     def place(cls, gemm: GemmView, batch: int, array: ArrayConfig) -> ArrayMapping:

@@ -12,13 +12,13 @@ On the vector unit a layer is `vector_outputs` results (its ofmap elements) need
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from accel.config import ChipConfig
 from accel.errors import InputError
 from accel.mapping.array import ArrayMapping
 from accel.model.conv_transpose import ConvTranspose
+from accel.model.frozen import Frozen
 from accel.model.network import Layer
 
 # The transposed-conv lowering and the row-stationary placement are imported by the layers and
@@ -29,19 +29,38 @@ if TYPE_CHECKING:
 Unit = Literal["array", "vector", "none"]
 
 
-@dataclass(frozen=True)
-class Mapping:
-    """Where and how one layer runs for a given batch."""
+class Mapping(Frozen):
+    """Where and how one layer runs for a given batch.
 
+    Hand-written (`Frozen`), equal, hashed and shown as the frozen dataclass it was: a
+    dataclass's methods are compiled at every start-up."""
+
+    __slots__ = _compared = ("layer", "batch", "unit", "array", "vector_ops", "vector_outputs",
+                             "lowered", "element_bytes", "row_stationary")  # fmt: skip
     layer: Layer
     batch: int
     unit: Unit
     array: ArrayMapping | None  # set when unit == "array"
     vector_ops: int  # operations on the vector unit (all images), 0 when unit == "array"
-    vector_outputs: int = 0  # results the vector unit produces (all images); ops spread over them
-    lowered: Layer | None = None  # a transposed conv: the dense conv the array runs instead
-    element_bytes: int = 1  # bytes of one operand element at the chip's precision
-    row_stationary: RowStationaryMapping | None = None  # set on an rs array (dataflow rs)
+    vector_outputs: int  # results the vector unit produces (all images); ops spread over them
+    lowered: Layer | None  # a transposed conv: the dense conv the array runs instead
+    element_bytes: int  # bytes of one operand element at the chip's precision
+    row_stationary: RowStationaryMapping | None  # set on an rs array (dataflow rs)
+
+    def __init__(self, layer: Layer, batch: int, unit: Unit, array: ArrayMapping | None,
+                 vector_ops: int, vector_outputs: int = 0, lowered: Layer | None = None,
+                 element_bytes: int = 1,
+                 row_stationary: RowStationaryMapping | None = None) -> None:  # fmt: skip
+        set_field = object.__setattr__
+        set_field(self, "layer", layer)
+        set_field(self, "batch", batch)
+        set_field(self, "unit", unit)
+        set_field(self, "array", array)
+        set_field(self, "vector_ops", vector_ops)
+        set_field(self, "vector_outputs", vector_outputs)
+        set_field(self, "lowered", lowered)
+        set_field(self, "element_bytes", element_bytes)
+        set_field(self, "row_stationary", row_stationary)
 
     @property
     def tensor_bytes(self) -> tuple[int, int, int]:

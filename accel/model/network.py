@@ -8,30 +8,18 @@ its inputs. A shape that does not fit is an error naming the layer and the layer
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
 from accel.errors import InputError, closest
-from accel.model.ops import Conv, ConvTranspose, FullyConnected, Op, Shape, ShapeError
+from accel.model.frozen import Frozen
+from accel.model.layer import BIAS_BYTES, GemmView, Layer
+from accel.model.ops import Op, Shape, ShapeError
+
+# A layer has its own module (accel.model.layer); its importers find it here, beside Network.
+__all__ = ["BIAS_BYTES", "INPUT", "GemmView", "Layer", "LayerEntry", "Network"]
 
 INPUT = "input"
-BIAS_BYTES = 4  # int32 (int8 chips) or fp32 (float chips) bias per output channel
-
-
-# A NamedTuple, not a frozen dataclass: as immutable, equal and hashed alike, and built at import
-# without compiling generated methods (Python 3.11 compiles each at every start-up).
-class GemmView(NamedTuple):
-    """A conv/fc layer as matrix multiplications: per group, (M×K) · (K×N), per image."""
-
-    m: int  # output pixels per image
-    k: int  # reduction: kernel taps × input channels per group
-    n: int  # output channels per group
-    groups: int
-
-    @property
-    def macs(self) -> int:
-        return self.m * self.k * self.n * self.groups
 
 
 # A NamedTuple, as GemmView is.
@@ -43,122 +31,27 @@ class LayerEntry(NamedTuple):
     inputs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Layer:
-    """A layer placed in a network, with its input and output shapes resolved."""
-
-    name: str
-    op: Op
-    inputs: tuple[str, ...]
-    input_shapes: tuple[Shape, ...]
-    output_shape: Shape
-
-    @property
-    def kind(self) -> str:
-        return self.op.kind
-
-    @property
-    def is_depthwise(self) -> bool:
-        """A grouped conv with one input channel per group: computed tap by tap (the one rule
-        the mapper, the datapath and the exporters share)."""
-        return (
-            isinstance(self.op, Conv)
-            and self.op.groups > 1
-            and self.op.groups == self.input_shapes[0].channels
-        )
-
-    @property
-    def label(self) -> str:
-        """`kind`, with `depthwise` for depthwise convolutions (the layers.csv kind column)."""
-        return "depthwise" if self.is_depthwise else self.kind
-
-    @property
-    def uses_array(self) -> bool:
-        """True for layers that are matrix multiplications (conv, fc, transposed conv)."""
-        return isinstance(self.op, Conv | FullyConnected | ConvTranspose)
-
-    @property
-    def macs(self) -> int:
-        return self.op.macs(self.input_shapes, self.output_shape)
-
-    @property
-    def params(self) -> int:
-        return self.op.params(self.input_shapes)
-
-    @property
-    def weight_elements(self) -> int:
-        return self.op.weight_elements(self.input_shapes)
-
-    @property
-    def bias_elements(self) -> int:
-        """int32 biases stored on chip (BatchNorm folds into them)."""
-        if isinstance(self.op, Conv | FullyConnected) and (self.op.bias or self.op.batchnorm):
-            return self.output_shape.channels
-        if isinstance(self.op, ConvTranspose) and self.op.bias:
-            return self.output_shape.channels
-        return 0
-
-    @property
-    def ifmap_elements(self) -> int:
-        return sum(shape.elements for shape in self.input_shapes)
-
-    @property
-    def ofmap_elements(self) -> int:
-        return self.output_shape.elements
-
-    @property
-    def ifmap_bytes(self) -> int:
-        return self.ifmap_elements
-
-    @property
-    def weight_bytes(self) -> int:
-        """int8 weights plus int32 biases."""
-        return self.weight_bytes_at(1)
-
-    def weight_bytes_at(self, element_bytes: int) -> int:
-        """Weights of `element_bytes` each plus biases at accumulator width (4 bytes)."""
-        return self.weight_elements * element_bytes + BIAS_BYTES * self.bias_elements
-
-    @property
-    def ofmap_bytes(self) -> int:
-        return self.ofmap_elements
-
-    @property
-    def vector_ops(self) -> int:
-        return self.op.vector_ops(self.input_shapes, self.output_shape)
-
-    @property
-    def gemm(self) -> GemmView | None:
-        """The im2col GEMM view, or None for layers that do not run on the array as they are
-        (a transposed conv's GEMM is that of the dense conv its mapping lowers it to, see
-        `accel.mapping.conv_transpose`)."""
-        if isinstance(self.op, Conv):
-            groups = self.op.groups
-            out = self.output_shape
-            return GemmView(
-                out.height * out.width,
-                self.op.reduction_size(self.input_shapes),
-                out.channels // groups,
-                groups,
-            )
-        if isinstance(self.op, FullyConnected):
-            return GemmView(1, self.input_shapes[0].elements, self.op.out_features, 1)
-        return None
-
-
-@dataclass(frozen=True)
-class Network:
+class Network(Frozen):
     """A whole model: its graph inputs and its layers in topological order.
 
     Most networks have one input named `input`; a SCALE-Sim topology gives each layer its own.
     `fused_groups` are the chains its author asks to fuse, as (first, last) layer names in
     order, not overlapping (a workload file's `fused_groups`; used with `memory.fusion: manual`).
+    Hand-written (`Frozen`, with an instance dict for `_by_name`), as the frozen dataclass was.
     """
 
+    _compared = ("name", "inputs", "layers", "fused_groups")
     name: str
     inputs: tuple[tuple[str, Shape], ...]
     layers: tuple[Layer, ...]
-    fused_groups: tuple[tuple[str, str], ...] = ()
+    fused_groups: tuple[tuple[str, str], ...]
+
+    def __init__(self, name: str, inputs: tuple[tuple[str, Shape], ...], layers: tuple[Layer, ...],
+                 fused_groups: tuple[tuple[str, str], ...] = ()) -> None:  # fmt: skip
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "inputs", inputs)
+        object.__setattr__(self, "layers", layers)
+        object.__setattr__(self, "fused_groups", fused_groups)
 
     @classmethod
     def build(
@@ -235,20 +128,37 @@ def _with_default_inputs(
     return result
 
 
-def _topological_order(entries: list[LayerEntry], done: set[str]) -> list[LayerEntry]:
-    """Kahn's algorithm, stable in the written order; a cycle is an error naming its layers."""
-    ordered: list[LayerEntry] = []
-    pending = list(entries)
-    while pending:
-        ready = [e for e in pending if all(source in done for source in e.inputs)]
-        if not ready:
-            names = ", ".join(repr(e.name) for e in pending[:6])
-            raise InputError(f"the layers must form a DAG, but {names} depend on each other")
-        for entry in ready:
-            done.add(entry.name)
-        ordered.extend(ready)
-        pending = [e for e in pending if e.name not in done]
-    return ordered
+def _topological_order(entries: list[LayerEntry], graph_inputs: set[str]) -> list[LayerEntry]:
+    """Kahn's algorithm in rounds, stable in the written order: round r takes every layer whose
+    inputs all came before it (its longest path from a graph input has r steps). Each layer's
+    round is worked out once from its inputs' (linear; rescanning the pending layers every
+    round was quadratic in a chain's length). A cycle is an error naming its layers."""
+    rounds = dict.fromkeys(graph_inputs, 0)
+    readers: dict[str, list[int]] = {}
+    waiting = [0] * len(entries)  # inputs not yet given a round, per entry
+    ready: list[int] = []
+    for index, entry in enumerate(entries):
+        for source in entry.inputs:
+            if source not in rounds:
+                readers.setdefault(source, []).append(index)
+                waiting[index] += 1
+        if not waiting[index]:
+            ready.append(index)
+    placed = [0] * len(entries)
+    while ready:
+        index = ready.pop()
+        entry = entries[index]
+        placed[index] = rounds[entry.name] = 1 + max(rounds[source] for source in entry.inputs)
+        for reader in readers.get(entry.name, ()):
+            waiting[reader] -= 1
+            if not waiting[reader]:
+                ready.append(reader)
+    pending = [entry for index, entry in enumerate(entries) if not placed[index]]
+    if pending:
+        names = ", ".join(repr(e.name) for e in pending[:6])
+        raise InputError(f"the layers must form a DAG, but {names} depend on each other")
+    order = sorted(range(len(entries)), key=lambda index: (placed[index], index))
+    return [entries[index] for index in order]
 
 
 def _place(entry: LayerEntry, shapes: dict[str, Shape]) -> Layer:

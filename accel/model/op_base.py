@@ -7,19 +7,27 @@ shapes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
+from accel.model.frozen import Frozen
 from accel.user_input.record import Record
 
 
-@dataclass(frozen=True)
-class Shape:
-    """A per-image activation tensor: channels × height × width."""
+class Shape(Frozen):
+    """A per-image activation tensor: channels × height × width.
 
+    Hand-written (`Frozen`), equal, hashed and shown as the frozen dataclass it was: a
+    dataclass's methods are compiled at every start-up."""
+
+    __slots__ = _compared = ("channels", "height", "width")
     channels: int
     height: int
     width: int
+
+    def __init__(self, channels: int, height: int, width: int) -> None:
+        object.__setattr__(self, "channels", channels)
+        object.__setattr__(self, "height", height)
+        object.__setattr__(self, "width", width)
 
     @property
     def elements(self) -> int:

@@ -168,7 +168,7 @@ def _recomputed(items: list[Work], turn: int, network: Network, sizes: dict[str,
                 again[written] = copy
                 sizes[copy] = sizes[written]
             rerun = f"{work.name}.recompute"
-            result.append(replace(work, name=rerun, layer=replace(work.layer, name=rerun),
+            result.append(replace(work, name=rerun, layer=work.layer.renamed(rerun),
                                   reads=reads, writes=writes))  # fmt: skip
         return again[name]
 

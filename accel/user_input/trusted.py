@@ -143,32 +143,47 @@ def _interned(record: Any) -> Any:
     return record
 
 
+# id(annotation) → (the annotation, kept so that its id stays its own; typing.get_origin and
+# typing.get_args of it), worked out once per annotation object: a workload's every layer checks
+# the same few annotations of the same few records. By identity: hashing a `Literal` walks its
+# values, and `int | None` equals `Optional[int]`, whose origin differs.
+_PARTS: dict[int, tuple[Any, Any, tuple[Any, ...]]] = {}
+
+
+def _parts(annotation: Any) -> tuple[Any, tuple[Any, ...]]:
+    found = _PARTS.get(id(annotation))
+    if found is None or found[0] is not annotation:
+        found = (annotation, typing.get_origin(annotation), typing.get_args(annotation))
+        _PARTS[id(annotation)] = found
+    return found[1], found[2]
+
+
 def _value(annotation: Any, value: Any, field: Any) -> Any:
     """`value` as pydantic makes it for `annotation` when that is keeping it (an int made a
     float aside); raise _Refused where pydantic might convert or refuse it."""
-    origin = typing.get_origin(annotation)
     if annotation is Any:
         return value
+    origin, args = _parts(annotation)
     if origin in (typing.Union, types.UnionType):
-        return _union(typing.get_args(annotation), value, field)
+        return _union(args, value, field)
     if annotation in (int, float):
         return _constrained(_scalar(annotation, value), field)
     rules = {} if field is None else field.rules
     if origin in (tuple, list) and set(rules) <= {"min_length"}:
-        items = _sequence(origin, typing.get_args(annotation), value)
+        items = _sequence(origin, args, value)
         if len(items) < rules.get("min_length", 0):
             raise _Refused
         return items
     if rules:  # constraints on a string, a mapping or a record
         raise _Refused
     if origin is dict:
-        return _mapping(typing.get_args(annotation), value)
+        return _mapping(args, value)
     if annotation is type(None):
         if value is not None:
             raise _Refused
         return None
     if origin is Literal:
-        if type(value) is not str or value not in typing.get_args(annotation):
+        if type(value) is not str or value not in args:
             raise _Refused
         return value
     if isinstance(annotation, type) and hasattr(annotation, "_field_checks"):
