@@ -15,7 +15,7 @@ from functools import cached_property, lru_cache, reduce
 import numpy as np
 from numpy.typing import NDArray
 
-from accel.memory.frozen import Frozen
+from accel.model.frozen import Frozen
 
 IntArray = NDArray[np.int64]
 

@@ -16,10 +16,10 @@ from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim
 from accel.memory import tiling as tiles
 from accel.memory.channel_cycles import UNKNOWN
 from accel.memory.fold_cycles import whole_folds_cycles
-from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
 from accel.memory.loop_masks import Moving
 from accel.memory.traffic import TRAFFIC, GridTraffic, OrderStack, by_kind, grid_sizes, trips
+from accel.model.frozen import Frozen
 
 
 class Stack(Frozen):

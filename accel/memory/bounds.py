@@ -38,9 +38,9 @@ from accel.memory import tiling as tiles
 from accel.memory.bound_stack import Stack, flatten, in_bursts
 from accel.memory.bound_terms import Chain
 from accel.memory.bound_timing import Untimed, untimed
-from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
 from accel.memory.traffic import TRAFFIC, GridTraffic
+from accel.model.frozen import Frozen
 
 
 class _Row:

@@ -26,7 +26,7 @@ import numpy as np
 from accel.memory import boxes
 from accel.memory.axis import Axis, clear_axis_cache
 from accel.memory.axis import IntArray as IntArray  # the grid's integer arrays, for every module
-from accel.memory.frozen import Frozen
+from accel.model.frozen import Frozen
 from accel.model.network import Layer
 from accel.model.ops import Conv, FullyConnected
 

@@ -15,7 +15,6 @@ from typing import Any
 from accel.config import ChipConfig
 from accel.mapping.array import ArrayMapping
 from accel.memory.fold_cycles import untiled_cycles
-from accel.memory.frozen import Frozen
 from accel.memory.geometry import LayerGeometry
 from accel.memory.nest import Coords, Nest
 from accel.memory.nest_memos import array_memos, once
@@ -23,6 +22,7 @@ from accel.memory.nest_step import Outer, Position
 from accel.memory.tile_classes import Key, Level, loop_level, tile_classes
 from accel.memory.tile_schedule import INPUT_OPERANDS, Node, Repeat, Schedule
 from accel.memory.tiling import Tiling, piece_bytes
+from accel.model.frozen import Frozen
 
 __all__ = ["array_schedule", "untiled_cycles"]
 

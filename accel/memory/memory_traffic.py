@@ -7,8 +7,8 @@ layer); the activation plan, fusion and the results read it.
 from __future__ import annotations
 
 from accel.memory import tiling as tiles
-from accel.memory.frozen import Frozen
 from accel.memory.tile_schedule import Schedule
+from accel.model.frozen import Frozen
 
 
 class MemoryTraffic(Frozen):

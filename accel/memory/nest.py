@@ -15,7 +15,6 @@ from typing import Any
 from accel.config import OPERANDS, ChipConfig, Operand
 from accel.mapping.array import ArrayMapping, ceil_div
 from accel.memory.fold_cycles import fold_run_cycles
-from accel.memory.frozen import Frozen
 from accel.memory.nest_memos import array_memos, double_buffered, once
 from accel.memory.nest_memos import clear_cache as clear_memos
 from accel.memory.tile_schedule import (
@@ -26,6 +25,7 @@ from accel.memory.tile_schedule import (
     buffer_of,
 )
 from accel.memory.tiling import BIAS_BYTES, IDLE_DIM, OPERAND_DIMS
+from accel.model.frozen import Frozen
 
 Coords = dict[str, tuple[Any, bool]]  # every dim → (size class, is the first index)
 _new = tuple.__new__

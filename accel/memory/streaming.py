@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import itertools
 
-from accel.memory.frozen import Frozen
 from accel.memory.tile_schedule import InputOperand, Load, Node, Repeat, Step, share
+from accel.model.frozen import Frozen
 
 
 class Pieces(Frozen):

@@ -29,8 +29,8 @@ import numpy as np
 
 from accel.config import ChipConfig, Dataflow, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim, ceil_div, loop_dims
-from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
+from accel.model.frozen import Frozen
 
 LOOP_ORDERS: tuple[str, ...] = tuple("".join(p) for p in itertools.permutations("mkn"))
 OPERAND_DIMS: dict[Operand, tuple[GemmDim, GemmDim]] = {

@@ -26,10 +26,10 @@ import numpy as np
 from accel.config import ChipConfig, Operand
 from accel.mapping.array import GEMM_DIMS, ArrayMapping, GemmDim
 from accel.memory import tiling as tiles
-from accel.memory.frozen import Frozen
 from accel.memory.geometry import IntArray
 from accel.memory.loop_masks import Moving
 from accel.memory.streamed_traffic import in_pieces, refill_cycles, streamed_passes
+from accel.model.frozen import Frozen
 
 TRAFFIC = ("ifmap", "weight", "ofmap_write", "ofmap_read")
 

@@ -14,7 +14,7 @@ memory model's memos. The kept hash is left out of pickles and copies (a string'
 from one process to the next).
 
 It sits in the model layer, the lowest whose records use it (a shape, a layer, a network), so
-the mapping and the memory model above it use it too (`accel.memory.frozen` re-exports it).
+the mapping and the memory model above it use it too.
 """
 
 from __future__ import annotations
