@@ -12,8 +12,8 @@ itself keeps it off.
 
 from __future__ import annotations
 
+import _thread
 import gc
-import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -21,7 +21,8 @@ from typing import ParamSpec, TypeVar
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
-_LOCK = threading.Lock()
+# `_thread`'s lock, not `threading`'s: a plain run never imports threading (`accel.cli.run`).
+_LOCK = _thread.allocate_lock()
 _state = {"depth": 0, "paused": False}  # calls running, in every thread; whether we paused
 
 
