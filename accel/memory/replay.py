@@ -45,35 +45,20 @@ class Timeline(TimelineState):
     def run_layer(self, schedule: Schedule, prefetch_next_bytes: int = 0) -> int:
         """Play one layer's schedule; return the time its last compute or write-back ends."""
         self.prefetch_bytes = prefetch_next_bytes
-        if self.log is not None:
-            for load in schedule.prologue:
-                if self.prefetched and load.kind == "weight":
-                    self.prefetched = False
-                    continue
-                self.load(load)
-            if schedule.prefetch_at_start:
-                self.prefetch()
+        for load in schedule.prologue:
+            if self.prefetched and load.kind == "weight":
+                self.prefetched = False
+                continue
+            self.load(load)
+        if schedule.prefetch_at_start:
+            self.prefetch()
+        if self.log is None:
+            self.channel_free, compute = self._play(
+                schedule.body, 1, self.channel_free, self.compute_end
+            )
+        else:
             self.run(schedule.body)
             compute = self.compute_end
-        else:  # `load` inlined: a replay from empty is a few steps, and its start counts
-            _, _, transfer, fills, _, latency, _ = self._parts
-            channel = self.channel_free
-            for kind, size, on_chip in schedule.prologue:
-                if kind == "weight" and self.prefetched:
-                    self.prefetched = False
-                    continue
-                halves, arrivals = fills[kind]
-                free = halves.popleft()
-                if on_chip:
-                    arrivals.append(free)
-                    continue
-                channel = (free if free > channel else channel) + transfer[size]
-                arrivals.append(channel + latency)
-            if schedule.prefetch_at_start and prefetch_next_bytes:
-                self.channel_free = channel
-                self.prefetch()
-                channel = self.channel_free
-            self.channel_free, compute = self._play(schedule.body, 1, channel, self.compute_end)
         self.compute_end = compute
         written = self.last_write_end
         return compute if compute > written else written
